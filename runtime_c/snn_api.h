@@ -1,0 +1,37 @@
+/* snn_api.h: the boundary between a generated model and its callers.
+ *
+ * The generated binary's main() and Python (cffi reads this very file with
+ * ffi.cdef, so it holds only declarations cffi can parse: no #include, no
+ * macros) drive a simulation through these functions alone. A simulation is
+ * a value: several can live in one process, each with all of its state.
+ */
+
+typedef struct snn_sim snn_sim;
+
+/* One result array, as written to RESULTS/<file>. */
+typedef struct {
+    const char *file;    /* "weights.values.npy" */
+    const char *descr;   /* numpy dtype: "<f8", "<i4", ... */
+    int ndim;
+    size_t shape[2];
+    const void *data;    /* owned by the simulation */
+} snn_result_array;
+
+snn_sim *snn_sim_new(void);
+void snn_sim_free(snn_sim *sim);
+const char *snn_sim_error(const snn_sim *sim);
+
+/* Before running: a parameter from text with a unit ("20 Hz"), a data path, the seed. 0 ok, -1 error. */
+int snn_sim_set_param(snn_sim *sim, const char *name, const char *value);
+int snn_sim_set_data(snn_sim *sim, const char *name, const char *path);
+void snn_sim_set_seed(snn_sim *sim, uint64_t seed);
+void snn_sim_set_quiet(snn_sim *sim, int quiet);
+
+/* Initialise and run the whole protocol. 0 ok, -1 error (see snn_sim_error). */
+int snn_sim_run(snn_sim *sim);
+
+/* After running: the manifest (JSON, format snndsl-results/1) and the arrays it names. */
+const char *snn_sim_manifest(snn_sim *sim);
+size_t snn_sim_n_arrays(const snn_sim *sim);
+int snn_sim_array(const snn_sim *sim, size_t k, snn_result_array *out);
+int snn_sim_write_results(snn_sim *sim, const char *dir);

@@ -1,0 +1,1186 @@
+//! snn_runtime.c - see snn_runtime.h. C11, libm and POSIX; no mutable static state.
+#define _POSIX_C_SOURCE 200809L
+
+#include "snn_runtime.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+//! Formats a message into err (if any) and returns -1, so errors read
+//! `return fail(err, errlen, "...", ...);`.
+static int fail(char *err, size_t errlen, const char *fmt, ...) SNN_PRINTF_LIKE(3, 4);
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* ======================================================================== RNG */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15u);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+    return z ^ (z >> 31);
+}
+
+void snn_rng_seed(snn_rng *r, uint64_t seed, uint64_t stream)
+{
+    // Two splitmix64 sequences, one from the seed and one from the stream.
+    // Each output is a bijection of its input, so for a given seed distinct
+    // streams give distinct words s[k], hence distinct states.
+    uint64_t a = seed, b = stream ^ 0x6A09E667F3BCC909u;
+    for (int k = 0; k < 4; k++)
+        r->s[k] = splitmix64(&a) ^ snn_rotl64(splitmix64(&b), 32);
+    if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3]))
+        r->s[0] = 1;  // the all-zero state is the one xoshiro cannot leave
+}
+
+double snn_rng_normal(snn_rng *r)
+{
+    double u, v, s;
+    do {
+        u = 2.0 * snn_rng_uniform(r) - 1.0;
+        v = 2.0 * snn_rng_uniform(r) - 1.0;
+        s = u * u + v * v;
+    } while (s >= 1.0 || s == 0.0);
+    return u * sqrt(-2.0 * log(s) / s);
+}
+
+/* ===================================================================== buffer */
+
+void snn_buf_init(snn_buf *b, size_t elsize)
+{
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->elsize = elsize;
+}
+
+int snn_buf_reserve(snn_buf *b, size_t n_more)
+{
+    if (n_more <= b->cap - b->len)
+        return 0;
+    if (n_more > SIZE_MAX - b->len)
+        return -1;
+    size_t need = b->len + n_more, cap = b->cap ? b->cap : 16;
+    while (cap < need)
+        cap = cap <= SIZE_MAX / 2 ? cap * 2 : need;
+    if (b->elsize && cap > SIZE_MAX / b->elsize)
+        return -1;
+    void *p = realloc(b->data, b->elsize ? cap * b->elsize : 1);
+    if (!p)
+        return -1;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int snn_buf_push(snn_buf *b, const void *elem)
+{
+    if (snn_buf_reserve(b, 1))
+        return -1;
+    memcpy(snn_buf_at(b, b->len++), elem, b->elsize);
+    return 0;
+}
+
+void snn_buf_free(snn_buf *b)
+{
+    free(b->data);
+    snn_buf_init(b, b->elsize);
+}
+
+/* ============================================================= string builder */
+
+void snn_sb_init(snn_sb *b)
+{
+    b->s = NULL;
+    b->len = b->cap = 0;
+    b->failed = 0;
+}
+
+//! Makes room for n more characters plus the terminating NUL.
+static int sb_grow(snn_sb *b, size_t n)
+{
+    if (b->failed)
+        return -1;
+    if (n < b->cap - b->len)
+        return 0;
+    if (n > SIZE_MAX / 4 - b->len) {
+        b->failed = 1;
+        return -1;
+    }
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap <= b->len + n)
+        cap *= 2;
+    char *p = realloc(b->s, cap);
+    if (!p) {
+        b->failed = 1;
+        return -1;
+    }
+    b->s = p;
+    b->cap = cap;
+    return 0;
+}
+
+static void sb_putn(snn_sb *b, const char *s, size_t n)
+{
+    if (sb_grow(b, n))
+        return;
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void snn_sb_printf(snn_sb *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    size_t room = b->cap - b->len;
+    int n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
+    if (n < 0)
+        b->failed = 1;
+    else if ((size_t)n >= room && sb_grow(b, (size_t)n) == 0)
+        vsnprintf(b->s + b->len, b->cap - b->len, fmt, again);
+    if (!b->failed)
+        b->len += (size_t)n;
+    else if (b->s)
+        b->s[b->len] = '\0';  // undo a truncated first attempt
+    va_end(again);
+    va_end(ap);
+}
+
+void snn_sb_json_string(snn_sb *b, const char *s)
+{
+    if (!s) {
+        sb_putn(b, "null", 4);
+        return;
+    }
+    sb_putn(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"':  sb_putn(b, "\\\"", 2); break;
+        case '\\': sb_putn(b, "\\\\", 2); break;
+        case '\n': sb_putn(b, "\\n", 2); break;
+        case '\t': sb_putn(b, "\\t", 2); break;
+        case '\r': sb_putn(b, "\\r", 2); break;
+        case '\b': sb_putn(b, "\\b", 2); break;
+        case '\f': sb_putn(b, "\\f", 2); break;
+        default:
+            if (*p < 0x20)
+                snn_sb_printf(b, "\\u%04x", *p);
+            else
+                sb_putn(b, (const char *)p, 1);  // UTF-8 bytes pass through
+        }
+    }
+    sb_putn(b, "\"", 1);
+}
+
+void snn_sb_json_double(snn_sb *b, double x)
+{
+    if (!isfinite(x)) {
+        sb_putn(b, "null", 4);
+        return;
+    }
+    char buf[32];
+    for (int prec = 15; prec <= 17; prec++) {  // the fewest digits that read back exactly
+        snprintf(buf, sizeof buf, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            break;
+    }
+    sb_putn(b, buf, strlen(buf));
+}
+
+void snn_sb_free(snn_sb *b)
+{
+    free(b->s);
+    snn_sb_init(b);
+}
+
+/* ======================================================================== npy */
+
+//! A numpy type string such as "<f8": kind ('b', 'i', 'u' or 'f'), item size
+//! in bytes and byte order.
+typedef struct { char kind; int size; bool big; } npy_type;
+
+static bool host_big_endian(void)
+{
+    const uint16_t one = 1;
+    unsigned char first;
+    memcpy(&first, &one, 1);
+    return first == 0;
+}
+
+//! Parses a type string; NULL if supported, else why not.
+static const char *npy_type_parse(const char *descr, npy_type *t)
+{
+    const char *p = descr;
+    t->big = host_big_endian();
+    if (*p == '<' || *p == '>' || *p == '|' || *p == '=') {
+        if (*p != '=' && *p != '|')
+            t->big = *p == '>';
+        p++;
+    }
+    t->kind = *p ? *p++ : '\0';
+    switch (t->kind) {
+    case 'b': case 'i': case 'u': case 'f': case '?': break;
+    case 'c': return "complex numbers";
+    case 'O': return "Python objects";
+    case 'S': case 'U': case 'a': return "strings";
+    case 'V': return "structured or void data";
+    case 'M': case 'm': return "datetimes";
+    default: return "unknown type";
+    }
+    int s = 0;
+    while (isdigit((unsigned char)*p) && s < 1000)
+        s = s * 10 + (*p++ - '0');
+    if (t->kind == '?' && s == 0) {
+        t->kind = 'b';
+        s = 1;
+    }
+    t->size = s;
+    if (*p)
+        return "malformed type string";
+    if (t->kind == 'b')
+        return s == 1 ? NULL : "bool of more than one byte";
+    if (t->kind == 'f')
+        return s == 2 || s == 4 || s == 8 ? NULL : "float of unsupported size";
+    return s == 1 || s == 2 || s == 4 || s == 8 ? NULL : "integer of unsupported size";
+}
+
+static double half_to_double(unsigned h)
+{
+    int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m | 0x400, e - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
+//! Converts one item of type t at p to double.
+static double npy_decode(const unsigned char *p, const npy_type *t)
+{
+    uint64_t raw = 0;
+    for (int k = 0; k < t->size; k++)
+        raw |= (uint64_t)p[k] << (8 * (t->big ? t->size - 1 - k : k));
+    if (t->kind == 'b')
+        return raw != 0;
+    if (t->kind == 'u')
+        return (double)raw;
+    if (t->kind == 'i') {
+        int bits = 8 * t->size;
+        if (bits < 64 && (raw >> (bits - 1)) & 1)
+            raw |= ~(uint64_t)0 << bits;  // sign-extend
+        int64_t v;
+        memcpy(&v, &raw, 8);
+        return (double)v;
+    }
+    if (t->size == 8) {
+        double d;
+        memcpy(&d, &raw, 8);
+        return d;
+    }
+    if (t->size == 4) {
+        uint32_t w = (uint32_t)raw;
+        float f;
+        memcpy(&f, &w, 4);
+        return f;
+    }
+    return half_to_double((unsigned)raw);
+}
+
+static int npy_write_file(const char *path, const char *descr, int ndim, const size_t *shape,
+                          const void *data, bool sync, char *err, size_t errlen)
+{
+    npy_type t;
+    const char *why = npy_type_parse(descr ? descr : "", &t);
+    if (why)
+        return fail(err, errlen, "cannot write '%s': dtype '%s' not supported (%s)", path,
+                    descr ? descr : "(null)", why);
+    if (ndim < 0 || ndim > 8 || (ndim > 0 && !shape))
+        return fail(err, errlen, "cannot write '%s': %d dimensions (0 to 8 supported)", path, ndim);
+
+    // The header is a Python dict literal, as numpy writes it: sorted keys,
+    // spare room for the first axis to grow, padded with spaces so that the
+    // data starts at a multiple of 64 bytes, ending in '\n'.
+    char h[1024];
+    size_t size = 1;
+    int n = snprintf(h, sizeof h, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
+    for (int k = 0; k < ndim; k++) {
+        if (shape[k] && size > SIZE_MAX / shape[k] / (size_t)t.size)
+            return fail(err, errlen, "cannot write '%s': array too large", path);
+        size *= shape[k];
+        n += snprintf(h + n, sizeof h - (size_t)n, "%zu%s", shape[k], ndim == 1 ? "," : k + 1 < ndim ? ", " : "");
+    }
+    n += snprintf(h + n, sizeof h - (size_t)n, "), }");
+    if (ndim > 0)
+        n += snprintf(h + n, sizeof h - (size_t)n, "%*s", 21 - snprintf(NULL, 0, "%zu", shape[0]), "");
+    int pad = 64 - (10 + n + 1) % 64;
+    memset(h + n, ' ', (size_t)pad);
+    n += pad;
+    h[n++] = '\n';
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(n & 0xff), (unsigned char)(n >> 8)};
+
+    size_t nbytes = size * (size_t)t.size;
+    if (nbytes && !data)
+        return fail(err, errlen, "cannot write '%s': no data", path);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return fail(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+    bool ok = fwrite(pre, 1, 10, f) == 10 && fwrite(h, 1, (size_t)n, f) == (size_t)n
+              && (nbytes == 0 || fwrite(data, 1, nbytes, f) == nbytes) && fflush(f) == 0
+              && (!sync || fsync(fileno(f)) == 0);
+    int e = errno;
+    if (fclose(f) != 0 && ok) {
+        ok = false;
+        e = errno;
+    }
+    if (!ok)
+        return fail(err, errlen, "cannot write '%s': %s", path, strerror(e));
+    return 0;
+}
+
+int snn_npy_write(const char *path, const char *descr, int ndim, const size_t *shape, const void *data,
+                  char *err, size_t errlen)
+{
+    return npy_write_file(path, descr, ndim, shape, data, false, err, errlen);
+}
+
+/* --- reading: a tiny parser for the header dict ------------------------- */
+
+static void skip_ws(const char **p)
+{
+    while (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')
+        (*p)++;
+}
+
+static bool eat(const char **p, const char *word)
+{
+    skip_ws(p);
+    size_t n = strlen(word);
+    if (strncmp(*p, word, n))
+        return false;
+    *p += n;
+    return true;
+}
+
+//! A quoted Python string without escapes, copied into out.
+static bool eat_string(const char **p, char *out, size_t outlen)
+{
+    skip_ws(p);
+    char q = **p;
+    const char *end = (q == '\'' || q == '"') ? strchr(*p + 1, q) : NULL;
+    if (!end || (size_t)(end - *p - 1) >= outlen)
+        return false;
+    memcpy(out, *p + 1, (size_t)(end - *p - 1));
+    out[end - *p - 1] = '\0';
+    *p = end + 1;
+    return true;
+}
+
+typedef struct { char descr[32]; bool fortran; int ndim; size_t shape[8]; } npy_header;
+
+//! Parses "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }".
+//! NULL if fine, else what is wrong.
+static const char *npy_header_parse(const char *p, npy_header *h)
+{
+    int seen = 0;
+    if (!eat(&p, "{"))
+        return "header is not a dict";
+    while (!eat(&p, "}")) {
+        char key[32];
+        if (!eat_string(&p, key, sizeof key) || !eat(&p, ":"))
+            return "malformed header";
+        if (!strcmp(key, "descr")) {
+            skip_ws(&p);
+            if (*p == '[')
+                return "structured dtypes (record arrays) are not supported";
+            if (!eat_string(&p, h->descr, sizeof h->descr))
+                return "malformed 'descr' in header";
+            seen |= 1;
+        } else if (!strcmp(key, "fortran_order")) {
+            if (eat(&p, "True"))
+                h->fortran = true;
+            else if (eat(&p, "False"))
+                h->fortran = false;
+            else
+                return "malformed 'fortran_order' in header";
+            seen |= 2;
+        } else if (!strcmp(key, "shape")) {
+            if (!eat(&p, "("))
+                return "malformed 'shape' in header";
+            for (h->ndim = 0; !eat(&p, ")");) {
+                skip_ws(&p);
+                if (!isdigit((unsigned char)*p))
+                    return "malformed 'shape' in header";
+                size_t v = 0;
+                for (; isdigit((unsigned char)*p); p++) {
+                    if (v > (SIZE_MAX - 9) / 10)
+                        return "shape too large";
+                    v = v * 10 + (size_t)(*p - '0');
+                }
+                if (*p == 'L')  // written by Python 2
+                    p++;
+                if (h->ndim == 8)
+                    return "more than 8 dimensions";
+                h->shape[h->ndim++] = v;
+                if (!eat(&p, ",")) {
+                    if (!eat(&p, ")"))
+                        return "malformed 'shape' in header";
+                    break;
+                }
+            }
+            seen |= 4;
+        } else {
+            return "header keys must be 'descr', 'fortran_order' and 'shape'";
+        }
+        if (!eat(&p, ",")) {
+            if (!eat(&p, "}"))
+                return "malformed header";
+            break;
+        }
+    }
+    return seen == 7 ? NULL : "header lacks 'descr', 'fortran_order' or 'shape'";
+}
+
+static uint32_t le16(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+static uint32_t le32(const unsigned char *p) { return le16(p) | le16(p + 2) << 16; }
+static uint64_t le64(const unsigned char *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+static bool read_at(FILE *f, uint64_t off, void *buf, size_t n)
+{
+    return fseeko(f, (off_t)off, SEEK_SET) == 0 && fread(buf, 1, n, f) == n;
+}
+
+//! Reorders a Fortran-order array into C order.
+static void fortran_to_c(const double *in, double *out, int ndim, const size_t *shape, size_t size)
+{
+    size_t idx[8] = {0}, stride[8], off = 0;  // stride: Fortran strides in items
+    for (int k = 0; k < ndim; k++)
+        stride[k] = k ? stride[k - 1] * shape[k - 1] : 1;
+    for (size_t j = 0; j < size; j++) {
+        out[j] = in[off];
+        for (int k = ndim - 1; k >= 0; k--) {  // next C-order index: last axis fastest
+            off += stride[k];
+            if (++idx[k] < shape[k])
+                break;
+            off -= idx[k] * stride[k];
+            idx[k] = 0;
+        }
+    }
+}
+
+//! Reads one .npy image of at most `avail` bytes from the current position of f.
+static int npy_read_stream(FILE *f, uint64_t avail, const char *what, snn_array *out, char *err, size_t errlen)
+{
+    unsigned char pre[12];
+    if (avail < 10 || fread(pre, 1, 10, f) != 10)
+        return fail(err, errlen, "%s: not a .npy file (too short)", what);
+    if (!memcmp(pre, "PK\3\4", 4))
+        return fail(err, errlen, "%s: is a zip archive (.npz); name one array as 'FILE.npz:KEY'", what);
+    if (memcmp(pre, "\x93NUMPY", 6))
+        return fail(err, errlen, "%s: not a .npy file (bad magic)", what);
+    uint64_t hlen, pos = 10;
+    if (pre[6] == 1) {
+        hlen = le16(pre + 8);
+    } else if ((pre[6] == 2 || pre[6] == 3) && avail >= 12 && fread(pre + 10, 1, 2, f) == 2) {
+        hlen = le32(pre + 8);
+        pos = 12;
+    } else {
+        return fail(err, errlen, "%s: unsupported .npy format version %d.%d", what, pre[6], pre[7]);
+    }
+    if (hlen > avail - pos || hlen > (1u << 20))
+        return fail(err, errlen, "%s: truncated or corrupt .npy header", what);
+    char *text = malloc(hlen + 1);
+    if (!text)
+        return fail(err, errlen, "%s: out of memory", what);
+    npy_header h = {.ndim = 0};
+    const char *why = fread(text, 1, hlen, f) == hlen ? NULL : "truncated .npy header";
+    text[hlen] = '\0';
+    if (!why)
+        why = npy_header_parse(text, &h);
+    free(text);
+    if (why)
+        return fail(err, errlen, "%s: %s", what, why);
+    pos += hlen;
+
+    npy_type t;
+    if ((why = npy_type_parse(h.descr, &t)))
+        return fail(err, errlen, "%s: dtype '%s' is not supported (%s); use bool, integer or float arrays",
+                    what, h.descr, why);
+    size_t size = 1;
+    for (int k = 0; k < h.ndim; k++) {
+        if (h.shape[k] && size > SIZE_MAX / sizeof(double) / h.shape[k])
+            return fail(err, errlen, "%s: array too large", what);
+        size *= h.shape[k];
+    }
+    if (size > (avail - pos) / (uint64_t)t.size)
+        return fail(err, errlen, "%s: truncated (shape needs %zu bytes of data, %llu present)", what,
+                    size * (size_t)t.size, (unsigned long long)(avail - pos));
+
+    double *data = malloc(size ? size * sizeof(double) : 1);
+    if (!data)
+        return fail(err, errlen, "%s: out of memory for %zu values", what, size);
+    unsigned char chunk[8192];
+    size_t per = sizeof chunk / (size_t)t.size;
+    for (size_t done = 0; done < size;) {
+        size_t n = size - done < per ? size - done : per;
+        if (fread(chunk, (size_t)t.size, n, f) != n) {
+            free(data);
+            return fail(err, errlen, "%s: read error (%s)", what, strerror(errno));
+        }
+        for (size_t i = 0; i < n; i++)
+            data[done + i] = npy_decode(chunk + i * (size_t)t.size, &t);
+        done += n;
+    }
+    if (h.fortran && h.ndim > 1) {
+        double *c = malloc(size ? size * sizeof(double) : 1);
+        if (!c) {
+            free(data);
+            return fail(err, errlen, "%s: out of memory", what);
+        }
+        fortran_to_c(data, c, h.ndim, h.shape, size);
+        free(data);
+        data = c;
+    }
+    out->data = data;
+    out->ndim = h.ndim;
+    memcpy(out->shape, h.shape, sizeof h.shape);
+    out->size = size;
+    return 0;
+}
+
+/* --- .npz: the ZIP central directory -------------------------------------- */
+
+//! Applies a zip64 extended-information extra field: each saturated 32-bit
+//! value is replaced by the next 64-bit one, in this order.
+static void zip64_extra(const unsigned char *x, size_t xlen, uint64_t *usize, uint64_t *csize, uint64_t *off)
+{
+    while (xlen >= 4) {
+        size_t id = le16(x), sz = le16(x + 2);
+        if (sz > xlen - 4)
+            return;
+        if (id == 1) {
+            const unsigned char *v = x + 4, *end = v + sz;
+            uint64_t *fields[3] = {usize, csize, off};
+            for (int k = 0; k < 3; k++)
+                if (*fields[k] == 0xFFFFFFFFu && v + 8 <= end) {
+                    *fields[k] = le64(v);
+                    v += 8;
+                }
+            return;
+        }
+        x += 4 + sz;
+        xlen -= 4 + sz;
+    }
+}
+
+typedef struct { uint64_t count, cd_size, cd_off; } zip_dir;
+
+//! Finds the central directory through the end record (zip64 if needed).
+static bool zip_directory(FILE *f, uint64_t fsize, zip_dir *d)
+{
+    size_t n = fsize < 22 + 65535 ? (size_t)fsize : 22 + 65535;  // end record + longest comment
+    unsigned char *tail = malloc(n ? n : 1);
+    bool ok = tail && n >= 22 && read_at(f, fsize - n, tail, n);
+    size_t i = n - 22;
+    while (ok && memcmp(tail + i, "PK\5\6", 4))
+        ok = i-- > 0;
+    if (ok) {
+        *d = (zip_dir){le16(tail + i + 10), le32(tail + i + 12), le32(tail + i + 16)};
+        if (d->count == 0xFFFF || d->cd_size == 0xFFFFFFFFu || d->cd_off == 0xFFFFFFFFu) {
+            unsigned char loc[20], rec[56];
+            uint64_t end_at = fsize - n + i;
+            ok = end_at >= 20 && read_at(f, end_at - 20, loc, 20) && !memcmp(loc, "PK\6\7", 4)
+                 && read_at(f, le64(loc + 8), rec, 56) && !memcmp(rec, "PK\6\6", 4);
+            if (ok)
+                *d = (zip_dir){le64(rec + 32), le64(rec + 40), le64(rec + 48)};
+        }
+    }
+    free(tail);
+    return ok && d->cd_off <= fsize && d->cd_size <= fsize - d->cd_off;
+}
+
+//! Positions f at the data of entry key + ".npy" of an np.savez archive and
+//! sets *len; key NULL picks the archive's only entry.
+static int zip_find(FILE *f, uint64_t fsize, const char *zipname, const char *key, const char *what,
+                    uint64_t *len, char *err, size_t errlen)
+{
+    zip_dir d;
+    if (!zip_directory(f, fsize, &d))
+        return fail(err, errlen, "%s: not a zip archive (.npz) or corrupt", what);
+    unsigned char *cd = malloc(d.cd_size ? (size_t)d.cd_size : 1);
+    if (!cd || !read_at(f, d.cd_off, cd, (size_t)d.cd_size)) {
+        free(cd);
+        return fail(err, errlen, "%s: cannot read the zip directory", what);
+    }
+    snn_sb keys;  // for the error message
+    snn_sb_init(&keys);
+    bool found = false, corrupt = false;
+    unsigned flags = 0, method = 0;
+    uint64_t csize = 0, off = 0;
+    size_t p = 0, klen = key ? strlen(key) : 0;
+    for (uint64_t i = 0; i < d.count; i++) {
+        const unsigned char *c = cd + p;
+        if (p + 46 > d.cd_size || memcmp(c, "PK\1\2", 4)) {
+            corrupt = true;
+            break;
+        }
+        size_t nlen = le16(c + 28), xlen = le16(c + 30), clen = le16(c + 32);
+        if (46 + nlen + xlen + clen > d.cd_size - p) {
+            corrupt = true;
+            break;
+        }
+        const char *name = (const char *)c + 46;
+        uint64_t u = le32(c + 24), s = le32(c + 20), o = le32(c + 42);
+        zip64_extra(c + 46 + nlen, xlen, &u, &s, &o);
+        bool npy = nlen >= 4 && !memcmp(name + nlen - 4, ".npy", 4);
+        int shown = (int)(npy ? nlen - 4 : nlen);
+        snn_sb_printf(&keys, "%s%.*s", i ? ", " : "", shown, name);
+        bool match = key ? ((size_t)shown == klen || nlen == klen) && !memcmp(name, key, klen) : d.count == 1;
+        if (match && !found) {
+            found = true;
+            flags = le16(c + 8);
+            method = le16(c + 10);
+            csize = s;
+            off = o;
+        }
+        p += 46 + nlen + xlen + clen;
+    }
+    free(cd);
+    int rc = -1;
+    if (corrupt)
+        fail(err, errlen, "%s: corrupt zip directory", what);
+    else if (!found && key)
+        fail(err, errlen, "key '%s' not in '%s' (has: %s)", key, zipname, snn_sb_cstr(&keys));
+    else if (!found)
+        fail(err, errlen, "%s: holds %llu arrays, name one as '%s:KEY' (has: %s)", what,
+             (unsigned long long)d.count, zipname, snn_sb_cstr(&keys));
+    else if (method == 8)
+        fail(err, errlen, "%s: is compressed (np.savez_compressed); save it with np.savez or as .npy", what);
+    else if (method != 0)
+        fail(err, errlen, "%s: uses unsupported zip compression method %u", what, method);
+    else if (flags & 1)
+        fail(err, errlen, "%s: is encrypted", what);
+    else
+        rc = 0;
+    snn_sb_free(&keys);
+    if (rc)
+        return rc;
+    unsigned char lh[30];  // local header: its name and extra lengths may differ from the directory's
+    if (!read_at(f, off, lh, 30) || memcmp(lh, "PK\3\4", 4))
+        return fail(err, errlen, "%s: corrupt zip entry", what);
+    uint64_t start = off + 30 + le16(lh + 26) + le16(lh + 28);
+    if (start > fsize || csize > fsize - start || fseeko(f, (off_t)start, SEEK_SET))
+        return fail(err, errlen, "%s: truncated zip entry", what);
+    *len = csize;
+    return 0;
+}
+
+int snn_npy_read(const char *spec, snn_array *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    char what[512];
+    snprintf(what, sizeof what, "data file '%s'", spec);
+    // "dir/a.npz:key" -> path "dir/a.npz", key "key"; the last ".npz:" splits.
+    const char *colon = NULL;
+    for (const char *q = strstr(spec, ".npz:"); q; q = strstr(q + 1, ".npz:"))
+        colon = q + 4;
+    size_t plen = colon ? (size_t)(colon - spec) : strlen(spec);
+    bool npz = colon || (plen >= 4 && !strcmp(spec + plen - 4, ".npz"));
+    char *path = malloc(plen + 1);
+    if (!path)
+        return fail(err, errlen, "%s: out of memory", what);
+    memcpy(path, spec, plen);
+    path[plen] = '\0';
+
+    int rc = -1;
+    struct stat st;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail(err, errlen, "%s: %s", what, errno == ENOENT ? "no such file" : strerror(errno));
+    else if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode))
+        fail(err, errlen, "%s: not a regular file", what);
+    else {
+        uint64_t len = (uint64_t)st.st_size;
+        if (!npz || zip_find(f, len, path, colon ? colon + 1 : NULL, what, &len, err, errlen) == 0)
+            rc = npy_read_stream(f, len, what, out, err, errlen);
+    }
+    if (f)
+        fclose(f);
+    free(path);
+    return rc;
+}
+
+void snn_array_free(snn_array *a)
+{
+    free(a->data);
+    memset(a, 0, sizeof *a);
+}
+
+/* ========================================================== results directory */
+
+int snn_mkdirs(const char *path, char *err, size_t errlen)
+{
+    if (!path || !*path)
+        return fail(err, errlen, "empty directory name");
+    size_t n = strlen(path);
+    char *p = malloc(n + 1);
+    if (!p)
+        return fail(err, errlen, "out of memory");
+    memcpy(p, path, n + 1);
+    int rc = 0;
+    for (char *q = p + 1; rc == 0; q++) {  // mkdir each prefix that ends before a '/'
+        if (*q != '/' && *q != '\0')
+            continue;
+        char c = *q;
+        *q = '\0';
+        struct stat st;
+        if (mkdir(p, 0777) != 0) {
+            if (errno != EEXIST)
+                rc = fail(err, errlen, "cannot create directory '%s': %s", p, strerror(errno));
+            else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
+                rc = fail(err, errlen, "cannot create directory '%s': '%s' exists and is not a directory",
+                          path, p);
+        }
+        *q = c;
+        if (c == '\0')
+            break;
+    }
+    free(p);
+    return rc;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = malloc(a + b + 2);
+    if (p) {
+        memcpy(p, dir, a);
+        p[a] = '/';
+        memcpy(p + a + 1, name, b + 1);
+    }
+    return p;
+}
+
+static bool plain_name(const char *s)
+{
+    return s && *s && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..") && strcmp(s, "manifest.json")
+           && strcmp(s, "manifest.json.tmp");
+}
+
+//! Writes text to path and flushes it to the disk.
+static int write_synced(const char *path, const char *text, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return fail(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+    size_t n = strlen(text);
+    bool ok = fwrite(text, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int e = errno;
+    if (fclose(f) != 0 && ok) {
+        ok = false;
+        e = errno;
+    }
+    return ok ? 0 : fail(err, errlen, "cannot write '%s': %s", path, strerror(e));
+}
+
+int snn_results_write(const char *dir, const char *manifest_json, const snn_out_array *arrays, size_t n,
+                      char *err, size_t errlen)
+{
+    if (!dir || !manifest_json)
+        return fail(err, errlen, "results: no directory or no manifest given");
+    if (snn_mkdirs(dir, err, errlen))
+        return -1;
+    char *man = path_join(dir, "manifest.json"), *tmp = path_join(dir, "manifest.json.tmp");
+    int rc = -1;
+    if (!man || !tmp)
+        fail(err, errlen, "out of memory");
+    else if (unlink(man) != 0 && errno != ENOENT)  // from now on no manifest can lie
+        fail(err, errlen, "cannot remove the old '%s': %s", man, strerror(errno));
+    else
+        rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const snn_out_array *a = &arrays[i];
+        if (!plain_name(a->file) || a->ndim < 0 || a->ndim > 2) {
+            rc = fail(err, errlen, "results: bad array '%s' (need a plain file name and 0 to 2 dimensions)",
+                      a->file ? a->file : "(null)");
+            break;
+        }
+        char *path = path_join(dir, a->file);
+        rc = path ? npy_write_file(path, a->descr, a->ndim, a->shape, a->data, true, err, errlen)
+                  : fail(err, errlen, "out of memory");
+        free(path);
+    }
+    if (rc == 0 && (rc = write_synced(tmp, manifest_json, err, errlen)) != 0)
+        unlink(tmp);
+    if (rc == 0 && rename(tmp, man) != 0) {
+        rc = fail(err, errlen, "cannot rename '%s' to '%s': %s", tmp, man, strerror(errno));
+        unlink(tmp);
+    }
+    if (rc == 0) {  // make the rename itself durable; best effort
+        int fd = open(dir, O_RDONLY);
+        if (fd >= 0) {
+            fsync(fd);
+            close(fd);
+        }
+    }
+    free(man);
+    free(tmp);
+    return rc;
+}
+
+/* ================================================================= quantities */
+
+typedef struct { double scale; int dim[7]; } unit_val;
+
+//! Units accepted on the command line: name, SI scale, and dimension as
+//! exponents of (metre, kilogram, second, amp, kelvin, mole, candela).
+static const struct { const char *name; double scale; signed char dim[7]; } units[] = {
+#define TIME     {0, 0, 1, 0, 0, 0, 0}
+#define FREQ     {0, 0, -1, 0, 0, 0, 0}
+#define VOLT     {2, 1, -3, -1, 0, 0, 0}
+#define AMP      {0, 0, 0, 1, 0, 0, 0}
+#define SIEMENS  {-2, -1, 3, 2, 0, 0, 0}
+#define OHM      {2, 1, -3, -2, 0, 0, 0}
+#define FARAD    {-2, -1, 4, 2, 0, 0, 0}
+#define METRE    {1, 0, 0, 0, 0, 0, 0}
+#define MOLAR    {-3, 0, 0, 0, 0, 1, 0}
+    {"second", 1, TIME}, {"s", 1, TIME}, {"ms", 1e-3, TIME}, {"us", 1e-6, TIME}, {"ns", 1e-9, TIME},
+    {"Hz", 1, FREQ}, {"kHz", 1e3, FREQ},
+    {"volt", 1, VOLT}, {"V", 1, VOLT}, {"mV", 1e-3, VOLT}, {"uV", 1e-6, VOLT},
+    {"amp", 1, AMP}, {"A", 1, AMP}, {"mA", 1e-3, AMP}, {"uA", 1e-6, AMP}, {"nA", 1e-9, AMP},
+    {"pA", 1e-12, AMP},
+    {"siemens", 1, SIEMENS}, {"mS", 1e-3, SIEMENS}, {"uS", 1e-6, SIEMENS}, {"nS", 1e-9, SIEMENS},
+    {"pS", 1e-12, SIEMENS},
+    {"ohm", 1, OHM}, {"kohm", 1e3, OHM}, {"Mohm", 1e6, OHM}, {"Gohm", 1e9, OHM},
+    {"farad", 1, FARAD}, {"F", 1, FARAD}, {"uF", 1e-6, FARAD}, {"nF", 1e-9, FARAD}, {"pF", 1e-12, FARAD},
+    {"metre", 1, METRE}, {"meter", 1, METRE}, {"m", 1, METRE}, {"cm", 1e-2, METRE}, {"mm", 1e-3, METRE},
+    {"um", 1e-6, METRE},
+    {"molar", 1e3, MOLAR}, {"mM", 1, MOLAR}, {"uM", 1e-3, MOLAR},
+    {"kelvin", 1, {0, 0, 0, 0, 1, 0, 0}}, {"K", 1, {0, 0, 0, 0, 1, 0, 0}},
+    {"kilogram", 1, {0, 1, 0, 0, 0, 0, 0}}, {"kg", 1, {0, 1, 0, 0, 0, 0, 0}}, {"g", 1e-3, {0, 1, 0, 0, 0, 0, 0}},
+    {"mole", 1, {0, 0, 0, 0, 0, 1, 0}}, {"mol", 1, {0, 0, 0, 0, 0, 1, 0}},
+    {"candela", 1, {0, 0, 0, 0, 0, 0, 1}}, {"cd", 1, {0, 0, 0, 0, 0, 0, 1}},
+#undef TIME
+#undef FREQ
+#undef VOLT
+#undef AMP
+#undef SIEMENS
+#undef OHM
+#undef FARAD
+#undef METRE
+#undef MOLAR
+};
+
+typedef struct { const char *p; char why[96]; } qparser;
+
+static bool unit_expr(qparser *q, unit_val *out, bool have_first);
+
+//! factor := NAME | "1" | "(" expr ")", then optionally "**" INT.
+static bool unit_factor(qparser *q, unit_val *out)
+{
+    skip_ws(&q->p);
+    const char *s = q->p;
+    size_t n = 0;
+    while (isalnum((unsigned char)s[n]) || s[n] == '_')
+        n++;
+    *out = (unit_val){1, {0}};
+    if (*s == '(') {
+        q->p++;
+        if (!unit_expr(q, out, false))
+            return false;
+        if (!eat(&q->p, ")")) {
+            snprintf(q->why, sizeof q->why, "missing ')'");
+            return false;
+        }
+    } else if (n == 1 && *s == '1') {
+        q->p++;
+    } else if (n > 0 && isalpha((unsigned char)*s)) {
+        size_t i = 0, nu = sizeof units / sizeof units[0];
+        while (i < nu && (strlen(units[i].name) != n || strncmp(units[i].name, s, n)))
+            i++;
+        if (i == nu) {
+            snprintf(q->why, sizeof q->why, "unknown unit '%.*s'", (int)(n < 40 ? n : 40), s);
+            return false;
+        }
+        out->scale = units[i].scale;
+        for (int k = 0; k < 7; k++)
+            out->dim[k] = units[i].dim[k];
+        q->p += n;
+    } else {
+        if (*s)
+            snprintf(q->why, sizeof q->why, "expected a unit at '%.20s'", s);
+        else
+            snprintf(q->why, sizeof q->why, "expected a unit at the end");
+        return false;
+    }
+    if (eat(&q->p, "**")) {
+        skip_ws(&q->p);
+        char *end;
+        long e = strtol(q->p, &end, 10);
+        if (end == q->p || e < -99 || e > 99) {
+            snprintf(q->why, sizeof q->why, "expected a small integer power after '**'");
+            return false;
+        }
+        q->p = end;
+        out->scale = pow(out->scale, (double)e);
+        for (int k = 0; k < 7; k++)
+            out->dim[k] *= (int)e;
+    }
+    return true;
+}
+
+//! expr := factor (("*" | "/") factor)*; with have_first, `out` already
+//! holds the first factor.
+static bool unit_expr(qparser *q, unit_val *out, bool have_first)
+{
+    if (!have_first && !unit_factor(q, out))
+        return false;
+    for (;;) {
+        skip_ws(&q->p);
+        int sign = q->p[0] == '/' ? -1 : q->p[0] == '*' && q->p[1] != '*' ? 1 : 0;
+        if (!sign)
+            return true;
+        q->p++;
+        unit_val f;
+        if (!unit_factor(q, &f))
+            return false;
+        out->scale = sign > 0 ? out->scale * f.scale : out->scale / f.scale;
+        for (int k = 0; k < 7; k++)
+            out->dim[k] += sign * f.dim[k];
+    }
+}
+
+//! Length of the decimal number at s ([+-]digits[.digits][e[+-]digits]), 0 if none.
+static size_t number_length(const char *s)
+{
+    size_t i = (*s == '+' || *s == '-'), digits = 0;
+    for (; isdigit((unsigned char)s[i]); i++)
+        digits++;
+    if (s[i] == '.')
+        for (i++; isdigit((unsigned char)s[i]); i++)
+            digits++;
+    if (!digits)
+        return 0;
+    if (s[i] == 'e' || s[i] == 'E') {
+        size_t j = i + 1 + (s[i + 1] == '+' || s[i + 1] == '-');
+        if (isdigit((unsigned char)s[j])) {
+            while (isdigit((unsigned char)s[j]))
+                j++;
+            i = j;
+        }
+    }
+    return i;
+}
+
+int snn_parse_quantity(const char *text, double *value, int dim[7], char *err, size_t errlen)
+{
+    qparser q = {text, ""};
+    unit_val u = {1, {0}};
+    skip_ws(&q.p);
+    size_t n = number_length(q.p);
+    char num[64];
+    double x = 0;
+    if (n == 0 || n >= sizeof num) {
+        snprintf(q.why, sizeof q.why, n ? "number too long" : "expected a number");
+    } else {
+        memcpy(num, q.p, n);
+        num[n] = '\0';
+        x = strtod(num, NULL);
+        q.p += n;
+        if (!isfinite(x))
+            snprintf(q.why, sizeof q.why, "number out of range");
+        skip_ws(&q.p);
+    }
+    if (!q.why[0] && *q.p) {
+        // "10*ms", "5/ms" and "20 Hz" all give number times unit
+        bool per = *q.p == '/';
+        if (!per)
+            eat(&q.p, "*");
+        bool ok = unit_expr(&q, &u, per);
+        skip_ws(&q.p);
+        if (ok && *q.p)
+            snprintf(q.why, sizeof q.why, "unexpected '%.20s'", q.p);
+    }
+    if (q.why[0])
+        return fail(err, errlen, "'%s' is not a number with a unit: %s", text, q.why);
+    *value = x * u.scale;
+    memcpy(dim, u.dim, sizeof u.dim);
+    return 0;
+}
+
+void snn_dim_format(const int dim[7], char *buf, size_t len)
+{
+    static const char *const base[7] = {"metre", "kilogram", "second", "amp", "kelvin", "mole", "candela"};
+    static const struct { const char *name; signed char dim[7]; } named[] = {
+        {"1", {0}},
+        {"hertz", {0, 0, -1, 0, 0, 0, 0}},    {"volt", {2, 1, -3, -1, 0, 0, 0}},
+        {"siemens", {-2, -1, 3, 2, 0, 0, 0}}, {"ohm", {2, 1, -3, -2, 0, 0, 0}},
+        {"farad", {-2, -1, 4, 2, 0, 0, 0}},   {"coulomb", {0, 0, 1, 1, 0, 0, 0}},
+    };
+    if (!buf || !len)
+        return;
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+        int k = 0;
+        while (k < 7 && named[i].dim[k] == dim[k])
+            k++;
+        if (k == 7) {
+            snprintf(buf, len, "%s", named[i].name);
+            return;
+        }
+    }
+    // numerator "a**2*b", then "/c" or "/(c*d**3)"
+    size_t at = 0;
+    int num = 0, den = 0;
+    for (int k = 0; k < 7; k++)
+        num += dim[k] > 0, den += dim[k] < 0;
+    for (int sign = 1, n = 0; sign >= -1; sign -= 2, n = 0) {
+        if (sign < 0 && den)
+            at += (size_t)snprintf(buf + at, len - at, "%s%s", num ? "/" : "1/", den > 1 ? "(" : "");
+        for (int k = 0; k < 7 && at < len; k++) {
+            int e = sign * dim[k];
+            if (e <= 0)
+                continue;
+            at += (size_t)snprintf(buf + at, len - at, "%s%s", n++ ? "*" : "", base[k]);
+            if (e > 1 && at < len)
+                at += (size_t)snprintf(buf + at, len - at, "**%d", e);
+        }
+        if (sign < 0 && den > 1 && at < len)
+            snprintf(buf + at, len - at, ")");
+        if (at >= len)
+            return;  // truncated, still NUL-terminated
+    }
+}
+
+/* =============================================================== command line */
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+    uint64_t x = 0;
+    if (!*s)
+        return -1;
+    for (; *s; s++) {
+        if (!isdigit((unsigned char)*s))
+            return -1;
+        unsigned d = (unsigned)(*s - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            return -1;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 0;
+}
+
+//! Adds "NAME=VALUE" to a list, splitting it in place.
+static int add_kv(snn_kv *list, size_t *n, const char *opt, char *arg, char *err, size_t errlen)
+{
+    char *eq = strchr(arg, '=');
+    const char *what = strcmp(opt, "--data") ? "VALUE" : "PATH";
+    if (!eq || eq == arg || !eq[1])
+        return fail(err, errlen, "%s expects NAME=%s, got '%s'", opt, what, arg);
+    if (*n == 64)
+        return fail(err, errlen, "too many %s options (at most 64)", opt);
+    *eq = '\0';
+    list[*n].name = arg;
+    list[*n].value = eq + 1;
+    (*n)++;
+    return 0;
+}
+
+int snn_cli_parse(int argc, char **argv, snn_cli *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->out_dir = "results";
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i], *val = strchr(a, '=');
+        // "--opt=VALUE" means "--opt VALUE"; olen is the length of the option itself
+        size_t olen = (a[0] == '-' && a[1] == '-' && val) ? (size_t)(val - a) : strlen(a);
+        val = olen < strlen(a) ? val + 1 : NULL;
+#define IS(name) (olen == strlen(name) && !strncmp(a, name, olen))
+        bool flag = IS("-h") || IS("--help") || IS("-q") || IS("--quiet");
+        bool takes = IS("-o") || IS("--output") || IS("--seed") || IS("--set") || IS("--data");
+        if (!flag && !takes)
+            return fail(err, errlen, a[0] == '-' ? "unknown option '%s' (try --help)" : "unexpected argument '%s'", a);
+        if (flag && val)
+            return fail(err, errlen, "option '%.*s' takes no value", (int)olen, a);
+        if (takes && !val && (val = i + 1 < argc ? argv[++i] : NULL) == NULL)
+            return fail(err, errlen, "option '%s' needs a value", a);
+        if (IS("-h") || IS("--help")) {
+            out->help = 1;
+            return 0;
+        } else if (IS("-q") || IS("--quiet")) {
+            out->quiet = 1;
+        } else if (IS("-o") || IS("--output")) {
+            if (!*val)
+                return fail(err, errlen, "option '%.*s' needs a non-empty directory", (int)olen, a);
+            out->out_dir = val;
+        } else if (IS("--seed")) {
+            if (parse_u64(val, &out->seed))
+                return fail(err, errlen, "--seed expects an integer from 0 to 2**64-1, got '%s'", val);
+            out->has_seed = 1;
+        } else if (IS("--set")) {
+            if (add_kv(out->sets, &out->n_sets, "--set", val, err, errlen))
+                return -1;
+        } else if (add_kv(out->datas, &out->n_datas, "--data", val, err, errlen)) {
+            return -1;
+        }
+#undef IS
+    }
+    return 0;
+}
+
+/* =================================================================== progress */
+
+double snn_wall_time(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void snn_progress_start(snn_progress *p, int quiet)
+{
+    p->start = p->last = snn_wall_time();
+    p->quiet = quiet;
+    p->printed = 0;
+}
+
+void snn_progress_update(snn_progress *p, double t_sim, const char *phase)
+{
+    if (p->quiet)
+        return;
+    double now = snn_wall_time();
+    if (now - p->start <= 1.0 || (p->printed && now - p->last < 0.5))
+        return;
+    int n = fprintf(stderr, "\r[snndsl] phase %s  t = %.3f s  (%.1f s wall)", phase ? phase : "", t_sim,
+                    now - p->start);
+    if (n < p->printed)  // blank out the rest of a longer previous line
+        fprintf(stderr, "%*s", p->printed - n, "");
+    fflush(stderr);
+    p->last = now;
+    if (n > p->printed)
+        p->printed = n;
+}
+
+void snn_progress_finish(snn_progress *p)
+{
+    if (p->printed && !p->quiet)
+        fputc('\n', stderr);
+    p->printed = 0;
+}

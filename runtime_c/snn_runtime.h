@@ -1,0 +1,204 @@
+//! snn_runtime.h - the hand-written C runtime of snndsl.
+//!
+//! snndsl compiles a `.snn` model into one C file (model.c) that includes this
+//! header and is compiled together with snn_runtime.c:
+//!
+//!     cc -O2 -std=c11 -Wall -Wextra -fPIC model.c snn_runtime.c -lm
+//!
+//! The runtime holds only what every model needs and nothing model-specific:
+//! a seedable RNG with one stream per purpose, growable buffers, a string
+//! builder for JSON, .npy/.npz reading and .npy writing, the results directory
+//! (arrays first, then an atomically renamed manifest.json), physical
+//! quantities for `--set NAME=VALUE`, the command line and progress on stderr.
+//!
+//! Rules: C standard library + libm (+ POSIX inside snn_runtime.c only), no
+//! global or static mutable state (several simulations may share a process),
+//! every public name starts with `snn_`. Functions that can fail return 0 on
+//! success and -1 on error, with a one-line message in `err` (errlen bytes).
+#ifndef SNN_RUNTIME_H
+#define SNN_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdbool.h>
+
+#ifdef __GNUC__
+#define SNN_PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define SNN_PRINTF_LIKE(fmt, args)
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------
+ * RNG: xoshiro256** (Blackman & Vigna), seeded through splitmix64.
+ * One generator per purpose (connectivity, initial values, Poisson input...),
+ * each seeded with the run's seed and its own stream number, so adding a
+ * random draw in one place never shifts the numbers drawn in another.
+ * ------------------------------------------------------------------------- */
+
+typedef struct { uint64_t s[4]; } snn_rng;
+
+//! Seeds `r` deterministically from (seed, stream); distinct streams of one
+//! seed start from distinct, unrelated states.
+void snn_rng_seed(snn_rng *r, uint64_t seed, uint64_t stream);
+
+static inline uint64_t snn_rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+//! Next 64 random bits (xoshiro256**).
+static inline uint64_t snn_rng_next(snn_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = snn_rotl64(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = snn_rotl64(s[3], 45);
+    return result;
+}
+
+//! Uniform double in [0, 1) with 53 random bits.
+static inline double snn_rng_uniform(snn_rng *r)
+{
+    return (double)(snn_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+//! Standard normal deviate (Marsaglia polar method; the second deviate is
+//! discarded, so all state lives in `r`).
+double snn_rng_normal(snn_rng *r);
+
+/* ---------------------------------------------------------------------------
+ * Growable typed buffer (capacity doubles, so appends are amortised O(1)).
+ * ------------------------------------------------------------------------- */
+
+typedef struct { void *data; size_t len, cap, elsize; } snn_buf;
+
+void snn_buf_init(snn_buf *b, size_t elsize);
+//! Ensures cap >= len + n_more. 0 ok, -1 out of memory (buffer unchanged).
+int snn_buf_reserve(snn_buf *b, size_t n_more);
+//! Appends one element of elsize bytes. 0 ok, -1 out of memory.
+int snn_buf_push(snn_buf *b, const void *elem);
+void snn_buf_free(snn_buf *b);
+
+//! Address of element i (no bounds check).
+static inline void *snn_buf_at(const snn_buf *b, size_t i)
+{
+    return (char *)b->data + i * b->elsize;
+}
+
+/* ---------------------------------------------------------------------------
+ * String builder. Appends never fail loudly: on out-of-memory `failed` is
+ * set and further appends are ignored, so callers check once at the end.
+ * ------------------------------------------------------------------------- */
+
+typedef struct { char *s; size_t len, cap; int failed; } snn_sb;
+
+void snn_sb_init(snn_sb *b);
+//! printf-style append.
+void snn_sb_printf(snn_sb *b, const char *fmt, ...) SNN_PRINTF_LIKE(2, 3);
+//! Appends `s` as a JSON string literal (quotes included); NULL gives null.
+void snn_sb_json_string(snn_sb *b, const char *s);
+//! Appends the shortest decimal that reads back as `x`; NaN and inf as null.
+void snn_sb_json_double(snn_sb *b, double x);
+void snn_sb_free(snn_sb *b);
+
+//! The text built so far ("" before the first append).
+static inline const char *snn_sb_cstr(const snn_sb *b) { return b->s ? b->s : ""; }
+
+/* ---------------------------------------------------------------------------
+ * .npy arrays. Reading converts any numeric dtype to double, C order.
+ * ------------------------------------------------------------------------- */
+
+typedef struct { double *data; int ndim; size_t shape[8]; size_t size; } snn_array;
+
+//! Writes a C-order array as .npy (format 1.0). `descr` is a numpy type
+//! string ("<f8", "<f4", "<i4", "<i8", "|b1", "|u1", ...) describing the
+//! bytes of `data` as they are in memory.
+int snn_npy_write(const char *path, const char *descr, int ndim, const size_t *shape,
+                  const void *data, char *err, size_t errlen);
+//! Reads "path.npy" or one array "path.npz:key" of an np.savez archive
+//! (an archive with a single array may omit ":key").
+int snn_npy_read(const char *spec, snn_array *out, char *err, size_t errlen);
+void snn_array_free(snn_array *a);
+
+/* ---------------------------------------------------------------------------
+ * Results directory: a stale manifest.json is removed first, the arrays are
+ * written, and the new manifest appears last by an atomic rename, so a
+ * crashed run never leaves a manifest that describes missing arrays.
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *file;   //!< plain file name inside the directory, e.g. "v.values.npy"
+    const char *descr;  //!< numpy type string of `data`
+    int ndim;           //!< 0, 1 or 2
+    size_t shape[2];
+    const void *data;
+} snn_out_array;
+
+int snn_results_write(const char *dir, const char *manifest_json, const snn_out_array *arrays,
+                      size_t n, char *err, size_t errlen);
+//! Creates `path` and its parents (mkdir -p).
+int snn_mkdirs(const char *path, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------------------
+ * Physical quantities: "-65 mV", "20Hz", "1e-3 siemens/metre**2", "10*ms".
+ * Dimensions are exponents of (metre, kilogram, second, amp, kelvin, mole,
+ * candela); values are in SI base units.
+ * ------------------------------------------------------------------------- */
+
+int snn_parse_quantity(const char *text, double *value, int dim[7], char *err, size_t errlen);
+//! "volt", "hertz", "1", or a product such as "metre**2*kilogram/second**3".
+void snn_dim_format(const int dim[7], char *buf, size_t len);
+
+/* ---------------------------------------------------------------------------
+ * Command line of the generated binary:
+ *   [-o|--output DIR] [--set NAME=VALUE]... [--data NAME=PATH]... [--seed N]
+ *   [-q|--quiet] [-h|--help]        (long options also accept --opt=VALUE)
+ * ------------------------------------------------------------------------- */
+
+typedef struct { const char *name; const char *value; } snn_kv;
+
+typedef struct {
+    const char *out_dir;           //!< -o DIR / --output DIR, default "results"
+    int has_seed; uint64_t seed;   //!< --seed N
+    int quiet;                     //!< -q / --quiet
+    int help;                      //!< -h / --help (parsing stops there)
+    snn_kv sets[64];  size_t n_sets;   //!< --set NAME=VALUE, in order given
+    snn_kv datas[64]; size_t n_datas;  //!< --data NAME=PATH, in order given
+} snn_cli;
+
+//! Parses argv[1..argc-1]. All pointers point into argv: a NAME=VALUE
+//! argument is split in place (its '=' is overwritten with '\0').
+int snn_cli_parse(int argc, char **argv, snn_cli *out, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------------------
+ * Wall clock and progress line on stderr.
+ * ------------------------------------------------------------------------- */
+
+//! Monotonic wall-clock seconds (arbitrary origin).
+double snn_wall_time(void);
+
+typedef struct {
+    double start, last;  //!< wall times of the start and of the last print
+    int quiet;
+    int printed;         //!< length of the last line printed, 0 if none
+} snn_progress;
+
+void snn_progress_start(snn_progress *p, int quiet);
+//! Cheap enough to call every step: prints at most every 0.5 s, and only
+//! once the run has lasted more than 1 s.
+void snn_progress_update(snn_progress *p, double t_sim, const char *phase);
+//! Ends the progress line, if one was printed.
+void snn_progress_finish(snn_progress *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SNN_RUNTIME_H */

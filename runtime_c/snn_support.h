@@ -1,0 +1,54 @@
+/* snn_support.h: the small math the generated expressions use, with the
+ * semantics of the .snn language (Python's % sign rule, Brian2's clip). */
+#ifndef SNN_SUPPORT_H
+#define SNN_SUPPORT_H
+
+#include <math.h>
+#include <stdint.h>
+
+//! clip(x, lo, hi) as Brian2's C++ `_clip`: NaN passes through.
+static inline double snn_clip(double x, double lo, double hi)
+{
+    if (x < lo) return lo;
+    if (x > hi) return hi;
+    return x;
+}
+
+//! x % y with the sign of y, as Python and Brian2.
+static inline double snn_fmod(double x, double y)
+{
+    double r = fmod(x, y);
+    if (r != 0 && ((r < 0) != (y < 0))) r += y;
+    return r;
+}
+
+static inline int64_t snn_imod(int64_t x, int64_t y)
+{
+    if (y == 0) return 0;
+    int64_t r = x % y;
+    if (r != 0 && ((r < 0) != (y < 0))) r += y;
+    return r;
+}
+
+//! int(x): truncation toward zero, saturating instead of undefined behaviour.
+static inline int64_t snn_trunc(double x)
+{
+    if (!(x == x)) return 0;
+    if (x >= 9.2e18) return INT64_MAX;
+    if (x <= -9.2e18) return INT64_MIN;
+    return (int64_t)x;
+}
+
+static inline int64_t snn_iabs(int64_t x) { return x < 0 ? -x : x; }
+static inline int64_t snn_imin(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t snn_imax(int64_t a, int64_t b) { return a > b ? a : b; }
+
+//! Brian2's Clock._calc_timestep: round when within 1e-4 dt, else round up.
+static inline int64_t snn_timestep(double t, double dt)
+{
+    double n = round(t / dt);
+    if (n * dt == t || fabs(n * dt - t) / dt <= 1e-4) return (int64_t)n;
+    return (int64_t)ceil(t / dt);
+}
+
+#endif

@@ -1,0 +1,14 @@
+"""snndsl: a compiler for spiking neural network experiments.
+
+    import snndsl
+    model = snndsl.compile("model.snn")      # checked, optimized, built (cached)
+    res = model.run(seed=1)                  # in-process, numpy arrays
+    res = snndsl.load("results/")            # what the binary wrote
+"""
+from snndsl.diagnostics import CompileError, InternalError
+from snndsl.driver import Model, SimulationError, compile
+from snndsl.results import Results, ResultsError, load
+
+__all__ = ["compile", "load", "Model", "Results", "CompileError", "SimulationError", "InternalError",
+           "ResultsError"]
+__version__ = "0.1.0"

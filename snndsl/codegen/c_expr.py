@@ -1,0 +1,216 @@
+"""C text for IR expressions and statements: the only place C syntax is made.
+
+`CPrinter` is a visitor with precedence-aware parentheses (as pycparser's
+CGenerator). What a name means in C depends on where the code runs (which
+element index is `_i`, which random stream to draw from); the caller passes
+that as a `Context`. Every user name reaches C only through `mangle`, with a
+fixed prefix per kind, so no C keyword or libc name can collide.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from snndsl.diagnostics import InternalError
+from snndsl.ir import nodes as ir
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+# Binding strength of C operators; a child binding more loosely than its
+# parent gets parentheses. `a - (b - c)` needs them on the right even at equal
+# strength, so the right operand of a left-associative operator is printed
+# one level tighter.
+_PREC = {"or": 1, "and": 2, "==": 3, "!=": 3, "<": 4, "<=": 4, ">": 4, ">=": 4,
+         "+": 5, "-": 5, "*": 6, "/": 6}
+_UNARY = 7
+_ATOM = 9
+_C_OP = {"or": "||", "and": "&&"}
+
+_FUNCS_F = {"exp": "exp", "log": "log", "log10": "log10", "sqrt": "sqrt", "sin": "sin",
+            "cos": "cos", "tan": "tan", "tanh": "tanh", "sinh": "sinh", "cosh": "cosh",
+            "floor": "floor", "ceil": "ceil", "clip": "snn_clip"}
+
+
+def mangle(prefix: str, name: str) -> str:
+    """`v_w`, `g_exc`, `p_rate`: the C name of a user identifier."""
+    if not _IDENT.match(name):
+        raise InternalError(f"not an identifier: {name!r}")
+    return f"{prefix}_{name}"
+
+
+def c_string(text: str) -> str:
+    """A C string literal for arbitrary text: only safe printable ASCII is
+    kept as is; everything else (quotes, backslashes, newlines, '*/', '??'
+    trigraphs, non-ASCII bytes) becomes an octal escape."""
+    out = []
+    for byte in text.encode("utf-8"):
+        ch = chr(byte)
+        if (ch.isalnum() or ch in " _-.,:;/()[]=+<>!#%&|~^{}@$'") and byte < 127:
+            out.append(ch)
+        else:
+            out.append(f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def c_number(value, dtype: str) -> str:
+    if dtype == "b":
+        return "1" if value else "0"
+    if dtype == "i":
+        v = int(value)
+        return f"INT64_C({v})" if abs(v) >= 2 ** 31 else str(v)
+    v = float(value)
+    if math.isnan(v):
+        return "NAN"
+    if math.isinf(v):
+        return "INFINITY" if v > 0 else "(-INFINITY)"
+    text = repr(v)
+    if "e" not in text and "." not in text and "inf" not in text:
+        text += ".0"
+    return text
+
+
+@dataclass
+class Context:
+    """How IR names print in one piece of code.
+
+    `self_index` is the C index of the element being processed (`_i` for
+    neurons, `_s` for synapses); `rng` the random stream this code draws
+    from; `reductions` maps hoisted reductions to the C text of their value.
+    """
+
+    self_index: str = "_i"
+    rng: int = 0
+    reductions: dict = field(default_factory=dict)
+    site: str = "?"  # "file:line:col" of the statement, for run-time errors
+
+
+class CPrinter:
+    def __init__(self, module: ir.Module):
+        self.module = module
+        self.kinds = {g.name: g.kind for g in module.groups}
+
+    # ---- names ----------------------------------------------------------
+    def var(self, v: ir.Var, ctx: Context) -> str:
+        base = f"sim->{mangle('g', v.group)}.{mangle('v', v.name)}"
+        if v.at == "shared":
+            return base
+        index = {"self": ctx.self_index, "pre": "_i", "post": "_j"}[v.at]
+        return f"{base}[{index}]"
+
+    # ---- expressions --------------------------------------------------------
+    def expr(self, e: ir.Expr, ctx: Context) -> str:
+        return self._expr(e, ctx)[0]
+
+    def _expr(self, e: ir.Expr, ctx: Context) -> tuple[str, int]:
+        method = getattr(self, "_" + type(e).__name__)
+        return method(e, ctx)
+
+    def _wrap(self, e: ir.Expr, ctx: Context, prec: int) -> str:
+        text, p = self._expr(e, ctx)
+        return text if p >= prec else f"({text})"
+
+    def _Const(self, e: ir.Const, ctx):
+        text = c_number(e.value, e.dtype)
+        return text, (_ATOM if not text.startswith("-") and not text.startswith("(") else _UNARY)
+
+    def _Var(self, e: ir.Var, ctx):
+        return self.var(e, ctx), _ATOM
+
+    def _Param(self, e: ir.Param, ctx):
+        return f"sim->p.{mangle('p', e.name)}", _ATOM
+
+    def _Local(self, e: ir.Local, ctx):
+        return f"sim->{mangle('l', e.name)}", _ATOM
+
+    def _Special(self, e: ir.Special, ctx):
+        if e.name == "elem":
+            return ctx.self_index, _ATOM
+        return {"i": "_i", "j": "_j", "t": "_t"}[e.name], _ATOM
+
+    def _Size(self, e: ir.Size, ctx):
+        return f"sim->{mangle('g', e.group)}.n", _ATOM
+
+    def _DataAt(self, e: ir.DataAt, ctx):
+        d = f"&sim->{mangle('d', e.name)}"
+        idx = ", ".join(f"(int64_t)({self.expr(i, ctx)})" for i in e.indices)
+        site = c_string(ctx.site)
+        if len(e.indices) == 1:
+            return f"snn_data_at1(sim, {d}, {idx}, {site})", _ATOM
+        return f"snn_data_at(sim, {d}, {len(e.indices)}, (const int64_t[]){{{idx}}}, {site})", _ATOM
+
+    def _DataLen(self, e: ir.DataLen, ctx):
+        return f"(int64_t)sim->{mangle('d', e.name)}.shape[0]", _ATOM
+
+    def _Rand(self, e: ir.Rand, ctx):
+        fn = "snn_rng_uniform" if e.kind == "uniform" else "snn_rng_normal"
+        return f"{fn}(&sim->rng[{ctx.rng}])", _ATOM
+
+    def _Reduce(self, e: ir.Reduce, ctx):
+        try:
+            return ctx.reductions[e], _ATOM
+        except KeyError:
+            raise InternalError(f"reduction {e.kind}() was not hoisted") from None
+
+    def _Unary(self, e: ir.Unary, ctx):
+        op = "!" if e.op == "not" else "-"
+        text = self._wrap(e.operand, ctx, _UNARY)
+        if text.startswith("-"):
+            text = f"({text})"  # never `--x`, which C reads as a decrement
+        return f"{op}{text}", _UNARY
+
+    def _Binary(self, e: ir.Binary, ctx):
+        op = e.op
+        if op == "**":
+            return f"pow({self.expr(e.left, ctx)}, {self.expr(e.right, ctx)})", _ATOM
+        if op == "%":
+            fn = "snn_imod" if e.dtype == "i" else "snn_fmod"
+            return f"{fn}({self.expr(e.left, ctx)}, {self.expr(e.right, ctx)})", _ATOM
+        prec = _PREC[op]
+        left = self._wrap(e.left, ctx, prec)
+        right = self._wrap(e.right, ctx, prec + 1)
+        if op == "/" and e.left.dtype != "f" and e.right.dtype != "f":
+            left = f"(double){self._wrap(e.left, ctx, _ATOM)}"
+        return f"{left} {_C_OP.get(op, op)} {right}", prec
+
+    def _Call(self, e: ir.Call, ctx):
+        args = [self.expr(a, ctx) for a in e.args]
+        f = e.func
+        if f == "where":
+            c = self._wrap(e.args[0], ctx, _UNARY)
+            a = self._wrap(e.args[1], ctx, _UNARY)
+            b = self._wrap(e.args[2], ctx, _UNARY)
+            return f"({c} ? {a} : {b})", _ATOM
+        if f == "int":
+            return f"snn_trunc({args[0]})", _ATOM
+        if f == "abs":
+            return (f"snn_iabs({args[0]})" if e.dtype == "i" else f"fabs({args[0]})"), _ATOM
+        if f in ("min", "max"):
+            fn = ("snn_i" if e.dtype == "i" else "f") + f
+            return f"{fn}({args[0]}, {args[1]})", _ATOM
+        return f"{_FUNCS_F[f]}({', '.join(args)})", _ATOM
+
+    # ---- statements -------------------------------------------------------------
+    def stmts(self, body, ctx: Context, indent: str = "") -> str:
+        lines: list[str] = []
+        for s in body:
+            self._stmt(s, ctx, indent, lines)
+        return "\n".join(lines)
+
+    def _stmt(self, s: ir.Stmt, ctx: Context, indent: str, lines: list[str]) -> None:
+        if isinstance(s, ir.Assign):
+            value = self.expr(s.value, ctx)
+            if s.target.dtype == "i":
+                value = f"(int32_t)({value})"
+            lines.append(f"{indent}{self.var(s.target, ctx)} = {value};")
+        elif isinstance(s, ir.If):
+            lines.append(f"{indent}if ({self.expr(s.cond, ctx)}) {{")
+            for x in s.body:
+                self._stmt(x, ctx, indent + "    ", lines)
+            if s.orelse:
+                lines.append(f"{indent}}} else {{")
+                for x in s.orelse:
+                    self._stmt(x, ctx, indent + "    ", lines)
+            lines.append(f"{indent}}}")
+        else:
+            raise InternalError(f"not an event statement: {s!r}")

@@ -1,0 +1,666 @@
+"""IR -> `CModel`: the flat, already-printed view the templates render.
+
+Everything model-specific that becomes C text is made here or in
+`c_expr`; the templates (snndsl/templates/) only place these blocks in the
+skeleton of the program.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from snndsl.codegen.c_expr import Context, CPrinter, c_number, c_string, mangle
+from snndsl.diagnostics import InternalError
+from snndsl.ir import nodes as ir
+
+C_TYPE = {"f": "double", "i": "int32_t", "b": "uint8_t"}
+DESCR = {"f": "<f8", "i": "<i4", "b": "|b1"}
+
+
+@dataclass(frozen=True)
+class CArray:
+    """One entry of the results: a C expression for the data and the shape."""
+
+    file: str
+    descr: str
+    data: str
+    shape: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CModel:
+    name: str
+    source_hash: str
+    dt: str
+    seed: int
+    n_rng: int
+    n_phases: int
+    phase_names: tuple[str, ...]  # C string literals
+    params: tuple  # (cname, name, dim C initialiser)
+    param_defaults: str
+    data: tuple  # (cname, name, default path literal)
+    group_structs: tuple  # (type name, member, fields)
+    sim_fields: str
+    setup: str
+    step: str
+    protocol: str
+    manifest: str
+    arrays: tuple[CArray, ...]
+    free: str
+
+
+def _site(span) -> str:
+    return f"{span.file}:{span.line}:{span.col}" if span is not None else "?"
+
+
+class _Builder:
+    def __init__(self, module: ir.Module):
+        self.m = module
+        self.p = CPrinter(module)
+        self.n_rng = 0
+        self.groups = {g.name: g for g in module.groups}
+        self.tmp = 0
+
+    def rng(self) -> int:
+        self.n_rng += 1
+        return self.n_rng - 1
+
+    def g(self, name: str) -> str:
+        return f"sim->{mangle('g', name)}"
+
+    def ctx(self, group: ir.Group | None, span=None, reductions=None) -> Context:
+        index = "_s" if group is not None and group.kind == "synapses" else "_i"
+        return Context(index, self.rng(), dict(reductions or {}), _site(span))
+
+    # ---- storage ------------------------------------------------------------
+    def group_struct(self, g: ir.Group):
+        fields = ["int64_t n;  /* elements */"]
+        for v in g.vars:
+            ctype = C_TYPE[v.dtype]
+            star = "" if v.shared else "*"
+            fields.append(f"{ctype} {star}{mangle('v', v.name)};  /* [{v.unit}] */")
+        if g.kind != "synapses":
+            fields.append("int32_t *spikes;  /* indices that spiked this step */")
+            fields.append("int64_t nspikes;")
+        if g.kind == "spikes":
+            fields += ["int64_t nsrc, cursor;", "int32_t *src_i;", "int64_t *src_step;"]
+        if g.kind == "synapses":
+            fields += ["int32_t *pre, *post;  /* per synapse */",
+                       "int64_t *pre_start, *pre_syn;  /* synapses of each presynaptic neuron */",
+                       "int64_t *post_start, *post_syn;  /* synapses of each postsynaptic neuron */"]
+        return (f"snn_{mangle('g', g.name)}_t", mangle("g", g.name), tuple(fields))
+
+    def sim_fields(self) -> str:
+        out = []
+        for d in self.m.data:
+            out.append(f"snn_array {mangle('d', d.name)};  /* [{d.unit}] */")
+            out.append(f"char *{mangle('dpath', d.name)};")
+        for mon in self.m.monitors:
+            for part in self.monitor_parts(mon):
+                out.append(f"snn_buf {mangle('m', mon.name)}_{part};")
+        for s in self.m.saves:
+            out.append(f"snn_buf {mangle('s', s.name)};")
+            out.append(f"int64_t {mangle('s', s.name)}_rows;")
+        for name, dtype in self.m.locals:
+            out.append(f"{'int64_t' if dtype == 'i' else 'double'} {mangle('l', name)};")
+        return "\n".join(out)
+
+    @staticmethod
+    def monitor_parts(mon: ir.Monitor) -> tuple[str, ...]:
+        return {"state": ("t", "v"), "spikes": ("i", "t"), "rate": ("t", "r")}[mon.kind]
+
+    # ---- setup ---------------------------------------------------------------
+    def param_defaults(self) -> str:
+        lines = []
+        for k, prm in enumerate(self.m.params):
+            value = self.p.expr(prm.default, Context(site=_site(prm.span)))
+            lines.append(f"if (!sim->param_set[{k}]) sim->p.{mangle('p', prm.name)} = {value};")
+        return "\n".join(lines)
+
+    def data_uses(self) -> dict[str, set[int]]:
+        """How many indices each data array is read with (its required rank)."""
+        uses: dict[str, set[int]] = {d.name: set() for d in self.m.data}
+        for node in ir.walk((self.m.groups, self.m.phases, self.m.params)):
+            if isinstance(node, ir.DataAt):
+                uses[node.name].add(len(node.indices))
+        for g in self.m.groups:
+            for src in (g.indices, g.times):
+                if src is not None and src.data:
+                    uses[src.data].add(1)
+            if g.connect_data:
+                uses[g.connect_data].add(2)
+        return uses
+
+    def setup(self) -> str:
+        out = []
+        uses = self.data_uses()
+        for d in self.m.data:
+            ranks = sorted(uses[d.name])
+            if len(ranks) > 1:
+                raise InternalError(f"data {d.name} used with ranks {ranks}")  # checker's job
+            rank = ranks[0] if ranks else 0
+            out.append(f"if (snn_load_data(sim, &sim->{mangle('d', d.name)}, sim->{mangle('dpath', d.name)}, "
+                       f"{c_string(d.name)}, {c_number(d.scale, 'f')}, {rank}, {c_string(_site(d.span))})) "
+                       "return -1;")
+        neuronlike = [g for g in self.m.groups if g.kind != "synapses"]
+        for g in neuronlike:
+            out.append(self.alloc_neuronlike(g))
+        for g in neuronlike:
+            if g.init:
+                out.append(self.element_loop(g, g.init, g.span, "init"))
+        for g in self.m.groups:
+            if g.kind == "synapses":
+                out.append(self.connect(g))
+                out.append(self.alloc_vars(g))
+                if g.init:
+                    out.append(self.element_loop(g, g.init, g.span, "init"))
+        for mon in self.m.monitors:
+            for part in self.monitor_parts(mon):
+                elsize = {"v": C_TYPE[mon.dtype], "i": "int32_t"}.get(part, "double")
+                out.append(f"snn_buf_init(&sim->{mangle('m', mon.name)}_{part}, sizeof({elsize}));")
+        for s in self.m.saves:
+            out.append(f"snn_buf_init(&sim->{mangle('s', s.name)}, sizeof({C_TYPE[s.dtype]}));")
+        return "\n".join(out)
+
+    def alloc_vars(self, g: ir.Group) -> str:
+        lines = []
+        for v in g.vars:
+            if not v.shared:
+                lines.append(f"{self.g(g.name)}.{mangle('v', v.name)} = snn_alloc(sim, {self.g(g.name)}.n, "
+                             f"sizeof({C_TYPE[v.dtype]}));")
+        lines.append("if (sim->failed) return -1;")
+        return "\n".join(lines)
+
+    def alloc_neuronlike(self, g: ir.Group) -> str:
+        G = self.g(g.name)
+        lines = [f"{G}.n = {g.size};",
+                 f"{G}.spikes = snn_alloc(sim, {g.size}, sizeof(int32_t));"]
+        lines.append(self.alloc_vars(g))
+        if g.kind == "spikes":
+            args = []
+            for src in (g.indices, g.times):
+                if src.data:
+                    args.append(f"sim->{mangle('d', src.data)}.data, (int64_t)sim->{mangle('d', src.data)}.size")
+                else:
+                    values = ", ".join(c_number(v, "f") for v in src.values) or "0"
+                    args.append(f"(const double[]){{{values}}}, {len(src.values)}")
+            lines.append(f"if (snn_spikegen_setup(sim, &{G}.nsrc, &{G}.src_i, &{G}.src_step, {g.size}, "
+                         f"{args[0]}, {args[1]}, {c_string(g.name)}, {c_string(_site(g.span))})) return -1;")
+        return "\n".join(lines)
+
+    def connect(self, g: ir.Group) -> str:
+        S, pre, post = self.g(g.name), self.g(g.source), self.g(g.target)
+        head = f"/* connect {g.name}: {g.source} -> {g.target} ({g.connect}) */"
+        if g.connect == "data":
+            d = f"sim->{mangle('d', g.connect_data)}"
+            return (f"{head}\nif (snn_connect_pairs(sim, &{S}.n, &{S}.pre, &{S}.post, &{d}, {pre}.n, {post}.n, "
+                    f"{c_string(g.connect_data)}, {c_string(_site(g.span))})) return -1;\n"
+                    f"if (snn_index_synapses(sim, {S}.n, {S}.pre, {S}.post, {pre}.n, {post}.n, &{S}.pre_start, "
+                    f"&{S}.pre_syn, &{S}.post_start, &{S}.post_syn)) return -1;")
+        if g.connect == "all":
+            cond = "1"
+        elif g.connect == "one_to_one":
+            cond = "_i == _j"
+        else:
+            cond = self.p.expr(g.connect_cond, self.ctx(g, g.span))
+        body = f"""{head}
+{{
+    snn_buf ii, jj;
+    snn_buf_init(&ii, sizeof(int32_t));
+    snn_buf_init(&jj, sizeof(int32_t));
+    for (int64_t _i = 0; _i < {pre}.n; _i++) {{
+        for (int64_t _j = 0; _j < {post}.n; _j++) {{
+            if (!({cond})) continue;
+            if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {{
+                snn_buf_free(&ii);
+                snn_buf_free(&jj);
+                return snn_fail(sim, "out of memory while connecting {g.name}");
+            }}
+            ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
+            ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
+        }}
+    }}
+    {S}.n = (int64_t)ii.len;
+    {S}.pre = ii.data;
+    {S}.post = jj.data;
+    if (!{S}.pre) {S}.pre = snn_alloc(sim, 1, sizeof(int32_t));
+    if (!{S}.post) {S}.post = snn_alloc(sim, 1, sizeof(int32_t));
+    if (sim->failed) return -1;
+}}
+if (snn_index_synapses(sim, {S}.n, {S}.pre, {S}.post, {pre}.n, {post}.n, &{S}.pre_start, &{S}.pre_syn,
+                       &{S}.post_start, &{S}.post_syn)) return -1;"""
+        return body
+
+    def element_loop(self, g: ir.Group, body, span, what: str, where: ir.Expr | None = None,
+                     lo: str | None = None, hi: str | None = None, reductions=None) -> str:
+        """Run `body` for every element of `g` (optionally a range and a condition)."""
+        ctx = self.ctx(g, span, reductions)
+        G = self.g(g.name)
+        code = self.p.stmts(body, ctx, "        ")
+        if where is not None:
+            code = f"        if (!({self.p.expr(where, ctx)})) continue;\n" + code
+        start = lo or "0"
+        stop = f"{G}.n" if hi is None else f"snn_imin({hi}, {G}.n)"
+        if g.kind == "synapses":
+            idx = (f"        const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n"
+                   "        (void)_i; (void)_j;\n")
+            var = "_s"
+        else:
+            idx = ""
+            var = "_i"
+        return (f"{{ /* {what} of {g.name} */\n"
+                f"    const double _t = sim->step * sim->dt;\n    (void)_t;\n"
+                f"    for (int64_t {var} = {start}; {var} < {stop}; {var}++) {{\n"
+                f"{idx}{code}\n    }}\n}}\n"
+                "if (sim->failed) return -1;")
+
+    # ---- the time step ---------------------------------------------------------
+    def step(self) -> str:
+        out = ["/* 1. state monitors record */"]
+        for k, mon in enumerate(self.m.monitors):
+            if mon.kind == "state":
+                out.append(self.record_state(mon, k))
+        out.append("/* 3. thresholds: sources emit spikes; spike monitors record */")
+        for g in self.m.groups:
+            if g.kind == "poisson":
+                out.append(self.poisson(g))
+            elif g.kind == "spikes":
+                G = self.g(g.name)
+                out.append(f"""{G}.nspikes = 0;
+while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] < _step) {G}.cursor++;
+while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
+    {G}.spikes[{G}.nspikes++] = {G}.src_i[{G}.cursor++];""")
+        for k, mon in enumerate(self.m.monitors):
+            if mon.kind == "spikes":
+                out.append(self.record_spikes(mon, k))
+        out.append("/* 4. synaptic events: on pre, then on post */")
+        for g in self.m.groups:
+            if g.kind == "synapses" and g.on_pre:
+                out.append(self.pathway(g, "pre"))
+        for g in self.m.groups:
+            if g.kind == "synapses" and g.on_post:
+                out.append(self.pathway(g, "post"))
+        out.append("/* 5. rate monitors record */")
+        for k, mon in enumerate(self.m.monitors):
+            if mon.kind == "rate":
+                out.append(self.record_rate(mon, k))
+        return "\n".join(out)
+
+    def _active(self, mon: ir.Monitor) -> str:
+        if not mon.during:
+            return "1"
+        names = [p.name for p in self.m.phases]
+        return " || ".join(f"sim->phase == {names.index(n)}" for n in mon.during)
+
+    def record_state(self, mon: ir.Monitor, k: int) -> str:
+        g = self.groups[mon.group]
+        var = g.var(mon.var)
+        M = f"sim->{mangle('m', mon.name)}"
+        src = f"{self.g(g.name)}.{mangle('v', var.name)}"
+        ctype = C_TYPE[var.dtype]
+        if var.shared:
+            copy = f"((({ctype} *){M}_v.data)[{M}_v.len++]) = {src};"
+            count = "1"
+        else:
+            lo = mon.lo
+            count = f"(snn_imin({mon.hi}, {self.g(g.name)}.n) - {lo})" if mon.hi is not None else \
+                f"({self.g(g.name)}.n - {lo})"
+            copy = (f"memcpy(({ctype} *){M}_v.data + {M}_v.len, {src} + {lo}, (size_t)n * sizeof({ctype}));\n"
+                    f"    {M}_v.len += (size_t)n;")
+        every_dt = c_number(mon.every * self.m.dt if mon.every_dt is None else mon.every_dt, "f")
+        return f"""if (_step % {mon.every} == 0 && ({self._active(mon)})) {{
+    const int64_t n = {count};
+    if (snn_buf_reserve(&{M}_t, 1) || snn_buf_reserve(&{M}_v, (size_t)n)) {{ snn_fail(sim, "out of memory in monitor {mon.name}"); return; }}
+    ((double *){M}_t.data)[{M}_t.len++] = (double)(_step / {mon.every}) * {every_dt};
+    {copy}
+}}"""
+
+    def record_spikes(self, mon: ir.Monitor, k: int) -> str:
+        G = self.g(mon.group)
+        M = f"sim->{mangle('m', mon.name)}"
+        return f"""if ({G}.nspikes > 0 && ({self._active(mon)})) {{
+    if (snn_buf_reserve(&{M}_i, (size_t){G}.nspikes) || snn_buf_reserve(&{M}_t, (size_t){G}.nspikes)) {{ snn_fail(sim, "out of memory in monitor {mon.name}"); return; }}
+    for (int64_t k = 0; k < {G}.nspikes; k++) {{
+        ((int32_t *){M}_i.data)[{M}_i.len++] = {G}.spikes[k];
+        ((double *){M}_t.data)[{M}_t.len++] = _t;
+    }}
+}}"""
+
+    def record_rate(self, mon: ir.Monitor, k: int) -> str:
+        G = self.g(mon.group)
+        M = f"sim->{mangle('m', mon.name)}"
+        return f"""if ({self._active(mon)}) {{
+    if (snn_buf_reserve(&{M}_t, 1) || snn_buf_reserve(&{M}_r, 1)) {{ snn_fail(sim, "out of memory in monitor {mon.name}"); return; }}
+    ((double *){M}_t.data)[{M}_t.len++] = _t;
+    ((double *){M}_r.data)[{M}_r.len++] = (double){G}.nspikes / (double){G}.n / sim->dt;
+}}"""
+
+    def poisson(self, g: ir.Group) -> str:
+        G = self.g(g.name)
+        ctx = self.ctx(g, g.span)
+        rate = self.p.expr(g.rate, ctx) if g.rate is not None else f"{G}.{mangle('v', 'rate')}[_i]"
+        return f"""{G}.nspikes = 0;
+for (int64_t _i = 0; _i < {G}.n; _i++) {{
+    if (snn_rng_uniform(&sim->rng[{ctx.rng}]) < ({rate}) * sim->dt)
+        {G}.spikes[{G}.nspikes++] = (int32_t)_i;
+}}"""
+
+    def pathway(self, g: ir.Group, event: str) -> str:
+        S = self.g(g.name)
+        src = self.g(g.source if event == "pre" else g.target)
+        body = g.on_pre if event == "pre" else g.on_post
+        ctx = self.ctx(g, g.span)
+        code = self.p.stmts(body, ctx, "        ")
+        me, other = ("_i", "_j") if event == "pre" else ("_j", "_i")
+        other_arr = "post" if event == "pre" else "pre"
+        return f"""for (int64_t k = 0; k < {src}.nspikes; k++) {{ /* on {event} of {g.name} */
+    const int64_t {me} = {src}.spikes[k];
+    for (int64_t _p = {S}.{event}_start[{me}]; _p < {S}.{event}_start[{me} + 1]; _p++) {{
+        const int64_t _s = {S}.{event}_syn[_p];
+        const int64_t {other} = {S}.{other_arr}[_s];
+        (void)_i; (void)_j;
+{code}
+    }}
+}}"""
+
+    # ---- the protocol --------------------------------------------------------------
+    def protocol(self) -> str:
+        out = []
+        for k, phase in enumerate(self.m.phases):
+            out.append(f"/* phase {phase.name} */")
+            out.append(f"snn_phase_begin(sim, {k});")
+            out.append(self.pstmts(phase.body, ""))
+            out.append(f"snn_phase_end(sim, {k});")
+        return "\n".join(out)
+
+    def pstmts(self, body, indent: str) -> str:
+        return "\n".join(self.pstmt(s, indent) for s in body)
+
+    def scalar(self, e: ir.Expr, span) -> tuple[str, str]:
+        """(setup code, C expression) for a scalar protocol expression."""
+        pre, reductions = self.hoist(e, span)
+        return pre, self.p.expr(e, Context(site=_site(span), reductions=reductions, rng=0))
+
+    def pstmt(self, s: ir.Stmt, indent: str) -> str:
+        text = self._pstmt(s)
+        return "\n".join(indent + line if line else line for line in text.split("\n"))
+
+    def _pstmt(self, s: ir.Stmt) -> str:
+        if isinstance(s, ir.Run):
+            pre, d = self.scalar(s.duration, s.span)
+            return f"{pre}if (snn_run_for(sim, {d}, {c_string(_site(s.span))})) return -1;"
+        if isinstance(s, ir.SetLocal):
+            pre, v = self.scalar(s.value, s.span)
+            return f"{pre}sim->{mangle('l', s.name)} = {v};"
+        if isinstance(s, ir.For):
+            pre1, a = self.scalar(s.start, s.span)
+            pre2, b = self.scalar(s.stop, s.span)
+            L = f"sim->{mangle('l', s.var)}"
+            body = self.pstmts(s.body, "    ")
+            return (f"{pre1}{pre2}{{\n    const int64_t _stop = {b};\n"
+                    f"    for ({L} = {a}; {L} < _stop; {L}++) {{\n{self._indent(body, 4)}\n    }}\n}}")
+        if isinstance(s, ir.While):
+            pre, c = self.scalar(s.cond, s.span)
+            body = self.pstmts(s.body, "    ")
+            return (f"for (;;) {{\n{self._indent(pre, 4)}    if (!({c})) break;\n{self._indent(body, 4)}\n"
+                    f"    if (snn_interrupted(sim)) return -1;\n}}")
+        if isinstance(s, ir.If):
+            pre, c = self.scalar(s.cond, s.span)
+            then = self.pstmts(s.body, "    ")
+            text = f"{pre}if ({c}) {{\n{self._indent(then, 4)}\n}}"
+            if s.orelse:
+                text += f" else {{\n{self._indent(self.pstmts(s.orelse, '    '), 4)}\n}}"
+            return text
+        if isinstance(s, ir.GroupAssign):
+            return self.group_assign(s)
+        if isinstance(s, ir.SaveVar):
+            return self.save(s)
+        raise InternalError(f"unknown protocol statement {s!r}")
+
+    @staticmethod
+    def _indent(text: str, n: int) -> str:
+        pad = " " * n
+        return "\n".join(pad + line if line.strip() else line for line in text.split("\n")).rstrip("\n") \
+            if text else ""
+
+    def group_assign(self, s: ir.GroupAssign) -> str:
+        g = self.groups[s.group]
+        pre, reductions = self.hoist((s.value, s.where, s.lo, s.hi), s.span)
+        site = c_string(_site(s.span))
+        if s.target.at == "shared":
+            value = self.p.expr(s.value, Context(site=_site(s.span), reductions=reductions, rng=self.rng()))
+            if s.target.dtype == "i":
+                value = f"(int32_t)({value})"
+            return (f"{{ /* {g.name}.{s.target.name} */\n{self._indent(pre, 4)}"
+                    f"    {self.p.var(s.target, Context())} = {value};\n{self._free_reductions(reductions)}}}")
+        lo = self.p.expr(s.lo, Context()) if s.lo is not None else None
+        hi = self.p.expr(s.hi, Context()) if s.hi is not None else None
+        if lo is not None:
+            lo = f"snn_imax(0, {lo})"
+        loop = self.element_loop(g, (ir.Assign(s.target, s.value, s.span),), s.span,
+                                 f"{g.name}.{s.target.name} = ...", s.where, lo, hi, reductions)
+        checks = self.data_checks((s.value, s.where), g, site)
+        return f"{{\n{self._indent(checks + pre, 4)}\n{self._indent(loop, 4)}\n{self._free_reductions(reductions)}}}"
+
+    def data_checks(self, exprs, g: ir.Group, site: str) -> str:
+        """A bare data name is read element by element: its length must match."""
+        names = sorted({n.name for n in ir.walk(exprs) if isinstance(n, ir.DataAt)
+                        and len(n.indices) == 1 and isinstance(n.indices[0], ir.Special)
+                        and n.indices[0].name == "elem"})
+        return "".join(f"if (snn_check_length(sim, &sim->{mangle('d', d)}, {c_string(d)}, {self.g(g.name)}.n, "
+                       f"{c_string(g.name)}, {site})) return -1;\n" for d in names)
+
+    def hoist(self, exprs, span) -> tuple[str, dict]:
+        """Compute every reduction in `exprs` first; returns (code, map to C names)."""
+        found: list[ir.Reduce] = []
+        for n in ir.walk(exprs):
+            if isinstance(n, ir.Reduce) and n not in found:
+                found.append(n)
+        code, names = [], {}
+        for r in found:
+            self.tmp += 1
+            name = f"_r{self.tmp}"
+            g = self.groups[r.group]
+            ctx = self.ctx(g, span)
+            value = self.p.expr(r.expr, ctx)
+            G = self.g(g.name)
+            idx = ""
+            if g.kind == "synapses":
+                idx = "        const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n        (void)_i; (void)_j;\n".format(G=G)
+            var = "_s" if g.kind == "synapses" else "_i"
+            loop_head = (f"    const double _t = sim->step * sim->dt;\n    (void)_t;\n"
+                         f"    for (int64_t {var} = 0; {var} < {G}.n; {var}++) {{\n{idx}")
+            checks = self.data_checks(r.expr, g, c_string(_site(span)))
+            if r.kind in ("sum_pre", "sum_post"):
+                end = self.g(g.source if r.kind == "sum_pre" else g.target)
+                key = "_i" if r.kind == "sum_pre" else "_j"
+                code.append(f"{checks}double *{name} = snn_alloc(sim, {end}.n, sizeof(double));\n"
+                            f"if (sim->failed) return -1;\n{{\n{loop_head}"
+                            f"        {name}[{key}] += {value};\n    }}\n}}\n")
+                names[r] = f"{name}[{key}]"
+                continue
+            init = {"sum": "0.0", "mean": "0.0", "count": "0", "min": "INFINITY", "max": "-INFINITY"}[r.kind]
+            ctype = "int64_t" if r.kind == "count" else "double"
+            update = {"sum": f"{name} += {value};", "mean": f"{name} += {value};",
+                      "count": f"if ({value}) {name}++;",
+                      "min": f"{name} = fmin({name}, {value});",
+                      "max": f"{name} = fmax({name}, {value});"}[r.kind]
+            tail = f"{name} /= (double){G}.n;\n" if r.kind == "mean" else ""
+            code.append(f"{checks}{ctype} {name} = {init};\n{{\n{loop_head}        {update}\n    }}\n}}\n{tail}")
+            names[r] = name
+        return "".join(code), names
+
+    @staticmethod
+    def _free_reductions(reductions: dict) -> str:
+        return "".join(f"    free({c.split('[')[0]});\n" for c in reductions.values() if "[" in c)
+
+    def save(self, s: ir.SaveVar) -> str:
+        d = next(x for x in self.m.saves if x.name == s.save)
+        g = self.groups[d.group]
+        var = g.var(d.var)
+        S = f"sim->{mangle('s', d.name)}"
+        src = f"{self.g(g.name)}.{mangle('v', var.name)}"
+        ctype = C_TYPE[var.dtype]
+        n = "1" if var.shared else f"{self.g(g.name)}.n"
+        data = f"&{src}" if var.shared else src
+        reset = "" if d.rows else f"{S}.len = 0;\n    {S}_rows = 0;\n    "
+        return f"""{{ /* save {g.name}.{var.name} as {d.name} */
+    const size_t n = (size_t){n};
+    {reset}if (snn_buf_reserve(&{S}, n)) return snn_fail(sim, "out of memory saving {d.name}");
+    memcpy(({ctype} *){S}.data + {S}.len, {data}, n * sizeof({ctype}));
+    {S}.len += n;
+    {S}_rows++;
+}}"""
+
+    # ---- results ----------------------------------------------------------------------
+    def arrays(self) -> tuple[CArray, ...]:
+        out = []
+        for mon in self.m.monitors:
+            M = f"sim->{mangle('m', mon.name)}"
+            if mon.kind == "state":
+                g = self.groups[mon.group]
+                var = g.var(mon.var)
+                width = "1" if var.shared else (
+                    f"(size_t)(snn_imin({mon.hi}, {self.g(g.name)}.n) - {mon.lo})" if mon.hi is not None
+                    else f"(size_t)({self.g(g.name)}.n - {mon.lo})")
+                out.append(CArray(f"{mon.name}.t.npy", "<f8", f"{M}_t.data", (f"{M}_t.len",)))
+                out.append(CArray(f"{mon.name}.values.npy", DESCR[mon.dtype], f"{M}_v.data",
+                                  (f"{M}_t.len", width)))
+            elif mon.kind == "spikes":
+                out.append(CArray(f"{mon.name}.i.npy", "<i4", f"{M}_i.data", (f"{M}_i.len",)))
+                out.append(CArray(f"{mon.name}.t.npy", "<f8", f"{M}_t.data", (f"{M}_t.len",)))
+            else:
+                out.append(CArray(f"{mon.name}.t.npy", "<f8", f"{M}_t.data", (f"{M}_t.len",)))
+                out.append(CArray(f"{mon.name}.rate.npy", "<f8", f"{M}_r.data", (f"{M}_r.len",)))
+        for s in self.m.saves:
+            S = f"sim->{mangle('s', s.name)}"
+            g = self.groups[s.group]
+            var = g.var(s.var)
+            width = "1" if var.shared else f"(size_t){self.g(g.name)}.n"
+            shape = (f"(size_t){S}_rows", width) if s.rows else (f"{S}.len",)
+            out.append(CArray(f"{s.name}.npy", DESCR[s.dtype], f"{S}.data", shape))
+            if g.kind == "synapses" and not var.shared:
+                n = f"(size_t){self.g(g.name)}.n"
+                out.append(CArray(f"{s.name}.i.npy", "<i4", f"{self.g(g.name)}.pre", (n,)))
+                out.append(CArray(f"{s.name}.j.npy", "<i4", f"{self.g(g.name)}.post", (n,)))
+        return tuple(out)
+
+    def manifest(self) -> str:
+        """C statements appending the manifest JSON to `sb`."""
+        m = self.m
+        lines: list[str] = []
+
+        def lit(text: str) -> None:
+            lines.append(f"snn_sb_printf(sb, \"%s\", {c_string(text)});")
+
+        lit('{\n  "format": "snndsl-results/1",\n  "model": ' + json.dumps(m.name)
+            + ',\n  "source_hash": ' + json.dumps(m.source_hash) + ',\n  "dt": ')
+        lines.append("snn_sb_json_double(sb, sim->dt);")
+        lit(',\n  "seed": ')
+        lines.append("snn_sb_printf(sb, \"%llu\", (unsigned long long)sim->seed);")
+        lit(',\n  "interrupted": ')
+        lines.append("snn_sb_printf(sb, \"%s\", sim->interrupted ? \"true\" : \"false\");")
+        lit(',\n  "params": {')
+        for k, prm in enumerate(m.params):
+            lit(("," if k else "") + "\n    " + json.dumps(prm.name) + ': {"value": ')
+            lines.append(f"snn_sb_json_double(sb, sim->p.{mangle('p', prm.name)});")
+            lit(', "unit": ' + json.dumps(prm.unit) + "}")
+        lit("\n  },\n  \"phases\": [")
+        for k, ph in enumerate(m.phases):
+            lit(("," if k else "") + '\n    {"name": ' + json.dumps(ph.name) + ', "ran": ')
+            lines.append(f"snn_sb_printf(sb, \"%s\", sim->phase_ran[{k}] ? \"true\" : \"false\");")
+            lit(', "start": ')
+            lines.append(f"snn_sb_json_double(sb, sim->phase_start[{k}]);")
+            lit(', "stop": ')
+            lines.append(f"snn_sb_json_double(sb, sim->phase_stop[{k}]);")
+            lit("}")
+        lit("\n  ],\n  \"groups\": {")
+        for k, g in enumerate(m.groups):
+            extra = (', "source": ' + json.dumps(g.source) + ', "target": ' + json.dumps(g.target)) \
+                if g.kind == "synapses" else ""
+            lit(("," if k else "") + "\n    " + json.dumps(g.name) + ': {"kind": ' + json.dumps(g.kind)
+                + extra + ', "size": ')
+            lines.append(f"snn_sb_printf(sb, \"%lld\", (long long){self.g(g.name)}.n);")
+            lit("}")
+        lit("\n  },\n  \"monitors\": {")
+        for k, mon in enumerate(m.monitors):
+            info = {"kind": mon.kind, "group": mon.group}
+            if mon.kind == "state":
+                info.update(variable=mon.var, unit=mon.unit,
+                            every=(mon.every_dt if mon.every_dt is not None else mon.every * m.dt),
+                            during=list(mon.during),
+                            files={"t": f"{mon.name}.t.npy", "values": f"{mon.name}.values.npy"})
+            elif mon.kind == "spikes":
+                info.update(during=list(mon.during),
+                            files={"i": f"{mon.name}.i.npy", "t": f"{mon.name}.t.npy"})
+            else:
+                info.update(unit="1/second", during=list(mon.during),
+                            files={"t": f"{mon.name}.t.npy", "rate": f"{mon.name}.rate.npy"})
+            text = json.dumps(info)
+            lit(("," if k else "") + "\n    " + json.dumps(mon.name) + ": " + text[:-1])
+            if mon.kind == "state":
+                lit(', "indices": [' + str(mon.lo) + ", ")
+                g = self.groups[mon.group]
+                hi = f"snn_imin({mon.hi}, {self.g(g.name)}.n)" if mon.hi is not None else f"{self.g(g.name)}.n"
+                if g.var(mon.var).shared:
+                    hi = "1"
+                lines.append(f"snn_sb_printf(sb, \"%lld\", (long long)({hi}));")
+                lit("]")
+            lit("}")
+        lit("\n  },\n  \"saved\": {")
+        for k, s in enumerate(m.saves):
+            g = self.groups[s.group]
+            info = {"group": s.group, "variable": s.var, "unit": s.unit, "rows": s.rows,
+                    "file": f"{s.name}.npy"}
+            if g.kind == "synapses" and not g.var(s.var).shared:
+                info.update(i=f"{s.name}.i.npy", j=f"{s.name}.j.npy")
+            text = json.dumps(info)
+            lit(("," if k else "") + "\n    " + json.dumps(s.name) + ": " + text[:-1] + ', "count": ')
+            lines.append(f"snn_sb_printf(sb, \"%lld\", (long long)sim->{mangle('s', s.name)}_rows);")
+            lit("}")
+        lit("\n  },\n  \"timings\": {\"setup\": ")
+        lines.append("snn_sb_json_double(sb, sim->wall_setup);")
+        lit(', "run": ')
+        lines.append("snn_sb_json_double(sb, sim->wall_run);")
+        lit("}\n}\n")
+        return "\n".join(lines)
+
+    def free(self) -> str:
+        out = []
+        for g in self.m.groups:
+            G = self.g(g.name)
+            for v in g.vars:
+                if not v.shared:
+                    out.append(f"free({G}.{mangle('v', v.name)});")
+            if g.kind != "synapses":
+                out.append(f"free({G}.spikes);")
+            if g.kind == "spikes":
+                out += [f"free({G}.src_i);", f"free({G}.src_step);"]
+            if g.kind == "synapses":
+                out += [f"free({G}.{x});" for x in ("pre", "post", "pre_start", "pre_syn", "post_start", "post_syn")]
+        for d in self.m.data:
+            out.append(f"snn_array_free(&sim->{mangle('d', d.name)});")
+            out.append(f"free(sim->{mangle('dpath', d.name)});")
+        for mon in self.m.monitors:
+            for part in self.monitor_parts(mon):
+                out.append(f"snn_buf_free(&sim->{mangle('m', mon.name)}_{part});")
+        for s in self.m.saves:
+            out.append(f"snn_buf_free(&sim->{mangle('s', s.name)});")
+        return "\n".join(out)
+
+
+def build_view(module: ir.Module) -> CModel:
+    b = _Builder(module)
+    structs = tuple(b.group_struct(g) for g in module.groups)
+    fields = b.sim_fields()
+    setup = b.setup()
+    step = b.step()
+    protocol = b.protocol()
+    params = tuple((mangle("p", p.name), p.name, ", ".join(str(x) for x in p.dim)) for p in module.params)
+    data = tuple((mangle("d", d.name), mangle("dpath", d.name), d.name, c_string(d.path)) for d in module.data)
+    return CModel(
+        name=module.name, source_hash=module.source_hash, dt=c_number(module.dt, "f"), seed=module.seed,
+        n_rng=max(1, b.n_rng), n_phases=max(1, len(module.phases)),
+        phase_names=tuple(c_string(p.name) for p in module.phases), params=params,
+        param_defaults=b.param_defaults(), data=data, group_structs=structs, sim_fields=fields,
+        setup=setup, step=step, protocol=protocol, manifest=b.manifest(), arrays=b.arrays(), free=b.free())

@@ -1,0 +1,172 @@
+"""The pipeline, stage by stage; the only place the stages are chained.
+
+parse -> check -> lower -> verify -> passes (verify after each) -> view ->
+render -> cc -> cffi.
+"""
+from __future__ import annotations
+
+import json
+import os
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from snndsl.build import cc
+from snndsl.codegen.emit import render
+from snndsl.codegen.view import build_view
+from snndsl.diagnostics import CompileError, Diagnostic, InternalError
+from snndsl.ir import nodes as ir
+from snndsl.ir.lower import lower
+from snndsl.ir.verify import verify
+from snndsl.passes import PIPELINE
+from snndsl.results import Results, from_arrays
+from snndsl.semantics.check import check
+from snndsl.semantics.model import Model as CheckedModel
+from snndsl.syntax import ast
+from snndsl.syntax.parse import parse_source
+
+
+class SimulationError(Exception):
+    """A run failed for a reason the user can fix (bad data, a bad --set)."""
+
+
+@dataclass(frozen=True)
+class Frontend:
+    """Everything up to C text, for `check` and `compile --emit`."""
+
+    source: str
+    ast: ast.Module
+    model: CheckedModel
+    ir: ir.Module
+    c_source: str
+    warnings: tuple[Diagnostic, ...]
+
+
+def read_source(path) -> tuple[str, str]:
+    file = str(path)
+    try:
+        with open(file, encoding="utf-8") as f:
+            return f.read(), file
+    except FileNotFoundError:
+        raise CompileError([Diagnostic_missing(file, "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CompileError([Diagnostic_missing(file, str(exc))]) from None
+
+
+def Diagnostic_missing(file: str, why: str) -> Diagnostic:
+    from snndsl.diagnostics import Code, error
+    return error(Code.RUNTIME_INPUT, f"cannot read model file '{file}': {why}", None)
+
+
+def optimize(module: ir.Module, passes=PIPELINE) -> ir.Module:
+    verify(module)
+    for p in passes:
+        module = p(module)
+        verify(module)
+    return module
+
+
+def frontend(source: str, file: str, passes=PIPELINE) -> Frontend:
+    tree = parse_source(source, file)
+    model, warnings = check(tree, source)
+    module = optimize(lower(model), passes)
+    c_source = render(build_view(module))
+    return Frontend(source, tree, model, module, c_source, tuple(warnings))
+
+
+class _Sim:
+    """Owns one C simulation; freed when no array of its results is alive."""
+
+    def __init__(self, lib, ffi):
+        self.lib, self.ffi = lib, ffi
+        self.ptr = lib.snn_sim_new()
+        if self.ptr == ffi.NULL:
+            raise MemoryError("snn_sim_new failed")
+        weakref.finalize(self, lib.snn_sim_free, self.ptr)
+
+    def error(self) -> str:
+        return self.ffi.string(self.lib.snn_sim_error(self.ptr)).decode("utf-8", "replace")
+
+
+class _Keep(np.ndarray):
+    """An ndarray view that keeps the simulation owning its memory alive."""
+
+    _owner: object = None
+
+
+class Model:
+    """A compiled model: `run()` it in-process, or use `.binary`."""
+
+    def __init__(self, fe: Frontend, artifact: cc.Artifact, file: str):
+        self.frontend = fe
+        self.artifact = artifact
+        self.file = file
+
+    @property
+    def binary(self) -> Path:
+        return self.artifact.binary
+
+    @property
+    def library(self) -> Path:
+        return self.artifact.library
+
+    @property
+    def name(self) -> str:
+        return self.frontend.ir.name
+
+    def run(self, params: dict | None = None, seed: int | None = None, data: dict | None = None,
+            quiet: bool = True) -> Results:
+        """Run the whole protocol in this process; the same seed gives the
+        same numbers as the binary."""
+        from snndsl.build.ffi import ffi, load_library
+        f = ffi()
+        lib = load_library(self.artifact.library, self.artifact.key)
+        sim = _Sim(lib, f)
+        for name, value in (params or {}).items():
+            text = value if isinstance(value, str) else repr(float(value))
+            if lib.snn_sim_set_param(sim.ptr, str(name).encode(), text.encode()):
+                raise SimulationError(sim.error())
+        for name, path in (data or {}).items():
+            if lib.snn_sim_set_data(sim.ptr, str(name).encode(), os.fsencode(os.path.abspath(path))):
+                raise SimulationError(sim.error())
+        if seed is not None:
+            lib.snn_sim_set_seed(sim.ptr, int(seed))
+        lib.snn_sim_set_quiet(sim.ptr, 1 if quiet else 0)
+        if lib.snn_sim_run(sim.ptr):
+            raise SimulationError(sim.error())
+        text = lib.snn_sim_manifest(sim.ptr)
+        if text == f.NULL:
+            raise MemoryError("could not build the results manifest")
+        manifest = json.loads(f.string(text).decode())
+        arrays = {}
+        out = f.new("snn_result_array *")
+        for k in range(lib.snn_sim_n_arrays(sim.ptr)):
+            lib.snn_sim_array(sim.ptr, k, out)
+            arrays[f.string(out.file).decode()] = _view(f, out, sim)
+        return from_arrays(manifest, arrays)
+
+
+def _view(f, a, owner) -> np.ndarray:
+    dtype = np.dtype(f.string(a.descr).decode())
+    shape = tuple(int(a.shape[d]) for d in range(a.ndim))
+    count = int(np.prod(shape)) if shape else 1
+    if count == 0 or a.data == f.NULL:
+        return np.zeros(shape, dtype)
+    buf = f.buffer(f.cast("char *", a.data), count * dtype.itemsize)
+    arr = np.frombuffer(buf, dtype=dtype, count=count).reshape(shape).view(_Keep)
+    arr._owner = owner  # the C memory lives as long as any view of it
+    arr.flags.writeable = False
+    return arr
+
+
+def compile(path, build_dir=None, passes=PIPELINE) -> Model:
+    """Parse, check, optimize, emit and build a .snn file (cached by content)."""
+    source, file = read_source(path)
+    fe = frontend(source, file, passes)
+    artifact = cc.build(fe.c_source, Path(build_dir) if build_dir is not None else None)
+    return Model(fe, artifact, file)
+
+
+__all__ = ["compile", "frontend", "Model", "SimulationError", "InternalError"]

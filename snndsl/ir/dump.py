@@ -1,0 +1,110 @@
+"""A readable text form of the IR (`snndsl compile --emit ir`)."""
+from __future__ import annotations
+
+from snndsl.ir import nodes as ir
+
+_PREC = {"or": 1, "and": 2, "==": 3, "!=": 3, "<": 4, "<=": 4, ">": 4, ">=": 4,
+         "+": 5, "-": 5, "*": 6, "/": 6, "%": 6, "**": 8}
+
+
+def expr(e: ir.Expr, prec: int = 0) -> str:
+    if isinstance(e, ir.Const):
+        return repr(e.value) if e.dtype != "b" else ("true" if e.value else "false")
+    if isinstance(e, ir.Var):
+        prefix = {"self": "", "shared": "", "pre": "pre.", "post": "post."}[e.at]
+        return f"{prefix}{e.group}.{e.name}" if e.at in ("pre", "post") else f"{e.group}.{e.name}"
+    if isinstance(e, ir.Param):
+        return f"param {e.name}"
+    if isinstance(e, ir.Local):
+        return e.name
+    if isinstance(e, ir.Special):
+        return e.name
+    if isinstance(e, ir.Size):
+        return f"N({e.group})"
+    if isinstance(e, ir.DataAt):
+        return f"{e.name}[{', '.join(expr(i) for i in e.indices)}]"
+    if isinstance(e, ir.DataLen):
+        return f"len({e.name})"
+    if isinstance(e, ir.Rand):
+        return "rand()" if e.kind == "uniform" else "randn()"
+    if isinstance(e, ir.Reduce):
+        return f"{e.kind}[{e.group}]({expr(e.expr)})"
+    if isinstance(e, ir.Unary):
+        text = f"not {expr(e.operand, 7)}" if e.op == "not" else f"-{expr(e.operand, 7)}"
+        return f"({text})" if prec > 7 else text
+    if isinstance(e, ir.Binary):
+        p = _PREC[e.op]
+        text = f"{expr(e.left, p)} {e.op} {expr(e.right, p + 1)}"
+        return f"({text})" if prec > p else text
+    if isinstance(e, ir.Call):
+        return f"{e.func}({', '.join(expr(a) for a in e.args)})"
+    return repr(e)
+
+
+def stmts(body, indent: str) -> list[str]:
+    out = []
+    for s in body:
+        if isinstance(s, ir.Assign):
+            out.append(f"{indent}{expr(s.target)} = {expr(s.value)}")
+        elif isinstance(s, ir.If):
+            out.append(f"{indent}if {expr(s.cond)}:")
+            out += stmts(s.body, indent + "    ")
+            if s.orelse:
+                out.append(f"{indent}else:")
+                out += stmts(s.orelse, indent + "    ")
+        elif isinstance(s, ir.Run):
+            out.append(f"{indent}run {expr(s.duration)}")
+        elif isinstance(s, ir.GroupAssign):
+            sel = ""
+            if s.where is not None:
+                sel = f"[{expr(s.where)}]"
+            elif s.lo is not None or s.hi is not None:
+                sel = f"[{expr(s.lo) if s.lo is not None else ''}:{expr(s.hi) if s.hi is not None else ''}]"
+            out.append(f"{indent}{expr(s.target)}{sel} = {expr(s.value)}")
+        elif isinstance(s, ir.SetLocal):
+            out.append(f"{indent}{'let ' if s.declare else ''}{s.name} = {expr(s.value)}")
+        elif isinstance(s, ir.For):
+            out.append(f"{indent}for {s.var} in {expr(s.start)} .. {expr(s.stop)}:")
+            out += stmts(s.body, indent + "    ")
+        elif isinstance(s, ir.While):
+            out.append(f"{indent}while {expr(s.cond)}:")
+            out += stmts(s.body, indent + "    ")
+        elif isinstance(s, ir.SaveVar):
+            out.append(f"{indent}save {s.save}")
+        else:
+            out.append(f"{indent}{s!r}")
+    return out
+
+
+def dump(m: ir.Module) -> str:
+    out = [f"module {m.name}  dt={m.dt!r} s  seed={m.seed}"]
+    for p in m.params:
+        out.append(f"param {p.name} = {expr(p.default)}  [{p.unit}]")
+    for d in m.data:
+        out.append(f"data {d.name} from {d.path!r}  [{d.unit}] x{d.scale!r}")
+    for g in m.groups:
+        head = f"{g.kind} {g.name}"
+        head += f"[{g.size}]" if g.size is not None else f": {g.source} -> {g.target} connect={g.connect}"
+        out.append(head)
+        for v in g.vars:
+            flags = ", ".join(x for x in ("shared" if v.shared else "", v.role if v.role != "state" else "") if x)
+            out.append(f"    var {v.name} : {v.unit} {v.dtype}" + (f" ({flags})" if flags else ""))
+        if g.connect_cond is not None:
+            out.append(f"    connect if {expr(g.connect_cond)}")
+        if g.rate is not None:
+            out.append(f"    rate = {expr(g.rate)}")
+        for title, body in (("init", g.init), ("on pre", g.on_pre), ("on post", g.on_post)):
+            if body:
+                out.append(f"    {title}:")
+                out += stmts(body, "        ")
+    for mon in m.monitors:
+        what = f"{mon.group}.{mon.var}[{mon.lo}:{'' if mon.hi is None else mon.hi}] every {mon.every} steps" \
+            if mon.kind == "state" else f"{mon.kind} of {mon.group}"
+        during = f" during {', '.join(mon.during)}" if mon.during else ""
+        out.append(f"monitor {mon.name}: {what}{during}")
+    for s in m.saves:
+        out.append(f"save {s.name}: {s.group}.{s.var}{' (rows)' if s.rows else ''}")
+    for ph in m.phases:
+        out.append(f"phase {ph.name}:")
+        out += stmts(ph.body, "    ")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,369 @@
+"""The intermediate representation: typed expressions, kernels, the protocol.
+
+The checker builds IR expressions (every name resolved, units folded to SI
+factors, a dtype on every node); `ir.lower` assembles the `Module`; passes
+rewrite it; `codegen` prints it. All nodes are frozen: a pass returns a new
+tree built with `dataclasses.replace` or `map_expr`.
+
+dtypes: 'f' (double), 'i' (int32 / int64 indices), 'b' (boolean).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from typing import Callable
+
+from snndsl.diagnostics import Span
+
+
+def _span():
+    return field(default=None, compare=False, repr=False)
+
+
+# ---- expressions ----------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Const(Expr):
+    value: float | int | bool
+    dtype: str = "f"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Var(Expr):
+    """A group variable. `at` says which element: 'self' (the element being
+    processed), 'pre' / 'post' (the synapse's pre/postsynaptic neuron),
+    'shared' (the group's single value)."""
+
+    group: str
+    name: str
+    at: str = "self"
+    dtype: str = "f"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Param(Expr):
+    name: str
+    dtype: str = "f"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Local(Expr):
+    """A protocol local (`let`) or loop variable."""
+
+    name: str
+    dtype: str = "f"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Special(Expr):
+    """i, j, t, dt, N (of a group), the element index, lastupdate delta."""
+
+    name: str  # 'i' 'j' 't' 'dt' 'elem'
+    dtype: str = "f"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Size(Expr):
+    """N of a group (number of neurons or synapses)."""
+
+    group: str
+    dtype: str = "i"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class DataAt(Expr):
+    """An element of a data array; `indices` has one entry per dimension."""
+
+    name: str
+    indices: tuple[Expr, ...]
+    dtype: str = "f"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class DataLen(Expr):
+    name: str
+    dtype: str = "i"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Unary(Expr):
+    op: str  # '-' 'not'
+    operand: Expr
+    dtype: str = "f"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Binary(Expr):
+    op: str  # + - * / % ** < <= > >= == != and or
+    left: Expr
+    right: Expr
+    dtype: str = "f"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Expr):
+    """A pure math function: exp log ... clip min max where int."""
+
+    func: str
+    args: tuple[Expr, ...]
+    dtype: str = "f"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Rand(Expr):
+    kind: str  # 'uniform' / 'normal'
+    dtype: str = "f"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Reduce(Expr):
+    """sum mean min max count over a group, or sum_pre / sum_post per synapse."""
+
+    kind: str
+    group: str
+    expr: Expr
+    dtype: str = "f"
+    span: Span | None = _span()
+
+
+# ---- statements of event code ---------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Stmt:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Assign(Stmt):
+    target: Var
+    value: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class If(Stmt):
+    cond: Expr
+    body: tuple[Stmt, ...]
+    orelse: tuple[Stmt, ...] = ()
+    span: Span | None = _span()
+
+
+# ---- protocol statements -----------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Run(Stmt):
+    duration: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class GroupAssign(Stmt):
+    """`G.X[sel] = value`: value (and where) evaluated for all selected
+    elements before any is written. `lo`/`hi` bound the element range."""
+
+    group: str
+    target: Var
+    value: Expr
+    where: Expr | None = None
+    lo: Expr | None = None
+    hi: Expr | None = None
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class SetLocal(Stmt):
+    name: str
+    value: Expr
+    declare: bool = False
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class For(Stmt):
+    var: str
+    start: Expr
+    stop: Expr
+    body: tuple[Stmt, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class While(Stmt):
+    cond: Expr
+    body: tuple[Stmt, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class SaveVar(Stmt):
+    save: str  # index into Module.saves by name
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    name: str
+    body: tuple[Stmt, ...]
+    span: Span | None = _span()
+
+
+# ---- declarations ---------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ParamDef:
+    name: str
+    default: Expr  # may read earlier parameters
+    dim: tuple[int, ...]
+    unit: str
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class DataDef:
+    name: str
+    path: str  # absolute default path (or "file.npz:key")
+    unit: str
+    scale: float  # SI factor of the declared unit
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class StateVar:
+    name: str
+    dtype: str
+    shared: bool
+    unit: str
+    role: str = "state"  # state / event-driven / lastupdate / rate
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ListOrData:
+    """indices/times of a spike generator: literal values or a data array."""
+
+    values: tuple[float, ...] | None = None
+    data: str | None = None
+    scale: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    name: str
+    kind: str  # neurons / poisson / spikes / synapses
+    size: int | None  # None for synapses (known after connect)
+    vars: tuple[StateVar, ...] = ()
+    init: tuple[Stmt, ...] = ()
+    rate: Expr | None = None  # poisson
+    indices: ListOrData | None = None  # spikes
+    times: ListOrData | None = None
+    source: str | None = None  # synapses
+    target: str | None = None
+    connect: str = "all"  # all / one_to_one / cond / data
+    connect_cond: Expr | None = None
+    connect_data: str | None = None
+    on_pre: tuple[Stmt, ...] = ()
+    on_post: tuple[Stmt, ...] = ()
+    span: Span | None = _span()
+
+    def var(self, name: str) -> StateVar | None:
+        return next((v for v in self.vars if v.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    name: str
+    kind: str  # state / spikes / rate
+    group: str
+    var: str | None = None
+    lo: int = 0
+    hi: int | None = None  # None: to the end of the group
+    every: int = 1  # in steps
+    every_dt: float | None = None  # the sampling interval as written (Brian2's monitor clock dt)
+    during: tuple[str, ...] = ()  # phase names; () = always
+    unit: str = "1"
+    dtype: str = "f"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class SaveDef:
+    name: str
+    group: str
+    var: str
+    rows: bool  # inside a loop: one row per execution
+    unit: str
+    dtype: str
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    name: str
+    source_hash: str
+    dt: float
+    seed: int
+    params: tuple[ParamDef, ...]
+    data: tuple[DataDef, ...]
+    groups: tuple[Group, ...]
+    monitors: tuple[Monitor, ...]
+    saves: tuple[SaveDef, ...]
+    phases: tuple[Phase, ...]
+    locals: tuple[tuple[str, str], ...] = ()  # (name, dtype) of protocol locals
+
+    def group(self, name: str) -> Group:
+        return next(g for g in self.groups if g.name == name)
+
+
+# ---- generic rewriting ---------------------------------------------------------
+
+def map_expr(fn: Callable[[Expr], Expr], node):
+    """Rebuild `node` bottom-up, applying `fn` to every expression in it.
+
+    Works on any IR node (expression, statement, group, module): children are
+    rewritten first, then `fn` sees the rebuilt expression.
+    """
+    if isinstance(node, tuple):
+        return tuple(map_expr(fn, n) for n in node)
+    if not is_dataclass(node) or isinstance(node, type):
+        return node
+    changes = {}
+    for f in fields(node):
+        if f.name == "span":
+            continue
+        old = getattr(node, f.name)
+        if isinstance(old, (Expr, Stmt, Group, Phase, ParamDef, tuple)) and not isinstance(old, str):
+            new = map_expr(fn, old)
+            if new is not old:
+                changes[f.name] = new
+    out = replace(node, **changes) if changes else node
+    return fn(out) if isinstance(out, Expr) else out
+
+
+def walk(node):
+    """Every IR node under `node`, depth first (expressions and statements)."""
+    if isinstance(node, tuple):
+        for n in node:
+            yield from walk(n)
+        return
+    if not is_dataclass(node) or isinstance(node, type):
+        return
+    yield node
+    for f in fields(node):
+        if f.name != "span":
+            yield from walk(getattr(node, f.name))

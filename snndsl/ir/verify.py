@@ -1,0 +1,43 @@
+"""IR invariants, checked between passes. A failure is a compiler bug.
+
+Every variable read or written exists in its group, with the dtype it
+declares; locals are declared; phase statements are protocol statements and
+event code contains only event statements.
+"""
+from __future__ import annotations
+
+from snndsl.diagnostics import InternalError
+from snndsl.ir import nodes as ir
+
+
+def verify(m: ir.Module) -> None:
+    groups = {g.name: g for g in m.groups}
+    locals_ = dict(m.locals)
+    params = {p.name for p in m.params}
+    data = {d.name for d in m.data}
+    for node in ir.walk((m.groups, m.phases, m.params)):
+        if isinstance(node, ir.Var):
+            g = groups.get(node.group)
+            v = g.var(node.name) if g else None
+            if v is None:
+                raise InternalError(f"IR verification failed: unknown variable {node.group}.{node.name}")
+            if v.dtype != node.dtype:
+                raise InternalError(f"IR verification failed: {node.group}.{node.name} is {v.dtype}, "
+                                    f"read as {node.dtype}")
+            if (node.at == "shared") != v.shared:
+                raise InternalError(f"IR verification failed: {node.group}.{node.name} sharedness")
+        elif isinstance(node, ir.Local) and node.name not in locals_:
+            raise InternalError(f"IR verification failed: undeclared local {node.name}")
+        elif isinstance(node, ir.Param) and node.name not in params:
+            raise InternalError(f"IR verification failed: unknown parameter {node.name}")
+        elif isinstance(node, (ir.DataAt, ir.DataLen)) and node.name not in data:
+            raise InternalError(f"IR verification failed: unknown data {node.name}")
+    for g in m.groups:
+        for body in (g.init, g.on_pre, g.on_post):
+            for s in ir.walk(body):
+                if isinstance(s, ir.Stmt) and not isinstance(s, (ir.Assign, ir.If)):
+                    raise InternalError(f"IR verification failed: {type(s).__name__} in event code")
+    saves = {s.name for s in m.saves}
+    for s in ir.walk(m.phases):
+        if isinstance(s, ir.SaveVar) and s.save not in saves:
+            raise InternalError(f"IR verification failed: unknown save {s.save}")

@@ -1,0 +1,8 @@
+"""Optimization passes: each a pure function `ir.Module -> ir.Module`.
+
+`PIPELINE` is the order the driver applies them in; `ir.verify` runs after
+each. An empty pipeline must give the same results (the tests compare).
+"""
+from snndsl.passes.fold_constants import fold_constants
+
+PIPELINE = (fold_constants,)

@@ -1,0 +1,122 @@
+"""Results of a run as numpy arrays: from a results folder or from memory.
+
+The manifest (format snndsl-results/1) is written by the generated C code
+for both paths, so `load("results/")` and `Model.run()` give the same
+object with the same numbers.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "snndsl-results/1"
+
+
+class ResultsError(Exception):
+    """A results folder that is missing, incomplete or of another format."""
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """One monitor's recording. Times in seconds, values in SI units.
+
+    State monitors: `t` (n_samples,) and `values` (n_samples, n_elements).
+    Spike monitors: `i` and `t`, one entry per spike.
+    Rate monitors: `t` and `rate` (1/second).
+    """
+
+    name: str
+    kind: str
+    group: str
+    variable: str | None
+    unit: str | None
+    t: np.ndarray
+    values: np.ndarray | None = None
+    i: np.ndarray | None = None
+    rate: np.ndarray | None = None
+    indices: tuple[int, int] | None = None
+
+    def __repr__(self) -> str:
+        what = f"{self.group}.{self.variable}" if self.kind == "state" else f"{self.kind} of {self.group}"
+        return f"<Monitor {self.name}: {what}, {len(self.t)} entries>"
+
+
+@dataclass
+class Results:
+    manifest: dict
+    monitors: dict[str, Monitor]
+    saved: dict[str, np.ndarray]
+    saved_indices: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    path: Path | None = None
+
+    def __getitem__(self, name: str) -> Monitor:
+        try:
+            return self.monitors[name]
+        except KeyError:
+            known = ", ".join(sorted(self.monitors)) or "none"
+            raise KeyError(f"no monitor '{name}' (monitors: {known}; saved arrays are in .saved)") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.monitors
+
+    @property
+    def phases(self) -> dict[str, tuple[float, float]]:
+        """(start, stop) in seconds of every phase that ran."""
+        return {p["name"]: (p["start"], p["stop"]) for p in self.manifest["phases"] if p.get("ran", True)}
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {k: v["value"] for k, v in self.manifest["params"].items()}
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.manifest.get("interrupted"))
+
+    def __repr__(self) -> str:
+        return (f"<Results of {self.manifest.get('model')}: monitors {sorted(self.monitors)}, "
+                f"saved {sorted(self.saved)}>")
+
+
+def from_arrays(manifest: dict, arrays: dict[str, np.ndarray], path: Path | None = None) -> Results:
+    if manifest.get("format") != FORMAT:
+        raise ResultsError(f"not an snndsl results manifest (format {manifest.get('format')!r})")
+    monitors = {}
+    for name, info in manifest["monitors"].items():
+        files = info["files"]
+        get = lambda key: arrays[files[key]] if key in files else None  # noqa: E731
+        indices = tuple(info["indices"]) if "indices" in info else None
+        monitors[name] = Monitor(name, info["kind"], info["group"], info.get("variable"), info.get("unit"),
+                                 get("t"), get("values"), get("i"), get("rate"), indices)
+    saved, saved_ij = {}, {}
+    for name, info in manifest["saved"].items():
+        saved[name] = arrays[info["file"]]
+        if "i" in info:
+            saved_ij[name] = (arrays[info["i"]], arrays[info["j"]])
+    return Results(manifest, monitors, saved, saved_ij, path)
+
+
+def load(path) -> Results:
+    """Read a results folder written by `snndsl run` or a model binary."""
+    folder = Path(path)
+    manifest_file = folder / "manifest.json"
+    if not manifest_file.is_file():
+        raise ResultsError(f"{folder}: no manifest.json (not a results folder, or the run did not finish)")
+    try:
+        manifest = json.loads(manifest_file.read_text())
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{manifest_file}: unreadable manifest: {exc}") from None
+    files = set()
+    for info in manifest.get("monitors", {}).values():
+        files.update(info["files"].values())
+    for info in manifest.get("saved", {}).values():
+        files.update(v for k, v in info.items() if k in ("file", "i", "j"))
+    arrays = {}
+    for f in sorted(files):
+        try:
+            arrays[f] = np.load(folder / f, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ResultsError(f"{folder / f}: {exc}") from None
+    return from_arrays(manifest, arrays, folder)

@@ -1,0 +1,1155 @@
+"""Checking stage: `ast.Module` -> `model.Model`, or diagnostics.
+
+Resolves every name (with "did you mean"), checks physical dimensions and
+flags, folds constants and units to SI numbers, and turns expressions into
+IR expressions. Independent errors are collected and reported together; an
+expression with an error becomes a placeholder so checking can go on.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from snndsl.diagnostics import Code, CompileError, Diagnostic, Span, closest, error, warning
+from snndsl.ir import nodes as ir
+from snndsl.ir.evaluate import evaluate, NotConstant
+from snndsl.semantics import model as m
+from snndsl.syntax import ast
+from snndsl.units import DIMENSIONLESS, SECOND, HERTZ, UNITS, Dim, format_dim, parse_suffix
+
+RESERVED = set("""neurons poisson spikes synapses monitor phase run for in if else while let
+freeze unfreeze save store restore state as and or not const param data init on pre post
+connect threshold reset refractory method delay every during from of true false""".split())
+PREDEFINED = {"i", "j", "t", "dt", "N"}
+SETTINGS = {"dt", "seed", "precision"}
+
+MATH_1 = {"exp", "log", "log10", "sin", "cos", "tan", "tanh", "sinh", "cosh"}
+SAME_DIM_1 = {"abs", "floor", "ceil"}
+REDUCTIONS = {"sum", "mean", "min", "max", "count", "sum_pre", "sum_post"}
+FUNCTIONS = MATH_1 | SAME_DIM_1 | {"sqrt", "int", "clip", "min", "max", "where", "rand", "randn",
+                                   "len"} | REDUCTIONS
+
+_ERR = ir.Const(0.0)  # placeholder for an expression that failed to check
+
+
+class _Fail(Exception):
+    """Abandons the current expression; its diagnostic is already recorded."""
+
+
+@dataclass
+class Scope:
+    """Where an expression is evaluated, and what it may use."""
+
+    group: m.Group | None = None  # element-wise context of this group
+    synapses: bool = False  # pre./post., j visible
+    rand: bool = False
+    reductions: bool = False
+    locals: dict[str, str] = field(default_factory=dict)
+    const_only: bool = False
+    shared_only: bool = False  # a shared assignment: no per-element reads
+    what: str = "here"  # for messages: "in a constant", "in a phase statement"
+
+
+class Checker:
+    def __init__(self, module: ast.Module, source: str):
+        self.module = module
+        self.file = module.file
+        self.source = source
+        self.diags: list[Diagnostic] = []
+        self.consts: dict[str, tuple[float | int, Dim, str]] = {}
+        self.const_decls: dict[str, ast.ConstDecl] = {}
+        self.const_busy: set[str] = set()
+        self.param_decls: dict[str, ast.ParamDecl] = {}
+        self.params: dict[str, tuple[Dim, str]] = {}
+        self.data_decls: dict[str, ast.DataDecl] = {}
+        self.data_dims: dict[str, Dim] = {}
+        self.group_decls: dict[str, ast.GroupDecl] = {}
+        self.groups: dict[str, m.Group] = {}
+        self.dt = 1e-4
+
+    # ---- diagnostics ----------------------------------------------------
+    def err(self, code: Code, msg: str, span: Span | None, *notes: str) -> None:
+        self.diags.append(error(code, msg, span, *notes))
+
+    def fail(self, code: Code, msg: str, span: Span | None, *notes: str):
+        self.err(code, msg, span, *notes)
+        raise _Fail
+
+    # ---- entry -------------------------------------------------------------
+    def run(self) -> m.Model:
+        decls = self.module.decls
+        self._collect_names(decls)
+        for d in decls:
+            if isinstance(d, ast.ConstDecl):
+                self._const(d.name)
+        for d in decls:
+            if isinstance(d, ast.DataDecl):
+                self.data_dims[d.name] = self._unit(d.unit) if d.unit else DIMENSIONLESS
+        settings = {d.name: d for d in decls if isinstance(d, ast.Setting)}
+        self.dt = self._setting_dt(settings.get("dt"))
+        seed = self._setting_seed(settings.get("seed"))
+        self._setting_precision(settings.get("precision"))
+        params = self._params(decls)
+        data = self._data(decls)
+        # neuron-like groups first: synapses read their sizes and variables
+        for d in decls:
+            if isinstance(d, ast.GroupDecl) and d.kind != "synapses":
+                self._group(d)
+        for d in decls:
+            if isinstance(d, ast.GroupDecl) and d.kind == "synapses":
+                self._group(d)
+        phases = [d for d in decls if isinstance(d, ast.PhaseDecl)]
+        phase_names = {p.name for p in phases}
+        monitors = tuple(self._monitor(d, phase_names) for d in decls if isinstance(d, ast.MonitorDecl))
+        self.saves: dict[str, ir.SaveDef] = {}
+        self.monitor_names = {mon.name for mon in monitors if mon is not None}
+        self.protocol_locals: dict[str, str] = {}
+        ir_phases = tuple(self._phase(p) for p in phases)
+        digest = hashlib.sha256(self.source.encode()).hexdigest()
+        return m.Model(
+            name=Path(self.file).stem, file=self.file, source_hash=digest, dt=self.dt, seed=seed,
+            params=params, data=data, groups=tuple(self.groups[n] for n in self.group_order),
+            monitors=tuple(mon for mon in monitors if mon is not None),
+            saves=tuple(self.saves.values()), phases=ir_phases,
+            locals=tuple(sorted(self.protocol_locals.items())))
+
+    def _collect_names(self, decls) -> None:
+        seen: dict[str, Span | None] = {}
+        self.group_order: list[str] = []
+        for d in decls:
+            if isinstance(d, (ast.Setting, ast.PhaseDecl, ast.MonitorDecl)):
+                continue
+            name = d.name
+            span = getattr(d, "name_span", None) or d.span
+            if name in RESERVED or name in PREDEFINED:
+                self.err(Code.RESERVED_NAME, f"'{name}' is reserved and cannot be declared", span)
+                continue
+            if name in seen:
+                self.err(Code.DUPLICATE, f"'{name}' is declared twice", span,
+                         f"first declared at {seen[name]}")
+                continue
+            seen[name] = d.span
+            if isinstance(d, ast.ConstDecl):
+                self.const_decls[name] = d
+            elif isinstance(d, ast.ParamDecl):
+                self.param_decls[name] = d
+            elif isinstance(d, ast.DataDecl):
+                self.data_decls[name] = d
+            elif isinstance(d, ast.GroupDecl):
+                self.group_decls[name] = d
+        names: dict[str, Span | None] = {}
+        for d in decls:
+            if isinstance(d, ast.PhaseDecl):
+                if d.name in names:
+                    self.err(Code.DUPLICATE, f"phase '{d.name}' is declared twice", d.name_span,
+                             f"first declared at {names[d.name]}")
+                names[d.name] = d.span
+        for d in decls:
+            if isinstance(d, ast.Setting) and d.name not in SETTINGS:
+                near = closest(d.name, SETTINGS)
+                self.err(Code.UNKNOWN_SETTING,
+                         f"unknown setting '{d.name}'" + (f"; did you mean '{near}'?" if near else "")
+                         + " (settings are dt, seed and precision; use 'const' or 'param' for values)",
+                         d.span)
+
+    # ---- constants, settings, parameters, data -------------------------------
+    def _const(self, name: str):
+        if name in self.consts:
+            return self.consts[name]
+        d = self.const_decls[name]
+        if name in self.const_busy:
+            self.err(Code.CYCLE, f"constant '{name}' is defined in terms of itself", d.span)
+            self.consts[name] = (0.0, DIMENSIONLESS, "f")
+            return self.consts[name]
+        self.const_busy.add(name)
+        try:
+            e, dim = self.expr(d.value, Scope(const_only=True, what="in a constant"))
+            value = evaluate(e)
+            self.consts[name] = (value, dim, e.dtype)
+        except _Fail:
+            self.consts[name] = (0.0, DIMENSIONLESS, "f")
+        except NotConstant:
+            self.err(Code.NOT_CONSTANT, f"constant '{name}' must be computable at compile time",
+                     d.value.span)
+            self.consts[name] = (0.0, DIMENSIONLESS, "f")
+        finally:
+            self.const_busy.discard(name)
+        return self.consts[name]
+
+    def _constant_value(self, e: ast.Expr, want: Dim, what: str):
+        try:
+            x, dim = self.expr(e, Scope(const_only=True, what=what))
+            self._expect_dim(dim, want, e.span, what)
+            return evaluate(x)
+        except _Fail:
+            return None
+        except NotConstant:
+            self.err(Code.NOT_CONSTANT, f"{what} must be a constant", e.span)
+            return None
+
+    def _setting_dt(self, d: ast.Setting | None) -> float:
+        if d is None:
+            return 1e-4
+        v = self._constant_value(d.value, SECOND, "the time step dt")
+        if v is None:
+            return 1e-4
+        if not v > 0 or not math.isfinite(v):
+            self.err(Code.BAD_VALUE, f"dt must be positive, not {v:g} s", d.value.span)
+            return 1e-4
+        return float(v)
+
+    def _setting_seed(self, d: ast.Setting | None) -> int:
+        if d is None:
+            return 0
+        v = self._constant_value(d.value, DIMENSIONLESS, "the seed")
+        if v is None:
+            return 0
+        if v != int(v) or v < 0 or v >= 2 ** 63:
+            self.err(Code.BAD_VALUE, "seed must be a non-negative integer", d.value.span)
+            return 0
+        return int(v)
+
+    def _setting_precision(self, d: ast.Setting | None) -> None:
+        if d is None:
+            return
+        if isinstance(d.value, ast.Name) and d.value.id == "double":
+            return
+        if isinstance(d.value, ast.Name) and d.value.id == "single":
+            self.err(Code.UNSUPPORTED, "precision = single is not supported yet", d.value.span)
+            return
+        self.err(Code.BAD_VALUE, "precision is 'double' or 'single'", d.value.span)
+
+    def _params(self, decls) -> tuple[ir.ParamDef, ...]:
+        # A parameter's default may read other parameters: order by dependency.
+        out: dict[str, ir.ParamDef] = {}
+        busy: set[str] = set()
+
+        def visit(name: str):
+            if name in out:
+                return
+            d = self.param_decls[name]
+            if name in busy:
+                self.err(Code.CYCLE, f"parameter '{name}' is defined in terms of itself", d.span)
+                raise _Fail
+            busy.add(name)
+            try:
+                scope = Scope(what="in a parameter")
+                scope.locals = {}
+                self._param_visit = visit
+                e, dim = self.expr(d.value, scope)
+                if e.dtype == "b":
+                    self.fail(Code.BAD_TYPE, "a parameter is a number, not a condition", d.value.span)
+                out[name] = ir.ParamDef(name, e, dim.ints() if dim.integral else dim.ints(),
+                                        format_dim(dim), d.span)
+                self.params[name] = (dim, "f")
+            finally:
+                busy.discard(name)
+
+        self._param_visit = visit
+        for name in self.param_decls:
+            try:
+                visit(name)
+            except _Fail:
+                self.params.setdefault(name, (DIMENSIONLESS, "f"))
+        self._param_visit = None
+        return tuple(out.values())
+
+    def _data(self, decls) -> tuple[ir.DataDef, ...]:
+        base = Path(self.file).resolve().parent if self.file and not self.file.startswith("<") else Path.cwd()
+        out = []
+        for d in decls:
+            if not isinstance(d, ast.DataDecl):
+                continue
+            scale = self._unit_scale(d.unit) if d.unit else 1.0
+            path, _, key = d.path.partition(":") if d.path.count(":") == 1 and not _is_windows_drive(d.path) else (d.path, "", "")
+            if not path:
+                self.err(Code.BAD_VALUE, "the data path is empty", d.path_span)
+                continue
+            full = path if os.path.isabs(path) else str(base / path)
+            if key:
+                full += ":" + key
+            out.append(ir.DataDef(d.name, full, format_dim(self.data_dims[d.name]), scale, d.span))
+        return tuple(out)
+
+    # ---- units ------------------------------------------------------------
+    def _unit(self, u: ast.Unit) -> Dim:
+        return self._unit_both(u)[1]
+
+    def _unit_scale(self, u: ast.Unit) -> float:
+        return self._unit_both(u)[0]
+
+    def _unit_both(self, u: ast.Unit) -> tuple[float, Dim]:
+        scale, dim = 1.0, DIMENSIONLESS
+        for name, power in u.factors:
+            if name in ("boolean", "integer"):
+                continue
+            if name not in UNITS:
+                near = closest(name, UNITS)
+                self.err(Code.UNKNOWN_UNIT, f"unknown unit '{name}'"
+                         + (f"; did you mean '{near}'?" if near else ""), u.span)
+                continue
+            s, d = UNITS[name]
+            scale *= s ** power
+            dim = dim * d ** power
+        return scale, dim
+
+    def _var_type(self, u: ast.Unit) -> tuple[Dim, str]:
+        names = [n for n, _ in u.factors]
+        if names == ["boolean"]:
+            return DIMENSIONLESS, "b"
+        if names == ["integer"]:
+            return DIMENSIONLESS, "i"
+        if "boolean" in names or "integer" in names:
+            self.err(Code.BAD_TYPE, "'boolean' and 'integer' stand alone in a declaration", u.span)
+        return self._unit(u), "f"
+
+    # ---- groups --------------------------------------------------------------
+    def _size(self, d: ast.GroupDecl) -> int:
+        v = self._constant_value(d.size, DIMENSIONLESS, "a group size")
+        if v is None:
+            return 1
+        if v != int(v) or v < 1:
+            self.err(Code.BAD_VALUE, f"a group size is a positive integer, not {v:g}", d.size.span)
+            return 1
+        return int(v)
+
+    def _group(self, d: ast.GroupDecl) -> None:
+        if d.name not in self.group_decls or self.group_decls[d.name] is not d:
+            return
+        self.group_order.append(d.name)
+        if d.kind == "neurons":
+            self.err(Code.UNSUPPORTED, "neuron groups are not supported yet (planned: issue 3)",
+                     d.name_span or d.span)
+        size = None
+        if d.kind != "synapses":
+            size = self._size(d)
+        else:
+            for end, span in ((d.source, d.source_span), (d.target, d.target_span)):
+                if end not in self.group_decls or self.group_decls[end].kind == "synapses":
+                    near = closest(end, [g for g, gd in self.group_decls.items() if gd.kind != "synapses"])
+                    self.err(Code.UNKNOWN_GROUP, f"'{end}' is not a neuron group"
+                             + (f"; did you mean '{near}'?" if near else ""), span)
+        variables: list[m.Variable] = []
+        seen: dict[str, Span | None] = {}
+        for item in d.items:
+            if isinstance(item, (ast.OdeDecl, ast.VarDecl, ast.SubexprDecl)):
+                if item.name in RESERVED or item.name in PREDEFINED:
+                    self.err(Code.RESERVED_NAME, f"'{item.name}' is reserved and cannot be declared", item.span)
+                    continue
+                if item.name in seen:
+                    self.err(Code.DUPLICATE, f"'{item.name}' is declared twice in '{d.name}'",
+                             item.span, f"first declared at {seen[item.name]}")
+                    continue
+                seen[item.name] = item.span
+                variables.append(self._declare(d, item))
+        if d.kind == "poisson" and not any(v.name == "rate" for v in variables):
+            pass  # `rate = EXPR` (a Prop) or `rate : Hz`; checked below
+        group = m.Group(d.kind, d.name, size, tuple(variables), source=d.source, target=d.target,
+                        span=d.span)
+        self.groups[d.name] = group  # visible to its own expressions from here on
+        group = self._group_items(d, group)
+        self.groups[d.name] = group
+
+    def _declare(self, d: ast.GroupDecl, item) -> m.Variable:
+        dim, dtype = self._var_type(item.unit)
+        flags = set()
+        allowed = {"shared", "constant"}
+        if isinstance(item, ast.OdeDecl):
+            allowed = {"event-driven", "clock-driven", "unless refractory"}
+            if d.kind != "synapses":
+                allowed.discard("event-driven")
+                allowed.discard("clock-driven")
+        if isinstance(item, ast.SubexprDecl):
+            allowed = set()
+        for f in item.flags:
+            if f not in allowed:
+                near = closest(f, allowed) if allowed else None
+                self.err(Code.BAD_FLAG, f"flag '{f}' does not apply here"
+                         + (f"; did you mean '{near}'?" if near else "")
+                         + (f" (allowed: {', '.join(sorted(allowed))})" if allowed else ""), item.span)
+            flags.add(f)
+        kind = {ast.OdeDecl: "ode", ast.VarDecl: "state", ast.SubexprDecl: "subexpr"}[type(item)]
+        if kind == "ode" and dtype != "f":
+            self.err(Code.BAD_TYPE, "a differential equation's variable is a number with a unit", item.unit.span)
+        return m.Variable(item.name, dim, dtype, kind, shared="shared" in flags,
+                          constant="constant" in flags, event_driven="event-driven" in flags,
+                          span=item.span)
+
+    def _group_items(self, d: ast.GroupDecl, group: m.Group) -> m.Group:
+        changes: dict = {}
+        synapses = d.kind == "synapses"
+        elem = Scope(group=group, synapses=synapses, rand=True)
+        variables = list(group.variables)
+        clauses_seen: dict[str, Span | None] = {}
+        for item in d.items:
+            try:
+                key = getattr(item, "kind", None) if isinstance(item, (ast.Clause, ast.CodeBlock)) else type(item).__name__
+                if isinstance(item, (ast.Clause, ast.CodeBlock, ast.Method, ast.ConnectFrom)):
+                    tag = "connect" if isinstance(item, ast.ConnectFrom) else (key or "method")
+                    if tag in clauses_seen:
+                        self.err(Code.DUPLICATE, f"'{tag}' is given twice in '{d.name}'", item.span,
+                                 f"first given at {clauses_seen[tag]}")
+                        continue
+                    clauses_seen[tag] = item.span
+                if isinstance(item, (ast.OdeDecl, ast.SubexprDecl)):
+                    idx = next(k for k, v in enumerate(variables) if v.name == item.name) \
+                        if any(v.name == item.name for v in variables) else None
+                    if idx is None:
+                        continue
+                    scope = Scope(group=group, synapses=synapses, what="in an equation")
+                    e, dim = self.expr(item.expr, scope)
+                    want = variables[idx].dim / SECOND if isinstance(item, ast.OdeDecl) else variables[idx].dim
+                    self._expect_dim(dim, want, item.expr.span,
+                                     f"the right side of d{item.name}/dt" if isinstance(item, ast.OdeDecl)
+                                     else f"'{item.name}'")
+                    variables[idx] = _replace(variables[idx], expr=e)
+                    if isinstance(item, ast.OdeDecl) and not variables[idx].event_driven:
+                        self.err(Code.UNSUPPORTED,
+                                 "clock-driven equations are not supported yet (planned: issue 3); "
+                                 "mark synaptic traces (event-driven)", item.span)
+                elif isinstance(item, ast.Prop):
+                    changes.update(self._prop(d, group, item))
+                elif isinstance(item, ast.Clause):
+                    changes.update(self._clause(d, group, item, elem))
+                elif isinstance(item, ast.ConnectFrom):
+                    if not synapses:
+                        self.fail(Code.MISPLACED, "'connect:' belongs in a synapses group", item.span)
+                    if item.data not in self.data_decls:
+                        self._unknown(item.data, self.data_decls, item.span, "data array")
+                    changes.update(connect="data", connect_data=item.data)
+                elif isinstance(item, ast.Method):
+                    self.err(Code.MISPLACED if d.kind != "neurons" else Code.UNSUPPORTED,
+                             "'method:' belongs in a neuron group", item.span)
+                elif isinstance(item, ast.CodeBlock):
+                    changes.update(self._code_block(d, group, item))
+            except _Fail:
+                pass
+        group = _replace(group, variables=tuple(variables), **changes)
+        if d.kind == "poisson" and group.rate is None and group.var("rate") is None:
+            self.err(Code.MISSING, f"poisson group '{d.name}' needs 'rate = ...' or 'rate : Hz'",
+                     d.name_span)
+        if d.kind == "spikes":
+            for prop in ("indices", "times"):
+                if getattr(group, prop) is None:
+                    self.err(Code.MISSING, f"spikes group '{d.name}' needs '{prop} = ...'", d.name_span)
+        if d.kind == "poisson" and group.var("rate") is not None:
+            v = group.var("rate")
+            if v.dim != HERTZ:
+                self.err(Code.DIMENSION, f"a Poisson rate is in hertz (1/second), not {format_dim(v.dim)}",
+                         v.span)
+        if synapses:
+            self._check_event_driven(group)
+        return group
+
+    def _check_event_driven(self, group: m.Group) -> None:
+        from snndsl.ir.linear import linear_in
+        for v in group.variables:
+            if v.kind == "ode" and v.event_driven and v.expr is not None:
+                if linear_in(v.expr, v.name, group.name) is None:
+                    self.err(Code.NOT_LINEAR,
+                             f"the event-driven equation of '{v.name}' must be linear in '{v.name}' "
+                             "with constant coefficients", v.span)
+
+    def _prop(self, d: ast.GroupDecl, group: m.Group, item: ast.Prop) -> dict:
+        if d.kind == "poisson" and item.name == "rate":
+            if group.var("rate") is not None:
+                self.fail(Code.DUPLICATE, "'rate' is both declared and given", item.span)
+            e, dim = self.expr(item.expr, Scope(group=group, what="in a Poisson rate"))
+            self._expect_dim(dim, HERTZ, item.expr.span, "a Poisson rate")
+            return {"rate": e}
+        if d.kind == "spikes" and item.name in ("indices", "times"):
+            return {item.name: self._list_or_data(item, SECOND if item.name == "times" else DIMENSIONLESS)}
+        allowed = {"poisson": "rate", "spikes": "indices, times"}.get(d.kind)
+        hint = f" ({d.kind} groups take {allowed})" if allowed else ""
+        self.fail(Code.MISPLACED, f"'{item.name} = ...' has no meaning in a {d.kind} group{hint}; "
+                  f"a subexpression needs a unit: '{item.name} = ... : UNIT'", item.span)
+
+    def _list_or_data(self, item: ast.Prop, want: Dim) -> ir.ListOrData:
+        e = item.expr
+        what = f"'{item.name}'"
+        if isinstance(e, ast.Name) and e.id in self.data_decls:
+            self._expect_dim(self.data_dims[e.id], want, e.span, what)
+            return ir.ListOrData(data=e.id)
+        if isinstance(e, ast.ListLit):
+            values = []
+            for x in e.items:
+                v = self._constant_value(x, want, f"an element of {what}")
+                if v is not None:
+                    values.append(float(v))
+            if item.name == "indices" and any(v != int(v) for v in values):
+                self.err(Code.BAD_VALUE, "spike indices are integers", e.span)
+            return ir.ListOrData(values=tuple(values))
+        if isinstance(e, ast.Name):
+            self._unknown(e.id, self.data_decls, e.span, "data array")
+        self.fail(Code.BAD_VALUE, f"{what} is a data array or a list literal [...]", e.span)
+
+    def _clause(self, d: ast.GroupDecl, group: m.Group, item: ast.Clause, elem: Scope) -> dict:
+        if item.kind == "connect":
+            if d.kind != "synapses":
+                self.fail(Code.MISPLACED, "'connect:' belongs in a synapses group", item.span)
+            if isinstance(item.expr, ast.Name) and item.expr.id in ("all", "one_to_one"):
+                return {"connect": item.expr.id}
+            scope = Scope(group=group, synapses=True, rand=True, what="in a connection condition")
+            e, _ = self.expr(item.expr, scope)
+            if e.dtype != "b":
+                self.fail(Code.BAD_TYPE, "'connect:' takes all, one_to_one, a condition, or 'from DATA'",
+                          item.expr.span)
+            for n in ir.walk(e):
+                if isinstance(n, ir.Var) and n.at == "self":
+                    self.fail(Code.MISPLACED, "a connection condition cannot read the synapse's own "
+                              "variables (they do not exist yet)", n.span)
+            return {"connect": "cond", "connect_cond": e}
+        if item.kind == "delay":
+            if d.kind != "synapses":
+                self.fail(Code.MISPLACED, "'delay:' belongs in a synapses group", item.span)
+            self.fail(Code.UNSUPPORTED, "synaptic delays are not supported yet (planned: issue 3)", item.span)
+        if d.kind != "neurons":
+            self.fail(Code.MISPLACED, f"'{item.kind}:' belongs in a neuron group", item.span)
+        return {}
+
+    def _code_block(self, d: ast.GroupDecl, group: m.Group, item: ast.CodeBlock) -> dict:
+        if item.kind in ("pre", "post"):
+            if d.kind != "synapses":
+                self.fail(Code.MISPLACED, f"'on {item.kind}:' belongs in a synapses group", item.span)
+            scope = Scope(group=group, synapses=True, rand=True, what=f"in 'on {item.kind}'")
+            return {f"on_{item.kind}": self._stmts(item.body, scope, "event")}
+        if item.kind == "init":
+            if d.kind == "spikes":
+                self.fail(Code.MISPLACED, "a spikes group has no variables to initialise", item.span)
+            scope = Scope(group=group, synapses=d.kind == "synapses", rand=True, what="in 'init'")
+            return {"init": self._stmts(item.body, scope, "init")}
+        self.fail(Code.MISPLACED, "'reset:' belongs in a neuron group", item.span)
+
+    def _stmts(self, body, scope: Scope, context: str) -> tuple[ir.Stmt, ...]:
+        out = []
+        for s in body:
+            try:
+                if isinstance(s, ast.If):
+                    c, _ = self.expr(s.cond, scope)
+                    self._expect_bool(c, s.cond.span)
+                    out.append(ir.If(c, self._stmts(s.body, scope, context),
+                                     self._stmts(s.orelse, scope, context), s.span))
+                else:
+                    out.append(self._assign(s, scope, context))
+            except _Fail:
+                pass
+        return tuple(out)
+
+    def _assign(self, s: ast.Assign, scope: Scope, context: str) -> ir.Stmt:
+        group = scope.group
+        if s.neighbour is not None:
+            other = group.source if s.neighbour == "pre" else group.target
+            if not scope.synapses:
+                self.fail(Code.MISPLACED, f"'{s.neighbour}.{s.target}' is only meaningful in synapses", s.span)
+            tgt_group = self.groups.get(other)
+            if tgt_group is None:
+                raise _Fail
+            var = self._lookup_var(tgt_group, s.target, s.span)
+            target = ir.Var(other, var.name, s.neighbour, var.dtype, s.span)
+        else:
+            var = group.var(s.target)
+            if var is None:
+                self._unknown(s.target, [v.name for v in group.variables], s.span,
+                              f"variable of '{group.name}'")
+            target = ir.Var(group.name, var.name, "shared" if var.shared else "self", var.dtype, s.span)
+        if var.kind == "subexpr":
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is a subexpression and cannot be assigned", s.span)
+        if var.constant and context != "init":
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is constant: only 'init' and phases may set it",
+                      s.span)
+        if var.shared and context == "event" and s.neighbour is None:
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared: event code runs per synapse and "
+                      "cannot write it", s.span)
+        value, dim = self.expr(s.value, scope)
+        return ir.Assign(target, self._compound(target, var, s.op, value, dim, s.value.span), s.span)
+
+    def _compound(self, target: ir.Expr, var: m.Variable, op: str, value: ir.Expr, dim: Dim, span) -> ir.Expr:
+        if op in ("=", "+=", "-="):
+            if var.dtype == "b":
+                if op != "=" or value.dtype != "b":
+                    self.fail(Code.BAD_TYPE, f"'{var.name}' is boolean; assign it a condition", span)
+                return value
+            if value.dtype == "b":
+                self.fail(Code.BAD_TYPE, f"'{var.name}' is a number, not a condition", span)
+            self._expect_dim(dim, var.dim, span, f"the value assigned to '{var.name}'")
+        else:
+            self._expect_dim(dim, DIMENSIONLESS, span, f"a factor in '{op}'")
+        if op == "=":
+            return value
+        return _binary(op[0], target, value)
+
+    def _lookup_var(self, group: m.Group, name: str, span) -> m.Variable:
+        v = group.var(name)
+        if v is None:
+            self._unknown(name, [x.name for x in group.variables], span, f"variable of '{group.name}'")
+        return v
+
+    def _unknown(self, name: str, candidates, span, what: str):
+        near = closest(name, candidates)
+        self.fail(Code.UNDEFINED_NAME, f"'{name}' is not a {what}" + (f"; did you mean '{near}'?" if near else ""),
+                  span)
+
+    # ---- monitors ------------------------------------------------------------
+    def _monitor(self, d: ast.MonitorDecl, phase_names: set[str]) -> ir.Monitor | None:
+        try:
+            if d.group not in self.groups:
+                self._unknown(d.group, self.groups, d.group_span, "group")
+            group = self.groups[d.group]
+            for name, span in zip(d.during, d.during_spans):
+                if name not in phase_names:
+                    self._unknown(name, phase_names, span, "phase")
+            if d.kind in ("spikes", "rate"):
+                if group.kind == "synapses":
+                    self.fail(Code.BAD_VALUE, f"synapses do not spike; monitor a neuron group", d.group_span)
+                return ir.Monitor(d.name, d.kind, d.group, unit="1/second" if d.kind == "rate" else "1",
+                                  span=d.span)
+            var = self._lookup_var(group, d.var, d.var_span)
+            every, step = 1, None
+            if d.every is not None:
+                step = self._constant_value(d.every, SECOND, "'every'")
+                if step is None:
+                    raise _Fail
+                k = step / self.dt
+                if step <= 0 or k < 1 - 1e-9:
+                    self.fail(Code.BAD_VALUE, f"'every' must be at least dt ({self.dt:g} s)", d.every.span)
+                if abs(k - round(k)) > 1e-6 * max(1.0, k):
+                    self.fail(Code.BAD_VALUE, f"'every' must be a whole number of time steps "
+                              f"(dt = {self.dt:g} s, every = {step:g} s)", d.every.span)
+                every = int(round(k))
+            lo, hi = 0, None
+            if d.selector is not None:
+                if not isinstance(d.selector, ast.Range):
+                    self.fail(Code.BAD_VALUE, "a monitor selects an index range [a:b]", d.selector.span)
+                if var.shared:
+                    self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared: it has no elements to select",
+                              d.selector.span)
+                lo, hi = self._range_consts(d.selector, group)
+            return ir.Monitor(d.name, "state", d.group, var.name, lo, hi, every,
+                              step if d.every is not None else None, tuple(d.during),
+                              format_dim(var.dim), var.dtype, d.span)
+        except _Fail:
+            return None
+
+    def _range_consts(self, sel: ast.Range, group: m.Group) -> tuple[int, int | None]:
+        bounds = []
+        for e in (sel.lo, sel.hi):
+            if e is None:
+                bounds.append(None)
+                continue
+            v = self._constant_value(e, DIMENSIONLESS, "an index bound")
+            if v is None or v != int(v) or v < 0:
+                self.fail(Code.BAD_VALUE, "an index bound is a non-negative integer constant", e.span)
+            bounds.append(int(v))
+        lo, hi = bounds[0] or 0, bounds[1]
+        if group.size is not None and hi is not None and hi > group.size:
+            self.fail(Code.BAD_VALUE, f"index {hi} is past the end of '{group.name}' ({group.size} elements)",
+                      sel.span)
+        if hi is not None and hi <= lo:
+            self.fail(Code.BAD_VALUE, f"the range [{lo}:{hi}] is empty", sel.span)
+        return lo, hi
+
+    # ---- the protocol -----------------------------------------------------
+    def _phase(self, p: ast.PhaseDecl) -> ir.Phase:
+        return ir.Phase(p.name, self._pstmts(p.body, {}, loop_depth=0), p.span)
+
+    def _pstmts(self, body, local_vars: dict[str, str], loop_depth: int) -> tuple[ir.Stmt, ...]:
+        out = []
+        for s in body:
+            try:
+                r = self._pstmt(s, local_vars, loop_depth)
+                if r is not None:
+                    out.append(r)
+            except _Fail:
+                pass
+        return tuple(out)
+
+    def _scalar_scope(self, local_vars, what: str) -> Scope:
+        return Scope(reductions=True, locals=dict(local_vars), what=what)
+
+    def _pstmt(self, s, local_vars: dict[str, str], loop_depth: int):
+        if isinstance(s, ast.Run):
+            e, dim = self.expr(s.duration, self._scalar_scope(local_vars, "in 'run'"))
+            self._expect_dim(dim, SECOND, s.duration.span, "a run's duration")
+            try:
+                v = evaluate(e)
+                if not v >= 0:
+                    self.err(Code.BAD_VALUE, f"a run's duration cannot be negative ({v:g} s)", s.duration.span)
+            except NotConstant:
+                pass
+            return ir.Run(e, s.span)
+        if isinstance(s, ast.GroupAssign):
+            return self._group_assign(s, local_vars)
+        if isinstance(s, ast.Let):
+            if s.name in local_vars or s.name in RESERVED or s.name in PREDEFINED:
+                self.fail(Code.DUPLICATE, f"'{s.name}' is already defined", s.span)
+            self._shadow_check(s.name, s.span)
+            e, dim = self.expr(s.value, self._scalar_scope(local_vars, "in 'let'"))
+            if dim != DIMENSIONLESS or e.dtype == "b":
+                self.fail(Code.DIMENSION, "a protocol local ('let') holds a dimensionless number", s.value.span)
+            local_vars[s.name] = "f"
+            self.protocol_locals[s.name] = "f"
+            return ir.SetLocal(s.name, e, True, s.span)
+        if isinstance(s, ast.LocalAssign):
+            if s.name not in local_vars:
+                if s.name in self.groups or s.name in self.param_decls or s.name in self.const_decls:
+                    self.fail(Code.BAD_VALUE, f"'{s.name}' cannot be assigned here; "
+                              "a group's variable is set with 'G.X = ...', a local is declared with 'let'", s.span)
+                self._unknown(s.name, local_vars, s.span, "local (declare it with 'let')")
+            if local_vars[s.name] == "i":
+                self.fail(Code.FLAG_VIOLATION, f"the loop variable '{s.name}' cannot be assigned", s.span)
+            e, dim = self.expr(s.value, self._scalar_scope(local_vars, "in an assignment"))
+            self._expect_dim(dim, DIMENSIONLESS, s.value.span, f"the value of '{s.name}'")
+            cur = ir.Local(s.name, "f")
+            value = e if s.op == "=" else _binary(s.op[0], cur, e)
+            return ir.SetLocal(s.name, value, False, s.span)
+        if isinstance(s, ast.For):
+            scope = self._scalar_scope(local_vars, "in a loop bound")
+            bounds = []
+            for b in (s.start, s.stop):
+                e, dim = self.expr(b, scope)
+                self._expect_dim(dim, DIMENSIONLESS, b.span, "a loop bound")
+                if e.dtype != "i":
+                    e = ir.Call("int", (e,), "i")
+                bounds.append(e)
+            if s.var in local_vars or s.var in RESERVED or s.var in PREDEFINED:
+                self.fail(Code.DUPLICATE, f"'{s.var}' is already defined", s.span)
+            self._shadow_check(s.var, s.span)
+            inner = dict(local_vars)
+            inner[s.var] = "i"
+            self.protocol_locals[s.var] = "i"
+            return ir.For(s.var, bounds[0], bounds[1], self._pstmts(s.body, inner, loop_depth + 1), s.span)
+        if isinstance(s, ast.While):
+            c, _ = self.expr(s.cond, self._scalar_scope(local_vars, "in 'while'"))
+            self._expect_bool(c, s.cond.span)
+            return ir.While(c, self._pstmts(s.body, dict(local_vars), loop_depth + 1), s.span)
+        if isinstance(s, ast.If):
+            c, _ = self.expr(s.cond, self._scalar_scope(local_vars, "in 'if'"))
+            self._expect_bool(c, s.cond.span)
+            return ir.If(c, self._pstmts(s.body, dict(local_vars), loop_depth),
+                         self._pstmts(s.orelse, dict(local_vars), loop_depth), s.span)
+        if isinstance(s, ast.Save):
+            return self._save(s, loop_depth > 0)
+        if isinstance(s, ast.Freeze):
+            word = "freeze" if s.frozen else "unfreeze"
+            self._target_var(s.target)
+            self.fail(Code.UNSUPPORTED, f"'{word}' is not supported yet; use a factor such as "
+                      "'S.learned[w > 0.3] = 0' in the update", s.span)
+        if isinstance(s, (ast.StoreState, ast.RestoreState)):
+            self.fail(Code.UNSUPPORTED, "snapshots ('store state' / 'restore state') are not supported yet",
+                      s.span)
+        raise AssertionError(f"unknown statement {s!r}")  # pragma: no cover
+
+    def _shadow_check(self, name: str, span) -> None:
+        if name in self.const_decls or name in self.param_decls or name in self.data_decls or name in self.groups:
+            self.fail(Code.DUPLICATE, f"'{name}' is already declared at the top level", span)
+
+    def _target_var(self, t: ast.Target) -> tuple[m.Group, m.Variable]:
+        if t.group not in self.groups:
+            self._unknown(t.group, self.groups, t.group_span, "group")
+        group = self.groups[t.group]
+        var = self._lookup_var(group, t.var, t.var_span)
+        return group, var
+
+    def _group_assign(self, s: ast.GroupAssign, local_vars) -> ir.Stmt:
+        group, var = self._target_var(s.target)
+        if var.kind == "subexpr":
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is a subexpression and cannot be assigned",
+                      s.target.var_span)
+        if group.kind == "spikes":
+            self.fail(Code.BAD_VALUE, "a spikes group has no variables", s.target.span)
+        at = "shared" if var.shared else "self"
+        target = ir.Var(group.name, var.name, at, var.dtype, s.target.var_span)
+        synapses = group.kind == "synapses"
+        if var.shared:
+            scope = Scope(group=group, reductions=True, locals=dict(local_vars), shared_only=True,
+                          what="in a shared assignment")
+        else:
+            scope = Scope(group=group, synapses=synapses, rand=True, reductions=True,
+                          locals=dict(local_vars), what="in a phase assignment")
+        where = lo = hi = None
+        sel = s.target.selector
+        if sel is not None and var.shared:
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared (one value for the whole group) and "
+                      "cannot be assigned per element", sel.span)
+        if isinstance(sel, ast.Where):
+            where, _ = self.expr(sel.cond, scope)
+            self._expect_bool(where, sel.cond.span)
+        elif isinstance(sel, ast.Range):
+            rscope = self._scalar_scope(local_vars, "in an index bound")
+            bounds = []
+            for b in (sel.lo, sel.hi):
+                if b is None:
+                    bounds.append(None)
+                    continue
+                e, dim = self.expr(b, rscope)
+                self._expect_dim(dim, DIMENSIONLESS, b.span, "an index bound")
+                if e.dtype != "i":
+                    self.fail(Code.BAD_TYPE, "an index bound is an integer", b.span)
+                bounds.append(e)
+            lo, hi = bounds
+        value, dim = self.expr(s.value, scope)
+        value = self._compound(target, var, s.op, value, dim, s.value.span)
+        return ir.GroupAssign(group.name, target, value, where, lo, hi, s.span)
+
+    def _save(self, s: ast.Save, in_loop: bool) -> ir.Stmt:
+        group, var = self._target_var(ast.Target(s.group, s.var, None, s.span, s.group_span, s.var_span))
+        if s.name in self.saves:
+            self.fail(Code.DUPLICATE, f"'{s.name}' is already saved elsewhere", s.name_span,
+                      f"first saved at {self.saves[s.name].span}")
+        if s.name in self.monitor_names:
+            self.fail(Code.DUPLICATE, f"'{s.name}' already names a monitor", s.name_span)
+        if var.kind == "subexpr":
+            self.fail(Code.UNSUPPORTED, "saving a subexpression is not supported yet", s.var_span)
+        self.saves[s.name] = ir.SaveDef(s.name, group.name, var.name, in_loop, format_dim(var.dim),
+                                        var.dtype, s.span)
+        return ir.SaveVar(s.name, s.span)
+
+    # ---- expressions -----------------------------------------------------------
+    def _expect_dim(self, got: Dim, want: Dim, span, what: str) -> None:
+        if got != want:
+            self.fail(Code.DIMENSION, f"{what} must be in {format_dim(want)}, but it is in {format_dim(got)}",
+                      span)
+
+    def _expect_bool(self, e: ir.Expr, span) -> None:
+        if e.dtype != "b":
+            self.fail(Code.BAD_TYPE, "a condition is expected here (a comparison, and/or/not, true/false)",
+                      span)
+
+    def expr(self, e: ast.Expr, scope: Scope) -> tuple[ir.Expr, Dim]:
+        method = getattr(self, "_e_" + type(e).__name__)
+        return method(e, scope)
+
+    def _e_Number(self, e: ast.Number, scope: Scope):
+        text = e.text
+        is_int = all(c.isdigit() for c in text)
+        value = int(text) if is_int else float(text)
+        if e.unit is None:
+            return ir.Const(value, "i" if is_int else "f", e.span), DIMENSIONLESS
+        parsed = parse_suffix(e.unit)
+        if isinstance(parsed, str):
+            self.fail(Code.UNKNOWN_UNIT, f"unknown unit '{parsed}'", e.span)
+        scale, dim = parsed
+        return ir.Const(float(value) * scale, "f", e.span), dim
+
+    def _e_Bool(self, e: ast.Bool, scope: Scope):
+        return ir.Const(e.value, "b", e.span), DIMENSIONLESS
+
+    def _visible_names(self, scope: Scope) -> list[str]:
+        names = list(self.consts) + list(self.const_decls) + list(UNITS)
+        if not scope.const_only:
+            names += list(self.param_decls) + list(scope.locals) + ["t", "dt"]
+            if scope.group is not None:
+                names += [v.name for v in scope.group.variables] + ["i", "N"]
+                if scope.synapses:
+                    names += ["j"]
+        return names
+
+    def _e_Name(self, e: ast.Name, scope: Scope):
+        name = e.id
+        if name in scope.locals:
+            return ir.Local(name, scope.locals[name], e.span), DIMENSIONLESS
+        group = scope.group
+        if group is not None and not scope.const_only:
+            v = group.var(name)
+            if v is not None:
+                if scope.shared_only and not v.shared:
+                    self.fail(Code.FLAG_VIOLATION, f"'{name}' has one value per element; a shared variable "
+                              f"is set from shared values or reductions such as mean({name})", e.span)
+                return self._var_ref(group, v, "shared" if v.shared else "self", e.span, scope)
+            if name == "i" and not scope.shared_only:
+                return ir.Special("i", "i", e.span), DIMENSIONLESS
+            if name == "j" and scope.synapses:
+                return ir.Special("j", "i", e.span), DIMENSIONLESS
+            if name == "N":
+                return ir.Size(group.name, "i", e.span), DIMENSIONLESS
+        if name in self.const_decls:
+            value, dim, dtype = self._const(name)
+            return ir.Const(value, dtype, e.span), dim
+        if not scope.const_only:
+            if name == "t":
+                return ir.Special("t", "f", e.span), SECOND
+            if name == "dt":
+                return ir.Const(self.dt, "f", e.span), SECOND
+            if name in self.param_decls:
+                if getattr(self, "_param_visit", None) is not None:
+                    self._param_visit(name)
+                dim, dtype = self.params[name]
+                return ir.Param(name, dtype, e.span), dim
+            if name in self.data_decls:
+                if group is None or scope.shared_only:
+                    self.fail(Code.MISPLACED, f"data array '{name}' needs indices here: {name}[...]", e.span)
+                return ir.DataAt(name, (ir.Special("elem", "i"),), "f", e.span), self.data_dims[name]
+        elif name == "dt":
+            return ir.Const(self.dt, "f", e.span), SECOND
+        if name in UNITS:
+            scale, dim = UNITS[name]
+            return ir.Const(scale, "f", e.span), dim
+        if name in ("i", "j", "N", "t") or (scope.const_only and (name in self.param_decls or name in self.data_decls)):
+            self.fail(Code.MISPLACED, f"'{name}' cannot be used {scope.what}", e.span)
+        if name in self.groups:
+            self.fail(Code.MISPLACED, f"'{name}' is a group; write '{name}.X' for its variable X", e.span)
+        near = closest(name, self._visible_names(scope))
+        self.fail(Code.UNDEFINED_NAME, f"'{name}' is not defined" + (f"; did you mean '{near}'?" if near else ""),
+                  e.span)
+
+    def _var_ref(self, group: m.Group, v: m.Variable, at: str, span, scope: Scope):
+        if v.kind == "subexpr":
+            if v.expr is None:
+                self.fail(Code.CYCLE, f"subexpression '{v.name}' depends on itself or is not checked yet", span)
+            return _retarget(v.expr, at), v.dim
+        return ir.Var(group.name, v.name, at, v.dtype, span), v.dim
+
+    def _e_Attr(self, e: ast.Attr, scope: Scope):
+        if e.obj in ("pre", "post"):
+            if not scope.synapses or scope.group is None or scope.group.kind != "synapses":
+                self.fail(Code.MISPLACED, f"'{e.obj}.{e.attr}' is only meaningful in synapses", e.span)
+            other = scope.group.source if e.obj == "pre" else scope.group.target
+            g = self.groups.get(other)
+            if g is None:
+                raise _Fail
+            v = self._lookup_var(g, e.attr, e.span)
+            return self._var_ref(g, v, "shared" if v.shared else e.obj, e.span, scope)
+        if e.obj in self.groups:
+            g = self.groups[e.obj]
+            v = self._lookup_var(g, e.attr, e.span)
+            if scope.reductions and getattr(self, "_reducing", None) == g.name:
+                return self._var_ref(g, v, "shared" if v.shared else "self", e.span, scope)
+            if v.shared and not scope.const_only:
+                return self._var_ref(g, v, "shared", e.span, scope)
+            self.fail(Code.MISPLACED, f"'{e.obj}.{e.attr}' has one value per element; reduce it "
+                      f"(sum({e.obj}.{e.attr}), mean(...), ...) to use it {scope.what}", e.span)
+        self._unknown(e.obj, list(self.groups) + (["pre", "post"] if scope.synapses else []), e.span, "group")
+
+    def _e_Index(self, e: ast.Index, scope: Scope):
+        if e.name not in self.data_decls:
+            if e.name in self.groups:
+                self.fail(Code.MISPLACED, f"'{e.name}[...]': index a group's variable as {e.name}.X", e.span)
+            self._unknown(e.name, self.data_decls, e.span, "data array")
+        idx = []
+        for a in e.args:
+            x, dim = self.expr(a, scope)
+            if x.dtype != "i" or dim != DIMENSIONLESS:
+                self.fail(Code.BAD_TYPE, f"an index into '{e.name}' is an integer (i, j, a loop variable, ...)",
+                          a.span)
+            idx.append(x)
+        return ir.DataAt(e.name, tuple(idx), "f", e.span), self.data_dims[e.name]
+
+    def _e_ListLit(self, e: ast.ListLit, scope: Scope):
+        self.fail(Code.MISPLACED, "a list literal is only allowed as the indices or times of a spikes group",
+                  e.span)
+
+    def _e_UnaryOp(self, e: ast.UnaryOp, scope: Scope):
+        x, dim = self.expr(e.operand, scope)
+        if e.op == "not":
+            self._expect_bool(x, e.operand.span)
+            return ir.Unary("not", x, "b", e.span), DIMENSIONLESS
+        if x.dtype == "b":
+            self.fail(Code.BAD_TYPE, f"'{e.op}' applies to numbers, not conditions", e.span)
+        if e.op == "+":
+            return x, dim
+        return ir.Unary("-", x, x.dtype, e.span), dim
+
+    def _e_BinOp(self, e: ast.BinOp, scope: Scope):
+        op = e.op
+        a, da = self.expr(e.left, scope)
+        b, db = self.expr(e.right, scope)
+        if op in ("and", "or"):
+            self._expect_bool(a, e.left.span)
+            self._expect_bool(b, e.right.span)
+            return ir.Binary(op, a, b, "b", e.span), DIMENSIONLESS
+        for x, sub in ((a, e.left), (b, e.right)):
+            if x.dtype == "b" and op not in ("==", "!="):
+                self.fail(Code.BAD_TYPE, f"'{op}' applies to numbers, not conditions", sub.span)
+        if op in ("+", "-", "%", "<", "<=", ">", ">=", "==", "!="):
+            if da != db:
+                self.fail(Code.DIMENSION, f"the sides of '{op}' have different dimensions: "
+                          f"left side is {format_dim(da)}, right side is {format_dim(db)}", e.span)
+            if op in ("+", "-", "%"):
+                return ir.Binary(op, a, b, _arith(a, b), e.span), da
+            return ir.Binary(op, a, b, "b", e.span), DIMENSIONLESS
+        if op == "*":
+            return ir.Binary(op, a, b, _arith(a, b), e.span), da * db
+        if op == "/":
+            return ir.Binary(op, a, b, "f", e.span), da / db
+        if op == "**":
+            if db != DIMENSIONLESS:
+                self.fail(Code.DIMENSION, f"an exponent is dimensionless, not {format_dim(db)}", e.right.span)
+            if da == DIMENSIONLESS:
+                return ir.Binary(op, a, b, "f", e.span), DIMENSIONLESS
+            try:
+                p = evaluate(b)
+            except NotConstant:
+                self.fail(Code.NOT_CONSTANT, f"raising a quantity in {format_dim(da)} to a power needs "
+                          "a constant exponent", e.right.span)
+            return ir.Binary(op, a, b, "f", e.span), da ** _fraction(p)
+        raise AssertionError(op)  # pragma: no cover
+
+    def _e_Call(self, e: ast.Call, scope: Scope):
+        f = e.func
+        n = len(e.args)
+        if f not in FUNCTIONS:
+            near = closest(f, FUNCTIONS)
+            self.fail(Code.UNKNOWN_FUNCTION, f"unknown function '{f}'" + (f"; did you mean '{near}'?" if near else ""),
+                      e.span)
+
+        def nargs(*allowed):
+            if n not in allowed:
+                want = " or ".join(str(k) for k in allowed)
+                self.fail(Code.ARGUMENTS, f"{f}() takes {want} argument{'s' if allowed != (1,) else ''}, "
+                          f"not {n}", e.span)
+
+        if f in REDUCTIONS and (f not in ("min", "max") or n == 1):
+            return self._reduction(e, scope)
+        if f in ("rand", "randn"):
+            nargs(0)
+            if not scope.rand:
+                self.fail(Code.MISPLACED, f"{f}() cannot be used {scope.what}", e.span)
+            return ir.Rand("uniform" if f == "rand" else "normal", "f", e.span), DIMENSIONLESS
+        if f == "len":
+            nargs(1)
+            a = e.args[0]
+            if not (isinstance(a, ast.Name) and a.id in self.data_decls):
+                self.fail(Code.ARGUMENTS, "len() takes the name of a data array", a.span)
+            return ir.DataLen(a.id, "i", e.span), DIMENSIONLESS
+        args = [self.expr(a, scope) for a in e.args]
+        for (x, _), a in zip(args, e.args):
+            if x.dtype == "b" and f != "where":
+                self.fail(Code.BAD_TYPE, f"{f}() takes numbers, not conditions", a.span)
+        if f in MATH_1:
+            nargs(1)
+            self._expect_dim(args[0][1], DIMENSIONLESS, e.args[0].span, f"the argument of {f}()")
+            return ir.Call(f, (args[0][0],), "f", e.span), DIMENSIONLESS
+        if f in SAME_DIM_1:
+            nargs(1)
+            return ir.Call(f, (args[0][0],), "f" if f != "abs" else args[0][0].dtype, e.span), args[0][1]
+        if f == "sqrt":
+            nargs(1)
+            return ir.Call(f, (args[0][0],), "f", e.span), args[0][1] ** Fraction_half
+        if f == "int":
+            nargs(1)
+            self._expect_dim(args[0][1], DIMENSIONLESS, e.args[0].span, "the argument of int()")
+            return ir.Call("int", (args[0][0],), "i", e.span), DIMENSIONLESS
+        if f in ("min", "max"):
+            nargs(1, 2)
+            self._same_dims(f, args, e)
+            return ir.Call(f, tuple(x for x, _ in args), _arith(args[0][0], args[1][0]), e.span), args[0][1]
+        if f == "clip":
+            nargs(3)
+            self._same_dims(f, args, e)
+            return ir.Call(f, tuple(x for x, _ in args), "f", e.span), args[0][1]
+        if f == "where":
+            nargs(3)
+            self._expect_bool(args[0][0], e.args[0].span)
+            self._same_dims(f, args[1:], e)
+            dtype = "b" if args[1][0].dtype == args[2][0].dtype == "b" else _arith(args[1][0], args[2][0])
+            return ir.Call(f, tuple(x for x, _ in args), dtype, e.span), args[1][1]
+        raise AssertionError(f)  # pragma: no cover
+
+    def _same_dims(self, f, args, e) -> None:
+        dims = [d for _, d in args]
+        if any(d != dims[0] for d in dims):
+            shown = ", ".join(format_dim(d) for d in dims)
+            self.fail(Code.DIMENSION, f"the arguments of {f}() must have the same dimensions, not ({shown})",
+                      e.span)
+
+    def _reduction(self, e: ast.Call, scope: Scope):
+        f = e.func
+        if not scope.reductions:
+            self.fail(Code.MISPLACED, f"{f}() reduces over a group: it is only allowed in phase statements",
+                      e.span)
+        if len(e.args) != 1:
+            self.fail(Code.ARGUMENTS, f"{f}() takes 1 argument, not {len(e.args)}", e.span)
+        arg = e.args[0]
+        if f in ("sum_pre", "sum_post"):
+            if scope.group is None or scope.group.kind != "synapses" or scope.shared_only:
+                self.fail(Code.MISPLACED, f"{f}() is only meaningful in an assignment to a synapses group",
+                          e.span)
+            group = scope.group
+        elif scope.group is not None and not scope.shared_only:
+            group = scope.group
+        else:
+            names = {n.obj for n in _ast_walk(arg) if isinstance(n, ast.Attr) and n.obj in self.groups}
+            if len(names) != 1:
+                self.fail(Code.MISPLACED, f"{f}() over which group? Name it in the argument, "
+                          f"e.g. {f}(exc.count)", e.span)
+            group = self.groups[names.pop()]
+        inner = Scope(group=group, synapses=group.kind == "synapses", rand=False, reductions=False,
+                      locals=scope.locals, what=f"inside {f}()")
+        saved, self._reducing = getattr(self, "_reducing", None), group.name
+        try:
+            x, dim = self.expr(arg, inner)
+        finally:
+            self._reducing = saved
+        if f == "count":
+            self._expect_bool(x, arg.span)
+            return ir.Reduce(f, group.name, x, "i", e.span), DIMENSIONLESS
+        if x.dtype == "b":
+            self.fail(Code.BAD_TYPE, f"{f}() takes numbers; count(COND) counts conditions", arg.span)
+        return ir.Reduce(f, group.name, x, "f", e.span), dim
+
+
+from fractions import Fraction  # noqa: E402
+
+Fraction_half = Fraction(1, 2)
+
+
+def _fraction(p) -> Fraction:
+    return Fraction(p).limit_denominator(1000)
+
+
+def _arith(a: ir.Expr, b: ir.Expr) -> str:
+    return "i" if a.dtype == "i" and b.dtype == "i" else "f"
+
+
+def _binary(op: str, a: ir.Expr, b: ir.Expr) -> ir.Expr:
+    dtype = "f" if op == "/" else _arith(a, b)
+    return ir.Binary(op, a, b, dtype)
+
+
+def _replace(obj, **kw):
+    from dataclasses import replace
+    return replace(obj, **kw)
+
+
+def _retarget(e: ir.Expr, at: str) -> ir.Expr:
+    """A subexpression of a neighbour group, read through pre./post."""
+    if at in ("self", "shared"):
+        return e
+    return ir.map_expr(lambda x: _replace(x, at=at) if isinstance(x, ir.Var) and x.at == "self" else x, e)
+
+
+def _ast_walk(e):
+    yield e
+    for name in getattr(e, "__dataclass_fields__", {}):
+        v = getattr(e, name)
+        if isinstance(v, ast.Expr):
+            yield from _ast_walk(v)
+        elif isinstance(v, tuple):
+            for x in v:
+                if isinstance(x, ast.Expr):
+                    yield from _ast_walk(x)
+
+
+def _is_windows_drive(path: str) -> bool:
+    return len(path) > 2 and path[1] == ":" and path[0].isalpha() and path[2] in "\\/"
+
+
+def check(module: ast.Module, source: str) -> tuple[m.Model, list[Diagnostic]]:
+    """Check a parsed module; returns the model and all diagnostics.
+
+    Raises `CompileError` when any diagnostic is an error.
+    """
+    checker = Checker(module, source)
+    model = checker.run()
+    errors = [d for d in checker.diags if d.is_error]
+    if errors:
+        raise CompileError(sorted(checker.diags, key=_order), {module.file: source})
+    return model, checker.diags
+
+
+def _order(d: Diagnostic):
+    s = d.span
+    return (s.line, s.col) if s else (0, 0)

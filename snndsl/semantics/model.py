@@ -1,0 +1,69 @@
+"""The checked model: what `semantics.check` hands to `ir.lower`.
+
+Every name is resolved, every expression is an IR expression with its
+dimension checked and units folded to SI, compound assignments are
+desugared. What remains for lowering is the schedule: event-driven decays,
+monitor grids in steps, the protocol as IR statements.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from snndsl.diagnostics import Span
+from snndsl.ir import nodes as ir
+from snndsl.units import Dim
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    name: str
+    dim: Dim
+    dtype: str  # f / i / b
+    kind: str  # state / ode / subexpr
+    shared: bool = False
+    constant: bool = False
+    event_driven: bool = False
+    expr: ir.Expr | None = None  # ODE right-hand side or subexpression
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    kind: str
+    name: str
+    size: int | None
+    variables: tuple[Variable, ...]
+    init: tuple[ir.Stmt, ...] = ()
+    rate: ir.Expr | None = None
+    indices: ir.ListOrData | None = None
+    times: ir.ListOrData | None = None
+    source: str | None = None
+    target: str | None = None
+    connect: str = "all"
+    connect_cond: ir.Expr | None = None
+    connect_data: str | None = None
+    on_pre: tuple[ir.Stmt, ...] = ()
+    on_post: tuple[ir.Stmt, ...] = ()
+    span: Span | None = field(default=None, compare=False)
+
+    def var(self, name: str) -> Variable | None:
+        return next((v for v in self.variables if v.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    name: str
+    file: str
+    source_hash: str
+    dt: float
+    seed: int
+    params: tuple[ir.ParamDef, ...]
+    data: tuple[ir.DataDef, ...]
+    groups: tuple[Group, ...]
+    monitors: tuple[ir.Monitor, ...]
+    saves: tuple[ir.SaveDef, ...]
+    phases: tuple[ir.Phase, ...]
+    locals: tuple[tuple[str, str], ...]
+
+    def group(self, name: str) -> Group:
+        return next(g for g in self.groups if g.name == name)

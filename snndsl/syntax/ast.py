@@ -1,0 +1,391 @@
+"""The syntax tree of a .snn file: frozen dataclasses with source spans.
+
+Produced by `syntax.parse.parse_source`, consumed by `semantics.check`.
+Spans never take part in equality, so two parses of equivalent text compare
+equal (the round-trip tests rely on it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from snndsl.diagnostics import Span
+
+
+def _span():
+    return field(default=None, compare=False, repr=False)
+
+
+# ---- expressions ----------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Expr(Node):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Number(Expr):
+    """A literal, with its unit suffix as written (`2 mV/ms` -> unit 'mV/ms')."""
+
+    text: str
+    unit: str | None = None
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Bool(Expr):
+    value: bool
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Name(Expr):
+    id: str
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Attr(Expr):
+    """`pre.X`, `post.X` or `GROUP.X`."""
+
+    obj: str
+    attr: str
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Expr):
+    func: str
+    args: tuple[Expr, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Index(Expr):
+    """`data[e1, e2]`."""
+
+    name: str
+    args: tuple[Expr, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp(Expr):
+    op: str  # + - * / % ** < <= > >= == != and or
+    left: Expr
+    right: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class UnaryOp(Expr):
+    op: str  # - + not
+    operand: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ListLit(Expr):
+    items: tuple[Expr, ...]
+    span: Span | None = _span()
+
+
+# ---- units in declarations ------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Unit(Node):
+    """`mV/ms` as ((mV, 1), (ms, -1)); `1` is (); `boolean`/`integer` are kinds."""
+
+    factors: tuple[tuple[str, int], ...]
+    text: str
+    span: Span | None = _span()
+
+
+# ---- event code -------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Stmt(Node):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Assign(Stmt):
+    """`X op= e`, `pre.X op= e` or `post.X op= e` in reset/init/on-event code."""
+
+    target: str
+    op: str  # = += -= *= /=
+    value: Expr
+    neighbour: str | None = None  # 'pre' / 'post'
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class If(Stmt):
+    cond: Expr
+    body: tuple[Stmt, ...]
+    orelse: tuple[Stmt, ...]
+    span: Span | None = _span()
+
+
+# ---- group items ------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class GroupItem(Node):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class OdeDecl(GroupItem):
+    name: str
+    expr: Expr
+    unit: Unit
+    flags: tuple[str, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class VarDecl(GroupItem):
+    name: str
+    unit: Unit
+    flags: tuple[str, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class SubexprDecl(GroupItem):
+    name: str
+    expr: Expr
+    unit: Unit
+    flags: tuple[str, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Prop(GroupItem):
+    """`rate = 10 Hz`, `indices = ...`, `times = ...`."""
+
+    name: str
+    expr: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Clause(GroupItem):
+    """`threshold:`, `refractory:`, `delay:`, `connect:` with an expression."""
+
+    kind: str
+    expr: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Method(GroupItem):
+    name: str
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectFrom(GroupItem):
+    data: str
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class CodeBlock(GroupItem):
+    """`reset:`, `init:`, `on pre:`, `on post:`."""
+
+    kind: str  # reset / init / pre / post
+    body: tuple[Stmt, ...]
+    span: Span | None = _span()
+
+
+# ---- top level -----------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Decl(Node):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Setting(Decl):
+    name: str
+    value: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ConstDecl(Decl):
+    name: str
+    value: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ParamDecl(Decl):
+    name: str
+    value: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class DataDecl(Decl):
+    name: str
+    unit: Unit | None
+    path: str
+    span: Span | None = _span()
+    path_span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDecl(Decl):
+    kind: str  # neurons / poisson / spikes / synapses
+    name: str
+    size: Expr | None
+    items: tuple[GroupItem, ...]
+    source: str | None = None
+    target: str | None = None
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+    source_span: Span | None = _span()
+    target_span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Where(Node):
+    """`[COND]`"""
+
+    cond: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Range(Node):
+    """`[lo:hi]`, either end optional."""
+
+    lo: Expr | None
+    hi: Expr | None
+    span: Span | None = _span()
+
+
+Selector = Where | Range
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorDecl(Decl):
+    name: str
+    kind: str  # state / spikes / rate
+    group: str
+    var: str | None = None
+    selector: Selector | None = None
+    every: Expr | None = None
+    during: tuple[str, ...] = ()
+    span: Span | None = _span()
+    group_span: Span | None = _span()
+    var_span: Span | None = _span()
+    kind_span: Span | None = _span()
+    during_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
+
+
+# ---- the protocol -----------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Target(Node):
+    group: str
+    var: str
+    selector: Selector | None = None
+    span: Span | None = _span()
+    group_span: Span | None = _span()
+    var_span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Run(Stmt):
+    duration: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class GroupAssign(Stmt):
+    target: Target
+    op: str
+    value: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Let(Stmt):
+    name: str
+    value: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class LocalAssign(Stmt):
+    name: str
+    op: str
+    value: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Freeze(Stmt):
+    target: Target
+    frozen: bool  # False for `unfreeze`
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Save(Stmt):
+    group: str
+    var: str
+    name: str
+    span: Span | None = _span()
+    group_span: Span | None = _span()
+    var_span: Span | None = _span()
+    name_span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class StoreState(Stmt):
+    name: str
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreState(Stmt):
+    path: str
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class For(Stmt):
+    var: str
+    start: Expr
+    stop: Expr
+    body: tuple[Stmt, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class While(Stmt):
+    cond: Expr
+    body: tuple[Stmt, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseDecl(Decl):
+    name: str
+    body: tuple[Stmt, ...]
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Module(Node):
+    file: str
+    decls: tuple[Decl, ...]

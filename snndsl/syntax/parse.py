@@ -1,0 +1,500 @@
+"""Parsing stage: .snn text -> `ast.Module`, or syntax diagnostics.
+
+The grammar is grammar/snn.lark (LALR with an indenter). The Lark tree is
+turned into frozen AST dataclasses once, here; no later stage sees Lark.
+"""
+from __future__ import annotations
+
+import ast as pyast
+import functools
+import re
+
+import lark
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.indenter import Indenter
+
+from snndsl import resources
+from snndsl.diagnostics import Code, CompileError, Diagnostic, Span, error
+from snndsl.syntax import ast
+
+
+class _SnnIndenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types = ["LPAR", "LSQB"]
+    CLOSE_PAREN_types = ["RPAR", "RSQB"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 8
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(
+        resources.grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        postlex=_SnnIndenter(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+# Names of terminals as a user would say them, for "expected ..." messages.
+_TERMINAL_WORDS = {
+    "_NL": "end of line", "_INDENT": "an indented block", "_DEDENT": "end of block",
+    "NAME": "a name", "NUMBER": "a number", "STRING": 'a string ("...")',
+    "COLON": "':'", "EQUAL": "'='", "AUGOP": "'=' or '+=' ...", "LPAR": "'('", "RPAR": "')'",
+    "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "DOT": "'.'", "UNIT": "a unit",
+    "UNIT_SUFFIX": "a unit", "FLAG": "a flag", "EVENT": "'pre' or 'post'",
+    "COMPARE": "a comparison", "ADDOP": "'+' or '-'", "MULOP": "'*', '/' or '%'",
+    "MULDIV": "'*' or '/'", "__ANON_0": "'->'", "$END": "end of file",
+}
+
+
+class _ToAst(Transformer):
+    """Lark tree -> AST. One method per grammar rule (or alias)."""
+
+    def __init__(self, file: str):
+        super().__init__()
+        self.file = file
+
+    def _span(self, meta) -> Span | None:
+        if meta is None or getattr(meta, "empty", True):
+            return None
+        return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column,
+                    meta.start_pos, meta.end_pos)
+
+    def _tspan(self, tok: Token) -> Span:
+        return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column,
+                    tok.start_pos, tok.end_pos)
+
+    # ---- expressions
+    @v_args(meta=True)
+    def quantity(self, meta, children):
+        num, unit = children
+        return ast.Number(str(num), re.sub(r"\s+", "", str(unit)) if unit else None, self._span(meta))
+
+    @v_args(meta=True)
+    def name(self, meta, children):
+        return ast.Name(str(children[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def true(self, meta, children):
+        return ast.Bool(True, self._span(meta))
+
+    @v_args(meta=True)
+    def false(self, meta, children):
+        return ast.Bool(False, self._span(meta))
+
+    @v_args(meta=True)
+    def attr(self, meta, children):
+        return ast.Attr(str(children[0]), str(children[1]), self._span(meta))
+
+    @v_args(meta=True)
+    def call(self, meta, children):
+        args = tuple(c for c in children[1:] if c is not None)
+        return ast.Call(str(children[0]), args, self._span(meta))
+
+    @v_args(meta=True)
+    def index(self, meta, children):
+        return ast.Index(str(children[0]), tuple(children[1:]), self._span(meta))
+
+    @v_args(meta=True)
+    def list_(self, meta, children):
+        return ast.ListLit(tuple(c for c in children if c is not None), self._span(meta))
+
+    @v_args(meta=True)
+    def binop(self, meta, children):
+        left, op, right = children
+        return ast.BinOp(str(op), left, right, self._span(meta))
+
+    compare = binop
+
+    @v_args(meta=True)
+    def pow(self, meta, children):
+        return ast.BinOp("**", children[0], children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def or_(self, meta, children):
+        return ast.BinOp("or", children[0], children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def and_(self, meta, children):
+        return ast.BinOp("and", children[0], children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def not_(self, meta, children):
+        return ast.UnaryOp("not", children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def neg(self, meta, children):
+        return ast.UnaryOp(str(children[0]), children[1], self._span(meta))
+
+    # ---- units
+    @v_args(meta=True)
+    def unit(self, meta, children):
+        factors: list[tuple[str, int]] = []
+        sign = 1
+        texts = []
+        for c in children:
+            if isinstance(c, Token) and c.type == "MULDIV":
+                sign = -1 if str(c) == "/" else 1
+                texts.append(str(c))
+                continue
+            name, power = c
+            texts.append(name if power == 1 else f"{name}**{power}")
+            if name != "1":
+                factors.append((name, sign * power))
+            sign = 1
+        return ast.Unit(tuple(factors), "".join(texts), self._span(meta))
+
+    def unit_factor(self, children):
+        tok, power = children[0], (children[1] if len(children) > 1 else None)
+        if tok.type == "NUMBER":
+            if str(tok) != "1":
+                raise _SyntaxProblem(f"a unit is a unit name or 1, not '{tok}'", self._tspan(tok))
+            return ("1", 1)
+        return (str(tok), 1 if power is None else power)
+
+    def signed_int(self, children):
+        return int(str(children[0]))
+
+    def flags(self, children):
+        return tuple(" ".join(str(c).split()) for c in children)
+
+    # ---- group items
+    @v_args(meta=True)
+    def ode_decl(self, meta, children):
+        dname, dt, expr, unit, flags = children
+        if not (str(dname).startswith("d") and len(str(dname)) > 1 and str(dt) == "dt"):
+            raise _SyntaxProblem(
+                f"a differential equation is written dX/dt = ..., not {dname}/{dt}",
+                self._span(meta))
+        return ast.OdeDecl(str(dname)[1:], expr, unit, flags or (), self._span(meta))
+
+    @v_args(meta=True)
+    def var_decl(self, meta, children):
+        name, unit, flags = children
+        return ast.VarDecl(str(name), unit, flags or (), self._span(meta))
+
+    @v_args(meta=True)
+    def subexpr_decl(self, meta, children):
+        name, expr, unit, flags = children
+        return ast.SubexprDecl(str(name), expr, unit, flags or (), self._span(meta))
+
+    @v_args(meta=True)
+    def prop(self, meta, children):
+        return ast.Prop(str(children[0]), children[1], self._span(meta))
+
+    def _clause(kind):
+        @v_args(meta=True)
+        def make(self, meta, children):
+            return ast.Clause(kind, children[0], self._span(meta))
+        return make
+
+    threshold = _clause("threshold")
+    refractory = _clause("refractory")
+    delay = _clause("delay")
+    connect_expr = _clause("connect")
+
+    @v_args(meta=True)
+    def connect_from(self, meta, children):
+        return ast.ConnectFrom(str(children[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def method(self, meta, children):
+        return ast.Method(str(children[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def reset(self, meta, children):
+        return ast.CodeBlock("reset", children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def init(self, meta, children):
+        return ast.CodeBlock("init", children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def on_event(self, meta, children):
+        return ast.CodeBlock(str(children[0]), children[1], self._span(meta))
+
+    def group_body(self, children):
+        return tuple(children)
+
+    # ---- event code
+    def code_body(self, children):
+        return tuple(children)
+
+    @v_args(meta=True)
+    def code_simple(self, meta, children):
+        (neighbour, target), op, value = children
+        return ast.Assign(target, str(op), value, neighbour, self._span(meta))
+
+    def local_ref(self, children):
+        return (None, str(children[0]))
+
+    def neighbour_ref(self, children):
+        return (str(children[0]), str(children[1]))
+
+    @v_args(meta=True)
+    def code_if(self, meta, children):
+        cond, body, orelse = children
+        return ast.If(cond, body, orelse or (), self._span(meta))
+
+    # ---- top level
+    @v_args(meta=True)
+    def setting(self, meta, children):
+        return ast.Setting(str(children[0]), children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def const_decl(self, meta, children):
+        return ast.ConstDecl(str(children[0]), children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def param_decl(self, meta, children):
+        return ast.ParamDecl(str(children[0]), children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def data_decl(self, meta, children):
+        name, unit, path = children
+        return ast.DataDecl(str(name), unit, _string_value(path, self._tspan(path)),
+                            self._span(meta), self._tspan(path))
+
+    def _group(kind):
+        @v_args(meta=True)
+        def make(self, meta, children):
+            name, size, items = children
+            return ast.GroupDecl(kind, str(name), size, items, span=self._span(meta),
+                                 name_span=self._tspan(name))
+        return make
+
+    neurons_decl = _group("neurons")
+    poisson_decl = _group("poisson")
+    spikes_decl = _group("spikes")
+
+    @v_args(meta=True)
+    def synapses_decl(self, meta, children):
+        name, source, target, items = children
+        return ast.GroupDecl("synapses", str(name), None, items, str(source), str(target),
+                             span=self._span(meta), name_span=self._tspan(name),
+                             source_span=self._tspan(source), target_span=self._tspan(target))
+
+    @v_args(meta=True)
+    def spike_monitor(self, meta, children):
+        name, group = children
+        return ast.MonitorDecl(str(name), "spikes", str(group), span=self._span(meta),
+                               group_span=self._tspan(group))
+
+    @v_args(meta=True)
+    def rate_monitor(self, meta, children):
+        name, kind, group = children
+        if str(kind) != "rate":
+            raise _SyntaxProblem(
+                f"a monitor is 'G.X', 'spikes of G' or 'rate of G', not '{kind} of ...'",
+                self._tspan(kind))
+        return ast.MonitorDecl(str(name), "rate", str(group), span=self._span(meta),
+                               group_span=self._tspan(group), kind_span=self._tspan(kind))
+
+    @v_args(meta=True)
+    def state_monitor(self, meta, children):
+        name, group, var, selector, every, during = children
+        names, spans = during if during is not None else ((), ())
+        return ast.MonitorDecl(str(name), "state", str(group), str(var), selector, every,
+                               names, span=self._span(meta), group_span=self._tspan(group),
+                               var_span=self._tspan(var), during_spans=spans)
+
+    def every(self, children):
+        return children[0]
+
+    def during(self, children):
+        return tuple(n for n, _ in children), tuple(s for _, s in children)
+
+    def phase_name(self, children):
+        return (str(children[0]), self._tspan(children[0]))
+
+    # ---- protocol
+    @v_args(meta=True)
+    def phase_decl(self, meta, children):
+        (name, name_span), body = children
+        return ast.PhaseDecl(name, body, self._span(meta), name_span)
+
+    def phase_body(self, children):
+        return tuple(children)
+
+    @v_args(meta=True)
+    def run(self, meta, children):
+        return ast.Run(children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def group_assign(self, meta, children):
+        target, op, value = children
+        return ast.GroupAssign(target, str(op), value, self._span(meta))
+
+    @v_args(meta=True)
+    def let(self, meta, children):
+        return ast.Let(str(children[0]), children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def local_assign(self, meta, children):
+        return ast.LocalAssign(str(children[0]), str(children[1]), children[2], self._span(meta))
+
+    @v_args(meta=True)
+    def freeze(self, meta, children):
+        return ast.Freeze(children[0], True, self._span(meta))
+
+    @v_args(meta=True)
+    def unfreeze(self, meta, children):
+        return ast.Freeze(children[0], False, self._span(meta))
+
+    @v_args(meta=True)
+    def save(self, meta, children):
+        group, var, name = children
+        return ast.Save(str(group), str(var), str(name), self._span(meta),
+                        self._tspan(group), self._tspan(var), self._tspan(name))
+
+    @v_args(meta=True)
+    def store_state(self, meta, children):
+        return ast.StoreState(str(children[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def restore_state(self, meta, children):
+        tok = children[0]
+        return ast.RestoreState(_string_value(tok, self._tspan(tok)), self._span(meta))
+
+    @v_args(meta=True)
+    def phase_for(self, meta, children):
+        var, start, stop, body = children
+        return ast.For(str(var), start, stop, body, self._span(meta))
+
+    @v_args(meta=True)
+    def phase_if(self, meta, children):
+        cond, body, orelse = children
+        return ast.If(cond, body, orelse or (), self._span(meta))
+
+    @v_args(meta=True)
+    def phase_while(self, meta, children):
+        return ast.While(children[0], children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def target(self, meta, children):
+        group, var, selector = children
+        return ast.Target(str(group), str(var), selector, self._span(meta),
+                          self._tspan(group), self._tspan(var))
+
+    @v_args(meta=True)
+    def select_where(self, meta, children):
+        return ast.Where(children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def select_range(self, meta, children):
+        return ast.Range(children[0], children[1], self._span(meta))
+
+    def start(self, children):
+        return tuple(c for c in children if c is not None)
+
+
+class _SyntaxProblem(Exception):
+    def __init__(self, message: str, span: Span | None):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+
+
+def _string_value(tok: Token, span: Span) -> str:
+    """The text of a "..." literal, with \\" \\\\ \\n escapes as in Python."""
+    try:
+        value = pyast.literal_eval(str(tok))
+    except (ValueError, SyntaxError):
+        raise _SyntaxProblem(f"malformed string {tok}", span) from None
+    if not isinstance(value, str) or "\x00" in value:
+        raise _SyntaxProblem("a string may not contain a NUL character", span)
+    return value
+
+
+def _check_layout(text: str, file: str) -> list[Diagnostic]:
+    """Tabs in indentation are an error: the language indents with spaces."""
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        stripped = line.lstrip(" ")
+        if stripped.startswith("\t"):
+            col = len(line) - len(stripped) + 1
+            out.append(error(Code.TAB, "tabs are not allowed in indentation; indent with spaces",
+                             Span(file, n, col, n, col + 1)))
+    return out
+
+
+def _describe_expected(expected: set[str]) -> str:
+    words = sorted({_TERMINAL_WORDS.get(e, f"'{e.lower()}'" if e.isupper() and not e.startswith("_")
+                                        and not e.startswith("__") else e) for e in expected})
+    words = [w for w in words if not w.startswith("__")]
+    if len(words) > 6:
+        return ", ".join(words[:6]) + ", ..."
+    return ", ".join(words)
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic:
+    line, col = exc.line, exc.column
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        if tok.type == "$END":
+            lines = text.splitlines() or [""]
+            line, col = len(lines), len(lines[-1]) + 1
+            what = "end of file"
+        elif tok.type == "_NL":
+            what = "end of line"
+        elif tok.type == "_INDENT":
+            what = "an unexpected indent"
+        elif tok.type == "_DEDENT":
+            what = "end of block"
+        else:
+            what = f"'{tok}'"
+        if tok.type in ("_NL", "_DEDENT", "_INDENT", "$END") and tok.line is None:
+            pass
+        elif tok.line is not None and tok.type not in ("$END",):
+            line, col = tok.line, tok.column
+        message = f"unexpected {what}; expected {_describe_expected(set(exc.expected))}"
+        width = max(1, len(str(tok))) if tok.type not in ("_NL", "_INDENT", "_DEDENT", "$END") else 1
+    elif isinstance(exc, UnexpectedCharacters):
+        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        message = f"unexpected character {ch!r}"
+        if exc.allowed:
+            message += f"; expected {_describe_expected(set(exc.allowed))}"
+        width = 1
+    else:
+        message = "syntax error"
+        width = 1
+    if line is None or line < 1:
+        line, col = 1, 1
+    return error(Code.SYNTAX, message, Span(file, line, col or 1, line, (col or 1) + width))
+
+
+def parse_source(text: str, file: str = "<string>") -> ast.Module:
+    """Parse .snn text; raises `CompileError` with syntax diagnostics."""
+    sources = {file: text}
+    problems = _check_layout(text, file)
+    if problems:
+        raise CompileError(problems, sources)
+    if not text.endswith("\n"):
+        text += "\n"
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as exc:
+        raise CompileError([_syntax_diagnostic(exc, text, file)], sources) from None
+    except lark.exceptions.LarkError as exc:  # indentation mismatches surface here
+        msg = str(exc).splitlines()[0]
+        line = _dedent_line(str(exc))
+        raise CompileError([error(Code.SYNTAX, f"inconsistent indentation ({msg})",
+                                  Span(file, line, 1, line, 2) if line else None)], sources) from None
+    try:
+        decls = _ToAst(file).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, _SyntaxProblem):
+            raise CompileError([error(Code.SYNTAX, exc.orig_exc.message, exc.orig_exc.span)],
+                               sources) from None
+        raise
+    return ast.Module(file, decls)
+
+
+def _dedent_line(message: str) -> int | None:
+    m = re.search(r"line (\d+)", message)
+    return int(m.group(1)) if m else None

@@ -1,0 +1,144 @@
+"""Physical dimensions and the unit table (SI storage, as Brian2).
+
+A `Dim` is a vector of rational exponents over the seven SI base units.
+Values are stored in SI base units: `10 ms` is 0.01.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+BASE = ("metre", "kilogram", "second", "amp", "kelvin", "mole", "candela")
+
+
+@dataclass(frozen=True, slots=True)
+class Dim:
+    exps: tuple[Fraction, ...] = (Fraction(0),) * 7
+
+    @staticmethod
+    def of(**powers: int) -> "Dim":
+        return Dim(tuple(Fraction(powers.get(b, 0)) for b in BASE))
+
+    def __mul__(self, other: "Dim") -> "Dim":
+        return Dim(tuple(a + b for a, b in zip(self.exps, other.exps)))
+
+    def __truediv__(self, other: "Dim") -> "Dim":
+        return Dim(tuple(a - b for a, b in zip(self.exps, other.exps)))
+
+    def __pow__(self, p) -> "Dim":
+        return Dim(tuple(a * Fraction(p) for a in self.exps))
+
+    @property
+    def dimensionless(self) -> bool:
+        return all(e == 0 for e in self.exps)
+
+    @property
+    def integral(self) -> bool:
+        return all(e.denominator == 1 for e in self.exps)
+
+    def ints(self) -> tuple[int, ...]:
+        return tuple(int(e) for e in self.exps)
+
+    def __str__(self) -> str:
+        return format_dim(self)
+
+
+DIMENSIONLESS = Dim()
+SECOND = Dim.of(second=1)
+HERTZ = Dim.of(second=-1)
+VOLT = Dim.of(kilogram=1, metre=2, second=-3, amp=-1)
+AMP = Dim.of(amp=1)
+SIEMENS = Dim.of(kilogram=-1, metre=-2, second=3, amp=2)
+OHM = Dim.of(kilogram=1, metre=2, second=-3, amp=-2)
+FARAD = Dim.of(kilogram=-1, metre=-2, second=4, amp=2)
+METRE = Dim.of(metre=1)
+MOLAR = Dim.of(mole=1, metre=-3)
+KELVIN = Dim.of(kelvin=1)
+KILOGRAM = Dim.of(kilogram=1)
+MOLE = Dim.of(mole=1)
+CANDELA = Dim.of(candela=1)
+
+# name -> (scale to SI, dimension); the table of docs/language.md.
+UNITS: dict[str, tuple[float, Dim]] = {}
+
+
+def _add(dim: Dim, **names: float) -> None:
+    for name, scale in names.items():
+        UNITS[name] = (scale, dim)
+
+
+_add(SECOND, second=1.0, s=1.0, ms=1e-3, us=1e-6, ns=1e-9)
+_add(HERTZ, Hz=1.0, kHz=1e3)
+_add(VOLT, volt=1.0, V=1.0, mV=1e-3, uV=1e-6)
+_add(AMP, amp=1.0, A=1.0, mA=1e-3, uA=1e-6, nA=1e-9, pA=1e-12)
+_add(SIEMENS, siemens=1.0, mS=1e-3, uS=1e-6, nS=1e-9, pS=1e-12)
+_add(OHM, ohm=1.0, kohm=1e3, Mohm=1e6, Gohm=1e9)
+_add(FARAD, farad=1.0, F=1.0, uF=1e-6, nF=1e-9, pF=1e-12)
+_add(METRE, metre=1.0, meter=1.0, m=1.0, cm=1e-2, mm=1e-3, um=1e-6)
+_add(MOLAR, molar=1e3, mM=1.0, uM=1e-3)
+_add(KELVIN, kelvin=1.0, K=1.0)
+_add(KILOGRAM, kilogram=1.0, kg=1.0, g=1e-3)
+_add(MOLE, mole=1.0, mol=1.0)
+_add(CANDELA, candela=1.0, cd=1.0)
+
+_NAMED = (("volt", VOLT), ("amp", AMP), ("siemens", SIEMENS), ("ohm", OHM), ("farad", FARAD),
+          ("second", SECOND), ("metre", METRE), ("kilogram", KILOGRAM), ("kelvin", KELVIN),
+          ("mole", MOLE), ("candela", CANDELA), ("molar", MOLAR))
+
+
+def _base_product(d: Dim) -> str:
+    num, den = [], []
+    for name, e in zip(BASE, d.exps):
+        if e == 0:
+            continue
+        part = name if abs(e) == 1 else f"{name}**{abs(e)}"
+        (num if e > 0 else den).append(part)
+    text = "*".join(num) or "1"
+    if den:
+        text += "/" + ("*".join(den) if len(den) == 1 else "(" + "*".join(den) + ")")
+    return text
+
+
+def format_dim(d: Dim) -> str:
+    """A readable name: 'volt', 'volt/second', '1/second', 'siemens/metre**2'."""
+    if d.dimensionless:
+        return "1"
+    for name, nd in _NAMED:
+        if d == nd:
+            return name
+    for name, nd in _NAMED:
+        for other, od in (("second", SECOND), ("metre", METRE), ("metre**2", METRE ** 2)):
+            if name != other.split("*")[0] and d == nd / od:
+                return f"{name}/{other}"
+            if name != other.split("*")[0] and d == nd * od:
+                return f"{name}*{other}"
+    return _base_product(d)
+
+
+def si_unit_name(d: Dim) -> str:
+    return format_dim(d)
+
+
+_FACTOR = re.compile(r"\s*([*/]?)\s*([A-Za-z_][A-Za-z0-9_]*)(?:\*\*(-?[0-9]+))?")
+
+
+def parse_suffix(text: str) -> tuple[float, Dim] | str:
+    """A unit suffix as the lexer read it ('mV/ms', 'metre**2') -> (scale, dim),
+    or the first unknown unit name."""
+    scale, dim = 1.0, DIMENSIONLESS
+    pos = 0
+    while pos < len(text):
+        m = _FACTOR.match(text, pos)
+        if not m or m.end() == pos:
+            return text[pos:]
+        op, name, power = m.group(1), m.group(2), int(m.group(3) or 1)
+        if name not in UNITS:
+            return name
+        s, d = UNITS[name]
+        if op == "/":
+            power = -power
+        scale *= s ** power
+        dim = dim * d ** power
+        pos = m.end()
+    return scale, dim

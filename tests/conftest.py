@@ -1,0 +1,24 @@
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def pytest_collection_modifyitems(config, items):
+    if shutil.which("cc") is None:
+        skip = pytest.mark.skip(reason="no C compiler")
+        for item in items:
+            if "needs_cc" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_build_cache(tmp_path_factory):
+    """Builds go to a cache private to the test session."""
+    import os
+    os.environ["SNNDSL_CACHE"] = str(tmp_path_factory.mktemp("snndsl-cache"))
+    yield

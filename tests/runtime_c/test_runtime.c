@@ -1,0 +1,766 @@
+//! test_runtime.c - tests of runtime_c/snn_runtime.{h,c}, built and run by
+//! test_runtime_c.py.
+//!
+//!     test_runtime [FIXTURES OUT]
+//!
+//! FIXTURES holds .npy/.npz files written by numpy; OUT is an empty scratch
+//! directory whose files the Python side checks afterwards. Without the two
+//! arguments only the tests that need no files run. The last line printed is
+//! "N passed, M failed"; the exit status is 1 if anything failed.
+//! This file deliberately uses no POSIX: the header must not need it.
+#include "snn_runtime.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int n_passed, n_failed;  // test counters (the runtime itself has no globals)
+
+static bool check(bool ok, const char *what, int line)
+{
+    if (ok)
+        n_passed++;
+    else {
+        n_failed++;
+        printf("FAIL line %d: %s\n", line, what);
+    }
+    return ok;
+}
+
+#define CHECK(cond) check((cond), #cond, __LINE__)
+#define CHECK_STR(got, want) check_str((got), (want), __LINE__)
+#define CHECK_HAS(got, part) check_has((got), (part), __LINE__)
+#define CHECK_NEAR(got, want, tol) check_near((got), (want), (tol), #got, __LINE__)
+
+static void check_str(const char *got, const char *want, int line)
+{
+    if (!check(got && !strcmp(got, want), "string equal", line))
+        printf("    got  '%s'\n    want '%s'\n", got ? got : "(null)", want);
+}
+
+static void check_has(const char *got, const char *part, int line)
+{
+    if (!check(got && strstr(got, part), "string contains", line))
+        printf("    got  '%s'\n    want it to contain '%s'\n", got ? got : "(null)", part);
+}
+
+static void check_near(double got, double want, double tol, const char *what, int line)
+{
+    if (!check(fabs(got - want) <= tol, what, line))
+        printf("    got %.17g, want %.17g +- %g\n", got, want, tol);
+}
+
+//! dir + "/" + name in buf.
+static const char *in_dir(char *buf, const char *dir, const char *name)
+{
+    if (snprintf(buf, 1024, "%s/%s", dir, name) >= 1024) {
+        printf("path too long: %s/%s\n", dir, name);
+        exit(2);
+    }
+    return buf;
+}
+
+static bool file_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f)
+        fclose(f);
+    return f != NULL;
+}
+
+/* ------------------------------------------------------------------ RNG */
+
+static void test_rng(void)
+{
+    snn_rng r = {{1, 2, 3, 4}};  // reference outputs of xoshiro256** from this state
+    const uint64_t ref[4] = {11520u, 0u, 1509978240u, 1215971899390074240u};
+    for (int i = 0; i < 4; i++)
+        CHECK(snn_rng_next(&r) == ref[i]);
+
+    snn_rng a, b, c, d;
+    snn_rng_seed(&a, 42, 0);
+    snn_rng_seed(&b, 42, 0);
+    snn_rng_seed(&c, 42, 1);
+    snn_rng_seed(&d, 43, 0);
+    int same_ab = 0, same_ac = 0, same_ad = 0;
+    for (int i = 0; i < 1000; i++) {
+        uint64_t x = snn_rng_next(&a);
+        same_ab += x == snn_rng_next(&b);
+        same_ac += x == snn_rng_next(&c);
+        same_ad += x == snn_rng_next(&d);
+    }
+    CHECK(same_ab == 1000);  // deterministic
+    CHECK(same_ac == 0);     // streams differ
+    CHECK(same_ad == 0);     // seeds differ
+
+    // uniform: range, mean, variance; two streams uncorrelated
+    const int n = 1000000;
+    double sum = 0, sum2 = 0, cross = 0, lo = 1, hi = 0;
+    snn_rng_seed(&a, 7, 0);
+    snn_rng_seed(&c, 7, 1);
+    for (int i = 0; i < n; i++) {
+        double u = snn_rng_uniform(&a), v = snn_rng_uniform(&c);
+        sum += u;
+        sum2 += u * u;
+        cross += (u - 0.5) * (v - 0.5);
+        lo = u < lo ? u : lo;
+        hi = u > hi ? u : hi;
+    }
+    CHECK(lo >= 0.0 && hi < 1.0);
+    CHECK(lo < 1e-4 && hi > 1 - 1e-4);
+    CHECK_NEAR(sum / n, 0.5, 0.002);
+    CHECK_NEAR(sum2 / n - (sum / n) * (sum / n), 1.0 / 12, 0.001);
+    CHECK_NEAR(cross / n * 12, 0.0, 0.01);  // correlation coefficient
+
+    // normal: mean, standard deviation, mass within one sigma
+    int within = 0;
+    sum = sum2 = 0;
+    for (int i = 0; i < n; i++) {
+        double x = snn_rng_normal(&a);
+        sum += x;
+        sum2 += x * x;
+        within += fabs(x) < 1.0;
+    }
+    CHECK_NEAR(sum / n, 0.0, 0.005);
+    CHECK_NEAR(sqrt(sum2 / n - (sum / n) * (sum / n)), 1.0, 0.005);
+    CHECK_NEAR((double)within / n, 0.682689, 0.003);
+
+    // a normal deviate depends only on the generator state
+    snn_rng_seed(&a, 5, 3);
+    snn_rng_seed(&b, 5, 3);
+    snn_rng_normal(&a);
+    snn_rng_normal(&b);
+    CHECK(snn_rng_normal(&a) == snn_rng_normal(&b));
+}
+
+/* ---------------------------------------------------- buffer and strings */
+
+static void test_buf(void)
+{
+    snn_buf b;
+    snn_buf_init(&b, sizeof(int));
+    CHECK(b.len == 0 && b.cap == 0 && b.data == NULL);
+    bool ok = true;
+    for (int i = 0; i < 1000; i++)
+        ok = ok && snn_buf_push(&b, &i) == 0;
+    CHECK(ok && b.len == 1000 && b.cap >= 1000);
+    int sum_ok = 1;
+    for (int i = 0; i < 1000; i++)
+        sum_ok &= ((int *)b.data)[i] == i;
+    CHECK(sum_ok);
+    CHECK(*(int *)snn_buf_at(&b, 999) == 999);
+    size_t cap = b.cap;
+    CHECK(snn_buf_reserve(&b, 0) == 0 && b.cap == cap);
+    CHECK(snn_buf_reserve(&b, cap - b.len) == 0 && b.cap == cap);
+    CHECK(snn_buf_reserve(&b, cap - b.len + 1) == 0 && b.cap >= cap + 1);
+    void *data = b.data;
+    cap = b.cap;
+    CHECK(snn_buf_reserve(&b, SIZE_MAX) == -1);
+    CHECK(snn_buf_reserve(&b, SIZE_MAX / 2) == -1);  // too many bytes for size_t
+    CHECK(b.data == data && b.cap == cap && b.len == 1000 && ((int *)b.data)[500] == 500);
+    snn_buf_free(&b);
+    CHECK(b.data == NULL && b.len == 0 && b.cap == 0);
+    snn_buf_free(&b);  // twice is harmless
+}
+
+static void test_sb(void)
+{
+    snn_sb b;
+    snn_sb_init(&b);
+    CHECK_STR(snn_sb_cstr(&b), "");
+    snn_sb_printf(&b, "%d-%s", 12, "ab");
+    CHECK_STR(b.s, "12-ab");
+    for (int i = 0; i < 100; i++)
+        snn_sb_printf(&b, "%s", "0123456789");
+    CHECK(b.len == 5 + 1000 && strlen(b.s) == b.len && !b.failed);
+    CHECK(!strncmp(b.s + 995, "0123456789", 10));
+    snn_sb_free(&b);
+
+    snn_sb_json_string(&b, "a\"b\\c\nd\te\x01\x1f/\r\b\f\xc3\xa9\x7f");
+    CHECK_STR(b.s, "\"a\\\"b\\\\c\\nd\\te\\u0001\\u001f/\\r\\b\\f\xc3\xa9\x7f\"");
+    snn_sb_free(&b);
+    snn_sb_json_string(&b, NULL);
+    snn_sb_printf(&b, " ");
+    snn_sb_json_string(&b, "");
+    CHECK_STR(b.s, "null \"\"");
+    snn_sb_free(&b);
+
+    const double xs[] = {0.1, 1.0 / 3, 20, -0.065, 1e300, 5e-324, 1e-7, 123456789012345678.0, 0.0};
+    const char *want[] = {"0.1", "0.3333333333333333", "20", "-0.065", "1e+300", "4.94065645841247e-324",
+                          "1e-07", "1.2345678901234568e+17", "0"};
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+        snn_sb_free(&b);
+        snn_sb_json_double(&b, xs[i]);
+        CHECK_STR(b.s, want[i]);
+    }
+    snn_sb_free(&b);
+    snn_sb_json_double(&b, NAN);
+    snn_sb_printf(&b, ",");
+    snn_sb_json_double(&b, -INFINITY);
+    CHECK_STR(b.s, "null,null");
+    snn_sb_free(&b);
+
+    snn_rng r;  // every double survives the trip through text
+    snn_rng_seed(&r, 1, 99);
+    int exact = 0;
+    for (int i = 0; i < 10000; i++) {
+        uint64_t bits = snn_rng_next(&r);
+        double x;
+        memcpy(&x, &bits, sizeof x);
+        if (!isfinite(x)) {
+            exact++;
+            continue;
+        }
+        snn_sb_free(&b);
+        snn_sb_json_double(&b, x);
+        exact += strtod(b.s, NULL) == x;
+    }
+    CHECK(exact == 10000);
+    snn_sb_free(&b);
+}
+
+/* ------------------------------------------------------------------ npy */
+
+static void test_npy_write(const char *out)
+{
+    // The Python side checks these files with numpy.load and against np.save.
+    const size_t shape[2] = {2, 3};
+    const double f8[6] = {-3, -1, 0.5, 1, 2, 100};
+    const float f4[6] = {-3, -1, 0.5f, 1, 2, 100};
+    const int32_t i4[6] = {-3, -1, 0, 1, 2, 2147483647};
+    const int64_t i8[6] = {-3, -1, 0, 1, 2, (int64_t)1 << 53};
+    const bool b1[6] = {1, 0, 1, 0, 0, 1};
+    const uint8_t u1[6] = {0, 1, 2, 3, 100, 255};
+    const struct { const char *descr, *file; const void *data; double want[6]; } cases[] = {
+        {"<f8", "rt_f8.npy", f8, {-3, -1, 0.5, 1, 2, 100}},
+        {"<f4", "rt_f4.npy", f4, {-3, -1, 0.5, 1, 2, 100}},
+        {"<i4", "rt_i4.npy", i4, {-3, -1, 0, 1, 2, 2147483647}},
+        {"<i8", "rt_i8.npy", i8, {-3, -1, 0, 1, 2, 9007199254740992.0}},
+        {"|b1", "rt_b1.npy", b1, {1, 0, 1, 0, 0, 1}},
+        {"|u1", "rt_u1.npy", u1, {0, 1, 2, 3, 100, 255}},
+    };
+    char path[1024], err[512];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        in_dir(path, out, cases[c].file);
+        CHECK(snn_npy_write(path, cases[c].descr, 2, shape, cases[c].data, err, sizeof err) == 0);
+        snn_array a;
+        if (!CHECK(snn_npy_read(path, &a, err, sizeof err) == 0)) {
+            printf("    %s\n", err);
+            continue;
+        }
+        bool same = a.ndim == 2 && a.shape[0] == 2 && a.shape[1] == 3 && a.size == 6;
+        for (int i = 0; same && i < 6; i++)
+            same = a.data[i] == cases[c].want[i];
+        if (!CHECK(same))
+            printf("    roundtrip of %s\n", cases[c].descr);
+        snn_array_free(&a);
+    }
+
+    // 0-d, 1-d and empty arrays
+    const double x = 3.25;
+    const size_t n5[1] = {5}, empty[2] = {0, 3};
+    snn_array a;
+    CHECK(snn_npy_write(in_dir(path, out, "rt_scalar.npy"), "<f8", 0, NULL, &x, err, sizeof err) == 0);
+    CHECK(snn_npy_read(path, &a, err, sizeof err) == 0 && a.ndim == 0 && a.size == 1 && a.data[0] == 3.25);
+    snn_array_free(&a);
+    CHECK(snn_npy_write(in_dir(path, out, "rt_1d.npy"), "<f8", 1, n5, f8, err, sizeof err) == 0);
+    CHECK(snn_npy_read(path, &a, err, sizeof err) == 0 && a.ndim == 1 && a.shape[0] == 5 && a.data[4] == 2);
+    snn_array_free(&a);
+    CHECK(snn_npy_write(in_dir(path, out, "rt_empty.npy"), "<f8", 2, empty, NULL, err, sizeof err) == 0);
+    CHECK(snn_npy_read(path, &a, err, sizeof err) == 0 && a.ndim == 2 && a.size == 0 && a.shape[1] == 3);
+    snn_array_free(&a);
+
+    // errors
+    CHECK(snn_npy_write(in_dir(path, out, "x.npy"), "<c16", 1, n5, f8, err, sizeof err) == -1);
+    CHECK_HAS(err, "'<c16'");
+    CHECK(snn_npy_write(in_dir(path, out, "no/such/dir/x.npy"), "<f8", 1, n5, f8, err, sizeof err) == -1);
+    CHECK_HAS(err, "no/such/dir/x.npy");
+    CHECK(snn_npy_write(in_dir(path, out, "x.npy"), "<f8", 9, n5, f8, NULL, 0) == -1);  // no err buffer
+}
+
+//! Reads spec from the fixtures directory; NULL-safe result for CHECKs.
+static int read_fixture(const char *fix, const char *name, snn_array *a, char *err)
+{
+    char path[1024];
+    int rc = snn_npy_read(in_dir(path, fix, name), a, err, 512);
+    if (rc)
+        printf("    (%s: %s)\n", name, err);
+    return rc;
+}
+
+static bool values_are(const snn_array *a, const double *want, size_t n)
+{
+    if (a->size != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (a->data[i] != want[i])
+            return false;
+    return true;
+}
+
+static void test_npy_fixtures(const char *fix)
+{
+    // dt_*.npy: shape (2, 3); signed and float types hold S, unsigned ones U, bool B
+    static const double S[6] = {-3, -1, 0, 1, 2, 100}, U[6] = {0, 1, 2, 3, 100, 255}, B[6] = {1, 0, 1, 0, 0, 1};
+    static const struct { const char *file; const double *want; } dtypes[] = {
+        {"dt_le_f8.npy", S}, {"dt_be_f8.npy", S}, {"dt_le_f4.npy", S}, {"dt_be_f4.npy", S},
+        {"dt_le_f2.npy", S}, {"dt_be_f2.npy", S}, {"dt_i1.npy", S}, {"dt_le_i2.npy", S},
+        {"dt_be_i2.npy", S}, {"dt_le_i4.npy", S}, {"dt_be_i4.npy", S}, {"dt_le_i8.npy", S},
+        {"dt_be_i8.npy", S}, {"dt_u1.npy", U}, {"dt_le_u2.npy", U}, {"dt_be_u2.npy", U},
+        {"dt_le_u4.npy", U}, {"dt_be_u4.npy", U}, {"dt_le_u8.npy", U}, {"dt_be_u8.npy", U},
+        {"dt_b1.npy", B},
+    };
+    char err[512];
+    snn_array a;
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++) {
+        bool ok = read_fixture(fix, dtypes[i].file, &a, err) == 0 && a.ndim == 2 && a.shape[0] == 2
+                  && a.shape[1] == 3 && values_are(&a, dtypes[i].want, 6);
+        if (!CHECK(ok))
+            printf("    fixture %s\n", dtypes[i].file);
+        snn_array_free(&a);
+    }
+
+    const double i8_big[3] = {-9007199254740992.0, 9007199254740992.0, -9223372036854775808.0};
+    CHECK(read_fixture(fix, "i8_big.npy", &a, err) == 0 && values_are(&a, i8_big, 3));
+    snn_array_free(&a);
+    const double u8_big[2] = {18446744073709551615.0, 9223372036854775808.0};
+    CHECK(read_fixture(fix, "u8_big.npy", &a, err) == 0 && values_are(&a, u8_big, 2));
+    snn_array_free(&a);
+    const double f2_special[4] = {65504.0, 5.9604644775390625e-08, -0.0, INFINITY};
+    CHECK(read_fixture(fix, "f2_special.npy", &a, err) == 0 && values_are(&a, f2_special, 4));
+    snn_array_free(&a);
+
+    // Fortran order comes back in C order: element j of arange is j
+    double ramp[24];
+    for (int i = 0; i < 24; i++)
+        ramp[i] = i;
+    CHECK(read_fixture(fix, "fortran3d.npy", &a, err) == 0 && a.ndim == 3 && a.shape[0] == 2 && a.shape[1] == 3
+          && a.shape[2] == 4 && values_are(&a, ramp, 24));
+    snn_array_free(&a);
+    CHECK(read_fixture(fix, "fortran2d_be_i4.npy", &a, err) == 0 && a.ndim == 2 && a.shape[0] == 3
+          && a.shape[1] == 2 && values_are(&a, ramp, 6));
+    snn_array_free(&a);
+    CHECK(read_fixture(fix, "fortran1d.npy", &a, err) == 0 && values_are(&a, ramp, 4));
+    snn_array_free(&a);
+
+    const double scalar = 3.5;
+    CHECK(read_fixture(fix, "scalar.npy", &a, err) == 0 && a.ndim == 0 && values_are(&a, &scalar, 1));
+    snn_array_free(&a);
+    CHECK(read_fixture(fix, "empty.npy", &a, err) == 0 && a.ndim == 2 && a.shape[0] == 0 && a.shape[1] == 3
+          && a.size == 0);
+    snn_array_free(&a);
+    CHECK(read_fixture(fix, "v2.npy", &a, err) == 0 && a.ndim == 1 && values_are(&a, ramp, 5));
+    snn_array_free(&a);
+    CHECK(read_fixture(fix, "v3.npy", &a, err) == 0 && a.ndim == 1 && values_are(&a, ramp, 5));
+    snn_array_free(&a);
+    CHECK(read_fixture(fix, "dims8.npy", &a, err) == 0 && a.ndim == 8 && a.shape[7] == 2 && values_are(&a, ramp, 2));
+    snn_array_free(&a);
+
+    // .npz archives written by np.savez
+    const double npz_b[4] = {1, 2, 3, 4};
+    CHECK(read_fixture(fix, "arrays.npz:a", &a, err) == 0 && a.ndim == 1 && values_are(&a, ramp, 3));
+    snn_array_free(&a);
+    CHECK(read_fixture(fix, "arrays.npz:b", &a, err) == 0 && a.ndim == 2 && a.shape[0] == 2 && values_are(&a, npz_b, 4));
+    snn_array_free(&a);
+    CHECK(read_fixture(fix, "arrays.npz:w.x", &a, err) == 0 && values_are(&a, ramp, 2));
+    snn_array_free(&a);
+    CHECK(read_fixture(fix, "arrays.npz:b.npy", &a, err) == 0 && a.size == 4);  // entry name itself
+    snn_array_free(&a);
+    CHECK(read_fixture(fix, "single.npz", &a, err) == 0 && values_are(&a, ramp, 3));  // the only array
+    snn_array_free(&a);
+    CHECK(read_fixture(fix, "zip64.npz:first", &a, err) == 0 && values_are(&a, ramp, 10));
+    snn_array_free(&a);
+    CHECK(read_fixture(fix, "zip64.npz:second", &a, err) == 0 && a.ndim == 2 && values_are(&a, ramp, 24));
+    snn_array_free(&a);
+    CHECK(read_fixture(fix, "odd.name.npz:k", &a, err) == 0 && values_are(&a, ramp, 2));
+    snn_array_free(&a);
+
+    // errors: each names the file and says what is wrong
+    char path[1024];
+    const struct { const char *file, *msg; } bad[] = {
+        {"arrays.npz:w", "key 'w' not in '"},
+        {"arrays.npz:w", "arrays.npz' (has: a, b, w.x)"},
+        {"arrays.npz", "holds 3 arrays"},
+        {"compressed.npz:x", "is compressed (np.savez_compressed); save it with np.savez or as .npy"},
+        {"bad_magic.npy", "bad_magic.npy': not a .npy file (bad magic)"},
+        {"short.npy", "not a .npy file (too short)"},
+        {"truncated.npy", "truncated.npy': truncated"},
+        {"truncated_header.npy", "truncated"},
+        {"complex.npy", "dtype '<c16' is not supported (complex numbers)"},
+        {"object.npy", "dtype '|O' is not supported (Python objects)"},
+        {"string.npy", "(strings)"},
+        {"datetime.npy", "(datetimes)"},
+        {"structured.npy", "structured"},
+        {"bad_header.npy", "malformed 'fortran_order'"},
+        {"no_shape.npy", "lacks"},
+        {"version9.npy", "unsupported .npy format version 9.0"},
+        {"dims9.npy", "more than 8 dimensions"},
+        {"npz_named_npy.npy", "zip archive"},
+        {"not_a_zip.npz:a", "not a zip archive"},
+        {"nonexistent.npy", "nonexistent.npy': no such file"},
+        {"nonexistent.npz:a", "no such file"},
+        {"subdir", "not a regular file"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        a.data = (double *)&scalar;
+        int rc = snn_npy_read(in_dir(path, fix, bad[i].file), &a, err, sizeof err);
+        CHECK(rc == -1 && a.data == NULL);  // out is cleared on failure
+        CHECK_HAS(err, bad[i].msg);
+        if (rc == 0)
+            snn_array_free(&a);
+    }
+}
+
+/* ------------------------------------------------------------ quantities */
+
+static void test_quantity(void)
+{
+    static const int VOLT[7] = {2, 1, -3, -1, 0, 0, 0}, NONE[7] = {0}, PER_S[7] = {0, 0, -1, 0, 0, 0, 0};
+    static const int SIEMENS[7] = {-2, -1, 3, 2, 0, 0, 0}, V_PER_S[7] = {2, 1, -4, -1, 0, 0, 0};
+    static const int S_PER_M2[7] = {-4, -1, 3, 2, 0, 0, 0}, SECOND[7] = {0, 0, 1, 0, 0, 0, 0};
+    static const int MOLAR[7] = {-3, 0, 0, 0, 0, 1, 0}, OHM[7] = {2, 1, -3, -2, 0, 0, 0};
+    static const int KG[7] = {0, 1, 0, 0, 0, 0, 0}, FARAD[7] = {-2, -1, 4, 2, 0, 0, 0};
+    static const int AMP[7] = {0, 0, 0, 1, 0, 0, 0}, PER_M2[7] = {-2, 0, 0, 0, 0, 0, 0};
+    static const int V2_PER_S2[7] = {4, 2, -8, -2, 0, 0, 0}, KELVIN_MOL_CD[7] = {0, 0, 0, 0, 1, 1, 1};
+    static const struct { const char *text; double value; const int *dim; } ok[] = {
+        {"20", 20, NONE},
+        {"-65 mV", -0.065, VOLT},
+        {"20Hz", 20, PER_S},
+        {"0.5 nS", 0.5e-9, SIEMENS},
+        {"2 mV/ms", 2, V_PER_S},
+        {"1e-3 siemens/metre**2", 1e-3, S_PER_M2},
+        {"10*ms", 0.01, SECOND},
+        {"3 1/second", 3, PER_S},
+        {"5/ms", 5000, PER_S},
+        {"  7.5e1   pA  ", 75e-12, AMP},
+        {".5 s", 0.5, SECOND},
+        {"+2 kHz", 2000, PER_S},
+        {"1 mM", 1, MOLAR},
+        {"1 molar", 1000, MOLAR},
+        {"2 uM", 2e-3, MOLAR},
+        {"3 Mohm", 3e6, OHM},
+        {"1 Gohm", 1e9, OHM},
+        {"3 g", 3e-3, KG},
+        {"200 pF", 200e-12, FARAD},
+        {"4 metre**-2", 4, PER_M2},
+        {"1 cm ** -2", 1e4, PER_M2},
+        {"2 (mV/ms)**2", 2, V2_PER_S2},
+        {"1 kelvin*mol*cd", 1, KELVIN_MOL_CD},
+        {"1 s/s", 1, NONE},
+        {"6 1", 6, NONE},
+        {"1 us * kHz", 1e-3, NONE},
+    };
+    char err[256];
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        double v = -1;
+        int dim[7] = {9, 9, 9, 9, 9, 9, 9};
+        if (!CHECK(snn_parse_quantity(ok[i].text, &v, dim, err, sizeof err) == 0)) {
+            printf("    '%s': %s\n", ok[i].text, err);
+            continue;
+        }
+        CHECK_NEAR(v, ok[i].value, fabs(ok[i].value) * 1e-12);
+        if (!CHECK(!memcmp(dim, ok[i].dim, sizeof dim)))
+            printf("    dimension of '%s'\n", ok[i].text);
+    }
+
+    static const struct { const char *text, *msg; } bad[] = {
+        {"20 Hzz", "'20 Hzz' is not a number with a unit: unknown unit 'Hzz'"},
+        {"", "expected a number"},
+        {"mV", "expected a number"},
+        {"nan", "expected a number"},
+        {"inf V", "expected a number"},
+        {"0x10", "unknown unit 'x10'"},
+        {"1e999 V", "out of range"},
+        {"20 mV/", "expected a unit"},
+        {"20 mV*", "expected a unit"},
+        {"20 mV**", "integer power"},
+        {"20 mV**x", "integer power"},
+        {"20 mV**1.5", "unexpected '.5'"},
+        {"20 mV)", "unexpected ')'"},
+        {"20 (mV", "missing ')'"},
+        {"20 m V", "unexpected 'V'"},
+        {"20 S", "unknown unit 'S'"},
+        {"1 2", "expected a unit at '2'"},
+        {"20 mV 3", "unexpected '3'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        double v = 0;
+        int dim[7];
+        err[0] = '\0';
+        CHECK(snn_parse_quantity(bad[i].text, &v, dim, err, sizeof err) == -1);
+        CHECK_HAS(err, bad[i].msg);
+    }
+}
+
+static void test_dim_format(void)
+{
+    static const struct { int dim[7]; const char *want; } cases[] = {
+        {{0}, "1"},
+        {{2, 1, -3, -1, 0, 0, 0}, "volt"},
+        {{0, 0, 1, 0, 0, 0, 0}, "second"},
+        {{0, 0, -1, 0, 0, 0, 0}, "hertz"},
+        {{-2, -1, 3, 2, 0, 0, 0}, "siemens"},
+        {{2, 1, -3, -2, 0, 0, 0}, "ohm"},
+        {{-2, -1, 4, 2, 0, 0, 0}, "farad"},
+        {{0, 0, 0, 1, 0, 0, 0}, "amp"},
+        {{1, 0, 0, 0, 0, 0, 0}, "metre"},
+        {{0, 1, 0, 0, 0, 0, 0}, "kilogram"},
+        {{2, 1, -3, 0, 0, 0, 0}, "metre**2*kilogram/second**3"},
+        {{2, 1, -4, -1, 0, 0, 0}, "metre**2*kilogram/(second**4*amp)"},
+        {{0, 0, -2, 0, 0, 0, 0}, "1/second**2"},
+        {{-3, 0, 0, 0, 0, 1, 0}, "mole/metre**3"},
+        {{-4, -1, 3, 2, 0, 0, 0}, "second**3*amp**2/(metre**4*kilogram)"},
+        {{0, 0, 0, 0, 1, 0, 1}, "kelvin*candela"},
+    };
+    char buf[128];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snn_dim_format(cases[i].dim, buf, sizeof buf);
+        CHECK_STR(buf, cases[i].want);
+    }
+    // parse and format agree
+    double v;
+    int dim[7];
+    CHECK(snn_parse_quantity("1 mV", &v, dim, NULL, 0) == 0);
+    snn_dim_format(dim, buf, sizeof buf);
+    CHECK_STR(buf, "volt");
+    // a short buffer truncates safely
+    char small[6];
+    snn_dim_format(cases[14].dim, small, sizeof small);
+    CHECK(strlen(small) < sizeof small);
+    snn_dim_format(cases[14].dim, small, 1);
+    CHECK(small[0] == '\0');
+}
+
+/* --------------------------------------------------------- command line */
+
+//! argv made from a '|'-separated line, in writable storage.
+typedef struct { char text[2048]; char *argv[160]; int argc; } args;
+
+static char **make_args(args *a, const char *line)
+{
+    snprintf(a->text, sizeof a->text, "%s", line);
+    a->argc = 0;
+    for (char *p = a->text;;) {
+        a->argv[a->argc++] = p;
+        p = strchr(p, '|');
+        if (!p)
+            break;
+        *p++ = '\0';
+    }
+    a->argv[a->argc] = NULL;
+    return a->argv;
+}
+
+static void test_cli(void)
+{
+    args a;
+    snn_cli c;
+    char err[256];
+
+    CHECK(snn_cli_parse(1, make_args(&a, "model"), &c, err, sizeof err) == 0);
+    CHECK_STR(c.out_dir, "results");
+    CHECK(!c.has_seed && !c.quiet && !c.help && c.n_sets == 0 && c.n_datas == 0);
+
+    make_args(&a, "model|-o|out|--seed|42|-q|--set|v=-65 mV|--set|tau=20 ms|--data|w=a.npz:w|--set|eq=a=b");
+    CHECK(snn_cli_parse(a.argc, a.argv, &c, err, sizeof err) == 0);
+    CHECK_STR(c.out_dir, "out");
+    CHECK(c.has_seed && c.seed == 42 && c.quiet && !c.help);
+    CHECK(c.n_sets == 3 && c.n_datas == 1);
+    CHECK_STR(c.sets[0].name, "v");
+    CHECK_STR(c.sets[0].value, "-65 mV");
+    CHECK_STR(c.sets[1].name, "tau");
+    CHECK_STR(c.sets[1].value, "20 ms");
+    CHECK_STR(c.sets[2].name, "eq");
+    CHECK_STR(c.sets[2].value, "a=b");
+    CHECK_STR(c.datas[0].name, "w");
+    CHECK_STR(c.datas[0].value, "a.npz:w");
+    CHECK(c.sets[0].name == a.argv[7] && c.out_dir == a.argv[2]);  // pointers into argv
+
+    make_args(&a, "model|--output=dir2|--seed=18446744073709551615|--quiet|--set=x=1|--data=d=f.npy");
+    CHECK(snn_cli_parse(a.argc, a.argv, &c, err, sizeof err) == 0);
+    CHECK_STR(c.out_dir, "dir2");
+    CHECK(c.seed == UINT64_MAX && c.quiet);
+    CHECK(c.n_sets == 1 && !strcmp(c.sets[0].name, "x") && !strcmp(c.sets[0].value, "1"));
+    CHECK(c.n_datas == 1 && !strcmp(c.datas[0].value, "f.npy"));
+
+    make_args(&a, "model|--seed|0|--help|--bogus");
+    CHECK(snn_cli_parse(a.argc, a.argv, &c, err, sizeof err) == 0 && c.help && c.seed == 0);
+    CHECK(snn_cli_parse(2, make_args(&a, "model|-h"), &c, err, sizeof err) == 0 && c.help);
+
+    static const struct { const char *line, *msg; } bad[] = {
+        {"model|--bogus", "unknown option '--bogus'"},
+        {"model|--bogus=1", "unknown option '--bogus=1'"},
+        {"model|-x", "unknown option '-x'"},
+        {"model|extra", "unexpected argument 'extra'"},
+        {"model|--set", "option '--set' needs a value"},
+        {"model|-o", "option '-o' needs a value"},
+        {"model|-o|", "non-empty"},
+        {"model|--set|novalue", "--set expects NAME=VALUE, got 'novalue'"},
+        {"model|--set|=1", "--set expects NAME=VALUE"},
+        {"model|--set|x=", "--set expects NAME=VALUE"},
+        {"model|--data|x", "--data expects NAME=PATH"},
+        {"model|--quiet=1", "takes no value"},
+        {"model|--seed|-1", "--seed expects an integer"},
+        {"model|--seed|abc", "got 'abc'"},
+        {"model|--seed|", "--seed expects"},
+        {"model|--seed|1.5", "--seed expects"},
+        {"model|--seed|18446744073709551616", "--seed expects"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        make_args(&a, bad[i].line);
+        err[0] = '\0';
+        CHECK(snn_cli_parse(a.argc, a.argv, &c, err, sizeof err) == -1);
+        CHECK_HAS(err, bad[i].msg);
+    }
+
+    // at most 64 of each
+    static char many[2048];
+    size_t at = (size_t)snprintf(many, sizeof many, "model");
+    for (int i = 0; i < 64; i++)
+        at += (size_t)snprintf(many + at, sizeof many - at, "|--set|p%d=%d", i, i);
+    make_args(&a, many);
+    CHECK(snn_cli_parse(a.argc, a.argv, &c, err, sizeof err) == 0 && c.n_sets == 64);
+    CHECK_STR(c.sets[63].name, "p63");
+    snprintf(many + at, sizeof many - at, "|--set|one=more");
+    make_args(&a, many);
+    CHECK(snn_cli_parse(a.argc, a.argv, &c, err, sizeof err) == -1);
+    CHECK_HAS(err, "too many --set options (at most 64)");
+}
+
+/* --------------------------------------------------------------- results */
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *s = calloc(1, 1 << 16);
+    if (s)
+        fread(s, 1, (1 << 16) - 1, f);
+    fclose(f);
+    return s;
+}
+
+static void test_results(const char *out)
+{
+    char dir[1024], path[1024], err[512];
+    const double values[6] = {1, 2, 3, 4, 5, 6}, t[2] = {0, 0.1};
+    const int32_t count = 7;
+    const snn_out_array arrays[] = {
+        {"v.values.npy", "<f8", 2, {2, 3}, values},
+        {"v.t.npy", "<f8", 1, {2, 0}, t},
+        {"count.npy", "<i4", 0, {0, 0}, &count},
+    };
+    snn_sb m;
+    snn_sb_init(&m);
+    snn_sb_printf(&m, "{\"format\": \"snndsl-results/1\", \"name\": ");
+    snn_sb_json_string(&m, "test \"model\"");
+    snn_sb_printf(&m, ", \"dt\": ");
+    snn_sb_json_double(&m, 1e-4);
+    snn_sb_printf(&m, "}\n");
+    CHECK(!m.failed);
+
+    // a nested directory is created, arrays first, then the manifest
+    in_dir(dir, out, "results/nested/run");
+    CHECK(snn_results_write(dir, m.s, arrays, 3, err, sizeof err) == 0);
+    char *text = slurp(in_dir(path, dir, "manifest.json"));
+    CHECK_STR(text, m.s);
+    free(text);
+    CHECK(!file_exists(in_dir(path, dir, "manifest.json.tmp")));
+    snn_array a;
+    CHECK(snn_npy_read(in_dir(path, dir, "v.values.npy"), &a, err, sizeof err) == 0 && values_are(&a, values, 6));
+    snn_array_free(&a);
+    CHECK(snn_npy_read(in_dir(path, dir, "count.npy"), &a, err, sizeof err) == 0 && a.ndim == 0 && a.data[0] == 7);
+    snn_array_free(&a);
+    CHECK(snn_results_write(dir, m.s, arrays, 3, err, sizeof err) == 0);  // rewriting works
+
+    // a failed rewrite leaves no manifest behind, not the stale one
+    in_dir(dir, out, "results_failed");
+    CHECK(snn_results_write(dir, m.s, arrays, 3, err, sizeof err) == 0);
+    CHECK(file_exists(in_dir(path, dir, "manifest.json")));
+    const snn_out_array bad_name[] = {{"../escape.npy", "<f8", 1, {2, 0}, t}};
+    CHECK(snn_results_write(dir, "{}", bad_name, 1, err, sizeof err) == -1);
+    CHECK_HAS(err, "'../escape.npy'");
+    CHECK(!file_exists(path));
+    const snn_out_array bad_dtype[] = {{"t.npy", "<f8", 1, {2, 0}, t}, {"x.npy", "<U3", 1, {2, 0}, t}};
+    CHECK(snn_results_write(dir, m.s, arrays, 3, err, sizeof err) == 0);
+    CHECK(snn_results_write(dir, "{}", bad_dtype, 2, err, sizeof err) == -1);
+    CHECK_HAS(err, "'<U3'");
+    CHECK(!file_exists(path));
+    const snn_out_array reserved[] = {{"manifest.json", "<f8", 1, {2, 0}, t}};
+    CHECK(snn_results_write(dir, "{}", reserved, 1, err, sizeof err) == -1);
+
+    // the new manifest cannot be written: the old one is gone all the same
+    in_dir(dir, out, "results_blocked");
+    CHECK(snn_results_write(dir, m.s, arrays, 3, err, sizeof err) == 0);
+    CHECK(snn_mkdirs(in_dir(path, dir, "manifest.json.tmp"), err, sizeof err) == 0);
+    CHECK(snn_results_write(dir, m.s, arrays, 3, err, sizeof err) == -1);
+    CHECK_HAS(err, "manifest.json.tmp");
+    CHECK(!file_exists(in_dir(path, dir, "manifest.json")));
+
+    // a directory that cannot be made
+    FILE *f = fopen(in_dir(path, out, "a_file"), "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    in_dir(dir, out, "a_file/sub");
+    CHECK(snn_results_write(dir, m.s, arrays, 3, err, sizeof err) == -1);
+    CHECK_HAS(err, "a_file' exists and is not a directory");
+    CHECK(snn_mkdirs(dir, err, sizeof err) == -1);
+    CHECK(snn_mkdirs("", err, sizeof err) == -1);
+    CHECK(snn_mkdirs(in_dir(dir, out, "m1//m2/m3/"), err, sizeof err) == 0);
+    CHECK(snn_mkdirs(dir, err, sizeof err) == 0);  // exists already: fine
+    CHECK(snn_results_write(in_dir(dir, out, "m1/m2/m3/m4"), m.s, NULL, 0, err, sizeof err) == 0);
+    snn_sb_free(&m);
+}
+
+/* -------------------------------------------------------------- progress */
+
+static void test_progress(void)
+{
+    double t0 = snn_wall_time(), t1 = snn_wall_time();
+    CHECK(t1 >= t0 && t0 > 0);
+
+    snn_progress p;
+    snn_progress_start(&p, 0);
+    snn_progress_update(&p, 0.1, "train");
+    CHECK(p.printed == 0);  // too early
+    p.start -= 2.0;         // pretend the run has lasted 2 s
+    snn_progress_update(&p, 0.734, "train");
+    CHECK(p.printed > 0);
+    double last = p.last;
+    snn_progress_update(&p, 0.8, "train");
+    CHECK(p.last == last);  // at most every 0.5 s
+    p.last -= 0.6;
+    snn_progress_update(&p, 0.9, "test");
+    CHECK(p.last > last - 0.6);
+    snn_progress_finish(&p);
+    CHECK(p.printed == 0);
+
+    snn_progress_start(&p, 1);
+    p.start -= 10;
+    snn_progress_update(&p, 1.0, "quiet");
+    snn_progress_finish(&p);
+    CHECK(p.printed == 0);
+}
+
+int main(int argc, char **argv)
+{
+    test_rng();
+    test_buf();
+    test_sb();
+    test_quantity();
+    test_dim_format();
+    test_cli();
+    test_progress();
+    if (argc >= 3) {
+        test_npy_fixtures(argv[1]);
+        test_npy_write(argv[2]);
+        test_results(argv[2]);
+    } else {
+        printf("no FIXTURES OUT arguments: file tests skipped\n");
+    }
+    printf("%d passed, %d failed\n", n_passed, n_failed);
+    return n_failed ? 1 : 0;
+}
