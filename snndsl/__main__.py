@@ -1,0 +1,5 @@
+import sys
+
+from snndsl.cli import main
+
+sys.exit(main())

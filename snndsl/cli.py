@@ -1,0 +1,210 @@
+"""The `snndsl` command: check, compile, run, info, plot.
+
+Every failure a user can cause ends in a diagnostic and exit status 1;
+a bug in snndsl prints one line asking to report it (`--debug` shows the
+traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from snndsl import driver
+from snndsl.build import cc
+from snndsl.diagnostics import CompileError, InternalError, render_all
+
+EXIT_OK, EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="snndsl", description="Compile and run spiking neural network "
+                                "experiments written in the .snn language.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("check", help="check a model: exit 0, or diagnostics and exit 1")
+    c.add_argument("model")
+
+    c = sub.add_parser("compile", help="compile a model to BUILD/model and BUILD/libmodel.so")
+    c.add_argument("model")
+    c.add_argument("-o", "--output", metavar="BUILD", help="build folder (default: the build cache)")
+    c.add_argument("--emit", choices=("ast", "ir", "c"), help="print a stage's output instead of building")
+    c.add_argument("--no-opt", action="store_true", help="skip the optimization passes")
+
+    r = sub.add_parser("run", help="compile (cached) and run a model, writing RESULTS")
+    r.add_argument("model")
+    r.add_argument("-o", "--output", metavar="RESULTS", default="results", help="results folder (default: results)")
+    r.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], help="set a parameter, e.g. --set 'rate=20 Hz'")
+    r.add_argument("--data", metavar="NAME=PATH", action="append", default=[], help="read a data array from PATH")
+    r.add_argument("--seed", type=int, help="random seed (default: the model's)")
+    r.add_argument("--quiet", "-q", action="store_true", help="no progress or summary")
+
+    i = sub.add_parser("info", help="summarise a results folder")
+    i.add_argument("results")
+
+    pl = sub.add_parser("plot", help="plot a monitor of a results folder")
+    pl.add_argument("results")
+    pl.add_argument("monitor", nargs="?")
+    pl.add_argument("-o", "--output", metavar="FILE.png")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except CompileError as exc:
+        print(render_all(exc.diagnostics, exc.sources), file=sys.stderr)
+        return EXIT_ERROR
+    except (driver.SimulationError, UserFacingError) as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("snndsl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if args.debug:
+            raise
+        kind = "internal error" if isinstance(exc, InternalError) else f"internal error ({type(exc).__name__})"
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"snndsl: {kind}: {first}\nThis is a bug in snndsl; please report it with the model "
+              "(run with --debug for details).", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+class UserFacingError(Exception):
+    pass
+
+
+def _warn(fe: driver.Frontend) -> None:
+    if fe.warnings:
+        print(render_all(list(fe.warnings), {fe.ast.file: fe.source}), file=sys.stderr)
+
+
+def _check(args) -> int:
+    source, file = driver.read_source(args.model)
+    fe = driver.frontend(source, file)
+    _warn(fe)
+    return EXIT_OK
+
+
+def _compile(args) -> int:
+    source, file = driver.read_source(args.model)
+    passes = () if args.no_opt else driver.PIPELINE
+    if args.emit == "ast":
+        from snndsl.syntax.parse import parse_source
+        for d in parse_source(source, file).decls:
+            print(d)
+        return EXIT_OK
+    fe = driver.frontend(source, file, passes)
+    _warn(fe)
+    if args.emit == "ir":
+        from snndsl.ir.dump import dump
+        sys.stdout.write(dump(fe.ir))
+        return EXIT_OK
+    if args.emit == "c":
+        sys.stdout.write(fe.c_source)
+        return EXIT_OK
+    art = _build(fe, args.output)
+    print(f"built {art.binary} and {art.library}")
+    return EXIT_OK
+
+
+def _build(fe: driver.Frontend, out) -> cc.Artifact:
+    try:
+        return cc.build(fe.c_source, Path(out) if out else None)
+    except cc.BuildDirError as exc:
+        raise UserFacingError(f"snndsl: error[E0601]: {exc}") from None
+
+
+def _split(items: list[str], flag: str) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            raise UserFacingError(f"snndsl: error[E0601]: {flag} takes NAME=VALUE, not '{item}'")
+        out.append((name.strip(), value))
+    return out
+
+
+def _run(args) -> int:
+    source, file = driver.read_source(args.model)
+    fe = driver.frontend(source, file)
+    _warn(fe)
+    sets, datas = _split(args.set, "--set"), _split(args.data, "--data")
+    art = _build(fe, None)
+    cmd = [str(art.binary), "-o", args.output]
+    for name, value in sets:
+        cmd += ["--set", f"{name}={value}"]
+    for name, path in datas:
+        cmd += ["--data", f"{name}={path}"]
+    if args.seed is not None:
+        if args.seed < 0:
+            raise UserFacingError("snndsl: error[E0601]: --seed takes a non-negative integer")
+        cmd += ["--seed", str(args.seed)]
+    if args.quiet:
+        cmd.append("--quiet")
+    proc = subprocess.run(cmd)
+    if proc.returncode not in (0, EXIT_INTERRUPTED):
+        return EXIT_ERROR
+    if not args.quiet:
+        _summary(args.output)
+    return EXIT_INTERRUPTED if proc.returncode == EXIT_INTERRUPTED else EXIT_OK
+
+
+def _summary(folder) -> None:
+    from snndsl.results import load
+    res = load(folder)
+    m = res.manifest
+    print(f"{m['model']}: {len(res.phases)} phases, simulated {max((s for _, s in res.phases.values()), default=0):g} s "
+          f"in {m['timings']['run']:.3g} s wall")
+    for name, mon in res.monitors.items():
+        if mon.kind == "state":
+            print(f"  {name}: {mon.group}.{mon.variable}, {mon.values.shape[0]} samples x {mon.values.shape[1]}")
+        elif mon.kind == "spikes":
+            print(f"  {name}: {len(mon.i)} spikes of {mon.group}")
+        else:
+            print(f"  {name}: rate of {mon.group}, {len(mon.t)} samples")
+    for name, arr in res.saved.items():
+        print(f"  saved {name}: shape {arr.shape}")
+
+
+def _info(args) -> int:
+    from snndsl.results import ResultsError, load
+    try:
+        res = load(args.results)
+    except ResultsError as exc:
+        raise UserFacingError(f"snndsl: error: {exc}") from None
+    m = res.manifest
+    print(f"model {m['model']} (dt = {m['dt']:g} s, seed {m['seed']})" + (" INTERRUPTED" if res.interrupted else ""))
+    for name, (a, b) in res.phases.items():
+        print(f"  phase {name}: {a:g} s .. {b:g} s")
+    for k, v in res.params.items():
+        print(f"  param {k} = {v:g} {m['params'][k]['unit']}")
+    _summary(args.results)
+    return EXIT_OK
+
+
+def _plot(args) -> int:
+    from snndsl.plot import plot_results
+    from snndsl.results import ResultsError, load
+    try:
+        res = load(args.results)
+    except ResultsError as exc:
+        raise UserFacingError(f"snndsl: error: {exc}") from None
+    if args.monitor is not None and args.monitor not in res:
+        raise UserFacingError(f"snndsl: error: no monitor '{args.monitor}' (monitors: "
+                              f"{', '.join(res.monitors) or 'none'})")
+    out = args.output or os.path.join(args.results, f"{args.monitor or 'results'}.png")
+    plot_results(res, args.monitor, out)
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+_COMMANDS = {"check": _check, "compile": _compile, "run": _run, "info": _info, "plot": _plot}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
