@@ -5,6 +5,7 @@ render -> cc -> cffi.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import weakref
@@ -90,12 +91,6 @@ class _Sim:
         return self.ffi.string(self.lib.snn_sim_error(self.ptr)).decode("utf-8", "replace")
 
 
-class _Keep(np.ndarray):
-    """An ndarray view that keeps the simulation owning its memory alive."""
-
-    _owner: object = None
-
-
 class Model:
     """A compiled model: `run()` it in-process, or use `.binary`."""
 
@@ -149,14 +144,17 @@ class Model:
 
 
 def _view(f, a, owner) -> np.ndarray:
+    """A read-only numpy view of a C result array, without a copy. The view's
+    base is a ctypes buffer that references `owner`, so the simulation's
+    memory lives exactly as long as some array still uses it."""
     dtype = np.dtype(f.string(a.descr).decode())
     shape = tuple(int(a.shape[d]) for d in range(a.ndim))
     count = int(np.prod(shape)) if shape else 1
     if count == 0 or a.data == f.NULL:
         return np.zeros(shape, dtype)
-    buf = f.buffer(f.cast("char *", a.data), count * dtype.itemsize)
-    arr = np.frombuffer(buf, dtype=dtype, count=count).reshape(shape).view(_Keep)
-    arr._owner = owner  # the C memory lives as long as any view of it
+    raw = (ctypes.c_char * (count * dtype.itemsize)).from_address(int(f.cast("uintptr_t", a.data)))
+    raw._owner = owner
+    arr = np.frombuffer(raw, dtype=dtype, count=count).reshape(shape)
     arr.flags.writeable = False
     return arr
 
