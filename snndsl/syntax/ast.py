@@ -101,7 +101,7 @@ class Unit(Node):
     """`mV/ms` as ((mV, 1), (ms, -1)); `1` is (); `boolean`/`integer` are kinds."""
 
     factors: tuple[tuple[str, int], ...]
-    text: str
+    text: str = field(default="", compare=False)
     span: Span | None = _span()
 
 
