@@ -22,3 +22,12 @@ def _private_build_cache(tmp_path_factory):
     import os
     os.environ["SNNDSL_CACHE"] = str(tmp_path_factory.mktemp("snndsl-cache"))
     yield
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/ snapshots")
+
+
+@pytest.fixture
+def update_golden(request):
+    return request.config.getoption("--update-golden")

@@ -69,6 +69,9 @@ class Checker:
         self.group_decls: dict[str, ast.GroupDecl] = {}
         self.groups: dict[str, m.Group] = {}
         self.dt = 1e-4
+        self._reducing: str | None = None  # the group a reduction's argument ranges over
+        self._subexprs: dict[tuple[str, str], ast.SubexprDecl] = {}
+        self._subexpr_busy: set[tuple[str, str]] = set()
 
     # ---- diagnostics ----------------------------------------------------
     def err(self, code: Code, msg: str, span: Span | None, *notes: str) -> None:
@@ -345,6 +348,8 @@ class Checker:
                     continue
                 seen[item.name] = item.span
                 variables.append(self._declare(d, item))
+                if isinstance(item, ast.SubexprDecl):
+                    self._subexprs[(d.name, item.name)] = item
         if d.kind == "poisson" and not any(v.name == "rate" for v in variables):
             pass  # `rate = EXPR` (a Prop) or `rate : Hz`; checked below
         group = m.Group(d.kind, d.name, size, tuple(variables), source=d.source, target=d.target,
@@ -379,12 +384,14 @@ class Checker:
                           span=item.span)
 
     def _group_items(self, d: ast.GroupDecl, group: m.Group) -> m.Group:
+        """Check a group's equations, clauses and code. The group's current
+        state is self.groups[d.name]: checking a subexpression updates it."""
         changes: dict = {}
         synapses = d.kind == "synapses"
-        elem = Scope(group=group, synapses=synapses, rand=True)
-        variables = list(group.variables)
         clauses_seen: dict[str, Span | None] = {}
         for item in d.items:
+            group = self.groups[d.name]
+            elem = Scope(group=group, synapses=synapses, rand=True)
             try:
                 key = getattr(item, "kind", None) if isinstance(item, (ast.Clause, ast.CodeBlock)) else type(item).__name__
                 if isinstance(item, (ast.Clause, ast.CodeBlock, ast.Method, ast.ConnectFrom)):
@@ -394,19 +401,21 @@ class Checker:
                                  f"first given at {clauses_seen[tag]}")
                         continue
                     clauses_seen[tag] = item.span
-                if isinstance(item, (ast.OdeDecl, ast.SubexprDecl)):
-                    idx = next(k for k, v in enumerate(variables) if v.name == item.name) \
-                        if any(v.name == item.name for v in variables) else None
-                    if idx is None:
+                if isinstance(item, ast.SubexprDecl):
+                    if (d.name, item.name) in self._subexprs:
+                        self._subexpr(d.name, item.name, item.span)
+                    continue
+                if isinstance(item, ast.OdeDecl):
+                    var = group.var(item.name)
+                    if var is None or var.kind != "ode":
                         continue
                     scope = Scope(group=group, synapses=synapses, what="in an equation")
                     e, dim = self.expr(item.expr, scope)
-                    want = variables[idx].dim / SECOND if isinstance(item, ast.OdeDecl) else variables[idx].dim
-                    self._expect_dim(dim, want, item.expr.span,
-                                     f"the right side of d{item.name}/dt" if isinstance(item, ast.OdeDecl)
-                                     else f"'{item.name}'")
-                    variables[idx] = _replace(variables[idx], expr=e)
-                    if isinstance(item, ast.OdeDecl) and not variables[idx].event_driven:
+                    self._expect_dim(dim, var.dim / SECOND, item.expr.span, f"the right side of d{item.name}/dt")
+                    g = self.groups[d.name]
+                    self.groups[d.name] = _replace(g, variables=tuple(
+                        _replace(x, expr=e) if x.name == item.name else x for x in g.variables))
+                    if not var.event_driven:
                         self.err(Code.UNSUPPORTED,
                                  "clock-driven equations are not supported yet (planned: issue 3); "
                                  "mark synaptic traces (event-driven)", item.span)
@@ -427,7 +436,7 @@ class Checker:
                     changes.update(self._code_block(d, group, item))
             except _Fail:
                 pass
-        group = _replace(group, variables=tuple(variables), **changes)
+        group = _replace(self.groups[d.name], **changes)
         if d.kind == "poisson" and group.rate is None and group.var("rate") is None:
             self.err(Code.MISSING, f"poisson group '{d.name}' needs 'rate = ...' or 'rate : Hz'",
                      d.name_span)
@@ -897,10 +906,37 @@ class Checker:
 
     def _var_ref(self, group: m.Group, v: m.Variable, at: str, span, scope: Scope):
         if v.kind == "subexpr":
-            if v.expr is None:
-                self.fail(Code.CYCLE, f"subexpression '{v.name}' depends on itself or is not checked yet", span)
-            return _retarget(v.expr, at), v.dim
+            expr = self._subexpr(group.name, v.name, span)
+            return _retarget(expr, at), v.dim
         return ir.Var(group.name, v.name, at, v.dtype, span), v.dim
+
+    def _subexpr(self, group: str, name: str, span) -> ir.Expr:
+        """A subexpression's checked expression, checked on first use (so
+        declaration order does not matter); a cycle is an error."""
+        var = self.groups[group].var(name)
+        if var.expr is not None:
+            return var.expr
+        key = (group, name)
+        item = self._subexprs.get(key)
+        if item is None:
+            raise _Fail  # its declaration already failed and was reported
+        if key in self._subexpr_busy:
+            self.fail(Code.CYCLE, f"subexpression '{name}' is defined in terms of itself", item.span)
+        self._subexpr_busy.add(key)
+        try:
+            g = self.groups[group]
+            scope = Scope(group=g, synapses=g.kind == "synapses", what="in a subexpression")
+            e, dim = self.expr(item.expr, scope)
+            self._expect_dim(dim, var.dim, item.expr.span, f"'{name}'")
+        except _Fail:
+            self._subexprs.pop(key, None)
+            raise
+        finally:
+            self._subexpr_busy.discard(key)
+        g = self.groups[group]
+        self.groups[group] = _replace(g, variables=tuple(_replace(x, expr=e) if x.name == name else x
+                                                         for x in g.variables))
+        return e
 
     def _e_Attr(self, e: ast.Attr, scope: Scope):
         if e.obj in ("pre", "post"):
@@ -915,7 +951,7 @@ class Checker:
         if e.obj in self.groups:
             g = self.groups[e.obj]
             v = self._lookup_var(g, e.attr, e.span)
-            if scope.reductions and getattr(self, "_reducing", None) == g.name:
+            if self._reducing == g.name:
                 return self._var_ref(g, v, "shared" if v.shared else "self", e.span, scope)
             if v.shared and not scope.const_only:
                 return self._var_ref(g, v, "shared", e.span, scope)
@@ -1072,13 +1108,15 @@ class Checker:
             group = scope.group
         else:
             names = {n.obj for n in _ast_walk(arg) if isinstance(n, ast.Attr) and n.obj in self.groups}
+            if not names and scope.group is not None:
+                names = {scope.group.name}  # a shared assignment reduces over its own group
             if len(names) != 1:
                 self.fail(Code.MISPLACED, f"{f}() over which group? Name it in the argument, "
                           f"e.g. {f}(exc.count)", e.span)
             group = self.groups[names.pop()]
         inner = Scope(group=group, synapses=group.kind == "synapses", rand=False, reductions=False,
                       locals=scope.locals, what=f"inside {f}()")
-        saved, self._reducing = getattr(self, "_reducing", None), group.name
+        saved, self._reducing = self._reducing, group.name
         try:
             x, dim = self.expr(arg, inner)
         finally:

@@ -1,0 +1,209 @@
+"""The generated C: snapshots, strict warnings, sanitizers, unoptimized vs optimized."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import snndsl
+from snndsl.build import cc
+from snndsl.driver import frontend
+from snndsl.ir.dump import dump
+
+from conftest import EXAMPLES, ROOT
+
+GOLDEN = ROOT / "tests" / "golden"
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.snn"))
+
+
+def _relative_frontend(path: Path, passes=None):
+    """Front end with a file name relative to the repository, so snapshots do
+    not depend on where the checkout lives."""
+    rel = os.path.relpath(path, ROOT)
+    kwargs = {} if passes is None else {"passes": passes}
+    return frontend(path.read_text(), rel, **kwargs)
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_golden_ir_and_c(path, update_golden):
+    fe = _relative_frontend(path)
+    folder = GOLDEN / path.stem
+    outputs = {"ir.txt": dump(fe.ir), "model.c": fe.c_source}
+    if update_golden:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in outputs.items():
+            (folder / name).write_text(text)
+    for name, text in outputs.items():
+        expected = (folder / name).read_text()
+        assert text == expected, f"{folder / name} differs; review and refresh with pytest --update-golden"
+
+
+def test_output_is_deterministic():
+    path = EXAMPLE_FILES[0]
+    assert _relative_frontend(path).c_source == _relative_frontend(path).c_source
+
+
+def _compile(tmp_path, c_source, flags):
+    work = tmp_path / "c"
+    work.mkdir(exist_ok=True)
+    (work / "model.c").write_text(c_source)
+    for name in cc.RUNTIME_FILES:
+        shutil.copy(ROOT / "runtime_c" / name, work / name)
+    cmd = ["cc", *flags, "-DSNN_MAIN", "-o", "model", "model.c", "snn_runtime.c", "-lm"]
+    return work, subprocess.run(cmd, cwd=work, capture_output=True, text=True)
+
+
+C_MODELS = EXAMPLE_FILES + sorted((ROOT / "tests" / "syntax").glob("supported_*.snn"))
+
+
+@pytest.mark.needs_cc
+@pytest.mark.parametrize("path", C_MODELS, ids=lambda p: p.stem)
+def test_no_warnings_under_wall_wextra(path, tmp_path):
+    fe = frontend(path.read_text(), str(path))
+    _, proc = _compile(tmp_path, fe.c_source, ["-O2", "-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror"])
+    assert proc.returncode == 0, proc.stderr
+
+
+def _sanitizers_work(tmp_path) -> bool:
+    probe = tmp_path / "probe.c"
+    probe.write_text("int main(void) { return 0; }\n")
+    r = subprocess.run(["cc", "-fsanitize=address,undefined", str(probe), "-o", str(tmp_path / "probe")],
+                       capture_output=True)
+    return r.returncode == 0 and subprocess.run([str(tmp_path / "probe")]).returncode == 0
+
+
+@pytest.mark.needs_cc
+@pytest.mark.slow
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_clean_under_sanitizers(path, tmp_path):
+    if not _sanitizers_work(tmp_path):
+        pytest.skip("this compiler has no working address/undefined sanitizer")
+    fe = frontend(path.read_text(), str(path))
+    work, proc = _compile(tmp_path, fe.c_source, ["-O1", "-g", "-std=c11", "-fsanitize=address,undefined",
+                                                  "-fno-sanitize-recover=all"])
+    assert proc.returncode == 0, proc.stderr
+    run = subprocess.run([str(work / "model"), "-o", str(tmp_path / "r"), "--quiet"], capture_output=True,
+                         text=True, env={**os.environ, "ASAN_OPTIONS": "detect_leaks=1"})
+    assert run.returncode == 0, run.stderr
+    assert "runtime error" not in run.stderr
+    assert snndsl.load(tmp_path / "r").phases
+
+
+@pytest.mark.needs_cc
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_unoptimized_equals_optimized(path, tmp_path):
+    fast = snndsl.compile(path).run(seed=7)
+    plain = snndsl.compile(path, passes=()).run(seed=7)
+    for name, mon in fast.monitors.items():
+        for attr in ("t", "values", "i", "rate"):
+            a, b = getattr(mon, attr), getattr(plain[name], attr)
+            if a is not None:
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=f"{name}.{attr}")
+    for name in fast.saved:
+        np.testing.assert_allclose(fast.saved[name], plain.saved[name], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.needs_cc
+def test_emit_and_compile_commands(tmp_path):
+    path = str(EXAMPLE_FILES[0])
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "snndsl", *args], capture_output=True, text=True)
+
+    ir_out = cli("compile", path, "--emit", "ir")
+    assert ir_out.returncode == 0 and "on pre:" in ir_out.stdout and "lastupdate" in ir_out.stdout
+    c_out = cli("compile", path, "--emit", "c")
+    assert c_out.returncode == 0 and "snn_sim_run" in c_out.stdout
+    ast_out = cli("compile", path, "--emit", "ast")
+    assert ast_out.returncode == 0 and "GroupDecl" in ast_out.stdout
+    built = cli("compile", path, "-o", str(tmp_path / "build"))
+    assert built.returncode == 0, built.stderr
+    for name in ("model.c", "model", "libmodel.so"):
+        assert (tmp_path / "build" / name).is_file()
+    stamp = (tmp_path / "build" / cc.STAMP).read_text()
+    mtime = (tmp_path / "build" / "model").stat().st_mtime_ns
+    again = cli("compile", path, "-o", str(tmp_path / "build"))  # cached: nothing rebuilt
+    assert again.returncode == 0
+    assert (tmp_path / "build" / "model").stat().st_mtime_ns == mtime
+    assert (tmp_path / "build" / cc.STAMP).read_text() == stamp
+    run = subprocess.run([str(tmp_path / "build" / "model"), "-o", str(tmp_path / "res"), "--seed", "3"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert snndsl.load(tmp_path / "res").manifest["seed"] == 3
+    info = cli("info", str(tmp_path / "res"))
+    assert info.returncode == 0 and "phase train" in info.stdout
+    plot = cli("plot", str(tmp_path / "res"), "weights", "-o", str(tmp_path / "w.png"))
+    assert plot.returncode == 0, plot.stderr
+    assert (tmp_path / "w.png").stat().st_size > 1000
+
+
+def _supported_all_data(tmp_path) -> dict:
+    rng = np.random.default_rng(0)
+    files = {
+        "pairs": np.array([[0, 1], [2, 0], [1, 1]]),
+        "img": rng.uniform(0, 50, size=(3, 3)),
+        "st": np.array([0.5e-3, 1e-3, 2e-3, 2e-3]),
+        "si": np.array([0, 1, 2, 3]),
+    }
+    out = {}
+    for name, arr in files.items():
+        np.save(tmp_path / f"{name}.npy", arr)
+        out[name] = str(tmp_path / f"{name}.npy")
+    n_syn_guess = 64  # S's size depends on rand(); w0 is read by length, so write it after a dry run
+    np.savez(tmp_path / "w0.npz", w=np.zeros(n_syn_guess))
+    out["w0"] = str(tmp_path / "w0.npz") + ":w"
+    return out
+
+
+@pytest.mark.needs_cc
+def test_supported_constructs_run_and_agree_binary_vs_cffi(tmp_path):
+    """Every supported construct at once: runs, and both run paths agree."""
+    path = ROOT / "tests" / "syntax" / "supported_all.snn"
+    model = snndsl.compile(path)
+    data = _supported_all_data(tmp_path)
+    with pytest.raises(snndsl.SimulationError, match="data 'w0' has 64 elements, but 'S' has") as err:
+        model.run(seed=2, data=data)
+    n = int(re.search(r"but 'S' has (\d+)", str(err.value)).group(1))  # S's size comes from rand()
+    np.savez(tmp_path / "w0.npz", w=np.linspace(0, 1, n))
+    res = model.run(seed=2, data=data)
+    assert res.manifest["groups"]["S"]["size"] == n
+    assert res.saved["w_rows"].shape == (3, n)
+    assert res["apre_some"].values.shape[1] == 3
+    assert res["gmax_mon"].values.shape[1] == 1
+    args = [str(model.binary), "-o", str(tmp_path / "r"), "--seed", "2", "--quiet"]
+    for name, p in data.items():
+        args += ["--data", f"{name}={p}"]
+    proc = subprocess.run(args, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    disk = snndsl.load(tmp_path / "r")
+    for name in res.saved:
+        assert np.array_equal(disk.saved[name], res.saved[name]), name
+    for name, mon in res.monitors.items():
+        assert np.array_equal(disk[name].t, mon.t), name
+
+
+@pytest.mark.needs_cc
+@pytest.mark.slow
+def test_supported_constructs_clean_under_sanitizers(tmp_path):
+    if not _sanitizers_work(tmp_path):
+        pytest.skip("this compiler has no working address/undefined sanitizer")
+    path = ROOT / "tests" / "syntax" / "supported_all.snn"
+    fe = frontend(path.read_text(), str(path))
+    work, proc = _compile(tmp_path, fe.c_source, ["-O1", "-g", "-std=c11", "-fsanitize=address,undefined",
+                                                  "-fno-sanitize-recover=all"])
+    assert proc.returncode == 0, proc.stderr
+    data = _supported_all_data(tmp_path)
+    args = [str(work / "model"), "-o", str(tmp_path / "r"), "--seed", "2", "--quiet"]
+    for name, p in data.items():
+        args += ["--data", f"{name}={p}"]
+    first = subprocess.run(args, capture_output=True, text=True)
+    assert first.returncode == 1 and "E0601" in first.stderr  # w0 has the wrong length: a clean error
+    n = int(re.search(r"but 'S' has (\d+)", first.stderr).group(1))
+    np.savez(tmp_path / "w0.npz", w=np.linspace(0, 1, n))
+    run = subprocess.run(args, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "runtime error" not in run.stderr and "AddressSanitizer" not in run.stderr
