@@ -30,6 +30,14 @@ void snn_sim_set_quiet(snn_sim *sim, int quiet);
 /* Initialise and run the whole protocol. 0 ok, -1 error (see snn_sim_error). */
 int snn_sim_run(snn_sim *sim);
 
+/* Ask a running simulation to stop at the end of the current step (safe to
+ * call from a signal handler or another thread); then whether it did. */
+void snn_sim_request_stop(snn_sim *sim);
+int snn_sim_interrupted(const snn_sim *sim);
+
+/* The model's name, for messages. */
+const char *snn_model_name(void);
+
 /* After running: the manifest (JSON, format snndsl-results/1) and the arrays it names. */
 const char *snn_sim_manifest(snn_sim *sim);
 size_t snn_sim_n_arrays(const snn_sim *sim);

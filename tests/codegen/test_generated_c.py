@@ -53,7 +53,7 @@ def _compile(tmp_path, c_source, flags):
     (work / "model.c").write_text(c_source)
     for name in cc.RUNTIME_FILES:
         shutil.copy(ROOT / "runtime_c" / name, work / name)
-    cmd = ["cc", *flags, "-DSNN_MAIN", "-o", "model", "model.c", "snn_runtime.c", "-lm"]
+    cmd = ["cc", *flags, "-o", "model", "model.c", "snn_runtime.c", "snn_main.c", "-lm"]
     return work, subprocess.run(cmd, cwd=work, capture_output=True, text=True)
 
 

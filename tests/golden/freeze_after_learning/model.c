@@ -55,6 +55,7 @@ struct snn_sim {
     double t_net;       /* end time of the last run, as Brian2's Network.t */
     uint64_t seed;
     int quiet, failed, ran, interrupted;
+    volatile sig_atomic_t stop_requested;  /* set by snn_sim_request_stop */
     int phase;          /* index of the running phase, -1 outside */
     double phase_start[SNN_N_PHASES], phase_stop[SNN_N_PHASES];
     int phase_ran[SNN_N_PHASES];
@@ -397,22 +398,11 @@ static void snn_step(snn_sim *sim)
     sim->step++;
 }
 
-/* Ctrl-C and SIGTERM stop the run at the end of the current step; what was
- * recorded so far is written, with "interrupted": true in the manifest. The
- * flag is the only process-wide state, as a signal handler needs. */
-static volatile sig_atomic_t snn_stop_requested = 0;
-
-static void snn_on_signal(int sig)
-{
-    (void)sig;
-    snn_stop_requested = 1;
-}
-
 static int snn_interrupted(snn_sim *sim)
 {
-    if (snn_stop_requested && !sim->interrupted) {
+    if (sim->stop_requested && !sim->interrupted) {
         sim->interrupted = 1;
-        snn_fail(sim, "interrupted");
+        snn_fail(sim, "interrupted at t = %g s", sim->step * sim->dt);
     }
     return sim->interrupted;
 }
@@ -727,54 +717,6 @@ int snn_sim_write_results(snn_sim *sim, const char *dir)
     return 0;
 }
 
-#ifdef SNN_MAIN
-static void snn_usage(FILE *f)
-{
-    fprintf(f, "usage: model [-o RESULTS] [--set NAME=VALUE]... [--data NAME=PATH]... [--seed N] [--quiet]\n"
-               "Runs the model freeze_after_learning and writes RESULTS (default: results/).\n");
-}
-
-int main(int argc, char **argv)
-{
-    snn_cli cli;
-    char msg[1024];
-    if (snn_cli_parse(argc, argv, &cli, msg, sizeof msg)) {
-        fprintf(stderr, "model: error: %s\n", msg);
-        snn_usage(stderr);
-        return 1;
-    }
-    if (cli.help) {
-        snn_usage(stdout);
-        return 0;
-    }
-    snn_sim *sim = snn_sim_new();
-    if (!sim) {
-        fprintf(stderr, "model: error: out of memory\n");
-        return 1;
-    }
-    int rc = 0;
-    for (size_t k = 0; k < cli.n_sets && rc == 0; k++) rc = snn_sim_set_param(sim, cli.sets[k].name, cli.sets[k].value);
-    for (size_t k = 0; k < cli.n_datas && rc == 0; k++) rc = snn_sim_set_data(sim, cli.datas[k].name, cli.datas[k].value);
-    if (cli.has_seed) snn_sim_set_seed(sim, cli.seed);
-    snn_sim_set_quiet(sim, cli.quiet);
-    if (rc == 0) {
-        signal(SIGINT, snn_on_signal);
-        signal(SIGTERM, snn_on_signal);
-        rc = snn_sim_run(sim);
-        if (rc == 0 || sim->interrupted) {
-            char err[sizeof sim->err];
-            memcpy(err, sim->err, sizeof err);
-            int wrc = snn_sim_write_results(sim, cli.out_dir);
-            if (wrc == 0 && !cli.quiet)
-                fprintf(stderr, "[snndsl] %s: results in %s/\n", sim->interrupted ? "interrupted" : "done",
-                        cli.out_dir);
-            if (wrc) rc = -1;
-            else if (sim->interrupted) memcpy(sim->err, err, sizeof err);
-        }
-    }
-    if (rc) fprintf(stderr, "%s\n", snn_sim_error(sim));
-    int interrupted = sim->interrupted;
-    snn_sim_free(sim);
-    return interrupted ? 130 : rc ? 1 : 0;
-}
-#endif
+void snn_sim_request_stop(snn_sim *sim) { sim->stop_requested = 1; }
+int snn_sim_interrupted(const snn_sim *sim) { return sim->interrupted; }
+const char *snn_model_name(void) { return "freeze_after_learning"; }

@@ -1,0 +1,81 @@
+/* snn_main.c: main() of every generated model binary.
+ *
+ * The same for all models: it parses the command line (snn_cli_parse),
+ * drives the simulation through snn_api.h only, and writes the results.
+ * Ctrl-C and SIGTERM ask the simulation to stop at the end of the current
+ * step; what was recorded so far is written, marked "interrupted".
+ */
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "snn_runtime.h"
+#include "snn_api.h"
+
+/* The one process-wide variable: a signal handler has no other way in. */
+static snn_sim *volatile snn_running_sim = NULL;
+
+static void snn_on_signal(int sig)
+{
+    (void)sig;
+    if (snn_running_sim) snn_sim_request_stop(snn_running_sim);
+}
+
+static void snn_usage(FILE *f)
+{
+    fprintf(f, "usage: %s [-o RESULTS] [--set NAME=VALUE]... [--data NAME=PATH]... [--seed N] [--quiet]\n"
+               "Runs the snndsl model '%s' and writes RESULTS (default: results/).\n",
+            "model", snn_model_name());
+}
+
+int main(int argc, char **argv)
+{
+    snn_cli cli;
+    char msg[1024];
+    if (snn_cli_parse(argc, argv, &cli, msg, sizeof msg)) {
+        fprintf(stderr, "model: error: %s\n", msg);
+        snn_usage(stderr);
+        return 1;
+    }
+    if (cli.help) {
+        snn_usage(stdout);
+        return 0;
+    }
+    snn_sim *sim = snn_sim_new();
+    if (!sim) {
+        fprintf(stderr, "model: error: out of memory\n");
+        return 1;
+    }
+    int rc = 0;
+    for (size_t k = 0; k < cli.n_sets && rc == 0; k++)
+        rc = snn_sim_set_param(sim, cli.sets[k].name, cli.sets[k].value);
+    for (size_t k = 0; k < cli.n_datas && rc == 0; k++)
+        rc = snn_sim_set_data(sim, cli.datas[k].name, cli.datas[k].value);
+    if (cli.has_seed) snn_sim_set_seed(sim, cli.seed);
+    snn_sim_set_quiet(sim, cli.quiet);
+    int interrupted = 0;
+    if (rc == 0) {
+        snn_running_sim = sim;
+        signal(SIGINT, snn_on_signal);
+        signal(SIGTERM, snn_on_signal);
+        rc = snn_sim_run(sim);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        snn_running_sim = NULL;
+        interrupted = snn_sim_interrupted(sim);
+        if (rc == 0 || interrupted) {
+            if (snn_sim_write_results(sim, cli.out_dir) == 0) {
+                if (!cli.quiet)
+                    fprintf(stderr, "[snndsl] %s: results in %s/\n", interrupted ? "interrupted" : "done",
+                            cli.out_dir);
+            } else {
+                rc = -1;
+                interrupted = 0;
+            }
+        }
+    }
+    if (rc) fprintf(stderr, "%s\n", snn_sim_error(sim));
+    snn_sim_free(sim);
+    return interrupted ? 130 : rc ? 1 : 0;
+}
