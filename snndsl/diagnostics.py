@@ -64,7 +64,6 @@ class Code(enum.Enum):
     NOT_LINEAR = "E0503"
     RUNTIME_INPUT = "E0601"
     UNSUPPORTED = "E0901"
-    WARN_SHADOW = "W0101"
 
 
 @dataclass(frozen=True, slots=True)
