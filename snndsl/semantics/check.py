@@ -339,6 +339,10 @@ class Checker:
         seen: dict[str, Span | None] = {}
         for item in d.items:
             if isinstance(item, (ast.OdeDecl, ast.VarDecl, ast.SubexprDecl)):
+                if item.name == "lastupdate" and d.kind == "synapses":
+                    self.err(Code.RESERVED_NAME, "'lastupdate' is kept by synapses for their event-driven "
+                             "variables (the time of the last event), as in Brian2", item.span)
+                    continue
                 if item.name in RESERVED or item.name in PREDEFINED:
                     self.err(Code.RESERVED_NAME, f"'{item.name}' is reserved and cannot be declared", item.span)
                     continue
