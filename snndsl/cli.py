@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -147,12 +148,24 @@ def _run(args) -> int:
         cmd += ["--seed", str(args.seed)]
     if args.quiet:
         cmd.append("--quiet")
-    proc = subprocess.run(cmd)
-    if proc.returncode not in (0, EXIT_INTERRUPTED):
+    returncode = _run_child(cmd)
+    if returncode not in (0, EXIT_INTERRUPTED):
         return EXIT_ERROR
     if not args.quiet:
         _summary(args.output)
-    return EXIT_INTERRUPTED if proc.returncode == EXIT_INTERRUPTED else EXIT_OK
+    return EXIT_INTERRUPTED if returncode == EXIT_INTERRUPTED else EXIT_OK
+
+
+def _run_child(cmd: list[str]) -> int:
+    """Run the model binary. Ctrl-C reaches it too (same process group); it
+    stops at the end of a step and writes what it recorded, so this process
+    waits for it instead of dying first."""
+    proc = subprocess.Popen(cmd)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return proc.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _summary(folder) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import threading
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,7 +130,7 @@ class Model:
         if seed is not None:
             lib.snn_sim_set_seed(sim.ptr, int(seed))
         lib.snn_sim_set_quiet(sim.ptr, 1 if quiet else 0)
-        if lib.snn_sim_run(sim.ptr):
+        if _run_interruptibly(lib, sim.ptr):
             raise SimulationError(sim.error())
         text = lib.snn_sim_manifest(sim.ptr)
         if text == f.NULL:
@@ -141,6 +142,38 @@ class Model:
             lib.snn_sim_array(sim.ptr, k, out)
             arrays[f.string(out.file).decode()] = _view(f, out, sim)
         return from_arrays(manifest, arrays)
+
+
+def _run_interruptibly(lib, ptr) -> int:
+    """snn_sim_run in a worker thread (cffi releases the GIL), so that Ctrl-C
+    in this thread can ask the simulation to stop at the end of a step.
+
+    The wait uses an Event, not Thread.join: a KeyboardInterrupt during
+    join() can mark a running thread as stopped (CPython's bpo-45274 fix), and
+    the simulation would then be freed under the worker's feet."""
+    result: list[int] = []
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            result.append(lib.snn_sim_run(ptr))
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="snndsl-run", daemon=True).start()
+    try:
+        while not done.wait(0.05):
+            pass
+    except KeyboardInterrupt:
+        lib.snn_sim_request_stop(ptr)
+        while True:  # the simulation stops at the end of its step
+            try:
+                done.wait()
+                break
+            except KeyboardInterrupt:
+                continue
+        raise
+    return result[0]
 
 
 def _view(f, a, owner) -> np.ndarray:

@@ -31,3 +31,35 @@ def test_signal_writes_partial_results(tmp_path, sig):
     assert len(res["s"].t) > 0 and res["s"].t.max() < n * 1e-3 + 1e-3
     np.testing.assert_array_equal(res["r"].values, 50.0)
     assert res.manifest["saved"]["never"]["count"] == 0
+
+
+def test_ctrl_c_on_snndsl_run_still_writes_results(tmp_path):
+    """The CLI lets the binary finish its interrupted step and write results."""
+    import os
+    import sys
+    path = tmp_path / "long.snn"
+    path.write_text("poisson p[2000]:\n    rate = 50 Hz\nmonitor s: spikes of p\nphase long:\n    run 10000 s\n")
+    snndsl.compile(path)  # build first, so the signal lands during the run
+    out = tmp_path / "res"
+    proc = subprocess.Popen([sys.executable, "-m", "snndsl", "run", str(path), "-o", str(out), "--quiet"],
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(2.0)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert snndsl.load(out).interrupted
+
+
+def test_in_process_run_can_be_interrupted(tmp_path):
+    import _thread
+    import threading
+    path = tmp_path / "long.snn"
+    path.write_text("poisson p[2000]:\n    rate = 50 Hz\nphase long:\n    run 10000 s\n")
+    model = snndsl.compile(path)
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        model.run()
+    assert time.monotonic() - start < 10
