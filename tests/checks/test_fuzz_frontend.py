@@ -1,0 +1,205 @@
+"""Fuzzing the front end: whatever the text, `frontend()` either succeeds or
+raises `CompileError`. Any other exception (KeyError, RecursionError, an
+InternalError from the IR verifier, ...) is a bug in snndsl.
+
+Inputs are valid models mutated line- and token-wise (delete, duplicate,
+swap, re-indent, insert characters and keywords) and random token streams.
+Bounded and derandomized, so it runs in a few seconds and the same way in CI.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from snndsl.diagnostics import CompileError
+from snndsl.driver import frontend
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+SEEDS = [p.read_text(encoding="utf-8") for p in
+         sorted((HERE / "valid").glob("*.snn")) + sorted((ROOT / "examples").glob("*.snn"))
+         + sorted((ROOT / "tests" / "e2e" / "models").glob("*.snn"))]
+
+KEYWORDS = """neurons poisson spikes synapses monitor phase run for in if else while let freeze
+unfreeze save store restore state as and or not const param data init on pre post connect
+threshold reset refractory method delay every during from of true false""".split()
+NAMES = ["w", "learned", "x", "inp", "out", "S", "i", "j", "t", "dt", "N", "tau", "rate",
+         "W_max", "sum", "mean", "count", "sum_post", "rand", "clip", "exp", "len", "k",
+         "all", "one_to_one", "double", "single", "shared", "constant", "event-driven",
+         "boolean", "integer", "seed", "precision"]
+NUMBERS = ["0", "1", "-3", "2.5", "0.3", "1e-3", "1e400", "10 ms", "0.1 ms", "20 Hz", "-65 mV",
+           "2 mV/ms", "1 metre**2", "0 ms", "3 s"]
+PUNCT = ["=", "+=", "-=", "*=", "/=", ":", ".", ",", "(", ")", "[", "]", "->", "..", "+", "-",
+         "*", "/", "**", "%", "<", "<=", ">", ">=", "==", "!=", "#", '"', '"x.npy"']
+TOKENS = KEYWORDS + NAMES + NUMBERS + PUNCT
+LAYOUT = ["\n", "\n    ", "\n        ", "\n  ", "\t", " "]
+CHARS = st.sampled_from(list("$@!?;{}`'\\\t\r\x00é") + PUNCT + [" ", "\n", "    "])
+
+FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def frontend_or_compile_error(source: str) -> None:
+    try:
+        frontend(source, "fuzz.snn")
+    except CompileError as exc:
+        assert exc.diagnostics, "a CompileError carries at least one diagnostic"
+        assert any(d.is_error for d in exc.diagnostics)
+
+
+@st.composite
+def mutated_model(draw) -> str:
+    lines = draw(st.sampled_from(SEEDS)).splitlines()
+    for _ in range(draw(st.integers(1, 4))):
+        if not lines:
+            lines = [""]
+        n = len(lines)
+        k = draw(st.integers(0, n - 1))
+        op = draw(st.sampled_from(["delete", "duplicate", "swap", "indent", "dedent", "tab",
+                                   "chars", "keyword", "tok_delete", "tok_duplicate",
+                                   "tok_swap", "tok_replace"]))
+        line = lines[k]
+        toks = line.split(" ")
+        if op == "delete":
+            del lines[k]
+        elif op == "duplicate":
+            lines.insert(k, line)
+        elif op == "swap":
+            m = draw(st.integers(0, n - 1))
+            lines[k], lines[m] = lines[m], lines[k]
+        elif op == "indent":
+            lines[k] = " " * draw(st.integers(1, 9)) + line
+        elif op == "dedent":
+            lead = len(line) - len(line.lstrip(" "))
+            lines[k] = line[min(draw(st.integers(1, 8)), lead):]
+        elif op == "tab":
+            lines[k] = "\t" + line
+        elif op == "chars":
+            pos = draw(st.integers(0, len(line)))
+            lines[k] = line[:pos] + "".join(draw(st.lists(CHARS, min_size=1, max_size=4))) + line[pos:]
+        elif op == "keyword":
+            pos = draw(st.integers(0, len(toks)))
+            toks.insert(pos, draw(st.sampled_from(KEYWORDS)))
+            lines[k] = " ".join(toks)
+        elif op == "tok_delete" and len(toks) > 1:
+            del toks[draw(st.integers(0, len(toks) - 1))]
+            lines[k] = " ".join(toks)
+        elif op == "tok_duplicate":
+            p = draw(st.integers(0, len(toks) - 1))
+            toks.insert(p, toks[p])
+            lines[k] = " ".join(toks)
+        elif op == "tok_swap" and len(toks) > 1:
+            a, b = draw(st.integers(0, len(toks) - 1)), draw(st.integers(0, len(toks) - 1))
+            toks[a], toks[b] = toks[b], toks[a]
+            lines[k] = " ".join(toks)
+        elif op == "tok_replace":
+            toks[draw(st.integers(0, len(toks) - 1))] = draw(st.sampled_from(TOKENS))
+            lines[k] = " ".join(toks)
+    return "\n".join(lines) + draw(st.sampled_from(["\n", ""]))
+
+
+token_stream = st.lists(st.one_of(st.sampled_from(TOKENS), st.sampled_from(LAYOUT)),
+                        min_size=1, max_size=40).map(" ".join)
+
+# Top-level declarations with random bodies: gets further into the checker
+# than a free token stream, which mostly stops at the first syntax error.
+_expr_token = st.sampled_from(NAMES + NUMBERS + ["+", "-", "*", "/", "(", ")", ">", "and", "not"])
+_expr = st.lists(_expr_token, min_size=1, max_size=6).map(" ".join)
+declaration = st.one_of(
+    st.builds("const {} = {}\n".format, st.sampled_from(NAMES + KEYWORDS), _expr),
+    st.builds("param {} = {}\n".format, st.sampled_from(NAMES), _expr),
+    st.builds("{} = {}\n".format, st.sampled_from(["dt", "seed", "precision", "tau"]), _expr),
+    st.builds("poisson {}[{}]:\n    rate = {}\n".format, st.sampled_from(["inp", "out", "N"]), _expr, _expr),
+    st.builds("synapses S: inp -> out:\n    connect: {}\n    w : 1\n    on pre:\n        {} += {}\n".format,
+              _expr, st.sampled_from(NAMES), _expr),
+    st.builds("monitor m: {}.{} every {}\n".format, st.sampled_from(NAMES), st.sampled_from(NAMES), _expr),
+    st.builds("phase p:\n    {}.{} = {}\n    run {}\n".format, st.sampled_from(["S", "inp"]),
+              st.sampled_from(NAMES), _expr, _expr),
+)
+declarations = st.lists(declaration, min_size=1, max_size=6).map("".join)
+
+
+@pytest.mark.slow
+@FUZZ
+@given(mutated_model())
+def test_mutated_models_give_diagnostics_or_succeed(source):
+    frontend_or_compile_error(source)
+
+
+@pytest.mark.slow
+@FUZZ
+@given(token_stream)
+def test_random_token_streams_give_diagnostics(source):
+    frontend_or_compile_error(source)
+
+
+@pytest.mark.slow
+@FUZZ
+@given(declarations)
+def test_random_declarations_give_diagnostics_or_succeed(source):
+    frontend_or_compile_error(source)
+
+
+def test_seed_corpus_is_valid():
+    assert len(SEEDS) >= 5
+    for s in SEEDS:
+        frontend(s, "seed.snn")
+
+
+# ---- crashes found by fuzzing and by hand, kept as regressions ---------------------
+
+@pytest.mark.xfail(strict=True, reason="BUG: 'const t = 2' (a predefined name) raises KeyError: 't' "
+                   "from Checker._const instead of E0203")
+def test_reserved_name_as_constant():
+    frontend_or_compile_error("const t = 2\n")
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: 'const in = 2' (a reserved word) raises KeyError: 'in' "
+                   "from Checker._const instead of E0203")
+def test_keyword_as_constant():
+    frontend_or_compile_error("const in = 2\n")
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a sum of 1000 terms raises RecursionError in the Lark "
+                   "Transformer (parse.py _ToAst) instead of compiling or giving a diagnostic")
+def test_long_flat_expression():
+    frontend_or_compile_error("const a = " + " + ".join(["1"] * 1000) + "\n")
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: 3000 nested unary minuses raise RecursionError instead "
+                   "of compiling or giving a diagnostic")
+def test_deeply_nested_expression():
+    frontend_or_compile_error("const a = " + "-" * 3000 + "1\n")
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: 'pre.gain = 1' with gain shared in the source group "
+                   "raises InternalError 'IR verification failed: inp.gain sharedness'")
+def test_event_code_writes_shared_neighbour_variable():
+    frontend_or_compile_error("poisson inp[3]:\n    rate : Hz\n    gain : 1 (shared)\n"
+                              "synapses S: inp -> inp:\n    connect: all\n    on pre:\n        pre.gain = 1\n")
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: 'poisson inp[1e400]' (found by fuzzing) raises OverflowError "
+                   "in Checker._size instead of E0501")
+def test_infinite_group_size():
+    frontend_or_compile_error("poisson inp[1e400]:\n    rate = 1 Hz\n")
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: '(1 mV) ** 1e400' raises OverflowError in check.py _fraction "
+                   "(Fraction(inf)) instead of a diagnostic")
+def test_quantity_to_an_infinite_power():
+    frontend_or_compile_error("const a = (1 mV) ** 1e400\n")
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: '(1 mV) ** (1e400 - 1e400)' raises ValueError in check.py "
+                   "_fraction (Fraction(nan)) instead of a diagnostic")
+def test_quantity_to_a_nan_power():
+    frontend_or_compile_error("const a = (1 mV) ** (1e400 - 1e400)\n")
+
+
+def test_recursion_limit_is_not_lowered():
+    # the regressions above are meaningful only at the default limit
+    assert sys.getrecursionlimit() >= 1000
