@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import sys
 import threading
 import weakref
 from dataclasses import dataclass
@@ -70,11 +71,22 @@ def optimize(module: ir.Module, passes=PIPELINE) -> ir.Module:
     return module
 
 
+# Every stage walks expression trees recursively; a generated model may
+# hold a sum of thousands of terms. Past this depth the parser reports the
+# expression as too deeply nested instead.
+RECURSION_LIMIT = 20000
+
+
 def frontend(source: str, file: str, passes=PIPELINE) -> Frontend:
-    tree = parse_source(source, file)
-    model, warnings = check(tree, source)
-    module = optimize(lower(model), passes)
-    c_source = render(build_view(module))
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
+    try:
+        tree = parse_source(source, file)
+        model, warnings = check(tree, source)
+        module = optimize(lower(model), passes)
+        c_source = render(build_view(module))
+    finally:
+        sys.setrecursionlimit(previous)
     return Frontend(source, tree, model, module, c_source, tuple(warnings))
 
 

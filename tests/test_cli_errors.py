@@ -114,8 +114,6 @@ def test_check_model_not_utf8(tmp_path):
     assert_clean_failure(proc, "error[E0601]", "latin1.snn")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 'const t = 2' crashes the checker (KeyError: 't'); "
-                   "the command exits 2 with 'internal error' instead of E0203")
 def test_check_reserved_const_name_is_a_diagnostic(tmp_path):
     model = tmp_path / "t.snn"
     model.write_text("const t = 2\n", encoding="utf-8")
@@ -302,9 +300,6 @@ def test_run_data_too_short_in_init(folder):
 
 
 @pytest.mark.needs_cc
-@pytest.mark.xfail(strict=True, reason="BUG: a bare data array in 'init' with MORE entries than elements "
-                   "(5 for 4 synapses) runs without error; the same in a phase assignment is an E0601 "
-                   "'data 'w0' has 5 elements, but 'S' has 4'")
 def test_run_data_too_long_in_init(folder):
     proc = run(folder, "--data", "w0=five.npy")
     assert_clean_failure(proc, "error[E0601]", "w0")

@@ -154,6 +154,11 @@ class _Builder:
                 out.append(self.alloc_vars(g))
                 if g.init:
                     out.append(self.element_loop(g, g.init, g.span, "init"))
+        for g in self.m.groups:
+            step_code = (g.rate, g.on_pre, g.on_post)
+            checks = self.data_checks(step_code, g, c_string(_site(g.span)))
+            if checks:
+                out.append(checks.rstrip("\n"))
         for mon in self.m.monitors:
             for part in self.monitor_parts(mon):
                 elsize = {"v": C_TYPE[mon.dtype], "i": "int32_t"}.get(part, "double")
@@ -236,6 +241,7 @@ if (snn_index_synapses(sim, {S}.n, {S}.pre, {S}.post, {pre}.n, {post}.n, &{S}.pr
         """Run `body` for every element of `g` (optionally a range and a condition)."""
         ctx = self.ctx(g, span, reductions)
         G = self.g(g.name)
+        checks = self.data_checks((body, where), g, c_string(_site(span)))
         code = self.p.stmts(body, ctx, "        ")
         if where is not None:
             code = f"        if (!({self.p.expr(where, ctx)})) continue;\n" + code
@@ -248,7 +254,7 @@ if (snn_index_synapses(sim, {S}.n, {S}.pre, {S}.post, {pre}.n, {post}.n, &{S}.pr
         else:
             idx = ""
             var = "_i"
-        return (f"{{ /* {what} of {g.name} */\n"
+        return (f"{checks}{{ /* {what} of {g.name} */\n"
                 f"    const double _t = sim->step * sim->dt;\n    (void)_t;\n"
                 f"    for (int64_t {var} = {start}; {var} < {stop}; {var}++) {{\n"
                 f"{idx}{code}\n    }}\n}}\n"
@@ -439,8 +445,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             lo = f"snn_imax(0, {lo})"
         loop = self.element_loop(g, (ir.Assign(s.target, s.value, s.span),), s.span,
                                  f"{g.name}.{s.target.name} = ...", s.where, lo, hi, reductions)
-        checks = self.data_checks((s.value, s.where), g, site)
-        return f"{{\n{self._indent(checks + pre, 4)}\n{self._indent(loop, 4)}\n{self._free_reductions(reductions)}}}"
+        return f"{{\n{self._indent(pre, 4)}\n{self._indent(loop, 4)}\n{self._free_reductions(reductions)}}}"
 
     def data_checks(self, exprs, g: ir.Group, site: str) -> str:
         """A bare data name is read element by element: its length must match."""

@@ -72,6 +72,7 @@ class Checker:
         self._reducing: str | None = None  # the group a reduction's argument ranges over
         self._subexprs: dict[tuple[str, str], ast.SubexprDecl] = {}
         self._subexpr_busy: set[tuple[str, str]] = set()
+        self._current_group: str | None = None
 
     # ---- diagnostics ----------------------------------------------------
     def err(self, code: Code, msg: str, span: Span | None, *notes: str) -> None:
@@ -85,9 +86,8 @@ class Checker:
     def run(self) -> m.Model:
         decls = self.module.decls
         self._collect_names(decls)
-        for d in decls:
-            if isinstance(d, ast.ConstDecl):
-                self._const(d.name)
+        for name in list(self.const_decls):
+            self._const(name)
         for d in decls:
             if isinstance(d, ast.DataDecl):
                 self.data_dims[d.name] = self._unit(d.unit) if d.unit else DIMENSIONLESS
@@ -210,8 +210,8 @@ class Checker:
         v = self._constant_value(d.value, DIMENSIONLESS, "the seed")
         if v is None:
             return 0
-        if v != int(v) or v < 0 or v >= 2 ** 63:
-            self.err(Code.BAD_VALUE, "seed must be a non-negative integer", d.value.span)
+        if not _is_int(v) or v < 0 or v >= 2 ** 63:
+            self.err(Code.BAD_VALUE, "seed must be a non-negative integer below 2**63", d.value.span)
             return 0
         return int(v)
 
@@ -314,8 +314,12 @@ class Checker:
         v = self._constant_value(d.size, DIMENSIONLESS, "a group size")
         if v is None:
             return 1
-        if v != int(v) or v < 1:
+        if not _is_int(v) or v < 1:
             self.err(Code.BAD_VALUE, f"a group size is a positive integer, not {v:g}", d.size.span)
+            return 1
+        if v > MAX_SIZE:
+            self.err(Code.BAD_VALUE, f"a group size is at most {MAX_SIZE} (indices are 32-bit), not {v:g}",
+                     d.size.span)
             return 1
         return int(v)
 
@@ -359,6 +363,8 @@ class Checker:
         group = m.Group(d.kind, d.name, size, tuple(variables), source=d.source, target=d.target,
                         span=d.span)
         self.groups[d.name] = group  # visible to its own expressions from here on
+        if d.kind == "neurons":
+            return  # reported as not supported yet; its items are checked once it is
         group = self._group_items(d, group)
         self.groups[d.name] = group
 
@@ -391,8 +397,10 @@ class Checker:
         """Check a group's equations, clauses and code. The group's current
         state is self.groups[d.name]: checking a subexpression updates it."""
         changes: dict = {}
+        attempted: set[str] = set()  # properties written, even if they failed to check
         synapses = d.kind == "synapses"
         clauses_seen: dict[str, Span | None] = {}
+        self._current_group = d.name
         for item in d.items:
             group = self.groups[d.name]
             elem = Scope(group=group, synapses=synapses, rand=True)
@@ -424,6 +432,7 @@ class Checker:
                                  "clock-driven equations are not supported yet (planned: issue 3); "
                                  "mark synaptic traces (event-driven)", item.span)
                 elif isinstance(item, ast.Prop):
+                    attempted.add(item.name)
                     changes.update(self._prop(d, group, item))
                 elif isinstance(item, ast.Clause):
                     changes.update(self._clause(d, group, item, elem))
@@ -441,12 +450,12 @@ class Checker:
             except _Fail:
                 pass
         group = _replace(self.groups[d.name], **changes)
-        if d.kind == "poisson" and group.rate is None and group.var("rate") is None:
+        if d.kind == "poisson" and group.rate is None and group.var("rate") is None and "rate" not in attempted:
             self.err(Code.MISSING, f"poisson group '{d.name}' needs 'rate = ...' or 'rate : Hz'",
                      d.name_span)
         if d.kind == "spikes":
             for prop in ("indices", "times"):
-                if getattr(group, prop) is None:
+                if getattr(group, prop) is None and prop not in attempted:
                     self.err(Code.MISSING, f"spikes group '{d.name}' needs '{prop} = ...'", d.name_span)
         if d.kind == "poisson" and group.var("rate") is not None:
             v = group.var("rate")
@@ -492,8 +501,17 @@ class Checker:
                 v = self._constant_value(x, want, f"an element of {what}")
                 if v is not None:
                     values.append(float(v))
-            if item.name == "indices" and any(v != int(v) for v in values):
-                self.err(Code.BAD_VALUE, "spike indices are integers", e.span)
+            if not all(math.isfinite(v) for v in values):
+                self.fail(Code.BAD_VALUE, f"{what} holds a value that is not finite", e.span)
+            if item.name == "indices":
+                if any(not _is_int(v) or v < 0 for v in values):
+                    self.fail(Code.BAD_VALUE, "spike indices are non-negative integers", e.span)
+                size = self.groups[self._current_group].size if self._current_group in self.groups else None
+                if size is not None and any(v >= size for v in values):
+                    self.fail(Code.BAD_VALUE, f"a spike index is past the end of the group ({size} neurons)",
+                              e.span)
+            elif any(v < 0 for v in values):
+                self.fail(Code.BAD_VALUE, "spike times are not negative", e.span)
             return ir.ListOrData(values=tuple(values))
         if isinstance(e, ast.Name):
             self._unknown(e.id, self.data_decls, e.span, "data array")
@@ -561,6 +579,9 @@ class Checker:
             if tgt_group is None:
                 raise _Fail
             var = self._lookup_var(tgt_group, s.target, s.span)
+            if var.shared:
+                self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared in '{other}': event code runs per "
+                          "synapse and cannot write it", s.span)
             target = ir.Var(other, var.name, s.neighbour, var.dtype, s.span)
         else:
             var = group.var(s.target)
@@ -602,8 +623,8 @@ class Checker:
 
     def _unknown(self, name: str, candidates, span, what: str):
         near = closest(name, candidates)
-        self.fail(Code.UNDEFINED_NAME, f"'{name}' is not a {what}" + (f"; did you mean '{near}'?" if near else ""),
-                  span)
+        code = Code.UNKNOWN_GROUP if what == "group" else Code.UNDEFINED_NAME
+        self.fail(code, f"'{name}' is not a {what}" + (f"; did you mean '{near}'?" if near else ""), span)
 
     # ---- monitors ------------------------------------------------------------
     def _monitor(self, d: ast.MonitorDecl, phase_names: set[str]) -> ir.Monitor | None:
@@ -626,6 +647,8 @@ class Checker:
                 if step is None:
                     raise _Fail
                 k = step / self.dt
+                if not math.isfinite(k) or k > 2 ** 62:
+                    self.fail(Code.BAD_VALUE, f"'every' must be a finite duration, not {step:g} s", d.every.span)
                 if step <= 0 or k < 1 - 1e-9:
                     self.fail(Code.BAD_VALUE, f"'every' must be at least dt ({self.dt:g} s)", d.every.span)
                 if abs(k - round(k)) > 1e-6 * max(1.0, k):
@@ -653,7 +676,7 @@ class Checker:
                 bounds.append(None)
                 continue
             v = self._constant_value(e, DIMENSIONLESS, "an index bound")
-            if v is None or v != int(v) or v < 0:
+            if v is None or not _is_int(v) or v < 0 or v > MAX_SIZE:
                 self.fail(Code.BAD_VALUE, "an index bound is a non-negative integer constant", e.span)
             bounds.append(int(v))
         lo, hi = bounds[0] or 0, bounds[1]
@@ -688,8 +711,9 @@ class Checker:
             self._expect_dim(dim, SECOND, s.duration.span, "a run's duration")
             try:
                 v = evaluate(e)
-                if not v >= 0:
-                    self.err(Code.BAD_VALUE, f"a run's duration cannot be negative ({v:g} s)", s.duration.span)
+                if not v >= 0 or not math.isfinite(v):
+                    self.err(Code.BAD_VALUE, f"a run's duration is a finite, non-negative time, not {v:g} s",
+                             s.duration.span)
             except NotConstant:
                 pass
             return ir.Run(e, s.span)
@@ -1024,6 +1048,9 @@ class Checker:
             except NotConstant:
                 self.fail(Code.NOT_CONSTANT, f"raising a quantity in {format_dim(da)} to a power needs "
                           "a constant exponent", e.right.span)
+            if not math.isfinite(p) or abs(p) > 1000:
+                self.fail(Code.BAD_VALUE, f"a quantity in {format_dim(da)} can only be raised to a "
+                          f"moderate, finite power, not {p:g}", e.right.span)
             return ir.Binary(op, a, b, "f", e.span), da ** _fraction(p)
         raise AssertionError(op)  # pragma: no cover
 
@@ -1136,6 +1163,11 @@ class Checker:
 from fractions import Fraction  # noqa: E402
 
 Fraction_half = Fraction(1, 2)
+MAX_SIZE = 2 ** 31 - 1
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v) and v == int(v)
 
 
 def _fraction(p) -> Fraction:

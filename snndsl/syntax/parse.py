@@ -6,6 +6,7 @@ turned into frozen AST dataclasses once, here; no later stage sees Lark.
 from __future__ import annotations
 
 import ast as pyast
+import dataclasses
 import functools
 import re
 
@@ -26,6 +27,25 @@ class _SnnIndenter(Indenter):
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 8
+
+    def handle_NL(self, token: Token):
+        """Lark's, but a dedent to no enclosing level is reported at its line."""
+        if self.paren_level > 0:
+            return
+        yield token
+        indent = len(token.rsplit("\n", 1)[1])
+        if indent > self.indent_level[-1]:
+            self.indent_level.append(indent)
+            yield Token.new_borrow_pos(self.INDENT_type, "", token)
+            return
+        while indent < self.indent_level[-1]:
+            self.indent_level.pop()
+            yield Token.new_borrow_pos(self.DEDENT_type, "", token)
+        if indent != self.indent_level[-1]:
+            levels = ", ".join(str(n) for n in self.indent_level)
+            line = token.end_line
+            raise _SyntaxProblem(f"inconsistent indentation: this line is indented by {indent} spaces, which matches no "
+                                 f"enclosing block (indented by {levels})", Span("", line, 1, line, indent + 1))
 
 
 @functools.lru_cache(maxsize=1)
@@ -394,10 +414,11 @@ class _ToAst(Transformer):
 
 
 class _SyntaxProblem(Exception):
-    def __init__(self, message: str, span: Span | None):
+    def __init__(self, message: str, span: Span | None, code: Code = Code.SYNTAX):
         super().__init__(message)
         self.message = message
         self.span = span
+        self.code = code
 
 
 def _string_value(tok: Token, span: Span) -> str:
@@ -405,21 +426,29 @@ def _string_value(tok: Token, span: Span) -> str:
     try:
         value = pyast.literal_eval(str(tok))
     except (ValueError, SyntaxError):
-        raise _SyntaxProblem(f"malformed string {tok}", span) from None
+        raise _SyntaxProblem(f"malformed string {tok}", span, Code.BAD_STRING) from None
     if not isinstance(value, str) or "\x00" in value:
-        raise _SyntaxProblem("a string may not contain a NUL character", span)
+        raise _SyntaxProblem("a string may not contain a NUL character", span, Code.BAD_STRING)
     return value
 
 
 def _check_layout(text: str, file: str) -> list[Diagnostic]:
-    """Tabs in indentation are an error: the language indents with spaces."""
+    """Tabs in indentation are an error: the language indents with spaces.
+    The first line of code may not be indented (the indenter cannot see it)."""
     out = []
+    first = True
     for n, line in enumerate(text.splitlines(), 1):
         stripped = line.lstrip(" ")
         if stripped.startswith("\t"):
             col = len(line) - len(stripped) + 1
             out.append(error(Code.TAB, "tabs are not allowed in indentation; indent with spaces",
                              Span(file, n, col, n, col + 1)))
+        if first and stripped.strip() and not stripped.startswith("#"):
+            first = False
+            if stripped is not line and not stripped.startswith("\t"):
+                col = len(line) - len(stripped) + 1
+                out.append(error(Code.SYNTAX, "unexpected indent: the first declaration starts at column 1",
+                                 Span(file, n, col, n, col + 1)))
     return out
 
 
@@ -443,19 +472,23 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
         elif tok.type == "_NL":
             what = "end of line"
         elif tok.type == "_INDENT":
-            what = "an unexpected indent"
+            what = "indent"
         elif tok.type == "_DEDENT":
             what = "end of block"
         else:
             what = f"'{tok}'"
-        if tok.type in ("_NL", "_DEDENT", "_INDENT", "$END") and tok.line is None:
-            pass
-        elif tok.line is not None and tok.type not in ("$END",):
+        if tok.type in ("_INDENT", "_DEDENT") and tok.end_line is not None:
+            # borrowed from the newline token: its end is where the line's text starts
+            line, col = tok.end_line, tok.end_column
+        elif tok.line is not None and tok.type != "$END":
             line, col = tok.line, tok.column
         message = f"unexpected {what}; expected {_describe_expected(set(exc.expected))}"
         width = max(1, len(str(tok))) if tok.type not in ("_NL", "_INDENT", "_DEDENT", "$END") else 1
     elif isinstance(exc, UnexpectedCharacters):
         ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        if ch == '"':
+            return error(Code.BAD_STRING, "unterminated string (a string ends with \" on the same line)",
+                         Span(file, line, col, line, col + 1))
         message = f"unexpected character {ch!r}"
         if exc.allowed:
             message += f"; expected {_describe_expected(set(exc.allowed))}"
@@ -480,21 +513,25 @@ def parse_source(text: str, file: str = "<string>") -> ast.Module:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise CompileError([_syntax_diagnostic(exc, text, file)], sources) from None
-    except lark.exceptions.LarkError as exc:  # indentation mismatches surface here
-        msg = str(exc).splitlines()[0]
-        line = _dedent_line(str(exc))
-        raise CompileError([error(Code.SYNTAX, f"inconsistent indentation ({msg})",
-                                  Span(file, line, 1, line, 2) if line else None)], sources) from None
+    except _SyntaxProblem as exc:  # from the indenter, which does not know the file
+        span = dataclasses.replace(exc.span, file=file) if exc.span else None
+        raise CompileError([error(exc.code, exc.message, span)], sources) from None
+    except RecursionError:
+        raise CompileError([_too_deep(file)], sources) from None
     try:
         decls = _ToAst(file).transform(tree)
+    except RecursionError:
+        raise CompileError([_too_deep(file)], sources) from None
     except VisitError as exc:
+        if isinstance(exc.orig_exc, RecursionError):
+            raise CompileError([_too_deep(file)], sources) from None
         if isinstance(exc.orig_exc, _SyntaxProblem):
-            raise CompileError([error(Code.SYNTAX, exc.orig_exc.message, exc.orig_exc.span)],
+            raise CompileError([error(exc.orig_exc.code, exc.orig_exc.message, exc.orig_exc.span)],
                                sources) from None
         raise
     return ast.Module(file, decls)
 
 
-def _dedent_line(message: str) -> int | None:
-    m = re.search(r"line (\d+)", message)
-    return int(m.group(1)) if m else None
+def _too_deep(file: str) -> Diagnostic:
+    return error(Code.SYNTAX, "an expression is too long or too deeply nested; split it with "
+                 "subexpressions or constants", Span(file, 1, 1, 1, 2))

@@ -151,51 +151,35 @@ def test_seed_corpus_is_valid():
 
 # ---- crashes found by fuzzing and by hand, kept as regressions ---------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: 'const t = 2' (a predefined name) raises KeyError: 't' "
-                   "from Checker._const instead of E0203")
 def test_reserved_name_as_constant():
     frontend_or_compile_error("const t = 2\n")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 'const in = 2' (a reserved word) raises KeyError: 'in' "
-                   "from Checker._const instead of E0203")
 def test_keyword_as_constant():
     frontend_or_compile_error("const in = 2\n")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a sum of 1000 terms raises RecursionError in the Lark "
-                   "Transformer (parse.py _ToAst) instead of compiling or giving a diagnostic")
 def test_long_flat_expression():
     frontend_or_compile_error("const a = " + " + ".join(["1"] * 1000) + "\n")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 3000 nested unary minuses raise RecursionError instead "
-                   "of compiling or giving a diagnostic")
 def test_deeply_nested_expression():
     frontend_or_compile_error("const a = " + "-" * 3000 + "1\n")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 'pre.gain = 1' with gain shared in the source group "
-                   "raises InternalError 'IR verification failed: inp.gain sharedness'")
 def test_event_code_writes_shared_neighbour_variable():
     frontend_or_compile_error("poisson inp[3]:\n    rate : Hz\n    gain : 1 (shared)\n"
                               "synapses S: inp -> inp:\n    connect: all\n    on pre:\n        pre.gain = 1\n")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 'poisson inp[1e400]' (found by fuzzing) raises OverflowError "
-                   "in Checker._size instead of E0501")
 def test_infinite_group_size():
     frontend_or_compile_error("poisson inp[1e400]:\n    rate = 1 Hz\n")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: '(1 mV) ** 1e400' raises OverflowError in check.py _fraction "
-                   "(Fraction(inf)) instead of a diagnostic")
 def test_quantity_to_an_infinite_power():
     frontend_or_compile_error("const a = (1 mV) ** 1e400\n")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: '(1 mV) ** (1e400 - 1e400)' raises ValueError in check.py "
-                   "_fraction (Fraction(nan)) instead of a diagnostic")
 def test_quantity_to_a_nan_power():
     frontend_or_compile_error("const a = (1 mV) ** (1e400 - 1e400)\n")
 
