@@ -88,13 +88,18 @@ class Context:
 class CPrinter:
     def __init__(self, module: ir.Module):
         self.module = module
-        self.kinds = {g.name: g.kind for g in module.groups}
+        self.state = {(g.name, v.name): v for g in module.groups for v in g.vars}
 
     # ---- names ----------------------------------------------------------
     def var(self, v: ir.Var, ctx: Context) -> str:
         base = f"sim->{mangle('g', v.group)}.{mangle('v', v.name)}"
         if v.at == "shared":
             return base
+        stored = self.state[(v.group, v.name)].index
+        if stored == "pre":  # a synaptic trace kept per presynaptic neuron
+            return f"{base}[_i]"
+        if stored == "post":
+            return f"{base}[_j]"
         index = {"self": ctx.self_index, "pre": "_i", "post": "_j"}[v.at]
         return f"{base}[{index}]"
 
@@ -141,6 +146,9 @@ class CPrinter:
 
     def _DataLen(self, e: ir.DataLen, ctx):
         return f"(int64_t)sim->{mangle('d', e.name)}.shape[0]", _ATOM
+
+    def _Temp(self, e: ir.Temp, ctx):
+        return e.name, _ATOM
 
     def _Rand(self, e: ir.Rand, ctx):
         fn = "snn_rng_uniform" if e.kind == "uniform" else "snn_rng_normal"
@@ -203,6 +211,8 @@ class CPrinter:
             if s.target.dtype == "i":
                 value = f"(int32_t)({value})"
             lines.append(f"{indent}{self.var(s.target, ctx)} = {value};")
+        elif isinstance(s, ir.Advance):
+            self._advance(s, ctx, indent, lines)
         elif isinstance(s, ir.If):
             lines.append(f"{indent}if ({self.expr(s.cond, ctx)}) {{")
             for x in s.body:
@@ -214,3 +224,35 @@ class CPrinter:
             lines.append(f"{indent}}}")
         else:
             raise InternalError(f"not an event statement: {s!r}")
+
+    def _advance(self, s: ir.Advance, ctx: Context, indent: str, lines: list[str]) -> None:
+        """Exact solution of dx/dt = a x + b over (t - clock), for each variable;
+        variables with the same rate `a` share one exponential."""
+        elapsed = ir.Binary("-", ir.Special("t"), ir.Var(s.group, s.clock))
+        factors: list[ir.Expr] = []
+        body: list[str] = []
+        for name in s.vars:
+            a, b = self.state[(s.group, name)].decay
+            x = ir.Var(s.group, name)
+            if _is_zero(a):
+                value = ir.Binary("+", x, ir.Binary("*", b, elapsed))
+            else:
+                growth = ir.Call("exp", (ir.Binary("*", a, elapsed),))
+                if growth not in factors:
+                    factors.append(growth)
+                f = ir.Temp(f"_f{factors.index(growth)}")
+                if _is_zero(b):
+                    value = ir.Binary("*", x, f)
+                else:
+                    fixed = ir.Binary("/", b, a)  # -b/a is the fixed point
+                    value = ir.Binary("-", ir.Binary("*", ir.Binary("+", x, fixed), f), fixed)
+            body.append(f"{indent}    {self.var(x, ctx)} = {self.expr(value, ctx)};")
+        lines.append(f"{indent}{{ /* advance {', '.join(s.vars)} of {s.group} to t */")
+        for k, growth in enumerate(factors):
+            lines.append(f"{indent}    const double _f{k} = {self.expr(growth, ctx)};")
+        lines.extend(body)
+        lines.append(f"{indent}}}")
+
+
+def _is_zero(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Const) and e.value == 0

@@ -171,7 +171,8 @@ class _Builder:
         lines = []
         for v in g.vars:
             if not v.shared:
-                lines.append(f"{self.g(g.name)}.{mangle('v', v.name)} = snn_alloc(sim, {self.g(g.name)}.n, "
+                owner = {"element": g.name, "pre": g.source, "post": g.target}[v.index]
+                lines.append(f"{self.g(g.name)}.{mangle('v', v.name)} = snn_alloc(sim, {self.g(owner)}.n, "
                              f"sizeof({C_TYPE[v.dtype]}));")
         lines.append("if (sim->failed) return -1;")
         return "\n".join(lines)
@@ -281,10 +282,10 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
                 out.append(self.record_spikes(mon, k))
         out.append("/* 4. synaptic events: on pre, then on post */")
         for g in self.m.groups:
-            if g.kind == "synapses" and g.on_pre:
+            if g.kind == "synapses" and (g.on_pre or g.on_pre_spike):
                 out.append(self.pathway(g, "pre"))
         for g in self.m.groups:
-            if g.kind == "synapses" and g.on_post:
+            if g.kind == "synapses" and (g.on_post or g.on_post_spike):
                 out.append(self.pathway(g, "post"))
         out.append("/* 5. rate monitors record */")
         for k, mon in enumerate(self.m.monitors):
@@ -352,22 +353,34 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
 }}"""
 
     def pathway(self, g: ir.Group, event: str) -> str:
+        """For each spike of the pre (post) neurons: the per-neuron trace
+        updates once, then the event code for each of its synapses."""
         S = self.g(g.name)
         src = self.g(g.source if event == "pre" else g.target)
         body = g.on_pre if event == "pre" else g.on_post
+        once = g.on_pre_spike if event == "pre" else g.on_post_spike
         ctx = self.ctx(g, g.span)
         code = self.p.stmts(body, ctx, "        ")
         me, other = ("_i", "_j") if event == "pre" else ("_j", "_i")
         other_arr = "post" if event == "pre" else "pre"
-        return f"""for (int64_t k = 0; k < {src}.nspikes; k++) {{ /* on {event} of {g.name} */
-    const int64_t {me} = {src}.spikes[k];
-    for (int64_t _p = {S}.{event}_start[{me}]; _p < {S}.{event}_start[{me} + 1]; _p++) {{
-        const int64_t _s = {S}.{event}_syn[_p];
+        head = ""
+        if once:
+            head = self.p.stmts(once, ctx, "    ") + "\n"
+        loop = ""
+        if body:
+            # synapses made by a loop over i are numbered in presynaptic order:
+            # the presynaptic index list is the identity and is skipped
+            syn = "_p" if event == "pre" and g.connect != "data" else f"{S}.{event}_syn[_p]"
+            loop = f"""    for (int64_t _p = {S}.{event}_start[{me}]; _p < {S}.{event}_start[{me} + 1]; _p++) {{
+        const int64_t _s = {syn};
         const int64_t {other} = {S}.{other_arr}[_s];
         (void)_i; (void)_j;
 {code}
     }}
-}}"""
+"""
+        return f"""for (int64_t k = 0; k < {src}.nspikes; k++) {{ /* on {event} of {g.name} */
+    const int64_t {me} = {src}.spikes[k];
+{head}{loop}}}"""
 
     # ---- the protocol --------------------------------------------------------------
     def protocol(self) -> str:

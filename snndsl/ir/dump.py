@@ -25,6 +25,8 @@ def expr(e: ir.Expr, prec: int = 0) -> str:
         return f"{e.name}[{', '.join(expr(i) for i in e.indices)}]"
     if isinstance(e, ir.DataLen):
         return f"len({e.name})"
+    if isinstance(e, ir.Temp):
+        return e.name
     if isinstance(e, ir.Rand):
         return "rand()" if e.kind == "uniform" else "randn()"
     if isinstance(e, ir.Reduce):
@@ -46,6 +48,8 @@ def stmts(body, indent: str) -> list[str]:
     for s in body:
         if isinstance(s, ir.Assign):
             out.append(f"{indent}{expr(s.target)} = {expr(s.value)}")
+        elif isinstance(s, ir.Advance):
+            out.append(f"{indent}advance {', '.join(s.vars)} from {s.clock}")
         elif isinstance(s, ir.If):
             out.append(f"{indent}if {expr(s.cond)}:")
             out += stmts(s.body, indent + "    ")
@@ -87,13 +91,16 @@ def dump(m: ir.Module) -> str:
         head += f"[{g.size}]" if g.size is not None else f": {g.source} -> {g.target} connect={g.connect}"
         out.append(head)
         for v in g.vars:
-            flags = ", ".join(x for x in ("shared" if v.shared else "", v.role if v.role != "state" else "") if x)
-            out.append(f"    var {v.name} : {v.unit} {v.dtype}" + (f" ({flags})" if flags else ""))
+            flags = ", ".join(x for x in ("shared" if v.shared else "", v.role if v.role != "state" else "",
+                                          f"per {v.index} neuron" if v.index != "element" else "") if x)
+            eq = f"  d{v.name}/dt = {expr(v.decay[0])} * {v.name} + {expr(v.decay[1])}" if v.decay else ""
+            out.append(f"    var {v.name} : {v.unit} {v.dtype}" + (f" ({flags})" if flags else "") + eq)
         if g.connect_cond is not None:
             out.append(f"    connect if {expr(g.connect_cond)}")
         if g.rate is not None:
             out.append(f"    rate = {expr(g.rate)}")
-        for title, body in (("init", g.init), ("on pre", g.on_pre), ("on post", g.on_post)):
+        for title, body in (("init", g.init), ("on pre spike", g.on_pre_spike), ("on pre", g.on_pre),
+                            ("on post spike", g.on_post_spike), ("on post", g.on_post)):
             if body:
                 out.append(f"    {title}:")
                 out += stmts(body, "        ")

@@ -125,6 +125,15 @@ class Call(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class Temp(Expr):
+    """A value computed once in generated code (e.g. a shared decay factor)."""
+
+    name: str
+    dtype: str = "f"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Rand(Expr):
     kind: str  # 'uniform' / 'normal'
     dtype: str = "f"
@@ -153,6 +162,18 @@ class Stmt:
 class Assign(Stmt):
     target: Var
     value: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Advance(Stmt):
+    """Bring event-driven variables of `group` exactly up to the current time
+    from the time in `clock` (Brian2's lazy update of event-driven equations).
+    Each variable's StateVar holds its equation as `dx/dt = a*x + b`."""
+
+    group: str
+    vars: tuple[str, ...]
+    clock: str
     span: Span | None = _span()
 
 
@@ -245,11 +266,18 @@ class DataDef:
 
 @dataclass(frozen=True, slots=True)
 class StateVar:
+    """One stored variable of a group. `index` says what it is stored per:
+    'element' (each neuron, or each synapse), or, for a synaptic trace that
+    does not depend on the synapse, 'pre' / 'post' (each pre/postsynaptic
+    neuron; see passes/hoist_traces.py)."""
+
     name: str
     dtype: str
     shared: bool
     unit: str
-    role: str = "state"  # state / event-driven / lastupdate / rate
+    role: str = "state"  # state / event-driven / lastupdate
+    decay: tuple[Expr, Expr] | None = None  # event-driven: dx/dt = a*x + b
+    index: str = "element"
     span: Span | None = _span()
 
 
@@ -279,6 +307,10 @@ class Group:
     connect_data: str | None = None
     on_pre: tuple[Stmt, ...] = ()
     on_post: tuple[Stmt, ...] = ()
+    # run once per pre/postsynaptic spike, before that neuron's synapses:
+    # the updates of traces stored per neuron (passes/hoist_traces.py)
+    on_pre_spike: tuple[Stmt, ...] = ()
+    on_post_spike: tuple[Stmt, ...] = ()
     span: Span | None = _span()
 
     def var(self, name: str) -> StateVar | None:
@@ -347,7 +379,7 @@ def map_expr(fn: Callable[[Expr], Expr], node):
         if f.name == "span":
             continue
         old = getattr(node, f.name)
-        if isinstance(old, (Expr, Stmt, Group, Phase, ParamDef, tuple)) and not isinstance(old, str):
+        if isinstance(old, (Expr, Stmt, Group, Phase, ParamDef, StateVar, tuple)) and not isinstance(old, str):
             new = map_expr(fn, old)
             if new is not old:
                 changes[f.name] = new

@@ -33,10 +33,21 @@ def verify(m: ir.Module) -> None:
         elif isinstance(node, (ir.DataAt, ir.DataLen)) and node.name not in data:
             raise InternalError(f"IR verification failed: unknown data {node.name}")
     for g in m.groups:
-        for body in (g.init, g.on_pre, g.on_post):
+        for body in (g.init, g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike):
             for s in ir.walk(body):
-                if isinstance(s, ir.Stmt) and not isinstance(s, (ir.Assign, ir.If)):
+                if isinstance(s, ir.Stmt) and not isinstance(s, (ir.Assign, ir.If, ir.Advance)):
                     raise InternalError(f"IR verification failed: {type(s).__name__} in event code")
+                if isinstance(s, ir.Advance):
+                    clock = g.var(s.clock)
+                    for name in s.vars:
+                        v = g.var(name)
+                        if v is None or v.decay is None or clock is None or v.index != clock.index:
+                            raise InternalError(f"IR verification failed: cannot advance {g.name}.{name} "
+                                                f"with clock {s.clock}")
+        for body, index in ((g.on_pre_spike, "pre"), (g.on_post_spike, "post")):
+            for n in ir.walk(body):
+                if isinstance(n, ir.Var) and n.group == g.name and n.at == "self" and g.var(n.name).index != index:
+                    raise InternalError(f"IR verification failed: {g.name}.{n.name} read per {index} spike")
     saves = {s.name for s in m.saves}
     for s in ir.walk(m.phases):
         if isinstance(s, ir.SaveVar) and s.save not in saves:

@@ -371,11 +371,14 @@ static void snn_step(snn_sim *sim)
     for (int64_t k = 0; k < sim->g_inp.nspikes; k++) { /* on pre of S */
         const int64_t _i = sim->g_inp.spikes[k];
         for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
-            const int64_t _s = sim->g_S.pre_syn[_p];
+            const int64_t _s = _p;
             const int64_t _j = sim->g_S.post[_s];
             (void)_i; (void)_j;
-            sim->g_S.v_x[_s] = sim->g_S.v_x[_s] * exp(-50.0 * (_t - sim->g_S.v_lastupdate[_s]));
-            sim->g_S.v_y[_s] = sim->g_S.v_y[_s] * exp(-50.0 * (_t - sim->g_S.v_lastupdate[_s]));
+            { /* advance x, y of S to t */
+                const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate[_s]));
+                sim->g_S.v_x[_s] = sim->g_S.v_x[_s] * _f0;
+                sim->g_S.v_y[_s] = sim->g_S.v_y[_s] * _f0;
+            }
             sim->g_S.v_x[_s] = sim->g_S.v_x[_s] + 1;
             sim->g_S.v_w[_s] = snn_clip(sim->g_S.v_w[_s] + sim->g_S.v_y[_s] * sim->g_S.v_learned[_s], 0, sim->g_S.v_W_max);
             sim->g_S.v_lastupdate[_s] = _t;
@@ -387,8 +390,11 @@ static void snn_step(snn_sim *sim)
             const int64_t _s = sim->g_S.post_syn[_p];
             const int64_t _i = sim->g_S.pre[_s];
             (void)_i; (void)_j;
-            sim->g_S.v_x[_s] = sim->g_S.v_x[_s] * exp(-50.0 * (_t - sim->g_S.v_lastupdate[_s]));
-            sim->g_S.v_y[_s] = sim->g_S.v_y[_s] * exp(-50.0 * (_t - sim->g_S.v_lastupdate[_s]));
+            { /* advance x, y of S to t */
+                const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate[_s]));
+                sim->g_S.v_x[_s] = sim->g_S.v_x[_s] * _f0;
+                sim->g_S.v_y[_s] = sim->g_S.v_y[_s] * _f0;
+            }
             sim->g_S.v_y[_s] = sim->g_S.v_y[_s] - 1;
             sim->g_S.v_w[_s] = snn_clip(sim->g_S.v_w[_s] + sim->g_S.v_x[_s] * sim->g_S.v_learned[_s], 0, sim->g_S.v_W_max);
             sim->g_S.v_lastupdate[_s] = _t;
