@@ -345,7 +345,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     def poisson(self, g: ir.Group) -> str:
         G = self.g(g.name)
         ctx = self.ctx(g, g.span)
-        rate = self.p.expr(g.rate, ctx) if g.rate is not None else f"{G}.{mangle('v', 'rate')}[_i]"
+        rate = self.p.expr(g.rate, ctx)
         return f"""{G}.nspikes = 0;
 for (int64_t _i = 0; _i < {G}.n; _i++) {{
     if (snn_rng_uniform(&sim->rng[{ctx.rng}]) < ({rate}) * sim->dt)

@@ -41,8 +41,11 @@ def _group(g: m.Group) -> ir.Group:
         stamp = (ir.Assign(ir.Var(g.name, LASTUPDATE), ir.Special("t")),)
         on_pre = advance + on_pre + stamp if on_pre else on_pre
         on_post = advance + on_post + stamp if on_post else on_post
+    rate = g.rate
+    if g.kind == "poisson" and rate is None:
+        rate = ir.Var(g.name, "rate")  # `rate : Hz`, set by init and phases
     return ir.Group(
-        name=g.name, kind=g.kind, size=g.size, vars=tuple(state), init=g.init, rate=g.rate,
+        name=g.name, kind=g.kind, size=g.size, vars=tuple(state), init=g.init, rate=rate,
         indices=g.indices, times=g.times, source=g.source, target=g.target, connect=g.connect,
         connect_cond=g.connect_cond, connect_data=g.connect_data, on_pre=on_pre, on_post=on_post,
         span=g.span)

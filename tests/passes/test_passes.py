@@ -1,4 +1,6 @@
 """Each pass on a small hand-built IR, compared with ==; verify() after each."""
+import dataclasses
+
 import pytest
 
 from snndsl.diagnostics import InternalError
@@ -57,3 +59,86 @@ def test_verify_rejects_broken_ir():
         verify(module(ir.Assign(W, ir.Local("k"))))
     with pytest.raises(InternalError, match="sharedness"):
         verify(module(ir.Assign(ir.Var("S", "w", "shared"), ir.Const(1.0))))
+
+
+# ---- hoist_traces / remove_dead_state ------------------------------------------
+
+from snndsl.passes import hoist_traces, remove_dead_state  # noqa: E402
+
+T = ir.Special("t")
+
+
+def syn(on_pre, on_post, monitors=(), extra_vars=(), phases=()):
+    """A synapse group inp -> out with traces x, y and their shared clock."""
+    decay = (ir.Const(-50.0), ir.Const(0.0))
+    vars_ = (ir.StateVar("w", "f", False, "1"),
+             ir.StateVar("x", "f", False, "1", "event-driven", decay),
+             ir.StateVar("y", "f", False, "1", "event-driven", decay),
+             ir.StateVar("lastupdate", "f", False, "second", "lastupdate")) + extra_vars
+    adv = (ir.Advance("S", ("x", "y"), "lastupdate"),)
+    stamp = (ir.Assign(ir.Var("S", "lastupdate"), T),)
+    s = ir.Group("S", "synapses", None, vars_, source="inp", target="out",
+                 on_pre=adv + tuple(on_pre) + stamp, on_post=adv + tuple(on_post) + stamp)
+    src = ir.Group("inp", "poisson", 3, (), rate=ir.Const(1.0))
+    dst = ir.Group("out", "poisson", 2, (), rate=ir.Const(1.0))
+    return ir.Module("m", "h", 1e-4, 0, (), (), (src, dst, s), tuple(monitors), (), tuple(phases))
+
+
+X, Y, Wv = ir.Var("S", "x"), ir.Var("S", "y"), ir.Var("S", "w")
+STDP_PRE = (ir.Assign(X, ir.Binary("+", X, ir.Const(1.0))), ir.Assign(Wv, ir.Binary("+", Wv, Y)))
+STDP_POST = (ir.Assign(Y, ir.Binary("-", Y, ir.Const(1.0))), ir.Assign(Wv, ir.Binary("+", Wv, X)))
+W_MON = ir.Monitor("mw", "state", "S", "w")
+
+
+def test_hoist_traces_moves_stdp_traces_to_neurons():
+    out = remove_dead_state(hoist_traces(syn(STDP_PRE, STDP_POST, [W_MON])))
+    verify(out)
+    g = out.group("S")
+    assert g.var("x").index == "pre" and g.var("y").index == "post"
+    assert g.var("lastupdate") is None  # no trace is left per synapse
+    assert g.on_pre_spike == (ir.Advance("S", ("x",), "lastupdate_pre"), STDP_PRE[0],
+                              ir.Assign(ir.Var("S", "lastupdate_pre"), T))
+    assert g.on_pre == (ir.Advance("S", ("y",), "lastupdate_post"),
+                        ir.Assign(ir.Var("S", "lastupdate_post"), T), STDP_PRE[1])
+    assert g.on_post_spike[1] == STDP_POST[0]
+    assert g.on_post == (ir.Advance("S", ("x",), "lastupdate_pre"),
+                         ir.Assign(ir.Var("S", "lastupdate_pre"), T), STDP_POST[1])
+
+
+def test_hoist_traces_keeps_a_trace_that_depends_on_the_synapse():
+    pre = (ir.Assign(X, ir.Binary("+", X, Wv)), STDP_PRE[1])  # x += w: per synapse
+    out = hoist_traces(syn(pre, STDP_POST, [W_MON]))
+    g = out.group("S")
+    assert g.var("x").index == "element" and g.var("y").index == "post"
+    assert ir.Advance("S", ("x",), "lastupdate") in g.on_pre  # x stays per synapse, on its clock
+
+
+def test_hoist_traces_keeps_observed_or_reordered_traces():
+    monitored = hoist_traces(syn(STDP_PRE, STDP_POST, [W_MON, ir.Monitor("mx", "state", "S", "x")]))
+    assert monitored.group("S").var("x").index == "element"
+    read_first = (ir.Assign(Wv, ir.Binary("+", Wv, X)), STDP_PRE[0])  # reads x before x += 1
+    assert hoist_traces(syn(read_first, STDP_POST, [W_MON])).group("S").var("x").index == "element"
+    under_if = (ir.If(ir.Binary(">", Wv, ir.Const(0.5), "b"), (STDP_PRE[0],)), STDP_PRE[1])
+    assert hoist_traces(syn(under_if, STDP_POST, [W_MON])).group("S").var("x").index == "element"
+    written_by_phase = [ir.Phase("p", (ir.GroupAssign("S", X, ir.Const(0.0)),))]
+    out = hoist_traces(syn(STDP_PRE, STDP_POST, [W_MON], phases=written_by_phase))
+    assert out.group("S").var("x").index == "element"
+
+
+def test_remove_dead_state_drops_unread_variables_and_their_writes():
+    unused = ir.StateVar("u", "f", False, "1")
+    pre = STDP_PRE + (ir.Assign(ir.Var("S", "u"), ir.Binary("+", Wv, ir.Const(1.0))),)
+    out = remove_dead_state(syn(pre, STDP_POST, [W_MON], extra_vars=(unused,)))
+    verify(out)
+    g = out.group("S")
+    assert g.var("u") is None
+    assert all(not (isinstance(s, ir.Assign) and s.target.name == "u") for s in g.on_pre)
+    assert g.var("lastupdate") is not None  # still the clock of x and y
+
+
+def test_remove_dead_state_keeps_writes_that_read_data():
+    m = syn(STDP_PRE, STDP_POST, [W_MON], extra_vars=(ir.StateVar("u", "f", False, "1"),),
+            phases=[ir.Phase("p", (ir.GroupAssign("S", ir.Var("S", "u"),
+                                                  ir.DataAt("d", (ir.Special("elem", "i"),))),))])
+    m = dataclasses.replace(m, data=(ir.DataDef("d", "/x.npy", "1", 1.0),))
+    assert remove_dead_state(m).group("S").var("u") is not None

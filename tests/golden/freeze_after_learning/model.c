@@ -40,7 +40,8 @@ typedef struct {
     double v_W_max;  /* [1] */
     double *v_x;  /* [1] */
     double *v_y;  /* [1] */
-    double *v_lastupdate;  /* [second] */
+    double *v_lastupdate_pre;  /* [second] */
+    double *v_lastupdate_post;  /* [second] */
     int32_t *pre, *post;  /* per synapse */
     int64_t *pre_start, *pre_syn;  /* synapses of each presynaptic neuron */
     int64_t *post_start, *post_syn;  /* synapses of each postsynaptic neuron */
@@ -310,9 +311,10 @@ static int snn_setup(snn_sim *sim)
                            &sim->g_S.post_start, &sim->g_S.post_syn)) return -1;
     sim->g_S.v_w = snn_alloc(sim, sim->g_S.n, sizeof(double));
     sim->g_S.v_learned = snn_alloc(sim, sim->g_S.n, sizeof(double));
-    sim->g_S.v_x = snn_alloc(sim, sim->g_S.n, sizeof(double));
-    sim->g_S.v_y = snn_alloc(sim, sim->g_S.n, sizeof(double));
-    sim->g_S.v_lastupdate = snn_alloc(sim, sim->g_S.n, sizeof(double));
+    sim->g_S.v_x = snn_alloc(sim, sim->g_inp.n, sizeof(double));
+    sim->g_S.v_y = snn_alloc(sim, sim->g_out.n, sizeof(double));
+    sim->g_S.v_lastupdate_pre = snn_alloc(sim, sim->g_inp.n, sizeof(double));
+    sim->g_S.v_lastupdate_post = snn_alloc(sim, sim->g_out.n, sizeof(double));
     if (sim->failed) return -1;
     { /* init of S */
         const double _t = sim->step * sim->dt;
@@ -370,34 +372,42 @@ static void snn_step(snn_sim *sim)
     /* 4. synaptic events: on pre, then on post */
     for (int64_t k = 0; k < sim->g_inp.nspikes; k++) { /* on pre of S */
         const int64_t _i = sim->g_inp.spikes[k];
+        { /* advance x of S to t */
+            const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate_pre[_i]));
+            sim->g_S.v_x[_i] = sim->g_S.v_x[_i] * _f0;
+        }
+        sim->g_S.v_x[_i] = sim->g_S.v_x[_i] + 1;
+        sim->g_S.v_lastupdate_pre[_i] = _t;
         for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
             const int64_t _s = _p;
             const int64_t _j = sim->g_S.post[_s];
             (void)_i; (void)_j;
-            { /* advance x, y of S to t */
-                const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate[_s]));
-                sim->g_S.v_x[_s] = sim->g_S.v_x[_s] * _f0;
-                sim->g_S.v_y[_s] = sim->g_S.v_y[_s] * _f0;
+            { /* advance y of S to t */
+                const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate_post[_j]));
+                sim->g_S.v_y[_j] = sim->g_S.v_y[_j] * _f0;
             }
-            sim->g_S.v_x[_s] = sim->g_S.v_x[_s] + 1;
-            sim->g_S.v_w[_s] = snn_clip(sim->g_S.v_w[_s] + sim->g_S.v_y[_s] * sim->g_S.v_learned[_s], 0, sim->g_S.v_W_max);
-            sim->g_S.v_lastupdate[_s] = _t;
+            sim->g_S.v_lastupdate_post[_j] = _t;
+            sim->g_S.v_w[_s] = snn_clip(sim->g_S.v_w[_s] + sim->g_S.v_y[_j] * sim->g_S.v_learned[_s], 0, sim->g_S.v_W_max);
         }
     }
     for (int64_t k = 0; k < sim->g_out.nspikes; k++) { /* on post of S */
         const int64_t _j = sim->g_out.spikes[k];
+        { /* advance y of S to t */
+            const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate_post[_j]));
+            sim->g_S.v_y[_j] = sim->g_S.v_y[_j] * _f0;
+        }
+        sim->g_S.v_y[_j] = sim->g_S.v_y[_j] - 1;
+        sim->g_S.v_lastupdate_post[_j] = _t;
         for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
             const int64_t _s = sim->g_S.post_syn[_p];
             const int64_t _i = sim->g_S.pre[_s];
             (void)_i; (void)_j;
-            { /* advance x, y of S to t */
-                const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate[_s]));
-                sim->g_S.v_x[_s] = sim->g_S.v_x[_s] * _f0;
-                sim->g_S.v_y[_s] = sim->g_S.v_y[_s] * _f0;
+            { /* advance x of S to t */
+                const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate_pre[_i]));
+                sim->g_S.v_x[_i] = sim->g_S.v_x[_i] * _f0;
             }
-            sim->g_S.v_y[_s] = sim->g_S.v_y[_s] - 1;
-            sim->g_S.v_w[_s] = snn_clip(sim->g_S.v_w[_s] + sim->g_S.v_x[_s] * sim->g_S.v_learned[_s], 0, sim->g_S.v_W_max);
-            sim->g_S.v_lastupdate[_s] = _t;
+            sim->g_S.v_lastupdate_pre[_i] = _t;
+            sim->g_S.v_w[_s] = snn_clip(sim->g_S.v_w[_s] + sim->g_S.v_x[_i] * sim->g_S.v_learned[_s], 0, sim->g_S.v_W_max);
         }
     }
     /* 5. rate monitors record */
@@ -589,7 +599,8 @@ void snn_sim_free(snn_sim *sim)
     free(sim->g_S.v_learned);
     free(sim->g_S.v_x);
     free(sim->g_S.v_y);
-    free(sim->g_S.v_lastupdate);
+    free(sim->g_S.v_lastupdate_pre);
+    free(sim->g_S.v_lastupdate_post);
     free(sim->g_S.pre);
     free(sim->g_S.post);
     free(sim->g_S.pre_start);
