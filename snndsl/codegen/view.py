@@ -87,7 +87,9 @@ class _Builder:
         if g.kind == "synapses":
             fields += ["int32_t *pre, *post;  /* per synapse */",
                        "int64_t *pre_start, *pre_syn;  /* synapses of each presynaptic neuron */",
-                       "int64_t *post_start, *post_syn;  /* synapses of each postsynaptic neuron */"]
+                       "int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */",
+                       "int64_t *post_start, *post_syn;  /* synapses of each postsynaptic neuron */",
+                       "int32_t *post_other;  /* ... and their presynaptic neurons, in that order */"]
         return (f"snn_{mangle('g', g.name)}_t", mangle("g", g.name), tuple(fields))
 
     def sim_fields(self) -> str:
@@ -201,8 +203,7 @@ class _Builder:
             d = f"sim->{mangle('d', g.connect_data)}"
             return (f"{head}\nif (snn_connect_pairs(sim, &{S}.n, &{S}.pre, &{S}.post, &{d}, {pre}.n, {post}.n, "
                     f"{c_string(g.connect_data)}, {c_string(_site(g.span))})) return -1;\n"
-                    f"if (snn_index_synapses(sim, {S}.n, {S}.pre, {S}.post, {pre}.n, {post}.n, &{S}.pre_start, "
-                    f"&{S}.pre_syn, &{S}.post_start, &{S}.post_syn)) return -1;")
+                    + self.index_synapses(g))
         if g.connect == "all":
             cond = "1"
         elif g.connect == "one_to_one":
@@ -233,9 +234,14 @@ class _Builder:
     if (!{S}.post) {S}.post = snn_alloc(sim, 1, sizeof(int32_t));
     if (sim->failed) return -1;
 }}
-if (snn_index_synapses(sim, {S}.n, {S}.pre, {S}.post, {pre}.n, {post}.n, &{S}.pre_start, &{S}.pre_syn,
-                       &{S}.post_start, &{S}.post_syn)) return -1;"""
+""" + self.index_synapses(g)
         return body
+
+    def index_synapses(self, g: ir.Group) -> str:
+        S, pre, post = self.g(g.name), self.g(g.source), self.g(g.target)
+        return (f"if (snn_index_synapses(sim, {S}.n, {S}.pre, {S}.post, {pre}.n, {post}.n,\n"
+                f"                       &{S}.pre_start, &{S}.pre_syn, &{S}.pre_other,\n"
+                f"                       &{S}.post_start, &{S}.post_syn, &{S}.post_other)) return -1;")
 
     def element_loop(self, g: ir.Group, body, span, what: str, where: ir.Expr | None = None,
                      lo: str | None = None, hi: str | None = None, reductions=None) -> str:
@@ -362,7 +368,6 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         ctx = self.ctx(g, g.span)
         code = self.p.stmts(body, ctx, "        ")
         me, other = ("_i", "_j") if event == "pre" else ("_j", "_i")
-        other_arr = "post" if event == "pre" else "pre"
         head = ""
         if once:
             head = self.p.stmts(once, ctx, "    ") + "\n"
@@ -373,7 +378,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             syn = "_p" if event == "pre" and g.connect != "data" else f"{S}.{event}_syn[_p]"
             loop = f"""    for (int64_t _p = {S}.{event}_start[{me}]; _p < {S}.{event}_start[{me} + 1]; _p++) {{
         const int64_t _s = {syn};
-        const int64_t {other} = {S}.{other_arr}[_s];
+        const int64_t {other} = {S}.{event}_other[_p];
         (void)_i; (void)_j;
 {code}
     }}
@@ -655,7 +660,8 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             if g.kind == "spikes":
                 out += [f"free({G}.src_i);", f"free({G}.src_step);"]
             if g.kind == "synapses":
-                out += [f"free({G}.{x});" for x in ("pre", "post", "pre_start", "pre_syn", "post_start", "post_syn")]
+                out += [f"free({G}.{x});" for x in ("pre", "post", "pre_start", "pre_syn", "pre_other",
+                                                    "post_start", "post_syn", "post_other")]
         for d in self.m.data:
             out.append(f"snn_array_free(&sim->{mangle('d', d.name)});")
             out.append(f"free(sim->{mangle('dpath', d.name)});")

@@ -44,7 +44,9 @@ typedef struct {
     double *v_lastupdate_post;  /* [second] */
     int32_t *pre, *post;  /* per synapse */
     int64_t *pre_start, *pre_syn;  /* synapses of each presynaptic neuron */
+    int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */
     int64_t *post_start, *post_syn;  /* synapses of each postsynaptic neuron */
+    int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
 } snn_g_S_t;
 
 //! One whole simulation: every variable, random stream and buffer lives here.
@@ -251,27 +253,35 @@ SNN_MAYBE_UNUSED static int snn_connect_pairs(snn_sim *sim, int64_t *nsyn, int32
 }
 
 //! Per-neuron lists of synapse numbers (CSR), in synapse order, for both ends.
-SNN_MAYBE_UNUSED static int snn_index_one(snn_sim *sim, int64_t nsyn, const int32_t *end, int64_t n,
-                         int64_t **start, int64_t **syn)
+//! Beside each list, the neuron at the synapse's other end (`other`), so a
+//! pathway reads it sequentially instead of through the synapse number.
+SNN_MAYBE_UNUSED static int snn_index_one(snn_sim *sim, int64_t nsyn, const int32_t *end, const int32_t *far,
+                                          int64_t n, int64_t **start, int64_t **syn, int32_t **other)
 {
     *start = snn_alloc(sim, n + 1, sizeof(int64_t));
     *syn = snn_alloc(sim, nsyn, sizeof(int64_t));
+    *other = snn_alloc(sim, nsyn, sizeof(int32_t));
     if (sim->failed) return -1;
     for (int64_t s = 0; s < nsyn; s++) (*start)[end[s] + 1]++;
     for (int64_t k = 0; k < n; k++) (*start)[k + 1] += (*start)[k];
     int64_t *fill = snn_alloc(sim, n, sizeof(int64_t));
     if (sim->failed) return -1;
-    for (int64_t s = 0; s < nsyn; s++) (*syn)[(*start)[end[s]] + fill[end[s]]++] = s;
+    for (int64_t s = 0; s < nsyn; s++) {
+        int64_t p = (*start)[end[s]] + fill[end[s]]++;
+        (*syn)[p] = s;
+        (*other)[p] = far[s];
+    }
     free(fill);
     return 0;
 }
 
 SNN_MAYBE_UNUSED static int snn_index_synapses(snn_sim *sim, int64_t nsyn, const int32_t *pre, const int32_t *post,
-                              int64_t n_pre, int64_t n_post, int64_t **pre_start, int64_t **pre_syn,
-                              int64_t **post_start, int64_t **post_syn)
+                                               int64_t n_pre, int64_t n_post, int64_t **pre_start, int64_t **pre_syn,
+                                               int32_t **pre_other, int64_t **post_start, int64_t **post_syn,
+                                               int32_t **post_other)
 {
-    if (snn_index_one(sim, nsyn, pre, n_pre, pre_start, pre_syn)) return -1;
-    return snn_index_one(sim, nsyn, post, n_post, post_start, post_syn);
+    if (snn_index_one(sim, nsyn, pre, post, n_pre, pre_start, pre_syn, pre_other)) return -1;
+    return snn_index_one(sim, nsyn, post, pre, n_post, post_start, post_syn, post_other);
 }
 
 static int snn_setup(snn_sim *sim)
@@ -307,8 +317,9 @@ static int snn_setup(snn_sim *sim)
         if (!sim->g_S.post) sim->g_S.post = snn_alloc(sim, 1, sizeof(int32_t));
         if (sim->failed) return -1;
     }
-    if (snn_index_synapses(sim, sim->g_S.n, sim->g_S.pre, sim->g_S.post, sim->g_inp.n, sim->g_out.n, &sim->g_S.pre_start, &sim->g_S.pre_syn,
-                           &sim->g_S.post_start, &sim->g_S.post_syn)) return -1;
+    if (snn_index_synapses(sim, sim->g_S.n, sim->g_S.pre, sim->g_S.post, sim->g_inp.n, sim->g_out.n,
+                           &sim->g_S.pre_start, &sim->g_S.pre_syn, &sim->g_S.pre_other,
+                           &sim->g_S.post_start, &sim->g_S.post_syn, &sim->g_S.post_other)) return -1;
     sim->g_S.v_w = snn_alloc(sim, sim->g_S.n, sizeof(double));
     sim->g_S.v_learned = snn_alloc(sim, sim->g_S.n, sizeof(double));
     sim->g_S.v_x = snn_alloc(sim, sim->g_inp.n, sizeof(double));
@@ -380,7 +391,7 @@ static void snn_step(snn_sim *sim)
         sim->g_S.v_lastupdate_pre[_i] = _t;
         for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
             const int64_t _s = _p;
-            const int64_t _j = sim->g_S.post[_s];
+            const int64_t _j = sim->g_S.pre_other[_p];
             (void)_i; (void)_j;
             { /* advance y of S to t */
                 const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate_post[_j]));
@@ -400,7 +411,7 @@ static void snn_step(snn_sim *sim)
         sim->g_S.v_lastupdate_post[_j] = _t;
         for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
             const int64_t _s = sim->g_S.post_syn[_p];
-            const int64_t _i = sim->g_S.pre[_s];
+            const int64_t _i = sim->g_S.post_other[_p];
             (void)_i; (void)_j;
             { /* advance x of S to t */
                 const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate_pre[_i]));
@@ -605,8 +616,10 @@ void snn_sim_free(snn_sim *sim)
     free(sim->g_S.post);
     free(sim->g_S.pre_start);
     free(sim->g_S.pre_syn);
+    free(sim->g_S.pre_other);
     free(sim->g_S.post_start);
     free(sim->g_S.post_syn);
+    free(sim->g_S.post_other);
     snn_buf_free(&sim->m_weights_t);
     snn_buf_free(&sim->m_weights_v);
     snn_buf_free(&sim->m_out_spikes_i);
