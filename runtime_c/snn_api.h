@@ -30,6 +30,18 @@ void snn_sim_set_quiet(snn_sim *sim, int quiet);
 /* Initialise and run the whole protocol. 0 ok, -1 error (see snn_sim_error). */
 int snn_sim_run(snn_sim *sim);
 
+/* Step by step instead of the protocol: initialise (groups, connectivity,
+ * init code; done once, implied by the others), then advance the clock by a
+ * duration in seconds, with Brian2's rounding to whole steps. */
+int snn_sim_setup(snn_sim *sim);
+int snn_sim_advance(snn_sim *sim, double duration);
+
+/* Snapshots of the whole state (clock, random streams, variables, spikes,
+ * connectivity): a simulation loaded from one continues exactly as the one
+ * that saved it would have. Only for the model that wrote it. */
+int snn_sim_save_state(snn_sim *sim, const char *path);
+int snn_sim_load_state(snn_sim *sim, const char *path);
+
 /* Ask a running simulation to stop at the end of the current step (safe to
  * call from a signal handler or another thread); then whether it did. */
 void snn_sim_request_stop(snn_sim *sim);

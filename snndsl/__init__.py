@@ -6,9 +6,9 @@
     res = snndsl.load("results/")            # what the binary wrote
 """
 from snndsl.diagnostics import CompileError, InternalError
-from snndsl.driver import Model, SimulationError, compile
+from snndsl.driver import Model, Simulation, SimulationError, compile
 from snndsl.results import Results, ResultsError, load
 
-__all__ = ["compile", "load", "Model", "Results", "CompileError", "SimulationError", "InternalError",
+__all__ = ["compile", "load", "Model", "Simulation", "Results", "CompileError", "SimulationError", "InternalError",
            "ResultsError"]
 __version__ = "0.1.0"

@@ -124,41 +124,88 @@ class Model:
     def name(self) -> str:
         return self.frontend.ir.name
 
+    def simulation(self, params: dict | None = None, seed: int | None = None, data: dict | None = None,
+                   quiet: bool = True) -> "Simulation":
+        """A new simulation of this model in this process, not yet run."""
+        return Simulation(self, params, seed, data, quiet)
+
     def run(self, params: dict | None = None, seed: int | None = None, data: dict | None = None,
             quiet: bool = True) -> Results:
         """Run the whole protocol in this process; the same seed gives the
         same numbers as the binary."""
+        sim = self.simulation(params, seed, data, quiet)
+        sim.run_protocol()
+        return sim.results()
+
+
+class Simulation:
+    """One simulation in this process: a value, several may coexist.
+
+    `params` values are numbers in SI units or strings with a unit
+    ("20 Hz"); `data` maps data names to paths. Either run the protocol
+    (`run_protocol`) or drive the clock yourself (`advance`), and take
+    snapshots (`save_state` / `load_state`) to continue exactly later.
+    """
+
+    def __init__(self, model: Model, params=None, seed=None, data=None, quiet=True):
         from snndsl.build.ffi import ffi, load_library
-        f = ffi()
-        lib = load_library(self.artifact.library, self.artifact.key)
-        sim = _Sim(lib, f)
+        self.model = model
+        self._ffi = ffi()
+        self._lib = load_library(model.artifact.library, model.artifact.key)
+        self._sim = _Sim(self._lib, self._ffi)
+        lib, ptr = self._lib, self._sim.ptr
         for name, value in (params or {}).items():
             text = value if isinstance(value, str) else repr(float(value))
-            if lib.snn_sim_set_param(sim.ptr, str(name).encode(), text.encode()):
-                raise SimulationError(sim.error())
+            self._check(lib.snn_sim_set_param(ptr, str(name).encode(), text.encode()))
         for name, path in (data or {}).items():
-            if lib.snn_sim_set_data(sim.ptr, str(name).encode(), os.fsencode(os.path.abspath(path))):
-                raise SimulationError(sim.error())
+            self._check(lib.snn_sim_set_data(ptr, str(name).encode(), os.fsencode(os.path.abspath(path))))
         if seed is not None:
-            lib.snn_sim_set_seed(sim.ptr, int(seed))
-        lib.snn_sim_set_quiet(sim.ptr, 1 if quiet else 0)
-        if _run_interruptibly(lib, sim.ptr):
-            raise SimulationError(sim.error())
-        text = lib.snn_sim_manifest(sim.ptr)
+            lib.snn_sim_set_seed(ptr, int(seed))
+        lib.snn_sim_set_quiet(ptr, 1 if quiet else 0)
+
+    def _check(self, rc: int) -> None:
+        if rc:
+            raise SimulationError(self._sim.error())
+
+    def run_protocol(self) -> "Simulation":
+        """Run the model's phases (once), from wherever the clock stands."""
+        self._check(_run_interruptibly(lambda: self._lib.snn_sim_run(self._sim.ptr), self._lib, self._sim.ptr))
+        return self
+
+    def advance(self, duration: float) -> "Simulation":
+        """Advance the clock by `duration` seconds, outside the protocol."""
+        self._check(_run_interruptibly(lambda: self._lib.snn_sim_advance(self._sim.ptr, float(duration)),
+                                       self._lib, self._sim.ptr))
+        return self
+
+    def save_state(self, path) -> None:
+        self._check(self._lib.snn_sim_setup(self._sim.ptr))
+        self._check(self._lib.snn_sim_save_state(self._sim.ptr, os.fsencode(path)))
+
+    def load_state(self, path) -> "Simulation":
+        self._check(self._lib.snn_sim_load_state(self._sim.ptr, os.fsencode(path)))
+        return self
+
+    def results(self) -> Results:
+        """What the monitors and saves hold now, as numpy views of the C
+        buffers (no copy; they stay valid while any of them is alive)."""
+        f, lib, ptr = self._ffi, self._lib, self._sim.ptr
+        text = lib.snn_sim_manifest(ptr)
         if text == f.NULL:
             raise MemoryError("could not build the results manifest")
         manifest = json.loads(f.string(text).decode())
         arrays = {}
         out = f.new("snn_result_array *")
-        for k in range(lib.snn_sim_n_arrays(sim.ptr)):
-            lib.snn_sim_array(sim.ptr, k, out)
-            arrays[f.string(out.file).decode()] = _view(f, out, sim)
+        for k in range(lib.snn_sim_n_arrays(ptr)):
+            lib.snn_sim_array(ptr, k, out)
+            arrays[f.string(out.file).decode()] = _view(f, out, self._sim)
         return from_arrays(manifest, arrays)
 
 
-def _run_interruptibly(lib, ptr) -> int:
-    """snn_sim_run in a worker thread (cffi releases the GIL), so that Ctrl-C
-    in this thread can ask the simulation to stop at the end of a step.
+def _run_interruptibly(call, lib, ptr) -> int:
+    """`call()` (a C function running the simulation) in a worker thread
+    (cffi releases the GIL), so that Ctrl-C in this thread can ask the
+    simulation to stop at the end of a step.
 
     The wait uses an Event, not Thread.join: a KeyboardInterrupt during
     join() can mark a running thread as stopped (CPython's bpo-45274 fix), and
@@ -168,7 +215,7 @@ def _run_interruptibly(lib, ptr) -> int:
 
     def work() -> None:
         try:
-            result.append(lib.snn_sim_run(ptr))
+            result.append(call())
         finally:
             done.set()
 
@@ -212,4 +259,4 @@ def compile(path, build_dir=None, passes=PIPELINE) -> Model:
     return Model(fe, artifact, file)
 
 
-__all__ = ["compile", "frontend", "Model", "SimulationError", "InternalError"]
+__all__ = ["compile", "frontend", "Model", "Simulation", "SimulationError", "InternalError"]

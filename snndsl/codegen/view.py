@@ -47,6 +47,7 @@ class CModel:
     manifest: str
     arrays: tuple[CArray, ...]
     free: str
+    state_fields: tuple  # (name, "array"/"scalar", C lvalue, element size, count): see state.c.j2
 
 
 def _site(span) -> str:
@@ -648,6 +649,44 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         lit("}\n}\n")
         return "\n".join(lines)
 
+    def state_fields(self) -> tuple:
+        """Every piece of simulation state, for snapshots (state.c.j2)."""
+        out = [("clock.step", "scalar", "sim->step", "sizeof(int64_t)", "1"),
+               ("clock.t_net", "scalar", "sim->t_net", "sizeof(double)", "1"),
+               ("rng", "scalar", "sim->rng", "sizeof(snn_rng)", "SNN_N_RNG"),
+               ("params", "scalar", "sim->p", "sizeof(snn_params)", "1")]
+        for name, dtype in self.m.locals:
+            ctype = "int64_t" if dtype == "i" else "double"
+            out.append((f"local.{name}", "scalar", f"sim->{mangle('l', name)}", f"sizeof({ctype})", "1"))
+        for g in self.m.groups:
+            G = self.g(g.name)
+            out.append((f"{g.name}.n", "scalar", f"{G}.n", "sizeof(int64_t)", "1"))
+            for v in g.vars:
+                ctype = C_TYPE[v.dtype]
+                if v.shared:
+                    out.append((f"{g.name}.{v.name}", "scalar", f"{G}.{mangle('v', v.name)}", f"sizeof({ctype})", "1"))
+                    continue
+                owner = {"element": g.name, "pre": g.source, "post": g.target}[v.index]
+                out.append((f"{g.name}.{v.name}", "array", f"{G}.{mangle('v', v.name)}", f"sizeof({ctype})",
+                            f"{self.g(owner)}.n"))
+            if g.kind != "synapses":
+                out.append((f"{g.name}.spikes", "array", f"{G}.spikes", "sizeof(int32_t)", f"{G}.n"))
+                out.append((f"{g.name}.nspikes", "scalar", f"{G}.nspikes", "sizeof(int64_t)", "1"))
+            if g.kind == "spikes":
+                out += [(f"{g.name}.nsrc", "scalar", f"{G}.nsrc", "sizeof(int64_t)", "1"),
+                        (f"{g.name}.cursor", "scalar", f"{G}.cursor", "sizeof(int64_t)", "1"),
+                        (f"{g.name}.src_i", "array", f"{G}.src_i", "sizeof(int32_t)", f"{G}.nsrc"),
+                        (f"{g.name}.src_step", "array", f"{G}.src_step", "sizeof(int64_t)", f"{G}.nsrc")]
+            if g.kind == "synapses":
+                pre, post = self.g(g.source), self.g(g.target)
+                out += [(f"{g.name}.pre", "array", f"{G}.pre", "sizeof(int32_t)", f"{G}.n"),
+                        (f"{g.name}.post", "array", f"{G}.post", "sizeof(int32_t)", f"{G}.n")]
+                for end, count in (("pre", f"{pre}.n + 1"), ("post", f"{post}.n + 1")):
+                    out += [(f"{g.name}.{end}_start", "array", f"{G}.{end}_start", "sizeof(int64_t)", count),
+                            (f"{g.name}.{end}_syn", "array", f"{G}.{end}_syn", "sizeof(int64_t)", f"{G}.n"),
+                            (f"{g.name}.{end}_other", "array", f"{G}.{end}_other", "sizeof(int32_t)", f"{G}.n")]
+        return tuple(out)
+
     def free(self) -> str:
         out = []
         for g in self.m.groups:
@@ -687,4 +726,5 @@ def build_view(module: ir.Module) -> CModel:
         n_rng=max(1, b.n_rng), n_phases=max(1, len(module.phases)),
         phase_names=tuple(c_string(p.name) for p in module.phases), params=params,
         param_defaults=b.param_defaults(), data=data, group_structs=structs, sim_fields=fields,
-        setup=setup, step=step, protocol=protocol, manifest=b.manifest(), arrays=b.arrays(), free=b.free())
+        setup=setup, step=step, protocol=protocol, manifest=b.manifest(), arrays=b.arrays(), free=b.free(),
+        state_fields=b.state_fields())

@@ -57,7 +57,7 @@ struct snn_sim {
     int64_t step;       /* the clock: t = step * dt */
     double t_net;       /* end time of the last run, as Brian2's Network.t */
     uint64_t seed;
-    int quiet, failed, ran, interrupted;
+    int quiet, failed, ran, interrupted, is_setup;
     volatile sig_atomic_t stop_requested;  /* set by snn_sim_request_stop */
     int phase;          /* index of the running phase, -1 outside */
     double phase_start[SNN_N_PHASES], phase_stop[SNN_N_PHASES];
@@ -646,22 +646,37 @@ int snn_sim_set_data(snn_sim *sim, const char *name, const char *path)
     return snn_fail(sim, "error[E0601]: --data %s: the model has no data array '%s'", name, name);
 }
 
-int snn_sim_run(snn_sim *sim)
+int snn_sim_setup(snn_sim *sim)
 {
-    if (sim->ran) return snn_fail(sim, "a simulation runs once; create a new one");
-    sim->ran = 1;
     if (sim->failed) return -1;
+    if (sim->is_setup) return 0;
+    sim->is_setup = 1;
     for (uint64_t k = 0; k < SNN_N_RNG; k++) snn_rng_seed(&sim->rng[k], sim->seed, k);
     double t0 = snn_wall_time();
     int rc = snn_setup(sim);
+    sim->wall_setup = snn_wall_time() - t0;
+    return rc;
+}
+
+int snn_sim_advance(snn_sim *sim, double duration)
+{
+    if (snn_sim_setup(sim)) return -1;
+    double t0 = snn_wall_time();
+    int rc = snn_run_for(sim, duration, "advance");
+    sim->wall_run += snn_wall_time() - t0;
+    return rc;
+}
+
+int snn_sim_run(snn_sim *sim)
+{
+    if (sim->ran) return snn_fail(sim, "the protocol of a simulation runs once; create a new one");
+    sim->ran = 1;
+    if (snn_sim_setup(sim)) return -1;
     double t1 = snn_wall_time();
-    sim->wall_setup = t1 - t0;
-    if (rc == 0) {
-        snn_progress_start(&sim->progress, sim->quiet);
-        rc = snn_protocol(sim);
-        snn_progress_finish(&sim->progress);
-    }
-    sim->wall_run = snn_wall_time() - t1;
+    snn_progress_start(&sim->progress, sim->quiet);
+    int rc = snn_protocol(sim);
+    snn_progress_finish(&sim->progress);
+    sim->wall_run += snn_wall_time() - t1;
     if (sim->phase >= 0) snn_phase_end(sim, sim->phase);
     return rc;
 }
@@ -750,3 +765,120 @@ int snn_sim_write_results(snn_sim *sim, const char *dir)
 void snn_sim_request_stop(snn_sim *sim) { sim->stop_requested = 1; }
 int snn_sim_interrupted(const snn_sim *sim) { return sim->interrupted; }
 const char *snn_model_name(void) { return "freeze_after_learning"; }
+
+/* A snapshot holds every piece of state: the clock, the random streams, the
+ * parameters, the protocol's locals, each group's variables, spikes of the
+ * current step and connectivity. Monitors and saved arrays are results, not
+ * state, and data arrays are inputs: neither is stored.
+ *
+ * File layout: "SNNSTATE1\n", the model's source hash (64 hex digits), the
+ * number of fields (u64), then per field: name length (u32), name, element
+ * size (u64), element count (u64), the bytes. Arrays are resized on load. */
+typedef struct {
+    const char *name;
+    void **array;     /* an array field: where its pointer lives */
+    void *scalar;     /* a fixed-size field (array == NULL) */
+    size_t elsize;
+    int64_t count;
+} snn_state_field;
+
+#define SNN_STATE_MAGIC "SNNSTATE1\n"
+
+static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
+{
+    size_t n = 0;
+    f[n++] = (snn_state_field){ "clock.step", NULL, (void *)&sim->step, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "clock.t_net", NULL, (void *)&sim->t_net, sizeof(double), 1 };
+    f[n++] = (snn_state_field){ "rng", NULL, (void *)&sim->rng, sizeof(snn_rng), SNN_N_RNG };
+    f[n++] = (snn_state_field){ "params", NULL, (void *)&sim->p, sizeof(snn_params), 1 };
+    f[n++] = (snn_state_field){ "inp.n", NULL, (void *)&sim->g_inp.n, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "inp.spikes", (void **)&sim->g_inp.spikes, NULL, sizeof(int32_t), sim->g_inp.n };
+    f[n++] = (snn_state_field){ "inp.nspikes", NULL, (void *)&sim->g_inp.nspikes, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "out.n", NULL, (void *)&sim->g_out.n, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "out.spikes", (void **)&sim->g_out.spikes, NULL, sizeof(int32_t), sim->g_out.n };
+    f[n++] = (snn_state_field){ "out.nspikes", NULL, (void *)&sim->g_out.nspikes, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "S.n", NULL, (void *)&sim->g_S.n, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "S.w", (void **)&sim->g_S.v_w, NULL, sizeof(double), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.learned", (void **)&sim->g_S.v_learned, NULL, sizeof(double), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.W_max", NULL, (void *)&sim->g_S.v_W_max, sizeof(double), 1 };
+    f[n++] = (snn_state_field){ "S.x", (void **)&sim->g_S.v_x, NULL, sizeof(double), sim->g_inp.n };
+    f[n++] = (snn_state_field){ "S.y", (void **)&sim->g_S.v_y, NULL, sizeof(double), sim->g_out.n };
+    f[n++] = (snn_state_field){ "S.lastupdate_pre", (void **)&sim->g_S.v_lastupdate_pre, NULL, sizeof(double), sim->g_inp.n };
+    f[n++] = (snn_state_field){ "S.lastupdate_post", (void **)&sim->g_S.v_lastupdate_post, NULL, sizeof(double), sim->g_out.n };
+    f[n++] = (snn_state_field){ "S.pre", (void **)&sim->g_S.pre, NULL, sizeof(int32_t), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.post", (void **)&sim->g_S.post, NULL, sizeof(int32_t), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.pre_start", (void **)&sim->g_S.pre_start, NULL, sizeof(int64_t), sim->g_inp.n + 1 };
+    f[n++] = (snn_state_field){ "S.pre_syn", (void **)&sim->g_S.pre_syn, NULL, sizeof(int64_t), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.pre_other", (void **)&sim->g_S.pre_other, NULL, sizeof(int32_t), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.post_start", (void **)&sim->g_S.post_start, NULL, sizeof(int64_t), sim->g_out.n + 1 };
+    f[n++] = (snn_state_field){ "S.post_syn", (void **)&sim->g_S.post_syn, NULL, sizeof(int64_t), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.post_other", (void **)&sim->g_S.post_other, NULL, sizeof(int32_t), sim->g_S.n };
+    return n;
+}
+
+static const char snn_source_hash[] = "cfa7bb886a03b87a47741e98ed40aec548c6eaae53d995cd3013e0a6cc895045";
+
+int snn_sim_save_state(snn_sim *sim, const char *path)
+{
+    snn_state_field f[26 + 1];
+    size_t n = snn_state_fields(sim, f);
+    FILE *out = fopen(path, "wb");
+    if (!out) return snn_fail(sim, "error[E0601]: cannot write the snapshot %s", path);
+    uint64_t count = n;
+    int ok = fwrite(SNN_STATE_MAGIC, 1, strlen(SNN_STATE_MAGIC), out) == strlen(SNN_STATE_MAGIC)
+             && fwrite(snn_source_hash, 1, 64, out) == 64 && fwrite(&count, sizeof count, 1, out) == 1;
+    for (size_t k = 0; ok && k < n; k++) {
+        uint32_t len = (uint32_t)strlen(f[k].name);
+        uint64_t elsize = f[k].elsize, items = (uint64_t)(f[k].count > 0 ? f[k].count : 0);
+        const void *data = f[k].array ? *f[k].array : f[k].scalar;
+        ok = fwrite(&len, sizeof len, 1, out) == 1 && fwrite(f[k].name, 1, len, out) == len
+             && fwrite(&elsize, sizeof elsize, 1, out) == 1 && fwrite(&items, sizeof items, 1, out) == 1
+             && (items == 0 || fwrite(data, elsize, items, out) == items);
+    }
+    if (fclose(out) != 0) ok = 0;
+    return ok ? 0 : snn_fail(sim, "error[E0601]: cannot write the snapshot %s", path);
+}
+
+int snn_sim_load_state(snn_sim *sim, const char *path)
+{
+    if (snn_sim_setup(sim)) return -1;
+    snn_state_field f[26 + 1];
+    size_t n = snn_state_fields(sim, f);
+    FILE *in = fopen(path, "rb");
+    if (!in) return snn_fail(sim, "error[E0601]: cannot read the snapshot %s", path);
+    char magic[16] = {0}, hash[65] = {0};
+    uint64_t count = 0;
+    int ok = fread(magic, 1, strlen(SNN_STATE_MAGIC), in) == strlen(SNN_STATE_MAGIC)
+             && strcmp(magic, SNN_STATE_MAGIC) == 0;
+    if (!ok) { fclose(in); return snn_fail(sim, "error[E0601]: %s is not an snndsl snapshot", path); }
+    if (fread(hash, 1, 64, in) != 64 || strcmp(hash, snn_source_hash) != 0) {
+        fclose(in);
+        return snn_fail(sim, "error[E0601]: the snapshot %s was taken from another model", path);
+    }
+    ok = fread(&count, sizeof count, 1, in) == 1 && count == n;
+    for (size_t k = 0; ok && k < n; k++) {
+        uint32_t len = 0;
+        uint64_t elsize = 0, items = 0;
+        ok = fread(&len, sizeof len, 1, in) == 1 && len == strlen(f[k].name);
+        char *name = ok ? malloc((size_t)len + 1) : NULL;
+        ok = ok && name && fread(name, 1, len, in) == len;
+        if (ok) name[len] = '\0';
+        ok = ok && strcmp(name, f[k].name) == 0 && fread(&elsize, sizeof elsize, 1, in) == 1
+             && elsize == f[k].elsize && fread(&items, sizeof items, 1, in) == 1;
+        free(name);
+        if (!ok) break;
+        void *dst = f[k].scalar;
+        if (f[k].array) {
+            void *grown = realloc(*f[k].array, (size_t)(items ? items : 1) * elsize);
+            if (!grown) { fclose(in); return snn_fail(sim, "out of memory loading %s", path); }
+            *f[k].array = grown;
+            dst = grown;
+        } else if (items != (uint64_t)f[k].count) {
+            ok = 0;
+            break;
+        }
+        ok = items == 0 || fread(dst, elsize, items, in) == items;
+    }
+    fclose(in);
+    return ok ? 0 : snn_fail(sim, "error[E0601]: the snapshot %s is damaged", path);
+}
