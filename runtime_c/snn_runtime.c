@@ -1184,3 +1184,102 @@ void snn_progress_finish(snn_progress *p)
         fputc('\n', stderr);
     p->printed = 0;
 }
+
+
+/* ---- exact integration of linear systems --------------------------------- */
+
+/* out = expm(A) for an m x m row-major matrix: scale A by 2^-s until its
+ * norm is below 1/2, sum the Taylor series to machine precision, square s
+ * times. Enough for the small, well-behaved systems of neuron models. */
+static int snn_expm(int m, const double *A, double *out)
+{
+    size_t mm = (size_t)m * (size_t)m;
+    double *X = calloc(mm, sizeof *X), *term = calloc(mm, sizeof *term), *tmp = calloc(mm, sizeof *tmp);
+    if (!X || !term || !tmp) {
+        free(X);
+        free(term);
+        free(tmp);
+        return -1;
+    }
+    double norm = 0;
+    for (int r = 0; r < m; r++) {
+        double row = 0;
+        for (int c = 0; c < m; c++) row += fabs(A[r * m + c]);
+        if (row > norm) norm = row;
+    }
+    int ok = isfinite(norm);
+    int squarings = 0;
+    double scale = 1;
+    while (ok && norm * scale > 0.5 && squarings < 1000) {
+        scale *= 0.5;
+        squarings++;
+    }
+    for (size_t k = 0; k < mm; k++) {
+        X[k] = A[k] * scale;
+        out[k] = 0;
+        term[k] = 0;
+    }
+    for (int r = 0; r < m; r++) out[r * m + r] = term[r * m + r] = 1;
+    for (int order = 1; ok && order < 40; order++) { /* term <- term * X / order */
+        double biggest = 0;
+        for (int r = 0; r < m; r++)
+            for (int c = 0; c < m; c++) {
+                double sum = 0;
+                for (int k = 0; k < m; k++) sum += term[r * m + k] * X[k * m + c];
+                tmp[r * m + c] = sum / order;
+            }
+        for (size_t k = 0; k < mm; k++) {
+            term[k] = tmp[k];
+            out[k] += term[k];
+            if (fabs(term[k]) > biggest) biggest = fabs(term[k]);
+        }
+        if (biggest < 1e-18) break;
+    }
+    for (int q = 0; ok && q < squarings; q++) {
+        for (int r = 0; r < m; r++)
+            for (int c = 0; c < m; c++) {
+                double sum = 0;
+                for (int k = 0; k < m; k++) sum += out[r * m + k] * out[k * m + c];
+                tmp[r * m + c] = sum;
+            }
+        memcpy(out, tmp, mm * sizeof *out);
+    }
+    for (size_t k = 0; k < mm; k++) ok = ok && isfinite(out[k]);
+    free(X);
+    free(term);
+    free(tmp);
+    return ok ? 0 : -1;
+}
+
+static int snn_exact_one(int n, const double *M, const int *frozen, double dt, double *E, double *F)
+{
+    int m = 2 * n;
+    double *A = calloc((size_t)m * (size_t)m, sizeof *A), *X = calloc((size_t)m * (size_t)m, sizeof *X);
+    if (!A || !X) {
+        free(A);
+        free(X);
+        return -1;
+    }
+    for (int r = 0; r < n; r++) {
+        if (frozen && frozen[r]) continue;
+        for (int c = 0; c < n; c++) A[r * m + c] = M[r * n + c] * dt;
+        A[r * m + n + r] = dt;
+    }
+    int rc = snn_expm(m, A, X);
+    if (rc == 0)
+        for (int r = 0; r < n; r++)
+            for (int c = 0; c < n; c++) {
+                E[r * n + c] = X[r * m + c];
+                F[r * n + c] = X[r * m + n + c];
+            }
+    free(A);
+    free(X);
+    return rc;
+}
+
+int snn_exact_factors(int n, const double *M, const int *frozen, double dt,
+                      double *E, double *F, double *Eref, double *Fref)
+{
+    if (snn_exact_one(n, M, NULL, dt, E, F)) return -1;
+    return snn_exact_one(n, M, frozen, dt, Eref, Fref);
+}

@@ -157,6 +157,18 @@ int snn_parse_quantity(const char *text, double *value, int dim[7], char *err, s
 void snn_dim_format(const int dim[7], char *buf, size_t len);
 
 /* ---------------------------------------------------------------------------
+ * Exact integration of linear systems x' = M x + c over one step dt:
+ * x(t + dt) = E x + F c, E = expm(M dt), F = integral over [0, dt] of
+ * expm(M s) ds. Eref/Fref: the same with the rows flagged in `frozen`
+ * zeroed (variables held while a neuron is refractory). n x n row-major.
+ * Scaling and squaring of the augmented matrix [[M, I], [0, 0]] dt with a
+ * Taylor series. 0 ok, -1 if a factor is not finite.
+ * ------------------------------------------------------------------------- */
+
+int snn_exact_factors(int n, const double *M, const int *frozen, double dt,
+                      double *E, double *F, double *Eref, double *Fref);
+
+/* ---------------------------------------------------------------------------
  * Command line of the generated binary:
  *   [-o|--output DIR] [--set NAME=VALUE]... [--data NAME=PATH]... [--seed N]
  *   [-q|--quiet] [-h|--help]        (long options also accept --opt=VALUE)

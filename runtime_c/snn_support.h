@@ -51,4 +51,11 @@ static inline int64_t snn_timestep(double t, double dt)
     return (int64_t)ceil(t / dt);
 }
 
+//! Brian2's timestep(t, dt) for refractoriness: whole steps in a duration,
+//! shifted by 1e-3 dt so that multiples of dt never fall short.
+static inline int64_t snn_elapsed_steps(double t, double dt)
+{
+    return (int64_t)((t + 1e-3 * dt) / dt);
+}
+
 #endif

@@ -83,6 +83,10 @@ class Context:
     rng: int = 0
     reductions: dict = field(default_factory=dict)
     site: str = "?"  # "file:line:col" of the statement, for run-time errors
+    # writes to an (unless refractory) variable of a refractory neuron are
+    # dropped (Brian2's conditional write): everywhere but reset, init and
+    # the integration, which guards its own writes
+    guard_refractory: bool = False
 
 
 class CPrinter:
@@ -210,7 +214,15 @@ class CPrinter:
             value = self.expr(s.value, ctx)
             if s.target.dtype == "i":
                 value = f"(int32_t)({value})"
-            lines.append(f"{indent}{self.var(s.target, ctx)} = {value};")
+            write = f"{self.var(s.target, ctx)} = {value};"
+            if ctx.guard_refractory and self.state[(s.target.group, s.target.name)].unless_refractory:
+                flag = ir.Var(s.target.group, "not_refractory", s.target.at, "b")
+                write = f"if ({self.var(flag, ctx)}) {write}"
+            lines.append(f"{indent}{write}")
+        elif isinstance(s, ir.Let):
+            lines.append(f"{indent}const double {s.name} = {self.expr(s.value, ctx)};")
+        elif isinstance(s, ir.LinearStep):
+            self._linear_step(s, ctx, indent, lines)
         elif isinstance(s, ir.Advance):
             self._advance(s, ctx, indent, lines)
         elif isinstance(s, ir.If):
@@ -251,6 +263,29 @@ class CPrinter:
         for k, growth in enumerate(factors):
             lines.append(f"{indent}    const double _f{k} = {self.expr(growth, ctx)};")
         lines.extend(body)
+        lines.append(f"{indent}}}")
+
+
+    def _linear_step(self, s: ir.LinearStep, ctx: Context, indent: str, lines: list[str]) -> None:
+        """x <- E x + F c with the factors computed at run start (see view.py);
+        a refractory neuron uses the factors of the system with its
+        (unless refractory) rows frozen."""
+        n = len(s.vars)
+        L = f"sim->{mangle('lin', s.group)}"
+        lines.append(f"{indent}{{ /* exact step of {', '.join(s.vars)} */")
+        for k, name in enumerate(s.vars):
+            lines.append(f"{indent}    const double _x{k} = {self.var(ir.Var(s.group, name), ctx)};")
+        for k, c in enumerate(s.const):
+            lines.append(f"{indent}    const double _c{k} = {self.expr(c, ctx)};")
+        if any(s.unless_refractory):
+            flag = self.var(ir.Var(s.group, "not_refractory", "self", "b"), ctx)
+            lines.append(f"{indent}    const double *_E = {flag} ? {L}[0] : {L}[2];")
+            lines.append(f"{indent}    const double *_F = {flag} ? {L}[1] : {L}[3];")
+        else:
+            lines.append(f"{indent}    const double *_E = {L}[0], *_F = {L}[1];")
+        for r, name in enumerate(s.vars):
+            terms = [f"_E[{r * n + k}] * _x{k}" for k in range(n)] + [f"_F[{r * n + k}] * _c{k}" for k in range(n)]
+            lines.append(f"{indent}    {self.var(ir.Var(s.group, name), ctx)} = {' + '.join(terms)};")
         lines.append(f"{indent}}}")
 
 

@@ -48,6 +48,7 @@ class CModel:
     arrays: tuple[CArray, ...]
     free: str
     state_fields: tuple  # (name, "array"/"scalar", C lvalue, element size, count): see state.c.j2
+    prepare: str  # run at the start of every run
 
 
 def _site(span) -> str:
@@ -85,6 +86,14 @@ class _Builder:
             fields.append("int64_t nspikes;")
         if g.kind == "spikes":
             fields += ["int64_t nsrc, cursor;", "int32_t *src_i;", "int64_t *src_step;"]
+        if g.kind == "synapses" and g.delay_kind == "homogeneous":
+            fields += ["int64_t delay_steps, ring_size;  /* spikes of the last ring_size steps */",
+                       "int32_t *ring;  /* ring_size x N_pre spike lists */",
+                       "int64_t *ring_n;"]
+        if g.kind == "synapses" and g.delay_kind == "heterogeneous":
+            fields += ["int32_t *delay_steps;  /* per synapse */",
+                       "int64_t ring_size;",
+                       "snn_buf *ring;  /* synapses whose spike arrives in each of the next steps */"]
         if g.kind == "synapses":
             fields += ["int32_t *pre, *post;  /* per synapse */",
                        "int64_t *pre_start, *pre_syn;  /* synapses of each presynaptic neuron */",
@@ -93,8 +102,16 @@ class _Builder:
                        "int32_t *post_other;  /* ... and their presynaptic neurons, in that order */"]
         return (f"snn_{mangle('g', g.name)}_t", mangle("g", g.name), tuple(fields))
 
+    def linear_step(self, g: ir.Group) -> ir.LinearStep | None:
+        return next((s for s in g.update if isinstance(s, ir.LinearStep)), None)
+
     def sim_fields(self) -> str:
         out = []
+        for g in self.m.groups:
+            lin = self.linear_step(g)
+            if lin is not None:
+                n = len(lin.vars)
+                out.append(f"double {mangle('lin', g.name)}[4][{n * n}];  /* exact step: E, F, and refractory E, F */")
         for d in self.m.data:
             out.append(f"snn_array {mangle('d', d.name)};  /* [{d.unit}] */")
             out.append(f"char *{mangle('dpath', d.name)};")
@@ -157,8 +174,10 @@ class _Builder:
                 out.append(self.alloc_vars(g))
                 if g.init:
                     out.append(self.element_loop(g, g.init, g.span, "init"))
+                if g.delay_kind != "none":
+                    out.append(self.setup_delays(g))
         for g in self.m.groups:
-            step_code = (g.rate, g.on_pre, g.on_post)
+            step_code = (g.rate, g.on_pre, g.on_post, g.update, g.threshold, g.reset, g.refractory)
             checks = self.data_checks(step_code, g, c_string(_site(g.span)))
             if checks:
                 out.append(checks.rstrip("\n"))
@@ -168,6 +187,72 @@ class _Builder:
                 out.append(f"snn_buf_init(&sim->{mangle('m', mon.name)}_{part}, sizeof({elsize}));")
         for s in self.m.saves:
             out.append(f"snn_buf_init(&sim->{mangle('s', s.name)}, sizeof({C_TYPE[s.dtype]}));")
+        return "\n".join(out)
+
+    def setup_delays(self, g: ir.Group) -> str:
+        """Delays in steps as Brian2's spike queue: (int)(delay / dt + 0.5);
+        a ring of the next steps, sized to a power of two above the longest."""
+        S, src = self.g(g.name), self.g(g.source)
+        site = c_string(_site(g.span))
+        if g.delay_kind == "homogeneous":
+            d = self.p.expr(g.delay, Context(site=_site(g.span)))
+            return f"""{{ /* delay of {g.name} */
+    const double d = {d};
+    if (!(d >= 0) || !isfinite(d) || d / sim->dt > 1e9)
+        return snn_fail(sim, "%s: error[E0501]: the delay of '%s' is %g s, not a valid duration", {site}, {c_string(g.name)}, d);
+    {S}.delay_steps = (int64_t)(d / sim->dt + 0.5);
+    {S}.ring_size = 1;
+    while ({S}.ring_size <= {S}.delay_steps) {S}.ring_size *= 2;
+    {S}.ring = snn_alloc(sim, {S}.ring_size * {src}.n, sizeof(int32_t));
+    {S}.ring_n = snn_alloc(sim, {S}.ring_size, sizeof(int64_t));
+    if (sim->failed) return -1;
+}}"""
+        ctx = self.ctx(g, g.span)
+        d = self.p.expr(g.delay, ctx)
+        return f"""{{ /* per-synapse delays of {g.name} */
+    {S}.delay_steps = snn_alloc(sim, {S}.n, sizeof(int32_t));
+    if (sim->failed) return -1;
+    int64_t longest = 0;
+    const double _t = sim->step * sim->dt;
+    (void)_t;
+    for (int64_t _s = 0; _s < {S}.n; _s++) {{
+        const int64_t _i = {S}.pre[_s], _j = {S}.post[_s];
+        (void)_i; (void)_j;
+        const double d = {d};
+        if (!(d >= 0) || !isfinite(d) || d / sim->dt > 1e9)
+            return snn_fail(sim, "%s: error[E0501]: synapse %lld of '%s' has the delay %g s, not a valid duration",
+                            {site}, (long long)_s, {c_string(g.name)}, d);
+        {S}.delay_steps[_s] = (int32_t)(d / sim->dt + 0.5);
+        if ({S}.delay_steps[_s] > longest) longest = {S}.delay_steps[_s];
+    }}
+    {S}.ring_size = 1;
+    while ({S}.ring_size <= longest) {S}.ring_size *= 2;
+    {S}.ring = snn_alloc(sim, {S}.ring_size, sizeof(snn_buf));
+    if (sim->failed) return -1;
+    for (int64_t k = 0; k < {S}.ring_size; k++) snn_buf_init(&{S}.ring[k], sizeof(int32_t));
+}}"""
+
+    def prepare(self) -> str:
+        """At the start of each run: the exact-integration factors, from
+        parameters and shared variables that may have changed since."""
+        out = []
+        for g in self.m.groups:
+            lin = self.linear_step(g)
+            if lin is None:
+                continue
+            n = len(lin.vars)
+            L = f"sim->{mangle('lin', g.name)}"
+            ctx = Context(site=_site(g.span))
+            entries = [f"M[{r * n + k}] = {self.p.expr(lin.matrix[r][k], ctx)};" for r in range(n) for k in range(n)]
+            frozen = ", ".join("1" if f else "0" for f in lin.unless_refractory)
+            out.append(f"""{{ /* exact integration factors of {g.name} */
+    double M[{n * n}];
+    const int frozen[{n}] = {{{frozen}}};
+    {" ".join(entries)}
+    if (snn_exact_factors({n}, M, frozen, sim->dt, {L}[0], {L}[1], {L}[2], {L}[3]))
+        return snn_fail(sim, "%s: error[E0501]: the equations of '%s' have no finite exact solution over one step",
+                        {c_string(_site(g.span))}, {c_string(g.name)});
+}}""")
         return "\n".join(out)
 
     def alloc_vars(self, g: ir.Group) -> str:
@@ -245,9 +330,10 @@ class _Builder:
                 f"                       &{S}.post_start, &{S}.post_syn, &{S}.post_other)) return -1;")
 
     def element_loop(self, g: ir.Group, body, span, what: str, where: ir.Expr | None = None,
-                     lo: str | None = None, hi: str | None = None, reductions=None) -> str:
+                     lo: str | None = None, hi: str | None = None, reductions=None, guard: bool = False) -> str:
         """Run `body` for every element of `g` (optionally a range and a condition)."""
         ctx = self.ctx(g, span, reductions)
+        ctx.guard_refractory = guard
         G = self.g(g.name)
         checks = self.data_checks((body, where), g, c_string(_site(span)))
         code = self.p.stmts(body, ctx, "        ")
@@ -274,7 +360,11 @@ class _Builder:
         for k, mon in enumerate(self.m.monitors):
             if mon.kind == "state":
                 out.append(self.record_state(mon, k))
-        out.append("/* 3. thresholds: sources emit spikes; spike monitors record */")
+        out.append("/* 2. state updates: refractoriness, then the equations */")
+        for g in self.m.groups:
+            if g.update or g.refractory is not None:
+                out.append(self.state_update(g))
+        out.append("/* 3. thresholds: neurons and sources emit spikes; spike monitors record */")
         for g in self.m.groups:
             if g.kind == "poisson":
                 out.append(self.poisson(g))
@@ -284,21 +374,75 @@ class _Builder:
 while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] < _step) {G}.cursor++;
 while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     {G}.spikes[{G}.nspikes++] = {G}.src_i[{G}.cursor++];""")
+            elif g.kind == "neurons":
+                out.append(self.threshold(g))
         for k, mon in enumerate(self.m.monitors):
             if mon.kind == "spikes":
                 out.append(self.record_spikes(mon, k))
-        out.append("/* 4. synaptic events: on pre, then on post */")
+        out.append("/* 4. synaptic events: on pre (spikes whose delay ends now), then on post */")
         for g in self.m.groups:
             if g.kind == "synapses" and (g.on_pre or g.on_pre_spike):
                 out.append(self.pathway(g, "pre"))
         for g in self.m.groups:
             if g.kind == "synapses" and (g.on_post or g.on_post_spike):
                 out.append(self.pathway(g, "post"))
-        out.append("/* 5. rate monitors record */")
+        out.append("/* 5. resets of the neurons that spiked; rate monitors record */")
+        for g in self.m.groups:
+            if g.kind == "neurons" and g.reset:
+                ctx = self.ctx(g, g.span)
+                G = self.g(g.name)
+                code = self.p.stmts(g.reset, ctx, "    ")
+                out.append(f"""for (int64_t k = 0; k < {G}.nspikes; k++) {{ /* reset of {g.name} */
+    const int64_t _i = {G}.spikes[k];
+{code}
+}}""")
         for k, mon in enumerate(self.m.monitors):
             if mon.kind == "rate":
                 out.append(self.record_rate(mon, k))
         return "\n".join(out)
+
+    def state_update(self, g: ir.Group) -> str:
+        """Refractoriness as Brian2 (computed before integrating), then one
+        integration step of the group's equations, for every element."""
+        G = self.g(g.name)
+        ctx = self.ctx(g, g.span)
+        lines = []
+        if g.refractory is not None:
+            nr, last = f"{G}.v_not_refractory[_i]", f"{G}.v_lastspike[_i]"
+            ref = self.p.expr(g.refractory, ctx)
+            if g.refractory_kind == "duration":
+                lines.append(f"        {nr} = snn_elapsed_steps(_t - {last}, sim->dt) >= "
+                             f"snn_elapsed_steps({ref}, sim->dt);")
+            else:
+                lines.append(f"        {nr} = {nr} || !({ref});")
+        if g.update:
+            lines.append(self.p.stmts(g.update, ctx, "        "))
+        var = "_s" if g.kind == "synapses" else "_i"
+        idx = ""
+        if g.kind == "synapses":
+            idx = f"        const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n        (void)_i; (void)_j;\n"
+        return (f"for (int64_t {var} = 0; {var} < {G}.n; {var}++) {{ /* update {g.name} */\n"
+                f"{idx}" + "\n".join(lines) + "\n}")
+
+    def threshold(self, g: ir.Group) -> str:
+        G = self.g(g.name)
+        if g.threshold is None:
+            return f"{G}.nspikes = 0;"
+        ctx = self.ctx(g, g.span)
+        cond = self.p.expr(g.threshold, ctx)
+        if g.refractory is not None:
+            return f"""{G}.nspikes = 0;
+for (int64_t _i = 0; _i < {G}.n; _i++) {{ /* threshold of {g.name} */
+    if (({cond}) && {G}.v_not_refractory[_i]) {{
+        {G}.spikes[{G}.nspikes++] = (int32_t)_i;
+        {G}.v_not_refractory[_i] = 0;
+        {G}.v_lastspike[_i] = _t;
+    }}
+}}"""
+        return f"""{G}.nspikes = 0;
+for (int64_t _i = 0; _i < {G}.n; _i++) {{ /* threshold of {g.name} */
+    if ({cond}) {G}.spikes[{G}.nspikes++] = (int32_t)_i;
+}}"""
 
     def _active(self, mon: ir.Monitor) -> str:
         if not mon.during:
@@ -361,14 +505,47 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
 
     def pathway(self, g: ir.Group, event: str) -> str:
         """For each spike of the pre (post) neurons: the per-neuron trace
-        updates once, then the event code for each of its synapses."""
+        updates once, then the event code for each of its synapses. `on pre`
+        sees the spikes whose delay ends in this step."""
         S = self.g(g.name)
         src = self.g(g.source if event == "pre" else g.target)
         body = g.on_pre if event == "pre" else g.on_post
         once = g.on_pre_spike if event == "pre" else g.on_post_spike
         ctx = self.ctx(g, g.span)
+        ctx.guard_refractory = True
         code = self.p.stmts(body, ctx, "        ")
         me, other = ("_i", "_j") if event == "pre" else ("_j", "_i")
+        if event == "pre" and g.delay_kind == "heterogeneous":
+            return f"""for (int64_t k = 0; k < {src}.nspikes; k++) {{ /* {g.name}: queue each synapse's spike */
+    const int64_t _i = {src}.spikes[k];
+    for (int64_t _p = {S}.pre_start[_i]; _p < {S}.pre_start[_i + 1]; _p++) {{
+        const int64_t _s = {S}.pre_syn[_p];
+        snn_buf *slot = &{S}.ring[(_step + {S}.delay_steps[_s]) & ({S}.ring_size - 1)];
+        if (snn_buf_reserve(slot, 1)) {{ snn_fail(sim, "out of memory in the spike queue of {g.name}"); return; }}
+        ((int32_t *)slot->data)[slot->len++] = (int32_t)_s;
+    }}
+}}
+{{ /* on pre of {g.name}: the spikes arriving now */
+    snn_buf *slot = &{S}.ring[_step & ({S}.ring_size - 1)];
+    for (size_t k = 0; k < slot->len; k++) {{
+        const int64_t _s = ((const int32_t *)slot->data)[k];
+        const int64_t _i = {S}.pre[_s], _j = {S}.post[_s];
+        (void)_i; (void)_j;
+{code}
+    }}
+    slot->len = 0;
+}}"""
+        spikes, count, prelude = f"{src}.spikes", f"{src}.nspikes", ""
+        if event == "pre" and g.delay_kind == "homogeneous":
+            prelude = f"""{{ /* {g.name}: remember this step's spikes for the delay */
+    const int64_t slot = _step & ({S}.ring_size - 1);
+    memcpy({S}.ring + slot * {src}.n, {src}.spikes, (size_t){src}.nspikes * sizeof(int32_t));
+    {S}.ring_n[slot] = {src}.nspikes;
+}}
+"""
+            arrival = f"((_step - {S}.delay_steps) & ({S}.ring_size - 1))"
+            spikes = f"({S}.ring + {arrival} * {src}.n)"
+            count = f"(_step >= {S}.delay_steps ? {S}.ring_n[{arrival}] : 0)"
         head = ""
         if once:
             head = self.p.stmts(once, ctx, "    ") + "\n"
@@ -380,13 +557,17 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             loop = f"""    for (int64_t _p = {S}.{event}_start[{me}]; _p < {S}.{event}_start[{me} + 1]; _p++) {{
         const int64_t _s = {syn};
         const int64_t {other} = {S}.{event}_other[_p];
-        (void)_i; (void)_j;
+        (void)_i; (void)_j; (void)_s;
 {code}
     }}
 """
-        return f"""for (int64_t k = 0; k < {src}.nspikes; k++) {{ /* on {event} of {g.name} */
-    const int64_t {me} = {src}.spikes[k];
-{head}{loop}}}"""
+        return f"""{prelude}{{ /* on {event} of {g.name} */
+    const int32_t *spikes = {spikes};
+    const int64_t nspikes = {count};
+    for (int64_t k = 0; k < nspikes; k++) {{
+    const int64_t {me} = spikes[k];
+{head}{loop}}}
+}}"""
 
     # ---- the protocol --------------------------------------------------------------
     def protocol(self) -> str:
@@ -463,7 +644,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         if lo is not None:
             lo = f"snn_imax(0, {lo})"
         loop = self.element_loop(g, (ir.Assign(s.target, s.value, s.span),), s.span,
-                                 f"{g.name}.{s.target.name} = ...", s.where, lo, hi, reductions)
+                                 f"{g.name}.{s.target.name} = ...", s.where, lo, hi, reductions, guard=True)
         return f"{{\n{self._indent(pre, 4)}\n{self._indent(loop, 4)}\n{self._free_reductions(reductions)}}}"
 
     def data_checks(self, exprs, g: ir.Group, site: str) -> str:
@@ -681,6 +862,15 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
                 pre, post = self.g(g.source), self.g(g.target)
                 out += [(f"{g.name}.pre", "array", f"{G}.pre", "sizeof(int32_t)", f"{G}.n"),
                         (f"{g.name}.post", "array", f"{G}.post", "sizeof(int32_t)", f"{G}.n")]
+                if g.delay_kind == "homogeneous":
+                    out += [(f"{g.name}.delay_steps", "scalar", f"{G}.delay_steps", "sizeof(int64_t)", "1"),
+                            (f"{g.name}.ring_size", "scalar", f"{G}.ring_size", "sizeof(int64_t)", "1"),
+                            (f"{g.name}.ring", "array", f"{G}.ring", "sizeof(int32_t)", f"{G}.ring_size * {pre}.n"),
+                            (f"{g.name}.ring_n", "array", f"{G}.ring_n", "sizeof(int64_t)", f"{G}.ring_size")]
+                if g.delay_kind == "heterogeneous":
+                    out += [(f"{g.name}.delay_steps", "array", f"{G}.delay_steps", "sizeof(int32_t)", f"{G}.n"),
+                            (f"{g.name}.ring_size", "scalar", f"{G}.ring_size", "sizeof(int64_t)", "1"),
+                            (f"{g.name}.ring", "queue", f"{G}.ring", "sizeof(int32_t)", f"{G}.ring_size")]
                 for end, count in (("pre", f"{pre}.n + 1"), ("post", f"{post}.n + 1")):
                     out += [(f"{g.name}.{end}_start", "array", f"{G}.{end}_start", "sizeof(int64_t)", count),
                             (f"{g.name}.{end}_syn", "array", f"{G}.{end}_syn", "sizeof(int64_t)", f"{G}.n"),
@@ -701,6 +891,11 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             if g.kind == "synapses":
                 out += [f"free({G}.{x});" for x in ("pre", "post", "pre_start", "pre_syn", "pre_other",
                                                     "post_start", "post_syn", "post_other")]
+            if g.delay_kind == "homogeneous":
+                out += [f"free({G}.ring);", f"free({G}.ring_n);"]
+            if g.delay_kind == "heterogeneous":
+                out += [f"if ({G}.ring) for (int64_t k = 0; k < {G}.ring_size; k++) snn_buf_free(&{G}.ring[k]);",
+                        f"free({G}.ring);", f"free({G}.delay_steps);"]
         for d in self.m.data:
             out.append(f"snn_array_free(&sim->{mangle('d', d.name)});")
             out.append(f"free(sim->{mangle('dpath', d.name)});")
@@ -727,4 +922,4 @@ def build_view(module: ir.Module) -> CModel:
         phase_names=tuple(c_string(p.name) for p in module.phases), params=params,
         param_defaults=b.param_defaults(), data=data, group_structs=structs, sim_fields=fields,
         setup=setup, step=step, protocol=protocol, manifest=b.manifest(), arrays=b.arrays(), free=b.free(),
-        state_fields=b.state_fields())
+        state_fields=b.state_fields(), prepare=b.prepare())

@@ -50,6 +50,13 @@ def stmts(body, indent: str) -> list[str]:
             out.append(f"{indent}{expr(s.target)} = {expr(s.value)}")
         elif isinstance(s, ir.Advance):
             out.append(f"{indent}advance {', '.join(s.vars)} from {s.clock}")
+        elif isinstance(s, ir.Let):
+            out.append(f"{indent}let {s.name} = {expr(s.value)}")
+        elif isinstance(s, ir.LinearStep):
+            out.append(f"{indent}exact step of ({', '.join(s.vars)}): d/dt = M x + c")
+            for name, row, c, frozen in zip(s.vars, s.matrix, s.const, s.unless_refractory):
+                out.append(f"{indent}    d{name}/dt = " + " + ".join(f"{expr(a, 6)}*{n}" for a, n in zip(row, s.vars))
+                           + f" + {expr(c, 5)}" + ("  (unless refractory)" if frozen else ""))
         elif isinstance(s, ir.If):
             out.append(f"{indent}if {expr(s.cond)}:")
             out += stmts(s.body, indent + "    ")
@@ -99,7 +106,14 @@ def dump(m: ir.Module) -> str:
             out.append(f"    connect if {expr(g.connect_cond)}")
         if g.rate is not None:
             out.append(f"    rate = {expr(g.rate)}")
-        for title, body in (("init", g.init), ("on pre spike", g.on_pre_spike), ("on pre", g.on_pre),
+        if g.delay is not None:
+            out.append(f"    delay ({g.delay_kind}) = {expr(g.delay)}")
+        if g.refractory is not None:
+            out.append(f"    refractory ({g.refractory_kind}): {expr(g.refractory)}")
+        if g.threshold is not None:
+            out.append(f"    threshold: {expr(g.threshold)}")
+        for title, body in (("init", g.init), ("update", g.update), ("reset", g.reset),
+                            ("on pre spike", g.on_pre_spike), ("on pre", g.on_pre),
                             ("on post spike", g.on_post_spike), ("on post", g.on_post)):
             if body:
                 out.append(f"    {title}:")

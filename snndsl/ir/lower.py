@@ -7,9 +7,11 @@ listed as `StateVar`s, event-driven ones with their linear equation.
 """
 from __future__ import annotations
 
+from snndsl.ir import integrate
 from snndsl.ir import nodes as ir
 from snndsl.ir.linear import linear_in
 from snndsl.semantics import model as m
+from snndsl.semantics.check import integration_system
 from snndsl.units import format_dim
 
 LASTUPDATE = "lastupdate"
@@ -19,11 +21,11 @@ def lower(model: m.Model) -> ir.Module:
     return ir.Module(
         name=model.name, source_hash=model.source_hash, dt=model.dt, seed=model.seed,
         params=model.params, data=model.data,
-        groups=tuple(_group(g) for g in model.groups),
+        groups=tuple(_group(g, model.dt) for g in model.groups),
         monitors=model.monitors, saves=model.saves, phases=model.phases, locals=model.locals)
 
 
-def _group(g: m.Group) -> ir.Group:
+def _group(g: m.Group, dt: float) -> ir.Group:
     state = []
     for v in g.variables:
         if v.kind == "subexpr":
@@ -32,7 +34,9 @@ def _group(g: m.Group) -> ir.Group:
         if v.event_driven:
             decay = linear_in(v.expr, v.name, g.name)  # the checker guaranteed linearity
         role = "event-driven" if v.event_driven else "state"
-        state.append(ir.StateVar(v.name, v.dtype, v.shared, format_dim(v.dim), role, decay, span=v.span))
+        frozen = v.unless_refractory and g.refractory is not None
+        state.append(ir.StateVar(v.name, v.dtype, v.shared, format_dim(v.dim), role, decay,
+                                 unless_refractory=frozen, span=v.span))
     traces = tuple(v.name for v in g.variables if v.kind == "ode" and v.event_driven)
     on_pre, on_post = g.on_pre, g.on_post
     if traces:
@@ -44,8 +48,18 @@ def _group(g: m.Group) -> ir.Group:
     rate = g.rate
     if g.kind == "poisson" and rate is None:
         rate = ir.Var(g.name, "rate")  # `rate : Hz`, set by init and phases
+    init = g.init
+    if g.refractory is not None:
+        # as Brian2: never spiked (long ago), free to integrate and spike
+        init = (ir.Assign(ir.Var(g.name, "lastspike"), ir.Const(-1e4)),
+                ir.Assign(ir.Var(g.name, "not_refractory", dtype="b"), ir.Const(True, "b"))) + init
+    eqs = integration_system(g)
+    update = ()
+    if eqs:
+        update = integrate.step(eqs, g.name, g.method or "exact", dt)
     return ir.Group(
-        name=g.name, kind=g.kind, size=g.size, vars=tuple(state), init=g.init, rate=rate,
+        name=g.name, kind=g.kind, size=g.size, vars=tuple(state), init=init, rate=rate,
         indices=g.indices, times=g.times, source=g.source, target=g.target, connect=g.connect,
         connect_cond=g.connect_cond, connect_data=g.connect_data, on_pre=on_pre, on_post=on_post,
-        span=g.span)
+        update=update, threshold=g.threshold, reset=g.reset, refractory=g.refractory,
+        refractory_kind=g.refractory_kind, delay=g.delay, delay_kind=g.delay_kind, span=g.span)

@@ -178,6 +178,32 @@ class Advance(Stmt):
 
 
 @dataclass(frozen=True, slots=True)
+class Let(Stmt):
+    """A local value in generated code, read back as `Temp(name)`."""
+
+    name: str
+    value: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class LinearStep(Stmt):
+    """Exact integration over one time step of the linear system
+    dx/dt = M x + c (`exact` method): x <- E x + F c, with E = expm(M dt)
+    and F = integral of expm(M s) ds over [0, dt], computed when a run starts
+    (M may read parameters and shared variables). `c` may read anything but
+    the system's variables and is held constant over the step. Variables
+    flagged `unless_refractory` are frozen while the neuron is refractory."""
+
+    group: str
+    vars: tuple[str, ...]
+    matrix: tuple[tuple[Expr, ...], ...]
+    const: tuple[Expr, ...]
+    unless_refractory: tuple[bool, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class If(Stmt):
     cond: Expr
     body: tuple[Stmt, ...]
@@ -278,6 +304,9 @@ class StateVar:
     role: str = "state"  # state / event-driven / lastupdate
     decay: tuple[Expr, Expr] | None = None  # event-driven: dx/dt = a*x + b
     index: str = "element"
+    # (unless refractory): as Brian2, no code but the reset writes it while
+    # the neuron is refractory (synaptic input to it is dropped)
+    unless_refractory: bool = False
     span: Span | None = _span()
 
 
@@ -311,6 +340,15 @@ class Group:
     # the updates of traces stored per neuron (passes/hoist_traces.py)
     on_pre_spike: tuple[Stmt, ...] = ()
     on_post_spike: tuple[Stmt, ...] = ()
+    # neurons (and clock-driven synaptic equations): integration each step
+    update: tuple[Stmt, ...] = ()
+    threshold: Expr | None = None
+    reset: tuple[Stmt, ...] = ()
+    refractory: Expr | None = None  # a duration, or a condition that keeps a neuron refractory
+    refractory_kind: str | None = None  # 'duration' / 'condition'
+    # synapses: the delay of `on pre`; 'homogeneous' (one value) or 'heterogeneous' (per synapse)
+    delay: Expr | None = None
+    delay_kind: str = "none"
     span: Span | None = _span()
 
     def var(self, name: str) -> StateVar | None:

@@ -33,9 +33,10 @@ def verify(m: ir.Module) -> None:
         elif isinstance(node, (ir.DataAt, ir.DataLen)) and node.name not in data:
             raise InternalError(f"IR verification failed: unknown data {node.name}")
     for g in m.groups:
-        for body in (g.init, g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike):
+        for body in (g.init, g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.update, g.reset):
             for s in ir.walk(body):
-                if isinstance(s, ir.Stmt) and not isinstance(s, (ir.Assign, ir.If, ir.Advance)):
+                if isinstance(s, ir.Stmt) and not isinstance(s, (ir.Assign, ir.If, ir.Advance, ir.Let,
+                                                                 ir.LinearStep)):
                     raise InternalError(f"IR verification failed: {type(s).__name__} in event code")
                 if isinstance(s, ir.Advance):
                     clock = g.var(s.clock)

@@ -18,7 +18,9 @@ A trace qualifies when:
 - no statement of that pathway before its last write reads it, so moving
   the writes ahead of the synapse loop changes nothing;
 - nothing else sees the per-synapse value: it is not written in `init` or
-  phases, not read by phases, not monitored and not saved.
+  phases, not read by phases, not monitored and not saved;
+- for a presynaptic trace, the synapses receive a spike all at once (no
+  per-synapse delays).
 """
 from __future__ import annotations
 
@@ -111,6 +113,8 @@ def _hoist_group(g: ir.Group, m: ir.Module) -> ir.Group:
         if v.role != "event-driven" or v.index != "element" or v.shared:
             continue
         for side in ("pre", "post"):
+            if side == "pre" and g.delay_kind == "heterogeneous":
+                continue  # each synapse receives the spike at its own time
             writes = _qualifies(g, v.name, side, m, busy)
             if writes is not None:
                 moved[v.name] = (side, writes)

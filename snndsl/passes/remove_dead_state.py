@@ -22,6 +22,10 @@ def _reads(node, out: set[tuple[str, str]]) -> None:
     if isinstance(node, ir.Var):
         out.add((node.group, node.name))
         return
+    if isinstance(node, ir.LinearStep):
+        out.update((node.group, v) for v in node.vars)
+        _reads((node.matrix, node.const), out)
+        return
     if isinstance(node, ir.Advance):
         out.update((node.group, v) for v in node.vars)
         out.add((node.group, node.clock))
@@ -42,6 +46,12 @@ def _reads(node, out: set[tuple[str, str]]) -> None:
 
 def _live(m: ir.Module) -> set[tuple[str, str]]:
     live = {(mon.group, mon.var) for mon in m.monitors if mon.var}
+    for g in m.groups:
+        if g.refractory is not None:  # read by the generated threshold and state update
+            live |= {(g.name, "lastspike"), (g.name, "not_refractory")}
+        for v in g.vars:
+            if v.unless_refractory:
+                live.add((g.name, "not_refractory"))
     live |= {(s.group, s.var) for s in m.saves}
     _reads((m.groups, m.phases), live)
     return live
@@ -72,6 +82,7 @@ def remove_dead_state(m: ir.Module) -> ir.Module:
             g, vars=tuple(v for v in g.vars if (g.name, v.name) not in dead),
             init=_drop_writes(g.init, dead), on_pre=_drop_writes(g.on_pre, dead),
             on_post=_drop_writes(g.on_post, dead), on_pre_spike=_drop_writes(g.on_pre_spike, dead),
-            on_post_spike=_drop_writes(g.on_post_spike, dead)) for g in m.groups)
+            on_post_spike=_drop_writes(g.on_post_spike, dead), update=_drop_writes(g.update, dead),
+            reset=_drop_writes(g.reset, dead)) for g in m.groups)
         phases = tuple(replace(p, body=_drop_writes(p.body, dead)) for p in m.phases)
         m = replace(m, groups=groups, phases=phases)

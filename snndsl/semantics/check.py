@@ -16,6 +16,7 @@ from pathlib import Path
 from snndsl.diagnostics import Code, CompileError, Diagnostic, Span, closest, error, warning
 from snndsl.ir import nodes as ir
 from snndsl.ir.evaluate import evaluate, NotConstant
+from snndsl.ir.integrate import METHODS, Equation, exact_problem, exponential_euler_problem
 from snndsl.semantics import model as m
 from snndsl.syntax import ast
 from snndsl.units import DIMENSIONLESS, SECOND, HERTZ, UNITS, Dim, format_dim, parse_suffix
@@ -327,9 +328,6 @@ class Checker:
         if d.name not in self.group_decls or self.group_decls[d.name] is not d:
             return
         self.group_order.append(d.name)
-        if d.kind == "neurons":
-            self.err(Code.UNSUPPORTED, "neuron groups are not supported yet (planned: issue 3)",
-                     d.name_span or d.span)
         size = None
         if d.kind != "synapses":
             size = self._size(d)
@@ -358,13 +356,17 @@ class Checker:
                 variables.append(self._declare(d, item))
                 if isinstance(item, ast.SubexprDecl):
                     self._subexprs[(d.name, item.name)] = item
-        if d.kind == "poisson" and not any(v.name == "rate" for v in variables):
-            pass  # `rate = EXPR` (a Prop) or `rate : Hz`; checked below
+        if d.kind == "neurons" and any(isinstance(i, ast.Clause) and i.kind == "refractory" for i in d.items):
+            # as Brian2: when the neuron last spiked, and whether it may integrate and spike
+            for name, dim, dtype in (("lastspike", SECOND, "f"), ("not_refractory", DIMENSIONLESS, "b")):
+                if name in seen:
+                    self.err(Code.RESERVED_NAME, f"'{name}' is kept by neurons with a refractory period, "
+                             "as in Brian2", seen[name])
+                    variables = [v for v in variables if v.name != name]
+                variables.append(m.Variable(name, dim, dtype, "state", implicit=True))
         group = m.Group(d.kind, d.name, size, tuple(variables), source=d.source, target=d.target,
                         span=d.span)
         self.groups[d.name] = group  # visible to its own expressions from here on
-        if d.kind == "neurons":
-            return  # reported as not supported yet; its items are checked once it is
         group = self._group_items(d, group)
         self.groups[d.name] = group
 
@@ -391,7 +393,7 @@ class Checker:
             self.err(Code.BAD_TYPE, "a differential equation's variable is a number with a unit", item.unit.span)
         return m.Variable(item.name, dim, dtype, kind, shared="shared" in flags,
                           constant="constant" in flags, event_driven="event-driven" in flags,
-                          span=item.span)
+                          unless_refractory="unless refractory" in flags, span=item.span)
 
     def _group_items(self, d: ast.GroupDecl, group: m.Group) -> m.Group:
         """Check a group's equations, clauses and code. The group's current
@@ -427,10 +429,6 @@ class Checker:
                     g = self.groups[d.name]
                     self.groups[d.name] = _replace(g, variables=tuple(
                         _replace(x, expr=e) if x.name == item.name else x for x in g.variables))
-                    if not var.event_driven:
-                        self.err(Code.UNSUPPORTED,
-                                 "clock-driven equations are not supported yet (planned: issue 3); "
-                                 "mark synaptic traces (event-driven)", item.span)
                 elif isinstance(item, ast.Prop):
                     attempted.add(item.name)
                     changes.update(self._prop(d, group, item))
@@ -443,8 +441,14 @@ class Checker:
                         self._unknown(item.data, self.data_decls, item.span, "data array")
                     changes.update(connect="data", connect_data=item.data)
                 elif isinstance(item, ast.Method):
-                    self.err(Code.MISPLACED if d.kind != "neurons" else Code.UNSUPPORTED,
-                             "'method:' belongs in a neuron group", item.span)
+                    if d.kind not in ("neurons", "synapses"):
+                        self.fail(Code.MISPLACED, "'method:' belongs in a neuron or synapses group", item.span)
+                    if item.name not in METHODS:
+                        near = closest(item.name, METHODS)
+                        self.fail(Code.BAD_VALUE, f"unknown integration method '{item.name}'"
+                                  + (f"; did you mean '{near}'?" if near else "")
+                                  + f" (methods: {', '.join(METHODS)})", item.span)
+                    changes.update(method=item.name, method_span=item.span)
                 elif isinstance(item, ast.CodeBlock):
                     changes.update(self._code_block(d, group, item))
             except _Fail:
@@ -464,7 +468,33 @@ class Checker:
                          v.span)
         if synapses:
             self._check_event_driven(group)
+        if d.kind == "neurons":
+            if group.reset and group.threshold is None:
+                self.err(Code.MISSING, f"'{d.name}' has a reset but no threshold", d.name_span)
+            if group.refractory is not None and group.threshold is None:
+                self.err(Code.MISSING, f"'{d.name}' has a refractory period but no threshold", d.name_span)
+        self._check_integration(d, group)
         return group
+
+    def _check_integration(self, d: ast.GroupDecl, group: m.Group) -> None:
+        """The method must be able to integrate the system; with none given,
+        the system must be linear with constant coefficients (exact)."""
+        eqs = integration_system(group)
+        if not eqs:
+            if group.method is not None:
+                self.err(Code.BAD_VALUE, f"'{d.name}' has no differential equation to integrate", group.method_span)
+            return
+        if group.method is None:
+            why = exact_problem(eqs, group.name)
+            if why is not None:
+                self.err(Code.NOT_LINEAR, f"the equations of '{d.name}' cannot be integrated exactly ({why}); "
+                         "name a method: 'method: euler', 'rk2', 'rk4' or 'exponential_euler'", d.name_span)
+            return
+        why = {"exact": exact_problem, "exponential_euler": exponential_euler_problem}.get(
+            group.method, lambda *_: None)(eqs, group.name)
+        if why is not None:
+            self.err(Code.NOT_LINEAR, f"method {group.method} cannot integrate '{d.name}': {why}",
+                     group.method_span)
 
     def _check_event_driven(self, group: m.Group) -> None:
         from snndsl.ir.linear import linear_in
@@ -536,10 +566,28 @@ class Checker:
         if item.kind == "delay":
             if d.kind != "synapses":
                 self.fail(Code.MISPLACED, "'delay:' belongs in a synapses group", item.span)
-            self.fail(Code.UNSUPPORTED, "synaptic delays are not supported yet (planned: issue 3)", item.span)
+            scope = Scope(group=group, synapses=True, rand=True, what="in a delay")
+            e, dim = self.expr(item.expr, scope)
+            self._expect_dim(dim, SECOND, item.expr.span, "a delay")
+            per_synapse = any(isinstance(n, (ir.Var, ir.Rand, ir.DataAt)) and not (isinstance(n, ir.Var) and n.at == "shared")
+                              or isinstance(n, ir.Special) and n.name in ("i", "j") for n in ir.walk(e))
+            try:
+                if evaluate(e) < 0:
+                    self.fail(Code.BAD_VALUE, "a delay cannot be negative", item.expr.span)
+            except NotConstant:
+                pass
+            return {"delay": e, "delay_kind": "heterogeneous" if per_synapse else "homogeneous"}
         if d.kind != "neurons":
             self.fail(Code.MISPLACED, f"'{item.kind}:' belongs in a neuron group", item.span)
-        return {}
+        scope = Scope(group=group, what=f"in '{item.kind}:'")
+        e, dim = self.expr(item.expr, scope)
+        if item.kind == "threshold":
+            self._expect_bool(e, item.expr.span)
+            return {"threshold": e}
+        if e.dtype == "b":
+            return {"refractory": e, "refractory_kind": "condition"}
+        self._expect_dim(dim, SECOND, item.expr.span, "a refractory period (or a condition)")
+        return {"refractory": e, "refractory_kind": "duration"}
 
     def _code_block(self, d: ast.GroupDecl, group: m.Group, item: ast.CodeBlock) -> dict:
         if item.kind in ("pre", "post"):
@@ -552,7 +600,10 @@ class Checker:
                 self.fail(Code.MISPLACED, "a spikes group has no variables to initialise", item.span)
             scope = Scope(group=group, synapses=d.kind == "synapses", rand=True, what="in 'init'")
             return {"init": self._stmts(item.body, scope, "init")}
-        self.fail(Code.MISPLACED, "'reset:' belongs in a neuron group", item.span)
+        if d.kind != "neurons":
+            self.fail(Code.MISPLACED, "'reset:' belongs in a neuron group", item.span)
+        scope = Scope(group=group, rand=True, what="in 'reset'")
+        return {"reset": self._stmts(item.body, scope, "reset")}
 
     def _stmts(self, body, scope: Scope, context: str) -> tuple[ir.Stmt, ...]:
         out = []
@@ -594,9 +645,9 @@ class Checker:
         if var.constant and context != "init":
             self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is constant: only 'init' and phases may set it",
                       s.span)
-        if var.shared and context == "event" and s.neighbour is None:
-            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared: event code runs per synapse and "
-                      "cannot write it", s.span)
+        if var.shared and context in ("event", "reset") and s.neighbour is None:
+            what = "event code runs per synapse" if context == "event" else "reset runs per neuron"
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared: {what} and cannot write it", s.span)
         value, dim = self.expr(s.value, scope)
         return ir.Assign(target, self._compound(target, var, s.op, value, dim, s.value.span), s.span)
 
@@ -1209,6 +1260,14 @@ def _ast_walk(e):
 
 def _is_windows_drive(path: str) -> bool:
     return len(path) > 2 and path[1] == ":" and path[0].isalpha() and path[2] in "\\/"
+
+
+def integration_system(group: m.Group) -> list[Equation]:
+    """The equations integrated every step: a neuron group's ODEs, or a
+    synapse group's clock-driven ones."""
+    return [Equation(v.name, v.expr, v.unless_refractory and group.refractory is not None)
+            for v in group.variables
+            if v.kind == "ode" and not v.event_driven and v.expr is not None]
 
 
 def check(module: ast.Module, source: str) -> tuple[m.Model, list[Diagnostic]]:

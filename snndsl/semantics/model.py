@@ -23,6 +23,8 @@ class Variable:
     shared: bool = False
     constant: bool = False
     event_driven: bool = False
+    unless_refractory: bool = False
+    implicit: bool = False  # lastspike / not_refractory, made by a refractory clause
     expr: ir.Expr | None = None  # ODE right-hand side or subexpression
     span: Span | None = field(default=None, compare=False)
 
@@ -44,6 +46,14 @@ class Group:
     connect_data: str | None = None
     on_pre: tuple[ir.Stmt, ...] = ()
     on_post: tuple[ir.Stmt, ...] = ()
+    threshold: ir.Expr | None = None
+    reset: tuple[ir.Stmt, ...] = ()
+    refractory: ir.Expr | None = None
+    refractory_kind: str | None = None
+    method: str | None = None
+    method_span: Span | None = field(default=None, compare=False)
+    delay: ir.Expr | None = None
+    delay_kind: str = "none"
     span: Span | None = field(default=None, compare=False)
 
     def var(self, name: str) -> Variable | None:

@@ -43,7 +43,7 @@ def test_golden_ir_and_c(path, update_golden):
 
 
 def test_output_is_deterministic():
-    path = EXAMPLE_FILES[0]
+    path = EXAMPLES / "freeze_after_learning.snn"
     assert _relative_frontend(path).c_source == _relative_frontend(path).c_source
 
 
@@ -109,7 +109,7 @@ def test_unoptimized_equals_optimized(path, tmp_path):
 
 @pytest.mark.needs_cc
 def test_emit_and_compile_commands(tmp_path):
-    path = str(EXAMPLE_FILES[0])
+    path = str(EXAMPLES / "freeze_after_learning.snn")
 
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "snndsl", *args], capture_output=True, text=True)

@@ -348,6 +348,14 @@ static int snn_setup(snn_sim *sim)
     return sim->failed ? -1 : 0;
 }
 
+//! At the start of each run: what depends on parameters and shared variables.
+static int snn_prepare_run(snn_sim *sim)
+{
+    
+    (void)sim;
+    return 0;
+}
+
 //! One time step, in Brian2's default order.
 static void snn_step(snn_sim *sim)
 {
@@ -362,7 +370,8 @@ static void snn_step(snn_sim *sim)
         memcpy((double *)sim->m_weights_v.data + sim->m_weights_v.len, sim->g_S.v_w + 0, (size_t)n * sizeof(double));
         sim->m_weights_v.len += (size_t)n;
     }
-    /* 3. thresholds: sources emit spikes; spike monitors record */
+    /* 2. state updates: refractoriness, then the equations */
+    /* 3. thresholds: neurons and sources emit spikes; spike monitors record */
     sim->g_inp.nspikes = 0;
     for (int64_t _i = 0; _i < sim->g_inp.n; _i++) {
         if (snn_rng_uniform(&sim->rng[1]) < (10.0) * sim->dt)
@@ -380,9 +389,12 @@ static void snn_step(snn_sim *sim)
             ((double *)sim->m_out_spikes_t.data)[sim->m_out_spikes_t.len++] = _t;
         }
     }
-    /* 4. synaptic events: on pre, then on post */
-    for (int64_t k = 0; k < sim->g_inp.nspikes; k++) { /* on pre of S */
-        const int64_t _i = sim->g_inp.spikes[k];
+    /* 4. synaptic events: on pre (spikes whose delay ends now), then on post */
+    { /* on pre of S */
+        const int32_t *spikes = sim->g_inp.spikes;
+        const int64_t nspikes = sim->g_inp.nspikes;
+        for (int64_t k = 0; k < nspikes; k++) {
+        const int64_t _i = spikes[k];
         { /* advance x of S to t */
             const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate_pre[_i]));
             sim->g_S.v_x[_i] = sim->g_S.v_x[_i] * _f0;
@@ -392,7 +404,7 @@ static void snn_step(snn_sim *sim)
         for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
             const int64_t _s = _p;
             const int64_t _j = sim->g_S.pre_other[_p];
-            (void)_i; (void)_j;
+            (void)_i; (void)_j; (void)_s;
             { /* advance y of S to t */
                 const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate_post[_j]));
                 sim->g_S.v_y[_j] = sim->g_S.v_y[_j] * _f0;
@@ -401,8 +413,12 @@ static void snn_step(snn_sim *sim)
             sim->g_S.v_w[_s] = snn_clip(sim->g_S.v_w[_s] + sim->g_S.v_y[_j] * sim->g_S.v_learned[_s], 0, sim->g_S.v_W_max);
         }
     }
-    for (int64_t k = 0; k < sim->g_out.nspikes; k++) { /* on post of S */
-        const int64_t _j = sim->g_out.spikes[k];
+    }
+    { /* on post of S */
+        const int32_t *spikes = sim->g_out.spikes;
+        const int64_t nspikes = sim->g_out.nspikes;
+        for (int64_t k = 0; k < nspikes; k++) {
+        const int64_t _j = spikes[k];
         { /* advance y of S to t */
             const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate_post[_j]));
             sim->g_S.v_y[_j] = sim->g_S.v_y[_j] * _f0;
@@ -412,7 +428,7 @@ static void snn_step(snn_sim *sim)
         for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
             const int64_t _s = sim->g_S.post_syn[_p];
             const int64_t _i = sim->g_S.post_other[_p];
-            (void)_i; (void)_j;
+            (void)_i; (void)_j; (void)_s;
             { /* advance x of S to t */
                 const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate_pre[_i]));
                 sim->g_S.v_x[_i] = sim->g_S.v_x[_i] * _f0;
@@ -421,7 +437,8 @@ static void snn_step(snn_sim *sim)
             sim->g_S.v_w[_s] = snn_clip(sim->g_S.v_w[_s] + sim->g_S.v_x[_i] * sim->g_S.v_learned[_s], 0, sim->g_S.v_W_max);
         }
     }
-    /* 5. rate monitors record */
+    }
+    /* 5. resets of the neurons that spiked; rate monitors record */
     sim->step++;
 }
 
@@ -464,6 +481,7 @@ static int snn_run_for(snn_sim *sim, double duration, const char *site)
     if (!(duration >= 0) || !isfinite(duration))
         return snn_fail(sim, "%s: error[E0501]: a run's duration must be a non-negative number of "
                         "seconds, not %g", site, duration);
+    if (snn_prepare_run(sim)) return -1;
     double t_end = sim->t_net + duration;
     int64_t end = snn_timestep(t_end, sim->dt);
     sim->step = snn_timestep(sim->t_net, sim->dt);
@@ -773,11 +791,14 @@ const char *snn_model_name(void) { return "freeze_after_learning"; }
  *
  * File layout: "SNNSTATE1\n", the model's source hash (64 hex digits), the
  * number of fields (u64), then per field: name length (u32), name, element
- * size (u64), element count (u64), the bytes. Arrays are resized on load. */
+ * size (u64), element count (u64), the bytes. Arrays are resized on load.
+ * A queue (the slots of a spike queue, each a growable list) stores, for
+ * each of its `count` slots, the slot's length (u64) and its bytes. */
 typedef struct {
     const char *name;
     void **array;     /* an array field: where its pointer lives */
-    void *scalar;     /* a fixed-size field (array == NULL) */
+    void *scalar;     /* a fixed-size field */
+    snn_buf **queue;  /* a queue field: where its array of slots lives */
     size_t elsize;
     int64_t count;
 } snn_state_field;
@@ -787,32 +808,32 @@ typedef struct {
 static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
 {
     size_t n = 0;
-    f[n++] = (snn_state_field){ "clock.step", NULL, (void *)&sim->step, sizeof(int64_t), 1 };
-    f[n++] = (snn_state_field){ "clock.t_net", NULL, (void *)&sim->t_net, sizeof(double), 1 };
-    f[n++] = (snn_state_field){ "rng", NULL, (void *)&sim->rng, sizeof(snn_rng), SNN_N_RNG };
-    f[n++] = (snn_state_field){ "params", NULL, (void *)&sim->p, sizeof(snn_params), 1 };
-    f[n++] = (snn_state_field){ "inp.n", NULL, (void *)&sim->g_inp.n, sizeof(int64_t), 1 };
-    f[n++] = (snn_state_field){ "inp.spikes", (void **)&sim->g_inp.spikes, NULL, sizeof(int32_t), sim->g_inp.n };
-    f[n++] = (snn_state_field){ "inp.nspikes", NULL, (void *)&sim->g_inp.nspikes, sizeof(int64_t), 1 };
-    f[n++] = (snn_state_field){ "out.n", NULL, (void *)&sim->g_out.n, sizeof(int64_t), 1 };
-    f[n++] = (snn_state_field){ "out.spikes", (void **)&sim->g_out.spikes, NULL, sizeof(int32_t), sim->g_out.n };
-    f[n++] = (snn_state_field){ "out.nspikes", NULL, (void *)&sim->g_out.nspikes, sizeof(int64_t), 1 };
-    f[n++] = (snn_state_field){ "S.n", NULL, (void *)&sim->g_S.n, sizeof(int64_t), 1 };
-    f[n++] = (snn_state_field){ "S.w", (void **)&sim->g_S.v_w, NULL, sizeof(double), sim->g_S.n };
-    f[n++] = (snn_state_field){ "S.learned", (void **)&sim->g_S.v_learned, NULL, sizeof(double), sim->g_S.n };
-    f[n++] = (snn_state_field){ "S.W_max", NULL, (void *)&sim->g_S.v_W_max, sizeof(double), 1 };
-    f[n++] = (snn_state_field){ "S.x", (void **)&sim->g_S.v_x, NULL, sizeof(double), sim->g_inp.n };
-    f[n++] = (snn_state_field){ "S.y", (void **)&sim->g_S.v_y, NULL, sizeof(double), sim->g_out.n };
-    f[n++] = (snn_state_field){ "S.lastupdate_pre", (void **)&sim->g_S.v_lastupdate_pre, NULL, sizeof(double), sim->g_inp.n };
-    f[n++] = (snn_state_field){ "S.lastupdate_post", (void **)&sim->g_S.v_lastupdate_post, NULL, sizeof(double), sim->g_out.n };
-    f[n++] = (snn_state_field){ "S.pre", (void **)&sim->g_S.pre, NULL, sizeof(int32_t), sim->g_S.n };
-    f[n++] = (snn_state_field){ "S.post", (void **)&sim->g_S.post, NULL, sizeof(int32_t), sim->g_S.n };
-    f[n++] = (snn_state_field){ "S.pre_start", (void **)&sim->g_S.pre_start, NULL, sizeof(int64_t), sim->g_inp.n + 1 };
-    f[n++] = (snn_state_field){ "S.pre_syn", (void **)&sim->g_S.pre_syn, NULL, sizeof(int64_t), sim->g_S.n };
-    f[n++] = (snn_state_field){ "S.pre_other", (void **)&sim->g_S.pre_other, NULL, sizeof(int32_t), sim->g_S.n };
-    f[n++] = (snn_state_field){ "S.post_start", (void **)&sim->g_S.post_start, NULL, sizeof(int64_t), sim->g_out.n + 1 };
-    f[n++] = (snn_state_field){ "S.post_syn", (void **)&sim->g_S.post_syn, NULL, sizeof(int64_t), sim->g_S.n };
-    f[n++] = (snn_state_field){ "S.post_other", (void **)&sim->g_S.post_other, NULL, sizeof(int32_t), sim->g_S.n };
+    f[n++] = (snn_state_field){ "clock.step", NULL, (void *)&sim->step, NULL, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "clock.t_net", NULL, (void *)&sim->t_net, NULL, sizeof(double), 1 };
+    f[n++] = (snn_state_field){ "rng", NULL, (void *)&sim->rng, NULL, sizeof(snn_rng), SNN_N_RNG };
+    f[n++] = (snn_state_field){ "params", NULL, (void *)&sim->p, NULL, sizeof(snn_params), 1 };
+    f[n++] = (snn_state_field){ "inp.n", NULL, (void *)&sim->g_inp.n, NULL, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "inp.spikes", (void **)&sim->g_inp.spikes, NULL, NULL, sizeof(int32_t), sim->g_inp.n };
+    f[n++] = (snn_state_field){ "inp.nspikes", NULL, (void *)&sim->g_inp.nspikes, NULL, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "out.n", NULL, (void *)&sim->g_out.n, NULL, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "out.spikes", (void **)&sim->g_out.spikes, NULL, NULL, sizeof(int32_t), sim->g_out.n };
+    f[n++] = (snn_state_field){ "out.nspikes", NULL, (void *)&sim->g_out.nspikes, NULL, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "S.n", NULL, (void *)&sim->g_S.n, NULL, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "S.w", (void **)&sim->g_S.v_w, NULL, NULL, sizeof(double), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.learned", (void **)&sim->g_S.v_learned, NULL, NULL, sizeof(double), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.W_max", NULL, (void *)&sim->g_S.v_W_max, NULL, sizeof(double), 1 };
+    f[n++] = (snn_state_field){ "S.x", (void **)&sim->g_S.v_x, NULL, NULL, sizeof(double), sim->g_inp.n };
+    f[n++] = (snn_state_field){ "S.y", (void **)&sim->g_S.v_y, NULL, NULL, sizeof(double), sim->g_out.n };
+    f[n++] = (snn_state_field){ "S.lastupdate_pre", (void **)&sim->g_S.v_lastupdate_pre, NULL, NULL, sizeof(double), sim->g_inp.n };
+    f[n++] = (snn_state_field){ "S.lastupdate_post", (void **)&sim->g_S.v_lastupdate_post, NULL, NULL, sizeof(double), sim->g_out.n };
+    f[n++] = (snn_state_field){ "S.pre", (void **)&sim->g_S.pre, NULL, NULL, sizeof(int32_t), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.post", (void **)&sim->g_S.post, NULL, NULL, sizeof(int32_t), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.pre_start", (void **)&sim->g_S.pre_start, NULL, NULL, sizeof(int64_t), sim->g_inp.n + 1 };
+    f[n++] = (snn_state_field){ "S.pre_syn", (void **)&sim->g_S.pre_syn, NULL, NULL, sizeof(int64_t), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.pre_other", (void **)&sim->g_S.pre_other, NULL, NULL, sizeof(int32_t), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.post_start", (void **)&sim->g_S.post_start, NULL, NULL, sizeof(int64_t), sim->g_out.n + 1 };
+    f[n++] = (snn_state_field){ "S.post_syn", (void **)&sim->g_S.post_syn, NULL, NULL, sizeof(int64_t), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.post_other", (void **)&sim->g_S.post_other, NULL, NULL, sizeof(int32_t), sim->g_S.n };
     return n;
 }
 
@@ -832,8 +853,16 @@ int snn_sim_save_state(snn_sim *sim, const char *path)
         uint64_t elsize = f[k].elsize, items = (uint64_t)(f[k].count > 0 ? f[k].count : 0);
         const void *data = f[k].array ? *f[k].array : f[k].scalar;
         ok = fwrite(&len, sizeof len, 1, out) == 1 && fwrite(f[k].name, 1, len, out) == len
-             && fwrite(&elsize, sizeof elsize, 1, out) == 1 && fwrite(&items, sizeof items, 1, out) == 1
-             && (items == 0 || fwrite(data, elsize, items, out) == items);
+             && fwrite(&elsize, sizeof elsize, 1, out) == 1 && fwrite(&items, sizeof items, 1, out) == 1;
+        if (f[k].queue) {
+            for (uint64_t q = 0; ok && q < items; q++) {
+                const snn_buf *slot = &(*f[k].queue)[q];
+                uint64_t used = slot->len;
+                ok = fwrite(&used, sizeof used, 1, out) == 1 && (used == 0 || fwrite(slot->data, elsize, used, out) == used);
+            }
+        } else {
+            ok = ok && (items == 0 || fwrite(data, elsize, items, out) == items);
+        }
     }
     if (fclose(out) != 0) ok = 0;
     return ok ? 0 : snn_fail(sim, "error[E0601]: cannot write the snapshot %s", path);
@@ -867,6 +896,22 @@ int snn_sim_load_state(snn_sim *sim, const char *path)
              && elsize == f[k].elsize && fread(&items, sizeof items, 1, in) == 1;
         free(name);
         if (!ok) break;
+        if (f[k].queue) {
+            snn_buf *slots = *f[k].queue;
+            for (int64_t q = 0; slots && q < f[k].count; q++) snn_buf_free(&slots[q]);
+            slots = realloc(slots, (size_t)(items ? items : 1) * sizeof(snn_buf));
+            if (!slots) { fclose(in); return snn_fail(sim, "out of memory loading %s", path); }
+            *f[k].queue = slots;
+            for (uint64_t q = 0; q < items; q++) snn_buf_init(&slots[q], elsize);
+            for (uint64_t q = 0; ok && q < items; q++) {
+                uint64_t used = 0;
+                ok = fread(&used, sizeof used, 1, in) == 1 && used < ((uint64_t)1 << 40)
+                     && snn_buf_reserve(&slots[q], (size_t)used) == 0
+                     && (used == 0 || fread(slots[q].data, elsize, used, in) == used);
+                if (ok) slots[q].len = (size_t)used;
+            }
+            continue;
+        }
         void *dst = f[k].scalar;
         if (f[k].array) {
             void *grown = realloc(*f[k].array, (size_t)(items ? items : 1) * elsize);
