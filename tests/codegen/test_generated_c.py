@@ -57,7 +57,8 @@ def _compile(tmp_path, c_source, flags):
     return work, subprocess.run(cmd, cwd=work, capture_output=True, text=True)
 
 
-C_MODELS = EXAMPLE_FILES + sorted((ROOT / "tests" / "syntax").glob("supported_*.snn"))
+C_MODELS = (EXAMPLE_FILES + sorted((ROOT / "tests" / "syntax").glob("supported_*.snn"))
+            + sorted((ROOT / "tests" / "e2e" / "models").glob("*.snn")))
 
 
 @pytest.mark.needs_cc
