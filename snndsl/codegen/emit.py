@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -15,6 +16,9 @@ def _env() -> Environment:
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                       autoescape=False)
     env.filters["c_string"] = c_string
+    # text that is not an identifier (the model's file name) in a C comment:
+    # nothing that could end the comment or start a trigraph
+    env.filters["c_comment"] = lambda s: re.sub(r"[^A-Za-z0-9_ .,:+=-]", "?", s)
     env.filters["c_string_body"] = lambda s: c_string(s)[1:-1].replace("%", "%%")
     return env
 
