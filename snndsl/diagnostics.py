@@ -64,6 +64,8 @@ class Code(enum.Enum):
     NOT_LINEAR = "E0503"
     RUNTIME_INPUT = "E0601"
     UNSUPPORTED = "E0901"
+    UNUSED = "W0101"
+    NO_EFFECT = "W0102"
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,7 @@ class Checker:
         self._subexprs: dict[tuple[str, str], ast.SubexprDecl] = {}
         self._subexpr_busy: set[tuple[str, str]] = set()
         self._current_group: str | None = None
+        self.used: set[str] = set()  # constants, parameters and data read somewhere
 
     # ---- diagnostics ----------------------------------------------------
     def err(self, code: Code, msg: str, span: Span | None, *notes: str) -> None:
@@ -112,6 +113,11 @@ class Checker:
         self.monitor_names = {mon.name for mon in monitors if mon is not None}
         self.protocol_locals: dict[str, str] = {}
         ir_phases = tuple(self._phase(p) for p in phases)
+        self._warn_unused(decls)
+        if not self.groups:
+            for n in _ast_walk_stmts(phases):
+                if isinstance(n, ast.Run):
+                    self.err(Code.MISSING, "nothing to run: the model declares no group", n.span)
         digest = hashlib.sha256(self.source.encode()).hexdigest()
         return m.Model(
             name=Path(self.file).stem, file=self.file, source_hash=digest, dt=self.dt, seed=seed,
@@ -119,6 +125,19 @@ class Checker:
             monitors=tuple(mon for mon in monitors if mon is not None),
             saves=tuple(self.saves.values()), phases=ir_phases,
             locals=tuple(sorted(self.protocol_locals.items())))
+
+    def _warn_unused(self, decls) -> None:
+        for d in decls:
+            if isinstance(d, (ast.ConstDecl, ast.ParamDecl, ast.DataDecl)) and d.name not in self.used \
+                    and d.name not in RESERVED and d.name not in PREDEFINED:
+                kind = {ast.ConstDecl: "constant", ast.ParamDecl: "parameter", ast.DataDecl: "data array"}[type(d)]
+                self.diags.append(warning(Code.UNUSED, f"{kind} '{d.name}' is never used", d.span))
+        for g in self.group_decls.values():
+            has_refractory = any(isinstance(i, ast.Clause) and i.kind == "refractory" for i in g.items)
+            for item in g.items:
+                if isinstance(item, ast.OdeDecl) and "unless refractory" in item.flags and not has_refractory:
+                    self.diags.append(warning(Code.NO_EFFECT, f"'(unless refractory)' has no effect: '{g.name}' "
+                                              "has no refractory period", item.span))
 
     def _collect_names(self, decls) -> None:
         seen: dict[str, Span | None] = {}
@@ -437,6 +456,7 @@ class Checker:
                 elif isinstance(item, ast.ConnectFrom):
                     if not synapses:
                         self.fail(Code.MISPLACED, "'connect:' belongs in a synapses group", item.span)
+                    self.used.add(item.data)
                     if item.data not in self.data_decls:
                         self._unknown(item.data, self.data_decls, item.span, "data array")
                     changes.update(connect="data", connect_data=item.data)
@@ -522,6 +542,8 @@ class Checker:
     def _list_or_data(self, item: ast.Prop, want: Dim) -> ir.ListOrData:
         e = item.expr
         what = f"'{item.name}'"
+        if isinstance(e, ast.Name):
+            self.used.add(e.id)
         if isinstance(e, ast.Name) and e.id in self.data_decls:
             self._expect_dim(self.data_dims[e.id], want, e.span, what)
             return ir.ListOrData(data=e.id)
@@ -937,6 +959,7 @@ class Checker:
 
     def _e_Name(self, e: ast.Name, scope: Scope):
         name = e.id
+        self.used.add(name)
         if name in scope.locals:
             return ir.Local(name, scope.locals[name], e.span), DIMENSIONLESS
         group = scope.group
@@ -1039,6 +1062,7 @@ class Checker:
         self._unknown(e.obj, list(self.groups) + (["pre", "post"] if scope.synapses else []), e.span, "group")
 
     def _e_Index(self, e: ast.Index, scope: Scope):
+        self.used.add(e.name)
         if e.name not in self.data_decls:
             if e.name in self.groups:
                 self.fail(Code.MISPLACED, f"'{e.name}[...]': index a group's variable as {e.name}.X", e.span)
@@ -1131,6 +1155,7 @@ class Checker:
             a = e.args[0]
             if not (isinstance(a, ast.Name) and a.id in self.data_decls):
                 self.fail(Code.ARGUMENTS, "len() takes the name of a data array", a.span)
+            self.used.add(a.id)
             return ir.DataLen(a.id, "i", e.span), DIMENSIONLESS
         args = [self.expr(a, scope) for a in e.args]
         for (x, _), a in zip(args, e.args):
@@ -1256,6 +1281,13 @@ def _ast_walk(e):
             for x in v:
                 if isinstance(x, ast.Expr):
                     yield from _ast_walk(x)
+
+
+def _ast_walk_stmts(body):
+    for s in body:
+        yield s
+        for name in ("body", "orelse"):
+            yield from _ast_walk_stmts(getattr(s, name, ()) or ())
 
 
 def _is_windows_drive(path: str) -> bool:
