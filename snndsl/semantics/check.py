@@ -1311,7 +1311,8 @@ def check(module: ast.Module, source: str) -> tuple[m.Model, list[Diagnostic]]:
     model = checker.run()
     errors = [d for d in checker.diags if d.is_error]
     if errors:
-        raise CompileError(sorted(checker.diags, key=_order), {module.file: source})
+        # warnings wait until the errors are fixed: they are often their echo
+        raise CompileError(sorted(errors, key=_order), {module.file: source})
     return model, checker.diags
 
 
