@@ -303,3 +303,25 @@ def test_run_data_too_short_in_init(folder):
 def test_run_data_too_long_in_init(folder):
     proc = run(folder, "--data", "w0=five.npy")
     assert_clean_failure(proc, "error[E0601]", "w0")
+
+
+@pytest.mark.needs_cc
+def test_unwritable_results_folder_is_a_clean_error(tmp_path):
+    """An unwritable output folder: a clear error, exit 1, nothing half-written."""
+    model = tmp_path / "m.snn"
+    model.write_text("poisson p[2]:\n    rate = 5 Hz\nmonitor s: spikes of p\nphase a:\n    run 1 ms\n")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = snndsl("run", model, "-o", blocker / "results")
+    assert_clean_failure(proc, "error[E0601]", "cannot write results")
+    assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.needs_cc
+def test_failed_run_leaves_no_results(tmp_path):
+    model = tmp_path / "m.snn"
+    model.write_text('data d = "missing.npy"\npoisson p[2]:\n    rate : Hz\nphase a:\n    p.rate = d * Hz\n')
+    out = tmp_path / "results"
+    proc = snndsl("run", model, "-o", out)
+    assert_clean_failure(proc, "error[E0601]", "missing.npy")
+    assert not (out / "manifest.json").exists()

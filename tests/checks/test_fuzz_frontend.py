@@ -8,6 +8,7 @@ Bounded and derandomized, so it runs in a few seconds and the same way in CI.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -38,7 +39,11 @@ TOKENS = KEYWORDS + NAMES + NUMBERS + PUNCT
 LAYOUT = ["\n", "\n    ", "\n        ", "\n  ", "\t", " "]
 CHARS = st.sampled_from(list("$@!?;{}`'\\\t\r\x00é") + PUNCT + [" ", "\n", "    "])
 
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+# CI runs a bounded, fixed sample; SNNDSL_FUZZ_EXAMPLES=20000 runs more, with new random
+# inputs each time (then derandomize is off).
+_N_FUZZ = int(os.environ.get("SNNDSL_FUZZ_EXAMPLES", "150"))
+FUZZ = settings(max_examples=_N_FUZZ, deadline=None, derandomize="SNNDSL_FUZZ_EXAMPLES" not in os.environ,
+                database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
