@@ -325,3 +325,21 @@ def test_failed_run_leaves_no_results(tmp_path):
     proc = snndsl("run", model, "-o", out)
     assert_clean_failure(proc, "error[E0601]", "missing.npy")
     assert not (out / "manifest.json").exists()
+
+
+def test_internal_error_is_one_line_and_debug_shows_the_traceback(monkeypatch, capsys, tmp_path):
+    """A bug in snndsl: one line asking to report it, exit 2; --debug re-raises."""
+    from snndsl import cli, driver
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug\nwith a second line")
+
+    monkeypatch.setattr(driver, "frontend", broken)
+    model = tmp_path / "m.snn"
+    model.write_text("poisson p[1]:\n    rate = 1 Hz\n")
+    assert cli.main(["check", str(model)]) == 2
+    err = capsys.readouterr().err
+    assert "internal error (RuntimeError): simulated bug" in err and "report" in err
+    assert "Traceback" not in err and "second line" not in err
+    with pytest.raises(RuntimeError, match="simulated bug"):
+        cli.main(["--debug", "check", str(model)])

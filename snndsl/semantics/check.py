@@ -609,6 +609,11 @@ class Checker:
         if e.dtype == "b":
             return {"refractory": e, "refractory_kind": "condition"}
         self._expect_dim(dim, SECOND, item.expr.span, "a refractory period (or a condition)")
+        try:
+            if not evaluate(e) >= 0:
+                self.fail(Code.BAD_VALUE, "a refractory period cannot be negative", item.expr.span)
+        except NotConstant:
+            pass
         return {"refractory": e, "refractory_kind": "duration"}
 
     def _code_block(self, d: ast.GroupDecl, group: m.Group, item: ast.CodeBlock) -> dict:
@@ -784,8 +789,8 @@ class Checker:
             self._expect_dim(dim, SECOND, s.duration.span, "a run's duration")
             try:
                 v = evaluate(e)
-                if not v >= 0 or not math.isfinite(v):
-                    self.err(Code.BAD_VALUE, f"a run's duration is a finite, non-negative time, not {v:g} s",
+                if not v > 0 or not math.isfinite(v):
+                    self.err(Code.BAD_VALUE, f"a run's duration is a finite, positive time, not {v:g} s",
                              s.duration.span)
             except NotConstant:
                 pass
