@@ -19,7 +19,7 @@ import numpy as np
 from snndsl.build import cc
 from snndsl.codegen.emit import render
 from snndsl.codegen.view import build_view
-from snndsl.diagnostics import CompileError, Diagnostic, InternalError
+from snndsl.diagnostics import Code, CompileError, Diagnostic, InternalError, error
 from snndsl.ir import nodes as ir
 from snndsl.ir.lower import lower
 from snndsl.ir.verify import verify
@@ -53,13 +53,12 @@ def read_source(path) -> tuple[str, str]:
         with open(file, encoding="utf-8") as f:
             return f.read(), file
     except FileNotFoundError:
-        raise CompileError([Diagnostic_missing(file, "no such file")]) from None
+        raise CompileError([_unreadable(file, "no such file")]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise CompileError([Diagnostic_missing(file, str(exc))]) from None
+        raise CompileError([_unreadable(file, str(exc))]) from None
 
 
-def Diagnostic_missing(file: str, why: str) -> Diagnostic:
-    from snndsl.diagnostics import Code, error
+def _unreadable(file: str, why: str) -> Diagnostic:
     return error(Code.RUNTIME_INPUT, f"cannot read model file '{file}': {why}", None)
 
 

@@ -65,6 +65,8 @@ class Checker:
         self.const_busy: set[str] = set()
         self.param_decls: dict[str, ast.ParamDecl] = {}
         self.params: dict[str, tuple[Dim, str]] = {}
+        self.param_defs: dict[str, ir.ParamDef] = {}  # in dependency order
+        self._param_busy: set[str] = set()
         self.data_decls: dict[str, ast.DataDecl] = {}
         self.data_dims: dict[str, Dim] = {}
         self.group_decls: dict[str, ast.GroupDecl] = {}
@@ -246,39 +248,34 @@ class Checker:
         self.err(Code.BAD_VALUE, "precision is 'double' or 'single'", d.value.span)
 
     def _params(self, decls) -> tuple[ir.ParamDef, ...]:
-        # A parameter's default may read other parameters: order by dependency.
-        out: dict[str, ir.ParamDef] = {}
-        busy: set[str] = set()
-
-        def visit(name: str):
-            if name in out:
-                return
-            d = self.param_decls[name]
-            if name in busy:
-                self.err(Code.CYCLE, f"parameter '{name}' is defined in terms of itself", d.span)
-                raise _Fail
-            busy.add(name)
-            try:
-                scope = Scope(what="in a parameter")
-                scope.locals = {}
-                self._param_visit = visit
-                e, dim = self.expr(d.value, scope)
-                if e.dtype == "b":
-                    self.fail(Code.BAD_TYPE, "a parameter is a number, not a condition", d.value.span)
-                out[name] = ir.ParamDef(name, e, dim.ints() if dim.integral else dim.ints(),
-                                        format_dim(dim), d.span)
-                self.params[name] = (dim, "f")
-            finally:
-                busy.discard(name)
-
-        self._param_visit = visit
+        """Every parameter, in dependency order: a default may read others."""
         for name in self.param_decls:
             try:
-                visit(name)
+                self._param(name)
             except _Fail:
-                self.params.setdefault(name, (DIMENSIONLESS, "f"))
-        self._param_visit = None
-        return tuple(out.values())
+                pass
+        return tuple(self.param_defs.values())
+
+    def _param(self, name: str) -> tuple[Dim, str]:
+        """A parameter's dimension and dtype, checking its default on first use."""
+        if name in self.params:
+            return self.params[name]
+        d = self.param_decls[name]
+        if name in self._param_busy:
+            self.fail(Code.CYCLE, f"parameter '{name}' is defined in terms of itself", d.span)
+        self._param_busy.add(name)
+        try:
+            e, dim = self.expr(d.value, Scope(what="in a parameter"))
+            if e.dtype == "b":
+                self.fail(Code.BAD_TYPE, "a parameter is a number, not a condition", d.value.span)
+        except _Fail:
+            self.params[name] = (DIMENSIONLESS, "f")  # reported once; uses go on checking
+            raise
+        finally:
+            self._param_busy.discard(name)
+        self.param_defs[name] = ir.ParamDef(name, e, dim.ints(), format_dim(dim), d.span)
+        self.params[name] = (dim, "f")
+        return self.params[name]
 
     def _data(self, decls) -> tuple[ir.DataDef, ...]:
         base = Path(self.file).resolve().parent if self.file and not self.file.startswith("<") else Path.cwd()
@@ -990,9 +987,7 @@ class Checker:
             if name == "dt":
                 return ir.Const(self.dt, "f", e.span), SECOND
             if name in self.param_decls:
-                if getattr(self, "_param_visit", None) is not None:
-                    self._param_visit(name)
-                dim, dtype = self.params[name]
+                dim, dtype = self._param(name)
                 return ir.Param(name, dtype, e.span), dim
             if name in self.data_decls:
                 if group is None or scope.shared_only:
