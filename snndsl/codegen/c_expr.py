@@ -87,6 +87,9 @@ class Context:
     # dropped (Brian2's conditional write): everywhere but reset, init and
     # the integration, which guards its own writes
     guard_refractory: bool = False
+    # writes to a frozen element of a `freeze`-able variable are dropped:
+    # in event code, resets and integration, never in phase assignments
+    guard_frozen: bool = False
 
 
 class CPrinter:
@@ -106,6 +109,22 @@ class CPrinter:
             return f"{base}[_j]"
         index = {"self": ctx.self_index, "pre": "_i", "post": "_j"}[v.at]
         return f"{base}[{index}]"
+
+    def frozen_mask(self, v: ir.Var, ctx: Context) -> str:
+        """The freeze flag of the element `v` names (see ir.Freeze)."""
+        base = f"sim->{mangle('g', v.group)}.{mangle('frozen', v.name)}"
+        if self.state[(v.group, v.name)].shared:
+            return base
+        return self.var(v, ctx).replace(f".{mangle('v', v.name)}[", f".{mangle('frozen', v.name)}[", 1)
+
+    def _guarded(self, target: ir.Var, write: str, ctx: Context) -> str:
+        state = self.state[(target.group, target.name)]
+        if ctx.guard_frozen and state.freezable:
+            write = f"if (!{self.frozen_mask(target, ctx)}) {write}"
+        if ctx.guard_refractory and state.unless_refractory:
+            flag = ir.Var(target.group, "not_refractory", target.at, "b")
+            write = f"if ({self.var(flag, ctx)}) {write}"
+        return write
 
     # ---- expressions --------------------------------------------------------
     def expr(self, e: ir.Expr, ctx: Context) -> str:
@@ -214,11 +233,7 @@ class CPrinter:
             value = self.expr(s.value, ctx)
             if s.target.dtype == "i":
                 value = f"(int32_t)({value})"
-            write = f"{self.var(s.target, ctx)} = {value};"
-            if ctx.guard_refractory and self.state[(s.target.group, s.target.name)].unless_refractory:
-                flag = ir.Var(s.target.group, "not_refractory", s.target.at, "b")
-                write = f"if ({self.var(flag, ctx)}) {write}"
-            lines.append(f"{indent}{write}")
+            lines.append(f"{indent}{self._guarded(s.target, f'{self.var(s.target, ctx)} = {value};', ctx)}")
         elif isinstance(s, ir.Let):
             lines.append(f"{indent}const double {s.name} = {self.expr(s.value, ctx)};")
         elif isinstance(s, ir.LinearStep):
@@ -258,7 +273,7 @@ class CPrinter:
                 else:
                     fixed = ir.Binary("/", b, a)  # -b/a is the fixed point
                     value = ir.Binary("-", ir.Binary("*", ir.Binary("+", x, fixed), f), fixed)
-            body.append(f"{indent}    {self.var(x, ctx)} = {self.expr(value, ctx)};")
+            body.append(f"{indent}    {self._guarded(x, f'{self.var(x, ctx)} = {self.expr(value, ctx)};', ctx)}")
         lines.append(f"{indent}{{ /* advance {', '.join(s.vars)} of {s.group} to t */")
         for k, growth in enumerate(factors):
             lines.append(f"{indent}    const double _f{k} = {self.expr(growth, ctx)};")
@@ -285,7 +300,9 @@ class CPrinter:
             lines.append(f"{indent}    const double *_E = {L}[0], *_F = {L}[1];")
         for r, name in enumerate(s.vars):
             terms = [f"_E[{r * n + k}] * _x{k}" for k in range(n)] + [f"_F[{r * n + k}] * _c{k}" for k in range(n)]
-            lines.append(f"{indent}    {self.var(ir.Var(s.group, name), ctx)} = {' + '.join(terms)};")
+            x = ir.Var(s.group, name)
+            write = f"{self.var(x, ctx)} = {' + '.join(terms)};"
+            lines.append(f"{indent}    {self._guarded(x, write, ctx)}")
         lines.append(f"{indent}}}")
 
 

@@ -81,6 +81,8 @@ class _Builder:
             ctype = C_TYPE[v.dtype]
             star = "" if v.shared else "*"
             fields.append(f"{ctype} {star}{mangle('v', v.name)};  /* [{v.unit}] */")
+            if v.freezable:
+                fields.append(f"uint8_t {star}{mangle('frozen', v.name)};  /* freeze {v.name}: 1 = frozen */")
         if g.kind != "synapses":
             fields.append("int32_t *spikes;  /* indices that spiked this step */")
             fields.append("int64_t nspikes;")
@@ -262,6 +264,9 @@ class _Builder:
                 owner = {"element": g.name, "pre": g.source, "post": g.target}[v.index]
                 lines.append(f"{self.g(g.name)}.{mangle('v', v.name)} = snn_alloc(sim, {self.g(owner)}.n, "
                              f"sizeof({C_TYPE[v.dtype]}));")
+                if v.freezable:
+                    lines.append(f"{self.g(g.name)}.{mangle('frozen', v.name)} = snn_alloc(sim, {self.g(owner)}.n, "
+                                 "sizeof(uint8_t));")
         lines.append("if (sim->failed) return -1;")
         return "\n".join(lines)
 
@@ -390,6 +395,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         for g in self.m.groups:
             if g.kind == "neurons" and g.reset:
                 ctx = self.ctx(g, g.span)
+                ctx.guard_frozen = True
                 G = self.g(g.name)
                 code = self.p.stmts(g.reset, ctx, "    ")
                 out.append(f"""for (int64_t k = 0; k < {G}.nspikes; k++) {{ /* reset of {g.name} */
@@ -406,6 +412,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         integration step of the group's equations, for every element."""
         G = self.g(g.name)
         ctx = self.ctx(g, g.span)
+        ctx.guard_frozen = True
         lines = []
         if g.refractory is not None:
             nr, last = f"{G}.v_not_refractory[_i]", f"{G}.v_lastspike[_i]"
@@ -512,7 +519,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         body = g.on_pre if event == "pre" else g.on_post
         once = g.on_pre_spike if event == "pre" else g.on_post_spike
         ctx = self.ctx(g, g.span)
-        ctx.guard_refractory = True
+        ctx.guard_refractory = ctx.guard_frozen = True
         code = self.p.stmts(body, ctx, "        ")
         me, other = ("_i", "_j") if event == "pre" else ("_j", "_i")
         if event == "pre" and g.delay_kind == "heterogeneous":
@@ -621,6 +628,8 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             return self.group_assign(s)
         if isinstance(s, ir.SaveVar):
             return self.save(s)
+        if isinstance(s, ir.Freeze):
+            return self.freeze(s)
         raise InternalError(f"unknown protocol statement {s!r}")
 
     @staticmethod
@@ -698,6 +707,30 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
     @staticmethod
     def _free_reductions(reductions: dict) -> str:
         return "".join(f"    free({c.split('[')[0]});\n" for c in reductions.values() if "[" in c)
+
+    def freeze(self, s: ir.Freeze) -> str:
+        g = self.groups[s.group]
+        var = g.var(s.var)
+        G = self.g(g.name)
+        flag = "1" if s.frozen else "0"
+        word = "freeze" if s.frozen else "unfreeze"
+        if var.shared:
+            return f"{G}.{mangle('frozen', var.name)} = {flag}; /* {word} {g.name}.{var.name} */"
+        pre, reductions = self.hoist((s.where, s.lo, s.hi), s.span)
+        ctx = self.ctx(g, s.span, reductions)
+        mask = self.p.frozen_mask(ir.Var(g.name, var.name), ctx)
+        cond = f"        if (!({self.p.expr(s.where, ctx)})) continue;\n" if s.where is not None else ""
+        lo = f"snn_imax(0, {self.p.expr(s.lo, Context())})" if s.lo is not None else "0"
+        hi = f"snn_imin({self.p.expr(s.hi, Context())}, {G}.n)" if s.hi is not None else f"{G}.n"
+        var_i = "_s" if g.kind == "synapses" else "_i"
+        idx = (f"        const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n        (void)_i; (void)_j;\n"
+               if g.kind == "synapses" else "")
+        checks = self.data_checks(s.where, g, c_string(_site(s.span)))
+        return (f"{{ /* {word} {g.name}.{var.name} */\n{self._indent(checks + pre, 4)}\n"
+                f"    const double _t = sim->step * sim->dt;\n    (void)_t;\n"
+                f"    for (int64_t {var_i} = {lo}; {var_i} < {hi}; {var_i}++) {{\n{idx}{cond}"
+                f"        {mask} = {flag};\n    }}\n{self._free_reductions(reductions)}}}\n"
+                "if (sim->failed) return -1;")
 
     def save(self, s: ir.SaveVar) -> str:
         d = next(x for x in self.m.saves if x.name == s.save)
@@ -846,10 +879,16 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
                 ctype = C_TYPE[v.dtype]
                 if v.shared:
                     out.append((f"{g.name}.{v.name}", "scalar", f"{G}.{mangle('v', v.name)}", f"sizeof({ctype})", "1"))
+                    if v.freezable:
+                        out.append((f"{g.name}.{v.name}.frozen", "scalar", f"{G}.{mangle('frozen', v.name)}",
+                                    "sizeof(uint8_t)", "1"))
                     continue
                 owner = {"element": g.name, "pre": g.source, "post": g.target}[v.index]
                 out.append((f"{g.name}.{v.name}", "array", f"{G}.{mangle('v', v.name)}", f"sizeof({ctype})",
                             f"{self.g(owner)}.n"))
+                if v.freezable:
+                    out.append((f"{g.name}.{v.name}.frozen", "array", f"{G}.{mangle('frozen', v.name)}",
+                                "sizeof(uint8_t)", f"{self.g(owner)}.n"))
             if g.kind != "synapses":
                 out.append((f"{g.name}.spikes", "array", f"{G}.spikes", "sizeof(int32_t)", f"{G}.n"))
                 out.append((f"{g.name}.nspikes", "scalar", f"{G}.nspikes", "sizeof(int64_t)", "1"))
@@ -884,6 +923,8 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             for v in g.vars:
                 if not v.shared:
                     out.append(f"free({G}.{mangle('v', v.name)});")
+                    if v.freezable:
+                        out.append(f"free({G}.{mangle('frozen', v.name)});")
             if g.kind != "synapses":
                 out.append(f"free({G}.spikes);")
             if g.kind == "spikes":

@@ -80,6 +80,9 @@ def stmts(body, indent: str) -> list[str]:
         elif isinstance(s, ir.While):
             out.append(f"{indent}while {expr(s.cond)}:")
             out += stmts(s.body, indent + "    ")
+        elif isinstance(s, ir.Freeze):
+            sel = f"[{expr(s.where)}]" if s.where is not None else ""
+            out.append(f"{indent}{'freeze' if s.frozen else 'unfreeze'} {s.group}.{s.var}{sel}")
         elif isinstance(s, ir.SaveVar):
             out.append(f"{indent}save {s.save}")
         else:

@@ -21,11 +21,11 @@ def lower(model: m.Model) -> ir.Module:
     return ir.Module(
         name=model.name, source_hash=model.source_hash, dt=model.dt, seed=model.seed,
         params=model.params, data=model.data,
-        groups=tuple(_group(g, model.dt) for g in model.groups),
+        groups=tuple(_group(g, model.dt, {v for grp, v in model.frozen if grp == g.name}) for g in model.groups),
         monitors=model.monitors, saves=model.saves, phases=model.phases, locals=model.locals)
 
 
-def _group(g: m.Group, dt: float) -> ir.Group:
+def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:
     state = []
     for v in g.variables:
         if v.kind == "subexpr":
@@ -34,9 +34,9 @@ def _group(g: m.Group, dt: float) -> ir.Group:
         if v.event_driven:
             decay = linear_in(v.expr, v.name, g.name)  # the checker guaranteed linearity
         role = "event-driven" if v.event_driven else "state"
-        frozen = v.unless_refractory and g.refractory is not None
+        held = v.unless_refractory and g.refractory is not None
         state.append(ir.StateVar(v.name, v.dtype, v.shared, format_dim(v.dim), role, decay,
-                                 unless_refractory=frozen, span=v.span))
+                                 unless_refractory=held, freezable=v.name in frozen, span=v.span))
     traces = tuple(v.name for v in g.variables if v.kind == "ode" and v.event_driven)
     on_pre, on_post = g.on_pre, g.on_post
     if traces:

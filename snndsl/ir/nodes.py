@@ -258,6 +258,21 @@ class While(Stmt):
 
 
 @dataclass(frozen=True, slots=True)
+class Freeze(Stmt):
+    """`freeze G.X[sel]` / `unfreeze G.X[sel]`: from now on event code,
+    resets and equations leave X of the selected elements unchanged (phase
+    assignments still write it)."""
+
+    group: str
+    var: str
+    frozen: bool
+    where: Expr | None = None
+    lo: Expr | None = None
+    hi: Expr | None = None
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class SaveVar(Stmt):
     save: str  # index into Module.saves by name
     span: Span | None = _span()
@@ -307,6 +322,7 @@ class StateVar:
     # (unless refractory): as Brian2, no code but the reset writes it while
     # the neuron is refractory (synaptic input to it is dropped)
     unless_refractory: bool = False
+    freezable: bool = False  # some phase freezes it: writes check a per-element mask
     span: Span | None = _span()
 
 

@@ -110,8 +110,8 @@ def _hoist_group(g: ir.Group, m: ir.Module) -> ir.Group:
         return g
     moved: dict[str, tuple[str, list[int]]] = {}
     for v in g.vars:
-        if v.role != "event-driven" or v.index != "element" or v.shared:
-            continue
+        if v.role != "event-driven" or v.index != "element" or v.shared or v.freezable:
+            continue  # a freeze mask is per synapse
         for side in ("pre", "post"):
             if side == "pre" and g.delay_kind == "heterogeneous":
                 continue  # each synapse receives the spike at its own time

@@ -52,6 +52,8 @@ def _live(m: ir.Module) -> set[tuple[str, str]]:
         for v in g.vars:
             if v.unless_refractory:
                 live.add((g.name, "not_refractory"))
+            if v.freezable:  # named by freeze statements
+                live.add((g.name, v.name))
     live |= {(s.group, s.var) for s in m.saves}
     _reads((m.groups, m.phases), live)
     return live

@@ -77,6 +77,7 @@ class Checker:
         self._subexpr_busy: set[tuple[str, str]] = set()
         self._current_group: str | None = None
         self.used: set[str] = set()  # constants, parameters and data read somewhere
+        self.frozen_vars: set[tuple[str, str]] = set()  # (group, var) named by freeze/unfreeze
 
     # ---- diagnostics ----------------------------------------------------
     def err(self, code: Code, msg: str, span: Span | None, *notes: str) -> None:
@@ -125,7 +126,7 @@ class Checker:
             name=Path(self.file).stem, file=self.file, source_hash=digest, dt=self.dt, seed=seed,
             params=params, data=data, groups=tuple(self.groups[n] for n in self.group_order),
             monitors=tuple(mon for mon in monitors if mon is not None),
-            saves=tuple(self.saves.values()), phases=ir_phases,
+            saves=tuple(self.saves.values()), phases=ir_phases, frozen=tuple(sorted(self.frozen_vars)),
             locals=tuple(sorted(self.protocol_locals.items())))
 
     def _warn_unused(self, decls) -> None:
@@ -845,10 +846,7 @@ class Checker:
         if isinstance(s, ast.Save):
             return self._save(s, loop_depth > 0)
         if isinstance(s, ast.Freeze):
-            word = "freeze" if s.frozen else "unfreeze"
-            self._target_var(s.target)
-            self.fail(Code.UNSUPPORTED, f"'{word}' is not supported yet; use a factor such as "
-                      "'S.learned[w > 0.3] = 0' in the update", s.span)
+            return self._freeze(s, local_vars)
         if isinstance(s, (ast.StoreState, ast.RestoreState)):
             self.fail(Code.UNSUPPORTED, "snapshots ('store state' / 'restore state') are not supported yet",
                       s.span)
@@ -905,6 +903,40 @@ class Checker:
         value, dim = self.expr(s.value, scope)
         value = self._compound(target, var, s.op, value, dim, s.value.span)
         return ir.GroupAssign(group.name, target, value, where, lo, hi, s.span)
+
+    def _freeze(self, s: ast.Freeze, local_vars) -> ir.Stmt:
+        group, var = self._target_var(s.target)
+        word = "freeze" if s.frozen else "unfreeze"
+        if var.kind == "subexpr":
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is a subexpression: there is nothing to {word}",
+                      s.target.var_span)
+        if group.kind == "spikes":
+            self.fail(Code.BAD_VALUE, "a spikes group has no variables", s.target.span)
+        sel = s.target.selector
+        if sel is not None and var.shared:
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared (one value for the whole group) and "
+                      f"cannot be {word}d per element", sel.span)
+        where = lo = hi = None
+        if isinstance(sel, ast.Where):
+            scope = Scope(group=group, synapses=group.kind == "synapses", rand=True, reductions=True,
+                          locals=dict(local_vars), what=f"in '{word}'")
+            where, _ = self.expr(sel.cond, scope)
+            self._expect_bool(where, sel.cond.span)
+        elif isinstance(sel, ast.Range):
+            rscope = self._scalar_scope(local_vars, "in an index bound")
+            bounds = []
+            for b in (sel.lo, sel.hi):
+                if b is None:
+                    bounds.append(None)
+                    continue
+                e, dim = self.expr(b, rscope)
+                self._expect_dim(dim, DIMENSIONLESS, b.span, "an index bound")
+                if e.dtype != "i":
+                    self.fail(Code.BAD_TYPE, "an index bound is an integer", b.span)
+                bounds.append(e)
+            lo, hi = bounds
+        self.frozen_vars.add((group.name, var.name))
+        return ir.Freeze(group.name, var.name, s.frozen, where, lo, hi, s.span)
 
     def _save(self, s: ast.Save, in_loop: bool) -> ir.Stmt:
         group, var = self._target_var(ast.Target(s.group, s.var, None, s.span, s.group_span, s.var_span))

@@ -74,6 +74,7 @@ class Model:
     saves: tuple[ir.SaveDef, ...]
     phases: tuple[ir.Phase, ...]
     locals: tuple[tuple[str, str], ...]
+    frozen: tuple[tuple[str, str], ...] = ()  # (group, var) some phase freezes
 
     def group(self, name: str) -> Group:
         return next(g for g in self.groups if g.name == name)
