@@ -785,6 +785,20 @@ static bool plain_name(const char *s)
 }
 
 //! Writes text to path and flushes it to the disk.
+static int write_bytes_synced(const char *path, const void *data, size_t n, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return fail(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+    bool ok = (n == 0 || fwrite(data, 1, n, f) == n) && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int e = errno;
+    if (fclose(f) != 0 && ok) {
+        ok = false;
+        e = errno;
+    }
+    return ok ? 0 : fail(err, errlen, "cannot write '%s': %s", path, strerror(e));
+}
+
 static int write_synced(const char *path, const char *text, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "w");
@@ -823,8 +837,11 @@ int snn_results_write(const char *dir, const char *manifest_json, const snn_out_
             break;
         }
         char *path = path_join(dir, a->file);
-        rc = path ? npy_write_file(path, a->descr, a->ndim, a->shape, a->data, true, err, errlen)
-                  : fail(err, errlen, "out of memory");
+        if (path && a->descr && strcmp(a->descr, "raw") == 0)  // bytes as they are (a snapshot)
+            rc = write_bytes_synced(path, a->data, a->ndim ? a->shape[0] : 0, err, errlen);
+        else
+            rc = path ? npy_write_file(path, a->descr, a->ndim, a->shape, a->data, true, err, errlen)
+                      : fail(err, errlen, "out of memory");
         free(path);
     }
     if (rc == 0 && (rc = write_synced(tmp, manifest_json, err, errlen)) != 0)

@@ -135,7 +135,7 @@ void snn_array_free(snn_array *a);
 
 typedef struct {
     const char *file;   //!< plain file name inside the directory, e.g. "v.values.npy"
-    const char *descr;  //!< numpy type string of `data`
+    const char *descr;  //!< numpy type string of `data`, or "raw": shape[0] bytes written as they are
     int ndim;           //!< 0, 1 or 2
     size_t shape[2];
     const void *data;

@@ -238,7 +238,8 @@ def _view(f, a, owner) -> np.ndarray:
     """A read-only numpy view of a C result array, without a copy. The view's
     base is a ctypes buffer that references `owner`, so the simulation's
     memory lives exactly as long as some array still uses it."""
-    dtype = np.dtype(f.string(a.descr).decode())
+    descr = f.string(a.descr).decode()
+    dtype = np.dtype(np.uint8) if descr == "raw" else np.dtype(descr)
     shape = tuple(int(a.shape[d]) for d in range(a.ndim))
     count = int(np.prod(shape)) if shape else 1
     if count == 0 or a.data == f.NULL:

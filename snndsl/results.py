@@ -51,6 +51,7 @@ class Results:
     saved: dict[str, np.ndarray]
     saved_indices: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     path: Path | None = None
+    states: dict[str, bytes] = field(default_factory=dict)  # `store state as NAME`: snapshots
 
     def __getitem__(self, name: str) -> Monitor:
         try:
@@ -95,7 +96,10 @@ def from_arrays(manifest: dict, arrays: dict[str, np.ndarray], path: Path | None
         saved[name] = arrays[info["file"]]
         if "i" in info:
             saved_ij[name] = (arrays[info["i"]], arrays[info["j"]])
-    return Results(manifest, monitors, saved, saved_ij, path)
+    states = {name: bytes(np.asarray(arrays[info["file"]], dtype=np.uint8))
+              for name, info in manifest.get("states", {}).items()
+              if info.get("stored") and info["file"] in arrays}
+    return Results(manifest, monitors, saved, saved_ij, path, states)
 
 
 def load(path) -> Results:
@@ -119,4 +123,10 @@ def load(path) -> Results:
             arrays[f] = np.load(folder / f, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise ResultsError(f"{folder / f}: {exc}") from None
+    for info in manifest.get("states", {}).values():
+        if info.get("stored"):
+            try:
+                arrays[info["file"]] = np.frombuffer((folder / info["file"]).read_bytes(), dtype=np.uint8)
+            except OSError as exc:
+                raise ResultsError(f"{folder / info['file']}: {exc}") from None
     return from_arrays(manifest, arrays, folder)

@@ -125,6 +125,8 @@ class _Builder:
             out.append(f"int64_t {mangle('s', s.name)}_rows;")
         for name, dtype in self.m.locals:
             out.append(f"{'int64_t' if dtype == 'i' else 'double'} {mangle('l', name)};")
+        for name in self.m.states:
+            out.append(f"snn_buf {mangle('st', name)};  /* store state as {name} */")
         return "\n".join(out)
 
     @staticmethod
@@ -189,6 +191,8 @@ class _Builder:
                 out.append(f"snn_buf_init(&sim->{mangle('m', mon.name)}_{part}, sizeof({elsize}));")
         for s in self.m.saves:
             out.append(f"snn_buf_init(&sim->{mangle('s', s.name)}, sizeof({C_TYPE[s.dtype]}));")
+        for name in self.m.states:
+            out.append(f"snn_buf_init(&sim->{mangle('st', name)}, 1);")
         return "\n".join(out)
 
     def setup_delays(self, g: ir.Group) -> str:
@@ -630,6 +634,11 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             return self.save(s)
         if isinstance(s, ir.Freeze):
             return self.freeze(s)
+        if isinstance(s, ir.StoreState):
+            return f"if (snn_store_state(sim, &sim->{mangle('st', s.name)})) return -1;"
+        if isinstance(s, ir.RestoreState):
+            return (f"if (snn_sim_load_state(sim, {c_string(s.path)})) return -1;\n"
+                    "sim->phase_start[sim->phase] = sim->t_net;  /* the phase begins where the snapshot ends */")
         raise InternalError(f"unknown protocol statement {s!r}")
 
     @staticmethod
@@ -770,6 +779,9 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             else:
                 out.append(CArray(f"{mon.name}.t.npy", "<f8", f"{M}_t.data", (f"{M}_t.len",)))
                 out.append(CArray(f"{mon.name}.rate.npy", "<f8", f"{M}_r.data", (f"{M}_r.len",)))
+        for name in self.m.states:
+            B = f"sim->{mangle('st', name)}"
+            out.append(CArray(f"{name}.state", "raw", f"{B}.data", (f"{B}.len",)))
         for s in self.m.saves:
             S = f"sim->{mangle('s', s.name)}"
             g = self.groups[s.group]
@@ -856,6 +868,12 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             lit(("," if k else "") + "\n    " + json.dumps(s.name) + ": " + text[:-1] + ', "count": ')
             lines.append(f"snn_sb_printf(sb, \"%lld\", (long long)sim->{mangle('s', s.name)}_rows);")
             lit("}")
+        lit("\n  },\n  \"states\": {")
+        for k, name in enumerate(m.states):
+            lit(("," if k else "") + "\n    " + json.dumps(name) + ': {"file": ' + json.dumps(f"{name}.state")
+                + ', "stored": ')
+            lines.append(f"snn_sb_printf(sb, \"%s\", sim->{mangle('st', name)}.len ? \"true\" : \"false\");")
+            lit("}")
         lit("\n  },\n  \"timings\": {\"setup\": ")
         lines.append("snn_sb_json_double(sb, sim->wall_setup);")
         lit(', "run": ')
@@ -874,7 +892,9 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             out.append((f"local.{name}", "scalar", f"sim->{mangle('l', name)}", f"sizeof({ctype})", "1"))
         for g in self.m.groups:
             G = self.g(g.name)
-            out.append((f"{g.name}.n", "scalar", f"{G}.n", "sizeof(int64_t)", "1"))
+            # a neuron group's size is the model's: a snapshot must agree; a synapse count is state
+            out.append((f"{g.name}.n", "fixed" if g.kind != "synapses" else "scalar", f"{G}.n",
+                        "sizeof(int64_t)", "1"))
             for v in g.vars:
                 ctype = C_TYPE[v.dtype]
                 if v.shared:
@@ -945,6 +965,8 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
                 out.append(f"snn_buf_free(&sim->{mangle('m', mon.name)}_{part});")
         for s in self.m.saves:
             out.append(f"snn_buf_free(&sim->{mangle('s', s.name)});")
+        for name in self.m.states:
+            out.append(f"snn_buf_free(&sim->{mangle('st', name)});")
         return "\n".join(out)
 
 

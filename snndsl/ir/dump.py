@@ -83,6 +83,10 @@ def stmts(body, indent: str) -> list[str]:
         elif isinstance(s, ir.Freeze):
             sel = f"[{expr(s.where)}]" if s.where is not None else ""
             out.append(f"{indent}{'freeze' if s.frozen else 'unfreeze'} {s.group}.{s.var}{sel}")
+        elif isinstance(s, ir.StoreState):
+            out.append(f"{indent}store state as {s.name}")
+        elif isinstance(s, ir.RestoreState):
+            out.append(f"{indent}restore state from {s.path!r}")
         elif isinstance(s, ir.SaveVar):
             out.append(f"{indent}save {s.save}")
         else:

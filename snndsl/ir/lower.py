@@ -22,7 +22,8 @@ def lower(model: m.Model) -> ir.Module:
         name=model.name, source_hash=model.source_hash, dt=model.dt, seed=model.seed,
         params=model.params, data=model.data,
         groups=tuple(_group(g, model.dt, {v for grp, v in model.frozen if grp == g.name}) for g in model.groups),
-        monitors=model.monitors, saves=model.saves, phases=model.phases, locals=model.locals)
+        monitors=model.monitors, saves=model.saves, phases=model.phases, locals=model.locals,
+        states=model.states)
 
 
 def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:

@@ -273,6 +273,22 @@ class Freeze(Stmt):
 
 
 @dataclass(frozen=True, slots=True)
+class StoreState(Stmt):
+    """`store state as NAME`: a snapshot of the whole simulation, in the results."""
+
+    name: str
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreState(Stmt):
+    """`restore state from PATH`: continue from a snapshot (first statement only)."""
+
+    path: str  # absolute, or relative to the working directory at run time
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class SaveVar(Stmt):
     save: str  # index into Module.saves by name
     span: Span | None = _span()
@@ -411,6 +427,7 @@ class Module:
     saves: tuple[SaveDef, ...]
     phases: tuple[Phase, ...]
     locals: tuple[tuple[str, str], ...] = ()  # (name, dtype) of protocol locals
+    states: tuple[str, ...] = ()  # names of `store state as NAME`
 
     def group(self, name: str) -> Group:
         return next(g for g in self.groups if g.name == name)

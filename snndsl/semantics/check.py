@@ -115,6 +115,8 @@ class Checker:
         self.saves: dict[str, ir.SaveDef] = {}
         self.monitor_names = {mon.name for mon in monitors if mon is not None}
         self.protocol_locals: dict[str, str] = {}
+        self.states: list[str] = []
+        self._first_statement = phases[0].body[0] if phases and phases[0].body else None
         ir_phases = tuple(self._phase(p) for p in phases)
         self._warn_unused(decls)
         if not self.groups:
@@ -127,6 +129,7 @@ class Checker:
             params=params, data=data, groups=tuple(self.groups[n] for n in self.group_order),
             monitors=tuple(mon for mon in monitors if mon is not None),
             saves=tuple(self.saves.values()), phases=ir_phases, frozen=tuple(sorted(self.frozen_vars)),
+            states=tuple(self.states),
             locals=tuple(sorted(self.protocol_locals.items())))
 
     def _warn_unused(self, decls) -> None:
@@ -847,9 +850,23 @@ class Checker:
             return self._save(s, loop_depth > 0)
         if isinstance(s, ast.Freeze):
             return self._freeze(s, local_vars)
-        if isinstance(s, (ast.StoreState, ast.RestoreState)):
-            self.fail(Code.UNSUPPORTED, "snapshots ('store state' / 'restore state') are not supported yet",
-                      s.span)
+        if isinstance(s, ast.StoreState):
+            if s.name in self.states or s.name in self.saves or s.name in self.monitor_names:
+                self.fail(Code.DUPLICATE, f"'{s.name}' already names a stored state, a saved array or a "
+                          "monitor", s.span)
+            if loop_depth > 0:
+                self.fail(Code.MISPLACED, "'store state' inside a loop would overwrite itself; store it "
+                          "after the loop", s.span)
+            self.states.append(s.name)
+            return ir.StoreState(s.name, s.span)
+        if isinstance(s, ast.RestoreState):
+            if s is not self._first_statement:
+                self.fail(Code.MISPLACED, "'restore state' must be the first statement of the first phase: "
+                          "the run continues from the snapshot", s.span)
+            path = s.path
+            if not os.path.isabs(path) and not self.file.startswith("<"):
+                path = str(Path(self.file).resolve().parent / path)
+            return ir.RestoreState(path, s.span)
         raise AssertionError(f"unknown statement {s!r}")  # pragma: no cover
 
     def _shadow_check(self, name: str, span) -> None:

@@ -75,6 +75,7 @@ class Model:
     phases: tuple[ir.Phase, ...]
     locals: tuple[tuple[str, str], ...]
     frozen: tuple[tuple[str, str], ...] = ()  # (group, var) some phase freezes
+    states: tuple[str, ...] = ()  # `store state as NAME`
 
     def group(self, name: str) -> Group:
         return next(g for g in self.groups if g.name == name)

@@ -104,3 +104,62 @@ def test_snapshot_keeps_spikes_in_flight(tmp_path):
     sent = ra["spkIn"].t
     assert np.sum((sent < 0.0525) & (sent >= 0.0525 - 0.00254)) >= 5
     assert len(rb["spkG"].t) > 5
+
+
+TRAIN = """\
+seed = 5
+poisson inp[10]:
+    rate = 20 Hz
+poisson out[10]:
+    rate = 20 Hz
+synapses S: inp -> out:
+    connect: all
+    w : 1
+    dx/dt = -x / (20 ms) : 1 (event-driven)
+    on pre:
+        x += 1
+    on post:
+        w = clip(w + 0.01 * x, 0, 1)
+    init: w = rand()
+monitor spk: spikes of out
+"""
+
+
+def test_store_and_restore_state_between_models(tmp_path):
+    """`store state as NAME` in one run; another model (the same network, another
+    protocol) begins with `restore state from` and continues exactly."""
+    import subprocess
+    import sys
+    whole = tmp_path / "whole.snn"
+    whole.write_text(TRAIN + "phase train:\n    run 500 ms\n    store state as trained\n"
+                     "phase test:\n    run 500 ms\n    save S.w as final_w\n")
+    later = tmp_path / "later.snn"
+    later.write_text(TRAIN.replace("seed = 5", "seed = 99")
+                     + 'phase test:\n    restore state from "r1/trained.state"\n    run 500 ms\n    save S.w as final_w\n')
+    for model, out in ((whole, "r1"), (later, "r2")):
+        proc = subprocess.run([sys.executable, "-m", "snndsl", "run", str(model), "-o", str(tmp_path / out), "-q"],
+                              capture_output=True, text=True, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    a, b = snndsl.load(tmp_path / "r1"), snndsl.load(tmp_path / "r2")
+    assert a.manifest["states"]["trained"]["stored"] and len(a.states["trained"]) > 1000
+    np.testing.assert_array_equal(a.saved["final_w"], b.saved["final_w"])
+    late = a["spk"].t >= 0.5
+    np.testing.assert_array_equal(b["spk"].t, a["spk"].t[late])
+    np.testing.assert_array_equal(b["spk"].i, a["spk"].i[late])
+    assert b.phases["test"] == (0.5, 1.0)
+    # the in-process results carry the same snapshot bytes
+    mem = snndsl.compile(whole).run()
+    assert mem.states["trained"] == a.states["trained"]
+
+
+def test_restore_into_a_different_network_is_refused(tmp_path):
+    whole = tmp_path / "whole.snn"
+    whole.write_text(TRAIN + "phase train:\n    run 10 ms\n    store state as trained\n")
+    snndsl.compile(whole).run()  # in-process; write it through the binary for a file
+    import subprocess
+    subprocess.run([str(snndsl.compile(whole).binary), "-o", str(tmp_path / "r1"), "-q"], check=True)
+    other = tmp_path / "other.snn"
+    other.write_text(TRAIN.replace("inp[10]", "inp[11]")
+                     + f'phase test:\n    restore state from "{tmp_path / "r1" / "trained.state"}"\n    run 1 ms\n')
+    with pytest.raises(snndsl.SimulationError, match="taken from another model"):
+        snndsl.compile(other).run()

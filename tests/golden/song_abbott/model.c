@@ -510,6 +510,8 @@ static int snn_run_for(snn_sim *sim, double duration, const char *site)
     return 0;
 }
 
+static int snn_store_state(snn_sim *sim, snn_buf *into);  /* state.c.j2 */
+
 static int snn_protocol(snn_sim *sim)
 {
     /* phase learn */
@@ -570,6 +572,7 @@ static void snn_write_manifest(snn_sim *sim, snn_sb *sb)
     snn_sb_printf(sb, "%s", "\012    \042w_final\042: {\042group\042: \042S\042, \042variable\042: \042w\042, \042unit\042: \0421\042, \042rows\042: false, \042file\042: \042w_final.npy\042, \042i\042: \042w_final.i.npy\042, \042j\042: \042w_final.j.npy\042, \042count\042: ");
     snn_sb_printf(sb, "%lld", (long long)sim->s_w_final_rows);
     snn_sb_printf(sb, "%s", "}");
+    snn_sb_printf(sb, "%s", "\012  },\012  \042states\042: {");
     snn_sb_printf(sb, "%s", "\012  },\012  \042timings\042: {\042setup\042: ");
     snn_sb_json_double(sb, sim->wall_setup);
     snn_sb_printf(sb, "%s", ", \042run\042: ");
@@ -779,7 +782,7 @@ typedef struct {
     void *scalar;     /* a fixed-size field */
     snn_buf **queue;  /* a queue field: where its array of slots lives */
     size_t elsize;
-    int64_t count;
+    int64_t count;    /* -1: one fixed value (a group's size) the snapshot must agree with */
 } snn_state_field;
 
 #define SNN_STATE_MAGIC "SNNSTATE1\n"
@@ -791,10 +794,10 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
     f[n++] = (snn_state_field){ "clock.t_net", NULL, (void *)&sim->t_net, NULL, sizeof(double), 1 };
     f[n++] = (snn_state_field){ "rng", NULL, (void *)&sim->rng, NULL, sizeof(snn_rng), SNN_N_RNG };
     f[n++] = (snn_state_field){ "params", NULL, (void *)&sim->p, NULL, sizeof(snn_params), 1 };
-    f[n++] = (snn_state_field){ "inp.n", NULL, (void *)&sim->g_inp.n, NULL, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "inp.n", NULL, (void *)&sim->g_inp.n, NULL, sizeof(int64_t), -1 };
     f[n++] = (snn_state_field){ "inp.spikes", (void **)&sim->g_inp.spikes, NULL, NULL, sizeof(int32_t), sim->g_inp.n };
     f[n++] = (snn_state_field){ "inp.nspikes", NULL, (void *)&sim->g_inp.nspikes, NULL, sizeof(int64_t), 1 };
-    f[n++] = (snn_state_field){ "out.n", NULL, (void *)&sim->g_out.n, NULL, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "out.n", NULL, (void *)&sim->g_out.n, NULL, sizeof(int64_t), -1 };
     f[n++] = (snn_state_field){ "out.v", (void **)&sim->g_out.v_v, NULL, NULL, sizeof(double), sim->g_out.n };
     f[n++] = (snn_state_field){ "out.ge", (void **)&sim->g_out.v_ge, NULL, NULL, sizeof(double), sim->g_out.n };
     f[n++] = (snn_state_field){ "out.spikes", (void **)&sim->g_out.spikes, NULL, NULL, sizeof(int32_t), sim->g_out.n };
@@ -818,18 +821,16 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
 
 static const char snn_source_hash[] = "bfde346be5d4e1cfd0ea7c214a259ba83c9323d43ebcccfb9ee32638c9dbd4ed";
 
-int snn_sim_save_state(snn_sim *sim, const char *path)
+static int snn_state_write(snn_sim *sim, FILE *out)
 {
     snn_state_field f[26 + 1];
     size_t n = snn_state_fields(sim, f);
-    FILE *out = fopen(path, "wb");
-    if (!out) return snn_fail(sim, "error[E0601]: cannot write the snapshot %s", path);
     uint64_t count = n;
     int ok = fwrite(SNN_STATE_MAGIC, 1, strlen(SNN_STATE_MAGIC), out) == strlen(SNN_STATE_MAGIC)
              && fwrite(snn_source_hash, 1, 64, out) == 64 && fwrite(&count, sizeof count, 1, out) == 1;
     for (size_t k = 0; ok && k < n; k++) {
         uint32_t len = (uint32_t)strlen(f[k].name);
-        uint64_t elsize = f[k].elsize, items = (uint64_t)(f[k].count > 0 ? f[k].count : 0);
+        uint64_t elsize = f[k].elsize, items = (uint64_t)(f[k].count > 0 ? f[k].count : f[k].count < 0);
         const void *data = f[k].array ? *f[k].array : f[k].scalar;
         ok = fwrite(&len, sizeof len, 1, out) == 1 && fwrite(f[k].name, 1, len, out) == len
              && fwrite(&elsize, sizeof elsize, 1, out) == 1 && fwrite(&items, sizeof items, 1, out) == 1;
@@ -843,8 +844,31 @@ int snn_sim_save_state(snn_sim *sim, const char *path)
             ok = ok && (items == 0 || fwrite(data, elsize, items, out) == items);
         }
     }
+    return ok ? 0 : -1;
+}
+
+int snn_sim_save_state(snn_sim *sim, const char *path)
+{
+    FILE *out = fopen(path, "wb");
+    if (!out) return snn_fail(sim, "error[E0601]: cannot write the snapshot %s", path);
+    int ok = snn_state_write(sim, out) == 0;
     if (fclose(out) != 0) ok = 0;
     return ok ? 0 : snn_fail(sim, "error[E0601]: cannot write the snapshot %s", path);
+}
+
+//! `store state as NAME`: the snapshot, kept in memory for the results.
+SNN_MAYBE_UNUSED static int snn_store_state(snn_sim *sim, snn_buf *into)
+{
+    FILE *tmp = tmpfile();
+    if (!tmp) return snn_fail(sim, "error[E0601]: cannot create a temporary file for a snapshot");
+    int ok = snn_state_write(sim, tmp) == 0 && fflush(tmp) == 0;
+    long size = ok ? ftell(tmp) : -1;
+    ok = ok && size >= 0 && fseek(tmp, 0, SEEK_SET) == 0;
+    into->len = 0;
+    ok = ok && snn_buf_reserve(into, (size_t)size) == 0 && fread(into->data, 1, (size_t)size, tmp) == (size_t)size;
+    if (ok) into->len = (size_t)size;
+    fclose(tmp);
+    return ok ? 0 : snn_fail(sim, "error[E0601]: cannot take a snapshot");
 }
 
 int snn_sim_load_state(snn_sim *sim, const char *path)
@@ -859,11 +883,19 @@ int snn_sim_load_state(snn_sim *sim, const char *path)
     int ok = fread(magic, 1, strlen(SNN_STATE_MAGIC), in) == strlen(SNN_STATE_MAGIC)
              && strcmp(magic, SNN_STATE_MAGIC) == 0;
     if (!ok) { fclose(in); return snn_fail(sim, "error[E0601]: %s is not an snndsl snapshot", path); }
-    if (fread(hash, 1, 64, in) != 64 || strcmp(hash, snn_source_hash) != 0) {
+    if (fread(hash, 1, 64, in) != 64) {
         fclose(in);
-        return snn_fail(sim, "error[E0601]: the snapshot %s was taken from another model", path);
+        return snn_fail(sim, "error[E0601]: the snapshot %s is damaged", path);
     }
-    ok = fread(&count, sizeof count, 1, in) == 1 && count == n;
+    /* Another model may continue from it if it stores the same things (the same
+     * groups, variables and sizes): e.g. a test protocol after a training one. */
+    ok = fread(&count, sizeof count, 1, in) == 1;
+    if (ok && count != n) {
+        fclose(in);
+        return snn_fail(sim, "error[E0601]: the snapshot %s was taken from another model "
+                        "(it holds %llu pieces of state, this model %llu)", path,
+                        (unsigned long long)count, (unsigned long long)n);
+    }
     for (size_t k = 0; ok && k < n; k++) {
         uint32_t len = 0;
         uint64_t elsize = 0, items = 0;
@@ -871,10 +903,24 @@ int snn_sim_load_state(snn_sim *sim, const char *path)
         char *name = ok ? malloc((size_t)len + 1) : NULL;
         ok = ok && name && fread(name, 1, len, in) == len;
         if (ok) name[len] = '\0';
-        ok = ok && strcmp(name, f[k].name) == 0 && fread(&elsize, sizeof elsize, 1, in) == 1
-             && elsize == f[k].elsize && fread(&items, sizeof items, 1, in) == 1;
+        if (ok && strcmp(name, f[k].name) != 0) {
+            snn_fail(sim, "error[E0601]: the snapshot %s was taken from another model (it holds '%s' where "
+                     "this model has '%s')", path, name, f[k].name);
+            free(name);
+            fclose(in);
+            return -1;
+        }
+        ok = ok && fread(&elsize, sizeof elsize, 1, in) == 1 && elsize == f[k].elsize
+             && fread(&items, sizeof items, 1, in) == 1;
         free(name);
         if (!ok) break;
+        if (strcmp(f[k].name, "rng") == 0 && items != (uint64_t)f[k].count) {
+            /* another protocol may draw from more or fewer streams: keep those both have */
+            uint64_t both = items < (uint64_t)f[k].count ? items : (uint64_t)f[k].count;
+            ok = fread(f[k].scalar, elsize, both, in) == both
+                 && fseek(in, (long)((items - both) * elsize), SEEK_CUR) == 0;
+            continue;
+        }
         if (f[k].queue) {
             snn_buf *slots = *f[k].queue;
             for (int64_t q = 0; slots && q < f[k].count; q++) snn_buf_free(&slots[q]);
@@ -888,6 +934,16 @@ int snn_sim_load_state(snn_sim *sim, const char *path)
                      && snn_buf_reserve(&slots[q], (size_t)used) == 0
                      && (used == 0 || fread(slots[q].data, elsize, used, in) == used);
                 if (ok) slots[q].len = (size_t)used;
+            }
+            continue;
+        }
+        if (f[k].count < 0) {
+            char held[16] = {0};
+            ok = items == 1 && elsize <= sizeof held && fread(held, elsize, 1, in) == 1;
+            if (ok && memcmp(held, f[k].scalar, elsize) != 0) {
+                fclose(in);
+                return snn_fail(sim, "error[E0601]: the snapshot %s was taken from another model "
+                                "('%s' differs)", path, f[k].name);
             }
             continue;
         }
