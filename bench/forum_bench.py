@@ -434,7 +434,12 @@ def write_report(results, command, elapsed, path_md: Path, path_png: Path):
         L.append("")
     L.append("## Observations on the generated C (at the time of this run)\n")
     L.append(OBSERVATIONS)
-    path_md.write_text("\n".join(L) + "\n")
+    text = "\n".join(L) + "\n"
+    # keep the sections other scripts (bench/models_bench.py) generated between their markers
+    old = path_md.read_text() if path_md.exists() else ""
+    if KEEP_FROM in old:
+        text += "\n" + old[old.index(KEEP_FROM):]
+    path_md.write_text(text)
 
     # bar plot of the ratios
     import matplotlib
@@ -463,6 +468,9 @@ def write_report(results, command, elapsed, path_md: Path, path_png: Path):
     fig.tight_layout()
     fig.savefig(path_png, dpi=120)
 
+
+# RESULTS.md from this marker on belongs to other scripts and is kept on rewrite
+KEEP_FROM = "<!-- BEGIN "
 
 OBSERVATIONS = """\
 The optimizer stores the traces x and y per neuron (`hoist_traces`: `x` per presynaptic,
