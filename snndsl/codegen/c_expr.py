@@ -284,26 +284,48 @@ class CPrinter:
     def _linear_step(self, s: ir.LinearStep, ctx: Context, indent: str, lines: list[str]) -> None:
         """x <- E x + F c with the factors computed at run start (see view.py);
         a refractory neuron uses the factors of the system with its
-        (unless refractory) rows frozen."""
+        (unless refractory) rows frozen. Only the terms that can be nonzero
+        are written: E and F vanish where x_r does not depend on x_k through
+        M (no path in its graph), and so do zero inputs c_k."""
         n = len(s.vars)
-        L = f"sim->{mangle('lin', s.group)}"
+        L = "_lin"  # a local copy of sim->lin_<group>, made before the loop (view.state_update)
+        reach = linear_reach(s.matrix)
+        used_x = sorted({k for r in range(n) for k in range(n) if reach[r][k]})
+        used_c = [k for k in range(n) if not _is_zero(s.const[k])]
         lines.append(f"{indent}{{ /* exact step of {', '.join(s.vars)} */")
-        for k, name in enumerate(s.vars):
-            lines.append(f"{indent}    const double _x{k} = {self.var(ir.Var(s.group, name), ctx)};")
-        for k, c in enumerate(s.const):
-            lines.append(f"{indent}    const double _c{k} = {self.expr(c, ctx)};")
+        for k in used_x:
+            lines.append(f"{indent}    const double _x{k} = {self.var(ir.Var(s.group, s.vars[k]), ctx)};")
+        for k in used_c:
+            lines.append(f"{indent}    const double _c{k} = {self.expr(s.const[k], ctx)};")
+        factors = (("_E", 0),) + ((("_F", 1),) if used_c else ())
         if any(s.unless_refractory):
             flag = self.var(ir.Var(s.group, "not_refractory", "self", "b"), ctx)
-            lines.append(f"{indent}    const double *_E = {flag} ? {L}[0] : {L}[2];")
-            lines.append(f"{indent}    const double *_F = {flag} ? {L}[1] : {L}[3];")
+            lines.append(f"{indent}    const int _free = {flag};")
+            for name, k in factors:
+                lines.append(f"{indent}    const double *{name} = _free ? {L}[{k}] : {L}[{k + 2}];")
         else:
-            lines.append(f"{indent}    const double *_E = {L}[0], *_F = {L}[1];")
+            for name, k in factors:
+                lines.append(f"{indent}    const double *{name} = {L}[{k}];")
         for r, name in enumerate(s.vars):
-            terms = [f"_E[{r * n + k}] * _x{k}" for k in range(n)] + [f"_F[{r * n + k}] * _c{k}" for k in range(n)]
+            terms = [f"_E[{r * n + k}] * _x{k}" for k in range(n) if reach[r][k]]
+            terms += [f"_F[{r * n + k}] * _c{k}" for k in used_c if reach[r][k]]
             x = ir.Var(s.group, name)
-            write = f"{self.var(x, ctx)} = {' + '.join(terms)};"
+            write = f"{self.var(x, ctx)} = {' + '.join(terms) or '0.0'};"
             lines.append(f"{indent}    {self._guarded(x, write, ctx)}")
         lines.append(f"{indent}}}")
+
+
+def linear_reach(matrix) -> list[list[bool]]:
+    """reach[r][k]: x_r's derivative depends on x_k, directly or through other
+    variables (or r == k). Outside it, expm(M dt) and its integral are zero."""
+    n = len(matrix)
+    reach = [[r == k or not _is_zero(matrix[r][k]) for k in range(n)] for r in range(n)]
+    for via in range(n):  # transitive closure (Warshall)
+        for r in range(n):
+            if reach[r][via]:
+                for k in range(n):
+                    reach[r][k] = reach[r][k] or reach[via][k]
+    return reach
 
 
 def _is_zero(e: ir.Expr) -> bool:

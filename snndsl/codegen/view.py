@@ -51,6 +51,12 @@ class CModel:
     prepare: str  # run at the start of every run
 
 
+def _per_run(e: ir.Expr) -> bool:
+    """The same for every element: constants, parameters, shared variables."""
+    return not any(isinstance(n, (ir.Special, ir.Rand, ir.DataAt, ir.Temp, ir.Reduce))
+                   or isinstance(n, ir.Var) and n.at != "shared" for n in ir.walk(e))
+
+
 def _site(span) -> str:
     return f"{span.file}:{span.line}:{span.col}" if span is not None else "?"
 
@@ -418,21 +424,33 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         ctx = self.ctx(g, g.span)
         ctx.guard_frozen = True
         lines = []
+        head = ""
         if g.refractory is not None:
             nr, last = f"{G}.v_not_refractory[_i]", f"{G}.v_lastspike[_i]"
             ref = self.p.expr(g.refractory, ctx)
             if g.refractory_kind == "duration":
-                lines.append(f"        {nr} = snn_elapsed_steps(_t - {last}, sim->dt) >= "
-                             f"snn_elapsed_steps({ref}, sim->dt);")
+                steps = f"snn_elapsed_steps({ref}, sim->dt)"
+                if _per_run(g.refractory):  # the same for every neuron: once per step
+                    head = f"const int64_t _ref_steps_{g.name} = {steps};\n"
+                    steps = f"_ref_steps_{g.name}"
+                lines.append(f"        {nr} = snn_elapsed_steps(_t - {last}, sim->dt) >= {steps};")
             else:
                 lines.append(f"        {nr} = {nr} || !({ref});")
         if g.update:
             lines.append(self.p.stmts(g.update, ctx, "        "))
+        if self.linear_step(g) is not None:
+            # a local copy: the compiler may then keep the factors in registers
+            L = f"sim->{mangle('lin', g.name)}"
+            head += f"double _lin[4][sizeof {L}[0] / sizeof(double)];\nmemcpy(_lin, {L}, sizeof _lin);\n"
         var = "_s" if g.kind == "synapses" else "_i"
         idx = ""
         if g.kind == "synapses":
             idx = f"        const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n        (void)_i; (void)_j;\n"
-        return (f"for (int64_t {var} = 0; {var} < {G}.n; {var}++) {{ /* update {g.name} */\n"
+        if head:
+            return (f"{{\n{self._indent(head.rstrip(chr(10)), 4)}\n"
+                    f"    for (int64_t {var} = 0; {var} < {G}.n; {var}++) {{ /* update {g.name} */\n"
+                    f"{self._indent(idx + chr(10).join(lines), 4)}\n    }}\n}}")
+        return (f"{head}for (int64_t {var} = 0; {var} < {G}.n; {var}++) {{ /* update {g.name} */\n"
                 f"{idx}" + "\n".join(lines) + "\n}")
 
     def threshold(self, g: ir.Group) -> str:
