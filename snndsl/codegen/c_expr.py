@@ -90,6 +90,9 @@ class Context:
     # writes to a frozen element of a `freeze`-able variable are dropped:
     # in event code, resets and integration, never in phase assignments
     guard_frozen: bool = False
+    # (group, variable) -> a local `restrict` pointer to its array, declared
+    # before a hot loop so the compiler need not reload it after every store
+    arrays: dict = field(default_factory=dict)
 
 
 class CPrinter:
@@ -98,24 +101,28 @@ class CPrinter:
         self.state = {(g.name, v.name): v for g in module.groups for v in g.vars}
 
     # ---- names ----------------------------------------------------------
+    def index(self, v: ir.Var, ctx: Context) -> str:
+        """The C index of the element `v` names (not for shared variables)."""
+        stored = self.state[(v.group, v.name)].index
+        if stored == "pre":  # a synaptic trace kept per presynaptic neuron
+            return "_i"
+        if stored == "post":
+            return "_j"
+        return {"self": ctx.self_index, "pre": "_i", "post": "_j"}[v.at]
+
     def var(self, v: ir.Var, ctx: Context) -> str:
         base = f"sim->{mangle('g', v.group)}.{mangle('v', v.name)}"
         if v.at == "shared":
             return base
-        stored = self.state[(v.group, v.name)].index
-        if stored == "pre":  # a synaptic trace kept per presynaptic neuron
-            return f"{base}[_i]"
-        if stored == "post":
-            return f"{base}[_j]"
-        index = {"self": ctx.self_index, "pre": "_i", "post": "_j"}[v.at]
-        return f"{base}[{index}]"
+        base = ctx.arrays.get((v.group, v.name), base)
+        return f"{base}[{self.index(v, ctx)}]"
 
     def frozen_mask(self, v: ir.Var, ctx: Context) -> str:
         """The freeze flag of the element `v` names (see ir.Freeze)."""
         base = f"sim->{mangle('g', v.group)}.{mangle('frozen', v.name)}"
         if self.state[(v.group, v.name)].shared:
             return base
-        return self.var(v, ctx).replace(f".{mangle('v', v.name)}[", f".{mangle('frozen', v.name)}[", 1)
+        return f"{base}[{self.index(v, ctx)}]"
 
     def _guarded(self, target: ir.Var, write: str, ctx: Context) -> str:
         state = self.state[(target.group, target.name)]

@@ -423,35 +423,45 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         G = self.g(g.name)
         ctx = self.ctx(g, g.span)
         ctx.guard_frozen = True
-        lines = []
-        head = ""
+        head = ["const double dt = sim->dt;", "const int64_t _n = " + f"{G}.n;", "(void)dt;"]
+        # the group's own arrays through local restrict pointers: a store to one
+        # (a uint8 flag above all) cannot then force reloads of the others
+        own = {n.name for n in ir.walk((g.update, g.refractory))
+               if isinstance(n, ir.Var) and n.group == g.name and n.at == "self"}
+        own |= {n for st in ir.walk(g.update) if isinstance(st, ir.LinearStep) for n in st.vars}
         if g.refractory is not None:
-            nr, last = f"{G}.v_not_refractory[_i]", f"{G}.v_lastspike[_i]"
+            own |= {"not_refractory", "lastspike"}
+        for name in sorted(own):
+            v = g.var(name)
+            if v is None or v.shared or v.index != "element":
+                continue
+            ctx.arrays[(g.name, name)] = f"_a_{name}"
+            head.append(f"{C_TYPE[v.dtype]} *const restrict _a_{name} = {G}.{mangle('v', name)};")
+        lines = []
+        if g.refractory is not None:
+            nr = self.p.var(ir.Var(g.name, "not_refractory", dtype="b"), ctx)
+            last = self.p.var(ir.Var(g.name, "lastspike"), ctx)
             ref = self.p.expr(g.refractory, ctx)
             if g.refractory_kind == "duration":
-                steps = f"snn_elapsed_steps({ref}, sim->dt)"
+                steps = f"snn_elapsed_steps({ref}, dt)"
                 if _per_run(g.refractory):  # the same for every neuron: once per step
-                    head = f"const int64_t _ref_steps_{g.name} = {steps};\n"
-                    steps = f"_ref_steps_{g.name}"
-                lines.append(f"        {nr} = snn_elapsed_steps(_t - {last}, sim->dt) >= {steps};")
+                    head.append(f"const int64_t _ref_steps = {steps};")
+                    steps = "_ref_steps"
+                lines.append(f"{nr} = snn_elapsed_steps(_t - {last}, dt) >= {steps};")
             else:
-                lines.append(f"        {nr} = {nr} || !({ref});")
+                lines.append(f"{nr} = {nr} || !({ref});")
         if g.update:
-            lines.append(self.p.stmts(g.update, ctx, "        "))
+            lines.append(self.p.stmts(g.update, ctx, ""))
         if self.linear_step(g) is not None:
             # a local copy: the compiler may then keep the factors in registers
             L = f"sim->{mangle('lin', g.name)}"
-            head += f"double _lin[4][sizeof {L}[0] / sizeof(double)];\nmemcpy(_lin, {L}, sizeof _lin);\n"
+            head += [f"double _lin[4][sizeof {L}[0] / sizeof(double)];", f"memcpy(_lin, {L}, sizeof _lin);"]
         var = "_s" if g.kind == "synapses" else "_i"
-        idx = ""
         if g.kind == "synapses":
-            idx = f"        const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n        (void)_i; (void)_j;\n"
-        if head:
-            return (f"{{\n{self._indent(head.rstrip(chr(10)), 4)}\n"
-                    f"    for (int64_t {var} = 0; {var} < {G}.n; {var}++) {{ /* update {g.name} */\n"
-                    f"{self._indent(idx + chr(10).join(lines), 4)}\n    }}\n}}")
-        return (f"{head}for (int64_t {var} = 0; {var} < {G}.n; {var}++) {{ /* update {g.name} */\n"
-                f"{idx}" + "\n".join(lines) + "\n}")
+            lines.insert(0, f"const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n(void)_i; (void)_j;")
+        body = self._indent("\n".join(lines), 8)
+        return (f"{{ /* update {g.name} */\n{self._indent(chr(10).join(head), 4)}\n"
+                f"    for (int64_t {var} = 0; {var} < _n; {var}++) {{\n{body}\n    }}\n}}")
 
     def threshold(self, g: ir.Group) -> str:
         G = self.g(g.name)

@@ -509,44 +509,60 @@ static void snn_step(snn_sim *sim)
     (void)_t;
     /* 1. state monitors record */
     /* 2. state updates: refractoriness, then the equations */
-    {
-        const int64_t _ref_steps_exc = snn_elapsed_steps(0.005, sim->dt);
+    { /* update exc */
+        const double dt = sim->dt;
+        const int64_t _n = sim->g_exc.n;
+        (void)dt;
+        double *const restrict _a_ge = sim->g_exc.v_ge;
+        double *const restrict _a_gi = sim->g_exc.v_gi;
+        double *const restrict _a_lastspike = sim->g_exc.v_lastspike;
+        uint8_t *const restrict _a_not_refractory = sim->g_exc.v_not_refractory;
+        double *const restrict _a_v = sim->g_exc.v_v;
+        const int64_t _ref_steps = snn_elapsed_steps(0.005, dt);
         double _lin[4][sizeof sim->lin_exc[0] / sizeof(double)];
         memcpy(_lin, sim->lin_exc, sizeof _lin);
-        for (int64_t _i = 0; _i < sim->g_exc.n; _i++) { /* update exc */
-                sim->g_exc.v_not_refractory[_i] = snn_elapsed_steps(_t - sim->g_exc.v_lastspike[_i], sim->dt) >= _ref_steps_exc;
-                { /* exact step of v, ge, gi */
-                    const double _x0 = sim->g_exc.v_v[_i];
-                    const double _x1 = sim->g_exc.v_ge[_i];
-                    const double _x2 = sim->g_exc.v_gi[_i];
-                    const double _c0 = -2.45;
-                    const int _free = sim->g_exc.v_not_refractory[_i];
-                    const double *_E = _free ? _lin[0] : _lin[2];
-                    const double *_F = _free ? _lin[1] : _lin[3];
-                    sim->g_exc.v_v[_i] = _E[0] * _x0 + _E[1] * _x1 + _E[2] * _x2 + _F[0] * _c0;
-                    sim->g_exc.v_ge[_i] = _E[4] * _x1;
-                    sim->g_exc.v_gi[_i] = _E[8] * _x2;
-                }
+        for (int64_t _i = 0; _i < _n; _i++) {
+            _a_not_refractory[_i] = snn_elapsed_steps(_t - _a_lastspike[_i], dt) >= _ref_steps;
+            { /* exact step of v, ge, gi */
+                const double _x0 = _a_v[_i];
+                const double _x1 = _a_ge[_i];
+                const double _x2 = _a_gi[_i];
+                const double _c0 = -2.45;
+                const int _free = _a_not_refractory[_i];
+                const double *_E = _free ? _lin[0] : _lin[2];
+                const double *_F = _free ? _lin[1] : _lin[3];
+                _a_v[_i] = _E[0] * _x0 + _E[1] * _x1 + _E[2] * _x2 + _F[0] * _c0;
+                _a_ge[_i] = _E[4] * _x1;
+                _a_gi[_i] = _E[8] * _x2;
+            }
         }
     }
-    {
-        const int64_t _ref_steps_inh = snn_elapsed_steps(0.005, sim->dt);
+    { /* update inh */
+        const double dt = sim->dt;
+        const int64_t _n = sim->g_inh.n;
+        (void)dt;
+        double *const restrict _a_ge = sim->g_inh.v_ge;
+        double *const restrict _a_gi = sim->g_inh.v_gi;
+        double *const restrict _a_lastspike = sim->g_inh.v_lastspike;
+        uint8_t *const restrict _a_not_refractory = sim->g_inh.v_not_refractory;
+        double *const restrict _a_v = sim->g_inh.v_v;
+        const int64_t _ref_steps = snn_elapsed_steps(0.005, dt);
         double _lin[4][sizeof sim->lin_inh[0] / sizeof(double)];
         memcpy(_lin, sim->lin_inh, sizeof _lin);
-        for (int64_t _i = 0; _i < sim->g_inh.n; _i++) { /* update inh */
-                sim->g_inh.v_not_refractory[_i] = snn_elapsed_steps(_t - sim->g_inh.v_lastspike[_i], sim->dt) >= _ref_steps_inh;
-                { /* exact step of v, ge, gi */
-                    const double _x0 = sim->g_inh.v_v[_i];
-                    const double _x1 = sim->g_inh.v_ge[_i];
-                    const double _x2 = sim->g_inh.v_gi[_i];
-                    const double _c0 = -2.45;
-                    const int _free = sim->g_inh.v_not_refractory[_i];
-                    const double *_E = _free ? _lin[0] : _lin[2];
-                    const double *_F = _free ? _lin[1] : _lin[3];
-                    sim->g_inh.v_v[_i] = _E[0] * _x0 + _E[1] * _x1 + _E[2] * _x2 + _F[0] * _c0;
-                    sim->g_inh.v_ge[_i] = _E[4] * _x1;
-                    sim->g_inh.v_gi[_i] = _E[8] * _x2;
-                }
+        for (int64_t _i = 0; _i < _n; _i++) {
+            _a_not_refractory[_i] = snn_elapsed_steps(_t - _a_lastspike[_i], dt) >= _ref_steps;
+            { /* exact step of v, ge, gi */
+                const double _x0 = _a_v[_i];
+                const double _x1 = _a_ge[_i];
+                const double _x2 = _a_gi[_i];
+                const double _c0 = -2.45;
+                const int _free = _a_not_refractory[_i];
+                const double *_E = _free ? _lin[0] : _lin[2];
+                const double *_F = _free ? _lin[1] : _lin[3];
+                _a_v[_i] = _E[0] * _x0 + _E[1] * _x1 + _E[2] * _x2 + _F[0] * _c0;
+                _a_ge[_i] = _E[4] * _x1;
+                _a_gi[_i] = _E[8] * _x2;
+            }
         }
     }
     /* 3. thresholds: neurons and sources emit spikes; spike monitors record */

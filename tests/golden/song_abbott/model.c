@@ -376,11 +376,18 @@ static void snn_step(snn_sim *sim)
         sim->m_w_first_v.len += (size_t)n;
     }
     /* 2. state updates: refractoriness, then the equations */
-    for (int64_t _i = 0; _i < sim->g_out.n; _i++) { /* update out */
-            const double _k_v = (sim->g_out.v_ge[_i] * (0.0 - sim->g_out.v_v[_i]) + -0.074 - sim->g_out.v_v[_i]) / 0.01;
-            const double _k_ge = -sim->g_out.v_ge[_i] / 0.005;
-            sim->g_out.v_v[_i] = sim->g_out.v_v[_i] + 0.0001 * _k_v;
-            sim->g_out.v_ge[_i] = sim->g_out.v_ge[_i] + 0.0001 * _k_ge;
+    { /* update out */
+        const double dt = sim->dt;
+        const int64_t _n = sim->g_out.n;
+        (void)dt;
+        double *const restrict _a_ge = sim->g_out.v_ge;
+        double *const restrict _a_v = sim->g_out.v_v;
+        for (int64_t _i = 0; _i < _n; _i++) {
+            const double _k_v = (_a_ge[_i] * (0.0 - _a_v[_i]) + -0.074 - _a_v[_i]) / 0.01;
+            const double _k_ge = -_a_ge[_i] / 0.005;
+            _a_v[_i] = _a_v[_i] + 0.0001 * _k_v;
+            _a_ge[_i] = _a_ge[_i] + 0.0001 * _k_ge;
+        }
     }
     /* 3. thresholds: neurons and sources emit spikes; spike monitors record */
     sim->g_inp.nspikes = 0;
