@@ -437,6 +437,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
                 continue
             ctx.arrays[(g.name, name)] = f"_a_{name}"
             head.append(f"{C_TYPE[v.dtype]} *const restrict _a_{name} = {G}.{mangle('v', name)};")
+            head.append(f"(void)_a_{name};")
         lines = []
         if g.refractory is not None:
             nr = self.p.var(ir.Var(g.name, "not_refractory", dtype="b"), ctx)

@@ -381,7 +381,9 @@ static void snn_step(snn_sim *sim)
         const int64_t _n = sim->g_out.n;
         (void)dt;
         double *const restrict _a_ge = sim->g_out.v_ge;
+        (void)_a_ge;
         double *const restrict _a_v = sim->g_out.v_v;
+        (void)_a_v;
         for (int64_t _i = 0; _i < _n; _i++) {
             const double _k_v = (_a_ge[_i] * (0.0 - _a_v[_i]) + -0.074 - _a_v[_i]) / 0.01;
             const double _k_ge = -_a_ge[_i] / 0.005;
