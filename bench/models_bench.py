@@ -439,31 +439,22 @@ def same_rng_note(results):
 
 
 OBSERVATIONS = """\
-**CUBA: snndsl's simulation loop is ~3x slower than Brian2 standalone's, and it is the
-neuron update.** `perf record` on the CUBA binary (model.c rebuilt with `-g`, same flags,
-5 s): ~88 % of the samples are in the two `/* update exc */`, `/* update inh */` loops of
-`snn_step` (the `exact step of v, ge, gi` block and the refractoriness test
-`snn_elapsed_steps`), ~7 % in the thresholds, < 2 % in the four `on pre` loops
-(propagation is cheap here: ~110,000 spikes x ~80 targets in 5 s, against 4000 neurons x
-50,000 steps = 2e8 neuron updates). Per neuron and step the generated code
-
-- computes the full dense 3x3 step `x' = E x + F c` (`_E[0] * _x0 + ... + _F[2] * _c2`,
-  9 products with E and 9 with F), with `_E`/`_F` selected per neuron through a pointer by
-  `v_not_refractory[_i] ? sim->lin_exc[0] : sim->lin_exc[2]`, although E and F are
-  mostly zeros (ge and gi decay alone; `_c1 = _c2 = -0.0`). Without `-ffast-math` the
-  compiler may not drop `_F[k] * -0.0` (F is only known at run time and could be inf/NaN);
-- reads every array and `sim->dt` through `sim->` and recomputes
-  `snn_elapsed_steps(0.005, sim->dt)` (a division) for every neuron; the stores through
-  `double *` may alias `sim`, so nothing is hoisted out of the loop.
-
-Brian2's generated loop (P_stateupdater_codeobject.cpp) does 1 division, 2 products for
-ge, gi and 3 products + a branch for v, with loop-invariant `_lio_*` constants and
-`__restrict` pointers. `bench/cuba_exact_step_experiment.py` patches a copy of the
-generated model.c and rebuilds it with snndsl's flags (5 s, best of 3, at the time of
-writing): generated 1.003 s; locals + hoisted refractory constant ("hoist") 0.878 s;
-hoist + only the nonzero coefficients ("sparse") 0.380 s -- Brian2's 0.34 s -- with
-bit-identical spikes in all three. Compiler flags barely matter: the generated model.c
-built with `-O3 -ffast-math -fno-finite-math-only -march=native` ran in 0.84 s.
+**CUBA**: the first measurement (before the fixes below) had snndsl's simulation loop ~3x
+slower than Brian2 standalone's, all of it in the neuron update: `perf record` put ~88 % of
+the samples in the `update exc` / `update inh` loops, which computed the full dense 3x3
+exact step `x' = E x + F c` (E and F are mostly zeros: ge and gi decay alone, their inputs
+are 0), reloaded every array through `sim->` after each store (a `uint8_t`
+`not_refractory` store may alias anything) and recomputed the refractory period in steps
+for every neuron. `bench/cuba_exact_step_experiment.py` patched the generated C to show
+what each part cost (generated 1.003 s; locals and a hoisted constant 0.878 s; only the
+nonzero coefficients 0.380 s; Brian2 0.34 s; bit-identical spikes). The code generator now
+writes only the terms of E and F that can be nonzero (reachability in the graph of M),
+skips zero inputs, reads the group's arrays through local `restrict` pointers and
+computes a run-constant refractory period once per step: the loop went from 1.0 s to
+0.44 s for 5 s of CUBA, against Brian2's 0.34 s (the table above). What remains: the
+per-neuron refractoriness test divides (`timestep(t - lastspike)`, as Brian2 does, but
+Brian2 hoists more invariants) and the `ge`/`gi` rows are still read through the factor
+arrays instead of as constants.
 
 **Song-Abbott**: snndsl's loop is ~2.5x faster than Brian2 standalone's. `perf record`
 (20 s, same flags): ~95 % of the samples are in the Poisson input loop (`threshold` of
