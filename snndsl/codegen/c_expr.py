@@ -93,6 +93,9 @@ class Context:
     # (group, variable) -> a local `restrict` pointer to its array, declared
     # before a hot loop so the compiler need not reload it after every store
     arrays: dict = field(default_factory=dict)
+    # (group, variable) frozen everywhere in the phases this code runs in:
+    # no code writes them (phase specialisation, see view.py)
+    drop: frozenset = frozenset()
 
 
 class CPrinter:
@@ -236,6 +239,8 @@ class CPrinter:
         return "\n".join(lines)
 
     def _stmt(self, s: ir.Stmt, ctx: Context, indent: str, lines: list[str]) -> None:
+        if isinstance(s, ir.Assign) and (s.target.group, s.target.name) in ctx.drop:
+            return
         if isinstance(s, ir.Assign):
             value = self.expr(s.value, ctx)
             if s.target.dtype == "i":
@@ -243,6 +248,7 @@ class CPrinter:
             lines.append(f"{indent}{self._guarded(s.target, f'{self.var(s.target, ctx)} = {value};', ctx)}")
         elif isinstance(s, ir.Let):
             lines.append(f"{indent}const double {s.name} = {self.expr(s.value, ctx)};")
+            lines.append(f"{indent}(void){s.name};")
         elif isinstance(s, ir.LinearStep):
             self._linear_step(s, ctx, indent, lines)
         elif isinstance(s, ir.Advance):
@@ -265,7 +271,10 @@ class CPrinter:
         elapsed = ir.Binary("-", ir.Special("t"), ir.Var(s.group, s.clock))
         factors: list[ir.Expr] = []
         body: list[str] = []
-        for name in s.vars:
+        kept = [name for name in s.vars if (s.group, name) not in ctx.drop]
+        if not kept:
+            return
+        for name in kept:
             a, b = self.state[(s.group, name)].decay
             x = ir.Var(s.group, name)
             if _is_zero(a):
@@ -281,7 +290,7 @@ class CPrinter:
                     fixed = ir.Binary("/", b, a)  # -b/a is the fixed point
                     value = ir.Binary("-", ir.Binary("*", ir.Binary("+", x, fixed), f), fixed)
             body.append(f"{indent}    {self._guarded(x, f'{self.var(x, ctx)} = {self.expr(value, ctx)};', ctx)}")
-        lines.append(f"{indent}{{ /* advance {', '.join(s.vars)} of {s.group} to t */")
+        lines.append(f"{indent}{{ /* advance {', '.join(kept)} of {s.group} to t */")
         for k, growth in enumerate(factors):
             lines.append(f"{indent}    const double _f{k} = {self.expr(growth, ctx)};")
         lines.extend(body)
@@ -314,6 +323,8 @@ class CPrinter:
             for name, k in factors:
                 lines.append(f"{indent}    const double *{name} = {L}[{k}];")
         for r, name in enumerate(s.vars):
+            if (s.group, name) in ctx.drop:
+                continue
             terms = [f"_E[{r * n + k}] * _x{k}" for k in range(n) if reach[r][k]]
             terms += [f"_F[{r * n + k}] * _c{k}" for k in used_c if reach[r][k]]
             x = ir.Var(s.group, name)

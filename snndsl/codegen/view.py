@@ -42,13 +42,48 @@ class CModel:
     group_structs: tuple  # (type name, member, fields)
     sim_fields: str
     setup: str
-    step: str
+    steps: tuple  # (C function name, frozen variables as text, code): the default step first
     protocol: str
     manifest: str
     arrays: tuple[CArray, ...]
     free: str
     state_fields: tuple  # (name, "array"/"scalar", C lvalue, element size, count): see state.c.j2
     prepare: str  # run at the start of every run
+
+
+def frozen_at_runs(phases) -> dict[int, frozenset]:
+    """For each `run`, the variables frozen everywhere while it runs: after a
+    `freeze G.X` with no selection, until an `unfreeze G.X[...]`. Known only
+    for straight-line protocol code: a freeze inside a loop or an `if` does
+    not count, an unfreeze anywhere in it does."""
+    out: dict[int, frozenset] = {}
+
+    def unfrozen_in(body) -> set:
+        return {(n.group, n.var) for n in ir.walk(body) if isinstance(n, ir.Freeze) and not n.frozen}
+
+    def visit(body, frozen: frozenset) -> frozenset:
+        for s in body:
+            if isinstance(s, ir.Freeze):
+                whole = s.where is None and s.lo is None and s.hi is None
+                if s.frozen and whole:
+                    frozen = frozen | {(s.group, s.var)}
+                elif not s.frozen:
+                    frozen = frozen - {(s.group, s.var)}
+            elif isinstance(s, ir.Run):
+                out[id(s)] = frozen
+            elif isinstance(s, (ir.For, ir.While)):
+                frozen = frozen - unfrozen_in(s.body)
+                visit(s.body, frozen)
+            elif isinstance(s, ir.If):
+                frozen = frozen - unfrozen_in((s.body, s.orelse))
+                visit(s.body, frozen)
+                visit(s.orelse, frozen)
+        return frozen
+
+    frozen: frozenset = frozenset()
+    for phase in phases:
+        frozen = visit(phase.body, frozen)
+    return out
 
 
 def _per_run(e: ir.Expr) -> bool:
@@ -68,6 +103,10 @@ class _Builder:
         self.n_rng = 0
         self.groups = {g.name: g for g in module.groups}
         self.tmp = 0
+        self.drop: frozenset = frozenset()  # variables the step being generated never writes
+        self.run_frozen = frozen_at_runs(module.phases)  # id(Run) -> variables frozen everywhere
+        variants = sorted({f for f in self.run_frozen.values() if f}, key=sorted)
+        self.step_names = {frozenset(): "snn_step"} | {f: f"snn_step_{k + 1}" for k, f in enumerate(variants)}
 
     def rng(self) -> int:
         self.n_rng += 1
@@ -78,7 +117,7 @@ class _Builder:
 
     def ctx(self, group: ir.Group | None, span=None, reductions=None) -> Context:
         index = "_s" if group is not None and group.kind == "synapses" else "_i"
-        return Context(index, self.rng(), dict(reductions or {}), _site(span))
+        return Context(index, self.rng(), dict(reductions or {}), _site(span), drop=self.drop)
 
     # ---- storage ------------------------------------------------------------
     def group_struct(self, g: ir.Group):
@@ -634,7 +673,8 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
     def _pstmt(self, s: ir.Stmt) -> str:
         if isinstance(s, ir.Run):
             pre, d = self.scalar(s.duration, s.span)
-            return f"{pre}if (snn_run_for(sim, {d}, {c_string(_site(s.span))})) return -1;"
+            step = self.step_names[self.run_frozen.get(id(s), frozenset())]
+            return f"{pre}if (snn_run_for(sim, {d}, {c_string(_site(s.span))}, {step})) return -1;"
         if isinstance(s, ir.SetLocal):
             pre, v = self.scalar(s.value, s.span)
             return f"{pre}sim->{mangle('l', s.name)} = {v};"
@@ -1004,7 +1044,16 @@ def build_view(module: ir.Module) -> CModel:
     structs = tuple(b.group_struct(g) for g in module.groups)
     fields = b.sim_fields()
     setup = b.setup()
-    step = b.step()
+    first_stream = b.n_rng
+    steps = [("snn_step", "", b.step())]
+    streams = b.n_rng
+    for frozen, name in b.step_names.items():
+        if not frozen:
+            continue
+        # the same kernels in the same order draw from the same random streams
+        b.n_rng, b.drop = first_stream, frozen
+        steps.append((name, ", ".join(f"{g}.{v}" for g, v in sorted(frozen)), b.step()))
+    b.n_rng, b.drop = streams, frozenset()
     protocol = b.protocol()
     params = tuple((mangle("p", p.name), p.name, ", ".join(str(x) for x in p.dim)) for p in module.params)
     data = tuple((mangle("d", d.name), mangle("dpath", d.name), d.name, c_string(d.path)) for d in module.data)
@@ -1013,5 +1062,5 @@ def build_view(module: ir.Module) -> CModel:
         n_rng=max(1, b.n_rng), n_phases=max(1, len(module.phases)),
         phase_names=tuple(c_string(p.name) for p in module.phases), params=params,
         param_defaults=b.param_defaults(), data=data, group_structs=structs, sim_fields=fields,
-        setup=setup, step=step, protocol=protocol, manifest=b.manifest(), arrays=b.arrays(), free=b.free(),
+        setup=setup, steps=tuple(steps), protocol=protocol, manifest=b.manifest(), arrays=b.arrays(), free=b.free(),
         state_fields=b.state_fields(), prepare=b.prepare())

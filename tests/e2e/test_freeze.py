@@ -92,3 +92,42 @@ def test_frozen_traces_stay_per_synapse(tmp_path):
     ir_text = snndsl.compile(path).frontend.ir
     assert ir_text.group("S").var("x").index == "element"
     assert ir_text.group("S").var("y").index == "post"
+
+
+def test_a_variable_frozen_everywhere_has_no_update_code_in_that_phase(tmp_path):
+    """`freeze S.w` (no selection): the test phase runs a step function without
+    any write to w; the results equal the masked form, which selects every
+    synapse through a condition the compiler cannot see through."""
+    whole = EXAMPLES.parent / "tests" / "e2e" / "models" / "freeze_whole.snn"
+    model = snndsl.compile(whole)
+    c_source = model.frontend.c_source
+    assert "snn_step_1" in c_source
+    special = c_source[c_source.index("static void snn_step_1"):]
+    special = special[:special.index("\n}\n")]
+    assert "v_w[_s] =" not in special and "v_w[_s] = " in c_source
+    masked_text = whole.read_text().replace("    freeze S.w\n", "    freeze S.w[w > -1]\n")
+    masked_path = tmp_path / "masked.snn"
+    masked_path.write_text(masked_text)
+    masked = snndsl.compile(masked_path)
+    assert "snn_step_1" not in masked.frontend.c_source
+    a, b = model.run(seed=5), masked.run(seed=5)
+    np.testing.assert_array_equal(a.saved["tested_w"], a.saved["trained_w"])
+    np.testing.assert_array_equal(a.saved["tested_w"], b.saved["tested_w"])
+    np.testing.assert_array_equal(a["weights"].values, b["weights"].values)
+
+
+def test_frozen_at_runs_is_conservative_in_loops_and_branches():
+    from snndsl.codegen.view import frozen_at_runs
+    from snndsl.ir import nodes as ir
+    run = lambda: ir.Run(ir.Const(0.1))  # noqa: E731
+    r1, r2, r3, r4 = run(), run(), run(), run()
+    w = ("S", "w")
+    phases = (ir.Phase("a", (ir.Freeze("S", "w", True), r1,
+                             ir.For("k", ir.Const(0, "i"), ir.Const(2, "i"),
+                                    (r2, ir.Freeze("S", "w", False, where=ir.Const(True, "b")))),
+                             r3)),
+              ir.Phase("b", (ir.If(ir.Const(True, "b"), (ir.Freeze("S", "w", True),)), r4)))
+    got = frozen_at_runs(phases)
+    assert got[id(r1)] == {w}
+    assert got[id(r2)] == frozenset() and got[id(r3)] == frozenset()  # unfrozen somewhere in the loop
+    assert got[id(r4)] == frozenset()  # a freeze under an `if` may not happen

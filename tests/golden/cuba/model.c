@@ -703,7 +703,7 @@ static const char *snn_phase_name(int k)
 
 //! Advance by `duration` seconds, as Brian2's Network.run: the end step is
 //! Clock._calc_timestep(t + duration) with t the end of the previous run.
-static int snn_run_for(snn_sim *sim, double duration, const char *site)
+static int snn_run_for(snn_sim *sim, double duration, const char *site, void (*step)(snn_sim *))
 {
     if (!(duration >= 0) || !isfinite(duration))
         return snn_fail(sim, "%s: error[E0501]: a run's duration must be a non-negative number of "
@@ -713,7 +713,7 @@ static int snn_run_for(snn_sim *sim, double duration, const char *site)
     int64_t end = snn_timestep(t_end, sim->dt);
     sim->step = snn_timestep(sim->t_net, sim->dt);
     while (sim->step < end) {
-        snn_step(sim);
+        step(sim);
         if (sim->failed) return -1;
         if ((sim->step & 1023) == 0) {
             if (snn_interrupted(sim)) return -1;
@@ -730,7 +730,7 @@ static int snn_protocol(snn_sim *sim)
 {
     /* phase simulate */
     snn_phase_begin(sim, 0);
-    if (snn_run_for(sim, sim->p.p_duration, "examples/cuba.snn:76:5")) return -1;
+    if (snn_run_for(sim, sim->p.p_duration, "examples/cuba.snn:76:5", snn_step)) return -1;
     snn_phase_end(sim, 0);
     return 0;
 }
@@ -908,7 +908,7 @@ int snn_sim_advance(snn_sim *sim, double duration)
 {
     if (snn_sim_setup(sim)) return -1;
     double t0 = snn_wall_time();
-    int rc = snn_run_for(sim, duration, "advance");
+    int rc = snn_run_for(sim, duration, "advance", snn_step);
     sim->wall_run += snn_wall_time() - t0;
     return rc;
 }

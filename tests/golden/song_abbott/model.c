@@ -386,7 +386,9 @@ static void snn_step(snn_sim *sim)
         (void)_a_v;
         for (int64_t _i = 0; _i < _n; _i++) {
             const double _k_v = (_a_ge[_i] * (0.0 - _a_v[_i]) + -0.074 - _a_v[_i]) / 0.01;
+            (void)_k_v;
             const double _k_ge = -_a_ge[_i] / 0.005;
+            (void)_k_ge;
             _a_v[_i] = _a_v[_i] + 0.0001 * _k_v;
             _a_ge[_i] = _a_ge[_i] + 0.0001 * _k_ge;
         }
@@ -498,7 +500,7 @@ static const char *snn_phase_name(int k)
 
 //! Advance by `duration` seconds, as Brian2's Network.run: the end step is
 //! Clock._calc_timestep(t + duration) with t the end of the previous run.
-static int snn_run_for(snn_sim *sim, double duration, const char *site)
+static int snn_run_for(snn_sim *sim, double duration, const char *site, void (*step)(snn_sim *))
 {
     if (!(duration >= 0) || !isfinite(duration))
         return snn_fail(sim, "%s: error[E0501]: a run's duration must be a non-negative number of "
@@ -508,7 +510,7 @@ static int snn_run_for(snn_sim *sim, double duration, const char *site)
     int64_t end = snn_timestep(t_end, sim->dt);
     sim->step = snn_timestep(sim->t_net, sim->dt);
     while (sim->step < end) {
-        snn_step(sim);
+        step(sim);
         if (sim->failed) return -1;
         if ((sim->step & 1023) == 0) {
             if (snn_interrupted(sim)) return -1;
@@ -525,7 +527,7 @@ static int snn_protocol(snn_sim *sim)
 {
     /* phase learn */
     snn_phase_begin(sim, 0);
-    if (snn_run_for(sim, sim->p.p_duration, "examples/song_abbott.snn:61:5")) return -1;
+    if (snn_run_for(sim, sim->p.p_duration, "examples/song_abbott.snn:61:5", snn_step)) return -1;
     { /* save S.w as w_final */
         const size_t n = (size_t)sim->g_S.n;
         sim->s_w_final.len = 0;
@@ -683,7 +685,7 @@ int snn_sim_advance(snn_sim *sim, double duration)
 {
     if (snn_sim_setup(sim)) return -1;
     double t0 = snn_wall_time();
-    int rc = snn_run_for(sim, duration, "advance");
+    int rc = snn_run_for(sim, duration, "advance", snn_step);
     sim->wall_run += snn_wall_time() - t0;
     return rc;
 }
