@@ -27,7 +27,7 @@ from snndsl.passes import PIPELINE
 from snndsl.results import Results, from_arrays
 from snndsl.semantics.check import check
 from snndsl.semantics.model import Model as CheckedModel
-from snndsl.syntax import ast
+from snndsl.syntax import ast  # noqa: F401 - names the type of Frontend.ast
 from snndsl.syntax.parse import parse_source
 
 

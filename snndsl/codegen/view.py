@@ -719,7 +719,6 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
     def group_assign(self, s: ir.GroupAssign) -> str:
         g = self.groups[s.group]
         pre, reductions = self.hoist((s.value, s.where, s.lo, s.hi), s.span)
-        site = c_string(_site(s.span))
         if s.target.at == "shared":
             value = self.p.expr(s.value, Context(site=_site(s.span), reductions=reductions, rng=self.rng()))
             if s.target.dtype == "i":

@@ -716,7 +716,7 @@ class Checker:
                     self._unknown(name, phase_names, span, "phase")
             if d.kind in ("spikes", "rate"):
                 if group.kind == "synapses":
-                    self.fail(Code.BAD_VALUE, f"synapses do not spike; monitor a neuron group", d.group_span)
+                    self.fail(Code.BAD_VALUE, "synapses do not spike; monitor a neuron group", d.group_span)
                 return ir.Monitor(d.name, d.kind, d.group, unit="1/second" if d.kind == "rate" else "1",
                                   span=d.span)
             var = self._lookup_var(group, d.var, d.var_span)

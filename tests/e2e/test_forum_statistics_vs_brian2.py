@@ -6,7 +6,6 @@ is averaged over independent runs (seeds) and the two means must agree within
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
