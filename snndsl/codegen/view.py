@@ -15,6 +15,7 @@ from snndsl.ir import nodes as ir
 
 C_TYPE = {"f": "double", "i": "int32_t", "b": "uint8_t"}
 DESCR = {"f": "<f8", "i": "<i4", "b": "|b1"}
+TIMES = ("lastupdate", "lastspike")  # stay double with precision = single, as Brian2's clock-typed variables
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,16 @@ class _Builder:
         variants = sorted({f for f in self.run_frozen.values() if f}, key=sorted)
         self.step_names = {frozenset(): "snn_step"} | {f: f"snn_step_{k + 1}" for k, f in enumerate(variants)}
 
+    def ctype(self, v: ir.StateVar) -> str:
+        """A stored variable's C type: with precision = single, numbers are
+        float, but times (lastspike, lastupdate) keep double precision."""
+        if v.dtype == "f" and self.m.precision == "single" and v.role not in TIMES and v.name not in TIMES:
+            return "float"
+        return C_TYPE[v.dtype]
+
+    def descr(self, v: ir.StateVar) -> str:
+        return "<f4" if self.ctype(v) == "float" else DESCR[v.dtype]
+
     def rng(self) -> int:
         self.n_rng += 1
         return self.n_rng - 1
@@ -123,7 +134,7 @@ class _Builder:
     def group_struct(self, g: ir.Group):
         fields = ["int64_t n;  /* elements */"]
         for v in g.vars:
-            ctype = C_TYPE[v.dtype]
+            ctype = self.ctype(v)
             star = "" if v.shared else "*"
             fields.append(f"{ctype} {star}{mangle('v', v.name)};  /* [{v.unit}] */")
             if v.freezable:
@@ -232,10 +243,12 @@ class _Builder:
                 out.append(checks.rstrip("\n"))
         for mon in self.m.monitors:
             for part in self.monitor_parts(mon):
-                elsize = {"v": C_TYPE[mon.dtype], "i": "int32_t"}.get(part, "double")
+                var = self.groups[mon.group].var(mon.var) if mon.var else None
+                elsize = {"v": self.ctype(var) if var else "double", "i": "int32_t"}.get(part, "double")
                 out.append(f"snn_buf_init(&sim->{mangle('m', mon.name)}_{part}, sizeof({elsize}));")
         for s in self.m.saves:
-            out.append(f"snn_buf_init(&sim->{mangle('s', s.name)}, sizeof({C_TYPE[s.dtype]}));")
+            var = self.groups[s.group].var(s.var)
+            out.append(f"snn_buf_init(&sim->{mangle('s', s.name)}, sizeof({self.ctype(var)}));")
         for name in self.m.states:
             out.append(f"snn_buf_init(&sim->{mangle('st', name)}, 1);")
         return "\n".join(out)
@@ -312,7 +325,7 @@ class _Builder:
             if not v.shared:
                 owner = {"element": g.name, "pre": g.source, "post": g.target}[v.index]
                 lines.append(f"{self.g(g.name)}.{mangle('v', v.name)} = snn_alloc(sim, {self.g(owner)}.n, "
-                             f"sizeof({C_TYPE[v.dtype]}));")
+                             f"sizeof({self.ctype(v)}));")
                 if v.freezable:
                     lines.append(f"{self.g(g.name)}.{mangle('frozen', v.name)} = snn_alloc(sim, {self.g(owner)}.n, "
                                  "sizeof(uint8_t));")
@@ -475,7 +488,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             if v is None or v.shared or v.index != "element":
                 continue
             ctx.arrays[(g.name, name)] = f"_a_{name}"
-            head.append(f"{C_TYPE[v.dtype]} *const restrict _a_{name} = {G}.{mangle('v', name)};")
+            head.append(f"{self.ctype(v)} *const restrict _a_{name} = {G}.{mangle('v', name)};")
             head.append(f"(void)_a_{name};")
         lines = []
         if g.refractory is not None:
@@ -534,7 +547,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{ /* threshold of {g.name} */
         var = g.var(mon.var)
         M = f"sim->{mangle('m', mon.name)}"
         src = f"{self.g(g.name)}.{mangle('v', var.name)}"
-        ctype = C_TYPE[var.dtype]
+        ctype = self.ctype(var)
         if var.shared:
             copy = f"((({ctype} *){M}_v.data)[{M}_v.len++]) = {src};"
             count = "1"
@@ -815,7 +828,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         var = g.var(d.var)
         S = f"sim->{mangle('s', d.name)}"
         src = f"{self.g(g.name)}.{mangle('v', var.name)}"
-        ctype = C_TYPE[var.dtype]
+        ctype = self.ctype(var)
         n = "1" if var.shared else f"{self.g(g.name)}.n"
         data = f"&{src}" if var.shared else src
         reset = "" if d.rows else f"{S}.len = 0;\n    {S}_rows = 0;\n    "
@@ -839,7 +852,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
                     f"(size_t)(snn_imin({mon.hi}, {self.g(g.name)}.n) - {mon.lo})" if mon.hi is not None
                     else f"(size_t)({self.g(g.name)}.n - {mon.lo})")
                 out.append(CArray(f"{mon.name}.t.npy", "<f8", f"{M}_t.data", (f"{M}_t.len",)))
-                out.append(CArray(f"{mon.name}.values.npy", DESCR[mon.dtype], f"{M}_v.data",
+                out.append(CArray(f"{mon.name}.values.npy", self.descr(var), f"{M}_v.data",
                                   (f"{M}_t.len", width)))
             elif mon.kind == "spikes":
                 out.append(CArray(f"{mon.name}.i.npy", "<i4", f"{M}_i.data", (f"{M}_i.len",)))
@@ -856,7 +869,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             var = g.var(s.var)
             width = "1" if var.shared else f"(size_t){self.g(g.name)}.n"
             shape = (f"(size_t){S}_rows", width) if s.rows else (f"{S}.len",)
-            out.append(CArray(f"{s.name}.npy", DESCR[s.dtype], f"{S}.data", shape))
+            out.append(CArray(f"{s.name}.npy", self.descr(var), f"{S}.data", shape))
             if g.kind == "synapses" and not var.shared:
                 n = f"(size_t){self.g(g.name)}.n"
                 out.append(CArray(f"{s.name}.i.npy", "<i4", f"{self.g(g.name)}.pre", (n,)))
@@ -964,7 +977,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             out.append((f"{g.name}.n", "fixed" if g.kind != "synapses" else "scalar", f"{G}.n",
                         "sizeof(int64_t)", "1"))
             for v in g.vars:
-                ctype = C_TYPE[v.dtype]
+                ctype = self.ctype(v)
                 if v.shared:
                     out.append((f"{g.name}.{v.name}", "scalar", f"{G}.{mangle('v', v.name)}", f"sizeof({ctype})", "1"))
                     if v.freezable:

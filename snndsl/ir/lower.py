@@ -23,7 +23,7 @@ def lower(model: m.Model) -> ir.Module:
         params=model.params, data=model.data,
         groups=tuple(_group(g, model.dt, {v for grp, v in model.frozen if grp == g.name}) for g in model.groups),
         monitors=model.monitors, saves=model.saves, phases=model.phases, locals=model.locals,
-        states=model.states)
+        states=model.states, precision=model.precision)
 
 
 def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:

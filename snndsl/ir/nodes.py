@@ -428,6 +428,7 @@ class Module:
     phases: tuple[Phase, ...]
     locals: tuple[tuple[str, str], ...] = ()  # (name, dtype) of protocol locals
     states: tuple[str, ...] = ()  # names of `store state as NAME`
+    precision: str = "double"  # or "single": float32 state variables (times stay double)
 
     def group(self, name: str) -> Group:
         return next(g for g in self.groups if g.name == name)

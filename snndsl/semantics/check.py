@@ -99,7 +99,7 @@ class Checker:
         settings = {d.name: d for d in decls if isinstance(d, ast.Setting)}
         self.dt = self._setting_dt(settings.get("dt"))
         seed = self._setting_seed(settings.get("seed"))
-        self._setting_precision(settings.get("precision"))
+        precision = self._setting_precision(settings.get("precision"))
         params = self._params(decls)
         data = self._data(decls)
         # neuron-like groups first: synapses read their sizes and variables
@@ -129,7 +129,7 @@ class Checker:
             params=params, data=data, groups=tuple(self.groups[n] for n in self.group_order),
             monitors=tuple(mon for mon in monitors if mon is not None),
             saves=tuple(self.saves.values()), phases=ir_phases, frozen=tuple(sorted(self.frozen_vars)),
-            states=tuple(self.states),
+            states=tuple(self.states), precision=precision,
             locals=tuple(sorted(self.protocol_locals.items())))
 
     def _warn_unused(self, decls) -> None:
@@ -241,15 +241,13 @@ class Checker:
             return 0
         return int(v)
 
-    def _setting_precision(self, d: ast.Setting | None) -> None:
+    def _setting_precision(self, d: ast.Setting | None) -> str:
         if d is None:
-            return
-        if isinstance(d.value, ast.Name) and d.value.id == "double":
-            return
-        if isinstance(d.value, ast.Name) and d.value.id == "single":
-            self.err(Code.UNSUPPORTED, "precision = single is not supported yet", d.value.span)
-            return
+            return "double"
+        if isinstance(d.value, ast.Name) and d.value.id in ("double", "single"):
+            return d.value.id
         self.err(Code.BAD_VALUE, "precision is 'double' or 'single'", d.value.span)
+        return "double"
 
     def _params(self, decls) -> tuple[ir.ParamDef, ...]:
         """Every parameter, in dependency order: a default may read others."""

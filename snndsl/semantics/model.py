@@ -76,6 +76,7 @@ class Model:
     locals: tuple[tuple[str, str], ...]
     frozen: tuple[tuple[str, str], ...] = ()  # (group, var) some phase freezes
     states: tuple[str, ...] = ()  # `store state as NAME`
+    precision: str = "double"
 
     def group(self, name: str) -> Group:
         return next(g for g in self.groups if g.name == name)
