@@ -116,6 +116,12 @@ class _Builder:
             return "float"
         return C_TYPE[v.dtype]
 
+    def saved_var(self, d: ir.SaveDef) -> ir.StateVar:
+        """What a save stores: a variable, or a subexpression's values."""
+        if d.expr is not None:
+            return ir.StateVar(d.var, d.dtype, False, d.unit)
+        return self.groups[d.group].var(d.var)
+
     def descr(self, v: ir.StateVar) -> str:
         return "<f4" if self.ctype(v) == "float" else DESCR[v.dtype]
 
@@ -247,8 +253,7 @@ class _Builder:
                 elsize = {"v": self.ctype(var) if var else "double", "i": "int32_t"}.get(part, "double")
                 out.append(f"snn_buf_init(&sim->{mangle('m', mon.name)}_{part}, sizeof({elsize}));")
         for s in self.m.saves:
-            var = self.groups[s.group].var(s.var)
-            out.append(f"snn_buf_init(&sim->{mangle('s', s.name)}, sizeof({self.ctype(var)}));")
+            out.append(f"snn_buf_init(&sim->{mangle('s', s.name)}, sizeof({self.ctype(self.saved_var(s))}));")
         for name in self.m.states:
             out.append(f"snn_buf_init(&sim->{mangle('st', name)}, 1);")
         return "\n".join(out)
@@ -825,8 +830,10 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
     def save(self, s: ir.SaveVar) -> str:
         d = next(x for x in self.m.saves if x.name == s.save)
         g = self.groups[d.group]
-        var = g.var(d.var)
+        var = self.saved_var(d)
         S = f"sim->{mangle('s', d.name)}"
+        if d.expr is not None:
+            return self.save_expression(d, g)
         src = f"{self.g(g.name)}.{mangle('v', var.name)}"
         ctype = self.ctype(var)
         n = "1" if var.shared else f"{self.g(g.name)}.n"
@@ -839,6 +846,32 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
     {S}.len += n;
     {S}_rows++;
 }}"""
+
+    def save_expression(self, d: ir.SaveDef, g: ir.Group) -> str:
+        """A subexpression saved: evaluated for every element into the buffer."""
+        S = f"sim->{mangle('s', d.name)}"
+        ctype = self.ctype(self.saved_var(d))
+        ctx = self.ctx(g, d.span)
+        value = self.p.expr(d.expr, ctx)
+        G = self.g(g.name)
+        var_i = "_s" if g.kind == "synapses" else "_i"
+        idx = (f"        const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n        (void)_i; (void)_j;\n"
+               if g.kind == "synapses" else "")
+        reset = "" if d.rows else f"{S}.len = 0;\n    {S}_rows = 0;\n    "
+        checks = self.data_checks(d.expr, g, c_string(_site(d.span)))
+        return f"""{checks}{{ /* save {g.name}.{d.var} (a subexpression) as {d.name} */
+    const size_t n = (size_t){G}.n;
+    {reset}if (snn_buf_reserve(&{S}, n)) return snn_fail(sim, "out of memory saving {d.name}");
+    {ctype} *out = ({ctype} *){S}.data + {S}.len;
+    const double _t = sim->step * sim->dt;
+    (void)_t;
+    for (int64_t {var_i} = 0; {var_i} < {G}.n; {var_i}++) {{
+{idx}        out[{var_i}] = ({ctype})({value});
+    }}
+    {S}.len += n;
+    {S}_rows++;
+}}
+if (sim->failed) return -1;"""
 
     # ---- results ----------------------------------------------------------------------
     def arrays(self) -> tuple[CArray, ...]:
@@ -866,7 +899,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         for s in self.m.saves:
             S = f"sim->{mangle('s', s.name)}"
             g = self.groups[s.group]
-            var = g.var(s.var)
+            var = self.saved_var(s)
             width = "1" if var.shared else f"(size_t){self.g(g.name)}.n"
             shape = (f"(size_t){S}_rows", width) if s.rows else (f"{S}.len",)
             out.append(CArray(f"{s.name}.npy", self.descr(var), f"{S}.data", shape))
@@ -943,7 +976,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             g = self.groups[s.group]
             info = {"group": s.group, "variable": s.var, "unit": s.unit, "rows": s.rows,
                     "file": f"{s.name}.npy"}
-            if g.kind == "synapses" and not g.var(s.var).shared:
+            if g.kind == "synapses" and not self.saved_var(s).shared:
                 info.update(i=f"{s.name}.i.npy", j=f"{s.name}.j.npy")
             text = json.dumps(info)
             lit(("," if k else "") + "\n    " + json.dumps(s.name) + ": " + text[:-1] + ', "count": ')

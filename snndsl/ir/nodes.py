@@ -411,6 +411,7 @@ class SaveDef:
     rows: bool  # inside a loop: one row per execution
     unit: str
     dtype: str
+    expr: Expr | None = None  # a subexpression: its value for each element
     span: Span | None = _span()
 
 

@@ -55,7 +55,7 @@ def _live(m: ir.Module) -> set[tuple[str, str]]:
             if v.freezable:  # named by freeze statements
                 live.add((g.name, v.name))
     live |= {(s.group, s.var) for s in m.saves}
-    _reads((m.groups, m.phases), live)
+    _reads((m.groups, m.phases, tuple(s.expr for s in m.saves if s.expr is not None)), live)
     return live
 
 

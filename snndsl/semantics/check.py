@@ -960,10 +960,12 @@ class Checker:
                       f"first saved at {self.saves[s.name].span}")
         if s.name in self.monitor_names:
             self.fail(Code.DUPLICATE, f"'{s.name}' already names a monitor", s.name_span)
-        if var.kind == "subexpr":
-            self.fail(Code.UNSUPPORTED, "saving a subexpression is not supported yet", s.var_span)
+        expr = self._subexpr(group.name, var.name, s.var_span) if var.kind == "subexpr" else None
+        if expr is not None and any(isinstance(n, ir.Rand) for n in ir.walk(expr)):
+            self.fail(Code.MISPLACED, f"'{var.name}' draws random numbers: saving it would not show the "
+                      "values the model used", s.var_span)
         self.saves[s.name] = ir.SaveDef(s.name, group.name, var.name, in_loop, format_dim(var.dim),
-                                        var.dtype, s.span)
+                                        var.dtype, expr, span=s.span)
         return ir.SaveVar(s.name, s.span)
 
     # ---- expressions -----------------------------------------------------------

@@ -261,3 +261,23 @@ def test_data_override_and_missing_file(tmp_path):
         model.run(data={"r": tmp_path / "missing.npy"})
     with pytest.raises(snndsl.SimulationError, match="no data array 'q'"):
         model.run(data={"q": tmp_path / "b.npy"})
+
+
+def test_save_a_subexpression(tmp_path):
+    res = run(tmp_path, """
+        poisson a[3]:
+            rate = 0 Hz
+        synapses S: a -> a:
+            connect: all
+            w : 1
+            double_w = 2 * w + i : 1
+        phase p:
+            S.w = j
+            save S.double_w as dw
+            for k in 0 .. 2:
+                S.w += 1
+                save S.double_w as rows
+    """)
+    i, j = res.saved_indices["dw"]
+    np.testing.assert_array_equal(res.saved["dw"], 2 * j + i)
+    np.testing.assert_array_equal(res.saved["rows"], [2 * (j + 1) + i, 2 * (j + 2) + i])
