@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from snndsl.results import Results
 
+MAX_TRACES = 20  # more lines than this make an unreadable (and slow) plot
+
 
 def plot_results(res: Results, monitor: str | None, out: str) -> None:
     import matplotlib
@@ -14,8 +16,11 @@ def plot_results(res: Results, monitor: str | None, out: str) -> None:
     for ax, name in zip(axes[:, 0], names):
         mon = res[name]
         if mon.kind == "state":
-            ax.plot(mon.t, mon.values, lw=0.6)
+            shown = mon.values[:, :MAX_TRACES]
+            ax.plot(mon.t, shown, lw=0.6)
             ax.set_ylabel(f"{mon.group}.{mon.variable} [{mon.unit}]")
+            if mon.values.shape[1] > MAX_TRACES:
+                name = f"{name} (first {MAX_TRACES} of {mon.values.shape[1]} traces)"
         elif mon.kind == "spikes":
             ax.plot(mon.t, mon.i, "|", ms=3, color="k")
             ax.set_ylabel(f"{mon.group} index")
