@@ -66,6 +66,7 @@ class Code(enum.Enum):
     UNSUPPORTED = "E0901"
     UNUSED = "W0101"
     NO_EFFECT = "W0102"
+    LOOKS_LIKE_DECLARATION = "W0103"
 
 
 @dataclass(frozen=True, slots=True)

@@ -584,6 +584,12 @@ class Checker:
                     self.fail(Code.MISPLACED, "a connection condition cannot read the synapse's own "
                               "variables (they do not exist yet)", n.span)
             return {"connect": "cond", "connect_cond": e}
+        if item.kind in ("delay", "refractory") and isinstance(item.expr, ast.Name) and item.expr.id in UNITS \
+                and group.var(item.expr.id) is None and item.expr.id not in self.const_decls \
+                and item.expr.id not in self.param_decls:
+            self.diags.append(warning(Code.LOOKS_LIKE_DECLARATION,
+                                      f"'{item.kind}: {item.expr.id}' sets a {item.kind} of 1 {item.expr.id}; "
+                                      f"'{item.kind}' is reserved, so it cannot declare a variable", item.span))
         if item.kind == "delay":
             if d.kind != "synapses":
                 self.fail(Code.MISPLACED, "'delay:' belongs in a synapses group", item.span)
@@ -797,7 +803,9 @@ class Checker:
         if isinstance(s, ast.GroupAssign):
             return self._group_assign(s, local_vars)
         if isinstance(s, ast.Let):
-            if s.name in local_vars or s.name in RESERVED or s.name in PREDEFINED:
+            if s.name in RESERVED or s.name in PREDEFINED:
+                self.fail(Code.RESERVED_NAME, f"'{s.name}' is reserved and cannot name a local", s.span)
+            if s.name in local_vars:
                 self.fail(Code.DUPLICATE, f"'{s.name}' is already defined", s.span)
             self._shadow_check(s.name, s.span)
             e, dim = self.expr(s.value, self._scalar_scope(local_vars, "in 'let'"))
@@ -828,7 +836,9 @@ class Checker:
                 if e.dtype != "i":
                     e = ir.Call("int", (e,), "i")
                 bounds.append(e)
-            if s.var in local_vars or s.var in RESERVED or s.var in PREDEFINED:
+            if s.var in RESERVED or s.var in PREDEFINED:
+                self.fail(Code.RESERVED_NAME, f"'{s.var}' is reserved and cannot name a loop variable", s.span)
+            if s.var in local_vars:
                 self.fail(Code.DUPLICATE, f"'{s.var}' is already defined", s.span)
             self._shadow_check(s.var, s.span)
             inner = dict(local_vars)

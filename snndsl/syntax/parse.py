@@ -460,7 +460,33 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(words)
 
 
+# reserved words that never begin a line followed by ':' or '=' (unlike `init:`,
+# `else:`, `reset: ...`, which begin blocks and clauses)
+_NEVER_DECLARED = set("in and or not on pre post every during from of true false as state".split())
+_DECLARATION = re.compile(r"^(\s*)(d?)([A-Za-z_][A-Za-z0-9_]*)(/dt)?\s*(:|=)")
+
+
+def _reserved_word_declared(text: str, line: int, file: str) -> Diagnostic | None:
+    """`on : boolean`, `in = 3`: a reserved word where a declaration's name goes
+    fails to parse somewhere odd; say what happened instead."""
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines):
+        return None
+    m = _DECLARATION.match(lines[line - 1])
+    if not m:
+        return None
+    word = m.group(3)
+    if word not in _NEVER_DECLARED:
+        return None
+    col = len(m.group(1)) + 1 + len(m.group(2))
+    return error(Code.RESERVED_NAME, f"'{word}' is a reserved word and cannot name a variable; "
+                 "choose another name", Span(file, line, col, line, col + len(word)))
+
+
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic:
+    reserved = _reserved_word_declared(text, exc.line or 0, file)
+    if reserved is not None:
+        return reserved
     line, col = exc.line, exc.column
     if isinstance(exc, UnexpectedToken):
         tok = exc.token

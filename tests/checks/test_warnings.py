@@ -30,3 +30,9 @@ def test_check_prints_warnings_and_exits_0(tmp_path):
     assert proc.returncode == 0
     assert f"{path}:1:1: warning[W0101]: constant 'unused_c' is never used" in proc.stderr
     assert "^" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_clause_that_reads_like_a_declaration_warns():
+    fe = frontend("poisson p[2]:\n    rate = 1 Hz\nsynapses S: p -> p:\n    connect: all\n    delay : second\n"
+                  "    on pre: w += 1\n    w : 1\n", "w.snn")
+    assert [(d.code.value, d.span.line) for d in fe.warnings] == [("W0103", 5)]
