@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import re
 
+import lark
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.indenter import Indenter
@@ -56,7 +57,21 @@ def _parser() -> Lark:
         postlex=_SnnIndenter(),
         propagate_positions=True,
         maybe_placeholders=True,
+        cache=_cache_file(),  # the LALR tables, kept between runs (keyed by the grammar)
     )
+
+
+def _cache_file() -> str | bool:
+    import hashlib
+    import os
+    import tempfile
+    digest = hashlib.sha256(resources.grammar_text().encode() + lark.__version__.encode()).hexdigest()[:16]
+    folder = os.environ.get("SNNDSL_CACHE") or os.path.join(tempfile.gettempdir(), "snndsl-grammar")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return False
+    return os.path.join(folder, f"snn-{digest}.lark-cache")
 
 
 # Names of terminals as a user would say them, for "expected ..." messages.
