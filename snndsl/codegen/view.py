@@ -526,19 +526,37 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         if g.threshold is None:
             return f"{G}.nspikes = 0;"
         ctx = self.ctx(g, g.span)
+        # the group's arrays through local restrict pointers, as in state_update
+        own = {n.name for n in ir.walk(g.threshold) if isinstance(n, ir.Var) and n.group == g.name
+               and n.at == "self"}
+        if g.refractory is not None:
+            own |= {"not_refractory", "lastspike"}
+        head = []
+        for name in sorted(own):
+            v = g.var(name)
+            if v is None or v.shared or v.index != "element":
+                continue
+            ctx.arrays[(g.name, name)] = f"_a_{name}"
+            head.append(f"{self.ctype(v)} *const restrict _a_{name} = {G}.{mangle('v', name)};")
         cond = self.p.expr(g.threshold, ctx)
         if g.refractory is not None:
-            return f"""{G}.nspikes = 0;
-for (int64_t _i = 0; _i < {G}.n; _i++) {{ /* threshold of {g.name} */
-    if (({cond}) && {G}.v_not_refractory[_i]) {{
-        {G}.spikes[{G}.nspikes++] = (int32_t)_i;
-        {G}.v_not_refractory[_i] = 0;
-        {G}.v_lastspike[_i] = _t;
+            nr = self.p.var(ir.Var(g.name, "not_refractory", dtype="b"), ctx)
+            last = self.p.var(ir.Var(g.name, "lastspike"), ctx)
+            cond = f"({cond}) && {nr}"
+            fire = f"spikes[n++] = (int32_t)_i;\n            {nr} = 0;\n            {last} = _t;"
+        else:
+            fire = "spikes[n++] = (int32_t)_i;"
+        return f"""{{ /* threshold of {g.name} */
+{self._indent(chr(10).join(head), 4)}
+    int32_t *const restrict spikes = {G}.spikes;
+    const int64_t _n = {G}.n;
+    int64_t n = 0;
+    for (int64_t _i = 0; _i < _n; _i++) {{
+        if ({cond}) {{
+            {fire}
+        }}
     }}
-}}"""
-        return f"""{G}.nspikes = 0;
-for (int64_t _i = 0; _i < {G}.n; _i++) {{ /* threshold of {g.name} */
-    if ({cond}) {G}.spikes[{G}.nspikes++] = (int32_t)_i;
+    {G}.nspikes = n;
 }}"""
 
     def _active(self, mon: ir.Monitor) -> str:

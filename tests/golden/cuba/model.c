@@ -576,21 +576,37 @@ static void snn_step(snn_sim *sim)
         }
     }
     /* 3. thresholds: neurons and sources emit spikes; spike monitors record */
-    sim->g_exc.nspikes = 0;
-    for (int64_t _i = 0; _i < sim->g_exc.n; _i++) { /* threshold of exc */
-        if ((sim->g_exc.v_v[_i] > -0.05) && sim->g_exc.v_not_refractory[_i]) {
-            sim->g_exc.spikes[sim->g_exc.nspikes++] = (int32_t)_i;
-            sim->g_exc.v_not_refractory[_i] = 0;
-            sim->g_exc.v_lastspike[_i] = _t;
+    { /* threshold of exc */
+        double *const restrict _a_lastspike = sim->g_exc.v_lastspike;
+        uint8_t *const restrict _a_not_refractory = sim->g_exc.v_not_refractory;
+        double *const restrict _a_v = sim->g_exc.v_v;
+        int32_t *const restrict spikes = sim->g_exc.spikes;
+        const int64_t _n = sim->g_exc.n;
+        int64_t n = 0;
+        for (int64_t _i = 0; _i < _n; _i++) {
+            if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
+                spikes[n++] = (int32_t)_i;
+                _a_not_refractory[_i] = 0;
+                _a_lastspike[_i] = _t;
+            }
         }
+        sim->g_exc.nspikes = n;
     }
-    sim->g_inh.nspikes = 0;
-    for (int64_t _i = 0; _i < sim->g_inh.n; _i++) { /* threshold of inh */
-        if ((sim->g_inh.v_v[_i] > -0.05) && sim->g_inh.v_not_refractory[_i]) {
-            sim->g_inh.spikes[sim->g_inh.nspikes++] = (int32_t)_i;
-            sim->g_inh.v_not_refractory[_i] = 0;
-            sim->g_inh.v_lastspike[_i] = _t;
+    { /* threshold of inh */
+        double *const restrict _a_lastspike = sim->g_inh.v_lastspike;
+        uint8_t *const restrict _a_not_refractory = sim->g_inh.v_not_refractory;
+        double *const restrict _a_v = sim->g_inh.v_v;
+        int32_t *const restrict spikes = sim->g_inh.spikes;
+        const int64_t _n = sim->g_inh.n;
+        int64_t n = 0;
+        for (int64_t _i = 0; _i < _n; _i++) {
+            if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
+                spikes[n++] = (int32_t)_i;
+                _a_not_refractory[_i] = 0;
+                _a_lastspike[_i] = _t;
+            }
         }
+        sim->g_inh.nspikes = n;
     }
     if (sim->g_exc.nspikes > 0 && (1)) {
         if (snn_buf_reserve(&sim->m_exc_spikes_i, (size_t)sim->g_exc.nspikes) || snn_buf_reserve(&sim->m_exc_spikes_t, (size_t)sim->g_exc.nspikes)) { snn_fail(sim, "out of memory in monitor exc_spikes"); return; }

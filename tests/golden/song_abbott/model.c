@@ -399,9 +399,17 @@ static void snn_step(snn_sim *sim)
         if (snn_rng_uniform(&sim->rng[3]) < (15.0) * sim->dt)
             sim->g_inp.spikes[sim->g_inp.nspikes++] = (int32_t)_i;
     }
-    sim->g_out.nspikes = 0;
-    for (int64_t _i = 0; _i < sim->g_out.n; _i++) { /* threshold of out */
-        if (sim->g_out.v_v[_i] > -0.054) sim->g_out.spikes[sim->g_out.nspikes++] = (int32_t)_i;
+    { /* threshold of out */
+        double *const restrict _a_v = sim->g_out.v_v;
+        int32_t *const restrict spikes = sim->g_out.spikes;
+        const int64_t _n = sim->g_out.n;
+        int64_t n = 0;
+        for (int64_t _i = 0; _i < _n; _i++) {
+            if (_a_v[_i] > -0.054) {
+                spikes[n++] = (int32_t)_i;
+            }
+        }
+        sim->g_out.nspikes = n;
     }
     if (sim->g_out.nspikes > 0 && (1)) {
         if (snn_buf_reserve(&sim->m_out_spikes_i, (size_t)sim->g_out.nspikes) || snn_buf_reserve(&sim->m_out_spikes_t, (size_t)sim->g_out.nspikes)) { snn_fail(sim, "out of memory in monitor out_spikes"); return; }
