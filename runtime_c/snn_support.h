@@ -51,6 +51,21 @@ static inline int64_t snn_timestep(double t, double dt)
     return (int64_t)ceil(t / dt);
 }
 
+//! Entries of a table of decay factors exp(a k dt), k = 0 .. SNN_DECAY_STEPS - 1.
+#define SNN_DECAY_STEPS 4096
+
+//! exp(a * elapsed): from the table when `elapsed` is a whole number of steps
+//! within it (it always is a whole number: times are step * dt), else computed.
+static inline double snn_decay(const double *table, double a, double elapsed, double inv_dt)
+{
+    double steps = elapsed * inv_dt;
+    if (steps >= 0 && steps < SNN_DECAY_STEPS - 1) {
+        int64_t k = (int64_t)(steps + 0.5);
+        if (fabs(steps - (double)k) < 1e-6) return table[k];
+    }
+    return exp(a * elapsed);
+}
+
 //! Brian2's timestep(t, dt) for refractoriness: whole steps in a duration,
 //! shifted by 1e-3 dt so that multiples of dt never fall short.
 static inline int64_t snn_elapsed_steps(double t, double dt)

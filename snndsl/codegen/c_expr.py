@@ -102,6 +102,12 @@ class CPrinter:
     def __init__(self, module: ir.Module):
         self.module = module
         self.state = {(g.name, v.name): v for g in module.groups for v in g.vars}
+        # (group, rate a) -> the C name of its table of exp(a k dt), filled at run start
+        self.decay_tables: dict[tuple[str, ir.Expr], str] = {}
+        for g in module.groups:
+            for v in g.vars:
+                if v.decay is not None and not _is_zero(v.decay[0]) and (g.name, v.decay[0]) not in self.decay_tables:
+                    self.decay_tables[(g.name, v.decay[0])] = f"sim->decay_{len(self.decay_tables)}"
 
     # ---- names ----------------------------------------------------------
     def index(self, v: ir.Var, ctx: Context) -> str:
@@ -292,7 +298,11 @@ class CPrinter:
             body.append(f"{indent}    {self._guarded(x, f'{self.var(x, ctx)} = {self.expr(value, ctx)};', ctx)}")
         lines.append(f"{indent}{{ /* advance {', '.join(kept)} of {s.group} to t */")
         for k, growth in enumerate(factors):
-            lines.append(f"{indent}    const double _f{k} = {self.expr(growth, ctx)};")
+            a = growth.args[0].left
+            table = self.decay_tables[(s.group, a)]
+            # exp(a (t - clock)) from a table of whole steps (the usual case), else computed
+            lines.append(f"{indent}    const double _f{k} = snn_decay({table}, {self.expr(a, ctx)}, "
+                         f"{self.expr(elapsed, ctx)}, sim->inv_dt);")
         lines.extend(body)
         lines.append(f"{indent}}}")
 

@@ -170,7 +170,9 @@ class _Builder:
         return next((s for s in g.update if isinstance(s, ir.LinearStep)), None)
 
     def sim_fields(self) -> str:
-        out = []
+        out = ["double inv_dt;  /* 1 / dt */"]
+        for (group, a), cname in self.p.decay_tables.items():
+            out.append(f"double {cname.split('->')[1]}[SNN_DECAY_STEPS];  /* exp(a k dt) of traces of {group} */")
         for g in self.m.groups:
             lin = self.linear_step(g)
             if lin is not None:
@@ -302,9 +304,13 @@ class _Builder:
 }}"""
 
     def prepare(self) -> str:
-        """At the start of each run: the exact-integration factors, from
-        parameters and shared variables that may have changed since."""
-        out = []
+        """At the start of each run: the exact-integration factors and the
+        decay tables, from parameters and shared variables that may have
+        changed since."""
+        out = ["sim->inv_dt = 1.0 / sim->dt;"]
+        for (group, a), cname in self.p.decay_tables.items():
+            rate = self.p.expr(a, Context())
+            out.append(f"for (int k = 0; k < SNN_DECAY_STEPS; k++) {cname}[k] = exp({rate} * (k * sim->dt));")
         for g in self.m.groups:
             lin = self.linear_step(g)
             if lin is None:

@@ -104,6 +104,7 @@ struct snn_sim {
     snn_g_exc_inh_t g_exc_inh;
     snn_g_inh_exc_t g_inh_exc;
     snn_g_inh_inh_t g_inh_inh;
+    double inv_dt;  /* 1 / dt */
     double lin_exc[4][9];  /* exact step: E, F, and refractory E, F */
     double lin_inh[4][9];  /* exact step: E, F, and refractory E, F */
     snn_buf m_exc_spikes_i;
@@ -481,6 +482,7 @@ static int snn_setup(snn_sim *sim)
 //! At the start of each run: what depends on parameters and shared variables.
 static int snn_prepare_run(snn_sim *sim)
 {
+    sim->inv_dt = 1.0 / sim->dt;
     { /* exact integration factors of exc */
         double M[9];
         const int frozen[3] = {1, 0, 0};

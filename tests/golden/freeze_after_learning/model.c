@@ -70,6 +70,8 @@ struct snn_sim {
     snn_g_inp_t g_inp;
     snn_g_out_t g_out;
     snn_g_S_t g_S;
+    double inv_dt;  /* 1 / dt */
+    double decay_0[SNN_DECAY_STEPS];  /* exp(a k dt) of traces of S */
     snn_buf m_weights_t;
     snn_buf m_weights_v;
     snn_buf m_out_spikes_i;
@@ -351,7 +353,8 @@ static int snn_setup(snn_sim *sim)
 //! At the start of each run: what depends on parameters and shared variables.
 static int snn_prepare_run(snn_sim *sim)
 {
-    
+    sim->inv_dt = 1.0 / sim->dt;
+    for (int k = 0; k < SNN_DECAY_STEPS; k++) sim->decay_0[k] = exp(-50.0 * (k * sim->dt));
     (void)sim;
     return 0;
 }
@@ -396,7 +399,7 @@ static void snn_step(snn_sim *sim)
         for (int64_t k = 0; k < nspikes; k++) {
         const int64_t _i = spikes[k];
         { /* advance x of S to t */
-            const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate_pre[_i]));
+            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - sim->g_S.v_lastupdate_pre[_i], sim->inv_dt);
             sim->g_S.v_x[_i] = sim->g_S.v_x[_i] * _f0;
         }
         sim->g_S.v_x[_i] = sim->g_S.v_x[_i] + 1;
@@ -406,7 +409,7 @@ static void snn_step(snn_sim *sim)
             const int64_t _j = sim->g_S.pre_other[_p];
             (void)_i; (void)_j; (void)_s;
             { /* advance y of S to t */
-                const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate_post[_j]));
+                const double _f0 = snn_decay(sim->decay_0, -50.0, _t - sim->g_S.v_lastupdate_post[_j], sim->inv_dt);
                 sim->g_S.v_y[_j] = sim->g_S.v_y[_j] * _f0;
             }
             sim->g_S.v_lastupdate_post[_j] = _t;
@@ -420,7 +423,7 @@ static void snn_step(snn_sim *sim)
         for (int64_t k = 0; k < nspikes; k++) {
         const int64_t _j = spikes[k];
         { /* advance y of S to t */
-            const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate_post[_j]));
+            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - sim->g_S.v_lastupdate_post[_j], sim->inv_dt);
             sim->g_S.v_y[_j] = sim->g_S.v_y[_j] * _f0;
         }
         sim->g_S.v_y[_j] = sim->g_S.v_y[_j] - 1;
@@ -430,7 +433,7 @@ static void snn_step(snn_sim *sim)
             const int64_t _i = sim->g_S.post_other[_p];
             (void)_i; (void)_j; (void)_s;
             { /* advance x of S to t */
-                const double _f0 = exp(-50.0 * (_t - sim->g_S.v_lastupdate_pre[_i]));
+                const double _f0 = snn_decay(sim->decay_0, -50.0, _t - sim->g_S.v_lastupdate_pre[_i], sim->inv_dt);
                 sim->g_S.v_x[_i] = sim->g_S.v_x[_i] * _f0;
             }
             sim->g_S.v_lastupdate_pre[_i] = _t;
