@@ -476,7 +476,8 @@ OBSERVATIONS = """\
 The optimizer stores the traces x and y per neuron (`hoist_traces`: `x` per presynaptic,
 `y` per postsynaptic neuron, each updated once per spike) and drops the per-synapse
 `lastupdate`; see `snndsl compile MODEL --emit ir`. What remains per synaptic event is the
-weight update and one exponential bringing the other side's trace to `t`. The `on post`
+weight update and one decay factor bringing the other side's trace to `t`, read from a
+table of exp(a k dt) over whole steps. The `on post`
 loop visits the synapses of a postsynaptic neuron with a stride of N_post in the
 presynaptic-ordered arrays (the same layout as Brian2), which dominates at 1e6 synapses.
 
