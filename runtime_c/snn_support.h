@@ -6,6 +6,8 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "snn_runtime.h"
+
 //! clip(x, lo, hi) as Brian2's C++ `_clip`: NaN passes through.
 static inline double snn_clip(double x, double lo, double hi)
 {
@@ -64,6 +66,18 @@ static inline double snn_decay(const double *table, double a, double elapsed, do
         if (fabs(steps - (double)k) < 1e-6) return table[k];
     }
     return exp(a * elapsed);
+}
+
+//! Steps before the next success of a Bernoulli process with probability p per
+//! step (0 when p >= 1; practically never when p <= 0): the geometric
+//! distribution, from one uniform number.
+static inline int64_t snn_geometric(snn_rng *rng, double p)
+{
+    if (p >= 1) return 0;
+    if (!(p > 0)) return INT64_C(1) << 62;
+    double u = snn_rng_uniform(rng);
+    double k = floor(log1p(-u) / log1p(-p));
+    return k < 4e18 ? (int64_t)k : INT64_C(1) << 62;
 }
 
 //! Brian2's timestep(t, dt) for refractoriness: whole steps in a duration,

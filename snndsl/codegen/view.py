@@ -105,6 +105,7 @@ class _Builder:
         self.groups = {g.name: g for g in module.groups}
         self.tmp = 0
         self.drop: frozenset = frozenset()  # variables the step being generated never writes
+        self.poisson_rng: dict[str, int] = {}  # group -> its random stream (see poisson)
         self.run_frozen = frozen_at_runs(module.phases)  # id(Run) -> variables frozen everywhere
         variants = sorted({f for f in self.run_frozen.values() if f}, key=sorted)
         self.step_names = {frozenset(): "snn_step"} | {f: f"snn_step_{k + 1}" for k, f in enumerate(variants)}
@@ -150,6 +151,9 @@ class _Builder:
             fields.append("int64_t nspikes;")
         if g.kind == "spikes":
             fields += ["int64_t nsrc, cursor;", "int32_t *src_i;", "int64_t *src_step;"]
+        if g.kind == "poisson" and self.poisson_skips(g):
+            fields += ["int64_t *next_spike;  /* the step of each source's next spike */",
+                       "double *p_spike;  /* rate * dt, fixed during a run */"]
         if g.kind == "synapses" and g.delay_kind == "homogeneous":
             fields += ["int64_t delay_steps, ring_size;  /* spikes of the last ring_size steps */",
                        "int32_t *ring;  /* ring_size x N_pre spike lists */",
@@ -308,6 +312,24 @@ class _Builder:
         decay tables, from parameters and shared variables that may have
         changed since."""
         out = ["sim->inv_dt = 1.0 / sim->dt;"]
+        for g in self.m.groups:
+            if g.kind == "poisson" and self.poisson_skips(g):
+                G = self.g(g.name)
+                ctx = Context("_i", self.poisson_rng[g.name], site=_site(g.span))
+                rate = self.p.expr(g.rate, ctx)
+                out.append(f"""{{ /* {g.name}: a source whose rate changed draws its next spike anew, from now
+     (the process is memoryless); the others keep theirs, so that splitting a run changes nothing */
+    const int64_t now = snn_timestep(sim->t_net, sim->dt);
+    const double _t = now * sim->dt;
+    (void)_t;
+    for (int64_t _i = 0; _i < {G}.n; _i++) {{
+        const double p = ({rate}) * sim->dt;
+        if (p != {G}.p_spike[_i] || {G}.next_spike[_i] < now) {{
+            {G}.p_spike[_i] = p;
+            {G}.next_spike[_i] = now + snn_geometric(&sim->rng[{ctx.rng}], p);
+        }}
+    }}
+}}""")
         for (group, a), cname in self.p.decay_tables.items():
             rate = self.p.expr(a, Context())
             out.append(f"for (int k = 0; k < SNN_DECAY_STEPS; k++) {cname}[k] = exp({rate} * (k * sim->dt));")
@@ -347,6 +369,10 @@ class _Builder:
         G = self.g(g.name)
         lines = [f"{G}.n = {g.size};",
                  f"{G}.spikes = snn_alloc(sim, {g.size}, sizeof(int32_t));"]
+        if g.kind == "poisson" and self.poisson_skips(g):
+            lines += [f"{G}.next_spike = snn_alloc(sim, {g.size}, sizeof(int64_t));",
+                      f"{G}.p_spike = snn_alloc(sim, {g.size}, sizeof(double));",
+                      f"if (!sim->failed) for (int64_t k = 0; k < {g.size}; k++) {G}.p_spike[k] = NAN;  /* none drawn */"]
         lines.append(self.alloc_vars(g))
         if g.kind == "spikes":
             args = []
@@ -614,9 +640,45 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     ((double *){M}_r.data)[{M}_r.len++] = (double){G}.nspikes / (double){G}.n / sim->dt;
 }}"""
 
+    def poisson_skips(self, g: ir.Group) -> bool:
+        """Whether the group's rates stay fixed during a run (constants,
+        parameters, i, data, variables only phases and init write): then each
+        source draws the step of its next spike, a geometric number of steps
+        ahead, instead of one number per step -- the same Bernoulli process
+        with p = rate dt, memoryless, so it is redrawn whenever a run starts."""
+        written = {(s.target.group, s.target.name)
+                   for other in self.m.groups
+                   for s in ir.walk((other.on_pre, other.on_post, other.on_pre_spike, other.on_post_spike,
+                                     other.update, other.reset))
+                   if isinstance(s, ir.Assign)}
+        for n in ir.walk(g.rate):
+            if isinstance(n, (ir.Rand, ir.Reduce, ir.Local, ir.Temp)):
+                return False
+            if isinstance(n, ir.Special) and n.name not in ("i", "elem"):
+                return False
+            if isinstance(n, ir.Var) and (n.group != g.name or (n.group, n.name) in written):
+                return False
+        return True
+
     def poisson(self, g: ir.Group) -> str:
         G = self.g(g.name)
         ctx = self.ctx(g, g.span)
+        self.poisson_rng[g.name] = ctx.rng
+        if self.poisson_skips(g):
+            return f"""{{ /* {g.name}: the sources whose next spike is now */
+    int64_t *const restrict next = {G}.next_spike;
+    const double *const restrict p = {G}.p_spike;
+    int32_t *const restrict spikes = {G}.spikes;
+    const int64_t _n = {G}.n;
+    int64_t n = 0;
+    for (int64_t _i = 0; _i < _n; _i++) {{
+        if (next[_i] == _step) {{
+            spikes[n++] = (int32_t)_i;
+            next[_i] = _step + 1 + snn_geometric(&sim->rng[{ctx.rng}], p[_i]);
+        }}
+    }}
+    {G}.nspikes = n;
+}}"""
         rate = self.p.expr(g.rate, ctx)
         return f"""{G}.nspikes = 0;
 for (int64_t _i = 0; _i < {G}.n; _i++) {{
@@ -1050,6 +1112,9 @@ if (sim->failed) return -1;"""
             if g.kind != "synapses":
                 out.append((f"{g.name}.spikes", "array", f"{G}.spikes", "sizeof(int32_t)", f"{G}.n"))
                 out.append((f"{g.name}.nspikes", "scalar", f"{G}.nspikes", "sizeof(int64_t)", "1"))
+            if g.kind == "poisson" and self.poisson_skips(g):
+                out += [(f"{g.name}.next_spike", "array", f"{G}.next_spike", "sizeof(int64_t)", f"{G}.n"),
+                        (f"{g.name}.p_spike", "array", f"{G}.p_spike", "sizeof(double)", f"{G}.n")]
             if g.kind == "spikes":
                 out += [(f"{g.name}.nsrc", "scalar", f"{G}.nsrc", "sizeof(int64_t)", "1"),
                         (f"{g.name}.cursor", "scalar", f"{G}.cursor", "sizeof(int64_t)", "1"),
@@ -1087,6 +1152,8 @@ if (sim->failed) return -1;"""
                 out.append(f"free({G}.spikes);")
             if g.kind == "spikes":
                 out += [f"free({G}.src_i);", f"free({G}.src_step);"]
+            if g.kind == "poisson" and self.poisson_skips(g):
+                out += [f"free({G}.next_spike);", f"free({G}.p_spike);"]
             if g.kind == "synapses":
                 out += [f"free({G}.{x});" for x in ("pre", "post", "pre_start", "pre_syn", "pre_other",
                                                     "post_start", "post_syn", "post_other")]

@@ -26,7 +26,7 @@ def test_freeze_is_the_learned_factor_of_the_forum_model(tmp_path):
 MODEL = """\
 dt = 0.1 ms
 poisson inp[20]:
-    rate = 20 Hz
+    rate = 50 Hz
 neurons n[20]:
     dv/dt = -v / (10 ms) : volt
     c : integer

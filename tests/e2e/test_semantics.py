@@ -281,3 +281,54 @@ def test_save_a_subexpression(tmp_path):
     i, j = res.saved_indices["dw"]
     np.testing.assert_array_equal(res.saved["dw"], 2 * j + i)
     np.testing.assert_array_equal(res.saved["rows"], [2 * (j + 1) + i, 2 * (j + 2) + i])
+
+
+def test_poisson_sources_are_bernoulli_per_step_and_split_runs_agree(tmp_path):
+    """Fixed rates: each source draws its next spike a geometric number of steps
+    ahead (the same Bernoulli process as one draw per step). Counts and gaps
+    follow it, and ten runs of 100 ms give exactly the spikes of one run of 1 s."""
+    one = run(tmp_path, """
+        poisson p[200]:
+            rate = 80 Hz
+        monitor s: spikes of p
+        phase a:
+            run 1 s
+    """, seed=9)
+    (tmp_path / "split").mkdir()
+    split = run(tmp_path / "split", """
+        poisson p[200]:
+            rate = 80 Hz
+        monitor s: spikes of p
+        phase a:
+            for k in 0 .. 10:
+                run 100 ms
+    """, seed=9)
+    np.testing.assert_array_equal(one["s"].t, split["s"].t)
+    np.testing.assert_array_equal(one["s"].i, split["s"].i)
+    counts = np.bincount(one["s"].i, minlength=200)
+    p = 80 * 1e-4
+    assert abs(counts.mean() - 80) < 4 * np.sqrt(80 / 200)
+    assert abs(counts.var() - 10000 * p * (1 - p)) < 0.25 * 10000 * p  # binomial variance
+    gaps = np.concatenate([np.diff(np.round(one["s"].t[one["s"].i == k] / 1e-4)) for k in range(200)])
+    assert gaps.min() >= 1
+    assert abs(gaps.mean() - 1 / p) < 0.05 / p  # geometric gaps, mean 1/p steps
+    assert abs(np.mean(gaps == 1) - p) < 0.01  # two spikes in consecutive steps: probability p
+
+
+def test_poisson_rate_changes_between_runs(tmp_path):
+    res = run(tmp_path, """
+        poisson p[500]:
+            rate : Hz
+        monitor s: spikes of p
+        phase a:
+            p.rate = 10 Hz
+            run 1 s
+            p.rate = 100 Hz
+            run 1 s
+            p.rate = 0 Hz
+            run 1 s
+    """, seed=4)
+    t = res["s"].t
+    assert abs(np.sum(t < 1) / 500 - 10) < 1
+    assert abs(np.sum((t >= 1) & (t < 2)) / 500 - 100) < 3
+    assert np.sum(t >= 2) == 0

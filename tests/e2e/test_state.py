@@ -27,7 +27,7 @@ def test_snapshot_continues_exactly(tmp_path):
     sa, sb = ra["out_spikes"], rb["out_spikes"]
     np.testing.assert_array_equal(sb.t, sa.t[sa.t >= 0.5])
     np.testing.assert_array_equal(sb.i, sa.i[sa.t >= 0.5])
-    assert len(sb.t) > 50  # the random inputs went on identically: it is not a trivial check
+    assert len(sb.t) > 20  # the random inputs went on identically: it is not a trivial check
 
 
 def test_the_protocol_and_advancing_agree(tmp_path):

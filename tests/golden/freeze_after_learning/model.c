@@ -25,12 +25,16 @@ typedef struct {
     int64_t n;  /* elements */
     int32_t *spikes;  /* indices that spiked this step */
     int64_t nspikes;
+    int64_t *next_spike;  /* the step of each source's next spike */
+    double *p_spike;  /* rate * dt, fixed during a run */
 } snn_g_inp_t;
 
 typedef struct {
     int64_t n;  /* elements */
     int32_t *spikes;  /* indices that spiked this step */
     int64_t nspikes;
+    int64_t *next_spike;  /* the step of each source's next spike */
+    double *p_spike;  /* rate * dt, fixed during a run */
 } snn_g_out_t;
 
 typedef struct {
@@ -291,9 +295,15 @@ static int snn_setup(snn_sim *sim)
     
     sim->g_inp.n = 10;
     sim->g_inp.spikes = snn_alloc(sim, 10, sizeof(int32_t));
+    sim->g_inp.next_spike = snn_alloc(sim, 10, sizeof(int64_t));
+    sim->g_inp.p_spike = snn_alloc(sim, 10, sizeof(double));
+    if (!sim->failed) for (int64_t k = 0; k < 10; k++) sim->g_inp.p_spike[k] = NAN;  /* none drawn */
     if (sim->failed) return -1;
     sim->g_out.n = 10;
     sim->g_out.spikes = snn_alloc(sim, 10, sizeof(int32_t));
+    sim->g_out.next_spike = snn_alloc(sim, 10, sizeof(int64_t));
+    sim->g_out.p_spike = snn_alloc(sim, 10, sizeof(double));
+    if (!sim->failed) for (int64_t k = 0; k < 10; k++) sim->g_out.p_spike[k] = NAN;  /* none drawn */
     if (sim->failed) return -1;
     /* connect S: inp -> out (all) */
     {
@@ -354,6 +364,32 @@ static int snn_setup(snn_sim *sim)
 static int snn_prepare_run(snn_sim *sim)
 {
     sim->inv_dt = 1.0 / sim->dt;
+    { /* inp: a source whose rate changed draws its next spike anew, from now
+         (the process is memoryless); the others keep theirs, so that splitting a run changes nothing */
+        const int64_t now = snn_timestep(sim->t_net, sim->dt);
+        const double _t = now * sim->dt;
+        (void)_t;
+        for (int64_t _i = 0; _i < sim->g_inp.n; _i++) {
+            const double p = (10.0) * sim->dt;
+            if (p != sim->g_inp.p_spike[_i] || sim->g_inp.next_spike[_i] < now) {
+                sim->g_inp.p_spike[_i] = p;
+                sim->g_inp.next_spike[_i] = now + snn_geometric(&sim->rng[1], p);
+            }
+        }
+    }
+    { /* out: a source whose rate changed draws its next spike anew, from now
+         (the process is memoryless); the others keep theirs, so that splitting a run changes nothing */
+        const int64_t now = snn_timestep(sim->t_net, sim->dt);
+        const double _t = now * sim->dt;
+        (void)_t;
+        for (int64_t _i = 0; _i < sim->g_out.n; _i++) {
+            const double p = (10.0) * sim->dt;
+            if (p != sim->g_out.p_spike[_i] || sim->g_out.next_spike[_i] < now) {
+                sim->g_out.p_spike[_i] = p;
+                sim->g_out.next_spike[_i] = now + snn_geometric(&sim->rng[2], p);
+            }
+        }
+    }
     for (int k = 0; k < SNN_DECAY_STEPS; k++) sim->decay_0[k] = exp(-50.0 * (k * sim->dt));
     (void)sim;
     return 0;
@@ -375,15 +411,33 @@ static void snn_step(snn_sim *sim)
     }
     /* 2. state updates: refractoriness, then the equations */
     /* 3. thresholds: neurons and sources emit spikes; spike monitors record */
-    sim->g_inp.nspikes = 0;
-    for (int64_t _i = 0; _i < sim->g_inp.n; _i++) {
-        if (snn_rng_uniform(&sim->rng[1]) < (10.0) * sim->dt)
-            sim->g_inp.spikes[sim->g_inp.nspikes++] = (int32_t)_i;
+    { /* inp: the sources whose next spike is now */
+        int64_t *const restrict next = sim->g_inp.next_spike;
+        const double *const restrict p = sim->g_inp.p_spike;
+        int32_t *const restrict spikes = sim->g_inp.spikes;
+        const int64_t _n = sim->g_inp.n;
+        int64_t n = 0;
+        for (int64_t _i = 0; _i < _n; _i++) {
+            if (next[_i] == _step) {
+                spikes[n++] = (int32_t)_i;
+                next[_i] = _step + 1 + snn_geometric(&sim->rng[1], p[_i]);
+            }
+        }
+        sim->g_inp.nspikes = n;
     }
-    sim->g_out.nspikes = 0;
-    for (int64_t _i = 0; _i < sim->g_out.n; _i++) {
-        if (snn_rng_uniform(&sim->rng[2]) < (10.0) * sim->dt)
-            sim->g_out.spikes[sim->g_out.nspikes++] = (int32_t)_i;
+    { /* out: the sources whose next spike is now */
+        int64_t *const restrict next = sim->g_out.next_spike;
+        const double *const restrict p = sim->g_out.p_spike;
+        int32_t *const restrict spikes = sim->g_out.spikes;
+        const int64_t _n = sim->g_out.n;
+        int64_t n = 0;
+        for (int64_t _i = 0; _i < _n; _i++) {
+            if (next[_i] == _step) {
+                spikes[n++] = (int32_t)_i;
+                next[_i] = _step + 1 + snn_geometric(&sim->rng[2], p[_i]);
+            }
+        }
+        sim->g_out.nspikes = n;
     }
     if (sim->g_out.nspikes > 0 && (1)) {
         if (snn_buf_reserve(&sim->m_out_spikes_i, (size_t)sim->g_out.nspikes) || snn_buf_reserve(&sim->m_out_spikes_t, (size_t)sim->g_out.nspikes)) { snn_fail(sim, "out of memory in monitor out_spikes"); return; }
@@ -629,7 +683,11 @@ void snn_sim_free(snn_sim *sim)
 {
     if (!sim) return;
     free(sim->g_inp.spikes);
+    free(sim->g_inp.next_spike);
+    free(sim->g_inp.p_spike);
     free(sim->g_out.spikes);
+    free(sim->g_out.next_spike);
+    free(sim->g_out.p_spike);
     free(sim->g_S.v_w);
     free(sim->g_S.v_learned);
     free(sim->g_S.v_x);
@@ -821,9 +879,13 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
     f[n++] = (snn_state_field){ "inp.n", NULL, (void *)&sim->g_inp.n, NULL, sizeof(int64_t), -1 };
     f[n++] = (snn_state_field){ "inp.spikes", (void **)&sim->g_inp.spikes, NULL, NULL, sizeof(int32_t), sim->g_inp.n };
     f[n++] = (snn_state_field){ "inp.nspikes", NULL, (void *)&sim->g_inp.nspikes, NULL, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "inp.next_spike", (void **)&sim->g_inp.next_spike, NULL, NULL, sizeof(int64_t), sim->g_inp.n };
+    f[n++] = (snn_state_field){ "inp.p_spike", (void **)&sim->g_inp.p_spike, NULL, NULL, sizeof(double), sim->g_inp.n };
     f[n++] = (snn_state_field){ "out.n", NULL, (void *)&sim->g_out.n, NULL, sizeof(int64_t), -1 };
     f[n++] = (snn_state_field){ "out.spikes", (void **)&sim->g_out.spikes, NULL, NULL, sizeof(int32_t), sim->g_out.n };
     f[n++] = (snn_state_field){ "out.nspikes", NULL, (void *)&sim->g_out.nspikes, NULL, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "out.next_spike", (void **)&sim->g_out.next_spike, NULL, NULL, sizeof(int64_t), sim->g_out.n };
+    f[n++] = (snn_state_field){ "out.p_spike", (void **)&sim->g_out.p_spike, NULL, NULL, sizeof(double), sim->g_out.n };
     f[n++] = (snn_state_field){ "S.n", NULL, (void *)&sim->g_S.n, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "S.w", (void **)&sim->g_S.v_w, NULL, NULL, sizeof(double), sim->g_S.n };
     f[n++] = (snn_state_field){ "S.learned", (void **)&sim->g_S.v_learned, NULL, NULL, sizeof(double), sim->g_S.n };
@@ -847,7 +909,7 @@ static const char snn_source_hash[] = "cfa7bb886a03b87a47741e98ed40aec548c6eaae5
 
 static int snn_state_write(snn_sim *sim, FILE *out)
 {
-    snn_state_field f[26 + 1];
+    snn_state_field f[30 + 1];
     size_t n = snn_state_fields(sim, f);
     uint64_t count = n;
     int ok = fwrite(SNN_STATE_MAGIC, 1, strlen(SNN_STATE_MAGIC), out) == strlen(SNN_STATE_MAGIC)
@@ -898,7 +960,7 @@ SNN_MAYBE_UNUSED static int snn_store_state(snn_sim *sim, snn_buf *into)
 int snn_sim_load_state(snn_sim *sim, const char *path)
 {
     if (snn_sim_setup(sim)) return -1;
-    snn_state_field f[26 + 1];
+    snn_state_field f[30 + 1];
     size_t n = snn_state_fields(sim, f);
     FILE *in = fopen(path, "rb");
     if (!in) return snn_fail(sim, "error[E0601]: cannot read the snapshot %s", path);

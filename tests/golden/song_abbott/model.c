@@ -26,6 +26,8 @@ typedef struct {
     int64_t n;  /* elements */
     int32_t *spikes;  /* indices that spiked this step */
     int64_t nspikes;
+    int64_t *next_spike;  /* the step of each source's next spike */
+    double *p_spike;  /* rate * dt, fixed during a run */
 } snn_g_inp_t;
 
 typedef struct {
@@ -290,6 +292,9 @@ static int snn_setup(snn_sim *sim)
     if (!sim->param_set[0]) sim->p.p_duration = 100.0;
     sim->g_inp.n = 1000;
     sim->g_inp.spikes = snn_alloc(sim, 1000, sizeof(int32_t));
+    sim->g_inp.next_spike = snn_alloc(sim, 1000, sizeof(int64_t));
+    sim->g_inp.p_spike = snn_alloc(sim, 1000, sizeof(double));
+    if (!sim->failed) for (int64_t k = 0; k < 1000; k++) sim->g_inp.p_spike[k] = NAN;  /* none drawn */
     if (sim->failed) return -1;
     sim->g_out.n = 1;
     sim->g_out.spikes = snn_alloc(sim, 1, sizeof(int32_t));
@@ -359,6 +364,19 @@ static int snn_setup(snn_sim *sim)
 static int snn_prepare_run(snn_sim *sim)
 {
     sim->inv_dt = 1.0 / sim->dt;
+    { /* inp: a source whose rate changed draws its next spike anew, from now
+         (the process is memoryless); the others keep theirs, so that splitting a run changes nothing */
+        const int64_t now = snn_timestep(sim->t_net, sim->dt);
+        const double _t = now * sim->dt;
+        (void)_t;
+        for (int64_t _i = 0; _i < sim->g_inp.n; _i++) {
+            const double p = (15.0) * sim->dt;
+            if (p != sim->g_inp.p_spike[_i] || sim->g_inp.next_spike[_i] < now) {
+                sim->g_inp.p_spike[_i] = p;
+                sim->g_inp.next_spike[_i] = now + snn_geometric(&sim->rng[3], p);
+            }
+        }
+    }
     for (int k = 0; k < SNN_DECAY_STEPS; k++) sim->decay_0[k] = exp(-50.0 * (k * sim->dt));
     (void)sim;
     return 0;
@@ -397,10 +415,19 @@ static void snn_step(snn_sim *sim)
         }
     }
     /* 3. thresholds: neurons and sources emit spikes; spike monitors record */
-    sim->g_inp.nspikes = 0;
-    for (int64_t _i = 0; _i < sim->g_inp.n; _i++) {
-        if (snn_rng_uniform(&sim->rng[3]) < (15.0) * sim->dt)
-            sim->g_inp.spikes[sim->g_inp.nspikes++] = (int32_t)_i;
+    { /* inp: the sources whose next spike is now */
+        int64_t *const restrict next = sim->g_inp.next_spike;
+        const double *const restrict p = sim->g_inp.p_spike;
+        int32_t *const restrict spikes = sim->g_inp.spikes;
+        const int64_t _n = sim->g_inp.n;
+        int64_t n = 0;
+        for (int64_t _i = 0; _i < _n; _i++) {
+            if (next[_i] == _step) {
+                spikes[n++] = (int32_t)_i;
+                next[_i] = _step + 1 + snn_geometric(&sim->rng[3], p[_i]);
+            }
+        }
+        sim->g_inp.nspikes = n;
     }
     { /* threshold of out */
         double *const restrict _a_v = sim->g_out.v_v;
@@ -617,6 +644,8 @@ void snn_sim_free(snn_sim *sim)
 {
     if (!sim) return;
     free(sim->g_inp.spikes);
+    free(sim->g_inp.next_spike);
+    free(sim->g_inp.p_spike);
     free(sim->g_out.v_v);
     free(sim->g_out.v_ge);
     free(sim->g_out.spikes);
@@ -819,6 +848,8 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
     f[n++] = (snn_state_field){ "inp.n", NULL, (void *)&sim->g_inp.n, NULL, sizeof(int64_t), -1 };
     f[n++] = (snn_state_field){ "inp.spikes", (void **)&sim->g_inp.spikes, NULL, NULL, sizeof(int32_t), sim->g_inp.n };
     f[n++] = (snn_state_field){ "inp.nspikes", NULL, (void *)&sim->g_inp.nspikes, NULL, sizeof(int64_t), 1 };
+    f[n++] = (snn_state_field){ "inp.next_spike", (void **)&sim->g_inp.next_spike, NULL, NULL, sizeof(int64_t), sim->g_inp.n };
+    f[n++] = (snn_state_field){ "inp.p_spike", (void **)&sim->g_inp.p_spike, NULL, NULL, sizeof(double), sim->g_inp.n };
     f[n++] = (snn_state_field){ "out.n", NULL, (void *)&sim->g_out.n, NULL, sizeof(int64_t), -1 };
     f[n++] = (snn_state_field){ "out.v", (void **)&sim->g_out.v_v, NULL, NULL, sizeof(double), sim->g_out.n };
     f[n++] = (snn_state_field){ "out.ge", (void **)&sim->g_out.v_ge, NULL, NULL, sizeof(double), sim->g_out.n };
@@ -845,7 +876,7 @@ static const char snn_source_hash[] = "bfde346be5d4e1cfd0ea7c214a259ba83c9323d43
 
 static int snn_state_write(snn_sim *sim, FILE *out)
 {
-    snn_state_field f[26 + 1];
+    snn_state_field f[28 + 1];
     size_t n = snn_state_fields(sim, f);
     uint64_t count = n;
     int ok = fwrite(SNN_STATE_MAGIC, 1, strlen(SNN_STATE_MAGIC), out) == strlen(SNN_STATE_MAGIC)
@@ -896,7 +927,7 @@ SNN_MAYBE_UNUSED static int snn_store_state(snn_sim *sim, snn_buf *into)
 int snn_sim_load_state(snn_sim *sim, const char *path)
 {
     if (snn_sim_setup(sim)) return -1;
-    snn_state_field f[26 + 1];
+    snn_state_field f[28 + 1];
     size_t n = snn_state_fields(sim, f);
     FILE *in = fopen(path, "rb");
     if (!in) return snn_fail(sim, "error[E0601]: cannot read the snapshot %s", path);
