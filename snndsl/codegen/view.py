@@ -170,6 +170,15 @@ class _Builder:
                        "int32_t *post_other;  /* ... and their presynaptic neurons, in that order */"]
         return (f"snn_{mangle('g', g.name)}_t", mangle("g", g.name), tuple(fields))
 
+    def element(self, g: ir.Group) -> tuple[str, str]:
+        """The loop variable over `g`'s elements and, for synapses, the lines
+        (indented for a loop body) binding their pre- and postsynaptic neurons."""
+        if g.kind != "synapses":
+            return "_i", ""
+        G = self.g(g.name)
+        return "_s", (f"        const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n"
+                      "        (void)_i; (void)_j;\n")
+
     def linear_step(self, g: ir.Group) -> ir.LinearStep | None:
         return next((s for s in g.update if isinstance(s, ir.LinearStep)), None)
 
@@ -445,13 +454,7 @@ class _Builder:
             code = f"        if (!({self.p.expr(where, ctx)})) continue;\n" + code
         start = lo or "0"
         stop = f"{G}.n" if hi is None else f"snn_imin({hi}, {G}.n)"
-        if g.kind == "synapses":
-            idx = (f"        const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n"
-                   "        (void)_i; (void)_j;\n")
-            var = "_s"
-        else:
-            idx = ""
-            var = "_i"
+        var, idx = self.element(g)
         return (f"{checks}{{ /* {what} of {g.name} */\n"
                 f"    const double _t = sim->step * sim->dt;\n    (void)_t;\n"
                 f"    for (int64_t {var} = {start}; {var} < {stop}; {var}++) {{\n"
@@ -859,10 +862,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             ctx = self.ctx(g, span)
             value = self.p.expr(r.expr, ctx)
             G = self.g(g.name)
-            idx = ""
-            if g.kind == "synapses":
-                idx = "        const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n        (void)_i; (void)_j;\n".format(G=G)
-            var = "_s" if g.kind == "synapses" else "_i"
+            var, idx = self.element(g)
             loop_head = (f"    const double _t = sim->step * sim->dt;\n    (void)_t;\n"
                          f"    for (int64_t {var} = 0; {var} < {G}.n; {var}++) {{\n{idx}")
             checks = self.data_checks(r.expr, g, c_string(_site(span)))
@@ -903,9 +903,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         cond = f"        if (!({self.p.expr(s.where, ctx)})) continue;\n" if s.where is not None else ""
         lo = f"snn_imax(0, {self.p.expr(s.lo, Context())})" if s.lo is not None else "0"
         hi = f"snn_imin({self.p.expr(s.hi, Context())}, {G}.n)" if s.hi is not None else f"{G}.n"
-        var_i = "_s" if g.kind == "synapses" else "_i"
-        idx = (f"        const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n        (void)_i; (void)_j;\n"
-               if g.kind == "synapses" else "")
+        var_i, idx = self.element(g)
         checks = self.data_checks(s.where, g, c_string(_site(s.span)))
         return (f"{{ /* {word} {g.name}.{var.name} */\n{self._indent(checks + pre, 4)}\n"
                 f"    const double _t = sim->step * sim->dt;\n    (void)_t;\n"
@@ -940,9 +938,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         ctx = self.ctx(g, d.span)
         value = self.p.expr(d.expr, ctx)
         G = self.g(g.name)
-        var_i = "_s" if g.kind == "synapses" else "_i"
-        idx = (f"        const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n        (void)_i; (void)_j;\n"
-               if g.kind == "synapses" else "")
+        var_i, idx = self.element(g)
         reset = "" if d.rows else f"{S}.len = 0;\n    {S}_rows = 0;\n    "
         checks = self.data_checks(d.expr, g, c_string(_site(d.span)))
         return f"""{checks}{{ /* save {g.name}.{d.var} (a subexpression) as {d.name} */
