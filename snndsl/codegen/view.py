@@ -106,6 +106,7 @@ class _Builder:
         self.tmp = 0
         self.drop: frozenset = frozenset()  # variables the step being generated never writes
         self.poisson_rng: dict[str, int] = {}  # group -> its random stream (see poisson)
+        self._skips: dict[str, bool] = {}  # group -> poisson_skips(group), computed once
         self.run_frozen = frozen_at_runs(module.phases)  # id(Run) -> variables frozen everywhere
         variants = sorted({f for f in self.run_frozen.values() if f}, key=sorted)
         self.step_names = {frozenset(): "snn_step"} | {f: f"snn_step_{k + 1}" for k, f in enumerate(variants)}
@@ -644,6 +645,11 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
 }}"""
 
     def poisson_skips(self, g: ir.Group) -> bool:
+        if g.name not in self._skips:
+            self._skips[g.name] = self._poisson_skips(g)
+        return self._skips[g.name]
+
+    def _poisson_skips(self, g: ir.Group) -> bool:
         """Whether the group's rates stay fixed during a run (constants,
         parameters, i, data, variables only phases and init write): then each
         source draws the step of its next spike, a geometric number of steps

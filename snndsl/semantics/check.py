@@ -913,21 +913,25 @@ class Checker:
             where, _ = self.expr(sel.cond, scope)
             self._expect_bool(where, sel.cond.span)
         elif isinstance(sel, ast.Range):
-            rscope = self._scalar_scope(local_vars, "in an index bound")
-            bounds = []
-            for b in (sel.lo, sel.hi):
-                if b is None:
-                    bounds.append(None)
-                    continue
-                e, dim = self.expr(b, rscope)
-                self._expect_dim(dim, DIMENSIONLESS, b.span, "an index bound")
-                if e.dtype != "i":
-                    self.fail(Code.BAD_TYPE, "an index bound is an integer", b.span)
-                bounds.append(e)
-            lo, hi = bounds
+            lo, hi = self._range_bounds(sel, local_vars)
         value, dim = self.expr(s.value, scope)
         value = self._compound(target, var, s.op, value, dim, s.value.span)
         return ir.GroupAssign(group.name, target, value, where, lo, hi, s.span)
+
+    def _range_bounds(self, sel: ast.Range, local_vars) -> tuple[ir.Expr | None, ir.Expr | None]:
+        """`[a:b]` of a phase statement: scalar integer bounds, either may be absent."""
+        scope = self._scalar_scope(local_vars, "in an index bound")
+        bounds = []
+        for b in (sel.lo, sel.hi):
+            if b is None:
+                bounds.append(None)
+                continue
+            e, dim = self.expr(b, scope)
+            self._expect_dim(dim, DIMENSIONLESS, b.span, "an index bound")
+            if e.dtype != "i":
+                self.fail(Code.BAD_TYPE, "an index bound is an integer", b.span)
+            bounds.append(e)
+        return bounds[0], bounds[1]
 
     def _freeze(self, s: ast.Freeze, local_vars) -> ir.Stmt:
         group, var = self._target_var(s.target)
@@ -948,18 +952,7 @@ class Checker:
             where, _ = self.expr(sel.cond, scope)
             self._expect_bool(where, sel.cond.span)
         elif isinstance(sel, ast.Range):
-            rscope = self._scalar_scope(local_vars, "in an index bound")
-            bounds = []
-            for b in (sel.lo, sel.hi):
-                if b is None:
-                    bounds.append(None)
-                    continue
-                e, dim = self.expr(b, rscope)
-                self._expect_dim(dim, DIMENSIONLESS, b.span, "an index bound")
-                if e.dtype != "i":
-                    self.fail(Code.BAD_TYPE, "an index bound is an integer", b.span)
-                bounds.append(e)
-            lo, hi = bounds
+            lo, hi = self._range_bounds(sel, local_vars)
         self.frozen_vars.add((group.name, var.name))
         return ir.Freeze(group.name, var.name, s.frozen, where, lo, hi, s.span)
 
