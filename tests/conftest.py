@@ -30,3 +30,20 @@ def pytest_addoption(parser):
 @pytest.fixture
 def update_golden(request):
     return request.config.getoption("--update-golden")
+
+
+@pytest.fixture
+def lif_delays_data(tmp_path):
+    """The input spikes of tests/e2e/models/lif_delays.snn, written to tmp_path;
+    a {data name: path} mapping for Model.run(data=...)."""
+    import importlib.util
+
+    import numpy as np
+    spec = importlib.util.spec_from_file_location("_ref_neurons", ROOT / "tests" / "brian2_ref" / "neurons.py")
+    neurons = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(neurons)
+    data = {}
+    for name, arr in neurons.make_lif_delays_inputs().items():
+        np.save(tmp_path / f"{name}.npy", arr)
+        data[name] = tmp_path / f"{name}.npy"
+    return data

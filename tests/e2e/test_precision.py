@@ -12,20 +12,8 @@ pytestmark = pytest.mark.needs_cc
 MODEL = (ROOT / "tests" / "e2e" / "models" / "lif_delays.snn")
 
 
-def _inputs(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("_ref_neurons", ROOT / "tests" / "brian2_ref" / "neurons.py")
-    neurons = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(neurons)
-    data = {}
-    for name, arr in neurons.make_lif_delays_inputs().items():
-        np.save(tmp_path / f"{name}.npy", arr)
-        data[name] = tmp_path / f"{name}.npy"
-    return data
-
-
-def test_single_precision_stores_float32_and_follows_double(tmp_path):
-    data = _inputs(tmp_path)
+def test_single_precision_stores_float32_and_follows_double(tmp_path, lif_delays_data):
+    data = lif_delays_data
     single = tmp_path / "single.snn"
     single.write_text("precision = single\n" + MODEL.read_text())
     d = snndsl.compile(MODEL).run(data=data)

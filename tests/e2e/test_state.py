@@ -76,16 +76,9 @@ def test_several_simulations_in_one_process(tmp_path):
     np.testing.assert_array_equal(both[0], ref[: len(both[0])])
 
 
-def test_snapshot_keeps_spikes_in_flight(tmp_path):
+def test_snapshot_keeps_spikes_in_flight(tmp_path, lif_delays_data):
     """Delayed spikes queued when the snapshot is taken arrive after loading."""
-    import importlib.util
-    ref = importlib.util.spec_from_file_location("_ref_neurons", EXAMPLES.parent / "tests" / "brian2_ref" / "neurons.py")
-    neurons = importlib.util.module_from_spec(ref)
-    ref.loader.exec_module(neurons)
-    data = {}
-    for name, arr in neurons.make_lif_delays_inputs().items():
-        np.save(tmp_path / f"{name}.npy", arr)
-        data[name] = tmp_path / f"{name}.npy"
+    data = lif_delays_data
     model = snndsl.compile(EXAMPLES.parent / "tests" / "e2e" / "models" / "lif_delays.snn")
     a = model.simulation(data=data).advance(0.0525)  # a volley at 52 ms is still in flight
     a.save_state(tmp_path / "mid.state")
