@@ -54,16 +54,18 @@ def cache_root() -> Path:
     return Path(base)
 
 
-def build_key(c_source: str, extra_flags: tuple[str, ...] = ()) -> str:
+def runtime_key(extra_flags: tuple[str, ...] = ()) -> str:
+    """What the runtime objects depend on: the runtime's sources, the flags, the compiler."""
     h = hashlib.sha256()
-    h.update(c_source.encode())
     rt = resources.runtime_dir()
     for name in RUNTIME_FILES:
-        h.update(name.encode())
-        h.update((rt / name).read_bytes())
-    h.update(" ".join(CFLAGS + extra_flags).encode())
-    h.update(compiler().encode())
+        h.update(name.encode() + b"\0" + (rt / name).read_bytes())
+    h.update(" ".join(CFLAGS + extra_flags).encode() + b"\0" + compiler().encode())
     return h.hexdigest()
+
+
+def build_key(c_source: str, extra_flags: tuple[str, ...] = ()) -> str:
+    return hashlib.sha256(c_source.encode() + b"\0" + runtime_key(extra_flags).encode()).hexdigest()
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:
@@ -91,12 +93,7 @@ def _run(jobs: list[list[str]], cwd: Path) -> None:
 def runtime_objects(extra_flags: tuple[str, ...] = ()) -> tuple[Path, Path]:
     """snn_runtime.o and snn_main.o, compiled once per runtime version,
     flags and compiler, and shared by every model built afterwards."""
-    h = hashlib.sha256()
-    rt = resources.runtime_dir()
-    for name in RUNTIME_FILES:
-        h.update(name.encode() + (rt / name).read_bytes())
-    h.update(" ".join(CFLAGS + extra_flags).encode() + compiler().encode())
-    folder = cache_root() / f"runtime-{h.hexdigest()[:20]}"
+    folder = cache_root() / f"runtime-{runtime_key(extra_flags)[:20]}"
     objs = (folder / "snn_runtime.o", folder / "snn_main.o")
     if all(o.exists() for o in objs):
         return objs
@@ -106,7 +103,7 @@ def runtime_objects(extra_flags: tuple[str, ...] = ()) -> tuple[Path, Path]:
         raise BuildDirError(f"cannot create the build cache {folder}: {exc.strerror}") from None
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         for name in RUNTIME_FILES:
-            shutil.copy(rt / name, tmp)
+            shutil.copy(resources.runtime_dir() / name, tmp)
         flags = [*CFLAGS, *extra_flags]
         _run([[compiler(), *flags, "-c", "snn_runtime.c", "-o", "snn_runtime.o"],
               [compiler(), *flags, "-c", "snn_main.c", "-o", "snn_main.o"]], Path(tmp))
