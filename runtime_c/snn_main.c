@@ -34,7 +34,7 @@ int main(int argc, char **argv)
     snn_cli cli;
     char msg[1024];
     if (snn_cli_parse(argc, argv, &cli, msg, sizeof msg)) {
-        fprintf(stderr, "model: error: %s\n", msg);
+        fprintf(stderr, "model: error[E0601]: %s\n", msg);
         snn_usage(stderr);
         return 1;
     }

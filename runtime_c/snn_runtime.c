@@ -692,6 +692,50 @@ static int zip_find(FILE *f, uint64_t fsize, const char *zipname, const char *ke
     return 0;
 }
 
+//! Opens `path` for reading only if it is a regular file: a FIFO or a device
+//! would block or never end (O_NONBLOCK keeps the open itself from blocking).
+//! NULL with errno EINVAL for anything else.
+static FILE *open_regular(const char *path, struct stat *st)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
+        close(fd);
+        errno = EINVAL;
+        return NULL;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0)
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f)
+        close(fd);
+    return f;
+}
+
+//! "d.npy:key" names no file, but d.npy exists: a .npy file holds one array
+//! and has no keys. Says so and returns true; false if that is not the case.
+static bool npy_with_key(const char *spec, const char *what, char *err, size_t errlen)
+{
+    const char *colon = strrchr(spec, ':');
+    if (!colon || colon == spec)
+        return false;
+    size_t plen = (size_t)(colon - spec);
+    char *path = malloc(plen + 1);
+    if (!path)
+        return false;
+    memcpy(path, spec, plen);
+    path[plen] = '\0';
+    struct stat st;
+    bool found = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    if (found)
+        fail(err, errlen, "%s: '%s' is a .npy file, which holds one array and has no keys; name it without "
+             "':%s' (keys are for .npz archives)", what, path, colon + 1);
+    free(path);
+    return found;
+}
+
 int snn_npy_read(const char *spec, snn_array *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -711,11 +755,12 @@ int snn_npy_read(const char *spec, snn_array *out, char *err, size_t errlen)
 
     int rc = -1;
     struct stat st;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail(err, errlen, "%s: %s", what, errno == ENOENT ? "no such file" : strerror(errno));
-    else if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode))
-        fail(err, errlen, "%s: not a regular file", what);
+    FILE *f = open_regular(path, &st);
+    if (!f && errno == ENOENT && npy_with_key(spec, what, err, errlen))
+        ;  // "a.npy:key": said why
+    else if (!f)
+        fail(err, errlen, "%s: %s", what, errno == ENOENT ? "no such file" : errno == EINVAL ? "not a regular file"
+                                          : strerror(errno));
     else {
         uint64_t len = (uint64_t)st.st_size;
         if (!npz || zip_find(f, len, path, colon ? colon + 1 : NULL, what, &len, err, errlen) == 0)

@@ -5,10 +5,10 @@
     res = model.run(seed=1)                  # in-process, numpy arrays
     res = snndsl.load("results/")            # what the binary wrote
 """
-from snndsl.diagnostics import CompileError, InternalError
+from snndsl.diagnostics import CompileError, Error, InternalError
 from snndsl.driver import Model, Simulation, SimulationError, compile
 from snndsl.results import Results, ResultsError, load
 
-__all__ = ["compile", "load", "Model", "Simulation", "Results", "CompileError", "SimulationError", "InternalError",
-           "ResultsError"]
+__all__ = ["compile", "load", "Model", "Simulation", "Results", "Error", "CompileError", "SimulationError",
+           "InternalError", "ResultsError"]
 __version__ = "0.1.0"

@@ -20,8 +20,19 @@ from snndsl.diagnostics import CompileError, InternalError, render_all
 EXIT_OK, EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a mistake on the command line is a user error like any
+    other: usage, one `snndsl: error: ...` line and exit status 1 (not 2,
+    which this command keeps for its own bugs)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        print(f"snndsl: error[E0601]: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_ERROR)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="snndsl", description="Compile and run spiking neural network "
+    p = _ArgumentParser(prog="snndsl", description="Compile and run spiking neural network "
                                 "experiments written in the .snn language.")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -40,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", metavar="RESULTS", default="results", help="results folder (default: results)")
     r.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], help="set a parameter, e.g. --set 'rate=20 Hz'")
     r.add_argument("--data", metavar="NAME=PATH", action="append", default=[], help="read a data array from PATH")
-    r.add_argument("--seed", type=int, help="random seed (default: the model's)")
+    r.add_argument("--seed", help="random seed (default: the model's)")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress or summary")
 
     i = sub.add_parser("info", help="summarise a results folder")
@@ -143,12 +154,20 @@ def _run(args) -> int:
     for name, path in datas:
         cmd += ["--data", f"{name}={path}"]
     if args.seed is not None:
-        if args.seed < 0:
-            raise UserFacingError("snndsl: error[E0601]: --seed takes a non-negative integer")
-        cmd += ["--seed", str(args.seed)]
+        text = args.seed.strip()
+        if not text.isdigit() or int(text) >= driver.SEED_LIMIT:
+            raise UserFacingError(f"snndsl: error[E0601]: --seed expects an integer from 0 to 2**64-1, "
+                                  f"got '{args.seed}'")
+        cmd += ["--seed", str(int(text))]
     if args.quiet:
         cmd.append("--quiet")
     returncode = _run_child(cmd)
+    if returncode == -signal.SIGINT:  # Ctrl-C before the binary could catch it
+        print(f"snndsl: interrupted; no results were written to {args.output}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if returncode < 0:
+        raise UserFacingError(f"snndsl: error[E0601]: the model binary {art.binary} was killed by "
+                              f"{_signal_name(-returncode)}; no results were written to {args.output}")
     if returncode not in (0, EXIT_INTERRUPTED):
         return EXIT_ERROR
     if not args.quiet:
@@ -156,11 +175,41 @@ def _run(args) -> int:
     return EXIT_INTERRUPTED if returncode == EXIT_INTERRUPTED else EXIT_OK
 
 
+def _signal_name(number: int) -> str:
+    """'SIGXFSZ (file size limit exceeded)' for a signal number."""
+    try:
+        sig = signal.Signals(number)
+    except ValueError:
+        return f"signal {number}"
+    why = signal.strsignal(sig)
+    return f"{sig.name} ({why.lower()})" if why else sig.name
+
+
+def _die_with_parent(parent: int):
+    """A function for Popen's preexec_fn: the child gets SIGKILL when this
+    process dies, even by `kill -9` (Linux's PR_SET_PDEATHSIG), so no model
+    binary is left running as an orphan. Elsewhere, None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    pr_set_pdeathsig = 1
+
+    def arm() -> None:
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(EXIT_INTERRUPTED)
+    return arm
+
+
 def _run_child(cmd: list[str]) -> int:
     """Run the model binary. Ctrl-C reaches it too (same process group); it
     stops at the end of a step and writes what it recorded, so this process
-    waits for it instead of dying first."""
-    proc = subprocess.Popen(cmd)
+    waits for it instead of dying first. It never outlives this process."""
+    proc = subprocess.Popen(cmd, preexec_fn=_die_with_parent(os.getpid()))
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         return proc.wait()

@@ -90,7 +90,13 @@ def warning(code: Code, message: str, span: Span | None, *notes: str) -> Diagnos
     return Diagnostic(code, message, span, Severity.WARNING, tuple(notes))
 
 
-class CompileError(Exception):
+class Error(Exception):
+    """The base of every snndsl exception a user's mistake can raise
+    (CompileError, SimulationError, ResultsError): `except snndsl.Error`
+    catches them all, and the text is the command line's."""
+
+
+class CompileError(Error):
     """Raised by the driver when a stage reported at least one error."""
 
     def __init__(self, diagnostics: list[Diagnostic], sources: dict[str, str] | None = None):

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import ctypes
 import json
+import numbers
 import os
+import re
+import stat
 import sys
 import threading
 import weakref
@@ -19,7 +22,7 @@ import numpy as np
 from snndsl.build import cc
 from snndsl.codegen.emit import render
 from snndsl.codegen.view import build_view
-from snndsl.diagnostics import Code, CompileError, Diagnostic, InternalError, error
+from snndsl.diagnostics import Code, CompileError, Diagnostic, Error, InternalError, Span, error
 from snndsl.ir import nodes as ir
 from snndsl.ir.lower import lower
 from snndsl.ir.verify import verify
@@ -31,8 +34,9 @@ from snndsl.syntax import ast  # noqa: F401 - names the type of Frontend.ast
 from snndsl.syntax.parse import parse_source
 
 
-class SimulationError(Exception):
-    """A run failed for a reason the user can fix (bad data, a bad --set)."""
+class SimulationError(Error):
+    """A run failed for a reason the user can fix (bad data, a bad --set, a
+    bad argument to the Python API); its text is the command line's."""
 
 
 @dataclass(frozen=True)
@@ -48,18 +52,47 @@ class Frontend:
 
 
 def read_source(path) -> tuple[str, str]:
+    """The text of a model file. Only a regular file is read (a FIFO or a
+    device would block or never end); text that is not UTF-8 is an error at
+    the line and column of its first bad byte."""
     file = str(path)
     try:
-        with open(file, encoding="utf-8") as f:
-            return f.read(), file
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise CompileError([_unreadable(file, "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CompileError([_unreadable(file, str(exc))]) from None
+    except OSError as exc:
+        raise CompileError([_unreadable(file, exc.strerror or str(exc))]) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            kind = "a folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "not a regular file"
+            raise CompileError([_unreadable(file, kind)])
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read()
+    except OSError as exc:
+        raise CompileError([_unreadable(file, exc.strerror or str(exc))]) from None
+    finally:
+        os.close(fd)
+    try:
+        return data.decode("utf-8"), file
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(file, data, exc) from None
 
 
 def _unreadable(file: str, why: str) -> Diagnostic:
     return error(Code.RUNTIME_INPUT, f"cannot read model file '{file}': {why}", None)
+
+
+def _not_utf8(file: str, data: bytes, exc: UnicodeDecodeError) -> CompileError:
+    before = data[:exc.start]
+    line = before.count(b"\n") + 1
+    line_start = before.rfind(b"\n") + 1
+    col = len(before[line_start:].decode("utf-8", "replace")) + 1
+    text = data.decode("utf-8", "replace")
+    span = Span(file, line, col, line, col + 1)
+    d = error(Code.RUNTIME_INPUT, f"the model file is not UTF-8 text: byte 0x{data[exc.start]:02x} "
+              f"cannot start or continue a character here", span,
+              "save the file as UTF-8")
+    return CompileError([d], {file: text})
 
 
 def optimize(module: ir.Module, passes=PIPELINE) -> ir.Module:
@@ -153,13 +186,12 @@ class Simulation:
         self._lib = load_library(model.artifact.library, model.artifact.key)
         self._sim = _Sim(self._lib, self._ffi)
         lib, ptr = self._lib, self._sim.ptr
-        for name, value in (params or {}).items():
-            text = value if isinstance(value, str) else repr(float(value))
-            self._check(lib.snn_sim_set_param(ptr, str(name).encode(), text.encode()))
-        for name, path in (data or {}).items():
-            self._check(lib.snn_sim_set_data(ptr, str(name).encode(), os.fsencode(os.path.abspath(path))))
+        for name, value in _mapping(params, "params").items():
+            self._check(lib.snn_sim_set_param(ptr, _name(name, "params").encode(), _param_text(name, value).encode()))
+        for name, path in _mapping(data, "data").items():
+            self._check(lib.snn_sim_set_data(ptr, _name(name, "data").encode(), _data_path(name, path)))
         if seed is not None:
-            lib.snn_sim_set_seed(ptr, int(seed))
+            lib.snn_sim_set_seed(ptr, _seed(seed))
         lib.snn_sim_set_quiet(ptr, 1 if quiet else 0)
 
     def _check(self, rc: int) -> None:
@@ -173,16 +205,17 @@ class Simulation:
 
     def advance(self, duration: float) -> "Simulation":
         """Advance the clock by `duration` seconds, outside the protocol."""
-        self._check(_run_interruptibly(lambda: self._lib.snn_sim_advance(self._sim.ptr, float(duration)),
+        seconds = _duration(duration)
+        self._check(_run_interruptibly(lambda: self._lib.snn_sim_advance(self._sim.ptr, seconds),
                                        self._lib, self._sim.ptr))
         return self
 
     def save_state(self, path) -> None:
         self._check(self._lib.snn_sim_setup(self._sim.ptr))
-        self._check(self._lib.snn_sim_save_state(self._sim.ptr, os.fsencode(path)))
+        self._check(self._lib.snn_sim_save_state(self._sim.ptr, _path(path, "save_state")))
 
     def load_state(self, path) -> "Simulation":
-        self._check(self._lib.snn_sim_load_state(self._sim.ptr, os.fsencode(path)))
+        self._check(self._lib.snn_sim_load_state(self._sim.ptr, _path(path, "load_state")))
         return self
 
     def results(self) -> Results:
@@ -201,6 +234,78 @@ class Simulation:
         return from_arrays(manifest, arrays)
 
 
+# The Python API checks its arguments itself, with the command line's words,
+# so that a mistake is a SimulationError and never a TypeError or an
+# OverflowError from cffi.
+
+def _fail(message: str) -> SimulationError:
+    return SimulationError(f"error[E0601]: {message}")
+
+
+def _mapping(value, what: str) -> dict:
+    if value is None:
+        return {}
+    if not hasattr(value, "items"):
+        raise _fail(f"{what} takes a mapping of names to values, not {type(value).__name__}")
+    return dict(value)
+
+
+def _name(name, what: str) -> str:
+    if not isinstance(name, str) or not name:
+        raise _fail(f"{what}: a name is a non-empty string, not {name!r}")
+    return name
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _param_text(name: str, value) -> str:
+    """--set's NAME=VALUE text: a number in SI units, or a string with a unit."""
+    if isinstance(value, str):
+        return value
+    if _is_number(value):
+        return repr(float(value))
+    raise _fail(f"--set {name}: the value is a number in SI units or a string with a unit "
+                f"(e.g. '20 Hz'), not {value!r}")
+
+
+def _path(path, what: str) -> bytes:
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise _fail(f"{what} takes a path, not {path!r}")
+    return os.fsencode(os.path.abspath(path))
+
+
+def _data_path(name: str, path) -> bytes:
+    return _path(path, f"--data {name}")
+
+
+SEED_LIMIT = 2 ** 64
+
+
+def _seed(seed) -> int:
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or not 0 <= int(seed) < SEED_LIMIT:
+        raise _fail(f"--seed expects an integer from 0 to 2**64-1, got {seed!r}")
+    return int(seed)
+
+
+_QUANTITY = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*?)\s*")
+
+
+def _duration(duration) -> float:
+    """advance()'s duration: seconds, or a string with a unit of time ('0.5 s', '200 ms')."""
+    if _is_number(duration):
+        return float(duration)
+    if isinstance(duration, str):
+        from snndsl import units
+        m = _QUANTITY.fullmatch(duration)
+        parsed = units.parse_suffix(m.group(2)) if m else None
+        if m and isinstance(parsed, tuple) and parsed[1] == units.SECOND:
+            return float(m.group(1)) * parsed[0]
+    raise _fail(f"advance takes a duration in seconds or a string with a unit of time ('0.5 s', "
+                f"'200 ms'), not {duration!r}")
+
+
 def _run_interruptibly(call, lib, ptr) -> int:
     """`call()` (a C function running the simulation) in a worker thread
     (cffi releases the GIL), so that Ctrl-C in this thread can ask the
@@ -215,6 +320,8 @@ def _run_interruptibly(call, lib, ptr) -> int:
     def work() -> None:
         try:
             result.append(call())
+        except BaseException as exc:  # raised again in the caller's thread
+            result.append(exc)
         finally:
             done.set()
 
@@ -231,6 +338,8 @@ def _run_interruptibly(call, lib, ptr) -> int:
             except KeyboardInterrupt:
                 continue
         raise
+    if isinstance(result[0], BaseException):
+        raise result[0]
     return result[0]
 
 

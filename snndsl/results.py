@@ -12,10 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from snndsl.diagnostics import Error
+
 FORMAT = "snndsl-results/1"
 
 
-class ResultsError(Exception):
+class ResultsError(Error):
     """A results folder that is missing, incomplete or of another format."""
 
 

@@ -734,8 +734,11 @@ static int snn_run_for(snn_sim *sim, double duration, const char *site, void (*s
         step(sim);
         if (sim->failed) return -1;
         if ((sim->step & 1023) == 0) {
-            if (snn_interrupted(sim)) return -1;
-            snn_progress_update(&sim->progress, sim->step * sim->dt, snn_phase_name(sim->phase));
+            if (snn_interrupted(sim)) {
+                sim->t_net = sim->step * sim->dt;  /* where it stopped: the end of the last whole step */
+                return -1;
+            }
+            snn_progress_update(&sim->progress, sim->step * sim->dt, sim->phase >= 0 ? snn_phase_name(sim->phase) : site);
         }
     }
     sim->t_net = t_end;
@@ -926,7 +929,9 @@ int snn_sim_advance(snn_sim *sim, double duration)
 {
     if (snn_sim_setup(sim)) return -1;
     double t0 = snn_wall_time();
+    snn_progress_start(&sim->progress, sim->quiet);
     int rc = snn_run_for(sim, duration, "advance", snn_step);
+    snn_progress_finish(&sim->progress);
     sim->wall_run += snn_wall_time() - t0;
     return rc;
 }
