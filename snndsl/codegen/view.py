@@ -1025,6 +1025,8 @@ if (sim->failed) return -1;"""
             lines.append(f"snn_sb_json_double(sb, sim->phase_start[{k}]);")
             lit(', "stop": ')
             lines.append(f"snn_sb_json_double(sb, sim->phase_stop[{k}]);")
+            lit(', "wall": ')
+            lines.append(f"snn_sb_json_double(sb, sim->phase_wall[{k}]);")
             lit("}")
         lit("\n  ],\n  \"groups\": {")
         for k, g in enumerate(m.groups):

@@ -65,6 +65,7 @@ struct snn_sim {
     volatile sig_atomic_t stop_requested;  /* set by snn_sim_request_stop */
     int phase;          /* index of the running phase, -1 outside */
     double phase_start[SNN_N_PHASES], phase_stop[SNN_N_PHASES];
+    double phase_wall[SNN_N_PHASES], phase_wall_start;  /* wall-clock seconds spent in each phase */
     int phase_ran[SNN_N_PHASES];
     double wall_setup, wall_run;
     snn_rng rng[SNN_N_RNG];
@@ -513,11 +514,13 @@ static void snn_phase_begin(snn_sim *sim, int k)
     sim->phase = k;
     sim->phase_ran[k] = 1;
     sim->phase_start[k] = sim->t_net;
+    sim->phase_wall_start = snn_wall_time();
 }
 
 static void snn_phase_end(snn_sim *sim, int k)
 {
     sim->phase_stop[k] = sim->t_net;
+    sim->phase_wall[k] += snn_wall_time() - sim->phase_wall_start;
     sim->phase = -1;
 }
 
@@ -623,6 +626,8 @@ static void snn_write_manifest(snn_sim *sim, snn_sb *sb)
     snn_sb_json_double(sb, sim->phase_start[0]);
     snn_sb_printf(sb, "%s", ", \042stop\042: ");
     snn_sb_json_double(sb, sim->phase_stop[0]);
+    snn_sb_printf(sb, "%s", ", \042wall\042: ");
+    snn_sb_json_double(sb, sim->phase_wall[0]);
     snn_sb_printf(sb, "%s", "}");
     snn_sb_printf(sb, "%s", ",\012    {\042name\042: \042freeze\042, \042ran\042: ");
     snn_sb_printf(sb, "%s", sim->phase_ran[1] ? "true" : "false");
@@ -630,6 +635,8 @@ static void snn_write_manifest(snn_sim *sim, snn_sb *sb)
     snn_sb_json_double(sb, sim->phase_start[1]);
     snn_sb_printf(sb, "%s", ", \042stop\042: ");
     snn_sb_json_double(sb, sim->phase_stop[1]);
+    snn_sb_printf(sb, "%s", ", \042wall\042: ");
+    snn_sb_json_double(sb, sim->phase_wall[1]);
     snn_sb_printf(sb, "%s", "}");
     snn_sb_printf(sb, "%s", ",\012    {\042name\042: \042test\042, \042ran\042: ");
     snn_sb_printf(sb, "%s", sim->phase_ran[2] ? "true" : "false");
@@ -637,6 +644,8 @@ static void snn_write_manifest(snn_sim *sim, snn_sb *sb)
     snn_sb_json_double(sb, sim->phase_start[2]);
     snn_sb_printf(sb, "%s", ", \042stop\042: ");
     snn_sb_json_double(sb, sim->phase_stop[2]);
+    snn_sb_printf(sb, "%s", ", \042wall\042: ");
+    snn_sb_json_double(sb, sim->phase_wall[2]);
     snn_sb_printf(sb, "%s", "}");
     snn_sb_printf(sb, "%s", "\012  ],\012  \042groups\042: {");
     snn_sb_printf(sb, "%s", "\012    \042inp\042: {\042kind\042: \042poisson\042, \042size\042: ");
