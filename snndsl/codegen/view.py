@@ -217,6 +217,13 @@ class _Builder:
         for k, prm in enumerate(self.m.params):
             value = self.p.expr(prm.default, Context(site=_site(prm.span)))
             lines.append(f"if (!sim->param_set[{k}]) sim->p.{mangle('p', prm.name)} = {value};")
+        for prm in self.m.params:
+            if prm.integer:  # used as an integer: a fraction would be truncated silently
+                p = f"sim->p.{mangle('p', prm.name)}"
+                lines.append(f"if ({p} != floor({p}) || !(fabs({p}) < 0x1p53))\n"
+                             f"    return snn_fail(sim, \"%s: error[E0601]: parameter '%s' is used as an integer "
+                             f"(an index or a loop bound), so its value must be a whole number, not %.17g\", "
+                             f"{c_string(_site(prm.span))}, {c_string(prm.name)}, {p});")
         return "\n".join(lines)
 
     def data_uses(self) -> dict[str, set[int]]:

@@ -310,6 +310,7 @@ class ParamDef:
     dim: tuple[int, ...]
     unit: str
     span: Span | None = _span()
+    integer: bool = False  # used where an integer is needed: its value must be whole (checked at run time)
 
 
 @dataclass(frozen=True, slots=True)

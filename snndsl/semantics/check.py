@@ -67,6 +67,7 @@ class Checker:
         self.params: dict[str, tuple[Dim, str]] = {}
         self.param_defs: dict[str, ir.ParamDef] = {}  # in dependency order
         self._param_busy: set[str] = set()
+        self.integer_params: set[str] = set()  # used as integers: whole values checked at run time
         self.data_decls: dict[str, ast.DataDecl] = {}
         self.data_dims: dict[str, Dim] = {}
         self.group_decls: dict[str, ast.GroupDecl] = {}
@@ -126,7 +127,8 @@ class Checker:
         digest = hashlib.sha256(self.source.encode()).hexdigest()
         return m.Model(
             name=Path(self.file).stem, file=self.file, source_hash=digest, dt=self.dt, seed=seed,
-            params=params, data=data, groups=tuple(self.groups[n] for n in self.group_order),
+            params=tuple(_replace(p, integer=p.name in self.integer_params) for p in params),
+            data=data, groups=tuple(self.groups[n] for n in self.group_order),
             monitors=tuple(mon for mon in monitors if mon is not None),
             saves=tuple(self.saves.values()), phases=ir_phases, frozen=tuple(sorted(self.frozen_vars)),
             states=tuple(self.states), precision=precision,
@@ -248,6 +250,37 @@ class Checker:
             return d.value.id
         self.err(Code.BAD_VALUE, "precision is 'double' or 'single'", d.value.span)
         return "double"
+
+    def _integral(self, e: ir.Expr) -> bool:
+        """Whether `e` has a whole value once its parameters do: integers, loop
+        variables, and +, -, *, % of them, where a parameter counts if its
+        default is itself integral."""
+        if e.dtype == "i":
+            return True
+        if isinstance(e, ir.Param):
+            d = self.param_defs.get(e.name)
+            return d is not None and tuple(d.dim) == DIMENSIONLESS.ints() and self._integral(d.default)
+        if isinstance(e, ir.Binary):
+            return e.op in ("+", "-", "*", "%") and self._integral(e.left) and self._integral(e.right)
+        if isinstance(e, ir.Unary):
+            return e.op == "-" and self._integral(e.operand)
+        return False
+
+    def _as_integer(self, e: ir.Expr, dim: Dim) -> ir.Expr | None:
+        """`e` where an integer is needed (an index, an index or loop bound):
+        as it is if integer-typed; converted if it is integral through
+        parameters, which are then checked at run time to hold whole values
+        (`--set n=2.5` is an error, not a truncation); None otherwise."""
+        if dim != DIMENSIONLESS:
+            return None
+        if e.dtype == "i":
+            return e
+        if not self._integral(e):
+            return None
+        for node in ir.walk(e):
+            if isinstance(node, ir.Param):
+                self.integer_params.add(node.name)
+        return ir.Call("int", (e,), "i", e.span)
 
     def _params(self, decls) -> tuple[ir.ParamDef, ...]:
         """Every parameter, in dependency order: a default may read others."""
@@ -833,8 +866,7 @@ class Checker:
             for b in (s.start, s.stop):
                 e, dim = self.expr(b, scope)
                 self._expect_dim(dim, DIMENSIONLESS, b.span, "a loop bound")
-                if e.dtype != "i":
-                    e = ir.Call("int", (e,), "i")
+                e = self._as_integer(e, dim) or ir.Call("int", (e,), "i")
                 bounds.append(e)
             if s.var in RESERVED or s.var in PREDEFINED:
                 self.fail(Code.RESERVED_NAME, f"'{s.var}' is reserved and cannot name a loop variable", s.span)
@@ -928,9 +960,10 @@ class Checker:
                 continue
             e, dim = self.expr(b, scope)
             self._expect_dim(dim, DIMENSIONLESS, b.span, "an index bound")
-            if e.dtype != "i":
+            index = self._as_integer(e, dim)
+            if index is None:
                 self.fail(Code.BAD_TYPE, "an index bound is an integer", b.span)
-            bounds.append(e)
+            bounds.append(index)
         return bounds[0], bounds[1]
 
     def _freeze(self, s: ast.Freeze, local_vars) -> ir.Stmt:
@@ -1122,10 +1155,11 @@ class Checker:
         idx = []
         for a in e.args:
             x, dim = self.expr(a, scope)
-            if x.dtype != "i" or dim != DIMENSIONLESS:
-                self.fail(Code.BAD_TYPE, f"an index into '{e.name}' is an integer (i, j, a loop variable, ...)",
-                          a.span)
-            idx.append(x)
+            index = self._as_integer(x, dim)
+            if index is None:
+                self.fail(Code.BAD_TYPE, f"an index into '{e.name}' is an integer (i, j, a loop variable, "
+                          "an integer constant or parameter, ...)", a.span)
+            idx.append(index)
         return ir.DataAt(e.name, tuple(idx), "f", e.span), self.data_dims[e.name]
 
     def _e_ListLit(self, e: ast.ListLit, scope: Scope):
