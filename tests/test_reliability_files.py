@@ -410,3 +410,29 @@ def test_unwritable_cache_through_python_is_a_compile_error(model: Path, tmp_pat
         snndsl.compile(model)
     (d,) = info.value.diagnostics
     assert d.code.value == "E0601" and d.span is None
+
+
+def test_a_model_whose_build_folder_was_rebuilt_for_another_never_loads_the_other(model: Path, tmp_path: Path):
+    other = tmp_path / "other.snn"
+    other.write_text(OTHER)
+    first = snndsl.compile(model, build_dir=tmp_path / "build")
+    snndsl.compile(other, build_dir=tmp_path / "build")  # libmodel.so is now OTHER's
+    with pytest.raises(CompileError) as info:
+        first.run()
+    (d,) = info.value.diagnostics
+    assert d.code.value == "E0601" and "compile it again" in d.message
+    assert set(snndsl.compile(model, build_dir=tmp_path / "build").run().monitors) == {"s"}
+
+
+def test_temporaries_of_a_killed_run_are_removed(built: Path, tmp_path: Path):
+    import socket
+    out = tmp_path / "out"
+    assert subprocess.run([str(built / "model"), "-o", str(out), "--quiet"]).returncode == 0
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = out / f".snndsl-tmp-{dead.pid}-0-{socket.gethostname()}"
+    left.write_bytes(b"half an array")
+    live = out / f".snndsl-tmp-{os.getpid()}-0-{socket.gethostname()}"
+    live.write_bytes(b"being written")
+    assert subprocess.run([str(built / "model"), "-o", str(out), "--quiet"]).returncode == 0
+    assert not left.exists() and live.exists()
