@@ -4,9 +4,11 @@
 #include "snn_runtime.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,8 +306,11 @@ static double npy_decode(const unsigned char *p, const npy_type *t)
     return half_to_double((unsigned)raw);
 }
 
-static int npy_write_file(const char *path, const char *descr, int ndim, const size_t *shape,
-                          const void *data, bool sync, char *err, size_t errlen)
+//! The .npy preamble and header of an array (format 1.0), into h (at least
+//! SNN_NPY_HEAD bytes); gives the header's length and the data's size.
+#define SNN_NPY_HEAD 1040
+static int npy_head(const char *path, const char *descr, int ndim, const size_t *shape, const void *data,
+                    unsigned char *h, size_t *hlen, size_t *nbytes, char *err, size_t errlen)
 {
     npy_type t;
     const char *why = npy_type_parse(descr ? descr : "", &t);
@@ -318,47 +323,58 @@ static int npy_write_file(const char *path, const char *descr, int ndim, const s
     // The header is a Python dict literal, as numpy writes it: sorted keys,
     // spare room for the first axis to grow, padded with spaces so that the
     // data starts at a multiple of 64 bytes, ending in '\n'.
-    char h[1024];
+    char *d = (char *)h + 10;
+    const size_t room = SNN_NPY_HEAD - 10;
     size_t size = 1;
-    int n = snprintf(h, sizeof h, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
+    int n = snprintf(d, room, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
     for (int k = 0; k < ndim; k++) {
         if (shape[k] && size > SIZE_MAX / shape[k] / (size_t)t.size)
             return fail(err, errlen, "cannot write '%s': array too large", path);
         size *= shape[k];
-        n += snprintf(h + n, sizeof h - (size_t)n, "%zu%s", shape[k], ndim == 1 ? "," : k + 1 < ndim ? ", " : "");
+        n += snprintf(d + n, room - (size_t)n, "%zu%s", shape[k], ndim == 1 ? "," : k + 1 < ndim ? ", " : "");
     }
-    n += snprintf(h + n, sizeof h - (size_t)n, "), }");
+    n += snprintf(d + n, room - (size_t)n, "), }");
     if (ndim > 0)
-        n += snprintf(h + n, sizeof h - (size_t)n, "%*s", 21 - snprintf(NULL, 0, "%zu", shape[0]), "");
+        n += snprintf(d + n, room - (size_t)n, "%*s", 21 - snprintf(NULL, 0, "%zu", shape[0]), "");
     int pad = 64 - (10 + n + 1) % 64;
-    memset(h + n, ' ', (size_t)pad);
+    memset(d + n, ' ', (size_t)pad);
     n += pad;
-    h[n++] = '\n';
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(n & 0xff), (unsigned char)(n >> 8)};
-
-    size_t nbytes = size * (size_t)t.size;
-    if (nbytes && !data)
+    d[n++] = '\n';
+    const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(n & 0xff),
+                                   (unsigned char)(n >> 8)};
+    memcpy(h, pre, 10);
+    *hlen = 10 + (size_t)n;
+    *nbytes = size * (size_t)t.size;
+    if (*nbytes && !data)
         return fail(err, errlen, "cannot write '%s': no data", path);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return fail(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-    bool ok = fwrite(pre, 1, 10, f) == 10 && fwrite(h, 1, (size_t)n, f) == (size_t)n
-              && (nbytes == 0 || fwrite(data, 1, nbytes, f) == nbytes) && fflush(f) == 0
-              && (!sync || fsync(fileno(f)) == 0);
+    return 0;
+}
+
+//! Writes head then data to f, flushes it (and with sync, to the disk), closes f.
+static int write_stream(FILE *f, const char *path, const void *head, size_t nhead, const void *data,
+                        size_t ndata, bool sync, char *err, size_t errlen)
+{
+    bool ok = (nhead == 0 || fwrite(head, 1, nhead, f) == nhead) && (ndata == 0 || fwrite(data, 1, ndata, f) == ndata)
+              && fflush(f) == 0 && (!sync || fsync(fileno(f)) == 0);
     int e = errno;
     if (fclose(f) != 0 && ok) {
         ok = false;
         e = errno;
     }
-    if (!ok)
-        return fail(err, errlen, "cannot write '%s': %s", path, strerror(e));
-    return 0;
+    return ok ? 0 : fail(err, errlen, "cannot write '%s': %s", path, strerror(e));
 }
 
 int snn_npy_write(const char *path, const char *descr, int ndim, const size_t *shape, const void *data,
                   char *err, size_t errlen)
 {
-    return npy_write_file(path, descr, ndim, shape, data, false, err, errlen);
+    unsigned char h[SNN_NPY_HEAD];
+    size_t nh, nbytes;
+    if (npy_head(path, descr, ndim, shape, data, h, &nh, &nbytes, err, errlen))
+        return -1;
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return fail(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+    return write_stream(f, path, h, nh, data, nbytes, false, err, errlen);
 }
 
 /* --- reading: a tiny parser for the header dict ------------------------- */
@@ -811,52 +827,283 @@ int snn_mkdirs(const char *path, char *err, size_t errlen)
     return rc;
 }
 
-static char *path_join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (p) {
-        memcpy(p, dir, a);
-        p[a] = '/';
-        memcpy(p + a + 1, name, b + 1);
-    }
-    return p;
-}
+/* A results folder holds what snndsl wrote there and what the user added
+ * afterwards (a plot, notes). Its mark, RESULTS_MARK, says so and names the
+ * files the last write made; a folder that is absent, empty or marked is
+ * written, any other is refused untouched. Every file is first written as a
+ * new temporary (O_CREAT|O_EXCL|O_NOFOLLOW) inside the folder, synced, then
+ * renamed over its name: a symlink in the folder is replaced, never
+ * followed. The folder is opened once and every name is resolved relative
+ * to it; a results path that is itself a symlink to a folder is that folder,
+ * under the same rule. */
+
+#define RESULTS_MARK ".snndsl-results"
+#define RESULTS_FORMAT "snndsl-results/1"
+#define TMP_PREFIX ".snndsl-tmp-"
 
 static bool plain_name(const char *s)
 {
     return s && *s && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..") && strcmp(s, "manifest.json")
-           && strcmp(s, "manifest.json.tmp");
+           && strcmp(s, "manifest.json.tmp") && strncmp(s, ".snndsl", 7) != 0;
 }
 
-//! Writes text to path and flushes it to the disk.
-static int write_bytes_synced(const char *path, const void *data, size_t n, char *err, size_t errlen)
+typedef struct { char **s; size_t n, cap; } name_list;
+
+static int names_add(name_list *l, const char *s, size_t len)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return fail(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-    bool ok = (n == 0 || fwrite(data, 1, n, f) == n) && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int e = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = false;
-        e = errno;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        char **p = realloc(l->s, cap * sizeof *p);
+        if (!p)
+            return -1;
+        l->s = p;
+        l->cap = cap;
     }
-    return ok ? 0 : fail(err, errlen, "cannot write '%s': %s", path, strerror(e));
+    char *c = malloc(len + 1);
+    if (!c)
+        return -1;
+    memcpy(c, s, len);
+    c[len] = '\0';
+    l->s[l->n++] = c;
+    return 0;
 }
 
-static int write_synced(const char *path, const char *text, char *err, size_t errlen)
+static bool names_has(const name_list *l, const char *s)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return fail(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-    size_t n = strlen(text);
-    bool ok = fwrite(text, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int e = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = false;
-        e = errno;
+    for (size_t k = 0; k < l->n; k++)
+        if (strcmp(l->s[k], s) == 0)
+            return true;
+    return false;
+}
+
+static void names_free(name_list *l)
+{
+    for (size_t k = 0; k < l->n; k++)
+        free(l->s[k]);
+    free(l->s);
+    memset(l, 0, sizeof *l);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+//! The entries of the folder open as dfd, but "." and "..".
+static int list_folder(int dfd, name_list *out)
+{
+    int fd = dup(dfd);  // fdopendir takes the descriptor over
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
     }
-    return ok ? 0 : fail(err, errlen, "cannot write '%s': %s", path, strerror(e));
+    rewinddir(d);
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            rc = names_add(out, e->d_name, strlen(e->d_name));
+    closedir(d);
+    return rc;
+}
+
+//! The text of the regular file `name` in dfd, at most max bytes; NULL if it
+//! is absent, a symlink or not a regular file (O_NONBLOCK: a FIFO never blocks).
+static char *read_small(int dfd, const char *name, size_t max)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    char *s = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        size_t n = (size_t)st.st_size < max ? (size_t)st.st_size : max;
+        s = malloc(n + 1);
+        ssize_t got = s ? read(fd, s, n) : -1;
+        if (got < 0) {
+            free(s);
+            s = NULL;
+        } else {
+            s[got] = '\0';
+        }
+    }
+    close(fd);
+    return s;
+}
+
+//! Whether a manifest's text says `"format": "snndsl-results/1"`.
+static bool results_manifest(const char *text)
+{
+    const char *p = text ? strstr(text, "\"format\"") : NULL;
+    if (!p)
+        return false;
+    p += 8;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p++ != ':')
+        return false;
+    while (isspace((unsigned char)*p))
+        p++;
+    return strncmp(p, "\"" RESULTS_FORMAT "\"", strlen(RESULTS_FORMAT) + 2) == 0;
+}
+
+//! Whether dfd is a folder snndsl wrote: its mark, or (a folder written
+//! before marks) a manifest of the results format. `old` gets the files
+//! the mark names.
+static bool results_owned(int dfd, name_list *old)
+{
+    char *mark = read_small(dfd, RESULTS_MARK, (size_t)1 << 24);
+    size_t flen = strlen(RESULTS_FORMAT);
+    if (mark && strncmp(mark, RESULTS_FORMAT, flen) == 0 && (mark[flen] == '\n' || mark[flen] == '\0')) {
+        for (char *p = mark + flen; *p;) {
+            p += *p == '\n';
+            size_t len = strcspn(p, "\n");
+            char c = p[len];
+            p[len] = '\0';
+            if (plain_name(p) && !names_has(old, p))
+                names_add(old, p, len);  // out of memory: that stale file stays, no harm
+            p[len] = c;
+            p += len;
+        }
+        free(mark);
+        return true;
+    }
+    free(mark);
+    char *man = read_small(dfd, "manifest.json", 4096);
+    bool ours = results_manifest(man);
+    free(man);
+    return ours;
+}
+
+static bool same_folder(const struct stat *st, const char *path)
+{
+    struct stat o;
+    return path && *path && stat(path, &o) == 0 && o.st_dev == st->st_dev && o.st_ino == st->st_ino;
+}
+
+//! "a, b, c and 4 more": the sorted names, at most five.
+static void name_summary(name_list *names, char *buf, size_t len)
+{
+    qsort(names->s, names->n, sizeof *names->s, cmp_names);
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < names->n && k < 5 && at < len; k++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%s", k ? ", " : "", names->s[k]);
+    if (names->n > 5 && at < len)
+        snprintf(buf + at, len - at, " and %zu more", names->n - 5);
+}
+
+static void host_name(char *buf, size_t len)
+{
+    if (gethostname(buf, len - 1) != 0)
+        buf[0] = '\0';
+    buf[len - 1] = '\0';
+    for (char *p = buf; *p; p++)
+        if (*p == '/')
+            *p = '_';
+}
+
+//! A new file in dfd that nothing else refers to: O_EXCL never opens an
+//! existing file, O_NOFOLLOW never a symlink's target. Its name, in `name`,
+//! is TMP_PREFIX PID-K-HOST.
+static FILE *create_temp(int dfd, char *name, size_t len)
+{
+    char host[64];
+    host_name(host, sizeof host);
+    for (unsigned k = 0; k < 1000; k++) {
+        snprintf(name, len, TMP_PREFIX "%ld-%u-%s", (long)getpid(), k, host);
+        int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            FILE *f = fdopen(fd, "wb");
+            if (!f) {
+                int e = errno;
+                close(fd);
+                unlinkat(dfd, name, 0);
+                errno = e;
+            }
+            return f;
+        }
+        if (errno != EEXIST)
+            return NULL;
+    }
+    return NULL;
+}
+
+//! Writes head and data as `name` in dfd: a synced temporary renamed over it.
+static int write_at(int dfd, const char *name, const void *head, size_t nhead, const void *data, size_t ndata,
+                    char *err, size_t errlen)
+{
+    char tmp[128];
+    FILE *f = create_temp(dfd, tmp, sizeof tmp);
+    if (!f)
+        return fail(err, errlen, "cannot create '%s': %s", name, strerror(errno));
+    if (write_stream(f, name, head, nhead, data, ndata, true, err, errlen)) {
+        unlinkat(dfd, tmp, 0);
+        return -1;
+    }
+    if (renameat(dfd, tmp, dfd, name) != 0) {
+        int e = errno;
+        unlinkat(dfd, tmp, 0);
+        return fail(err, errlen, "cannot write '%s': %s", name, strerror(e));
+    }
+    return 0;
+}
+
+//! Removes the temporaries of writers on this machine that died mid-write.
+static void remove_stale_temps(int dfd, const name_list *present)
+{
+    char host[64];
+    host_name(host, sizeof host);
+    size_t np = strlen(TMP_PREFIX);
+    for (size_t k = 0; k < present->n; k++) {
+        const char *s = present->s[k];
+        if (strncmp(s, TMP_PREFIX, np) != 0)
+            continue;
+        char *end;
+        long pid = strtol(s + np, &end, 10);
+        const char *h = end != s + np && *end == '-' ? strchr(end + 1, '-') : NULL;
+        if (h && pid > 0 && strcmp(h + 1, host) == 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+            unlinkat(dfd, s, 0);
+    }
+}
+
+//! The mark's text: the format, then one line per file name.
+static int write_mark(int dfd, const name_list *a, const name_list *b, char *err, size_t errlen)
+{
+    snn_sb sb;
+    snn_sb_init(&sb);
+    snn_sb_printf(&sb, "%s\n", RESULTS_FORMAT);
+    for (size_t k = 0; a && k < a->n; k++)
+        snn_sb_printf(&sb, "%s\n", a->s[k]);
+    for (size_t k = 0; b && k < b->n; k++)
+        if (!a || !names_has(a, b->s[k]))
+            snn_sb_printf(&sb, "%s\n", b->s[k]);
+    int rc = sb.failed ? fail(err, errlen, "out of memory")
+                       : write_at(dfd, RESULTS_MARK, sb.s, sb.len, NULL, 0, err, errlen);
+    snn_sb_free(&sb);
+    return rc;
+}
+
+//! Checks that `dir` (open as dfd) may be written; gives the entries it
+//! holds and the files the last write made.
+static int claim_folder(int dfd, name_list *present, name_list *old, char *err, size_t errlen)
+{
+    struct stat st;
+    if (fstat(dfd, &st) != 0)
+        return fail(err, errlen, "%s", strerror(errno));
+    if (same_folder(&st, "/"))
+        return fail(err, errlen, "it is the root folder; choose an empty or new folder");
+    if (same_folder(&st, getenv("HOME")))
+        return fail(err, errlen, "it is the home folder; choose an empty or new folder");
+    if (list_folder(dfd, present))
+        return fail(err, errlen, "cannot list it: %s", strerror(errno));
+    if (present->n == 0 || results_owned(dfd, old))
+        return 0;
+    char list[512];
+    name_summary(present, list, sizeof list);
+    return fail(err, errlen, "it holds files snndsl did not write (%s); choose an empty or new folder", list);
 }
 
 int snn_results_write(const char *dir, const char *manifest_json, const snn_out_array *arrays, size_t n,
@@ -866,14 +1113,22 @@ int snn_results_write(const char *dir, const char *manifest_json, const snn_out_
         return fail(err, errlen, "results: no directory or no manifest given");
     if (snn_mkdirs(dir, err, errlen))
         return -1;
-    char *man = path_join(dir, "manifest.json"), *tmp = path_join(dir, "manifest.json.tmp");
-    int rc = -1;
-    if (!man || !tmp)
-        fail(err, errlen, "out of memory");
-    else if (unlink(man) != 0 && errno != ENOENT)  // from now on no manifest can lie
-        fail(err, errlen, "cannot remove the old '%s': %s", man, strerror(errno));
-    else
-        rc = 0;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return fail(err, errlen, "%s", strerror(errno));
+    name_list present = {0}, old = {0}, now = {0};
+    int rc = claim_folder(dfd, &present, &old, err, errlen);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (plain_name(arrays[i].file) && names_add(&now, arrays[i].file, strlen(arrays[i].file)))
+            rc = fail(err, errlen, "out of memory");
+    if (rc == 0) {
+        remove_stale_temps(dfd, &present);
+        // the mark names old and new files until the new manifest is in place,
+        // so that a crash in between leaves nothing the next write forgets
+        rc = write_mark(dfd, &old, &now, err, errlen);
+    }
+    if (rc == 0 && unlinkat(dfd, "manifest.json", 0) != 0 && errno != ENOENT)  // from now on no manifest can lie
+        rc = fail(err, errlen, "cannot remove the old manifest.json: %s", strerror(errno));
     for (size_t i = 0; i < n && rc == 0; i++) {
         const snn_out_array *a = &arrays[i];
         if (!plain_name(a->file) || a->ndim < 0 || a->ndim > 2) {
@@ -881,29 +1136,28 @@ int snn_results_write(const char *dir, const char *manifest_json, const snn_out_
                       a->file ? a->file : "(null)");
             break;
         }
-        char *path = path_join(dir, a->file);
-        if (path && a->descr && strcmp(a->descr, "raw") == 0)  // bytes as they are (a snapshot)
-            rc = write_bytes_synced(path, a->data, a->ndim ? a->shape[0] : 0, err, errlen);
-        else
-            rc = path ? npy_write_file(path, a->descr, a->ndim, a->shape, a->data, true, err, errlen)
-                      : fail(err, errlen, "out of memory");
-        free(path);
-    }
-    if (rc == 0 && (rc = write_synced(tmp, manifest_json, err, errlen)) != 0)
-        unlink(tmp);
-    if (rc == 0 && rename(tmp, man) != 0) {
-        rc = fail(err, errlen, "cannot rename '%s' to '%s': %s", tmp, man, strerror(errno));
-        unlink(tmp);
-    }
-    if (rc == 0) {  // make the rename itself durable; best effort
-        int fd = open(dir, O_RDONLY);
-        if (fd >= 0) {
-            fsync(fd);
-            close(fd);
+        if (a->descr && strcmp(a->descr, "raw") == 0) {  // bytes as they are (a snapshot)
+            rc = write_at(dfd, a->file, NULL, 0, a->data, a->ndim ? a->shape[0] : 0, err, errlen);
+        } else {
+            unsigned char h[SNN_NPY_HEAD];
+            size_t nh, nbytes;
+            rc = npy_head(a->file, a->descr, a->ndim, a->shape, a->data, h, &nh, &nbytes, err, errlen);
+            if (rc == 0)
+                rc = write_at(dfd, a->file, h, nh, a->data, nbytes, err, errlen);
         }
     }
-    free(man);
-    free(tmp);
+    if (rc == 0)
+        rc = write_at(dfd, "manifest.json", manifest_json, strlen(manifest_json), NULL, 0, err, errlen);
+    if (rc == 0 && write_mark(dfd, &now, NULL, err, errlen) == 0)
+        for (size_t k = 0; k < old.n; k++)  // the old arrays the new manifest does not name
+            if (!names_has(&now, old.s[k]))
+                unlinkat(dfd, old.s[k], 0);
+    if (rc == 0)
+        fsync(dfd);  // make the renames durable; best effort
+    close(dfd);
+    names_free(&present);
+    names_free(&old);
+    names_free(&now);
     return rc;
 }
 

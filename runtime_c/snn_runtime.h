@@ -128,9 +128,15 @@ int snn_npy_read(const char *spec, snn_array *out, char *err, size_t errlen);
 void snn_array_free(snn_array *a);
 
 /* ---------------------------------------------------------------------------
- * Results directory: a stale manifest.json is removed first, the arrays are
- * written, and the new manifest appears last by an atomic rename, so a
- * crashed run never leaves a manifest that describes missing arrays.
+ * Results directory. Only a folder that is absent, empty or written by
+ * snndsl (its mark .snndsl-results, or a manifest of format
+ * snndsl-results/1) is written; any other, the root and the home folder are
+ * refused untouched. The stale manifest.json is removed first, each file is
+ * written as a new temporary in the folder and renamed into place (a
+ * symlink there is replaced, never followed), the new manifest appears last,
+ * and the arrays of the previous write that the new one does not name are
+ * removed. A crashed run never leaves a manifest that describes missing
+ * arrays.
  * ------------------------------------------------------------------------- */
 
 typedef struct {

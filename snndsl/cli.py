@@ -126,10 +126,8 @@ def _compile(args) -> int:
 
 
 def _build(fe: driver.Frontend, out) -> cc.Artifact:
-    try:
-        return cc.build(fe.c_source, Path(out) if out else None)
-    except cc.BuildDirError as exc:
-        raise UserFacingError(f"snndsl: error[E0601]: {exc}") from None
+    """Build (cached); a folder that cannot be used is a cc.BuildDirError, a CompileError."""
+    return cc.build(fe.c_source, Path(out) if out else None)
 
 
 def _split(items: list[str], flag: str) -> list[tuple[str, str]]:

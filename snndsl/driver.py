@@ -183,7 +183,7 @@ class Simulation:
         from snndsl.build.ffi import ffi, load_library
         self.model = model
         self._ffi = ffi()
-        self._lib = load_library(model.artifact.library, model.artifact.key)
+        self._lib = load_library(model.artifact)
         self._sim = _Sim(self._lib, self._ffi)
         lib, ptr = self._lib, self._sim.ptr
         for name, value in _mapping(params, "params").items():

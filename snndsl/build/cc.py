@@ -1,32 +1,67 @@
 """Building stage: model.c + runtime_c/ -> BUILD/model and BUILD/libmodel.so.
 
 Builds are cached by content: the key hashes the C source, the runtime, the
-flags and the compiler, and a build folder whose stamp matches is reused.
+flags and the compiler. A build folder's stamp, written after its artifacts,
+records the key and the sha256 of the binary and the library (the cached
+runtime objects have one of their own); an entry is used only while every
+artifact matches, and is rebuilt otherwise, so a truncated or replaced file
+is never run, loaded or linked.
+
+A build folder holds only what snndsl put there: one the user names must be
+absent, empty or stamped, and is never the root or the home folder. Every
+file is written as a new temporary in its folder and renamed into place, so
+concurrent builds of one entry are safe and a symlink there is replaced,
+never followed. Every path is made absolute first: the compiler runs in the
+build folder.
+
 The C that snndsl emits always compiles; a compiler error here is a bug in
-snndsl and surfaces as `InternalError`, never as the user's problem.
+snndsl and surfaces as `InternalError`, never as the user's problem. A
+folder that cannot be used is the user's: `BuildDirError`, a CompileError.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import socket
+import stat
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from snndsl import resources
-from snndsl.diagnostics import InternalError
+from snndsl.diagnostics import Code, CompileError, InternalError, error
 
 RUNTIME_FILES = ("snn_runtime.h", "snn_runtime.c", "snn_main.c", "snn_support.h", "snn_api.h")
 CFLAGS = ("-O2", "-std=c11", "-fno-math-errno", "-fPIC")
+# The stamp marks a folder as snndsl's (written first, before any other
+# file) and, once a build is complete, records its key and the sha256 of
+# each artifact (rewritten last, after the artifacts).
 STAMP = ".snndsl-build"
+STAMP_FORMAT = "snndsl-build/1"
+# Temporary files and folders: TMP_PREFIX + "PID-HOST-random".
+TMP_PREFIX = ".snndsl-tmp-"
+# A temporary older than this is a leftover even if its pid cannot be checked
+# (another machine sharing the cache, or a pid since reused).
+TMP_MAX_AGE_S = 3600.0
+
+
+class BuildDirError(CompileError):
+    """A build folder or the build cache cannot be used: one span-less E0601
+    diagnostic, the user's situation, never a bug in snndsl."""
+
+    def __init__(self, message: str):
+        super().__init__([error(Code.RUNTIME_INPUT, message, None)])
 
 
 @dataclass(frozen=True)
 class Artifact:
     dir: Path
     key: str
+    library_sha256: str = ""
 
     @property
     def binary(self) -> Path:
@@ -49,9 +84,11 @@ def compiler() -> str:
 
 
 def cache_root() -> Path:
+    """The build cache: $SNNDSL_CACHE, else $XDG_CACHE_HOME/snndsl or ~/.cache/snndsl; absolute,
+    since the compiler runs in the build folder."""
     base = os.environ.get("SNNDSL_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "snndsl")
-    return Path(base)
+    return Path(os.path.abspath(os.path.expanduser(base)))
 
 
 def runtime_key(extra_flags: tuple[str, ...] = ()) -> str:
@@ -68,13 +105,186 @@ def build_key(c_source: str, extra_flags: tuple[str, ...] = ()) -> str:
     return hashlib.sha256(c_source.encode() + b"\0" + runtime_key(extra_flags).encode()).hexdigest()
 
 
-def _write_if_changed(path: Path, data: bytes) -> None:
-    if path.exists() and path.read_bytes() == data:
-        return
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+# ---- files in a folder of snndsl's: never through a symlink -----------------
 
+def sha256_file(path: Path) -> str | None:
+    """The sha256 of a regular file, not followed through a symlink; None if there is none."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return None
+        h = hashlib.sha256()
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+        return h.hexdigest()
+
+
+def _tmp_prefix() -> str:
+    return f"{TMP_PREFIX}{os.getpid()}-{socket.gethostname().replace('/', '_').replace('-', '_')}-"
+
+
+def write_new(path: Path, data: bytes) -> None:
+    """Writes `path` as a new temporary in its folder (O_EXCL, no symlink
+    followed) renamed over it: a symlink at `path` is replaced, never written through."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix())
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide model.c from other users
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def copy_new(src: Path, dst: Path) -> None:
+    """Copies src to dst as write_new does (mode included)."""
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=_tmp_prefix())
+    try:
+        with os.fdopen(fd, "wb") as f, open(src, "rb") as g:
+            shutil.copyfileobj(g, f)
+        shutil.copymode(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    if not path.is_symlink() and path.is_file() and path.read_bytes() == data:
+        return
+    write_new(path, data)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def clean_temporaries(folder: Path) -> None:
+    """Removes what killed builds left in one of snndsl's folders: temporaries
+    of a dead process on this machine, and any older than TMP_MAX_AGE_S
+    (including the tmpXXXXXXXX folders of earlier snndsl versions)."""
+    host = socket.gethostname().replace("/", "_").replace("-", "_")
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    now = time.time()
+    for e in entries:
+        if e.name.startswith(TMP_PREFIX):
+            pid, _, rest = e.name[len(TMP_PREFIX):].partition("-")
+            mine = rest.partition("-")[0] == host and pid.isdigit()
+            stale = mine and int(pid) != os.getpid() and not _alive(int(pid))
+        elif len(e.name) == 11 and e.name.startswith("tmp") and e.is_dir(follow_symlinks=False):
+            stale = False  # the old TemporaryDirectory names: by age only
+        else:
+            continue
+        try:
+            stale = stale or now - e.stat(follow_symlinks=False).st_mtime > TMP_MAX_AGE_S
+            if not stale:
+                continue
+            if e.is_dir(follow_symlinks=False):
+                shutil.rmtree(e.path, ignore_errors=True)
+            else:
+                os.unlink(e.path)
+        except OSError:
+            pass  # another process cleaned it first
+
+
+@contextlib.contextmanager
+def _temporary_folder(parent: Path):
+    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=_tmp_prefix()))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---- the stamp -------------------------------------------------------------
+
+def _read_stamp(folder: Path) -> list[str] | None:
+    """The stamp's lines, or None if the folder has no stamp of snndsl's.
+    A stamp of an earlier snndsl (the bare key) marks the folder but verifies nothing."""
+    try:
+        fd = os.open(folder / STAMP, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return None
+        text = f.read(1 << 16).decode("utf-8", "replace")
+    lines = text.splitlines()
+    if lines and lines[0] == STAMP_FORMAT:
+        return lines
+    if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
+        return [STAMP_FORMAT]
+    return None
+
+
+def _verified(folder: Path, key: str, names: tuple[str, ...]) -> dict[str, str] | None:
+    """The sha256 of each artifact if the stamp records this key and every
+    artifact matches its hash; None otherwise (the entry is rebuilt)."""
+    lines = _read_stamp(folder)
+    if not lines or f"key {key}" not in lines[1:2]:
+        return None
+    recorded = dict(line.partition(" ")[::2] for line in lines[2:])
+    digests = {}
+    for name in names:
+        digest = sha256_file(folder / name)
+        if digest is None or recorded.get(name) != digest:
+            return None
+        digests[name] = digest
+    return digests
+
+
+def _write_stamp(folder: Path, key: str | None = None, digests: dict[str, str] | None = None) -> None:
+    lines = [STAMP_FORMAT] + ([f"key {key}"] if key else []) + [f"{n} {d}" for n, d in (digests or {}).items()]
+    write_new(folder / STAMP, ("\n".join(lines) + "\n").encode())
+
+
+def _claim(out: Path, shown: str) -> None:
+    """A build folder given by the user is absent, empty or snndsl's; the
+    root and the home folder never are. Creates it and marks it first."""
+    if out.exists() or out.is_symlink():
+        if not out.is_dir():
+            raise BuildDirError(f"cannot build in '{shown}': it is not a folder")
+        for special, what in ((Path("/"), "the root folder"), (Path(os.path.expanduser("~")), "the home folder")):
+            with contextlib.suppress(OSError):
+                if os.path.samefile(out, special):
+                    raise BuildDirError(f"cannot build in '{shown}': it is {what}; choose an empty or new folder")
+        try:
+            entries = sorted(os.listdir(out))
+        except OSError as exc:
+            raise BuildDirError(f"cannot build in '{shown}': {exc.strerror}") from None
+        if entries and _read_stamp(out) is None:
+            listed = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+            raise BuildDirError(f"cannot build in '{shown}': it holds files snndsl did not write ({listed}); "
+                                "choose an empty or new folder")
+        if entries:
+            return
+    _make_folder(out, "the build folder")
+    _write_stamp(out)
+
+
+def _make_folder(folder: Path, what: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BuildDirError(f"cannot create {what} '{folder}': {exc.strerror}") from None
+
+
+# ---- compiling -------------------------------------------------------------
 
 def _run(jobs: list[list[str]], cwd: Path) -> None:
     """Run compiler commands in parallel; any failure is a bug in snndsl."""
@@ -90,61 +300,75 @@ def _run(jobs: list[list[str]], cwd: Path) -> None:
                             + "\n".join(failures))
 
 
+RUNTIME_OBJECTS = ("snn_runtime.o", "snn_main.o")
+
+
 def runtime_objects(extra_flags: tuple[str, ...] = ()) -> tuple[Path, Path]:
     """snn_runtime.o and snn_main.o, compiled once per runtime version,
-    flags and compiler, and shared by every model built afterwards."""
-    folder = cache_root() / f"runtime-{runtime_key(extra_flags)[:20]}"
-    objs = (folder / "snn_runtime.o", folder / "snn_main.o")
-    if all(o.exists() for o in objs):
+    flags and compiler, and shared by every model built afterwards. They are
+    used only while they match the hashes in their folder's stamp."""
+    key = runtime_key(extra_flags)
+    folder = cache_root() / f"runtime-{key[:20]}"
+    objs = (folder / RUNTIME_OBJECTS[0], folder / RUNTIME_OBJECTS[1])
+    clean_temporaries(folder)
+    if _verified(folder, key, RUNTIME_OBJECTS) is not None:
         return objs
+    _make_folder(folder, "the build cache")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        with _temporary_folder(folder) as tmp:
+            for name in RUNTIME_FILES:
+                shutil.copy(resources.runtime_dir() / name, tmp)
+            flags = [*CFLAGS, *extra_flags]
+            _run([[compiler(), *flags, "-c", "snn_runtime.c", "-o", "snn_runtime.o"],
+                  [compiler(), *flags, "-c", "snn_main.c", "-o", "snn_main.o"]], tmp)
+            digests = {o.name: sha256_file(tmp / o.name) for o in objs}
+            for o in objs:
+                os.replace(tmp / o.name, o)
+        _write_stamp(folder, key, digests)
     except OSError as exc:
-        raise BuildDirError(f"cannot create the build cache {folder}: {exc.strerror}") from None
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:
-        for name in RUNTIME_FILES:
-            shutil.copy(resources.runtime_dir() / name, tmp)
-        flags = [*CFLAGS, *extra_flags]
-        _run([[compiler(), *flags, "-c", "snn_runtime.c", "-o", "snn_runtime.o"],
-              [compiler(), *flags, "-c", "snn_main.c", "-o", "snn_main.o"]], Path(tmp))
-        for o in objs:
-            os.replace(os.path.join(tmp, o.name), o)
+        raise BuildDirError(f"cannot write the build cache '{folder}': {exc.strerror}") from None
     return objs
+
+
+ARTIFACTS = ("model", "libmodel.so")
 
 
 def build(c_source: str, build_dir: Path | None = None, extra_flags: tuple[str, ...] = ()) -> Artifact:
     """Write the sources into `build_dir` (default: the cache) and compile:
     model.c once, linked with the cached runtime into the binary and the
-    shared library."""
+    shared library. An existing build is used only if its stamp records
+    this key and the binary and library match their recorded hashes."""
     key = build_key(c_source, extra_flags)
-    out = Path(build_dir) if build_dir is not None else cache_root() / key[:20]
-    art = Artifact(out, key)
-    stamp = out / STAMP
-    if stamp.exists() and stamp.read_text() == key and art.binary.exists() and art.library.exists():
-        return art
+    if build_dir is not None:
+        out = Path(os.path.abspath(build_dir))
+        _claim(out, str(build_dir))
+    else:
+        out = cache_root() / key[:20]
+    clean_temporaries(out)
+    digests = _verified(out, key, ARTIFACTS)
+    if digests is not None:
+        return Artifact(out, key, digests["libmodel.so"])
+    _make_folder(out, "the build folder" if build_dir is not None else "the build cache")
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        if _read_stamp(out) is None:
+            _write_stamp(out)
+        rt = resources.runtime_dir()
+        for name in RUNTIME_FILES:
+            _write_if_changed(out / name, (rt / name).read_bytes())
+        _write_if_changed(out / "model.c", c_source.encode())
+        runtime_o, main_o = runtime_objects(extra_flags)
+        cc = compiler()
+        with _temporary_folder(out) as tmp:
+            model_o = str(tmp / "model.o")
+            _run([[cc, *CFLAGS, *extra_flags, "-c", "model.c", "-o", model_o]], out)
+            _run([[cc, *extra_flags, "-o", str(tmp / "model"), model_o, str(main_o), str(runtime_o), "-lm"],
+                  [cc, *extra_flags, "-shared", "-o", str(tmp / "libmodel.so"), model_o, str(runtime_o),
+                   "-lm"]], out)
+            digests = {name: sha256_file(tmp / name) for name in ARTIFACTS}
+            for name in ARTIFACTS:
+                os.replace(tmp / name, out / name)
+        _write_stamp(out, key, digests)
     except OSError as exc:
-        raise BuildDirError(f"cannot create the build folder {out}: {exc.strerror}") from None
-    rt = resources.runtime_dir()
-    for name in RUNTIME_FILES:
-        _write_if_changed(out / name, (rt / name).read_bytes())
-    _write_if_changed(art.source, c_source.encode())
-    if stamp.exists():
-        stamp.unlink()
-    runtime_o, main_o = runtime_objects(extra_flags)
-    cc = compiler()
-    with tempfile.TemporaryDirectory(dir=out) as tmp:
-        model_o = os.path.join(tmp, "model.o")
-        _run([[cc, *CFLAGS, *extra_flags, "-c", "model.c", "-o", model_o]], out)
-        _run([[cc, *extra_flags, "-o", os.path.join(tmp, "model"), model_o, str(main_o), str(runtime_o), "-lm"],
-              [cc, *extra_flags, "-shared", "-o", os.path.join(tmp, "libmodel.so"), model_o, str(runtime_o),
-               "-lm"]], out)
-        os.replace(os.path.join(tmp, "model"), art.binary)
-        os.replace(os.path.join(tmp, "libmodel.so"), art.library)
-    stamp.write_text(key)
-    return art
-
-
-class BuildDirError(Exception):
-    """The build folder cannot be written (a user-facing problem)."""
+        raise BuildDirError(f"cannot write the build folder '{build_dir if build_dir is not None else out}': "
+                            f"{exc.strerror}") from None
+    return Artifact(out, key, digests["libmodel.so"])

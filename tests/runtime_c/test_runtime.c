@@ -691,13 +691,44 @@ static void test_results(const char *out)
     const snn_out_array reserved[] = {{"manifest.json", "<f8", 1, {2, 0}, t}};
     CHECK(snn_results_write(dir, "{}", reserved, 1, err, sizeof err) == -1);
 
-    // the new manifest cannot be written: the old one is gone all the same
+    // an array cannot be written (a folder has its name): the old manifest is gone all the same
     in_dir(dir, out, "results_blocked");
     CHECK(snn_results_write(dir, m.s, arrays, 3, err, sizeof err) == 0);
-    CHECK(snn_mkdirs(in_dir(path, dir, "manifest.json.tmp"), err, sizeof err) == 0);
+    CHECK(remove(in_dir(path, dir, "v.t.npy")) == 0);
+    CHECK(snn_mkdirs(path, err, sizeof err) == 0);
     CHECK(snn_results_write(dir, m.s, arrays, 3, err, sizeof err) == -1);
-    CHECK_HAS(err, "manifest.json.tmp");
+    CHECK_HAS(err, "v.t.npy");
     CHECK(!file_exists(in_dir(path, dir, "manifest.json")));
+
+    // a rewrite with fewer arrays removes the old ones it does not name, and nothing else
+    in_dir(dir, out, "results_fewer");
+    CHECK(snn_results_write(dir, m.s, arrays, 3, err, sizeof err) == 0);
+    FILE *mine = fopen(in_dir(path, dir, "plot.png"), "w");
+    CHECK(mine != NULL);
+    if (mine)
+        fclose(mine);
+    CHECK(snn_results_write(dir, m.s, arrays + 2, 1, err, sizeof err) == 0);
+    CHECK(!file_exists(in_dir(path, dir, "v.values.npy")) && !file_exists(in_dir(path, dir, "v.t.npy")));
+    CHECK(file_exists(in_dir(path, dir, "count.npy")) && file_exists(in_dir(path, dir, "plot.png")));
+
+    // a folder of someone else's files is refused and left as it is
+    in_dir(dir, out, "results_foreign");
+    CHECK(snn_mkdirs(dir, err, sizeof err) == 0);
+    mine = fopen(in_dir(path, dir, "notes.txt"), "w");
+    CHECK(mine != NULL);
+    if (mine)
+        fclose(mine);
+    CHECK(snn_results_write(dir, m.s, arrays, 3, err, sizeof err) == -1);
+    CHECK_HAS(err, "it holds files snndsl did not write (notes.txt)");
+    CHECK(!file_exists(in_dir(path, dir, "manifest.json")) && !file_exists(in_dir(path, dir, "count.npy")));
+    mine = fopen(in_dir(path, dir, "manifest.json"), "w");  // a manifest, but not of snndsl's format
+    CHECK(mine != NULL && fputs("{\"format\": \"other/1\"}\n", mine) >= 0);
+    if (mine)
+        fclose(mine);
+    CHECK(snn_results_write(dir, m.s, arrays, 3, err, sizeof err) == -1);
+    CHECK_HAS(err, "(manifest.json, notes.txt)");
+    CHECK(snn_results_write("/", m.s, arrays, 3, err, sizeof err) == -1);
+    CHECK_HAS(err, "root folder");
 
     // a directory that cannot be made
     FILE *f = fopen(in_dir(path, out, "a_file"), "w");

@@ -245,13 +245,15 @@ def test_results_directory(plain_run) -> None:
     run = out / "results" / "nested" / "run"
     manifest = run / "manifest.json"
     assert json.loads(manifest.read_text()) == {"format": "snndsl-results/1", "name": 'test "model"', "dt": 1e-4}
-    assert sorted(p.name for p in run.iterdir()) == ["count.npy", "manifest.json", "v.t.npy", "v.values.npy"]
+    assert sorted(p.name for p in run.iterdir()) == [".snndsl-results", "count.npy", "manifest.json", "v.t.npy",
+                                                     "v.values.npy"]
+    assert (run / ".snndsl-results").read_text() == "snndsl-results/1\nv.values.npy\nv.t.npy\ncount.npy\n"
     np.testing.assert_array_equal(np.load(run / "v.values.npy"), [[1, 2, 3], [4, 5, 6]])
     np.testing.assert_array_equal(np.load(run / "v.t.npy"), [0, 0.1])
     count = np.load(run / "count.npy")
     assert (count.dtype, count.shape, int(count)) == (np.dtype("<i4"), (), 7)
-    # the manifest is written last
-    assert all(manifest.stat().st_mtime_ns >= p.stat().st_mtime_ns for p in run.iterdir())
+    # the manifest is written after every array (the mark is rewritten after it)
+    assert all(manifest.stat().st_mtime_ns >= p.stat().st_mtime_ns for p in run.glob("*.npy"))
 
 
 def test_failed_rewrite_leaves_no_manifest(plain_run) -> None:
@@ -262,7 +264,8 @@ def test_failed_rewrite_leaves_no_manifest(plain_run) -> None:
     assert (failed / "t.npy").exists()
     assert not (out / "escape.npy").exists()
     blocked = out / "results_blocked"
-    assert not (blocked / "manifest.json").exists() and (blocked / "manifest.json.tmp").is_dir()
+    assert not (blocked / "manifest.json").exists() and (blocked / "v.t.npy").is_dir()
+    assert sorted(p.name for p in (out / "results_foreign").iterdir()) == ["manifest.json", "notes.txt"]
 
 
 def test_progress_line_on_stderr(plain_run) -> None:

@@ -854,7 +854,7 @@ int snn_sim_write_results(snn_sim *sim, const char *dir)
     char msg[1024];
     int rc = snn_results_write(dir, manifest, arrays, n, msg, sizeof msg);
     free(arrays);
-    if (rc) { sim->failed = 0; return snn_fail(sim, "error[E0601]: cannot write results: %s", msg); }
+    if (rc) { sim->failed = 0; return snn_fail(sim, "error[E0601]: cannot write results to '%s': %s", dir, msg); }
     return 0;
 }
 
