@@ -74,7 +74,8 @@ def plot_receptive_fields(weights: np.ndarray, n_neurons: int, path: Path) -> No
     for k in range(n_neurons):
         r, c = divmod(k, side)
         tiles[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] = w[:, k].reshape(28, 28)
-    fig, ax = plt.subplots(figsize=(8, 8))
+    inches = max(8.0, 0.55 * side)  # about half an inch per 28 x 28 tile
+    fig, ax = plt.subplots(figsize=(inches, inches))
     im = ax.imshow(tiles, cmap="hot_r", vmin=0, vmax=np.nanmax(tiles), interpolation="nearest")
     ax.set_xticks([]), ax.set_yticks([])
     ax.set_title(f"Input-to-excitatory weights after training ({n_neurons} neurons, 28 x 28 each)")
