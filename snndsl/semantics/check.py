@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from snndsl.diagnostics import Code, CompileError, Diagnostic, Span, closest, error, warning
 from snndsl.ir import nodes as ir
-from snndsl.ir.evaluate import evaluate, NotConstant
+from snndsl.ir.evaluate import INT64, NotConstant, NotFinite, evaluate, finite_value
 from snndsl.ir.integrate import METHODS, Equation, exact_problem, exponential_euler_problem
 from snndsl.semantics import model as m
 from snndsl.syntax import ast
@@ -60,11 +61,11 @@ class Checker:
         self.file = module.file
         self.source = source
         self.diags: list[Diagnostic] = []
-        self.consts: dict[str, tuple[float | int, Dim, str]] = {}
+        self.consts: dict[str, tuple[float | int, Dim, str] | None] = {}
         self.const_decls: dict[str, ast.ConstDecl] = {}
         self.const_busy: set[str] = set()
         self.param_decls: dict[str, ast.ParamDecl] = {}
-        self.params: dict[str, tuple[Dim, str]] = {}
+        self.params: dict[str, tuple[Dim, str] | None] = {}
         self.param_defs: dict[str, ir.ParamDef] = {}  # in dependency order
         self._param_busy: set[str] = set()
         self.data_decls: dict[str, ast.DataDecl] = {}
@@ -186,24 +187,29 @@ class Checker:
 
     # ---- constants, settings, parameters, data -------------------------------
     def _const(self, name: str):
+        """A constant's (value, dimension, dtype); None when it failed to check
+        (reported once: its uses fail quietly rather than echo the error)."""
         if name in self.consts:
             return self.consts[name]
         d = self.const_decls[name]
         if name in self.const_busy:
             self.err(Code.CYCLE, f"constant '{name}' is defined in terms of itself", d.span)
-            self.consts[name] = (0.0, DIMENSIONLESS, "f")
+            self.consts[name] = None
             return self.consts[name]
         self.const_busy.add(name)
         try:
             e, dim = self.expr(d.value, Scope(const_only=True, what="in a constant"))
-            value = evaluate(e)
+            value = finite_value(e)
             self.consts[name] = (value, dim, e.dtype)
         except _Fail:
-            self.consts[name] = (0.0, DIMENSIONLESS, "f")
+            self.consts[name] = None
+        except NotFinite as exc:
+            self.err(Code.BAD_VALUE, f"{exc.why} in constant '{name}'", exc.span or d.value.span)
+            self.consts[name] = None
         except NotConstant:
             self.err(Code.NOT_CONSTANT, f"constant '{name}' must be computable at compile time",
                      d.value.span)
-            self.consts[name] = (0.0, DIMENSIONLESS, "f")
+            self.consts[name] = None
         finally:
             self.const_busy.discard(name)
         return self.consts[name]
@@ -212,12 +218,35 @@ class Checker:
         try:
             x, dim = self.expr(e, Scope(const_only=True, what=what))
             self._expect_dim(dim, want, e.span, what)
-            return evaluate(x)
+            return finite_value(x)
         except _Fail:
+            return None
+        except NotFinite as exc:
+            self.err(Code.BAD_VALUE, f"{exc.why} in {what}", exc.span or e.span)
             return None
         except NotConstant:
             self.err(Code.NOT_CONSTANT, f"{what} must be a constant", e.span)
             return None
+
+    def _known(self, e: ir.Expr, what: str, span):
+        """The value of a checked expression when it is known at compile time,
+        None when it reads something known only at run time. A value that is
+        not finite is reported where it stops being finite, and fails."""
+        try:
+            return finite_value(e)
+        except NotFinite as exc:
+            self.fail(Code.BAD_VALUE, f"{exc.why} in {what}", exc.span or span)
+        except NotConstant:
+            return None
+
+    def _check_steps(self, seconds: float, span, what: str) -> None:
+        """A duration known at compile time must fit the step counter: at most
+        MAX_STEPS steps of dt (the bound the generated C checks at run time,
+        SNN_MAX_STEPS of runtime_c/snn_support.h)."""
+        steps = seconds / self.dt
+        if not steps <= MAX_STEPS:
+            self.fail(Code.BAD_VALUE, f"{what} of {seconds:g} s is {steps:.3g} time steps of dt = {self.dt:g} s; "
+                      f"the step counter holds at most 2**53 (about {MAX_STEPS:.2g}) steps", span)
 
     def _setting_dt(self, d: ast.Setting | None) -> float:
         if d is None:
@@ -227,6 +256,9 @@ class Checker:
             return 1e-4
         if not v > 0 or not math.isfinite(v):
             self.err(Code.BAD_VALUE, f"dt must be positive, not {v:g} s", d.value.span)
+            return 1e-4
+        if not math.isfinite(1 / v):
+            self.err(Code.BAD_VALUE, f"dt = {v:g} s is too small: 1/dt is not a finite number", d.value.span)
             return 1e-4
         return float(v)
 
@@ -261,6 +293,8 @@ class Checker:
     def _param(self, name: str) -> tuple[Dim, str]:
         """A parameter's dimension and dtype, checking its default on first use."""
         if name in self.params:
+            if self.params[name] is None:
+                raise _Fail  # its declaration's error is reported; no echo at each use
             return self.params[name]
         d = self.param_decls[name]
         if name in self._param_busy:
@@ -270,8 +304,9 @@ class Checker:
             e, dim = self.expr(d.value, Scope(what="in a parameter"))
             if e.dtype == "b":
                 self.fail(Code.BAD_TYPE, "a parameter is a number, not a condition", d.value.span)
+            self._known(e, f"the default of parameter '{name}'", d.value.span)
         except _Fail:
-            self.params[name] = (DIMENSIONLESS, "f")  # reported once; uses go on checking
+            self.params[name] = None  # reported once; uses fail quietly
             raise
         finally:
             self._param_busy.discard(name)
@@ -418,6 +453,7 @@ class Checker:
         state is self.groups[d.name]: checking a subexpression updates it."""
         changes: dict = {}
         attempted: set[str] = set()  # properties written, even if they failed to check
+        failed: set[str] = set()  # parts with an error ("ode", "threshold", ...): no follow-on errors
         synapses = d.kind == "synapses"
         clauses_seen: dict[str, Span | None] = {}
         self._current_group = d.name
@@ -440,6 +476,7 @@ class Checker:
                 if isinstance(item, ast.OdeDecl):
                     var = group.var(item.name)
                     if var is None or var.kind != "ode":
+                        failed.add("ode")  # its declaration was refused
                         continue
                     scope = Scope(group=group, synapses=synapses, what="in an equation")
                     e, dim = self.expr(item.expr, scope)
@@ -471,7 +508,8 @@ class Checker:
                 elif isinstance(item, ast.CodeBlock):
                     changes.update(self._code_block(d, group, item))
             except _Fail:
-                pass
+                failed.add("ode" if isinstance(item, ast.OdeDecl) else getattr(item, "kind", None)
+                           or type(item).__name__)
         group = _replace(self.groups[d.name], **changes)
         if d.kind == "poisson" and group.rate is None and group.var("rate") is None and "rate" not in attempted:
             self.err(Code.MISSING, f"poisson group '{d.name}' needs 'rate = ...' or 'rate : Hz'",
@@ -487,12 +525,15 @@ class Checker:
                          v.span)
         if synapses:
             self._check_event_driven(group)
-        if d.kind == "neurons":
+        # structural checks only where their parts checked clean: an error in an
+        # equation or a threshold is reported once, never echoed as "no threshold"
+        if d.kind == "neurons" and "threshold" not in failed:
             if group.reset and group.threshold is None:
                 self.err(Code.MISSING, f"'{d.name}' has a reset but no threshold", d.name_span)
             if group.refractory is not None and group.threshold is None:
                 self.err(Code.MISSING, f"'{d.name}' has a refractory period but no threshold", d.name_span)
-        self._check_integration(d, group)
+        if "ode" not in failed and "SubexprDecl" not in failed:
+            self._check_integration(d, group)
         return group
 
     def _check_integration(self, d: ast.GroupDecl, group: m.Group) -> None:
@@ -530,6 +571,7 @@ class Checker:
                 self.fail(Code.DUPLICATE, "'rate' is both declared and given", item.span)
             e, dim = self.expr(item.expr, Scope(group=group, what="in a Poisson rate"))
             self._expect_dim(dim, HERTZ, item.expr.span, "a Poisson rate")
+            self._known(e, "a Poisson rate", item.expr.span)
             return {"rate": e}
         if d.kind == "spikes" and item.name in ("indices", "times"):
             return {item.name: self._list_or_data(item, SECOND if item.name == "times" else DIMENSIONLESS)}
@@ -598,11 +640,14 @@ class Checker:
             self._expect_dim(dim, SECOND, item.expr.span, "a delay")
             per_synapse = any(isinstance(n, (ir.Var, ir.Rand, ir.DataAt)) and not (isinstance(n, ir.Var) and n.at == "shared")
                               or isinstance(n, ir.Special) and n.name in ("i", "j") for n in ir.walk(e))
-            try:
-                if evaluate(e) < 0:
+            v = self._known(e, "a delay", item.expr.span)
+            if v is not None:
+                if v < 0:
                     self.fail(Code.BAD_VALUE, "a delay cannot be negative", item.expr.span)
-            except NotConstant:
-                pass
+                if v / self.dt > MAX_DELAY_STEPS:
+                    self.fail(Code.BAD_VALUE, f"a delay of {v:g} s is {v / self.dt:.3g} time steps of dt = "
+                              f"{self.dt:g} s; spikes in flight are kept for at most {MAX_DELAY_STEPS:.0e} "
+                              "steps", item.expr.span)
             return {"delay": e, "delay_kind": "heterogeneous" if per_synapse else "homogeneous"}
         if d.kind != "neurons":
             self.fail(Code.MISPLACED, f"'{item.kind}:' belongs in a neuron group", item.span)
@@ -614,11 +659,11 @@ class Checker:
         if e.dtype == "b":
             return {"refractory": e, "refractory_kind": "condition"}
         self._expect_dim(dim, SECOND, item.expr.span, "a refractory period (or a condition)")
-        try:
-            if not evaluate(e) >= 0:
+        v = self._known(e, "a refractory period", item.expr.span)
+        if v is not None:
+            if not v >= 0:
                 self.fail(Code.BAD_VALUE, "a refractory period cannot be negative", item.expr.span)
-        except NotConstant:
-            pass
+            self._check_steps(v, item.expr.span, "a refractory period")
         return {"refractory": e, "refractory_kind": "duration"}
 
     def _code_block(self, d: ast.GroupDecl, group: m.Group, item: ast.CodeBlock) -> dict:
@@ -730,8 +775,8 @@ class Checker:
                 if step is None:
                     raise _Fail
                 k = step / self.dt
-                if not math.isfinite(k) or k > 2 ** 62:
-                    self.fail(Code.BAD_VALUE, f"'every' must be a finite duration, not {step:g} s", d.every.span)
+                if step > 0:
+                    self._check_steps(step, d.every.span, "'every'")
                 if step <= 0 or k < 1 - 1e-9:
                     self.fail(Code.BAD_VALUE, f"'every' must be at least dt ({self.dt:g} s)", d.every.span)
                 if abs(k - round(k)) > 1e-6 * max(1.0, k):
@@ -792,13 +837,12 @@ class Checker:
         if isinstance(s, ast.Run):
             e, dim = self.expr(s.duration, self._scalar_scope(local_vars, "in 'run'"))
             self._expect_dim(dim, SECOND, s.duration.span, "a run's duration")
-            try:
-                v = evaluate(e)
-                if not v > 0 or not math.isfinite(v):
-                    self.err(Code.BAD_VALUE, f"a run's duration is a finite, positive time, not {v:g} s",
-                             s.duration.span)
-            except NotConstant:
-                pass
+            v = self._known(e, "a run's duration", s.duration.span)
+            if v is not None:
+                if not v > 0:
+                    self.fail(Code.BAD_VALUE, f"a run's duration is a finite, positive time, not {v:g} s",
+                              s.duration.span)
+                self._check_steps(v, s.duration.span, "a run")
             return ir.Run(e, s.span)
         if isinstance(s, ast.GroupAssign):
             return self._group_assign(s, local_vars)
@@ -990,13 +1034,25 @@ class Checker:
         text = e.text
         is_int = all(c.isdigit() for c in text)
         value = int(text) if is_int else float(text)
+        if is_int and value >= INT64:
+            self.fail(Code.BAD_VALUE, f"the integer {text} overflows 64 bits", e.span)
+        scale, dim = 1.0, DIMENSIONLESS
+        if e.unit is not None:
+            parsed = parse_suffix(e.unit)
+            if isinstance(parsed, str):
+                self.fail(Code.UNKNOWN_UNIT, f"unknown unit '{parsed}'", e.span)
+            scale, dim = parsed
+        si = float(value) * scale
+        written = f"{text} {e.unit}" if e.unit else text
+        if not math.isfinite(si):
+            self.fail(Code.BAD_VALUE, f"{written} overflows to infinity (the largest number is about 1.8e308"
+                      + (" in SI units)" if e.unit else ")"), e.span)
+        if si != 0 and abs(si) < sys.float_info.min or si == 0 and any(c in "123456789" for c in _mantissa(text)):
+            self.fail(Code.BAD_VALUE, f"{written} underflows to zero (the smallest normal number is about 2.2e-308"
+                      + (" in SI units)" if e.unit else ")"), e.span)
         if e.unit is None:
             return ir.Const(value, "i" if is_int else "f", e.span), DIMENSIONLESS
-        parsed = parse_suffix(e.unit)
-        if isinstance(parsed, str):
-            self.fail(Code.UNKNOWN_UNIT, f"unknown unit '{parsed}'", e.span)
-        scale, dim = parsed
-        return ir.Const(float(value) * scale, "f", e.span), dim
+        return ir.Const(si, "f", e.span), dim
 
     def _e_Bool(self, e: ast.Bool, scope: Scope):
         return ir.Const(e.value, "b", e.span), DIMENSIONLESS
@@ -1031,7 +1087,10 @@ class Checker:
             if name == "N":
                 return ir.Size(group.name, "i", e.span), DIMENSIONLESS
         if name in self.const_decls:
-            value, dim, dtype = self._const(name)
+            known = self._const(name)
+            if known is None:
+                raise _Fail  # its declaration's error is reported
+            value, dim, dtype = known
             return ir.Const(value, dtype, e.span), dim
         if not scope.const_only:
             if name == "t":
@@ -1292,6 +1351,16 @@ from fractions import Fraction  # noqa: E402
 
 Fraction_half = Fraction(1, 2)
 MAX_SIZE = 2 ** 31 - 1
+# The longest simulation, in time steps: SNN_MAX_STEPS of runtime_c/snn_support.h. Up to
+# 2**53 every step count is an exact double, so t = step * dt is exact, and the sum of two
+# step counts (t_end = t + duration, a spike's arrival step) cannot overflow int64_t.
+MAX_STEPS = 2 ** 53
+# The longest synaptic delay, in steps: the generated C's limit for the spike ring (setup_delays).
+MAX_DELAY_STEPS = 1e9
+
+
+def _mantissa(text: str) -> str:
+    return text.lower().partition("e")[0]
 
 
 def _is_int(v) -> bool:
