@@ -45,12 +45,37 @@ static inline int64_t snn_iabs(int64_t x) { return x < 0 ? -x : x; }
 static inline int64_t snn_imin(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t snn_imax(int64_t a, int64_t b) { return a > b ? a : b; }
 
+//! The longest simulation, in time steps (MAX_STEPS of snndsl/semantics/check.py). Up to
+//! 2**53 every step count is an exact double, so t = step * dt is exact, and the sum of two
+//! step counts (t_end = t + duration, a spike's arrival step) cannot overflow int64_t. The
+//! checker refuses a duration known at compile time past it; snn_run_for and
+//! snn_prepare_run refuse one that comes from a parameter, before the first step.
+#define SNN_MAX_STEPS (INT64_C(1) << 53)
+
+//! Whether `n` steps (a double, not yet rounded) fit the step counter: false for NaN too.
+static inline int snn_steps_fit(double n)
+{
+    return n >= 0 && n <= (double)SNN_MAX_STEPS;
+}
+
+//! The one conversion of a number of steps (a double) to the step counter's type:
+//! truncation toward zero, saturating at +-(SNN_MAX_STEPS + 1) -- beyond every step a
+//! simulation reaches -- so that no value (inf, nan, 1e300 s / dt) is undefined
+//! behaviour; nan reads as the upper bound. A value the user gave is checked first
+//! (snn_steps_fit) and reported; what saturates here is then only ever an intermediate,
+//! such as the steps since lastspike = -1e4 s with a very small dt.
+static inline int64_t snn_steps(double n)
+{
+    if (n >= -(double)SNN_MAX_STEPS && n <= (double)SNN_MAX_STEPS) return (int64_t)n;
+    return n < 0 ? -(SNN_MAX_STEPS + 1) : SNN_MAX_STEPS + 1;
+}
+
 //! Brian2's Clock._calc_timestep: round when within 1e-4 dt, else round up.
 static inline int64_t snn_timestep(double t, double dt)
 {
     double n = round(t / dt);
-    if (n * dt == t || fabs(n * dt - t) / dt <= 1e-4) return (int64_t)n;
-    return (int64_t)ceil(t / dt);
+    if (n * dt == t || fabs(n * dt - t) / dt <= 1e-4) return snn_steps(n);
+    return snn_steps(ceil(t / dt));
 }
 
 //! Entries of a table of decay factors exp(a k dt), k = 0 .. SNN_DECAY_STEPS - 1.
@@ -84,7 +109,7 @@ static inline int64_t snn_geometric(snn_rng *rng, double p)
 //! shifted by 1e-3 dt so that multiples of dt never fall short.
 static inline int64_t snn_elapsed_steps(double t, double dt)
 {
-    return (int64_t)((t + 1e-3 * dt) / dt);
+    return snn_steps((t + 1e-3 * dt) / dt);
 }
 
 #endif

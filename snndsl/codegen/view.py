@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from snndsl.codegen.c_expr import Context, CPrinter, c_number, c_string, mangle
 from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
+from snndsl.ir.evaluate import is_constant
 
 C_TYPE = {"f": "double", "i": "int32_t", "b": "uint8_t"}
 DESCR = {"f": "<f8", "i": "<i4", "b": "|b1"}
@@ -216,7 +217,12 @@ class _Builder:
         lines = []
         for k, prm in enumerate(self.m.params):
             value = self.p.expr(prm.default, Context(site=_site(prm.span)))
-            lines.append(f"if (!sim->param_set[{k}]) sim->p.{mangle('p', prm.name)} = {value};")
+            P = f"sim->p.{mangle('p', prm.name)}"
+            lines.append(f"if (!sim->param_set[{k}]) {P} = {value};")
+            if not is_constant(prm.default):  # computed from parameters a --set may have changed
+                lines.append(f"if (!isfinite({P})) return snn_fail(sim, \"%s: error[E0501]: parameter '%s' is %g: "
+                             f"its default, computed from other parameters, is not a finite number\", "
+                             f"{c_string(_site(prm.span))}, {c_string(prm.name)}, {P});")
         return "\n".join(lines)
 
     def data_uses(self) -> dict[str, set[int]]:
@@ -323,6 +329,8 @@ class _Builder:
         changed since."""
         out = ["sim->inv_dt = 1.0 / sim->dt;"]
         for g in self.m.groups:
+            out += self.check_refractory(g)
+        for g in self.m.groups:
             if g.kind == "poisson" and self.poisson_skips(g):
                 G = self.g(g.name)
                 ctx = Context("_i", self.poisson_rng[g.name], site=_site(g.span))
@@ -361,6 +369,22 @@ class _Builder:
                         {c_string(_site(g.span))}, {c_string(g.name)});
 }}""")
         return "\n".join(out)
+
+    def check_refractory(self, g: ir.Group) -> list[str]:
+        """A refractory period the same for every neuron but known only at run
+        time (a parameter, a shared variable) must fit the step counter: checked
+        once per run, before the first step. A constant one the checker
+        checked; one per neuron saturates in snn_elapsed_steps."""
+        e = g.refractory
+        if e is None or g.refractory_kind != "duration" or not _per_run(e) or is_constant(e):
+            return []
+        site = c_string(_site(e.span or g.span))
+        return [f"""{{ /* refractory period of {g.name} */
+    const double r = {self.p.expr(e, Context(site=_site(e.span or g.span)))};
+    if (!(r >= 0) || !snn_steps_fit(r / sim->dt))
+        return snn_fail(sim, "%s: error[E0501]: the refractory period of '%s' is %g s; it must be 0 to 2**53 "
+                        "steps of dt = %g s", {site}, {c_string(g.name)}, r, sim->dt);
+}}"""]
 
     def alloc_vars(self, g: ir.Group) -> str:
         lines = []

@@ -246,7 +246,7 @@ class Checker:
         steps = seconds / self.dt
         if not steps <= MAX_STEPS:
             self.fail(Code.BAD_VALUE, f"{what} of {seconds:g} s is {steps:.3g} time steps of dt = {self.dt:g} s; "
-                      f"the step counter holds at most 2**53 (about {MAX_STEPS:.2g}) steps", span)
+                      "the step counter holds at most 2**53 (about 9.0e15) steps", span)
 
     def _setting_dt(self, d: ast.Setting | None) -> float:
         if d is None:
