@@ -79,6 +79,7 @@ class Checker:
         self._current_group: str | None = None
         self.used: set[str] = set()  # constants, parameters and data read somewhere
         self.frozen_vars: set[tuple[str, str]] = set()  # (group, var) named by freeze/unfreeze
+        self.bad_vars: set[tuple[str, str]] = set()  # (group, var) whose unit failed: uses fail quietly
 
     # ---- diagnostics ----------------------------------------------------
     def err(self, code: Code, msg: str, span: Span | None, *notes: str) -> None:
@@ -364,17 +365,17 @@ class Checker:
         return self._unit(u), "f"
 
     # ---- groups --------------------------------------------------------------
-    def _size(self, d: ast.GroupDecl) -> int:
+    def _size(self, d: ast.GroupDecl) -> int | None:
         v = self._constant_value(d.size, DIMENSIONLESS, "a group size")
         if v is None:
-            return 1
+            return None  # reported; checks that need the size skip it
         if not _is_int(v) or v < 1:
             self.err(Code.BAD_VALUE, f"a group size is a positive integer, not {v:g}", d.size.span)
-            return 1
+            return None
         if v > MAX_SIZE:
             self.err(Code.BAD_VALUE, f"a group size is at most {MAX_SIZE} (indices are 32-bit), not {v:g}",
                      d.size.span)
-            return 1
+            return None
         return int(v)
 
     def _group(self, d: ast.GroupDecl) -> None:
@@ -424,7 +425,10 @@ class Checker:
         self.groups[d.name] = group
 
     def _declare(self, d: ast.GroupDecl, item) -> m.Variable:
+        before = len(self.diags)
         dim, dtype = self._var_type(item.unit)
+        if len(self.diags) > before:  # an unknown unit: its dimension is a guess, so no echo at each use
+            self.bad_vars.add((d.name, item.name))
         flags = set()
         allowed = {"shared", "constant"}
         if isinstance(item, ast.OdeDecl):
@@ -475,7 +479,7 @@ class Checker:
                     continue
                 if isinstance(item, ast.OdeDecl):
                     var = group.var(item.name)
-                    if var is None or var.kind != "ode":
+                    if var is None or var.kind != "ode" or (d.name, item.name) in self.bad_vars:
                         failed.add("ode")  # its declaration was refused
                         continue
                     scope = Scope(group=group, synapses=synapses, what="in an equation")
@@ -729,6 +733,8 @@ class Checker:
         return ir.Assign(target, self._compound(target, var, s.op, value, dim, s.value.span), s.span)
 
     def _compound(self, target: ir.Expr, var: m.Variable, op: str, value: ir.Expr, dim: Dim, span) -> ir.Expr:
+        if (target.group, var.name) in self.bad_vars:
+            raise _Fail  # its declaration's unit is reported
         if op in ("=", "+=", "-="):
             if var.dtype == "b":
                 if op != "=" or value.dtype != "b":
@@ -1118,6 +1124,8 @@ class Checker:
                   e.span)
 
     def _var_ref(self, group: m.Group, v: m.Variable, at: str, span, scope: Scope):
+        if (group.name, v.name) in self.bad_vars:
+            raise _Fail  # its declaration's unit is reported
         if v.kind == "subexpr":
             expr = self._subexpr(group.name, v.name, span)
             return _retarget(expr, at), v.dim
