@@ -70,6 +70,9 @@ class Checker:
         self._param_busy: set[str] = set()
         self.data_decls: dict[str, ast.DataDecl] = {}
         self.data_dims: dict[str, Dim] = {}
+        self.data_scales: dict[str, float] = {}
+        self.bad_data: set[str] = set()
+        self.bad_locals: set[str] = set()  # protocol locals whose 'let' failed: uses fail quietly
         self.group_decls: dict[str, ast.GroupDecl] = {}
         self.groups: dict[str, m.Group] = {}
         self.dt = 1e-4
@@ -97,7 +100,11 @@ class Checker:
             self._const(name)
         for d in decls:
             if isinstance(d, ast.DataDecl):
-                self.data_dims[d.name] = self._unit(d.unit) if d.unit else DIMENSIONLESS
+                before = len(self.diags)
+                self.data_scales[d.name], self.data_dims[d.name] = \
+                    self._unit_both(d.unit) if d.unit else (1.0, DIMENSIONLESS)
+                if len(self.diags) > before:  # an unknown unit, reported once: uses fail quietly
+                    self.bad_data.add(d.name)
         settings = {d.name: d for d in decls if isinstance(d, ast.Setting)}
         self.dt = self._setting_dt(settings.get("dt"))
         seed = self._setting_seed(settings.get("seed"))
@@ -321,7 +328,7 @@ class Checker:
         for d in decls:
             if not isinstance(d, ast.DataDecl):
                 continue
-            scale = self._unit_scale(d.unit) if d.unit else 1.0
+            scale = self.data_scales[d.name]
             path, _, key = d.path.partition(":") if d.path.count(":") == 1 and not _is_windows_drive(d.path) else (d.path, "", "")
             if not path:
                 self.err(Code.BAD_VALUE, "the data path is empty", d.path_span)
@@ -590,7 +597,7 @@ class Checker:
         if isinstance(e, ast.Name):
             self.used.add(e.id)
         if isinstance(e, ast.Name) and e.id in self.data_decls:
-            self._expect_dim(self.data_dims[e.id], want, e.span, what)
+            self._expect_dim(self._data_dim(e.id), want, e.span, what)
             return ir.ListOrData(data=e.id)
         if isinstance(e, ast.ListLit):
             values = []
@@ -749,6 +756,11 @@ class Checker:
             return value
         return _binary(op[0], target, value)
 
+    def _data_dim(self, name: str) -> Dim:
+        if name in self.bad_data:
+            raise _Fail  # its declaration's unit is reported
+        return self.data_dims[name]
+
     def _lookup_var(self, group: m.Group, name: str, span) -> m.Variable:
         v = group.var(name)
         if v is None:
@@ -858,9 +870,15 @@ class Checker:
             if s.name in local_vars:
                 self.fail(Code.DUPLICATE, f"'{s.name}' is already defined", s.span)
             self._shadow_check(s.name, s.span)
-            e, dim = self.expr(s.value, self._scalar_scope(local_vars, "in 'let'"))
-            if dim != DIMENSIONLESS or e.dtype == "b":
-                self.fail(Code.DIMENSION, "a protocol local ('let') holds a dimensionless number", s.value.span)
+            try:
+                e, dim = self.expr(s.value, self._scalar_scope(local_vars, "in 'let'"))
+                if dim != DIMENSIONLESS or e.dtype == "b":
+                    self.fail(Code.DIMENSION, "a protocol local ('let') holds a dimensionless number", s.value.span)
+            except _Fail:
+                local_vars[s.name] = "f"  # declared all the same, so that its uses do not echo the error
+                self.bad_locals.add(s.name)
+                raise
+            self.bad_locals.discard(s.name)
             local_vars[s.name] = "f"
             self.protocol_locals[s.name] = "f"
             return ir.SetLocal(s.name, e, True, s.span)
@@ -872,6 +890,8 @@ class Checker:
                 self._unknown(s.name, local_vars, s.span, "local (declare it with 'let')")
             if local_vars[s.name] == "i":
                 self.fail(Code.FLAG_VIOLATION, f"the loop variable '{s.name}' cannot be assigned", s.span)
+            if s.name in self.bad_locals:
+                raise _Fail  # its 'let' is reported
             e, dim = self.expr(s.value, self._scalar_scope(local_vars, "in an assignment"))
             self._expect_dim(dim, DIMENSIONLESS, s.value.span, f"the value of '{s.name}'")
             cur = ir.Local(s.name, "f")
@@ -1077,6 +1097,8 @@ class Checker:
         name = e.id
         self.used.add(name)
         if name in scope.locals:
+            if name in self.bad_locals:
+                raise _Fail  # its 'let' is reported
             return ir.Local(name, scope.locals[name], e.span), DIMENSIONLESS
         group = scope.group
         if group is not None and not scope.const_only:
@@ -1109,7 +1131,7 @@ class Checker:
             if name in self.data_decls:
                 if group is None or scope.shared_only:
                     self.fail(Code.MISPLACED, f"data array '{name}' needs indices here: {name}[...]", e.span)
-                return ir.DataAt(name, (ir.Special("elem", "i"),), "f", e.span), self.data_dims[name]
+                return ir.DataAt(name, (ir.Special("elem", "i"),), "f", e.span), self._data_dim(name)
         elif name == "dt":
             return ir.Const(self.dt, "f", e.span), SECOND
         if name in UNITS:
@@ -1193,7 +1215,7 @@ class Checker:
                 self.fail(Code.BAD_TYPE, f"an index into '{e.name}' is an integer (i, j, a loop variable, ...)",
                           a.span)
             idx.append(x)
-        return ir.DataAt(e.name, tuple(idx), "f", e.span), self.data_dims[e.name]
+        return ir.DataAt(e.name, tuple(idx), "f", e.span), self._data_dim(e.name)
 
     def _e_ListLit(self, e: ast.ListLit, scope: Scope):
         self.fail(Code.MISPLACED, "a list literal is only allowed as the indices or times of a spikes group",
