@@ -41,6 +41,16 @@ static inline int64_t snn_trunc(double x)
     return (int64_t)x;
 }
 
+//! A number assigned to an integer variable: truncation toward zero, saturating at
+//! the int32_t range instead of undefined behaviour (nan reads as 0, as in snn_trunc).
+static inline int32_t snn_to_i32(double x)
+{
+    if (!(x == x)) return 0;
+    if (x >= 2147483647.0) return INT32_MAX;
+    if (x <= -2147483648.0) return INT32_MIN;
+    return (int32_t)x;
+}
+
 static inline int64_t snn_iabs(int64_t x) { return x < 0 ? -x : x; }
 static inline int64_t snn_imin(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t snn_imax(int64_t a, int64_t b) { return a > b ? a : b; }

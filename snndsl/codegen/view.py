@@ -859,7 +859,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         if s.target.at == "shared":
             value = self.p.expr(s.value, Context(site=_site(s.span), reductions=reductions, rng=self.rng()))
             if s.target.dtype == "i":
-                value = f"(int32_t)({value})"
+                value = f"snn_to_i32({value})" if s.value.dtype == "f" else f"(int32_t)({value})"
             return (f"{{ /* {g.name}.{s.target.name} */\n{self._indent(pre, 4)}"
                     f"    {self.p.var(s.target, Context())} = {value};\n{self._free_reductions(reductions)}}}")
         lo = self.p.expr(s.lo, Context()) if s.lo is not None else None

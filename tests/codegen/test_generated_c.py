@@ -104,7 +104,8 @@ NEAR_LIMITS = """\
 # Values near the step counter's limits that must be accepted: a tiny dt, so that
 # lastspike = -1e4 s is 1e19 steps ago (past int64_t); a refractory period from a
 # parameter; a Poisson rate so small that its next spike is never; a spike far past
-# the end; a run from a parameter; a monitor sampling every 1e12 steps.
+# the end; a run from a parameter; a monitor sampling every 1e12 steps; an integer
+# variable assigned a number past int32_t (it saturates, as int() does).
 dt = 1e-15 s
 param ref = 1e-9 s
 param T = 5e-13 s
@@ -113,6 +114,9 @@ neurons g[3]:
     threshold: v > 1
     reset: v = 0
     refractory: ref
+    big : integer
+    init:
+        big = 1e300 * (i + 1)
 poisson src[2]:
     rate = 1e-290 Hz
 spikes gen[1]:
@@ -126,6 +130,7 @@ synapses S: gen -> g:
 monitor gs: spikes of g
 monitor src_spikes: spikes of src
 monitor gv: g.v every 1e-3 s
+monitor gbig: g.big every 1e-3 s
 
 phase a:
     run T
@@ -154,6 +159,7 @@ def test_values_near_the_limits_clean_under_sanitizers(tmp_path):
         res = snndsl.load(out)
         assert len(res["gs"].t) > 0 and len(res["src_spikes"].t) == 0
         assert len(res["gv"].t) == 1  # step 0 only
+        assert (res["gbig"].values == 2 ** 31 - 1).all()
     bad = subprocess.run([str(work / "model"), "-o", str(tmp_path / "bad"), "--quiet", "--set", "ref=1e300 s"],
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "E0501" in bad.stderr and "runtime error" not in bad.stderr, bad.stderr
