@@ -132,6 +132,25 @@ def test_refractory_period_from_a_parameter_past_the_step_counter(tmp_path):
     assert len(snndsl.load(tmp_path / "out").monitors["s"].t) == 2
 
 
+def test_refractory_period_from_a_shared_variable_is_checked_at_each_run(tmp_path):
+    path = _write(tmp_path, """\
+neurons G[2]:
+    dv/dt = (1.1 - v) / (10 ms) : 1
+    ref : second (shared, constant)
+    threshold: v > 1
+    reset: v = 0
+    refractory: ref
+monitor s: spikes of G
+
+phase a:
+    G.ref = 2 ms
+    run 50 ms
+    G.ref = 1e300 s
+    run 10 ms
+""")
+    _fails(_run(path), "model.snn:6:17: error[E0501]", "refractory period of 'G' is 1e+300 s")
+
+
 # ---- item 5: values that are not finite ---------------------------------------
 
 @pytest.mark.parametrize("value, why", [("1e-400 mV", "underflows to zero"),

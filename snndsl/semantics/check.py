@@ -742,6 +742,8 @@ class Checker:
     def _compound(self, target: ir.Expr, var: m.Variable, op: str, value: ir.Expr, dim: Dim, span) -> ir.Expr:
         if (target.group, var.name) in self.bad_vars:
             raise _Fail  # its declaration's unit is reported
+        if value.dtype != "b":
+            self._known(value, f"an assignment to '{var.name}'", span)
         if op in ("=", "+=", "-="):
             if var.dtype == "b":
                 if op != "=" or value.dtype != "b":
