@@ -69,15 +69,20 @@ static inline int snn_steps_fit(double n)
 }
 
 //! The one conversion of a number of steps (a double) to the step counter's type:
-//! truncation toward zero, saturating at +-(SNN_MAX_STEPS + 1) -- beyond every step a
-//! simulation reaches -- so that no value (inf, nan, 1e300 s / dt) is undefined
-//! behaviour; nan reads as the upper bound. A value the user gave is checked first
-//! (snn_steps_fit) and reported; what saturates here is then only ever an intermediate,
-//! such as the steps since lastspike = -1e4 s with a very small dt.
+//! truncation toward zero, clamped to +-SNN_STEPS_NEVER (2**54, beyond every step a
+//! simulation reaches, and far from int64_t overflow when added to one) -- so that no value (inf, nan, 1e300 s / dt) is undefined behaviour; nan
+//! reads as +2**54. A value the user gave is checked first (snn_steps_fit) and
+//! reported; what clamps here is only ever an intermediate, such as the steps since
+//! lastspike = -1e4 s with a very small dt. Branch-free (minsd/maxsd): it runs per
+//! neuron and step in refractoriness.
+#define SNN_STEPS_NEVER (INT64_C(1) << 54)
+
 static inline int64_t snn_steps(double n)
 {
-    if (n >= -(double)SNN_MAX_STEPS && n <= (double)SNN_MAX_STEPS) return (int64_t)n;
-    return n < 0 ? -(SNN_MAX_STEPS + 1) : SNN_MAX_STEPS + 1;
+    const double beyond = (double)SNN_STEPS_NEVER;
+    double c = n < beyond ? n : beyond;
+    c = c > -beyond ? c : -beyond;
+    return (int64_t)c;
 }
 
 //! Brian2's Clock._calc_timestep: round when within 1e-4 dt, else round up.
@@ -104,15 +109,14 @@ static inline double snn_decay(const double *table, double a, double elapsed, do
 }
 
 //! Steps before the next success of a Bernoulli process with probability p per
-//! step (0 when p >= 1; practically never when p <= 0): the geometric
-//! distribution, from one uniform number.
+//! step (0 when p >= 1; SNN_STEPS_NEVER, past the last step, when p <= 0 or when
+//! the draw is that far): the geometric distribution, from one uniform number.
 static inline int64_t snn_geometric(snn_rng *rng, double p)
 {
     if (p >= 1) return 0;
-    if (!(p > 0)) return INT64_C(1) << 62;
+    if (!(p > 0)) return SNN_STEPS_NEVER;
     double u = snn_rng_uniform(rng);
-    double k = floor(log1p(-u) / log1p(-p));
-    return k < 4e18 ? (int64_t)k : INT64_C(1) << 62;
+    return snn_steps(floor(log1p(-u) / log1p(-p)));
 }
 
 //! Brian2's timestep(t, dt) for refractoriness: whole steps in a duration,
