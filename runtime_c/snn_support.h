@@ -126,4 +126,13 @@ static inline int64_t snn_elapsed_steps(double t, double dt)
     return snn_steps((t + 1e-3 * dt) / dt);
 }
 
+//! snn_elapsed_steps(t, dt) >= steps, compared in double precision with no
+//! conversion (it runs per neuron and step): trunc(y) >= R holds exactly when
+//! y >= R for R >= 1, and when y > R - 1 for R <= 0 (R is exact: |R| <= 2**54).
+static inline int snn_elapsed_reaches(double t, double dt, int64_t steps)
+{
+    const double y = (t + 1e-3 * dt) / dt, r = (double)steps;
+    return steps >= 1 ? y >= r : y > r - 1;
+}
+
 #endif

@@ -565,7 +565,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
                 if _per_run(g.refractory):  # the same for every neuron: once per step
                     head.append(f"const int64_t _ref_steps = {steps};")
                     steps = "_ref_steps"
-                lines.append(f"{nr} = snn_elapsed_steps(_t - {last}, dt) >= {steps};")
+                lines.append(f"{nr} = snn_elapsed_reaches(_t - {last}, dt, {steps});")
             else:
                 lines.append(f"{nr} = {nr} || !({ref});")
         if g.update:

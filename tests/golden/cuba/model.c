@@ -529,7 +529,7 @@ static void snn_step(snn_sim *sim)
         double _lin[4][sizeof sim->lin_exc[0] / sizeof(double)];
         memcpy(_lin, sim->lin_exc, sizeof _lin);
         for (int64_t _i = 0; _i < _n; _i++) {
-            _a_not_refractory[_i] = snn_elapsed_steps(_t - _a_lastspike[_i], dt) >= _ref_steps;
+            _a_not_refractory[_i] = snn_elapsed_reaches(_t - _a_lastspike[_i], dt, _ref_steps);
             { /* exact step of v, ge, gi */
                 const double _x0 = _a_v[_i];
                 const double _x1 = _a_ge[_i];
@@ -562,7 +562,7 @@ static void snn_step(snn_sim *sim)
         double _lin[4][sizeof sim->lin_inh[0] / sizeof(double)];
         memcpy(_lin, sim->lin_inh, sizeof _lin);
         for (int64_t _i = 0; _i < _n; _i++) {
-            _a_not_refractory[_i] = snn_elapsed_steps(_t - _a_lastspike[_i], dt) >= _ref_steps;
+            _a_not_refractory[_i] = snn_elapsed_reaches(_t - _a_lastspike[_i], dt, _ref_steps);
             { /* exact step of v, ge, gi */
                 const double _x0 = _a_v[_i];
                 const double _x1 = _a_ge[_i];
