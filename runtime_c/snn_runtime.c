@@ -1305,6 +1305,28 @@ static size_t number_length(const char *s)
     return i;
 }
 
+//! Whether the decimal number s (as number_length reads it) has a nonzero digit.
+static bool nonzero_mantissa(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && s[i] != 'e' && s[i] != 'E'; i++)
+        if (s[i] >= '1' && s[i] <= '9')
+            return true;
+    return false;
+}
+
+//! Whether s starts with the lowercase `word`, in any case.
+static bool starts_ci(const char *s, const char *word)
+{
+    for (; *word; s++, word++)
+        if (tolower((unsigned char)*s) != *word)
+            return false;
+    return true;
+}
+
+//! The number, then an optional unit. The value in SI units must be a finite,
+//! normal number, or zero written as zero: "1e400 mV" overflows to infinity,
+//! "1e-400 mV" (and "1e-307 mV", a subnormal volt) underflows to zero, "nan" and
+//! "inf" are not numbers a model can use.
 int snn_parse_quantity(const char *text, double *value, int dim[7], char *err, size_t errlen)
 {
     qparser q = {text, ""};
@@ -1313,15 +1335,20 @@ int snn_parse_quantity(const char *text, double *value, int dim[7], char *err, s
     size_t n = number_length(q.p);
     char num[64];
     double x = 0;
-    if (n == 0 || n >= sizeof num) {
+    bool nonzero = false;
+    const char *word = q.p + (*q.p == '+' || *q.p == '-');
+    if (n == 0 && starts_ci(word, "nan")) {
+        snprintf(q.why, sizeof q.why, "nan is not a number");
+    } else if (n == 0 && starts_ci(word, "inf")) {
+        snprintf(q.why, sizeof q.why, "infinity is not a finite number");
+    } else if (n == 0 || n >= sizeof num) {
         snprintf(q.why, sizeof q.why, n ? "number too long" : "expected a number");
     } else {
         memcpy(num, q.p, n);
         num[n] = '\0';
         x = strtod(num, NULL);
+        nonzero = nonzero_mantissa(num, n);
         q.p += n;
-        if (!isfinite(x))
-            snprintf(q.why, sizeof q.why, "number out of range");
         skip_ws(&q.p);
     }
     if (!q.why[0] && *q.p) {
@@ -1336,7 +1363,14 @@ int snn_parse_quantity(const char *text, double *value, int dim[7], char *err, s
     }
     if (q.why[0])
         return fail(err, errlen, "'%s' is not a number with a unit: %s", text, q.why);
-    *value = x * u.scale;
+    double si = x * u.scale;
+    if (!isfinite(si))
+        return fail(err, errlen, "'%s' overflows to infinity (the largest number is about 1.8e308%s)", text,
+                    u.scale != 1 ? " in SI units" : "");
+    if (nonzero && !isnormal(si))
+        return fail(err, errlen, "'%s' underflows to zero (the smallest normal number is about 2.2e-308%s)",
+                    text, u.scale != 1 ? " in SI units" : "");
+    *value = si;
     memcpy(dim, u.dim, sizeof u.dim);
     return 0;
 }

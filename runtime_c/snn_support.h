@@ -41,16 +41,56 @@ static inline int64_t snn_trunc(double x)
     return (int64_t)x;
 }
 
+//! A number assigned to an integer variable: truncation toward zero, saturating at
+//! the int32_t range instead of undefined behaviour (nan reads as 0, as in snn_trunc).
+static inline int32_t snn_to_i32(double x)
+{
+    if (!(x == x)) return 0;
+    if (x >= 2147483647.0) return INT32_MAX;
+    if (x <= -2147483648.0) return INT32_MIN;
+    return (int32_t)x;
+}
+
 static inline int64_t snn_iabs(int64_t x) { return x < 0 ? -x : x; }
 static inline int64_t snn_imin(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t snn_imax(int64_t a, int64_t b) { return a > b ? a : b; }
+
+//! The longest simulation, in time steps (MAX_STEPS of snndsl/semantics/check.py). Up to
+//! 2**53 every step count is an exact double, so t = step * dt is exact, and the sum of two
+//! step counts (t_end = t + duration, a spike's arrival step) cannot overflow int64_t. The
+//! checker refuses a duration known at compile time past it; snn_run_for and
+//! snn_prepare_run refuse one that comes from a parameter, before the first step.
+#define SNN_MAX_STEPS (INT64_C(1) << 53)
+
+//! Whether `n` steps (a double, not yet rounded) fit the step counter: false for NaN too.
+static inline int snn_steps_fit(double n)
+{
+    return n >= 0 && n <= (double)SNN_MAX_STEPS;
+}
+
+//! The one conversion of a number of steps (a double) to the step counter's type:
+//! truncation toward zero, clamped to +-SNN_STEPS_NEVER (2**54, beyond every step a
+//! simulation reaches, and far from int64_t overflow when added to one) -- so that no value (inf, nan, 1e300 s / dt) is undefined behaviour; nan
+//! reads as +2**54. A value the user gave is checked first (snn_steps_fit) and
+//! reported; what clamps here is only ever an intermediate, such as the steps since
+//! lastspike = -1e4 s with a very small dt. Branch-free (minsd/maxsd): it runs per
+//! neuron and step in refractoriness.
+#define SNN_STEPS_NEVER (INT64_C(1) << 54)
+
+static inline int64_t snn_steps(double n)
+{
+    const double beyond = (double)SNN_STEPS_NEVER;
+    double c = n < beyond ? n : beyond;
+    c = c > -beyond ? c : -beyond;
+    return (int64_t)c;
+}
 
 //! Brian2's Clock._calc_timestep: round when within 1e-4 dt, else round up.
 static inline int64_t snn_timestep(double t, double dt)
 {
     double n = round(t / dt);
-    if (n * dt == t || fabs(n * dt - t) / dt <= 1e-4) return (int64_t)n;
-    return (int64_t)ceil(t / dt);
+    if (n * dt == t || fabs(n * dt - t) / dt <= 1e-4) return snn_steps(n);
+    return snn_steps(ceil(t / dt));
 }
 
 //! Entries of a table of decay factors exp(a k dt), k = 0 .. SNN_DECAY_STEPS - 1.
@@ -69,22 +109,30 @@ static inline double snn_decay(const double *table, double a, double elapsed, do
 }
 
 //! Steps before the next success of a Bernoulli process with probability p per
-//! step (0 when p >= 1; practically never when p <= 0): the geometric
-//! distribution, from one uniform number.
+//! step (0 when p >= 1; SNN_STEPS_NEVER, past the last step, when p <= 0 or when
+//! the draw is that far): the geometric distribution, from one uniform number.
 static inline int64_t snn_geometric(snn_rng *rng, double p)
 {
     if (p >= 1) return 0;
-    if (!(p > 0)) return INT64_C(1) << 62;
+    if (!(p > 0)) return SNN_STEPS_NEVER;
     double u = snn_rng_uniform(rng);
-    double k = floor(log1p(-u) / log1p(-p));
-    return k < 4e18 ? (int64_t)k : INT64_C(1) << 62;
+    return snn_steps(floor(log1p(-u) / log1p(-p)));
 }
 
 //! Brian2's timestep(t, dt) for refractoriness: whole steps in a duration,
 //! shifted by 1e-3 dt so that multiples of dt never fall short.
 static inline int64_t snn_elapsed_steps(double t, double dt)
 {
-    return (int64_t)((t + 1e-3 * dt) / dt);
+    return snn_steps((t + 1e-3 * dt) / dt);
+}
+
+//! snn_elapsed_steps(t, dt) >= steps, compared in double precision with no
+//! conversion (it runs per neuron and step): trunc(y) >= R holds exactly when
+//! y >= R for R >= 1, and when y > R - 1 for R <= 0 (R is exact: |R| <= 2**54).
+static inline int snn_elapsed_reaches(double t, double dt, int64_t steps)
+{
+    const double y = (t + 1e-3 * dt) / dt, r = (double)steps;
+    return steps >= 1 ? y >= r : y > r - 1;
 }
 
 #endif

@@ -250,7 +250,7 @@ class CPrinter:
         if isinstance(s, ir.Assign):
             value = self.expr(s.value, ctx)
             if s.target.dtype == "i":
-                value = f"(int32_t)({value})"
+                value = f"snn_to_i32({value})" if s.value.dtype == "f" else f"(int32_t)({value})"
             lines.append(f"{indent}{self._guarded(s.target, f'{self.var(s.target, ctx)} = {value};', ctx)}")
         elif isinstance(s, ir.Let):
             lines.append(f"{indent}const double {s.name} = {self.expr(s.value, ctx)};")

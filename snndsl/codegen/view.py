@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from snndsl.codegen.c_expr import Context, CPrinter, c_number, c_string, mangle
 from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
+from snndsl.ir.evaluate import is_constant
 
 C_TYPE = {"f": "double", "i": "int32_t", "b": "uint8_t"}
 DESCR = {"f": "<f8", "i": "<i4", "b": "|b1"}
@@ -216,14 +217,19 @@ class _Builder:
         lines = []
         for k, prm in enumerate(self.m.params):
             value = self.p.expr(prm.default, Context(site=_site(prm.span)))
-            lines.append(f"if (!sim->param_set[{k}]) sim->p.{mangle('p', prm.name)} = {value};")
+            P = f"sim->p.{mangle('p', prm.name)}"
+            lines.append(f"if (!sim->param_set[{k}]) {P} = {value};")
+            if not is_constant(prm.default):  # computed from parameters a --set may have changed
+                lines.append(f"if (!isfinite({P})) return snn_fail(sim, \"%s: error[E0501]: parameter '%s' is %g: "
+                             f"its default, computed from other parameters, is not a finite number\", "
+                             f"{c_string(_site(prm.span))}, {c_string(prm.name)}, {P});")
         for prm in self.m.params:
             if prm.integer:  # used as an integer: a fraction would be truncated silently
-                p = f"sim->p.{mangle('p', prm.name)}"
-                lines.append(f"if ({p} != floor({p}) || !(fabs({p}) < 0x1p53))\n"
+                P = f"sim->p.{mangle('p', prm.name)}"
+                lines.append(f"if ({P} != floor({P}) || !(fabs({P}) < 0x1p53))\n"
                              f"    return snn_fail(sim, \"%s: error[E0601]: parameter '%s' is used as an integer "
                              f"(an index or a loop bound), so its value must be a whole number, not %.17g\", "
-                             f"{c_string(_site(prm.span))}, {c_string(prm.name)}, {p});")
+                             f"{c_string(_site(prm.span))}, {c_string(prm.name)}, {P});")
         return "\n".join(lines)
 
     def data_uses(self) -> dict[str, set[int]]:
@@ -330,6 +336,8 @@ class _Builder:
         changed since."""
         out = ["sim->inv_dt = 1.0 / sim->dt;"]
         for g in self.m.groups:
+            out += self.check_refractory(g)
+        for g in self.m.groups:
             if g.kind == "poisson" and self.poisson_skips(g):
                 G = self.g(g.name)
                 ctx = Context("_i", self.poisson_rng[g.name], site=_site(g.span))
@@ -368,6 +376,22 @@ class _Builder:
                         {c_string(_site(g.span))}, {c_string(g.name)});
 }}""")
         return "\n".join(out)
+
+    def check_refractory(self, g: ir.Group) -> list[str]:
+        """A refractory period the same for every neuron but known only at run
+        time (a parameter, a shared variable) must fit the step counter: checked
+        once per run, before the first step. A constant one the checker
+        checked; one per neuron saturates in snn_elapsed_steps."""
+        e = g.refractory
+        if e is None or g.refractory_kind != "duration" or not _per_run(e) or is_constant(e):
+            return []
+        site = c_string(_site(e.span or g.span))
+        return [f"""{{ /* refractory period of {g.name} */
+    const double r = {self.p.expr(e, Context(site=_site(e.span or g.span)))};
+    if (!(r >= 0) || !snn_steps_fit(r / sim->dt))
+        return snn_fail(sim, "%s: error[E0501]: the refractory period of '%s' is %g s; it must be 0 to 2**53 "
+                        "steps of dt = %g s", {site}, {c_string(g.name)}, r, sim->dt);
+}}"""]
 
     def alloc_vars(self, g: ir.Group) -> str:
         lines = []
@@ -548,7 +572,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
                 if _per_run(g.refractory):  # the same for every neuron: once per step
                     head.append(f"const int64_t _ref_steps = {steps};")
                     steps = "_ref_steps"
-                lines.append(f"{nr} = snn_elapsed_steps(_t - {last}, dt) >= {steps};")
+                lines.append(f"{nr} = snn_elapsed_reaches(_t - {last}, dt, {steps});")
             else:
                 lines.append(f"{nr} = {nr} || !({ref});")
         if g.update:
@@ -842,7 +866,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         if s.target.at == "shared":
             value = self.p.expr(s.value, Context(site=_site(s.span), reductions=reductions, rng=self.rng()))
             if s.target.dtype == "i":
-                value = f"(int32_t)({value})"
+                value = f"snn_to_i32({value})" if s.value.dtype == "f" else f"(int32_t)({value})"
             return (f"{{ /* {g.name}.{s.target.name} */\n{self._indent(pre, 4)}"
                     f"    {self.p.var(s.target, Context())} = {value};\n{self._free_reductions(reductions)}}}")
         lo = self.p.expr(s.lo, Context()) if s.lo is not None else None

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from snndsl.diagnostics import Code, CompileError, Diagnostic, Span, closest, error, warning
 from snndsl.ir import nodes as ir
-from snndsl.ir.evaluate import evaluate, NotConstant
+from snndsl.ir.evaluate import INT64, NotConstant, NotFinite, evaluate, finite_value
 from snndsl.ir.integrate import METHODS, Equation, exact_problem, exponential_euler_problem
 from snndsl.semantics import model as m
 from snndsl.syntax import ast
@@ -60,16 +61,19 @@ class Checker:
         self.file = module.file
         self.source = source
         self.diags: list[Diagnostic] = []
-        self.consts: dict[str, tuple[float | int, Dim, str]] = {}
+        self.consts: dict[str, tuple[float | int, Dim, str] | None] = {}
         self.const_decls: dict[str, ast.ConstDecl] = {}
         self.const_busy: set[str] = set()
         self.param_decls: dict[str, ast.ParamDecl] = {}
-        self.params: dict[str, tuple[Dim, str]] = {}
+        self.params: dict[str, tuple[Dim, str] | None] = {}
         self.param_defs: dict[str, ir.ParamDef] = {}  # in dependency order
         self._param_busy: set[str] = set()
         self.integer_params: set[str] = set()  # used as integers: whole values checked at run time
         self.data_decls: dict[str, ast.DataDecl] = {}
         self.data_dims: dict[str, Dim] = {}
+        self.data_scales: dict[str, float] = {}
+        self.bad_data: set[str] = set()
+        self.bad_locals: set[str] = set()  # protocol locals whose 'let' failed: uses fail quietly
         self.group_decls: dict[str, ast.GroupDecl] = {}
         self.groups: dict[str, m.Group] = {}
         self.dt = 1e-4
@@ -79,6 +83,7 @@ class Checker:
         self._current_group: str | None = None
         self.used: set[str] = set()  # constants, parameters and data read somewhere
         self.frozen_vars: set[tuple[str, str]] = set()  # (group, var) named by freeze/unfreeze
+        self.bad_vars: set[tuple[str, str]] = set()  # (group, var) whose unit failed: uses fail quietly
 
     # ---- diagnostics ----------------------------------------------------
     def err(self, code: Code, msg: str, span: Span | None, *notes: str) -> None:
@@ -96,7 +101,11 @@ class Checker:
             self._const(name)
         for d in decls:
             if isinstance(d, ast.DataDecl):
-                self.data_dims[d.name] = self._unit(d.unit) if d.unit else DIMENSIONLESS
+                before = len(self.diags)
+                self.data_scales[d.name], self.data_dims[d.name] = \
+                    self._unit_both(d.unit) if d.unit else (1.0, DIMENSIONLESS)
+                if len(self.diags) > before:  # an unknown unit, reported once: uses fail quietly
+                    self.bad_data.add(d.name)
         settings = {d.name: d for d in decls if isinstance(d, ast.Setting)}
         self.dt = self._setting_dt(settings.get("dt"))
         seed = self._setting_seed(settings.get("seed"))
@@ -188,24 +197,29 @@ class Checker:
 
     # ---- constants, settings, parameters, data -------------------------------
     def _const(self, name: str):
+        """A constant's (value, dimension, dtype); None when it failed to check
+        (reported once: its uses fail quietly rather than echo the error)."""
         if name in self.consts:
             return self.consts[name]
         d = self.const_decls[name]
         if name in self.const_busy:
             self.err(Code.CYCLE, f"constant '{name}' is defined in terms of itself", d.span)
-            self.consts[name] = (0.0, DIMENSIONLESS, "f")
+            self.consts[name] = None
             return self.consts[name]
         self.const_busy.add(name)
         try:
             e, dim = self.expr(d.value, Scope(const_only=True, what="in a constant"))
-            value = evaluate(e)
+            value = finite_value(e)
             self.consts[name] = (value, dim, e.dtype)
         except _Fail:
-            self.consts[name] = (0.0, DIMENSIONLESS, "f")
+            self.consts[name] = None
+        except NotFinite as exc:
+            self.err(Code.BAD_VALUE, f"{exc.why} in constant '{name}'", exc.span or d.value.span)
+            self.consts[name] = None
         except NotConstant:
             self.err(Code.NOT_CONSTANT, f"constant '{name}' must be computable at compile time",
                      d.value.span)
-            self.consts[name] = (0.0, DIMENSIONLESS, "f")
+            self.consts[name] = None
         finally:
             self.const_busy.discard(name)
         return self.consts[name]
@@ -214,12 +228,35 @@ class Checker:
         try:
             x, dim = self.expr(e, Scope(const_only=True, what=what))
             self._expect_dim(dim, want, e.span, what)
-            return evaluate(x)
+            return finite_value(x)
         except _Fail:
+            return None
+        except NotFinite as exc:
+            self.err(Code.BAD_VALUE, f"{exc.why} in {what}", exc.span or e.span)
             return None
         except NotConstant:
             self.err(Code.NOT_CONSTANT, f"{what} must be a constant", e.span)
             return None
+
+    def _known(self, e: ir.Expr, what: str, span):
+        """The value of a checked expression when it is known at compile time,
+        None when it reads something known only at run time. A value that is
+        not finite is reported where it stops being finite, and fails."""
+        try:
+            return finite_value(e)
+        except NotFinite as exc:
+            self.fail(Code.BAD_VALUE, f"{exc.why} in {what}", exc.span or span)
+        except NotConstant:
+            return None
+
+    def _check_steps(self, seconds: float, span, what: str) -> None:
+        """A duration known at compile time must fit the step counter: at most
+        MAX_STEPS steps of dt (the bound the generated C checks at run time,
+        SNN_MAX_STEPS of runtime_c/snn_support.h)."""
+        steps = seconds / self.dt
+        if not steps <= MAX_STEPS:
+            self.fail(Code.BAD_VALUE, f"{what} of {seconds:g} s is {steps:.3g} time steps of dt = {self.dt:g} s; "
+                      "the step counter holds at most 2**53 (about 9.0e15) steps", span)
 
     def _setting_dt(self, d: ast.Setting | None) -> float:
         if d is None:
@@ -229,6 +266,9 @@ class Checker:
             return 1e-4
         if not v > 0 or not math.isfinite(v):
             self.err(Code.BAD_VALUE, f"dt must be positive, not {v:g} s", d.value.span)
+            return 1e-4
+        if not math.isfinite(1 / v):
+            self.err(Code.BAD_VALUE, f"dt = {v:g} s is too small: 1/dt is not a finite number", d.value.span)
             return 1e-4
         return float(v)
 
@@ -294,6 +334,8 @@ class Checker:
     def _param(self, name: str) -> tuple[Dim, str]:
         """A parameter's dimension and dtype, checking its default on first use."""
         if name in self.params:
+            if self.params[name] is None:
+                raise _Fail  # its declaration's error is reported; no echo at each use
             return self.params[name]
         d = self.param_decls[name]
         if name in self._param_busy:
@@ -303,8 +345,9 @@ class Checker:
             e, dim = self.expr(d.value, Scope(what="in a parameter"))
             if e.dtype == "b":
                 self.fail(Code.BAD_TYPE, "a parameter is a number, not a condition", d.value.span)
+            self._known(e, f"the default of parameter '{name}'", d.value.span)
         except _Fail:
-            self.params[name] = (DIMENSIONLESS, "f")  # reported once; uses go on checking
+            self.params[name] = None  # reported once; uses fail quietly
             raise
         finally:
             self._param_busy.discard(name)
@@ -318,7 +361,7 @@ class Checker:
         for d in decls:
             if not isinstance(d, ast.DataDecl):
                 continue
-            scale = self._unit_scale(d.unit) if d.unit else 1.0
+            scale = self.data_scales[d.name]
             path, _, key = d.path.partition(":") if d.path.count(":") == 1 and not _is_windows_drive(d.path) else (d.path, "", "")
             if not path:
                 self.err(Code.BAD_VALUE, "the data path is empty", d.path_span)
@@ -362,17 +405,17 @@ class Checker:
         return self._unit(u), "f"
 
     # ---- groups --------------------------------------------------------------
-    def _size(self, d: ast.GroupDecl) -> int:
+    def _size(self, d: ast.GroupDecl) -> int | None:
         v = self._constant_value(d.size, DIMENSIONLESS, "a group size")
         if v is None:
-            return 1
+            return None  # reported; checks that need the size skip it
         if not _is_int(v) or v < 1:
             self.err(Code.BAD_VALUE, f"a group size is a positive integer, not {v:g}", d.size.span)
-            return 1
+            return None
         if v > MAX_SIZE:
             self.err(Code.BAD_VALUE, f"a group size is at most {MAX_SIZE} (indices are 32-bit), not {v:g}",
                      d.size.span)
-            return 1
+            return None
         return int(v)
 
     def _group(self, d: ast.GroupDecl) -> None:
@@ -422,7 +465,10 @@ class Checker:
         self.groups[d.name] = group
 
     def _declare(self, d: ast.GroupDecl, item) -> m.Variable:
+        before = len(self.diags)
         dim, dtype = self._var_type(item.unit)
+        if len(self.diags) > before:  # an unknown unit: its dimension is a guess, so no echo at each use
+            self.bad_vars.add((d.name, item.name))
         flags = set()
         allowed = {"shared", "constant"}
         if isinstance(item, ast.OdeDecl):
@@ -451,6 +497,7 @@ class Checker:
         state is self.groups[d.name]: checking a subexpression updates it."""
         changes: dict = {}
         attempted: set[str] = set()  # properties written, even if they failed to check
+        failed: set[str] = set()  # parts with an error ("ode", "threshold", ...): no follow-on errors
         synapses = d.kind == "synapses"
         clauses_seen: dict[str, Span | None] = {}
         self._current_group = d.name
@@ -472,7 +519,8 @@ class Checker:
                     continue
                 if isinstance(item, ast.OdeDecl):
                     var = group.var(item.name)
-                    if var is None or var.kind != "ode":
+                    if var is None or var.kind != "ode" or (d.name, item.name) in self.bad_vars:
+                        failed.add("ode")  # its declaration was refused
                         continue
                     scope = Scope(group=group, synapses=synapses, what="in an equation")
                     e, dim = self.expr(item.expr, scope)
@@ -504,7 +552,8 @@ class Checker:
                 elif isinstance(item, ast.CodeBlock):
                     changes.update(self._code_block(d, group, item))
             except _Fail:
-                pass
+                failed.add("ode" if isinstance(item, ast.OdeDecl) else getattr(item, "kind", None)
+                           or type(item).__name__)
         group = _replace(self.groups[d.name], **changes)
         if d.kind == "poisson" and group.rate is None and group.var("rate") is None and "rate" not in attempted:
             self.err(Code.MISSING, f"poisson group '{d.name}' needs 'rate = ...' or 'rate : Hz'",
@@ -520,12 +569,15 @@ class Checker:
                          v.span)
         if synapses:
             self._check_event_driven(group)
-        if d.kind == "neurons":
+        # structural checks only where their parts checked clean: an error in an
+        # equation or a threshold is reported once, never echoed as "no threshold"
+        if d.kind == "neurons" and "threshold" not in failed:
             if group.reset and group.threshold is None:
                 self.err(Code.MISSING, f"'{d.name}' has a reset but no threshold", d.name_span)
             if group.refractory is not None and group.threshold is None:
                 self.err(Code.MISSING, f"'{d.name}' has a refractory period but no threshold", d.name_span)
-        self._check_integration(d, group)
+        if "ode" not in failed and "SubexprDecl" not in failed:
+            self._check_integration(d, group)
         return group
 
     def _check_integration(self, d: ast.GroupDecl, group: m.Group) -> None:
@@ -563,6 +615,7 @@ class Checker:
                 self.fail(Code.DUPLICATE, "'rate' is both declared and given", item.span)
             e, dim = self.expr(item.expr, Scope(group=group, what="in a Poisson rate"))
             self._expect_dim(dim, HERTZ, item.expr.span, "a Poisson rate")
+            self._known(e, "a Poisson rate", item.expr.span)
             return {"rate": e}
         if d.kind == "spikes" and item.name in ("indices", "times"):
             return {item.name: self._list_or_data(item, SECOND if item.name == "times" else DIMENSIONLESS)}
@@ -577,7 +630,7 @@ class Checker:
         if isinstance(e, ast.Name):
             self.used.add(e.id)
         if isinstance(e, ast.Name) and e.id in self.data_decls:
-            self._expect_dim(self.data_dims[e.id], want, e.span, what)
+            self._expect_dim(self._data_dim(e.id), want, e.span, what)
             return ir.ListOrData(data=e.id)
         if isinstance(e, ast.ListLit):
             values = []
@@ -631,11 +684,14 @@ class Checker:
             self._expect_dim(dim, SECOND, item.expr.span, "a delay")
             per_synapse = any(isinstance(n, (ir.Var, ir.Rand, ir.DataAt)) and not (isinstance(n, ir.Var) and n.at == "shared")
                               or isinstance(n, ir.Special) and n.name in ("i", "j") for n in ir.walk(e))
-            try:
-                if evaluate(e) < 0:
+            v = self._known(e, "a delay", item.expr.span)
+            if v is not None:
+                if v < 0:
                     self.fail(Code.BAD_VALUE, "a delay cannot be negative", item.expr.span)
-            except NotConstant:
-                pass
+                if v / self.dt > MAX_DELAY_STEPS:
+                    self.fail(Code.BAD_VALUE, f"a delay of {v:g} s is {v / self.dt:.3g} time steps of dt = "
+                              f"{self.dt:g} s; spikes in flight are kept for at most {MAX_DELAY_STEPS:.0e} "
+                              "steps", item.expr.span)
             return {"delay": e, "delay_kind": "heterogeneous" if per_synapse else "homogeneous"}
         if d.kind != "neurons":
             self.fail(Code.MISPLACED, f"'{item.kind}:' belongs in a neuron group", item.span)
@@ -647,11 +703,11 @@ class Checker:
         if e.dtype == "b":
             return {"refractory": e, "refractory_kind": "condition"}
         self._expect_dim(dim, SECOND, item.expr.span, "a refractory period (or a condition)")
-        try:
-            if not evaluate(e) >= 0:
+        v = self._known(e, "a refractory period", item.expr.span)
+        if v is not None:
+            if not v >= 0:
                 self.fail(Code.BAD_VALUE, "a refractory period cannot be negative", item.expr.span)
-        except NotConstant:
-            pass
+            self._check_steps(v, item.expr.span, "a refractory period")
         return {"refractory": e, "refractory_kind": "duration"}
 
     def _code_block(self, d: ast.GroupDecl, group: m.Group, item: ast.CodeBlock) -> dict:
@@ -717,6 +773,10 @@ class Checker:
         return ir.Assign(target, self._compound(target, var, s.op, value, dim, s.value.span), s.span)
 
     def _compound(self, target: ir.Expr, var: m.Variable, op: str, value: ir.Expr, dim: Dim, span) -> ir.Expr:
+        if (target.group, var.name) in self.bad_vars:
+            raise _Fail  # its declaration's unit is reported
+        if value.dtype != "b":
+            self._known(value, f"an assignment to '{var.name}'", span)
         if op in ("=", "+=", "-="):
             if var.dtype == "b":
                 if op != "=" or value.dtype != "b":
@@ -730,6 +790,11 @@ class Checker:
         if op == "=":
             return value
         return _binary(op[0], target, value)
+
+    def _data_dim(self, name: str) -> Dim:
+        if name in self.bad_data:
+            raise _Fail  # its declaration's unit is reported
+        return self.data_dims[name]
 
     def _lookup_var(self, group: m.Group, name: str, span) -> m.Variable:
         v = group.var(name)
@@ -763,8 +828,8 @@ class Checker:
                 if step is None:
                     raise _Fail
                 k = step / self.dt
-                if not math.isfinite(k) or k > 2 ** 62:
-                    self.fail(Code.BAD_VALUE, f"'every' must be a finite duration, not {step:g} s", d.every.span)
+                if step > 0:
+                    self._check_steps(step, d.every.span, "'every'")
                 if step <= 0 or k < 1 - 1e-9:
                     self.fail(Code.BAD_VALUE, f"'every' must be at least dt ({self.dt:g} s)", d.every.span)
                 if abs(k - round(k)) > 1e-6 * max(1.0, k):
@@ -825,13 +890,12 @@ class Checker:
         if isinstance(s, ast.Run):
             e, dim = self.expr(s.duration, self._scalar_scope(local_vars, "in 'run'"))
             self._expect_dim(dim, SECOND, s.duration.span, "a run's duration")
-            try:
-                v = evaluate(e)
-                if not v > 0 or not math.isfinite(v):
-                    self.err(Code.BAD_VALUE, f"a run's duration is a finite, positive time, not {v:g} s",
-                             s.duration.span)
-            except NotConstant:
-                pass
+            v = self._known(e, "a run's duration", s.duration.span)
+            if v is not None:
+                if not v > 0:
+                    self.fail(Code.BAD_VALUE, f"a run's duration is a finite, positive time, not {v:g} s",
+                              s.duration.span)
+                self._check_steps(v, s.duration.span, "a run")
             return ir.Run(e, s.span)
         if isinstance(s, ast.GroupAssign):
             return self._group_assign(s, local_vars)
@@ -841,9 +905,15 @@ class Checker:
             if s.name in local_vars:
                 self.fail(Code.DUPLICATE, f"'{s.name}' is already defined", s.span)
             self._shadow_check(s.name, s.span)
-            e, dim = self.expr(s.value, self._scalar_scope(local_vars, "in 'let'"))
-            if dim != DIMENSIONLESS or e.dtype == "b":
-                self.fail(Code.DIMENSION, "a protocol local ('let') holds a dimensionless number", s.value.span)
+            try:
+                e, dim = self.expr(s.value, self._scalar_scope(local_vars, "in 'let'"))
+                if dim != DIMENSIONLESS or e.dtype == "b":
+                    self.fail(Code.DIMENSION, "a protocol local ('let') holds a dimensionless number", s.value.span)
+            except _Fail:
+                local_vars[s.name] = "f"  # declared all the same, so that its uses do not echo the error
+                self.bad_locals.add(s.name)
+                raise
+            self.bad_locals.discard(s.name)
             local_vars[s.name] = "f"
             self.protocol_locals[s.name] = "f"
             return ir.SetLocal(s.name, e, True, s.span)
@@ -855,6 +925,8 @@ class Checker:
                 self._unknown(s.name, local_vars, s.span, "local (declare it with 'let')")
             if local_vars[s.name] == "i":
                 self.fail(Code.FLAG_VIOLATION, f"the loop variable '{s.name}' cannot be assigned", s.span)
+            if s.name in self.bad_locals:
+                raise _Fail  # its 'let' is reported
             e, dim = self.expr(s.value, self._scalar_scope(local_vars, "in an assignment"))
             self._expect_dim(dim, DIMENSIONLESS, s.value.span, f"the value of '{s.name}'")
             cur = ir.Local(s.name, "f")
@@ -1023,13 +1095,25 @@ class Checker:
         text = e.text
         is_int = all(c.isdigit() for c in text)
         value = int(text) if is_int else float(text)
+        if is_int and value >= INT64:
+            self.fail(Code.BAD_VALUE, f"the integer {text} overflows 64 bits", e.span)
+        scale, dim = 1.0, DIMENSIONLESS
+        if e.unit is not None:
+            parsed = parse_suffix(e.unit)
+            if isinstance(parsed, str):
+                self.fail(Code.UNKNOWN_UNIT, f"unknown unit '{parsed}'", e.span)
+            scale, dim = parsed
+        si = float(value) * scale
+        written = f"{text} {e.unit}" if e.unit else text
+        if not math.isfinite(si):
+            self.fail(Code.BAD_VALUE, f"{written} overflows to infinity (the largest number is about 1.8e308"
+                      + (" in SI units)" if e.unit else ")"), e.span)
+        if si != 0 and abs(si) < sys.float_info.min or si == 0 and any(c in "123456789" for c in _mantissa(text)):
+            self.fail(Code.BAD_VALUE, f"{written} underflows to zero (the smallest normal number is about 2.2e-308"
+                      + (" in SI units)" if e.unit else ")"), e.span)
         if e.unit is None:
             return ir.Const(value, "i" if is_int else "f", e.span), DIMENSIONLESS
-        parsed = parse_suffix(e.unit)
-        if isinstance(parsed, str):
-            self.fail(Code.UNKNOWN_UNIT, f"unknown unit '{parsed}'", e.span)
-        scale, dim = parsed
-        return ir.Const(float(value) * scale, "f", e.span), dim
+        return ir.Const(si, "f", e.span), dim
 
     def _e_Bool(self, e: ast.Bool, scope: Scope):
         return ir.Const(e.value, "b", e.span), DIMENSIONLESS
@@ -1048,6 +1132,8 @@ class Checker:
         name = e.id
         self.used.add(name)
         if name in scope.locals:
+            if name in self.bad_locals:
+                raise _Fail  # its 'let' is reported
             return ir.Local(name, scope.locals[name], e.span), DIMENSIONLESS
         group = scope.group
         if group is not None and not scope.const_only:
@@ -1064,7 +1150,10 @@ class Checker:
             if name == "N":
                 return ir.Size(group.name, "i", e.span), DIMENSIONLESS
         if name in self.const_decls:
-            value, dim, dtype = self._const(name)
+            known = self._const(name)
+            if known is None:
+                raise _Fail  # its declaration's error is reported
+            value, dim, dtype = known
             return ir.Const(value, dtype, e.span), dim
         if not scope.const_only:
             if name == "t":
@@ -1077,7 +1166,7 @@ class Checker:
             if name in self.data_decls:
                 if group is None or scope.shared_only:
                     self.fail(Code.MISPLACED, f"data array '{name}' needs indices here: {name}[...]", e.span)
-                return ir.DataAt(name, (ir.Special("elem", "i"),), "f", e.span), self.data_dims[name]
+                return ir.DataAt(name, (ir.Special("elem", "i"),), "f", e.span), self._data_dim(name)
         elif name == "dt":
             return ir.Const(self.dt, "f", e.span), SECOND
         if name in UNITS:
@@ -1092,6 +1181,8 @@ class Checker:
                   e.span)
 
     def _var_ref(self, group: m.Group, v: m.Variable, at: str, span, scope: Scope):
+        if (group.name, v.name) in self.bad_vars:
+            raise _Fail  # its declaration's unit is reported
         if v.kind == "subexpr":
             expr = self._subexpr(group.name, v.name, span)
             return _retarget(expr, at), v.dim
@@ -1160,7 +1251,7 @@ class Checker:
                 self.fail(Code.BAD_TYPE, f"an index into '{e.name}' is an integer (i, j, a loop variable, "
                           "an integer constant or parameter, ...)", a.span)
             idx.append(index)
-        return ir.DataAt(e.name, tuple(idx), "f", e.span), self.data_dims[e.name]
+        return ir.DataAt(e.name, tuple(idx), "f", e.span), self._data_dim(e.name)
 
     def _e_ListLit(self, e: ast.ListLit, scope: Scope):
         self.fail(Code.MISPLACED, "a list literal is only allowed as the indices or times of a spikes group",
@@ -1326,6 +1417,16 @@ from fractions import Fraction  # noqa: E402
 
 Fraction_half = Fraction(1, 2)
 MAX_SIZE = 2 ** 31 - 1
+# The longest simulation, in time steps: SNN_MAX_STEPS of runtime_c/snn_support.h. Up to
+# 2**53 every step count is an exact double, so t = step * dt is exact, and the sum of two
+# step counts (t_end = t + duration, a spike's arrival step) cannot overflow int64_t.
+MAX_STEPS = 2 ** 53
+# The longest synaptic delay, in steps: the generated C's limit for the spike ring (setup_delays).
+MAX_DELAY_STEPS = 1e9
+
+
+def _mantissa(text: str) -> str:
+    return text.lower().partition("e")[0]
 
 
 def _is_int(v) -> bool:

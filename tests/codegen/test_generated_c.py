@@ -69,10 +69,15 @@ def test_no_warnings_under_wall_wextra(path, tmp_path):
     assert proc.returncode == 0, proc.stderr
 
 
+# gcc's -fsanitize=undefined does not include float-cast-overflow: a double too
+# large for the integer it is converted to (a time in steps, issue 7)
+SANITIZE = "-fsanitize=address,undefined,float-cast-overflow"
+
+
 def _sanitizers_work(tmp_path) -> bool:
     probe = tmp_path / "probe.c"
     probe.write_text("int main(void) { return 0; }\n")
-    r = subprocess.run(["cc", "-fsanitize=address,undefined", str(probe), "-o", str(tmp_path / "probe")],
+    r = subprocess.run(["cc", SANITIZE, str(probe), "-o", str(tmp_path / "probe")],
                        capture_output=True)
     return r.returncode == 0 and subprocess.run([str(tmp_path / "probe")]).returncode == 0
 
@@ -84,7 +89,7 @@ def test_clean_under_sanitizers(path, tmp_path):
     if not _sanitizers_work(tmp_path):
         pytest.skip("this compiler has no working address/undefined sanitizer")
     fe = frontend(path.read_text(), str(path))
-    work, proc = _compile(tmp_path, fe.c_source, ["-O1", "-g", "-std=c11", "-fsanitize=address,undefined",
+    work, proc = _compile(tmp_path, fe.c_source, ["-O1", "-g", "-std=c11", SANITIZE,
                                                   "-fno-sanitize-recover=all"])
     assert proc.returncode == 0, proc.stderr
     short = ["--set", "duration=50 ms"] if "param duration" in path.read_text() else []  # keep CI fast
@@ -93,6 +98,71 @@ def test_clean_under_sanitizers(path, tmp_path):
     assert run.returncode == 0, run.stderr
     assert "runtime error" not in run.stderr
     assert snndsl.load(tmp_path / "r").phases
+
+
+NEAR_LIMITS = """\
+# Values near the step counter's limits that must be accepted: a tiny dt, so that
+# lastspike = -1e4 s is 1e19 steps ago (past int64_t); a refractory period from a
+# parameter; a Poisson rate so small that its next spike is never; a spike far past
+# the end; a run from a parameter; a monitor sampling every 1e12 steps; an integer
+# variable assigned a number past int32_t (it saturates, as int() does).
+dt = 1e-15 s
+param ref = 1e-9 s
+param T = 5e-13 s
+neurons g[3]:
+    dv/dt = (1.1 - v) / (100 * dt) : 1
+    threshold: v > 1
+    reset: v = 0
+    refractory: ref
+    big : integer
+    init:
+        big = 1e300 * (i + 1)
+poisson src[2]:
+    rate = 1e-290 Hz
+spikes gen[1]:
+    indices = [0, 0, 0]
+    times = [1e-13 s, 1e290 s, 2e290 s]
+synapses S: gen -> g:
+    connect: all
+    delay: 1e-13 s
+    on pre:
+        post.v += 0.5
+monitor gs: spikes of g
+monitor src_spikes: spikes of src
+monitor gv: g.v every 1e-3 s
+monitor gbig: g.big every 1e-3 s
+
+phase a:
+    run T
+phase b:
+    run 1e-12 s
+"""
+
+
+@pytest.mark.needs_cc
+@pytest.mark.slow
+def test_values_near_the_limits_clean_under_sanitizers(tmp_path):
+    """Every time-to-steps conversion with values near the limits (issue 7):
+    accepted, and no undefined behaviour (float-cast-overflow included)."""
+    if not _sanitizers_work(tmp_path):
+        pytest.skip("this compiler has no working address/undefined/float-cast-overflow sanitizer")
+    path = tmp_path / "near_limits.snn"
+    path.write_text(NEAR_LIMITS)
+    fe = frontend(path.read_text(), str(path))
+    work, proc = _compile(tmp_path, fe.c_source, ["-O1", "-g", "-std=c11", SANITIZE, "-fno-sanitize-recover=all"])
+    assert proc.returncode == 0, proc.stderr
+    for extra in ([], ["--set", "ref=1e-12 s"], ["--set", "T=2e-12 s"]):
+        out = tmp_path / f"r{len(extra) and extra[1][0]}"
+        run = subprocess.run([str(work / "model"), "-o", str(out), "--quiet", *extra], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        assert "runtime error" not in run.stderr
+        res = snndsl.load(out)
+        assert len(res["gs"].t) > 0 and len(res["src_spikes"].t) == 0
+        assert len(res["gv"].t) == 1  # step 0 only
+        assert (res["gbig"].values == 2 ** 31 - 1).all()
+    bad = subprocess.run([str(work / "model"), "-o", str(tmp_path / "bad"), "--quiet", "--set", "ref=1e300 s"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "E0501" in bad.stderr and "runtime error" not in bad.stderr, bad.stderr
 
 
 @pytest.mark.needs_cc
@@ -196,7 +266,7 @@ def test_supported_constructs_clean_under_sanitizers(tmp_path):
         pytest.skip("this compiler has no working address/undefined sanitizer")
     path = ROOT / "tests" / "syntax" / "supported_all.snn"
     fe = frontend(path.read_text(), str(path))
-    work, proc = _compile(tmp_path, fe.c_source, ["-O1", "-g", "-std=c11", "-fsanitize=address,undefined",
+    work, proc = _compile(tmp_path, fe.c_source, ["-O1", "-g", "-std=c11", SANITIZE,
                                                   "-fno-sanitize-recover=all"])
     assert proc.returncode == 0, proc.stderr
     data = _supported_all_data(tmp_path)

@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 RUNTIME = HERE.parents[1] / "runtime_c"
 WARN = ["-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
 CFLAGS = ["-O2", *WARN, "-fPIC"]
-SANFLAGS = ["-O1", "-g", *WARN, "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+SANFLAGS = ["-O1", "-g", *WARN, "-fsanitize=address,undefined,float-cast-overflow", "-fno-sanitize-recover=all",
             "-fno-omit-frame-pointer"]
 SANENV = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "print_stacktrace=1"}
 

@@ -215,8 +215,8 @@ SNN_MAYBE_UNUSED static int snn_spikegen_setup(snn_sim *sim, int64_t *nsrc, int3
     if (sim->failed) { free(ev); return -1; }
     for (int64_t k = 0; k < n; k++) last[k] = -1;
     for (int64_t k = 0; k < n_idx; k++) {
-        int64_t step = (int64_t)((ev[k].t + 1e-3 * sim->dt) / sim->dt);
-        if (last[ev[k].i] == step) {
+        int64_t step = snn_elapsed_steps(ev[k].t, sim->dt);  /* past the last step: never emitted */
+        if (last[ev[k].i] == step && step <= SNN_MAX_STEPS) {
             snn_fail(sim, "%s: error[E0601]: spikes group '%s': neuron %d spikes twice in the time step "
                      "at %g s; use a smaller dt", site, name, ev[k].i, (double)step * sim->dt);
             break;
@@ -546,8 +546,12 @@ static int snn_run_for(snn_sim *sim, double duration, const char *site, void (*s
     if (!(duration >= 0) || !isfinite(duration))
         return snn_fail(sim, "%s: error[E0501]: a run's duration must be a non-negative number of "
                         "seconds, not %g", site, duration);
-    if (snn_prepare_run(sim)) return -1;
     double t_end = sim->t_net + duration;
+    if (!snn_steps_fit(t_end / sim->dt))
+        return snn_fail(sim, "%s: error[E0501]: a run of %g s from t = %g s would end at step %.3g; the step "
+                        "counter holds at most 2**53 (about 9.0e15) steps of dt = %g s", site, duration,
+                        sim->t_net, t_end / sim->dt, sim->dt);
+    if (snn_prepare_run(sim)) return -1;
     int64_t end = snn_timestep(t_end, sim->dt);
     sim->step = snn_timestep(sim->t_net, sim->dt);
     while (sim->step < end) {
