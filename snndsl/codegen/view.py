@@ -49,6 +49,7 @@ class CModel:
     arrays: tuple[CArray, ...]
     free: str
     state_fields: tuple  # (name, "array"/"scalar", C lvalue, element size, count): see state.c.j2
+    state_checks: tuple  # (sizes, values): C checks of a loaded snapshot, see state_check.c.j2
     prepare: str  # run at the start of every run
 
 
@@ -1141,6 +1142,55 @@ if (sim->failed) return -1;"""
                             (f"{g.name}.{end}_other", "array", f"{G}.{end}_other", "sizeof(int32_t)", f"{G}.n")]
         return tuple(out)
 
+    def state_checks(self) -> tuple[str, str]:
+        """What a loaded snapshot must satisfy where a bad value would index
+        out of bounds (state_check.c.j2): first the sizes its array lengths
+        follow from, then the neuron and synapse numbers in its arrays."""
+        sizes = ['if (!(sim->step >= 0 && isfinite(sim->t_net))) return "clock.step";']
+        values = []
+
+        def size(ok: str, name: str) -> None:
+            sizes.append(f"if (!({ok})) return {c_string(name)};")
+
+        def within(kind: str, array: str, n: str, lo: str, hi: str, name: str) -> None:
+            values.append(f"if ((*at = snn_check_range_{kind}({array}, {n}, {lo}, {hi})) >= 0) "
+                          f"return {c_string(name)};")
+
+        def check(call: str, name: str) -> None:
+            values.append(f"if ((*at = {call}) >= 0) return {c_string(name)};")
+
+        ring = "{0}.ring_size >= 1 && {0}.ring_size <= (INT64_C(1) << 30) && !({0}.ring_size & ({0}.ring_size - 1))"
+        for g in self.m.groups:
+            G, name = self.g(g.name), g.name
+            if g.kind != "synapses":
+                size(f"{G}.nspikes >= 0 && {G}.nspikes <= {G}.n", f"{name}.nspikes")
+                within("i32", f"{G}.spikes", f"{G}.nspikes", "0", f"{G}.n", f"{name}.spikes")
+            if g.kind == "spikes":
+                size(f"{G}.nsrc >= 0 && {G}.cursor >= 0 && {G}.cursor <= {G}.nsrc", f"{name}.cursor")
+                within("i32", f"{G}.src_i", f"{G}.nsrc", "0", f"{G}.n", f"{name}.src_i")
+                check(f"snn_check_steps({G}.src_step, {G}.nsrc, {G}.n)", f"{name}.src_step")
+            if g.kind != "synapses":
+                continue
+            pre, post = self.g(g.source), self.g(g.target)
+            # a spike queue holds synapse numbers as int32
+            most = "INT32_MAX" if g.delay_kind == "heterogeneous" else "INT64_MAX - 1"
+            size(f"{G}.n >= 0 && {G}.n <= {most}", f"{name}.n")
+            within("i32", f"{G}.pre", f"{G}.n", "0", f"{pre}.n", f"{name}.pre")
+            within("i32", f"{G}.post", f"{G}.n", "0", f"{post}.n", f"{name}.post")
+            for end, near, far in (("pre", pre, post), ("post", post, pre)):
+                check(f"snn_check_offsets({G}.{end}_start, {near}.n, {G}.n)", f"{name}.{end}_start")
+                within("i64", f"{G}.{end}_syn", f"{G}.n", "0", f"{G}.n", f"{name}.{end}_syn")
+                within("i32", f"{G}.{end}_other", f"{G}.n", "0", f"{far}.n", f"{name}.{end}_other")
+            if g.delay_kind == "homogeneous":
+                size(ring.format(G), f"{name}.ring_size")
+                size(f"{G}.delay_steps >= 0 && {G}.delay_steps < {G}.ring_size", f"{name}.delay_steps")
+                check(f"snn_check_ring({G}.ring, {G}.ring_n, {G}.ring_size, {pre}.n)", f"{name}.ring")
+            if g.delay_kind == "heterogeneous":
+                size(ring.format(G), f"{name}.ring_size")
+                within("i32", f"{G}.delay_steps", f"{G}.n", "0", f"{G}.ring_size", f"{name}.delay_steps")
+                check(f"snn_check_slots({G}.ring, {G}.ring_size, {G}.n)", f"{name}.ring")
+        return "\n".join(sizes), "\n".join(values)
+
     def free(self) -> str:
         out = []
         for g in self.m.groups:
@@ -1201,4 +1251,4 @@ def build_view(module: ir.Module) -> CModel:
         phase_names=tuple(c_string(p.name) for p in module.phases), params=params,
         param_defaults=b.param_defaults(), data=data, group_structs=structs, sim_fields=fields,
         setup=setup, steps=tuple(steps), protocol=protocol, manifest=b.manifest(), arrays=b.arrays(), free=b.free(),
-        state_fields=b.state_fields(), prepare=b.prepare())
+        state_fields=b.state_fields(), state_checks=b.state_checks(), prepare=b.prepare())
