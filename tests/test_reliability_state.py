@@ -380,6 +380,61 @@ def test_stored_state_restores_through_the_same_checks(model, tmp_path, monkeypa
         snndsl.compile(later).run()
 
 
+# ---- issue 7, item 10: checking a model of many groups is linear in the groups
+
+
+def many_groups(n: int) -> str:
+    """n neuron groups, n / 2 Poisson groups and n synapse groups, each between neighbours."""
+    out = ["dt = 0.1 ms", "param rate_in = 5 Hz", ""]
+    for k in range(n // 2):
+        out += [f"poisson P{k}[4]:", f"    rate = rate_in * (1 + {k % 3})", ""]
+    for k in range(n):
+        out += [f"neurons N{k}[3]:", "    dv/dt = -v / (10 ms) : 1", "    threshold: v > 1", "    reset: v = 0", ""]
+    for k in range(n):
+        src = f"P{k // 2}" if k % 2 == 0 else f"N{k - 1}"
+        out += [f"synapses S{k}: {src} -> N{k}:", "    connect: all", "    w : 1", "    on pre:",
+                "        post.v += w", "    init: w = 0.2", ""]
+    out += ["monitor m0: spikes of N0", "", "phase a:", "    run 1 ms", ""]
+    return "\n".join(out)
+
+
+def test_the_frontend_visits_each_group_a_bounded_number_of_times(monkeypatch):
+    """Every IR node the whole frontend (check, lower, passes, view, render)
+    visits through ir.walk, for a model of n and of 4 n groups: linear work
+    visits about 4 times as many, quadratic work (each Poisson or synapse group
+    walking every group, as the Poisson skip analysis and the trace hoisting
+    once did) about 16 times. Counts, not seconds: the test is not timed."""
+    from snndsl import driver
+    from snndsl.ir import nodes
+    visited = [0]
+    walk = nodes.walk
+
+    def counting(node):
+        for n in walk(node):
+            visited[0] += 1
+            yield n
+
+    monkeypatch.setattr(nodes, "walk", counting)
+    counts = []
+    for n in (40, 160):
+        visited[0] = 0
+        driver.frontend(many_groups(n), f"many{n}.snn")
+        counts.append(visited[0])
+    assert counts[1] < 5 * counts[0], counts
+
+
+@pytest.mark.slow
+def test_a_model_of_ten_thousand_groups_checks(tmp_path):
+    """`snndsl check` of 10,000 groups (4,000 neuron, 2,000 Poisson and 4,000
+    synapse groups) finishes: quadratic work took hours here; the timeout is
+    generous for a loaded machine, the test is not timed."""
+    (tmp_path / "many.snn").write_text(many_groups(4000))
+    proc = subprocess.run([sys.executable, "-m", "snndsl", "check", str(tmp_path / "many.snn")],
+                          capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
 def main() -> None:
     """Print the single-bit-flip figure for MODEL's snapshot."""
     import argparse

@@ -108,6 +108,7 @@ class _Builder:
         self.drop: frozenset = frozenset()  # variables the step being generated never writes
         self.poisson_rng: dict[str, int] = {}  # group -> its random stream (see poisson)
         self._skips: dict[str, bool] = {}  # group -> poisson_skips(group), computed once
+        self._written: set | None = None  # see written_in_steps
         self.run_frozen = frozen_at_runs(module.phases)  # id(Run) -> variables frozen everywhere
         variants = sorted({f for f in self.run_frozen.values() if f}, key=sorted)
         self.step_names = {frozenset(): "snn_step"} | {f: f"snn_step_{k + 1}" for k, f in enumerate(variants)}
@@ -645,6 +646,17 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     ((double *){M}_r.data)[{M}_r.len++] = (double){G}.nspikes / (double){G}.n / sim->dt;
 }}"""
 
+    def written_in_steps(self) -> set[tuple[str, str]]:
+        """(group, variable) pairs some step code (event code, updates, resets)
+        writes; computed once: per Poisson group, it made the view quadratic."""
+        if self._written is None:
+            self._written = {(s.target.group, s.target.name)
+                             for other in self.m.groups
+                             for s in ir.walk((other.on_pre, other.on_post, other.on_pre_spike, other.on_post_spike,
+                                               other.update, other.reset))
+                             if isinstance(s, ir.Assign)}
+        return self._written
+
     def poisson_skips(self, g: ir.Group) -> bool:
         if g.name not in self._skips:
             self._skips[g.name] = self._poisson_skips(g)
@@ -656,11 +668,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         source draws the step of its next spike, a geometric number of steps
         ahead, instead of one number per step -- the same Bernoulli process
         with p = rate dt, memoryless, so it is redrawn whenever a run starts."""
-        written = {(s.target.group, s.target.name)
-                   for other in self.m.groups
-                   for s in ir.walk((other.on_pre, other.on_post, other.on_pre_spike, other.on_post_spike,
-                                     other.update, other.reset))
-                   if isinstance(s, ir.Assign)}
+        written = self.written_in_steps()
         for n in ir.walk(g.rate):
             if isinstance(n, (ir.Rand, ir.Reduce, ir.Local, ir.Temp)):
                 return False
