@@ -1195,6 +1195,22 @@ void snn_progress_update(snn_progress *p, double t_sim, const char *phase)
         p->printed = n;
 }
 
+void snn_progress_fraction(snn_progress *p, const char *what, double done)
+{
+    if (p->quiet)
+        return;
+    double now = snn_wall_time();
+    if (now - p->start <= 1.0 || (p->printed && now - p->last < 0.5))
+        return;
+    int n = fprintf(stderr, "\r[snndsl] %s  %.0f%%  (%.1f s wall)", what ? what : "", 100.0 * done, now - p->start);
+    if (n < p->printed)
+        fprintf(stderr, "%*s", p->printed - n, "");
+    fflush(stderr);
+    p->last = now;
+    if (n > p->printed)
+        p->printed = n;
+}
+
 void snn_progress_finish(snn_progress *p)
 {
     if (p->printed && !p->quiet)

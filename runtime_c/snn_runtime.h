@@ -208,6 +208,9 @@ void snn_progress_start(snn_progress *p, int quiet);
 void snn_progress_update(snn_progress *p, double t_sim, const char *phase);
 //! Ends the progress line, if one was printed.
 void snn_progress_finish(snn_progress *p);
+//! Progress of a long setup step, e.g. "connecting S" and the fraction done
+//! in [0, 1]; the same pacing as snn_progress_update, the same `quiet`.
+void snn_progress_fraction(snn_progress *p, const char *what, double done);
 
 /* ---------------------------------------------------------------------------
  * Snapshots: integrity and the checks a loader makes before it trusts one.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from snndsl.codegen.c_expr import Context, CPrinter, c_number, c_string, mangle
 from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
+from snndsl.ir.connectivity import sparse_condition
 
 C_TYPE = {"f": "double", "i": "int32_t", "b": "uint8_t"}
 DESCR = {"f": "<f8", "i": "<i4", "b": "|b1"}
@@ -399,6 +400,12 @@ class _Builder:
         return "\n".join(lines)
 
     def connect(self, g: ir.Group) -> str:
+        """Synapses in Brian2's order (by i, then j). A condition `rand() < p`
+        (alone, or and-ed with a condition without rand()) with p the same for
+        every pair skips ahead a Geometric(p) number of pairs to the next
+        synapse: the same Bernoulli trial per pair, visiting only the synapses
+        made. `one_to_one` visits the diagonal; other conditions every pair.
+        Progress shows on stderr when connecting takes more than a second."""
         S, pre, post = self.g(g.name), self.g(g.source), self.g(g.target)
         head = f"/* connect {g.name}: {g.source} -> {g.target} ({g.connect}) */"
         if g.connect == "data":
@@ -406,29 +413,61 @@ class _Builder:
             return (f"{head}\nif (snn_connect_pairs(sim, &{S}.n, &{S}.pre, &{S}.post, &{d}, {pre}.n, {post}.n, "
                     f"{c_string(g.connect_data)}, {c_string(_site(g.span))})) return -1;\n"
                     + self.index_synapses(g))
-        if g.connect == "all":
-            cond = "1"
-        elif g.connect == "one_to_one":
-            cond = "_i == _j"
+        what = c_string(f"connecting {g.name}")
+        push = f"""if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {{
+    const size_t made = ii.len;
+    snn_buf_free(&ii);
+    snn_buf_free(&jj);
+    snn_progress_finish(&_progress);
+    return snn_fail(sim, "out of memory while connecting {g.name} (%zu synapses made)", made);
+}}
+((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
+((int32_t *)jj.data)[jj.len++] = (int32_t)_j;"""
+        sparse = sparse_condition(g.connect_cond) if g.connect == "cond" else None
+        if g.connect == "one_to_one":
+            loop = f"""for (int64_t _i = 0; _i < snn_imin({pre}.n, {post}.n); _i++) {{
+    const int64_t _j = _i;
+{self._indent(push, 4)}
+}}"""
+        elif sparse is not None:
+            ctx = self.ctx(g, g.span)
+            p = self.p.expr(sparse[0], ctx)
+            test = f"    if (!({self.p.expr(sparse[1], ctx)})) continue;\n" if sparse[1] is not None else ""
+            rng = f"&sim->rng[{ctx.rng}]"
+            loop = f"""const double _p = {p};
+const int64_t _n_post = {post}.n, _pairs = {pre}.n * {post}.n;
+/* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
+for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric({rng}, _p)) {{
+    const int64_t _i = _k / _n_post, _j = _k % _n_post;
+{test}{self._indent(push, 4)}
+    if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&_progress, {what}, (double)_k / (double)_pairs);
+}}"""
         else:
-            cond = self.p.expr(g.connect_cond, self.ctx(g, g.span))
+            cond = "1" if g.connect == "all" else self.p.expr(g.connect_cond, self.ctx(g, g.span))
+            loop = f"""for (int64_t _i = 0; _i < {pre}.n; _i++) {{
+    for (int64_t _j = 0; _j < {post}.n; _j++) {{
+        if (!({cond})) continue;
+{self._indent(push, 8)}
+    }}
+    snn_progress_fraction(&_progress, {what}, (double)(_i + 1) / (double){pre}.n);
+}}"""
+        reserve = ""
+        if g.connect == "all":  # the exact count: one allocation, and a clear error if it cannot be had
+            reserve = f"""if (snn_buf_reserve(&ii, (size_t)({pre}.n * {post}.n)) || snn_buf_reserve(&jj, (size_t)({pre}.n * {post}.n))) {{
+    snn_buf_free(&ii);
+    snn_buf_free(&jj);
+    return snn_fail(sim, "out of memory while connecting {g.name} (%lld synapses)", (long long)({pre}.n * {post}.n));
+}}
+"""
         body = f"""{head}
 {{
     snn_buf ii, jj;
     snn_buf_init(&ii, sizeof(int32_t));
     snn_buf_init(&jj, sizeof(int32_t));
-    for (int64_t _i = 0; _i < {pre}.n; _i++) {{
-        for (int64_t _j = 0; _j < {post}.n; _j++) {{
-            if (!({cond})) continue;
-            if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {{
-                snn_buf_free(&ii);
-                snn_buf_free(&jj);
-                return snn_fail(sim, "out of memory while connecting {g.name}");
-            }}
-            ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
-            ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
-        }}
-    }}
+    snn_progress _progress;
+    snn_progress_start(&_progress, sim->quiet);
+{self._indent(reserve + loop, 4)}
+    snn_progress_finish(&_progress);
     {S}.n = (int64_t)ii.len;
     {S}.pre = ii.data;
     {S}.post = jj.data;

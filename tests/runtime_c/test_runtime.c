@@ -738,8 +738,17 @@ static void test_progress(void)
     snn_progress_finish(&p);
     CHECK(p.printed == 0);
 
+    snn_progress_start(&p, 0);
+    snn_progress_fraction(&p, "connecting S", 0.1);
+    CHECK(p.printed == 0);  // too early
+    p.start -= 2.0;
+    snn_progress_fraction(&p, "connecting S", 0.42);
+    CHECK(p.printed > 0);
+    snn_progress_finish(&p);
+
     snn_progress_start(&p, 1);
     p.start -= 10;
+    snn_progress_fraction(&p, "connecting quietly", 0.5);
     snn_progress_update(&p, 1.0, "quiet");
     snn_progress_finish(&p);
     CHECK(p.printed == 0);

@@ -365,18 +365,25 @@ static int snn_setup(snn_sim *sim)
         snn_buf ii, jj;
         snn_buf_init(&ii, sizeof(int32_t));
         snn_buf_init(&jj, sizeof(int32_t));
-        for (int64_t _i = 0; _i < sim->g_exc.n; _i++) {
-            for (int64_t _j = 0; _j < sim->g_exc.n; _j++) {
-                if (!(snn_rng_uniform(&sim->rng[2]) < 0.02)) continue;
-                if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {
-                    snn_buf_free(&ii);
-                    snn_buf_free(&jj);
-                    return snn_fail(sim, "out of memory while connecting exc_exc");
-                }
-                ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
-                ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
+        snn_progress _progress;
+        snn_progress_start(&_progress, sim->quiet);
+        const double _p = 0.02;
+        const int64_t _n_post = sim->g_exc.n, _pairs = sim->g_exc.n * sim->g_exc.n;
+        /* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
+        for (int64_t _k = snn_geometric(&sim->rng[2], _p); _k < _pairs; _k += 1 + snn_geometric(&sim->rng[2], _p)) {
+            const int64_t _i = _k / _n_post, _j = _k % _n_post;
+            if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {
+                const size_t made = ii.len;
+                snn_buf_free(&ii);
+                snn_buf_free(&jj);
+                snn_progress_finish(&_progress);
+                return snn_fail(sim, "out of memory while connecting exc_exc (%zu synapses made)", made);
             }
+            ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
+            ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
+            if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&_progress, "connecting exc_exc", (double)_k / (double)_pairs);
         }
+        snn_progress_finish(&_progress);
         sim->g_exc_exc.n = (int64_t)ii.len;
         sim->g_exc_exc.pre = ii.data;
         sim->g_exc_exc.post = jj.data;
@@ -393,18 +400,25 @@ static int snn_setup(snn_sim *sim)
         snn_buf ii, jj;
         snn_buf_init(&ii, sizeof(int32_t));
         snn_buf_init(&jj, sizeof(int32_t));
-        for (int64_t _i = 0; _i < sim->g_exc.n; _i++) {
-            for (int64_t _j = 0; _j < sim->g_inh.n; _j++) {
-                if (!(snn_rng_uniform(&sim->rng[3]) < 0.02)) continue;
-                if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {
-                    snn_buf_free(&ii);
-                    snn_buf_free(&jj);
-                    return snn_fail(sim, "out of memory while connecting exc_inh");
-                }
-                ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
-                ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
+        snn_progress _progress;
+        snn_progress_start(&_progress, sim->quiet);
+        const double _p = 0.02;
+        const int64_t _n_post = sim->g_inh.n, _pairs = sim->g_exc.n * sim->g_inh.n;
+        /* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
+        for (int64_t _k = snn_geometric(&sim->rng[3], _p); _k < _pairs; _k += 1 + snn_geometric(&sim->rng[3], _p)) {
+            const int64_t _i = _k / _n_post, _j = _k % _n_post;
+            if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {
+                const size_t made = ii.len;
+                snn_buf_free(&ii);
+                snn_buf_free(&jj);
+                snn_progress_finish(&_progress);
+                return snn_fail(sim, "out of memory while connecting exc_inh (%zu synapses made)", made);
             }
+            ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
+            ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
+            if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&_progress, "connecting exc_inh", (double)_k / (double)_pairs);
         }
+        snn_progress_finish(&_progress);
         sim->g_exc_inh.n = (int64_t)ii.len;
         sim->g_exc_inh.pre = ii.data;
         sim->g_exc_inh.post = jj.data;
@@ -421,18 +435,25 @@ static int snn_setup(snn_sim *sim)
         snn_buf ii, jj;
         snn_buf_init(&ii, sizeof(int32_t));
         snn_buf_init(&jj, sizeof(int32_t));
-        for (int64_t _i = 0; _i < sim->g_inh.n; _i++) {
-            for (int64_t _j = 0; _j < sim->g_exc.n; _j++) {
-                if (!(snn_rng_uniform(&sim->rng[4]) < 0.02)) continue;
-                if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {
-                    snn_buf_free(&ii);
-                    snn_buf_free(&jj);
-                    return snn_fail(sim, "out of memory while connecting inh_exc");
-                }
-                ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
-                ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
+        snn_progress _progress;
+        snn_progress_start(&_progress, sim->quiet);
+        const double _p = 0.02;
+        const int64_t _n_post = sim->g_exc.n, _pairs = sim->g_inh.n * sim->g_exc.n;
+        /* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
+        for (int64_t _k = snn_geometric(&sim->rng[4], _p); _k < _pairs; _k += 1 + snn_geometric(&sim->rng[4], _p)) {
+            const int64_t _i = _k / _n_post, _j = _k % _n_post;
+            if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {
+                const size_t made = ii.len;
+                snn_buf_free(&ii);
+                snn_buf_free(&jj);
+                snn_progress_finish(&_progress);
+                return snn_fail(sim, "out of memory while connecting inh_exc (%zu synapses made)", made);
             }
+            ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
+            ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
+            if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&_progress, "connecting inh_exc", (double)_k / (double)_pairs);
         }
+        snn_progress_finish(&_progress);
         sim->g_inh_exc.n = (int64_t)ii.len;
         sim->g_inh_exc.pre = ii.data;
         sim->g_inh_exc.post = jj.data;
@@ -449,18 +470,25 @@ static int snn_setup(snn_sim *sim)
         snn_buf ii, jj;
         snn_buf_init(&ii, sizeof(int32_t));
         snn_buf_init(&jj, sizeof(int32_t));
-        for (int64_t _i = 0; _i < sim->g_inh.n; _i++) {
-            for (int64_t _j = 0; _j < sim->g_inh.n; _j++) {
-                if (!(snn_rng_uniform(&sim->rng[5]) < 0.02)) continue;
-                if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {
-                    snn_buf_free(&ii);
-                    snn_buf_free(&jj);
-                    return snn_fail(sim, "out of memory while connecting inh_inh");
-                }
-                ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
-                ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
+        snn_progress _progress;
+        snn_progress_start(&_progress, sim->quiet);
+        const double _p = 0.02;
+        const int64_t _n_post = sim->g_inh.n, _pairs = sim->g_inh.n * sim->g_inh.n;
+        /* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
+        for (int64_t _k = snn_geometric(&sim->rng[5], _p); _k < _pairs; _k += 1 + snn_geometric(&sim->rng[5], _p)) {
+            const int64_t _i = _k / _n_post, _j = _k % _n_post;
+            if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {
+                const size_t made = ii.len;
+                snn_buf_free(&ii);
+                snn_buf_free(&jj);
+                snn_progress_finish(&_progress);
+                return snn_fail(sim, "out of memory while connecting inh_inh (%zu synapses made)", made);
             }
+            ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
+            ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
+            if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&_progress, "connecting inh_inh", (double)_k / (double)_pairs);
         }
+        snn_progress_finish(&_progress);
         sim->g_inh_inh.n = (int64_t)ii.len;
         sim->g_inh_inh.pre = ii.data;
         sim->g_inh_inh.post = jj.data;

@@ -314,18 +314,29 @@ static int snn_setup(snn_sim *sim)
         snn_buf ii, jj;
         snn_buf_init(&ii, sizeof(int32_t));
         snn_buf_init(&jj, sizeof(int32_t));
+        snn_progress _progress;
+        snn_progress_start(&_progress, sim->quiet);
+        if (snn_buf_reserve(&ii, (size_t)(sim->g_inp.n * sim->g_out.n)) || snn_buf_reserve(&jj, (size_t)(sim->g_inp.n * sim->g_out.n))) {
+            snn_buf_free(&ii);
+            snn_buf_free(&jj);
+            return snn_fail(sim, "out of memory while connecting S (%lld synapses)", (long long)(sim->g_inp.n * sim->g_out.n));
+        }
         for (int64_t _i = 0; _i < sim->g_inp.n; _i++) {
             for (int64_t _j = 0; _j < sim->g_out.n; _j++) {
                 if (!(1)) continue;
                 if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {
+                    const size_t made = ii.len;
                     snn_buf_free(&ii);
                     snn_buf_free(&jj);
-                    return snn_fail(sim, "out of memory while connecting S");
+                    snn_progress_finish(&_progress);
+                    return snn_fail(sim, "out of memory while connecting S (%zu synapses made)", made);
                 }
                 ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
                 ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
             }
+            snn_progress_fraction(&_progress, "connecting S", (double)(_i + 1) / (double)sim->g_inp.n);
         }
+        snn_progress_finish(&_progress);
         sim->g_S.n = (int64_t)ii.len;
         sim->g_S.pre = ii.data;
         sim->g_S.post = jj.data;
