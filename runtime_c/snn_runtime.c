@@ -1528,6 +1528,22 @@ void snn_progress_update(snn_progress *p, double t_sim, const char *phase)
         p->printed = n;
 }
 
+void snn_progress_fraction(snn_progress *p, const char *what, double done)
+{
+    if (p->quiet)
+        return;
+    double now = snn_wall_time();
+    if (now - p->start <= 1.0 || (p->printed && now - p->last < 0.5))
+        return;
+    int n = fprintf(stderr, "\r[snndsl] %s  %.0f%%  (%.1f s wall)", what ? what : "", 100.0 * done, now - p->start);
+    if (n < p->printed)
+        fprintf(stderr, "%*s", p->printed - n, "");
+    fflush(stderr);
+    p->last = now;
+    if (n > p->printed)
+        p->printed = n;
+}
+
 void snn_progress_finish(snn_progress *p)
 {
     if (p->printed && !p->quiet)
@@ -1632,4 +1648,70 @@ int snn_exact_factors(int n, const double *M, const int *frozen, double dt,
 {
     if (snn_exact_one(n, M, NULL, dt, E, F)) return -1;
     return snn_exact_one(n, M, frozen, dt, Eref, Fref);
+}
+
+/* ---------------------------------------------------------------------------
+ * Snapshots
+ * ------------------------------------------------------------------------- */
+
+uint64_t snn_crc64(const void *data, size_t n)
+{
+    uint64_t table[256];  /* built per call: the runtime keeps no static state */
+    for (uint64_t b = 0; b < 256; b++) {
+        uint64_t c = b;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ UINT64_C(0xC96C5795D7870F42) : c >> 1;
+        table[b] = c;
+    }
+    const unsigned char *p = data;
+    uint64_t crc = ~UINT64_C(0);
+    for (size_t k = 0; k < n; k++) crc = table[(crc ^ p[k]) & 0xFF] ^ (crc >> 8);
+    return ~crc;
+}
+
+int64_t snn_check_range_i32(const int32_t *a, int64_t n, int64_t lo, int64_t hi)
+{
+    for (int64_t k = 0; k < n; k++)
+        if (a[k] < lo || a[k] >= hi) return k;
+    return -1;
+}
+
+int64_t snn_check_range_i64(const int64_t *a, int64_t n, int64_t lo, int64_t hi)
+{
+    for (int64_t k = 0; k < n; k++)
+        if (a[k] < lo || a[k] >= hi) return k;
+    return -1;
+}
+
+int64_t snn_check_offsets(const int64_t *start, int64_t n, int64_t total)
+{
+    if (start[0] != 0) return 0;
+    for (int64_t k = 1; k <= n; k++)
+        if (start[k] < start[k - 1] || start[k] > total) return k;
+    return start[n] == total ? -1 : n;
+}
+
+int64_t snn_check_steps(const int64_t *step, int64_t n, int64_t most)
+{
+    int64_t run = 0;
+    for (int64_t k = 0; k < n; k++) {
+        if (k > 0 && step[k] < step[k - 1]) return k;
+        run = (k > 0 && step[k] == step[k - 1]) ? run + 1 : 1;
+        if (run > most) return k;
+    }
+    return -1;
+}
+
+int64_t snn_check_ring(const int32_t *ring, const int64_t *len, int64_t slots, int64_t width)
+{
+    for (int64_t k = 0; k < slots; k++)
+        if (len[k] < 0 || len[k] > width || snn_check_range_i32(ring + k * width, len[k], 0, width) >= 0) return k;
+    return -1;
+}
+
+int64_t snn_check_slots(const snn_buf *slots, int64_t n, int64_t hi)
+{
+    for (int64_t k = 0; k < n; k++)
+        if (slots[k].elsize != sizeof(int32_t) || slots[k].len > (size_t)INT64_MAX
+            || snn_check_range_i32(slots[k].data, (int64_t)slots[k].len, 0, hi) >= 0) return k;
+    return -1;
 }

@@ -214,6 +214,32 @@ void snn_progress_start(snn_progress *p, int quiet);
 void snn_progress_update(snn_progress *p, double t_sim, const char *phase);
 //! Ends the progress line, if one was printed.
 void snn_progress_finish(snn_progress *p);
+//! Progress of a long setup step, e.g. "connecting S" and the fraction done
+//! in [0, 1]; the same pacing as snn_progress_update, the same `quiet`.
+void snn_progress_fraction(snn_progress *p, const char *what, double done);
+
+/* ---------------------------------------------------------------------------
+ * Snapshots: integrity and the checks a loader makes before it trusts one.
+ * ------------------------------------------------------------------------- */
+
+//! CRC-64/XZ (ECMA-182 polynomial, reflected, initial value and final xor all
+//! ones) of n bytes: detects every error burst of up to 64 bits, so every
+//! single-bit flip, with certainty; other damage with probability 1 - 2^-64.
+uint64_t snn_crc64(const void *data, size_t n);
+
+//! The first k < n with a[k] outside [lo, hi), or -1 if there is none.
+int64_t snn_check_range_i32(const int32_t *a, int64_t n, int64_t lo, int64_t hi);
+int64_t snn_check_range_i64(const int64_t *a, int64_t n, int64_t lo, int64_t hi);
+//! CSR offsets start[0..n] rising from 0 to `total`: the first bad k, or -1.
+int64_t snn_check_offsets(const int64_t *start, int64_t n, int64_t total);
+//! Steps of a spike generator's events: non-decreasing, at most `most` events
+//! in one step (the neurons of its group). The first bad k, or -1.
+int64_t snn_check_steps(const int64_t *step, int64_t n, int64_t most);
+//! A homogeneous delay ring: `slots` rows of `width` neuron numbers, row k
+//! holding len[k] <= width numbers in [0, width). The first bad row, or -1.
+int64_t snn_check_ring(const int32_t *ring, const int64_t *len, int64_t slots, int64_t width);
+//! Slots of a spike queue (buffers of int32 numbers in [0, hi)): the first bad slot, or -1.
+int64_t snn_check_slots(const snn_buf *slots, int64_t n, int64_t hi);
 
 #ifdef __cplusplus
 }

@@ -62,11 +62,13 @@ class Code(enum.Enum):
     BAD_VALUE = "E0501"
     MISSING = "E0502"
     NOT_LINEAR = "E0503"
+    TOO_LARGE = "E0504"
     RUNTIME_INPUT = "E0601"
     UNSUPPORTED = "E0901"
     UNUSED = "W0101"
     NO_EFFECT = "W0102"
     LOOKS_LIKE_DECLARATION = "W0103"
+    WONT_FIT = "W0104"
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,10 +39,15 @@ def mangle(prefix: str, name: str) -> str:
     return f"{prefix}_{name}"
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9 _\-.,:;/()\[\]=+<>!#%&|~^{}@$']*")
+
+
 def c_string(text: str) -> str:
     """A C string literal for arbitrary text: only safe printable ASCII is
     kept as is; everything else (quotes, backslashes, newlines, '*/', '??'
     trigraphs, non-ASCII bytes) becomes an octal escape."""
+    if _PLAIN.fullmatch(text):
+        return '"' + text + '"'
     out = []
     for byte in text.encode("utf-8"):
         ch = chr(byte)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from snndsl.codegen.c_expr import Context, CPrinter, c_number, c_string, mangle
 from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
+from snndsl.ir.connectivity import sparse_condition
 from snndsl.ir.evaluate import is_constant
 
 C_TYPE = {"f": "double", "i": "int32_t", "b": "uint8_t"}
@@ -50,6 +51,7 @@ class CModel:
     arrays: tuple[CArray, ...]
     free: str
     state_fields: tuple  # (name, "array"/"scalar", C lvalue, element size, count): see state.c.j2
+    state_checks: tuple  # (sizes, values): C checks of a loaded snapshot, see state_check.c.j2
     prepare: str  # run at the start of every run
 
 
@@ -108,6 +110,7 @@ class _Builder:
         self.drop: frozenset = frozenset()  # variables the step being generated never writes
         self.poisson_rng: dict[str, int] = {}  # group -> its random stream (see poisson)
         self._skips: dict[str, bool] = {}  # group -> poisson_skips(group), computed once
+        self._written: set | None = None  # see written_in_steps
         self.run_frozen = frozen_at_runs(module.phases)  # id(Run) -> variables frozen everywhere
         variants = sorted({f for f in self.run_frozen.values() if f}, key=sorted)
         self.step_names = {frozenset(): "snn_step"} | {f: f"snn_step_{k + 1}" for k, f in enumerate(variants)}
@@ -428,6 +431,12 @@ class _Builder:
         return "\n".join(lines)
 
     def connect(self, g: ir.Group) -> str:
+        """Synapses in Brian2's order (by i, then j). A condition `rand() < p`
+        (alone, or and-ed with a condition without rand()) with p the same for
+        every pair skips ahead a Geometric(p) number of pairs to the next
+        synapse: the same Bernoulli trial per pair, visiting only the synapses
+        made. `one_to_one` visits the diagonal; other conditions every pair.
+        Progress shows on stderr when connecting takes more than a second."""
         S, pre, post = self.g(g.name), self.g(g.source), self.g(g.target)
         head = f"/* connect {g.name}: {g.source} -> {g.target} ({g.connect}) */"
         if g.connect == "data":
@@ -435,29 +444,61 @@ class _Builder:
             return (f"{head}\nif (snn_connect_pairs(sim, &{S}.n, &{S}.pre, &{S}.post, &{d}, {pre}.n, {post}.n, "
                     f"{c_string(g.connect_data)}, {c_string(_site(g.span))})) return -1;\n"
                     + self.index_synapses(g))
-        if g.connect == "all":
-            cond = "1"
-        elif g.connect == "one_to_one":
-            cond = "_i == _j"
+        what = c_string(f"connecting {g.name}")
+        push = f"""if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {{
+    const size_t made = ii.len;
+    snn_buf_free(&ii);
+    snn_buf_free(&jj);
+    snn_progress_finish(&_progress);
+    return snn_fail(sim, "out of memory while connecting {g.name} (%zu synapses made)", made);
+}}
+((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
+((int32_t *)jj.data)[jj.len++] = (int32_t)_j;"""
+        sparse = sparse_condition(g.connect_cond) if g.connect == "cond" else None
+        if g.connect == "one_to_one":
+            loop = f"""for (int64_t _i = 0; _i < snn_imin({pre}.n, {post}.n); _i++) {{
+    const int64_t _j = _i;
+{self._indent(push, 4)}
+}}"""
+        elif sparse is not None:
+            ctx = self.ctx(g, g.span)
+            p = self.p.expr(sparse[0], ctx)
+            test = f"    if (!({self.p.expr(sparse[1], ctx)})) continue;\n" if sparse[1] is not None else ""
+            rng = f"&sim->rng[{ctx.rng}]"
+            loop = f"""const double _p = {p};
+const int64_t _n_post = {post}.n, _pairs = {pre}.n * {post}.n;
+/* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
+for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric({rng}, _p)) {{
+    const int64_t _i = _k / _n_post, _j = _k % _n_post;
+{test}{self._indent(push, 4)}
+    if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&_progress, {what}, (double)_k / (double)_pairs);
+}}"""
         else:
-            cond = self.p.expr(g.connect_cond, self.ctx(g, g.span))
+            cond = "1" if g.connect == "all" else self.p.expr(g.connect_cond, self.ctx(g, g.span))
+            loop = f"""for (int64_t _i = 0; _i < {pre}.n; _i++) {{
+    for (int64_t _j = 0; _j < {post}.n; _j++) {{
+        if (!({cond})) continue;
+{self._indent(push, 8)}
+    }}
+    snn_progress_fraction(&_progress, {what}, (double)(_i + 1) / (double){pre}.n);
+}}"""
+        reserve = ""
+        if g.connect == "all":  # the exact count: one allocation, and a clear error if it cannot be had
+            reserve = f"""if (snn_buf_reserve(&ii, (size_t)({pre}.n * {post}.n)) || snn_buf_reserve(&jj, (size_t)({pre}.n * {post}.n))) {{
+    snn_buf_free(&ii);
+    snn_buf_free(&jj);
+    return snn_fail(sim, "out of memory while connecting {g.name} (%lld synapses)", (long long)({pre}.n * {post}.n));
+}}
+"""
         body = f"""{head}
 {{
     snn_buf ii, jj;
     snn_buf_init(&ii, sizeof(int32_t));
     snn_buf_init(&jj, sizeof(int32_t));
-    for (int64_t _i = 0; _i < {pre}.n; _i++) {{
-        for (int64_t _j = 0; _j < {post}.n; _j++) {{
-            if (!({cond})) continue;
-            if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {{
-                snn_buf_free(&ii);
-                snn_buf_free(&jj);
-                return snn_fail(sim, "out of memory while connecting {g.name}");
-            }}
-            ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
-            ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
-        }}
-    }}
+    snn_progress _progress;
+    snn_progress_start(&_progress, sim->quiet);
+{self._indent(reserve + loop, 4)}
+    snn_progress_finish(&_progress);
     {S}.n = (int64_t)ii.len;
     {S}.pre = ii.data;
     {S}.post = jj.data;
@@ -675,6 +716,17 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     ((double *){M}_r.data)[{M}_r.len++] = (double){G}.nspikes / (double){G}.n / sim->dt;
 }}"""
 
+    def written_in_steps(self) -> set[tuple[str, str]]:
+        """(group, variable) pairs some step code (event code, updates, resets)
+        writes; computed once: per Poisson group, it made the view quadratic."""
+        if self._written is None:
+            self._written = {(s.target.group, s.target.name)
+                             for other in self.m.groups
+                             for s in ir.walk((other.on_pre, other.on_post, other.on_pre_spike, other.on_post_spike,
+                                               other.update, other.reset))
+                             if isinstance(s, ir.Assign)}
+        return self._written
+
     def poisson_skips(self, g: ir.Group) -> bool:
         if g.name not in self._skips:
             self._skips[g.name] = self._poisson_skips(g)
@@ -686,11 +738,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         source draws the step of its next spike, a geometric number of steps
         ahead, instead of one number per step -- the same Bernoulli process
         with p = rate dt, memoryless, so it is redrawn whenever a run starts."""
-        written = {(s.target.group, s.target.name)
-                   for other in self.m.groups
-                   for s in ir.walk((other.on_pre, other.on_post, other.on_pre_spike, other.on_post_spike,
-                                     other.update, other.reset))
-                   if isinstance(s, ir.Assign)}
+        written = self.written_in_steps()
         for n in ir.walk(g.rate):
             if isinstance(n, (ir.Rand, ir.Reduce, ir.Local, ir.Temp)):
                 return False
@@ -1174,6 +1222,55 @@ if (sim->failed) return -1;"""
                             (f"{g.name}.{end}_other", "array", f"{G}.{end}_other", "sizeof(int32_t)", f"{G}.n")]
         return tuple(out)
 
+    def state_checks(self) -> tuple[str, str]:
+        """What a loaded snapshot must satisfy where a bad value would index
+        out of bounds (state_check.c.j2): first the sizes its array lengths
+        follow from, then the neuron and synapse numbers in its arrays."""
+        sizes = ['if (!(sim->step >= 0 && isfinite(sim->t_net))) return "clock.step";']
+        values = []
+
+        def size(ok: str, name: str) -> None:
+            sizes.append(f"if (!({ok})) return {c_string(name)};")
+
+        def within(kind: str, array: str, n: str, lo: str, hi: str, name: str) -> None:
+            values.append(f"if ((*at = snn_check_range_{kind}({array}, {n}, {lo}, {hi})) >= 0) "
+                          f"return {c_string(name)};")
+
+        def check(call: str, name: str) -> None:
+            values.append(f"if ((*at = {call}) >= 0) return {c_string(name)};")
+
+        ring = "{0}.ring_size >= 1 && {0}.ring_size <= (INT64_C(1) << 30) && !({0}.ring_size & ({0}.ring_size - 1))"
+        for g in self.m.groups:
+            G, name = self.g(g.name), g.name
+            if g.kind != "synapses":
+                size(f"{G}.nspikes >= 0 && {G}.nspikes <= {G}.n", f"{name}.nspikes")
+                within("i32", f"{G}.spikes", f"{G}.nspikes", "0", f"{G}.n", f"{name}.spikes")
+            if g.kind == "spikes":
+                size(f"{G}.nsrc >= 0 && {G}.cursor >= 0 && {G}.cursor <= {G}.nsrc", f"{name}.cursor")
+                within("i32", f"{G}.src_i", f"{G}.nsrc", "0", f"{G}.n", f"{name}.src_i")
+                check(f"snn_check_steps({G}.src_step, {G}.nsrc, {G}.n)", f"{name}.src_step")
+            if g.kind != "synapses":
+                continue
+            pre, post = self.g(g.source), self.g(g.target)
+            # a spike queue holds synapse numbers as int32
+            most = "INT32_MAX" if g.delay_kind == "heterogeneous" else "INT64_MAX - 1"
+            size(f"{G}.n >= 0 && {G}.n <= {most}", f"{name}.n")
+            within("i32", f"{G}.pre", f"{G}.n", "0", f"{pre}.n", f"{name}.pre")
+            within("i32", f"{G}.post", f"{G}.n", "0", f"{post}.n", f"{name}.post")
+            for end, near, far in (("pre", pre, post), ("post", post, pre)):
+                check(f"snn_check_offsets({G}.{end}_start, {near}.n, {G}.n)", f"{name}.{end}_start")
+                within("i64", f"{G}.{end}_syn", f"{G}.n", "0", f"{G}.n", f"{name}.{end}_syn")
+                within("i32", f"{G}.{end}_other", f"{G}.n", "0", f"{far}.n", f"{name}.{end}_other")
+            if g.delay_kind == "homogeneous":
+                size(ring.format(G), f"{name}.ring_size")
+                size(f"{G}.delay_steps >= 0 && {G}.delay_steps < {G}.ring_size", f"{name}.delay_steps")
+                check(f"snn_check_ring({G}.ring, {G}.ring_n, {G}.ring_size, {pre}.n)", f"{name}.ring")
+            if g.delay_kind == "heterogeneous":
+                size(ring.format(G), f"{name}.ring_size")
+                within("i32", f"{G}.delay_steps", f"{G}.n", "0", f"{G}.ring_size", f"{name}.delay_steps")
+                check(f"snn_check_slots({G}.ring, {G}.ring_size, {G}.n)", f"{name}.ring")
+        return "\n".join(sizes), "\n".join(values)
+
     def free(self) -> str:
         out = []
         for g in self.m.groups:
@@ -1234,4 +1331,4 @@ def build_view(module: ir.Module) -> CModel:
         phase_names=tuple(c_string(p.name) for p in module.phases), params=params,
         param_defaults=b.param_defaults(), data=data, group_structs=structs, sim_fields=fields,
         setup=setup, steps=tuple(steps), protocol=protocol, manifest=b.manifest(), arrays=b.arrays(), free=b.free(),
-        state_fields=b.state_fields(), prepare=b.prepare())
+        state_fields=b.state_fields(), state_checks=b.state_checks(), prepare=b.prepare())

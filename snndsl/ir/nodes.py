@@ -10,6 +10,7 @@ dtypes: 'f' (double), 'i' (int32 / int64 indices), 'b' (boolean).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass, replace
+from functools import cache
 from typing import Callable
 
 from snndsl.diagnostics import Span
@@ -438,6 +439,18 @@ class Module:
 
 # ---- generic rewriting ---------------------------------------------------------
 
+@cache
+def _children(cls: type) -> tuple[str, ...] | None:
+    """The fields of an IR node class that may hold nodes (all but `span`);
+    None for anything else. Cached: walks visit millions of nodes."""
+    if not is_dataclass(cls):
+        return None
+    return tuple(f.name for f in fields(cls) if f.name != "span")
+
+
+_NODES = (Expr, Stmt, Group, Phase, ParamDef, StateVar, tuple)
+
+
 def map_expr(fn: Callable[[Expr], Expr], node):
     """Rebuild `node` bottom-up, applying `fn` to every expression in it.
 
@@ -446,30 +459,33 @@ def map_expr(fn: Callable[[Expr], Expr], node):
     """
     if isinstance(node, tuple):
         return tuple(map_expr(fn, n) for n in node)
-    if not is_dataclass(node) or isinstance(node, type):
+    names = _children(type(node))
+    if names is None:
         return node
     changes = {}
-    for f in fields(node):
-        if f.name == "span":
-            continue
-        old = getattr(node, f.name)
-        if isinstance(old, (Expr, Stmt, Group, Phase, ParamDef, StateVar, tuple)) and not isinstance(old, str):
+    for name in names:
+        old = getattr(node, name)
+        if isinstance(old, _NODES):
             new = map_expr(fn, old)
             if new is not old:
-                changes[f.name] = new
+                changes[name] = new
     out = replace(node, **changes) if changes else node
     return fn(out) if isinstance(out, Expr) else out
 
 
 def walk(node):
-    """Every IR node under `node`, depth first (expressions and statements)."""
-    if isinstance(node, tuple):
-        for n in node:
-            yield from walk(n)
-        return
-    if not is_dataclass(node) or isinstance(node, type):
-        return
-    yield node
-    for f in fields(node):
-        if f.name != "span":
-            yield from walk(getattr(node, f.name))
+    """Every IR node under `node`, depth first (expressions and statements).
+    An explicit stack, not nested generators: the cost per node stays flat
+    however deep the tree."""
+    stack = [node]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        n = pop()
+        if isinstance(n, tuple):
+            push(reversed(n))
+            continue
+        names = _children(type(n))
+        if names is None:
+            continue
+        yield n
+        push([getattr(n, name) for name in reversed(names)])

@@ -54,24 +54,28 @@ def _written_anywhere(m: ir.Module) -> set[tuple[str, str]]:
     return out
 
 
-def _observed(m: ir.Module, group: str) -> set[str]:
-    """Variables of `group` whose per-synapse values someone looks at."""
-    out = {mon.var for mon in m.monitors if mon.group == group and mon.var}
-    out |= {s.var for s in m.saves if s.group == group}
+def _observed(m: ir.Module) -> dict[str, set[str]]:
+    """For each group, the variables whose per-synapse values someone looks at."""
+    out: dict[str, set[str]] = {}
+    for mon in m.monitors:
+        if mon.var:
+            out.setdefault(mon.group, set()).add(mon.var)
+    for s in m.saves:
+        out.setdefault(s.group, set()).add(s.var)
     for n in ir.walk(m.phases):
-        if isinstance(n, ir.Var) and n.group == group:
-            out.add(n.name)
-        if isinstance(n, ir.GroupAssign) and n.group == group:
-            out.add(n.target.name)
+        if isinstance(n, ir.Var):
+            out.setdefault(n.group, set()).add(n.name)
+        if isinstance(n, ir.GroupAssign):
+            out.setdefault(n.group, set()).add(n.target.name)
     return out
 
 
-def _qualifies(g: ir.Group, var: str, side: str, m: ir.Module, busy: set) -> list[int] | None:
+def _qualifies(g: ir.Group, var: str, side: str, observed: set[str], busy: set) -> list[int] | None:
     """Indices (in the pathway body) of the statements writing `var`, if it
     can be hoisted to `side`; None otherwise."""
     body = g.on_pre if side == "pre" else g.on_post
     other = g.on_post if side == "pre" else g.on_pre
-    if var in _written(other, g.name) or var in _written(g.init, g.name) or var in _observed(m, g.name):
+    if var in _written(other, g.name) or var in _written(g.init, g.name) or var in observed:
         return None
     writes = [k for k, s in enumerate(body) if isinstance(s, ir.Assign) and s.target.group == g.name
               and s.target.name == var]
@@ -101,10 +105,9 @@ def _qualifies(g: ir.Group, var: str, side: str, m: ir.Module, busy: set) -> lis
     return writes
 
 
-def _hoist_group(g: ir.Group, m: ir.Module) -> ir.Group:
+def _hoist_group(g: ir.Group, busy: set, observed: set[str]) -> ir.Group:
     if g.kind != "synapses":
         return g
-    busy = _written_anywhere(m)
     clock = next((v for v in g.vars if v.role == "lastupdate"), None)
     if clock is None:
         return g
@@ -115,7 +118,7 @@ def _hoist_group(g: ir.Group, m: ir.Module) -> ir.Group:
         for side in ("pre", "post"):
             if side == "pre" and g.delay_kind == "heterogeneous":
                 continue  # each synapse receives the spike at its own time
-            writes = _qualifies(g, v.name, side, m, busy)
+            writes = _qualifies(g, v.name, side, observed, busy)
             if writes is not None:
                 moved[v.name] = (side, writes)
                 break
@@ -165,4 +168,7 @@ def _hoist_group(g: ir.Group, m: ir.Module) -> ir.Group:
 
 
 def hoist_traces(m: ir.Module) -> ir.Module:
-    return replace(m, groups=tuple(_hoist_group(g, m) for g in m.groups))
+    # what event code writes and what the protocol and monitors observe, once for
+    # the whole module: per group, it made the pass quadratic in the groups
+    busy, observed = _written_anywhere(m), _observed(m)
+    return replace(m, groups=tuple(_hoist_group(g, busy, observed.get(g.name, set())) for g in m.groups))

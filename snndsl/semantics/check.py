@@ -19,6 +19,7 @@ from snndsl.ir import nodes as ir
 from snndsl.ir.evaluate import INT64, NotConstant, NotFinite, evaluate, finite_value
 from snndsl.ir.integrate import METHODS, Equation, exact_problem, exponential_euler_problem
 from snndsl.semantics import model as m
+from snndsl.semantics.connectivity import check_connectivity
 from snndsl.syntax import ast
 from snndsl.units import DIMENSIONLESS, SECOND, HERTZ, UNITS, Dim, format_dim, parse_suffix
 
@@ -659,7 +660,7 @@ class Checker:
             if d.kind != "synapses":
                 self.fail(Code.MISPLACED, "'connect:' belongs in a synapses group", item.span)
             if isinstance(item.expr, ast.Name) and item.expr.id in ("all", "one_to_one"):
-                return {"connect": item.expr.id}
+                return {"connect": item.expr.id, "connect_span": item.span}
             scope = Scope(group=group, synapses=True, rand=True, what="in a connection condition")
             e, _ = self.expr(item.expr, scope)
             if e.dtype != "b":
@@ -669,7 +670,7 @@ class Checker:
                 if isinstance(n, ir.Var) and n.at == "self":
                     self.fail(Code.MISPLACED, "a connection condition cannot read the synapse's own "
                               "variables (they do not exist yet)", n.span)
-            return {"connect": "cond", "connect_cond": e}
+            return {"connect": "cond", "connect_cond": e, "connect_span": item.span}
         if item.kind in ("delay", "refractory") and isinstance(item.expr, ast.Name) and item.expr.id in UNITS \
                 and group.var(item.expr.id) is None and item.expr.id not in self.const_decls \
                 and item.expr.id not in self.param_decls:
@@ -1496,6 +1497,8 @@ def check(module: ast.Module, source: str) -> tuple[m.Model, list[Diagnostic]]:
     """
     checker = Checker(module, source)
     model = checker.run()
+    if not any(d.is_error for d in checker.diags):
+        checker.diags.extend(check_connectivity(model))
     errors = [d for d in checker.diags if d.is_error]
     if errors:
         # warnings wait until the errors are fixed: they are often their echo

@@ -44,6 +44,7 @@ class Group:
     connect: str = "all"
     connect_cond: ir.Expr | None = None
     connect_data: str | None = None
+    connect_span: Span | None = field(default=None, compare=False)  # the `connect:` line
     on_pre: tuple[ir.Stmt, ...] = ()
     on_post: tuple[ir.Stmt, ...] = ()
     threshold: ir.Expr | None = None

@@ -779,11 +779,66 @@ static void test_progress(void)
     snn_progress_finish(&p);
     CHECK(p.printed == 0);
 
+    snn_progress_start(&p, 0);
+    snn_progress_fraction(&p, "connecting S", 0.1);
+    CHECK(p.printed == 0);  // too early
+    p.start -= 2.0;
+    snn_progress_fraction(&p, "connecting S", 0.42);
+    CHECK(p.printed > 0);
+    snn_progress_finish(&p);
+
     snn_progress_start(&p, 1);
     p.start -= 10;
+    snn_progress_fraction(&p, "connecting quietly", 0.5);
     snn_progress_update(&p, 1.0, "quiet");
     snn_progress_finish(&p);
     CHECK(p.printed == 0);
+}
+
+static void test_snapshot_checks(void)
+{
+    // the CRC-64/XZ check value, and every single-bit flip of a block changes it
+    CHECK(snn_crc64("123456789", 9) == UINT64_C(0x995DC9BBDF1939FA));
+    CHECK(snn_crc64("", 0) == 0);
+    unsigned char block[64];
+    for (int k = 0; k < 64; k++) block[k] = (unsigned char)(k * 37);
+    uint64_t good = snn_crc64(block, sizeof block);
+    int missed = 0;
+    for (int bit = 0; bit < 64 * 8; bit++) {
+        block[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+        missed += snn_crc64(block, sizeof block) == good;
+        block[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+    }
+    CHECK(missed == 0);
+
+    const int32_t a32[] = {0, 3, 2, 4};
+    CHECK(snn_check_range_i32(a32, 4, 0, 5) == -1);
+    CHECK(snn_check_range_i32(a32, 4, 0, 4) == 3);
+    CHECK(snn_check_range_i32(a32, 0, 0, 0) == -1);
+    const int64_t a64[] = {-1, 0};
+    CHECK(snn_check_range_i64(a64, 2, 0, 9) == 0);
+    const int64_t starts[] = {0, 2, 2, 5}, falls[] = {0, 3, 2, 5}, late[] = {1, 2, 2, 5};
+    CHECK(snn_check_offsets(starts, 3, 5) == -1);
+    CHECK(snn_check_offsets(starts, 3, 6) == 3);
+    CHECK(snn_check_offsets(falls, 3, 5) == 2);
+    CHECK(snn_check_offsets(late, 3, 5) == 0);
+    const int64_t steps[] = {1, 1, 2, 2, 2, 7}, unsorted[] = {3, 1};
+    CHECK(snn_check_steps(steps, 6, 3) == -1);
+    CHECK(snn_check_steps(steps, 6, 2) == 4);
+    CHECK(snn_check_steps(unsorted, 2, 5) == 1);
+    const int32_t ring[] = {0, 1, 2, 9, 9, 9};
+    const int64_t lens[] = {3, 0}, bad_lens[] = {3, 4};
+    CHECK(snn_check_ring(ring, lens, 2, 3) == -1);
+    CHECK(snn_check_ring(ring, bad_lens, 2, 3) == 1);
+    snn_buf slots[2];
+    snn_buf_init(&slots[0], sizeof(int32_t));
+    snn_buf_init(&slots[1], sizeof(int32_t));
+    int32_t x = 4;
+    CHECK(snn_buf_push(&slots[1], &x) == 0);
+    CHECK(snn_check_slots(slots, 2, 5) == -1);
+    CHECK(snn_check_slots(slots, 2, 4) == 1);
+    snn_buf_free(&slots[0]);
+    snn_buf_free(&slots[1]);
 }
 
 int main(int argc, char **argv)
@@ -795,6 +850,7 @@ int main(int argc, char **argv)
     test_dim_format();
     test_cli();
     test_progress();
+    test_snapshot_checks();
     if (argc >= 3) {
         test_npy_fixtures(argv[1]);
         test_npy_write(argv[2]);

@@ -272,4 +272,5 @@ def test_progress_line_on_stderr(plain_run) -> None:
     proc, _ = plain_run
     assert "\r[snndsl] phase train  t = 0.734 s  (2.0 s wall)" in proc.stderr
     assert "\r[snndsl] phase test  t = 0.900 s  (2.0 s wall) \n" in proc.stderr
+    assert "\r[snndsl] connecting S  42%  (2.0 s wall)" in proc.stderr
     assert "quiet" not in proc.stderr

@@ -311,18 +311,29 @@ static int snn_setup(snn_sim *sim)
         snn_buf ii, jj;
         snn_buf_init(&ii, sizeof(int32_t));
         snn_buf_init(&jj, sizeof(int32_t));
+        snn_progress _progress;
+        snn_progress_start(&_progress, sim->quiet);
+        if (snn_buf_reserve(&ii, (size_t)(sim->g_inp.n * sim->g_out.n)) || snn_buf_reserve(&jj, (size_t)(sim->g_inp.n * sim->g_out.n))) {
+            snn_buf_free(&ii);
+            snn_buf_free(&jj);
+            return snn_fail(sim, "out of memory while connecting S (%lld synapses)", (long long)(sim->g_inp.n * sim->g_out.n));
+        }
         for (int64_t _i = 0; _i < sim->g_inp.n; _i++) {
             for (int64_t _j = 0; _j < sim->g_out.n; _j++) {
                 if (!(1)) continue;
                 if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {
+                    const size_t made = ii.len;
                     snn_buf_free(&ii);
                     snn_buf_free(&jj);
-                    return snn_fail(sim, "out of memory while connecting S");
+                    snn_progress_finish(&_progress);
+                    return snn_fail(sim, "out of memory while connecting S (%zu synapses made)", made);
                 }
                 ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
                 ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
             }
+            snn_progress_fraction(&_progress, "connecting S", (double)(_i + 1) / (double)sim->g_inp.n);
         }
+        snn_progress_finish(&_progress);
         sim->g_S.n = (int64_t)ii.len;
         sim->g_S.pre = ii.data;
         sim->g_S.post = jj.data;
@@ -871,11 +882,15 @@ const char *snn_model_name(void) { return "freeze_after_learning"; }
  * current step and connectivity. Monitors and saved arrays are results, not
  * state, and data arrays are inputs: neither is stored.
  *
- * File layout: "SNNSTATE1\n", the model's source hash (64 hex digits), the
- * number of fields (u64), then per field: name length (u32), name, element
- * size (u64), element count (u64), the bytes. Arrays are resized on load.
- * A queue (the slots of a spike queue, each a growable list) stores, for
- * each of its `count` slots, the slot's length (u64) and its bytes. */
+ * Layout (format 2; native byte order; every piece starts at a multiple of 8
+ * bytes, zero padded): "SNNSTATE2\n" and the model's source hash (64 hex
+ * digits), padding to 80; the file's length (u64); the number of fields
+ * (u64); per field: the name's length (u64), the name, the element size
+ * (u64), the element count (u64), the bytes. A queue (the slots of a spike
+ * queue, each a growable list) stores, for each of its `count` slots, the
+ * slot's length (u64) and its bytes. Last, the CRC-64/XZ of everything
+ * before it (u64). A loader checks the checksum, then every length, then the
+ * values that index arrays, before it changes anything (state_load.c.j2). */
 typedef struct {
     const char *name;
     void **array;     /* an array field: where its pointer lives */
@@ -885,7 +900,9 @@ typedef struct {
     int64_t count;    /* -1: one fixed value (a group's size) the snapshot must agree with */
 } snn_state_field;
 
-#define SNN_STATE_MAGIC "SNNSTATE1\n"
+#define SNN_STATE_MAGIC "SNNSTATE2\n"
+#define SNN_STATE_HEAD 96  /* magic and hash (74), padding, file length, number of fields */
+#define SNN_STATE_NFIELDS (30 + 1)
 
 static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
 {
@@ -925,144 +942,376 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
 
 static const char snn_source_hash[] = "cfa7bb886a03b87a47741e98ed40aec548c6eaae53d995cd3013e0a6cc895045";
 
-static int snn_state_write(snn_sim *sim, FILE *out)
+//! Appends n bytes and zeros up to a multiple of 8 bytes.
+static int snn_state_put(snn_buf *b, const void *data, size_t n)
 {
-    snn_state_field f[30 + 1];
+    if (snn_buf_reserve(b, n + 8)) return -1;
+    if (n) memcpy((char *)b->data + b->len, data, n);
+    b->len += n;
+    while (b->len % 8) ((char *)b->data)[b->len++] = 0;
+    return 0;
+}
+
+//! The snapshot, in memory (`into` holds bytes).
+static int snn_state_write(snn_sim *sim, snn_buf *into)
+{
+    snn_state_field *f = malloc(SNN_STATE_NFIELDS * sizeof *f);
+    if (!f) return -1;
     size_t n = snn_state_fields(sim, f);
-    uint64_t count = n;
-    int ok = fwrite(SNN_STATE_MAGIC, 1, strlen(SNN_STATE_MAGIC), out) == strlen(SNN_STATE_MAGIC)
-             && fwrite(snn_source_hash, 1, 64, out) == 64 && fwrite(&count, sizeof count, 1, out) == 1;
+    char head[74];
+    memcpy(head, SNN_STATE_MAGIC, 10);
+    memcpy(head + 10, snn_source_hash, 64);
+    uint64_t length = 0, count = n;
+    into->len = 0;
+    int ok = !snn_state_put(into, head, sizeof head) && !snn_state_put(into, &length, 8)
+             && !snn_state_put(into, &count, 8);
     for (size_t k = 0; ok && k < n; k++) {
-        uint32_t len = (uint32_t)strlen(f[k].name);
+        uint64_t len = strlen(f[k].name);
         uint64_t elsize = f[k].elsize, items = (uint64_t)(f[k].count > 0 ? f[k].count : f[k].count < 0);
         const void *data = f[k].array ? *f[k].array : f[k].scalar;
-        ok = fwrite(&len, sizeof len, 1, out) == 1 && fwrite(f[k].name, 1, len, out) == len
-             && fwrite(&elsize, sizeof elsize, 1, out) == 1 && fwrite(&items, sizeof items, 1, out) == 1;
+        ok = !snn_state_put(into, &len, 8) && !snn_state_put(into, f[k].name, len)
+             && !snn_state_put(into, &elsize, 8) && !snn_state_put(into, &items, 8);
         if (f[k].queue) {
             for (uint64_t q = 0; ok && q < items; q++) {
                 const snn_buf *slot = &(*f[k].queue)[q];
                 uint64_t used = slot->len;
-                ok = fwrite(&used, sizeof used, 1, out) == 1 && (used == 0 || fwrite(slot->data, elsize, used, out) == used);
+                ok = !snn_state_put(into, &used, 8) && !snn_state_put(into, slot->data, used * elsize);
             }
         } else {
-            ok = ok && (items == 0 || fwrite(data, elsize, items, out) == items);
+            ok = ok && !snn_state_put(into, data, items * elsize);
         }
     }
-    return ok ? 0 : -1;
+    free(f);
+    if (!ok) {
+        into->len = 0;
+        return -1;
+    }
+    length = into->len + 8;
+    memcpy((char *)into->data + 80, &length, 8);
+    uint64_t crc = snn_crc64(into->data, into->len);
+    return snn_state_put(into, &crc, 8);
 }
 
 int snn_sim_save_state(snn_sim *sim, const char *path)
 {
-    FILE *out = fopen(path, "wb");
-    if (!out) return snn_fail(sim, "error[E0601]: cannot write the snapshot %s", path);
-    int ok = snn_state_write(sim, out) == 0;
-    if (fclose(out) != 0) ok = 0;
+    snn_buf b;
+    snn_buf_init(&b, 1);
+    if (snn_state_write(sim, &b)) {
+        snn_buf_free(&b);
+        return snn_fail(sim, "error[E0601]: out of memory taking a snapshot for %s", path);
+    }
+    /* written beside the target, then renamed over it: a failed save never
+     * leaves a half-written snapshot in place of a good one */
+    char *tmp = malloc(strlen(path) + 9);
+    FILE *out = NULL;
+    int ok = tmp != NULL;
+    if (ok) {
+        strcpy(tmp, path);
+        strcat(tmp, ".partial");
+        out = fopen(tmp, "wb");
+    }
+    ok = out && fwrite(b.data, 1, b.len, out) == b.len;
+    if (out && fclose(out) != 0) ok = 0;
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok && out) remove(tmp);
+    free(tmp);
+    snn_buf_free(&b);
     return ok ? 0 : snn_fail(sim, "error[E0601]: cannot write the snapshot %s", path);
 }
 
 //! `store state as NAME`: the snapshot, kept in memory for the results.
 SNN_MAYBE_UNUSED static int snn_store_state(snn_sim *sim, snn_buf *into)
 {
-    FILE *tmp = tmpfile();
-    if (!tmp) return snn_fail(sim, "error[E0601]: cannot create a temporary file for a snapshot");
-    int ok = snn_state_write(sim, tmp) == 0 && fflush(tmp) == 0;
-    long size = ok ? ftell(tmp) : -1;
-    ok = ok && size >= 0 && fseek(tmp, 0, SEEK_SET) == 0;
-    into->len = 0;
-    ok = ok && snn_buf_reserve(into, (size_t)size) == 0 && fread(into->data, 1, (size_t)size, tmp) == (size_t)size;
-    if (ok) into->len = (size_t)size;
-    fclose(tmp);
-    return ok ? 0 : snn_fail(sim, "error[E0601]: cannot take a snapshot");
+    return snn_state_write(sim, into) ? snn_fail(sim, "error[E0601]: out of memory taking a snapshot") : 0;
+}
+
+/* Checked on a shadow copy of the simulation whose fields hold the snapshot's
+ * values and point into its bytes: first the sizes the array lengths follow
+ * from, then (once every array has its length) the values that index arrays.
+ * A snapshot snndsl wrote always passes; a checksum-valid file that fails was
+ * made by hand or by a bug, and running it would read out of bounds. */
+static const char *snn_state_check_sizes(const snn_sim *sim)
+{
+    (void)sim;
+    if (!(sim->step >= 0 && isfinite(sim->t_net))) return "clock.step";
+    if (!(sim->g_inp.nspikes >= 0 && sim->g_inp.nspikes <= sim->g_inp.n)) return "inp.nspikes";
+    if (!(sim->g_out.nspikes >= 0 && sim->g_out.nspikes <= sim->g_out.n)) return "out.nspikes";
+    if (!(sim->g_S.n >= 0 && sim->g_S.n <= INT64_MAX - 1)) return "S.n";
+    return NULL;
+}
+
+static const char *snn_state_check_values(const snn_sim *sim, int64_t *at)
+{
+    (void)sim;
+    *at = -1;
+    if ((*at = snn_check_range_i32(sim->g_inp.spikes, sim->g_inp.nspikes, 0, sim->g_inp.n)) >= 0) return "inp.spikes";
+    if ((*at = snn_check_range_i32(sim->g_out.spikes, sim->g_out.nspikes, 0, sim->g_out.n)) >= 0) return "out.spikes";
+    if ((*at = snn_check_range_i32(sim->g_S.pre, sim->g_S.n, 0, sim->g_inp.n)) >= 0) return "S.pre";
+    if ((*at = snn_check_range_i32(sim->g_S.post, sim->g_S.n, 0, sim->g_out.n)) >= 0) return "S.post";
+    if ((*at = snn_check_offsets(sim->g_S.pre_start, sim->g_inp.n, sim->g_S.n)) >= 0) return "S.pre_start";
+    if ((*at = snn_check_range_i64(sim->g_S.pre_syn, sim->g_S.n, 0, sim->g_S.n)) >= 0) return "S.pre_syn";
+    if ((*at = snn_check_range_i32(sim->g_S.pre_other, sim->g_S.n, 0, sim->g_out.n)) >= 0) return "S.pre_other";
+    if ((*at = snn_check_offsets(sim->g_S.post_start, sim->g_out.n, sim->g_S.n)) >= 0) return "S.post_start";
+    if ((*at = snn_check_range_i64(sim->g_S.post_syn, sim->g_S.n, 0, sim->g_S.n)) >= 0) return "S.post_syn";
+    if ((*at = snn_check_range_i32(sim->g_S.post_other, sim->g_S.n, 0, sim->g_inp.n)) >= 0) return "S.post_other";
+    return NULL;
+}
+
+static int snn_state_damaged(snn_sim *sim, const char *path, const char *why)
+{
+    return snn_fail(sim, "error[E0601]: the snapshot %s is damaged (%s)", path, why);
+}
+
+//! The integrity of a snapshot, before anything in it is read: the format,
+//! the length, the CRC-64 of everything before its last 8 bytes.
+static int snn_state_verify(snn_sim *sim, const unsigned char *data, size_t len, const char *path)
+{
+    if (len < 10 || memcmp(data, SNN_STATE_MAGIC, 10) != 0) {
+        if (len >= 10 && memcmp(data, "SNNSTATE1\n", 10) == 0)
+            return snn_fail(sim, "error[E0601]: the snapshot %s was written by an older snndsl (format 1, without "
+                            "a checksum); this version reads format 2: take the snapshot again", path);
+        return snn_fail(sim, "error[E0601]: %s is not an snndsl snapshot (or its first bytes are damaged)", path);
+    }
+    uint64_t length = 0, crc = 0;
+    if (len >= SNN_STATE_HEAD + 8) {
+        memcpy(&length, data + 80, 8);
+        memcpy(&crc, data + len - 8, 8);
+    }
+    if (len < SNN_STATE_HEAD + 8 || snn_crc64(data, len - 8) != crc) {
+        if (len < SNN_STATE_HEAD + 8)
+            return snn_state_damaged(sim, path, "truncated: shorter than a header");
+        if (length > len)
+            return snn_fail(sim, "error[E0601]: the snapshot %s is damaged (truncated: %zu of %llu bytes)", path,
+                            len, (unsigned long long)length);
+        return snn_state_damaged(sim, path, "checksum mismatch");
+    }
+    if (length != len) return snn_state_damaged(sim, path, "its length field disagrees with its size");
+    return 0;
+}
+
+//! A bounds-checked cursor over a snapshot in memory: a read past the end
+//! sets `failed` and returns NULL (or 0), so a damaged length is an error.
+typedef struct { const unsigned char *data; size_t len, at; int failed; } snn_state_reader;
+
+//! The next `count` elements of `elsize` bytes, padded to 8 bytes as written.
+static const unsigned char *snn_state_take(snn_state_reader *r, uint64_t count, uint64_t elsize)
+{
+    size_t left = r->len - r->at;
+    if (r->failed || (elsize && count > left / elsize)) {
+        r->failed = 1;
+        return NULL;
+    }
+    size_t n = (size_t)(count * elsize);
+    n += (8 - n % 8) % 8;
+    if (n > left) {
+        r->failed = 1;
+        return NULL;
+    }
+    r->at += n;
+    return r->data + r->at - n;
+}
+
+static uint64_t snn_state_u64(snn_state_reader *r)
+{
+    const unsigned char *p = snn_state_take(r, 1, 8);
+    uint64_t x = 0;
+    if (p) memcpy(&x, p, 8);
+    return x;
+}
+
+//! One field of a snapshot being loaded: where its bytes are, and the copies
+//! made for the simulation once everything has been checked.
+typedef struct {
+    const unsigned char *data;
+    uint64_t items;
+    snn_buf *staged;  /* a queue: slots pointing into the snapshot, for the checks */
+    void *copy;       /* an array's or a queue's new storage */
+} snn_state_piece;
+
+//! Copies of every array and queue of a checked snapshot, then (nothing can
+//! fail any more) the switch: the simulation's fields `f` take them, and its
+//! scalars the shadow's (`g`). -1, and nothing changed, if memory runs out.
+static int snn_state_commit(snn_state_field *f, const snn_state_field *g, snn_state_piece *piece, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        size_t items = (size_t)piece[k].items;
+        if (f[k].array) {
+            if (!(piece[k].copy = malloc(items * f[k].elsize + 1))) return -1;
+            if (items) memcpy(piece[k].copy, piece[k].data, items * f[k].elsize);
+        } else if (f[k].queue) {
+            snn_buf *slots = piece[k].copy = calloc(items + 1, sizeof(snn_buf));
+            if (!slots) return -1;
+            for (size_t q = 0; q < items; q++) {
+                const snn_buf *from = &piece[k].staged[q];
+                snn_buf_init(&slots[q], f[k].elsize);
+                if (snn_buf_reserve(&slots[q], from->len)) return -1;
+                if (from->len) memcpy(slots[q].data, from->data, from->len * f[k].elsize);
+                slots[q].len = from->len;
+            }
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (f[k].array) {
+            free(*f[k].array);
+            *f[k].array = piece[k].copy;
+        } else if (f[k].queue) {
+            for (int64_t q = 0; *f[k].queue && q < f[k].count; q++) snn_buf_free(&(*f[k].queue)[q]);
+            free(*f[k].queue);
+            *f[k].queue = piece[k].copy;
+        } else if (f[k].count > 0) {
+            memcpy(f[k].scalar, g[k].scalar, (size_t)f[k].count * f[k].elsize);
+        }
+        piece[k].copy = NULL;
+    }
+    return 0;
+}
+
+//! Checks and parses a whole snapshot (data[0..len)), then replaces the
+//! simulation's state with it; on any error the simulation is unchanged.
+//! Another model may continue from it if it stores the same things (the same
+//! groups, variables and sizes): e.g. a test protocol after a training one.
+static int snn_state_load(snn_sim *sim, const unsigned char *data, size_t len, const char *path)
+{
+    uint64_t count = 0;
+    if (snn_state_verify(sim, data, len, path)) return -1;
+    memcpy(&count, data + 88, 8);
+    snn_state_field *f = malloc(2 * SNN_STATE_NFIELDS * sizeof *f);
+    snn_state_piece *piece = calloc(SNN_STATE_NFIELDS, sizeof *piece);
+    snn_sim *sh = malloc(sizeof *sh);
+    if (!f || !piece || !sh) {
+        free(f), free(piece), free(sh);
+        return snn_fail(sim, "out of memory loading %s", path);
+    }
+    snn_state_field *g = f + SNN_STATE_NFIELDS;
+    size_t n = snn_state_fields(sim, f);
+    snn_state_reader r = { data, len - 8, SNN_STATE_HEAD, 0 };
+    int rc = -1;
+    int64_t at = -1;
+    const char *bad = NULL;
+    if (count != n) {
+        snn_fail(sim, "error[E0601]: the snapshot %s was taken from another model (it holds %llu pieces of "
+                 "state, this model %llu)", path, (unsigned long long)count, (unsigned long long)n);
+        goto done;
+    }
+    /* 1. the layout: names, element sizes, every length within the file */
+    for (size_t k = 0; k < n; k++) {
+        uint64_t namelen = snn_state_u64(&r);
+        const unsigned char *name = snn_state_take(&r, namelen, 1);
+        uint64_t elsize = snn_state_u64(&r), items = snn_state_u64(&r);
+        if (r.failed) break;
+        if (namelen != strlen(f[k].name) || memcmp(name, f[k].name, (size_t)namelen) != 0) {
+            char held[120] = {0};
+            for (size_t c = 0; c < namelen && c + 1 < sizeof held; c++)
+                held[c] = name[c] >= 32 && name[c] < 127 ? (char)name[c] : '?';
+            snn_fail(sim, "error[E0601]: the snapshot %s was taken from another model (it holds '%s' where "
+                     "this model has '%s')", path, held, f[k].name);
+            goto done;
+        }
+        if (elsize != f[k].elsize) {
+            snn_fail(sim, "error[E0601]: the snapshot %s was taken from another model ('%s' has elements of "
+                     "%llu bytes, here %zu)", path, f[k].name, (unsigned long long)elsize, f[k].elsize);
+            goto done;
+        }
+        piece[k] = (snn_state_piece){ r.data + r.at, items, NULL, NULL };
+        if (f[k].queue)
+            for (uint64_t q = 0; q < items && !r.failed; q++) snn_state_take(&r, snn_state_u64(&r), elsize);
+        else
+            snn_state_take(&r, items, elsize);
+        if (r.failed) break;
+        if (f[k].count < 0 && (items != 1 || memcmp(piece[k].data, f[k].scalar, f[k].elsize) != 0)) {
+            snn_fail(sim, "error[E0601]: the snapshot %s was taken from another model ('%s' differs)", path,
+                     f[k].name);
+            goto done;
+        }
+        if (f[k].count >= 0 && !f[k].array && !f[k].queue && strcmp(f[k].name, "rng") != 0
+            && items != (uint64_t)f[k].count) r.failed = 1;
+    }
+    if (r.failed || r.at != r.len) {
+        snn_state_damaged(sim, path, "a field's length does not fit the file");
+        goto done;
+    }
+    /* 2. the values, on a shadow copy: scalars, then sizes, then arrays in place */
+    memcpy(sh, sim, sizeof *sh);
+    snn_state_fields(sh, g);
+    for (size_t k = 0; k < n; k++) {
+        if (g[k].array || g[k].queue || g[k].count < 0) continue;
+        /* another protocol may draw from more or fewer streams: keep those both have */
+        uint64_t both = piece[k].items < (uint64_t)g[k].count ? piece[k].items : (uint64_t)g[k].count;
+        memcpy(g[k].scalar, piece[k].data, (size_t)both * g[k].elsize);
+    }
+    for (int s = 0; s < SNN_N_RNG && !bad; s++)
+        if (!(sh->rng[s].s[0] | sh->rng[s].s[1] | sh->rng[s].s[2] | sh->rng[s].s[3])) bad = "rng";
+    if (bad || (bad = snn_state_check_sizes(sh)) != NULL) goto invalid;
+    snn_state_fields(sh, g);  /* the lengths the snapshot's own sizes give */
+    for (size_t k = 0; k < n && !bad; k++) {
+        if (!g[k].array && !g[k].queue) continue;
+        if (piece[k].items != (uint64_t)g[k].count) bad = g[k].name;
+        else if (g[k].array) *g[k].array = (void *)piece[k].data;
+        else if ((piece[k].staged = calloc((size_t)piece[k].items + 1, sizeof(snn_buf))) == NULL) goto oom;
+        else {
+            const unsigned char *p = piece[k].data;
+            for (uint64_t q = 0; q < piece[k].items; q++) {
+                uint64_t used;
+                memcpy(&used, p, 8);
+                piece[k].staged[q] = (snn_buf){ (void *)(p + 8), (size_t)used, (size_t)used, g[k].elsize };
+                p += 8 + (used * g[k].elsize + 7) / 8 * 8;
+            }
+            *g[k].queue = piece[k].staged;
+        }
+    }
+    if (bad || (bad = snn_state_check_values(sh, &at)) != NULL) goto invalid;
+    /* 3. copies of every array, then (nothing can fail now) the switch */
+    if (snn_state_commit(f, g, piece, n)) goto oom;
+    rc = 0;
+    goto done;
+invalid:
+    if (at >= 0)
+        snn_fail(sim, "error[E0601]: the snapshot %s is damaged ('%s' at %lld holds an impossible value)", path, bad,
+                 (long long)at);
+    else
+        snn_fail(sim, "error[E0601]: the snapshot %s is damaged ('%s' holds an impossible value)", path, bad);
+    goto done;
+oom:
+    snn_fail(sim, "out of memory loading %s", path);
+done:
+    for (size_t k = 0; k < n; k++) {
+        if (f[k].queue && piece[k].copy)
+            for (uint64_t q = 0; q < piece[k].items; q++) snn_buf_free(&((snn_buf *)piece[k].copy)[q]);
+        free(piece[k].copy);
+        free(piece[k].staged);
+    }
+    free(f), free(piece), free(sh);
+    return rc;
 }
 
 int snn_sim_load_state(snn_sim *sim, const char *path)
 {
     if (snn_sim_setup(sim)) return -1;
-    snn_state_field f[30 + 1];
-    size_t n = snn_state_fields(sim, f);
     FILE *in = fopen(path, "rb");
-    if (!in) return snn_fail(sim, "error[E0601]: cannot read the snapshot %s", path);
-    char magic[16] = {0}, hash[65] = {0};
-    uint64_t count = 0;
-    int ok = fread(magic, 1, strlen(SNN_STATE_MAGIC), in) == strlen(SNN_STATE_MAGIC)
-             && strcmp(magic, SNN_STATE_MAGIC) == 0;
-    if (!ok) { fclose(in); return snn_fail(sim, "error[E0601]: %s is not an snndsl snapshot", path); }
-    if (fread(hash, 1, 64, in) != 64) {
-        fclose(in);
-        return snn_fail(sim, "error[E0601]: the snapshot %s is damaged", path);
+    if (!in) {
+        snn_fail(sim, "error[E0601]: cannot read the snapshot %s", path);
+        sim->failed = 0;
+        return -1;
     }
-    /* Another model may continue from it if it stores the same things (the same
-     * groups, variables and sizes): e.g. a test protocol after a training one. */
-    ok = fread(&count, sizeof count, 1, in) == 1;
-    if (ok && count != n) {
-        fclose(in);
-        return snn_fail(sim, "error[E0601]: the snapshot %s was taken from another model "
-                        "(it holds %llu pieces of state, this model %llu)", path,
-                        (unsigned long long)count, (unsigned long long)n);
-    }
-    for (size_t k = 0; ok && k < n; k++) {
-        uint32_t len = 0;
-        uint64_t elsize = 0, items = 0;
-        ok = fread(&len, sizeof len, 1, in) == 1 && len == strlen(f[k].name);
-        char *name = ok ? malloc((size_t)len + 1) : NULL;
-        ok = ok && name && fread(name, 1, len, in) == len;
-        if (ok) name[len] = '\0';
-        if (ok && strcmp(name, f[k].name) != 0) {
-            snn_fail(sim, "error[E0601]: the snapshot %s was taken from another model (it holds '%s' where "
-                     "this model has '%s')", path, name, f[k].name);
-            free(name);
+    snn_buf b;  /* the whole file first: nothing is trusted before its checksum */
+    snn_buf_init(&b, 1);
+    size_t got = 0;
+    do {
+        if (snn_buf_reserve(&b, (size_t)1 << 20)) {
             fclose(in);
+            snn_buf_free(&b);
+            snn_fail(sim, "out of memory reading the snapshot %s", path);
+            sim->failed = 0;
             return -1;
         }
-        ok = ok && fread(&elsize, sizeof elsize, 1, in) == 1 && elsize == f[k].elsize
-             && fread(&items, sizeof items, 1, in) == 1;
-        free(name);
-        if (!ok) break;
-        if (strcmp(f[k].name, "rng") == 0 && items != (uint64_t)f[k].count) {
-            /* another protocol may draw from more or fewer streams: keep those both have */
-            uint64_t both = items < (uint64_t)f[k].count ? items : (uint64_t)f[k].count;
-            ok = fread(f[k].scalar, elsize, both, in) == both
-                 && fseek(in, (long)((items - both) * elsize), SEEK_CUR) == 0;
-            continue;
-        }
-        if (f[k].queue) {
-            snn_buf *slots = *f[k].queue;
-            for (int64_t q = 0; slots && q < f[k].count; q++) snn_buf_free(&slots[q]);
-            slots = realloc(slots, (size_t)(items ? items : 1) * sizeof(snn_buf));
-            if (!slots) { fclose(in); return snn_fail(sim, "out of memory loading %s", path); }
-            *f[k].queue = slots;
-            for (uint64_t q = 0; q < items; q++) snn_buf_init(&slots[q], elsize);
-            for (uint64_t q = 0; ok && q < items; q++) {
-                uint64_t used = 0;
-                ok = fread(&used, sizeof used, 1, in) == 1 && used < ((uint64_t)1 << 40)
-                     && snn_buf_reserve(&slots[q], (size_t)used) == 0
-                     && (used == 0 || fread(slots[q].data, elsize, used, in) == used);
-                if (ok) slots[q].len = (size_t)used;
-            }
-            continue;
-        }
-        if (f[k].count < 0) {
-            char held[16] = {0};
-            ok = items == 1 && elsize <= sizeof held && fread(held, elsize, 1, in) == 1;
-            if (ok && memcmp(held, f[k].scalar, elsize) != 0) {
-                fclose(in);
-                return snn_fail(sim, "error[E0601]: the snapshot %s was taken from another model "
-                                "('%s' differs)", path, f[k].name);
-            }
-            continue;
-        }
-        void *dst = f[k].scalar;
-        if (f[k].array) {
-            void *grown = realloc(*f[k].array, (size_t)(items ? items : 1) * elsize);
-            if (!grown) { fclose(in); return snn_fail(sim, "out of memory loading %s", path); }
-            *f[k].array = grown;
-            dst = grown;
-        } else if (items != (uint64_t)f[k].count) {
-            ok = 0;
-            break;
-        }
-        ok = items == 0 || fread(dst, elsize, items, in) == items;
-    }
+        got = fread((char *)b.data + b.len, 1, b.cap - b.len, in);
+        b.len += got;
+    } while (got > 0);
+    int failed = ferror(in);
     fclose(in);
-    return ok ? 0 : snn_fail(sim, "error[E0601]: the snapshot %s is damaged", path);
+    int rc = failed ? snn_fail(sim, "error[E0601]: cannot read the snapshot %s", path)
+                    : snn_state_load(sim, b.data, b.len, path);
+    snn_buf_free(&b);
+    sim->failed = 0;  /* a refused snapshot changed nothing: the simulation goes on (the message stays) */
+    return rc;
 }

@@ -1,0 +1,124 @@
+"""Connectivity at scale (issue 7, item 11).
+
+`connect: rand() < p` with p the same for every pair draws, from one synapse
+to the next, the Geometric(p) number of pairs that fail -- the same
+independent Bernoulli(p) trial per pair as the pair loop, in Brian2's order
+(by i, then j), visiting only the synapses made. These tests check the
+distribution against the binomial one, the order, the and-ed forms, and that
+a sparse connect over 10^12 pairs takes no time; the compile-time estimates
+of `connect: all` / `one_to_one` / `rand() < p` live in tests/checks.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+import snndsl
+
+pytestmark = pytest.mark.needs_cc
+
+N_PRE, N_POST, P, SEEDS = 60, 50, 0.1, 100
+
+
+def model(tmp_path, connect: str, n_pre: int = N_PRE, n_post: int = N_POST, name: str = "c"):
+    (tmp_path / f"{name}.snn").write_text(
+        f"poisson a[{n_pre}]:\n    rate = 0 Hz\npoisson b[{n_post}]:\n    rate = 0 Hz\n"
+        f"synapses S: a -> b:\n    connect: {connect}\n    w : 1\n"
+        "phase p:\n    save S.w as w\n")
+    return snndsl.compile(tmp_path / f"{name}.snn")
+
+
+def synapses(m, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    res = m.simulation(seed=seed)
+    res.run_protocol()
+    return res.results().saved_indices["w"]
+
+
+def chi_square_binomial(counts: np.ndarray, n: int, p: float) -> tuple[float, int]:
+    """Pearson's chi-square of the histogram of `counts` against Binomial(n, p),
+    tails merged so that every bin expects at least 5; (statistic, degrees of freedom)."""
+    pmf = np.array([math.comb(n, k) * p ** k * (1 - p) ** (n - k) for k in range(n + 1)])
+    expected = pmf * len(counts)
+    observed = np.bincount(counts, minlength=n + 1).astype(float)
+    lo = int(np.argmax(np.cumsum(expected) >= 5))
+    hi = n - int(np.argmax(np.cumsum(expected[::-1]) >= 5))
+    e = np.concatenate([[expected[: lo + 1].sum()], expected[lo + 1: hi], [expected[hi:].sum()]])
+    o = np.concatenate([[observed[: lo + 1].sum()], observed[lo + 1: hi], [observed[hi:].sum()]])
+    return float(((o - e) ** 2 / e).sum()), len(e) - 1
+
+
+def test_sparse_connect_has_the_bernoulli_distribution(tmp_path):
+    """Over 100 seeds, 6000 rows of 50 pairs at p = 0.1: the number of synapses
+    of a row is Binomial(50, 0.1). Pearson's chi-square of the row counts' histogram
+    must stay below df + 6 sqrt(2 df) (its mean plus 6 of its standard deviations;
+    the seeds are fixed, so the test is deterministic); the total must be within
+    5 standard deviations sqrt(N p (1 - p)) of N p over all N pairs; every pair's
+    frequency over the seeds within 5 binomial standard deviations of p, and the
+    synapses come in Brian2's order, by i then j, each pair at most once."""
+    m = model(tmp_path, f"rand() < {P}")
+    rows, per_pair, total = [], np.zeros((N_PRE, N_POST)), 0
+    for seed in range(SEEDS):
+        i, j = synapses(m, seed)
+        key = i.astype(np.int64) * N_POST + j
+        assert np.all(np.diff(key) > 0), "synapses are ordered by (i, j), each pair once"
+        rows.append(np.bincount(i, minlength=N_PRE))
+        np.add.at(per_pair, (i, j), 1)
+        total += len(i)
+    stat, df = chi_square_binomial(np.concatenate(rows), N_POST, P)
+    assert stat < df + 6 * math.sqrt(2 * df), (stat, df)
+    pairs = SEEDS * N_PRE * N_POST
+    assert abs(total - pairs * P) < 5 * math.sqrt(pairs * P * (1 - P)), total
+    sd = math.sqrt(SEEDS * P * (1 - P))
+    assert np.abs(per_pair - SEEDS * P).max() < 5.5 * sd  # 3000 pairs: the largest of 3000 deviations
+
+
+def test_anded_conditions_filter_the_drawn_pairs(tmp_path):
+    """`i != j and rand() < p` and `rand() < p and j % 2 == 0`: the condition
+    holds for every synapse and the count per allowed pair is p on average."""
+    for k, (connect, allowed) in enumerate((("i != j and rand() < 0.2", lambda i, j: i != j),
+                                            ("rand() < 0.2 and j % 2 == 0", lambda i, j: j % 2 == 0))):
+        m = model(tmp_path, connect, 40, 40, name=f"and{k}")
+        n_allowed = sum(allowed(i, j) for i in range(40) for j in range(40))
+        total = 0
+        for seed in range(20):
+            i, j = synapses(m, seed)
+            assert all(allowed(a, b) for a, b in zip(i, j))
+            total += len(i)
+        pairs = 20 * n_allowed
+        assert abs(total - 0.2 * pairs) < 5 * math.sqrt(pairs * 0.2 * 0.8), (connect, total)
+        assert "snn_geometric" in m.frontend.c_source.split("connect S")[1].split("snn_index_synapses")[0]
+
+
+def test_p_zero_one_and_parameters(tmp_path):
+    """p = 0 makes nothing, p = 1 everything (the pair count is exact), p from a parameter."""
+    assert len(synapses(model(tmp_path, "rand() < 0", name="p0"), 1)[0]) == 0
+    i, j = synapses(model(tmp_path, "rand() < 1", 7, 5, name="p1"), 1)
+    assert len(i) == 35 and list(zip(i, j)) == [(a, b) for a in range(7) for b in range(5)]
+    (tmp_path / "par.snn").write_text(
+        "param p_conn = 0.5\npoisson a[30]:\n    rate = 0 Hz\npoisson b[30]:\n    rate = 0 Hz\n"
+        "synapses S: a -> b:\n    connect: rand() < p_conn\n    w : 1\nphase p:\n    save S.w as w\n")
+    m = snndsl.compile(tmp_path / "par.snn")
+    for value, lo, hi in ((0.0, 0, 0), (1.0, 900, 900), (0.5, 350, 550)):
+        sim = m.simulation(params={"p_conn": value}, seed=3)
+        sim.run_protocol()
+        assert lo <= len(sim.results().saved_indices["w"][0]) <= hi
+
+
+def test_one_to_one_visits_the_diagonal(tmp_path):
+    i, j = synapses(model(tmp_path, "one_to_one", 5, 3, name="o"), 0)
+    assert list(i) == [0, 1, 2] and list(j) == [0, 1, 2]
+
+
+def test_a_huge_sparse_connect_takes_no_time(tmp_path):
+    """10^6 x 10^6 pairs at p = 1e-9 (about 1000 synapses): skipping visits the
+    synapses, not the 10^12 pairs (the pair loop ran for many minutes)."""
+    m = model(tmp_path, "rand() < 1e-9", 10**6, 10**6, name="huge")
+    t0 = time.perf_counter()
+    i, j = synapses(m, 4)
+    elapsed = time.perf_counter() - t0
+    assert 800 < len(i) < 1200
+    assert np.all(np.diff(i.astype(np.int64) * 10**6 + j) > 0)
+    assert elapsed < 60, elapsed  # well under a second here; generous for a loaded machine
