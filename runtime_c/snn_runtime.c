@@ -730,6 +730,12 @@ static FILE *open_regular(const char *path, struct stat *st)
     return f;
 }
 
+FILE *snn_open_regular(const char *path)
+{
+    struct stat st;
+    return open_regular(path, &st);
+}
+
 //! "d.npy:key" names no file, but d.npy exists: a .npy file holds one array
 //! and has no keys. Says so and returns true; false if that is not the case.
 static bool npy_with_key(const char *spec, const char *what, char *err, size_t errlen)

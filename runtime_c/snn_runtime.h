@@ -122,6 +122,9 @@ typedef struct { double *data; int ndim; size_t shape[8]; size_t size; } snn_arr
 //! bytes of `data` as they are in memory.
 int snn_npy_write(const char *path, const char *descr, int ndim, const size_t *shape,
                   const void *data, char *err, size_t errlen);
+//! Opens `path` for reading ("rb") only if it is a regular file (a FIFO or a
+//! device would block or never end); NULL with errno EINVAL for anything else.
+FILE *snn_open_regular(const char *path);
 //! Reads "path.npy" or one array "path.npz:key" of an np.savez archive
 //! (an archive with a single array may omit ":key").
 int snn_npy_read(const char *spec, snn_array *out, char *err, size_t errlen);

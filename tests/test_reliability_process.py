@@ -122,6 +122,18 @@ def test_fifo_as_data_is_refused(tmp_path):
     assert_user_error(proc, "not a regular file")
 
 
+@pytest.mark.needs_cc
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_a_snapshot_that_is_not_a_regular_file_is_refused(forum_model, tmp_path, special):
+    """Before: a FIFO blocked for ever, /dev/zero was read until memory ran out."""
+    path = special
+    if special == "fifo":
+        path = tmp_path / "s.state"
+        os.mkfifo(path)
+    with pytest.raises(snndsl.SimulationError, match="not a regular file"):
+        forum_model.simulation().load_state(path)
+
+
 def test_model_file_that_is_not_utf8_is_located(tmp_path):
     bad = tmp_path / "m.snn"
     bad.write_bytes(b"dt = 0.1 ms\n# caf\xe9 au lait\nconst x = 1\n")
