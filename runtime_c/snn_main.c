@@ -67,8 +67,8 @@ int main(int argc, char **argv)
         if (rc == 0 || interrupted) {
             if (snn_sim_write_results(sim, cli.out_dir) == 0) {
                 if (!cli.quiet)
-                    fprintf(stderr, "[snndsl] %s: results in %s/\n", interrupted ? "interrupted" : "done",
-                            cli.out_dir);
+                    fprintf(stderr, "[snndsl] %s: results in %s%s\n", interrupted ? "interrupted" : "done",
+                            cli.out_dir, cli.out_dir[strlen(cli.out_dir) - 1] == '/' ? "" : "/");
             } else {
                 rc = -1;
                 interrupted = 0;
