@@ -22,7 +22,7 @@ EXIT_OK, EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 class _ArgumentParser(argparse.ArgumentParser):
     """argparse, but a mistake on the command line is a user error like any
-    other: usage, one `snndsl: error: ...` line and exit status 1 (not 2,
+    other: usage, one `snndsl: error[E0601]: ...` line and exit status 1 (not 2,
     which this command keeps for its own bugs)."""
 
     def error(self, message: str):
@@ -153,7 +153,7 @@ def _run(args) -> int:
         cmd += ["--data", f"{name}={path}"]
     if args.seed is not None:
         text = args.seed.strip()
-        if not text.isdigit() or int(text) >= driver.SEED_LIMIT:
+        if not (text.isascii() and text.isdigit()) or int(text) >= driver.SEED_LIMIT:
             raise UserFacingError(f"snndsl: error[E0601]: --seed expects an integer from 0 to 2**64-1, "
                                   f"got '{args.seed}'")
         cmd += ["--seed", str(int(text))]

@@ -63,9 +63,9 @@ def read_source(path) -> tuple[str, str]:
     except OSError as exc:
         raise CompileError([_unreadable(file, exc.strerror or str(exc))]) from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            kind = "a folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "not a regular file"
-            raise CompileError([_unreadable(file, kind)])
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise CompileError([_unreadable(file, "a folder" if stat.S_ISDIR(mode) else "not a regular file")])
         with os.fdopen(fd, "rb", closefd=False) as f:
             data = f.read()
     except OSError as exc:
@@ -189,7 +189,7 @@ class Simulation:
         for name, value in _mapping(params, "params").items():
             self._check(lib.snn_sim_set_param(ptr, _name(name, "params").encode(), _param_text(name, value).encode()))
         for name, path in _mapping(data, "data").items():
-            self._check(lib.snn_sim_set_data(ptr, _name(name, "data").encode(), _data_path(name, path)))
+            self._check(lib.snn_sim_set_data(ptr, _name(name, "data").encode(), _path(path, f"--data {name}")))
         if seed is not None:
             lib.snn_sim_set_seed(ptr, _seed(seed))
         lib.snn_sim_set_quiet(ptr, 1 if quiet else 0)
@@ -274,10 +274,6 @@ def _path(path, what: str) -> bytes:
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise _fail(f"{what} takes a path, not {path!r}")
     return os.fsencode(os.path.abspath(path))
-
-
-def _data_path(name: str, path) -> bytes:
-    return _path(path, f"--data {name}")
 
 
 SEED_LIMIT = 2 ** 64

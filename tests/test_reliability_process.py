@@ -235,6 +235,7 @@ def test_a_bad_seed_on_the_command_line_exits_1(tmp_path):
     assert_user_error(snndsl_cmd("run", EXAMPLE, "-o", tmp_path / "r", "--seed", "abc"),
                       "--seed expects an integer from 0 to 2**64-1, got 'abc'")
     assert_user_error(snndsl_cmd("run", EXAMPLE, "-o", tmp_path / "r", "--seed", "-3"), "--seed expects")
+    assert_user_error(snndsl_cmd("run", EXAMPLE, "-o", tmp_path / "r", "--seed", "\u00b2"), "--seed expects")
 
 
 def test_an_unknown_option_exits_1():
