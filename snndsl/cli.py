@@ -91,15 +91,15 @@ class UserFacingError(Exception):
     pass
 
 
-def _warn(fe: driver.Frontend) -> None:
-    if fe.warnings:
-        print(render_all(list(fe.warnings), {fe.ast.file: fe.source}), file=sys.stderr)
+def _warn(warnings, file: str, source: str) -> None:
+    if warnings:
+        print(render_all(list(warnings), {file: source}), file=sys.stderr)
 
 
 def _check(args) -> int:
     source, file = driver.read_source(args.model)
-    fe = driver.frontend(source, file)
-    _warn(fe)
+    _, _, warnings = driver.diagnose(source, file)
+    _warn(warnings, file, source)
     return EXIT_OK
 
 
@@ -112,7 +112,7 @@ def _compile(args) -> int:
             print(d)
         return EXIT_OK
     fe = driver.frontend(source, file, passes)
-    _warn(fe)
+    _warn(fe.warnings, fe.ast.file, fe.source)
     if args.emit == "ir":
         from snndsl.ir.dump import dump
         sys.stdout.write(dump(fe.ir))
@@ -143,7 +143,7 @@ def _split(items: list[str], flag: str) -> list[tuple[str, str]]:
 def _run(args) -> int:
     source, file = driver.read_source(args.model)
     fe = driver.frontend(source, file)
-    _warn(fe)
+    _warn(fe.warnings, fe.ast.file, fe.source)
     sets, datas = _split(args.set, "--set"), _split(args.data, "--data")
     art = _build(fe, None)
     cmd = [str(art.binary), "-o", args.output]

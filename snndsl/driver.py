@@ -5,7 +5,9 @@ render -> cc -> cffi.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import json
 import numbers
 import os
@@ -109,17 +111,40 @@ def optimize(module: ir.Module, passes=PIPELINE) -> ir.Module:
 RECURSION_LIMIT = 20000
 
 
-def frontend(source: str, file: str, passes=PIPELINE) -> Frontend:
+@contextlib.contextmanager
+def _compiling():
+    """The deep recursion limit, and no cyclic garbage collection: the front
+    end builds millions of small acyclic objects, and the collector, run
+    every few hundred allocations, scanned them all again and again (about
+    40% of parsing a model of 10,000 groups). The previous state comes back
+    after, whatever happens."""
     previous = sys.getrecursionlimit()
+    was_enabled = gc.isenabled()
     sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
+    gc.disable()
     try:
-        tree = parse_source(source, file)
-        model, warnings = check(tree, source)
-        module = optimize(lower(model), passes)
-        c_source = render(build_view(module))
+        yield
     finally:
         sys.setrecursionlimit(previous)
-    return Frontend(source, tree, model, module, c_source, tuple(warnings))
+        if was_enabled:
+            gc.enable()
+
+
+def diagnose(source: str, file: str) -> tuple[ast.Module, CheckedModel, tuple[Diagnostic, ...]]:
+    """Parse and check: every diagnostic a model can get comes from here (the
+    later stages report none), so `snndsl check` stops after it."""
+    with _compiling():
+        tree = parse_source(source, file)
+        model, warnings = check(tree, source)
+    return tree, model, tuple(warnings)
+
+
+def frontend(source: str, file: str, passes=PIPELINE) -> Frontend:
+    tree, model, warnings = diagnose(source, file)
+    with _compiling():
+        module = optimize(lower(model), passes)
+        c_source = render(build_view(module))
+    return Frontend(source, tree, model, module, c_source, warnings)
 
 
 class _Sim:

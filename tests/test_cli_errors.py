@@ -334,7 +334,7 @@ def test_internal_error_is_one_line_and_debug_shows_the_traceback(monkeypatch, c
     def broken(*args, **kwargs):
         raise RuntimeError("simulated bug\nwith a second line")
 
-    monkeypatch.setattr(driver, "frontend", broken)
+    monkeypatch.setattr(driver, "diagnose", broken)
     model = tmp_path / "m.snn"
     model.write_text("poisson p[1]:\n    rate = 1 Hz\n")
     assert cli.main(["check", str(model)]) == 2

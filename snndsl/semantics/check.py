@@ -21,11 +21,9 @@ from snndsl.ir.integrate import METHODS, Equation, exact_problem, exponential_eu
 from snndsl.semantics import model as m
 from snndsl.semantics.connectivity import check_connectivity
 from snndsl.syntax import ast
+from snndsl.syntax.ast import RESERVED
 from snndsl.units import DIMENSIONLESS, SECOND, HERTZ, UNITS, Dim, format_dim, parse_suffix
 
-RESERVED = set("""neurons poisson spikes synapses monitor phase run for in if else while let
-freeze unfreeze save store restore state as and or not const param data init on pre post
-connect threshold reset refractory method delay every during from of true false""".split())
 PREDEFINED = {"i", "j", "t", "dt", "N"}
 SETTINGS = {"dt", "seed", "precision"}
 

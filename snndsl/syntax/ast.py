@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from snndsl.diagnostics import Span
 
 
+# The language's reserved words: its keywords, which no declaration may take as its name.
+RESERVED = frozenset("""neurons poisson spikes synapses monitor phase run for in if else while let
+freeze unfreeze save store restore state as and or not const param data init on pre post
+connect threshold reset refractory method delay every during from of true false""".split())
+
+
 def _span():
     return field(default=None, compare=False, repr=False)
 

@@ -17,7 +17,7 @@ from lark.indenter import Indenter
 
 from snndsl import resources
 from snndsl.diagnostics import Code, CompileError, Diagnostic, Span, error
-from snndsl.syntax import ast
+from snndsl.syntax import ast, descent
 
 
 class _SnnIndenter(Indenter):
@@ -543,10 +543,19 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
 
 def parse_source(text: str, file: str = "<string>") -> ast.Module:
     """Parse .snn text; raises `CompileError` with syntax diagnostics."""
-    sources = {file: text}
     problems = _check_layout(text, file)
     if problems:
-        raise CompileError(problems, sources)
+        raise CompileError(problems, {file: text})
+    try:
+        return ast.Module(file, descent.parse(text if text.endswith("\n") else text + "\n", file))
+    except (descent.Unparsed, RecursionError):
+        pass  # not taken by the fast parser: the grammar's parser explains (or, if they disagree, parses) it
+    return reference_parse(text, file)
+
+
+def reference_parse(text: str, file: str = "<string>") -> ast.Module:
+    """Parse with the LALR parser built from the grammar (layout already checked)."""
+    sources = {file: text}
     if not text.endswith("\n"):
         text += "\n"
     try:
