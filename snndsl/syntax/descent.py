@@ -136,9 +136,9 @@ def tokenize(text: str) -> list[tuple]:
         value = m.group()
         col = pos - line_start + 1
         if kind == "op":
-            if value in "([":
+            if value == "(" or value == "[":
                 parens += 1
-            elif value in ")]":
+            elif value == ")" or value == "]":
                 parens -= 1
             append((value, value, pos, end, line, col, line, end - line_start + 1))
         else:
