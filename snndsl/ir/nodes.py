@@ -442,20 +442,20 @@ class Module:
 @cache
 def _children(cls: type) -> tuple[str, ...] | None:
     """The fields of an IR node class that may hold nodes (all but `span`);
-    None for anything else. Cached: walks visit millions of nodes."""
-    if not is_dataclass(cls):
+    None for anything else (a source span is not a node). Cached: walks
+    visit millions of nodes."""
+    if not is_dataclass(cls) or cls is Span:
         return None
     return tuple(f.name for f in fields(cls) if f.name != "span")
-
-
-_NODES = (Expr, Stmt, Group, Phase, ParamDef, StateVar, tuple)
 
 
 def map_expr(fn: Callable[[Expr], Expr], node):
     """Rebuild `node` bottom-up, applying `fn` to every expression in it.
 
-    Works on any IR node (expression, statement, group, module): children are
-    rewritten first, then `fn` sees the rebuilt expression.
+    Works on any IR node (expression, statement, group, monitor, module):
+    every field that holds a node or a tuple is visited, whatever its class,
+    so a node type added later is rewritten too. Children are rewritten
+    first, then `fn` sees the rebuilt expression.
     """
     if isinstance(node, tuple):
         return tuple(map_expr(fn, n) for n in node)
@@ -465,7 +465,7 @@ def map_expr(fn: Callable[[Expr], Expr], node):
     changes = {}
     for name in names:
         old = getattr(node, name)
-        if isinstance(old, _NODES):
+        if isinstance(old, tuple) or _children(type(old)) is not None:
             new = map_expr(fn, old)
             if new is not old:
                 changes[name] = new

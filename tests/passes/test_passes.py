@@ -7,6 +7,7 @@ from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
 from snndsl.ir.verify import verify
 from snndsl.passes import PIPELINE, fold_constants
+from snndsl.passes.fold_constants import _fold
 
 
 def module(*stmts, vars_=(ir.StateVar("w", "f", False, "1"),)):
@@ -42,6 +43,28 @@ def test_fold_constants_integer_and_boolean_results():
 def test_fold_constants_leaves_division_by_zero_to_run_time():
     e = ir.Binary("/", ir.Const(1.0), ir.Const(0.0))
     assert fold_constants(module(ir.Assign(W, e))).groups[0].init[0].value == e
+
+
+def test_map_expr_reaches_expressions_in_every_kind_of_node():
+    """A rewrite reaches an expression wherever it sits: in a field of a node
+    class that map_expr does not name (map_expr once listed the classes to
+    descend into, and silently skipped the rest), and in the module's saves."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Inner:
+        value: ir.Expr
+
+    @dataclasses.dataclass(frozen=True)
+    class Outer:
+        inner: Inner
+        many: tuple
+
+    two = ir.Binary("+", ir.Const(1.0), ir.Const(1.0))
+    out = ir.map_expr(_fold, Outer(Inner(two), (Inner(two),)))
+    assert out == Outer(Inner(ir.Const(2.0)), (Inner(ir.Const(2.0)),))
+    saved = ir.SaveDef("s", "S", "w", False, "1", "f", expr=two)
+    m = dataclasses.replace(module(), saves=(saved,))
+    assert fold_constants(m).saves[0].expr == ir.Const(2.0)
 
 
 def test_pipeline_is_a_tuple_of_pure_functions():
