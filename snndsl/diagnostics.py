@@ -64,6 +64,7 @@ class Code(enum.Enum):
     NOT_LINEAR = "E0503"
     TOO_LARGE = "E0504"
     RUNTIME_INPUT = "E0601"
+    NO_COMPILER = "E0602"
     UNSUPPORTED = "E0901"
     UNUSED = "W0101"
     NO_EFFECT = "W0102"

@@ -7,6 +7,7 @@ child processes inherit it.
 """
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -343,3 +344,48 @@ def test_internal_error_is_one_line_and_debug_shows_the_traceback(monkeypatch, c
     assert "Traceback" not in err and "second line" not in err
     with pytest.raises(RuntimeError, match="simulated bug"):
         cli.main(["--debug", "check", str(model)])
+
+
+# ---- no C compiler -------------------------------------------------------------
+
+MODEL_TO_BUILD = "poisson p[2]:\n    rate = 5 Hz\nmonitor s: spikes of p\nphase a:\n    run 10 ms\n"
+
+
+def _without_compiler(tmp_path, cc: str):
+    model = tmp_path / "m.snn"
+    model.write_text(MODEL_TO_BUILD)
+    env = dict(os.environ, CC=cc, SNNDSL_CACHE=str(tmp_path / "cache"))
+    return subprocess.run([sys.executable, "-m", "snndsl", "run", "m.snn", "-o", "results"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_a_missing_compiler_is_the_users_to_install(tmp_path):
+    """Not 'a bug in snndsl' (it was an internal error, exit 2): E0602, exit 1,
+    how to install one; nothing written; check still works without one."""
+    proc = _without_compiler(tmp_path, "no-such-cc")
+    assert_clean_failure(proc, "error[E0602]", "'no-such-cc'", "sudo apt install gcc", "xcode-select")
+    assert not (tmp_path / "results").exists()
+    env = dict(os.environ, CC="no-such-cc")
+    check = subprocess.run([sys.executable, "-m", "snndsl", "check", "m.snn"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert check.returncode == 0, check.stderr
+
+
+@pytest.mark.needs_cc
+def test_a_compiler_that_cannot_compile_anything_is_the_users_too(tmp_path):
+    """`CC=false`: the build fails, the compiler fails a two-line program
+    too, so the compiler is at fault (E0602), not snndsl's C."""
+    proc = _without_compiler(tmp_path, "false")
+    assert_clean_failure(proc, "error[E0602]", "'false' cannot compile a two-line C program")
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_missing_compiler_raises_a_compile_error_in_python(tmp_path, monkeypatch):
+    import snndsl
+    model = tmp_path / "m.snn"
+    model.write_text(MODEL_TO_BUILD)
+    monkeypatch.setenv("CC", "no-such-cc")
+    monkeypatch.setenv("SNNDSL_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(snndsl.CompileError) as exc:
+        snndsl.compile(model)
+    assert exc.value.diagnostics[0].code.value == "E0602"

@@ -76,11 +76,46 @@ class Artifact:
         return self.dir / "model.c"
 
 
+class NoCompilerError(CompileError):
+    """No usable C compiler: the user's installation, not a bug in snndsl (E0602)."""
+
+    def __init__(self, message: str):
+        super().__init__([error(Code.NO_COMPILER, message, None, *INSTALL_A_COMPILER)])
+
+
+INSTALL_A_COMPILER = (
+    "snndsl builds each model with a C11 compiler: 'cc', or the one the CC environment variable names",
+    "install one: Debian/Ubuntu 'sudo apt install gcc', Fedora 'sudo dnf install gcc', "
+    "macOS 'xcode-select --install', conda 'conda install -c conda-forge c-compiler'; or set CC to its path",
+    "snndsl runs on Linux (it is written for POSIX systems); 'snndsl check' needs no compiler",
+)
+
+
 def compiler() -> str:
     cc = os.environ.get("CC", "cc")
     if shutil.which(cc) is None:
-        raise InternalError(f"no C compiler found ('{cc}'); install one (e.g. gcc) or set CC")
+        where = "'$CC' names" if "CC" in os.environ else "'cc' is"
+        raise NoCompilerError(f"no C compiler: {where} '{cc}', which is not on PATH")
     return cc
+
+
+def _check_compiler(cc: str, cwd: Path) -> None:
+    """After a failed build: if the compiler cannot compile a trivial program
+    either, the compiler is what is broken (NoCompilerError), not the code."""
+    probe = cwd / ".snndsl-probe.c"
+    probe.write_text("int snndsl_probe(void);\nint snndsl_probe(void) { return 0; }\n")
+    try:
+        p = subprocess.run([cc, "-std=c11", "-c", probe.name, "-o", probe.name + ".o"], cwd=cwd,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+        ok, output = p.returncode == 0, p.stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        ok, output = False, str(exc)
+    finally:
+        for leftover in (probe, cwd / (probe.name + ".o")):
+            leftover.unlink(missing_ok=True)
+    if not ok:
+        last = output.strip().splitlines()[-1] if output.strip() else "no output"
+        raise NoCompilerError(f"the C compiler '{cc}' cannot compile a two-line C program ({last})")
 
 
 def cache_root() -> Path:
@@ -296,6 +331,7 @@ def _run(jobs: list[list[str]], cwd: Path) -> None:
         if p.returncode != 0:
             failures.append(" ".join(cmd) + "\n" + output)
     if failures:
+        _check_compiler(jobs[0][0], cwd)
         raise InternalError("the C compiler rejected the generated code (a bug in snndsl):\n"
                             + "\n".join(failures))
 
