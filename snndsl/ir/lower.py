@@ -11,7 +11,6 @@ from snndsl.ir import integrate
 from snndsl.ir import nodes as ir
 from snndsl.ir.linear import linear_in
 from snndsl.semantics import model as m
-from snndsl.semantics.check import integration_system
 from snndsl.units import format_dim
 
 LASTUPDATE = "lastupdate"
@@ -54,7 +53,7 @@ def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:
         # as Brian2: never spiked (long ago), free to integrate and spike
         init = (ir.Assign(ir.Var(g.name, "lastspike"), ir.Const(-1e4)),
                 ir.Assign(ir.Var(g.name, "not_refractory", dtype="b"), ir.Const(True, "b"))) + init
-    eqs = integration_system(g)
+    eqs = g.integration_system()
     update = ()
     if eqs:
         update = integrate.step(eqs, g.name, g.method or "exact", dt)

@@ -17,7 +17,7 @@ from pathlib import Path
 from snndsl.diagnostics import Code, CompileError, Diagnostic, Span, closest, error, warning
 from snndsl.ir import nodes as ir
 from snndsl.ir.evaluate import INT64, NotConstant, NotFinite, evaluate, finite_value
-from snndsl.ir.integrate import METHODS, Equation, exact_problem, exponential_euler_problem
+from snndsl.ir.integrate import METHODS, exact_problem, exponential_euler_problem
 from snndsl.semantics import model as m
 from snndsl.semantics.connectivity import check_connectivity
 from snndsl.syntax import ast
@@ -582,7 +582,7 @@ class Checker:
     def _check_integration(self, d: ast.GroupDecl, group: m.Group) -> None:
         """The method must be able to integrate the system; with none given,
         the system must be linear with constant coefficients (exact)."""
-        eqs = integration_system(group)
+        eqs = group.integration_system()
         if not eqs:
             if group.method is not None:
                 self.err(Code.BAD_VALUE, f"'{d.name}' has no differential equation to integrate", group.method_span)
@@ -1478,14 +1478,6 @@ def _ast_walk_stmts(body):
 
 def _is_windows_drive(path: str) -> bool:
     return len(path) > 2 and path[1] == ":" and path[0].isalpha() and path[2] in "\\/"
-
-
-def integration_system(group: m.Group) -> list[Equation]:
-    """The equations integrated every step: a neuron group's ODEs, or a
-    synapse group's clock-driven ones."""
-    return [Equation(v.name, v.expr, v.unless_refractory and group.refractory is not None)
-            for v in group.variables
-            if v.kind == "ode" and not v.event_driven and v.expr is not None]
 
 
 def check(module: ast.Module, source: str) -> tuple[m.Model, list[Diagnostic]]:

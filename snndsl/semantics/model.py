@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from snndsl.diagnostics import Span
 from snndsl.ir import nodes as ir
+from snndsl.ir.integrate import Equation
 from snndsl.units import Dim
 
 
@@ -59,6 +60,13 @@ class Group:
 
     def var(self, name: str) -> Variable | None:
         return next((v for v in self.variables if v.name == name), None)
+
+    def integration_system(self) -> list[Equation]:
+        """The equations integrated every step: a neuron group's ODEs, or a
+        synapse group's clock-driven ones."""
+        return [Equation(v.name, v.expr, v.unless_refractory and self.refractory is not None)
+                for v in self.variables
+                if v.kind == "ode" and not v.event_driven and v.expr is not None]
 
 
 @dataclass(frozen=True, slots=True)
