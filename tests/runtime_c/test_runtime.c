@@ -9,6 +9,7 @@
 //! "N passed, M failed"; the exit status is 1 if anything failed.
 //! This file deliberately uses no POSIX: the header must not need it.
 #include "snn_runtime.h"
+#include "snn_support.h"  // the inline math of generated expressions
 
 #include <math.h>
 #include <stdlib.h>
@@ -841,6 +842,199 @@ static void test_snapshot_checks(void)
     snn_buf_free(&slots[1]);
 }
 
+/* --------------------------------------- snn_support.h: clip, time steps */
+
+static void test_clip(void)
+{
+    CHECK(snn_clip(0.25, 0, 1) == 0.25);         // inside: unchanged
+    CHECK(snn_clip(-2.5, 0, 1) == 0);            // below: the lower bound
+    CHECK(snn_clip(3.5, 0, 1) == 1);             // above: the upper bound
+    CHECK(snn_clip(0, 0, 1) == 0);               // at the bounds
+    CHECK(snn_clip(1, 0, 1) == 1);
+    CHECK(snn_clip(-0.065, -0.07, -0.05) == -0.065);
+    CHECK(snn_clip(-0.08, -0.07, -0.05) == -0.07);
+    CHECK(snn_clip(-0.01, -0.07, -0.05) == -0.05);
+    CHECK(snn_clip(nextafter(1.0, 2.0), 0, 1) == 1);  // one ulp past a bound
+    CHECK(snn_clip(nextafter(0.0, -1.0), 0, 1) == 0);
+    CHECK(snn_clip(INFINITY, 0, 1) == 1);
+    CHECK(snn_clip(-INFINITY, 0, 1) == 0);
+    CHECK(snn_clip(5, 2, 2) == 2 && snn_clip(-5, 2, 2) == 2);  // lo == hi
+    CHECK(snn_clip(7, -INFINITY, INFINITY) == 7);
+    CHECK(isnan(snn_clip(NAN, 0, 1)));           // documented: NaN passes through, as Brian2's _clip
+    CHECK(signbit(snn_clip(-0.0, 0, 1)));        // -0 is not < 0: passes through as Brian2's _clip
+}
+
+static void test_timestep(void)
+{
+    // Brian2's Clock._calc_timestep: the nearest step when within 1e-4 dt of it, else the next one up
+    const double dt = 1e-4;
+    CHECK(snn_timestep(0, dt) == 0);
+    CHECK(snn_timestep(1.0, dt) == 10000);       // exact multiples of dt
+    CHECK(snn_timestep(0.3, 0.1) == 3);          // 0.3 / 0.1 = 2.9999999999999996: rounds, not truncates
+    CHECK(snn_timestep(0.7, 0.1) == 7);          // 0.7 / 0.1 = 6.999999999999999
+    CHECK(snn_timestep(1.1, 0.1) == 11);         // 1.1 / 0.1 = 11.000000000000002: rounds, not ceils
+    CHECK(snn_timestep(0.5, 1e-4) == 5000);
+    int multiples = 0;
+    for (int k = 0; k <= 100000; k++) multiples += snn_timestep(k * dt, dt) == k;
+    CHECK(multiples == 100001);
+    for (int k = 0; k <= 1000; k++) multiples -= snn_timestep(k * 0.1, 0.1) == k;
+    CHECK(multiples == 100001 - 1001);
+    // just below and just above a multiple: within 1e-4 dt it is that step
+    CHECK(snn_timestep(5 * dt - 0.5e-4 * dt, dt) == 5);
+    CHECK(snn_timestep(5 * dt + 0.5e-4 * dt, dt) == 5);
+    CHECK(snn_timestep(5 * dt + 0.9e-4 * dt, dt) == 5);
+    // beyond 1e-4 dt: the next step up (a time between two steps is reached at the later one)
+    CHECK(snn_timestep(5 * dt + 1.1e-4 * dt, dt) == 6);
+    CHECK(snn_timestep(5 * dt + 0.4 * dt, dt) == 6);   // round() would give 5
+    CHECK(snn_timestep(5 * dt + 0.5 * dt, dt) == 6);
+    CHECK(snn_timestep(5 * dt + 0.9 * dt, dt) == 6);
+    CHECK(snn_timestep(5 * dt - 1e-3 * dt, dt) == 5);   // below, but not within 1e-4: still up, to 5
+    CHECK(snn_timestep(5 * dt - 0.6 * dt, dt) == 5);   // 4.4 steps: the next step up is 5, not 4
+    CHECK(snn_timestep(0.25, 0.1) == 3);
+    CHECK(snn_timestep(-0.25, 0.1) == -2);      // negative times round up too (toward +inf)
+    CHECK(snn_timestep(-0.3, 0.1) == -3);
+    // large t: exact up to SNN_MAX_STEPS, saturating (never undefined) past it
+    CHECK(snn_timestep(1e5, dt) == 1000000000);
+    CHECK(snn_timestep(1e9, 1e-4) == INT64_C(10000000000000));
+    CHECK(snn_timestep(0x1p53, 1) == SNN_MAX_STEPS);
+    CHECK(snn_timestep(0x1p53 - 1, 1) == SNN_MAX_STEPS - 1);
+    CHECK(snn_timestep(0x1p50 + 0.25, 1) == (INT64_C(1) << 50) + 1);  // a quarter step past: up, even this far
+    CHECK(snn_timestep(1e300, dt) == SNN_STEPS_NEVER);
+    CHECK(snn_timestep(INFINITY, dt) == SNN_STEPS_NEVER);
+    CHECK(snn_timestep(-INFINITY, dt) == -SNN_STEPS_NEVER);
+    CHECK(snn_timestep(NAN, dt) == SNN_STEPS_NEVER);   // snn_steps: nan reads as +2**54
+    CHECK(snn_timestep(1, 1e-320) == SNN_STEPS_NEVER);  // 1e320 steps
+}
+
+static void test_elapsed_steps(void)
+{
+    // Brian2's timestep(t, dt) = int((t + 1e-3 dt) / dt): whole steps in a duration, truncated
+    const double dt = 1e-4;
+    CHECK(snn_elapsed_steps(0, dt) == 0);
+    CHECK(snn_elapsed_steps(5e-3, dt) == 50);          // 5 ms refractory period at dt = 0.1 ms
+    CHECK(snn_elapsed_steps(0.3, 0.1) == 3);           // 0.3 / 0.1 = 2.9999999999999996: never short
+    CHECK(snn_elapsed_steps(0.7, 0.1) == 7);
+    CHECK(snn_elapsed_steps(1.1, 0.1) == 11);
+    int multiples = 0;
+    for (int k = 0; k <= 100000; k++) multiples += snn_elapsed_steps(k * dt, dt) == k;
+    for (int k = 0; k <= 1000; k++) multiples += snn_elapsed_steps(k * 0.1, 0.1) == k;
+    CHECK(multiples == 100001 + 1001);
+    // just below a multiple: within the 1e-3 dt shift it counts, beyond it it does not
+    CHECK(snn_elapsed_steps(3 * dt - 0.5e-3 * dt, dt) == 3);
+    CHECK(snn_elapsed_steps(3 * dt - 2e-3 * dt, dt) == 2);
+    CHECK(snn_elapsed_steps(3 * dt - 0.5 * dt, dt) == 2);
+    // just above, up to the next multiple: truncated, not rounded
+    CHECK(snn_elapsed_steps(3 * dt + 1e-6 * dt, dt) == 3);
+    CHECK(snn_elapsed_steps(3 * dt + 0.5 * dt, dt) == 3);
+    CHECK(snn_elapsed_steps(3 * dt + 0.9 * dt, dt) == 3);
+    CHECK(snn_elapsed_steps(3 * dt + 0.9995 * dt, dt) == 4);
+    CHECK(snn_elapsed_steps(-0.5 * dt, dt) == 0);      // toward zero, as Python's int()
+    CHECK(snn_elapsed_steps(-5 * dt, dt) == -4);       // -4.999
+    // large t: exact, then saturating
+    CHECK(snn_elapsed_steps(1e4, dt) == 100000000);
+    CHECK(snn_elapsed_steps(0x1p52, 1) == INT64_C(1) << 52);
+    CHECK(snn_elapsed_steps(1e300, dt) == SNN_STEPS_NEVER);
+    CHECK(snn_elapsed_steps(-1e300, dt) == -SNN_STEPS_NEVER);
+    CHECK(snn_elapsed_steps(NAN, dt) == SNN_STEPS_NEVER);
+    CHECK(snn_elapsed_steps(1e4, 1e-300) == SNN_STEPS_NEVER);  // lastspike = -1e4 s, a tiny dt
+
+    // the documented equivalence: snn_elapsed_reaches(t, dt, R) == (snn_elapsed_steps(t, dt) >= R)
+    int agree = 0, cases = 0;
+    for (int k = -400; k <= 400; k++) {
+        double t = k * 0.0137 * dt;  // fractions of a step, both signs
+        for (int64_t r = -6; r <= 6; r++, cases++)
+            agree += snn_elapsed_reaches(t, dt, r) == (snn_elapsed_steps(t, dt) >= r);
+    }
+    CHECK(agree == cases);
+}
+
+/* ------------------------------------------- exact integration: expm(M dt) */
+
+//! |got - want| <= rel * |want| + abs_tol, for every entry of two n x n matrices.
+static void check_matrix(const double *got, const double *want, int n, double rel, double abs_tol,
+                         const char *what, int line)
+{
+    for (int k = 0; k < n * n; k++)
+        if (!check(fabs(got[k] - want[k]) <= rel * fabs(want[k]) + abs_tol, what, line))
+            printf("    entry (%d, %d): got %.17g, want %.17g\n", k / n, k % n, got[k], want[k]);
+}
+
+#define CHECK_MATRIX(got, want, n, rel, abs_tol) check_matrix((got), (want), (n), (rel), (abs_tol), #got, __LINE__)
+
+static void test_exact_factors(void)
+{
+    double E[4], F[4], Eref[4], Fref[4];
+
+    // 1x1: x' = -x / tau + c. E = exp(-dt / tau), F = tau (1 - exp(-dt / tau))
+    const double tau = 20e-3, dt = 1e-4;
+    const double m1[1] = {-1 / tau};
+    const int free1[1] = {0}, frozen1[1] = {1};
+    CHECK(snn_exact_factors(1, m1, free1, dt, E, F, Eref, Fref) == 0);
+    CHECK_NEAR(E[0], exp(-dt / tau), 1e-15);
+    CHECK_NEAR(F[0], -tau * expm1(-dt / tau), 1e-19);
+    CHECK_NEAR(Eref[0], exp(-dt / tau), 1e-15);     // nothing frozen: the same
+    CHECK_NEAR(Fref[0], F[0], 0);
+    CHECK(snn_exact_factors(1, m1, frozen1, dt, E, F, Eref, Fref) == 0);
+    CHECK_NEAR(E[0], exp(-dt / tau), 1e-15);        // E, F never see `frozen`
+    CHECK(Eref[0] == 1 && Fref[0] == 0);              // held: x(t + dt) = x
+
+    // a stiff one: |M dt| = 100, many squarings; E = exp(-100) relative to 1e-10
+    const double stiff[1] = {-1000};
+    CHECK(snn_exact_factors(1, stiff, free1, 0.1, E, F, Eref, Fref) == 0);
+    CHECK_NEAR(E[0] / exp(-100), 1, 1e-10);
+    CHECK_NEAR(F[0], -expm1(-100) / 1000, 1e-15);
+    // growth: x' = x over dt = 3
+    const double grow[1] = {1};
+    CHECK(snn_exact_factors(1, grow, free1, 3, E, F, Eref, Fref) == 0);
+    CHECK_NEAR(E[0], exp(3), 1e-12 * exp(3));
+    CHECK_NEAR(F[0], expm1(3), 1e-12 * exp(3));
+    // zero: E = 1, F = dt
+    const double zero[1] = {0};
+    CHECK(snn_exact_factors(1, zero, free1, dt, E, F, Eref, Fref) == 0);
+    CHECK(E[0] == 1);
+    CHECK_NEAR(F[0], dt, 1e-20);
+
+    // 2x2, CUBA's membrane and current: v' = (g - v) / taum, g' = -g / taue (a = 1/taum, b = 1/taue).
+    // v(t) = v0 e^-at + a g0 (e^-bt - e^-at) / (a - b), g(t) = g0 e^-bt.
+    const double taum = 20e-3, taue = 5e-3, a = 1 / taum, b = 1 / taue, h = 1e-4;
+    const double m2[4] = {-a, a, 0, -b};
+    const double ea = exp(-a * h), eb = exp(-b * h), ia = -expm1(-a * h) / a, ib = -expm1(-b * h) / b;
+    const double E2[4] = {ea, a * (eb - ea) / (a - b), 0, eb};
+    const double F2[4] = {ia, a / (a - b) * (ib - ia), 0, ib};
+    const int none[2] = {0, 0}, v_frozen[2] = {1, 0}, g_frozen[2] = {0, 1};
+    CHECK(snn_exact_factors(2, m2, v_frozen, h, E, F, Eref, Fref) == 0);
+    CHECK_MATRIX(E, E2, 2, 1e-12, 1e-16);
+    CHECK_MATRIX(F, F2, 2, 1e-12, 1e-20);
+    // v held (unless refractory): its row is the identity row and no input; g decays on
+    const double E2v[4] = {1, 0, 0, eb}, F2v[4] = {0, 0, 0, ib};
+    CHECK_MATRIX(Eref, E2v, 2, 1e-12, 0);
+    CHECK_MATRIX(Fref, F2v, 2, 1e-12, 0);
+    CHECK(Eref[0] == 1 && Eref[1] == 0 && Fref[0] == 0 && Fref[1] == 0);  // exactly
+    // g held: v goes on relaxing towards the (now constant) g
+    CHECK(snn_exact_factors(2, m2, g_frozen, h, E, F, Eref, Fref) == 0);
+    const double E2g[4] = {ea, 1 - ea, 0, 1}, F2g[4] = {ia, 0, 0, 0};
+    CHECK_MATRIX(Eref, E2g, 2, 1e-12, 1e-16);
+    CHECK_MATRIX(Fref, F2g, 2, 1e-12, 1e-20);
+    CHECK(snn_exact_factors(2, m2, none, h, E, F, Eref, Fref) == 0);
+    CHECK_MATRIX(Eref, E2, 2, 1e-12, 1e-16);
+    CHECK_MATRIX(Fref, F2, 2, 1e-12, 1e-20);
+
+    // 2x2 with coupling both ways: x' = w y, y' = -w x, a rotation by w dt
+    const double w = 2 * 3.14159265358979323846 * 50, k = 2e-3;  // 50 Hz, 2 ms: 0.2 turns
+    const double rot[4] = {0, w, -w, 0};
+    const double c = cos(w * k), s = sin(w * k);
+    const double Er[4] = {c, s, -s, c}, Fr[4] = {s / w, (1 - c) / w, -(1 - c) / w, s / w};
+    CHECK(snn_exact_factors(2, rot, none, k, E, F, Eref, Fref) == 0);
+    CHECK_MATRIX(E, Er, 2, 1e-12, 1e-14);
+    CHECK_MATRIX(F, Fr, 2, 1e-12, 1e-16);
+
+    // a factor that is not finite is an error, not a table of inf
+    const double huge[1] = {1e3}, inf1[1] = {INFINITY}, nan1[1] = {NAN};
+    CHECK(snn_exact_factors(1, huge, free1, 10, E, F, Eref, Fref) == -1);  // exp(1e4)
+    CHECK(snn_exact_factors(1, inf1, free1, dt, E, F, Eref, Fref) == -1);
+    CHECK(snn_exact_factors(1, nan1, free1, dt, E, F, Eref, Fref) == -1);
+}
+
 int main(int argc, char **argv)
 {
     test_rng();
@@ -851,6 +1045,10 @@ int main(int argc, char **argv)
     test_cli();
     test_progress();
     test_snapshot_checks();
+    test_clip();
+    test_timestep();
+    test_elapsed_steps();
+    test_exact_factors();
     if (argc >= 3) {
         test_npy_fixtures(argv[1]);
         test_npy_write(argv[2]);
