@@ -33,7 +33,7 @@ from snndsl.results import Results, from_arrays
 from snndsl.semantics.check import check
 from snndsl.semantics.model import Model as CheckedModel
 from snndsl.syntax import ast  # noqa: F401 - names the type of Frontend.ast
-from snndsl.syntax.parse import parse_source
+from snndsl.syntax.parse import parse_source, too_deep
 
 
 class SimulationError(Error):
@@ -135,15 +135,21 @@ def diagnose(source: str, file: str) -> tuple[ast.Module, CheckedModel, tuple[Di
     later stages report none), so `snndsl check` stops after it."""
     with _compiling():
         tree = parse_source(source, file)
-        model, warnings = check(tree, source)
+        try:
+            model, warnings = check(tree, source)
+        except RecursionError:
+            raise CompileError([too_deep(file, source, tree)], {file: source}) from None
     return tree, model, tuple(warnings)
 
 
 def frontend(source: str, file: str, passes=PIPELINE) -> Frontend:
     tree, model, warnings = diagnose(source, file)
     with _compiling():
-        module = optimize(lower(model), passes)
-        c_source = render(build_view(module))
+        try:
+            module = optimize(lower(model), passes)
+            c_source = render(build_view(module))
+        except RecursionError:
+            raise CompileError([too_deep(file, source, tree)], {file: source}) from None
     return Frontend(source, tree, model, module, c_source, warnings)
 
 

@@ -566,14 +566,14 @@ def reference_parse(text: str, file: str = "<string>") -> ast.Module:
         span = dataclasses.replace(exc.span, file=file) if exc.span else None
         raise CompileError([error(exc.code, exc.message, span)], sources) from None
     except RecursionError:
-        raise CompileError([_too_deep(file)], sources) from None
+        raise CompileError([too_deep(file, text)], sources) from None
     try:
         decls = _ToAst(file).transform(tree)
     except RecursionError:
-        raise CompileError([_too_deep(file)], sources) from None
+        raise CompileError([too_deep(file, text)], sources) from None
     except VisitError as exc:
         if isinstance(exc.orig_exc, RecursionError):
-            raise CompileError([_too_deep(file)], sources) from None
+            raise CompileError([too_deep(file, text)], sources) from None
         if isinstance(exc.orig_exc, _SyntaxProblem):
             raise CompileError([error(exc.orig_exc.code, exc.orig_exc.message, exc.orig_exc.span)],
                                sources) from None
@@ -581,6 +581,34 @@ def reference_parse(text: str, file: str = "<string>") -> ast.Module:
     return ast.Module(file, decls)
 
 
-def _too_deep(file: str) -> Diagnostic:
+def too_deep(file: str, text: str, tree: ast.Module | None = None) -> Diagnostic:
+    """An expression past the recursion limit of some stage: said at the
+    declaration whose expression nests deepest when the text has parsed, else
+    at its longest line (a long or deep expression is a long line)."""
+    line, col = 1, 1
+    span = _deepest_declaration(tree) if tree is not None else None
+    if span is not None:
+        line, col = span.line, span.col
+    else:
+        lines = text.splitlines() or [""]
+        line = max(range(len(lines)), key=lambda k: len(lines[k])) + 1
     return error(Code.SYNTAX, "an expression is too long or too deeply nested; split it with "
-                 "subexpressions or constants", Span(file, 1, 1, 1, 2))
+                 "subexpressions or constants", Span(file, line, col, line, col + 1))
+
+
+def _deepest_declaration(tree: ast.Module) -> Span | None:
+    """The span of the declaration holding the most deeply nested node,
+    measured without recursion."""
+    best, where = -1, None
+    for decl in tree.decls:
+        stack = [(decl, 0)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > best:
+                best, where = depth, decl.span
+            if isinstance(node, tuple):
+                stack.extend((n, depth) for n in node)
+            elif dataclasses.is_dataclass(node) and not isinstance(node, Span):
+                stack.extend((getattr(node, f.name), depth + 1) for f in dataclasses.fields(node)
+                             if f.name != "span")
+    return where
