@@ -172,6 +172,9 @@ class CPrinter:
     def _Local(self, e: ir.Local, ctx):
         return f"sim->{mangle('l', e.name)}", _ATOM
 
+    def _Frozen(self, e: ir.Frozen, ctx):
+        return self.frozen_mask(ir.Var(e.group, e.name), ctx), _ATOM
+
     def _Special(self, e: ir.Special, ctx):
         if e.name == "elem":
             return ctx.self_index, _ATOM
@@ -329,7 +332,21 @@ class CPrinter:
         for k in used_c:
             lines.append(f"{indent}    const double _c{k} = {self.expr(s.const[k], ctx)};")
         factors = (("_E", 0),) + ((("_F", 1),) if used_c else ())
-        if any(s.unless_refractory):
+        freezable = [k for k, name in enumerate(s.vars) if self.state[(s.group, name)].freezable]
+        if freezable:
+            # the set of factors for what is frozen in this element (linear_factor_sets)
+            bits = []
+            for j, k in enumerate(freezable):
+                x = ir.Var(s.group, s.vars[k])
+                bits.append(str(1 << j) if (s.group, x.name) in ctx.drop
+                            else f"({self.frozen_mask(x, ctx)} ? {1 << j} : 0)")
+            if any(s.unless_refractory):
+                flag = self.var(ir.Var(s.group, "not_refractory", "self", "b"), ctx)
+                bits.append(f"({flag} ? 0 : {1 << len(freezable)})")
+            lines.append(f"{indent}    const int _set = {' | '.join(bits)};")
+            for name, k in factors:
+                lines.append(f"{indent}    const double *{name} = {L}[2 * _set + {k}];")
+        elif any(s.unless_refractory):
             flag = self.var(ir.Var(s.group, "not_refractory", "self", "b"), ctx)
             lines.append(f"{indent}    const int _free = {flag};")
             for name, k in factors:
@@ -346,6 +363,24 @@ class CPrinter:
             write = f"{self.var(x, ctx)} = {' + '.join(terms) or '0.0'};"
             lines.append(f"{indent}    {self._guarded(x, write, ctx)}")
         lines.append(f"{indent}}}")
+
+
+def linear_factor_sets(s: ir.LinearStep, freezable: list[bool]) -> list[tuple[bool, ...]]:
+    """The frozen rows of each set of exact factors of `s`, by set number:
+    bit j of the number is the j-th freezable variable frozen (for that
+    element), the next bit the neuron refractory (its `unless refractory`
+    rows held). Set 0 is the free system. A frozen row is held constant over
+    the step, so the other variables see it constant, as Brian2 does when a
+    derivative is multiplied by zero."""
+    rows = [k for k, f in enumerate(freezable) if f]
+    refractory = any(s.unless_refractory)
+    out = []
+    for number in range(1 << (len(rows) + refractory)):
+        held = [bool(refractory and number >> len(rows) & 1 and s.unless_refractory[r]) for r in range(len(s.vars))]
+        for j, r in enumerate(rows):
+            held[r] = held[r] or bool(number >> j & 1)
+        out.append(tuple(held))
+    return out
 
 
 def linear_reach(matrix) -> list[list[bool]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from snndsl.codegen.c_expr import Context, CPrinter, c_number, c_string, mangle
+from snndsl.codegen.c_expr import Context, CPrinter, c_number, c_string, linear_factor_sets, mangle
 from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
 from snndsl.ir.connectivity import sparse_condition
@@ -187,6 +187,10 @@ class _Builder:
     def linear_step(self, g: ir.Group) -> ir.LinearStep | None:
         return next((s for s in g.update if isinstance(s, ir.LinearStep)), None)
 
+    def linear_factor_sets(self, g: ir.Group) -> list[tuple[bool, ...]]:
+        lin = self.linear_step(g)
+        return linear_factor_sets(lin, [g.var(name).freezable for name in lin.vars])
+
     def sim_fields(self) -> str:
         out = ["double inv_dt;  /* 1 / dt */"]
         for (group, a), cname in self.p.decay_tables.items():
@@ -194,8 +198,12 @@ class _Builder:
         for g in self.m.groups:
             lin = self.linear_step(g)
             if lin is not None:
-                n = len(lin.vars)
-                out.append(f"double {mangle('lin', g.name)}[4][{n * n}];  /* exact step: E, F, and refractory E, F */")
+                n, sets = len(lin.vars), len(self.linear_factor_sets(g))
+                if any(g.var(name).freezable for name in lin.vars):
+                    out.append(f"double {mangle('lin', g.name)}[{2 * sets}][{n * n}];  "
+                               f"/* exact step: E, F for each of {sets} sets of frozen rows */")
+                else:
+                    out.append(f"double {mangle('lin', g.name)}[4][{n * n}];  /* exact step: E, F, and refractory E, F */")
         for d in self.m.data:
             out.append(f"snn_array {mangle('d', d.name)};  /* [{d.unit}] */")
             out.append(f"char *{mangle('dpath', d.name)};")
@@ -369,14 +377,29 @@ class _Builder:
             L = f"sim->{mangle('lin', g.name)}"
             ctx = Context(site=_site(g.span))
             entries = [f"M[{r * n + k}] = {self.p.expr(lin.matrix[r][k], ctx)};" for r in range(n) for k in range(n)]
-            frozen = ", ".join("1" if f else "0" for f in lin.unless_refractory)
-            out.append(f"""{{ /* exact integration factors of {g.name} */
+            fail = (f"""return snn_fail(sim, "%s: error[E0501]: the equations of '%s' have no finite exact """
+                    f"""solution over one step",
+                        {c_string(_site(g.span))}, """
+                    f"{c_string(g.name)});")
+            sets = self.linear_factor_sets(g)
+            if not any(g.var(name).freezable for name in lin.vars):  # the free system, and refractory rows held
+                frozen = ", ".join("1" if f else "0" for f in lin.unless_refractory)
+                out.append(f"""{{ /* exact integration factors of {g.name} */
     double M[{n * n}];
     const int frozen[{n}] = {{{frozen}}};
     {" ".join(entries)}
     if (snn_exact_factors({n}, M, frozen, sim->dt, {L}[0], {L}[1], {L}[2], {L}[3]))
-        return snn_fail(sim, "%s: error[E0501]: the equations of '%s' have no finite exact solution over one step",
-                        {c_string(_site(g.span))}, {c_string(g.name)});
+        {fail}
+}}""")
+                continue
+            table = ", ".join("{" + ", ".join("1" if f else "0" for f in held) + "}" for held in sets)
+            out.append(f"""{{ /* exact integration factors of {g.name}, one set per combination of frozen rows */
+    double M[{n * n}];
+    static const int frozen[{len(sets)}][{n}] = {{{table}}};
+    {" ".join(entries)}
+    for (int k = 1; k < {len(sets)}; k++)
+        if (snn_exact_factors({n}, M, frozen[k], sim->dt, {L}[0], {L}[1], {L}[2 * k], {L}[2 * k + 1]))
+            {fail}
 }}""")
         return "\n".join(out)
 
@@ -621,7 +644,8 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         if self.linear_step(g) is not None:
             # a local copy: the compiler may then keep the factors in registers
             L = f"sim->{mangle('lin', g.name)}"
-            head += [f"double _lin[4][sizeof {L}[0] / sizeof(double)];", f"memcpy(_lin, {L}, sizeof _lin);"]
+            sets = "4" if not any(g.var(n).freezable for n in self.linear_step(g).vars) else f"sizeof {L} / sizeof {L}[0]"
+            head += [f"double _lin[{sets}][sizeof {L}[0] / sizeof(double)];", f"memcpy(_lin, {L}, sizeof _lin);"]
         var = "_s" if g.kind == "synapses" else "_i"
         if g.kind == "synapses":
             lines.insert(0, f"const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n(void)_i; (void)_j;")

@@ -19,6 +19,8 @@ def expr(e: ir.Expr, prec: int = 0) -> str:
         return e.name
     if isinstance(e, ir.Special):
         return e.name
+    if isinstance(e, ir.Frozen):
+        return f"frozen({e.group}.{e.name})"
     if isinstance(e, ir.Size):
         return f"N({e.group})"
     if isinstance(e, ir.DataAt):

@@ -131,6 +131,10 @@ def _factor(eq: Equation, f: ir.Expr, group: str) -> ir.Expr:
     return ir.Binary("*", ir.Call("int", (ir.Var(group, NOT_REFRACTORY, dtype="b"),), "i"), f)
 
 
+def _held_when_frozen(f: ir.Expr, group: str, name: str) -> ir.Expr:
+    return ir.Binary("*", ir.Call("int", (ir.Unary("not", ir.Frozen(group, name), "b"),), "i"), f)
+
+
 def _substitute(e: ir.Expr, values: dict[str, ir.Expr], group: str, t: ir.Expr | None) -> ir.Expr:
     def fn(x):
         if isinstance(x, ir.Var) and x.group == group and x.at == "self" and x.name in values:
@@ -148,11 +152,19 @@ def _write(eq: Equation, group: str, value: ir.Expr) -> ir.Stmt:
     return assign
 
 
-def step(eqs: list[Equation], group: str, method: str, dt: float) -> tuple[ir.Stmt, ...]:
-    """The statements advancing the system one step, for one element."""
+def step(eqs: list[Equation], group: str, method: str, dt: float,
+         frozen: frozenset[str] = frozenset()) -> tuple[ir.Stmt, ...]:
+    """The statements advancing the system one step, for one element.
+    `frozen`: the variables some phase freezes. A frozen element is held
+    constant over the step, so the others see it constant: its derivative is
+    zero in the intermediate stages of rk2 and rk4 (euler and
+    exponential_euler read only the start of the step, and exact steps pick
+    factors with its row held; its own write is skipped in all)."""
     DT = ir.Const(dt)
     names = [e.name for e in eqs]
     f = {e.name: _factor(e, e.rhs, group) for e in eqs}
+    if method in ("rk2", "rk4"):
+        f = {n: _held_when_frozen(f[n], group, n) if n in frozen else f[n] for n in names}
     if method == "exact":
         matrix, const = [], []
         for eq in eqs:

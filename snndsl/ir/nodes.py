@@ -64,6 +64,17 @@ class Local(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class Frozen(Expr):
+    """Whether `freeze` holds this element's `name` (its per-element flag,
+    or the group's one for a shared variable): true or false."""
+
+    group: str
+    name: str
+    dtype: str = "b"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Special(Expr):
     """i, j, t, dt, N (of a group), the element index, lastupdate delta."""
 

@@ -26,6 +26,11 @@ def verify(m: ir.Module) -> None:
                                     f"read as {node.dtype}")
             if (node.at == "shared") != v.shared:
                 raise InternalError(f"IR verification failed: {node.group}.{node.name} sharedness")
+        elif isinstance(node, ir.Frozen):
+            g = groups.get(node.group)
+            v = g.var(node.name) if g else None
+            if v is None or not v.freezable:
+                raise InternalError(f"IR verification failed: {node.group}.{node.name} has no freeze flag")
         elif isinstance(node, ir.Local) and node.name not in locals_:
             raise InternalError(f"IR verification failed: undeclared local {node.name}")
         elif isinstance(node, ir.Param) and node.name not in params:
