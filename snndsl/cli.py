@@ -258,6 +258,9 @@ def _plot(args) -> int:
     if args.monitor is not None and args.monitor not in res:
         raise UserFacingError(f"snndsl: error: no monitor '{args.monitor}' (monitors: "
                               f"{', '.join(res.monitors) or 'none'})")
+    if not res.monitors:
+        raise UserFacingError(f"snndsl: error: nothing to plot: the model of '{args.results}' records no "
+                              "monitor (add one, e.g. `monitor spk: spikes of G`)")
     out = args.output or os.path.join(args.results, f"{args.monitor or 'results'}.png")
     plot_results(res, args.monitor, out)
     print(f"wrote {out}")

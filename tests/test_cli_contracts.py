@@ -328,6 +328,16 @@ def test_plot_rate_monitor(cli, tmp_path):
     assert not (tmp_path / "typo.png").exists()
 
 
+@pytest.mark.needs_cc
+def test_plot_of_a_run_that_records_nothing_is_an_error(cli, tmp_path):
+    """It wrote an empty results.png and exited 0."""
+    (tmp_path / "quiet.snn").write_text("poisson p[2]:\n    rate = 5 Hz\nphase a:\n    run 10 ms\n")
+    _ok(cli("run", "quiet.snn", "-q", "-o", "res", cwd=tmp_path))
+    proc = cli("plot", "res", cwd=tmp_path)
+    _user_error(proc, "snndsl: error: nothing to plot")
+    assert not (tmp_path / "res" / "results.png").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.needs_cc
 def test_plot_without_a_monitor_draws_every_monitor_into_the_folder(cli, cuba_run, tmp_path):
