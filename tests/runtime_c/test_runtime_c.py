@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import skip_outside_ci
 
 CC = shutil.which("cc")
 pytestmark = [
@@ -159,16 +160,9 @@ def test_c_tests_pass(plain_run) -> None:
     assert "file tests skipped" not in proc.stdout
 
 
-def _skip_outside_ci(reason: str) -> None:
-    """As tests/conftest.py's skip_outside_ci (this folder's conftest shadows that module)."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true, but {reason}")
-    pytest.skip(reason)
-
-
 def test_c_tests_pass_under_sanitizers(tmp_path: Path, fixtures: Path) -> None:
     if not sanitizers_work(tmp_path):
-        _skip_outside_ci("cc cannot build or run -fsanitize=address,undefined programs here")
+        skip_outside_ci("cc cannot build or run -fsanitize=address,undefined programs here")
     exe = build_test(tmp_path / "test_runtime_san", SANFLAGS)
     run_test(exe, fixtures, tmp_path / "out", SANENV)
 
@@ -204,7 +198,7 @@ def test_symbols_prefixed_and_no_mutable_statics(tmp_path: Path) -> None:
     obj = tmp_path / "snn_runtime.o"
     cc(*CFLAGS, "-c", RUNTIME / "snn_runtime.c", "-o", obj)
     if not shutil.which("objdump"):
-        _skip_outside_ci("no objdump")
+        skip_outside_ci("no objdump")
     table = subprocess.run(["objdump", "-t", str(obj)], capture_output=True, text=True, check=True).stdout
     exported, writable = [], []
     for line in table.splitlines():
