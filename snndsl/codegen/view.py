@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from snndsl.codegen.c_expr import Context, CPrinter, c_number, c_string, linear_factor_sets, mangle
 from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
+from snndsl.ir import storage
 from snndsl.ir.connectivity import sparse_condition
 from snndsl.ir.evaluate import is_constant
 
-C_TYPE = {"f": "double", "i": "int32_t", "b": "uint8_t"}
 DESCR = {"f": "<f8", "i": "<i4", "b": "|b1"}
-TIMES = ("lastupdate", "lastspike")  # stay double with precision = single, as Brian2's clock-typed variables
 
 
 @dataclass(frozen=True)
@@ -116,11 +115,22 @@ class _Builder:
         self.step_names = {frozenset(): "snn_step"} | {f: f"snn_step_{k + 1}" for k, f in enumerate(variants)}
 
     def ctype(self, v: ir.StateVar) -> str:
-        """A stored variable's C type: with precision = single, numbers are
-        float, but times (lastspike, lastupdate) keep double precision."""
-        if v.dtype == "f" and self.m.precision == "single" and v.role not in TIMES and v.name not in TIMES:
-            return "float"
-        return C_TYPE[v.dtype]
+        """A stored variable's C type (ir/storage.py)."""
+        return storage.variable_type(v, self.m.precision)
+
+    def fields(self, g: ir.Group) -> tuple[storage.Field, ...]:
+        """The storage of `g` (ir/storage.py): its struct, freeing and snapshots follow."""
+        return storage.fields(g, self.m.precision, g.kind == "poisson" and self.poisson_skips(g))
+
+    @staticmethod
+    def member(f: storage.Field) -> str:
+        """A field's member of the group's C struct."""
+        return {"variable": mangle("v", f.name), "frozen": mangle("frozen", f.name)}.get(f.role, f.name)
+
+    def count(self, c: storage.Count) -> str:
+        """A field's length as a C expression."""
+        text = " * ".join(f"{self.g(s.group)}.{s.what}" for s in c.sizes)
+        return f"{text} + {c.extra}" if c.extra else text
 
     def saved_var(self, d: ir.SaveDef) -> ir.StateVar:
         """What a save stores: a variable, or a subexpression's values."""
@@ -144,36 +154,11 @@ class _Builder:
 
     # ---- storage ------------------------------------------------------------
     def group_struct(self, g: ir.Group):
-        fields = ["int64_t n;  /* elements */"]
-        for v in g.vars:
-            ctype = self.ctype(v)
-            star = "" if v.shared else "*"
-            fields.append(f"{ctype} {star}{mangle('v', v.name)};  /* [{v.unit}] */")
-            if v.freezable:
-                fields.append(f"uint8_t {star}{mangle('frozen', v.name)};  /* freeze {v.name}: 1 = frozen */")
-        if g.kind != "synapses":
-            fields.append("int32_t *spikes;  /* indices that spiked this step */")
-            fields.append("int64_t nspikes;")
-        if g.kind == "spikes":
-            fields += ["int64_t nsrc, cursor;", "int32_t *src_i;", "int64_t *src_step;"]
-        if g.kind == "poisson" and self.poisson_skips(g):
-            fields += ["int64_t *next_spike;  /* the step of each source's next spike */",
-                       "double *p_spike;  /* rate * dt, fixed during a run */"]
-        if g.kind == "synapses" and g.delay_kind == "homogeneous":
-            fields += ["int64_t delay_steps, ring_size;  /* spikes of the last ring_size steps */",
-                       "int32_t *ring;  /* ring_size x N_pre spike lists */",
-                       "int64_t *ring_n;"]
-        if g.kind == "synapses" and g.delay_kind == "heterogeneous":
-            fields += ["int32_t *delay_steps;  /* per synapse */",
-                       "int64_t ring_size;",
-                       "snn_buf *ring;  /* synapses whose spike arrives in each of the next steps */"]
-        if g.kind == "synapses":
-            fields += ["int32_t *pre, *post;  /* per synapse */",
-                       "int64_t *pre_start, *pre_syn;  /* synapses of each presynaptic neuron */",
-                       "int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */",
-                       "int64_t *post_start, *post_syn;  /* synapses of each postsynaptic neuron */",
-                       "int32_t *post_other;  /* ... and their presynaptic neurons, in that order */"]
-        return (f"snn_{mangle('g', g.name)}_t", mangle("g", g.name), tuple(fields))
+        lines = []
+        for f in self.fields(g):
+            line = f"{f.ctype} {'*' if f.count is not None else ''}{self.member(f)};"
+            lines.append(f"{line}  /* {f.comment} */" if f.comment else line)
+        return (f"snn_{mangle('g', g.name)}_t", mangle("g", g.name), tuple(lines))
 
     def element(self, g: ir.Group) -> tuple[str, str]:
         """The loop variable over `g`'s elements and, for synapses, the lines
@@ -420,15 +405,9 @@ class _Builder:
 }}"""]
 
     def alloc_vars(self, g: ir.Group) -> str:
-        lines = []
-        for v in g.vars:
-            if not v.shared:
-                owner = {"element": g.name, "pre": g.source, "post": g.target}[v.index]
-                lines.append(f"{self.g(g.name)}.{mangle('v', v.name)} = snn_alloc(sim, {self.g(owner)}.n, "
-                             f"sizeof({self.ctype(v)}));")
-                if v.freezable:
-                    lines.append(f"{self.g(g.name)}.{mangle('frozen', v.name)} = snn_alloc(sim, {self.g(owner)}.n, "
-                                 "sizeof(uint8_t));")
+        G = self.g(g.name)
+        lines = [f"{G}.{self.member(f)} = snn_alloc(sim, {self.count(f.count)}, sizeof({f.ctype}));"
+                 for f in self.fields(g) if f.role != "internal" and f.count is not None]
         lines.append("if (sim->failed) return -1;")
         return "\n".join(lines)
 
@@ -1199,51 +1178,11 @@ if (sim->failed) return -1;"""
             out.append((f"local.{name}", "scalar", f"sim->{mangle('l', name)}", f"sizeof({ctype})", "1"))
         for g in self.m.groups:
             G = self.g(g.name)
-            # a neuron group's size is the model's: a snapshot must agree; a synapse count is state
-            out.append((f"{g.name}.n", "fixed" if g.kind != "synapses" else "scalar", f"{G}.n",
-                        "sizeof(int64_t)", "1"))
-            for v in g.vars:
-                ctype = self.ctype(v)
-                if v.shared:
-                    out.append((f"{g.name}.{v.name}", "scalar", f"{G}.{mangle('v', v.name)}", f"sizeof({ctype})", "1"))
-                    if v.freezable:
-                        out.append((f"{g.name}.{v.name}.frozen", "scalar", f"{G}.{mangle('frozen', v.name)}",
-                                    "sizeof(uint8_t)", "1"))
-                    continue
-                owner = {"element": g.name, "pre": g.source, "post": g.target}[v.index]
-                out.append((f"{g.name}.{v.name}", "array", f"{G}.{mangle('v', v.name)}", f"sizeof({ctype})",
-                            f"{self.g(owner)}.n"))
-                if v.freezable:
-                    out.append((f"{g.name}.{v.name}.frozen", "array", f"{G}.{mangle('frozen', v.name)}",
-                                "sizeof(uint8_t)", f"{self.g(owner)}.n"))
-            if g.kind != "synapses":
-                out.append((f"{g.name}.spikes", "array", f"{G}.spikes", "sizeof(int32_t)", f"{G}.n"))
-                out.append((f"{g.name}.nspikes", "scalar", f"{G}.nspikes", "sizeof(int64_t)", "1"))
-            if g.kind == "poisson" and self.poisson_skips(g):
-                out += [(f"{g.name}.next_spike", "array", f"{G}.next_spike", "sizeof(int64_t)", f"{G}.n"),
-                        (f"{g.name}.p_spike", "array", f"{G}.p_spike", "sizeof(double)", f"{G}.n")]
-            if g.kind == "spikes":
-                out += [(f"{g.name}.nsrc", "scalar", f"{G}.nsrc", "sizeof(int64_t)", "1"),
-                        (f"{g.name}.cursor", "scalar", f"{G}.cursor", "sizeof(int64_t)", "1"),
-                        (f"{g.name}.src_i", "array", f"{G}.src_i", "sizeof(int32_t)", f"{G}.nsrc"),
-                        (f"{g.name}.src_step", "array", f"{G}.src_step", "sizeof(int64_t)", f"{G}.nsrc")]
-            if g.kind == "synapses":
-                pre, post = self.g(g.source), self.g(g.target)
-                out += [(f"{g.name}.pre", "array", f"{G}.pre", "sizeof(int32_t)", f"{G}.n"),
-                        (f"{g.name}.post", "array", f"{G}.post", "sizeof(int32_t)", f"{G}.n")]
-                if g.delay_kind == "homogeneous":
-                    out += [(f"{g.name}.delay_steps", "scalar", f"{G}.delay_steps", "sizeof(int64_t)", "1"),
-                            (f"{g.name}.ring_size", "scalar", f"{G}.ring_size", "sizeof(int64_t)", "1"),
-                            (f"{g.name}.ring", "array", f"{G}.ring", "sizeof(int32_t)", f"{G}.ring_size * {pre}.n"),
-                            (f"{g.name}.ring_n", "array", f"{G}.ring_n", "sizeof(int64_t)", f"{G}.ring_size")]
-                if g.delay_kind == "heterogeneous":
-                    out += [(f"{g.name}.delay_steps", "array", f"{G}.delay_steps", "sizeof(int32_t)", f"{G}.n"),
-                            (f"{g.name}.ring_size", "scalar", f"{G}.ring_size", "sizeof(int64_t)", "1"),
-                            (f"{g.name}.ring", "queue", f"{G}.ring", "sizeof(int32_t)", f"{G}.ring_size")]
-                for end, count in (("pre", f"{pre}.n + 1"), ("post", f"{post}.n + 1")):
-                    out += [(f"{g.name}.{end}_start", "array", f"{G}.{end}_start", "sizeof(int64_t)", count),
-                            (f"{g.name}.{end}_syn", "array", f"{G}.{end}_syn", "sizeof(int64_t)", f"{G}.n"),
-                            (f"{g.name}.{end}_other", "array", f"{G}.{end}_other", "sizeof(int32_t)", f"{G}.n")]
+            for f in self.fields(g):
+                # a queue is saved as its lists of int32 values
+                elsize = "sizeof(int32_t)" if f.snapshot == "queue" else f"sizeof({f.ctype})"
+                count = self.count(f.count) if f.count is not None else "1"
+                out.append((f"{g.name}.{f.state_name}", f.snapshot, f"{G}.{self.member(f)}", elsize, count))
         return tuple(out)
 
     def state_checks(self) -> tuple[str, str]:
@@ -1299,25 +1238,13 @@ if (sim->failed) return -1;"""
         out = []
         for g in self.m.groups:
             G = self.g(g.name)
-            for v in g.vars:
-                if not v.shared:
-                    out.append(f"free({G}.{mangle('v', v.name)});")
-                    if v.freezable:
-                        out.append(f"free({G}.{mangle('frozen', v.name)});")
-            if g.kind != "synapses":
-                out.append(f"free({G}.spikes);")
-            if g.kind == "spikes":
-                out += [f"free({G}.src_i);", f"free({G}.src_step);"]
-            if g.kind == "poisson" and self.poisson_skips(g):
-                out += [f"free({G}.next_spike);", f"free({G}.p_spike);"]
-            if g.kind == "synapses":
-                out += [f"free({G}.{x});" for x in ("pre", "post", "pre_start", "pre_syn", "pre_other",
-                                                    "post_start", "post_syn", "post_other")]
-            if g.delay_kind == "homogeneous":
-                out += [f"free({G}.ring);", f"free({G}.ring_n);"]
-            if g.delay_kind == "heterogeneous":
-                out += [f"if ({G}.ring) for (int64_t k = 0; k < {G}.ring_size; k++) snn_buf_free(&{G}.ring[k]);",
-                        f"free({G}.ring);", f"free({G}.delay_steps);"]
+            for f in self.fields(g):
+                if f.count is None:
+                    continue
+                if f.snapshot == "queue":
+                    out.append(f"if ({G}.{self.member(f)}) for (int64_t k = 0; k < {self.count(f.count)}; k++) "
+                               f"snn_buf_free(&{G}.{self.member(f)}[k]);")
+                out.append(f"free({G}.{self.member(f)});")
         for d in self.m.data:
             out.append(f"snn_array_free(&sim->{mangle('d', d.name)});")
             out.append(f"free(sim->{mangle('dpath', d.name)});")

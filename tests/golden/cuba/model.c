@@ -47,37 +47,49 @@ typedef struct {
 
 typedef struct {
     int64_t n;  /* elements */
-    int32_t *pre, *post;  /* per synapse */
-    int64_t *pre_start, *pre_syn;  /* synapses of each presynaptic neuron */
+    int32_t *pre;  /* presynaptic neuron of each synapse */
+    int32_t *post;  /* postsynaptic neuron of each synapse */
+    int64_t *pre_start;  /* synapses of each presynaptic neuron */
+    int64_t *pre_syn;
     int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */
-    int64_t *post_start, *post_syn;  /* synapses of each postsynaptic neuron */
+    int64_t *post_start;  /* synapses of each postsynaptic neuron */
+    int64_t *post_syn;
     int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
 } snn_g_exc_exc_t;
 
 typedef struct {
     int64_t n;  /* elements */
-    int32_t *pre, *post;  /* per synapse */
-    int64_t *pre_start, *pre_syn;  /* synapses of each presynaptic neuron */
+    int32_t *pre;  /* presynaptic neuron of each synapse */
+    int32_t *post;  /* postsynaptic neuron of each synapse */
+    int64_t *pre_start;  /* synapses of each presynaptic neuron */
+    int64_t *pre_syn;
     int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */
-    int64_t *post_start, *post_syn;  /* synapses of each postsynaptic neuron */
+    int64_t *post_start;  /* synapses of each postsynaptic neuron */
+    int64_t *post_syn;
     int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
 } snn_g_exc_inh_t;
 
 typedef struct {
     int64_t n;  /* elements */
-    int32_t *pre, *post;  /* per synapse */
-    int64_t *pre_start, *pre_syn;  /* synapses of each presynaptic neuron */
+    int32_t *pre;  /* presynaptic neuron of each synapse */
+    int32_t *post;  /* postsynaptic neuron of each synapse */
+    int64_t *pre_start;  /* synapses of each presynaptic neuron */
+    int64_t *pre_syn;
     int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */
-    int64_t *post_start, *post_syn;  /* synapses of each postsynaptic neuron */
+    int64_t *post_start;  /* synapses of each postsynaptic neuron */
+    int64_t *post_syn;
     int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
 } snn_g_inh_exc_t;
 
 typedef struct {
     int64_t n;  /* elements */
-    int32_t *pre, *post;  /* per synapse */
-    int64_t *pre_start, *pre_syn;  /* synapses of each presynaptic neuron */
+    int32_t *pre;  /* presynaptic neuron of each synapse */
+    int32_t *post;  /* postsynaptic neuron of each synapse */
+    int64_t *pre_start;  /* synapses of each presynaptic neuron */
+    int64_t *pre_syn;
     int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */
-    int64_t *post_start, *post_syn;  /* synapses of each postsynaptic neuron */
+    int64_t *post_start;  /* synapses of each postsynaptic neuron */
+    int64_t *post_syn;
     int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
 } snn_g_inh_inh_t;
 

@@ -1,0 +1,129 @@
+"""The storage of a simulation, as one schema: every field of every group.
+
+A group holds its element count, its variables (and the freeze flag of each
+variable some phase freezes), the spikes of the step, and what its kind
+needs: a spike generator's sorted sources, a Poisson group's next spikes, a
+synapse group's pre/postsynaptic indices, delay rings and its index by pre-
+and postsynaptic neuron. `fields(group, ...)` lists them once, in order, with
+their type and length; the C struct, the freeing, and snapshots (their
+fields and lengths) all follow from the list (codegen/view.py), so a new
+field is one entry here.
+
+A length is symbolic, `Count`: a product of sizes known at run time (a
+group's element count, a spike generator's number of sources, a ring's
+number of slots) plus a constant, so that a backend other than C can read
+it too.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from snndsl.ir import nodes as ir
+
+# Element types, by the name C gives them. A variable's is its dtype's (see
+# `variable_type`); with precision = single, numbers are float but times
+# (lastspike, lastupdate) keep double precision.
+VARIABLE_TYPES = {"f": "double", "i": "int32_t", "b": "uint8_t"}
+TIMES = ("lastupdate", "lastspike")  # stay double with precision = single, as Brian2's clock-typed variables
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    """A length known at run time: `what` of `group` ('n': its element count,
+    'nsrc': a spike generator's number of sources, 'ring_size': the slots of a
+    synapse group's delay ring)."""
+
+    what: str
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """The product of `sizes`, plus `extra`."""
+
+    sizes: tuple[Size, ...]
+    extra: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One field of a group.
+
+    `name`: a variable's name for role 'variable' and 'frozen' (its freeze
+    flag), else the field's own name ('spikes', 'pre_start', ...).
+    `ctype`: the element type ('snn_buf' for a queue of spike lists).
+    `count`: the number of elements of an array; None for a single value.
+    `snapshot`: how snapshots treat it: 'scalar' (one value), 'fixed' (a
+    value the model fixes, which a snapshot must agree with), 'array', or
+    'queue' (`count` lists of int32 values).
+    """
+
+    name: str
+    role: str  # 'variable' / 'frozen' / 'internal'
+    ctype: str
+    count: Count | None
+    snapshot: str
+    comment: str = ""
+
+    @property
+    def state_name(self) -> str:
+        """Its name in snapshots and messages, after the group's name."""
+        return f"{self.name}.frozen" if self.role == "frozen" else self.name
+
+
+def variable_type(v: ir.StateVar, precision: str) -> str:
+    if v.dtype == "f" and precision == "single" and v.role not in TIMES and v.name not in TIMES:
+        return "float"
+    return VARIABLE_TYPES[v.dtype]
+
+
+def _n(group: str, extra: int = 0) -> Count:
+    return Count((Size("n", group),), extra)
+
+
+def fields(g: ir.Group, precision: str, poisson_skips: bool) -> tuple[Field, ...]:
+    """Every field of `g`, in the order of its C struct and of snapshots.
+    `poisson_skips`: a Poisson group draws the step of each source's next
+    spike instead of a number per source and step (codegen/view.py decides)."""
+    out = [Field("n", "internal", "int64_t", None, "scalar" if g.kind == "synapses" else "fixed", "elements")]
+    for v in g.vars:
+        owner = {"element": g.name, "pre": g.source, "post": g.target}[v.index]
+        count = None if v.shared else _n(owner)
+        kind = "scalar" if v.shared else "array"
+        out.append(Field(v.name, "variable", variable_type(v, precision), count, kind, f"[{v.unit}]"))
+        if v.freezable:
+            out.append(Field(v.name, "frozen", "uint8_t", count, kind, f"freeze {v.name}: 1 = frozen"))
+    if g.kind != "synapses":
+        out += [Field("spikes", "internal", "int32_t", _n(g.name), "array", "indices that spiked this step"),
+                Field("nspikes", "internal", "int64_t", None, "scalar")]
+    if g.kind == "poisson" and poisson_skips:
+        out += [Field("next_spike", "internal", "int64_t", _n(g.name), "array", "the step of each source's next spike"),
+                Field("p_spike", "internal", "double", _n(g.name), "array", "rate * dt, fixed during a run")]
+    if g.kind == "spikes":
+        sources = Count((Size("nsrc", g.name),))
+        out += [Field("nsrc", "internal", "int64_t", None, "scalar", "spikes of the generator"),
+                Field("cursor", "internal", "int64_t", None, "scalar", "the next one to emit"),
+                Field("src_i", "internal", "int32_t", sources, "array", "their neurons"),
+                Field("src_step", "internal", "int64_t", sources, "array", "their steps")]
+    if g.kind == "synapses":
+        out += [Field("pre", "internal", "int32_t", _n(g.name), "array", "presynaptic neuron of each synapse"),
+                Field("post", "internal", "int32_t", _n(g.name), "array", "postsynaptic neuron of each synapse")]
+        slots = Count((Size("ring_size", g.name),))
+        if g.delay_kind == "homogeneous":
+            out += [Field("delay_steps", "internal", "int64_t", None, "scalar"),
+                    Field("ring_size", "internal", "int64_t", None, "scalar", "spikes of the last ring_size steps"),
+                    Field("ring", "internal", "int32_t", Count((Size("ring_size", g.name), Size("n", g.source))),
+                          "array", "ring_size x N_pre spike lists"),
+                    Field("ring_n", "internal", "int64_t", slots, "array")]
+        if g.delay_kind == "heterogeneous":
+            out += [Field("delay_steps", "internal", "int32_t", _n(g.name), "array", "per synapse"),
+                    Field("ring_size", "internal", "int64_t", None, "scalar"),
+                    Field("ring", "internal", "snn_buf", slots, "queue",
+                          "synapses whose spike arrives in each of the next steps")]
+        for end, group, other in (("pre", g.source, "post"), ("post", g.target, "pre")):
+            out += [Field(f"{end}_start", "internal", "int64_t", _n(group, 1), "array",
+                          f"synapses of each {end}synaptic neuron"),
+                    Field(f"{end}_syn", "internal", "int64_t", _n(g.name), "array"),
+                    Field(f"{end}_other", "internal", "int32_t", _n(g.name), "array",
+                          f"... and their {other}synaptic neurons, in that order")]
+    return tuple(out)
