@@ -29,6 +29,7 @@ from snndsl.ir import nodes as ir
 from snndsl.ir.lower import lower
 from snndsl.ir.verify import verify
 from snndsl.passes import PIPELINE
+from snndsl.passes.decide import DECISIONS
 from snndsl.results import Results, from_arrays
 from snndsl.semantics.check import check
 from snndsl.semantics.model import Model as CheckedModel
@@ -105,6 +106,14 @@ def optimize(module: ir.Module, passes=PIPELINE) -> ir.Module:
     return module
 
 
+def decide(module: ir.Module) -> ir.Module:
+    """The decisions every backend needs (passes/decide.py), `--no-opt` or not."""
+    for p in DECISIONS:
+        module = p(module)
+        verify(module)
+    return module
+
+
 # Every stage walks expression trees recursively; a generated model may
 # hold a sum of thousands of terms. Past this depth the parser reports the
 # expression as too deeply nested instead.
@@ -146,7 +155,7 @@ def frontend(source: str, file: str, passes=PIPELINE) -> Frontend:
     tree, model, warnings = diagnose(source, file)
     with _compiling():
         try:
-            module = optimize(lower(model), passes)
+            module = decide(optimize(lower(model), passes))
             c_source = render(build_view(module))
         except RecursionError:
             raise CompileError([too_deep(file, source, tree)], {file: source}) from None

@@ -54,41 +54,6 @@ class CModel:
     prepare: str  # run at the start of every run
 
 
-def frozen_at_runs(phases) -> dict[int, frozenset]:
-    """For each `run`, the variables frozen everywhere while it runs: after a
-    `freeze G.X` with no selection, until an `unfreeze G.X[...]`. Known only
-    for straight-line protocol code: a freeze inside a loop or an `if` does
-    not count, an unfreeze anywhere in it does."""
-    out: dict[int, frozenset] = {}
-
-    def unfrozen_in(body) -> set:
-        return {(n.group, n.var) for n in ir.walk(body) if isinstance(n, ir.Freeze) and not n.frozen}
-
-    def visit(body, frozen: frozenset) -> frozenset:
-        for s in body:
-            if isinstance(s, ir.Freeze):
-                whole = s.where is None and s.lo is None and s.hi is None
-                if s.frozen and whole:
-                    frozen = frozen | {(s.group, s.var)}
-                elif not s.frozen:
-                    frozen = frozen - {(s.group, s.var)}
-            elif isinstance(s, ir.Run):
-                out[id(s)] = frozen
-            elif isinstance(s, (ir.For, ir.While)):
-                frozen = frozen - unfrozen_in(s.body)
-                visit(s.body, frozen)
-            elif isinstance(s, ir.If):
-                frozen = frozen - unfrozen_in((s.body, s.orelse))
-                visit(s.body, frozen)
-                visit(s.orelse, frozen)
-        return frozen
-
-    frozen: frozenset = frozenset()
-    for phase in phases:
-        frozen = visit(phase.body, frozen)
-    return out
-
-
 def _per_run(e: ir.Expr) -> bool:
     """The same for every element: constants, parameters, shared variables."""
     return not any(isinstance(n, (ir.Special, ir.Rand, ir.DataAt, ir.Temp, ir.Reduce))
@@ -108,10 +73,9 @@ class _Builder:
         self.tmp = 0
         self.drop: frozenset = frozenset()  # variables the step being generated never writes
         self.poisson_rng: dict[str, int] = {}  # group -> its random stream (see poisson)
-        self._skips: dict[str, bool] = {}  # group -> poisson_skips(group), computed once
-        self._written: set | None = None  # see written_in_steps
-        self.run_frozen = frozen_at_runs(module.phases)  # id(Run) -> variables frozen everywhere
-        variants = sorted({f for f in self.run_frozen.values() if f}, key=sorted)
+        # a step function per set of variables some run holds frozen everywhere (passes/decide.py)
+        variants = sorted({frozenset(s.frozen) for s in ir.walk(module.phases) if isinstance(s, ir.Run) and s.frozen},
+                          key=sorted)
         self.step_names = {frozenset(): "snn_step"} | {f: f"snn_step_{k + 1}" for k, f in enumerate(variants)}
 
     def ctype(self, v: ir.StateVar) -> str:
@@ -719,37 +683,9 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     ((double *){M}_r.data)[{M}_r.len++] = (double){G}.nspikes / (double){G}.n / sim->dt;
 }}"""
 
-    def written_in_steps(self) -> set[tuple[str, str]]:
-        """(group, variable) pairs some step code (event code, updates, resets)
-        writes; computed once: per Poisson group, it made the view quadratic."""
-        if self._written is None:
-            self._written = {(s.target.group, s.target.name)
-                             for other in self.m.groups
-                             for s in ir.walk((other.on_pre, other.on_post, other.on_pre_spike, other.on_post_spike,
-                                               other.update, other.reset))
-                             if isinstance(s, ir.Assign)}
-        return self._written
-
     def poisson_skips(self, g: ir.Group) -> bool:
-        if g.name not in self._skips:
-            self._skips[g.name] = self._poisson_skips(g)
-        return self._skips[g.name]
-
-    def _poisson_skips(self, g: ir.Group) -> bool:
-        """Whether the group's rates stay fixed during a run (constants,
-        parameters, i, data, variables only phases and init write): then each
-        source draws the step of its next spike, a geometric number of steps
-        ahead, instead of one number per step -- the same Bernoulli process
-        with p = rate dt, memoryless, so it is redrawn whenever a run starts."""
-        written = self.written_in_steps()
-        for n in ir.walk(g.rate):
-            if isinstance(n, (ir.Rand, ir.Reduce, ir.Local, ir.Temp)):
-                return False
-            if isinstance(n, ir.Special) and n.name not in ("i", "elem"):
-                return False
-            if isinstance(n, ir.Var) and (n.group != g.name or (n.group, n.name) in written):
-                return False
-        return True
+        """passes/decide.py chose: each source draws the step of its next spike."""
+        return g.sampling == "skip ahead"
 
     def poisson(self, g: ir.Group) -> str:
         G = self.g(g.name)
@@ -868,7 +804,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
     def _pstmt(self, s: ir.Stmt) -> str:
         if isinstance(s, ir.Run):
             pre, d = self.scalar(s.duration, s.span)
-            step = self.step_names[self.run_frozen.get(id(s), frozenset())]
+            step = self.step_names[frozenset(s.frozen)]
             return f"{pre}if (snn_run_for(sim, {d}, {c_string(_site(s.span))}, {step})) return -1;"
         if isinstance(s, ir.SetLocal):
             pre, v = self.scalar(s.value, s.span)

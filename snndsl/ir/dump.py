@@ -66,7 +66,8 @@ def stmts(body, indent: str) -> list[str]:
                 out.append(f"{indent}else:")
                 out += stmts(s.orelse, indent + "    ")
         elif isinstance(s, ir.Run):
-            out.append(f"{indent}run {expr(s.duration)}")
+            held = f"  (frozen everywhere: {', '.join(f'{g}.{v}' for g, v in s.frozen)})" if s.frozen else ""
+            out.append(f"{indent}run {expr(s.duration)}{held}")
         elif isinstance(s, ir.GroupAssign):
             sel = ""
             if s.where is not None:
@@ -114,7 +115,7 @@ def dump(m: ir.Module) -> str:
         if g.connect_cond is not None:
             out.append(f"    connect if {expr(g.connect_cond)}")
         if g.rate is not None:
-            out.append(f"    rate = {expr(g.rate)}")
+            out.append(f"    rate = {expr(g.rate)}" + (f"  (sampled {g.sampling})" if g.sampling else ""))
         if g.delay is not None:
             out.append(f"    delay ({g.delay_kind}) = {expr(g.delay)}")
         if g.refractory is not None:

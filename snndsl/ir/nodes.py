@@ -228,6 +228,9 @@ class If(Stmt):
 @dataclass(frozen=True, slots=True)
 class Run(Stmt):
     duration: Expr
+    # (group, variable) frozen in every element while this run runs, set by
+    # passes/decide.py: its step function then never writes them
+    frozen: tuple[tuple[str, str], ...] = ()
     span: Span | None = _span()
 
 
@@ -372,6 +375,9 @@ class Group:
     vars: tuple[StateVar, ...] = ()
     init: tuple[Stmt, ...] = ()
     rate: Expr | None = None  # poisson
+    # poisson: "per step" (a uniform number per source and step) or "skip ahead"
+    # (each source draws the step of its next spike); set by passes/decide.py
+    sampling: str | None = None
     indices: ListOrData | None = None  # spikes
     times: ListOrData | None = None
     source: str | None = None  # synapses

@@ -54,6 +54,15 @@ def verify(m: ir.Module) -> None:
             for n in ir.walk(body):
                 if isinstance(n, ir.Var) and n.group == g.name and n.at == "self" and g.var(n.name).index != index:
                     raise InternalError(f"IR verification failed: {g.name}.{n.name} read per {index} spike")
+    for g in m.groups:
+        if g.sampling is not None and (g.kind != "poisson" or g.sampling not in ("per step", "skip ahead")):
+            raise InternalError(f"IR verification failed: {g.kind} {g.name} samples '{g.sampling}'")
+    for s in ir.walk(m.phases):
+        if isinstance(s, ir.Run):
+            for group, name in s.frozen:
+                v = groups[group].var(name) if group in groups else None
+                if v is None or not v.freezable:
+                    raise InternalError(f"IR verification failed: a run holds {group}.{name}, which has no freeze flag")
     saves = {s.name for s in m.saves}
     for s in ir.walk(m.phases):
         if isinstance(s, ir.SaveVar) and s.save not in saves:

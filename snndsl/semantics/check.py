@@ -895,7 +895,7 @@ class Checker:
                     self.fail(Code.BAD_VALUE, f"a run's duration is a finite, positive time, not {v:g} s",
                               s.duration.span)
                 self._check_steps(v, s.duration.span, "a run")
-            return ir.Run(e, s.span)
+            return ir.Run(e, span=s.span)
         if isinstance(s, ast.GroupAssign):
             return self._group_assign(s, local_vars)
         if isinstance(s, ast.Let):

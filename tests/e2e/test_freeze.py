@@ -116,18 +116,18 @@ def test_a_variable_frozen_everywhere_has_no_update_code_in_that_phase(tmp_path)
     np.testing.assert_array_equal(a["weights"].values, b["weights"].values)
 
 
-def test_frozen_at_runs_is_conservative_in_loops_and_branches():
-    from snndsl.codegen.view import frozen_at_runs
+def test_specialise_runs_is_conservative_in_loops_and_branches():
+    """passes/decide.py: a run holds S.w frozen everywhere after a whole-group
+    freeze, not when an unfreeze may happen in the loop around it, nor after a
+    freeze under an `if` (which may not happen)."""
     from snndsl.ir import nodes as ir
-    run = lambda: ir.Run(ir.Const(0.1))  # noqa: E731
-    r1, r2, r3, r4 = run(), run(), run(), run()
-    w = ("S", "w")
-    phases = (ir.Phase("a", (ir.Freeze("S", "w", True), r1,
+    from snndsl.passes.decide import specialise_runs
+    run = lambda k: ir.Run(ir.Const(float(k)))  # noqa: E731 - the duration names the run
+    phases = (ir.Phase("a", (ir.Freeze("S", "w", True), run(1),
                              ir.For("k", ir.Const(0, "i"), ir.Const(2, "i"),
-                                    (r2, ir.Freeze("S", "w", False, where=ir.Const(True, "b")))),
-                             r3)),
-              ir.Phase("b", (ir.If(ir.Const(True, "b"), (ir.Freeze("S", "w", True),)), r4)))
-    got = frozen_at_runs(phases)
-    assert got[id(r1)] == {w}
-    assert got[id(r2)] == frozenset() and got[id(r3)] == frozenset()  # unfrozen somewhere in the loop
-    assert got[id(r4)] == frozenset()  # a freeze under an `if` may not happen
+                                    (run(2), ir.Freeze("S", "w", False, where=ir.Const(True, "b")))),
+                             run(3))),
+              ir.Phase("b", (ir.If(ir.Const(True, "b"), (ir.Freeze("S", "w", True),)), run(4))))
+    out = specialise_runs(ir.Module("m", "hash", 1e-4, 0, (), (), (), (), (), phases))
+    frozen = {s.duration.value: s.frozen for s in ir.walk(out.phases) if isinstance(s, ir.Run)}
+    assert frozen == {1.0: (("S", "w"),), 2.0: (), 3.0: (), 4.0: ()}

@@ -165,3 +165,50 @@ def test_remove_dead_state_keeps_writes_that_read_data():
                                                   ir.DataAt("d", (ir.Special("elem", "i"),))),))])
     m = dataclasses.replace(m, data=(ir.DataDef("d", "/x.npy", "1", 1.0),))
     assert remove_dead_state(m).group("S").var("u") is not None
+
+
+# ---- decisions (passes/decide.py): always run, written into the IR --------------
+
+from snndsl.passes.decide import choose_poisson_sampling  # noqa: E402
+
+
+def _poisson(rate: ir.Expr, *others: ir.Group) -> ir.Module:
+    g = ir.Group("P", "poisson", 3, (ir.StateVar("r", "f", False, "hertz"),), rate=rate)
+    return ir.Module("m", "hash", 1e-4, 0, (), (), (g, *others), (), (), ())
+
+
+def test_poisson_sampling_skips_ahead_only_when_rates_stay_fixed_during_a_run():
+    fixed = ir.Binary("*", ir.Const(5.0), ir.Special("i"))
+    assert choose_poisson_sampling(_poisson(fixed)).groups[0].sampling == "skip ahead"
+    assert choose_poisson_sampling(_poisson(ir.Var("P", "r"))).groups[0].sampling == "skip ahead"  # phases set r
+    # r written by another group's event code: it may change within a run
+    writer = ir.Group("S", "synapses", None, (), source="P", target="P",
+                      on_pre=(ir.Assign(ir.Var("P", "r", "post"), ir.Const(1.0)),))
+    assert choose_poisson_sampling(_poisson(ir.Var("P", "r"), writer)).groups[0].sampling == "per step"
+    assert choose_poisson_sampling(_poisson(ir.Binary("*", ir.Const(5.0), ir.Special("t")))).groups[0].sampling \
+        == "per step"
+    assert choose_poisson_sampling(_poisson(ir.Rand("uniform"))).groups[0].sampling == "per step"
+
+
+def test_verify_checks_the_decisions():
+    m = choose_poisson_sampling(_poisson(ir.Const(5.0)))
+    verify(m)
+    with pytest.raises(InternalError, match="samples"):
+        verify(dataclasses.replace(m, groups=(dataclasses.replace(m.groups[0], sampling="sometimes"),)))
+    held = ir.Phase("p", (ir.Run(ir.Const(1.0), frozen=(("P", "r"),)),))
+    with pytest.raises(InternalError, match="no freeze flag"):
+        verify(dataclasses.replace(m, phases=(held,)))
+
+
+def test_the_decisions_are_made_without_the_optimizer_and_shown_in_the_ir(tmp_path):
+    """`--no-opt` skips the optimizer, not the decisions; `--emit ir` shows them."""
+    import subprocess
+    import sys
+    model = tmp_path / "m.snn"
+    model.write_text("poisson p[4]:\n    rate = 5 Hz\nneurons n[2]:\n    dv/dt = -v / (10 ms) : 1\n"
+                     "phase a:\n    freeze n.v\n    run 1 ms\n    unfreeze n.v\n    run 1 ms\n")
+    for flags in ((), ("--no-opt",)):
+        out = subprocess.run([sys.executable, "-m", "snndsl", "compile", str(model), "--emit", "ir", *flags],
+                             capture_output=True, text=True, check=True).stdout
+        assert "rate = 5.0  (sampled skip ahead)" in out, out
+        assert "run 0.001  (frozen everywhere: n.v)" in out and "    run 0.001\n" in out, out

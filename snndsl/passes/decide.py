@@ -1,0 +1,86 @@
+"""Decisions every backend needs, made once on the final IR and written into
+it as typed fields (`snndsl compile --emit ir` shows them, `ir.verify`
+checks them). Unlike the optimizer's passes these always run, `--no-opt`
+or not: they change how the program draws its random numbers and which step
+function a run uses, not what the model computes.
+
+- `choose_poisson_sampling`: a Poisson group whose rates stay fixed during a
+  run (constants, parameters, `i`, data, variables only phases and `init`
+  write) draws, per source, the step of its next spike a geometric number of
+  steps ahead ("skip ahead": the same Bernoulli process with p = rate dt,
+  memoryless, so it is redrawn whenever a run starts); otherwise one uniform
+  number per source and step ("per step").
+- `specialise_runs`: each `run` lists the variables frozen in every element
+  while it runs (after a `freeze G.X` without selection, until an `unfreeze
+  G.X[...]`), known only for straight-line protocol code: a freeze inside a
+  loop or an `if` does not count, an unfreeze anywhere in it does. A backend
+  gives such runs a step function without any write to them.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from snndsl.ir import nodes as ir
+
+SAMPLINGS = ("per step", "skip ahead")
+
+
+def written_in_steps(m: ir.Module) -> set[tuple[str, str]]:
+    """(group, variable) pairs some step code (event code, updates, resets) writes."""
+    return {(s.target.group, s.target.name)
+            for g in m.groups
+            for s in ir.walk((g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.update, g.reset))
+            if isinstance(s, ir.Assign)}
+
+
+def rate_fixed_during_runs(g: ir.Group, written: set[tuple[str, str]]) -> bool:
+    for n in ir.walk(g.rate):
+        if isinstance(n, (ir.Rand, ir.Reduce, ir.Local, ir.Temp)):
+            return False
+        if isinstance(n, ir.Special) and n.name not in ("i", "elem"):
+            return False
+        if isinstance(n, ir.Var) and (n.group != g.name or (n.group, n.name) in written):
+            return False
+    return True
+
+
+def choose_poisson_sampling(m: ir.Module) -> ir.Module:
+    written = written_in_steps(m)  # once per model: per Poisson group, it made compiling quadratic
+    groups = tuple(dataclasses.replace(g, sampling="skip ahead" if rate_fixed_during_runs(g, written) else "per step")
+                   if g.kind == "poisson" else g for g in m.groups)
+    return dataclasses.replace(m, groups=groups)
+
+
+def specialise_runs(m: ir.Module) -> ir.Module:
+    def unfrozen_in(body) -> set:
+        return {(n.group, n.var) for n in ir.walk(body) if isinstance(n, ir.Freeze) and not n.frozen}
+
+    def visit(body, frozen: frozenset) -> tuple[tuple[ir.Stmt, ...], frozenset]:
+        out = []
+        for s in body:
+            if isinstance(s, ir.Freeze):
+                whole = s.where is None and s.lo is None and s.hi is None
+                if s.frozen and whole:
+                    frozen = frozen | {(s.group, s.var)}
+                elif not s.frozen:
+                    frozen = frozen - {(s.group, s.var)}
+            elif isinstance(s, ir.Run):
+                s = dataclasses.replace(s, frozen=tuple(sorted(frozen)))
+            elif isinstance(s, (ir.For, ir.While)):
+                frozen = frozen - unfrozen_in(s.body)
+                s = dataclasses.replace(s, body=visit(s.body, frozen)[0])
+            elif isinstance(s, ir.If):
+                frozen = frozen - unfrozen_in((s.body, s.orelse))
+                s = dataclasses.replace(s, body=visit(s.body, frozen)[0], orelse=visit(s.orelse, frozen)[0])
+            out.append(s)
+        return tuple(out), frozen
+
+    frozen: frozenset = frozenset()
+    phases = []
+    for phase in m.phases:
+        body, frozen = visit(phase.body, frozen)
+        phases.append(dataclasses.replace(phase, body=body))
+    return dataclasses.replace(m, phases=tuple(phases))
+
+
+DECISIONS = (choose_poisson_sampling, specialise_runs)
