@@ -207,7 +207,7 @@ class Model:
         same numbers as the binary."""
         sim = self.simulation(params, seed, data, quiet)
         sim.run_protocol()
-        return sim.results()
+        return sim._results(copy=False)  # nothing can advance `sim` any more: views are safe
 
 
 class Simulation:
@@ -259,8 +259,13 @@ class Simulation:
         return self
 
     def results(self) -> Results:
-        """What the monitors and saves hold now, as numpy views of the C
-        buffers (no copy; they stay valid while any of them is alive)."""
+        """What the monitors and saves hold now, copied: a later `advance`,
+        `run_protocol` or `load_state` grows or replaces the buffers, and
+        leaves these arrays as they are. (`Model.run` returns views of the
+        buffers, without a copy, since nothing can advance its simulation.)"""
+        return self._results(copy=True)
+
+    def _results(self, copy: bool) -> Results:
         f, lib, ptr = self._ffi, self._lib, self._sim.ptr
         text = lib.snn_sim_manifest(ptr)
         if text == f.NULL:
@@ -270,7 +275,11 @@ class Simulation:
         out = f.new("snn_result_array *")
         for k in range(lib.snn_sim_n_arrays(ptr)):
             lib.snn_sim_array(ptr, k, out)
-            arrays[f.string(out.file).decode()] = _view(f, out, self._sim)
+            view = _view(f, out, self._sim)
+            if copy:
+                view = view.copy()
+                view.flags.writeable = False
+            arrays[f.string(out.file).decode()] = view
         return from_arrays(manifest, arrays)
 
 

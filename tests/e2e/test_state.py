@@ -39,6 +39,26 @@ def test_the_protocol_and_advancing_agree(tmp_path):
     np.testing.assert_array_equal(stepped["weights"].values, by_protocol["weights"].values[train])
 
 
+def test_results_taken_mid_run_stay_as_they_were(tmp_path):
+    """`sim.results()` then more `advance`: the arrays taken before keep their
+    values (they were views of monitor buffers that growing reallocated: the
+    times read freed memory, 6.9e-310 and 0 instead of 0, 0.001, ...)."""
+    model = snndsl.compile(FORUM)
+    sim = model.simulation(seed=3).advance(0.01)
+    early = sim.results()
+    t, w, spikes = early["weights"].t, early["weights"].values, early["out_spikes"].t
+    expected = (t.copy(), w.copy(), spikes.copy())
+    sim.advance(1.0)
+    for _ in range(3):  # churn the allocator
+        model.run(seed=4)
+    np.testing.assert_array_equal(t, expected[0])
+    np.testing.assert_array_equal(t, np.arange(10) * 1e-3)
+    np.testing.assert_array_equal(w, expected[1])
+    np.testing.assert_array_equal(spikes, expected[2])
+    assert len(sim.results()["weights"].t) == 1010  # the later results have grown
+    assert not t.flags.writeable
+
+
 def test_snapshot_errors(tmp_path):
     model = snndsl.compile(FORUM)
     sim = model.simulation()
