@@ -213,8 +213,10 @@ class Model:
 class Simulation:
     """One simulation in this process: a value, several may coexist.
 
-    `params` values are numbers in SI units or strings with a unit
-    ("20 Hz"); `data` maps data names to paths. Either run the protocol
+    `params` values are strings with a unit ("20 Hz"), checked against each
+    parameter's dimension, or plain numbers for dimensionless parameters (a
+    number is not taken as SI: a unit is never assumed); `data` maps data
+    names to paths. Either run the protocol
     (`run_protocol`) or drive the clock yourself (`advance`), and take
     snapshots (`save_state` / `load_state`) to continue exactly later.
     """
@@ -310,13 +312,13 @@ def _is_number(value) -> bool:
 
 
 def _param_text(name: str, value) -> str:
-    """--set's NAME=VALUE text: a number in SI units, or a string with a unit."""
+    """--set's NAME=VALUE text: a string with a unit, or a number (dimensionless)."""
     if isinstance(value, str):
         return value
     if _is_number(value):
         return repr(float(value))
-    raise _fail(f"--set {name}: the value is a number in SI units or a string with a unit "
-                f"(e.g. '20 Hz'), not {value!r}")
+    raise _fail(f"--set {name}: the value is a string with a unit (e.g. '20 Hz') or, for a dimensionless "
+                f"parameter, a number; not {value!r}")
 
 
 def _path(path, what: str) -> bytes:

@@ -193,7 +193,7 @@ def forum_model():
     (dict(seed=2 ** 70), "--seed expects an integer from 0 to 2**64-1"),
     (dict(seed=1.5), "--seed expects an integer"),
     (dict(seed=True), "--seed expects an integer"),
-    (dict(params={"p": None}), "--set p: the value is a number"),
+    (dict(params={"p": None}), "--set p: the value is a string with a unit"),
     (dict(params=[("p", 1)]), "params takes a mapping"),
     (dict(params={3: 1.0}), "a name is a non-empty string"),
     (dict(data={"x": 3}), "--data x takes a path"),
