@@ -17,6 +17,14 @@ from snndsl.ir.connectivity import sparse_condition
 from snndsl.ir.evaluate import is_constant
 
 DESCR = {"f": "<f8", "i": "<i4", "b": "|b1"}
+# the slots of the time step in the C: a comment, then the tasks of those kinds
+SLOTS = (
+    ("/* 1. state monitors record */", ("record state",)),
+    ("/* 2. state updates: refractoriness, then the equations */", ("update",)),
+    ("/* 3. thresholds: neurons and sources emit spikes; spike monitors record */", ("threshold", "record spikes")),
+    ("/* 4. synaptic events: on pre (spikes whose delay ends now), then on post */", ("on pre", "on post")),
+    ("/* 5. resets of the neurons that spiked; rate monitors record */", ("reset", "record rate")),
+)
 
 
 @dataclass(frozen=True)
@@ -502,51 +510,49 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
 
     # ---- the time step ---------------------------------------------------------
     def step(self) -> str:
-        out = ["/* 1. state monitors record */"]
-        for k, mon in enumerate(self.m.monitors):
-            if mon.kind == "state":
-                out.append(self.record_state(mon, k))
-        out.append("/* 2. state updates: refractoriness, then the equations */")
-        for g in self.m.groups:
-            if g.update or g.refractory is not None:
-                out.append(self.state_update(g))
-        out.append("/* 3. thresholds: neurons and sources emit spikes; spike monitors record */")
-        for g in self.m.groups:
+        """The time step: the tasks of the module's schedule (ir/lower.py), in
+        order, under the comment of their slot."""
+        out = []
+        for title, kinds in SLOTS:
+            out.append(title)
+            out += [code for task in self.m.schedule if task.kind in kinds and (code := self.task(task))]
+        return "\n".join(out)
+
+    def task(self, task: ir.Task) -> str:
+        """One task's C, or "" when a pass left it nothing to do."""
+        if task.kind.startswith("record"):
+            k, mon = next((k, mon) for k, mon in enumerate(self.m.monitors) if mon.name == task.target)
+            return {"record state": self.record_state, "record spikes": self.record_spikes,
+                    "record rate": self.record_rate}[task.kind](mon, k)
+        g = self.groups[task.target]
+        if task.kind == "update":
+            return self.state_update(g) if g.update or g.refractory is not None else ""
+        if task.kind == "threshold":
             if g.kind == "poisson":
-                out.append(self.poisson(g))
-            elif g.kind == "spikes":
+                return self.poisson(g)
+            if g.kind == "spikes":
                 G = self.g(g.name)
-                out.append(f"""{G}.nspikes = 0;
+                return f"""{G}.nspikes = 0;
 while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] < _step) {G}.cursor++;
 while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
-    {G}.spikes[{G}.nspikes++] = {G}.src_i[{G}.cursor++];""")
-            elif g.kind == "neurons":
-                out.append(self.threshold(g))
-        for k, mon in enumerate(self.m.monitors):
-            if mon.kind == "spikes":
-                out.append(self.record_spikes(mon, k))
-        out.append("/* 4. synaptic events: on pre (spikes whose delay ends now), then on post */")
-        for g in self.m.groups:
-            if g.kind == "synapses" and (g.on_pre or g.on_pre_spike):
-                out.append(self.pathway(g, "pre"))
-        for g in self.m.groups:
-            if g.kind == "synapses" and (g.on_post or g.on_post_spike):
-                out.append(self.pathway(g, "post"))
-        out.append("/* 5. resets of the neurons that spiked; rate monitors record */")
-        for g in self.m.groups:
-            if g.kind == "neurons" and g.reset:
-                ctx = self.ctx(g, g.span)
-                ctx.guard_frozen = True
-                G = self.g(g.name)
-                code = self.p.stmts(g.reset, ctx, "    ")
-                out.append(f"""for (int64_t k = 0; k < {G}.nspikes; k++) {{ /* reset of {g.name} */
+    {G}.spikes[{G}.nspikes++] = {G}.src_i[{G}.cursor++];"""
+            return self.threshold(g)
+        if task.kind in ("on pre", "on post"):
+            event = task.kind[3:]
+            work = (g.on_pre or g.on_pre_spike) if event == "pre" else (g.on_post or g.on_post_spike)
+            return self.pathway(g, event) if work else ""
+        if task.kind == "reset":
+            if not g.reset:
+                return ""
+            ctx = self.ctx(g, g.span)
+            ctx.guard_frozen = True
+            G = self.g(g.name)
+            code = self.p.stmts(g.reset, ctx, "    ")
+            return f"""for (int64_t k = 0; k < {G}.nspikes; k++) {{ /* reset of {g.name} */
     const int64_t _i = {G}.spikes[k];
 {code}
-}}""")
-        for k, mon in enumerate(self.m.monitors):
-            if mon.kind == "rate":
-                out.append(self.record_rate(mon, k))
-        return "\n".join(out)
+}}"""
+        raise InternalError(f"no C for the task {task.kind!r}")
 
     def state_update(self, g: ir.Group) -> str:
         """Refractoriness as Brian2 (computed before integrating), then one

@@ -135,6 +135,9 @@ def dump(m: ir.Module) -> str:
         out.append(f"monitor {mon.name}: {what}{during}")
     for s in m.saves:
         out.append(f"save {s.name}: {s.group}.{s.var}{' (rows)' if s.rows else ''}")
+    if m.schedule:
+        out.append("each step:")
+        out += [f"    {task.kind} {task.target}" for task in m.schedule]
     for ph in m.phases:
         out.append(f"phase {ph.name}:")
         out += stmts(ph.body, "    ")

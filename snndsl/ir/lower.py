@@ -17,12 +17,37 @@ LASTUPDATE = "lastupdate"
 
 
 def lower(model: m.Model) -> ir.Module:
+    groups = tuple(_group(g, model.dt, {v for grp, v in model.frozen if grp == g.name}) for g in model.groups)
     return ir.Module(
         name=model.name, source_hash=model.source_hash, dt=model.dt, seed=model.seed,
-        params=model.params, data=model.data,
-        groups=tuple(_group(g, model.dt, {v for grp, v in model.frozen if grp == g.name}) for g in model.groups),
+        params=model.params, data=model.data, groups=groups,
         monitors=model.monitors, saves=model.saves, phases=model.phases, locals=model.locals,
-        states=model.states, precision=model.precision)
+        states=model.states, precision=model.precision, schedule=schedule(groups, model.monitors))
+
+
+def schedule(groups: tuple[ir.Group, ...], monitors: tuple[ir.Monitor, ...]) -> tuple[ir.Task, ...]:
+    """One time step in Brian2's order (its scheduling slots start, groups,
+    thresholds, synapses, resets, end): state monitors record the values at
+    the start of the step; groups integrate (refractoriness first); thresholds
+    emit spikes, which spike monitors record; spikes travel through the
+    synapses, presynaptic then postsynaptic; the neurons that spiked reset;
+    rate monitors record. Within a slot, groups and monitors keep the order of
+    the model file. Only tasks with work to do are listed; a pass may still
+    leave one with nothing left (remove_dead_state), which a backend skips."""
+    def doing(task, has_work):
+        return [ir.Task(task, g.name) for g in groups if has_work(g)]
+
+    def watching(kind, task):
+        return [ir.Task(task, mon.name) for mon in monitors if mon.kind == kind]
+
+    return tuple(watching("state", "record state")
+                 + doing("update", lambda g: g.update or g.refractory is not None)
+                 + doing("threshold", lambda g: g.kind in ("poisson", "spikes", "neurons"))
+                 + watching("spikes", "record spikes")
+                 + doing("on pre", lambda g: g.kind == "synapses" and g.on_pre)
+                 + doing("on post", lambda g: g.kind == "synapses" and g.on_post)
+                 + doing("reset", lambda g: g.kind == "neurons" and g.reset)
+                 + watching("rate", "record rate"))
 
 
 def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:

@@ -434,6 +434,28 @@ class SaveDef:
     span: Span | None = _span()
 
 
+# The work of one time step, in Brian2's order (`Module.schedule`): what each
+# kind of task does, and what its target names.
+TASKS = {
+    "record state": "a state monitor records (monitor)",
+    "update": "refractoriness, then one integration step of the equations (group)",
+    "threshold": "a neuron group's threshold, a Poisson group's draws, a spike generator's spikes (group)",
+    "record spikes": "a spike monitor records (monitor)",
+    "on pre": "the presynaptic spikes whose delay ends now, through the synapses (synapses)",
+    "on post": "the postsynaptic spikes, through the synapses (synapses)",
+    "reset": "the resets of the neurons that spiked (group)",
+    "record rate": "a rate monitor records (monitor)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One task of the time step: `kind` (a key of TASKS) on `target`."""
+
+    kind: str
+    target: str
+
+
 @dataclass(frozen=True, slots=True)
 class Module:
     name: str
@@ -449,6 +471,8 @@ class Module:
     locals: tuple[tuple[str, str], ...] = ()  # (name, dtype) of protocol locals
     states: tuple[str, ...] = ()  # names of `store state as NAME`
     precision: str = "double"  # or "single": float32 state variables (times stay double)
+    # the time step, task by task, in Brian2's order (built by lowering, see ir/lower.py)
+    schedule: tuple[Task, ...] = ()
 
     def group(self, name: str) -> Group:
         return next(g for g in self.groups if g.name == name)

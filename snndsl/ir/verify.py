@@ -63,6 +63,24 @@ def verify(m: ir.Module) -> None:
                 v = groups[group].var(name) if group in groups else None
                 if v is None or not v.freezable:
                     raise InternalError(f"IR verification failed: a run holds {group}.{name}, which has no freeze flag")
+    monitors = {mon.name: mon for mon in m.monitors}
+    order = list(ir.TASKS)
+    for k, task in enumerate(m.schedule):
+        if task.kind not in ir.TASKS:
+            raise InternalError(f"IR verification failed: no task kind {task.kind!r}")
+        if k and order.index(task.kind) < order.index(m.schedule[k - 1].kind):
+            raise InternalError(f"IR verification failed: the task {task.kind} {task.target} comes after "
+                                f"{m.schedule[k - 1].kind}, against Brian2's order")
+        if task.kind.startswith("record"):
+            mon = monitors.get(task.target)
+            if mon is None or mon.kind != task.kind.split()[1]:
+                raise InternalError(f"IR verification failed: {task.kind} of {task.target}, not such a monitor")
+        else:
+            g = groups.get(task.target)
+            kinds = {"on pre": ("synapses",), "on post": ("synapses",), "reset": ("neurons",),
+                     "threshold": ("neurons", "poisson", "spikes")}.get(task.kind)
+            if g is None or (kinds is not None and g.kind not in kinds):
+                raise InternalError(f"IR verification failed: the task {task.kind} of {task.target}")
     saves = {s.name for s in m.saves}
     for s in ir.walk(m.phases):
         if isinstance(s, ir.SaveVar) and s.save not in saves:

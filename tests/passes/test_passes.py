@@ -212,3 +212,28 @@ def test_the_decisions_are_made_without_the_optimizer_and_shown_in_the_ir(tmp_pa
                              capture_output=True, text=True, check=True).stdout
         assert "rate = 5.0  (sampled skip ahead)" in out, out
         assert "run 0.001  (frozen everywhere: n.v)" in out and "    run 0.001\n" in out, out
+
+
+# ---- the schedule of a time step (ir/lower.py), checked by verify ----------------
+
+def test_the_schedule_is_brian2s_order_and_verify_holds_it_to_that():
+    from snndsl.driver import diagnose
+    from snndsl.ir.lower import lower
+    text = ("neurons n[2]:\n    dv/dt = -v / (10 ms) : 1\n    threshold: v > 1\n    reset: v = 0\n"
+            "poisson p[2]:\n    rate = 5 Hz\n"
+            "synapses S: p -> n:\n    connect: all\n    w : 1\n    on pre: post.v += w\n    on post: w += 0.1\n"
+            "monitor r: rate of n\nmonitor sp: spikes of n\nmonitor m: n.v\nphase a:\n    run 1 ms\n")
+    _, model, _ = diagnose(text, "m.snn")
+    m = lower(model)
+    assert [(t.kind, t.target) for t in m.schedule] == [
+        ("record state", "m"), ("update", "n"), ("threshold", "n"), ("threshold", "p"), ("record spikes", "sp"),
+        ("on pre", "S"), ("on post", "S"), ("reset", "n"), ("record rate", "r")]
+    verify(m)
+    swapped = list(m.schedule)
+    swapped[5], swapped[6] = swapped[6], swapped[5]  # on post before on pre
+    with pytest.raises(InternalError, match="against Brian2's order"):
+        verify(dataclasses.replace(m, schedule=tuple(swapped)))
+    with pytest.raises(InternalError, match="the task reset of p"):
+        verify(dataclasses.replace(m, schedule=m.schedule[:7] + (ir.Task("reset", "p"),) + m.schedule[8:]))
+    with pytest.raises(InternalError, match="not such a monitor"):
+        verify(dataclasses.replace(m, schedule=(ir.Task("record state", "sp"),) + m.schedule[1:]))
