@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "snn_runtime.h"
+#include "snn_support.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -1654,6 +1655,142 @@ int snn_exact_factors(int n, const double *M, const int *frozen, double dt,
 {
     if (snn_exact_one(n, M, NULL, dt, E, F)) return -1;
     return snn_exact_one(n, M, frozen, dt, Eref, Fref);
+}
+
+/* ---------------------------------------------------------------------------
+ * Networks: spike generators and connectivity
+ * ------------------------------------------------------------------------- */
+
+typedef struct { double t; int32_t i; } snn_timed_spike;
+
+static int snn_cmp_spike(const void *a, const void *b)
+{
+    const snn_timed_spike *x = a, *y = b;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+static void *snn_calloc_n(int64_t n, size_t size, char *err, size_t errlen)
+{
+    void *p = calloc(n > 0 ? (size_t)n : 1, size);
+    if (!p) fail(err, errlen, "out of memory (%lld elements)", (long long)n);
+    return p;
+}
+
+int snn_spikegen_sort(int64_t n, const double *idx, int64_t n_idx, const double *times, int64_t n_times,
+                      double dt, const char *name, const char *site,
+                      int64_t *nsrc, int32_t **src_i, int64_t **src_step, char *err, size_t errlen)
+{
+    *nsrc = 0;
+    *src_i = NULL;
+    *src_step = NULL;
+    if (n_idx != n_times)
+        return fail(err, errlen, "%s: error[E0601]: spikes group '%s' has %lld indices but %lld times",
+                           site, name, (long long)n_idx, (long long)n_times);
+    for (int64_t k = 0; k < n_idx; k++) {
+        if (idx[k] != floor(idx[k]) || idx[k] < 0 || idx[k] >= (double)n)
+            return fail(err, errlen, "%s: error[E0601]: spikes group '%s': index %g (entry %lld) is not "
+                               "an integer in [0, %lld)", site, name, idx[k], (long long)k, (long long)n);
+        if (!(times[k] >= 0))
+            return fail(err, errlen, "%s: error[E0601]: spikes group '%s': time %g s (entry %lld) is "
+                               "negative", site, name, times[k], (long long)k);
+    }
+    snn_timed_spike *ev = snn_calloc_n(n_idx, sizeof *ev, err, errlen);
+    int64_t *last = ev ? snn_calloc_n(n, sizeof *last, err, errlen) : NULL;
+    *src_i = last ? snn_calloc_n(n_idx, sizeof **src_i, err, errlen) : NULL;
+    *src_step = *src_i ? snn_calloc_n(n_idx, sizeof **src_step, err, errlen) : NULL;
+    int rc = *src_step ? 0 : -1;
+    if (rc == 0) {
+        for (int64_t k = 0; k < n_idx; k++) {
+            ev[k].t = times[k];
+            ev[k].i = (int32_t)idx[k];
+        }
+        qsort(ev, (size_t)n_idx, sizeof *ev, snn_cmp_spike);
+        for (int64_t k = 0; k < n; k++) last[k] = -1;
+        for (int64_t k = 0; k < n_idx; k++) {
+            int64_t step = snn_elapsed_steps(ev[k].t, dt);  /* past the last step: never emitted */
+            if (last[ev[k].i] == step && step <= SNN_MAX_STEPS) {
+                rc = fail(err, errlen, "%s: error[E0601]: spikes group '%s': neuron %d spikes twice in "
+                                 "the time step at %g s; use a smaller dt", site, name, ev[k].i, (double)step * dt);
+                break;
+            }
+            last[ev[k].i] = step;
+            (*src_i)[k] = ev[k].i;
+            (*src_step)[k] = step;
+        }
+    }
+    free(last);
+    free(ev);
+    if (rc) {
+        free(*src_i);
+        free(*src_step);
+        *src_i = NULL;
+        *src_step = NULL;
+        return -1;
+    }
+    *nsrc = n_idx;
+    return 0;
+}
+
+int snn_connect_pairs(const snn_array *a, int64_t n_pre, int64_t n_post, const char *name, const char *site,
+                      int64_t *nsyn, int32_t **pre, int32_t **post, char *err, size_t errlen)
+{
+    *nsyn = 0;
+    *pre = NULL;
+    *post = NULL;
+    if (a->ndim != 2 || a->shape[1] != 2)
+        return fail(err, errlen, "%s: error[E0601]: data '%s' must have shape (n, 2) to connect from it",
+                           site, name);
+    int64_t n = (int64_t)a->shape[0];
+    for (int64_t k = 0; k < n; k++) {
+        double i = a->data[2 * k], j = a->data[2 * k + 1];
+        if (i != floor(i) || j != floor(j) || i < 0 || j < 0 || i >= (double)n_pre || j >= (double)n_post)
+            return fail(err, errlen, "%s: error[E0601]: data '%s' row %lld: (%g, %g) is not a pair of "
+                               "indices in [0, %lld) x [0, %lld)", site, name, (long long)k, i, j,
+                               (long long)n_pre, (long long)n_post);
+    }
+    *pre = snn_calloc_n(n, sizeof **pre, err, errlen);
+    *post = *pre ? snn_calloc_n(n, sizeof **post, err, errlen) : NULL;
+    if (!*post) {
+        free(*pre);
+        *pre = NULL;
+        return -1;
+    }
+    for (int64_t k = 0; k < n; k++) {
+        (*pre)[k] = (int32_t)a->data[2 * k];
+        (*post)[k] = (int32_t)a->data[2 * k + 1];
+    }
+    *nsyn = n;
+    return 0;
+}
+
+static int snn_index_one(int64_t nsyn, const int32_t *end, const int32_t *far, int64_t n,
+                         int64_t **start, int64_t **syn, int32_t **other, char *err, size_t errlen)
+{
+    *start = snn_calloc_n(n + 1, sizeof **start, err, errlen);
+    *syn = *start ? snn_calloc_n(nsyn, sizeof **syn, err, errlen) : NULL;
+    *other = *syn ? snn_calloc_n(nsyn, sizeof **other, err, errlen) : NULL;
+    int64_t *fill = *other ? snn_calloc_n(n, sizeof *fill, err, errlen) : NULL;
+    if (!fill) return -1;  /* what was allocated is the caller's to free, as on success */
+    for (int64_t s = 0; s < nsyn; s++) (*start)[end[s] + 1]++;
+    for (int64_t k = 0; k < n; k++) (*start)[k + 1] += (*start)[k];
+    for (int64_t s = 0; s < nsyn; s++) {
+        int64_t p = (*start)[end[s]] + fill[end[s]]++;
+        (*syn)[p] = s;
+        (*other)[p] = far[s];
+    }
+    free(fill);
+    return 0;
+}
+
+int snn_index_synapses(int64_t nsyn, const int32_t *pre, const int32_t *post, int64_t n_pre, int64_t n_post,
+                       int64_t **pre_start, int64_t **pre_syn, int32_t **pre_other,
+                       int64_t **post_start, int64_t **post_syn, int32_t **post_other, char *err, size_t errlen)
+{
+    *post_start = *post_syn = NULL;
+    *post_other = NULL;
+    if (snn_index_one(nsyn, pre, post, n_pre, pre_start, pre_syn, pre_other, err, errlen)) return -1;
+    return snn_index_one(nsyn, post, pre, n_post, post_start, post_syn, post_other, err, errlen);
 }
 
 /* ---------------------------------------------------------------------------

@@ -166,6 +166,34 @@ int snn_parse_quantity(const char *text, double *value, int dim[7], char *err, s
 void snn_dim_format(const int dim[7], char *buf, size_t len);
 
 /* ---------------------------------------------------------------------------
+ * Networks: spike generators and connectivity (the same in every model).
+ * `site` is the .snn place messages start with ("model.snn:3:1").
+ * ------------------------------------------------------------------------- */
+
+//! A spike generator's n_idx events (neuron idx[k] at times[k] seconds, of a
+//! group of n neurons) sorted by (time, index) and binned into steps of dt as
+//! Brian2's SpikeGeneratorGroup: step = int((t + 1e-3 dt) / dt). Out: the
+//! count, each event's neuron and step (malloc'ed). Refused: lengths that
+//! differ, an index that is not an integer in [0, n), a negative time, a
+//! neuron twice in one step.
+int snn_spikegen_sort(int64_t n, const double *idx, int64_t n_idx, const double *times, int64_t n_times,
+                      double dt, const char *name, const char *site,
+                      int64_t *nsrc, int32_t **src_i, int64_t **src_step, char *err, size_t errlen);
+
+//! Synapses from data `a` of shape (n, 2), rows of (i, j) with i in
+//! [0, n_pre) and j in [0, n_post), numbered in the array's order.
+int snn_connect_pairs(const snn_array *a, int64_t n_pre, int64_t n_post, const char *name, const char *site,
+                      int64_t *nsyn, int32_t **pre, int32_t **post, char *err, size_t errlen);
+
+//! For each presynaptic neuron the list of its synapses, in synapse order
+//! (CSR: pre_start[n_pre + 1], pre_syn[nsyn]), and beside each the neuron at
+//! the synapse's other end (pre_other), so a pathway reads it sequentially;
+//! the same for postsynaptic neurons. Arrays malloc'ed.
+int snn_index_synapses(int64_t nsyn, const int32_t *pre, const int32_t *post, int64_t n_pre, int64_t n_post,
+                       int64_t **pre_start, int64_t **pre_syn, int32_t **pre_other,
+                       int64_t **post_start, int64_t **post_syn, int32_t **post_other, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------------------
  * Exact integration of linear systems x' = M x + c over one step dt:
  * x(t + dt) = E x + F c, E = expm(M dt), F = integral over [0, dt] of
  * expm(M s) ds. Eref/Fref: the same with the rows flagged in `frozen`

@@ -400,8 +400,9 @@ class _Builder:
                 else:
                     values = ", ".join(c_number(v, "f") for v in src.values) or "0"
                     args.append(f"(const double[]){{{values}}}, {len(src.values)}")
-            lines.append(f"if (snn_spikegen_setup(sim, &{G}.nsrc, &{G}.src_i, &{G}.src_step, {g.size}, "
-                         f"{args[0]}, {args[1]}, {c_string(g.name)}, {c_string(_site(g.span))})) return -1;")
+            lines.append(f"if (snn_spikegen_sort({g.size}, {args[0]}, {args[1]}, sim->dt, {c_string(g.name)}, "
+                         f"{c_string(_site(g.span))},\n                      &{G}.nsrc, &{G}.src_i, &{G}.src_step, "
+                         "sim->err, sizeof sim->err)) return snn_failed(sim);")
         return "\n".join(lines)
 
     def connect(self, g: ir.Group) -> str:
@@ -415,8 +416,9 @@ class _Builder:
         head = f"/* connect {g.name}: {g.source} -> {g.target} ({g.connect}) */"
         if g.connect == "data":
             d = f"sim->{mangle('d', g.connect_data)}"
-            return (f"{head}\nif (snn_connect_pairs(sim, &{S}.n, &{S}.pre, &{S}.post, &{d}, {pre}.n, {post}.n, "
-                    f"{c_string(g.connect_data)}, {c_string(_site(g.span))})) return -1;\n"
+            return (f"{head}\nif (snn_connect_pairs(&{d}, {pre}.n, {post}.n, {c_string(g.connect_data)}, "
+                    f"{c_string(_site(g.span))}, &{S}.n, &{S}.pre, &{S}.post,\n"
+                    "                      sim->err, sizeof sim->err)) return snn_failed(sim);\n"
                     + self.index_synapses(g))
         what = c_string(f"connecting {g.name}")
         push = f"""if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {{
@@ -485,9 +487,10 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
 
     def index_synapses(self, g: ir.Group) -> str:
         S, pre, post = self.g(g.name), self.g(g.source), self.g(g.target)
-        return (f"if (snn_index_synapses(sim, {S}.n, {S}.pre, {S}.post, {pre}.n, {post}.n,\n"
+        return (f"if (snn_index_synapses({S}.n, {S}.pre, {S}.post, {pre}.n, {post}.n,\n"
                 f"                       &{S}.pre_start, &{S}.pre_syn, &{S}.pre_other,\n"
-                f"                       &{S}.post_start, &{S}.post_syn, &{S}.post_other)) return -1;")
+                f"                       &{S}.post_start, &{S}.post_syn, &{S}.post_other,\n"
+                "                       sim->err, sizeof sim->err)) return snn_failed(sim);")
 
     def element_loop(self, g: ir.Group, body, span, what: str, where: ir.Expr | None = None,
                      lo: str | None = None, hi: str | None = None, reductions=None, guard: bool = False) -> str:

@@ -961,6 +961,99 @@ static void check_matrix(const double *got, const double *want, int n, double re
 
 #define CHECK_MATRIX(got, want, n, rel, abs_tol) check_matrix((got), (want), (n), (rel), (abs_tol), #got, __LINE__)
 
+static void test_spikegen_sort(void)
+{
+    char err[256];
+    int64_t nsrc;
+    int32_t *src_i;
+    int64_t *src_step;
+    const double dt = 1e-4;
+    // unsorted events; ties in time sort by index; binned as int((t + 1e-3 dt) / dt)
+    const double idx[] = {2, 0, 1, 0, 3, 1};
+    const double t[] = {3e-4, 3e-4, 0, 5e-4 - 0.5e-3 * 1e-4, 0.29999999999999999e-3, 7e-4};
+    CHECK(snn_spikegen_sort(4, idx, 6, t, 6, dt, "G", "m.snn:2:1", &nsrc, &src_i, &src_step, err, sizeof err) == 0);
+    CHECK(nsrc == 6);
+    const int32_t want_i[] = {1, 0, 2, 3, 0, 1};  // 0.29999999999999999e-3 is the double 3e-4
+    const int64_t want_step[] = {0, 3, 3, 3, 5, 7};  // 4.995 steps with the 1e-3 shift: step 5
+    int same = 1;
+    for (int k = 0; k < 6; k++) same &= src_i[k] == want_i[k] && src_step[k] == want_step[k];
+    CHECK(same);
+    free(src_i);
+    free(src_step);
+    // none: valid, nothing to emit
+    CHECK(snn_spikegen_sort(4, idx, 0, t, 0, dt, "G", "s", &nsrc, &src_i, &src_step, err, sizeof err) == 0);
+    CHECK(nsrc == 0 && src_i != NULL && src_step != NULL);
+    free(src_i);
+    free(src_step);
+    // refused, with the place and the reason; nothing is left allocated
+    CHECK(snn_spikegen_sort(4, idx, 6, t, 5, dt, "G", "m.snn:2:1", &nsrc, &src_i, &src_step, err, sizeof err) == -1);
+    CHECK_HAS(err, "m.snn:2:1: error[E0601]: spikes group 'G' has 6 indices but 5 times");
+    CHECK(src_i == NULL && src_step == NULL && nsrc == 0);
+    const double bad_idx[] = {0, 4};
+    CHECK(snn_spikegen_sort(4, bad_idx, 2, t, 2, dt, "G", "s", &nsrc, &src_i, &src_step, err, sizeof err) == -1);
+    CHECK_HAS(err, "index 4 (entry 1) is not an integer in [0, 4)");
+    const double half[] = {0.5};
+    CHECK(snn_spikegen_sort(4, half, 1, t, 1, dt, "G", "s", &nsrc, &src_i, &src_step, err, sizeof err) == -1);
+    CHECK_HAS(err, "index 0.5 (entry 0)");
+    const double neg[] = {1e-3, -1e-9}, two[] = {0, 1};
+    CHECK(snn_spikegen_sort(4, two, 2, neg, 2, dt, "G", "s", &nsrc, &src_i, &src_step, err, sizeof err) == -1);
+    CHECK_HAS(err, "time -1e-09 s (entry 1) is negative");
+    const double nan_t[] = {NAN};
+    CHECK(snn_spikegen_sort(4, two, 1, nan_t, 1, dt, "G", "s", &nsrc, &src_i, &src_step, err, sizeof err) == -1);
+    // one neuron twice in one step (0.2 and 0.25 steps apart from step 3)
+    const double twice_t[] = {3.2e-4, 3.25e-4}, zeros[] = {1, 1};
+    CHECK(snn_spikegen_sort(4, zeros, 2, twice_t, 2, dt, "G", "s", &nsrc, &src_i, &src_step, err, sizeof err) == -1);
+    CHECK_HAS(err, "neuron 1 spikes twice in the time step at 0.0003 s; use a smaller dt");
+    CHECK(src_i == NULL && src_step == NULL);
+}
+
+static void test_connect_pairs(void)
+{
+    char err[256];
+    int64_t nsyn;
+    int32_t *pre, *post;
+    double pairs[] = {2, 0, 0, 1, 2, 1, 2, 0};  // kept in this order, repeats included
+    snn_array a = {pairs, 2, {4, 2}, 8};
+    CHECK(snn_connect_pairs(&a, 3, 2, "d", "m.snn:5:5", &nsyn, &pre, &post, err, sizeof err) == 0);
+    CHECK(nsyn == 4 && pre[0] == 2 && post[0] == 0 && pre[1] == 0 && post[1] == 1 && pre[3] == 2 && post[3] == 0);
+    free(pre);
+    free(post);
+    CHECK(snn_connect_pairs(&a, 2, 2, "d", "m.snn:5:5", &nsyn, &pre, &post, err, sizeof err) == -1);
+    CHECK_HAS(err, "m.snn:5:5: error[E0601]: data 'd' row 0: (2, 0) is not a pair of indices in [0, 2) x [0, 2)");
+    CHECK(pre == NULL && post == NULL && nsyn == 0);
+    pairs[3] = 0.5;
+    CHECK(snn_connect_pairs(&a, 3, 2, "d", "s", &nsyn, &pre, &post, err, sizeof err) == -1);
+    CHECK_HAS(err, "row 1: (0, 0.5)");
+    snn_array flat = {pairs, 1, {8}, 8};
+    CHECK(snn_connect_pairs(&flat, 3, 2, "d", "s", &nsyn, &pre, &post, err, sizeof err) == -1);
+    CHECK_HAS(err, "data 'd' must have shape (n, 2)");
+}
+
+static void test_index_synapses(void)
+{
+    char err[256];
+    // 5 synapses of 3 -> 2 neurons, in no particular order
+    const int32_t pre[] = {2, 0, 2, 1, 0}, post[] = {1, 1, 0, 0, 0};
+    int64_t *ps, *psyn, *qs, *qsyn;
+    int32_t *pother, *qother;
+    CHECK(snn_index_synapses(5, pre, post, 3, 2, &ps, &psyn, &pother, &qs, &qsyn, &qother, err, sizeof err) == 0);
+    const int64_t want_ps[] = {0, 2, 3, 5}, want_psyn[] = {1, 4, 3, 0, 2};
+    const int64_t want_qs[] = {0, 3, 5}, want_qsyn[] = {2, 3, 4, 0, 1};
+    int same = 1;
+    for (int k = 0; k < 4; k++) same &= ps[k] == want_ps[k];
+    for (int k = 0; k < 3; k++) same &= qs[k] == want_qs[k];
+    for (int k = 0; k < 5; k++) {
+        same &= psyn[k] == want_psyn[k] && qsyn[k] == want_qsyn[k];
+        same &= pother[k] == post[psyn[k]] && qother[k] == pre[qsyn[k]];  // the far end, beside each
+    }
+    CHECK(same);
+    free(ps); free(psyn); free(pother); free(qs); free(qsyn); free(qother);
+    // no synapses: empty lists, every neuron's range empty
+    CHECK(snn_index_synapses(0, pre, post, 3, 2, &ps, &psyn, &pother, &qs, &qsyn, &qother, err, sizeof err) == 0);
+    CHECK(ps[0] == 0 && ps[3] == 0 && qs[2] == 0);
+    free(ps); free(psyn); free(pother); free(qs); free(qsyn); free(qother);
+}
+
 static void test_exact_factors(void)
 {
     double E[4], F[4], Eref[4], Fref[4];
@@ -1049,6 +1142,9 @@ int main(int argc, char **argv)
     test_timestep();
     test_elapsed_steps();
     test_exact_factors();
+    test_spikegen_sort();
+    test_connect_pairs();
+    test_index_synapses();
     if (argc >= 3) {
         test_npy_fixtures(argv[1]);
         test_npy_write(argv[2]);

@@ -178,118 +178,11 @@ SNN_MAYBE_UNUSED static double snn_data_at(snn_sim *sim, const snn_array *a, int
     return a->data[flat];
 }
 
-typedef struct { double t; int32_t i; } snn_timed_spike;
-
-SNN_MAYBE_UNUSED static int snn_cmp_spike(const void *a, const void *b)
+//! After a runtime function failed, its message in sim->err (snn_runtime.h).
+SNN_MAYBE_UNUSED static int snn_failed(snn_sim *sim)
 {
-    const snn_timed_spike *x = a, *y = b;
-    if (x->t != y->t) return x->t < y->t ? -1 : 1;
-    return (x->i > y->i) - (x->i < y->i);
-}
-
-//! A spike generator's events sorted by (time, index) and binned into steps
-//! as Brian2's SpikeGeneratorGroup: step = int((t + 1e-3 dt) / dt).
-SNN_MAYBE_UNUSED static int snn_spikegen_setup(snn_sim *sim, int64_t *nsrc, int32_t **src_i, int64_t **src_step,
-                              int64_t n, const double *idx, int64_t n_idx, const double *times,
-                              int64_t n_times, const char *name, const char *site)
-{
-    if (n_idx != n_times)
-        return snn_fail(sim, "%s: error[E0601]: spikes group '%s' has %lld indices but %lld times",
-                        site, name, (long long)n_idx, (long long)n_times);
-    snn_timed_spike *ev = snn_alloc(sim, n_idx, sizeof *ev);
-    *src_i = snn_alloc(sim, n_idx, sizeof(int32_t));
-    *src_step = snn_alloc(sim, n_idx, sizeof(int64_t));
-    if (sim->failed) { free(ev); return -1; }
-    for (int64_t k = 0; k < n_idx; k++) {
-        if (idx[k] != floor(idx[k]) || idx[k] < 0 || idx[k] >= (double)n) {
-            free(ev);
-            return snn_fail(sim, "%s: error[E0601]: spikes group '%s': index %g (entry %lld) is not "
-                            "an integer in [0, %lld)", site, name, idx[k], (long long)k, (long long)n);
-        }
-        if (!(times[k] >= 0)) {
-            free(ev);
-            return snn_fail(sim, "%s: error[E0601]: spikes group '%s': time %g s (entry %lld) is "
-                            "negative", site, name, times[k], (long long)k);
-        }
-        ev[k].t = times[k];
-        ev[k].i = (int32_t)idx[k];
-    }
-    qsort(ev, (size_t)n_idx, sizeof *ev, snn_cmp_spike);
-    int64_t *last = snn_alloc(sim, n, sizeof(int64_t));
-    if (sim->failed) { free(ev); return -1; }
-    for (int64_t k = 0; k < n; k++) last[k] = -1;
-    for (int64_t k = 0; k < n_idx; k++) {
-        int64_t step = snn_elapsed_steps(ev[k].t, sim->dt);  /* past the last step: never emitted */
-        if (last[ev[k].i] == step && step <= SNN_MAX_STEPS) {
-            snn_fail(sim, "%s: error[E0601]: spikes group '%s': neuron %d spikes twice in the time step "
-                     "at %g s; use a smaller dt", site, name, ev[k].i, (double)step * sim->dt);
-            break;
-        }
-        last[ev[k].i] = step;
-        (*src_i)[k] = ev[k].i;
-        (*src_step)[k] = step;
-    }
-    free(last);
-    free(ev);
-    *nsrc = n_idx;
-    return sim->failed ? -1 : 0;
-}
-
-//! Synapses from an (n, 2) array of (i, j) pairs, numbered in the array's order.
-SNN_MAYBE_UNUSED static int snn_connect_pairs(snn_sim *sim, int64_t *nsyn, int32_t **pre, int32_t **post,
-                             const snn_array *a, int64_t n_pre, int64_t n_post, const char *name,
-                             const char *site)
-{
-    if (a->ndim != 2 || a->shape[1] != 2)
-        return snn_fail(sim, "%s: error[E0601]: data '%s' must have shape (n, 2) to connect from it",
-                        site, name);
-    int64_t n = (int64_t)a->shape[0];
-    *pre = snn_alloc(sim, n, sizeof(int32_t));
-    *post = snn_alloc(sim, n, sizeof(int32_t));
-    if (sim->failed) return -1;
-    for (int64_t k = 0; k < n; k++) {
-        double i = a->data[2 * k], j = a->data[2 * k + 1];
-        if (i != floor(i) || j != floor(j) || i < 0 || j < 0 || i >= (double)n_pre || j >= (double)n_post)
-            return snn_fail(sim, "%s: error[E0601]: data '%s' row %lld: (%g, %g) is not a pair of "
-                            "indices in [0, %lld) x [0, %lld)", site, name, (long long)k, i, j,
-                            (long long)n_pre, (long long)n_post);
-        (*pre)[k] = (int32_t)i;
-        (*post)[k] = (int32_t)j;
-    }
-    *nsyn = n;
-    return 0;
-}
-
-//! Per-neuron lists of synapse numbers (CSR), in synapse order, for both ends.
-//! Beside each list, the neuron at the synapse's other end (`other`), so a
-//! pathway reads it sequentially instead of through the synapse number.
-SNN_MAYBE_UNUSED static int snn_index_one(snn_sim *sim, int64_t nsyn, const int32_t *end, const int32_t *far,
-                                          int64_t n, int64_t **start, int64_t **syn, int32_t **other)
-{
-    *start = snn_alloc(sim, n + 1, sizeof(int64_t));
-    *syn = snn_alloc(sim, nsyn, sizeof(int64_t));
-    *other = snn_alloc(sim, nsyn, sizeof(int32_t));
-    if (sim->failed) return -1;
-    for (int64_t s = 0; s < nsyn; s++) (*start)[end[s] + 1]++;
-    for (int64_t k = 0; k < n; k++) (*start)[k + 1] += (*start)[k];
-    int64_t *fill = snn_alloc(sim, n, sizeof(int64_t));
-    if (sim->failed) return -1;
-    for (int64_t s = 0; s < nsyn; s++) {
-        int64_t p = (*start)[end[s]] + fill[end[s]]++;
-        (*syn)[p] = s;
-        (*other)[p] = far[s];
-    }
-    free(fill);
-    return 0;
-}
-
-SNN_MAYBE_UNUSED static int snn_index_synapses(snn_sim *sim, int64_t nsyn, const int32_t *pre, const int32_t *post,
-                                               int64_t n_pre, int64_t n_post, int64_t **pre_start, int64_t **pre_syn,
-                                               int32_t **pre_other, int64_t **post_start, int64_t **post_syn,
-                                               int32_t **post_other)
-{
-    if (snn_index_one(sim, nsyn, pre, post, n_pre, pre_start, pre_syn, pre_other)) return -1;
-    return snn_index_one(sim, nsyn, post, pre, n_post, post_start, post_syn, post_other);
+    sim->failed = 1;
+    return -1;
 }
 
 static int snn_setup(snn_sim *sim)
@@ -349,9 +242,10 @@ static int snn_setup(snn_sim *sim)
         if (!sim->g_S.post) sim->g_S.post = snn_alloc(sim, 1, sizeof(int32_t));
         if (sim->failed) return -1;
     }
-    if (snn_index_synapses(sim, sim->g_S.n, sim->g_S.pre, sim->g_S.post, sim->g_inp.n, sim->g_out.n,
+    if (snn_index_synapses(sim->g_S.n, sim->g_S.pre, sim->g_S.post, sim->g_inp.n, sim->g_out.n,
                            &sim->g_S.pre_start, &sim->g_S.pre_syn, &sim->g_S.pre_other,
-                           &sim->g_S.post_start, &sim->g_S.post_syn, &sim->g_S.post_other)) return -1;
+                           &sim->g_S.post_start, &sim->g_S.post_syn, &sim->g_S.post_other,
+                           sim->err, sizeof sim->err)) return snn_failed(sim);
     sim->g_S.v_w = snn_alloc(sim, sim->g_S.n, sizeof(double));
     sim->g_S.v_Apre = snn_alloc(sim, sim->g_inp.n, sizeof(double));
     sim->g_S.v_Apost = snn_alloc(sim, sim->g_out.n, sizeof(double));
