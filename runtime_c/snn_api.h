@@ -47,6 +47,17 @@ int snn_sim_load_state(snn_sim *sim, const char *path);
 void snn_sim_request_stop(snn_sim *sim);
 int snn_sim_interrupted(const snn_sim *sim);
 
+/* What a simulation is doing, safe to call from another thread while it
+ * runs: `what` the phase ("train"), "advance", or a setup step ("connecting
+ * S"); `t` the simulated time, [t_from, t_to] the current run; `done` the
+ * fraction of that run (or setup step) done; `wall` seconds since setup or
+ * the run began, `run_wall` since the current run or setup step did. */
+typedef struct {
+    char what[80];
+    double t, t_from, t_to, done, wall, run_wall;
+} snn_sim_progress_info;
+void snn_sim_progress(const snn_sim *sim, snn_sim_progress_info *out);
+
 /* The model's name, for messages. */
 const char *snn_model_name(void);
 

@@ -1513,49 +1513,101 @@ double snn_wall_time(void)
 
 void snn_progress_start(snn_progress *p, int quiet)
 {
-    p->start = p->last = snn_wall_time();
+    double now = snn_wall_time();
+    p->last = now;
     p->quiet = quiet;
+    p->tty = isatty(fileno(stderr));
     p->printed = 0;
+    p->shown = 0;
+    atomic_store(&p->start, now);
+    atomic_store(&p->run_start, now);
+    atomic_store(&p->what, (const char *)"");
+    atomic_store(&p->t, 0.0);
+    atomic_store(&p->t_from, 0.0);
+    atomic_store(&p->t_to, 0.0);
+    atomic_store(&p->done, 0.0);
 }
 
-void snn_progress_update(snn_progress *p, double t_sim, const char *phase)
+//! Whether to print now: after 1 s, then every 0.5 s in a terminal, 10 s in a log.
+static int snn_progress_due(snn_progress *p, double now)
 {
-    if (p->quiet)
-        return;
-    double now = snn_wall_time();
-    if (now - p->start <= 1.0 || (p->printed && now - p->last < 0.5))
-        return;
-    int n = fprintf(stderr, "\r[snndsl] phase %s  t = %.3f s  (%.1f s wall)", phase ? phase : "", t_sim,
-                    now - p->start);
-    if (n < p->printed)  // blank out the rest of a longer previous line
-        fprintf(stderr, "%*s", p->printed - n, "");
+    if (p->quiet || now - atomic_load(&p->start) <= 1.0)
+        return 0;
+    return !p->shown || now - p->last >= (p->tty ? 0.5 : 10.0);
+}
+
+static void snn_progress_print(snn_progress *p, const char *line, double now)
+{
+    if (p->tty) {
+        int n = fprintf(stderr, "\r%s", line) - 1;
+        if (n < p->printed)  // blank out the rest of a longer previous line
+            fprintf(stderr, "%*s", p->printed - n, "");
+        if (n > p->printed)
+            p->printed = n;
+    } else {
+        fprintf(stderr, "%s\n", line);
+    }
     fflush(stderr);
     p->last = now;
-    if (n > p->printed)
-        p->printed = n;
+    p->shown = 1;
+}
+
+void snn_progress_update(snn_progress *p, const char *phase, double t, double t_from, double t_to)
+{
+    if (atomic_load(&p->t_from) != t_from || atomic_load(&p->t_to) != t_to) {  // a new run
+        atomic_store(&p->run_start, snn_wall_time());
+        atomic_store(&p->t_from, t_from);
+        atomic_store(&p->t_to, t_to);
+    }
+    double done = t_to > t_from ? (t - t_from) / (t_to - t_from) : 1.0;
+    atomic_store(&p->what, phase ? phase : "");
+    atomic_store(&p->t, t);
+    atomic_store(&p->done, done);
+    double now = snn_wall_time();
+    if (!snn_progress_due(p, now))
+        return;
+    char line[256], left[64] = "";
+    double run_wall = now - atomic_load(&p->run_start);
+    if (done > 0.01 && done < 1)
+        snprintf(left, sizeof left, ", about %.1f s left", run_wall * (1 - done) / done);
+    snprintf(line, sizeof line, "[snndsl] phase %s  t = %.3f s  (%.0f%% of this run%s)  %.1f s wall",
+             phase ? phase : "", t, 100.0 * done, left, now - atomic_load(&p->start));
+    snn_progress_print(p, line, now);
 }
 
 void snn_progress_fraction(snn_progress *p, const char *what, double done)
 {
-    if (p->quiet)
-        return;
+    if (atomic_load(&p->what) != what) {  // a new setup step
+        atomic_store(&p->run_start, snn_wall_time());
+        atomic_store(&p->what, what ? what : "");
+    }
+    atomic_store(&p->done, done);
     double now = snn_wall_time();
-    if (now - p->start <= 1.0 || (p->printed && now - p->last < 0.5))
+    if (!snn_progress_due(p, now))
         return;
-    int n = fprintf(stderr, "\r[snndsl] %s  %.0f%%  (%.1f s wall)", what ? what : "", 100.0 * done, now - p->start);
-    if (n < p->printed)
-        fprintf(stderr, "%*s", p->printed - n, "");
-    fflush(stderr);
-    p->last = now;
-    if (n > p->printed)
-        p->printed = n;
+    char line[256];
+    snprintf(line, sizeof line, "[snndsl] %s  %.0f%%  (%.1f s wall)", what ? what : "", 100.0 * done,
+             now - atomic_load(&p->start));
+    snn_progress_print(p, line, now);
 }
 
 void snn_progress_finish(snn_progress *p)
 {
-    if (p->printed && !p->quiet)
+    if (p->printed && !p->quiet && p->tty)
         fputc('\n', stderr);
     p->printed = 0;
+}
+
+void snn_progress_read(const snn_progress *p, snn_progress_info *out)
+{
+    double now = snn_wall_time();
+    out->what = atomic_load(&p->what);
+    out->t = atomic_load(&p->t);
+    out->t_from = atomic_load(&p->t_from);
+    out->t_to = atomic_load(&p->t_to);
+    out->done = atomic_load(&p->done);
+    out->wall = now - atomic_load(&p->start);
+    out->run_wall = now - atomic_load(&p->run_start);
 }
 
 

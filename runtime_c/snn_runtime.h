@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 
 #ifdef __GNUC__
 #define SNN_PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -233,21 +234,43 @@ int snn_cli_parse(int argc, char **argv, snn_cli *out, char *err, size_t errlen)
 //! Monotonic wall-clock seconds (arbitrary origin).
 double snn_wall_time(void);
 
+//! What a simulation is doing, and its progress line. The fields marked
+//! shared are written by the simulation and may be read, through
+//! snn_progress_read, by another thread while it runs (the Python API reports
+//! progress that way, with the simulation quiet).
 typedef struct {
-    double start, last;  //!< wall times of the start and of the last print
+    double last;           //!< wall time of the last print
     int quiet;
-    int printed;         //!< length of the last line printed, 0 if none
+    int tty;               //!< stderr is a terminal: one line rewritten in place; else a plain line every 10 s
+    int printed;           //!< length of the line printed in place, 0 if none
+    int shown;             //!< a line was printed since snn_progress_start
+    _Atomic double start;  //!< shared: wall time of snn_progress_start
+    _Atomic double run_start;  //!< shared: wall time the current run (or setup step) began
+    _Atomic(const char *) what;  //!< shared: the phase, or a setup step ("connecting S"); a static string
+    _Atomic double t, t_from, t_to;  //!< shared: simulated time, and the current run's bounds
+    _Atomic double done;   //!< shared: the fraction of the current run or setup step done
 } snn_progress;
 
+typedef struct {
+    const char *what;
+    double t, t_from, t_to, done;
+    double wall, run_wall;  //!< seconds since snn_progress_start, since the current run began
+} snn_progress_info;
+
 void snn_progress_start(snn_progress *p, int quiet);
-//! Cheap enough to call every step: prints at most every 0.5 s, and only
-//! once the run has lasted more than 1 s.
-void snn_progress_update(snn_progress *p, double t_sim, const char *phase);
-//! Ends the progress line, if one was printed.
+//! A run from t_from to t_to, in phase `phase` (a static string), now at t.
+//! Cheap enough to call every step: prints only once the whole has lasted
+//! more than 1 s, then at most every 0.5 s in a terminal, every 10 s
+//! otherwise; the line says the fraction of the run done and the wall time
+//! it should still take.
+void snn_progress_update(snn_progress *p, const char *phase, double t, double t_from, double t_to);
+//! Ends the progress line, if one was printed in place.
 void snn_progress_finish(snn_progress *p);
-//! Progress of a long setup step, e.g. "connecting S" and the fraction done
-//! in [0, 1]; the same pacing as snn_progress_update, the same `quiet`.
+//! Progress of a long setup step, e.g. "connecting S" (a static string) and
+//! the fraction done in [0, 1]; the same pacing, the same `quiet`.
 void snn_progress_fraction(snn_progress *p, const char *what, double done);
+//! A copy of the shared fields, from any thread.
+void snn_progress_read(const snn_progress *p, snn_progress_info *out);
 
 /* ---------------------------------------------------------------------------
  * Snapshots: integrity and the checks a loader makes before it trusts one.

@@ -7,8 +7,9 @@
 """
 from snndsl.diagnostics import CompileError, Error, InternalError
 from snndsl.driver import Model, Simulation, SimulationError, compile
+from snndsl.progress import Progress
 from snndsl.results import Results, ResultsError, load
 
-__all__ = ["compile", "load", "Model", "Simulation", "Results", "Error", "CompileError", "SimulationError",
-           "InternalError", "ResultsError"]
+__all__ = ["compile", "load", "Model", "Simulation", "Results", "Progress", "Error", "CompileError",
+           "SimulationError", "InternalError", "ResultsError"]
 __version__ = "0.1.0"

@@ -30,6 +30,7 @@ from snndsl.ir.lower import lower
 from snndsl.ir.verify import verify
 from snndsl.passes import PIPELINE
 from snndsl.passes.decide import DECISIONS
+from snndsl.progress import read as read_progress, reporter
 from snndsl.results import Results, from_arrays
 from snndsl.semantics.check import check
 from snndsl.semantics.model import Model as CheckedModel
@@ -197,15 +198,18 @@ class Model:
         return self.frontend.ir.name
 
     def simulation(self, params: dict | None = None, seed: int | None = None, data: dict | None = None,
-                   quiet: bool = True) -> "Simulation":
+                   quiet: bool = True, progress=None) -> "Simulation":
         """A new simulation of this model in this process, not yet run."""
-        return Simulation(self, params, seed, data, quiet)
+        return Simulation(self, params, seed, data, quiet, progress)
 
     def run(self, params: dict | None = None, seed: int | None = None, data: dict | None = None,
-            quiet: bool = True) -> Results:
+            quiet: bool = True, progress=None) -> Results:
         """Run the whole protocol in this process; the same seed gives the
-        same numbers as the binary."""
-        sim = self.simulation(params, seed, data, quiet)
+        same numbers as the binary. `progress`: a function called with a
+        `snndsl.Progress` a few times a second once a run lasts more than a
+        second; without one, `quiet=False` shows a tqdm bar (if tqdm is
+        installed) or a line on sys.stderr."""
+        sim = self.simulation(params, seed, data, quiet, progress)
         sim.run_protocol()
         return sim._results(copy=False)  # nothing can advance `sim` any more: views are safe
 
@@ -221,9 +225,10 @@ class Simulation:
     snapshots (`save_state` / `load_state`) to continue exactly later.
     """
 
-    def __init__(self, model: Model, params=None, seed=None, data=None, quiet=True):
+    def __init__(self, model: Model, params=None, seed=None, data=None, quiet=True, progress=None):
         from snndsl.build.ffi import ffi, load_library
         self.model = model
+        self._progress = reporter(progress, quiet)
         self._ffi = ffi()
         self._lib = load_library(model.artifact)
         self._sim = _Sim(self._lib, self._ffi)
@@ -234,7 +239,7 @@ class Simulation:
             self._check(lib.snn_sim_set_data(ptr, _name(name, "data").encode(), _path(path, f"--data {name}")))
         if seed is not None:
             lib.snn_sim_set_seed(ptr, _seed(seed))
-        lib.snn_sim_set_quiet(ptr, 1 if quiet else 0)
+        lib.snn_sim_set_quiet(ptr, 1)  # progress is reported through Python (snndsl/progress.py)
 
     def _check(self, rc: int) -> None:
         if rc:
@@ -242,15 +247,25 @@ class Simulation:
 
     def run_protocol(self) -> "Simulation":
         """Run the model's phases (once), from wherever the clock stands."""
-        self._check(_run_interruptibly(lambda: self._lib.snn_sim_run(self._sim.ptr), self._lib, self._sim.ptr))
+        self._check(self._run(lambda: self._lib.snn_sim_run(self._sim.ptr)))
         return self
 
     def advance(self, duration: float) -> "Simulation":
         """Advance the clock by `duration` seconds, outside the protocol."""
         seconds = _duration(duration)
-        self._check(_run_interruptibly(lambda: self._lib.snn_sim_advance(self._sim.ptr, seconds),
-                                       self._lib, self._sim.ptr))
+        self._check(self._run(lambda: self._lib.snn_sim_advance(self._sim.ptr, seconds)))
         return self
+
+    def _run(self, call) -> int:
+        """`call` in a worker thread, reporting its progress from this one."""
+        report = self._progress
+        if report is None:
+            return _run_interruptibly(call, self._lib, self._sim.ptr)
+        try:
+            return _run_interruptibly(call, self._lib, self._sim.ptr,
+                                      lambda: report(read_progress(self._lib, self._ffi, self._sim.ptr)))
+        finally:
+            report.close()
 
     def save_state(self, path) -> None:
         self._check(self._lib.snn_sim_setup(self._sim.ptr))
@@ -353,10 +368,11 @@ def _duration(duration) -> float:
                 f"'200 ms'), not {duration!r}")
 
 
-def _run_interruptibly(call, lib, ptr) -> int:
+def _run_interruptibly(call, lib, ptr, poll=None) -> int:
     """`call()` (a C function running the simulation) in a worker thread
     (cffi releases the GIL), so that Ctrl-C in this thread can ask the
-    simulation to stop at the end of a step.
+    simulation to stop at the end of a step, and `poll()` (progress) runs
+    here every 50 ms meanwhile.
 
     The wait uses an Event, not Thread.join: a KeyboardInterrupt during
     join() can mark a running thread as stopped (CPython's bpo-45274 fix), and
@@ -375,7 +391,13 @@ def _run_interruptibly(call, lib, ptr) -> int:
     threading.Thread(target=work, name="snndsl-run", daemon=True).start()
     try:
         while not done.wait(0.05):
-            pass
+            if poll is not None:
+                try:
+                    poll()
+                except Exception:  # the user's progress callback failed: stop the run, then raise
+                    lib.snn_sim_request_stop(ptr)
+                    done.wait()
+                    raise
     except KeyboardInterrupt:
         lib.snn_sim_request_stop(ptr)
         while True:  # the simulation stops at the end of its step

@@ -261,3 +261,100 @@ def test_a_key_into_an_npy_file_is_explained(tmp_path):
     proc = snndsl_cmd("run", model, "-o", tmp_path / "res", "--data", f"x={tmp_path / 'd.npy'}", "--quiet")
     assert proc.returncode == 0, proc.stderr
     np.testing.assert_array_equal(snndsl.load(tmp_path / "res").saved["v"], [1.0, 2.0])
+
+
+@pytest.fixture
+def fast_progress(monkeypatch):
+    """Report from the first poll on, at every poll (50 ms), so a run of a
+    fraction of a second is reported several times."""
+    from snndsl import progress
+    monkeypatch.setattr(progress, "AFTER", 0.0)
+    monkeypatch.setattr(progress, "EVERY", 0.0)
+    monkeypatch.setattr(progress, "LOG_EVERY", 0.0)
+    return progress
+
+
+CUBA = ROOT / "examples" / "cuba.snn"
+
+
+@pytest.mark.needs_cc
+def test_a_progress_callback_hears_what_the_simulation_does(fast_progress):
+    model = snndsl.compile(CUBA)
+    got = []
+    res = model.run(params={"duration": "4 s"}, progress=got.append)
+    assert res.phases["simulate"] == (0.0, 4.0)
+    assert len(got) >= 3, got
+    assert all(isinstance(p, snndsl.Progress) for p in got)
+    assert {p.what for p in got} == {"simulate"} and {p.run for p in got} == {(0.0, 4.0)}
+    ts = [p.t for p in got]
+    assert ts == sorted(ts) and 0 < ts[0] and ts[-1] < 4.0
+    for p in got:
+        assert p.fraction == pytest.approx(p.t / 4.0, abs=1e-9)
+        assert p.wall > 0 and (p.remaining is None or p.remaining >= 0)
+    assert any(p.remaining is not None for p in got)
+    # advance() reports too, as "advance"
+    seen = []
+    model.simulation(progress=seen.append).advance(2.0)
+    assert seen and {p.what for p in seen} == {"advance"} and seen[-1].run == (0.0, 2.0)
+
+
+@pytest.mark.needs_cc
+def test_quiet_false_reports_through_python_not_the_stderr_descriptor(fast_progress, monkeypatch, capfd):
+    """No tqdm installed: a plain line per report on sys.stderr (not a
+    terminal: no carriage returns), nothing written by C to descriptor 2."""
+    import io
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # `import tqdm` fails
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    snndsl.compile(CUBA).run(params={"duration": "2 s"}, quiet=False)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) >= 2 and "\r" not in stream.getvalue()
+    assert all(line.startswith("[snndsl] phase simulate  t = ") and "% of this run" in line for line in lines)
+    out, err = capfd.readouterr()
+    assert err == "" and out == ""
+    # quiet: nothing at all
+    stream.truncate(0)
+    snndsl.compile(CUBA).run(params={"duration": "1 s"}, quiet=True)
+    assert stream.getvalue() == ""
+
+
+@pytest.mark.needs_cc
+def test_quiet_false_shows_a_tqdm_bar_per_run_when_tqdm_is_installed(fast_progress, monkeypatch):
+    import types
+    bars = []
+
+    class FakeTqdm:
+        def __init__(self, total, desc, **kwargs):
+            self.total, self.desc, self.n, self.postfix, self.closed = total, desc, 0, "", False
+            bars.append(self)
+
+        def set_postfix_str(self, text, refresh=True):
+            self.postfix = text
+
+        def refresh(self):
+            pass
+
+        def close(self):
+            self.closed = True
+
+    auto = types.ModuleType("tqdm.auto")
+    auto.tqdm = FakeTqdm
+    monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
+    monkeypatch.setitem(sys.modules, "tqdm.auto", auto)
+    snndsl.compile(CUBA).run(params={"duration": "2 s"}, quiet=False)
+    assert len(bars) == 1 and bars[0].desc == "simulate" and bars[0].total == 100
+    assert 0 < bars[0].n <= 100 and bars[0].postfix.startswith("t = ") and bars[0].closed
+
+
+@pytest.mark.needs_cc
+def test_a_failing_progress_callback_stops_the_run_and_raises(fast_progress):
+    def fail(p):
+        raise ValueError("from the callback")
+
+    sim = snndsl.compile(CUBA).simulation(params={"duration": "10 s"}, progress=fail)
+    with pytest.raises(ValueError, match="from the callback"):
+        sim.run_protocol()
+    assert sim.results().interrupted
+    with pytest.raises(snndsl.SimulationError, match="progress takes a function"):
+        snndsl.compile(CUBA).run(progress="yes")

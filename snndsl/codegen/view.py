@@ -425,7 +425,7 @@ class _Builder:
     const size_t made = ii.len;
     snn_buf_free(&ii);
     snn_buf_free(&jj);
-    snn_progress_finish(&_progress);
+    snn_progress_finish(&sim->progress);
     return snn_fail(sim, "out of memory while connecting {g.name} (%zu synapses made)", made);
 }}
 ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
@@ -447,7 +447,7 @@ const int64_t _n_post = {post}.n, _pairs = {pre}.n * {post}.n;
 for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric({rng}, _p)) {{
     const int64_t _i = _k / _n_post, _j = _k % _n_post;
 {test}{self._indent(push, 4)}
-    if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&_progress, {what}, (double)_k / (double)_pairs);
+    if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&sim->progress, {what}, (double)_k / (double)_pairs);
 }}"""
         else:
             cond = "1" if g.connect == "all" else self.p.expr(g.connect_cond, self.ctx(g, g.span))
@@ -456,7 +456,7 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
         if (!({cond})) continue;
 {self._indent(push, 8)}
     }}
-    snn_progress_fraction(&_progress, {what}, (double)(_i + 1) / (double){pre}.n);
+    snn_progress_fraction(&sim->progress, {what}, (double)(_i + 1) / (double){pre}.n);
 }}"""
         reserve = ""
         if g.connect == "all":  # the exact count: one allocation, and a clear error if it cannot be had
@@ -471,10 +471,8 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
     snn_buf ii, jj;
     snn_buf_init(&ii, sizeof(int32_t));
     snn_buf_init(&jj, sizeof(int32_t));
-    snn_progress _progress;
-    snn_progress_start(&_progress, sim->quiet);
 {self._indent(reserve + loop, 4)}
-    snn_progress_finish(&_progress);
+    snn_progress_finish(&sim->progress);
     {S}.n = (int64_t)ii.len;
     {S}.pre = ii.data;
     {S}.post = jj.data;

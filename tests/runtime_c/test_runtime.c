@@ -764,36 +764,70 @@ static void test_progress(void)
     double t0 = snn_wall_time(), t1 = snn_wall_time();
     CHECK(t1 >= t0 && t0 > 0);
 
+    // in a terminal: one line rewritten in place, at most every 0.5 s
     snn_progress p;
     snn_progress_start(&p, 0);
-    snn_progress_update(&p, 0.1, "train");
+    p.tty = 1;
+    snn_progress_update(&p, "train", 0.1, 0.0, 1.0);
     CHECK(p.printed == 0);  // too early
-    p.start -= 2.0;         // pretend the run has lasted 2 s
-    snn_progress_update(&p, 0.734, "train");
+    atomic_store(&p.start, atomic_load(&p.start) - 2.0);  // pretend the run has lasted 2 s
+    atomic_store(&p.run_start, atomic_load(&p.run_start) - 2.0);
+    snn_progress_update(&p, "train", 0.734, 0.0, 1.0);
     CHECK(p.printed > 0);
     double last = p.last;
-    snn_progress_update(&p, 0.8, "train");
+    snn_progress_update(&p, "train", 0.8, 0.0, 1.0);
     CHECK(p.last == last);  // at most every 0.5 s
     p.last -= 0.6;
-    snn_progress_update(&p, 0.9, "test");
+    snn_progress_update(&p, "test", 1.5, 1.0, 2.0);  // a new run: its own fraction
     CHECK(p.last > last - 0.6);
+    snn_progress_info info;
+    snn_progress_read(&p, &info);
+    CHECK_STR(info.what, "test");
+    CHECK(info.t == 1.5 && info.t_from == 1.0 && info.t_to == 2.0 && info.done == 0.5);
+    CHECK(info.wall >= 2.0 && info.run_wall >= 0 && info.run_wall < 1.0);
     snn_progress_finish(&p);
     CHECK(p.printed == 0);
 
     snn_progress_start(&p, 0);
+    p.tty = 1;
     snn_progress_fraction(&p, "connecting S", 0.1);
     CHECK(p.printed == 0);  // too early
-    p.start -= 2.0;
+    atomic_store(&p.start, atomic_load(&p.start) - 2.0);
     snn_progress_fraction(&p, "connecting S", 0.42);
     CHECK(p.printed > 0);
+    snn_progress_read(&p, &info);
+    CHECK_STR(info.what, "connecting S");
+    CHECK(info.done == 0.42);
     snn_progress_finish(&p);
 
+    // not a terminal (a log file): plain lines, the first after 1 s, then every 10 s
+    snn_progress_start(&p, 0);
+    p.tty = 0;
+    snn_progress_update(&p, "log", 0.0, 0.0, 1.0);  // the run begins
+    CHECK(!p.shown);
+    atomic_store(&p.start, atomic_load(&p.start) - 2.0);
+    atomic_store(&p.run_start, atomic_load(&p.run_start) - 2.0);
+    snn_progress_update(&p, "log", 0.25, 0.0, 1.0);
+    last = p.last;
+    CHECK(p.printed == 0 && p.shown);  // printed, not in place
+    p.last -= 5;
+    snn_progress_update(&p, "log", 0.3, 0.0, 1.0);
+    CHECK(p.last == last - 5);  // not yet: every 10 s
+    p.last -= 6;
+    snn_progress_update(&p, "log", 0.5, 0.0, 1.0);
+    CHECK(p.last > last - 5);
+    snn_progress_finish(&p);
+
+    // quiet: nothing printed, but what is being done is still known
     snn_progress_start(&p, 1);
-    p.start -= 10;
+    atomic_store(&p.start, atomic_load(&p.start) - 10);
     snn_progress_fraction(&p, "connecting quietly", 0.5);
-    snn_progress_update(&p, 1.0, "quiet");
+    snn_progress_update(&p, "quiet", 1.0, 0.0, 2.0);
     snn_progress_finish(&p);
     CHECK(p.printed == 0);
+    snn_progress_read(&p, &info);
+    CHECK_STR(info.what, "quiet");
+    CHECK(info.done == 0.5);
 }
 
 static void test_snapshot_checks(void)

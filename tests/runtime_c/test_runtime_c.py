@@ -271,7 +271,11 @@ def test_failed_rewrite_leaves_no_manifest(plain_run) -> None:
 
 def test_progress_line_on_stderr(plain_run) -> None:
     proc, _ = plain_run
-    assert "\r[snndsl] phase train  t = 0.734 s  (2.0 s wall)" in proc.stderr
-    assert "\r[snndsl] phase test  t = 0.900 s  (2.0 s wall) \n" in proc.stderr
+    # in place in a terminal: the fraction of the run and an estimate of what is left
+    assert "\r[snndsl] phase train  t = 0.734 s  (73% of this run, about 0.7 s left)  2.0 s wall" in proc.stderr
+    assert "\r[snndsl] phase test  t = 1.500 s  (50% of this run, about 0.0 s left)  2.0 s wall" in proc.stderr
     assert "\r[snndsl] connecting S  42%  (2.0 s wall)" in proc.stderr
+    # in a log: plain lines, no carriage returns
+    assert "\n[snndsl] phase log  t = 0.250 s  (25% of this run, about 6.0 s left)  2.0 s wall\n" in proc.stderr
+    assert "\r[snndsl] phase log" not in proc.stderr
     assert "quiet" not in proc.stderr

@@ -272,8 +272,6 @@ static int snn_setup(snn_sim *sim)
         snn_buf ii, jj;
         snn_buf_init(&ii, sizeof(int32_t));
         snn_buf_init(&jj, sizeof(int32_t));
-        snn_progress _progress;
-        snn_progress_start(&_progress, sim->quiet);
         const double _p = 0.02;
         const int64_t _n_post = sim->g_exc.n, _pairs = sim->g_exc.n * sim->g_exc.n;
         /* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
@@ -283,14 +281,14 @@ static int snn_setup(snn_sim *sim)
                 const size_t made = ii.len;
                 snn_buf_free(&ii);
                 snn_buf_free(&jj);
-                snn_progress_finish(&_progress);
+                snn_progress_finish(&sim->progress);
                 return snn_fail(sim, "out of memory while connecting exc_exc (%zu synapses made)", made);
             }
             ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
             ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
-            if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&_progress, "connecting exc_exc", (double)_k / (double)_pairs);
+            if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&sim->progress, "connecting exc_exc", (double)_k / (double)_pairs);
         }
-        snn_progress_finish(&_progress);
+        snn_progress_finish(&sim->progress);
         sim->g_exc_exc.n = (int64_t)ii.len;
         sim->g_exc_exc.pre = ii.data;
         sim->g_exc_exc.post = jj.data;
@@ -308,8 +306,6 @@ static int snn_setup(snn_sim *sim)
         snn_buf ii, jj;
         snn_buf_init(&ii, sizeof(int32_t));
         snn_buf_init(&jj, sizeof(int32_t));
-        snn_progress _progress;
-        snn_progress_start(&_progress, sim->quiet);
         const double _p = 0.02;
         const int64_t _n_post = sim->g_inh.n, _pairs = sim->g_exc.n * sim->g_inh.n;
         /* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
@@ -319,14 +315,14 @@ static int snn_setup(snn_sim *sim)
                 const size_t made = ii.len;
                 snn_buf_free(&ii);
                 snn_buf_free(&jj);
-                snn_progress_finish(&_progress);
+                snn_progress_finish(&sim->progress);
                 return snn_fail(sim, "out of memory while connecting exc_inh (%zu synapses made)", made);
             }
             ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
             ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
-            if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&_progress, "connecting exc_inh", (double)_k / (double)_pairs);
+            if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&sim->progress, "connecting exc_inh", (double)_k / (double)_pairs);
         }
-        snn_progress_finish(&_progress);
+        snn_progress_finish(&sim->progress);
         sim->g_exc_inh.n = (int64_t)ii.len;
         sim->g_exc_inh.pre = ii.data;
         sim->g_exc_inh.post = jj.data;
@@ -344,8 +340,6 @@ static int snn_setup(snn_sim *sim)
         snn_buf ii, jj;
         snn_buf_init(&ii, sizeof(int32_t));
         snn_buf_init(&jj, sizeof(int32_t));
-        snn_progress _progress;
-        snn_progress_start(&_progress, sim->quiet);
         const double _p = 0.02;
         const int64_t _n_post = sim->g_exc.n, _pairs = sim->g_inh.n * sim->g_exc.n;
         /* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
@@ -355,14 +349,14 @@ static int snn_setup(snn_sim *sim)
                 const size_t made = ii.len;
                 snn_buf_free(&ii);
                 snn_buf_free(&jj);
-                snn_progress_finish(&_progress);
+                snn_progress_finish(&sim->progress);
                 return snn_fail(sim, "out of memory while connecting inh_exc (%zu synapses made)", made);
             }
             ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
             ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
-            if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&_progress, "connecting inh_exc", (double)_k / (double)_pairs);
+            if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&sim->progress, "connecting inh_exc", (double)_k / (double)_pairs);
         }
-        snn_progress_finish(&_progress);
+        snn_progress_finish(&sim->progress);
         sim->g_inh_exc.n = (int64_t)ii.len;
         sim->g_inh_exc.pre = ii.data;
         sim->g_inh_exc.post = jj.data;
@@ -380,8 +374,6 @@ static int snn_setup(snn_sim *sim)
         snn_buf ii, jj;
         snn_buf_init(&ii, sizeof(int32_t));
         snn_buf_init(&jj, sizeof(int32_t));
-        snn_progress _progress;
-        snn_progress_start(&_progress, sim->quiet);
         const double _p = 0.02;
         const int64_t _n_post = sim->g_inh.n, _pairs = sim->g_inh.n * sim->g_inh.n;
         /* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
@@ -391,14 +383,14 @@ static int snn_setup(snn_sim *sim)
                 const size_t made = ii.len;
                 snn_buf_free(&ii);
                 snn_buf_free(&jj);
-                snn_progress_finish(&_progress);
+                snn_progress_finish(&sim->progress);
                 return snn_fail(sim, "out of memory while connecting inh_inh (%zu synapses made)", made);
             }
             ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
             ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
-            if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&_progress, "connecting inh_inh", (double)_k / (double)_pairs);
+            if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&sim->progress, "connecting inh_inh", (double)_k / (double)_pairs);
         }
-        snn_progress_finish(&_progress);
+        snn_progress_finish(&sim->progress);
         sim->g_inh_inh.n = (int64_t)ii.len;
         sim->g_inh_inh.pre = ii.data;
         sim->g_inh_inh.post = jj.data;
@@ -674,7 +666,10 @@ static int snn_run_for(snn_sim *sim, double duration, const char *site, void (*s
                         sim->t_net, t_end / sim->dt, sim->dt);
     if (snn_prepare_run(sim)) return -1;
     int64_t end = snn_timestep(t_end, sim->dt);
+    const double t_start = sim->t_net;
+    const char *what = sim->phase >= 0 ? snn_phase_name(sim->phase) : site;
     sim->step = snn_timestep(sim->t_net, sim->dt);
+    snn_progress_update(&sim->progress, what, sim->t_net, t_start, t_end);
     while (sim->step < end) {
         step(sim);
         if (sim->failed) return -1;
@@ -683,7 +678,7 @@ static int snn_run_for(snn_sim *sim, double duration, const char *site, void (*s
                 sim->t_net = sim->step * sim->dt;  /* where it stopped: the end of the last whole step */
                 return -1;
             }
-            snn_progress_update(&sim->progress, sim->step * sim->dt, sim->phase >= 0 ? snn_phase_name(sim->phase) : site);
+            snn_progress_update(&sim->progress, what, sim->step * sim->dt, t_start, t_end);
         }
     }
     sim->t_net = t_end;
@@ -867,7 +862,9 @@ int snn_sim_setup(snn_sim *sim)
     sim->is_setup = 1;
     for (uint64_t k = 0; k < SNN_N_RNG; k++) snn_rng_seed(&sim->rng[k], sim->seed, k);
     double t0 = snn_wall_time();
+    snn_progress_start(&sim->progress, sim->quiet);
     int rc = snn_setup(sim);
+    snn_progress_finish(&sim->progress);
     sim->wall_setup = snn_wall_time() - t0;
     return rc;
 }
@@ -956,6 +953,19 @@ int snn_sim_write_results(snn_sim *sim, const char *dir)
 
 void snn_sim_request_stop(snn_sim *sim) { sim->stop_requested = 1; }
 int snn_sim_interrupted(const snn_sim *sim) { return sim->interrupted; }
+
+void snn_sim_progress(const snn_sim *sim, snn_sim_progress_info *out)
+{
+    snn_progress_info p;
+    snn_progress_read(&sim->progress, &p);
+    snprintf(out->what, sizeof out->what, "%s", p.what ? p.what : "");
+    out->t = p.t;
+    out->t_from = p.t_from;
+    out->t_to = p.t_to;
+    out->done = p.done;
+    out->wall = p.wall;
+    out->run_wall = p.run_wall;
+}
 const char *snn_model_name(void) { return "cuba"; }
 
 /* A snapshot holds every piece of state: the clock, the random streams, the

@@ -208,8 +208,6 @@ static int snn_setup(snn_sim *sim)
         snn_buf ii, jj;
         snn_buf_init(&ii, sizeof(int32_t));
         snn_buf_init(&jj, sizeof(int32_t));
-        snn_progress _progress;
-        snn_progress_start(&_progress, sim->quiet);
         if (snn_buf_reserve(&ii, (size_t)(sim->g_inp.n * sim->g_out.n)) || snn_buf_reserve(&jj, (size_t)(sim->g_inp.n * sim->g_out.n))) {
             snn_buf_free(&ii);
             snn_buf_free(&jj);
@@ -222,15 +220,15 @@ static int snn_setup(snn_sim *sim)
                     const size_t made = ii.len;
                     snn_buf_free(&ii);
                     snn_buf_free(&jj);
-                    snn_progress_finish(&_progress);
+                    snn_progress_finish(&sim->progress);
                     return snn_fail(sim, "out of memory while connecting S (%zu synapses made)", made);
                 }
                 ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
                 ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;
             }
-            snn_progress_fraction(&_progress, "connecting S", (double)(_i + 1) / (double)sim->g_inp.n);
+            snn_progress_fraction(&sim->progress, "connecting S", (double)(_i + 1) / (double)sim->g_inp.n);
         }
-        snn_progress_finish(&_progress);
+        snn_progress_finish(&sim->progress);
         sim->g_S.n = (int64_t)ii.len;
         sim->g_S.pre = ii.data;
         sim->g_S.post = jj.data;
@@ -457,7 +455,10 @@ static int snn_run_for(snn_sim *sim, double duration, const char *site, void (*s
                         sim->t_net, t_end / sim->dt, sim->dt);
     if (snn_prepare_run(sim)) return -1;
     int64_t end = snn_timestep(t_end, sim->dt);
+    const double t_start = sim->t_net;
+    const char *what = sim->phase >= 0 ? snn_phase_name(sim->phase) : site;
     sim->step = snn_timestep(sim->t_net, sim->dt);
+    snn_progress_update(&sim->progress, what, sim->t_net, t_start, t_end);
     while (sim->step < end) {
         step(sim);
         if (sim->failed) return -1;
@@ -466,7 +467,7 @@ static int snn_run_for(snn_sim *sim, double duration, const char *site, void (*s
                 sim->t_net = sim->step * sim->dt;  /* where it stopped: the end of the last whole step */
                 return -1;
             }
-            snn_progress_update(&sim->progress, sim->step * sim->dt, sim->phase >= 0 ? snn_phase_name(sim->phase) : site);
+            snn_progress_update(&sim->progress, what, sim->step * sim->dt, t_start, t_end);
         }
     }
     sim->t_net = t_end;
@@ -660,7 +661,9 @@ int snn_sim_setup(snn_sim *sim)
     sim->is_setup = 1;
     for (uint64_t k = 0; k < SNN_N_RNG; k++) snn_rng_seed(&sim->rng[k], sim->seed, k);
     double t0 = snn_wall_time();
+    snn_progress_start(&sim->progress, sim->quiet);
     int rc = snn_setup(sim);
+    snn_progress_finish(&sim->progress);
     sim->wall_setup = snn_wall_time() - t0;
     return rc;
 }
@@ -773,6 +776,19 @@ int snn_sim_write_results(snn_sim *sim, const char *dir)
 
 void snn_sim_request_stop(snn_sim *sim) { sim->stop_requested = 1; }
 int snn_sim_interrupted(const snn_sim *sim) { return sim->interrupted; }
+
+void snn_sim_progress(const snn_sim *sim, snn_sim_progress_info *out)
+{
+    snn_progress_info p;
+    snn_progress_read(&sim->progress, &p);
+    snprintf(out->what, sizeof out->what, "%s", p.what ? p.what : "");
+    out->t = p.t;
+    out->t_from = p.t_from;
+    out->t_to = p.t_to;
+    out->done = p.done;
+    out->wall = p.wall;
+    out->run_wall = p.run_wall;
+}
 const char *snn_model_name(void) { return "freeze_after_learning"; }
 
 /* A snapshot holds every piece of state: the clock, the random streams, the
