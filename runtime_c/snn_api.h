@@ -27,8 +27,12 @@ int snn_sim_set_data(snn_sim *sim, const char *name, const char *path);
 void snn_sim_set_seed(snn_sim *sim, uint64_t seed);
 void snn_sim_set_quiet(snn_sim *sim, int quiet);
 
-/* Initialise and run the whole protocol. 0 ok, -1 error (see snn_sim_error). */
+/* Initialise and run the whole protocol (the phases not run yet, once). 0 ok,
+ * -1 error (see snn_sim_error). */
 int snn_sim_run(snn_sim *sim);
+/* Phase k of the protocol alone: the next one not run yet (phases run once,
+ * in the protocol's order). */
+int snn_sim_run_phase(snn_sim *sim, int k);
 
 /* Step by step instead of the protocol: initialise (groups, connectivity,
  * init code; done once, implied by the others), then advance the clock by a
@@ -60,6 +64,12 @@ void snn_sim_progress(const snn_sim *sim, snn_sim_progress_info *out);
 
 /* The model's name, for messages. */
 const char *snn_model_name(void);
+
+/* Every group variable ("G.v"; a shared one has ndim 0), set up if not yet:
+ * its storage, which the caller may read and write between runs (never while
+ * one runs). */
+size_t snn_sim_n_vars(const snn_sim *sim);
+int snn_sim_var(snn_sim *sim, size_t k, snn_result_array *out);
 
 /* After running: the manifest (JSON, format snndsl-results/1) and the arrays it names. */
 const char *snn_sim_manifest(snn_sim *sim);

@@ -256,6 +256,43 @@ class Simulation:
         self._check(self._run(lambda: self._lib.snn_sim_advance(self._sim.ptr, seconds)))
         return self
 
+    @property
+    def phases(self) -> tuple[str, ...]:
+        """The protocol's phases, in order."""
+        return tuple(p.name for p in self.model.frontend.ir.phases)
+
+    def run_phase(self, name: str) -> "Simulation":
+        """Run one phase of the protocol: the next one not run yet (each phase
+        runs once, in the protocol's order; `run_protocol` runs the rest)."""
+        if name not in self.phases:
+            raise _fail(f"the model has no phase {name!r}" + _did_you_mean(name, self.phases, "phases"))
+        k = self.phases.index(name)
+        self._check(self._run(lambda: self._lib.snn_sim_run_phase(self._sim.ptr, k)))
+        return self
+
+    def __getitem__(self, group: str) -> "GroupState":
+        """A group's variables, to read and write between runs: `sim["exc"].v`."""
+        groups = [g.name for g in self.model.frontend.ir.groups]
+        if not isinstance(group, str) or group not in groups:
+            raise _fail(f"the model has no group {group!r}" + _did_you_mean(group, groups, "groups"))
+        return GroupState(self, group)
+
+    def _variable(self, group: str, name: str) -> np.ndarray:
+        """A writable view of the variable's storage (between runs only)."""
+        f, lib, ptr = self._ffi, self._lib, self._sim.ptr
+        out = f.new("snn_result_array *")
+        for k in range(lib.snn_sim_n_vars(ptr)):
+            self._check(lib.snn_sim_var(ptr, k, out))
+            if f.string(out.file).decode() == f"{group}.{name}":
+                view = _view(f, out, self._sim)
+                view.flags.writeable = True  # the simulation's own memory, written between runs
+                return view
+        raise InternalError(f"no storage for {group}.{name}")
+
+    def _synapse_ends(self, group: str) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of each synapse's presynaptic and postsynaptic neuron."""
+        return np.array(self._variable(group, "i")), np.array(self._variable(group, "j"))
+
     def _run(self, call) -> int:
         """`call` in a worker thread, reporting its progress from this one."""
         report = self._progress
@@ -298,6 +335,109 @@ class Simulation:
                 view.flags.writeable = False
             arrays[f.string(out.file).decode()] = view
         return from_arrays(manifest, arrays)
+
+
+class GroupState:
+    """The variables of one group of a simulation, between runs.
+
+    Reading `state.v` gives a copy of the values in SI units (one per element;
+    a single value for a shared variable; for synapses also `i` and `j`, the
+    pre- and postsynaptic neuron of each). Assigning writes them: a string
+    with a unit ("-65 mV"), given to every element; a number or an array for
+    a dimensionless variable; `(values, "mV")` for values in a unit. The
+    dimension is checked, as for parameters; integer and boolean variables
+    take whole numbers and truth values.
+    """
+
+    def __init__(self, sim: Simulation, group: str):
+        object.__setattr__(self, "_sim", sim)
+        object.__setattr__(self, "_group", next(g for g in sim.model.frontend.ir.groups if g.name == group))
+
+    def _var(self, name: str):
+        g = self._group
+        v = g.var(name) if isinstance(name, str) else None
+        if v is None or v.role != "state" and v.role != "event-driven":
+            declared = next(x for x in self._sim.model.frontend.model.groups if x.name == g.name).var(name) \
+                if isinstance(name, str) else None
+            if declared is not None and declared.kind != "subexpr":
+                raise _fail(f"{g.name}.{name} is never read, so the compiled model does not keep it "
+                            "(compile with passes=() to keep every variable)")
+            names = [x.name for x in g.vars if x.role in ("state", "event-driven")]
+            raise _fail(f"'{g.name}' has no variable {name!r}" + _did_you_mean(name, names, "variables"))
+        return v
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        g = self._group
+        if g.kind == "synapses" and name in ("i", "j"):
+            return self._sim._synapse_ends(g.name)[0 if name == "i" else 1]
+        self._var(name)
+        return np.array(self._sim._variable(g.name, name))
+
+    def __setattr__(self, name: str, value) -> None:
+        v = self._var(name)
+        g = self._group
+        target = self._sim._variable(g.name, name)
+        values = _values_for(f"{g.name}.{name}", v, value)
+        if v.shared or target.ndim == 0:
+            if np.ndim(values) != 0:
+                raise _fail(f"{g.name}.{name} is shared: it takes one value, not an array of shape {np.shape(values)}")
+        elif np.ndim(values) not in (0, 1) or (np.ndim(values) == 1 and len(values) != len(target)):
+            raise _fail(f"{g.name}.{name} has {len(target)} values; assign one value or {len(target)}, "
+                        f"not an array of shape {np.shape(values)}")
+        target[...] = values
+
+    def __dir__(self):
+        return [x.name for x in self._group.vars if x.role in ("state", "event-driven")]
+
+
+def _values_for(what: str, v, value) -> np.ndarray:
+    """The SI values to store in variable `v`, from a user's value."""
+    from snndsl import units
+    unit, scale = "1", 1.0
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], str):
+        value, unit = value
+    elif isinstance(value, str):
+        m = _QUANTITY.fullmatch(value)
+        if _NUMBER.fullmatch(value):
+            value = float(value)
+        elif m is not None:
+            value, unit = float(m.group(1)), m.group(2)
+        else:
+            raise _fail(f"{what}: {value!r} is not a number with a unit (e.g. '-65 mV')")
+    if unit != "1":
+        parsed = units.parse_suffix(unit.replace(" ", ""))
+        if isinstance(parsed, str):
+            raise _fail(f"{what}: unknown unit '{parsed}'")
+        scale, dim = parsed
+        unit = units.format_dim(dim)
+    if unit != v.unit:
+        raise _fail(f"{what} is in {v.unit}, the value in {unit}" +
+                    (" (give the unit: a string such as '10 mV', or (values, 'mV'))" if unit == "1" else ""))
+    try:
+        array = np.asarray(value, dtype=float) * scale
+    except (TypeError, ValueError):
+        raise _fail(f"{what} takes numbers, not {value!r}") from None
+    if not np.all(np.isfinite(array)):
+        raise _fail(f"{what}: the values must be finite numbers")
+    if v.dtype == "i":
+        if not np.all(array == np.round(array)) or np.any(np.abs(array) > 2**31 - 1):
+            raise _fail(f"{what} is an integer variable: it takes whole numbers that fit 32 bits")
+    elif v.dtype == "b":
+        if not np.all((array == 0) | (array == 1)):
+            raise _fail(f"{what} is a boolean variable: it takes true or false (1 or 0)")
+    return array
+
+
+def _did_you_mean(name, choices, what: str) -> str:
+    import difflib
+    close = difflib.get_close_matches(str(name), list(choices), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f" ({what}: {', '.join(choices) or 'none'}){hint}"
+
+
+_NUMBER = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*")
 
 
 # The Python API checks its arguments itself, with the command line's words,

@@ -58,6 +58,7 @@ class CModel:
     arrays: tuple[CArray, ...]
     free: str
     state_fields: tuple  # (name, "array"/"scalar", C lvalue, element size, count): see state.c.j2
+    variables: tuple  # CArray per group variable (and synapses' i, j), for snn_sim_var
     state_checks: tuple  # (sizes, values): C checks of a loaded snapshot, see state_check.c.j2
     prepare: str  # run at the start of every run
 
@@ -787,14 +788,10 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
 }}"""
 
     # ---- the protocol --------------------------------------------------------------
-    def protocol(self) -> str:
-        out = []
-        for k, phase in enumerate(self.m.phases):
-            out.append(f"/* phase {phase.name} */")
-            out.append(f"snn_phase_begin(sim, {k});")
-            out.append(self.pstmts(phase.body, ""))
-            out.append(f"snn_phase_end(sim, {k});")
-        return "\n".join(out)
+    def protocol(self) -> tuple[str, ...]:
+        """The body of each phase's function (model.c.j2: snn_phase_K)."""
+        return tuple(f"snn_phase_begin(sim, {k});\n{self.pstmts(phase.body, '')}\nsnn_phase_end(sim, {k});"
+                     for k, phase in enumerate(self.m.phases))
 
     def pstmts(self, body, indent: str) -> str:
         return "\n".join(self.pstmt(s, indent) for s in body)
@@ -1022,6 +1019,24 @@ if (sim->failed) return -1;"""
                 out.append(CArray(f"{s.name}.j.npy", "<i4", f"{self.g(g.name)}.post", (n,)))
         return tuple(out)
 
+    def variables(self) -> tuple[CArray, ...]:
+        """Every group variable, for reading and writing between runs
+        (snn_sim_var): "G.v", its storage, one value for a shared variable."""
+        descr = {"double": "<f8", "float": "<f4", "int32_t": "<i4", "uint8_t": "|b1"}
+        out = []
+        for g in self.m.groups:
+            G = self.g(g.name)
+            for f in self.fields(g):
+                if f.role != "variable":
+                    continue
+                data = f"{G}.{self.member(f)}" if f.count is not None else f"&{G}.{self.member(f)}"
+                shape = (self.count(f.count),) if f.count is not None else ()
+                out.append(CArray(f"{g.name}.{f.name}", descr[f.ctype], data, shape))
+            if g.kind == "synapses":  # read only, from Python: each synapse's neurons
+                out += [CArray(f"{g.name}.i", "<i4", f"{G}.pre", (f"{G}.n",)),
+                        CArray(f"{g.name}.j", "<i4", f"{G}.post", (f"{G}.n",))]
+        return tuple(out)
+
     def manifest(self) -> str:
         """C statements appending the manifest JSON to `sb`."""
         m = self.m
@@ -1224,5 +1239,6 @@ def build_view(module: ir.Module) -> CModel:
         n_rng=max(1, b.n_rng), n_phases=max(1, len(module.phases)),
         phase_names=tuple(c_string(p.name) for p in module.phases), params=params,
         param_defaults=b.param_defaults(), data=data, group_structs=structs, sim_fields=fields,
-        setup=setup, steps=tuple(steps), protocol=protocol, manifest=b.manifest(), arrays=b.arrays(), free=b.free(),
+        setup=setup, steps=tuple(steps), protocol=protocol, manifest=b.manifest(), arrays=b.arrays(),
+        variables=b.variables(), free=b.free(),
         state_fields=b.state_fields(), state_checks=b.state_checks(), prepare=b.prepare())

@@ -15,6 +15,7 @@
 
 #define SNN_N_RNG 6
 #define SNN_N_PHASES 3
+#define SNN_PHASE_COUNT 3  /* SNN_N_PHASES, without the arrays' minimum of 1 */
 #define SNN_N_PARAMS 0
 
 //! Run-time parameters, changed without recompiling (--set NAME=VALUE).
@@ -66,6 +67,7 @@ struct snn_sim {
     double t_net;       /* end time of the last run, as Brian2's Network.t */
     uint64_t seed;
     int quiet, failed, ran, interrupted, is_setup;
+    int next_phase;     /* the first phase of the protocol not run yet */
     volatile sig_atomic_t stop_requested;  /* set by snn_sim_request_stop */
     int phase;          /* index of the running phase, -1 outside */
     double phase_start[SNN_N_PHASES], phase_stop[SNN_N_PHASES];
@@ -476,13 +478,16 @@ static int snn_run_for(snn_sim *sim, double duration, const char *site, void (*s
 
 static int snn_store_state(snn_sim *sim, snn_buf *into);  /* state.c.j2 */
 
-static int snn_protocol(snn_sim *sim)
+static int snn_phase_0(snn_sim *sim)  /* phase "train" */
 {
-    /* phase train */
     snn_phase_begin(sim, 0);
     if (snn_run_for(sim, 1.0, "examples/freeze_after_learning.snn:35:5", snn_step)) return -1;
     snn_phase_end(sim, 0);
-    /* phase freeze */
+    return 0;
+}
+
+static int snn_phase_1(snn_sim *sim)  /* phase "freeze" */
+{
     snn_phase_begin(sim, 1);
     {
 
@@ -508,7 +513,11 @@ static int snn_protocol(snn_sim *sim)
         sim->s_trained_w_rows++;
     }
     snn_phase_end(sim, 1);
-    /* phase test */
+    return 0;
+}
+
+static int snn_phase_2(snn_sim *sim)  /* phase "test" */
+{
     snn_phase_begin(sim, 2);
     if (snn_run_for(sim, 1.0, "examples/freeze_after_learning.snn:40:5", snn_step)) return -1;
     { /* save S.w as tested_w */
@@ -522,6 +531,17 @@ static int snn_protocol(snn_sim *sim)
     }
     snn_phase_end(sim, 2);
     return 0;
+}
+
+//! Phase k of the protocol; 0 ok, -1 error.
+static int snn_phase(snn_sim *sim, int k)
+{
+    switch (k) {
+    case 0: return snn_phase_0(sim);
+    case 1: return snn_phase_1(sim);
+    case 2: return snn_phase_2(sim);
+    default: return snn_fail(sim, "no phase %d", k);
+    }
 }
 
 static void snn_write_manifest(snn_sim *sim, snn_sb *sb)
@@ -679,18 +699,57 @@ int snn_sim_advance(snn_sim *sim, double duration)
     return rc;
 }
 
+//! Phases from..to-1 of the protocol, each once, in order.
+static int snn_run_phases(snn_sim *sim, int from, int to)
+{
+    if (snn_sim_setup(sim)) return -1;
+    double t1 = snn_wall_time();
+    snn_progress_start(&sim->progress, sim->quiet);
+    int rc = 0;
+    for (int k = from; k < to && rc == 0; k++) {
+        sim->next_phase = k + 1;
+        rc = snn_phase(sim, k);
+    }
+    snn_progress_finish(&sim->progress);
+    sim->wall_run += snn_wall_time() - t1;
+    if (sim->phase >= 0) snn_phase_end(sim, sim->phase);
+    if (sim->next_phase >= SNN_PHASE_COUNT) sim->ran = 1;
+    return rc;
+}
+
 int snn_sim_run(snn_sim *sim)
 {
     if (sim->ran) return snn_fail(sim, "the protocol of a simulation runs once; create a new one");
     sim->ran = 1;
-    if (snn_sim_setup(sim)) return -1;
-    double t1 = snn_wall_time();
-    snn_progress_start(&sim->progress, sim->quiet);
-    int rc = snn_protocol(sim);
-    snn_progress_finish(&sim->progress);
-    sim->wall_run += snn_wall_time() - t1;
-    if (sim->phase >= 0) snn_phase_end(sim, sim->phase);
-    return rc;
+    return snn_run_phases(sim, sim->next_phase, SNN_PHASE_COUNT);
+}
+
+//! A call refused: its message, but the simulation stays usable (unlike snn_fail).
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int snn_refuse(snn_sim *sim, const char *fmt, ...)
+{
+    if (!sim->failed) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(sim->err, sizeof sim->err, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int snn_sim_run_phase(snn_sim *sim, int k)
+{
+    if (sim->failed) return -1;
+    if (k < 0 || k >= SNN_PHASE_COUNT) return snn_refuse(sim, "the model has no phase number %d", k);
+    if (sim->ran || k < sim->next_phase)
+        return snn_refuse(sim, "phase '%s' has run: each phase of a simulation runs once, in order; create a new "
+                          "one", snn_phase_name(k));
+    if (k > sim->next_phase)
+        return snn_refuse(sim, "phase '%s' comes after phase '%s', which has not run: the phases run in the "
+                          "protocol's order", snn_phase_name(k), snn_phase_name(sim->next_phase));
+    return snn_run_phases(sim, k, k + 1);
 }
 
 const char *snn_sim_manifest(snn_sim *sim)
@@ -699,6 +758,57 @@ const char *snn_sim_manifest(snn_sim *sim)
     if (sim->manifest.s) sim->manifest.s[0] = '\0';
     snn_write_manifest(sim, &sim->manifest);
     return sim->manifest.failed ? NULL : sim->manifest.s;
+}
+
+size_t snn_sim_n_vars(const snn_sim *sim)
+{
+    (void)sim;
+    return 9;
+}
+
+int snn_sim_var(snn_sim *sim, size_t k, snn_result_array *out)
+{
+    if (snn_sim_setup(sim)) return -1;
+    switch (k) {
+    case 0:
+        *out = (snn_result_array){ "S.w", "<f8", 1,
+                                   { sim->g_S.n }, sim->g_S.v_w };
+        return 0;
+    case 1:
+        *out = (snn_result_array){ "S.learned", "<f8", 1,
+                                   { sim->g_S.n }, sim->g_S.v_learned };
+        return 0;
+    case 2:
+        *out = (snn_result_array){ "S.W_max", "<f8", 0,
+                                   { 0 }, &sim->g_S.v_W_max };
+        return 0;
+    case 3:
+        *out = (snn_result_array){ "S.x", "<f8", 1,
+                                   { sim->g_inp.n }, sim->g_S.v_x };
+        return 0;
+    case 4:
+        *out = (snn_result_array){ "S.y", "<f8", 1,
+                                   { sim->g_out.n }, sim->g_S.v_y };
+        return 0;
+    case 5:
+        *out = (snn_result_array){ "S.lastupdate_pre", "<f8", 1,
+                                   { sim->g_inp.n }, sim->g_S.v_lastupdate_pre };
+        return 0;
+    case 6:
+        *out = (snn_result_array){ "S.lastupdate_post", "<f8", 1,
+                                   { sim->g_out.n }, sim->g_S.v_lastupdate_post };
+        return 0;
+    case 7:
+        *out = (snn_result_array){ "S.i", "<i4", 1,
+                                   { sim->g_S.n }, sim->g_S.pre };
+        return 0;
+    case 8:
+        *out = (snn_result_array){ "S.j", "<i4", 1,
+                                   { sim->g_S.n }, sim->g_S.post };
+        return 0;
+    default:
+        return snn_fail(sim, "no variable number %zu", k);
+    }
 }
 
 size_t snn_sim_n_arrays(const snn_sim *sim)
