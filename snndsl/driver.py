@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import gc
 import json
 import numbers
@@ -288,6 +289,85 @@ class Simulation:
                 view.flags.writeable = True  # the simulation's own memory, written between runs
                 return view
         raise InternalError(f"no storage for {group}.{name}")
+
+    def set(self, target: str, value, where: str | None = None) -> "Simulation":
+        """Between runs, `sim.set("S.learned", 0, where="w > 0.3")`: as the
+        protocol's `S.learned[w > 0.3] = 0`. `value` as for `sim["S"].learned
+        = value`; `where`, a condition in the language, checked by its checker
+        against the group (a misspelt name is the compiler's error, with "did
+        you mean"), then evaluated for every element."""
+        if not isinstance(target, str) or target.count(".") != 1:
+            raise _fail(f"set takes a target 'GROUP.VARIABLE', not {target!r}")
+        group, name = target.split(".")
+        state = self[group]
+        v = state._var(name)
+        values = _values_for(target, v, value)
+        storage = self._variable(group, name)
+        if v.shared or storage.ndim == 0:
+            if where is not None:
+                raise _fail(f"{target} is shared: one value for the whole group, with no condition")
+            if np.ndim(values) != 0:
+                raise _fail(f"{target} is shared: it takes one value, not an array of shape {np.shape(values)}")
+            storage[...] = values
+            return self
+        n = len(storage)
+        if np.ndim(values) not in (0, 1) or (np.ndim(values) == 1 and len(values) != n):
+            raise _fail(f"{target} has {n} values; assign one value or {n}, not an array of shape {np.shape(values)}")
+        mask = np.ones(n, dtype=bool)
+        if where is not None:
+            mask = np.broadcast_to(np.asarray(self._condition(group, name, where), dtype=bool), (n,))
+        storage[mask] = values[mask] if np.ndim(values) == 1 else values
+        return self
+
+    def _condition(self, group: str, name: str, where) -> np.ndarray:
+        """`where` for each element of `group`: checked by appending
+        `phase: GROUP.NAME[where] = NAME` to the model's text."""
+        from snndsl.diagnostics import render_all
+        from snndsl.ir.numpy_eval import Unsupported, evaluate
+        if not isinstance(where, str) or "\n" in where or "\r" in where or "#" in where:
+            raise _fail(f"where takes a condition on one line, such as 'w > 0.3', not {where!r}")
+        fe = self.model.frontend
+        phase = "snndsl_python_set"
+        prefix = f"    {group}.{name}["
+        text = fe.source + ("" if fe.source.endswith("\n") else "\n") + f"phase {phase}:\n{prefix}{where}] = {name}\n"
+        line = text.count("\n")
+        try:
+            _, model, _ = diagnose(text, self.model.file)
+        except CompileError as exc:
+            moved = [dataclasses.replace(d, span=Span("where", 1, max(1, d.span.col - len(prefix)), 1,
+                                                      max(2, d.span.end_col - len(prefix))))
+                     if d.span is not None and d.span.line == line else d for d in exc.diagnostics]
+            raise SimulationError(render_all(moved, {"where": where, self.model.file: fe.source})) from None
+        body = next(p for p in model.phases if p.name == phase).body
+        stmt = body[0] if len(body) == 1 else None
+        if not (isinstance(stmt, ir.GroupAssign) and stmt.group == group and stmt.target.name == name
+                and isinstance(stmt.value, ir.Var) and stmt.value.name == name and stmt.where is not None
+                and stmt.lo is None and stmt.hi is None and len(model.phases) == len(fe.ir.phases) + 1):
+            raise _fail(f"where takes a condition such as 'w > 0.3', not {where!r}")
+        g = next(x for x in fe.ir.groups if x.name == group)
+        ends = self._synapse_ends(group) if g.kind == "synapses" else None
+
+        def var(x: ir.Var) -> np.ndarray:
+            values = np.array(self._variable(x.group, x.name))
+            if x.at in ("pre", "post") and ends is not None and x.group != group:
+                return values[ends[0] if x.at == "pre" else ends[1]]
+            return values
+
+        def special(what: str) -> np.ndarray:
+            n = len(self._variable(group, name))
+            if what == "N":
+                return np.asarray(n)
+            if what == "dt":
+                return np.asarray(fe.ir.dt)
+            if ends is not None and what in ("i", "j"):
+                return ends[0] if what == "i" else ends[1]
+            return np.arange(n)
+
+        params = json.loads(self._ffi.string(self._lib.snn_sim_manifest(self._sim.ptr)).decode())["params"]
+        try:
+            return evaluate(stmt.where, var, lambda p: params[p]["value"], special)
+        except Unsupported as exc:
+            raise _fail(f"where {where!r}: {exc} cannot be evaluated between runs") from None
 
     def _synapse_ends(self, group: str) -> tuple[np.ndarray, np.ndarray]:
         """Copies of each synapse's presynaptic and postsynaptic neuron."""

@@ -113,3 +113,44 @@ def test_assignments_are_checked_like_parameters(tmp_path):
     v = sim.results()  # the simulation ran from the values written
     assert v.phases == {"a": (0.0, 0.001)}
     np.testing.assert_allclose(G.v, np.array([1e-3, 2e-3, 3e-3]) * np.exp(-0.1), rtol=1e-9)
+
+
+def test_set_where_is_the_protocols_assignment(forum):
+    """`sim.set("S.learned", 0, where="w > 0.3")` between the phases, in a
+    simulation whose protocol then does the same: nothing left to change; and
+    against the whole protocol run: the same weights."""
+    sim = forum.simulation(seed=5).run_phase("train")
+    w = sim["S"].w
+    sim.set("S.learned", 0, where="w > 0.3")
+    np.testing.assert_array_equal(sim["S"].learned, np.where(w > 0.3, 0.0, 1.0))
+    sim.run_protocol()
+    np.testing.assert_array_equal(sim.results().saved["tested_w"], forum.run(seed=5).saved["tested_w"])
+    # the language's expressions, units and the synapse's i and j
+    sim = forum.simulation(seed=5)
+    S = sim["S"]
+    w0, i, j = S.w, S.i, S.j
+    sim.set("S.w", "0.25", where="i == 2 and j >= 5 or w > W_max - 0.01")
+    expect = np.where(((i == 2) & (j >= 5)) | (w0 > 1 - 0.01), 0.25, w0)
+    assert np.count_nonzero(expect != w0) >= 5
+    sim.set("S.learned", 0.5, where="clip(w * 2, 0, 1) < 0.5")
+    assert np.array_equal(S.w, expect) and np.array_equal(S.learned, np.where(expect * 2 < 0.5, 0.5, 1.0))
+
+
+def test_set_where_reports_mistakes_as_the_compiler_does(forum):
+    sim = forum.simulation(seed=5)
+    before = sim["S"].learned
+    cases = [("wx > 0.3", "where:1:1: error[E0201]: 'wx' is not defined; did you mean 'x'?"),
+             ("w > 1 mV", "where:1:1: error[E0301]: the sides of '>' have different dimensions"),
+             ("w >", "where:1:4: error[E0101]"),
+             ("rand() < 0.5", "uniform random numbers (rand()) cannot be evaluated between runs"),
+             ("w > 0.3] = 1 + [1", "error[E0101]"),
+             ("w > 0.3\nphase x:", "a condition on one line")]
+    for where, message in cases:
+        with pytest.raises(snndsl.SimulationError) as exc:
+            sim.set("S.learned", 0, where=where)
+        assert message in str(exc.value), (where, str(exc.value))
+    with pytest.raises(snndsl.SimulationError, match="is shared: one value for the whole group, with no condition"):
+        sim.set("S.W_max", 2, where="i > 0")
+    with pytest.raises(snndsl.SimulationError, match="set takes a target 'GROUP.VARIABLE'"):
+        sim.set("learned", 0)
+    np.testing.assert_array_equal(sim["S"].learned, before)  # nothing refused was written
