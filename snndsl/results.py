@@ -55,6 +55,12 @@ class Results:
     path: Path | None = None
     states: dict[str, bytes] = field(default_factory=dict)  # `store state as NAME`: snapshots
 
+    def to_neo(self):
+        """A Neo `Block`: one Segment per phase, spike trains and analog signals
+        with their units (snndsl/neo_export.py; needs `pip install neo`)."""
+        from snndsl.neo_export import to_neo
+        return to_neo(self)
+
     def __getitem__(self, name: str) -> Monitor:
         try:
             return self.monitors[name]
