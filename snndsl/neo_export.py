@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 
-
 from snndsl.results import Results, ResultsError
 
 _FACTOR = re.compile(r"([A-Za-z]+)(?:\*\*(-?\d+))?$")
