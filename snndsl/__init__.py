@@ -7,9 +7,10 @@
 """
 from snndsl.diagnostics import CompileError, Error, InternalError
 from snndsl.driver import Model, Simulation, SimulationError, compile
+from snndsl.plot import plot
 from snndsl.progress import Progress
 from snndsl.results import Results, ResultsError, load
 
-__all__ = ["compile", "load", "Model", "Simulation", "Results", "Progress", "Error", "CompileError",
+__all__ = ["compile", "load", "plot", "Model", "Simulation", "Results", "Progress", "Error", "CompileError",
            "SimulationError", "InternalError", "ResultsError"]
 __version__ = "0.1.0"

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from snndsl import driver
 from snndsl.build import cc
 from snndsl.diagnostics import CompileError, InternalError, render_all
@@ -57,10 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="summarise a results folder")
     i.add_argument("results")
 
-    pl = sub.add_parser("plot", help="plot a monitor of a results folder")
+    pl = sub.add_parser("plot", help="plot monitors or saved arrays of a results folder")
     pl.add_argument("results")
-    pl.add_argument("monitor", nargs="?")
+    pl.add_argument("names", nargs="*", metavar="NAME",
+                    help="monitors (every one by default), or one saved array (a histogram) or two "
+                         "(before and after)")
     pl.add_argument("-o", "--output", metavar="FILE.png")
+    pl.add_argument("--window", default="10 ms", help="smoothing window of population rates (default 10 ms)")
     return p
 
 
@@ -255,16 +260,38 @@ def _plot(args) -> int:
         res = load(args.results)
     except ResultsError as exc:
         raise UserFacingError(f"snndsl: error: {exc}") from None
-    if args.monitor is not None and args.monitor not in res:
-        raise UserFacingError(f"snndsl: error: no monitor '{args.monitor}' (monitors: "
-                              f"{', '.join(res.monitors) or 'none'})")
-    if not res.monitors:
+    names = args.names
+    for name in names:
+        if name not in res and name not in res.saved:
+            raise UserFacingError(f"snndsl: error: no monitor '{name}' (monitors: "
+                                  f"{', '.join(res.monitors) or 'none'}; saved arrays: "
+                                  f"{', '.join(res.saved) or 'none'})")
+    saved = [n for n in names if n in res.saved and n not in res]
+    if saved and (len(saved) != len(names) or len(saved) > 2):
+        raise UserFacingError("snndsl: error: plot monitors, or one saved array (a histogram) or two (before "
+                              f"and after), not {' '.join(names)}")
+    if len(saved) == 2 and np.size(res.saved[saved[0]]) != np.size(res.saved[saved[1]]):
+        raise UserFacingError(f"snndsl: error: '{saved[0]}' and '{saved[1]}' differ in size: before and after "
+                              "need one value per element each")
+    if not names and not res.monitors:
         raise UserFacingError(f"snndsl: error: nothing to plot: the model of '{args.results}' records no "
                               "monitor (add one, e.g. `monitor spk: spikes of G`)")
-    out = args.output or os.path.join(args.results, f"{args.monitor or 'results'}.png")
-    plot_results(res, args.monitor, out)
+    window = _seconds(args.window, "--window")
+    out = args.output or os.path.join(args.results, f"{'_'.join(names) or 'results'}.png")
+    plot_results(res, names or None, out, window)
     print(f"wrote {out}")
     return EXIT_OK
+
+
+def _seconds(text: str, what: str) -> float:
+    from snndsl.driver import SimulationError, _duration
+    try:
+        value = _duration(text)
+    except SimulationError:
+        value = -1.0
+    if not value > 0:
+        raise UserFacingError(f"snndsl: error: {what} takes a duration such as '10 ms', not {text!r}")
+    return value
 
 
 _COMMANDS = {"check": _check, "compile": _compile, "run": _run, "info": _info, "plot": _plot}

@@ -324,7 +324,7 @@ def test_plot_rate_monitor(cli, tmp_path):
     assert ((centre[..., 2] - centre[..., 0]) > 0.3).mean() > 0.002  # the rate's (blue) line crosses it
     # a monitor the folder does not hold: the error names the ones it does, and nothing is written
     proc = cli("plot", "res", "r_nn", "-o", "typo.png", cwd=tmp_path)
-    _user_error(proc, "snndsl: error: no monitor 'r_nn' (monitors: r_in, r_n)")
+    _user_error(proc, "snndsl: error: no monitor 'r_nn' (monitors: r_in, r_n; saved arrays: none)")
     assert not (tmp_path / "typo.png").exists()
 
 
@@ -414,3 +414,54 @@ def test_data_from_an_npz_key_on_the_command_line(cli, tmp_path):
     proc = cli("run", "models/load.snn", "-q", "-o", "r_bad", "--data", "nope=inputs.npz:a", cwd=tmp_path)
     _user_error(proc, "error[E0601]: --data nope: the model has no data array 'nope'")
     assert not (tmp_path / "r_bad" / "manifest.json").exists()
+
+
+# ---- plots a scientist keeps: units, phases, smoothed rates, saved arrays -------
+
+@pytest.mark.needs_cc
+def test_plots_show_units_phases_and_smoothed_rates(cli, tmp_path):
+    """Values in the unit that suits them (mV, nS, ms), the phases named where
+    they begin, the population rate smoothed over the stated window; each kind
+    rendered (and looked at when written)."""
+    from snndsl.plot import figure
+    (tmp_path / "lif.snn").write_text(
+        "neurons G[3]:\n    dv/dt = (I - v) / (10 ms) : volt\n    I : volt (constant)\n    ge : siemens\n"
+        "    threshold: v > -50 mV\n    reset:\n        v = -65 mV\n        ge += 1 nS\n"
+        "    init:\n        v = -65 mV\n        I = -45 mV + i * 3 mV\n"
+        "monitor mv: G.v\nmonitor mge: G.ge\nmonitor r: rate of G\n"
+        "phase warm:\n    run 100 ms\nphase drive:\n    run 200 ms\n")
+    _ok(cli("run", "lif.snn", "-q", "-o", "res", cwd=tmp_path))
+    res = snndsl.load(tmp_path / "res")
+    fig = figure(res, None, window=0.02)
+    mv, mge, rate = fig.axes
+    assert mv.get_ylabel() == "G.v [mV]" and mge.get_ylabel() == "G.ge [nS]"
+    assert rate.get_xlabel() == "time [ms]"
+    assert rate.get_title(loc="left") == "r: population rate, smoothed over 20 ms (flat window)"
+    assert -66 < min(np.min(line.get_ydata()) for line in mv.get_lines()[:3]) < -64  # drawn in mV
+    assert [t.get_text() for t in mv.texts] == ["warm", "drive"]  # the phases, named in the first panel
+    assert [line.get_xdata()[0] for line in mv.get_lines() if line.get_linestyle() == "--"] == [100.0]
+    assert [t.get_text() for t in mv.get_legend().get_texts()] == ["G[0]", "G[1]", "G[2]"]
+    smoothed = rate.get_lines()[0].get_ydata()
+    assert smoothed.max() < 400  # per step it reaches 1 / (3 dt) = 3,333 Hz
+    np.testing.assert_allclose(smoothed.mean(), res["r"].rate.mean(), rtol=0.1)
+    _ok(cli("plot", "res", "--window", "20 ms", "-o", "lif.png", cwd=tmp_path))
+    assert _read_png(tmp_path / "lif.png").shape[:2] == (3 * PLOT_PANEL_HEIGHT, PLOT_WIDTH)
+    _user_error(cli("plot", "res", "--window", "soon", cwd=tmp_path), "--window takes a duration such as '10 ms'")
+
+
+@pytest.mark.needs_cc
+def test_plot_of_two_saved_arrays_is_before_and_after(cli, tmp_path):
+    from snndsl.plot import figure
+    shutil.copy(EXAMPLES / "freeze_after_learning.snn", tmp_path / "forum.snn")
+    _ok(cli("run", "forum.snn", "-q", "-o", "res", cwd=tmp_path))
+    proc = _ok(cli("plot", "res", "trained_w", "tested_w", cwd=tmp_path))
+    assert proc.stdout == "wrote res/trained_w_tested_w.png\n"
+    assert _read_png(tmp_path / "res" / "trained_w_tested_w.png").shape[:2] == (352, PLOT_WIDTH)
+    res = snndsl.load(tmp_path / "res")
+    held = int(np.sum(res.saved["trained_w"] == res.saved["tested_w"]))
+    hist, scatter = figure(res, ["trained_w", "tested_w"]).axes
+    assert [t.get_text() for t in scatter.get_legend().get_texts()] == [f"changed ({100 - held})",
+                                                                       f"unchanged ({held})"]
+    assert held >= int(np.sum(res.saved["trained_w"] > 0.3))  # the frozen synapses, at least
+    _ok(cli("plot", "res", "trained_w", "-o", "hist.png", cwd=tmp_path))
+    _user_error(cli("plot", "res", "trained_w", "weights", cwd=tmp_path), "plot monitors, or one saved array")
