@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
                          "(before and after)")
     pl.add_argument("-o", "--output", metavar="FILE.png")
     pl.add_argument("--window", default="10 ms", help="smoothing window of population rates (default 10 ms)")
+    pl.add_argument("--matrix", action="store_true", help="a saved synaptic array as a pre x post matrix")
+    pl.add_argument("--fields", metavar="HxW", help="a saved synaptic array as an H x W image per postsynaptic "
+                    "neuron (receptive fields)")
     return p
 
 
@@ -254,7 +257,7 @@ def _info(args) -> int:
 
 
 def _plot(args) -> int:
-    from snndsl.plot import plot_results
+    from snndsl.plot import plot_results, synapse_matrix
     from snndsl.results import ResultsError, load
     try:
         res = load(args.results)
@@ -277,8 +280,20 @@ def _plot(args) -> int:
         raise UserFacingError(f"snndsl: error: nothing to plot: the model of '{args.results}' records no "
                               "monitor (add one, e.g. `monitor spk: spikes of G`)")
     window = _seconds(args.window, "--window")
+    fields = None
+    if args.fields is not None:
+        parts = args.fields.lower().split("x")
+        if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+            raise UserFacingError(f"snndsl: error: --fields takes HxW, such as 28x28, not {args.fields!r}")
+        fields = (int(parts[0]), int(parts[1]))
+    if (args.matrix or fields) and (len(names) != 1 or names[0] not in res.saved_indices):
+        raise UserFacingError("snndsl: error: --matrix and --fields draw one saved array of a synapse group "
+                              f"(saved: {', '.join(res.saved_indices) or 'none'})")
+    if fields and fields[0] * fields[1] != synapse_matrix(res, names[0]).shape[0]:
+        raise UserFacingError(f"snndsl: error: --fields {args.fields}: {fields[0] * fields[1]} pixels, but "
+                              f"{names[0]} has {synapse_matrix(res, names[0]).shape[0]} presynaptic neurons")
     out = args.output or os.path.join(args.results, f"{'_'.join(names) or 'results'}.png")
-    plot_results(res, names or None, out, window)
+    plot_results(res, names or None, out, window, args.matrix, fields)
     print(f"wrote {out}")
     return EXIT_OK
 

@@ -49,15 +49,21 @@ def smooth(rate: np.ndarray, dt: float, window: float) -> np.ndarray:
     return np.convolve(rate, np.ones(k) / k, mode="same")
 
 
-def figure(res: Results, names=None, window: float = WINDOW):
+def figure(res: Results, names=None, window: float = WINDOW, matrix: bool = False, fields=None):
     """The figure `snndsl plot` draws: `names` are monitors (one panel each;
     all of them when None) or saved arrays (one: its histogram; two: before
-    and after)."""
+    and after). For one saved array of a synapse group, `matrix` draws it as
+    a presynaptic x postsynaptic matrix, `fields=(h, w)` as one h x w image
+    per postsynaptic neuron (receptive fields of image inputs)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = list(names) if names else list(res.monitors)
+    if matrix or fields:
+        if len(names) != 1 or names[0] not in res.saved_indices:
+            raise ValueError("a weight matrix or receptive fields are drawn from one saved array of a synapse group")
+        return _synapse_figure(plt, res, names[0], fields)
     if names and all(n in res.saved for n in names):
         return _saved_figure(plt, res, names)
     fig, axes = plt.subplots(max(1, len(names)), 1, figsize=(8, 2.6 * max(1, len(names))), squeeze=False)
@@ -149,17 +155,65 @@ def _saved_figure(plt, res: Results, names):
     return fig
 
 
-def plot_results(res: Results, names, out: str, window: float = WINDOW) -> None:
+def synapse_matrix(res: Results, name: str) -> np.ndarray:
+    """A saved synaptic array as (presynaptic x postsynaptic), NaN where no
+    synapse connects the pair (the last one where several do)."""
+    i, j = res.saved_indices[name]
+    values = np.asarray(res.saved[name], dtype=float)
+    if values.ndim != 1:
+        values = values[-1]  # saved in a loop: its last row
+    groups = res.manifest["groups"]
+    synapses = groups[res.manifest["saved"][name]["group"]]
+    n_pre, n_post = groups[synapses["source"]]["size"], groups[synapses["target"]]["size"]
+    out = np.full((n_pre, n_post), np.nan)
+    out[np.asarray(i), np.asarray(j)] = values
+    return out
+
+
+def _synapse_figure(plt, res: Results, name: str, fields):
+    m = synapse_matrix(res, name)
+    if not fields:
+        fig, ax = plt.subplots(figsize=(8, 6))
+        cmap = plt.get_cmap("viridis").with_extremes(bad="white")
+        im = ax.imshow(m, cmap=cmap, aspect="auto", interpolation="nearest")
+        ax.set_xlabel("postsynaptic neuron")
+        ax.set_ylabel("presynaptic neuron")
+        ax.set_title(f"{name}: {np.count_nonzero(~np.isnan(m))} synapses (white: none)", fontsize=9, loc="left")
+        fig.colorbar(im, ax=ax, label=name)
+        fig.tight_layout()
+        return fig
+    h, w = fields
+    if h * w != m.shape[0]:
+        raise ValueError(f"receptive fields of {h} x {w} need {h * w} presynaptic neurons; {name} has {m.shape[0]}")
+    n = m.shape[1]
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    tiles = np.full((rows * (h + 1), cols * (w + 1)), np.nan)
+    for k in range(n):
+        r, c = divmod(k, cols)
+        tiles[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = m[:, k].reshape(h, w)
+    fig, ax = plt.subplots(figsize=(8, max(2.0, 7 * tiles.shape[0] / tiles.shape[1] + 0.8)))
+    cmap = plt.get_cmap("hot_r").with_extremes(bad="0.8")  # the gaps between fields, pixels without a synapse
+    im = ax.imshow(tiles, cmap=cmap, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"{name}: the {h} x {w} field of each of {n} postsynaptic neurons", fontsize=9, loc="left")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=name)
+    fig.tight_layout()
+    return fig
+
+
+def plot_results(res: Results, names, out: str, window: float = WINDOW, matrix: bool = False, fields=None) -> None:
     import matplotlib.pyplot as plt
     if isinstance(names, str):
         names = [names]
-    fig = figure(res, names, window)
+    fig = figure(res, names, window, matrix, fields)
     fig.savefig(out, dpi=110)
     plt.close(fig)
 
 
-def plot(res: Results, *names: str, out: str, window: float = WINDOW) -> str:
+def plot(res: Results, *names: str, out: str, window: float = WINDOW, matrix: bool = False, fields=None) -> str:
     """`snndsl.plot(res, "weights", out="w.png")`: what `snndsl plot` draws,
     into `out`; returns `out`."""
-    plot_results(res, list(names) or None, out, window)
+    plot_results(res, list(names) or None, out, window, matrix, fields)
     return out

@@ -41,6 +41,25 @@ class Monitor:
     rate: np.ndarray | None = None
     indices: tuple[int, int] | None = None
 
+    @property
+    def quantity(self):
+        """The values with their unit, as a Brian2 Quantity (needs Brian2):
+        a state monitor's values, a rate monitor's rate, a spike monitor's
+        times."""
+        try:
+            from brian2.units.fundamentalunits import Quantity, get_or_create_dimension
+        except ImportError:
+            raise ResultsError("Monitor.quantity needs Brian2 (pip install brian2); .values and .unit "
+                               "hold the same") from None
+        from snndsl.units import HERTZ, SECOND, dim_of
+        if self.kind == "state":
+            data, dim = self.values, dim_of(self.unit or "1")
+        elif self.kind == "rate":
+            data, dim = self.rate, HERTZ
+        else:
+            data, dim = self.t, SECOND
+        return Quantity(np.asarray(data, dtype=float), dim=get_or_create_dimension([float(e) for e in dim.exps]))
+
     def __repr__(self) -> str:
         what = f"{self.group}.{self.variable}" if self.kind == "state" else f"{self.kind} of {self.group}"
         return f"<Monitor {self.name}: {what}, {len(self.t)} entries>"

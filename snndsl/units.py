@@ -142,3 +142,22 @@ def parse_suffix(text: str) -> tuple[float, Dim] | str:
         dim = dim * d ** power
         pos = m.end()
     return scale, dim
+
+
+def dim_of(text: str) -> Dim:
+    """The dimension of a unit as format_dim writes it ('volt', '1',
+    'siemens/metre**2', 'kilogram*metre**2/(amp*second**3)')."""
+    if text in ("", "1"):
+        return DIMENSIONLESS
+    named = dict(_NAMED)
+    num, _, den = text.partition("/")
+    dim = DIMENSIONLESS
+    for part, sign in ((num, 1), (den.strip("()"), -1)):
+        if not part or part == "1":
+            continue
+        for factor in re.split(r"(?<!\*)\*(?!\*)", part):
+            name, _, power = factor.partition("**")
+            if name not in named:
+                raise ValueError(f"unit '{text}': unknown part '{factor}'")
+            dim = dim * named[name] ** (sign * int(power or 1))
+    return dim

@@ -465,3 +465,25 @@ def test_plot_of_two_saved_arrays_is_before_and_after(cli, tmp_path):
     assert held >= int(np.sum(res.saved["trained_w"] > 0.3))  # the frozen synapses, at least
     _ok(cli("plot", "res", "trained_w", "-o", "hist.png", cwd=tmp_path))
     _user_error(cli("plot", "res", "trained_w", "weights", cwd=tmp_path), "plot monitors, or one saved array")
+
+
+@pytest.mark.needs_cc
+def test_plot_a_weight_matrix_and_receptive_fields(cli, tmp_path):
+    from snndsl.plot import figure, synapse_matrix
+    shutil.copy(EXAMPLES / "freeze_after_learning.snn", tmp_path / "forum.snn")
+    _ok(cli("run", "forum.snn", "-q", "-o", "res", cwd=tmp_path))
+    res = snndsl.load(tmp_path / "res")
+    m = synapse_matrix(res, "trained_w")
+    i, j = res.saved_indices["trained_w"]
+    assert m.shape == (10, 10) and np.array_equal(m[i, j], res.saved["trained_w"])
+    image = figure(res, ["trained_w"], matrix=True).axes[0].images[0].get_array()
+    np.testing.assert_array_equal(np.asarray(image), m)
+    tiles = np.asarray(figure(res, ["trained_w"], fields=(2, 5)).axes[0].images[0].get_array())
+    np.testing.assert_array_equal(tiles[0:2, 0:5], m[:, 0].reshape(2, 5))  # neuron 0's field, top left
+    np.testing.assert_array_equal(tiles[0:2, 6:11], m[:, 1].reshape(2, 5))  # neuron 1's, beside it
+    assert _ok(cli("plot", "res", "trained_w", "--matrix", cwd=tmp_path)).stdout == "wrote res/trained_w.png\n"
+    _ok(cli("plot", "res", "trained_w", "--fields", "2x5", "-o", "fields.png", cwd=tmp_path))
+    _user_error(cli("plot", "res", "trained_w", "--fields", "3x5", cwd=tmp_path),
+                "--fields 3x5: 15 pixels, but trained_w has 10 presynaptic neurons")
+    _user_error(cli("plot", "res", "trained_w", "--fields", "big", cwd=tmp_path), "--fields takes HxW")
+    _user_error(cli("plot", "res", "weights", "--matrix", cwd=tmp_path), "--matrix and --fields draw one saved array")

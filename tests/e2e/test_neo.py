@@ -74,3 +74,19 @@ def test_elephant_analyses_the_block(forum):
     other = np.histogram(spikes.t[(spikes.i == 4) & (spikes.t < 1)], bins=200, range=(0, 1))[0]
     assert cch.magnitude[10, 0] == pytest.approx(float(np.dot(counts, other)))  # lag 0
     assert list(lags) == list(range(-10, 11))
+
+
+@pytest.mark.brian2
+def test_monitors_as_brian2_quantities(tmp_path):
+    import brian2
+    path = tmp_path / "lif.snn"
+    path.write_text("neurons G[2]:\n    dv/dt = (20 mV - v) / (10 ms) : volt\n    g : siemens/metre**2\n"
+                    "    threshold: v > 10 mV\n    reset: v = 0 mV\n"
+                    "monitor mv: G.v\nmonitor mg: G.g\nmonitor r: rate of G\nmonitor s: spikes of G\n"
+                    "phase a:\n    run 20 ms\n")
+    res = snndsl.compile(path).run()
+    v = res["mv"].quantity
+    assert v.dim == brian2.volt.dim and np.allclose(np.asarray(v / brian2.mV), res["mv"].values * 1e3)
+    assert res["mg"].quantity.dim == (brian2.siemens / brian2.metre ** 2).dim
+    assert res["r"].quantity.dim == brian2.Hz.dim and res["s"].quantity.dim == brian2.second.dim
+    assert float(res["s"].quantity[0] / brian2.ms) == pytest.approx(res["s"].t[0] * 1e3)
