@@ -1,0 +1,105 @@
+"""What the parts of the checker share: the names the language predefines,
+the functions it knows, the scope of an expression, and small helpers."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from snndsl.ir import nodes as ir
+from snndsl.semantics import model as m
+from snndsl.syntax import ast
+
+PREDEFINED = {"i", "j", "t", "dt", "N"}
+SETTINGS = {"dt", "seed", "precision"}
+
+MATH_1 = {"exp", "log", "log10", "sin", "cos", "tan", "tanh", "sinh", "cosh"}
+SAME_DIM_1 = {"abs", "floor", "ceil"}
+REDUCTIONS = {"sum", "mean", "min", "max", "count", "sum_pre", "sum_post"}
+FUNCTIONS = MATH_1 | SAME_DIM_1 | {"sqrt", "int", "clip", "min", "max", "where", "rand", "randn",
+                                   "len"} | REDUCTIONS
+
+Fraction_half = Fraction(1, 2)
+MAX_SIZE = 2 ** 31 - 1
+# The longest simulation, in time steps: SNN_MAX_STEPS of runtime_c/snn_support.h. Up to
+# 2**53 every step count is an exact double, so t = step * dt is exact, and the sum of two
+# step counts (t_end = t + duration, a spike's arrival step) cannot overflow int64_t.
+MAX_STEPS = 2 ** 53
+# The longest synaptic delay, in steps: the generated C's limit for the spike ring (setup_delays).
+MAX_DELAY_STEPS = 1e9
+
+_ERR = ir.Const(0.0)  # placeholder for an expression that failed to check
+
+
+class _Fail(Exception):
+    """Abandons the current expression; its diagnostic is already recorded."""
+
+
+@dataclass
+class Scope:
+    """Where an expression is evaluated, and what it may use."""
+
+    group: m.Group | None = None  # element-wise context of this group
+    synapses: bool = False  # pre./post., j visible
+    rand: bool = False
+    reductions: bool = False
+    locals: dict[str, str] = field(default_factory=dict)
+    const_only: bool = False
+    shared_only: bool = False  # a shared assignment: no per-element reads
+    what: str = "here"  # for messages: "in a constant", "in a phase statement"
+
+
+def _mantissa(text: str) -> str:
+    return text.lower().partition("e")[0]
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v) and v == int(v)
+
+
+def _fraction(p) -> Fraction:
+    return Fraction(p).limit_denominator(1000)
+
+
+def _arith(a: ir.Expr, b: ir.Expr) -> str:
+    return "i" if a.dtype == "i" and b.dtype == "i" else "f"
+
+
+def _binary(op: str, a: ir.Expr, b: ir.Expr) -> ir.Expr:
+    dtype = "f" if op == "/" else _arith(a, b)
+    return ir.Binary(op, a, b, dtype)
+
+
+def _replace(obj, **kw):
+    from dataclasses import replace
+    return replace(obj, **kw)
+
+
+def _retarget(e: ir.Expr, at: str) -> ir.Expr:
+    """A subexpression of a neighbour group, read through pre./post."""
+    if at in ("self", "shared"):
+        return e
+    return ir.map_expr(lambda x: _replace(x, at=at) if isinstance(x, ir.Var) and x.at == "self" else x, e)
+
+
+def _ast_walk(e):
+    yield e
+    for name in getattr(e, "__dataclass_fields__", {}):
+        v = getattr(e, name)
+        if isinstance(v, ast.Expr):
+            yield from _ast_walk(v)
+        elif isinstance(v, tuple):
+            for x in v:
+                if isinstance(x, ast.Expr):
+                    yield from _ast_walk(x)
+
+
+def _ast_walk_stmts(body):
+    for s in body:
+        yield s
+        for name in ("body", "orelse"):
+            yield from _ast_walk_stmts(getattr(s, name, ()) or ())
+
+
+def _is_windows_drive(path: str) -> bool:
+    return len(path) > 2 and path[1] == ":" and path[0].isalpha() and path[2] in "\\/"

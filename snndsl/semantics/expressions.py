@@ -1,0 +1,354 @@
+"""Checking expressions: names, units and dimensions, functions, reductions,
+turned into IR expressions.
+
+A part of `Checker` (semantics/check.py), which holds the symbol table."""
+from __future__ import annotations
+
+import math
+import sys
+
+from snndsl.diagnostics import Code, closest
+from snndsl.ir import nodes as ir
+from snndsl.ir.evaluate import INT64, NotConstant, evaluate
+from snndsl.semantics import model as m
+from snndsl.semantics.common import (FUNCTIONS, MATH_1, REDUCTIONS, SAME_DIM_1, Fraction_half, Scope, _arith,
+    _ast_walk, _Fail, _fraction, _mantissa, _replace, _retarget)
+from snndsl.syntax import ast
+from snndsl.units import DIMENSIONLESS, SECOND, UNITS, Dim, format_dim, parse_suffix
+
+
+class ExpressionChecks:
+    def _expect_dim(self, got: Dim, want: Dim, span, what: str) -> None:
+        if got != want:
+            self.fail(Code.DIMENSION, f"{what} must be in {format_dim(want)}, but it is in {format_dim(got)}",
+                      span)
+
+    def _expect_bool(self, e: ir.Expr, span) -> None:
+        if e.dtype != "b":
+            self.fail(Code.BAD_TYPE, "a condition is expected here (a comparison, and/or/not, true/false)",
+                      span)
+
+    def expr(self, e: ast.Expr, scope: Scope) -> tuple[ir.Expr, Dim]:
+        method = getattr(self, "_e_" + type(e).__name__)
+        return method(e, scope)
+
+    def _e_Number(self, e: ast.Number, scope: Scope):
+        text = e.text
+        is_int = all(c.isdigit() for c in text)
+        value = int(text) if is_int else float(text)
+        if is_int and value >= INT64:
+            self.fail(Code.BAD_VALUE, f"the integer {text} overflows 64 bits", e.span)
+        scale, dim = 1.0, DIMENSIONLESS
+        if e.unit is not None:
+            parsed = parse_suffix(e.unit)
+            if isinstance(parsed, str):
+                self.fail(Code.UNKNOWN_UNIT, f"unknown unit '{parsed}'", e.span)
+            scale, dim = parsed
+        si = float(value) * scale
+        written = f"{text} {e.unit}" if e.unit else text
+        if not math.isfinite(si):
+            self.fail(Code.BAD_VALUE, f"{written} overflows to infinity (the largest number is about 1.8e308"
+                      + (" in SI units)" if e.unit else ")"), e.span)
+        if si != 0 and abs(si) < sys.float_info.min or si == 0 and any(c in "123456789" for c in _mantissa(text)):
+            self.fail(Code.BAD_VALUE, f"{written} underflows to zero (the smallest normal number is about 2.2e-308"
+                      + (" in SI units)" if e.unit else ")"), e.span)
+        if e.unit is None:
+            return ir.Const(value, "i" if is_int else "f", e.span), DIMENSIONLESS
+        return ir.Const(si, "f", e.span), dim
+
+    def _e_Bool(self, e: ast.Bool, scope: Scope):
+        return ir.Const(e.value, "b", e.span), DIMENSIONLESS
+
+    def _visible_names(self, scope: Scope) -> list[str]:
+        names = list(self.consts) + list(self.const_decls) + list(UNITS)
+        if not scope.const_only:
+            names += list(self.param_decls) + list(scope.locals) + ["t", "dt"]
+            if scope.group is not None:
+                names += [v.name for v in scope.group.variables] + ["i", "N"]
+                if scope.synapses:
+                    names += ["j"]
+        return names
+
+    def _e_Name(self, e: ast.Name, scope: Scope):
+        name = e.id
+        self.used.add(name)
+        if name in scope.locals:
+            if name in self.bad_locals:
+                raise _Fail  # its 'let' is reported
+            return ir.Local(name, scope.locals[name], e.span), DIMENSIONLESS
+        group = scope.group
+        if group is not None and not scope.const_only:
+            v = group.var(name)
+            if v is not None:
+                if scope.shared_only and not v.shared:
+                    self.fail(Code.FLAG_VIOLATION, f"'{name}' has one value per element; a shared variable "
+                              f"is set from shared values or reductions such as mean({name})", e.span)
+                return self._var_ref(group, v, "shared" if v.shared else "self", e.span, scope)
+            if name == "i" and not scope.shared_only:
+                return ir.Special("i", "i", e.span), DIMENSIONLESS
+            if name == "j" and scope.synapses:
+                return ir.Special("j", "i", e.span), DIMENSIONLESS
+            if name == "N":
+                return ir.Size(group.name, "i", e.span), DIMENSIONLESS
+        if name in self.const_decls:
+            known = self._const(name)
+            if known is None:
+                raise _Fail  # its declaration's error is reported
+            value, dim, dtype = known
+            return ir.Const(value, dtype, e.span), dim
+        if not scope.const_only:
+            if name == "t":
+                return ir.Special("t", "f", e.span), SECOND
+            if name == "dt":
+                return ir.Const(self.dt, "f", e.span), SECOND
+            if name in self.param_decls:
+                dim, dtype = self._param(name)
+                return ir.Param(name, dtype, e.span), dim
+            if name in self.data_decls:
+                if group is None or scope.shared_only:
+                    self.fail(Code.MISPLACED, f"data array '{name}' needs indices here: {name}[...]", e.span)
+                return ir.DataAt(name, (ir.Special("elem", "i"),), "f", e.span), self._data_dim(name)
+        elif name == "dt":
+            return ir.Const(self.dt, "f", e.span), SECOND
+        if name in UNITS:
+            scale, dim = UNITS[name]
+            return ir.Const(scale, "f", e.span), dim
+        if name in ("i", "j", "N", "t") or (scope.const_only and (name in self.param_decls or name in self.data_decls)):
+            self.fail(Code.MISPLACED, f"'{name}' cannot be used {scope.what}", e.span)
+        if name in self.groups:
+            self.fail(Code.MISPLACED, f"'{name}' is a group; write '{name}.X' for its variable X", e.span)
+        near = closest(name, self._visible_names(scope))
+        self.fail(Code.UNDEFINED_NAME, f"'{name}' is not defined" + (f"; did you mean '{near}'?" if near else ""),
+                  e.span)
+
+    def _var_ref(self, group: m.Group, v: m.Variable, at: str, span, scope: Scope):
+        if (group.name, v.name) in self.bad_vars:
+            raise _Fail  # its declaration's unit is reported
+        if v.kind == "subexpr":
+            expr = self._subexpr(group.name, v.name, span)
+            return _retarget(expr, at), v.dim
+        return ir.Var(group.name, v.name, at, v.dtype, span), v.dim
+
+    def _subexpr(self, group: str, name: str, span) -> ir.Expr:
+        """A subexpression's checked expression, checked on first use (so
+        declaration order does not matter); a cycle is an error."""
+        var = self.groups[group].var(name)
+        if var.expr is not None:
+            return var.expr
+        key = (group, name)
+        item = self._subexprs.get(key)
+        if item is None:
+            raise _Fail  # its declaration already failed and was reported
+        if key in self._subexpr_busy:
+            self.fail(Code.CYCLE, f"subexpression '{name}' is defined in terms of itself", item.span)
+        self._subexpr_busy.add(key)
+        try:
+            g = self.groups[group]
+            scope = Scope(group=g, synapses=g.kind == "synapses", what="in a subexpression")
+            e, dim = self.expr(item.expr, scope)
+            self._expect_dim(dim, var.dim, item.expr.span, f"'{name}'")
+        except _Fail:
+            self._subexprs.pop(key, None)
+            raise
+        finally:
+            self._subexpr_busy.discard(key)
+        g = self.groups[group]
+        self.groups[group] = _replace(g, variables=tuple(_replace(x, expr=e) if x.name == name else x
+                                                         for x in g.variables))
+        return e
+
+    def _e_Attr(self, e: ast.Attr, scope: Scope):
+        if e.obj in ("pre", "post"):
+            if not scope.synapses or scope.group is None or scope.group.kind != "synapses":
+                self.fail(Code.MISPLACED, f"'{e.obj}.{e.attr}' is only meaningful in synapses", e.span)
+            other = scope.group.source if e.obj == "pre" else scope.group.target
+            g = self.groups.get(other)
+            if g is None:
+                raise _Fail
+            v = self._lookup_var(g, e.attr, e.span)
+            return self._var_ref(g, v, "shared" if v.shared else e.obj, e.span, scope)
+        if e.obj in self.groups:
+            g = self.groups[e.obj]
+            v = self._lookup_var(g, e.attr, e.span)
+            if self._reducing == g.name:
+                return self._var_ref(g, v, "shared" if v.shared else "self", e.span, scope)
+            if v.shared and not scope.const_only:
+                return self._var_ref(g, v, "shared", e.span, scope)
+            self.fail(Code.MISPLACED, f"'{e.obj}.{e.attr}' has one value per element; reduce it "
+                      f"(sum({e.obj}.{e.attr}), mean(...), ...) to use it {scope.what}", e.span)
+        self._unknown(e.obj, list(self.groups) + (["pre", "post"] if scope.synapses else []), e.span, "group")
+
+    def _e_Index(self, e: ast.Index, scope: Scope):
+        self.used.add(e.name)
+        if e.name not in self.data_decls:
+            if e.name in self.groups:
+                self.fail(Code.MISPLACED, f"'{e.name}[...]': index a group's variable as {e.name}.X", e.span)
+            self._unknown(e.name, self.data_decls, e.span, "data array")
+        idx = []
+        for a in e.args:
+            x, dim = self.expr(a, scope)
+            index = self._as_integer(x, dim)
+            if index is None:
+                self.fail(Code.BAD_TYPE, f"an index into '{e.name}' is an integer (i, j, a loop variable, "
+                          "an integer constant or parameter, ...)", a.span)
+            idx.append(index)
+        return ir.DataAt(e.name, tuple(idx), "f", e.span), self._data_dim(e.name)
+
+    def _e_ListLit(self, e: ast.ListLit, scope: Scope):
+        self.fail(Code.MISPLACED, "a list literal is only allowed as the indices or times of a spikes group",
+                  e.span)
+
+    def _e_UnaryOp(self, e: ast.UnaryOp, scope: Scope):
+        x, dim = self.expr(e.operand, scope)
+        if e.op == "not":
+            self._expect_bool(x, e.operand.span)
+            return ir.Unary("not", x, "b", e.span), DIMENSIONLESS
+        if x.dtype == "b":
+            self.fail(Code.BAD_TYPE, f"'{e.op}' applies to numbers, not conditions", e.span)
+        if e.op == "+":
+            return x, dim
+        return ir.Unary("-", x, x.dtype, e.span), dim
+
+    def _e_BinOp(self, e: ast.BinOp, scope: Scope):
+        op = e.op
+        a, da = self.expr(e.left, scope)
+        b, db = self.expr(e.right, scope)
+        if op in ("and", "or"):
+            self._expect_bool(a, e.left.span)
+            self._expect_bool(b, e.right.span)
+            return ir.Binary(op, a, b, "b", e.span), DIMENSIONLESS
+        for x, sub in ((a, e.left), (b, e.right)):
+            if x.dtype == "b" and op not in ("==", "!="):
+                self.fail(Code.BAD_TYPE, f"'{op}' applies to numbers, not conditions", sub.span)
+        if op in ("+", "-", "%", "<", "<=", ">", ">=", "==", "!="):
+            if da != db:
+                self.fail(Code.DIMENSION, f"the sides of '{op}' have different dimensions: "
+                          f"left side is {format_dim(da)}, right side is {format_dim(db)}", e.span)
+            if op in ("+", "-", "%"):
+                return ir.Binary(op, a, b, _arith(a, b), e.span), da
+            return ir.Binary(op, a, b, "b", e.span), DIMENSIONLESS
+        if op == "*":
+            return ir.Binary(op, a, b, _arith(a, b), e.span), da * db
+        if op == "/":
+            return ir.Binary(op, a, b, "f", e.span), da / db
+        if op == "**":
+            if db != DIMENSIONLESS:
+                self.fail(Code.DIMENSION, f"an exponent is dimensionless, not {format_dim(db)}", e.right.span)
+            if da == DIMENSIONLESS:
+                return ir.Binary(op, a, b, "f", e.span), DIMENSIONLESS
+            try:
+                p = evaluate(b)
+            except NotConstant:
+                self.fail(Code.NOT_CONSTANT, f"raising a quantity in {format_dim(da)} to a power needs "
+                          "a constant exponent", e.right.span)
+            if not math.isfinite(p) or abs(p) > 1000:
+                self.fail(Code.BAD_VALUE, f"a quantity in {format_dim(da)} can only be raised to a "
+                          f"moderate, finite power, not {p:g}", e.right.span)
+            return ir.Binary(op, a, b, "f", e.span), da ** _fraction(p)
+        raise AssertionError(op)  # pragma: no cover
+
+    def _e_Call(self, e: ast.Call, scope: Scope):
+        f = e.func
+        n = len(e.args)
+        if f not in FUNCTIONS:
+            near = closest(f, FUNCTIONS)
+            self.fail(Code.UNKNOWN_FUNCTION, f"unknown function '{f}'" + (f"; did you mean '{near}'?" if near else ""),
+                      e.span)
+
+        def nargs(*allowed):
+            if n not in allowed:
+                want = " or ".join(str(k) for k in allowed)
+                self.fail(Code.ARGUMENTS, f"{f}() takes {want} argument{'s' if allowed != (1,) else ''}, "
+                          f"not {n}", e.span)
+
+        if f in REDUCTIONS and (f not in ("min", "max") or n == 1):
+            return self._reduction(e, scope)
+        if f in ("rand", "randn"):
+            nargs(0)
+            if not scope.rand:
+                self.fail(Code.MISPLACED, f"{f}() cannot be used {scope.what}", e.span)
+            return ir.Rand("uniform" if f == "rand" else "normal", "f", e.span), DIMENSIONLESS
+        if f == "len":
+            nargs(1)
+            a = e.args[0]
+            if not (isinstance(a, ast.Name) and a.id in self.data_decls):
+                self.fail(Code.ARGUMENTS, "len() takes the name of a data array", a.span)
+            self.used.add(a.id)
+            return ir.DataLen(a.id, "i", e.span), DIMENSIONLESS
+        args = [self.expr(a, scope) for a in e.args]
+        for (x, _), a in zip(args, e.args):
+            if x.dtype == "b" and f != "where":
+                self.fail(Code.BAD_TYPE, f"{f}() takes numbers, not conditions", a.span)
+        if f in MATH_1:
+            nargs(1)
+            self._expect_dim(args[0][1], DIMENSIONLESS, e.args[0].span, f"the argument of {f}()")
+            return ir.Call(f, (args[0][0],), "f", e.span), DIMENSIONLESS
+        if f in SAME_DIM_1:
+            nargs(1)
+            return ir.Call(f, (args[0][0],), "f" if f != "abs" else args[0][0].dtype, e.span), args[0][1]
+        if f == "sqrt":
+            nargs(1)
+            return ir.Call(f, (args[0][0],), "f", e.span), args[0][1] ** Fraction_half
+        if f == "int":
+            nargs(1)
+            self._expect_dim(args[0][1], DIMENSIONLESS, e.args[0].span, "the argument of int()")
+            return ir.Call("int", (args[0][0],), "i", e.span), DIMENSIONLESS
+        if f in ("min", "max"):
+            nargs(1, 2)
+            self._same_dims(f, args, e)
+            return ir.Call(f, tuple(x for x, _ in args), _arith(args[0][0], args[1][0]), e.span), args[0][1]
+        if f == "clip":
+            nargs(3)
+            self._same_dims(f, args, e)
+            return ir.Call(f, tuple(x for x, _ in args), "f", e.span), args[0][1]
+        if f == "where":
+            nargs(3)
+            self._expect_bool(args[0][0], e.args[0].span)
+            self._same_dims(f, args[1:], e)
+            dtype = "b" if args[1][0].dtype == args[2][0].dtype == "b" else _arith(args[1][0], args[2][0])
+            return ir.Call(f, tuple(x for x, _ in args), dtype, e.span), args[1][1]
+        raise AssertionError(f)  # pragma: no cover
+
+    def _same_dims(self, f, args, e) -> None:
+        dims = [d for _, d in args]
+        if any(d != dims[0] for d in dims):
+            shown = ", ".join(format_dim(d) for d in dims)
+            self.fail(Code.DIMENSION, f"the arguments of {f}() must have the same dimensions, not ({shown})",
+                      e.span)
+
+    def _reduction(self, e: ast.Call, scope: Scope):
+        f = e.func
+        if not scope.reductions:
+            self.fail(Code.MISPLACED, f"{f}() reduces over a group: it is only allowed in phase statements",
+                      e.span)
+        if len(e.args) != 1:
+            self.fail(Code.ARGUMENTS, f"{f}() takes 1 argument, not {len(e.args)}", e.span)
+        arg = e.args[0]
+        if f in ("sum_pre", "sum_post"):
+            if scope.group is None or scope.group.kind != "synapses" or scope.shared_only:
+                self.fail(Code.MISPLACED, f"{f}() is only meaningful in an assignment to a synapses group",
+                          e.span)
+            group = scope.group
+        elif scope.group is not None and not scope.shared_only:
+            group = scope.group
+        else:
+            names = {n.obj for n in _ast_walk(arg) if isinstance(n, ast.Attr) and n.obj in self.groups}
+            if not names and scope.group is not None:
+                names = {scope.group.name}  # a shared assignment reduces over its own group
+            if len(names) != 1:
+                self.fail(Code.MISPLACED, f"{f}() over which group? Name it in the argument, "
+                          f"e.g. {f}(exc.count)", e.span)
+            group = self.groups[names.pop()]
+        inner = Scope(group=group, synapses=group.kind == "synapses", rand=False, reductions=False,
+                      locals=scope.locals, what=f"inside {f}()")
+        saved, self._reducing = self._reducing, group.name
+        try:
+            x, dim = self.expr(arg, inner)
+        finally:
+            self._reducing = saved
+        if f == "count":
+            self._expect_bool(x, arg.span)
+            return ir.Reduce(f, group.name, x, "i", e.span), DIMENSIONLESS
+        if x.dtype == "b":
+            self.fail(Code.BAD_TYPE, f"{f}() takes numbers; count(COND) counts conditions", arg.span)
+        return ir.Reduce(f, group.name, x, "f", e.span), dim

@@ -1,0 +1,404 @@
+"""Checking groups: sizes, declarations, equations and their integration,
+clauses (threshold, reset, refractory, connect, delay) and event code.
+
+A part of `Checker` (semantics/check.py), which holds the symbol table."""
+from __future__ import annotations
+
+import math
+
+from snndsl.diagnostics import Code, Span, closest, warning
+from snndsl.ir import nodes as ir
+from snndsl.ir.integrate import METHODS, exact_problem, exponential_euler_problem
+from snndsl.semantics import model as m
+from snndsl.semantics.common import MAX_DELAY_STEPS, MAX_SIZE, PREDEFINED, Scope, _binary, _Fail, _is_int, _replace
+from snndsl.syntax import ast
+from snndsl.syntax.ast import RESERVED
+from snndsl.units import DIMENSIONLESS, HERTZ, SECOND, UNITS, Dim, format_dim
+
+
+class GroupChecks:
+    def _size(self, d: ast.GroupDecl) -> int | None:
+        v = self._constant_value(d.size, DIMENSIONLESS, "a group size")
+        if v is None:
+            return None  # reported; checks that need the size skip it
+        if not _is_int(v) or v < 1:
+            self.err(Code.BAD_VALUE, f"a group size is a positive integer, not {v:g}", d.size.span)
+            return None
+        if v > MAX_SIZE:
+            self.err(Code.BAD_VALUE, f"a group size is at most {MAX_SIZE} (indices are 32-bit), not {v:g}",
+                     d.size.span)
+            return None
+        return int(v)
+
+    def _group(self, d: ast.GroupDecl) -> None:
+        if d.name not in self.group_decls or self.group_decls[d.name] is not d:
+            return
+        self.group_order.append(d.name)
+        size = None
+        if d.kind != "synapses":
+            size = self._size(d)
+        else:
+            for end, span in ((d.source, d.source_span), (d.target, d.target_span)):
+                if end not in self.group_decls or self.group_decls[end].kind == "synapses":
+                    near = closest(end, [g for g, gd in self.group_decls.items() if gd.kind != "synapses"])
+                    self.err(Code.UNKNOWN_GROUP, f"'{end}' is not a neuron group"
+                             + (f"; did you mean '{near}'?" if near else ""), span)
+        variables: list[m.Variable] = []
+        seen: dict[str, Span | None] = {}
+        for item in d.items:
+            if isinstance(item, (ast.OdeDecl, ast.VarDecl, ast.SubexprDecl)):
+                if item.name == "lastupdate" and d.kind == "synapses":
+                    self.err(Code.RESERVED_NAME, "'lastupdate' is kept by synapses for their event-driven "
+                             "variables (the time of the last event), as in Brian2", item.span)
+                    continue
+                if item.name in RESERVED or item.name in PREDEFINED:
+                    self.err(Code.RESERVED_NAME, f"'{item.name}' is reserved and cannot be declared", item.span)
+                    continue
+                if item.name in seen:
+                    self.err(Code.DUPLICATE, f"'{item.name}' is declared twice in '{d.name}'",
+                             item.span, f"first declared at {seen[item.name]}")
+                    continue
+                seen[item.name] = item.span
+                variables.append(self._declare(d, item))
+                if isinstance(item, ast.SubexprDecl):
+                    self._subexprs[(d.name, item.name)] = item
+        if d.kind == "neurons" and any(isinstance(i, ast.Clause) and i.kind == "refractory" for i in d.items):
+            # as Brian2: when the neuron last spiked, and whether it may integrate and spike
+            for name, dim, dtype in (("lastspike", SECOND, "f"), ("not_refractory", DIMENSIONLESS, "b")):
+                if name in seen:
+                    self.err(Code.RESERVED_NAME, f"'{name}' is kept by neurons with a refractory period, "
+                             "as in Brian2", seen[name])
+                    variables = [v for v in variables if v.name != name]
+                variables.append(m.Variable(name, dim, dtype, "state", implicit=True))
+        group = m.Group(d.kind, d.name, size, tuple(variables), source=d.source, target=d.target,
+                        span=d.span)
+        self.groups[d.name] = group  # visible to its own expressions from here on
+        group = self._group_items(d, group)
+        self.groups[d.name] = group
+
+    def _declare(self, d: ast.GroupDecl, item) -> m.Variable:
+        before = len(self.diags)
+        dim, dtype = self._var_type(item.unit)
+        if len(self.diags) > before:  # an unknown unit: its dimension is a guess, so no echo at each use
+            self.bad_vars.add((d.name, item.name))
+        flags = set()
+        allowed = {"shared", "constant"}
+        if isinstance(item, ast.OdeDecl):
+            allowed = {"event-driven", "clock-driven", "unless refractory"}
+            if d.kind != "synapses":
+                allowed.discard("event-driven")
+                allowed.discard("clock-driven")
+        if isinstance(item, ast.SubexprDecl):
+            allowed = set()
+        for f in item.flags:
+            if f not in allowed:
+                near = closest(f, allowed) if allowed else None
+                self.err(Code.BAD_FLAG, f"flag '{f}' does not apply here"
+                         + (f"; did you mean '{near}'?" if near else "")
+                         + (f" (allowed: {', '.join(sorted(allowed))})" if allowed else ""), item.span)
+            flags.add(f)
+        kind = {ast.OdeDecl: "ode", ast.VarDecl: "state", ast.SubexprDecl: "subexpr"}[type(item)]
+        if kind == "ode" and dtype != "f":
+            self.err(Code.BAD_TYPE, "a differential equation's variable is a number with a unit", item.unit.span)
+        return m.Variable(item.name, dim, dtype, kind, shared="shared" in flags,
+                          constant="constant" in flags, event_driven="event-driven" in flags,
+                          unless_refractory="unless refractory" in flags, span=item.span)
+
+    def _group_items(self, d: ast.GroupDecl, group: m.Group) -> m.Group:
+        """Check a group's equations, clauses and code. The group's current
+        state is self.groups[d.name]: checking a subexpression updates it."""
+        changes: dict = {}
+        attempted: set[str] = set()  # properties written, even if they failed to check
+        failed: set[str] = set()  # parts with an error ("ode", "threshold", ...): no follow-on errors
+        synapses = d.kind == "synapses"
+        clauses_seen: dict[str, Span | None] = {}
+        self._current_group = d.name
+        for item in d.items:
+            group = self.groups[d.name]
+            elem = Scope(group=group, synapses=synapses, rand=True)
+            try:
+                key = getattr(item, "kind", None) if isinstance(item, (ast.Clause, ast.CodeBlock)) else type(item).__name__
+                if isinstance(item, (ast.Clause, ast.CodeBlock, ast.Method, ast.ConnectFrom)):
+                    tag = "connect" if isinstance(item, ast.ConnectFrom) else (key or "method")
+                    if tag in clauses_seen:
+                        self.err(Code.DUPLICATE, f"'{tag}' is given twice in '{d.name}'", item.span,
+                                 f"first given at {clauses_seen[tag]}")
+                        continue
+                    clauses_seen[tag] = item.span
+                if isinstance(item, ast.SubexprDecl):
+                    if (d.name, item.name) in self._subexprs:
+                        self._subexpr(d.name, item.name, item.span)
+                    continue
+                if isinstance(item, ast.OdeDecl):
+                    var = group.var(item.name)
+                    if var is None or var.kind != "ode" or (d.name, item.name) in self.bad_vars:
+                        failed.add("ode")  # its declaration was refused
+                        continue
+                    scope = Scope(group=group, synapses=synapses, what="in an equation")
+                    e, dim = self.expr(item.expr, scope)
+                    self._expect_dim(dim, var.dim / SECOND, item.expr.span, f"the right side of d{item.name}/dt")
+                    g = self.groups[d.name]
+                    self.groups[d.name] = _replace(g, variables=tuple(
+                        _replace(x, expr=e) if x.name == item.name else x for x in g.variables))
+                elif isinstance(item, ast.Prop):
+                    attempted.add(item.name)
+                    changes.update(self._prop(d, group, item))
+                elif isinstance(item, ast.Clause):
+                    changes.update(self._clause(d, group, item, elem))
+                elif isinstance(item, ast.ConnectFrom):
+                    if not synapses:
+                        self.fail(Code.MISPLACED, "'connect:' belongs in a synapses group", item.span)
+                    self.used.add(item.data)
+                    if item.data not in self.data_decls:
+                        self._unknown(item.data, self.data_decls, item.span, "data array")
+                    changes.update(connect="data", connect_data=item.data)
+                elif isinstance(item, ast.Method):
+                    if d.kind not in ("neurons", "synapses"):
+                        self.fail(Code.MISPLACED, "'method:' belongs in a neuron or synapses group", item.span)
+                    if item.name not in METHODS:
+                        near = closest(item.name, METHODS)
+                        self.fail(Code.BAD_VALUE, f"unknown integration method '{item.name}'"
+                                  + (f"; did you mean '{near}'?" if near else "")
+                                  + f" (methods: {', '.join(METHODS)})", item.span)
+                    changes.update(method=item.name, method_span=item.span)
+                elif isinstance(item, ast.CodeBlock):
+                    changes.update(self._code_block(d, group, item))
+            except _Fail:
+                failed.add("ode" if isinstance(item, ast.OdeDecl) else getattr(item, "kind", None)
+                           or type(item).__name__)
+        group = _replace(self.groups[d.name], **changes)
+        if d.kind == "poisson" and group.rate is None and group.var("rate") is None and "rate" not in attempted:
+            self.err(Code.MISSING, f"poisson group '{d.name}' needs 'rate = ...' or 'rate : Hz'",
+                     d.name_span)
+        if d.kind == "spikes":
+            for prop in ("indices", "times"):
+                if getattr(group, prop) is None and prop not in attempted:
+                    self.err(Code.MISSING, f"spikes group '{d.name}' needs '{prop} = ...'", d.name_span)
+        if d.kind == "poisson" and group.var("rate") is not None:
+            v = group.var("rate")
+            if v.dim != HERTZ:
+                self.err(Code.DIMENSION, f"a Poisson rate is in hertz (1/second), not {format_dim(v.dim)}",
+                         v.span)
+        if synapses:
+            self._check_event_driven(group)
+        # structural checks only where their parts checked clean: an error in an
+        # equation or a threshold is reported once, never echoed as "no threshold"
+        if d.kind == "neurons" and "threshold" not in failed:
+            if group.reset and group.threshold is None:
+                self.err(Code.MISSING, f"'{d.name}' has a reset but no threshold", d.name_span)
+            if group.refractory is not None and group.threshold is None:
+                self.err(Code.MISSING, f"'{d.name}' has a refractory period but no threshold", d.name_span)
+        if "ode" not in failed and "SubexprDecl" not in failed:
+            self._check_integration(d, group)
+        return group
+
+    def _check_integration(self, d: ast.GroupDecl, group: m.Group) -> None:
+        """The method must be able to integrate the system; with none given,
+        the system must be linear with constant coefficients (exact)."""
+        eqs = group.integration_system()
+        if not eqs:
+            if group.method is not None:
+                self.err(Code.BAD_VALUE, f"'{d.name}' has no differential equation to integrate", group.method_span)
+            return
+        if group.method is None:
+            why = exact_problem(eqs, group.name)
+            if why is not None:
+                self.err(Code.NOT_LINEAR, f"the equations of '{d.name}' cannot be integrated exactly ({why}); "
+                         "name a method: 'method: euler', 'rk2', 'rk4' or 'exponential_euler'", d.name_span)
+            return
+        why = {"exact": exact_problem, "exponential_euler": exponential_euler_problem}.get(
+            group.method, lambda *_: None)(eqs, group.name)
+        if why is not None:
+            self.err(Code.NOT_LINEAR, f"method {group.method} cannot integrate '{d.name}': {why}",
+                     group.method_span)
+
+    def _check_event_driven(self, group: m.Group) -> None:
+        from snndsl.ir.linear import linear_in
+        for v in group.variables:
+            if v.kind == "ode" and v.event_driven and v.expr is not None:
+                if linear_in(v.expr, v.name, group.name) is None:
+                    self.err(Code.NOT_LINEAR,
+                             f"the event-driven equation of '{v.name}' must be linear in '{v.name}' "
+                             "with constant coefficients", v.span)
+
+    def _prop(self, d: ast.GroupDecl, group: m.Group, item: ast.Prop) -> dict:
+        if d.kind == "poisson" and item.name == "rate":
+            if group.var("rate") is not None:
+                self.fail(Code.DUPLICATE, "'rate' is both declared and given", item.span)
+            e, dim = self.expr(item.expr, Scope(group=group, what="in a Poisson rate"))
+            self._expect_dim(dim, HERTZ, item.expr.span, "a Poisson rate")
+            self._known(e, "a Poisson rate", item.expr.span)
+            return {"rate": e}
+        if d.kind == "spikes" and item.name in ("indices", "times"):
+            return {item.name: self._list_or_data(item, SECOND if item.name == "times" else DIMENSIONLESS)}
+        allowed = {"poisson": "rate", "spikes": "indices, times"}.get(d.kind)
+        hint = f" ({d.kind} groups take {allowed})" if allowed else ""
+        self.fail(Code.MISPLACED, f"'{item.name} = ...' has no meaning in a {d.kind} group{hint}; "
+                  f"a subexpression needs a unit: '{item.name} = ... : UNIT'", item.span)
+
+    def _list_or_data(self, item: ast.Prop, want: Dim) -> ir.ListOrData:
+        e = item.expr
+        what = f"'{item.name}'"
+        if isinstance(e, ast.Name):
+            self.used.add(e.id)
+        if isinstance(e, ast.Name) and e.id in self.data_decls:
+            self._expect_dim(self._data_dim(e.id), want, e.span, what)
+            return ir.ListOrData(data=e.id)
+        if isinstance(e, ast.ListLit):
+            values = []
+            for x in e.items:
+                v = self._constant_value(x, want, f"an element of {what}")
+                if v is not None:
+                    values.append(float(v))
+            if not all(math.isfinite(v) for v in values):
+                self.fail(Code.BAD_VALUE, f"{what} holds a value that is not finite", e.span)
+            if item.name == "indices":
+                if any(not _is_int(v) or v < 0 for v in values):
+                    self.fail(Code.BAD_VALUE, "spike indices are non-negative integers", e.span)
+                size = self.groups[self._current_group].size if self._current_group in self.groups else None
+                if size is not None and any(v >= size for v in values):
+                    self.fail(Code.BAD_VALUE, f"a spike index is past the end of the group ({size} neurons)",
+                              e.span)
+            elif any(v < 0 for v in values):
+                self.fail(Code.BAD_VALUE, "spike times are not negative", e.span)
+            return ir.ListOrData(values=tuple(values))
+        if isinstance(e, ast.Name):
+            self._unknown(e.id, self.data_decls, e.span, "data array")
+        self.fail(Code.BAD_VALUE, f"{what} is a data array or a list literal [...]", e.span)
+
+    def _clause(self, d: ast.GroupDecl, group: m.Group, item: ast.Clause, elem: Scope) -> dict:
+        if item.kind == "connect":
+            if d.kind != "synapses":
+                self.fail(Code.MISPLACED, "'connect:' belongs in a synapses group", item.span)
+            if isinstance(item.expr, ast.Name) and item.expr.id in ("all", "one_to_one"):
+                return {"connect": item.expr.id, "connect_span": item.span}
+            scope = Scope(group=group, synapses=True, rand=True, what="in a connection condition")
+            e, _ = self.expr(item.expr, scope)
+            if e.dtype != "b":
+                self.fail(Code.BAD_TYPE, "'connect:' takes all, one_to_one, a condition, or 'from DATA'",
+                          item.expr.span)
+            for n in ir.walk(e):
+                if isinstance(n, ir.Var) and n.at == "self":
+                    self.fail(Code.MISPLACED, "a connection condition cannot read the synapse's own "
+                              "variables (they do not exist yet)", n.span)
+            return {"connect": "cond", "connect_cond": e, "connect_span": item.span}
+        if item.kind in ("delay", "refractory") and isinstance(item.expr, ast.Name) and item.expr.id in UNITS \
+                and group.var(item.expr.id) is None and item.expr.id not in self.const_decls \
+                and item.expr.id not in self.param_decls:
+            self.diags.append(warning(Code.LOOKS_LIKE_DECLARATION,
+                                      f"'{item.kind}: {item.expr.id}' sets a {item.kind} of 1 {item.expr.id}; "
+                                      f"'{item.kind}' is reserved, so it cannot declare a variable", item.span))
+        if item.kind == "delay":
+            if d.kind != "synapses":
+                self.fail(Code.MISPLACED, "'delay:' belongs in a synapses group", item.span)
+            scope = Scope(group=group, synapses=True, rand=True, what="in a delay")
+            e, dim = self.expr(item.expr, scope)
+            self._expect_dim(dim, SECOND, item.expr.span, "a delay")
+            per_synapse = any(isinstance(n, (ir.Var, ir.Rand, ir.DataAt)) and not (isinstance(n, ir.Var) and n.at == "shared")
+                              or isinstance(n, ir.Special) and n.name in ("i", "j") for n in ir.walk(e))
+            v = self._known(e, "a delay", item.expr.span)
+            if v is not None:
+                if v < 0:
+                    self.fail(Code.BAD_VALUE, "a delay cannot be negative", item.expr.span)
+                if v / self.dt > MAX_DELAY_STEPS:
+                    self.fail(Code.BAD_VALUE, f"a delay of {v:g} s is {v / self.dt:.3g} time steps of dt = "
+                              f"{self.dt:g} s; spikes in flight are kept for at most {MAX_DELAY_STEPS:.0e} "
+                              "steps", item.expr.span)
+            return {"delay": e, "delay_kind": "heterogeneous" if per_synapse else "homogeneous"}
+        if d.kind != "neurons":
+            self.fail(Code.MISPLACED, f"'{item.kind}:' belongs in a neuron group", item.span)
+        scope = Scope(group=group, what=f"in '{item.kind}:'")
+        e, dim = self.expr(item.expr, scope)
+        if item.kind == "threshold":
+            self._expect_bool(e, item.expr.span)
+            return {"threshold": e}
+        if e.dtype == "b":
+            return {"refractory": e, "refractory_kind": "condition"}
+        self._expect_dim(dim, SECOND, item.expr.span, "a refractory period (or a condition)")
+        v = self._known(e, "a refractory period", item.expr.span)
+        if v is not None:
+            if not v >= 0:
+                self.fail(Code.BAD_VALUE, "a refractory period cannot be negative", item.expr.span)
+            self._check_steps(v, item.expr.span, "a refractory period")
+        return {"refractory": e, "refractory_kind": "duration"}
+
+    def _code_block(self, d: ast.GroupDecl, group: m.Group, item: ast.CodeBlock) -> dict:
+        if item.kind in ("pre", "post"):
+            if d.kind != "synapses":
+                self.fail(Code.MISPLACED, f"'on {item.kind}:' belongs in a synapses group", item.span)
+            scope = Scope(group=group, synapses=True, rand=True, what=f"in 'on {item.kind}'")
+            return {f"on_{item.kind}": self._stmts(item.body, scope, "event")}
+        if item.kind == "init":
+            if d.kind == "spikes":
+                self.fail(Code.MISPLACED, "a spikes group has no variables to initialise", item.span)
+            scope = Scope(group=group, synapses=d.kind == "synapses", rand=True, what="in 'init'")
+            return {"init": self._stmts(item.body, scope, "init")}
+        if d.kind != "neurons":
+            self.fail(Code.MISPLACED, "'reset:' belongs in a neuron group", item.span)
+        scope = Scope(group=group, rand=True, what="in 'reset'")
+        return {"reset": self._stmts(item.body, scope, "reset")}
+
+    def _stmts(self, body, scope: Scope, context: str) -> tuple[ir.Stmt, ...]:
+        out = []
+        for s in body:
+            try:
+                if isinstance(s, ast.If):
+                    c, _ = self.expr(s.cond, scope)
+                    self._expect_bool(c, s.cond.span)
+                    out.append(ir.If(c, self._stmts(s.body, scope, context),
+                                     self._stmts(s.orelse, scope, context), s.span))
+                else:
+                    out.append(self._assign(s, scope, context))
+            except _Fail:
+                pass
+        return tuple(out)
+
+    def _assign(self, s: ast.Assign, scope: Scope, context: str) -> ir.Stmt:
+        group = scope.group
+        if s.neighbour is not None:
+            other = group.source if s.neighbour == "pre" else group.target
+            if not scope.synapses:
+                self.fail(Code.MISPLACED, f"'{s.neighbour}.{s.target}' is only meaningful in synapses", s.span)
+            tgt_group = self.groups.get(other)
+            if tgt_group is None:
+                raise _Fail
+            var = self._lookup_var(tgt_group, s.target, s.span)
+            if var.shared:
+                self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared in '{other}': event code runs per "
+                          "synapse and cannot write it", s.span)
+            target = ir.Var(other, var.name, s.neighbour, var.dtype, s.span)
+        else:
+            var = group.var(s.target)
+            if var is None:
+                self._unknown(s.target, [v.name for v in group.variables], s.span,
+                              f"variable of '{group.name}'")
+            target = ir.Var(group.name, var.name, "shared" if var.shared else "self", var.dtype, s.span)
+        if var.kind == "subexpr":
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is a subexpression and cannot be assigned", s.span)
+        if var.constant and context != "init":
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is constant: only 'init' and phases may set it",
+                      s.span)
+        if var.shared and context in ("event", "reset") and s.neighbour is None:
+            what = "event code runs per synapse" if context == "event" else "reset runs per neuron"
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared: {what} and cannot write it", s.span)
+        value, dim = self.expr(s.value, scope)
+        return ir.Assign(target, self._compound(target, var, s.op, value, dim, s.value.span), s.span)
+
+    def _compound(self, target: ir.Expr, var: m.Variable, op: str, value: ir.Expr, dim: Dim, span) -> ir.Expr:
+        if (target.group, var.name) in self.bad_vars:
+            raise _Fail  # its declaration's unit is reported
+        if value.dtype != "b":
+            self._known(value, f"an assignment to '{var.name}'", span)
+        if op in ("=", "+=", "-="):
+            if var.dtype == "b":
+                if op != "=" or value.dtype != "b":
+                    self.fail(Code.BAD_TYPE, f"'{var.name}' is boolean; assign it a condition", span)
+                return value
+            if value.dtype == "b":
+                self.fail(Code.BAD_TYPE, f"'{var.name}' is a number, not a condition", span)
+            self._expect_dim(dim, var.dim, span, f"the value assigned to '{var.name}'")
+        else:
+            self._expect_dim(dim, DIMENSIONLESS, span, f"a factor in '{op}'")
+        if op == "=":
+            return value
+        return _binary(op[0], target, value)

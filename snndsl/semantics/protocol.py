@@ -1,0 +1,288 @@
+"""Checking monitors and the protocol: phases, runs, assignments to groups,
+freezes, saves, loops and conditions.
+
+A part of `Checker` (semantics/check.py), which holds the symbol table."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from snndsl.diagnostics import Code
+from snndsl.ir import nodes as ir
+from snndsl.semantics import model as m
+from snndsl.semantics.common import MAX_SIZE, PREDEFINED, Scope, _binary, _Fail, _is_int
+from snndsl.syntax import ast
+from snndsl.syntax.ast import RESERVED
+from snndsl.units import DIMENSIONLESS, SECOND, format_dim
+
+
+class ProtocolChecks:
+    def _monitor(self, d: ast.MonitorDecl, phase_names: set[str]) -> ir.Monitor | None:
+        try:
+            if d.group not in self.groups:
+                self._unknown(d.group, self.groups, d.group_span, "group")
+            group = self.groups[d.group]
+            for name, span in zip(d.during, d.during_spans):
+                if name not in phase_names:
+                    self._unknown(name, phase_names, span, "phase")
+            if d.kind in ("spikes", "rate"):
+                if group.kind == "synapses":
+                    self.fail(Code.BAD_VALUE, "synapses do not spike; monitor a neuron group", d.group_span)
+                return ir.Monitor(d.name, d.kind, d.group, unit="1/second" if d.kind == "rate" else "1",
+                                  span=d.span)
+            var = self._lookup_var(group, d.var, d.var_span)
+            every, step = 1, None
+            if d.every is not None:
+                step = self._constant_value(d.every, SECOND, "'every'")
+                if step is None:
+                    raise _Fail
+                k = step / self.dt
+                if step > 0:
+                    self._check_steps(step, d.every.span, "'every'")
+                if step <= 0 or k < 1 - 1e-9:
+                    self.fail(Code.BAD_VALUE, f"'every' must be at least dt ({self.dt:g} s)", d.every.span)
+                if abs(k - round(k)) > 1e-6 * max(1.0, k):
+                    self.fail(Code.BAD_VALUE, f"'every' must be a whole number of time steps "
+                              f"(dt = {self.dt:g} s, every = {step:g} s)", d.every.span)
+                every = int(round(k))
+            lo, hi = 0, None
+            if d.selector is not None:
+                if not isinstance(d.selector, ast.Range):
+                    self.fail(Code.BAD_VALUE, "a monitor selects an index range [a:b]", d.selector.span)
+                if var.shared:
+                    self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared: it has no elements to select",
+                              d.selector.span)
+                lo, hi = self._range_consts(d.selector, group)
+            return ir.Monitor(d.name, "state", d.group, var.name, lo, hi, every,
+                              step if d.every is not None else None, tuple(d.during),
+                              format_dim(var.dim), var.dtype, d.span)
+        except _Fail:
+            return None
+
+    def _range_consts(self, sel: ast.Range, group: m.Group) -> tuple[int, int | None]:
+        bounds = []
+        for e in (sel.lo, sel.hi):
+            if e is None:
+                bounds.append(None)
+                continue
+            v = self._constant_value(e, DIMENSIONLESS, "an index bound")
+            if v is None or not _is_int(v) or v < 0 or v > MAX_SIZE:
+                self.fail(Code.BAD_VALUE, "an index bound is a non-negative integer constant", e.span)
+            bounds.append(int(v))
+        lo, hi = bounds[0] or 0, bounds[1]
+        if group.size is not None and hi is not None and hi > group.size:
+            self.fail(Code.BAD_VALUE, f"index {hi} is past the end of '{group.name}' ({group.size} elements)",
+                      sel.span)
+        if hi is not None and hi <= lo:
+            self.fail(Code.BAD_VALUE, f"the range [{lo}:{hi}] is empty", sel.span)
+        return lo, hi
+
+    # ---- the protocol -----------------------------------------------------
+    def _phase(self, p: ast.PhaseDecl) -> ir.Phase:
+        return ir.Phase(p.name, self._pstmts(p.body, {}, loop_depth=0), p.span)
+
+    def _pstmts(self, body, local_vars: dict[str, str], loop_depth: int) -> tuple[ir.Stmt, ...]:
+        out = []
+        for s in body:
+            try:
+                r = self._pstmt(s, local_vars, loop_depth)
+                if r is not None:
+                    out.append(r)
+            except _Fail:
+                pass
+        return tuple(out)
+
+    def _scalar_scope(self, local_vars, what: str) -> Scope:
+        return Scope(reductions=True, locals=dict(local_vars), what=what)
+
+    def _pstmt(self, s, local_vars: dict[str, str], loop_depth: int):
+        if isinstance(s, ast.Run):
+            e, dim = self.expr(s.duration, self._scalar_scope(local_vars, "in 'run'"))
+            self._expect_dim(dim, SECOND, s.duration.span, "a run's duration")
+            v = self._known(e, "a run's duration", s.duration.span)
+            if v is not None:
+                if not v > 0:
+                    self.fail(Code.BAD_VALUE, f"a run's duration is a finite, positive time, not {v:g} s",
+                              s.duration.span)
+                self._check_steps(v, s.duration.span, "a run")
+            return ir.Run(e, span=s.span)
+        if isinstance(s, ast.GroupAssign):
+            return self._group_assign(s, local_vars)
+        if isinstance(s, ast.Let):
+            if s.name in RESERVED or s.name in PREDEFINED:
+                self.fail(Code.RESERVED_NAME, f"'{s.name}' is reserved and cannot name a local", s.span)
+            if s.name in local_vars:
+                self.fail(Code.DUPLICATE, f"'{s.name}' is already defined", s.span)
+            self._shadow_check(s.name, s.span)
+            try:
+                e, dim = self.expr(s.value, self._scalar_scope(local_vars, "in 'let'"))
+                if dim != DIMENSIONLESS or e.dtype == "b":
+                    self.fail(Code.DIMENSION, "a protocol local ('let') holds a dimensionless number", s.value.span)
+            except _Fail:
+                local_vars[s.name] = "f"  # declared all the same, so that its uses do not echo the error
+                self.bad_locals.add(s.name)
+                raise
+            self.bad_locals.discard(s.name)
+            local_vars[s.name] = "f"
+            self.protocol_locals[s.name] = "f"
+            return ir.SetLocal(s.name, e, True, s.span)
+        if isinstance(s, ast.LocalAssign):
+            if s.name not in local_vars:
+                if s.name in self.groups or s.name in self.param_decls or s.name in self.const_decls:
+                    self.fail(Code.BAD_VALUE, f"'{s.name}' cannot be assigned here; "
+                              "a group's variable is set with 'G.X = ...', a local is declared with 'let'", s.span)
+                self._unknown(s.name, local_vars, s.span, "local (declare it with 'let')")
+            if local_vars[s.name] == "i":
+                self.fail(Code.FLAG_VIOLATION, f"the loop variable '{s.name}' cannot be assigned", s.span)
+            if s.name in self.bad_locals:
+                raise _Fail  # its 'let' is reported
+            e, dim = self.expr(s.value, self._scalar_scope(local_vars, "in an assignment"))
+            self._expect_dim(dim, DIMENSIONLESS, s.value.span, f"the value of '{s.name}'")
+            cur = ir.Local(s.name, "f")
+            value = e if s.op == "=" else _binary(s.op[0], cur, e)
+            return ir.SetLocal(s.name, value, False, s.span)
+        if isinstance(s, ast.For):
+            scope = self._scalar_scope(local_vars, "in a loop bound")
+            bounds = []
+            for b in (s.start, s.stop):
+                e, dim = self.expr(b, scope)
+                self._expect_dim(dim, DIMENSIONLESS, b.span, "a loop bound")
+                e = self._as_integer(e, dim) or ir.Call("int", (e,), "i")
+                bounds.append(e)
+            if s.var in RESERVED or s.var in PREDEFINED:
+                self.fail(Code.RESERVED_NAME, f"'{s.var}' is reserved and cannot name a loop variable", s.span)
+            if s.var in local_vars:
+                self.fail(Code.DUPLICATE, f"'{s.var}' is already defined", s.span)
+            self._shadow_check(s.var, s.span)
+            inner = dict(local_vars)
+            inner[s.var] = "i"
+            self.protocol_locals[s.var] = "i"
+            return ir.For(s.var, bounds[0], bounds[1], self._pstmts(s.body, inner, loop_depth + 1), s.span)
+        if isinstance(s, ast.While):
+            c, _ = self.expr(s.cond, self._scalar_scope(local_vars, "in 'while'"))
+            self._expect_bool(c, s.cond.span)
+            return ir.While(c, self._pstmts(s.body, dict(local_vars), loop_depth + 1), s.span)
+        if isinstance(s, ast.If):
+            c, _ = self.expr(s.cond, self._scalar_scope(local_vars, "in 'if'"))
+            self._expect_bool(c, s.cond.span)
+            return ir.If(c, self._pstmts(s.body, dict(local_vars), loop_depth),
+                         self._pstmts(s.orelse, dict(local_vars), loop_depth), s.span)
+        if isinstance(s, ast.Save):
+            return self._save(s, loop_depth > 0)
+        if isinstance(s, ast.Freeze):
+            return self._freeze(s, local_vars)
+        if isinstance(s, ast.StoreState):
+            if s.name in self.states or s.name in self.saves or s.name in self.monitor_names:
+                self.fail(Code.DUPLICATE, f"'{s.name}' already names a stored state, a saved array or a "
+                          "monitor", s.span)
+            if loop_depth > 0:
+                self.fail(Code.MISPLACED, "'store state' inside a loop would overwrite itself; store it "
+                          "after the loop", s.span)
+            self.states.append(s.name)
+            return ir.StoreState(s.name, s.span)
+        if isinstance(s, ast.RestoreState):
+            if s is not self._first_statement:
+                self.fail(Code.MISPLACED, "'restore state' must be the first statement of the first phase: "
+                          "the run continues from the snapshot", s.span)
+            path = s.path
+            if not os.path.isabs(path) and not self.file.startswith("<"):
+                path = str(Path(self.file).resolve().parent / path)
+            return ir.RestoreState(path, s.span)
+        raise AssertionError(f"unknown statement {s!r}")  # pragma: no cover
+
+    def _shadow_check(self, name: str, span) -> None:
+        if name in self.const_decls or name in self.param_decls or name in self.data_decls or name in self.groups:
+            self.fail(Code.DUPLICATE, f"'{name}' is already declared at the top level", span)
+
+    def _target_var(self, t: ast.Target) -> tuple[m.Group, m.Variable]:
+        if t.group not in self.groups:
+            self._unknown(t.group, self.groups, t.group_span, "group")
+        group = self.groups[t.group]
+        var = self._lookup_var(group, t.var, t.var_span)
+        return group, var
+
+    def _group_assign(self, s: ast.GroupAssign, local_vars) -> ir.Stmt:
+        group, var = self._target_var(s.target)
+        if var.kind == "subexpr":
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is a subexpression and cannot be assigned",
+                      s.target.var_span)
+        if group.kind == "spikes":
+            self.fail(Code.BAD_VALUE, "a spikes group has no variables", s.target.span)
+        at = "shared" if var.shared else "self"
+        target = ir.Var(group.name, var.name, at, var.dtype, s.target.var_span)
+        synapses = group.kind == "synapses"
+        if var.shared:
+            scope = Scope(group=group, reductions=True, locals=dict(local_vars), shared_only=True,
+                          what="in a shared assignment")
+        else:
+            scope = Scope(group=group, synapses=synapses, rand=True, reductions=True,
+                          locals=dict(local_vars), what="in a phase assignment")
+        where = lo = hi = None
+        sel = s.target.selector
+        if sel is not None and var.shared:
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared (one value for the whole group) and "
+                      "cannot be assigned per element", sel.span)
+        if isinstance(sel, ast.Where):
+            where, _ = self.expr(sel.cond, scope)
+            self._expect_bool(where, sel.cond.span)
+        elif isinstance(sel, ast.Range):
+            lo, hi = self._range_bounds(sel, local_vars)
+        value, dim = self.expr(s.value, scope)
+        value = self._compound(target, var, s.op, value, dim, s.value.span)
+        return ir.GroupAssign(group.name, target, value, where, lo, hi, s.span)
+
+    def _range_bounds(self, sel: ast.Range, local_vars) -> tuple[ir.Expr | None, ir.Expr | None]:
+        """`[a:b]` of a phase statement: scalar integer bounds, either may be absent."""
+        scope = self._scalar_scope(local_vars, "in an index bound")
+        bounds = []
+        for b in (sel.lo, sel.hi):
+            if b is None:
+                bounds.append(None)
+                continue
+            e, dim = self.expr(b, scope)
+            self._expect_dim(dim, DIMENSIONLESS, b.span, "an index bound")
+            index = self._as_integer(e, dim)
+            if index is None:
+                self.fail(Code.BAD_TYPE, "an index bound is an integer", b.span)
+            bounds.append(index)
+        return bounds[0], bounds[1]
+
+    def _freeze(self, s: ast.Freeze, local_vars) -> ir.Stmt:
+        group, var = self._target_var(s.target)
+        word = "freeze" if s.frozen else "unfreeze"
+        if var.kind == "subexpr":
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is a subexpression: there is nothing to {word}",
+                      s.target.var_span)
+        if group.kind == "spikes":
+            self.fail(Code.BAD_VALUE, "a spikes group has no variables", s.target.span)
+        sel = s.target.selector
+        if sel is not None and var.shared:
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared (one value for the whole group) and "
+                      f"cannot be {word}d per element", sel.span)
+        where = lo = hi = None
+        if isinstance(sel, ast.Where):
+            scope = Scope(group=group, synapses=group.kind == "synapses", rand=True, reductions=True,
+                          locals=dict(local_vars), what=f"in '{word}'")
+            where, _ = self.expr(sel.cond, scope)
+            self._expect_bool(where, sel.cond.span)
+        elif isinstance(sel, ast.Range):
+            lo, hi = self._range_bounds(sel, local_vars)
+        self.frozen_vars.add((group.name, var.name))
+        return ir.Freeze(group.name, var.name, s.frozen, where, lo, hi, s.span)
+
+    def _save(self, s: ast.Save, in_loop: bool) -> ir.Stmt:
+        group, var = self._target_var(ast.Target(s.group, s.var, None, s.span, s.group_span, s.var_span))
+        if s.name in self.saves:
+            self.fail(Code.DUPLICATE, f"'{s.name}' is already saved elsewhere", s.name_span,
+                      f"first saved at {self.saves[s.name].span}")
+        if s.name in self.monitor_names:
+            self.fail(Code.DUPLICATE, f"'{s.name}' already names a monitor", s.name_span)
+        expr = self._subexpr(group.name, var.name, s.var_span) if var.kind == "subexpr" else None
+        if expr is not None and any(isinstance(n, ir.Rand) for n in ir.walk(expr)):
+            self.fail(Code.MISPLACED, f"'{var.name}' draws random numbers: saving it would not show the "
+                      "values the model used", s.var_span)
+        self.saves[s.name] = ir.SaveDef(s.name, group.name, var.name, in_loop, format_dim(var.dim),
+                                        var.dtype, expr, span=s.span)
+        return ir.SaveVar(s.name, s.span)
+
+    # ---- expressions -----------------------------------------------------------
