@@ -54,6 +54,7 @@ def test_units_of_a_neuron_model_and_rates(tmp_path):
     assert len(seg.spiketrains) == 4 and all(len(st) >= 2 for st in seg.spiketrains)
 
 
+@pytest.mark.filterwarnings("ignore:The 'copy' argument in Quantity is deprecated")  # inside Elephant
 def test_elephant_analyses_the_block(forum):
     """Mean rate, CV of the inter-spike intervals and a cross-correlogram,
     by Elephant, agree with the same numbers computed from the arrays."""
