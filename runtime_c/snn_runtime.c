@@ -1386,7 +1386,7 @@ void snn_dim_format(const int dim[7], char *buf, size_t len)
 {
     static const char *const base[7] = {"metre", "kilogram", "second", "amp", "kelvin", "mole", "candela"};
     static const struct { const char *name; signed char dim[7]; } named[] = {
-        {"1", {0}},
+        {"dimensionless", {0}},
         {"hertz", {0, 0, -1, 0, 0, 0, 0}},    {"volt", {2, 1, -3, -1, 0, 0, 0}},
         {"siemens", {-2, -1, 3, 2, 0, 0, 0}}, {"ohm", {2, 1, -3, -2, 0, 0, 0}},
         {"farad", {-2, -1, 4, 2, 0, 0, 0}},   {"coulomb", {0, 0, 1, 1, 0, 0, 0}},

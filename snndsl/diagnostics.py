@@ -141,5 +141,11 @@ def closest(name: str, candidates) -> str | None:
     """The candidate a misspelling most likely meant, or None."""
     import difflib
 
-    found = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
-    return found[0] if found else None
+    names = sorted(set(candidates))
+    lower: dict[str, str] = {}
+    for c in names:
+        lower.setdefault(c.lower(), c)
+    if name.lower() in lower and lower[name.lower()] != name:  # only the case differs: V for v
+        return lower[name.lower()]
+    found = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
+    return lower[found[0]] if found and lower[found[0]] != name else None

@@ -493,8 +493,10 @@ def _values_for(what: str, v, value) -> np.ndarray:
         scale, dim = parsed
         unit = units.format_dim(dim)
     if unit != v.unit:
-        raise _fail(f"{what} is in {v.unit}, the value in {unit}" +
-                    (" (give the unit: a string such as '10 mV', or (values, 'mV'))" if unit == "1" else ""))
+        def what_it_is(u: str) -> str:
+            return "dimensionless" if u == "1" else f"in {u}"
+        raise _fail(f"{what} is {what_it_is(v.unit)}, the value {what_it_is(unit)}"
+                    + (" (give the unit: a string such as '10 mV', or (values, 'mV'))" if unit == "1" else ""))
     try:
         array = np.asarray(value, dtype=float) * scale
     except (TypeError, ValueError):

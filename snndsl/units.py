@@ -116,6 +116,40 @@ def format_dim(d: Dim) -> str:
     return _base_product(d)
 
 
+def describe_dim(d: Dim) -> str:
+    """A dimension in a message: 'dimensionless', 'volt', 'siemens/metre**2'."""
+    return "dimensionless" if d.dimensionless else format_dim(d)
+
+
+def in_dim(d: Dim) -> str:
+    """'in volt', or 'dimensionless': what a quantity is, in a message."""
+    return "dimensionless" if d.dimensionless else f"in {format_dim(d)}"
+
+
+# Brian2 spells units with prefixes and long names too (mvolt, nsiemens, msecond, umetre, hertz).
+_BRIAN2_PREFIXES = {"p": "p", "n": "n", "u": "u", "m": "m", "k": "k", "M": "M", "G": "G"}
+_BRIAN2_LONG = {"volt": "V", "amp": "A", "ampere": "A", "siemens": "S", "farad": "F", "second": "s", "metre": "m",
+                "meter": "m", "hertz": "Hz", "ohm": "ohm", "molar": "M", "mole": "mol", "gram": "g", "kelvin": "K"}
+
+
+def suggest_unit(name: str) -> str | None:
+    """The unit a user probably meant by an unknown unit name: Brian2's
+    'mvolt' is 'mV', 'nsiemens' 'nS', 'hertz' 'Hz'; else the closest name."""
+    import difflib
+    if name in _BRIAN2_LONG and _BRIAN2_LONG[name] in UNITS:
+        return _BRIAN2_LONG[name]
+    for prefix in _BRIAN2_PREFIXES:
+        rest = name[len(prefix):]
+        if name.startswith(prefix) and rest in _BRIAN2_LONG:
+            short = prefix + _BRIAN2_LONG[rest]
+            if short in UNITS:
+                return short
+            if prefix + rest in UNITS:
+                return prefix + rest
+    found = difflib.get_close_matches(name, sorted(UNITS), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
 def si_unit_name(d: Dim) -> str:
     return format_dim(d)
 

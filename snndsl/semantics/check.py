@@ -24,7 +24,7 @@ from snndsl.semantics.groups import GroupChecks
 from snndsl.semantics.protocol import ProtocolChecks
 from snndsl.syntax import ast
 from snndsl.syntax.ast import RESERVED
-from snndsl.units import DIMENSIONLESS, SECOND, UNITS, Dim, format_dim
+from snndsl.units import DIMENSIONLESS, SECOND, UNITS, Dim, format_dim, suggest_unit
 
 
 class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
@@ -164,7 +164,11 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
                              f"first declared at {names[d.name]}")
                 names[d.name] = d.span
         for d in decls:
-            if isinstance(d, ast.Setting) and d.name not in SETTINGS:
+            if isinstance(d, ast.Setting) and d.name in RESERVED:
+                self.err(Code.RESERVED_NAME, f"'{d.name}' is a reserved word and cannot name a setting or a value"
+                         + (f"; a synapse group's {d.name} is its clause `{d.name}: ...`"
+                            if d.name in ("delay", "threshold", "reset", "refractory", "connect") else ""), d.span)
+            elif isinstance(d, ast.Setting) and d.name not in SETTINGS:
                 near = closest(d.name, SETTINGS)
                 self.err(Code.UNKNOWN_SETTING,
                          f"unknown setting '{d.name}'" + (f"; did you mean '{near}'?" if near else "")
@@ -361,7 +365,7 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
             if name in ("boolean", "integer"):
                 continue
             if name not in UNITS:
-                near = closest(name, UNITS)
+                near = suggest_unit(name)
                 self.err(Code.UNKNOWN_UNIT, f"unknown unit '{name}'"
                          + (f"; did you mean '{near}'?" if near else ""), u.span)
                 continue
@@ -390,13 +394,24 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
     def _lookup_var(self, group: m.Group, name: str, span) -> m.Variable:
         v = group.var(name)
         if v is None:
-            self._unknown(name, [x.name for x in group.variables], span, f"variable of '{group.name}'")
+            self._unknown(name, [x.name for x in group.variables], span, f"variable of '{group.name}'",
+                          self._brian2_neighbour(name, group))
         return v
 
-    def _unknown(self, name: str, candidates, span, what: str):
+    def _unknown(self, name: str, candidates, span, what: str, hint: str = ""):
         near = closest(name, candidates)
         code = Code.UNKNOWN_GROUP if what == "group" else Code.UNDEFINED_NAME
-        self.fail(code, f"'{name}' is not a {what}" + (f"; did you mean '{near}'?" if near else ""), span)
+        self.fail(code, f"'{name}' is not a {what}" + (hint or (f"; did you mean '{near}'?" if near else "")), span)
+
+    def _brian2_neighbour(self, name: str, group: m.Group | None) -> str:
+        """Brian2's v_post / v_pre in a synapse group: here post.v / pre.v."""
+        if group is None or group.kind != "synapses":
+            return ""
+        for suffix, side, neighbour in (("_post", "post", group.target), ("_pre", "pre", group.source)):
+            other = self.groups.get(neighbour)
+            if name.endswith(suffix) and other is not None and other.var(name[:-len(suffix)]) is not None:
+                return f"; Brian2's {name} is written {side}.{name[:-len(suffix)]} here"
+        return ""
 
     # ---- monitors ------------------------------------------------------------
 

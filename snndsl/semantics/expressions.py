@@ -14,13 +14,13 @@ from snndsl.semantics import model as m
 from snndsl.semantics.common import (FUNCTIONS, MATH_1, REDUCTIONS, SAME_DIM_1, Fraction_half, Scope, _arith,
     _ast_walk, _Fail, _fraction, _mantissa, _replace, _retarget)
 from snndsl.syntax import ast
-from snndsl.units import DIMENSIONLESS, SECOND, UNITS, Dim, format_dim, parse_suffix
+from snndsl.units import DIMENSIONLESS, SECOND, UNITS, Dim, describe_dim, format_dim, in_dim, parse_suffix
 
 
 class ExpressionChecks:
     def _expect_dim(self, got: Dim, want: Dim, span, what: str) -> None:
         if got != want:
-            self.fail(Code.DIMENSION, f"{what} must be in {format_dim(want)}, but it is in {format_dim(got)}",
+            self.fail(Code.DIMENSION, f"{what} must be {in_dim(want)}, but it is {in_dim(got)}",
                       span)
 
     def _expect_bool(self, e: ir.Expr, span) -> None:
@@ -118,8 +118,8 @@ class ExpressionChecks:
         if name in self.groups:
             self.fail(Code.MISPLACED, f"'{name}' is a group; write '{name}.X' for its variable X", e.span)
         near = closest(name, self._visible_names(scope))
-        self.fail(Code.UNDEFINED_NAME, f"'{name}' is not defined" + (f"; did you mean '{near}'?" if near else ""),
-                  e.span)
+        hint = self._brian2_neighbour(name, group) or (f"; did you mean '{near}'?" if near else "")
+        self.fail(Code.UNDEFINED_NAME, f"'{name}' is not defined" + hint, e.span)
 
     def _var_ref(self, group: m.Group, v: m.Variable, at: str, span, scope: Scope):
         if (group.name, v.name) in self.bad_vars:
@@ -223,7 +223,7 @@ class ExpressionChecks:
         if op in ("+", "-", "%", "<", "<=", ">", ">=", "==", "!="):
             if da != db:
                 self.fail(Code.DIMENSION, f"the sides of '{op}' have different dimensions: "
-                          f"left side is {format_dim(da)}, right side is {format_dim(db)}", e.span)
+                          f"left side is {describe_dim(da)}, right side is {describe_dim(db)}", e.span)
             if op in ("+", "-", "%"):
                 return ir.Binary(op, a, b, _arith(a, b), e.span), da
             return ir.Binary(op, a, b, "b", e.span), DIMENSIONLESS
@@ -239,10 +239,10 @@ class ExpressionChecks:
             try:
                 p = evaluate(b)
             except NotConstant:
-                self.fail(Code.NOT_CONSTANT, f"raising a quantity in {format_dim(da)} to a power needs "
+                self.fail(Code.NOT_CONSTANT, f"raising a quantity {in_dim(da)} to a power needs "
                           "a constant exponent", e.right.span)
             if not math.isfinite(p) or abs(p) > 1000:
-                self.fail(Code.BAD_VALUE, f"a quantity in {format_dim(da)} can only be raised to a "
+                self.fail(Code.BAD_VALUE, f"a quantity {in_dim(da)} can only be raised to a "
                           f"moderate, finite power, not {p:g}", e.right.span)
             return ir.Binary(op, a, b, "f", e.span), da ** _fraction(p)
         raise AssertionError(op)  # pragma: no cover
@@ -312,7 +312,7 @@ class ExpressionChecks:
     def _same_dims(self, f, args, e) -> None:
         dims = [d for _, d in args]
         if any(d != dims[0] for d in dims):
-            shown = ", ".join(format_dim(d) for d in dims)
+            shown = ", ".join(describe_dim(d) for d in dims)
             self.fail(Code.DIMENSION, f"the arguments of {f}() must have the same dimensions, not ({shown})",
                       e.span)
 

@@ -13,7 +13,7 @@ from snndsl.semantics import model as m
 from snndsl.semantics.common import MAX_DELAY_STEPS, MAX_SIZE, PREDEFINED, Scope, _binary, _Fail, _is_int, _replace
 from snndsl.syntax import ast
 from snndsl.syntax.ast import RESERVED
-from snndsl.units import DIMENSIONLESS, HERTZ, SECOND, UNITS, Dim, format_dim
+from snndsl.units import DIMENSIONLESS, HERTZ, SECOND, UNITS, Dim, describe_dim
 
 
 class GroupChecks:
@@ -177,7 +177,7 @@ class GroupChecks:
         if d.kind == "poisson" and group.var("rate") is not None:
             v = group.var("rate")
             if v.dim != HERTZ:
-                self.err(Code.DIMENSION, f"a Poisson rate is in hertz (1/second), not {format_dim(v.dim)}",
+                self.err(Code.DIMENSION, f"a Poisson rate is in hertz (1/second), not {describe_dim(v.dim)}",
                          v.span)
         if synapses:
             self._check_event_driven(group)
@@ -371,7 +371,7 @@ class GroupChecks:
             var = group.var(s.target)
             if var is None:
                 self._unknown(s.target, [v.name for v in group.variables], s.span,
-                              f"variable of '{group.name}'")
+                              f"variable of '{group.name}'", self._brian2_neighbour(s.target, group))
             target = ir.Var(group.name, var.name, "shared" if var.shared else "self", var.dtype, s.span)
         if var.kind == "subexpr":
             self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is a subexpression and cannot be assigned", s.span)

@@ -466,10 +466,17 @@ def _check_layout(text: str, file: str) -> list[Diagnostic]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _literals() -> dict[str, str]:
+    """Terminal name -> its text, for the grammar's fixed strings (SLASH -> '/',
+    __ANON_1 -> '**'): a message names what to type, never a token's name."""
+    return {t.name: f"'{t.pattern.value}'" for t in _parser().terminals if t.pattern.type == "str"}
+
+
 def _describe_expected(expected: set[str]) -> str:
-    words = sorted({_TERMINAL_WORDS.get(e, f"'{e.lower()}'" if e.isupper() and not e.startswith("_")
-                                        and not e.startswith("__") else e) for e in expected})
-    words = [w for w in words if not w.startswith("__")]
+    literals = _literals()
+    words = sorted({_TERMINAL_WORDS.get(e) or literals.get(e) or f"'{e.lower()}'"
+                    for e in expected if e in _TERMINAL_WORDS or e in literals or not e.startswith("_")})
     if len(words) > 6:
         return ", ".join(words[:6]) + ", ..."
     return ", ".join(words)
@@ -498,10 +505,57 @@ def _reserved_word_declared(text: str, line: int, file: str) -> Diagnostic | Non
                  "choose another name", Span(file, line, col, line, col + len(word)))
 
 
+_CLAUSE_WORDS = ("threshold", "reset", "refractory", "method", "connect", "delay", "init")
+_NUMBER_BEFORE = re.compile(r"[0-9.]\s*$")
+
+
+def _brian2_habit(exc: UnexpectedInput, text: str, file: str) -> Diagnostic | None:
+    """What a Brian2 user writes by habit, and what to write instead: quoted
+    code, `S.connect(p=0.1)`, `delay = 2 ms`, an unknown unit after a number."""
+    lines = text.splitlines()
+    line_no = exc.line or 0
+    line = lines[line_no - 1] if 1 <= line_no <= len(lines) else ""
+    tok = getattr(exc, "token", None)
+    col = exc.column or 1
+    # code in quotes: 'v > vt' or "v > vt" where an expression goes
+    quoted = None
+    if isinstance(exc, UnexpectedCharacters) and text[exc.pos_in_stream:exc.pos_in_stream + 1] == "'":
+        end = line.find("'", col)
+        quoted = line[col:end] if end >= 0 else line[col:]
+    elif isinstance(exc, UnexpectedToken) and tok is not None and tok.type == "STRING" and "STRING" not in exc.expected:
+        quoted = str(tok)[1:-1]
+    if quoted is not None:
+        width = len(quoted) + 2
+        return error(Code.SYNTAX, f"code is written without quotes in snndsl: {quoted.strip()}, not "
+                     f"'{quoted.strip()}' (Brian2's strings)", Span(file, line_no, col, line_no, col + width))
+    m = re.match(r"\s*([A-Za-z_]\w*)\.connect\s*\(", line)
+    if m and isinstance(exc, UnexpectedToken) and tok is not None and str(tok) == "(":
+        start = len(line) - len(line.lstrip()) + 1
+        return error(Code.SYNTAX, f"synapses are connected where they are declared: write `connect: rand() < 0.1` "
+                     f"(or any condition on i and j) in `synapses {m.group(1)}: ...`, not {m.group(1)}.connect(...)",
+                     Span(file, line_no, start, line_no, start + len(line.strip())))
+    m = re.match(r"(\s*)(" + "|".join(_CLAUSE_WORDS) + r")\s*=(?!=)", line)
+    if m:
+        start = len(m.group(1)) + 1
+        return error(Code.RESERVED_NAME, f"'{m.group(2)}' is a reserved word and cannot name a variable; its "
+                     f"clause is written `{m.group(2)}: ...`", Span(file, line_no, start, line_no, start + len(m.group(2))))
+    if isinstance(exc, UnexpectedToken) and tok is not None and tok.type in ("NAME", "FLAG") \
+            and re.fullmatch(r"[A-Za-z_]\w*", str(tok)) and tok.start_pos is not None \
+            and _NUMBER_BEFORE.search(text[:tok.start_pos]):
+        from snndsl.units import suggest_unit
+        near = suggest_unit(str(tok))
+        return error(Code.UNKNOWN_UNIT, f"unknown unit '{tok}'" + (f"; did you mean '{near}'?" if near else ""),
+                     Span(file, tok.line, tok.column, tok.line, tok.column + len(str(tok))))
+    return None
+
+
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic:
     reserved = _reserved_word_declared(text, exc.line or 0, file)
     if reserved is not None:
         return reserved
+    habit = _brian2_habit(exc, text, file)
+    if habit is not None:
+        return habit
     line, col = exc.line, exc.column
     if isinstance(exc, UnexpectedToken):
         tok = exc.token

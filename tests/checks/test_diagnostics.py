@@ -193,3 +193,15 @@ def test_render_of_a_real_compile_error():
     offset = src.index("|") + 2
     assert caret[offset + 6:] == "^~~~~~"
     assert str(info.value) == text
+
+
+def test_syntax_errors_name_what_to_type_never_a_token_name():
+    """'expected ...' lists text ('/', '**', 'a name'), not Lark's SLASH or __ANON_1."""
+    from snndsl.syntax.parse import _describe_expected, _parser
+    for t in _parser().terminals:
+        said = _describe_expected({t.name})
+        if t.name.startswith("__IGNORE"):  # spaces and comments: never expected
+            continue
+        assert said and not re.search(r"[A-Z]{2,}_?|__|anon", said.replace("'A'", "").replace("'V'", "")), \
+            (t.name, said)
+    assert _describe_expected({"SLASH"}) == "'/'" and _describe_expected({"__ANON_1"}) == "'**'"

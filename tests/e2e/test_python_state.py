@@ -94,7 +94,7 @@ def test_assignments_are_checked_like_parameters(tmp_path):
     assert G.k.tolist() == [1, 2, 3] and G.k.dtype == np.int32
     G.on_ = [True, False, True]
     assert G.on_.tolist() == [True, False, True]
-    bad = [("v", 0.01, "G.v is in volt, the value in 1 (give the unit"),
+    bad = [("v", 0.01, "G.v is in volt, the value dimensionless (give the unit"),
            ("v", "3 ms", "G.v is in volt, the value in second"),
            ("v", "3 furlongs", "unknown unit 'furlongs'"),
            ("v", ([1, 2], "mV"), "G.v has 3 values; assign one value or 3"),

@@ -507,7 +507,7 @@ static void test_quantity(void)
 static void test_dim_format(void)
 {
     static const struct { int dim[7]; const char *want; } cases[] = {
-        {{0}, "1"},
+        {{0}, "dimensionless"},
         {{2, 1, -3, -1, 0, 0, 0}, "volt"},
         {{0, 0, 1, 0, 0, 0, 0}, "second"},
         {{0, 0, -1, 0, 0, 0, 0}, "hertz"},

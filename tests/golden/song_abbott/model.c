@@ -625,8 +625,9 @@ int snn_sim_set_param(snn_sim *sim, const char *name, const char *value)
         if (memcmp(dim, params[k].dim, sizeof dim) != 0) {
             snn_dim_format(params[k].dim, want, sizeof want);
             snn_dim_format(dim, got, sizeof got);
-            return snn_fail(sim, "error[E0601]: --set %s=%s: the parameter is in %s, the value in %s",
-                            name, value, want, got);
+            const int want_dl = !strcmp(want, "dimensionless"), got_dl = !strcmp(got, "dimensionless");
+            return snn_fail(sim, "error[E0601]: --set %s=%s: the parameter is %s%s, the value %s%s",
+                            name, value, want_dl ? "" : "in ", want, got_dl ? "" : "in ", got);
         }
         *slots[k] = x;
         sim->param_set[k] = 1;
