@@ -142,10 +142,11 @@ def closest(name: str, candidates) -> str | None:
     import difflib
 
     names = sorted(set(candidates))
-    lower: dict[str, str] = {}
+    found = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if found:
+        return found[0]
+    lower: dict[str, str] = {}  # then ignoring case: V for v, WEIGHT for weight
     for c in names:
         lower.setdefault(c.lower(), c)
-    if name.lower() in lower and lower[name.lower()] != name:  # only the case differs: V for v
-        return lower[name.lower()]
     found = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
     return lower[found[0]] if found and lower[found[0]] != name else None

@@ -82,6 +82,34 @@ _add(KILOGRAM, kilogram=1.0, kg=1.0, g=1e-3)
 _add(MOLE, mole=1.0, mol=1.0)
 _add(CANDELA, candela=1.0, cd=1.0)
 
+# Brian2's names (brian2.units.allunits): every SI prefix on the long name of each unit
+# (mvolt, msecond, nsiemens, pfarad, umetre, hertz, mmolar, kohm ...), and its short
+# names for concentrations and frequencies. Radian and steradian are dimensionless.
+BRIAN2_PREFIXES = {"y": 1e-24, "z": 1e-21, "a": 1e-18, "f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3,
+                   "c": 1e-2, "d": 1e-1, "": 1.0, "da": 1e1, "h": 1e2, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+                   "P": 1e15, "E": 1e18, "Z": 1e21, "Y": 1e24}
+_BRIAN2_ROOTS = {
+    "amp": (1.0, AMP), "ampere": (1.0, AMP), "volt": (1.0, VOLT), "siemens": (1.0, SIEMENS), "ohm": (1.0, OHM),
+    "farad": (1.0, FARAD), "second": (1.0, SECOND), "hertz": (1.0, HERTZ), "metre": (1.0, METRE),
+    "meter": (1.0, METRE), "gram": (1e-3, KILOGRAM), "gramme": (1e-3, KILOGRAM), "kelvin": (1.0, KELVIN),
+    "mole": (1.0, MOLE), "mol": (1.0, MOLE), "molar": (1e3, MOLAR), "candle": (1.0, CANDELA),
+    "coulomb": (1.0, AMP * SECOND), "newton": (1.0, KILOGRAM * METRE / SECOND ** 2),
+    "pascal": (1.0, KILOGRAM / (METRE * SECOND ** 2)), "joule": (1.0, KILOGRAM * METRE ** 2 / SECOND ** 2),
+    "watt": (1.0, KILOGRAM * METRE ** 2 / SECOND ** 3), "weber": (1.0, VOLT * SECOND),
+    "tesla": (1.0, VOLT * SECOND / METRE ** 2), "henry": (1.0, OHM * SECOND), "becquerel": (1.0, HERTZ),
+    "gray": (1.0, METRE ** 2 / SECOND ** 2), "sievert": (1.0, METRE ** 2 / SECOND ** 2),
+    "katal": (1.0, MOLE / SECOND), "lux": (1.0, CANDELA / METRE ** 2), "lumen": (1.0, CANDELA),
+    "liter": (1e-3, METRE ** 3), "litre": (1e-3, METRE ** 3), "radian": (1.0, DIMENSIONLESS),
+    "steradian": (1.0, DIMENSIONLESS),
+}
+for _root, (_scale, _dim) in _BRIAN2_ROOTS.items():
+    for _prefix, _factor in BRIAN2_PREFIXES.items():
+        UNITS.setdefault(_prefix + _root, (_factor * _scale, _dim))
+UNITS.setdefault("kilogramme", (1.0, KILOGRAM))
+_add(HERTZ, MHz=1e6)
+_add(MOLAR, nM=1e-6)
+del _root, _scale, _dim, _prefix, _factor
+
 _NAMED = (("volt", VOLT), ("amp", AMP), ("siemens", SIEMENS), ("ohm", OHM), ("farad", FARAD),
           ("second", SECOND), ("metre", METRE), ("kilogram", KILOGRAM), ("kelvin", KELVIN),
           ("mole", MOLE), ("candela", CANDELA), ("molar", MOLAR))
@@ -126,28 +154,10 @@ def in_dim(d: Dim) -> str:
     return "dimensionless" if d.dimensionless else f"in {format_dim(d)}"
 
 
-# Brian2 spells units with prefixes and long names too (mvolt, nsiemens, msecond, umetre, hertz).
-_BRIAN2_PREFIXES = {"p": "p", "n": "n", "u": "u", "m": "m", "k": "k", "M": "M", "G": "G"}
-_BRIAN2_LONG = {"volt": "V", "amp": "A", "ampere": "A", "siemens": "S", "farad": "F", "second": "s", "metre": "m",
-                "meter": "m", "hertz": "Hz", "ohm": "ohm", "molar": "M", "mole": "mol", "gram": "g", "kelvin": "K"}
-
-
 def suggest_unit(name: str) -> str | None:
-    """The unit a user probably meant by an unknown unit name: Brian2's
-    'mvolt' is 'mV', 'nsiemens' 'nS', 'hertz' 'Hz'; else the closest name."""
-    import difflib
-    if name in _BRIAN2_LONG and _BRIAN2_LONG[name] in UNITS:
-        return _BRIAN2_LONG[name]
-    for prefix in _BRIAN2_PREFIXES:
-        rest = name[len(prefix):]
-        if name.startswith(prefix) and rest in _BRIAN2_LONG:
-            short = prefix + _BRIAN2_LONG[rest]
-            if short in UNITS:
-                return short
-            if prefix + rest in UNITS:
-                return prefix + rest
-    found = difflib.get_close_matches(name, sorted(UNITS), n=1, cutoff=0.6)
-    return found[0] if found else None
+    """The unit an unknown unit name probably meant ('mvolts': 'mvolt')."""
+    from snndsl.diagnostics import closest
+    return closest(name, UNITS)
 
 
 def si_unit_name(d: Dim) -> str:
@@ -195,3 +205,15 @@ def dim_of(text: str) -> Dim:
                 raise ValueError(f"unit '{text}': unknown part '{factor}'")
             dim = dim * named[name] ** (sign * int(power or 1))
     return dim
+
+
+def grammar_line() -> str:
+    """grammar/snn.lark's UNIT_SUFFIX terminal for this table (longest names first)."""
+    names = "|".join(sorted(UNITS, key=lambda n: (-len(n), n)))
+    return f"UNIT_SUFFIX: /({names})(\\*\\*-?[0-9]+)?([*\\/]({names})(\\*\\*-?[0-9]+)?)*(?![A-Za-z0-9_])/"
+
+
+if __name__ == "__main__":  # python -m snndsl.units --grammar
+    import sys
+    if sys.argv[1:] == ["--grammar"]:
+        print(grammar_line())
