@@ -9,6 +9,16 @@
 #include "snn_runtime.h"
 
 //! clip(x, lo, hi) as Brian2's C++ `_clip`: NaN passes through.
+//! (exp(x) - 1) / x, 1 at 0: Brian2's exprel, with its cut-offs.
+static inline double snn_exprel(double x)
+{
+    if (fabs(x) < 1e-16)
+        return 1.0;
+    if (x > 717)
+        return INFINITY;
+    return expm1(x) / x;
+}
+
 static inline double snn_clip(double x, double lo, double hi)
 {
     if (x < lo) return lo;

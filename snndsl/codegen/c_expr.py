@@ -29,7 +29,7 @@ _C_OP = {"or": "||", "and": "&&"}
 
 _FUNCS_F = {"exp": "exp", "log": "log", "log10": "log10", "sqrt": "sqrt", "sin": "sin",
             "cos": "cos", "tan": "tan", "tanh": "tanh", "sinh": "sinh", "cosh": "cosh",
-            "floor": "floor", "ceil": "ceil", "clip": "snn_clip"}
+            "floor": "floor", "ceil": "ceil", "clip": "snn_clip", "exprel": "snn_exprel"}
 
 
 def mangle(prefix: str, name: str) -> str:

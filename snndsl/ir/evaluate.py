@@ -53,10 +53,19 @@ _BIN = {
     "and": lambda a, b: bool(a) and bool(b), "or": lambda a, b: bool(a) or bool(b),
 }
 
+def _exprel(x: float) -> float:
+    """As snn_exprel (runtime_c/snn_support.h): Brian2's exprel."""
+    if abs(x) < 1e-16:
+        return 1.0
+    if x > 717:
+        return math.inf
+    return math.expm1(x) / x
+
+
 _CALL = {
     "exp": math.exp, "log": math.log, "log10": math.log10, "sqrt": math.sqrt,
     "sin": math.sin, "cos": math.cos, "tan": math.tan, "tanh": math.tanh,
-    "sinh": math.sinh, "cosh": math.cosh, "abs": abs,
+    "sinh": math.sinh, "cosh": math.cosh, "abs": abs, "exprel": lambda x: _exprel(x),
     "floor": lambda x: float(math.floor(x)), "ceil": lambda x: float(math.ceil(x)),
     "int": lambda x: int(x), "clip": _clip,
     "min": min, "max": max,

@@ -29,6 +29,7 @@ _CALLS = {
     "exp": np.exp, "log": np.log, "log10": np.log10, "sin": np.sin, "cos": np.cos, "tan": np.tan,
     "tanh": np.tanh, "sinh": np.sinh, "cosh": np.cosh, "sqrt": np.sqrt, "abs": np.abs,
     "floor": np.floor, "ceil": np.ceil, "int": np.trunc, "min": np.minimum, "max": np.maximum,
+    "exprel": lambda x: np.where(np.abs(x) < 1e-16, 1.0, np.where(x > 717, np.inf, np.expm1(x) / np.where(x == 0, 1, x))),
     "clip": lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
     "where": lambda c, a, b: np.where(c, a, b),
 }

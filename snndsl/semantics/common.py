@@ -13,7 +13,7 @@ from snndsl.syntax import ast
 PREDEFINED = {"i", "j", "t", "dt", "N"}
 SETTINGS = {"dt", "seed", "precision"}
 
-MATH_1 = {"exp", "log", "log10", "sin", "cos", "tan", "tanh", "sinh", "cosh"}
+MATH_1 = {"exp", "log", "log10", "sin", "cos", "tan", "tanh", "sinh", "cosh", "exprel"}
 SAME_DIM_1 = {"abs", "floor", "ceil"}
 REDUCTIONS = {"sum", "mean", "min", "max", "count", "sum_pre", "sum_post"}
 FUNCTIONS = MATH_1 | SAME_DIM_1 | {"sqrt", "int", "clip", "min", "max", "where", "rand", "randn",
@@ -27,6 +27,8 @@ MAX_SIZE = 2 ** 31 - 1
 MAX_STEPS = 2 ** 53
 # The longest synaptic delay, in steps: the generated C's limit for the spike ring (setup_delays).
 MAX_DELAY_STEPS = 1e9
+
+MATH_CONSTANTS = {"pi": math.pi, "e": math.e}
 
 _ERR = ir.Const(0.0)  # placeholder for an expression that failed to check
 

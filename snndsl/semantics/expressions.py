@@ -11,7 +11,7 @@ from snndsl.diagnostics import Code, closest
 from snndsl.ir import nodes as ir
 from snndsl.ir.evaluate import INT64, NotConstant, evaluate
 from snndsl.semantics import model as m
-from snndsl.semantics.common import (FUNCTIONS, MATH_1, REDUCTIONS, SAME_DIM_1, Fraction_half, Scope, _arith,
+from snndsl.semantics.common import (FUNCTIONS, MATH_1, MATH_CONSTANTS, REDUCTIONS, SAME_DIM_1, Fraction_half, Scope, _arith,
     _ast_walk, _Fail, _fraction, _mantissa, _replace, _retarget)
 from snndsl.syntax import ast
 from snndsl.units import DIMENSIONLESS, SECOND, UNITS, Dim, describe_dim, format_dim, in_dim, parse_suffix
@@ -110,6 +110,8 @@ class ExpressionChecks:
                 return ir.DataAt(name, (ir.Special("elem", "i"),), "f", e.span), self._data_dim(name)
         elif name == "dt":
             return ir.Const(self.dt, "f", e.span), SECOND
+        if name in MATH_CONSTANTS:  # pi and e, as in Brian2; a declared name hides them
+            return ir.Const(MATH_CONSTANTS[name], "f", e.span), DIMENSIONLESS
         if name in UNITS:
             scale, dim = UNITS[name]
             return ir.Const(scale, "f", e.span), dim
@@ -277,7 +279,7 @@ class ExpressionChecks:
             return ir.DataLen(a.id, "i", e.span), DIMENSIONLESS
         args = [self.expr(a, scope) for a in e.args]
         for (x, _), a in zip(args, e.args):
-            if x.dtype == "b" and f != "where":
+            if x.dtype == "b" and f not in ("where", "int"):  # int(true) is 1, as in Brian2
                 self.fail(Code.BAD_TYPE, f"{f}() takes numbers, not conditions", a.span)
         if f in MATH_1:
             nargs(1)

@@ -1,0 +1,42 @@
+"""Brian2's `pi`, `e`, `exprel` and `int()` of a condition, against Brian2
+itself: a deterministic model using each, integrated with euler, gives
+Brian2's trace to rounding."""
+import numpy as np
+import pytest
+
+import snndsl
+
+pytestmark = [pytest.mark.needs_cc, pytest.mark.brian2]
+
+MODEL = """\
+dt = 0.1 ms
+neurons G[4]:
+    dv/dt = (exprel((v - 20 * mV) / (5 * mV)) * pi * mV - v / e) / (10 ms) + int(v > 3 mV) * mV / (50 ms) : volt
+    method: euler
+    init: v = i * 2 mV - 1 mV
+monitor m: G.v
+phase a:
+    run 20 ms
+"""
+
+
+def test_pi_e_exprel_and_int_of_a_condition_as_in_brian2(tmp_path):
+    import brian2 as b2
+    path = tmp_path / "f.snn"
+    path.write_text(MODEL)
+    ours = snndsl.compile(path).run()["m"].values
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    mV, ms = b2.mV, b2.ms  # noqa: F841 - the equations' namespace
+    G = b2.NeuronGroup(4, "dv/dt = (exprel((v - 20*mV) / (5*mV)) * pi * mV - v / e) / (10*ms)"
+                          " + int(v > 3*mV) * mV / (50*ms) : volt", method="euler")
+    G.v = "i * 2*mV - 1*mV"
+    mon = b2.StateMonitor(G, "v", record=True)
+    b2.run(20 * ms)
+    theirs = np.asarray(mon.v[:]).T
+    assert ours.shape == theirs.shape == (200, 4)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+    assert np.ptp(ours[:, 0]) > 1e-3  # the trace moves
+    crossed = (ours > 3e-3).any(axis=0)
+    assert crossed.any() and not crossed.all()  # int(v > 3 mV) is 1 for some neurons, 0 for others
