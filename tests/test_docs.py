@@ -236,3 +236,16 @@ def test_tutorial_commands_print_what_it_shows(tmp_path, update_golden):
         return
     assert not mismatches, ("what the tutorial shows is not what its commands print "
                             "(pytest tests/test_docs.py --update-golden rewrites it):\n\n" + "\n\n".join(mismatches))
+
+
+@pytest.mark.needs_cc
+def test_readme_python_runs_as_a_user_types_it(tmp_path, monkeypatch):
+    """The README's Python block, in a checkout's layout, after its first command
+    (`snndsl run examples/freeze_after_learning.snn -o results/`)."""
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    subprocess.run([sys.executable, "-m", "snndsl", "run", "examples/freeze_after_learning.snn", "-o", "results/",
+                    "-q"], check=True, capture_output=True)
+    (code,) = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    exec(compile(code, str(README), "exec"), {})
+    assert (tmp_path / "half.state").is_file()
