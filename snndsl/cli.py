@@ -289,9 +289,10 @@ def _plot(args) -> int:
     if (args.matrix or fields) and (len(names) != 1 or names[0] not in res.saved_indices):
         raise UserFacingError("snndsl: error: --matrix and --fields draw one saved array of a synapse group "
                               f"(saved: {', '.join(res.saved_indices) or 'none'})")
-    if fields and fields[0] * fields[1] != synapse_matrix(res, names[0]).shape[0]:
+    n_pre = synapse_matrix(res, names[0]).shape[0] if fields else 0
+    if fields and fields[0] * fields[1] != n_pre:
         raise UserFacingError(f"snndsl: error: --fields {args.fields}: {fields[0] * fields[1]} pixels, but "
-                              f"{names[0]} has {synapse_matrix(res, names[0]).shape[0]} presynaptic neurons")
+                              f"{names[0]} has {n_pre} presynaptic neurons")
     out = args.output or os.path.join(args.results, f"{'_'.join(names) or 'results'}.png")
     plot_results(res, names or None, out, window, args.matrix, fields)
     print(f"wrote {out}")

@@ -442,8 +442,7 @@ class GroupState:
             if declared is not None and declared.kind != "subexpr":
                 raise _fail(f"{g.name}.{name} is never read, so the compiled model does not keep it "
                             "(compile with passes=() to keep every variable)")
-            names = [x.name for x in g.vars if x.role in ("state", "event-driven")]
-            raise _fail(f"'{g.name}' has no variable {name!r}" + _did_you_mean(name, names, "variables"))
+            raise _fail(f"'{g.name}' has no variable {name!r}" + _did_you_mean(name, self._names(), "variables"))
         return v
 
     def __getattr__(self, name: str) -> np.ndarray:
@@ -456,20 +455,13 @@ class GroupState:
         return np.array(self._sim._variable(g.name, name))
 
     def __setattr__(self, name: str, value) -> None:
-        v = self._var(name)
-        g = self._group
-        target = self._sim._variable(g.name, name)
-        values = _values_for(f"{g.name}.{name}", v, value)
-        if v.shared or target.ndim == 0:
-            if np.ndim(values) != 0:
-                raise _fail(f"{g.name}.{name} is shared: it takes one value, not an array of shape {np.shape(values)}")
-        elif np.ndim(values) not in (0, 1) or (np.ndim(values) == 1 and len(values) != len(target)):
-            raise _fail(f"{g.name}.{name} has {len(target)} values; assign one value or {len(target)}, "
-                        f"not an array of shape {np.shape(values)}")
-        target[...] = values
+        self._sim.set(f"{self._group.name}.{name}", value)
+
+    def _names(self) -> list[str]:
+        return [x.name for x in self._group.vars if x.role in ("state", "event-driven")]
 
     def __dir__(self):
-        return [x.name for x in self._group.vars if x.role in ("state", "event-driven")]
+        return self._names()
 
 
 def _values_for(what: str, v, value) -> np.ndarray:
@@ -513,10 +505,9 @@ def _values_for(what: str, v, value) -> np.ndarray:
 
 
 def _did_you_mean(name, choices, what: str) -> str:
-    import difflib
-    close = difflib.get_close_matches(str(name), list(choices), n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    return f" ({what}: {', '.join(choices) or 'none'}){hint}"
+    from snndsl.diagnostics import closest
+    close = closest(str(name), choices)
+    return f" ({what}: {', '.join(choices) or 'none'})" + (f"; did you mean '{close}'?" if close else "")
 
 
 _NUMBER = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*")

@@ -10,11 +10,8 @@ seed and parameters as annotations. Neo is an optional extra:
 """
 from __future__ import annotations
 
-import re
-
 from snndsl.results import Results, ResultsError
-
-_FACTOR = re.compile(r"([A-Za-z]+)(?:\*\*(-?\d+))?$")
+from snndsl.units import unit_factors
 
 
 def quantity_unit(text: str | None):
@@ -24,18 +21,11 @@ def quantity_unit(text: str | None):
     named = {"volt": pq.V, "amp": pq.A, "siemens": pq.S, "ohm": pq.ohm, "farad": pq.F, "second": pq.s,
              "metre": pq.m, "kilogram": pq.kg, "kelvin": pq.K, "mole": pq.mol, "candela": pq.cd,
              "molar": pq.mol / pq.L, "hertz": pq.Hz}
-    if text in (None, "", "1"):
-        return pq.dimensionless
-    num, _, den = text.partition("/")
     unit = pq.dimensionless
-    for part, sign in ((num, 1), (den.strip("()"), -1)):
-        if not part or part == "1":
-            continue
-        for factor in re.split(r"(?<!\*)\*(?!\*)", part):  # at '*', not at '**'
-            m = _FACTOR.match(factor)
-            if m is None or m.group(1) not in named:
-                raise ResultsError(f"unit '{text}' has a part snndsl does not know: '{factor}'")
-            unit = unit * named[m.group(1)] ** (sign * int(m.group(2) or 1))
+    for name, power in unit_factors(text or "1"):
+        if name not in named:
+            raise ResultsError(f"unit '{text}' has a part snndsl does not know: '{name}'")
+        unit = unit * named[name] ** power
     return unit
 
 

@@ -188,22 +188,30 @@ def parse_suffix(text: str) -> tuple[float, Dim] | str:
     return scale, dim
 
 
-def dim_of(text: str) -> Dim:
-    """The dimension of a unit as format_dim writes it ('volt', '1',
-    'siemens/metre**2', 'kilogram*metre**2/(amp*second**3)')."""
-    if text in ("", "1"):
-        return DIMENSIONLESS
-    named = dict(_NAMED)
-    num, _, den = text.partition("/")
-    dim = DIMENSIONLESS
+def unit_factors(text: str) -> list[tuple[str, int]]:
+    """The named factors of a unit as format_dim writes it, with their powers:
+    'kilogram*metre**2/(amp*second**3)' -> [('kilogram', 1), ('metre', 2),
+    ('amp', -1), ('second', -3)]; '1' -> []."""
+    num, _, den = (text or "1").partition("/")
+    out = []
     for part, sign in ((num, 1), (den.strip("()"), -1)):
         if not part or part == "1":
             continue
-        for factor in re.split(r"(?<!\*)\*(?!\*)", part):
+        for factor in re.split(r"(?<!\*)\*(?!\*)", part):  # at '*', not at '**'
             name, _, power = factor.partition("**")
-            if name not in named:
-                raise ValueError(f"unit '{text}': unknown part '{factor}'")
-            dim = dim * named[name] ** (sign * int(power or 1))
+            out.append((name, sign * int(power or 1)))
+    return out
+
+
+def dim_of(text: str) -> Dim:
+    """The dimension of a unit as format_dim writes it ('volt', '1',
+    'siemens/metre**2', 'kilogram*metre**2/(amp*second**3)')."""
+    named = dict(_NAMED)
+    dim = DIMENSIONLESS
+    for name, power in unit_factors(text):
+        if name not in named:
+            raise ValueError(f"unit '{text}': unknown part '{name}'")
+        dim = dim * named[name] ** power
     return dim
 
 

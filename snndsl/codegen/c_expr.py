@@ -332,25 +332,21 @@ class CPrinter:
         for k in used_c:
             lines.append(f"{indent}    const double _c{k} = {self.expr(s.const[k], ctx)};")
         factors = (("_E", 0),) + ((("_F", 1),) if used_c else ())
+        # the set of factors for what this element holds (linear_factor_sets): a bit per
+        # freezable variable frozen, then one for a refractory neuron
         freezable = [k for k, name in enumerate(s.vars) if self.state[(s.group, name)].freezable]
-        if freezable:
-            # the set of factors for what is frozen in this element (linear_factor_sets)
-            bits = []
-            for j, k in enumerate(freezable):
-                x = ir.Var(s.group, s.vars[k])
-                bits.append(str(1 << j) if (s.group, x.name) in ctx.drop
-                            else f"({self.frozen_mask(x, ctx)} ? {1 << j} : 0)")
-            if any(s.unless_refractory):
-                flag = self.var(ir.Var(s.group, "not_refractory", "self", "b"), ctx)
-                bits.append(f"({flag} ? 0 : {1 << len(freezable)})")
+        bits = []
+        for j, k in enumerate(freezable):
+            x = ir.Var(s.group, s.vars[k])
+            bits.append(str(1 << j) if (s.group, x.name) in ctx.drop
+                        else f"({self.frozen_mask(x, ctx)} ? {1 << j} : 0)")
+        if any(s.unless_refractory):
+            flag = self.var(ir.Var(s.group, "not_refractory", "self", "b"), ctx)
+            bits.append(f"({flag} ? 0 : {1 << len(freezable)})")
+        if bits:
             lines.append(f"{indent}    const int _set = {' | '.join(bits)};")
             for name, k in factors:
                 lines.append(f"{indent}    const double *{name} = {L}[2 * _set + {k}];")
-        elif any(s.unless_refractory):
-            flag = self.var(ir.Var(s.group, "not_refractory", "self", "b"), ctx)
-            lines.append(f"{indent}    const int _free = {flag};")
-            for name, k in factors:
-                lines.append(f"{indent}    const double *{name} = _free ? {L}[{k}] : {L}[{k + 2}];")
         else:
             for name, k in factors:
                 lines.append(f"{indent}    const double *{name} = {L}[{k}];")

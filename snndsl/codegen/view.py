@@ -157,11 +157,8 @@ class _Builder:
             lin = self.linear_step(g)
             if lin is not None:
                 n, sets = len(lin.vars), len(self.linear_factor_sets(g))
-                if any(g.var(name).freezable for name in lin.vars):
-                    out.append(f"double {mangle('lin', g.name)}[{2 * sets}][{n * n}];  "
-                               f"/* exact step: E, F for each of {sets} sets of frozen rows */")
-                else:
-                    out.append(f"double {mangle('lin', g.name)}[4][{n * n}];  /* exact step: E, F, and refractory E, F */")
+                out.append(f"double {mangle('lin', g.name)}[{2 * sets}][{n * n}];  "
+                           f"/* exact step: E, F for each of {sets} sets of held rows (frozen, refractory) */")
         for d in self.m.data:
             out.append(f"snn_array {mangle('d', d.name)};  /* [{d.unit}] */")
             out.append(f"char *{mangle('dpath', d.name)};")
@@ -340,22 +337,12 @@ class _Builder:
                         {c_string(_site(g.span))}, """
                     f"{c_string(g.name)});")
             sets = self.linear_factor_sets(g)
-            if not any(g.var(name).freezable for name in lin.vars):  # the free system, and refractory rows held
-                frozen = ", ".join("1" if f else "0" for f in lin.unless_refractory)
-                out.append(f"""{{ /* exact integration factors of {g.name} */
-    double M[{n * n}];
-    const int frozen[{n}] = {{{frozen}}};
-    {" ".join(entries)}
-    if (snn_exact_factors({n}, M, frozen, sim->dt, {L}[0], {L}[1], {L}[2], {L}[3]))
-        {fail}
-}}""")
-                continue
             table = ", ".join("{" + ", ".join("1" if f else "0" for f in held) + "}" for held in sets)
-            out.append(f"""{{ /* exact integration factors of {g.name}, one set per combination of frozen rows */
+            out.append(f"""{{ /* exact integration factors of {g.name}: one set per combination of held rows */
     double M[{n * n}];
     static const int frozen[{len(sets)}][{n}] = {{{table}}};
     {" ".join(entries)}
-    for (int k = 1; k < {len(sets)}; k++)
+    for (int k = 0; k < {len(sets)}; k++)  /* set 0 (nothing held) is the free system */
         if (snn_exact_factors({n}, M, frozen[k], sim->dt, {L}[0], {L}[1], {L}[2 * k], {L}[2 * k + 1]))
             {fail}
 }}""")
@@ -595,8 +582,8 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         if self.linear_step(g) is not None:
             # a local copy: the compiler may then keep the factors in registers
             L = f"sim->{mangle('lin', g.name)}"
-            sets = "4" if not any(g.var(n).freezable for n in self.linear_step(g).vars) else f"sizeof {L} / sizeof {L}[0]"
-            head += [f"double _lin[{sets}][sizeof {L}[0] / sizeof(double)];", f"memcpy(_lin, {L}, sizeof _lin);"]
+            head += [f"double _lin[sizeof {L} / sizeof {L}[0]][sizeof {L}[0] / sizeof(double)];",
+                     f"memcpy(_lin, {L}, sizeof _lin);"]
         var = "_s" if g.kind == "synapses" else "_i"
         if g.kind == "synapses":
             lines.insert(0, f"const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n(void)_i; (void)_j;")

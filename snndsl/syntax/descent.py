@@ -666,12 +666,16 @@ class _Parser:
     # ---- expressions, loosest binding first. Each returns (node, first, last):
     # the tokens its text runs over, parentheses included, which a parent's
     # span takes (Lark's container positions).
+    def binop(self, op: str, left, right):
+        """`left op right` over the tokens of both (their parentheses included)."""
+        return ast.BinOp(op, left[0], right[0], self.span(left[1], right[2])), left[1], right[2]
+
     def expr(self):
         left = self.and_expr()
         while self.word("or"):
             self.i += 1
             right = self.and_expr()
-            left = (ast.BinOp("or", left[0], right[0], self.span(left[1], right[2])), left[1], right[2])
+            left = self.binop("or", left, right)
         return left
 
     def and_expr(self):
@@ -679,7 +683,7 @@ class _Parser:
         while self.word("and"):
             self.i += 1
             right = self.not_expr()
-            left = (ast.BinOp("and", left[0], right[0], self.span(left[1], right[2])), left[1], right[2])
+            left = self.binop("and", left, right)
         return left
 
     def not_expr(self):
@@ -693,7 +697,7 @@ class _Parser:
         if op in _COMPARE:
             self.i += 1
             right = self.sum()
-            return ast.BinOp(op, left[0], right[0], self.span(left[1], right[2])), left[1], right[2]
+            return self.binop(op, left, right)
         return left
 
     def sum(self):
@@ -703,7 +707,7 @@ class _Parser:
             op = toks[self.i][KIND]
             self.i += 1
             right = self.product()
-            left = (ast.BinOp(op, left[0], right[0], self.span(left[1], right[2])), left[1], right[2])
+            left = self.binop(op, left, right)
         return left
 
     def product(self):
@@ -713,7 +717,7 @@ class _Parser:
             op = toks[self.i][KIND]
             self.i += 1
             right = self.unary()
-            left = (ast.BinOp(op, left[0], right[0], self.span(left[1], right[2])), left[1], right[2])
+            left = self.binop(op, left, right)
         return left
 
     def unary(self):
@@ -727,7 +731,7 @@ class _Parser:
         if self.toks[self.i][KIND] == "**":
             self.i += 1
             exponent = self.unary()
-            return ast.BinOp("**", base[0], exponent[0], self.span(base[1], exponent[2])), base[1], exponent[2]
+            return self.binop("**", base, exponent)
         return base
 
     def postfix(self):

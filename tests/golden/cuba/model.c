@@ -121,8 +121,8 @@ struct snn_sim {
     snn_g_inh_exc_t g_inh_exc;
     snn_g_inh_inh_t g_inh_inh;
     double inv_dt;  /* 1 / dt */
-    double lin_exc[4][9];  /* exact step: E, F, and refractory E, F */
-    double lin_inh[4][9];  /* exact step: E, F, and refractory E, F */
+    double lin_exc[4][9];  /* exact step: E, F for each of 2 sets of held rows (frozen, refractory) */
+    double lin_inh[4][9];  /* exact step: E, F for each of 2 sets of held rows (frozen, refractory) */
     snn_buf m_exc_spikes_i;
     snn_buf m_exc_spikes_t;
     snn_buf m_inh_spikes_i;
@@ -416,20 +416,22 @@ static int snn_setup(snn_sim *sim)
 static int snn_prepare_run(snn_sim *sim)
 {
     sim->inv_dt = 1.0 / sim->dt;
-    { /* exact integration factors of exc */
+    { /* exact integration factors of exc: one set per combination of held rows */
         double M[9];
-        const int frozen[3] = {1, 0, 0};
+        static const int frozen[2][3] = {{0, 0, 0}, {1, 0, 0}};
         M[0] = -50.0; M[1] = 50.0; M[2] = 50.0; M[3] = 0.0; M[4] = -200.0; M[5] = 0.0; M[6] = 0.0; M[7] = 0.0; M[8] = -100.0;
-        if (snn_exact_factors(3, M, frozen, sim->dt, sim->lin_exc[0], sim->lin_exc[1], sim->lin_exc[2], sim->lin_exc[3]))
-            return snn_fail(sim, "%s: error[E0501]: the equations of '%s' have no finite exact solution over one step",
+        for (int k = 0; k < 2; k++)  /* set 0 (nothing held) is the free system */
+            if (snn_exact_factors(3, M, frozen[k], sim->dt, sim->lin_exc[0], sim->lin_exc[1], sim->lin_exc[2 * k], sim->lin_exc[2 * k + 1]))
+                return snn_fail(sim, "%s: error[E0501]: the equations of '%s' have no finite exact solution over one step",
                             "examples/cuba.snn:30:1", "exc");
     }
-    { /* exact integration factors of inh */
+    { /* exact integration factors of inh: one set per combination of held rows */
         double M[9];
-        const int frozen[3] = {1, 0, 0};
+        static const int frozen[2][3] = {{0, 0, 0}, {1, 0, 0}};
         M[0] = -50.0; M[1] = 50.0; M[2] = 50.0; M[3] = 0.0; M[4] = -200.0; M[5] = 0.0; M[6] = 0.0; M[7] = 0.0; M[8] = -100.0;
-        if (snn_exact_factors(3, M, frozen, sim->dt, sim->lin_inh[0], sim->lin_inh[1], sim->lin_inh[2], sim->lin_inh[3]))
-            return snn_fail(sim, "%s: error[E0501]: the equations of '%s' have no finite exact solution over one step",
+        for (int k = 0; k < 2; k++)  /* set 0 (nothing held) is the free system */
+            if (snn_exact_factors(3, M, frozen[k], sim->dt, sim->lin_inh[0], sim->lin_inh[1], sim->lin_inh[2 * k], sim->lin_inh[2 * k + 1]))
+                return snn_fail(sim, "%s: error[E0501]: the equations of '%s' have no finite exact solution over one step",
                             "examples/cuba.snn:43:1", "inh");
     }
     (void)sim;
@@ -459,7 +461,7 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a_v = sim->g_exc.v_v;
         (void)_a_v;
         const int64_t _ref_steps = snn_elapsed_steps(0.005, dt);
-        double _lin[4][sizeof sim->lin_exc[0] / sizeof(double)];
+        double _lin[sizeof sim->lin_exc / sizeof sim->lin_exc[0]][sizeof sim->lin_exc[0] / sizeof(double)];
         memcpy(_lin, sim->lin_exc, sizeof _lin);
         for (int64_t _i = 0; _i < _n; _i++) {
             _a_not_refractory[_i] = snn_elapsed_reaches(_t - _a_lastspike[_i], dt, _ref_steps);
@@ -468,9 +470,9 @@ static void snn_step(snn_sim *sim)
                 const double _x1 = _a_ge[_i];
                 const double _x2 = _a_gi[_i];
                 const double _c0 = -2.45;
-                const int _free = _a_not_refractory[_i];
-                const double *_E = _free ? _lin[0] : _lin[2];
-                const double *_F = _free ? _lin[1] : _lin[3];
+                const int _set = (_a_not_refractory[_i] ? 0 : 1);
+                const double *_E = _lin[2 * _set + 0];
+                const double *_F = _lin[2 * _set + 1];
                 _a_v[_i] = _E[0] * _x0 + _E[1] * _x1 + _E[2] * _x2 + _F[0] * _c0;
                 _a_ge[_i] = _E[4] * _x1;
                 _a_gi[_i] = _E[8] * _x2;
@@ -492,7 +494,7 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a_v = sim->g_inh.v_v;
         (void)_a_v;
         const int64_t _ref_steps = snn_elapsed_steps(0.005, dt);
-        double _lin[4][sizeof sim->lin_inh[0] / sizeof(double)];
+        double _lin[sizeof sim->lin_inh / sizeof sim->lin_inh[0]][sizeof sim->lin_inh[0] / sizeof(double)];
         memcpy(_lin, sim->lin_inh, sizeof _lin);
         for (int64_t _i = 0; _i < _n; _i++) {
             _a_not_refractory[_i] = snn_elapsed_reaches(_t - _a_lastspike[_i], dt, _ref_steps);
@@ -501,9 +503,9 @@ static void snn_step(snn_sim *sim)
                 const double _x1 = _a_ge[_i];
                 const double _x2 = _a_gi[_i];
                 const double _c0 = -2.45;
-                const int _free = _a_not_refractory[_i];
-                const double *_E = _free ? _lin[0] : _lin[2];
-                const double *_F = _free ? _lin[1] : _lin[3];
+                const int _set = (_a_not_refractory[_i] ? 0 : 1);
+                const double *_E = _lin[2 * _set + 0];
+                const double *_F = _lin[2 * _set + 1];
                 _a_v[_i] = _E[0] * _x0 + _E[1] * _x1 + _E[2] * _x2 + _F[0] * _c0;
                 _a_ge[_i] = _E[4] * _x1;
                 _a_gi[_i] = _E[8] * _x2;
