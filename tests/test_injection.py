@@ -13,7 +13,7 @@ pytestmark = pytest.mark.needs_cc
 
 C_NAMES_MODEL = """\
 poisson main[2]:
-    rate = 5 Hz
+    rate = 50 Hz
     exit : 1
     printf : integer
     double : boolean

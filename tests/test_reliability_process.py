@@ -287,7 +287,7 @@ def test_a_progress_callback_hears_what_the_simulation_does(fast_progress):
     assert all(isinstance(p, snndsl.Progress) for p in got)
     assert {p.what for p in got} == {"simulate"} and {p.run for p in got} == {(0.0, 4.0)}
     ts = [p.t for p in got]
-    assert ts == sorted(ts) and 0 < ts[0] and ts[-1] < 4.0
+    assert ts == sorted(ts) and 0 <= ts[0] and ts[-1] < 4.0  # a first poll may come before the first step
     for p in got:
         assert p.fraction == pytest.approx(p.t / 4.0, abs=1e-9)
         assert p.wall > 0 and (p.remaining is None or p.remaining >= 0)

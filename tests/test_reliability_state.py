@@ -286,7 +286,7 @@ cases = {{
     "G.nspikes too many": put("G.nspikes", 0, "<q", 1000),
     "inp.spikes out of range": put("inp.spikes", 0, "<i", 9, put("inp.nspikes", 0, "<q", 1)),
     "S.ring_n too long": put("S.ring_n", 0, "<q", 1 << 30),
-    "S.ring entry": put("S.ring", 0, "<i", 1 << 20),
+    "S.ring entry": put("S.ring", 0, "<i", 1 << 20, put("S.ring_n", 0, "<q", 1)),  # a live entry
     "S.delay_steps beyond the ring": put("S.delay_steps", 0, "<q", 1 << 20),
     "S.ring_size not a power of two": put("S.ring_size", 0, "<q", 12),
     "T.delay_steps beyond the ring": put("T.delay_steps", 1, "<i", 1 << 20),

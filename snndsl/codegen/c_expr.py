@@ -80,12 +80,10 @@ class Context:
     """How IR names print in one piece of code.
 
     `self_index` is the C index of the element being processed (`_i` for
-    neurons, `_s` for synapses); `rng` the random stream this code draws
-    from; `reductions` maps hoisted reductions to the C text of their value.
+    neurons, `_s` for synapses); `reductions` maps hoisted reductions to the C text of their value.
     """
 
     self_index: str = "_i"
-    rng: int = 0
     reductions: dict = field(default_factory=dict)
     site: str = "?"  # "file:line:col" of the statement, for run-time errors
     # writes to an (unless refractory) variable of a refractory neuron are
@@ -108,11 +106,7 @@ class CPrinter:
         self.module = module
         self.state = {(g.name, v.name): v for g in module.groups for v in g.vars}
         # (group, rate a) -> the C name of its table of exp(a k dt), filled at run start
-        self.decay_tables: dict[tuple[str, ir.Expr], str] = {}
-        for g in module.groups:
-            for v in g.vars:
-                if v.decay is not None and not _is_zero(v.decay[0]) and (g.name, v.decay[0]) not in self.decay_tables:
-                    self.decay_tables[(g.name, v.decay[0])] = f"sim->decay_{len(self.decay_tables)}"
+        self.decay_tables = {key: f"sim->decay_{k}" for k, key in enumerate(module.decay_tables)}
 
     # ---- names ----------------------------------------------------------
     def index(self, v: ir.Var, ctx: Context) -> str:
@@ -199,7 +193,9 @@ class CPrinter:
 
     def _Rand(self, e: ir.Rand, ctx):
         fn = "snn_rng_uniform" if e.kind == "uniform" else "snn_rng_normal"
-        return f"{fn}(&sim->rng[{ctx.rng}])", _ATOM
+        if e.stream is None:
+            raise InternalError("a random draw without a stream (passes/streams.py did not run)")
+        return f"{fn}(&sim->rng[{e.stream}])", _ATOM
 
     def _Reduce(self, e: ir.Reduce, ctx):
         try:

@@ -13,17 +13,17 @@ from snndsl.codegen.c_expr import Context, CPrinter, c_number, c_string, linear_
 from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
 from snndsl.ir import storage
-from snndsl.ir.connectivity import sparse_condition
 from snndsl.ir.evaluate import is_constant
 
 DESCR = {"f": "<f8", "i": "<i4", "b": "|b1"}
-# the slots of the time step in the C: a comment, then the tasks of those kinds
+# the slots of the time step in the C: a comment, then the kernels of those kinds
 SLOTS = (
-    ("/* 1. state monitors record */", ("record state",)),
-    ("/* 2. state updates: refractoriness, then the equations */", ("update",)),
-    ("/* 3. thresholds: neurons and sources emit spikes; spike monitors record */", ("threshold", "record spikes")),
-    ("/* 4. synaptic events: on pre (spikes whose delay ends now), then on post */", ("on pre", "on post")),
-    ("/* 5. resets of the neurons that spiked; rate monitors record */", ("reset", "record rate")),
+    ("/* 1. state monitors record */", (ir.RecordState,)),
+    ("/* 2. state updates: refractoriness, then the equations */", (ir.Update,)),
+    ("/* 3. thresholds: neurons and sources emit spikes; spike monitors record */",
+     (ir.Threshold, ir.PoissonSpikes, ir.GeneratorSpikes, ir.RecordSpikes)),
+    ("/* 4. synaptic events: on pre (spikes whose delay ends now), then on post */", (ir.SynapseEvents,)),
+    ("/* 5. resets of the neurons that spiked; rate monitors record */", (ir.Reset, ir.RecordRate)),
 )
 
 
@@ -77,11 +77,9 @@ class _Builder:
     def __init__(self, module: ir.Module):
         self.m = module
         self.p = CPrinter(module)
-        self.n_rng = 0
         self.groups = {g.name: g for g in module.groups}
         self.tmp = 0
         self.drop: frozenset = frozenset()  # variables the step being generated never writes
-        self.poisson_rng: dict[str, int] = {}  # group -> its random stream (see poisson)
         # a step function per set of variables some run holds frozen everywhere (passes/decide.py)
         variants = sorted({frozenset(s.frozen) for s in ir.walk(module.phases) if isinstance(s, ir.Run) and s.frozen},
                           key=sorted)
@@ -114,16 +112,12 @@ class _Builder:
     def descr(self, v: ir.StateVar) -> str:
         return "<f4" if self.ctype(v) == "float" else DESCR[v.dtype]
 
-    def rng(self) -> int:
-        self.n_rng += 1
-        return self.n_rng - 1
-
     def g(self, name: str) -> str:
         return f"sim->{mangle('g', name)}"
 
     def ctx(self, group: ir.Group | None, span=None, reductions=None) -> Context:
         index = "_s" if group is not None and group.kind == "synapses" else "_i"
-        return Context(index, self.rng(), dict(reductions or {}), _site(span), drop=self.drop)
+        return Context(index, dict(reductions or {}), _site(span), drop=self.drop)
 
     # ---- storage ------------------------------------------------------------
     def group_struct(self, g: ir.Group):
@@ -223,20 +217,20 @@ class _Builder:
             out.append(f"if (snn_load_data(sim, &sim->{mangle('d', d.name)}, sim->{mangle('dpath', d.name)}, "
                        f"{c_string(d.name)}, {c_number(d.scale, 'f')}, {rank}, {c_string(_site(d.span))})) "
                        "return -1;")
-        neuronlike = [g for g in self.m.groups if g.kind != "synapses"]
-        for g in neuronlike:
-            out.append(self.alloc_neuronlike(g))
-        for g in neuronlike:
-            if g.init:
-                out.append(self.element_loop(g, g.init, g.span, "init"))
         for g in self.m.groups:
-            if g.kind == "synapses":
-                out.append(self.connect(g))
+            if g.kind != "synapses":
+                out.append(self.alloc_neuronlike(g))
+        for k in self.m.setup:  # passes/kernels.py
+            g = self.groups[k.target]
+            if isinstance(k, ir.Init):
+                out.append(self.element_loop(g, k.body, k.span, "init"))
+            elif isinstance(k, ir.Connect):
+                out.append(self.connect(k))
                 out.append(self.alloc_vars(g))
-                if g.init:
-                    out.append(self.element_loop(g, g.init, g.span, "init"))
-                if g.delay_kind != "none":
-                    out.append(self.setup_delays(g))
+            elif isinstance(k, ir.Delays):
+                out.append(self.setup_delays(k))
+            else:
+                raise InternalError(f"no C for the setup kernel {k!r}")
         for g in self.m.groups:
             step_code = (g.rate, g.on_pre, g.on_post, g.update, g.threshold, g.reset, g.refractory)
             checks = self.data_checks(step_code, g, c_string(_site(g.span)))
@@ -253,13 +247,14 @@ class _Builder:
             out.append(f"snn_buf_init(&sim->{mangle('st', name)}, 1);")
         return "\n".join(out)
 
-    def setup_delays(self, g: ir.Group) -> str:
+    def setup_delays(self, k: ir.Delays) -> str:
         """Delays in steps as Brian2's spike queue: (int)(delay / dt + 0.5);
         a ring of the next steps, sized to a power of two above the longest."""
+        g = self.groups[k.target]
         S, src = self.g(g.name), self.g(g.source)
         site = c_string(_site(g.span))
-        if g.delay_kind == "homogeneous":
-            d = self.p.expr(g.delay, Context(site=_site(g.span)))
+        if not k.per_synapse:
+            d = self.p.expr(k.delay, Context(site=_site(k.span)))
             return f"""{{ /* delay of {g.name} */
     const double d = {d};
     if (!(d >= 0) || !isfinite(d) || d / sim->dt > 1e9)
@@ -271,8 +266,8 @@ class _Builder:
     {S}.ring_n = snn_alloc(sim, {S}.ring_size, sizeof(int64_t));
     if (sim->failed) return -1;
 }}"""
-        ctx = self.ctx(g, g.span)
-        d = self.p.expr(g.delay, ctx)
+        ctx = self.ctx(g, k.span)
+        d = self.p.expr(k.delay, ctx)
         return f"""{{ /* per-synapse delays of {g.name} */
     {S}.delay_steps = snn_alloc(sim, {S}.n, sizeof(int32_t));
     if (sim->failed) return -1;
@@ -306,8 +301,7 @@ class _Builder:
         for g in self.m.groups:
             if g.kind == "poisson" and self.poisson_skips(g):
                 G = self.g(g.name)
-                ctx = Context("_i", self.poisson_rng[g.name], site=_site(g.span))
-                rate = self.p.expr(g.rate, ctx)
+                rate = self.p.expr(g.rate, Context("_i", site=_site(g.span)))
                 out.append(f"""{{ /* {g.name}: a source whose rate changed draws its next spike anew, from now
      (the process is memoryless); the others keep theirs, so that splitting a run changes nothing */
     const int64_t now = snn_timestep(sim->t_net, sim->dt);
@@ -317,7 +311,7 @@ class _Builder:
         const double p = ({rate}) * sim->dt;
         if (p != {G}.p_spike[_i] || {G}.next_spike[_i] < now) {{
             {G}.p_spike[_i] = p;
-            {G}.next_spike[_i] = now + snn_geometric(&sim->rng[{ctx.rng}], p);
+            {G}.next_spike[_i] = now + snn_geometric(&sim->rng[{g.stream}], p);
         }}
     }}
 }}""")
@@ -393,18 +387,18 @@ class _Builder:
                          "sim->err, sizeof sim->err)) return snn_failed(sim);")
         return "\n".join(lines)
 
-    def connect(self, g: ir.Group) -> str:
-        """Synapses in Brian2's order (by i, then j). A condition `rand() < p`
-        (alone, or and-ed with a condition without rand()) with p the same for
-        every pair skips ahead a Geometric(p) number of pairs to the next
-        synapse: the same Bernoulli trial per pair, visiting only the synapses
-        made. `one_to_one` visits the diagonal; other conditions every pair.
-        Progress shows on stderr when connecting takes more than a second."""
+    def connect(self, k: ir.Connect) -> str:
+        """Synapses in Brian2's order (by i, then j), by the rule of the kernel
+        (ir.Connect): 'bernoulli' skips ahead a Geometric(p) number of pairs to
+        the next synapse, visiting only the synapses made; 'one to one' visits
+        the diagonal; 'each pair' and 'all' every pair. Progress shows on
+        stderr when connecting takes more than a second."""
+        g = self.groups[k.target]
         S, pre, post = self.g(g.name), self.g(g.source), self.g(g.target)
         head = f"/* connect {g.name}: {g.source} -> {g.target} ({g.connect}) */"
-        if g.connect == "data":
-            d = f"sim->{mangle('d', g.connect_data)}"
-            return (f"{head}\nif (snn_connect_pairs(&{d}, {pre}.n, {post}.n, {c_string(g.connect_data)}, "
+        if k.rule == "pairs":
+            d = f"sim->{mangle('d', k.data)}"
+            return (f"{head}\nif (snn_connect_pairs(&{d}, {pre}.n, {post}.n, {c_string(k.data)}, "
                     f"{c_string(_site(g.span))}, &{S}.n, &{S}.pre, &{S}.post,\n"
                     "                      sim->err, sizeof sim->err)) return snn_failed(sim);\n"
                     + self.index_synapses(g))
@@ -418,17 +412,16 @@ class _Builder:
 }}
 ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
 ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;"""
-        sparse = sparse_condition(g.connect_cond) if g.connect == "cond" else None
-        if g.connect == "one_to_one":
+        if k.rule == "one to one":
             loop = f"""for (int64_t _i = 0; _i < snn_imin({pre}.n, {post}.n); _i++) {{
     const int64_t _j = _i;
 {self._indent(push, 4)}
 }}"""
-        elif sparse is not None:
-            ctx = self.ctx(g, g.span)
-            p = self.p.expr(sparse[0], ctx)
-            test = f"    if (!({self.p.expr(sparse[1], ctx)})) continue;\n" if sparse[1] is not None else ""
-            rng = f"&sim->rng[{ctx.rng}]"
+        elif k.rule == "bernoulli":
+            ctx = self.ctx(g, k.span)
+            p = self.p.expr(k.p, ctx)
+            test = f"    if (!({self.p.expr(k.cond, ctx)})) continue;\n" if k.cond is not None else ""
+            rng = f"&sim->rng[{k.stream}]"
             loop = f"""const double _p = {p};
 const int64_t _n_post = {post}.n, _pairs = {pre}.n * {post}.n;
 /* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
@@ -438,7 +431,7 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
     if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&sim->progress, {what}, (double)_k / (double)_pairs);
 }}"""
         else:
-            cond = "1" if g.connect == "all" else self.p.expr(g.connect_cond, self.ctx(g, g.span))
+            cond = "1" if k.rule == "all" else self.p.expr(k.cond, self.ctx(g, k.span))
             loop = f"""for (int64_t _i = 0; _i < {pre}.n; _i++) {{
     for (int64_t _j = 0; _j < {post}.n; _j++) {{
         if (!({cond})) continue;
@@ -447,7 +440,7 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
     snn_progress_fraction(&sim->progress, {what}, (double)(_i + 1) / (double){pre}.n);
 }}"""
         reserve = ""
-        if g.connect == "all":  # the exact count: one allocation, and a clear error if it cannot be had
+        if k.rule == "all":  # the exact count: one allocation, and a clear error if it cannot be had
             reserve = f"""if (snn_buf_reserve(&ii, (size_t)({pre}.n * {post}.n)) || snn_buf_reserve(&jj, (size_t)({pre}.n * {post}.n))) {{
     snn_buf_free(&ii);
     snn_buf_free(&jj);
@@ -499,63 +492,53 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
 
     # ---- the time step ---------------------------------------------------------
     def step(self) -> str:
-        """The time step: the tasks of the module's schedule (ir/lower.py), in
-        order, under the comment of their slot."""
+        """The time step: the module's kernels (passes/kernels.py), in order,
+        under the comment of their slot; one template per kind of loop."""
+        render = {ir.RecordState: self.record_state, ir.Update: self.state_update, ir.Threshold: self.threshold,
+                  ir.PoissonSpikes: self.poisson, ir.GeneratorSpikes: self.spike_generator,
+                  ir.RecordSpikes: self.record_spikes, ir.SynapseEvents: self.pathway, ir.Reset: self.reset,
+                  ir.RecordRate: self.record_rate}
         out = []
         for title, kinds in SLOTS:
             out.append(title)
-            out += [code for task in self.m.schedule if task.kind in kinds and (code := self.task(task))]
+            out += [render[type(k)](k) for k in self.m.step if type(k) in kinds]
         return "\n".join(out)
 
-    def task(self, task: ir.Task) -> str:
-        """One task's C, or "" when a pass left it nothing to do."""
-        if task.kind.startswith("record"):
-            k, mon = next((k, mon) for k, mon in enumerate(self.m.monitors) if mon.name == task.target)
-            return {"record state": self.record_state, "record spikes": self.record_spikes,
-                    "record rate": self.record_rate}[task.kind](mon, k)
-        g = self.groups[task.target]
-        if task.kind == "update":
-            return self.state_update(g) if g.update or g.refractory is not None else ""
-        if task.kind == "threshold":
-            if g.kind == "poisson":
-                return self.poisson(g)
-            if g.kind == "spikes":
-                G = self.g(g.name)
-                return f"""{G}.nspikes = 0;
+    def monitor(self, k: ir.Kernel) -> ir.Monitor:
+        return next(mon for mon in self.m.monitors if mon.name == k.target)
+
+    def spike_generator(self, k: ir.Kernel) -> str:
+        G = self.g(k.target)
+        return f"""{G}.nspikes = 0;
 while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] < _step) {G}.cursor++;
 while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     {G}.spikes[{G}.nspikes++] = {G}.src_i[{G}.cursor++];"""
-            return self.threshold(g)
-        if task.kind in ("on pre", "on post"):
-            event = task.kind[3:]
-            work = (g.on_pre or g.on_pre_spike) if event == "pre" else (g.on_post or g.on_post_spike)
-            return self.pathway(g, event) if work else ""
-        if task.kind == "reset":
-            if not g.reset:
-                return ""
-            ctx = self.ctx(g, g.span)
-            ctx.guard_frozen = True
-            G = self.g(g.name)
-            code = self.p.stmts(g.reset, ctx, "    ")
-            return f"""for (int64_t k = 0; k < {G}.nspikes; k++) {{ /* reset of {g.name} */
+
+    def reset(self, k: ir.Kernel) -> str:
+        g = self.groups[k.target]
+        ctx = self.ctx(g, k.span)
+        ctx.guard_frozen = True
+        G = self.g(g.name)
+        code = self.p.stmts(k.body, ctx, "    ")
+        return f"""for (int64_t k = 0; k < {G}.nspikes; k++) {{ /* reset of {g.name} */
     const int64_t _i = {G}.spikes[k];
 {code}
 }}"""
-        raise InternalError(f"no C for the task {task.kind!r}")
 
-    def state_update(self, g: ir.Group) -> str:
+    def state_update(self, k: ir.Kernel) -> str:
         """Refractoriness as Brian2 (computed before integrating), then one
         integration step of the group's equations, for every element."""
+        g = self.groups[k.target]
         G = self.g(g.name)
-        ctx = self.ctx(g, g.span)
+        ctx = self.ctx(g, k.span)
         ctx.guard_frozen = True
         head = ["const double dt = sim->dt;", "const int64_t _n = " + f"{G}.n;", "(void)dt;"]
         # the group's own arrays through local restrict pointers: a store to one
         # (a uint8 flag above all) cannot then force reloads of the others
-        own = {n.name for n in ir.walk((g.update, g.refractory))
+        own = {n.name for n in ir.walk((k.body, k.refractory))
                if isinstance(n, ir.Var) and n.group == g.name and n.at == "self"}
-        own |= {n for st in ir.walk(g.update) if isinstance(st, ir.LinearStep) for n in st.vars}
-        if g.refractory is not None:
+        own |= {n for st in ir.walk(k.body) if isinstance(st, ir.LinearStep) for n in st.vars}
+        if k.refractory is not None:
             own |= {"not_refractory", "lastspike"}
         for name in sorted(own):
             v = g.var(name)
@@ -565,20 +548,20 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             head.append(f"{self.ctype(v)} *const restrict _a_{name} = {G}.{mangle('v', name)};")
             head.append(f"(void)_a_{name};")
         lines = []
-        if g.refractory is not None:
+        if k.refractory is not None:
             nr = self.p.var(ir.Var(g.name, "not_refractory", dtype="b"), ctx)
             last = self.p.var(ir.Var(g.name, "lastspike"), ctx)
-            ref = self.p.expr(g.refractory, ctx)
-            if g.refractory_kind == "duration":
+            ref = self.p.expr(k.refractory, ctx)
+            if k.refractory_kind == "duration":
                 steps = f"snn_elapsed_steps({ref}, dt)"
-                if _per_run(g.refractory):  # the same for every neuron: once per step
+                if _per_run(k.refractory):  # the same for every neuron: once per step
                     head.append(f"const int64_t _ref_steps = {steps};")
                     steps = "_ref_steps"
                 lines.append(f"{nr} = snn_elapsed_reaches(_t - {last}, dt, {steps});")
             else:
                 lines.append(f"{nr} = {nr} || !({ref});")
-        if g.update:
-            lines.append(self.p.stmts(g.update, ctx, ""))
+        if k.body:
+            lines.append(self.p.stmts(k.body, ctx, ""))
         if self.linear_step(g) is not None:
             # a local copy: the compiler may then keep the factors in registers
             L = f"sim->{mangle('lin', g.name)}"
@@ -591,15 +574,16 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         return (f"{{ /* update {g.name} */\n{self._indent(chr(10).join(head), 4)}\n"
                 f"    for (int64_t {var} = 0; {var} < _n; {var}++) {{\n{body}\n    }}\n}}")
 
-    def threshold(self, g: ir.Group) -> str:
+    def threshold(self, k: ir.Kernel) -> str:
+        g = self.groups[k.target]
         G = self.g(g.name)
-        if g.threshold is None:
+        if k.cond is None:
             return f"{G}.nspikes = 0;"
-        ctx = self.ctx(g, g.span)
+        ctx = self.ctx(g, k.span)
         # the group's arrays through local restrict pointers, as in state_update
-        own = {n.name for n in ir.walk(g.threshold) if isinstance(n, ir.Var) and n.group == g.name
+        own = {n.name for n in ir.walk(k.cond) if isinstance(n, ir.Var) and n.group == g.name
                and n.at == "self"}
-        if g.refractory is not None:
+        if k.refractory is not None:
             own |= {"not_refractory", "lastspike"}
         head = []
         for name in sorted(own):
@@ -608,8 +592,8 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
                 continue
             ctx.arrays[(g.name, name)] = f"_a_{name}"
             head.append(f"{self.ctype(v)} *const restrict _a_{name} = {G}.{mangle('v', name)};")
-        cond = self.p.expr(g.threshold, ctx)
-        if g.refractory is not None:
+        cond = self.p.expr(k.cond, ctx)
+        if k.refractory is not None:
             nr = self.p.var(ir.Var(g.name, "not_refractory", dtype="b"), ctx)
             last = self.p.var(ir.Var(g.name, "lastspike"), ctx)
             cond = f"({cond}) && {nr}"
@@ -635,7 +619,8 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         names = [p.name for p in self.m.phases]
         return " || ".join(f"sim->phase == {names.index(n)}" for n in mon.during)
 
-    def record_state(self, mon: ir.Monitor, k: int) -> str:
+    def record_state(self, k: ir.Kernel) -> str:
+        mon = self.monitor(k)
         g = self.groups[mon.group]
         var = g.var(mon.var)
         M = f"sim->{mangle('m', mon.name)}"
@@ -658,7 +643,8 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     {copy}
 }}"""
 
-    def record_spikes(self, mon: ir.Monitor, k: int) -> str:
+    def record_spikes(self, k: ir.Kernel) -> str:
+        mon = self.monitor(k)
         G = self.g(mon.group)
         M = f"sim->{mangle('m', mon.name)}"
         return f"""if ({G}.nspikes > 0 && ({self._active(mon)})) {{
@@ -669,7 +655,8 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     }}
 }}"""
 
-    def record_rate(self, mon: ir.Monitor, k: int) -> str:
+    def record_rate(self, k: ir.Kernel) -> str:
+        mon = self.monitor(k)
         G = self.g(mon.group)
         M = f"sim->{mangle('m', mon.name)}"
         return f"""if ({self._active(mon)}) {{
@@ -682,11 +669,11 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         """passes/decide.py chose: each source draws the step of its next spike."""
         return g.sampling == "skip ahead"
 
-    def poisson(self, g: ir.Group) -> str:
+    def poisson(self, k: ir.Kernel) -> str:
+        g = self.groups[k.target]
         G = self.g(g.name)
-        ctx = self.ctx(g, g.span)
-        self.poisson_rng[g.name] = ctx.rng
-        if self.poisson_skips(g):
+        ctx = self.ctx(g, k.span)
+        if k.sampling == "skip ahead":
             return f"""{{ /* {g.name}: the sources whose next spike is now */
     int64_t *const restrict next = {G}.next_spike;
     const double *const restrict p = {G}.p_spike;
@@ -696,31 +683,31 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     for (int64_t _i = 0; _i < _n; _i++) {{
         if (next[_i] == _step) {{
             spikes[n++] = (int32_t)_i;
-            next[_i] = _step + 1 + snn_geometric(&sim->rng[{ctx.rng}], p[_i]);
+            next[_i] = _step + 1 + snn_geometric(&sim->rng[{k.stream}], p[_i]);
         }}
     }}
     {G}.nspikes = n;
 }}"""
-        rate = self.p.expr(g.rate, ctx)
+        rate = self.p.expr(k.rate, ctx)
         return f"""{G}.nspikes = 0;
 for (int64_t _i = 0; _i < {G}.n; _i++) {{
-    if (snn_rng_uniform(&sim->rng[{ctx.rng}]) < ({rate}) * sim->dt)
+    if (snn_rng_uniform(&sim->rng[{k.stream}]) < ({rate}) * sim->dt)
         {G}.spikes[{G}.nspikes++] = (int32_t)_i;
 }}"""
 
-    def pathway(self, g: ir.Group, event: str) -> str:
+    def pathway(self, k: ir.Kernel) -> str:
         """For each spike of the pre (post) neurons: the per-neuron trace
         updates once, then the event code for each of its synapses. `on pre`
         sees the spikes whose delay ends in this step."""
+        g, event = self.groups[k.target], k.event
         S = self.g(g.name)
         src = self.g(g.source if event == "pre" else g.target)
-        body = g.on_pre if event == "pre" else g.on_post
-        once = g.on_pre_spike if event == "pre" else g.on_post_spike
-        ctx = self.ctx(g, g.span)
+        body, once = k.body, k.once
+        ctx = self.ctx(g, k.span)
         ctx.guard_refractory = ctx.guard_frozen = True
         code = self.p.stmts(body, ctx, "        ")
         me, other = ("_i", "_j") if event == "pre" else ("_j", "_i")
-        if event == "pre" and g.delay_kind == "heterogeneous":
+        if k.delay == "heterogeneous":
             return f"""for (int64_t k = 0; k < {src}.nspikes; k++) {{ /* {g.name}: queue each synapse's spike */
     const int64_t _i = {src}.spikes[k];
     for (int64_t _p = {S}.pre_start[_i]; _p < {S}.pre_start[_i + 1]; _p++) {{
@@ -741,7 +728,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
     slot->len = 0;
 }}"""
         spikes, count, prelude = f"{src}.spikes", f"{src}.nspikes", ""
-        if event == "pre" and g.delay_kind == "homogeneous":
+        if k.delay == "homogeneous":
             prelude = f"""{{ /* {g.name}: remember this step's spikes for the delay */
     const int64_t slot = _step & ({S}.ring_size - 1);
     memcpy({S}.ring + slot * {src}.n, {src}.spikes, (size_t){src}.nspikes * sizeof(int32_t));
@@ -756,9 +743,8 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             head = self.p.stmts(once, ctx, "    ") + "\n"
         loop = ""
         if body:
-            # synapses made by a loop over i are numbered in presynaptic order:
-            # the presynaptic index list is the identity and is skipped
-            syn = "_p" if event == "pre" and g.connect != "data" else f"{S}.{event}_syn[_p]"
+            # in presynaptic order, the presynaptic index list is the identity and is skipped
+            syn = "_p" if k.in_pre_order else f"{S}.{event}_syn[_p]"
             loop = f"""    for (int64_t _p = {S}.{event}_start[{me}]; _p < {S}.{event}_start[{me} + 1]; _p++) {{
         const int64_t _s = {syn};
         const int64_t {other} = {S}.{event}_other[_p];
@@ -786,7 +772,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
     def scalar(self, e: ir.Expr, span) -> tuple[str, str]:
         """(setup code, C expression) for a scalar protocol expression."""
         pre, reductions = self.hoist(e, span)
-        return pre, self.p.expr(e, Context(site=_site(span), reductions=reductions, rng=0))
+        return pre, self.p.expr(e, Context(site=_site(span), reductions=reductions))
 
     def pstmt(self, s: ir.Stmt, indent: str) -> str:
         text = self._pstmt(s)
@@ -842,7 +828,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         g = self.groups[s.group]
         pre, reductions = self.hoist((s.value, s.where, s.lo, s.hi), s.span)
         if s.target.at == "shared":
-            value = self.p.expr(s.value, Context(site=_site(s.span), reductions=reductions, rng=self.rng()))
+            value = self.p.expr(s.value, Context(site=_site(s.span), reductions=reductions))
             if s.target.dtype == "i":
                 value = f"snn_to_i32({value})" if s.value.dtype == "f" else f"(int32_t)({value})"
             return (f"{{ /* {g.name}.{s.target.name} */\n{self._indent(pre, 4)}"
@@ -1208,22 +1194,19 @@ def build_view(module: ir.Module) -> CModel:
     structs = tuple(b.group_struct(g) for g in module.groups)
     fields = b.sim_fields()
     setup = b.setup()
-    first_stream = b.n_rng
     steps = [("snn_step", "", b.step())]
-    streams = b.n_rng
     for frozen, name in b.step_names.items():
         if not frozen:
             continue
-        # the same kernels in the same order draw from the same random streams
-        b.n_rng, b.drop = first_stream, frozen
+        b.drop = frozen  # the same kernels, drawing from the same streams (passes/streams.py)
         steps.append((name, ", ".join(f"{g}.{v}" for g, v in sorted(frozen)), b.step()))
-    b.n_rng, b.drop = streams, frozenset()
+    b.drop = frozenset()
     protocol = b.protocol()
     params = tuple((mangle("p", p.name), p.name, ", ".join(str(x) for x in p.dim)) for p in module.params)
     data = tuple((mangle("d", d.name), mangle("dpath", d.name), d.name, c_string(d.path)) for d in module.data)
     return CModel(
         name=module.name, source_hash=module.source_hash, dt=c_number(module.dt, "f"), seed=module.seed,
-        n_rng=max(1, b.n_rng), n_phases=max(1, len(module.phases)),
+        n_rng=max(1, len(module.streams)), n_phases=max(1, len(module.phases)),
         phase_names=tuple(c_string(p.name) for p in module.phases), params=params,
         param_defaults=b.param_defaults(), data=data, group_structs=structs, sim_fields=fields,
         setup=setup, steps=tuple(steps), protocol=protocol, manifest=b.manifest(), arrays=b.arrays(),

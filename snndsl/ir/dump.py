@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from snndsl.ir import nodes as ir
+from snndsl.ir import storage
 
 _PREC = {"or": 1, "and": 2, "==": 3, "!=": 3, "<": 4, "<=": 4, ">": 4, ">=": 4,
          "+": 5, "-": 5, "*": 6, "/": 6, "%": 6, "**": 8}
@@ -30,7 +31,8 @@ def expr(e: ir.Expr, prec: int = 0) -> str:
     if isinstance(e, ir.Temp):
         return e.name
     if isinstance(e, ir.Rand):
-        return "rand()" if e.kind == "uniform" else "randn()"
+        text = "rand()" if e.kind == "uniform" else "randn()"
+        return text if e.stream is None else f"{text}@{e.stream}"
     if isinstance(e, ir.Reduce):
         return f"{e.kind}[{e.group}]({expr(e.expr)})"
     if isinstance(e, ir.Unary):
@@ -97,7 +99,68 @@ def stmts(body, indent: str) -> list[str]:
     return out
 
 
+def _group_code(g: ir.Group) -> list[str]:
+    out = []
+    if g.connect_cond is not None:
+        out.append(f"    connect if {expr(g.connect_cond)}")
+    if g.rate is not None:
+        out.append(f"    rate = {expr(g.rate)}" + (f"  (sampled {g.sampling})" if g.sampling else ""))
+    if g.delay is not None:
+        out.append(f"    delay ({g.delay_kind}) = {expr(g.delay)}")
+    if g.refractory is not None:
+        out.append(f"    refractory ({g.refractory_kind}): {expr(g.refractory)}")
+    if g.threshold is not None:
+        out.append(f"    threshold: {expr(g.threshold)}")
+    for title, body in (("init", g.init), ("update", g.update), ("reset", g.reset),
+                        ("on pre spike", g.on_pre_spike), ("on pre", g.on_pre),
+                        ("on post spike", g.on_post_spike), ("on post", g.on_post)):
+        if body:
+            out.append(f"    {title}:")
+            out += stmts(body, "        ")
+    return out
+
+
+def _count(c) -> str:
+    text = " * ".join(f"{s.what}({s.group})" for s in c.sizes)
+    return f"{text} + {c.extra}" if c.extra else text
+
+
+def kernel(k: ir.Kernel) -> list[str]:
+    """A kernel: its loop and target, its decisions, then its code."""
+    if isinstance(k, ir.SynapseEvents):
+        head = (f"synapse events {k.target}: each {k.event}synaptic spike"
+                + (f", delay {k.delay}" if k.delay != "none" else "")
+                + (", synapses in presynaptic order" if k.in_pre_order else ""))
+    elif isinstance(k, ir.PoissonSpikes):
+        head = f"poisson spikes {k.target}: rate {expr(k.rate)}, sampled {k.sampling}, stream {k.stream}"
+    elif isinstance(k, ir.Connect):
+        head = f"connect {k.target}: {k.rule}" + (f" from {k.data}" if k.data else "")
+        head += f", p = {expr(k.p)}, stream {k.stream}" if k.p is not None else ""
+    elif isinstance(k, ir.Delays):
+        head = f"delays {k.target}: {'per synapse' if k.per_synapse else 'one'} = {expr(k.delay)}"
+    else:
+        words = "".join(f" {c.lower()}" if c.isupper() else c for c in type(k).__name__).strip()
+        head = f"{words} {k.target}"
+    out = [f"    {head}"]
+    if getattr(k, "refractory", None) is not None:
+        kind = f" ({k.refractory_kind})" if isinstance(k, ir.Update) else ""
+        out.append(f"        refractory{kind}: {expr(k.refractory)}")
+    if isinstance(k, (ir.Threshold, ir.Connect)) and k.cond is not None:
+        out.append(f"        if {expr(k.cond)}")
+    if isinstance(k, ir.SynapseEvents):
+        if k.once:
+            out.append("        once per spike:")
+            out += stmts(k.once, "            ")
+        if k.body:
+            out.append("        each synapse:")
+            out += stmts(k.body, "            ")
+    elif getattr(k, "body", ()):
+        out += stmts(k.body, "        ")
+    return out
+
+
 def dump(m: ir.Module) -> str:
+    made = bool(m.setup or m.step)
     out = [f"module {m.name}  dt={m.dt!r} s  seed={m.seed}"]
     for p in m.params:
         out.append(f"param {p.name} = {expr(p.default)}  [{p.unit}]")
@@ -112,22 +175,13 @@ def dump(m: ir.Module) -> str:
                                           f"per {v.index} neuron" if v.index != "element" else "") if x)
             eq = f"  d{v.name}/dt = {expr(v.decay[0])} * {v.name} + {expr(v.decay[1])}" if v.decay else ""
             out.append(f"    var {v.name} : {v.unit} {v.dtype}" + (f" ({flags})" if flags else "") + eq)
-        if g.connect_cond is not None:
-            out.append(f"    connect if {expr(g.connect_cond)}")
-        if g.rate is not None:
-            out.append(f"    rate = {expr(g.rate)}" + (f"  (sampled {g.sampling})" if g.sampling else ""))
-        if g.delay is not None:
-            out.append(f"    delay ({g.delay_kind}) = {expr(g.delay)}")
-        if g.refractory is not None:
-            out.append(f"    refractory ({g.refractory_kind}): {expr(g.refractory)}")
-        if g.threshold is not None:
-            out.append(f"    threshold: {expr(g.threshold)}")
-        for title, body in (("init", g.init), ("update", g.update), ("reset", g.reset),
-                            ("on pre spike", g.on_pre_spike), ("on pre", g.on_pre),
-                            ("on post spike", g.on_post_spike), ("on post", g.on_post)):
-            if body:
-                out.append(f"    {title}:")
-                out += stmts(body, "        ")
+        if not made:  # before passes/kernels.py: the group's code (after it, under its kernels)
+            out += _group_code(g)
+        else:  # the decisions are made: the storage follows (ir/storage.py)
+            out.append("    storage:")
+            for f in storage.fields(g, m.precision, g.sampling == "skip ahead"):
+                length = "" if f.count is None else "[" + _count(f.count) + "]"
+                out.append(f"        {f.state_name}: {f.ctype}{length} ({f.snapshot})")
     for mon in m.monitors:
         what = f"{mon.group}.{mon.var}[{mon.lo}:{'' if mon.hi is None else mon.hi}] every {mon.every} steps" \
             if mon.kind == "state" else f"{mon.kind} of {mon.group}"
@@ -135,7 +189,21 @@ def dump(m: ir.Module) -> str:
         out.append(f"monitor {mon.name}: {what}{during}")
     for s in m.saves:
         out.append(f"save {s.name}: {s.group}.{s.var}{' (rows)' if s.rows else ''}")
-    if m.schedule:
+    if m.streams:
+        out.append("random streams:")
+        out += [f"    {k}: {name}" for k, name in enumerate(m.streams)]
+    if m.decay_tables:
+        out.append("decay tables (exp(a k dt), k whole steps):")
+        out += [f"    {k}: {group}, a = {expr(a)}" for k, (group, a) in enumerate(m.decay_tables)]
+    if m.setup:
+        out.append("setup:")
+        for k in m.setup:
+            out += kernel(k)
+    if m.step:
+        out.append("each step:")
+        for k in m.step:
+            out += kernel(k)
+    elif m.schedule:
         out.append("each step:")
         out += [f"    {task.kind} {task.target}" for task in m.schedule]
     for ph in m.phases:

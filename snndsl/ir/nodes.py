@@ -150,6 +150,7 @@ class Rand(Expr):
     kind: str  # 'uniform' / 'normal'
     dtype: str = "f"
     span: Span | None = _span()
+    stream: int | None = None  # which random stream it draws from: set by passes/streams.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +379,7 @@ class Group:
     # poisson: "per step" (a uniform number per source and step) or "skip ahead"
     # (each source draws the step of its next spike); set by passes/decide.py
     sampling: str | None = None
+    stream: int | None = None  # poisson: the random stream of its draws (passes/streams.py)
     indices: ListOrData | None = None  # spikes
     times: ListOrData | None = None
     source: str | None = None  # synapses
@@ -456,6 +458,122 @@ class Task:
     target: str
 
 
+# ---- kernels: the loops of the program, one class per kind of loop ------------
+#
+# passes/kernels.py makes them once the optimizer is done: `Module.setup`
+# (run once, before the protocol) and `Module.step` (the time step, in the
+# schedule's order). Each holds all its code and every decision a backend
+# needs to render it; a backend has one template per class and does not look
+# into the groups for code. `target` is a group, or a monitor for the records.
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Kernel:
+    target: str
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Connect(Kernel):
+    """Make the synapses of `target`, in Brian2's order (by i, then j).
+    `rule`: 'all'; 'one to one' (the diagonal); 'pairs' (the (i, j) rows of
+    the data array `data`); 'each pair' (every pair that passes `cond`);
+    'bernoulli' (each pair with probability `p`, the same for all pairs,
+    then `cond` if given: the pairs made are drawn directly, skipping a
+    Geometric(p) number of pairs between two, from `stream`)."""
+
+    rule: str
+    cond: Expr | None = None
+    p: Expr | None = None
+    data: str | None = None
+    stream: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Init(Kernel):
+    """Every element of `target` runs `body` once, before the protocol."""
+
+    body: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delays(Kernel):
+    """The delay of `on pre`, in steps: one value, or one per synapse."""
+
+    delay: Expr
+    per_synapse: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordState(Kernel):
+    """A state monitor copies the values of its range (at the start of the step)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Update(Kernel):
+    """Every element: refractoriness (a duration, or a condition that holds
+    neurons), then `body`, one integration step of the equations."""
+
+    body: tuple[Stmt, ...] = ()
+    refractory: Expr | None = None
+    refractory_kind: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Threshold(Kernel):
+    """Every neuron for which `cond` holds (and that is not refractory) spikes."""
+
+    cond: Expr | None
+    refractory: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PoissonSpikes(Kernel):
+    """Every source spikes at `rate`: a uniform number per source and step
+    ('per step'), or the step of its next spike drawn ahead ('skip ahead'),
+    from `stream`."""
+
+    rate: Expr
+    sampling: str
+    stream: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GeneratorSpikes(Kernel):
+    """A spike generator's listed spikes of this step."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordSpikes(Kernel):
+    """A spike monitor appends this step's spikes."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SynapseEvents(Kernel):
+    """Every spike of the `event` side ('pre' / 'post'): `once`, then `body`
+    for each of its synapses. `delay` ('pre' only): 'none'; 'homogeneous'
+    (the spikes of one earlier step); 'heterogeneous' (each synapse's event
+    queued at its own delay). `in_pre_order`: the synapses are numbered in
+    presynaptic order, so a spike's synapses are a contiguous range."""
+
+    event: str
+    body: tuple[Stmt, ...] = ()
+    once: tuple[Stmt, ...] = ()
+    delay: str = "none"
+    in_pre_order: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reset(Kernel):
+    """Every neuron that spiked runs `body`."""
+
+    body: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordRate(Kernel):
+    """A rate monitor records this step's spike count over size and dt."""
+
+
 @dataclass(frozen=True, slots=True)
 class Module:
     name: str
@@ -473,6 +591,14 @@ class Module:
     precision: str = "double"  # or "single": float32 state variables (times stay double)
     # the time step, task by task, in Brian2's order (built by lowering, see ir/lower.py)
     schedule: tuple[Task, ...] = ()
+    # the name of each random stream, by number (passes/streams.py)
+    streams: tuple[str, ...] = ()
+    # (group, rate a) of each table of decay factors exp(a k dt) that event-driven
+    # variables advance by, filled when a run starts (passes/decide.py)
+    decay_tables: tuple[tuple[str, Expr], ...] = ()
+    # the loops with their code (passes/kernels.py): setup, then each step
+    setup: tuple[Kernel, ...] = ()
+    step: tuple[Kernel, ...] = ()
 
     def group(self, name: str) -> Group:
         return next(g for g in self.groups if g.name == name)

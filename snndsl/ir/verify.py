@@ -81,7 +81,64 @@ def verify(m: ir.Module) -> None:
                      "threshold": ("neurons", "poisson", "spikes")}.get(task.kind)
             if g is None or (kinds is not None and g.kind not in kinds):
                 raise InternalError(f"IR verification failed: the task {task.kind} of {task.target}")
+    if m.streams:  # numbered (passes/streams.py): every draw names a stream, and each stream is drawn from
+        used = {n.stream for n in ir.walk((m.groups, m.saves, m.phases, m.params)) if isinstance(n, ir.Rand)}
+        used |= {g.stream for g in m.groups if g.kind == "poisson"}
+        if None in used or used != set(range(len(m.streams))):
+            raise InternalError(f"IR verification failed: random streams {sorted(used, key=str)} "
+                                f"for {len(m.streams)} named streams")
+    if m.step or m.setup:
+        _verify_kernels(m, groups)
     saves = {s.name for s in m.saves}
     for s in ir.walk(m.phases):
         if isinstance(s, ir.SaveVar) and s.save not in saves:
             raise InternalError(f"IR verification failed: unknown save {s.save}")
+
+
+_TASK = {ir.RecordState: "record state", ir.Update: "update", ir.Threshold: "threshold",
+         ir.PoissonSpikes: "threshold", ir.GeneratorSpikes: "threshold", ir.RecordSpikes: "record spikes",
+         ir.Reset: "reset", ir.RecordRate: "record rate"}
+
+
+def _code(k: ir.Kernel, g: ir.Group) -> tuple:
+    """(what the kernel holds, what its group holds now) of a kernel's code."""
+    if isinstance(k, ir.Update):
+        return (k.body, k.refractory, k.refractory_kind), (g.update, g.refractory, g.refractory_kind)
+    if isinstance(k, ir.Threshold):
+        return (k.cond, k.refractory), (g.threshold, g.refractory)
+    if isinstance(k, ir.PoissonSpikes):
+        return (k.rate, k.sampling, k.stream), (g.rate, g.sampling, g.stream)
+    if isinstance(k, ir.SynapseEvents):
+        return (k.body, k.once), ((g.on_pre, g.on_pre_spike) if k.event == "pre" else (g.on_post, g.on_post_spike))
+    if isinstance(k, (ir.Reset, ir.Init)):
+        return k.body, (g.reset if isinstance(k, ir.Reset) else g.init)
+    if isinstance(k, ir.Delays):
+        return (k.delay, k.per_synapse), (g.delay, g.delay_kind == "heterogeneous")
+    return (), ()
+
+
+def _verify_kernels(m: ir.Module, groups: dict) -> None:
+    """The step's kernels are the schedule's tasks, in order, and every
+    kernel holds the code its group holds now (a pass after passes/kernels.py
+    must rewrite both)."""
+    for g in groups.values():
+        for v in g.vars:
+            a = v.decay[0] if v.decay is not None else None
+            if a is not None and not (isinstance(a, ir.Const) and a.value == 0) and (g.name, a) not in m.decay_tables:
+                raise InternalError(f"IR verification failed: no decay table for {g.name}.{v.name}")
+    tasks = iter(m.schedule)
+    for k in m.step:
+        kind = f"on {k.event}" if isinstance(k, ir.SynapseEvents) else _TASK.get(type(k))
+        if kind is None or not any(t.kind == kind and t.target == k.target for t in tasks):
+            raise InternalError(f"IR verification failed: the kernel {type(k).__name__} of {k.target} is not in "
+                                "the schedule, or out of its order")
+    for k in m.setup + m.step:
+        g = groups.get(k.target)
+        if g is None:
+            if not isinstance(k, (ir.RecordState, ir.RecordSpikes, ir.RecordRate)):
+                raise InternalError(f"IR verification failed: the kernel {type(k).__name__} of {k.target}")
+            continue
+        held, now = _code(k, g)
+        if held != now:
+            raise InternalError(f"IR verification failed: the kernel {type(k).__name__} of {k.target} "
+                                "holds other code than its group")

@@ -15,12 +15,21 @@ function a run uses, not what the model computes.
   G.X[...]`), known only for straight-line protocol code: a freeze inside a
   loop or an `if` does not count, an unfreeze anywhere in it does. A backend
   gives such runs a step function without any write to them.
+- `tabulate_decays`: each distinct rate a of a group's event-driven
+  variables (dx/dt = a x + b) gets a table of exp(a k dt) over whole steps
+  k, which advancing them to the current time reads instead of calling exp.
+- `assign_streams` (passes/streams.py): the random stream of every draw,
+  one per site that draws, numbered and named in the order of the model.
+- `make_kernels` (passes/kernels.py), last: the schedule as loops with
+  their code and all the above, which a backend renders.
 """
 from __future__ import annotations
 
 import dataclasses
 
 from snndsl.ir import nodes as ir
+from snndsl.passes.kernels import make_kernels
+from snndsl.passes.streams import assign_streams
 
 SAMPLINGS = ("per step", "skip ahead")
 
@@ -83,4 +92,14 @@ def specialise_runs(m: ir.Module) -> ir.Module:
     return dataclasses.replace(m, phases=tuple(phases))
 
 
-DECISIONS = (choose_poisson_sampling, specialise_runs)
+def tabulate_decays(m: ir.Module) -> ir.Module:
+    tables: list[tuple[str, ir.Expr]] = []
+    for g in m.groups:
+        for v in g.vars:
+            a = v.decay[0] if v.decay is not None else None
+            if a is not None and not (isinstance(a, ir.Const) and a.value == 0) and (g.name, a) not in tables:
+                tables.append((g.name, a))
+    return dataclasses.replace(m, decay_tables=tuple(tables))
+
+
+DECISIONS = (choose_poisson_sampling, specialise_runs, tabulate_decays, assign_streams, make_kernels)

@@ -205,7 +205,11 @@ def test_emit_and_compile_commands(tmp_path):
         return subprocess.run([sys.executable, "-m", "snndsl", *args], capture_output=True, text=True)
 
     ir_out = cli("compile", path, "--emit", "ir")
-    assert ir_out.returncode == 0 and "on pre:" in ir_out.stdout and "lastupdate" in ir_out.stdout
+    assert ir_out.returncode == 0 and "lastupdate" in ir_out.stdout
+    # the kernels with their code, the storage, the random streams
+    assert "    synapse events S: each presynaptic spike" in ir_out.stdout and "        each synapse:" in ir_out.stdout
+    assert "        pre_start: int64_t[n(inp) + 1] (array)" in ir_out.stdout
+    assert "random streams:\n    0: inp: threshold\n" in ir_out.stdout
     c_out = cli("compile", path, "--emit", "c")
     assert c_out.returncode == 0 and "snn_sim_run" in c_out.stdout
     ast_out = cli("compile", path, "--emit", "ast")

@@ -210,7 +210,7 @@ def test_the_decisions_are_made_without_the_optimizer_and_shown_in_the_ir(tmp_pa
     for flags in ((), ("--no-opt",)):
         out = subprocess.run([sys.executable, "-m", "snndsl", "compile", str(model), "--emit", "ir", *flags],
                              capture_output=True, text=True, check=True).stdout
-        assert "rate = 5.0  (sampled skip ahead)" in out, out
+        assert "poisson spikes p: rate 5.0, sampled skip ahead, stream 0" in out, out
         assert "run 0.001  (frozen everywhere: n.v)" in out and "    run 0.001\n" in out, out
 
 
@@ -237,3 +237,71 @@ def test_the_schedule_is_brian2s_order_and_verify_holds_it_to_that():
         verify(dataclasses.replace(m, schedule=m.schedule[:7] + (ir.Task("reset", "p"),) + m.schedule[8:]))
     with pytest.raises(InternalError, match="not such a monitor"):
         verify(dataclasses.replace(m, schedule=(ir.Task("record state", "sp"),) + m.schedule[1:]))
+
+
+# ---- random streams (passes/streams.py) and kernels (passes/kernels.py) ----------
+
+STREAMS_MODEL = ("neurons n[4]:\n    dv/dt = -v / (10 ms) : 1\n    threshold: v > 0.9\n    reset: v = 0.1 * rand()\n"
+                 "    init: v = rand()\n"
+                 "poisson p[3]:\n    rate = 5 Hz\n"
+                 "synapses S: p -> n:\n    connect: rand() < 0.5\n    w : 1\n    on pre: post.v += w\n"
+                 "phase a:\n    S.w = randn()\n    run 1 ms\n")
+
+
+def _decided(text: str) -> ir.Module:
+    from snndsl.driver import decide, diagnose, optimize
+    from snndsl.ir.lower import lower
+    _, model, diags = diagnose(text, "m.snn")
+    assert not [d for d in diags if d.severity == "error"], diags
+    return decide(optimize(lower(model)))
+
+
+def test_each_site_that_draws_has_its_own_stream_named_in_model_order():
+    m = _decided(STREAMS_MODEL)
+    assert m.streams == ("n: init", "n: reset", "p: threshold", "S: connect", "a: line 13")
+    draws = {n.stream for n in ir.walk(m.groups[0]) if isinstance(n, ir.Rand)}
+    assert draws == {0, 1}
+    assert m.group("p").stream == 2
+    assert {n.stream for n in ir.walk(m.group("S").connect_cond) if isinstance(n, ir.Rand)} == {3}
+    assert {n.stream for n in ir.walk(m.phases) if isinstance(n, ir.Rand)} == {4}
+
+
+def test_streams_do_not_depend_on_code_that_draws_nothing():
+    """Editing a deterministic part of a model (here: adding a group and a
+    reset that draw nothing) leaves every stream's number as it was."""
+    base = _decided(STREAMS_MODEL)
+    edited = _decided(STREAMS_MODEL.replace("    threshold: v > 0.9\n", "    threshold: v > 0.9\n    dw/dt = -w / (5 ms) : 1\n")
+                      .replace("poisson p[3]", "neurons q[2]:\n    du/dt = -u / (3 ms) : 1\npoisson p[3]"))
+    assert edited.streams[:4] == base.streams[:4]
+    assert edited.group("p").stream == base.group("p").stream
+
+
+def test_verify_holds_streams_and_kernels_to_their_module():
+    m = _decided(STREAMS_MODEL)
+    verify(m)
+    n = m.group("n")
+    unnumbered = dataclasses.replace(n, init=ir.map_expr(
+        lambda e: dataclasses.replace(e, stream=None) if isinstance(e, ir.Rand) else e, n.init))
+    with pytest.raises(InternalError, match="random streams"):
+        verify(dataclasses.replace(m, groups=(unnumbered,) + m.groups[1:]))
+    # a pass that rewrites a group's code after the kernels were made must rewrite its kernel too
+    changed = dataclasses.replace(n, update=())
+    with pytest.raises(InternalError, match="other code than its group"):
+        verify(dataclasses.replace(m, groups=(changed,) + m.groups[1:]))
+    with pytest.raises(InternalError, match="not in the schedule"):
+        verify(dataclasses.replace(m, step=m.step[::-1]))
+
+
+def test_kernels_follow_the_schedule_with_their_code():
+    m = _decided(STREAMS_MODEL)
+    assert [(type(k), k.target) for k in m.step] == [
+        (ir.Update, "n"), (ir.Threshold, "n"), (ir.PoissonSpikes, "p"), (ir.SynapseEvents, "S"), (ir.Reset, "n")]
+    syn = m.step[3]
+    assert syn.event == "pre" and syn.delay == "none" and syn.in_pre_order and syn.body == m.group("S").on_pre
+    poisson = m.step[2]
+    assert (poisson.sampling, poisson.stream, poisson.rate) == ("skip ahead", 2, ir.Const(5.0))
+    # setup: the neurons' init, then the connection by a Bernoulli trial per pair from its stream
+    init, connect = m.setup
+    assert (type(init), init.target, init.body) == (ir.Init, "n", m.group("n").init)
+    assert (type(connect), connect.rule, connect.p, connect.cond, connect.stream) == \
+        (ir.Connect, "bernoulli", ir.Const(0.5), None, 3)

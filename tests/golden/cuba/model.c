@@ -13,7 +13,7 @@
 #include "snn_support.h"
 #include "snn_api.h"
 
-#define SNN_N_RNG 16
+#define SNN_N_RNG 6
 #define SNN_N_PHASES 1
 #define SNN_PHASE_COUNT 1  /* SNN_N_PHASES, without the arrays' minimum of 1 */
 #define SNN_N_PARAMS 1

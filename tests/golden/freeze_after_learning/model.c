@@ -13,7 +13,7 @@
 #include "snn_support.h"
 #include "snn_api.h"
 
-#define SNN_N_RNG 6
+#define SNN_N_RNG 3
 #define SNN_N_PHASES 3
 #define SNN_PHASE_COUNT 3  /* SNN_N_PHASES, without the arrays' minimum of 1 */
 #define SNN_N_PARAMS 0
@@ -255,7 +255,7 @@ static int snn_setup(snn_sim *sim)
         for (int64_t _s = 0; _s < sim->g_S.n; _s++) {
             const int64_t _i = sim->g_S.pre[_s], _j = sim->g_S.post[_s];
             (void)_i; (void)_j;
-            sim->g_S.v_w[_s] = snn_rng_uniform(&sim->rng[0]);
+            sim->g_S.v_w[_s] = snn_rng_uniform(&sim->rng[2]);
             sim->g_S.v_W_max = 1;
             sim->g_S.v_learned[_s] = 1;
         }
@@ -283,7 +283,7 @@ static int snn_prepare_run(snn_sim *sim)
             const double p = (10.0) * sim->dt;
             if (p != sim->g_inp.p_spike[_i] || sim->g_inp.next_spike[_i] < now) {
                 sim->g_inp.p_spike[_i] = p;
-                sim->g_inp.next_spike[_i] = now + snn_geometric(&sim->rng[1], p);
+                sim->g_inp.next_spike[_i] = now + snn_geometric(&sim->rng[0], p);
             }
         }
     }
@@ -296,7 +296,7 @@ static int snn_prepare_run(snn_sim *sim)
             const double p = (10.0) * sim->dt;
             if (p != sim->g_out.p_spike[_i] || sim->g_out.next_spike[_i] < now) {
                 sim->g_out.p_spike[_i] = p;
-                sim->g_out.next_spike[_i] = now + snn_geometric(&sim->rng[2], p);
+                sim->g_out.next_spike[_i] = now + snn_geometric(&sim->rng[1], p);
             }
         }
     }
@@ -330,7 +330,7 @@ static void snn_step(snn_sim *sim)
         for (int64_t _i = 0; _i < _n; _i++) {
             if (next[_i] == _step) {
                 spikes[n++] = (int32_t)_i;
-                next[_i] = _step + 1 + snn_geometric(&sim->rng[1], p[_i]);
+                next[_i] = _step + 1 + snn_geometric(&sim->rng[0], p[_i]);
             }
         }
         sim->g_inp.nspikes = n;
@@ -344,7 +344,7 @@ static void snn_step(snn_sim *sim)
         for (int64_t _i = 0; _i < _n; _i++) {
             if (next[_i] == _step) {
                 spikes[n++] = (int32_t)_i;
-                next[_i] = _step + 1 + snn_geometric(&sim->rng[2], p[_i]);
+                next[_i] = _step + 1 + snn_geometric(&sim->rng[1], p[_i]);
             }
         }
         sim->g_out.nspikes = n;

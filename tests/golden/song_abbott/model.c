@@ -13,7 +13,7 @@
 #include "snn_support.h"
 #include "snn_api.h"
 
-#define SNN_N_RNG 8
+#define SNN_N_RNG 2
 #define SNN_N_PHASES 1
 #define SNN_PHASE_COUNT 1  /* SNN_N_PHASES, without the arrays' minimum of 1 */
 #define SNN_N_PARAMS 1
@@ -283,7 +283,7 @@ static int snn_prepare_run(snn_sim *sim)
             const double p = (15.0) * sim->dt;
             if (p != sim->g_inp.p_spike[_i] || sim->g_inp.next_spike[_i] < now) {
                 sim->g_inp.p_spike[_i] = p;
-                sim->g_inp.next_spike[_i] = now + snn_geometric(&sim->rng[3], p);
+                sim->g_inp.next_spike[_i] = now + snn_geometric(&sim->rng[0], p);
             }
         }
     }
@@ -334,7 +334,7 @@ static void snn_step(snn_sim *sim)
         for (int64_t _i = 0; _i < _n; _i++) {
             if (next[_i] == _step) {
                 spikes[n++] = (int32_t)_i;
-                next[_i] = _step + 1 + snn_geometric(&sim->rng[3], p[_i]);
+                next[_i] = _step + 1 + snn_geometric(&sim->rng[0], p[_i]);
             }
         }
         sim->g_inp.nspikes = n;

@@ -1,0 +1,87 @@
+"""The program as loops: `Module.setup` and `Module.step`.
+
+The schedule (ir/lower.py) says which task runs on which group or monitor,
+in Brian2's order. Once the optimizer and the other decisions are done,
+each task with work left becomes a kernel (ir/nodes.py: one class per kind
+of loop) holding all its code and every decision a backend needs to render
+it: the refractoriness, the delay, how a Poisson group samples, the random
+stream. Setup is kernels too: the `init` of each neuron-like group, then for
+each synapse group its connection, its `init` and its delays, in the order
+of the model file. A backend renders kernels; it does not look into the
+groups for their code.
+
+A task a pass left with nothing to do (remove_dead_state) makes no kernel.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from snndsl.ir import nodes as ir
+from snndsl.ir.connectivity import sparse_condition
+
+RECORDS = {"record state": ir.RecordState, "record spikes": ir.RecordSpikes, "record rate": ir.RecordRate}
+
+
+def connect(g: ir.Group) -> ir.Connect:
+    if g.connect == "data":
+        return ir.Connect(target=g.name, rule="pairs", data=g.connect_data, span=g.span)
+    if g.connect in ("all", "one_to_one"):
+        return ir.Connect(target=g.name, rule=g.connect.replace("_", " "), span=g.span)
+    sparse = sparse_condition(g.connect_cond)
+    if sparse is None:
+        return ir.Connect(target=g.name, rule="each pair", cond=g.connect_cond, span=g.span)
+    stream = next(n.stream for n in ir.walk(g.connect_cond) if isinstance(n, ir.Rand))
+    return ir.Connect(target=g.name, rule="bernoulli", p=sparse[0], cond=sparse[1], stream=stream, span=g.span)
+
+
+def setup(groups: tuple[ir.Group, ...]) -> tuple[ir.Kernel, ...]:
+    out: list[ir.Kernel] = [ir.Init(target=g.name, body=g.init, span=g.span)
+                            for g in groups if g.kind != "synapses" and g.init]
+    for g in groups:
+        if g.kind != "synapses":
+            continue
+        out.append(connect(g))
+        if g.init:
+            out.append(ir.Init(target=g.name, body=g.init, span=g.span))
+        if g.delay_kind != "none":
+            out.append(ir.Delays(target=g.name, delay=g.delay, per_synapse=g.delay_kind == "heterogeneous",
+                                 span=g.span))
+    return tuple(out)
+
+
+def kernel(task: ir.Task, g: ir.Group) -> ir.Kernel | None:
+    """The kernel of a group's task; None when it has nothing to do."""
+    if task.kind == "update":
+        if not g.update and g.refractory is None:
+            return None
+        return ir.Update(target=g.name, body=g.update, refractory=g.refractory,
+                         refractory_kind=g.refractory_kind, span=g.span)
+    if task.kind == "threshold":
+        if g.kind == "poisson":
+            return ir.PoissonSpikes(target=g.name, rate=g.rate, sampling=g.sampling, stream=g.stream, span=g.span)
+        if g.kind == "spikes":
+            return ir.GeneratorSpikes(target=g.name, span=g.span)
+        return ir.Threshold(target=g.name, cond=g.threshold, refractory=g.refractory, span=g.span)
+    if task.kind in ("on pre", "on post"):
+        event = task.kind[3:]
+        body, once = (g.on_pre, g.on_pre_spike) if event == "pre" else (g.on_post, g.on_post_spike)
+        if not (body or once):
+            return None
+        # synapses made by a loop over i are numbered in presynaptic order
+        return ir.SynapseEvents(target=g.name, event=event, body=body, once=once,
+                                delay=g.delay_kind if event == "pre" else "none",
+                                in_pre_order=event == "pre" and g.connect != "data", span=g.span)
+    if task.kind == "reset":
+        return ir.Reset(target=g.name, body=g.reset, span=g.span) if g.reset else None
+    raise AssertionError(task.kind)
+
+
+def make_kernels(m: ir.Module) -> ir.Module:
+    groups = {g.name: g for g in m.groups}
+    step = []
+    for task in m.schedule:
+        if task.kind in RECORDS:
+            step.append(RECORDS[task.kind](target=task.target))
+        elif (k := kernel(task, groups[task.target])) is not None:
+            step.append(k)
+    return dataclasses.replace(m, setup=setup(m.groups), step=tuple(step))

@@ -1,0 +1,87 @@
+"""Random streams: which stream each random draw takes, decided once, by name.
+
+A *site* is one piece of code that runs as a unit: the connection of a
+synapse group, its per-synapse delays, a group's `init`, its integration
+step, its threshold (or a Poisson group's draws), its `on pre` / `on post`
+event code, its reset, a subexpression save, and each protocol statement.
+Every site that draws gets a stream of its own, numbered in the order of the
+model file (groups, then saves, then the protocol) and named for its site
+(`Module.streams`, shown by `--emit ir`). Its `rand()` / `randn()` nodes
+carry that number (`ir.Rand.stream`); a Poisson group's implicit draws use
+`Group.stream`.
+
+The number depends only on which sites of the model draw, not on the order
+a backend generates code in, nor on anything that draws nothing: editing a
+deterministic part of a model leaves every random number as it was. Run
+variants (`specialise_runs`) and every backend reuse the same nodes, so they
+draw the same numbers. Within a site, draws are taken in the element order
+the kernel defines; counter-based generation per (stream, element, step),
+which threads and ranks need, can key on the same numbers.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from snndsl.ir import nodes as ir
+
+GROUP_SITES = (  # (site name, the fields of a group it runs)
+    ("connect", ("connect_cond",)),
+    ("delays", ("delay",)),
+    ("init", ("init",)),
+    ("update", ("update", "refractory")),
+    ("threshold", ("threshold", "rate")),
+    ("on pre", ("on_pre_spike", "on_pre")),
+    ("on post", ("on_post_spike", "on_post")),
+    ("reset", ("reset",)),
+)
+
+
+def _draws(node) -> bool:
+    return any(isinstance(n, ir.Rand) for n in ir.walk(node))
+
+
+def _numbered(node, stream: int):
+    return ir.map_expr(lambda e: dataclasses.replace(e, stream=stream) if isinstance(e, ir.Rand) else e, node)
+
+
+def assign_streams(m: ir.Module) -> ir.Module:
+    names: list[str] = []
+
+    def site(name: str, node, needed: bool = False):
+        """`node` with its draws numbered, if it draws (or `needed`)."""
+        if not (needed or _draws(node)):
+            return node, None
+        names.append(name)
+        return _numbered(node, len(names) - 1), len(names) - 1
+
+    groups = []
+    for g in m.groups:
+        changes = {}
+        for what, attrs in GROUP_SITES:
+            poisson = what == "threshold" and g.kind == "poisson"
+            values, stream = site(f"{g.name}: {what}", tuple(getattr(g, a) for a in attrs), needed=poisson)
+            changes.update((a, v) for a, v in zip(attrs, values) if v is not getattr(g, a))
+            if poisson:
+                changes["stream"] = stream
+        groups.append(dataclasses.replace(g, **changes) if changes else g)
+    saves = tuple(site(f"save {d.name}", d)[0] for d in m.saves)
+
+    def protocol(body, phase: str):
+        out = []
+        for s in body:
+            if isinstance(s, (ir.For, ir.While, ir.If)):
+                # the loop's or branch's own expressions form a site; its statements, one each
+                own = {f.name: getattr(s, f.name) for f in dataclasses.fields(s)
+                       if f.name not in ("body", "orelse", "span")}
+                numbered, _ = site(f"{phase}: line {s.span.line if s.span else '?'}", tuple(own.values()))
+                s = dataclasses.replace(s, **dict(zip(own, numbered)))
+                s = dataclasses.replace(s, body=protocol(s.body, phase))
+                if isinstance(s, ir.If):
+                    s = dataclasses.replace(s, orelse=protocol(s.orelse, phase))
+            else:
+                s = site(f"{phase}: line {s.span.line if getattr(s, 'span', None) else '?'}", s)[0]
+            out.append(s)
+        return tuple(out)
+
+    phases = tuple(dataclasses.replace(ph, body=protocol(ph.body, ph.name)) for ph in m.phases)
+    return dataclasses.replace(m, groups=tuple(groups), saves=saves, phases=phases, streams=tuple(names))
