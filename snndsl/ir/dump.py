@@ -30,6 +30,8 @@ def expr(e: ir.Expr, prec: int = 0) -> str:
         return f"len({e.name})"
     if isinstance(e, ir.Temp):
         return e.name
+    if isinstance(e, ir.Noise):
+        return e.name
     if isinstance(e, ir.Rand):
         text = "rand()" if e.kind == "uniform" else "randn()"
         return text if e.stream is None else f"{text}@{e.stream}"

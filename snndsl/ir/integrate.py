@@ -13,9 +13,25 @@ step with Brian2's update formulas, so that differential tests can match:
   f = A x + B with A, B read at the start of the step;
   x <- -B/A + (x + B/A) exp(A dt) (x + dt B where A is identically 0).
 
-An equation flagged `(unless refractory)` has its derivative multiplied by
-int(not_refractory) and is only written while the neuron is not refractory,
-as Brian2 does.
+With white noise (`dx/dt = f + sum_k g_k xi_k`, `Equation.noise`), dW_k =
+sqrt(dt) N(0, 1) is drawn once per element and step for each noise name,
+and the stochastic methods are Brian2's:
+
+- euler (additive noise: no g_k reads the system's variables or t):
+  x <- x + dt f(x) + sum_k g_k dW_k;
+- heun (any noise): per noise k, x_s = x + g_k(x) dW_k and
+  x <- x + dt f(x) + sum_k 1/2 dW_k (g_k(x) + g_k(x_s, t + dt));
+- milstein (derivative-free; diagonal noise: one noise per equation, each
+  in one equation): x_s = x + dt f(x) + sqrt(dt) g(x) and
+  x <- x + dt f(x) + g(x) dW + (g(x_s) - g(x)) dW**2 / (2 sqrt(dt)).
+
+Like Brian2, both read multiplicative noise in Stratonovich's sense (for
+dx = s x dW the mean grows as exp(s**2 t / 2)); for Ito's, subtract the
+correction from the drift, as Brian2's example stochastic_odes.py does.
+
+An equation flagged `(unless refractory)` has its derivative (noise
+included) multiplied by int(not_refractory) and is only written while the
+neuron is not refractory, as Brian2 does.
 """
 from __future__ import annotations
 
@@ -24,15 +40,106 @@ from dataclasses import dataclass
 from snndsl.ir import nodes as ir
 from snndsl.ir.evaluate import NotConstant, evaluate
 
-METHODS = ("exact", "euler", "rk2", "rk4", "exponential_euler")
+METHODS = ("exact", "euler", "rk2", "rk4", "exponential_euler", "heun", "milstein")
+STOCHASTIC = ("euler", "heun", "milstein")  # the methods that integrate noise
 NOT_REFRACTORY = "not_refractory"
 
 
 @dataclass(frozen=True)
 class Equation:
+    """dx/dt = rhs + sum of g * xi over `noise`, the (noise name, g) pairs."""
+
     name: str
     rhs: ir.Expr
     unless_refractory: bool = False
+    noise: tuple[tuple[str, ir.Expr], ...] = ()
+
+    @staticmethod
+    def of(name: str, expr: ir.Expr, unless_refractory: bool = False) -> "Equation":
+        """The equation dx/dt = expr, its noise terms split off (the checker
+        made sure they split: see `split_noise`)."""
+        split = split_noise(expr)
+        if split is None:
+            raise ValueError(f"the noise of d{name}/dt does not split")
+        rhs, noise = split
+        return Equation(name, rhs, unless_refractory, tuple(noise.items()))
+
+
+def has_noise(e: ir.Expr) -> bool:
+    return any(isinstance(n, ir.Noise) for n in ir.walk(e))
+
+
+def split_noise(e: ir.Expr) -> tuple[ir.Expr, dict[str, ir.Expr]] | None:
+    """e as f + sum_k g_k xi_k with f and the g_k free of noise; None if
+    the noise enters otherwise (inside a function, squared, divided by)."""
+    if not has_noise(e):
+        return e, {}
+    if isinstance(e, ir.Noise):
+        return ir.Const(0.0), {e.name: ir.Const(1.0)}
+    if isinstance(e, ir.Unary) and e.op == "-":
+        r = split_noise(e.operand)
+        if r is None:
+            return None
+        return ir.Unary("-", r[0]), {k: ir.Unary("-", g) for k, g in r[1].items()}
+    if isinstance(e, ir.Binary) and e.op in ("+", "-"):
+        a, b = split_noise(e.left), split_noise(e.right)
+        if a is None or b is None:
+            return None
+        noise = dict(a[1])
+        for k, g in b[1].items():
+            term = g if e.op == "+" else ir.Unary("-", g)
+            noise[k] = ir.Binary("+", noise[k], term) if k in noise else term
+        return ir.Binary(e.op, a[0], b[0]), noise
+    if isinstance(e, ir.Binary) and e.op == "*":
+        for free, other, left in ((e.left, e.right, True), (e.right, e.left, False)):
+            if not has_noise(free):
+                r = split_noise(other)
+                if r is None:
+                    return None
+                mul = (lambda x: ir.Binary("*", free, x)) if left else (lambda x: ir.Binary("*", x, free))
+                return _drop_zero(mul(r[0]), r[0]), {k: mul(g) for k, g in r[1].items()}
+        return None
+    if isinstance(e, ir.Binary) and e.op == "/" and not has_noise(e.right):
+        r = split_noise(e.left)
+        if r is None:
+            return None
+        return _drop_zero(ir.Binary("/", r[0], e.right), r[0]), {k: ir.Binary("/", g, e.right) for k, g in r[1].items()}
+    return None
+
+
+def _drop_zero(e: ir.Expr, inner: ir.Expr) -> ir.Expr:
+    """0 for a product or quotient of the zero a bare noise term leaves."""
+    return ir.Const(0.0) if isinstance(inner, ir.Const) and inner.value == 0 else e
+
+
+def stochastic_kind(eqs: list[Equation], group: str) -> str | None:
+    """None (no noise), 'additive' (no g reads the system's variables or t)
+    or 'multiplicative', as Brian2 tells them apart."""
+    if not any(eq.noise for eq in eqs):
+        return None
+    names = {eq.name for eq in eqs}
+    for eq in eqs:
+        for _, g in eq.noise:
+            if _uses(g, names, group) or any(isinstance(n, ir.Special) and n.name == "t" for n in ir.walk(g)):
+                return "multiplicative"
+    return "additive"
+
+
+def noise_problem(eqs: list[Equation], group: str, method: str) -> str | None:
+    """Why `method` cannot integrate the noise of this system, or None."""
+    kind = stochastic_kind(eqs, group)
+    if kind is None:
+        return None
+    if method not in STOCHASTIC:
+        return "its equations have white noise; use euler (additive noise), heun or milstein"
+    if method == "euler" and kind == "multiplicative":
+        return ("the noise depends on the group's variables or on t (multiplicative); euler integrates additive "
+                "noise only: use heun or milstein")
+    if method == "milstein":
+        seen = [k for eq in eqs for k, _ in eq.noise]
+        if any(len(eq.noise) > 1 for eq in eqs) or len(seen) != len(set(seen)):
+            return "milstein integrates diagonal noise only: one noise per equation, each in one equation"
+    return None
 
 
 def _uses(e: ir.Expr, names: set[str], group: str) -> bool:
@@ -97,6 +204,8 @@ def _is_zero(e: ir.Expr) -> bool:
 
 def exact_problem(eqs: list[Equation], group: str) -> str | None:
     """Why `exact` cannot integrate this system, or None if it can."""
+    if any(eq.noise for eq in eqs):
+        return "its equations have white noise"
     names = [e.name for e in eqs]
     for eq in eqs:
         r = linear_coefficients(eq.rhs, names, group)
@@ -114,6 +223,8 @@ def exact_problem(eqs: list[Equation], group: str) -> str | None:
 
 
 def exponential_euler_problem(eqs: list[Equation], group: str) -> str | None:
+    if any(eq.noise for eq in eqs):
+        return "its equations have white noise"
     for eq in eqs:
         r = linear_coefficients(eq.rhs, [eq.name], group)
         if r is None:
@@ -122,6 +233,8 @@ def exponential_euler_problem(eqs: list[Equation], group: str) -> str | None:
 
 
 def default_method(eqs: list[Equation], group: str) -> str | None:
+    """The method when none is named: exact for a linear system without
+    noise; None if one must be named (never a silent choice)."""
     return "exact" if exact_problem(eqs, group) is None else None
 
 
@@ -173,7 +286,9 @@ def step(eqs: list[Equation], group: str, method: str, dt: float,
             const.append(b)
         return (ir.LinearStep(group, tuple(names), tuple(matrix), tuple(const),
                               tuple(e.unless_refractory for e in eqs)),)
-    if method == "euler":
+    if any(e.noise for e in eqs):
+        return _stochastic(eqs, group, method, dt, frozen)
+    if method in ("euler", "heun", "milstein"):  # without noise, all three are Euler's step
         lets = [ir.Let(f"_k_{n}", f[n]) for n in names]
         writes = [_write(e, group, ir.Binary("+", ir.Var(group, e.name), ir.Binary("*", DT, ir.Temp(f"_k_{e.name}"))))
                   for e in eqs]
@@ -225,3 +340,61 @@ def step(eqs: list[Equation], group: str, method: str, dt: float,
             writes.append(_write(e, group, value))
         return tuple(lets + writes)
     raise ValueError(method)
+
+
+def _stochastic(eqs: list[Equation], group: str, method: str, dt: float, frozen: frozenset[str]) -> tuple[ir.Stmt, ...]:
+    """One step of a system with white noise (see the module's docstring).
+    Every value is computed from the start of the step before any is written."""
+    DT, SQRT_DT = ir.Const(dt), ir.Const(dt ** 0.5)
+    names = [e.name for e in eqs]
+    x = {n: ir.Var(group, n) for n in names}
+
+    def prepared(e: Equation, value: ir.Expr) -> ir.Expr:
+        value = _factor(e, value, group)
+        return _held_when_frozen(value, group, e.name) if e.name in frozen and method != "euler" else value
+
+    f = {e.name: prepared(e, e.rhs) for e in eqs}
+    g = {(e.name, k): prepared(e, gk) for e in eqs for k, gk in e.noise}
+    noises = sorted({k for _, k in g})
+    out: list[ir.Stmt] = [ir.Let(f"_dW_{k}", ir.Binary("*", SQRT_DT, ir.Rand("normal"))) for k in noises]
+    dW = {k: ir.Temp(f"_dW_{k}") for k in noises}
+    out += [ir.Let(f"_k_{n}", f[n]) for n in names]
+    k_ = {n: ir.Temp(f"_k_{n}") for n in names}
+    out += [ir.Let(f"_g_{n}_{k}", value) for (n, k), value in g.items()]
+    g_ = {key: ir.Temp(f"_g_{key[0]}_{key[1]}") for key in g}
+    support: dict[tuple[str, str], ir.Expr] = {}  # (variable, noise) -> g at the support point
+    if method in ("heun", "milstein"):
+        t_support = ir.Binary("+", ir.Special("t"), DT) if method == "heun" else None
+        for k in noises:
+            values = {}
+            for n in names:
+                if method == "heun":
+                    values[n] = ir.Binary("+", x[n], ir.Binary("*", g_[(n, k)], dW[k])) if (n, k) in g else x[n]
+                else:
+                    drift = ir.Binary("+", x[n], ir.Binary("*", DT, k_[n]))
+                    values[n] = ir.Binary("+", drift, ir.Binary("*", SQRT_DT, g_[(n, k)])) if (n, k) in g else drift
+                out.append(ir.Let(f"_x_{n}_{k}", values[n]))
+            at = {n: ir.Temp(f"_x_{n}_{k}") for n in names}
+            for n in names:
+                if (n, k) in g:
+                    out.append(ir.Let(f"_gs_{n}_{k}", _substitute(g[(n, k)], at, group, t_support)))
+                    support[(n, k)] = ir.Temp(f"_gs_{n}_{k}")
+    writes = []
+    for e in eqs:
+        n = e.name
+        value = ir.Binary("+", x[n], ir.Binary("*", DT, k_[n]))
+        for k in noises:
+            if (n, k) not in g:
+                continue
+            if method == "heun":
+                term = ir.Binary("*", ir.Binary("*", ir.Const(0.5), dW[k]), ir.Binary("+", g_[(n, k)], support[(n, k)]))
+            else:
+                term = ir.Binary("*", g_[(n, k)], dW[k])
+            value = ir.Binary("+", value, term)
+            if method == "milstein":
+                square = ir.Binary("*", dW[k], dW[k])
+                correction = ir.Binary("/", ir.Binary("*", ir.Binary("-", support[(n, k)], g_[(n, k)]), square),
+                                       ir.Binary("*", ir.Const(2.0), SQRT_DT))
+                value = ir.Binary("+", value, correction)
+        writes.append(_write(e, group, value))
+    return tuple(out + writes)

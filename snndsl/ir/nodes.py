@@ -154,6 +154,17 @@ class Rand(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class Noise(Expr):
+    """White noise `xi` (or `xi_NAME`) in a differential equation, in
+    1/sqrt(second), as Brian2's: integration (ir/integrate.py) replaces it
+    by sqrt(dt) times one standard normal number per element and step."""
+
+    name: str
+    dtype: str = "f"
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Reduce(Expr):
     """sum mean min max count over a group, or sum_pre / sum_post per synapse."""
 

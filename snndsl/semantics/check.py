@@ -60,6 +60,7 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
         self.used: set[str] = set()  # constants, parameters and data read somewhere
         self.frozen_vars: set[tuple[str, str]] = set()  # (group, var) named by freeze/unfreeze
         self.bad_vars: set[tuple[str, str]] = set()  # (group, var) whose unit failed: uses fail quietly
+        self._noise_owners: dict[str, dict[str, str]] = {}  # group -> noise name -> the equation that has it
 
     # ---- diagnostics ----------------------------------------------------
     def err(self, code: Code, msg: str, span: Span | None, *notes: str) -> None:

@@ -30,6 +30,11 @@ MAX_DELAY_STEPS = 1e9
 
 MATH_CONSTANTS = {"pi": math.pi, "e": math.e}
 
+
+def is_noise_name(name: str) -> bool:
+    """Brian2's names of white noise: xi, and xi_ followed by a name."""
+    return name == "xi" or (name.startswith("xi_") and len(name) > 3)
+
 _ERR = ir.Const(0.0)  # placeholder for an expression that failed to check
 
 
@@ -44,6 +49,7 @@ class Scope:
     group: m.Group | None = None  # element-wise context of this group
     synapses: bool = False  # pre./post., j visible
     rand: bool = False
+    noise: bool = False  # white noise xi, xi_NAME: the right side of a clock-driven equation
     reductions: bool = False
     locals: dict[str, str] = field(default_factory=dict)
     const_only: bool = False

@@ -5,6 +5,7 @@ A part of `Checker` (semantics/check.py), which holds the symbol table."""
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 import sys
 
 from snndsl.diagnostics import Code, closest
@@ -12,7 +13,7 @@ from snndsl.ir import nodes as ir
 from snndsl.ir.evaluate import INT64, NotConstant, evaluate
 from snndsl.semantics import model as m
 from snndsl.semantics.common import (FUNCTIONS, MATH_1, MATH_CONSTANTS, REDUCTIONS, SAME_DIM_1, Fraction_half, Scope, _arith,
-    _ast_walk, _Fail, _fraction, _mantissa, _replace, _retarget)
+    _ast_walk, _Fail, _fraction, _mantissa, _replace, _retarget, is_noise_name)
 from snndsl.syntax import ast
 from snndsl.units import DIMENSIONLESS, SECOND, UNITS, Dim, describe_dim, format_dim, in_dim, parse_suffix
 
@@ -110,6 +111,11 @@ class ExpressionChecks:
                 return ir.DataAt(name, (ir.Special("elem", "i"),), "f", e.span), self._data_dim(name)
         elif name == "dt":
             return ir.Const(self.dt, "f", e.span), SECOND
+        if is_noise_name(name):  # a declared name hides it, as pi and e
+            if not scope.noise:
+                self.fail(Code.MISPLACED, f"white noise '{name}' can only be a term of a clock-driven differential "
+                          f"equation (dv/dt = ... + sigma * {name}), not {scope.what}", e.span)
+            return ir.Noise(name, "f", e.span), SECOND ** Fraction(-1, 2)
         if name in MATH_CONSTANTS:  # pi and e, as in Brian2; a declared name hides them
             return ir.Const(MATH_CONSTANTS[name], "f", e.span), DIMENSIONLESS
         if name in UNITS:

@@ -8,7 +8,8 @@ import math
 
 from snndsl.diagnostics import Code, Span, closest, warning
 from snndsl.ir import nodes as ir
-from snndsl.ir.integrate import METHODS, exact_problem, exponential_euler_problem
+from snndsl.ir.integrate import (METHODS, exact_problem, exponential_euler_problem, noise_problem, split_noise,
+                                    stochastic_kind)
 from snndsl.semantics import model as m
 from snndsl.semantics.common import MAX_DELAY_STEPS, MAX_SIZE, PREDEFINED, Scope, _binary, _Fail, _is_int, _replace
 from snndsl.syntax import ast
@@ -134,9 +135,11 @@ class GroupChecks:
                     if var is None or var.kind != "ode" or (d.name, item.name) in self.bad_vars:
                         failed.add("ode")  # its declaration was refused
                         continue
-                    scope = Scope(group=group, synapses=synapses, what="in an equation")
+                    scope = Scope(group=group, synapses=synapses, noise=not var.event_driven,
+                                  what="in an event-driven equation" if var.event_driven else "in an equation")
                     e, dim = self.expr(item.expr, scope)
                     self._expect_dim(dim, var.dim / SECOND, item.expr.span, f"the right side of d{item.name}/dt")
+                    self._check_noise(d, item, e)
                     g = self.groups[d.name]
                     self.groups[d.name] = _replace(g, variables=tuple(
                         _replace(x, expr=e) if x.name == item.name else x for x in g.variables))
@@ -192,6 +195,24 @@ class GroupChecks:
             self._check_integration(d, group)
         return group
 
+    def _check_noise(self, d: ast.GroupDecl, item: ast.OdeDecl, e: ir.Expr) -> None:
+        """White noise enters an equation as terms g * xi, and each noise
+        name belongs to one equation (Brian2's rules: the same name twice
+        would be the same realisation; write xi_1, xi_2 for independent ones)."""
+        noise = [n for n in ir.walk(e) if isinstance(n, ir.Noise)]
+        if not noise:
+            return
+        if split_noise(e) is None:
+            self.fail(Code.NOT_LINEAR, f"white noise must enter d{item.name}/dt as a term g * {noise[0].name}, "
+                      "with g free of noise (not inside a function, a power or a divisor)", noise[0].span)
+        owners = self._noise_owners.setdefault(d.name, {})
+        for n in noise:
+            first = owners.setdefault(n.name, item.name)
+            if first != item.name:
+                self.fail(Code.DUPLICATE, f"the noise '{n.name}' is already in the equation of '{first}'; name "
+                          f"each equation's noise apart ('{n.name}_{item.name}'): one name is one realisation",
+                          n.span)
+
     def _check_integration(self, d: ast.GroupDecl, group: m.Group) -> None:
         """The method must be able to integrate the system; with none given,
         the system must be linear with constant coefficients (exact)."""
@@ -201,12 +222,18 @@ class GroupChecks:
                 self.err(Code.BAD_VALUE, f"'{d.name}' has no differential equation to integrate", group.method_span)
             return
         if group.method is None:
+            if stochastic_kind(eqs, group.name) is not None:
+                suggest = "'method: euler'" if stochastic_kind(eqs, group.name) == "additive" else "'method: heun'"
+                self.err(Code.NOT_LINEAR, f"the equations of '{d.name}' have white noise; name a method: {suggest} "
+                         "(euler integrates additive noise, heun and milstein any)", d.name_span)
+                return
             why = exact_problem(eqs, group.name)
             if why is not None:
                 self.err(Code.NOT_LINEAR, f"the equations of '{d.name}' cannot be integrated exactly ({why}); "
                          "name a method: 'method: euler', 'rk2', 'rk4' or 'exponential_euler'", d.name_span)
             return
-        why = {"exact": exact_problem, "exponential_euler": exponential_euler_problem}.get(
+        why = noise_problem(eqs, group.name, group.method) or {
+            "exact": exact_problem, "exponential_euler": exponential_euler_problem}.get(
             group.method, lambda *_: None)(eqs, group.name)
         if why is not None:
             self.err(Code.NOT_LINEAR, f"method {group.method} cannot integrate '{d.name}': {why}",

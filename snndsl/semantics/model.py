@@ -64,7 +64,7 @@ class Group:
     def integration_system(self) -> list[Equation]:
         """The equations integrated every step: a neuron group's ODEs, or a
         synapse group's clock-driven ones."""
-        return [Equation(v.name, v.expr, v.unless_refractory and self.refractory is not None)
+        return [Equation.of(v.name, v.expr, v.unless_refractory and self.refractory is not None)
                 for v in self.variables
                 if v.kind == "ode" and not v.event_driven and v.expr is not None]
 
