@@ -298,3 +298,70 @@ def test_results_folder(tmp_path, lif_delays_data):
     assert_same(snndsl.load(tmp_path / "c"), snndsl.load(tmp_path / "ref"))
     # written again into its own folder: allowed, as for the C backend
     assert cli.main(["run", *args, "--backend", "reference", "-o", str(tmp_path / "ref")]) == 0
+
+
+FEATURES = """
+    dt = 0.1 ms
+    param tau_ref = 1.5 ms
+    param gain = 2.0
+    data pairs = "pairs.npy"
+    data images = "images.npy"
+    spikes inp[4]:
+        indices = [0, 1, 2, 3, 1, 2, 0, 3, 2]
+        times = [0.55 ms, 1.05 ms, 1.45 ms, 2.95 ms, 3.3 ms, 4.0 ms, 6.25 ms, 6.25 ms, 8.05 ms]
+    neurons G[6]:
+        dv/dt = (I * gain - v) / (4 ms) + exprel(-v / (10 mV)) * mV / ms : volt (unless refractory)
+        I : volt
+        n_in : integer
+        level = clip(v / mV, 3, 1) + min(v / mV, 2) * max(-1, int(v / (0.3 mV))) % 3 : 1
+        threshold: v > 4 mV
+        reset:
+            v = where(n_in % 2 == 0, 0 mV, -(abs(v) ** 0.5) * mV ** 0.5)
+        refractory: tau_ref
+        method: rk2
+        init:
+            I = (1 + i % 3) * 1.5 mV
+    neurons H[3]:
+        dv/dt = -v / (6 ms) : volt
+        threshold: v > 1.5 mV
+        reset: v = 0 mV
+    synapses P: inp -> G:
+        connect: from pairs
+        delay: (0.2 + 0.31 * i + 0.17 * j) * ms
+        w : volt
+        on pre:
+            post.v += w
+            post.n_in += 1
+        init: w = (0.8 + 0.2 * j) * mV
+    synapses D: G -> H:
+        connect: one_to_one
+        on pre: post.v += 1 mV * (1 + i)
+    monitor spkG: spikes of G
+    monitor spkH: spikes of H
+    monitor vG: G.v
+    monitor nG: G.n_in every 2 ms
+    phase a:
+        for k in 0 .. len(images):
+            G.I = images[k, i] * 1 mV
+            run 3 ms
+            save G.level as levels
+    phase b:
+        run 4 ms
+        save G.n_in as counts
+"""
+
+
+def test_features(tmp_path):
+    """Connection from data and one to one, per-synapse delays from an
+    expression, a refractory period from a parameter, a two-dimensional data
+    array indexed by a loop variable, a subexpression saved in a loop, the
+    language's functions (exprel, clip with lo > hi, min, max, int, %, **,
+    abs, where), an integer variable written by synapses."""
+    np.save(tmp_path / "pairs.npy", np.array([[0, 1], [2, 0], [1, 5], [3, 3], [0, 4], [3, 0], [2, 2]]))
+    np.save(tmp_path / "images.npy", np.array([[3, 1, 4, 1, 5, 9], [2, 6, 5, 3, 5, 8], [9, 7, 9, 3, 2, 3]]) * 0.7)
+    path = _inline(tmp_path, FEATURES)
+    c, ref = both(path)
+    assert_same(c, ref)
+    assert len(c["spkG"].i) > 5 and len(c["spkH"].i) > 0 and c.saved["levels"].shape == (3, 6)
+    c, ref = both(path, params={"tau_ref": "0.25 ms", "gain": 3})
+    assert_same(c, ref)
