@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--data", metavar="NAME=PATH", action="append", default=[], help="read a data array from PATH")
     r.add_argument("--seed", help="random seed (default: the model's)")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress or summary")
+    r.add_argument("--backend", choices=driver.BACKENDS, default=None,
+                   help="c: the generated C program (the default where a C compiler is installed); "
+                        "reference: the IR interpreted with numpy (slow, exact; the fallback without a compiler)")
 
     i = sub.add_parser("info", help="summarise a results folder")
     i.add_argument("results")
@@ -153,18 +156,30 @@ def _run(args) -> int:
     fe = driver.frontend(source, file)
     _warn(fe.warnings, fe.ast.file, fe.source)
     sets, datas = _split(args.set, "--set"), _split(args.data, "--data")
-    art = _build(fe, None)
-    cmd = [str(art.binary), "-o", args.output]
-    for name, value in sets:
-        cmd += ["--set", f"{name}={value}"]
-    for name, path in datas:
-        cmd += ["--data", f"{name}={path}"]
+    seed = None
     if args.seed is not None:
         text = args.seed.strip()
         if not (text.isascii() and text.isdigit()) or int(text) >= driver.SEED_LIMIT:
             raise UserFacingError(f"snndsl: error[E0601]: --seed expects an integer from 0 to 2**64-1, "
                                   f"got '{args.seed}'")
-        cmd += ["--seed", str(int(text))]
+        seed = int(text)
+    if args.backend == "reference":
+        return _run_reference(fe, file, args, sets, datas, seed)
+    try:
+        art = _build(fe, None)
+    except cc.NoCompilerError as exc:
+        if args.backend == "c":
+            raise
+        driver.check_reference(fe, exc)
+        print(f"snndsl: warning: {driver.fallback_message(exc)}", file=sys.stderr)
+        return _run_reference(fe, file, args, sets, datas, seed)
+    cmd = [str(art.binary), "-o", args.output]
+    for name, value in sets:
+        cmd += ["--set", f"{name}={value}"]
+    for name, path in datas:
+        cmd += ["--data", f"{name}={path}"]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
     if args.quiet:
         cmd.append("--quiet")
     returncode = _run_child(cmd)
@@ -179,6 +194,23 @@ def _run(args) -> int:
     if not args.quiet:
         _summary(args.output)
     return EXIT_INTERRUPTED if returncode == EXIT_INTERRUPTED else EXIT_OK
+
+
+def _run_reference(fe: driver.Frontend, file: str, args, sets, datas, seed) -> int:
+    """The run on the reference backend, in this process: the same results folder."""
+    from snndsl.reference.output import OutputError, write_results
+    driver.check_reference(fe)
+    model = driver.Model(fe, None, file, "reference")
+    sim = model.simulation(params=dict(sets), seed=seed, data=dict(datas))
+    sim.run_protocol()
+    engine = sim._engine
+    try:
+        write_results(args.output, engine.manifest(), engine.arrays())
+    except OutputError as exc:
+        raise UserFacingError(f"error[E0601]: cannot write results to '{args.output}': {exc}") from None
+    if not args.quiet:
+        _summary(args.output)
+    return EXIT_OK
 
 
 def _signal_name(number: int) -> str:

@@ -16,6 +16,7 @@ import re
 import stat
 import sys
 import threading
+import warnings
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,21 +179,38 @@ class _Sim:
         return self.ffi.string(self.lib.snn_sim_error(self.ptr)).decode("utf-8", "replace")
 
 
-class Model:
-    """A compiled model: `run()` it in-process, or use `.binary`."""
+BACKENDS = ("c", "reference")
 
-    def __init__(self, fe: Frontend, artifact: cc.Artifact, file: str):
+
+class BackendWarning(UserWarning):
+    """No C compiler: the model runs on the reference backend (numpy), much slower."""
+
+
+class Model:
+    """A compiled model: `run()` it in-process, or use `.binary`.
+
+    `backend`: "c" (the generated program, `artifact` its build) or
+    "reference" (the IR interpreted with numpy, snndsl/reference/; no build)."""
+
+    def __init__(self, fe: Frontend, artifact: cc.Artifact | None, file: str, backend: str = "c"):
         self.frontend = fe
         self.artifact = artifact
         self.file = file
+        self.backend = backend
 
     @property
     def binary(self) -> Path:
-        return self.artifact.binary
+        return self._built().binary
 
     @property
     def library(self) -> Path:
-        return self.artifact.library
+        return self._built().library
+
+    def _built(self) -> cc.Artifact:
+        if self.artifact is None:
+            raise _fail("this model runs on the reference backend: it has no binary or library "
+                        "(compile it with backend=\"c\")")
+        return self.artifact
 
     @property
     def name(self) -> str:
@@ -201,7 +219,8 @@ class Model:
     def simulation(self, params: dict | None = None, seed: int | None = None, data: dict | None = None,
                    quiet: bool = True, progress=None) -> "Simulation":
         """A new simulation of this model in this process, not yet run."""
-        return Simulation(self, params, seed, data, quiet, progress)
+        kind = ReferenceSimulation if self.backend == "reference" else Simulation
+        return kind(self, params, seed, data, quiet, progress)
 
     def run(self, params: dict | None = None, seed: int | None = None, data: dict | None = None,
             quiet: bool = True, progress=None) -> Results:
@@ -363,11 +382,16 @@ class Simulation:
                 return ends[0] if what == "i" else ends[1]
             return np.arange(n)
 
-        params = json.loads(self._ffi.string(self._lib.snn_sim_manifest(self._sim.ptr)).decode())["params"]
+        params = self._param_values()
         try:
-            return evaluate(stmt.where, var, lambda p: params[p]["value"], special)
+            return evaluate(stmt.where, var, lambda p: params[p], special)
         except Unsupported as exc:
             raise _fail(f"where {where!r}: {exc} cannot be evaluated between runs") from None
+
+    def _param_values(self) -> dict[str, float]:
+        """Every parameter's value in this simulation (SI)."""
+        manifest = json.loads(self._ffi.string(self._lib.snn_sim_manifest(self._sim.ptr)).decode())
+        return {name: p["value"] for name, p in manifest["params"].items()}
 
     def _synapse_ends(self, group: str) -> tuple[np.ndarray, np.ndarray]:
         """Copies of each synapse's presynaptic and postsynaptic neuron."""
@@ -642,12 +666,114 @@ def _view(f, a, owner) -> np.ndarray:
     return arr
 
 
-def compile(path, build_dir=None, passes=PIPELINE) -> Model:
-    """Parse, check, optimize, emit and build a .snn file (cached by content)."""
+def compile(path, build_dir=None, passes=PIPELINE, backend: str | None = None) -> Model:
+    """Parse, check, optimize, emit and build a .snn file (cached by content).
+
+    `backend`: "c" builds the generated C program (E0602 without a C
+    compiler); "reference" interprets the IR with numpy (snndsl/reference/:
+    slow, exact, no compiler needed); None (the default) is "c" where a C
+    compiler is installed, else "reference", with a `BackendWarning`, as
+    Brian2 falls back to numpy."""
+    if backend is not None and backend not in BACKENDS:
+        raise _fail(f"backend is one of {', '.join(map(repr, BACKENDS))} (or None), not {backend!r}")
     source, file = read_source(path)
     fe = frontend(source, file, passes)
-    artifact = cc.build(fe.c_source, Path(build_dir) if build_dir is not None else None)
+    if backend == "reference":
+        check_reference(fe)
+        return Model(fe, None, file, "reference")
+    try:
+        artifact = cc.build(fe.c_source, Path(build_dir) if build_dir is not None else None)
+    except cc.NoCompilerError as exc:
+        if backend == "c":
+            raise
+        check_reference(fe, exc)
+        warnings.warn(BackendWarning(fallback_message(exc)), stacklevel=2)
+        return Model(fe, None, file, "reference")
     return Model(fe, artifact, file)
 
 
-__all__ = ["compile", "frontend", "Model", "Simulation", "SimulationError", "InternalError"]
+def fallback_message(exc: cc.NoCompilerError) -> str:
+    """The warning of a run that falls back to the reference backend."""
+    why = exc.diagnostics[0].message if exc.diagnostics else "no C compiler"
+    return (f"{why}: running on the reference backend (numpy), which is much slower; install a C compiler "
+            "for the C backend, or choose one explicitly (--backend reference or --backend c; backend= in Python)")
+
+
+def check_reference(fe: Frontend, no_compiler: cc.NoCompilerError | None = None) -> None:
+    """Refuse, with the `.snn` place of each, what the reference backend cannot
+    run (E0901); after a missing compiler, its E0602 comes first."""
+    from snndsl.reference import unsupported
+    from snndsl.syntax import ast as syntax
+    precision = next((d.span for d in fe.ast.decls if isinstance(d, syntax.Setting) and d.name == "precision"), None)
+    found = unsupported(fe.ir, precision)
+    if found:
+        first = list(no_compiler.diagnostics) if no_compiler is not None else []
+        raise CompileError(first + found, {fe.ast.file: fe.source})
+
+
+class ReferenceSimulation(Simulation):
+    """A simulation on the reference backend (snndsl/reference/): the same
+    methods and results as the C backend's, computed by interpreting the IR
+    with numpy in this thread. Snapshots (`save_state`, `load_state`) need the
+    C backend; progress is not reported."""
+
+    def __init__(self, model: Model, params=None, seed=None, data=None, quiet=True, progress=None):
+        from snndsl.reference import Engine
+        self.model = model
+        self._engine = Engine(model.frontend.ir)
+        for name, value in _mapping(params, "params").items():
+            self._call(self._engine.set_param, _name(name, "params"), _param_text(name, value))
+        for name, path in _mapping(data, "data").items():
+            self._call(self._engine.set_data, _name(name, "data"), os.fsdecode(_path(path, f"--data {name}")))
+        if seed is not None:
+            self._engine.set_seed(_seed(seed))
+
+    @staticmethod
+    def _call(fn, *args):
+        from snndsl.reference import RunFailure
+        try:
+            return fn(*args)
+        except RunFailure as exc:
+            raise SimulationError(str(exc)) from None
+
+    def run_protocol(self) -> "ReferenceSimulation":
+        self._call(self._engine.run)
+        return self
+
+    def advance(self, duration: float) -> "ReferenceSimulation":
+        self._call(self._engine.advance, _duration(duration))
+        return self
+
+    def run_phase(self, name: str) -> "ReferenceSimulation":
+        if name not in self.phases:
+            raise _fail(f"the model has no phase {name!r}" + _did_you_mean(name, self.phases, "phases"))
+        self._call(self._engine.run_phase, self.phases.index(name))
+        return self
+
+    def _variable(self, group: str, name: str) -> np.ndarray:
+        return self._call(self._engine.variable, group, name)
+
+    def _synapse_ends(self, group: str) -> tuple[np.ndarray, np.ndarray]:
+        return tuple(a.copy() for a in self._call(self._engine.synapse_ends, group))
+
+    def _param_values(self) -> dict[str, float]:
+        self._call(self._engine.setup)
+        return dict(self._engine.machine.param_values)
+
+    def save_state(self, path) -> None:
+        raise _fail("save_state needs the C backend: the reference backend takes no snapshots")
+
+    def load_state(self, path) -> "ReferenceSimulation":
+        raise _fail("load_state needs the C backend: the reference backend takes no snapshots")
+
+    def _results(self, copy: bool) -> Results:
+        arrays = {}
+        for name, a in self._engine.arrays().items():
+            a = np.array(a)  # the engine's lists of rows, made into arrays afresh each time
+            a.flags.writeable = False
+            arrays[name] = a
+        return from_arrays(self._engine.manifest(), arrays)
+
+
+__all__ = ["compile", "frontend", "Model", "Simulation", "ReferenceSimulation", "SimulationError", "InternalError",
+           "BackendWarning"]

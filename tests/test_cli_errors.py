@@ -352,11 +352,13 @@ MODEL_TO_BUILD = "poisson p[2]:\n    rate = 5 Hz\nmonitor s: spikes of p\nphase 
 
 
 def _without_compiler(tmp_path, cc: str):
+    """`snndsl run --backend c` (no fallback to the reference backend: see
+    tests/reference/test_reference_errors.py for that)."""
     model = tmp_path / "m.snn"
     model.write_text(MODEL_TO_BUILD)
     env = dict(os.environ, CC=cc, SNNDSL_CACHE=str(tmp_path / "cache"))
-    return subprocess.run([sys.executable, "-m", "snndsl", "run", "m.snn", "-o", "results"], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "snndsl", "run", "m.snn", "-o", "results", "--backend", "c"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
 
 
 def test_a_missing_compiler_is_the_users_to_install(tmp_path):
@@ -387,5 +389,5 @@ def test_a_missing_compiler_raises_a_compile_error_in_python(tmp_path, monkeypat
     monkeypatch.setenv("CC", "no-such-cc")
     monkeypatch.setenv("SNNDSL_CACHE", str(tmp_path / "cache"))
     with pytest.raises(snndsl.CompileError) as exc:
-        snndsl.compile(model)
+        snndsl.compile(model, backend="c")
     assert exc.value.diagnostics[0].code.value == "E0602"

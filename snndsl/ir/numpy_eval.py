@@ -1,13 +1,26 @@
 """IR expressions evaluated with numpy, over every element of a group at once.
 
 Used between runs (`Simulation.set`, whose condition the checker has turned
-into IR), with the semantics of the generated C: Python's sign rule for `%`,
-`int()` truncating, Brian2's `clip`. What a condition between runs cannot
-mean (random numbers, data arrays, reductions, time) is refused with
+into IR) and by the reference backend (snndsl/reference/), with the
+semantics of the generated C, operation for operation, so that the two
+agree to the last bit: Python's sign rule for `%`, `int()` truncating toward
+zero (saturating, nan as 0), `min`/`max` as C's fmin/fmax (a nan loses),
+`clip` as snn_clip (nan passes through), `**` as C's pow, and `and`, `or`
+and `where` evaluating only the side that counts when their condition is
+one value (C's short-circuit: a random number on the other side is not
+drawn). The math functions are the C library's: numpy's own where they
+agree with it on a probe of values, else the C library's through ctypes.
+
+What the caller does not resolve (`resolve`: random numbers, data arrays,
+reductions, protocol locals, freeze flags, temporaries, t) is refused with
 `Unsupported`, naming it.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import math
+from functools import cache
 from typing import Callable
 
 import numpy as np
@@ -20,26 +33,116 @@ class Unsupported(Exception):
 
 
 _BINARY = {
-    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, "**": np.power,
-    "%": np.mod,  # the sign of the divisor, as Python and the generated C (snn_fmod)
+    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
+    "%": np.mod,  # the sign of the divisor, as Python and the generated C (snn_fmod, snn_imod)
     "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
-    "==": np.equal, "!=": np.not_equal, "and": np.logical_and, "or": np.logical_or,
+    "==": np.equal, "!=": np.not_equal,
 }
+_LIBM = ("exp", "log", "log10", "sin", "cos", "tan", "tanh", "sinh", "cosh", "expm1")
+# a probe of arguments on which numpy's functions must give the C library's results
+_PROBE = np.concatenate([np.linspace(-30, 30, 2001), np.geomspace(1e-12, 700, 500),
+                         -np.geomspace(1e-12, 700, 500), np.random.default_rng(12).normal(0, 5, 2000)])
+
+
+@cache
+def _libm():
+    name = ctypes.util.find_library("m")
+    return ctypes.CDLL(name) if name else ctypes.CDLL(None)
+
+
+@cache
+def _c_function(name: str, arity: int = 1):
+    """The C library's `name`, for float64 arrays (a Python call per element)."""
+    fn = getattr(_libm(), name)
+    fn.restype = ctypes.c_double
+    fn.argtypes = [ctypes.c_double] * arity
+    scalar = np.frompyfunc(fn, arity, 1)
+    return lambda *args: np.asarray(scalar(*(np.asarray(a, dtype=np.float64) for a in args)), dtype=np.float64)
+
+
+@cache
+def math_function(name: str):
+    """`name` of the C library as a function of float64 arrays: numpy's ufunc
+    when it gives the C library's result on every probe value, else the C
+    library's own function."""
+    numpy_fn = np.power if name == "pow" else getattr(np, name)
+    try:
+        c_fn = _c_function(name, 2 if name == "pow" else 1)
+        with np.errstate(all="ignore"):
+            if name == "pow":
+                base, exponent = np.abs(_PROBE[:1000]) + 0.5, _PROBE[1000:2000] / 10
+                same = np.array_equal(numpy_fn(base, exponent), c_fn(base, exponent), equal_nan=True)
+            else:
+                same = np.array_equal(numpy_fn(_PROBE), c_fn(_PROBE), equal_nan=True)
+    except (OSError, AttributeError):  # no C library to compare with: numpy's is all there is
+        return numpy_fn
+    if same:
+        return lambda *args: numpy_fn(*(np.asarray(a, dtype=np.float64) for a in args))
+    return c_fn
+
+
+def _trunc(x):
+    """snn_trunc: toward zero, as int64; nan is 0, saturating at +-9.2e18."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.where(np.isnan(x), 0.0, np.clip(x, -9.2e18, 9.2e18))
+    r = np.trunc(out).astype(np.int64)
+    r = np.where(x >= 9.2e18, np.iinfo(np.int64).max, r)
+    return np.where(x <= -9.2e18, np.iinfo(np.int64).min, r)
+
+
+def _clip(x, lo, hi):
+    """snn_clip: lo below lo, hi above hi, else x (nan passes through)."""
+    return np.where(x < lo, lo, np.where(x > hi, hi, x))
+
+
+def _exprel(x):
+    x = np.asarray(x, dtype=np.float64)
+    expm1 = math_function("expm1")
+    return np.where(np.abs(x) < 1e-16, 1.0, np.where(x > 717, np.inf, expm1(x) / np.where(x == 0, 1, x)))
+
+
+def _minmax(fmin: bool):
+    def f(a, b):
+        if np.asarray(a).dtype.kind in "iub" and np.asarray(b).dtype.kind in "iub":
+            return np.minimum(a, b) if fmin else np.maximum(a, b)  # snn_imin / snn_imax
+        return np.fmin(a, b) if fmin else np.fmax(a, b)
+    return f
+
+
+def _abs(x):
+    return np.abs(x)
+
+
 _CALLS = {
-    "exp": np.exp, "log": np.log, "log10": np.log10, "sin": np.sin, "cos": np.cos, "tan": np.tan,
-    "tanh": np.tanh, "sinh": np.sinh, "cosh": np.cosh, "sqrt": np.sqrt, "abs": np.abs,
-    "floor": np.floor, "ceil": np.ceil, "int": np.trunc, "min": np.minimum, "max": np.maximum,
-    "exprel": lambda x: np.where(np.abs(x) < 1e-16, 1.0, np.where(x > 717, np.inf, np.expm1(x) / np.where(x == 0, 1, x))),
-    "clip": lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
-    "where": lambda c, a, b: np.where(c, a, b),
+    "sqrt": np.sqrt, "abs": _abs, "floor": np.floor, "ceil": np.ceil, "int": _trunc,
+    "min": _minmax(True), "max": _minmax(False), "exprel": _exprel, "clip": _clip,
 }
+
+
+def _call(name: str):
+    if name in _CALLS:
+        return _CALLS[name]
+    if name in _LIBM:
+        return math_function(name)
+    return None
+
+
+def _is_one(x) -> bool:
+    return np.ndim(x) == 0
 
 
 def evaluate(e: ir.Expr, var: Callable[[ir.Var], np.ndarray], param: Callable[[str], float],
-             special: Callable[[str], np.ndarray]) -> np.ndarray:
+             special: Callable[[str], np.ndarray], resolve: Callable[[ir.Expr], np.ndarray] | None = None
+             ) -> np.ndarray:
     """`e` for every element: `var(v)` gives a variable's values per element
     (or one for a shared one), `param(name)` a parameter's, `special(name)`
-    i, j, N and dt."""
+    i, j, elem, N and dt; `resolve(node)`, where given, what else the caller
+    knows: t, Temp, Local, Frozen, Rand, DataAt, DataLen, Reduce."""
+    def other(x):
+        if resolve is None:
+            raise Unsupported(_what(x))
+        return resolve(x)
+
     def go(x):
         if isinstance(x, ir.Const):
             return np.asarray(x.value)
@@ -49,25 +152,56 @@ def evaluate(e: ir.Expr, var: Callable[[ir.Var], np.ndarray], param: Callable[[s
             return np.asarray(param(x.name))
         if isinstance(x, ir.Special):
             if x.name == "t":
-                raise Unsupported("t")
+                return other(x)
             return special(x.name)
         if isinstance(x, ir.Size):
-            return special("N")
+            return special("N") if resolve is None else other(x)
         if isinstance(x, ir.Unary):
             a = go(x.operand)
             return np.logical_not(a) if x.op == "not" else (-a if x.op == "-" else +a)
         if isinstance(x, ir.Binary):
+            return binary(x)
+        if isinstance(x, ir.Call):
+            if x.func == "where":
+                c = go(x.args[0])
+                if _is_one(c):  # C's ?: evaluates only the side it chooses
+                    return go(x.args[1] if c else x.args[2])
+                return np.where(c, go(x.args[1]), go(x.args[2]))
+            fn = _call(x.func)
+            if fn is None:
+                raise Unsupported(f"the function {x.func}()")
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                return _BINARY[x.op](go(x.left), go(x.right))
-        if isinstance(x, ir.Call) and x.func in _CALLS:
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                return _CALLS[x.func](*(go(a) for a in x.args))
-        if isinstance(x, ir.Rand):
-            raise Unsupported(f"{x.kind} random numbers ({'rand' if x.kind == 'uniform' else 'randn'}())")
-        if isinstance(x, ir.Reduce):
-            raise Unsupported(f"a reduction ({x.kind})")
-        if isinstance(x, (ir.DataAt, ir.DataLen)):
-            raise Unsupported(f"the data array '{x.name}'")
-        raise Unsupported(type(x).__name__)
+                return fn(*(go(a) for a in x.args))
+        return other(x)
+
+    def binary(x: ir.Binary):
+        if x.op in ("and", "or"):
+            a = np.asarray(go(x.left), dtype=bool)
+            if _is_one(a) and bool(a) == (x.op == "or"):  # C's short-circuit
+                return a
+            b = np.asarray(go(x.right), dtype=bool)
+            return np.logical_and(a, b) if x.op == "and" else np.logical_or(a, b)
+        a, b = go(x.left), go(x.right)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if x.op == "**":  # C's pow, in double precision whatever the operands
+                return math_function("pow")(a, b)
+            if x.op == "%" and x.dtype == "i":  # snn_imod: 0 for a zero divisor
+                a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+                return np.where(b == 0, 0, np.mod(a, np.where(b == 0, 1, b)))
+            if x.op == "/":
+                return np.true_divide(np.asarray(a, dtype=np.float64), b)
+            return _BINARY[x.op](a, b)
 
     return go(e)
+
+
+def _what(x: ir.Expr) -> str:
+    if isinstance(x, ir.Rand):
+        return f"{x.kind} random numbers ({'rand' if x.kind == 'uniform' else 'randn'}())"
+    if isinstance(x, ir.Reduce):
+        return f"a reduction ({x.kind})"
+    if isinstance(x, (ir.DataAt, ir.DataLen)):
+        return f"the data array '{x.name}'"
+    if isinstance(x, ir.Special):
+        return x.name
+    return type(x).__name__

@@ -1,0 +1,858 @@
+"""The reference backend's simulation: setup and the time step, read from the IR.
+
+`Machine` holds one simulation's state as numpy arrays (every group's
+variables and freeze flags, a spike generator's sorted spikes, a synapse
+group's pre/post indices, its index by neuron and its delay queues, the
+monitors' recordings) and does what the generated C does, task for task,
+in the same order and with the same arithmetic:
+
+- `setup`: parameters' defaults, data arrays, groups, `init` code,
+  connection (all, one_to_one, a condition, data), delays;
+- `prepare_run`: at the start of each run, the exact-integration factors
+  (the C's Taylor-series expm, ported operation for operation), the decay
+  rates of event-driven traces, the checks of per-run refractory periods;
+- `step`: the tasks of `Module.schedule` (ir/lower.py), each read from its
+  IR: record state, update (refractoriness, then the group's statements),
+  threshold, record spikes, on pre / on post through the delay queues,
+  reset, record rate;
+- `results`: the manifest and arrays the C's `snn_sim_manifest` and
+  `snn_sim_array` give, for `results.from_arrays`.
+
+The protocol is in protocol.py; event code runs in kernels.py.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from snndsl import units
+from snndsl.codegen.c_expr import linear_factor_sets
+from snndsl.diagnostics import InternalError
+from snndsl.ir import nodes as ir
+from snndsl.ir.evaluate import is_constant
+from snndsl.reference.kernels import Elements, Kernel, RunFailure
+from snndsl.reference.rng import STEPS_NEVER, Streams, steps
+
+MAX_STEPS = 1 << 53  # SNN_MAX_STEPS
+DTYPES = {"f": np.float64, "i": np.int32, "b": np.bool_}
+
+
+def site(span) -> str:
+    return f"{span.file}:{span.line}:{span.col}" if span is not None else "?"
+
+
+def timestep(t: float, dt: float) -> int:
+    """snn_timestep: Brian2's Clock._calc_timestep (round within 1e-4 dt, else up)."""
+    x = t / dt
+    n = math.floor(x)
+    if x - n >= 0.5:  # C's round(): half away from zero (x >= 0 here)
+        n += 1
+    n = float(n)
+    if n * dt == t or abs(n * dt - t) / dt <= 1e-4:
+        return steps(n)
+    return steps(math.ceil(x) if math.isfinite(x) else x)
+
+
+def elapsed_steps(t, dt):
+    """snn_elapsed_steps, for arrays: whole steps in a duration, shifted by 1e-3 dt."""
+    n = (np.asarray(t, dtype=np.float64) + 1e-3 * dt) / dt
+    n = np.where(np.isnan(n), STEPS_NEVER, np.clip(n, -STEPS_NEVER, STEPS_NEVER))
+    return np.trunc(n).astype(np.int64)
+
+
+def steps_fit(n: float) -> bool:
+    return n >= 0 and n <= float(MAX_STEPS)
+
+
+def _g(x: float) -> str:
+    return "%g" % x
+
+
+# ---- the C's exact integration factors (runtime_c/snn_runtime.c) ------------------
+
+def expm(m: int, A: list[float]) -> list[float] | None:
+    """snn_expm, operation for operation: scale by 2^-s below norm 1/2, Taylor
+    series to 1e-18, square s times; None where the result is not finite."""
+    norm = 0.0
+    for r in range(m):
+        row = 0.0
+        for c in range(m):
+            row += abs(A[r * m + c])
+        if row > norm:
+            norm = row
+    ok = math.isfinite(norm)
+    squarings, scale = 0, 1.0
+    while ok and norm * scale > 0.5 and squarings < 1000:
+        scale *= 0.5
+        squarings += 1
+    X = [a * scale for a in A]
+    out = [0.0] * (m * m)
+    term = [0.0] * (m * m)
+    for r in range(m):
+        out[r * m + r] = term[r * m + r] = 1.0
+    order = 1
+    while ok and order < 40:
+        biggest = 0.0
+        tmp = [0.0] * (m * m)
+        for r in range(m):
+            for c in range(m):
+                total = 0.0
+                for k in range(m):
+                    total += term[r * m + k] * X[k * m + c]
+                tmp[r * m + c] = total / order
+        for k in range(m * m):
+            term[k] = tmp[k]
+            out[k] += term[k]
+            if abs(term[k]) > biggest:
+                biggest = abs(term[k])
+        if biggest < 1e-18:
+            break
+        order += 1
+    for _ in range(squarings if ok else 0):
+        tmp = [0.0] * (m * m)
+        for r in range(m):
+            for c in range(m):
+                total = 0.0
+                for k in range(m):
+                    total += out[r * m + k] * out[k * m + c]
+                tmp[r * m + c] = total
+        out = tmp
+    if not ok or not all(math.isfinite(x) for x in out):
+        return None
+    return out
+
+
+def exact_one(n: int, M: list[float], frozen, dt: float):
+    """snn_exact_one: (E, F) of dx/dt = M x + c over dt, rows in `frozen` held."""
+    m = 2 * n
+    A = [0.0] * (m * m)
+    for r in range(n):
+        if frozen is not None and frozen[r]:
+            continue
+        for c in range(n):
+            A[r * m + c] = M[r * n + c] * dt
+        A[r * m + n + r] = dt
+    X = expm(m, A)
+    if X is None:
+        return None
+    E = [X[r * m + c] for r in range(n) for c in range(n)]
+    F = [X[r * m + n + c] for r in range(n) for c in range(n)]
+    return E, F
+
+
+# ---- groups ---------------------------------------------------------------------------
+
+@dataclass
+class Synapses:
+    """A synapse group's connectivity and spike queues."""
+
+    pre: np.ndarray  # int64 per synapse
+    post: np.ndarray
+    pre_start: np.ndarray = None
+    pre_syn: np.ndarray = None
+    post_start: np.ndarray = None
+    post_syn: np.ndarray = None
+    delay_steps: object = None  # int (homogeneous) or an int64 array (heterogeneous)
+    ring: dict = field(default_factory=dict)  # homogeneous: step -> that step's presynaptic spikes
+    queue: dict = field(default_factory=dict)  # heterogeneous: arrival step -> arrays of synapses
+
+
+def _index(end: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """snn_index_one: the synapses of each neuron, by synapse number."""
+    start = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(start, end + 1, 1)
+    start = np.cumsum(start)
+    syn = np.argsort(end, kind="stable").astype(np.int64)
+    return start, syn
+
+
+def _gather(start: np.ndarray, syn: np.ndarray, neurons: np.ndarray) -> np.ndarray:
+    """The synapses of `neurons`, neuron by neuron, each neuron's by number."""
+    if len(neurons) == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = start[neurons], start[neurons + 1]
+    counts = hi - lo
+    total = int(counts.sum())
+    offsets = np.repeat(lo - np.cumsum(np.r_[0, counts[:-1]]), counts)
+    return syn[np.arange(total) + offsets]
+
+
+class Machine:
+    """One simulation of an IR module (see the module's docstring)."""
+
+    def __init__(self, module: ir.Module):
+        self.m = module
+        self.dt = module.dt
+        self.seed = module.seed
+        self.groups = {g.name: g for g in module.groups}
+        self._state = {(g.name, v.name): v for g in module.groups for v in g.vars}
+        self.param_values: dict[str, float] = {}
+        self.param_set: dict[str, float] = {}
+        self.data_paths = {d.name: d.path for d in module.data}
+        self.data: dict[str, np.ndarray] = {}
+        self.vars: dict[tuple[str, str], np.ndarray] = {}
+        self.frozen: dict[tuple[str, str], np.ndarray] = {}
+        self.n: dict[str, int] = {}
+        self.spikes: dict[str, np.ndarray] = {}
+        self.gen: dict[str, list] = {}  # spikes group -> [src_i, src_step, cursor]
+        self.syn: dict[str, Synapses] = {}
+        self.locals: dict[str, float | int] = {name: 0 for name, _ in module.locals}
+        self.linear_factors: dict[str, np.ndarray] = {}
+        self._decay_rates: dict[tuple[str, ir.Expr], float] = {}
+        self.streams = Streams(self.seed)
+        self.step_count = 0
+        self.t_net = 0.0
+        self.is_setup = False
+        self.phase = -1
+        self.interrupted = False
+        n_phases = len(module.phases)
+        self.phase_ran = [False] * n_phases
+        self.phase_start = [0.0] * n_phases
+        self.phase_stop = [0.0] * n_phases
+        self.phase_wall = [0.0] * n_phases
+        self.wall_setup = self.wall_run = 0.0
+        self.recorded: dict[str, dict[str, list]] = {}
+        self.saved: dict[str, list] = {}
+        self.saved_rows: dict[str, int] = {}
+
+    # ---- inputs -------------------------------------------------------------------
+    def set_param(self, name: str, text: str) -> None:
+        """`--set NAME=TEXT`, with the C's checks and words (snn_sim_set_param)."""
+        prm = next((p for p in self.m.params if p.name == name), None)
+        if not self.m.params:
+            raise RunFailure(f"error[E0601]: --set {name}: the model declares no parameters")
+        if prm is None:
+            raise RunFailure(f"error[E0601]: --set {name}: the model has no parameter '{name}'")
+        value, dim = _quantity(text, name)
+        want_dim = _dim_of(prm.dim)
+        if dim != want_dim:
+            def what(d):
+                return "dimensionless" if d.dimensionless else f"in {units.format_dim(d)}"
+            raise RunFailure(f"error[E0601]: --set {name}={text}: the parameter is {what(want_dim)}, "
+                             f"the value {what(dim)}")
+        self.param_set[name] = value
+
+    def set_data(self, name: str, path: str) -> None:
+        if name not in self.data_paths:
+            raise RunFailure(f"error[E0601]: --data {name}: the model has no data array '{name}'")
+        self.data_paths[name] = path
+
+    def param(self, name: str) -> float:
+        return self.param_values[name]
+
+    def state_var(self, group: str, name: str) -> ir.StateVar:
+        return self._state[(group, name)]
+
+    # ---- expressions outside kernels --------------------------------------------------
+    def resolve(self, x: ir.Expr):
+        """What kernels leave to the simulation: locals, sizes, data lengths."""
+        if isinstance(x, ir.Local):
+            return np.asarray(self.locals[x.name])
+        if isinstance(x, ir.Size):
+            return np.asarray(self.n[x.group], dtype=np.int64)
+        if isinstance(x, ir.DataLen):
+            return np.asarray(self.data[x.name].shape[0], dtype=np.int64)
+        raise InternalError(f"the reference backend cannot evaluate {x!r} here")
+
+    def data_at(self, x: ir.DataAt, indices: list, where: str):
+        """snn_data_at1 / snn_data_at: an out-of-range index is a run-time error."""
+        a = self.data[x.name]
+        idx = [np.asarray(_c_int(i)) for i in indices]
+        if len(idx) == 1:
+            flat = a.reshape(-1)
+            bad = (idx[0] < 0) | (idx[0] >= flat.size)
+            if np.any(bad):
+                k = int(np.broadcast_to(idx[0], bad.shape)[bad][0]) if np.ndim(bad) else int(idx[0])
+                raise RunFailure(f"{where}: error[E0601]: index {k} is out of range for a data array of "
+                                 f"{flat.size} elements")
+            return flat[idx[0]]
+        for d, i in enumerate(idx):
+            bad = (i < 0) | (i >= a.shape[d])
+            if np.any(bad):
+                k = int(np.broadcast_to(i, bad.shape)[bad][0]) if np.ndim(bad) else int(i)
+                second = a.shape[1] if a.ndim > 1 else 0
+                raise RunFailure(f"{where}: error[E0601]: index {k} is out of range for dimension {d} of a data "
+                                 f"array of shape ({a.shape[0]}, {second}...)")
+        return a[tuple(idx)]
+
+    def kernel(self, g: ir.Group | None, elements: Elements, span, **kw) -> Kernel:
+        return Kernel(self, g, elements, self.step_count * self.dt, site(span), **kw)
+
+    def all_elements(self, g: ir.Group) -> Elements:
+        n = self.n[g.name]
+        if g.kind == "synapses":
+            s = self.syn[g.name]
+            return Elements(np.arange(n), s.pre, s.post)
+        return Elements(np.arange(n), np.arange(n))
+
+    def scalar(self, e: ir.Expr, span, reductions=None):
+        """A value the same for every element (protocol expressions, delays,
+        matrix entries): one value, as a Python number."""
+        k = self.kernel(None, Elements(np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64)), span,
+                        reductions=reductions or {})
+        return np.asarray(k.eval(e, np.array([0]))).reshape(-1)[0].item()
+
+    # ---- setup ------------------------------------------------------------------------
+    def setup(self) -> None:
+        if self.is_setup:
+            return
+        self.is_setup = True
+        t0 = time.perf_counter()
+        self.streams = Streams(self.seed)
+        self._param_defaults()
+        for d in self.m.data:
+            self._load_data(d)
+        neuronlike = [g for g in self.m.groups if g.kind != "synapses"]
+        for g in neuronlike:
+            self.n[g.name] = g.size
+            self.spikes[g.name] = np.zeros(0, dtype=np.int64)
+            self._alloc(g)
+            if g.kind == "spikes":
+                self._sort_spikes(g)
+        for g in neuronlike:
+            if g.init:
+                self._element_loop(g, g.init, g.span)
+        for g in self.m.groups:
+            if g.kind == "synapses":
+                self._connect(g)
+                self._alloc(g)
+                if g.init:
+                    self._element_loop(g, g.init, g.span)
+                if g.delay_kind != "none":
+                    self._delays(g)
+        for g in self.m.groups:
+            step_code = (g.rate, g.on_pre, g.on_post, g.update, g.threshold, g.reset, g.refractory)
+            self.check_lengths(step_code, g, g.span)
+        for mon in self.m.monitors:
+            self.recorded[mon.name] = {"t": [], "v": [], "i": [], "r": []}
+        for s in self.m.saves:
+            self.saved[s.name] = []
+            self.saved_rows[s.name] = 0
+        self.wall_setup = time.perf_counter() - t0
+
+    def _param_defaults(self) -> None:
+        for prm in self.m.params:
+            if prm.name in self.param_set:
+                self.param_values[prm.name] = self.param_set[prm.name]
+                continue
+            value = float(self.scalar(prm.default, prm.span))
+            self.param_values[prm.name] = value
+            if not is_constant(prm.default) and not math.isfinite(value):
+                raise RunFailure(f"{site(prm.span)}: error[E0501]: parameter '{prm.name}' is {_g(value)}: its "
+                                 "default, computed from other parameters, is not a finite number")
+        for prm in self.m.params:
+            v = self.param_values[prm.name]
+            if prm.integer and not (math.isfinite(v) and v == math.floor(v) and abs(v) < 2.0 ** 53):
+                raise RunFailure(f"{site(prm.span)}: error[E0601]: parameter '{prm.name}' is used as an integer "
+                                 f"(an index or a loop bound), so its value must be a whole number, not {'%.17g' % v}")
+
+    def _load_data(self, d: ir.DataDef) -> None:
+        path = self.data_paths[d.name]
+        where = site(d.span)
+        rank = self._ranks().get(d.name, 0)
+        try:
+            a = _read_array(path)
+        except (OSError, ValueError, KeyError) as exc:
+            raise RunFailure(f"{where}: error[E0601]: data '{d.name}': data file '{path}': {exc}") from None
+        if rank > 0 and a.ndim != rank:
+            raise RunFailure(f"{where}: error[E0601]: data '{d.name}' ({path}) has {a.ndim} dimension"
+                             f"{'' if a.ndim == 1 else 's'}, but the model reads it with {rank} "
+                             f"ind{'ex' if rank == 1 else 'ices'}")
+        a = a * d.scale
+        if not np.all(np.isfinite(a)):
+            k = int(np.flatnonzero(~np.isfinite(a.reshape(-1)))[0])
+            raise RunFailure(f"{where}: error[E0601]: data '{d.name}' ({path}) holds a non-finite value at flat "
+                             f"index {k}")
+        self.data[d.name] = a
+
+    def _ranks(self) -> dict[str, int]:
+        uses: dict[str, set[int]] = {d.name: set() for d in self.m.data}
+        for node in ir.walk((self.m.groups, self.m.phases, self.m.params)):
+            if isinstance(node, ir.DataAt):
+                uses[node.name].add(len(node.indices))
+        for g in self.m.groups:
+            for src in (g.indices, g.times):
+                if src is not None and src.data:
+                    uses[src.data].add(1)
+            if g.connect_data:
+                uses[g.connect_data].add(2)
+        return {name: (min(r) if r else 0) for name, r in uses.items()}
+
+    def check_lengths(self, exprs, g: ir.Group, span) -> None:
+        """snn_check_length: a bare data name is read one entry per element."""
+        names = sorted({n.name for n in ir.walk(exprs) if isinstance(n, ir.DataAt)
+                        and len(n.indices) == 1 and isinstance(n.indices[0], ir.Special)
+                        and n.indices[0].name == "elem"})
+        for name in names:
+            a = self.data[name]
+            n = self.n[g.name]
+            if a.ndim != 1 or a.size != n:
+                raise RunFailure(f"{site(span)}: error[E0601]: data '{name}' has {a.size} element"
+                                 f"{'' if a.size == 1 else 's'}, but '{g.name}' has {n}: a bare data name is "
+                                 "read one entry per element")
+
+    def _alloc(self, g: ir.Group) -> None:
+        for v in g.vars:
+            owner = {"element": g.name, "pre": g.source, "post": g.target}[v.index]
+            count = 1 if v.shared else self.n[owner]
+            self.vars[(g.name, v.name)] = np.zeros(count, dtype=DTYPES[v.dtype])
+            if v.freezable:
+                self.frozen[(g.name, v.name)] = np.zeros(count, dtype=bool)
+        if g.kind == "poisson":
+            self.next_spike = getattr(self, "next_spike", {})
+            self.p_spike = getattr(self, "p_spike", {})
+            self.next_spike[g.name] = np.zeros(g.size, dtype=np.int64)
+            self.p_spike[g.name] = np.full(g.size, np.nan)
+
+    def _sort_spikes(self, g: ir.Group) -> None:
+        """snn_spikegen_sort: by time, then index; binned as Brian2."""
+        where = site(g.span)
+        idx, times = (self._values(src) for src in (g.indices, g.times))
+        if len(idx) != len(times):
+            raise RunFailure(f"{where}: error[E0601]: spikes group '{g.name}' has {len(idx)} indices but "
+                             f"{len(times)} times")
+        for k in range(len(idx)):
+            if idx[k] != math.floor(idx[k]) or idx[k] < 0 or idx[k] >= g.size:
+                raise RunFailure(f"{where}: error[E0601]: spikes group '{g.name}': index {_g(idx[k])} (entry {k}) "
+                                 f"is not an integer in [0, {g.size})")
+            if not times[k] >= 0:
+                raise RunFailure(f"{where}: error[E0601]: spikes group '{g.name}': time {_g(times[k])} s (entry "
+                                 f"{k}) is negative")
+        order = np.lexsort((idx, times))  # by time, then index (qsort's ties are equal pairs)
+        src_i = idx[order].astype(np.int64)
+        src_step = elapsed_steps(times[order], self.dt)
+        last: dict[int, int] = {}
+        for k in range(len(src_i)):
+            i, s = int(src_i[k]), int(src_step[k])
+            if last.get(i) == s and s <= MAX_STEPS:
+                raise RunFailure(f"{where}: error[E0601]: spikes group '{g.name}': neuron {i} spikes twice in the "
+                                 f"time step at {_g(s * self.dt)} s; use a smaller dt")
+            last[i] = s
+        self.gen[g.name] = [src_i, src_step, 0]
+
+    def _values(self, src: ir.ListOrData) -> np.ndarray:
+        if src.data:
+            return np.asarray(self.data[src.data], dtype=np.float64).reshape(-1)
+        return np.asarray(src.values, dtype=np.float64)
+
+    def _element_loop(self, g: ir.Group, body, span, **kw) -> None:
+        self.check_lengths(body, g, span)
+        self.kernel(g, self.all_elements(g), span, **kw).run(body)
+
+    def _connect(self, g: ir.Group) -> None:
+        """Synapses in Brian2's order: by i, then by j (from data: the rows' order)."""
+        n_pre, n_post = self.n[g.source], self.n[g.target]
+        where = site(g.span)
+        if g.connect == "data":
+            a = self.data[g.connect_data]
+            if a.ndim != 2 or a.shape[1] != 2:
+                raise RunFailure(f"{where}: error[E0601]: data '{g.connect_data}' must have shape (n, 2) to "
+                                 "connect from it")
+            for k in range(a.shape[0]):
+                i, j = a[k]
+                if i != math.floor(i) or j != math.floor(j) or i < 0 or j < 0 or i >= n_pre or j >= n_post:
+                    raise RunFailure(f"{where}: error[E0601]: data '{g.connect_data}' row {k}: ({_g(i)}, {_g(j)}) "
+                                     f"is not a pair of indices in [0, {n_pre}) x [0, {n_post})")
+            pre, post = a[:, 0].astype(np.int64), a[:, 1].astype(np.int64)
+        elif g.connect == "one_to_one":
+            pre = post = np.arange(min(n_pre, n_post), dtype=np.int64)
+        elif g.connect == "all":
+            pre = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
+            post = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
+        else:
+            pres, posts = [], []
+            js = np.arange(n_post, dtype=np.int64)
+            k = self.kernel(g, Elements(js, js, js), g.span, rng=self.stream_for(g.connect_cond))
+            for i in range(n_pre):  # row by row: the C's order, in bounded memory
+                k.elements = Elements(js, np.full(n_post, i, dtype=np.int64), js)
+                k.temps = {}
+                if k.rng is not None or _lazy(g.connect_cond):
+                    ok = np.array([bool(np.asarray(k.eval(g.connect_cond, np.array([j]))).reshape(-1)[0])
+                                   for j in range(n_post)], dtype=bool)
+                else:
+                    ok = np.broadcast_to(np.asarray(k.eval(g.connect_cond, js), dtype=bool), (n_post,))
+                chosen = js[ok]
+                pres.append(np.full(len(chosen), i, dtype=np.int64))
+                posts.append(chosen)
+            pre = np.concatenate(pres) if pres else np.zeros(0, np.int64)
+            post = np.concatenate(posts) if posts else np.zeros(0, np.int64)
+        s = Synapses(pre, post)
+        s.pre_start, s.pre_syn = _index(pre, n_pre)
+        s.post_start, s.post_syn = _index(post, n_post)
+        self.syn[g.name] = s
+        self.n[g.name] = len(pre)
+
+    def stream_for(self, node) -> object | None:
+        """The random stream code draws from: none where it draws nothing. The
+        IR has no stream numbers yet (the C backend numbers them in code
+        generation order), so code that draws is refused before it runs
+        (reference/support.py); reaching here with a draw is a bug."""
+        if node is None or not any(isinstance(n, ir.Rand) for n in ir.walk(node)):
+            return None
+        raise InternalError("the reference backend has no random stream for this code")
+
+    def _delays(self, g: ir.Group) -> None:
+        """Delays in steps as Brian2's spike queue: (int)(delay / dt + 0.5)."""
+        s = self.syn[g.name]
+        where = site(g.span)
+        if g.delay_kind == "homogeneous":
+            d = float(self.scalar(g.delay, g.span))
+            if not (d >= 0) or not math.isfinite(d) or d / self.dt > 1e9:
+                raise RunFailure(f"{where}: error[E0501]: the delay of '{g.name}' is {_g(d)} s, not a valid duration")
+            s.delay_steps = int(d / self.dt + 0.5)
+            return
+        k = self.kernel(g, self.all_elements(g), g.span, rng=self.stream_for(g.delay))
+        n = self.n[g.name]
+        d = np.broadcast_to(np.asarray(k.eval(g.delay, np.arange(n)), dtype=np.float64), (n,))
+        bad = ~((d >= 0) & np.isfinite(d) & ~(d / self.dt > 1e9))
+        if np.any(bad):
+            e = int(np.flatnonzero(bad)[0])
+            raise RunFailure(f"{where}: error[E0501]: synapse {e} of '{g.name}' has the delay {_g(d[e])} s, not a "
+                             "valid duration")
+        s.delay_steps = np.trunc(d / self.dt + 0.5).astype(np.int64)
+
+    # ---- runs -----------------------------------------------------------------------------
+    def prepare_run(self) -> None:
+        """At the start of each run (the C's snn_prepare_run)."""
+        for g in self.m.groups:
+            self._check_refractory(g)
+        for g in self.m.groups:
+            if g.kind == "poisson" and g.sampling == "skip ahead":
+                raise InternalError("Poisson sources reached the reference backend")
+        self._decay_rates = {}
+        for g in self.m.groups:
+            for v in g.vars:
+                if v.decay is not None and not _is_zero(v.decay[0]) and (g.name, v.decay[0]) not in self._decay_rates:
+                    self._decay_rates[(g.name, v.decay[0])] = float(self.scalar(v.decay[0], g.span))
+        for g in self.m.groups:
+            lin = next((s for s in g.update if isinstance(s, ir.LinearStep)), None)
+            if lin is None:
+                continue
+            n = len(lin.vars)
+            M = [float(self.scalar(lin.matrix[r][k], g.span)) for r in range(n) for k in range(n)]
+            sets = linear_factor_sets(lin, [g.var(name).freezable for name in lin.vars])
+            table = np.zeros((2 * len(sets), n * n))
+            free = exact_one(n, M, None, self.dt)
+            for k, held in enumerate(sets):
+                pair = exact_one(n, M, held, self.dt)
+                if free is None or pair is None:
+                    raise RunFailure(f"{site(g.span)}: error[E0501]: the equations of '{g.name}' have no finite exact "
+                                     "solution over one step")
+                table[0], table[1] = free
+                table[2 * k], table[2 * k + 1] = pair
+            self.linear_factors[g.name] = table
+
+    def decay_rate(self, group: str, a: ir.Expr) -> float:
+        return self._decay_rates[(group, a)]
+
+    def _check_refractory(self, g: ir.Group) -> None:
+        e = g.refractory
+        if e is None or g.refractory_kind != "duration" or not _per_run(e) or is_constant(e):
+            return
+        r = float(self.scalar(e, e.span or g.span))
+        if not (r >= 0) or not steps_fit(r / self.dt):
+            raise RunFailure(f"{site(e.span or g.span)}: error[E0501]: the refractory period of '{g.name}' is "
+                             f"{_g(r)} s; it must be 0 to 2**53 steps of dt = {_g(self.dt)} s")
+
+    def step(self, drop: frozenset) -> None:
+        """One time step: the schedule's tasks, in order."""
+        for task in self.m.schedule:
+            getattr(self, "_" + task.kind.replace(" ", "_"))(task.target, drop)
+        self.step_count += 1
+
+    def _active(self, mon: ir.Monitor) -> bool:
+        if not mon.during:
+            return True
+        names = [p.name for p in self.m.phases]
+        return any(self.phase == names.index(n) for n in mon.during)
+
+    def _monitor(self, name: str) -> ir.Monitor:
+        return next(mon for mon in self.m.monitors if mon.name == name)
+
+    def _record_state(self, name: str, drop) -> None:
+        mon = self._monitor(name)
+        if self.step_count % mon.every != 0 or not self._active(mon):
+            return
+        var = self.state_var(mon.group, mon.var)
+        values = self.vars[(mon.group, mon.var)]
+        if var.shared:
+            row = values[:1].copy()
+        else:
+            hi = self.n[mon.group] if mon.hi is None else min(mon.hi, self.n[mon.group])
+            row = values[mon.lo:hi].copy()
+        every_dt = mon.every * self.dt if mon.every_dt is None else mon.every_dt
+        rec = self.recorded[name]
+        rec["t"].append(float(self.step_count // mon.every) * every_dt)
+        rec["v"].append(row)
+
+    def _record_spikes(self, name: str, drop) -> None:
+        mon = self._monitor(name)
+        spikes = self.spikes[mon.group]
+        if len(spikes) and self._active(mon):
+            rec = self.recorded[name]
+            rec["i"].append(spikes.astype(np.int32))
+            rec["t"].append(np.full(len(spikes), self.step_count * self.dt))
+
+    def _record_rate(self, name: str, drop) -> None:
+        mon = self._monitor(name)
+        if self._active(mon):
+            rec = self.recorded[name]
+            rec["t"].append(self.step_count * self.dt)
+            rec["r"].append(float(len(self.spikes[mon.group])) / float(self.n[mon.group]) / self.dt)
+
+    def _update(self, name: str, drop) -> None:
+        """Refractoriness as Brian2 (before integrating), then one integration step."""
+        g = self.groups[name]
+        if not g.update and g.refractory is None:
+            return
+        els = self.all_elements(g)
+        k = self.kernel(g, els, g.span, guard_frozen=True, drop=drop,
+                        rng=self.stream_for((g.update, g.refractory)))
+        if g.refractory is not None:
+            nr = self.vars[(name, "not_refractory")]
+            last = self.vars[(name, "lastspike")]
+            everyone = np.arange(self.n[name])
+            t = self.step_count * self.dt
+            if g.refractory_kind == "duration":
+                r = elapsed_steps(k.eval(g.refractory, everyone), self.dt)
+                y = ((t - last) + 1e-3 * self.dt) / self.dt
+                rf = r.astype(np.float64)
+                nr[:] = np.where(r >= 1, y >= rf, y > rf - 1)
+            else:
+                waiting = np.flatnonzero(~nr)
+                if len(waiting):
+                    cond = np.broadcast_to(np.asarray(k.eval(g.refractory, waiting), dtype=bool), waiting.shape)
+                    nr[waiting[~cond]] = True
+        if g.update:
+            k.run(g.update)
+
+    def _threshold(self, name: str, drop) -> None:
+        g = self.groups[name]
+        t = self.step_count * self.dt
+        if g.kind == "spikes":
+            src_i, src_step, cursor = self.gen[name]
+            step = self.step_count
+            lo = max(cursor, int(np.searchsorted(src_step, step, "left")))
+            hi = max(lo, int(np.searchsorted(src_step, step, "right")))
+            self.spikes[name] = src_i[lo:hi]
+            self.gen[name][2] = hi
+            return
+        if g.kind == "poisson":
+            raise InternalError("Poisson sources reached the reference backend")
+        if g.threshold is None:
+            self.spikes[name] = np.zeros(0, dtype=np.int64)
+            return
+        k = self.kernel(g, self.all_elements(g), g.span, rng=self.stream_for(g.threshold))
+        n = self.n[name]
+        cond = np.broadcast_to(np.asarray(k.eval(g.threshold, np.arange(n)), dtype=bool), (n,)).copy()
+        if g.refractory is not None:
+            cond &= self.vars[(name, "not_refractory")]
+        spikes = np.flatnonzero(cond)
+        if g.refractory is not None:
+            self.vars[(name, "not_refractory")][spikes] = False
+            self.vars[(name, "lastspike")][spikes] = t
+        self.spikes[name] = spikes
+
+    def _on_pre(self, name: str, drop) -> None:
+        self._pathway(self.groups[name], "pre", drop)
+
+    def _on_post(self, name: str, drop) -> None:
+        self._pathway(self.groups[name], "post", drop)
+
+    def _pathway(self, g: ir.Group, event: str, drop) -> None:
+        """For each spike of the pre (post) neurons: the per-neuron trace updates
+        once, then the event code for each of its synapses (view.pathway)."""
+        s = self.syn[g.name]
+        body = g.on_pre if event == "pre" else g.on_post
+        once = g.on_pre_spike if event == "pre" else g.on_post_spike
+        if not body and not once:
+            return
+        src = g.source if event == "pre" else g.target
+        spikes = self.spikes[src]
+        step = self.step_count
+        kw = dict(guard_refractory=True, guard_frozen=True, drop=drop, rng=self.stream_for((body, once)))
+        if event == "pre" and g.delay_kind == "heterogeneous":
+            syn = _gather(s.pre_start, s.pre_syn, spikes)
+            arrival = step + s.delay_steps[syn]
+            for a in np.unique(arrival):
+                s.queue.setdefault(int(a), []).append(syn[arrival == a])
+            arrived = s.queue.pop(step, [])
+            syn = np.concatenate(arrived) if arrived else np.zeros(0, dtype=np.int64)
+            self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), g.span, **kw).run(body)
+            return
+        if event == "pre" and g.delay_kind == "homogeneous":
+            s.ring[step] = spikes.copy()
+            s.ring.pop(step - s.delay_steps - 1, None)
+            spikes = s.ring.get(step - s.delay_steps, np.zeros(0, dtype=np.int64)) \
+                if step >= s.delay_steps else np.zeros(0, dtype=np.int64)
+        if once:
+            ends = (spikes, None) if event == "pre" else (None, spikes)
+            self.kernel(g, Elements(spikes, *ends), g.span, **kw).run(once)
+        if body:
+            start, order = (s.pre_start, s.pre_syn) if event == "pre" else (s.post_start, s.post_syn)
+            syn = _gather(start, order, spikes)
+            self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), g.span, **kw).run(body)
+
+    def _reset(self, name: str, drop) -> None:
+        g = self.groups[name]
+        if not g.reset:
+            return
+        spikes = self.spikes[name]
+        self.kernel(g, Elements(spikes, spikes), g.span, guard_frozen=True, drop=drop,
+                    rng=self.stream_for(g.reset)).run(g.reset)
+
+    # ---- results ------------------------------------------------------------------------
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The results' arrays by file name, as the C's snn_sim_array gives them."""
+        out = {}
+        for mon in self.m.monitors:
+            rec = self.recorded.get(mon.name, {"t": [], "v": [], "i": [], "r": []})
+            if mon.kind == "state":
+                var = self.state_var(mon.group, mon.var)
+                n = self.n.get(mon.group, 0)
+                width = 1 if var.shared else max(0, (n if mon.hi is None else min(mon.hi, n)) - mon.lo)
+                out[f"{mon.name}.t.npy"] = np.array(rec["t"], dtype=np.float64)
+                values = np.array(rec["v"], dtype=DTYPES[var.dtype]).reshape(len(rec["t"]), width)
+                out[f"{mon.name}.values.npy"] = values
+            elif mon.kind == "spikes":
+                out[f"{mon.name}.i.npy"] = np.concatenate(rec["i"]) if rec["i"] else np.zeros(0, np.int32)
+                out[f"{mon.name}.t.npy"] = np.concatenate(rec["t"]) if rec["t"] else np.zeros(0)
+            else:
+                out[f"{mon.name}.t.npy"] = np.array(rec["t"], dtype=np.float64)
+                out[f"{mon.name}.rate.npy"] = np.array(rec["r"], dtype=np.float64)
+        for s in self.m.saves:
+            g = self.groups[s.group]
+            shared = s.expr is None and g.var(s.var).shared
+            dtype = DTYPES[s.dtype if s.expr is not None else g.var(s.var).dtype]
+            rows = self.saved.get(s.name, [])
+            if s.rows:
+                width = 1 if shared else self.n.get(g.name, 0)
+                out[f"{s.name}.npy"] = np.array(rows, dtype=dtype).reshape(len(rows), width)
+            else:
+                out[f"{s.name}.npy"] = np.array(rows[-1] if rows else [], dtype=dtype)
+            if g.kind == "synapses" and not shared:
+                syn = self.syn.get(g.name)
+                out[f"{s.name}.i.npy"] = (syn.pre if syn else np.zeros(0)).astype(np.int32)
+                out[f"{s.name}.j.npy"] = (syn.post if syn else np.zeros(0)).astype(np.int32)
+        return out
+
+    def manifest(self) -> dict:
+        """The manifest the C writes (view.manifest), key for key."""
+        m = self.m
+        phases = [{"name": p.name, "ran": self.phase_ran[k], "start": self.phase_start[k],
+                   "stop": self.phase_stop[k], "wall": self.phase_wall[k]} for k, p in enumerate(m.phases)]
+        groups = {}
+        for g in m.groups:
+            info = {"kind": g.kind}
+            if g.kind == "synapses":
+                info.update(source=g.source, target=g.target)
+            info["size"] = self.n.get(g.name, 0)
+            groups[g.name] = info
+        monitors = {}
+        for mon in m.monitors:
+            info = {"kind": mon.kind, "group": mon.group}
+            if mon.kind == "state":
+                info.update(variable=mon.var, unit=mon.unit,
+                            every=(mon.every_dt if mon.every_dt is not None else mon.every * m.dt),
+                            during=list(mon.during),
+                            files={"t": f"{mon.name}.t.npy", "values": f"{mon.name}.values.npy"})
+                n = self.n.get(mon.group, 0)
+                hi = 1 if self.state_var(mon.group, mon.var).shared else (n if mon.hi is None else min(mon.hi, n))
+                info["indices"] = [mon.lo, hi]
+            elif mon.kind == "spikes":
+                info.update(during=list(mon.during), files={"i": f"{mon.name}.i.npy", "t": f"{mon.name}.t.npy"})
+            else:
+                info.update(unit="1/second", during=list(mon.during),
+                            files={"t": f"{mon.name}.t.npy", "rate": f"{mon.name}.rate.npy"})
+            monitors[mon.name] = info
+        saved = {}
+        for s in m.saves:
+            g = self.groups[s.group]
+            info = {"group": s.group, "variable": s.var, "unit": s.unit, "rows": s.rows, "file": f"{s.name}.npy"}
+            if g.kind == "synapses" and not (s.expr is None and g.var(s.var).shared):
+                info.update(i=f"{s.name}.i.npy", j=f"{s.name}.j.npy")
+            info["count"] = self.saved_rows.get(s.name, 0)
+            saved[s.name] = info
+        params = {p.name: {"value": self.param_values.get(p.name, self.param_set.get(p.name, math.nan)),
+                           "unit": p.unit} for p in m.params}
+        return {"format": "snndsl-results/1", "model": m.name, "source_hash": m.source_hash, "dt": m.dt,
+                "seed": self.seed, "interrupted": self.interrupted, "params": params, "phases": phases,
+                "groups": groups, "monitors": monitors, "saved": saved,
+                "states": {name: {"file": f"{name}.state", "stored": False} for name in m.states},
+                "timings": {"setup": self.wall_setup, "run": self.wall_run}}
+
+
+def _per_run(e: ir.Expr) -> bool:
+    return not any(isinstance(n, (ir.Special, ir.Rand, ir.DataAt, ir.Temp, ir.Reduce))
+                   or isinstance(n, ir.Var) and n.at != "shared" for n in ir.walk(e))
+
+
+def _is_zero(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Const) and e.value == 0
+
+
+def _lazy(e) -> bool:
+    """Whether `e` reads data where C may not evaluate it (see kernels._one_at_a_time)."""
+    from snndsl.reference.kernels import _one_at_a_time
+    return _one_at_a_time((ir.Assign(ir.Var("", ""), e),)) if e is not None else False
+
+
+def _c_int(x):
+    """(int64_t)(x) of the C for an index: toward zero (nan: out of range)."""
+    x = np.asarray(x)
+    if x.dtype.kind == "f":
+        return np.where(np.isfinite(x), np.trunc(np.where(np.isfinite(x), x, 0)), -1).astype(np.int64)
+    return x.astype(np.int64)
+
+
+def _dim_of(exps) -> units.Dim:
+    from fractions import Fraction
+    return units.Dim(tuple(Fraction(int(x)) for x in exps))
+
+
+_NUMBER_TEXT = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+def _quantity(text: str, name: str) -> tuple[float, units.Dim]:
+    """snn_parse_quantity: '20 Hz', '10*ms', '5/ms', '0.3'."""
+    import re
+    m = re.fullmatch(rf"\s*({_NUMBER_TEXT})\s*(.*?)\s*", text)
+    word = text.strip().lstrip("+-").lower()
+    if m is None:
+        why = ("nan is not a number" if word.startswith("nan") else "infinity is not a finite number"
+               if word.startswith("inf") else "expected a number")
+        raise RunFailure(f"error[E0601]: --set {name}: '{text}' is not a number with a unit: {why}")
+    x, rest = float(m.group(1)), m.group(2)
+    scale, dim = 1.0, units.DIMENSIONLESS
+    if rest:
+        if rest.startswith("*"):
+            rest = rest[1:].strip()
+        parsed = units.parse_suffix(rest.replace(" ", ""))
+        if isinstance(parsed, str):
+            raise RunFailure(f"error[E0601]: --set {name}: '{text}' is not a number with a unit: unknown unit "
+                             f"'{parsed}'")
+        scale, dim = parsed
+    si = x * scale
+    if not math.isfinite(si):
+        raise RunFailure(f"error[E0601]: --set {name}: '{text}' overflows to infinity")
+    return si, dim
+
+
+def _read_array(spec: str) -> np.ndarray:
+    """A data file as doubles: 'a.npy', 'a.npz' (its one array) or 'a.npz:key'."""
+    colon = spec.rfind(".npz:")
+    path, key = (spec[:colon + 4], spec[colon + 5:]) if colon >= 0 else (spec, None)
+    if not os.path.isfile(path):
+        raise OSError("no such file" if not os.path.exists(path) else "not a regular file")
+    if path.endswith(".npz"):
+        with np.load(path, allow_pickle=False) as z:
+            if key is None:
+                if len(z.files) != 1:
+                    raise ValueError(f"the archive holds {len(z.files)} arrays; name one as 'file.npz:key'")
+                key = z.files[0]
+            return np.asarray(z[key], dtype=np.float64)
+    return np.asarray(np.load(path, allow_pickle=False), dtype=np.float64)

@@ -1,0 +1,383 @@
+"""Event code run for a list of elements, with numpy: the reference backend's loops.
+
+The C backend runs a kernel's statements element by element, in the order
+of its loop (neurons by index; synapses spike by spike, each neuron's
+synapses by number). `Kernel` runs the same statements on many elements at
+once where that cannot change a result, and one element at a time where it
+could:
+
+- Elements that touch the same location of an array the code writes (the
+  postsynaptic neuron's `v` that several synapses add to, a trace stored
+  per neuron, a shared variable) are run in rounds: an element's round is
+  one more than that of the last earlier element it shares a location with,
+  so that every location sees its writes in the C's order, and the elements
+  of one round touch disjoint locations (any order among them gives the
+  same numbers).
+- Code that draws random numbers more than once per element, or lazily
+  (`where(c, rand(), 0)`), or reads a data array lazily (an index out of
+  range on the side C does not evaluate is no error there), runs one element
+  at a time, so that the draws and the errors are the C's.
+
+Expressions are `ir.numpy_eval.evaluate`, with the C's semantics; this
+module resolves what it leaves to its caller: variables by their stored
+index, temporaries, t, random numbers, data, reductions, freeze flags.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from snndsl.codegen.c_expr import linear_reach
+from snndsl.ir import nodes as ir
+from snndsl.ir.numpy_eval import Unsupported, evaluate, math_function
+
+DECAY_STEPS = 4096  # SNN_DECAY_STEPS of runtime_c/snn_support.h
+
+
+class RunFailure(Exception):
+    """A run-time error the generated C reports with snn_fail: its text."""
+
+
+@dataclass
+class Elements:
+    """The elements a kernel runs for, in the C's order: `self` the element
+    index (neuron or synapse), `i` and `j` the presynaptic and postsynaptic
+    neuron (for a neuron group, `i` is the neuron)."""
+
+    self: np.ndarray
+    i: np.ndarray
+    j: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.self)
+
+
+@dataclass
+class Kernel:
+    """One piece of code of `group` over `elements`.
+
+    `guard_refractory` / `guard_frozen`: writes to an `(unless refractory)`
+    variable of a refractory neuron, and to a frozen element of a freezable
+    variable, are dropped (the C's `_guarded`); `drop`: variables the run
+    holds frozen everywhere (`Run.frozen`), never written; `t`: the time the
+    code sees; `rng`: the random stream it draws from (None: it may not);
+    `reductions`: values of the protocol's hoisted reductions; `site`: the
+    "file:line:col" run-time errors name."""
+
+    sim: "object"  # interpreter.Machine
+    group: ir.Group
+    elements: Elements
+    t: float
+    site: str = "?"
+    guard_refractory: bool = False
+    guard_frozen: bool = False
+    drop: frozenset = frozenset()
+    rng: object | None = None
+    reductions: dict = field(default_factory=dict)
+    temps: dict = field(default_factory=dict)
+
+    # ---- running ----------------------------------------------------------
+    def run(self, body) -> None:
+        n = len(self.elements)
+        if not body or n == 0:
+            return
+        if _one_at_a_time(body) or (self.rng is not None and _draws(body) and self._has_conflicts(body)):
+            for e in range(n):
+                self.stmts(body, np.array([e]))
+            return
+        for sel in self.rounds(body):
+            self.stmts(body, sel)
+
+    def _has_conflicts(self, body) -> bool:
+        return bool(self._keys(body))
+
+    def _keys(self, body) -> list[tuple[str, str, str]]:
+        """(group, variable, 'i'/'j'/'shared') of the accesses to written arrays
+        that other elements may share (an element's own 'self' entry is its own)."""
+        written = set()
+        for s in ir.walk(body):
+            if isinstance(s, ir.Assign) and (s.target.group, s.target.name) not in self.drop:
+                written.add((s.target.group, s.target.name))
+            elif isinstance(s, ir.Advance):
+                written |= {(s.group, v) for v in s.vars if (s.group, v) not in self.drop}
+        keys = set()
+        for s in ir.walk(body):
+            names = []
+            if isinstance(s, ir.Var):
+                names.append(s)
+            elif isinstance(s, ir.Advance):
+                names += [ir.Var(s.group, v) for v in s.vars] + [ir.Var(s.group, s.clock)]
+            for v in names:
+                if (v.group, v.name) in written:
+                    kind = self.kind(v)
+                    if kind != "self":
+                        keys.add((v.group, v.name, kind))
+        return sorted(keys)
+
+    def rounds(self, body) -> list[np.ndarray]:
+        """The elements in rounds (see the module's docstring)."""
+        n = len(self.elements)
+        keys = self._keys(body)
+        if not keys:
+            return [np.arange(n)]
+        kinds = {k for _, _, k in keys}
+        arrays = {(g, v) for g, v, _ in keys}
+        if len(kinds) == 1:  # one location per element: its rank among the elements sharing it
+            loc = self.locations_of_kind(kinds.pop(), np.arange(n))
+            order = np.argsort(loc, kind="stable")
+            sorted_loc = loc[order]
+            starts = np.flatnonzero(np.r_[True, sorted_loc[1:] != sorted_loc[:-1]])
+            first = np.repeat(starts, np.diff(np.r_[starts, n]))
+            rank = np.empty(n, dtype=np.int64)
+            rank[order] = np.arange(n) - first
+        else:
+            per = [(a, self.locations_of_kind(k, np.arange(n))) for a in sorted(arrays)
+                   for g, v, k in keys if (g, v) == a]
+            last: dict = {}
+            rank = np.empty(n, dtype=np.int64)
+            for e in range(n):
+                touched = [(a, int(loc[e])) for a, loc in per]
+                r = max((last.get(x, -1) for x in touched), default=-1) + 1
+                for x in touched:
+                    last[x] = r
+                rank[e] = r
+        return [np.flatnonzero(rank == r) for r in range(int(rank.max()) + 1)]
+
+    # ---- statements ----------------------------------------------------------
+    def stmts(self, body, sel: np.ndarray) -> None:
+        for s in body:
+            if len(sel) == 0:
+                return
+            if isinstance(s, ir.Assign):
+                self.assign(s, sel)
+            elif isinstance(s, ir.Let):
+                value = np.asarray(self.eval(s.value, sel), dtype=np.float64)  # `const double`
+                store = self.temps.setdefault(s.name, np.zeros(len(self.elements)))
+                store[sel] = value
+            elif isinstance(s, ir.If):
+                c = np.broadcast_to(np.asarray(self.eval(s.cond, sel), dtype=bool), sel.shape)
+                self.stmts(s.body, sel[c])
+                self.stmts(s.orelse, sel[~c])
+            elif isinstance(s, ir.LinearStep):
+                self.linear_step(s, sel)
+            elif isinstance(s, ir.Advance):
+                self.advance(s, sel)
+            else:
+                raise Unsupported(type(s).__name__)
+
+    def writable(self, target: ir.Var, sel: np.ndarray) -> np.ndarray:
+        """The elements of `sel` whose write to `target` is not dropped."""
+        state = self.sim.state_var(target.group, target.name)
+        if self.guard_frozen and state.freezable:
+            mask = self.sim.frozen[(target.group, target.name)]
+            sel = sel[~mask[self.locations(target, sel)]]
+        if self.guard_refractory and state.unless_refractory:
+            flag = ir.Var(target.group, "not_refractory", target.at, "b")
+            sel = sel[self.sim.vars[(target.group, "not_refractory")][self.locations(flag, sel)]]
+        return sel
+
+    def assign(self, s: ir.Assign, sel: np.ndarray) -> None:
+        if (s.target.group, s.target.name) in self.drop:
+            return
+        sel = self.writable(s.target, sel)
+        if len(sel) == 0:
+            return
+        self.write(s.target, sel, self.eval(s.value, sel))
+
+    def write(self, target: ir.Var, sel: np.ndarray, value) -> None:
+        array = self.sim.vars[(target.group, target.name)]
+        array[self.locations(target, sel)] = to_storage(value, array.dtype)
+
+    def linear_step(self, s: ir.LinearStep, sel: np.ndarray) -> None:
+        """x <- E x + F c with the factors of the element's set of held rows,
+        the terms in the C's order (c_expr.CPrinter._linear_step)."""
+        n = len(s.vars)
+        reach = linear_reach(s.matrix)
+        used_c = [k for k in range(n) if not _is_zero(s.const[k])]
+        xs = {k: np.asarray(self.read(ir.Var(s.group, s.vars[k]), sel), dtype=np.float64) for k in range(n)}
+        cs = {k: np.asarray(self.eval(s.const[k], sel), dtype=np.float64) for k in used_c}
+        bits = np.zeros(len(sel), dtype=np.int64)
+        freezable = [k for k, name in enumerate(s.vars) if self.sim.state_var(s.group, name).freezable]
+        for j, k in enumerate(freezable):
+            x = ir.Var(s.group, s.vars[k])
+            if (s.group, x.name) in self.drop:
+                bits |= 1 << j
+            else:
+                bits |= np.where(self.sim.frozen[(s.group, x.name)][self.locations(x, sel)], 1 << j, 0)
+        if any(s.unless_refractory):
+            nr = self.sim.vars[(s.group, "not_refractory")][self.locations(ir.Var(s.group, "not_refractory"), sel)]
+            bits |= np.where(nr, 0, 1 << len(freezable))
+        factors = self.sim.linear_factors[s.group]  # (2 * sets, n * n)
+        E, F = factors[2 * bits], factors[2 * bits + 1]
+        for r, name in enumerate(s.vars):
+            x = ir.Var(s.group, name)
+            if (s.group, name) in self.drop:
+                continue
+            terms = [E[:, r * n + k] * xs[k] for k in range(n) if reach[r][k]]
+            terms += [F[:, r * n + k] * cs[k] for k in used_c if reach[r][k]]
+            value = terms[0] if terms else np.zeros(len(sel))
+            for term in terms[1:]:
+                value = value + term
+            keep = np.isin(sel, self.writable(x, sel))
+            self.write(x, sel[keep], value[keep])
+
+    def advance(self, s: ir.Advance, sel: np.ndarray) -> None:
+        """dx/dt = a x + b solved over t - clock, as c_expr.CPrinter._advance: a
+        factor exp(a (t - clock)) per rate, from the run's table of whole steps."""
+        kept = [name for name in s.vars if (s.group, name) not in self.drop]
+        if not kept:
+            return
+        elapsed = ir.Binary("-", ir.Special("t"), ir.Var(s.group, s.clock))
+        factors: list[ir.Expr] = []
+        values = []
+        for name in kept:
+            a, b = self.sim.state_var(s.group, name).decay
+            x = ir.Var(s.group, name)
+            if _is_zero(a):
+                value = ir.Binary("+", x, ir.Binary("*", b, elapsed))
+            else:
+                growth = ir.Call("exp", (ir.Binary("*", a, elapsed),))
+                if growth not in factors:
+                    factors.append(growth)
+                f = ir.Temp(f"_f{factors.index(growth)}")
+                if _is_zero(b):
+                    value = ir.Binary("*", x, f)
+                else:
+                    fixed = ir.Binary("/", b, a)
+                    value = ir.Binary("-", ir.Binary("*", ir.Binary("+", x, fixed), f), fixed)
+            values.append((x, value))
+        dt = self.sim.dt
+        inv_dt = 1.0 / dt
+        for k, growth in enumerate(factors):
+            a = growth.args[0].left
+            rate = np.asarray(self.eval(a, sel), dtype=np.float64)
+            table_rate = self.sim.decay_rate(s.group, a)
+            gap = np.asarray(self.eval(elapsed, sel), dtype=np.float64)
+            steps = gap * inv_dt
+            whole = np.trunc(np.where((steps >= 0) & (steps < DECAY_STEPS - 1), steps + 0.5, 0.0))
+            in_table = (steps >= 0) & (steps < DECAY_STEPS - 1) & (np.abs(steps - whole) < 1e-6)
+            exp = math_function("exp")
+            factor = np.where(in_table, exp(table_rate * (whole * dt)), exp(rate * gap))
+            store = self.temps.setdefault(f"_f{k}", np.zeros(len(self.elements)))
+            store[sel] = factor
+        for x, value in values:
+            writable = self.writable(x, sel)
+            if len(writable):
+                self.write(x, writable, self.eval(value, writable))
+
+    # ---- names -----------------------------------------------------------------
+    def kind(self, v: ir.Var) -> str:
+        """Which index names `v`'s element: 'self', 'i', 'j' or 'shared'."""
+        state = self.sim.state_var(v.group, v.name)
+        if state.shared:
+            return "shared"
+        if state.index == "pre":
+            return "i"
+        if state.index == "post":
+            return "j"
+        return {"self": "self", "pre": "i", "post": "j", "shared": "shared"}[v.at]
+
+    def locations_of_kind(self, kind: str, sel: np.ndarray) -> np.ndarray:
+        if kind == "shared":
+            return np.zeros(len(sel), dtype=np.int64)
+        e = self.elements
+        return {"self": e.self, "i": e.i, "j": e.j}[kind][sel]
+
+    def locations(self, v: ir.Var, sel: np.ndarray) -> np.ndarray:
+        return self.locations_of_kind(self.kind(v), sel)
+
+    def read(self, v: ir.Var, sel: np.ndarray):
+        array = self.sim.vars[(v.group, v.name)]
+        if self.kind(v) == "shared":
+            return from_storage(array[0])
+        return from_storage(array[self.locations(v, sel)])
+
+    def eval(self, e: ir.Expr, sel: np.ndarray):
+        els = self.elements
+
+        def special(name: str):
+            if name == "i":
+                return els.i[sel]
+            if name == "j":
+                return els.j[sel]
+            if name == "elem":
+                return els.self[sel]
+            if name == "dt":
+                return np.asarray(self.sim.dt)
+            raise Unsupported(name)
+
+        def resolve(x):
+            if isinstance(x, ir.Temp):
+                return self.temps[x.name][sel]
+            if isinstance(x, ir.Special) and x.name == "t":
+                return np.asarray(self.t)
+            if isinstance(x, ir.Rand):
+                if self.rng is None:
+                    raise Unsupported("random numbers here")
+                draw = self.rng.uniform if x.kind == "uniform" else self.rng.normal
+                return np.array([draw() for _ in range(len(sel))])
+            if isinstance(x, ir.Reduce):
+                value = self.reductions[x]
+                if x.kind in ("sum_pre", "sum_post"):
+                    return value[(els.i if x.kind == "sum_pre" else els.j)[sel]]
+                return np.asarray(value)
+            if isinstance(x, ir.Frozen):
+                v = ir.Var(x.group, x.name)
+                mask = self.sim.frozen[(x.group, x.name)]
+                return mask[0] if self.kind(v) == "shared" else mask[self.locations(v, sel)]
+            if isinstance(x, ir.DataAt):
+                return self.sim.data_at(x, [self.eval(i, sel) for i in x.indices], self.site)
+            return self.sim.resolve(x)
+
+        return evaluate(e, lambda v: self.read(v, sel), self.sim.param, special, resolve)
+
+
+def from_storage(values):
+    """A stored value as the C reads it in an expression: integers and flags
+    widened to int64 (C promotes them), numbers as double."""
+    values = np.asarray(values)
+    if values.dtype.kind in "iub":
+        return values.astype(np.int64)
+    return values
+
+
+def to_storage(value, dtype: np.dtype):
+    """A value converted as the C assigns it: snn_to_i32 for a double into an
+    integer variable (toward zero, saturating, nan as 0), a cast otherwise."""
+    value = np.asarray(value)
+    if dtype == np.int32:
+        if value.dtype.kind == "f":
+            clipped = np.where(np.isnan(value), 0.0, np.clip(value, -2147483648.0, 2147483647.0))
+            return np.trunc(clipped).astype(np.int32)
+        return value.astype(np.int64).astype(np.int32)  # (int32_t): wraps
+    if dtype == np.bool_:
+        return np.trunc(value) != 0 if value.dtype.kind == "f" else value != 0
+    return value.astype(dtype)
+
+
+def _is_zero(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Const) and e.value == 0
+
+
+def _draws(body) -> bool:
+    return any(isinstance(n, ir.Rand) for n in ir.walk(body))
+
+
+def _lazy_parts(e):
+    """The subexpressions C evaluates only sometimes: the sides of `where`, the
+    right operand of `and` / `or`."""
+    for n in ir.walk(e):
+        if isinstance(n, ir.Call) and n.func == "where":
+            yield from n.args[1:]
+        elif isinstance(n, ir.Binary) and n.op in ("and", "or"):
+            yield n.right
+
+
+def _one_at_a_time(body) -> bool:
+    """Whether the code must run element by element: it draws more than one
+    random number per element, or draws or reads data lazily."""
+    rands = [n for n in ir.walk(body) if isinstance(n, ir.Rand)]
+    if len(rands) > 1:
+        return True
+    return any(isinstance(n, (ir.Rand, ir.DataAt)) for part in _lazy_parts(body) for n in ir.walk(part))

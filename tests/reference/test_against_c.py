@@ -1,0 +1,380 @@
+"""The reference backend (snndsl/reference/) against the C backend: for every
+deterministic e2e model and inline model, the same spikes, state and saved
+arrays, bit for bit (dtypes and shapes included), the same manifest but for
+wall times. Random models are refused by the reference backend for now (their
+streams are not in the IR yet): see test_reference_errors.py."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import snndsl
+
+pytestmark = pytest.mark.needs_cc
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+MODELS = ROOT / "tests" / "e2e" / "models"
+
+
+def _module(name: str):
+    key = f"_reference_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, ROOT / "tests" / "brian2_ref" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        spec.loader.exec_module(module)
+    return sys.modules[key]
+
+
+def assert_same(c: snndsl.Results, ref: snndsl.Results) -> None:
+    """Every monitor, saved array and manifest entry equal, bit for bit."""
+    assert sorted(c.monitors) == sorted(ref.monitors)
+    for name, mon in c.monitors.items():
+        other = ref.monitors[name]
+        assert (mon.kind, mon.group, mon.variable, mon.unit, mon.indices) == \
+            (other.kind, other.group, other.variable, other.unit, other.indices), name
+        for attr in ("t", "values", "i", "rate"):
+            a, b = getattr(mon, attr), getattr(other, attr)
+            if a is None:
+                assert b is None, (name, attr)
+                continue
+            assert a.dtype == b.dtype and a.shape == b.shape, (name, attr, a.dtype, b.dtype, a.shape, b.shape)
+            np.testing.assert_array_equal(a, b, err_msg=f"{name}.{attr}")
+    assert sorted(c.saved) == sorted(ref.saved)
+    for name, a in c.saved.items():
+        b = ref.saved[name]
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    for name, (i, j) in c.saved_indices.items():
+        np.testing.assert_array_equal(i, ref.saved_indices[name][0])
+        np.testing.assert_array_equal(j, ref.saved_indices[name][1])
+    assert _without_walls(c.manifest) == _without_walls(ref.manifest)
+
+
+def _without_walls(manifest: dict) -> dict:
+    out = dict(manifest, timings=None)
+    out["phases"] = [dict(p, wall=None) for p in manifest["phases"]]
+    return out
+
+
+def both(path, **run) -> tuple[snndsl.Results, snndsl.Results]:
+    c = snndsl.compile(path, backend="c").run(**run)
+    ref = snndsl.compile(path, backend="reference").run(**run)
+    return c, ref
+
+
+@pytest.mark.parametrize("name", ["integrate_euler", "integrate_exact", "integrate_exponential_euler",
+                                  "integrate_rk2", "integrate_rk4", "clock_driven_synapses", "rate_monitor"])
+def test_e2e_model(name):
+    c, ref = both(MODELS / f"{name}.snn")
+    assert_same(c, ref)
+    assert any(len(m.t) for m in c.monitors.values())  # the comparison compared something
+
+
+def test_lif_delays(lif_delays_data):
+    """Homogeneous and heterogeneous delays, refractoriness by duration and by
+    condition, input dropped while refractory, many synapses onto one neuron
+    in one step, if/else in a reset, an integer variable."""
+    c, ref = both(MODELS / "lif_delays.snn", data=lif_delays_data)
+    assert_same(c, ref)
+    assert len(c["spkG"].i) > 20 and len(c["spkH"].i) > 5
+
+
+def test_forum_fixed(tmp_path):
+    """STDP with event-driven traces, a conditional assignment between phases,
+    saves, a monitor every 1 ms; spike generators from data."""
+    arrays = _module("forum").make_forum_inputs(train=0.3, test=0.3)
+    data = {}
+    for name in ("pre_i", "pre_t", "post_i", "post_t", "w0"):
+        np.save(tmp_path / f"{name}.npy", arrays[name])
+        data[name] = tmp_path / f"{name}.npy"
+    c, ref = both(MODELS / "forum_fixed.snn", data=data)
+    assert_same(c, ref)
+    assert not np.array_equal(c.saved["w_trained"], arrays["w0"])  # learning happened
+
+
+def _inline(tmp_path, text: str) -> Path:
+    path = tmp_path / "m.snn"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+HOISTED_TRACES = """
+    dt = 0.1 ms
+    const taupre = 20 ms
+    const taupost = 20 ms
+    spikes inp[6]:
+        indices = [0, 1, 2, 3, 4, 5, 0, 2, 4, 1, 3, 5, 0, 1]
+        times = [1 ms, 1 ms, 1.5 ms, 2 ms, 2 ms, 2 ms, 5 ms, 5 ms, 6 ms, 7 ms, 8 ms, 8 ms, 12 ms, 12 ms]
+    neurons out[3]:
+        dv/dt = -v / (10 ms) : volt
+        threshold: v > 1 mV
+        reset: v = 0 mV
+    synapses S: inp -> out:
+        connect: all
+        delay: 0.5 ms
+        w : volt
+        dApre/dt = -Apre / taupre : 1 (event-driven)
+        dApost/dt = -Apost / taupost : 1 (event-driven)
+        on pre:
+            post.v += w
+            Apre += 0.01
+            w = clip(w + Apost * mV, 0 mV, 2 mV)
+        on post:
+            Apost -= 0.012
+            w = clip(w + Apre * mV, 0 mV, 2 mV)
+        init:
+            w = (0.3 + 0.1 * ((i + 2 * j) % 5)) * mV
+    monitor spk: spikes of out
+    monitor w: S.w every 1 ms
+    monitor v: out.v
+    phase learn:
+        run 20 ms
+        save S.w as w_end
+"""
+
+
+def test_hoisted_traces_and_delays(tmp_path):
+    """Traces stored per neuron (passes/hoist_traces.py), updated once per
+    spike; a homogeneous delay; several synapses onto one neuron per step."""
+    path = _inline(tmp_path, HOISTED_TRACES)
+    ir_text = snndsl.compile(path, backend="reference").frontend.ir
+    assert any(v.index != "element" for g in ir_text.groups for v in g.vars)  # the pass did hoist
+    c, ref = both(path)
+    assert_same(c, ref)
+    assert len(c["spk"].i) > 0
+
+
+PROTOCOL = """
+    dt = 0.1 ms
+    param drive = 3 mV
+    param n_loops = 3
+    data pattern = "pattern.npy"
+    spikes inp[4]:
+        indices = [0, 1, 2, 3, 0, 2]
+        times = [0.5 ms, 1 ms, 1.5 ms, 2 ms, 4 ms, 4.5 ms]
+    neurons G[5]:
+        dv/dt = (I - v) / (5 ms) : volt
+        I : volt
+        count : integer
+        flag : boolean
+        total : volt (shared)
+        threshold: v > 2 mV
+        reset:
+            v = 0 mV
+            count += 1
+        init:
+            v = i * 0.5 mV
+    synapses S: inp -> G:
+        connect: (i + j) % 2 == 0 and i < 3
+        w : volt
+        on pre: post.v += w
+        init: w = (1 + i + j) * 0.25 mV
+    monitor vG: G.v[1:4] every 0.5 ms
+    monitor cG: G.count every 1 ms during second
+    monitor tot: G.total
+    monitor spk: spikes of G
+    monitor r: rate of G
+    phase first:
+        G.I = drive * pattern
+        run 3 ms
+        save G.count as counts
+    phase second:
+        let k = 0
+        for m in 0 .. n_loops:
+            G.I[v > 1 mV] = I + 0.5 mV
+            G.total = sum(v) + mean(I) * count(v > 0 mV)
+            k = k + m
+            run 1 ms
+            save G.v as v_rows
+        while k < 6:
+            k = k + 2
+        if max(G.count) > 0:
+            G.flag[0:3] = true
+        else:
+            G.flag = false
+        S.w = w / sum_post(w) * 1 mV
+        freeze G.v[i >= 3]
+        run 2 ms
+        unfreeze G.v
+        G.I[2:] = 0 mV
+        run 1 ms
+        save G.flag as flags
+        save S.w as w_norm
+"""
+
+
+def test_protocol(tmp_path):
+    """Parameters (defaults and --set), data, loops, locals, while, if,
+    reductions (sum, mean, count, max, sum_post), conditional and ranged
+    assignments, freeze/unfreeze, saves in a loop (rows), integer, boolean and
+    shared variables, monitors on a grid, during a phase, and rates."""
+    np.save(tmp_path / "pattern.npy", np.array([1.0, 0.5, 2.0, 0.0, 1.5]))
+    path = _inline(tmp_path, PROTOCOL)
+    c, ref = both(path)
+    assert_same(c, ref)
+    assert c.saved["v_rows"].shape == (3, 5)
+    c, ref = both(path, params={"drive": "4.5 mV", "n_loops": 2})
+    assert_same(c, ref)
+    assert c.params["drive"] == pytest.approx(4.5e-3) and c.saved["v_rows"].shape == (2, 5)
+
+
+FREEZE_LINEAR = """
+    dt = 0.1 ms
+    neurons G[4]:
+        dv/dt = (ge - v) / (10 ms) : volt (unless refractory)
+        dge/dt = -ge / (5 ms) : volt
+        threshold: v > 3 mV
+        reset: v = 0 mV
+        refractory: 1 ms
+        init:
+            v = i * 1 mV
+            ge = (4 + i) * mV
+    spikes inp[2]:
+        indices = [0, 1, 0, 1]
+        times = [1 ms, 2 ms, 6 ms, 7 ms]
+    synapses S: inp -> G:
+        connect: all
+        on pre: post.ge += 2 mV
+    monitor v: G.v
+    monitor ge: G.ge
+    monitor spk: spikes of G
+    phase a:
+        run 3 ms
+    phase b:
+        freeze G.ge[i < 2]
+        run 3 ms
+        freeze G.ge
+        run 2 ms
+        unfreeze G.ge
+        run 2 ms
+"""
+
+
+def test_freeze_in_an_exact_system(tmp_path):
+    """Exact integration with held rows per element (frozen, refractory), and a
+    run with the variable frozen everywhere (its own step function in C)."""
+    path = _inline(tmp_path, FREEZE_LINEAR)
+    c, ref = both(path)
+    assert_same(c, ref)
+
+
+def test_python_api_between_phases(tmp_path):
+    """run_phase, sim[group].var read and written, sim.set with a condition,
+    advance: the same on both backends."""
+    path = _inline(tmp_path, FREEZE_LINEAR)
+    out = []
+    for backend in ("c", "reference"):
+        sim = snndsl.compile(path, backend=backend).simulation()
+        assert sim.phases == ("a", "b")
+        sim.run_phase("a")
+        v = sim["G"].v
+        sim["G"].ge = (np.array([1.0, 2.0, 3.0, 4.0]), "mV")
+        sim.set("G.v", "0.5 mV", where="v > 1 mV")
+        sim.run_phase("b")
+        sim.advance("1 ms")
+        out.append((v, sim["G"].ge, sim.results()))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+    assert_same(out[0][2], out[1][2])
+
+
+def test_results_folder(tmp_path, lif_delays_data):
+    """`snndsl run --backend reference -o DIR` writes what the C backend's
+    binary writes: the same files, read back by snndsl.load."""
+    from snndsl import cli
+    args = [str(MODELS / "lif_delays.snn"), "--quiet"]
+    for name, p in lif_delays_data.items():
+        args += ["--data", f"{name}={p}"]
+    assert cli.main(["run", *args, "-o", str(tmp_path / "c")]) == 0
+    assert cli.main(["run", *args, "--backend", "reference", "-o", str(tmp_path / "ref")]) == 0
+    names = sorted(p.name for p in (tmp_path / "c").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "ref").iterdir())
+    assert_same(snndsl.load(tmp_path / "c"), snndsl.load(tmp_path / "ref"))
+    # written again into its own folder: allowed, as for the C backend
+    assert cli.main(["run", *args, "--backend", "reference", "-o", str(tmp_path / "ref")]) == 0
+
+
+FEATURES = """
+    dt = 0.1 ms
+    param tau_ref = 1.5 ms
+    param gain = 2.0
+    data pairs = "pairs.npy"
+    data images = "images.npy"
+    spikes inp[4]:
+        indices = [0, 1, 2, 3, 1, 2, 0, 3, 2]
+        times = [0.55 ms, 1.05 ms, 1.45 ms, 2.95 ms, 3.3 ms, 4.0 ms, 6.25 ms, 6.25 ms, 8.05 ms]
+    neurons G[6]:
+        dv/dt = (I * gain - v) / (4 ms) + exprel(-v / (10 mV)) * mV / ms : volt (unless refractory)
+        I : volt
+        n_in : integer
+        level = clip(v / mV, 3, 1) + min(v / mV, 2) * max(-1, int(v / (0.3 mV))) % 3 : 1
+        threshold: v > 4 mV
+        reset:
+            v = where(n_in % 2 == 0, 0 mV, -(abs(v) ** 0.5) * mV ** 0.5)
+        refractory: tau_ref
+        method: rk2
+        init:
+            I = (1 + i % 3) * 1.5 mV
+    neurons H[3]:
+        dv/dt = -v / (6 ms) : volt
+        threshold: v > 1.5 mV
+        reset: v = 0 mV
+    synapses P: inp -> G:
+        connect: from pairs
+        delay: (0.2 + 0.31 * i + 0.17 * j) * ms
+        w : volt
+        on pre:
+            post.v += w
+            post.n_in += 1
+        init: w = (0.8 + 0.2 * j) * mV
+    synapses D: G -> H:
+        connect: one_to_one
+        on pre: post.v += 1 mV * (1 + i)
+    monitor spkG: spikes of G
+    monitor spkH: spikes of H
+    monitor vG: G.v
+    monitor nG: G.n_in every 2 ms
+    phase a:
+        for k in 0 .. len(images):
+            G.I = images[k, i] * 1 mV
+            run 3 ms
+            save G.level as levels
+    phase b:
+        run 4 ms
+        save G.n_in as counts
+"""
+
+
+def test_features(tmp_path):
+    """Connection from data and one to one, per-synapse delays from an
+    expression, a refractory period from a parameter, a two-dimensional data
+    array indexed by a loop variable, a subexpression saved in a loop, the
+    language's functions (exprel, clip with lo > hi, min, max, int, %, **,
+    abs, where), an integer variable written by synapses."""
+    np.save(tmp_path / "pairs.npy", np.array([[0, 1], [2, 0], [1, 5], [3, 3], [0, 4], [3, 0], [2, 2]]))
+    np.save(tmp_path / "images.npy", np.array([[3, 1, 4, 1, 5, 9], [2, 6, 5, 3, 5, 8], [9, 7, 9, 3, 2, 3]]) * 0.7)
+    path = _inline(tmp_path, FEATURES)
+    c, ref = both(path)
+    assert_same(c, ref)
+    assert len(c["spkG"].i) > 5 and len(c["spkH"].i) > 0 and c.saved["levels"].shape == (3, 6)
+    c, ref = both(path, params={"tau_ref": "0.25 ms", "gain": 3})
+    assert_same(c, ref)
+
+
+def test_each_pass_keeps_the_results(tmp_path):
+    """The reference backend on the module before and after the optimizer: the
+    same spikes, and values to 1e-12 (a hoisted trace decays through another
+    exponential)."""
+    path = _inline(tmp_path, HOISTED_TRACES)
+    optimized = snndsl.compile(path, backend="reference").run()
+    plain = snndsl.compile(path, backend="reference", passes=()).run()
+    np.testing.assert_array_equal(optimized["spk"].i, plain["spk"].i)
+    np.testing.assert_array_equal(optimized["spk"].t, plain["spk"].t)
+    np.testing.assert_allclose(optimized["w"].values, plain["w"].values, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(optimized.saved["w_end"], plain.saved["w_end"], rtol=1e-12, atol=0)
