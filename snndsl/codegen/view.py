@@ -18,6 +18,7 @@ from snndsl.ir.evaluate import is_constant
 DESCR = {"f": "<f8", "i": "<i4", "b": "|b1"}
 # the slots of the time step in the C: a comment, then the kernels of those kinds
 SLOTS = (
+    ("/* 0. every PERIOD: blocks (Brian2's run_regularly) */", (ir.RunEvery,)),
     ("/* 1. state monitors record */", (ir.RecordState,)),
     ("/* 2. state updates: refractoriness, then the equations */", (ir.Update,)),
     ("/* 3. thresholds: neurons and sources emit spikes; spike monitors record */",
@@ -232,7 +233,7 @@ class _Builder:
             else:
                 raise InternalError(f"no C for the setup kernel {k!r}")
         for g in self.m.groups:
-            step_code = (g.rate, g.on_pre, g.on_post, g.update, g.threshold, g.reset, g.refractory)
+            step_code = (g.rate, g.on_pre, g.on_post, g.update, g.threshold, g.reset, g.refractory, g.every)
             checks = self.data_checks(step_code, g, c_string(_site(g.span)))
             if checks:
                 out.append(checks.rstrip("\n"))
@@ -494,15 +495,28 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
     def step(self) -> str:
         """The time step: the module's kernels (passes/kernels.py), in order,
         under the comment of their slot; one template per kind of loop."""
-        render = {ir.RecordState: self.record_state, ir.Update: self.state_update, ir.Threshold: self.threshold,
+        render = {ir.RunEvery: self.run_every, ir.RecordState: self.record_state, ir.Update: self.state_update, ir.Threshold: self.threshold,
                   ir.PoissonSpikes: self.poisson, ir.GeneratorSpikes: self.spike_generator,
                   ir.RecordSpikes: self.record_spikes, ir.SynapseEvents: self.pathway, ir.Reset: self.reset,
                   ir.RecordRate: self.record_rate}
         out = []
         for title, kinds in SLOTS:
-            out.append(title)
-            out += [render[type(k)](k) for k in self.m.step if type(k) in kinds]
+            code = [render[type(k)](k) for k in self.m.step if type(k) in kinds]
+            if code or kinds != (ir.RunEvery,):  # a slot most models leave empty shows only when used
+                out += [title] + code
         return "\n".join(out)
+
+    def run_every(self, k: ir.RunEvery) -> str:
+        """On the steps that are multiples of its period, the block for each
+        element; writes to frozen elements are dropped, as in resets. (Its
+        data's lengths are checked in setup, as all step code's.)"""
+        g = self.groups[k.target]
+        ctx = self.ctx(g, k.span)
+        ctx.guard_frozen = True
+        var, idx = self.element(g)
+        return (f"if (_step % {k.steps} == 0) {{ /* every {k.steps} steps: {g.name} */\n"
+                f"    for (int64_t {var} = 0; {var} < {self.g(g.name)}.n; {var}++) {{\n"
+                f"{idx}{self.p.stmts(k.body, ctx, '        ')}\n    }}\n}}")
 
     def monitor(self, k: ir.Kernel) -> ir.Monitor:
         return next(mon for mon in self.m.monitors if mon.name == k.target)

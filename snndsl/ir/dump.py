@@ -113,6 +113,9 @@ def _group_code(g: ir.Group) -> list[str]:
         out.append(f"    refractory ({g.refractory_kind}): {expr(g.refractory)}")
     if g.threshold is not None:
         out.append(f"    threshold: {expr(g.threshold)}")
+    for e in g.every:
+        out.append(f"    every {e.steps} steps:")
+        out += stmts(e.body, "        ")
     for title, body in (("init", g.init), ("update", g.update), ("reset", g.reset),
                         ("on pre spike", g.on_pre_spike), ("on pre", g.on_pre),
                         ("on post spike", g.on_post_spike), ("on post", g.on_post)):
@@ -138,6 +141,8 @@ def kernel(k: ir.Kernel) -> list[str]:
     elif isinstance(k, ir.Connect):
         head = f"connect {k.target}: {k.rule}" + (f" from {k.data}" if k.data else "")
         head += f", p = {expr(k.p)}, stream {k.stream}" if k.p is not None else ""
+    elif isinstance(k, ir.RunEvery):
+        head = f"every {k.steps} steps {k.target}"
     elif isinstance(k, ir.Delays):
         head = f"delays {k.target}: {'per synapse' if k.per_synapse else 'one'} = {expr(k.delay)}"
     else:

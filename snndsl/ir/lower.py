@@ -27,7 +27,9 @@ def lower(model: m.Model) -> ir.Module:
 
 def schedule(groups: tuple[ir.Group, ...], monitors: tuple[ir.Monitor, ...]) -> tuple[ir.Task, ...]:
     """One time step in Brian2's order (its scheduling slots start, groups,
-    thresholds, synapses, resets, end): state monitors record the values at
+    thresholds, synapses, resets, end): `every` blocks run (Brian2's
+    run_regularly, in the start slot, before the monitors that its default
+    names sort after); state monitors record the values at
     the start of the step; groups integrate (refractoriness first); thresholds
     emit spikes, which spike monitors record; spikes travel through the
     synapses, presynaptic then postsynaptic; the neurons that spiked reset;
@@ -40,7 +42,8 @@ def schedule(groups: tuple[ir.Group, ...], monitors: tuple[ir.Monitor, ...]) -> 
     def watching(kind, task):
         return [ir.Task(task, mon.name) for mon in monitors if mon.kind == kind]
 
-    return tuple(watching("state", "record state")
+    return tuple(doing("every", lambda g: g.every)
+                 + watching("state", "record state")
                  + doing("update", lambda g: g.update or g.refractory is not None)
                  + doing("threshold", lambda g: g.kind in ("poisson", "spikes", "neurons"))
                  + watching("spikes", "record spikes")
@@ -87,4 +90,4 @@ def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:
         indices=g.indices, times=g.times, source=g.source, target=g.target, connect=g.connect,
         connect_cond=g.connect_cond, connect_data=g.connect_data, on_pre=on_pre, on_post=on_post,
         update=update, threshold=g.threshold, reset=g.reset, refractory=g.refractory,
-        refractory_kind=g.refractory_kind, delay=g.delay, delay_kind=g.delay_kind, span=g.span)
+        refractory_kind=g.refractory_kind, delay=g.delay, delay_kind=g.delay_kind, every=g.every, span=g.span)

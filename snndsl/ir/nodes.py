@@ -371,6 +371,16 @@ class StateVar:
 
 
 @dataclass(frozen=True, slots=True)
+class Every:
+    """`every PERIOD:` of a group: `body` for each element in the steps that
+    are multiples of `steps` (Brian2's run_regularly, on its own clock)."""
+
+    steps: int
+    body: tuple[Stmt, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class ListOrData:
     """indices/times of a spike generator: literal values or a data array."""
 
@@ -406,6 +416,7 @@ class Group:
     on_post_spike: tuple[Stmt, ...] = ()
     # neurons (and clock-driven synaptic equations): integration each step
     update: tuple[Stmt, ...] = ()
+    every: tuple[Every, ...] = ()  # `every PERIOD:` blocks, in the order of the model
     threshold: Expr | None = None
     reset: tuple[Stmt, ...] = ()
     refractory: Expr | None = None  # a duration, or a condition that keeps a neuron refractory
@@ -450,6 +461,7 @@ class SaveDef:
 # The work of one time step, in Brian2's order (`Module.schedule`): what each
 # kind of task does, and what its target names.
 TASKS = {
+    "every": "the group's `every PERIOD:` blocks whose period divides the step (group)",
     "record state": "a state monitor records (monitor)",
     "update": "refractoriness, then one integration step of the equations (group)",
     "threshold": "a neuron group's threshold, a Poisson group's draws, a spike generator's spikes (group)",
@@ -512,6 +524,15 @@ class Delays(Kernel):
 
     delay: Expr
     per_synapse: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunEvery(Kernel):
+    """Every element runs `body` in the steps that are multiples of `steps`
+    (at the start of the step, as Brian2's run_regularly)."""
+
+    steps: int
+    body: tuple[Stmt, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

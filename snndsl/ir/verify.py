@@ -95,7 +95,7 @@ def verify(m: ir.Module) -> None:
             raise InternalError(f"IR verification failed: unknown save {s.save}")
 
 
-_TASK = {ir.RecordState: "record state", ir.Update: "update", ir.Threshold: "threshold",
+_TASK = {ir.RunEvery: "every", ir.RecordState: "record state", ir.Update: "update", ir.Threshold: "threshold",
          ir.PoissonSpikes: "threshold", ir.GeneratorSpikes: "threshold", ir.RecordSpikes: "record spikes",
          ir.Reset: "reset", ir.RecordRate: "record rate"}
 
@@ -127,11 +127,20 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
             if a is not None and not (isinstance(a, ir.Const) and a.value == 0) and (g.name, a) not in m.decay_tables:
                 raise InternalError(f"IR verification failed: no decay table for {g.name}.{v.name}")
     tasks = iter(m.schedule)
+    task = None
     for k in m.step:
         kind = f"on {k.event}" if isinstance(k, ir.SynapseEvents) else _TASK.get(type(k))
-        if kind is None or not any(t.kind == kind and t.target == k.target for t in tasks):
+        if kind == "every" and task == ("every", k.target):
+            continue  # a group's second `every` block: the same task
+        found = next((t for t in tasks if t.kind == kind and t.target == k.target), None)
+        task = (found.kind, found.target) if found else None
+        if found is None:
             raise InternalError(f"IR verification failed: the kernel {type(k).__name__} of {k.target} is not in "
                                 "the schedule, or out of its order")
+    for g in groups.values():
+        held = [(k.steps, k.body) for k in m.step if isinstance(k, ir.RunEvery) and k.target == g.name]
+        if held != [(e.steps, e.body) for e in g.every]:
+            raise InternalError(f"IR verification failed: the every kernels of {g.name} are not its blocks")
     for k in m.setup + m.step:
         g = groups.get(k.target)
         if g is None:

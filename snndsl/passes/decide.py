@@ -38,7 +38,7 @@ def written_in_steps(m: ir.Module) -> set[tuple[str, str]]:
     """(group, variable) pairs some step code (event code, updates, resets) writes."""
     return {(s.target.group, s.target.name)
             for g in m.groups
-            for s in ir.walk((g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.update, g.reset))
+            for s in ir.walk((g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.update, g.reset, g.every))
             if isinstance(s, ir.Assign)}
 
 

@@ -49,6 +49,15 @@ def setup(groups: tuple[ir.Group, ...]) -> tuple[ir.Kernel, ...]:
     return tuple(out)
 
 
+def kernels(task: ir.Task, g: ir.Group) -> tuple[ir.Kernel, ...]:
+    """The kernels of a group's task: one per `every` block, else one, or
+    none when it has nothing to do."""
+    if task.kind == "every":
+        return tuple(ir.RunEvery(target=g.name, steps=e.steps, body=e.body, span=e.span) for e in g.every)
+    k = kernel(task, g)
+    return () if k is None else (k,)
+
+
 def kernel(task: ir.Task, g: ir.Group) -> ir.Kernel | None:
     """The kernel of a group's task; None when it has nothing to do."""
     if task.kind == "update":
@@ -82,6 +91,6 @@ def make_kernels(m: ir.Module) -> ir.Module:
     for task in m.schedule:
         if task.kind in RECORDS:
             step.append(RECORDS[task.kind](target=task.target))
-        elif (k := kernel(task, groups[task.target])) is not None:
-            step.append(k)
+        else:
+            step += kernels(task, groups[task.target])
     return dataclasses.replace(m, setup=setup(m.groups), step=tuple(step))

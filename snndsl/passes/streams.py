@@ -25,6 +25,7 @@ import dataclasses
 from snndsl.ir import nodes as ir
 
 GROUP_SITES = (  # (site name, the fields of a group it runs)
+    ("every", ("every",)),
     ("connect", ("connect_cond",)),
     ("delays", ("delay",)),
     ("init", ("init",)),

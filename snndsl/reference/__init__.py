@@ -42,6 +42,9 @@ def unsupported(module: ir.Module, precision_span=None) -> list[Diagnostic]:
                          "run with --backend c (backend=\"c\" in Python), or remove 'precision = single'"))
     seen = set()
     for g in module.groups:
+        for block in g.every:
+            out.append(error(Code.UNSUPPORTED, "the reference backend does not run 'every' blocks yet", block.span,
+                             "run with --backend c (backend=\"c\" in Python)"))
         if g.kind == "poisson":
             out.append(error(Code.UNSUPPORTED, f"the reference backend does not run Poisson groups yet ('{g.name}' "
                              "draws random numbers)", g.span, WHY_RANDOM))

@@ -166,6 +166,8 @@ class GroupChecks:
                     changes.update(method=item.name, method_span=item.span)
                 elif isinstance(item, ast.CodeBlock):
                     changes.update(self._code_block(d, group, item))
+                elif isinstance(item, ast.EveryBlock):
+                    changes["every"] = changes.get("every", ()) + (self._every_block(d, group, item),)
             except _Fail:
                 failed.add("ode" if isinstance(item, ast.OdeDecl) else getattr(item, "kind", None)
                            or type(item).__name__)
@@ -365,6 +367,13 @@ class GroupChecks:
         scope = Scope(group=group, rand=True, what="in 'reset'")
         return {"reset": self._stmts(item.body, scope, "reset")}
 
+    def _every_block(self, d: ast.GroupDecl, group: m.Group, item: ast.EveryBlock) -> ir.Every:
+        if d.kind == "spikes":
+            self.fail(Code.MISPLACED, "a spikes group has no variables for 'every' to change", item.span)
+        steps = self._period_steps(item.period, "the period of 'every'")
+        scope = Scope(group=group, synapses=d.kind == "synapses", rand=True, what="in 'every'")
+        return ir.Every(steps, self._stmts(item.body, scope, "every"), item.span)
+
     def _stmts(self, body, scope: Scope, context: str) -> tuple[ir.Stmt, ...]:
         out = []
         for s in body:
@@ -405,8 +414,9 @@ class GroupChecks:
         if var.constant and context != "init":
             self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is constant: only 'init' and phases may set it",
                       s.span)
-        if var.shared and context in ("event", "reset") and s.neighbour is None:
-            what = "event code runs per synapse" if context == "event" else "reset runs per neuron"
+        if var.shared and context in ("event", "reset", "every") and s.neighbour is None:
+            what = {"event": "event code runs per synapse", "reset": "reset runs per neuron",
+                    "every": "'every' runs per element"}[context]
             self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared: {what} and cannot write it", s.span)
         value, dim = self.expr(s.value, scope)
         return ir.Assign(target, self._compound(target, var, s.op, value, dim, s.value.span), s.span)

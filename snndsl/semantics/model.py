@@ -56,6 +56,7 @@ class Group:
     method_span: Span | None = field(default=None, compare=False)
     delay: ir.Expr | None = None
     delay_kind: str = "none"
+    every: tuple[ir.Every, ...] = ()
     span: Span | None = field(default=None, compare=False)
 
     def var(self, name: str) -> Variable | None:

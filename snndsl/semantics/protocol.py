@@ -17,6 +17,21 @@ from snndsl.units import DIMENSIONLESS, SECOND, format_dim
 
 
 class ProtocolChecks:
+    def _period_steps(self, e: ast.Expr, what: str) -> int:
+        """A constant period as a whole number of steps, at least one."""
+        step = self._constant_value(e, SECOND, what)
+        if step is None:
+            raise _Fail
+        k = step / self.dt
+        if step > 0:
+            self._check_steps(step, e.span, what)
+        if step <= 0 or k < 1 - 1e-9:
+            self.fail(Code.BAD_VALUE, f"{what} must be at least dt ({self.dt:g} s)", e.span)
+        if abs(k - round(k)) > 1e-6 * max(1.0, k):
+            self.fail(Code.BAD_VALUE, f"{what} must be a whole number of time steps "
+                      f"(dt = {self.dt:g} s), not {step:g} s", e.span)
+        return int(round(k))
+
     def _monitor(self, d: ast.MonitorDecl, phase_names: set[str]) -> ir.Monitor | None:
         try:
             if d.group not in self.groups:
@@ -33,18 +48,8 @@ class ProtocolChecks:
             var = self._lookup_var(group, d.var, d.var_span)
             every, step = 1, None
             if d.every is not None:
+                every = self._period_steps(d.every, "'every'")
                 step = self._constant_value(d.every, SECOND, "'every'")
-                if step is None:
-                    raise _Fail
-                k = step / self.dt
-                if step > 0:
-                    self._check_steps(step, d.every.span, "'every'")
-                if step <= 0 or k < 1 - 1e-9:
-                    self.fail(Code.BAD_VALUE, f"'every' must be at least dt ({self.dt:g} s)", d.every.span)
-                if abs(k - round(k)) > 1e-6 * max(1.0, k):
-                    self.fail(Code.BAD_VALUE, f"'every' must be a whole number of time steps "
-                              f"(dt = {self.dt:g} s, every = {step:g} s)", d.every.span)
-                every = int(round(k))
             lo, hi = 0, None
             if d.selector is not None:
                 if not isinstance(d.selector, ast.Range):

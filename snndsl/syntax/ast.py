@@ -209,6 +209,16 @@ class CodeBlock(GroupItem):
     span: Span | None = _span()
 
 
+@dataclass(frozen=True, slots=True)
+class EveryBlock(GroupItem):
+    """`every PERIOD:` statements run for each element every PERIOD (Brian2's
+    run_regularly)."""
+
+    period: Expr
+    body: tuple[Stmt, ...]
+    span: Span | None = _span()
+
+
 # ---- top level -----------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)

@@ -364,6 +364,13 @@ class _Parser:
             self.expect(":")
             body, end = self.code_body()
             return ast.CodeBlock(self.text_of(event), body, self.span(start, end))
+        if word == "every":
+            start = self.i
+            self.i += 1
+            period, _, _ = self.expr()
+            self.expect(":")
+            body, end = self.code_body()
+            return ast.EveryBlock(period, body, self.span(start, end))
         item = self.group_line(single=False)
         self.expect("nl")
         return item

@@ -252,6 +252,10 @@ class _ToAst(Transformer):
     def on_event(self, meta, children):
         return ast.CodeBlock(str(children[0]), children[1], self._span(meta))
 
+    @v_args(meta=True)
+    def every_block(self, meta, children):
+        return ast.EveryBlock(children[0], children[1], self._span(meta))
+
     def group_body(self, children):
         return tuple(children)
 

@@ -135,6 +135,8 @@ def _item(item, indent: str) -> list[str]:
     if isinstance(item, ast.CodeBlock):
         head = f"on {item.kind}" if item.kind in ("pre", "post") else item.kind
         return [f"{indent}{head}:"] + _code(item.body, indent + "    ")
+    if isinstance(item, ast.EveryBlock):
+        return [f"{indent}every {expr(item.period)}:"] + _code(item.body, indent + "    ")
     raise TypeError(item)
 
 
