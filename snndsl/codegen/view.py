@@ -20,7 +20,7 @@ DESCR = {"f": "<f8", "i": "<i4", "b": "|b1"}
 SLOTS = (
     ("/* 0. every PERIOD: blocks (Brian2's run_regularly) */", (ir.RunEvery,)),
     ("/* 1. state monitors record */", (ir.RecordState,)),
-    ("/* 2. state updates: refractoriness, then the equations */", (ir.Update,)),
+    ("/* 2. state updates: refractoriness, then the equations */", (ir.SumOnto, ir.Update)),
     ("/* 3. thresholds: neurons and sources emit spikes; spike monitors record */",
      (ir.Threshold, ir.PoissonSpikes, ir.GeneratorSpikes, ir.RecordSpikes)),
     ("/* 4. synaptic events: on pre (spikes whose delay ends now), then on post */", (ir.SynapseEvents,)),
@@ -495,7 +495,7 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
     def step(self) -> str:
         """The time step: the module's kernels (passes/kernels.py), in order,
         under the comment of their slot; one template per kind of loop."""
-        render = {ir.RunEvery: self.run_every, ir.RecordState: self.record_state, ir.Update: self.state_update, ir.Threshold: self.threshold,
+        render = {ir.RunEvery: self.run_every, ir.SumOnto: self.sum_onto, ir.RecordState: self.record_state, ir.Update: self.state_update, ir.Threshold: self.threshold,
                   ir.PoissonSpikes: self.poisson, ir.GeneratorSpikes: self.spike_generator,
                   ir.RecordSpikes: self.record_spikes, ir.SynapseEvents: self.pathway, ir.Reset: self.reset,
                   ir.RecordRate: self.record_rate}
@@ -505,6 +505,30 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
             if code or kinds != (ir.RunEvery,):  # a slot most models leave empty shows only when used
                 out += [title] + code
         return "\n".join(out)
+
+    def sum_onto(self, k: ir.SumOnto) -> str:
+        """The variable set to 0, then each synapse adds its term to its
+        neuron's entry, synapse group by synapse group, in synapse order
+        (Brian2's summed variable updater). Frozen entries keep their value."""
+        g = self.groups[k.target]
+        G = self.g(g.name)
+        v = g.var(k.var)
+        skip = f"if ({G}.{mangle('frozen', v.name)}[_k]) continue; " if v.freezable else ""
+        lines = [f"{{ /* {g.name}.{v.name}: summed over "
+                 + ", ".join(syn for syn, _, _ in k.terms) + " */",
+                 f"    {self.ctype(v)} *const restrict _sum = {G}.{mangle('v', v.name)};",
+                 f"    for (int64_t _k = 0; _k < {G}.n; _k++) {{ {skip}_sum[_k] = 0; }}"]
+        for syn, side, e in k.terms:
+            S = self.groups[syn]
+            ctx = self.ctx(S, k.span)
+            at = "_j" if side == "post" else "_i"
+            skip = f"if ({G}.{mangle('frozen', v.name)}[{at}]) continue;\n        " if v.freezable else ""
+            lines.append(f"""    for (int64_t _s = 0; _s < {self.g(syn)}.n; _s++) {{
+        const int64_t _i = {self.g(syn)}.pre[_s], _j = {self.g(syn)}.post[_s];
+        (void)_i; (void)_j;
+        {skip}_sum[{at}] += {self.p.expr(e, ctx)};
+    }}""")
+        return "\n".join(lines) + "\n}"
 
     def run_every(self, k: ir.RunEvery) -> str:
         """On the steps that are multiples of its period, the block for each

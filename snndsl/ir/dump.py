@@ -116,6 +116,8 @@ def _group_code(g: ir.Group) -> list[str]:
     for e in g.every:
         out.append(f"    every {e.steps} steps:")
         out += stmts(e.body, "        ")
+    for s in g.summed:
+        out.append(f"    {s.side}.{s.var} = {expr(s.expr)} (summed)")
     for title, body in (("init", g.init), ("update", g.update), ("reset", g.reset),
                         ("on pre spike", g.on_pre_spike), ("on pre", g.on_pre),
                         ("on post spike", g.on_post_spike), ("on post", g.on_post)):
@@ -143,6 +145,9 @@ def kernel(k: ir.Kernel) -> list[str]:
         head += f", p = {expr(k.p)}, stream {k.stream}" if k.p is not None else ""
     elif isinstance(k, ir.RunEvery):
         head = f"every {k.steps} steps {k.target}"
+    elif isinstance(k, ir.SumOnto):
+        head = f"sum onto {k.target}.{k.var}: " + " + ".join(
+            f"sum over {syn} of {expr(e)} (by {side})" for syn, side, e in k.terms)
     elif isinstance(k, ir.Delays):
         head = f"delays {k.target}: {'per synapse' if k.per_synapse else 'one'} = {expr(k.delay)}"
     else:

@@ -29,11 +29,12 @@ def schedule(groups: tuple[ir.Group, ...], monitors: tuple[ir.Monitor, ...]) -> 
     """One time step in Brian2's order (its scheduling slots start, groups,
     thresholds, synapses, resets, end): `every` blocks run (Brian2's
     run_regularly, in the start slot, before the monitors that its default
-    names sort after); state monitors record the values at
-    the start of the step; groups integrate (refractoriness first); thresholds
-    emit spikes, which spike monitors record; spikes travel through the
-    synapses, presynaptic then postsynaptic; the neurons that spiked reset;
-    rate monitors record. Within a slot, groups and monitors keep the order of
+    names sort after); state monitors record the values at the start of the
+    step; the variables synapses sum onto are summed (Brian2's summed
+    variable updaters: in the groups slot, before every state update);
+    groups integrate (refractoriness first); thresholds emit spikes, which
+    spike monitors record; spikes travel through the synapses, presynaptic
+    then postsynaptic; the neurons that spiked reset; rate monitors record. Within a slot, groups and monitors keep the order of
     the model file. Only tasks with work to do are listed; a pass may still
     leave one with nothing left (remove_dead_state), which a backend skips."""
     def doing(task, has_work):
@@ -42,8 +43,11 @@ def schedule(groups: tuple[ir.Group, ...], monitors: tuple[ir.Monitor, ...]) -> 
     def watching(kind, task):
         return [ir.Task(task, mon.name) for mon in monitors if mon.kind == kind]
 
+    summed_onto = {s.group for g in groups for s in g.summed}
+
     return tuple(doing("every", lambda g: g.every)
                  + watching("state", "record state")
+                 + doing("sum", lambda g: g.name in summed_onto)
                  + doing("update", lambda g: g.update or g.refractory is not None)
                  + doing("threshold", lambda g: g.kind in ("poisson", "spikes", "neurons"))
                  + watching("spikes", "record spikes")
@@ -90,4 +94,5 @@ def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:
         indices=g.indices, times=g.times, source=g.source, target=g.target, connect=g.connect,
         connect_cond=g.connect_cond, connect_data=g.connect_data, on_pre=on_pre, on_post=on_post,
         update=update, threshold=g.threshold, reset=g.reset, refractory=g.refractory,
-        refractory_kind=g.refractory_kind, delay=g.delay, delay_kind=g.delay_kind, every=g.every, span=g.span)
+        refractory_kind=g.refractory_kind, delay=g.delay, delay_kind=g.delay_kind, every=g.every,
+        summed=g.summed, span=g.span)

@@ -381,6 +381,19 @@ class Every:
 
 
 @dataclass(frozen=True, slots=True)
+class Summed:
+    """`post.X = EXPR : UNIT (summed)` of a synapse group: each step, the
+    variable X of `group` (its `side` end) is the sum of `expr` over its
+    synapses, 0 where it has none (Brian2's summed variables)."""
+
+    side: str  # pre / post
+    group: str
+    var: str
+    expr: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class ListOrData:
     """indices/times of a spike generator: literal values or a data array."""
 
@@ -417,6 +430,7 @@ class Group:
     # neurons (and clock-driven synaptic equations): integration each step
     update: tuple[Stmt, ...] = ()
     every: tuple[Every, ...] = ()  # `every PERIOD:` blocks, in the order of the model
+    summed: tuple[Summed, ...] = ()  # synapses: the neuron variables they sum onto
     threshold: Expr | None = None
     reset: tuple[Stmt, ...] = ()
     refractory: Expr | None = None  # a duration, or a condition that keeps a neuron refractory
@@ -463,6 +477,7 @@ class SaveDef:
 TASKS = {
     "every": "the group's `every PERIOD:` blocks whose period divides the step (group)",
     "record state": "a state monitor records (monitor)",
+    "sum": "the variables synapses sum onto, each the sum over its synapses (group)",
     "update": "refractoriness, then one integration step of the equations (group)",
     "threshold": "a neuron group's threshold, a Poisson group's draws, a spike generator's spikes (group)",
     "record spikes": "a spike monitor records (monitor)",
@@ -538,6 +553,16 @@ class RunEvery(Kernel):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordState(Kernel):
     """A state monitor copies the values of its range (at the start of the step)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SumOnto(Kernel):
+    """The variable `var` of `target` becomes, for each element, the sum of
+    each term's expression over the synapses of that element: `terms` are
+    (synapse group, side, expression); 0 where there are none."""
+
+    var: str
+    terms: tuple[tuple[str, str, Expr], ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -95,7 +95,7 @@ def verify(m: ir.Module) -> None:
             raise InternalError(f"IR verification failed: unknown save {s.save}")
 
 
-_TASK = {ir.RunEvery: "every", ir.RecordState: "record state", ir.Update: "update", ir.Threshold: "threshold",
+_TASK = {ir.RunEvery: "every", ir.SumOnto: "sum", ir.RecordState: "record state", ir.Update: "update", ir.Threshold: "threshold",
          ir.PoissonSpikes: "threshold", ir.GeneratorSpikes: "threshold", ir.RecordSpikes: "record spikes",
          ir.Reset: "reset", ir.RecordRate: "record rate"}
 
@@ -130,8 +130,8 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
     task = None
     for k in m.step:
         kind = f"on {k.event}" if isinstance(k, ir.SynapseEvents) else _TASK.get(type(k))
-        if kind == "every" and task == ("every", k.target):
-            continue  # a group's second `every` block: the same task
+        if kind in ("every", "sum") and task == (kind, k.target):
+            continue  # a group's second `every` block or summed variable: the same task
         found = next((t for t in tasks if t.kind == kind and t.target == k.target), None)
         task = (found.kind, found.target) if found else None
         if found is None:
@@ -141,6 +141,10 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
         held = [(k.steps, k.body) for k in m.step if isinstance(k, ir.RunEvery) and k.target == g.name]
         if held != [(e.steps, e.body) for e in g.every]:
             raise InternalError(f"IR verification failed: the every kernels of {g.name} are not its blocks")
+        sums = {(k.var, term) for k in m.step if isinstance(k, ir.SumOnto) and k.target == g.name for term in k.terms}
+        if sums != {(s.var, (syn.name, s.side, s.expr)) for syn in groups.values() for s in syn.summed
+                    if s.group == g.name}:
+            raise InternalError(f"IR verification failed: the sums onto {g.name} are not its synapses'")
     for k in m.setup + m.step:
         g = groups.get(k.target)
         if g is None:

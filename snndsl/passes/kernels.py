@@ -49,11 +49,24 @@ def setup(groups: tuple[ir.Group, ...]) -> tuple[ir.Kernel, ...]:
     return tuple(out)
 
 
-def kernels(task: ir.Task, g: ir.Group) -> tuple[ir.Kernel, ...]:
-    """The kernels of a group's task: one per `every` block, else one, or
-    none when it has nothing to do."""
+def sums_onto(g: ir.Group, groups) -> tuple[ir.SumOnto, ...]:
+    """One kernel per variable of `g` that synapses sum onto, in the order
+    of the model, with the terms of every synapse group that does."""
+    out: dict[str, list] = {}
+    for syn in groups:
+        for s in syn.summed:
+            if s.group == g.name:
+                out.setdefault(s.var, []).append((syn.name, s.side, s.expr))
+    return tuple(ir.SumOnto(target=g.name, var=var, terms=tuple(terms), span=g.span) for var, terms in out.items())
+
+
+def kernels(task: ir.Task, g: ir.Group, groups=()) -> tuple[ir.Kernel, ...]:
+    """The kernels of a group's task: one per `every` block or summed
+    variable, else one, or none when it has nothing to do."""
     if task.kind == "every":
         return tuple(ir.RunEvery(target=g.name, steps=e.steps, body=e.body, span=e.span) for e in g.every)
+    if task.kind == "sum":
+        return sums_onto(g, groups)
     k = kernel(task, g)
     return () if k is None else (k,)
 
@@ -92,5 +105,5 @@ def make_kernels(m: ir.Module) -> ir.Module:
         if task.kind in RECORDS:
             step.append(RECORDS[task.kind](target=task.target))
         else:
-            step += kernels(task, groups[task.target])
+            step += kernels(task, groups[task.target], m.groups)
     return dataclasses.replace(m, setup=setup(m.groups), step=tuple(step))

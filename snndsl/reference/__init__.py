@@ -42,6 +42,9 @@ def unsupported(module: ir.Module, precision_span=None) -> list[Diagnostic]:
                          "run with --backend c (backend=\"c\" in Python), or remove 'precision = single'"))
     seen = set()
     for g in module.groups:
+        for s in g.summed:
+            out.append(error(Code.UNSUPPORTED, "the reference backend does not run summed variables yet", s.span,
+                             "run with --backend c (backend=\"c\" in Python)"))
         for block in g.every:
             out.append(error(Code.UNSUPPORTED, "the reference backend does not run 'every' blocks yet", block.span,
                              "run with --backend c (backend=\"c\" in Python)"))

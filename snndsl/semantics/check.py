@@ -207,7 +207,7 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
 
     def _constant_value(self, e: ast.Expr, want: Dim, what: str):
         try:
-            x, dim = self.expr(e, Scope(const_only=True, what=what))
+            x, dim = self.expr(e, Scope(const_only=True, what=f"in {what}"))
             self._expect_dim(dim, want, e.span, what)
             return finite_value(x)
         except _Fail:

@@ -14,7 +14,7 @@ from snndsl.semantics import model as m
 from snndsl.semantics.common import MAX_DELAY_STEPS, MAX_SIZE, PREDEFINED, Scope, _binary, _Fail, _is_int, _replace
 from snndsl.syntax import ast
 from snndsl.syntax.ast import RESERVED
-from snndsl.units import DIMENSIONLESS, HERTZ, SECOND, UNITS, Dim, describe_dim
+from snndsl.units import DIMENSIONLESS, HERTZ, SECOND, UNITS, Dim, describe_dim, in_dim
 
 
 class GroupChecks:
@@ -166,6 +166,8 @@ class GroupChecks:
                     changes.update(method=item.name, method_span=item.span)
                 elif isinstance(item, ast.CodeBlock):
                     changes.update(self._code_block(d, group, item))
+                elif isinstance(item, ast.SummedDecl):
+                    changes["summed"] = changes.get("summed", ()) + (self._summed(d, group, item, changes),)
                 elif isinstance(item, ast.EveryBlock):
                     changes["every"] = changes.get("every", ()) + (self._every_block(d, group, item),)
             except _Fail:
@@ -366,6 +368,42 @@ class GroupChecks:
             self.fail(Code.MISPLACED, "'reset:' belongs in a neuron group", item.span)
         scope = Scope(group=group, rand=True, what="in 'reset'")
         return {"reset": self._stmts(item.body, scope, "reset")}
+
+    def _summed(self, d: ast.GroupDecl, group: m.Group, item: ast.SummedDecl, changes: dict) -> ir.Summed:
+        """`post.X = EXPR : UNIT (summed)`: X a plain variable of the neuron
+        group at that end, of that unit; EXPR per synapse, without rand()."""
+        what = f"'{item.side}.{item.name} = ...'"
+        if d.kind != "synapses":
+            self.fail(Code.MISPLACED, f"{what} sums over synapses: it belongs in a synapses group", item.span)
+        if tuple(item.flags) != ("summed",):
+            other = [f for f in item.flags if f != "summed"]
+            self.fail(Code.BAD_FLAG, f"flag '{other[0]}' does not apply to {what} (it takes '(summed)')"
+                      if other else f"{what} in synapses sets a neuron variable to a sum over the synapses: "
+                      f"mark it '(summed)'", item.span)
+        end = group.target if item.side == "post" else group.source
+        target = self.groups.get(end)
+        if target is None:
+            raise _Fail  # the unknown group is reported
+        var = self._lookup_var(target, item.name, item.span)
+        if var.kind != "state" or var.shared or var.constant or var.dtype != "f" or var.implicit:
+            self.fail(Code.FLAG_VIOLATION, f"'{item.name}' of '{end}' cannot be a summed variable: it must be a "
+                      f"plain number per neuron ('{item.name} : UNIT' in '{end}'), which the sum replaces each step",
+                      item.span)
+        for s in changes.get("summed", ()):
+            if (s.group, s.var) == (end, var.name):
+                self.fail(Code.DUPLICATE, f"'{end}.{var.name}' is summed twice in '{d.name}'", item.span,
+                          f"first at {s.span}")
+        dim, _ = self._var_type(item.unit)
+        if dim != var.dim:
+            self.fail(Code.DIMENSION, f"'{item.name}' of '{end}' is {in_dim(var.dim)}, "
+                      f"not {describe_dim(dim)}", item.unit.span)
+        scope = Scope(group=group, synapses=True, what="in a summed variable")
+        e, edim = self.expr(item.expr, scope)
+        self._expect_dim(edim, var.dim, item.expr.span, f"the sum onto '{end}.{var.name}'")
+        if any(isinstance(n, ir.Var) and (n.group, n.name) == (end, var.name) for n in ir.walk(e)):
+            self.fail(Code.CYCLE, f"the sum onto '{end}.{var.name}' reads '{var.name}' itself, which the sum "
+                      "replaces", item.expr.span)
+        return ir.Summed(item.side, end, var.name, e, item.span)
 
     def _every_block(self, d: ast.GroupDecl, group: m.Group, item: ast.EveryBlock) -> ir.Every:
         if d.kind == "spikes":

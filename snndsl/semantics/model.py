@@ -57,6 +57,7 @@ class Group:
     delay: ir.Expr | None = None
     delay_kind: str = "none"
     every: tuple[ir.Every, ...] = ()
+    summed: tuple[ir.Summed, ...] = ()
     span: Span | None = field(default=None, compare=False)
 
     def var(self, name: str) -> Variable | None:

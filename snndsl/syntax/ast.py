@@ -171,6 +171,19 @@ class SubexprDecl(GroupItem):
 
 
 @dataclass(frozen=True, slots=True)
+class SummedDecl(GroupItem):
+    """`post.X = EXPR : UNIT (summed)` in synapses: the neuron variable X set,
+    each step, to the sum of EXPR over its synapses (Brian2's X_post)."""
+
+    side: str  # pre / post
+    name: str
+    expr: Expr
+    unit: Unit
+    flags: tuple[str, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Prop(GroupItem):
     """`rate = 10 Hz`, `indices = ...`, `times = ...`."""
 

@@ -399,6 +399,14 @@ class _Parser:
                 return ast.ConnectFrom(self.text_of(name), self.span(start, name))
             expr, _, end = self.expr()
             return ast.Clause("connect", expr, self.span(start, end))
+        if word in ("pre", "post") and self.toks[start + 1][KIND] == ".":
+            self.i += 2
+            name = self.name()
+            self.expect("=")
+            expr, _, _ = self.expr()
+            self.expect(":")
+            unit, flags, end = self.unit_and_flags()
+            return ast.SummedDecl(word, self.text_of(name), expr, unit, flags, self.span(start, end))
         name = self.name()
         k = self.kind()
         if k == "/":

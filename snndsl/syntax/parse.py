@@ -218,6 +218,11 @@ class _ToAst(Transformer):
         return ast.SubexprDecl(str(name), expr, unit, flags or (), self._span(meta))
 
     @v_args(meta=True)
+    def summed_decl(self, meta, children):
+        side, name, expr, unit, flags = children
+        return ast.SummedDecl(str(side), str(name), expr, unit, flags or (), self._span(meta))
+
+    @v_args(meta=True)
     def prop(self, meta, children):
         return ast.Prop(str(children[0]), children[1], self._span(meta))
 

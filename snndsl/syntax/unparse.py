@@ -124,6 +124,8 @@ def _item(item, indent: str) -> list[str]:
         return [f"{indent}{item.name} : {_unit(item.unit)}{_flags(item.flags)}"]
     if isinstance(item, ast.SubexprDecl):
         return [f"{indent}{item.name} = {expr(item.expr)} : {_unit(item.unit)}{_flags(item.flags)}"]
+    if isinstance(item, ast.SummedDecl):
+        return [f"{indent}{item.side}.{item.name} = {expr(item.expr)} : {_unit(item.unit)}{_flags(item.flags)}"]
     if isinstance(item, ast.Prop):
         return [f"{indent}{item.name} = {expr(item.expr)}"]
     if isinstance(item, ast.Clause):
