@@ -338,7 +338,9 @@ class GroupChecks:
             return {"delay": e, "delay_kind": "heterogeneous" if per_synapse else "homogeneous"}
         if d.kind != "neurons":
             self.fail(Code.MISPLACED, f"'{item.kind}:' belongs in a neuron group", item.span)
-        scope = Scope(group=group, what=f"in '{item.kind}:'")
+        # rand() in a threshold (a neuron spiking with a probability) draws, as Brian2's, for every
+        # neuron in every step, refractory or not
+        scope = Scope(group=group, rand=item.kind == "threshold", what=f"in '{item.kind}:'")
         e, dim = self.expr(item.expr, scope)
         if item.kind == "threshold":
             self._expect_bool(e, item.expr.span)
