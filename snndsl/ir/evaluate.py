@@ -150,6 +150,8 @@ def _origin(e: ir.Expr) -> NotFinite:
         if not _is_finite(evaluate(child)):
             return _origin(child)
     value = evaluate(e)
+    if isinstance(e, ir.Const):  # `inf` as written
+        return NotFinite("the value is infinite (inf)", e.span)
     if isinstance(e, ir.Binary) and e.op == "/" and evaluate(e.right) == 0:
         return NotFinite("division by zero", e.span)
     if math.isnan(value):

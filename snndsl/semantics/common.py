@@ -28,7 +28,7 @@ MAX_STEPS = 2 ** 53
 # The longest synaptic delay, in steps: the generated C's limit for the spike ring (setup_delays).
 MAX_DELAY_STEPS = 1e9
 
-MATH_CONSTANTS = {"pi": math.pi, "e": math.e}
+MATH_CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf}
 
 
 def is_noise_name(name: str) -> bool:

@@ -40,3 +40,38 @@ def test_pi_e_exprel_and_int_of_a_condition_as_in_brian2(tmp_path):
     assert np.ptp(ours[:, 0]) > 1e-3  # the trace moves
     crossed = (ours > 3e-3).any(axis=0)
     assert crossed.any() and not crossed.all()  # int(v > 3 mV) is 1 for some neurons, 0 for others
+
+
+INF_MODEL = """\
+dt = 0.1 ms
+neurons G[3]:
+    dv/dt = (2 - v) / (10 ms) : 1
+    method: euler
+    threshold: v > 1 or v < -inf
+    reset: v = clip(v - 1, -inf, 0.25 * i)
+    init: v = i * 0.3
+monitor m: G.v
+monitor sp: spikes of G
+phase a:
+    run 30 ms
+"""
+
+
+def test_inf_as_in_brian2(tmp_path):
+    """Brian2's `inf`: a bound that never binds, a comparison always false."""
+    import brian2 as b2
+    path = tmp_path / "inf.snn"
+    path.write_text(INF_MODEL)
+    ours = snndsl.compile(path).run()
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    ms = b2.ms  # noqa: F841 - the equations' namespace
+    G = b2.NeuronGroup(3, "dv/dt = (2 - v) / (10*ms) : 1", threshold="v > 1 or v < -inf",
+                       reset="v = clip(v - 1, -inf, 0.25 * i)", method="euler")
+    G.v = "i * 0.3"
+    mon, sp = b2.StateMonitor(G, "v", record=True), b2.SpikeMonitor(G)
+    b2.run(30 * ms)
+    assert len(sp.i) > 3
+    np.testing.assert_array_equal(ours["sp"].i, np.asarray(sp.i))
+    np.testing.assert_allclose(ours["m"].values, np.asarray(mon.v).T, rtol=1e-12, atol=1e-15)
