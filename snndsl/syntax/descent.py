@@ -62,7 +62,7 @@ _TOKEN = re.compile(rf"""
   | (?P<num>{_NUMBER})
   | (?P<name>{_NAME})
   | (?P<str>{_STRING})
-  | (?P<op>\*\*|->|\.\.|<=|>=|==|!=|\+=|-=|\*=|/=|[-+*/%<>=:.,()\[\]])
+  | (?P<op>\*\*|->|\.\.|<=|>=|==|!=|\+=|-=|\*=|/=|[-+*/%<>=:.,;()\[\]])
 """, re.X)
 
 _AUGOPS = frozenset(("=", "+=", "-=", "*=", "/="))
@@ -505,8 +505,7 @@ class _Parser:
     # ---- event code
     def code_body(self) -> tuple[tuple[ast.Stmt, ...], int]:
         if self.kind() != "nl":
-            stmt = self.code_simple()
-            return (stmt,), self.expect("nl")
+            return self.code_line()
         self.i += 1
         self.expect("indent")
         body = []
@@ -514,11 +513,20 @@ class _Parser:
             if self.word("if"):
                 body.append(self.code_if())
             else:
-                body.append(self.code_simple())
-                self.expect("nl")
+                body += self.code_line()[0]
         end = self.i
         self.i += 1
         return tuple(body), end
+
+    def code_line(self) -> tuple[tuple[ast.Stmt, ...], int]:
+        """Statements separated by ';' (one may end the line), and the newline."""
+        stmts = [self.code_simple()]
+        while self.kind() == ";":
+            self.i += 1
+            if self.kind() == "nl":
+                break
+            stmts.append(self.code_simple())
+        return tuple(stmts), self.expect("nl")
 
     def code_simple(self) -> ast.Assign:
         start = self.i
