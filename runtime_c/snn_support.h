@@ -42,6 +42,37 @@ static inline int64_t snn_imod(int64_t x, int64_t y)
     return r;
 }
 
+//! x // y rounded toward minus infinity, as Python and Brian2; 0 for y = 0
+//! (C would trap), and INT64_MIN // -1 saturates.
+static inline int64_t snn_ifloordiv(int64_t x, int64_t y)
+{
+    if (y == 0) return 0;
+    if (y == -1) return x == INT64_MIN ? INT64_MAX : -x;
+    int64_t q = x / y;
+    if ((x % y != 0) && ((x < 0) != (y < 0))) q -= 1;
+    return q;
+}
+
+//! x // y for doubles exactly as CPython's float floor division (not
+//! floor(x / y), whose rounded quotient can be one too high: 1 // 0.1 is 9).
+static inline double snn_ffloordiv(double x, double y)
+{
+    double mod = fmod(x, y);
+    if (y == 0) return x / y;  /* inf or nan, as the C division */
+    double div = (x - mod) / y;
+    if (mod != 0) {
+        if ((y < 0) != (mod < 0)) div -= 1.0;
+    }
+    double floordiv;
+    if (div != 0) {
+        floordiv = floor(div);
+        if (div - floordiv > 0.5) floordiv += 1.0;
+    } else {
+        floordiv = copysign(0.0, x / y);
+    }
+    return floordiv;
+}
+
 //! int(x): truncation toward zero, saturating instead of undefined behaviour.
 static inline int64_t snn_trunc(double x)
 {

@@ -214,8 +214,9 @@ class CPrinter:
         op = e.op
         if op == "**":
             return f"pow({self.expr(e.left, ctx)}, {self.expr(e.right, ctx)})", _ATOM
-        if op == "%":
-            fn = "snn_imod" if e.dtype == "i" else "snn_fmod"
+        if op in ("%", "//"):
+            fn = {"%": "mod", "//": "floordiv"}[op]
+            fn = f"snn_i{fn}" if e.dtype == "i" else f"snn_f{fn}"
             return f"{fn}({self.expr(e.left, ctx)}, {self.expr(e.right, ctx)})", _ATOM
         prec = _PREC[op]
         left = self._wrap(e.left, ctx, prec)

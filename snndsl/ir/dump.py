@@ -5,7 +5,7 @@ from snndsl.ir import nodes as ir
 from snndsl.ir import storage
 
 _PREC = {"or": 1, "and": 2, "==": 3, "!=": 3, "<": 4, "<=": 4, ">": 4, ">=": 4,
-         "+": 5, "-": 5, "*": 6, "/": 6, "%": 6, "**": 8}
+         "+": 5, "-": 5, "*": 6, "/": 6, "//": 6, "%": 6, "**": 8}
 
 
 def expr(e: ir.Expr, prec: int = 0) -> str:

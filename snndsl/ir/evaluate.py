@@ -41,13 +41,20 @@ def _mod(a, b):
     return r
 
 
+def _floordiv(a, b):
+    """Python's a // b (snn_ifloordiv / snn_ffloordiv in C)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a // b
+    return float(a) // float(b)
+
+
 def _clip(x, lo, hi):
     return lo if x < lo else hi if x > hi else x
 
 
 _BIN = {
     "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-    "/": lambda a, b: a / b, "%": _mod, "**": lambda a, b: float(a) ** b,
+    "/": lambda a, b: a / b, "//": _floordiv, "%": _mod, "**": lambda a, b: float(a) ** b,
     "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
     ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
     "and": lambda a, b: bool(a) and bool(b), "or": lambda a, b: bool(a) or bool(b),
@@ -109,7 +116,7 @@ def evaluate(e: ir.Expr):
             value = _BIN[e.op](a, b)
         except (ZeroDivisionError, OverflowError, ValueError) as exc:
             raise _arith_error(e, exc, (a, b)) from None
-        if e.dtype == "i" and e.op in ("+", "-", "*", "%"):
+        if e.dtype == "i" and e.op in ("+", "-", "*", "%", "//"):
             value = int(value)
         return _checked(e, value, (a, b))
     if isinstance(e, ir.Call):

@@ -35,6 +35,7 @@ class Unsupported(Exception):
 _BINARY = {
     "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
     "%": np.mod,  # the sign of the divisor, as Python and the generated C (snn_fmod, snn_imod)
+    "//": np.floor_divide,  # as Python and the generated C (snn_ffloordiv, snn_ifloordiv)
     "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
     "==": np.equal, "!=": np.not_equal,
 }

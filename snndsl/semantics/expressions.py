@@ -228,6 +228,12 @@ class ExpressionChecks:
         for x, sub in ((a, e.left), (b, e.right)):
             if x.dtype == "b" and op not in ("==", "!="):
                 self.fail(Code.BAD_TYPE, f"'{op}' applies to numbers, not conditions", sub.span)
+        if op == "//":  # the floor of a ratio of like quantities, as Python's: a whole number
+            if da != db:
+                self.fail(Code.DIMENSION, f"'//' takes the floor of a ratio of like quantities: left side is "
+                          f"{describe_dim(da)}, right side is {describe_dim(db)}"
+                          + ("; divide first, then take floor(...)" if db == DIMENSIONLESS else ""), e.span)
+            return ir.Binary(op, a, b, _arith(a, b), e.span), DIMENSIONLESS
         if op in ("+", "-", "%", "<", "<=", ">", ">=", "==", "!="):
             if da != db:
                 self.fail(Code.DIMENSION, f"the sides of '{op}' have different dimensions: "

@@ -62,12 +62,12 @@ _TOKEN = re.compile(rf"""
   | (?P<num>{_NUMBER})
   | (?P<name>{_NAME})
   | (?P<str>{_STRING})
-  | (?P<op>\*\*|->|\.\.|<=|>=|==|!=|\+=|-=|\*=|/=|[-+*/%<>=:.,;()\[\]])
+  | (?P<op>\*\*|//|->|\.\.|<=|>=|==|!=|\+=|-=|\*=|/=|[-+*/%<>=:.,;()\[\]])
 """, re.X)
 
 _AUGOPS = frozenset(("=", "+=", "-=", "*=", "/="))
 _COMPARE = frozenset(("<=", ">=", "==", "!=", "<", ">"))
-_MULOPS = frozenset(("*", "/", "%"))
+_MULOPS = frozenset(("*", "/", "//", "%"))
 _ADDOPS = frozenset(("+", "-"))
 _CLAUSES = frozenset(("threshold", "refractory", "delay"))
 

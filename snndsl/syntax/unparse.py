@@ -6,7 +6,7 @@ from snndsl.syntax import ast
 
 # loosest first, as in grammar/snn.lark
 _PREC = {"or": 1, "and": 2, "not": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4, "!=": 4,
-         "+": 5, "-": 5, "*": 6, "/": 6, "%": 6, "neg": 7, "**": 8}
+         "+": 5, "-": 5, "*": 6, "/": 6, "//": 6, "%": 6, "neg": 7, "**": 8}
 
 
 def expr(e: ast.Expr, prec: int = 0) -> str:

@@ -75,3 +75,40 @@ def test_inf_as_in_brian2(tmp_path):
     assert len(sp.i) > 3
     np.testing.assert_array_equal(ours["sp"].i, np.asarray(sp.i))
     np.testing.assert_allclose(ours["m"].values, np.asarray(mon.v).T, rtol=1e-12, atol=1e-15)
+
+
+FLOORDIV_MODEL = """\
+dt = 0.1 ms
+neurons G[6]:
+    dv/dt = (2 - v) / (10 ms) : 1
+    k : integer
+    method: euler
+    threshold: v > 1.5
+    reset: v = (v // 0.7) * 0.1 - k // 3; k += 1
+    init: v = -0.35 * i + (i // 2) - (-7) // 2
+monitor m: G.v
+monitor mk: G.k
+phase a:
+    run 40 ms
+"""
+
+
+def test_floor_division_as_in_brian2(tmp_path):
+    """Brian2's `//` (Python's: toward minus infinity, for ints and floats),
+    in reset code and init, on negative and positive values."""
+    import brian2 as b2
+    path = tmp_path / "floordiv.snn"
+    path.write_text(FLOORDIV_MODEL)
+    ours = snndsl.compile(path).run()
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    ms = b2.ms  # noqa: F841 - the equations' namespace
+    G = b2.NeuronGroup(6, "dv/dt = (2 - v) / (10*ms) : 1\nk : integer", threshold="v > 1.5",
+                       reset="v = (v // 0.7) * 0.1 - k // 3; k += 1", method="euler")
+    G.v = "-0.35 * i + (i // 2) - (-7) // 2"
+    mon = b2.StateMonitor(G, ["v", "k"], record=True)
+    b2.run(40 * ms)
+    assert np.asarray(mon.k)[:, -1].max() >= 3  # k // 3 became 1 for some
+    np.testing.assert_allclose(ours["m"].values, np.asarray(mon.v).T, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(ours["mk"].values, np.asarray(mon.k).T)

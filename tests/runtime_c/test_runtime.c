@@ -876,6 +876,23 @@ static void test_snapshot_checks(void)
     snn_buf_free(&slots[1]);
 }
 
+/* --------------------------------------- snn_support.h: floor division */
+
+static void test_floordiv(void)
+{
+    // Python's values: 7 // 2, -7 // 2, 7 // -2, -7 // -2; 0 for a zero divisor
+    CHECK(snn_ifloordiv(7, 2) == 3 && snn_ifloordiv(-7, 2) == -4);
+    CHECK(snn_ifloordiv(7, -2) == -4 && snn_ifloordiv(-7, -2) == 3);
+    CHECK(snn_ifloordiv(6, 3) == 2 && snn_ifloordiv(-6, 3) == -2 && snn_ifloordiv(0, -5) == 0);
+    CHECK(snn_ifloordiv(5, 0) == 0 && snn_ifloordiv(INT64_MIN, -1) == INT64_MAX);
+    // CPython's float floor division, not floor(x / y): 1 // 0.1 is 9.0
+    CHECK(snn_ffloordiv(1.0, 0.1) == 9.0 && floor(1.0 / 0.1) == 10.0);
+    CHECK(snn_ffloordiv(-7.5, 2.0) == -4.0 && snn_ffloordiv(7.5, -2.0) == -4.0);
+    CHECK(snn_ffloordiv(-7.5, -2.0) == 3.0 && snn_ffloordiv(0.3, 0.1) == 2.0);
+    CHECK(snn_ffloordiv(-0.0, 1.0) == 0.0 && signbit(snn_ffloordiv(-0.0, 1.0)));
+    CHECK(isinf(snn_ffloordiv(1.0, 0.0)) && isnan(snn_ffloordiv(0.0, 0.0)));
+}
+
 /* --------------------------------------- snn_support.h: clip, time steps */
 
 static void test_clip(void)
@@ -1173,6 +1190,7 @@ int main(int argc, char **argv)
     test_progress();
     test_snapshot_checks();
     test_clip();
+    test_floordiv();
     test_timestep();
     test_elapsed_steps();
     test_exact_factors();
