@@ -413,6 +413,8 @@ class _Builder:
 }}
 ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
 ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;"""
+        if k.pre_range or k.post_range:
+            return self.connect_ranges(k, g, head, push, what)
         if k.rule == "one to one":
             loop = f"""for (int64_t _i = 0; _i < snn_imin({pre}.n, {post}.n); _i++) {{
     const int64_t _j = _i;
@@ -464,6 +466,63 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
 }}
 """ + self.index_synapses(g)
         return body
+
+    def connect_ranges(self, k: ir.Connect, g: ir.Group, head: str, push: str, what: str) -> str:
+        """Connecting subgroups: the pairs of their neurons only, in Brian2's
+        order, with i and j counted from each subgroup's first neuron in the
+        conditions (the checker wrote them so); then each synapse's i and j
+        within the subgroups, the copies users see."""
+        S, pre, post = self.g(g.name), self.g(g.source), self.g(g.target)
+        (a, b), (c, d) = k.pre_range or (0, None), k.post_range or (0, None)
+        n_i = str(b - a) if b is not None else f"{pre}.n"
+        n_j = str(d - c) if d is not None else f"{post}.n"
+        if k.rule == "one to one":
+            loop = f"""for (int64_t _k = 0; _k < snn_imin({n_i}, {n_j}); _k++) {{
+    const int64_t _i = {a} + _k, _j = {c} + _k;
+{self._indent(push, 4)}
+}}"""
+        elif k.rule == "bernoulli":
+            ctx = self.ctx(g, k.span)
+            test = f"    if (!({self.p.expr(k.cond, ctx)})) continue;\n" if k.cond is not None else ""
+            rng = f"&sim->rng[{k.stream}]"
+            loop = f"""const double _p = {self.p.expr(k.p, ctx)};
+const int64_t _n_post = {n_j}, _pairs = (int64_t){n_i} * _n_post;
+/* pair k = i n_post + j of the subgroups; from one synapse to the next, Geometric(p) pairs fail */
+for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric({rng}, _p)) {{
+    const int64_t _i = {a} + _k / _n_post, _j = {c} + _k % _n_post;
+{test}{self._indent(push, 4)}
+    if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&sim->progress, {what}, (double)_k / (double)_pairs);
+}}"""
+        else:
+            cond = "1" if k.rule == "all" else self.p.expr(k.cond, self.ctx(g, k.span))
+            loop = f"""for (int64_t _i = {a}; _i < {a} + {n_i}; _i++) {{
+    for (int64_t _j = {c}; _j < {c} + {n_j}; _j++) {{
+        if (!({cond})) continue;
+{self._indent(push, 8)}
+    }}
+    snn_progress_fraction(&sim->progress, {what}, (double)(_i - {a} + 1) / (double){n_i});
+}}"""
+        return f"""{head}
+{{
+    snn_buf ii, jj;
+    snn_buf_init(&ii, sizeof(int32_t));
+    snn_buf_init(&jj, sizeof(int32_t));
+{self._indent(loop, 4)}
+    snn_progress_finish(&sim->progress);
+    {S}.n = (int64_t)ii.len;
+    {S}.pre = ii.data;
+    {S}.post = jj.data;
+    if (!{S}.pre) {S}.pre = snn_alloc(sim, 1, sizeof(int32_t));
+    if (!{S}.post) {S}.post = snn_alloc(sim, 1, sizeof(int32_t));
+    {S}.i = snn_alloc(sim, {S}.n ? {S}.n : 1, sizeof(int32_t));
+    {S}.j = snn_alloc(sim, {S}.n ? {S}.n : 1, sizeof(int32_t));
+    if (sim->failed) return -1;
+    for (int64_t _s = 0; _s < {S}.n; _s++) {{
+        {S}.i[_s] = {S}.pre[_s] - {a};
+        {S}.j[_s] = {S}.post[_s] - {c};
+    }}
+}}
+""" + self.index_synapses(g)
 
     def index_synapses(self, g: ir.Group) -> str:
         S, pre, post = self.g(g.name), self.g(g.source), self.g(g.target)
@@ -685,11 +744,16 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         mon = self.monitor(k)
         G = self.g(mon.group)
         M = f"sim->{mangle('m', mon.name)}"
+        store = f"""((int32_t *){M}_i.data)[{M}_i.len++] = {G}.spikes[k];
+        ((double *){M}_t.data)[{M}_t.len++] = _t;"""
+        if mon.hi is not None:  # a subgroup's spikes, numbered within it
+            store = f"""if ({G}.spikes[k] < {mon.lo} || {G}.spikes[k] >= {mon.hi}) continue;
+        ((int32_t *){M}_i.data)[{M}_i.len++] = {G}.spikes[k] - {mon.lo};
+        ((double *){M}_t.data)[{M}_t.len++] = _t;"""
         return f"""if ({G}.nspikes > 0 && ({self._active(mon)})) {{
     if (snn_buf_reserve(&{M}_i, (size_t){G}.nspikes) || snn_buf_reserve(&{M}_t, (size_t){G}.nspikes)) {{ snn_fail(sim, "out of memory in monitor {mon.name}"); return; }}
     for (int64_t k = 0; k < {G}.nspikes; k++) {{
-        ((int32_t *){M}_i.data)[{M}_i.len++] = {G}.spikes[k];
-        ((double *){M}_t.data)[{M}_t.len++] = _t;
+        {store}
     }}
 }}"""
 
@@ -697,10 +761,15 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         mon = self.monitor(k)
         G = self.g(mon.group)
         M = f"sim->{mangle('m', mon.name)}"
+        count, prelude = f"(double){G}.nspikes / (double){G}.n", ""
+        if mon.hi is not None:  # a subgroup's: the spikes of its neurons over its size
+            prelude = (f"    int64_t _in = 0;\n    for (int64_t k = 0; k < {G}.nspikes; k++) "
+                       f"_in += {G}.spikes[k] >= {mon.lo} && {G}.spikes[k] < {mon.hi};\n")
+            count = f"(double)_in / (double){mon.hi - mon.lo}"
         return f"""if ({self._active(mon)}) {{
     if (snn_buf_reserve(&{M}_t, 1) || snn_buf_reserve(&{M}_r, 1)) {{ snn_fail(sim, "out of memory in monitor {mon.name}"); return; }}
-    ((double *){M}_t.data)[{M}_t.len++] = _t;
-    ((double *){M}_r.data)[{M}_r.len++] = (double){G}.nspikes / (double){G}.n / sim->dt;
+{prelude}    ((double *){M}_t.data)[{M}_t.len++] = _t;
+    ((double *){M}_r.data)[{M}_r.len++] = {count} / sim->dt;
 }}"""
 
     def poisson_skips(self, g: ir.Group) -> bool:
@@ -1026,9 +1095,19 @@ if (sim->failed) return -1;"""
             out.append(CArray(f"{s.name}.npy", self.descr(var), f"{S}.data", shape))
             if g.kind == "synapses" and not var.shared:
                 n = f"(size_t){self.g(g.name)}.n"
-                out.append(CArray(f"{s.name}.i.npy", "<i4", f"{self.g(g.name)}.pre", (n,)))
-                out.append(CArray(f"{s.name}.j.npy", "<i4", f"{self.g(g.name)}.post", (n,)))
+                i, j = self.synapse_ends(g)
+                out.append(CArray(f"{s.name}.i.npy", "<i4", i, (n,)))
+                out.append(CArray(f"{s.name}.j.npy", "<i4", j, (n,)))
         return tuple(out)
+
+    def synapse_ends(self, g: ir.Group) -> tuple[str, str]:
+        """The arrays of each synapse's i and j as users see them: within the
+        subgroups it joins (their own copies, made at connect), else the
+        groups' indices the synapses store."""
+        G = self.g(g.name)
+        if g.source_range or g.target_range:
+            return f"{G}.i", f"{G}.j"
+        return f"{G}.pre", f"{G}.post"
 
     def variables(self) -> tuple[CArray, ...]:
         """Every group variable, for reading and writing between runs
@@ -1044,8 +1123,9 @@ if (sim->failed) return -1;"""
                 shape = (self.count(f.count),) if f.count is not None else ()
                 out.append(CArray(f"{g.name}.{f.name}", descr[f.ctype], data, shape))
             if g.kind == "synapses":  # read only, from Python: each synapse's neurons
-                out += [CArray(f"{g.name}.i", "<i4", f"{G}.pre", (f"{G}.n",)),
-                        CArray(f"{g.name}.j", "<i4", f"{G}.post", (f"{G}.n",))]
+                i, j = self.synapse_ends(g)
+                out += [CArray(f"{g.name}.i", "<i4", i, (f"{G}.n",)),
+                        CArray(f"{g.name}.j", "<i4", j, (f"{G}.n",))]
         return tuple(out)
 
     def manifest(self) -> str:

@@ -142,6 +142,8 @@ def kernel(k: ir.Kernel) -> list[str]:
         head = f"poisson spikes {k.target}: rate {expr(k.rate)}, sampled {k.sampling}, stream {k.stream}"
     elif isinstance(k, ir.Connect):
         head = f"connect {k.target}: {k.rule}" + (f" from {k.data}" if k.data else "")
+        head += f", pre [{k.pre_range[0]}:{k.pre_range[1]}]" if k.pre_range else ""
+        head += f", post [{k.post_range[0]}:{k.post_range[1]}]" if k.post_range else ""
         head += f", p = {expr(k.p)}, stream {k.stream}" if k.p is not None else ""
     elif isinstance(k, ir.RunEvery):
         head = f"every {k.steps} steps {k.target}"
@@ -196,7 +198,8 @@ def dump(m: ir.Module) -> str:
                 out.append(f"        {f.state_name}: {f.ctype}{length} ({f.snapshot})")
     for mon in m.monitors:
         what = f"{mon.group}.{mon.var}[{mon.lo}:{'' if mon.hi is None else mon.hi}] every {mon.every} steps" \
-            if mon.kind == "state" else f"{mon.kind} of {mon.group}"
+            if mon.kind == "state" else f"{mon.kind} of {mon.group}" + (
+                f"[{mon.lo}:{mon.hi}] (numbered within)" if mon.hi is not None else "")
         during = f" during {', '.join(mon.during)}" if mon.during else ""
         out.append(f"monitor {mon.name}: {what}{during}")
     for s in m.saves:

@@ -95,4 +95,4 @@ def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:
         connect_cond=g.connect_cond, connect_data=g.connect_data, on_pre=on_pre, on_post=on_post,
         update=update, threshold=g.threshold, reset=g.reset, refractory=g.refractory,
         refractory_kind=g.refractory_kind, delay=g.delay, delay_kind=g.delay_kind, every=g.every,
-        summed=g.summed, span=g.span)
+        summed=g.summed, source_range=g.source_range, target_range=g.target_range, span=g.span)

@@ -431,6 +431,10 @@ class Group:
     update: tuple[Stmt, ...] = ()
     every: tuple[Every, ...] = ()  # `every PERIOD:` blocks, in the order of the model
     summed: tuple[Summed, ...] = ()  # synapses: the neuron variables they sum onto
+    # synapses between subgroups: the (lo, hi) of the source's (target's) neurons; the
+    # synapses store the groups' indices, `i` and `j` in their code count from lo
+    source_range: tuple[int, int] | None = None
+    target_range: tuple[int, int] | None = None
     threshold: Expr | None = None
     reset: tuple[Stmt, ...] = ()
     refractory: Expr | None = None  # a duration, or a condition that keeps a neuron refractory
@@ -524,6 +528,10 @@ class Connect(Kernel):
     p: Expr | None = None
     data: str | None = None
     stream: int | None = None
+    # the presynaptic (postsynaptic) neurons it joins, lo to hi - 1 (None: all):
+    # the ranges of subgroups, whose pairs alone are tried
+    pre_range: tuple[int, int] | None = None
+    post_range: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

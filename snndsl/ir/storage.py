@@ -108,6 +108,9 @@ def fields(g: ir.Group, precision: str, poisson_skips: bool) -> tuple[Field, ...
     if g.kind == "synapses":
         out += [Field("pre", "internal", "int32_t", _n(g.name), "array", "presynaptic neuron of each synapse"),
                 Field("post", "internal", "int32_t", _n(g.name), "array", "postsynaptic neuron of each synapse")]
+        if g.source_range or g.target_range:  # between subgroups: i and j count from their first neurons
+            out += [Field("i", "internal", "int32_t", _n(g.name), "array", "pre, within the source subgroup"),
+                    Field("j", "internal", "int32_t", _n(g.name), "array", "post, within the target subgroup")]
         slots = Count((Size("ring_size", g.name),))
         if g.delay_kind == "homogeneous":
             out += [Field("delay_steps", "internal", "int64_t", None, "scalar"),

@@ -23,6 +23,11 @@ RECORDS = {"record state": ir.RecordState, "record spikes": ir.RecordSpikes, "re
 
 
 def connect(g: ir.Group) -> ir.Connect:
+    k = _connect(g)
+    return dataclasses.replace(k, pre_range=g.source_range, post_range=g.target_range)
+
+
+def _connect(g: ir.Group) -> ir.Connect:
     if g.connect == "data":
         return ir.Connect(target=g.name, rule="pairs", data=g.connect_data, span=g.span)
     if g.connect in ("all", "one_to_one"):

@@ -41,7 +41,14 @@ def unsupported(module: ir.Module, precision_span=None) -> list[Diagnostic]:
                          "'precision = single' needs the C backend", precision_span,
                          "run with --backend c (backend=\"c\" in Python), or remove 'precision = single'"))
     seen = set()
+    for mon in module.monitors:
+        if mon.kind != "state" and mon.hi is not None:
+            out.append(error(Code.UNSUPPORTED, "the reference backend does not monitor subgroups' spikes yet",
+                             mon.span, "run with --backend c (backend=\"c\" in Python)"))
     for g in module.groups:
+        if g.source_range or g.target_range:
+            out.append(error(Code.UNSUPPORTED, "the reference backend does not connect subgroups yet", g.span,
+                             "run with --backend c (backend=\"c\" in Python)"))
         for s in g.summed:
             out.append(error(Code.UNSUPPORTED, "the reference backend does not run summed variables yet", s.span,
                              "run with --backend c (backend=\"c\" in Python)"))

@@ -51,6 +51,8 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
         self.bad_data: set[str] = set()
         self.bad_locals: set[str] = set()  # protocol locals whose 'let' failed: uses fail quietly
         self.group_decls: dict[str, ast.GroupDecl] = {}
+        self.subgroup_decls: dict[str, ast.SubgroupDecl] = {}
+        self.subgroups: dict[str, tuple[str, int, int] | None] = {}  # name -> (parent, lo, hi), see _subgroup
         self.groups: dict[str, m.Group] = {}
         self.dt = 1e-4
         self._reducing: str | None = None  # the group a reduction's argument ranges over
@@ -93,6 +95,8 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
         for d in decls:
             if isinstance(d, ast.GroupDecl) and d.kind != "synapses":
                 self._group(d)
+        for name in self.subgroup_decls:  # parts of neuron-like groups, whose sizes are known now
+            self._subgroup(name)
         for d in decls:
             if isinstance(d, ast.GroupDecl) and d.kind == "synapses":
                 self._group(d)
@@ -157,6 +161,8 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
                 self.data_decls[name] = d
             elif isinstance(d, ast.GroupDecl):
                 self.group_decls[name] = d
+            elif isinstance(d, ast.SubgroupDecl):
+                self.subgroup_decls[name] = d
         names: dict[str, Span | None] = {}
         for d in decls:
             if isinstance(d, ast.PhaseDecl):
@@ -175,6 +181,50 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
                          f"unknown setting '{d.name}'" + (f"; did you mean '{near}'?" if near else "")
                          + " (settings are dt, seed and precision; use 'const' or 'param' for values)",
                          d.span)
+
+    # ---- subgroups ---------------------------------------------------------------
+    def _subgroup(self, name: str) -> tuple[str, int, int] | None:
+        """(parent, lo, hi) of `subgroup NAME = G[lo:hi]`, a subgroup of a
+        subgroup flattened to its neuron-like group; None when it failed to
+        check (reported once, here)."""
+        if name in self.subgroups:
+            return self.subgroups[name]
+        d = self.subgroup_decls[name]
+        self.subgroups[name] = None  # a cycle of subgroups fails here
+        parent, offset = d.parent, 0
+        if parent in self.subgroup_decls:
+            inner = self._subgroup(parent)
+            if inner is None:
+                return None
+            parent, offset, limit = inner[0], inner[1], inner[2]
+        elif parent in self.group_decls and self.group_decls[parent].kind != "synapses":
+            limit = self.groups[parent].size if parent in self.groups else None
+        else:
+            known = [g for g, gd in self.group_decls.items() if gd.kind != "synapses"] + list(self.subgroup_decls)
+            near = closest(parent, known)
+            what = "is synapses: a subgroup is part of a neuron, Poisson or spikes group" \
+                if parent in self.group_decls else "is not a neuron group"
+            self.err(Code.UNKNOWN_GROUP, f"'{parent}' {what}" + (f"; did you mean '{near}'?" if near else ""),
+                     d.parent_span)
+            return None
+        bounds = []
+        for e in (d.lo, d.hi):
+            v = self._constant_value(e, DIMENSIONLESS, "a subgroup's bound")
+            if v is None:
+                return None
+            if v != int(v):
+                self.err(Code.BAD_VALUE, f"a subgroup's bound is a whole number, not {v:g}", e.span)
+                return None
+            bounds.append(int(v))
+        lo, hi = bounds
+        size = None if limit is None else limit - offset
+        if not 0 <= lo < hi or (size is not None and hi > size):
+            within = f" of the {size} elements of '{d.parent}'" if size is not None else ""
+            self.err(Code.BAD_VALUE, f"subgroup '{name}' = {d.parent}[{lo}:{hi}] must be a non-empty range"
+                     f"{within} (0 <= lo < hi{' <= ' + str(size) if size is not None else ''})", d.span)
+            return None
+        self.subgroups[name] = (parent, offset + lo, offset + hi)
+        return self.subgroups[name]
 
     # ---- constants, settings, parameters, data -------------------------------
     def _const(self, name: str):

@@ -54,6 +54,8 @@ class Scope:
     locals: dict[str, str] = field(default_factory=dict)
     const_only: bool = False
     shared_only: bool = False  # a shared assignment: no per-element reads
+    offset: int = 0  # a subgroup's first element: `i` counts from it
+    size: int | None = None  # a subgroup's size: `N`
     what: str = "here"  # for messages: "in a constant", "in a phase statement"
 
 

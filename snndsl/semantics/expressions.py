@@ -86,10 +86,14 @@ class ExpressionChecks:
                               f"is set from shared values or reductions such as mean({name})", e.span)
                 return self._var_ref(group, v, "shared" if v.shared else "self", e.span, scope)
             if name == "i" and not scope.shared_only:
-                return ir.Special("i", "i", e.span), DIMENSIONLESS
+                first = group.source_range[0] if scope.synapses and group.source_range else scope.offset
+                return _counted_from(ir.Special("i", "i", e.span), first), DIMENSIONLESS
             if name == "j" and scope.synapses:
-                return ir.Special("j", "i", e.span), DIMENSIONLESS
+                first = group.target_range[0] if group.target_range else 0
+                return _counted_from(ir.Special("j", "i", e.span), first), DIMENSIONLESS
             if name == "N":
+                if scope.size is not None:
+                    return ir.Const(scope.size, "i", e.span), DIMENSIONLESS
                 return ir.Size(group.name, "i", e.span), DIMENSIONLESS
         if name in self.const_decls:
             known = self._const(name)
@@ -184,6 +188,11 @@ class ExpressionChecks:
                 return self._var_ref(g, v, "shared", e.span, scope)
             self.fail(Code.MISPLACED, f"'{e.obj}.{e.attr}' has one value per element; reduce it "
                       f"(sum({e.obj}.{e.attr}), mean(...), ...) to use it {scope.what}", e.span)
+        if e.obj in self.subgroup_decls:
+            sub = self.subgroups.get(e.obj)
+            parent = sub[0] if sub else "its group"
+            self.fail(Code.UNSUPPORTED, f"'{e.obj}' is a subgroup: reading its variables in an expression is not "
+                      f"supported yet; reduce over '{parent}' with a condition on i", e.span)
         self._unknown(e.obj, list(self.groups) + (["pre", "post"] if scope.synapses else []), e.span, "group")
 
     def _e_Index(self, e: ast.Index, scope: Scope):
@@ -347,6 +356,9 @@ class ExpressionChecks:
             group = scope.group
         else:
             names = {n.obj for n in _ast_walk(arg) if isinstance(n, ast.Attr) and n.obj in self.groups}
+            for n in _ast_walk(arg):
+                if isinstance(n, ast.Attr) and n.obj in self.subgroup_decls:
+                    self._e_Attr(n, scope)  # not supported yet: says so
             if not names and scope.group is not None:
                 names = {scope.group.name}  # a shared assignment reduces over its own group
             if len(names) != 1:
@@ -366,3 +378,9 @@ class ExpressionChecks:
         if x.dtype == "b":
             self.fail(Code.BAD_TYPE, f"{f}() takes numbers; count(COND) counts conditions", arg.span)
         return ir.Reduce(f, group.name, x, "f", e.span), dim
+
+
+def _counted_from(index: ir.Expr, first: int) -> ir.Expr:
+    """An index within a subgroup (or the synapses of one): the group's index
+    less the subgroup's first element."""
+    return ir.Binary("-", index, ir.Const(first, "i"), "i", index.span) if first else index

@@ -40,8 +40,11 @@ class GroupChecks:
             size = self._size(d)
         else:
             for end, span in ((d.source, d.source_span), (d.target, d.target_span)):
+                if end in self.subgroup_decls:
+                    continue  # checked with its declaration
                 if end not in self.group_decls or self.group_decls[end].kind == "synapses":
-                    near = closest(end, [g for g, gd in self.group_decls.items() if gd.kind != "synapses"])
+                    near = closest(end, [g for g, gd in self.group_decls.items() if gd.kind != "synapses"]
+                                   + list(self.subgroup_decls))
                     self.err(Code.UNKNOWN_GROUP, f"'{end}' is not a neuron group"
                              + (f"; did you mean '{near}'?" if near else ""), span)
         variables: list[m.Variable] = []
@@ -71,8 +74,15 @@ class GroupChecks:
                              "as in Brian2", seen[name])
                     variables = [v for v in variables if v.name != name]
                 variables.append(m.Variable(name, dim, dtype, "state", implicit=True))
-        group = m.Group(d.kind, d.name, size, tuple(variables), source=d.source, target=d.target,
-                        span=d.span)
+        ends = {}
+        if d.kind == "synapses":  # a subgroup end: its group, and the range of its neurons
+            for end, key in ((d.source, "source"), (d.target, "target")):
+                sub = self._subgroup(end) if end in self.subgroup_decls else None
+                ends[key] = sub[0] if sub else end
+                ends[f"{key}_range"] = sub[1:] if sub else None
+        group = m.Group(d.kind, d.name, size, tuple(variables), source=ends.get("source", d.source),
+                        target=ends.get("target", d.target), source_range=ends.get("source_range"),
+                        target_range=ends.get("target_range"), span=d.span)
         self.groups[d.name] = group  # visible to its own expressions from here on
         group = self._group_items(d, group)
         self.groups[d.name] = group
@@ -154,6 +164,10 @@ class GroupChecks:
                     self.used.add(item.data)
                     if item.data not in self.data_decls:
                         self._unknown(item.data, self.data_decls, item.span, "data array")
+                    if group.source_range or group.target_range:
+                        self.fail(Code.UNSUPPORTED, "'connect: from DATA' between subgroups is not supported yet; "
+                                  "connect the whole groups with the pairs offset, or use a condition",
+                                  item.span)
                     changes.update(connect="data", connect_data=item.data)
                 elif isinstance(item, ast.Method):
                     if d.kind not in ("neurons", "synapses"):

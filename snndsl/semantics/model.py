@@ -58,6 +58,9 @@ class Group:
     delay_kind: str = "none"
     every: tuple[ir.Every, ...] = ()
     summed: tuple[ir.Summed, ...] = ()
+    # synapses between subgroups: the (lo, hi) of the source's (target's) neurons they join
+    source_range: tuple[int, int] | None = None
+    target_range: tuple[int, int] | None = None
     span: Span | None = field(default=None, compare=False)
 
     def var(self, name: str) -> Variable | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from snndsl.diagnostics import Code
 from snndsl.ir import nodes as ir
 from snndsl.semantics import model as m
-from snndsl.semantics.common import MAX_SIZE, PREDEFINED, Scope, _binary, _Fail, _is_int
+from snndsl.semantics.common import MAX_SIZE, PREDEFINED, Scope, _binary, _Fail, _is_int, _replace
 from snndsl.syntax import ast
 from snndsl.syntax.ast import RESERVED
 from snndsl.units import DIMENSIONLESS, SECOND, format_dim
@@ -34,17 +34,16 @@ class ProtocolChecks:
 
     def _monitor(self, d: ast.MonitorDecl, phase_names: set[str]) -> ir.Monitor | None:
         try:
-            if d.group not in self.groups:
-                self._unknown(d.group, self.groups, d.group_span, "group")
-            group = self.groups[d.group]
+            group, sub = self._group_or_subgroup(d.group, d.group_span)
             for name, span in zip(d.during, d.during_spans):
                 if name not in phase_names:
                     self._unknown(name, phase_names, span, "phase")
             if d.kind in ("spikes", "rate"):
                 if group.kind == "synapses":
                     self.fail(Code.BAD_VALUE, "synapses do not spike; monitor a neuron group", d.group_span)
-                return ir.Monitor(d.name, d.kind, d.group, unit="1/second" if d.kind == "rate" else "1",
-                                  span=d.span)
+                first, last = sub if sub else (0, None)
+                return ir.Monitor(d.name, d.kind, group.name, lo=first, hi=last,
+                                  unit="1/second" if d.kind == "rate" else "1", span=d.span)
             var = self._lookup_var(group, d.var, d.var_span)
             every, step = 1, None
             if d.every is not None:
@@ -57,12 +56,27 @@ class ProtocolChecks:
                 if var.shared:
                     self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared: it has no elements to select",
                               d.selector.span)
-                lo, hi = self._range_consts(d.selector, group)
-            return ir.Monitor(d.name, "state", d.group, var.name, lo, hi, every,
+                lo, hi = self._range_consts(d.selector, group if sub is None else _replace(
+                    group, name=d.group, size=sub[1] - sub[0]))
+            if sub is not None:  # the subgroup's range, and the selection within it
+                lo, hi = sub[0] + lo, sub[1] if hi is None else sub[0] + hi
+            return ir.Monitor(d.name, "state", group.name, var.name, lo, hi, every,
                               step if d.every is not None else None, tuple(d.during),
                               format_dim(var.dim), var.dtype, d.span)
         except _Fail:
             return None
+
+    def _group_or_subgroup(self, name: str, span) -> tuple[m.Group, tuple[int, int] | None]:
+        """The group a name stands for, and the range of a subgroup's elements
+        in it (None for a whole group)."""
+        if name in self.subgroup_decls:
+            sub = self._subgroup(name)
+            if sub is None:
+                raise _Fail  # reported with its declaration
+            return self.groups[sub[0]], sub[1:]
+        if name not in self.groups:
+            self._unknown(name, list(self.groups) + list(self.subgroup_decls), span, "group")
+        return self.groups[name], None
 
     def _range_consts(self, sel: ast.Range, group: m.Group) -> tuple[int, int | None]:
         bounds = []
@@ -200,14 +214,29 @@ class ProtocolChecks:
             self.fail(Code.DUPLICATE, f"'{name}' is already declared at the top level", span)
 
     def _target_var(self, t: ast.Target) -> tuple[m.Group, m.Variable]:
-        if t.group not in self.groups:
-            self._unknown(t.group, self.groups, t.group_span, "group")
-        group = self.groups[t.group]
+        group, sub = self._group_or_subgroup(t.group, t.group_span)
+        if sub is not None:
+            self.fail(Code.UNSUPPORTED, f"'{t.group}' is a subgroup: saving or reducing over one is not "
+                      f"supported yet; use its group '{group.name}' with a condition on i", t.group_span)
         var = self._lookup_var(group, t.var, t.var_span)
         return group, var
 
+    def _target(self, t: ast.Target) -> tuple[m.Group, m.Variable, tuple[int, int] | None]:
+        """A phase statement's group and variable, and a subgroup's range."""
+        group, sub = self._group_or_subgroup(t.group, t.group_span)
+        return group, self._lookup_var(group, t.var, t.var_span), sub
+
+    def _in_subgroup(self, sub, lo, hi) -> tuple[ir.Expr | None, ir.Expr | None]:
+        """Bounds [lo:hi] within a subgroup's range, as the group's: clamped to it."""
+        if sub is None:
+            return lo, hi
+        first, last = ir.Const(sub[0], "i"), ir.Const(sub[1], "i")
+        lo = first if lo is None else ir.Binary("+", first, ir.Call("max", (lo, ir.Const(0, "i")), "i"), "i")
+        hi = last if hi is None else ir.Call("min", (ir.Binary("+", first, hi, "i"), last), "i")
+        return lo, hi
+
     def _group_assign(self, s: ast.GroupAssign, local_vars) -> ir.Stmt:
-        group, var = self._target_var(s.target)
+        group, var, sub = self._target(s.target)
         if var.kind == "subexpr":
             self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is a subexpression and cannot be assigned",
                       s.target.var_span)
@@ -221,7 +250,8 @@ class ProtocolChecks:
                           what="in a shared assignment")
         else:
             scope = Scope(group=group, synapses=synapses, rand=True, reductions=True,
-                          locals=dict(local_vars), what="in a phase assignment")
+                          locals=dict(local_vars), what="in a phase assignment",
+                          offset=sub[0] if sub else 0, size=sub[1] - sub[0] if sub else None)
         where = lo = hi = None
         sel = s.target.selector
         if sel is not None and var.shared:
@@ -234,6 +264,10 @@ class ProtocolChecks:
             lo, hi = self._range_bounds(sel, local_vars)
         value, dim = self.expr(s.value, scope)
         value = self._compound(target, var, s.op, value, dim, s.value.span)
+        if sub is not None and var.shared:
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared by all of '{group.name}': a subgroup "
+                      "cannot set it", s.target.span)
+        lo, hi = self._in_subgroup(sub, lo, hi)
         return ir.GroupAssign(group.name, target, value, where, lo, hi, s.span)
 
     def _range_bounds(self, sel: ast.Range, local_vars) -> tuple[ir.Expr | None, ir.Expr | None]:
@@ -253,7 +287,7 @@ class ProtocolChecks:
         return bounds[0], bounds[1]
 
     def _freeze(self, s: ast.Freeze, local_vars) -> ir.Stmt:
-        group, var = self._target_var(s.target)
+        group, var, sub = self._target(s.target)
         word = "freeze" if s.frozen else "unfreeze"
         if var.kind == "subexpr":
             self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is a subexpression: there is nothing to {word}",
@@ -261,18 +295,20 @@ class ProtocolChecks:
         if group.kind == "spikes":
             self.fail(Code.BAD_VALUE, "a spikes group has no variables", s.target.span)
         sel = s.target.selector
-        if sel is not None and var.shared:
+        if (sel is not None or sub is not None) and var.shared:
             self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared (one value for the whole group) and "
-                      f"cannot be {word}d per element", sel.span)
+                      f"cannot be {word}d per element", (sel or s.target).span)
         where = lo = hi = None
         if isinstance(sel, ast.Where):
             scope = Scope(group=group, synapses=group.kind == "synapses", rand=True, reductions=True,
-                          locals=dict(local_vars), what=f"in '{word}'")
+                          locals=dict(local_vars), what=f"in '{word}'",
+                          offset=sub[0] if sub else 0, size=sub[1] - sub[0] if sub else None)
             where, _ = self.expr(sel.cond, scope)
             self._expect_bool(where, sel.cond.span)
         elif isinstance(sel, ast.Range):
             lo, hi = self._range_bounds(sel, local_vars)
         self.frozen_vars.add((group.name, var.name))
+        lo, hi = self._in_subgroup(sub, lo, hi)
         return ir.Freeze(group.name, var.name, s.frozen, where, lo, hi, s.span)
 
     def _save(self, s: ast.Save, in_loop: bool) -> ir.Stmt:

@@ -14,7 +14,7 @@ from snndsl.diagnostics import Span
 # The language's reserved words: its keywords, which no declaration may take as its name.
 RESERVED = frozenset("""neurons poisson spikes synapses monitor phase run for in if else while let
 freeze unfreeze save store restore state as and or not const param data init on pre post
-connect threshold reset refractory method delay every during from of true false""".split())
+connect threshold reset refractory method delay every during from of true false subgroup""".split())
 
 
 def _span():
@@ -281,6 +281,19 @@ class GroupDecl(Decl):
     name_span: Span | None = _span()
     source_span: Span | None = _span()
     target_span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class SubgroupDecl(Decl):
+    """`subgroup NAME = GROUP[LO:HI]`: the elements LO to HI - 1 of GROUP."""
+
+    name: str
+    parent: str
+    lo: Expr
+    hi: Expr
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+    parent_span: Span | None = _span()
 
 
 @dataclass(frozen=True, slots=True)

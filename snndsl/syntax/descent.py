@@ -268,6 +268,19 @@ class _Parser:
             return ast.GroupDecl("synapses", self.text_of(name), None, items, self.text_of(source),
                                  self.text_of(target), span=self.span(start, end), name_span=self.tspan(name),
                                  source_span=self.tspan(source), target_span=self.tspan(target))
+        if word == "subgroup":
+            self.i += 1
+            name = self.name()
+            self.expect("=")
+            parent = self.name()
+            self.expect("[")
+            lo, _, _ = self.expr()
+            self.expect(":")
+            hi, _, _ = self.expr()
+            self.expect("]")
+            end = self.expect("nl")
+            return ast.SubgroupDecl(self.text_of(name), self.text_of(parent), lo, hi, self.span(start, end),
+                                    self.tspan(name), self.tspan(parent))
         if word == "monitor":
             return self.monitor()
         if word == "phase":

@@ -311,6 +311,12 @@ class _ToAst(Transformer):
                                  name_span=self._tspan(name))
         return make
 
+    @v_args(meta=True)
+    def subgroup_decl(self, meta, children):
+        name, parent, lo, hi = children
+        return ast.SubgroupDecl(str(name), str(parent), lo, hi, self._span(meta), self._tspan(name),
+                                self._tspan(parent))
+
     neurons_decl = _group("neurons")
     poisson_decl = _group("poisson")
     spikes_decl = _group("spikes")

@@ -151,6 +151,8 @@ def unparse(module: ast.Module) -> str:
             out.append(f"const {d.name} = {expr(d.value)}")
         elif isinstance(d, ast.ParamDecl):
             out.append(f"param {d.name} = {expr(d.value)}")
+        elif isinstance(d, ast.SubgroupDecl):
+            out.append(f"subgroup {d.name} = {d.parent}[{expr(d.lo)}:{expr(d.hi)}]")
         elif isinstance(d, ast.DataDecl):
             unit = f" : {_unit(d.unit)}" if d.unit is not None else ""
             out.append(f"data {d.name}{unit} = {_string(d.path)}")

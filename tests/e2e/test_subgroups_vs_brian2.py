@@ -1,0 +1,88 @@
+"""Subgroups against Brian2's G[a:b], exactly: synapses between subgroups
+(and a subgroup of a subgroup), with i and j counted within them in
+conditions, initial values and the synapses' i and j; state, spike and rate
+monitors of subgroups (spikes numbered within); phase assignments to a
+subgroup, by condition and whole."""
+import numpy as np
+import pytest
+
+import snndsl
+
+pytestmark = [pytest.mark.needs_cc, pytest.mark.brian2]
+
+MODEL = """\
+dt = 0.1 ms
+neurons P[10]:
+    dv/dt = (1.5 - v) / (10 ms) : 1
+    threshold: v > 1
+    reset: v = 0
+    init: v = i * 0.05
+subgroup Pe = P[0:8]
+subgroup Pi = P[8:10]
+subgroup Pe_late = Pe[4:8]
+synapses S: Pe_late -> Pi:
+    connect: all
+    w : 1
+    init: w = 0.01 * (i + 1) + 0.001 * j
+    on pre: post.v += w
+synapses T: Pi -> Pe:
+    connect: j == 2 * i + 1
+    on pre: post.v -= 0.2
+monitor mv: Pe.v[1:3]
+monitor sp: spikes of Pi
+monitor rate_e: rate of Pe
+phase a:
+    Pe.v[i > 5] = 0.9
+    run 20 ms
+    Pi.v = 0.1 * i
+    run 20 ms
+    save S.w as w
+"""
+
+
+def test_subgroups_match_brian2(tmp_path):
+    import brian2 as b2
+    path = tmp_path / "sub.snn"
+    path.write_text(MODEL)
+    ours = snndsl.compile(path).run()
+
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    ms = b2.ms  # noqa: F841 - the equations' namespace
+    P = b2.NeuronGroup(10, "dv/dt = (1.5 - v) / (10*ms) : 1", threshold="v > 1", reset="v = 0", method="exact")
+    P.v = "i * 0.05"
+    Pe, Pi = P[0:8], P[8:10]
+    Pe_late = Pe[4:8]
+    S = b2.Synapses(Pe_late, Pi, "w : 1", on_pre="v_post += w")
+    S.connect()
+    S.w = "0.01 * (i + 1) + 0.001 * j"
+    T = b2.Synapses(Pi, Pe, on_pre="v_post -= 0.2")
+    T.connect("j == 2 * i + 1")
+    mv = b2.StateMonitor(Pe, "v", record=[1, 2])
+    sp = b2.SpikeMonitor(Pi)
+    rate = b2.PopulationRateMonitor(Pe)
+    Pe.v["i > 5"] = 0.9
+    b2.run(20 * ms)
+    Pi.v = "0.1 * i"
+    b2.run(20 * ms)
+
+    assert len(sp.i) > 2 and np.max(rate.rate) > 0
+    np.testing.assert_allclose(ours["mv"].values, np.asarray(mv.v).T, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(ours["sp"].i, np.asarray(sp.i))
+    np.testing.assert_allclose(ours["sp"].t, np.asarray(sp.t), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ours["rate_e"].rate, np.asarray(rate.rate), rtol=1e-12)
+    i, j = ours.saved_indices["w"]
+    np.testing.assert_array_equal(i, np.asarray(S.i))
+    np.testing.assert_array_equal(j, np.asarray(S.j))
+    np.testing.assert_allclose(ours.saved["w"], np.asarray(S.w), rtol=1e-12)
+
+
+def test_subgroup_synapses_in_python_count_within_the_subgroups(tmp_path):
+    path = tmp_path / "sub.snn"
+    path.write_text(MODEL)
+    sim = snndsl.compile(path).simulation()
+    sim.run_protocol()
+    np.testing.assert_array_equal(sim["T"].i, [0, 1])
+    np.testing.assert_array_equal(sim["T"].j, [1, 3])
+    np.testing.assert_array_equal(sim["S"].i, np.repeat(np.arange(4), 2))
