@@ -40,6 +40,17 @@ class Monitor:
     i: np.ndarray | None = None
     rate: np.ndarray | None = None
     indices: tuple[int, int] | None = None
+    # spike monitors `with v, ...`: each variable's value at each spike, and its unit
+    recorded: dict[str, np.ndarray] = field(default_factory=dict)
+    recorded_units: dict[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str):
+        """A recorded variable by name, as Brian2's SpikeMonitor(variables=...): `spikes.v`."""
+        recorded = object.__getattribute__(self, "recorded")
+        if name in recorded:
+            return recorded[name]
+        raise AttributeError(f"monitor {object.__getattribute__(self, 'name')!r} has no {name!r}"
+                             + (f" (it records {', '.join(recorded)})" if recorded else ""))
 
     @property
     def quantity(self):
@@ -116,8 +127,11 @@ def from_arrays(manifest: dict, arrays: dict[str, np.ndarray], path: Path | None
         files = info["files"]
         get = lambda key: arrays[files[key]] if key in files else None  # noqa: E731
         indices = tuple(info["indices"]) if "indices" in info else None
+        recorded = info.get("recorded", {})
         monitors[name] = Monitor(name, info["kind"], info["group"], info.get("variable"), info.get("unit"),
-                                 get("t"), get("values"), get("i"), get("rate"), indices)
+                                 get("t"), get("values"), get("i"), get("rate"), indices,
+                                 {k: arrays[r["file"]] for k, r in recorded.items()},
+                                 {k: r["unit"] for k, r in recorded.items()})
     saved, saved_ij = {}, {}
     for name, info in manifest["saved"].items():
         saved[name] = arrays[info["file"]]
@@ -142,6 +156,7 @@ def load(path) -> Results:
     files = set()
     for info in manifest.get("monitors", {}).values():
         files.update(info["files"].values())
+        files.update(r["file"] for r in info.get("recorded", {}).values())
     for info in manifest.get("saved", {}).values():
         files.update(v for k, v in info.items() if k in ("file", "i", "j"))
     arrays = {}

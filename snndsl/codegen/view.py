@@ -171,7 +171,9 @@ class _Builder:
 
     @staticmethod
     def monitor_parts(mon: ir.Monitor) -> tuple[str, ...]:
-        return {"state": ("t", "v"), "spikes": ("i", "t"), "rate": ("t", "r")}[mon.kind]
+        """A monitor's buffers: a spike monitor's `rec_X` hold X at each spike."""
+        parts = {"state": ("t", "v"), "spikes": ("i", "t"), "rate": ("t", "r")}[mon.kind]
+        return parts + tuple(f"rec_{name}" for name, _ in mon.recorded)
 
     # ---- setup ---------------------------------------------------------------
     def param_defaults(self) -> str:
@@ -240,7 +242,10 @@ class _Builder:
         for mon in self.m.monitors:
             for part in self.monitor_parts(mon):
                 var = self.groups[mon.group].var(mon.var) if mon.var else None
-                elsize = {"v": self.ctype(var) if var else "double", "i": "int32_t"}.get(part, "double")
+                if part.startswith("rec_"):  # a variable recorded at each spike
+                    elsize = self.ctype(self.groups[mon.group].var(part[4:]))
+                else:
+                    elsize = {"v": self.ctype(var) if var else "double", "i": "int32_t"}.get(part, "double")
                 out.append(f"snn_buf_init(&sim->{mangle('m', mon.name)}_{part}, sizeof({elsize}));")
         for s in self.m.saves:
             out.append(f"snn_buf_init(&sim->{mangle('s', s.name)}, sizeof({self.ctype(self.saved_var(s))}));")
@@ -750,8 +755,15 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             store = f"""if ({G}.spikes[k] < {mon.lo} || {G}.spikes[k] >= {mon.hi}) continue;
         ((int32_t *){M}_i.data)[{M}_i.len++] = {G}.spikes[k] - {mon.lo};
         ((double *){M}_t.data)[{M}_t.len++] = _t;"""
+        reserve = f"snn_buf_reserve(&{M}_i, (size_t){G}.nspikes) || snn_buf_reserve(&{M}_t, (size_t){G}.nspikes)"
+        g = self.groups[mon.group]
+        for name, _ in mon.recorded:  # the values at the spike: after the threshold, before the reset
+            v = g.var(name)
+            value = f"{G}.{mangle('v', name)}" + ("" if v.shared else f"[{G}.spikes[k]]")
+            store += f"\n        (({self.ctype(v)} *){M}_rec_{name}.data)[{M}_rec_{name}.len++] = {value};"
+            reserve += f" || snn_buf_reserve(&{M}_rec_{name}, (size_t){G}.nspikes)"
         return f"""if ({G}.nspikes > 0 && ({self._active(mon)})) {{
-    if (snn_buf_reserve(&{M}_i, (size_t){G}.nspikes) || snn_buf_reserve(&{M}_t, (size_t){G}.nspikes)) {{ snn_fail(sim, "out of memory in monitor {mon.name}"); return; }}
+    if ({reserve}) {{ snn_fail(sim, "out of memory in monitor {mon.name}"); return; }}
     for (int64_t k = 0; k < {G}.nspikes; k++) {{
         {store}
     }}
@@ -1080,6 +1092,10 @@ if (sim->failed) return -1;"""
             elif mon.kind == "spikes":
                 out.append(CArray(f"{mon.name}.i.npy", "<i4", f"{M}_i.data", (f"{M}_i.len",)))
                 out.append(CArray(f"{mon.name}.t.npy", "<f8", f"{M}_t.data", (f"{M}_t.len",)))
+                for name, _ in mon.recorded:
+                    var = self.groups[mon.group].var(name)
+                    out.append(CArray(f"{mon.name}.{name}.npy", self.descr(var), f"{M}_rec_{name}.data",
+                                      (f"{M}_rec_{name}.len",)))
             else:
                 out.append(CArray(f"{mon.name}.t.npy", "<f8", f"{M}_t.data", (f"{M}_t.len",)))
                 out.append(CArray(f"{mon.name}.rate.npy", "<f8", f"{M}_r.data", (f"{M}_r.len",)))
@@ -1178,6 +1194,9 @@ if (sim->failed) return -1;"""
             elif mon.kind == "spikes":
                 info.update(during=list(mon.during),
                             files={"i": f"{mon.name}.i.npy", "t": f"{mon.name}.t.npy"})
+                if mon.recorded:  # each variable's value at each spike
+                    info["recorded"] = {name: {"file": f"{mon.name}.{name}.npy", "unit": unit}
+                                        for name, unit in mon.recorded}
             else:
                 info.update(unit="1/second", during=list(mon.during),
                             files={"t": f"{mon.name}.t.npy", "rate": f"{mon.name}.rate.npy"})

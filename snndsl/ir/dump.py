@@ -199,7 +199,8 @@ def dump(m: ir.Module) -> str:
     for mon in m.monitors:
         what = f"{mon.group}.{mon.var}[{mon.lo}:{'' if mon.hi is None else mon.hi}] every {mon.every} steps" \
             if mon.kind == "state" else f"{mon.kind} of {mon.group}" + (
-                f"[{mon.lo}:{mon.hi}] (numbered within)" if mon.hi is not None else "")
+                f"[{mon.lo}:{mon.hi}] (numbered within)" if mon.hi is not None else "") + (
+                f" with {', '.join(name for name, _ in mon.recorded)}" if mon.recorded else "")
         during = f" during {', '.join(mon.during)}" if mon.during else ""
         out.append(f"monitor {mon.name}: {what}{during}")
     for s in m.saves:

@@ -462,6 +462,8 @@ class Monitor:
     unit: str = "1"
     dtype: str = "f"
     span: Span | None = _span()
+    # spike monitors: the variables recorded at each spike, as (name, unit)
+    recorded: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ def _reads(node, out: set[tuple[str, str]]) -> None:
 
 def _live(m: ir.Module) -> set[tuple[str, str]]:
     live = {(mon.group, mon.var) for mon in m.monitors if mon.var}
+    live |= {(mon.group, name) for mon in m.monitors for name, _ in mon.recorded}
     for g in m.groups:
         if g.refractory is not None:  # read by the generated threshold and state update
             live |= {(g.name, "lastspike"), (g.name, "not_refractory")}

@@ -42,6 +42,9 @@ def unsupported(module: ir.Module, precision_span=None) -> list[Diagnostic]:
                          "run with --backend c (backend=\"c\" in Python), or remove 'precision = single'"))
     seen = set()
     for mon in module.monitors:
+        if mon.recorded:
+            out.append(error(Code.UNSUPPORTED, "the reference backend does not record variables at spikes yet",
+                             mon.span, "run with --backend c (backend=\"c\" in Python)"))
         if mon.kind != "state" and mon.hi is not None:
             out.append(error(Code.UNSUPPORTED, "the reference backend does not monitor subgroups' spikes yet",
                              mon.span, "run with --backend c (backend=\"c\" in Python)"))

@@ -42,8 +42,18 @@ class ProtocolChecks:
                 if group.kind == "synapses":
                     self.fail(Code.BAD_VALUE, "synapses do not spike; monitor a neuron group", d.group_span)
                 first, last = sub if sub else (0, None)
+                recorded = []
+                for var_name, span in zip(d.recorded, d.recorded_spans):
+                    var = self._lookup_var(group, var_name, span)
+                    if var.kind == "subexpr":
+                        self.fail(Code.UNSUPPORTED, f"'{var_name}' is a subexpression: recording it at each spike "
+                                  "is not supported yet; record the variables it reads", span)
+                    if var_name in dict(recorded):
+                        self.fail(Code.DUPLICATE, f"'{var_name}' is recorded twice", span)
+                    recorded.append((var.name, format_dim(var.dim)))
                 return ir.Monitor(d.name, d.kind, group.name, lo=first, hi=last,
-                                  unit="1/second" if d.kind == "rate" else "1", span=d.span)
+                                  unit="1/second" if d.kind == "rate" else "1", during=tuple(d.during),
+                                  span=d.span, recorded=tuple(recorded))
             var = self._lookup_var(group, d.var, d.var_span)
             every, step = 1, None
             if d.every is not None:

@@ -14,7 +14,7 @@ from snndsl.diagnostics import Span
 # The language's reserved words: its keywords, which no declaration may take as its name.
 RESERVED = frozenset("""neurons poisson spikes synapses monitor phase run for in if else while let
 freeze unfreeze save store restore state as and or not const param data init on pre post
-connect threshold reset refractory method delay every during from of true false subgroup""".split())
+connect threshold reset refractory method delay every during from of true false subgroup with""".split())
 
 
 def _span():
@@ -330,6 +330,8 @@ class MonitorDecl(Decl):
     var_span: Span | None = _span()
     kind_span: Span | None = _span()
     during_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
+    recorded: tuple[str, ...] = ()  # spike monitors: `with v, w`, each one's value at each spike
+    recorded_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
 
 
 # ---- the protocol -----------------------------------------------------------

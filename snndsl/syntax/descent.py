@@ -303,18 +303,30 @@ class _Parser:
             self.i += 1
             self.keyword("of")
             group = self.name()
+            recorded = []
+            if self.word("with"):
+                self.i += 1
+                recorded = [self.name()]
+                while self.kind() == ",":
+                    self.i += 1
+                    recorded.append(self.name())
+            names, spans = self.during()
             end = self.expect("nl")
-            return ast.MonitorDecl(self.text_of(name), "spikes", self.text_of(group), span=self.span(start, end),
-                                   group_span=self.tspan(group))
+            return ast.MonitorDecl(self.text_of(name), "spikes", self.text_of(group), during=names,
+                                   span=self.span(start, end), group_span=self.tspan(group), during_spans=spans,
+                                   recorded=tuple(self.text_of(k) for k in recorded),
+                                   recorded_spans=tuple(self.tspan(k) for k in recorded))
         first = self.name()
         if self.word("of"):
             if self.text_of(first) != "rate":
                 raise Unparsed  # the reference parser says what a monitor may be
             self.i += 1
             group = self.name()
+            names, spans = self.during()
             end = self.expect("nl")
-            return ast.MonitorDecl(self.text_of(name), "rate", self.text_of(group), span=self.span(start, end),
-                                   group_span=self.tspan(group), kind_span=self.tspan(first))
+            return ast.MonitorDecl(self.text_of(name), "rate", self.text_of(group), during=names,
+                                   span=self.span(start, end), group_span=self.tspan(group),
+                                   kind_span=self.tspan(first), during_spans=spans)
         self.expect(".")
         var = self.name()
         selector = self.selector() if self.kind() == "[" else None
@@ -322,19 +334,22 @@ class _Parser:
         if self.word("every"):
             self.i += 1
             every, _, _ = self.expr()
-        names, spans = (), ()
-        if self.word("during"):
-            self.i += 1
-            found = [self.any_word()]
-            while self.kind() == ",":
-                self.i += 1
-                found.append(self.any_word())
-            names = tuple(self.text_of(k) for k in found)
-            spans = tuple(self.tspan(k) for k in found)
+        names, spans = self.during()
         end = self.expect("nl")
         return ast.MonitorDecl(self.text_of(name), "state", self.text_of(first), self.text_of(var), selector, every,
                                names, span=self.span(start, end), group_span=self.tspan(first),
                                var_span=self.tspan(var), during_spans=spans)
+
+    def during(self) -> tuple[tuple[str, ...], tuple]:
+        """`during PHASE, ...` of a monitor, if there: the names and their spans."""
+        if not self.word("during"):
+            return (), ()
+        self.i += 1
+        found = [self.any_word()]
+        while self.kind() == ",":
+            self.i += 1
+            found.append(self.any_word())
+        return tuple(self.text_of(k) for k in found), tuple(self.tspan(k) for k in found)
 
     def string(self, i: int) -> str:
         try:

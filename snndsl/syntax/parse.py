@@ -330,19 +330,24 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def spike_monitor(self, meta, children):
-        name, group = children
-        return ast.MonitorDecl(str(name), "spikes", str(group), span=self._span(meta),
-                               group_span=self._tspan(group))
+        name, group, recording, during = children
+        names, spans = during if during is not None else ((), ())
+        recorded = recording if recording is not None else ()
+        return ast.MonitorDecl(str(name), "spikes", str(group), during=names, span=self._span(meta),
+                               group_span=self._tspan(group), during_spans=spans,
+                               recorded=tuple(str(t) for t in recorded),
+                               recorded_spans=tuple(self._tspan(t) for t in recorded))
 
     @v_args(meta=True)
     def rate_monitor(self, meta, children):
-        name, kind, group = children
+        name, kind, group, during = children
+        names, spans = during if during is not None else ((), ())
         if str(kind) != "rate":
             raise _SyntaxProblem(
                 f"a monitor is 'G.X', 'spikes of G' or 'rate of G', not '{kind} of ...'",
                 self._tspan(kind))
-        return ast.MonitorDecl(str(name), "rate", str(group), span=self._span(meta),
-                               group_span=self._tspan(group), kind_span=self._tspan(kind))
+        return ast.MonitorDecl(str(name), "rate", str(group), during=names, span=self._span(meta),
+                               group_span=self._tspan(group), kind_span=self._tspan(kind), during_spans=spans)
 
     @v_args(meta=True)
     def state_monitor(self, meta, children):
@@ -354,6 +359,9 @@ class _ToAst(Transformer):
 
     def every(self, children):
         return children[0]
+
+    def recording(self, children):
+        return tuple(children)
 
     def during(self, children):
         return tuple(n for n, _ in children), tuple(s for _, s in children)

@@ -171,6 +171,10 @@ def unparse(module: ast.Module) -> str:
                     text += f" during {', '.join(d.during)}"
             else:
                 text = f"{d.kind} of {d.group}"
+                if d.recorded:
+                    text += f" with {', '.join(d.recorded)}"
+                if d.during:
+                    text += f" during {', '.join(d.during)}"
             out.append(f"monitor {d.name}: {text}")
         elif isinstance(d, ast.PhaseDecl):
             out.append(f"phase {d.name}:")
