@@ -33,6 +33,7 @@ from snndsl import units
 from snndsl.codegen.c_expr import linear_factor_sets
 from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
+from snndsl.ir.connectivity import sparse_condition
 from snndsl.ir.evaluate import is_constant
 from snndsl.reference.kernels import Elements, Kernel, RunFailure
 from snndsl.reference.rng import STEPS_NEVER, Streams, steps
@@ -289,11 +290,12 @@ class Machine:
             return Elements(np.arange(n), s.pre, s.post)
         return Elements(np.arange(n), np.arange(n))
 
-    def scalar(self, e: ir.Expr, span, reductions=None):
+    def scalar(self, e: ir.Expr, span, reductions=None, rng=None):
         """A value the same for every element (protocol expressions, delays,
-        matrix entries): one value, as a Python number."""
+        matrix entries): one value, as a Python number; `rng` the stream of
+        its site, if it draws."""
         k = self.kernel(None, Elements(np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64)), span,
-                        reductions=reductions or {})
+                        reductions=reductions or {}, rng=rng)
         return np.asarray(k.eval(e, np.array([0]))).reshape(-1)[0].item()
 
     # ---- setup ------------------------------------------------------------------------
@@ -441,7 +443,7 @@ class Machine:
 
     def _element_loop(self, g: ir.Group, body, span, **kw) -> None:
         self.check_lengths(body, g, span)
-        self.kernel(g, self.all_elements(g), span, **kw).run(body)
+        self.kernel(g, self.all_elements(g), span, rng=self.stream_for(body), **kw).run(body)
 
     def _connect(self, g: ir.Group) -> None:
         """Synapses in Brian2's order: by i, then by j (from data: the rows' order)."""
@@ -463,6 +465,8 @@ class Machine:
         elif g.connect == "all":
             pre = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
             post = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
+        elif (sparse := sparse_condition(g.connect_cond)) is not None:
+            pre, post = self._connect_bernoulli(g, *sparse)
         else:
             pres, posts = [], []
             js = np.arange(n_post, dtype=np.int64)
@@ -470,11 +474,7 @@ class Machine:
             for i in range(n_pre):  # row by row: the C's order, in bounded memory
                 k.elements = Elements(js, np.full(n_post, i, dtype=np.int64), js)
                 k.temps = {}
-                if k.rng is not None or _lazy(g.connect_cond):
-                    ok = np.array([bool(np.asarray(k.eval(g.connect_cond, np.array([j]))).reshape(-1)[0])
-                                   for j in range(n_post)], dtype=bool)
-                else:
-                    ok = np.broadcast_to(np.asarray(k.eval(g.connect_cond, js), dtype=bool), (n_post,))
+                ok = np.broadcast_to(np.asarray(k.values(g.connect_cond), dtype=bool), (n_post,))
                 chosen = js[ok]
                 pres.append(np.full(len(chosen), i, dtype=np.int64))
                 posts.append(chosen)
@@ -486,28 +486,50 @@ class Machine:
         self.syn[g.name] = s
         self.n[g.name] = len(pre)
 
+    def _connect_bernoulli(self, g: ir.Group, p_expr: ir.Expr, cond: ir.Expr | None):
+        """view.connect's 'bernoulli': pair k = i n_post + j; from one synapse
+        to the next, Geometric(p) pairs fail; then the pairs drawn are
+        tested by `cond` (which draws nothing)."""
+        n_pre, n_post = self.n[g.source], self.n[g.target]
+        rng = self.stream_for(g.connect_cond)
+        p = float(self.scalar(p_expr, g.span))
+        pairs = n_pre * n_post
+        made = []
+        k = rng.geometric(p)
+        while k < pairs:
+            made.append(k)
+            k += 1 + rng.geometric(p)
+        ks = np.array(made, dtype=np.int64)
+        pre, post = ks // n_post, ks % n_post
+        if cond is not None and len(ks):
+            test = self.kernel(g, Elements(ks, pre, post), g.span)
+            ok = np.broadcast_to(np.asarray(test.values(cond), dtype=bool), ks.shape)
+            pre, post = pre[ok], post[ok]
+        return pre, post
+
     def stream_for(self, node) -> object | None:
-        """The random stream code draws from: none where it draws nothing. The
-        IR has no stream numbers yet (the C backend numbers them in code
-        generation order), so code that draws is refused before it runs
-        (reference/support.py); reaching here with a draw is a bug."""
-        if node is None or not any(isinstance(n, ir.Rand) for n in ir.walk(node)):
+        """The random stream code draws from (passes/streams.py numbered it:
+        one per site, written into every draw); None where it draws nothing."""
+        streams = {n.stream for n in ir.walk(node) if isinstance(n, ir.Rand)} if node is not None else set()
+        if not streams:
             return None
-        raise InternalError("the reference backend has no random stream for this code")
+        if len(streams) > 1 or None in streams:
+            raise InternalError(f"code of one site draws from the streams {sorted(streams, key=str)}")
+        return self.streams[streams.pop()]
 
     def _delays(self, g: ir.Group) -> None:
         """Delays in steps as Brian2's spike queue: (int)(delay / dt + 0.5)."""
         s = self.syn[g.name]
         where = site(g.span)
         if g.delay_kind == "homogeneous":
-            d = float(self.scalar(g.delay, g.span))
+            d = float(self.scalar(g.delay, g.span, rng=self.stream_for(g.delay)))
             if not (d >= 0) or not math.isfinite(d) or d / self.dt > 1e9:
                 raise RunFailure(f"{where}: error[E0501]: the delay of '{g.name}' is {_g(d)} s, not a valid duration")
             s.delay_steps = int(d / self.dt + 0.5)
             return
         k = self.kernel(g, self.all_elements(g), g.span, rng=self.stream_for(g.delay))
         n = self.n[g.name]
-        d = np.broadcast_to(np.asarray(k.eval(g.delay, np.arange(n)), dtype=np.float64), (n,))
+        d = np.broadcast_to(np.asarray(k.values(g.delay), dtype=np.float64), (n,))
         bad = ~((d >= 0) & np.isfinite(d) & ~(d / self.dt > 1e9))
         if np.any(bad):
             e = int(np.flatnonzero(bad)[0])
@@ -522,7 +544,7 @@ class Machine:
             self._check_refractory(g)
         for g in self.m.groups:
             if g.kind == "poisson" and g.sampling == "skip ahead":
-                raise InternalError("Poisson sources reached the reference backend")
+                self._poisson_redraw(g)
         self._decay_rates = {}
         for g in self.m.groups:
             for v in g.vars:
@@ -545,6 +567,21 @@ class Machine:
                 table[0], table[1] = free
                 table[2 * k], table[2 * k + 1] = pair
             self.linear_factors[g.name] = table
+
+    def _poisson_redraw(self, g: ir.Group) -> None:
+        """view.prepare: a source whose rate changed (or whose next spike is
+        in the past) draws its next spike anew, from now, source by source."""
+        now = timestep(self.t_net, self.dt)
+        rng = self.streams[g.stream]
+        els = self.all_elements(g)
+        k = Kernel(self, g, els, now * self.dt, site(g.span))
+        n = self.n[g.name]
+        p = np.broadcast_to(np.asarray(k.values(ir.Binary("*", g.rate, ir.Special("dt"))), dtype=np.float64), (n,))
+        nxt, old = self.next_spike[g.name], self.p_spike[g.name]
+        for i in range(n):
+            if p[i] != old[i] or nxt[i] < now:  # nan (none drawn yet) differs from every p
+                old[i] = p[i]
+                nxt[i] = now + rng.geometric(float(p[i]))
 
     def decay_rate(self, group: str, a: ir.Expr) -> float:
         return self._decay_rates[(group, a)]
@@ -642,13 +679,14 @@ class Machine:
             self.gen[name][2] = hi
             return
         if g.kind == "poisson":
-            raise InternalError("Poisson sources reached the reference backend")
+            self._poisson(g)
+            return
         if g.threshold is None:
             self.spikes[name] = np.zeros(0, dtype=np.int64)
             return
         k = self.kernel(g, self.all_elements(g), g.span, rng=self.stream_for(g.threshold))
         n = self.n[name]
-        cond = np.broadcast_to(np.asarray(k.eval(g.threshold, np.arange(n)), dtype=bool), (n,)).copy()
+        cond = np.broadcast_to(np.asarray(k.values(g.threshold), dtype=bool), (n,)).copy()
         if g.refractory is not None:
             cond &= self.vars[(name, "not_refractory")]
         spikes = np.flatnonzero(cond)
@@ -656,6 +694,26 @@ class Machine:
             self.vars[(name, "not_refractory")][spikes] = False
             self.vars[(name, "lastspike")][spikes] = t
         self.spikes[name] = spikes
+
+    def _poisson(self, g: ir.Group) -> None:
+        """view.poisson: 'per step', one uniform number per source, in order,
+        below rate dt; 'skip ahead', the sources whose next spike is now,
+        each drawing the step of its next one."""
+        rng = self.streams[g.stream]
+        step = self.step_count
+        if g.sampling == "skip ahead":
+            nxt, p = self.next_spike[g.name], self.p_spike[g.name]
+            spikes = np.flatnonzero(nxt == step)
+            for i in spikes:
+                nxt[i] = step + 1 + rng.geometric(float(p[i]))
+            self.spikes[g.name] = spikes
+            return
+        n = self.n[g.name]
+        k = self.kernel(g, self.all_elements(g), g.span)
+        chance = np.broadcast_to(np.asarray(k.values(ir.Binary("*", g.rate, ir.Special("dt"))), dtype=np.float64),
+                                 (n,))
+        u = np.array([rng.uniform() for _ in range(n)])
+        self.spikes[g.name] = np.flatnonzero(u < chance)
 
     def _on_pre(self, name: str, drop) -> None:
         self._pathway(self.groups[name], "pre", drop)
@@ -689,13 +747,18 @@ class Machine:
             s.ring.pop(step - s.delay_steps - 1, None)
             spikes = s.ring.get(step - s.delay_steps, np.zeros(0, dtype=np.int64)) \
                 if step >= s.delay_steps else np.zeros(0, dtype=np.int64)
-        if once:
-            ends = (spikes, None) if event == "pre" else (None, spikes)
-            self.kernel(g, Elements(spikes, *ends), g.span, **kw).run(once)
-        if body:
-            start, order = (s.pre_start, s.pre_syn) if event == "pre" else (s.post_start, s.post_syn)
-            syn = _gather(start, order, spikes)
-            self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), g.span, **kw).run(body)
+        start, order = (s.pre_start, s.pre_syn) if event == "pre" else (s.post_start, s.post_syn)
+        # the C runs `once`, then the synapses, spike after spike: where both draw, so does this
+        by_spike = ([spikes[k:k + 1] for k in range(len(spikes))]
+                    if body and kw["rng"] is not None and any(isinstance(n, ir.Rand) for n in ir.walk(once))
+                    else [spikes])
+        for these in by_spike:
+            if once:
+                ends = (these, None) if event == "pre" else (None, these)
+                self.kernel(g, Elements(these, *ends), g.span, **kw).run(once)
+            if body:
+                syn = _gather(start, order, these)
+                self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), g.span, **kw).run(body)
 
     def _reset(self, name: str, drop) -> None:
         g = self.groups[name]
@@ -793,12 +856,6 @@ def _per_run(e: ir.Expr) -> bool:
 
 def _is_zero(e: ir.Expr) -> bool:
     return isinstance(e, ir.Const) and e.value == 0
-
-
-def _lazy(e) -> bool:
-    """Whether `e` reads data where C may not evaluate it (see kernels._one_at_a_time)."""
-    from snndsl.reference.kernels import _one_at_a_time
-    return _one_at_a_time((ir.Assign(ir.Var("", ""), e),)) if e is not None else False
 
 
 def _c_int(x):
