@@ -82,7 +82,7 @@ def _unsequenced(e: ir.Expr) -> ir.Rand | None:
     drawing = [p for p in parts if _draws(p)]
     if len(drawing) < 2:
         return None
-    return [n for n in ir.walk(drawing[1]) if isinstance(n, ir.Rand)][0]
+    return next(n for n in ir.walk(drawing[1]) if isinstance(n, ir.Rand))
 
 
 class Engine:

@@ -60,8 +60,8 @@ def _refused(capsys, path, code: str, line: int, col: int, words: str) -> str:
 @pytest.mark.parametrize("text, line, col, words", [
     ("neurons n[3]:\n    v : 1\n    init: v = rand() + 2 * randn()\nmonitor m: n.v\nphase a:\n    run 1 ms\n", 3, 28,
      "order of their draws unspecified"),
-    ("neurons n[3]:\n    dv/dt = 1 / ms : 1\n    threshold: v > 1\n    reset: v = min(rand(), randn())\n"
-     "monitor m: n.v\nphase a:\n    run 1 ms\n", 4, 28, "order of their draws unspecified"),
+    (("neurons n[3]:\n    dv/dt = 1 / ms : 1\n    threshold: v > 1\n    reset: v = min(rand(), randn())\n"
+      "monitor m: n.v\nphase a:\n    run 1 ms\n"), 4, 28, "order of their draws unspecified"),
     ("precision = single\nneurons n[1]:\n    dv/dt = -v / (1 ms) : 1\nphase a:\n    run 1 ms\n", 1, 1,
      "precision = single"),
     ("neurons n[1]:\n    dv/dt = -v / (1 ms) : 1\nphase a:\n    run 1 ms\n    store state as s\n", 5, 5, "snapshots"),
