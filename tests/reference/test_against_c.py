@@ -368,19 +368,6 @@ def test_features(tmp_path):
     assert_same(c, ref)
 
 
-def test_each_pass_keeps_the_results(tmp_path):
-    """The reference backend on the module before and after the optimizer: the
-    same spikes, and values to 1e-12 (a hoisted trace decays through another
-    exponential)."""
-    path = _inline(tmp_path, HOISTED_TRACES)
-    optimized = snndsl.compile(path, backend="reference").run()
-    plain = snndsl.compile(path, backend="reference", passes=()).run()
-    np.testing.assert_array_equal(optimized["spk"].i, plain["spk"].i)
-    np.testing.assert_array_equal(optimized["spk"].t, plain["spk"].t)
-    np.testing.assert_allclose(optimized["w"].values, plain["w"].values, rtol=1e-12, atol=0)
-    np.testing.assert_allclose(optimized.saved["w_end"], plain.saved["w_end"], rtol=1e-12, atol=0)
-
-
 # ---- random models ---------------------------------------------------------------
 
 EXAMPLES = ROOT / "examples"
