@@ -129,7 +129,8 @@ def _call(name: str):
 
 
 def _is_one(x) -> bool:
-    return np.ndim(x) == 0
+    """One value (of one element, or the same for all): C's short-circuit applies."""
+    return np.size(x) == 1
 
 
 def evaluate(e: ir.Expr, var: Callable[[ir.Var], np.ndarray], param: Callable[[str], float],

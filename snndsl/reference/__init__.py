@@ -13,9 +13,11 @@ manifest and arrays, for `results.from_arrays`.
     output.py       a results folder, as the C writes it
 
 `unsupported(module)` lists what this backend refuses (as diagnostics with
-the `.snn` place, E0901), before anything runs: random numbers (their
-streams are numbered by the C backend in code-generation order, not yet in
-the IR), snapshots, and `precision = single`.
+the `.snn` place, E0901), before anything runs: snapshots, `precision =
+single`, random numbers in the few places whose order of draws within the
+C's loop it does not follow (a refractory period, a Poisson rate, the
+bounds of a range), and two draws in the operands of one operation, whose
+order C leaves unspecified.
 """
 from __future__ import annotations
 
@@ -29,9 +31,6 @@ from snndsl.reference.protocol import Protocol
 
 __all__ = ["Engine", "RunFailure", "unsupported"]
 
-WHY_RANDOM = ("the random streams of a model are numbered by the C backend as it generates code; the reference "
-              "backend draws random numbers once the IR numbers them")
-
 
 def unsupported(module: ir.Module, precision_span=None) -> list[Diagnostic]:
     """What the reference backend cannot run in `module`, each at its place."""
@@ -40,7 +39,6 @@ def unsupported(module: ir.Module, precision_span=None) -> list[Diagnostic]:
         out.append(error(Code.UNSUPPORTED, "the reference backend computes in double precision only; "
                          "'precision = single' needs the C backend", precision_span,
                          "run with --backend c (backend=\"c\" in Python), or remove 'precision = single'"))
-    seen = set()
     for mon in module.monitors:
         if mon.recorded:
             out.append(error(Code.UNSUPPORTED, "the reference backend does not record variables at spikes yet",
@@ -58,20 +56,49 @@ def unsupported(module: ir.Module, precision_span=None) -> list[Diagnostic]:
         for block in g.every:
             out.append(error(Code.UNSUPPORTED, "the reference backend does not run 'every' blocks yet", block.span,
                              "run with --backend c (backend=\"c\" in Python)"))
-        if g.kind == "poisson":
-            out.append(error(Code.UNSUPPORTED, f"the reference backend does not run Poisson groups yet ('{g.name}' "
-                             "draws random numbers)", g.span, WHY_RANDOM))
+        # the C draws these in an order within the element loop the reference does not follow
+        for what, e in (("refractory period", g.refractory), ("Poisson rate", g.rate)):
+            if e is not None and any(isinstance(n, ir.Rand) for n in ir.walk(e)):
+                out.append(error(Code.UNSUPPORTED, f"the reference backend does not draw random numbers in a "
+                                 f"{what} ('{g.name}')", e.span or g.span,
+                                 "run with --backend c (backend=\"c\" in Python)"))
     for node in ir.walk((module.groups, module.phases, module.params)):
-        if isinstance(node, ir.Rand) and node.span not in seen:
-            seen.add(node.span)
-            name = "rand()" if node.kind == "uniform" else "randn()"
-            out.append(error(Code.UNSUPPORTED, f"the reference backend does not draw random numbers yet ({name})",
-                             node.span, WHY_RANDOM))
-        elif isinstance(node, (ir.StoreState, ir.RestoreState)):
+        if isinstance(node, (ir.StoreState, ir.RestoreState)):
             what = "store state" if isinstance(node, ir.StoreState) else "restore state"
             out.append(error(Code.UNSUPPORTED, f"the reference backend does not take snapshots ('{what}')",
                              node.span, "run with --backend c (backend=\"c\" in Python)"))
+        elif isinstance(node, ir.Expr) and (rand := _unsequenced(node)) is not None:
+            out.append(error(Code.UNSUPPORTED, "two random numbers drawn in the operands of one operation: C leaves "
+                             "the order of their draws unspecified, so the reference backend cannot know it",
+                             rand.span or node.span, "draw them in separate statements, or run with --backend c"))
+        elif isinstance(node, (ir.GroupAssign, ir.Freeze)) and any(
+                isinstance(n, ir.Rand) for n in ir.walk((node.lo, node.hi))):
+            out.append(error(Code.UNSUPPORTED, "the reference backend does not draw random numbers in the bounds "
+                             "of a range", node.span, "run with --backend c (backend=\"c\" in Python)"))
     return out
+
+
+def _draws(e) -> bool:
+    return any(isinstance(n, ir.Rand) for n in ir.walk(e))
+
+
+def _unsequenced(e: ir.Expr) -> ir.Rand | None:
+    """A draw in `e` unsequenced with another, directly at `e`: two operands
+    of one operator, or two arguments of one call, both drawing (C may
+    evaluate them in either order). `and` / `or` evaluate left, then right;
+    `where` its condition, then one side: those are sequenced."""
+    if isinstance(e, ir.Binary) and e.op not in ("and", "or"):
+        parts = (e.left, e.right)
+    elif isinstance(e, ir.Call) and e.func != "where":
+        parts = e.args
+    elif isinstance(e, ir.DataAt):
+        parts = e.indices
+    else:
+        return None
+    drawing = [p for p in parts if _draws(p)]
+    if len(drawing) < 2:
+        return None
+    return next(n for n in ir.walk(drawing[1]) if isinstance(n, ir.Rand))
 
 
 class Engine:

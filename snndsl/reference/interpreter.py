@@ -6,15 +6,18 @@ group's pre/post indices, its index by neuron and its delay queues, the
 monitors' recordings) and does what the generated C does, task for task,
 in the same order and with the same arithmetic:
 
-- `setup`: parameters' defaults, data arrays, groups, `init` code,
-  connection (all, one_to_one, a condition, data), delays;
+- `setup`: parameters' defaults, data arrays, groups' storage, then the
+  kernels of `Module.setup` (passes/kernels.py), one method per class:
+  `Init`, `Connect` (by its rule: all, one to one, pairs from data, each
+  pair passing a condition, bernoulli skipping ahead), `Delays`;
 - `prepare_run`: at the start of each run, the exact-integration factors
   (the C's Taylor-series expm, ported operation for operation), the decay
-  rates of event-driven traces, the checks of per-run refractory periods;
-- `step`: the tasks of `Module.schedule` (ir/lower.py), each read from its
-  IR: record state, update (refractoriness, then the group's statements),
-  threshold, record spikes, on pre / on post through the delay queues,
-  reset, record rate;
+  tables (`Module.decay_tables`), the checks of per-run refractory
+  periods, the next spikes of Poisson sources that skip ahead;
+- `step`: the kernels of `Module.step`, one method per class (`STEP`),
+  each reading only its kernel's fields, as codegen/view.py renders them:
+  record state, update, threshold, Poisson and generator spikes, record
+  spikes, synapse events through the delay queues, reset, record rate;
 - `results`: the manifest and arrays the C's `snn_sim_manifest` and
   `snn_sim_array` give, for `results.from_arrays`.
 
@@ -289,11 +292,12 @@ class Machine:
             return Elements(np.arange(n), s.pre, s.post)
         return Elements(np.arange(n), np.arange(n))
 
-    def scalar(self, e: ir.Expr, span, reductions=None):
+    def scalar(self, e: ir.Expr, span, reductions=None, rng=None):
         """A value the same for every element (protocol expressions, delays,
-        matrix entries): one value, as a Python number."""
+        matrix entries): one value, as a Python number; `rng` the stream of
+        its site, if it draws."""
         k = self.kernel(None, Elements(np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64)), span,
-                        reductions=reductions or {})
+                        reductions=reductions or {}, rng=rng)
         return np.asarray(k.eval(e, np.array([0]))).reshape(-1)[0].item()
 
     # ---- setup ------------------------------------------------------------------------
@@ -313,20 +317,12 @@ class Machine:
             self._alloc(g)
             if g.kind == "spikes":
                 self._sort_spikes(g)
-        for g in neuronlike:
-            if g.init:
-                self._element_loop(g, g.init, g.span)
-        for g in self.m.groups:
-            if g.kind == "synapses":
-                self._connect(g)
-                self._alloc(g)
-                if g.init:
-                    self._element_loop(g, g.init, g.span)
-                if g.delay_kind != "none":
-                    self._delays(g)
-        for g in self.m.groups:
-            step_code = (g.rate, g.on_pre, g.on_post, g.update, g.threshold, g.reset, g.refractory)
-            self.check_lengths(step_code, g, g.span)
+        for k in self.m.setup:  # passes/kernels.py: inits, then each synapse group's connect, init, delays
+            self.SETUP[type(k)](self, k)
+        for k in self.m.step:
+            if k.target in self.groups:
+                code = tuple(getattr(k, f) for f in ("body", "once", "cond", "refractory", "rate") if hasattr(k, f))
+                self.check_lengths(code, self.groups[k.target], k.span)
         for mon in self.m.monitors:
             self.recorded[mon.name] = {"t": [], "v": [], "i": [], "r": []}
         for s in self.m.saves:
@@ -439,75 +435,104 @@ class Machine:
             return np.asarray(self.data[src.data], dtype=np.float64).reshape(-1)
         return np.asarray(src.values, dtype=np.float64)
 
-    def _element_loop(self, g: ir.Group, body, span, **kw) -> None:
-        self.check_lengths(body, g, span)
-        self.kernel(g, self.all_elements(g), span, **kw).run(body)
+    # ---- setup kernels (ir.Init, ir.Connect, ir.Delays) --------------------------------
+    def _init(self, k: ir.Init) -> None:
+        """Every element runs `body` once (view.element_loop)."""
+        g = self.groups[k.target]
+        self.check_lengths(k.body, g, k.span)
+        self.kernel(g, self.all_elements(g), k.span, rng=self.stream_for(k.body)).run(k.body)
 
-    def _connect(self, g: ir.Group) -> None:
-        """Synapses in Brian2's order: by i, then by j (from data: the rows' order)."""
+    def _connect(self, k: ir.Connect) -> None:
+        """Synapses in Brian2's order, by the kernel's rule (view.connect): by
+        i, then by j; from data, the rows' order. Then the group's storage."""
+        g = self.groups[k.target]
         n_pre, n_post = self.n[g.source], self.n[g.target]
-        where = site(g.span)
-        if g.connect == "data":
-            a = self.data[g.connect_data]
+        where = site(k.span)
+        if k.rule == "pairs":
+            a = self.data[k.data]
             if a.ndim != 2 or a.shape[1] != 2:
-                raise RunFailure(f"{where}: error[E0601]: data '{g.connect_data}' must have shape (n, 2) to "
+                raise RunFailure(f"{where}: error[E0601]: data '{k.data}' must have shape (n, 2) to "
                                  "connect from it")
-            for k in range(a.shape[0]):
-                i, j = a[k]
+            for r in range(a.shape[0]):
+                i, j = a[r]
                 if i != math.floor(i) or j != math.floor(j) or i < 0 or j < 0 or i >= n_pre or j >= n_post:
-                    raise RunFailure(f"{where}: error[E0601]: data '{g.connect_data}' row {k}: ({_g(i)}, {_g(j)}) "
+                    raise RunFailure(f"{where}: error[E0601]: data '{k.data}' row {r}: ({_g(i)}, {_g(j)}) "
                                      f"is not a pair of indices in [0, {n_pre}) x [0, {n_post})")
             pre, post = a[:, 0].astype(np.int64), a[:, 1].astype(np.int64)
-        elif g.connect == "one_to_one":
+        elif k.rule == "one to one":
             pre = post = np.arange(min(n_pre, n_post), dtype=np.int64)
-        elif g.connect == "all":
+        elif k.rule == "all":
             pre = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
             post = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
-        else:
+        elif k.rule == "bernoulli":
+            pre, post = self._connect_bernoulli(g, k)
+        elif k.rule == "each pair":
             pres, posts = [], []
             js = np.arange(n_post, dtype=np.int64)
-            k = self.kernel(g, Elements(js, js, js), g.span, rng=self.stream_for(g.connect_cond))
+            test = self.kernel(g, Elements(js, js, js), k.span, rng=self.stream_for(k.cond))
             for i in range(n_pre):  # row by row: the C's order, in bounded memory
-                k.elements = Elements(js, np.full(n_post, i, dtype=np.int64), js)
-                k.temps = {}
-                if k.rng is not None or _lazy(g.connect_cond):
-                    ok = np.array([bool(np.asarray(k.eval(g.connect_cond, np.array([j]))).reshape(-1)[0])
-                                   for j in range(n_post)], dtype=bool)
-                else:
-                    ok = np.broadcast_to(np.asarray(k.eval(g.connect_cond, js), dtype=bool), (n_post,))
+                test.elements = Elements(js, np.full(n_post, i, dtype=np.int64), js)
+                test.temps = {}
+                ok = np.broadcast_to(np.asarray(test.values(k.cond), dtype=bool), (n_post,))
                 chosen = js[ok]
                 pres.append(np.full(len(chosen), i, dtype=np.int64))
                 posts.append(chosen)
             pre = np.concatenate(pres) if pres else np.zeros(0, np.int64)
             post = np.concatenate(posts) if posts else np.zeros(0, np.int64)
+        else:
+            raise InternalError(f"unknown connection rule {k.rule!r}")
         s = Synapses(pre, post)
         s.pre_start, s.pre_syn = _index(pre, n_pre)
         s.post_start, s.post_syn = _index(post, n_post)
         self.syn[g.name] = s
         self.n[g.name] = len(pre)
+        self._alloc(g)
+
+    def _connect_bernoulli(self, g: ir.Group, c: ir.Connect):
+        """'bernoulli': pair k = i n_post + j; from one synapse to the next,
+        Geometric(p) pairs fail, drawn from the kernel's stream; the pairs
+        drawn are then tested by `cond` (which draws nothing)."""
+        n_pre, n_post = self.n[g.source], self.n[g.target]
+        rng, cond = self.streams[c.stream], c.cond
+        p = float(self.scalar(c.p, c.span))
+        pairs = n_pre * n_post
+        made = []
+        k = rng.geometric(p)
+        while k < pairs:
+            made.append(k)
+            k += 1 + rng.geometric(p)
+        ks = np.array(made, dtype=np.int64)
+        pre, post = ks // n_post, ks % n_post
+        if cond is not None and len(ks):
+            test = self.kernel(g, Elements(ks, pre, post), c.span)
+            ok = np.broadcast_to(np.asarray(test.values(cond), dtype=bool), ks.shape)
+            pre, post = pre[ok], post[ok]
+        return pre, post
 
     def stream_for(self, node) -> object | None:
-        """The random stream code draws from: none where it draws nothing. The
-        IR has no stream numbers yet (the C backend numbers them in code
-        generation order), so code that draws is refused before it runs
-        (reference/support.py); reaching here with a draw is a bug."""
-        if node is None or not any(isinstance(n, ir.Rand) for n in ir.walk(node)):
+        """The random stream code draws from (passes/streams.py numbered it:
+        one per site, written into every draw); None where it draws nothing."""
+        streams = {n.stream for n in ir.walk(node) if isinstance(n, ir.Rand)} if node is not None else set()
+        if not streams:
             return None
-        raise InternalError("the reference backend has no random stream for this code")
+        if len(streams) > 1 or None in streams:
+            raise InternalError(f"code of one site draws from the streams {sorted(streams, key=str)}")
+        return self.streams[streams.pop()]
 
-    def _delays(self, g: ir.Group) -> None:
+    def _delays(self, k: ir.Delays) -> None:
         """Delays in steps as Brian2's spike queue: (int)(delay / dt + 0.5)."""
+        g = self.groups[k.target]
         s = self.syn[g.name]
-        where = site(g.span)
-        if g.delay_kind == "homogeneous":
-            d = float(self.scalar(g.delay, g.span))
+        where = site(k.span)
+        if not k.per_synapse:
+            d = float(self.scalar(k.delay, k.span, rng=self.stream_for(k.delay)))
             if not (d >= 0) or not math.isfinite(d) or d / self.dt > 1e9:
                 raise RunFailure(f"{where}: error[E0501]: the delay of '{g.name}' is {_g(d)} s, not a valid duration")
             s.delay_steps = int(d / self.dt + 0.5)
             return
-        k = self.kernel(g, self.all_elements(g), g.span, rng=self.stream_for(g.delay))
         n = self.n[g.name]
-        d = np.broadcast_to(np.asarray(k.eval(g.delay, np.arange(n)), dtype=np.float64), (n,))
+        each = self.kernel(g, self.all_elements(g), k.span, rng=self.stream_for(k.delay))
+        d = np.broadcast_to(np.asarray(each.values(k.delay), dtype=np.float64), (n,))
         bad = ~((d >= 0) & np.isfinite(d) & ~(d / self.dt > 1e9))
         if np.any(bad):
             e = int(np.flatnonzero(bad)[0])
@@ -518,18 +543,18 @@ class Machine:
     # ---- runs -----------------------------------------------------------------------------
     def prepare_run(self) -> None:
         """At the start of each run (the C's snn_prepare_run)."""
-        for g in self.m.groups:
-            self._check_refractory(g)
-        for g in self.m.groups:
-            if g.kind == "poisson" and g.sampling == "skip ahead":
-                raise InternalError("Poisson sources reached the reference backend")
+        updates = [k for k in self.m.step if isinstance(k, ir.Update)]
+        for k in updates:
+            self._check_refractory(k)
+        for k in self.m.step:
+            if isinstance(k, ir.PoissonSpikes) and k.sampling == "skip ahead":
+                self._poisson_redraw(k)
         self._decay_rates = {}
-        for g in self.m.groups:
-            for v in g.vars:
-                if v.decay is not None and not _is_zero(v.decay[0]) and (g.name, v.decay[0]) not in self._decay_rates:
-                    self._decay_rates[(g.name, v.decay[0])] = float(self.scalar(v.decay[0], g.span))
-        for g in self.m.groups:
-            lin = next((s for s in g.update if isinstance(s, ir.LinearStep)), None)
+        for group, a in self.m.decay_tables:  # passes/decide.py: tabulate_decays
+            self._decay_rates[(group, a)] = float(self.scalar(a, self.groups[group].span))
+        for k in updates:
+            g = self.groups[k.target]
+            lin = next((s for s in k.body if isinstance(s, ir.LinearStep)), None)
             if lin is None:
                 continue
             n = len(lin.vars)
@@ -546,12 +571,28 @@ class Machine:
                 table[2 * k], table[2 * k + 1] = pair
             self.linear_factors[g.name] = table
 
+    def _poisson_redraw(self, k: ir.PoissonSpikes) -> None:
+        """view.prepare: a source whose rate changed (or whose next spike is
+        in the past) draws its next spike anew, from now, source by source."""
+        g = self.groups[k.target]
+        now = timestep(self.t_net, self.dt)
+        rng = self.streams[k.stream]
+        rates = Kernel(self, g, self.all_elements(g), now * self.dt, site(k.span))
+        n = self.n[g.name]
+        p = np.broadcast_to(np.asarray(rates.values(ir.Binary("*", k.rate, ir.Special("dt"))), dtype=np.float64),
+                            (n,))
+        nxt, old = self.next_spike[g.name], self.p_spike[g.name]
+        for i in range(n):
+            if p[i] != old[i] or nxt[i] < now:  # nan (none drawn yet) differs from every p
+                old[i] = p[i]
+                nxt[i] = now + rng.geometric(float(p[i]))
+
     def decay_rate(self, group: str, a: ir.Expr) -> float:
         return self._decay_rates[(group, a)]
 
-    def _check_refractory(self, g: ir.Group) -> None:
-        e = g.refractory
-        if e is None or g.refractory_kind != "duration" or not _per_run(e) or is_constant(e):
+    def _check_refractory(self, k: ir.Update) -> None:
+        e, g = k.refractory, self.groups[k.target]
+        if e is None or k.refractory_kind != "duration" or not _per_run(e) or is_constant(e):
             return
         r = float(self.scalar(e, e.span or g.span))
         if not (r >= 0) or not steps_fit(r / self.dt):
@@ -559,9 +600,9 @@ class Machine:
                              f"{_g(r)} s; it must be 0 to 2**53 steps of dt = {_g(self.dt)} s")
 
     def step(self, drop: frozenset) -> None:
-        """One time step: the schedule's tasks, in order."""
-        for task in self.m.schedule:
-            getattr(self, "_" + task.kind.replace(" ", "_"))(task.target, drop)
+        """One time step: the module's step kernels, in order (passes/kernels.py)."""
+        for k in self.m.step:
+            self.STEP[type(k)](self, k, drop)
         self.step_count += 1
 
     def _active(self, mon: ir.Monitor) -> bool:
@@ -573,7 +614,8 @@ class Machine:
     def _monitor(self, name: str) -> ir.Monitor:
         return next(mon for mon in self.m.monitors if mon.name == name)
 
-    def _record_state(self, name: str, drop) -> None:
+    def _record_state(self, k: ir.RecordState, drop) -> None:
+        name = k.target
         mon = self._monitor(name)
         if self.step_count % mon.every != 0 or not self._active(mon):
             return
@@ -589,7 +631,8 @@ class Machine:
         rec["t"].append(float(self.step_count // mon.every) * every_dt)
         rec["v"].append(row)
 
-    def _record_spikes(self, name: str, drop) -> None:
+    def _record_spikes(self, k: ir.RecordSpikes, drop) -> None:
+        name = k.target
         mon = self._monitor(name)
         spikes = self.spikes[mon.group]
         if len(spikes) and self._active(mon):
@@ -597,113 +640,142 @@ class Machine:
             rec["i"].append(spikes.astype(np.int32))
             rec["t"].append(np.full(len(spikes), self.step_count * self.dt))
 
-    def _record_rate(self, name: str, drop) -> None:
+    def _record_rate(self, k: ir.RecordRate, drop) -> None:
+        name = k.target
         mon = self._monitor(name)
         if self._active(mon):
             rec = self.recorded[name]
             rec["t"].append(self.step_count * self.dt)
             rec["r"].append(float(len(self.spikes[mon.group])) / float(self.n[mon.group]) / self.dt)
 
-    def _update(self, name: str, drop) -> None:
-        """Refractoriness as Brian2 (before integrating), then one integration step."""
-        g = self.groups[name]
-        if not g.update and g.refractory is None:
-            return
-        els = self.all_elements(g)
-        k = self.kernel(g, els, g.span, guard_frozen=True, drop=drop,
-                        rng=self.stream_for((g.update, g.refractory)))
-        if g.refractory is not None:
+    def _update(self, k: ir.Update, drop) -> None:
+        """Refractoriness as Brian2 (before integrating), then `body`, one
+        integration step, for every element (view.state_update)."""
+        g = self.groups[k.target]
+        name = g.name
+        run = self.kernel(g, self.all_elements(g), k.span, guard_frozen=True, drop=drop,
+                          rng=self.stream_for((k.body, k.refractory)))
+        if k.refractory is not None:
             nr = self.vars[(name, "not_refractory")]
             last = self.vars[(name, "lastspike")]
             everyone = np.arange(self.n[name])
             t = self.step_count * self.dt
-            if g.refractory_kind == "duration":
-                r = elapsed_steps(k.eval(g.refractory, everyone), self.dt)
+            if k.refractory_kind == "duration":
+                r = elapsed_steps(run.eval(k.refractory, everyone), self.dt)
                 y = ((t - last) + 1e-3 * self.dt) / self.dt
                 rf = r.astype(np.float64)
                 nr[:] = np.where(r >= 1, y >= rf, y > rf - 1)
             else:
                 waiting = np.flatnonzero(~nr)
                 if len(waiting):
-                    cond = np.broadcast_to(np.asarray(k.eval(g.refractory, waiting), dtype=bool), waiting.shape)
+                    cond = np.broadcast_to(np.asarray(run.eval(k.refractory, waiting), dtype=bool), waiting.shape)
                     nr[waiting[~cond]] = True
-        if g.update:
-            k.run(g.update)
+        if k.body:
+            run.run(k.body)
 
-    def _threshold(self, name: str, drop) -> None:
-        g = self.groups[name]
-        t = self.step_count * self.dt
-        if g.kind == "spikes":
-            src_i, src_step, cursor = self.gen[name]
-            step = self.step_count
-            lo = max(cursor, int(np.searchsorted(src_step, step, "left")))
-            hi = max(lo, int(np.searchsorted(src_step, step, "right")))
-            self.spikes[name] = src_i[lo:hi]
-            self.gen[name][2] = hi
-            return
-        if g.kind == "poisson":
-            raise InternalError("Poisson sources reached the reference backend")
-        if g.threshold is None:
+    def _threshold(self, k: ir.Threshold, drop) -> None:
+        """Every neuron for which `cond` holds and that is not refractory spikes (view.threshold)."""
+        g = self.groups[k.target]
+        name = g.name
+        if k.cond is None:
             self.spikes[name] = np.zeros(0, dtype=np.int64)
             return
-        k = self.kernel(g, self.all_elements(g), g.span, rng=self.stream_for(g.threshold))
+        test = self.kernel(g, self.all_elements(g), k.span, rng=self.stream_for(k.cond))
         n = self.n[name]
-        cond = np.broadcast_to(np.asarray(k.eval(g.threshold, np.arange(n)), dtype=bool), (n,)).copy()
-        if g.refractory is not None:
+        cond = np.broadcast_to(np.asarray(test.values(k.cond), dtype=bool), (n,)).copy()
+        if k.refractory is not None:
             cond &= self.vars[(name, "not_refractory")]
         spikes = np.flatnonzero(cond)
-        if g.refractory is not None:
+        if k.refractory is not None:
             self.vars[(name, "not_refractory")][spikes] = False
-            self.vars[(name, "lastspike")][spikes] = t
+            self.vars[(name, "lastspike")][spikes] = self.step_count * self.dt
         self.spikes[name] = spikes
 
-    def _on_pre(self, name: str, drop) -> None:
-        self._pathway(self.groups[name], "pre", drop)
+    def _generator_spikes(self, k: ir.GeneratorSpikes, drop) -> None:
+        """A spike generator's listed spikes of this step (view.spike_generator)."""
+        name = k.target
+        src_i, src_step, cursor = self.gen[name]
+        step = self.step_count
+        lo = max(cursor, int(np.searchsorted(src_step, step, "left")))
+        hi = max(lo, int(np.searchsorted(src_step, step, "right")))
+        self.spikes[name] = src_i[lo:hi]
+        self.gen[name][2] = hi
 
-    def _on_post(self, name: str, drop) -> None:
-        self._pathway(self.groups[name], "post", drop)
-
-    def _pathway(self, g: ir.Group, event: str, drop) -> None:
-        """For each spike of the pre (post) neurons: the per-neuron trace updates
-        once, then the event code for each of its synapses (view.pathway)."""
-        s = self.syn[g.name]
-        body = g.on_pre if event == "pre" else g.on_post
-        once = g.on_pre_spike if event == "pre" else g.on_post_spike
-        if not body and not once:
+    def _poisson(self, k: ir.PoissonSpikes, drop) -> None:
+        """view.poisson: 'per step', one uniform number per source, in order,
+        below rate dt; 'skip ahead', the sources whose next spike is now,
+        each drawing the step of its next one."""
+        g = self.groups[k.target]
+        rng = self.streams[k.stream]
+        step = self.step_count
+        if k.sampling == "skip ahead":
+            nxt, p = self.next_spike[g.name], self.p_spike[g.name]
+            spikes = np.flatnonzero(nxt == step)
+            for i in spikes:
+                nxt[i] = step + 1 + rng.geometric(float(p[i]))
+            self.spikes[g.name] = spikes
             return
-        src = g.source if event == "pre" else g.target
-        spikes = self.spikes[src]
+        if k.sampling != "per step":
+            raise InternalError(f"unknown Poisson sampling {k.sampling!r}")
+        n = self.n[g.name]
+        rates = self.kernel(g, self.all_elements(g), k.span)
+        chance = np.broadcast_to(np.asarray(rates.values(ir.Binary("*", k.rate, ir.Special("dt"))),
+                                            dtype=np.float64), (n,))
+        u = np.array([rng.uniform() for _ in range(n)])
+        self.spikes[g.name] = np.flatnonzero(u < chance)
+
+    def _synapse_events(self, k: ir.SynapseEvents, drop) -> None:
+        """For each spike of the `event` side: `once`, then `body` for each of
+        its synapses (view.pathway); `on pre` sees the spikes whose delay
+        ends now."""
+        g, event, body, once = self.groups[k.target], k.event, k.body, k.once
+        s = self.syn[g.name]
+        spikes = self.spikes[g.source if event == "pre" else g.target]
         step = self.step_count
         kw = dict(guard_refractory=True, guard_frozen=True, drop=drop, rng=self.stream_for((body, once)))
-        if event == "pre" and g.delay_kind == "heterogeneous":
+        if k.delay == "heterogeneous":
             syn = _gather(s.pre_start, s.pre_syn, spikes)
             arrival = step + s.delay_steps[syn]
             for a in np.unique(arrival):
                 s.queue.setdefault(int(a), []).append(syn[arrival == a])
             arrived = s.queue.pop(step, [])
             syn = np.concatenate(arrived) if arrived else np.zeros(0, dtype=np.int64)
-            self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), g.span, **kw).run(body)
+            self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), k.span, **kw).run(body)
             return
-        if event == "pre" and g.delay_kind == "homogeneous":
+        if k.delay == "homogeneous":
             s.ring[step] = spikes.copy()
             s.ring.pop(step - s.delay_steps - 1, None)
             spikes = s.ring.get(step - s.delay_steps, np.zeros(0, dtype=np.int64)) \
                 if step >= s.delay_steps else np.zeros(0, dtype=np.int64)
-        if once:
-            ends = (spikes, None) if event == "pre" else (None, spikes)
-            self.kernel(g, Elements(spikes, *ends), g.span, **kw).run(once)
-        if body:
-            start, order = (s.pre_start, s.pre_syn) if event == "pre" else (s.post_start, s.post_syn)
-            syn = _gather(start, order, spikes)
-            self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), g.span, **kw).run(body)
+        elif k.delay != "none":
+            raise InternalError(f"unknown delay {k.delay!r}")
+        start, order = (s.pre_start, s.pre_syn) if event == "pre" else (s.post_start, s.post_syn)
+        if k.in_pre_order:  # synapses numbered in presynaptic order: a spike's are the range itself
+            order = np.arange(len(s.pre), dtype=np.int64)
+        # the C runs `once`, then the synapses, spike after spike: where both draw, so does this
+        by_spike = ([spikes[x:x + 1] for x in range(len(spikes))]
+                    if body and kw["rng"] is not None and any(isinstance(n, ir.Rand) for n in ir.walk(once))
+                    else [spikes])
+        for these in by_spike:
+            if once:
+                ends = (these, None) if event == "pre" else (None, these)
+                self.kernel(g, Elements(these, *ends), k.span, **kw).run(once)
+            if body:
+                syn = _gather(start, order, these)
+                self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), k.span, **kw).run(body)
 
-    def _reset(self, name: str, drop) -> None:
-        g = self.groups[name]
-        if not g.reset:
-            return
-        spikes = self.spikes[name]
-        self.kernel(g, Elements(spikes, spikes), g.span, guard_frozen=True, drop=drop,
-                    rng=self.stream_for(g.reset)).run(g.reset)
+    def _reset(self, k: ir.Reset, drop) -> None:
+        """Every neuron that spiked runs `body` (view.reset)."""
+        g = self.groups[k.target]
+        spikes = self.spikes[g.name]
+        self.kernel(g, Elements(spikes, spikes), k.span, guard_frozen=True, drop=drop,
+                    rng=self.stream_for(k.body)).run(k.body)
+
+    # one method per kernel class: setup, and the time step
+    SETUP = {ir.Init: _init, ir.Connect: _connect, ir.Delays: _delays}
+    STEP = {ir.RecordState: _record_state, ir.Update: _update, ir.Threshold: _threshold,
+            ir.PoissonSpikes: _poisson, ir.GeneratorSpikes: _generator_spikes, ir.RecordSpikes: _record_spikes,
+            ir.SynapseEvents: _synapse_events, ir.Reset: _reset, ir.RecordRate: _record_rate}
 
     # ---- results ------------------------------------------------------------------------
     def arrays(self) -> dict[str, np.ndarray]:
@@ -793,12 +865,6 @@ def _per_run(e: ir.Expr) -> bool:
 
 def _is_zero(e: ir.Expr) -> bool:
     return isinstance(e, ir.Const) and e.value == 0
-
-
-def _lazy(e) -> bool:
-    """Whether `e` reads data where C may not evaluate it (see kernels._one_at_a_time)."""
-    from snndsl.reference.kernels import _one_at_a_time
-    return _one_at_a_time((ir.Assign(ir.Var("", ""), e),)) if e is not None else False
 
 
 def _c_int(x):

@@ -13,10 +13,17 @@ could:
   so that every location sees its writes in the C's order, and the elements
   of one round touch disjoint locations (any order among them gives the
   same numbers).
-- Code that draws random numbers more than once per element, or lazily
-  (`where(c, rand(), 0)`), or reads a data array lazily (an index out of
-  range on the side C does not evaluate is no error there), runs one element
-  at a time, so that the draws and the errors are the C's.
+- Random numbers come from the kernel's stream in the C's order: element
+  by element, and within an element in the order C evaluates the draws
+  (statement order, operands left to right). Where every element draws
+  the same sequence (no draw under an `if`, a guarded write, the side of a
+  `where` / `and` / `or` C may skip), the numbers are drawn first, element
+  by element, and handed to the draws by position (`_plan`), so the code
+  still runs on many elements at once (and in rounds). A single draw that
+  some elements skip is drawn on the way, in element order. Any other code
+  that draws, and code that reads a data array lazily (an index out of
+  range on the side C does not evaluate is no error there), runs one
+  element at a time, so that the draws and the errors are the C's.
 
 Expressions are `ir.numpy_eval.evaluate`, with the C's semantics; this
 module resolves what it leaves to its caller: variables by their stored
@@ -24,11 +31,13 @@ index, temporaries, t, random numbers, data, reductions, freeze flags.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from snndsl.codegen.c_expr import linear_reach
+from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
 from snndsl.ir.numpy_eval import Unsupported, evaluate, math_function
 
@@ -76,18 +85,75 @@ class Kernel:
     rng: object | None = None
     reductions: dict = field(default_factory=dict)
     temps: dict = field(default_factory=dict)
+    _plan: tuple | None = None  # (kinds, draws per element and column) while drawn first
+    _col: int = 0  # the next column of the plan
 
     # ---- running ----------------------------------------------------------
     def run(self, body) -> None:
         n = len(self.elements)
         if not body or n == 0:
             return
-        if _one_at_a_time(body) or (self.rng is not None and _draws(body) and self._has_conflicts(body)):
-            for e in range(n):
-                self.stmts(body, np.array([e]))
+        lazy_data = _reads_data_lazily(body)
+        if self.rng is not None and _draws(body):
+            kinds = _draw_plan(body, self._dropped, self._guarded)
+            if kinds is not None:  # every element draws the same sequence: drawn first
+                with self._drawn(kinds):
+                    for sel in (_each(n) if lazy_data else self.rounds(body)):
+                        self._col = 0
+                        self.stmts(body, sel)
+                return
+            if lazy_data or sum(isinstance(x, ir.Rand) for x in ir.walk(body)) > 1 \
+                    or _draws_lazily(body) or self._has_conflicts(body):
+                for sel in _each(n):
+                    self.stmts(body, sel)
+                return
+            self.stmts(body, np.arange(n))  # one draw, skipped by some: drawn on the way, in order
             return
-        for sel in self.rounds(body):
+        for sel in (_each(n) if lazy_data else self.rounds(body)):
             self.stmts(body, sel)
+
+    def values(self, e: ir.Expr) -> np.ndarray:
+        """`e` for every element, its draws (and lazy data reads) as the C's
+        loop makes them: one element after the other."""
+        n = len(self.elements)
+        everyone = np.arange(n)
+        if self.rng is None or not _draws(e):
+            if not _reads_data_lazily(e):
+                return self.eval(e, everyone)
+            parts = [np.asarray(self.eval(e, sel)).reshape(-1) for sel in _each(n)]
+            return np.concatenate(parts) if parts else np.zeros(0)
+        kinds = _draw_plan((ir.Let("_value", e),), self._dropped, self._guarded)
+        if kinds is not None and not _reads_data_lazily(e):
+            with self._drawn(kinds):
+                self._col = 0
+                return self.eval(e, everyone)
+        parts = [np.asarray(self.eval(e, sel)).reshape(-1) for sel in _each(n)]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def _dropped(self, target: ir.Var) -> bool:
+        return (target.group, target.name) in self.drop
+
+    def _guarded(self, target: ir.Var) -> bool:
+        """Whether the C tests a flag before computing the write to `target` (_guarded)."""
+        state = self.sim.state_var(target.group, target.name)
+        return (self.guard_frozen and state.freezable) or (self.guard_refractory and state.unless_refractory)
+
+    @contextmanager
+    def _drawn(self, kinds: list[str]):
+        """The draws of every element drawn first: element by element, each
+        element's in `kinds`' order (the C's); a draw reads its column."""
+        n = len(self.elements)
+        draws = np.empty((n, len(kinds)))
+        fns = [self.rng.uniform if kind == "uniform" else self.rng.normal for kind in kinds]
+        for e in range(n):
+            row = draws[e]
+            for c, fn in enumerate(fns):
+                row[c] = fn()
+        self._plan = (kinds, draws)
+        try:
+            yield
+        finally:
+            self._plan = None
 
     def _has_conflicts(self, body) -> bool:
         return bool(self._keys(body))
@@ -315,6 +381,12 @@ class Kernel:
             if isinstance(x, ir.Rand):
                 if self.rng is None:
                     raise Unsupported("random numbers here")
+                if self._plan is not None:
+                    kinds, draws = self._plan
+                    c, self._col = self._col, self._col + 1
+                    if c >= len(kinds) or kinds[c] != x.kind:
+                        raise InternalError(f"draw {c} of the plan {kinds} is a {x.kind} number")
+                    return draws[sel, c]
                 draw = self.rng.uniform if x.kind == "uniform" else self.rng.normal
                 return np.array([draw() for _ in range(len(sel))])
             if isinstance(x, ir.Reduce):
@@ -374,10 +446,49 @@ def _lazy_parts(e):
             yield n.right
 
 
+def _reads_data_lazily(body) -> bool:
+    return any(isinstance(n, ir.DataAt) for part in _lazy_parts(body) for n in ir.walk(part))
+
+
+def _draws_lazily(body) -> bool:
+    return any(isinstance(n, ir.Rand) for part in _lazy_parts(body) for n in ir.walk(part))
+
+
 def _one_at_a_time(body) -> bool:
-    """Whether the code must run element by element: it draws more than one
-    random number per element, or draws or reads data lazily."""
-    rands = [n for n in ir.walk(body) if isinstance(n, ir.Rand)]
-    if len(rands) > 1:
-        return True
-    return any(isinstance(n, (ir.Rand, ir.DataAt)) for part in _lazy_parts(body) for n in ir.walk(part))
+    """Whether code reads data, or draws, where C may not evaluate it."""
+    return _reads_data_lazily(body) or _draws_lazily(body)
+
+
+def _each(n: int):
+    return (np.array([e]) for e in range(n))
+
+
+def _kinds(e) -> list[str]:
+    """The kinds of the draws in `e`, in the order numpy_eval (and the C) evaluates them."""
+    return [n.kind for n in ir.walk(e) if isinstance(n, ir.Rand)]
+
+
+def _draw_plan(body, dropped, guarded) -> list[str] | None:
+    """The draws each element makes running `body`, in order, if every
+    element makes the same ones: no draw under an `if`, in a guarded write
+    (C tests the flag first), or where C may skip it; None otherwise.
+    A dropped write (`Run.frozen`) draws nothing: C has no code for it."""
+    kinds: list[str] = []
+    for s in body:
+        if isinstance(s, ir.Assign):
+            if dropped(s.target) or not _draws(s.value):
+                continue
+            if guarded(s.target) or _draws_lazily(s.value):
+                return None
+            kinds += _kinds(s.value)
+        elif isinstance(s, ir.Let):
+            if _draws_lazily(s.value):
+                return None
+            kinds += _kinds(s.value)
+        elif isinstance(s, ir.If):
+            if _draws((s.body, s.orelse)) or _draws_lazily(s.cond):
+                return None
+            kinds += _kinds(s.cond)
+        elif _draws(s):  # an exact step or an advance that draws: one element at a time
+            return None
+    return kinds

@@ -84,7 +84,7 @@ class Protocol:
 
     def scalar(self, e: ir.Expr, span):
         reductions = self.reductions(e, span)
-        return self.sim.scalar(e, span, reductions)
+        return self.sim.scalar(e, span, reductions, rng=self.sim.stream_for(e))
 
     def stmt(self, s: ir.Stmt) -> None:
         sim = self.sim
@@ -93,8 +93,10 @@ class Protocol:
         elif isinstance(s, ir.SetLocal):
             self._set_local(s.name, self.scalar(s.value, s.span))
         elif isinstance(s, ir.For):
-            start = self.scalar(s.start, s.span)
-            stop = _to_int64(self.scalar(s.stop, s.span))
+            # as the C: the reductions of start, then of stop; then stop, then start
+            r_start, r_stop = self.reductions(s.start, s.span), self.reductions(s.stop, s.span)
+            stop = _to_int64(sim.scalar(s.stop, s.span, r_stop, rng=sim.stream_for(s.stop)))
+            start = sim.scalar(s.start, s.span, r_start, rng=sim.stream_for(s.start))
             self._set_local(s.var, start)
             while sim.locals[s.var] < stop:
                 self.stmts(s.body)
@@ -135,7 +137,7 @@ class Protocol:
         g = sim.groups[s.group]
         reductions = self.reductions((s.value, s.where, s.lo, s.hi), s.span)
         if s.target.at == "shared":
-            value = sim.scalar(s.value, s.span, reductions)
+            value = sim.scalar(s.value, s.span, reductions, rng=sim.stream_for(s.value))
             array = sim.vars[(g.name, s.target.name)]
             array[0] = to_storage(np.asarray(value), array.dtype)
             return
@@ -162,7 +164,7 @@ class Protocol:
             k = self._kernel(g, s.span, reductions, sel, rng=sim.stream_for(s.where))
             chosen = np.zeros(len(sel), dtype=bool)
             if len(sel):
-                chosen = np.broadcast_to(np.asarray(k.eval(s.where, np.arange(len(sel))), dtype=bool), sel.shape)
+                chosen = np.broadcast_to(np.asarray(k.values(s.where), dtype=bool), sel.shape)
             sel = sel[chosen]
         # the flag is per element of the variable's storage: per neuron for a hoisted trace
         mask[_storage_index(sim, g, s.var, sel)] = s.frozen
@@ -176,7 +178,7 @@ class Protocol:
             n = sim.n[g.name]
             k = sim.kernel(g, sim.all_elements(g), d.span, rng=sim.stream_for(d.expr))
             dtype = {"f": np.float64, "i": np.int32, "b": np.bool_}[d.dtype]
-            row = np.broadcast_to(to_storage(k.eval(d.expr, np.arange(n)), np.dtype(dtype)), (n,)).copy()
+            row = np.broadcast_to(to_storage(k.values(d.expr), np.dtype(dtype)), (n,)).copy()
         else:
             row = sim.vars[(g.name, d.var)].copy()
         if not d.rows:
@@ -197,7 +199,7 @@ class Protocol:
             sim.check_lengths(r.expr, g, span)
             n = sim.n[g.name]
             k = sim.kernel(g, sim.all_elements(g), span, rng=sim.stream_for(r.expr))
-            values = np.broadcast_to(np.asarray(k.eval(r.expr, np.arange(n))), (n,))
+            values = np.broadcast_to(np.asarray(k.values(r.expr)), (n,))
             if r.kind in ("sum_pre", "sum_post"):
                 s = sim.syn[g.name]
                 ends, size = (s.pre, sim.n[g.source]) if r.kind == "sum_pre" else (s.post, sim.n[g.target])

@@ -1,8 +1,8 @@
 """The reference backend (snndsl/reference/) against the C backend: for every
-deterministic e2e model and inline model, the same spikes, state and saved
-arrays, bit for bit (dtypes and shapes included), the same manifest but for
-wall times. Random models are refused by the reference backend for now (their
-streams are not in the IR yet): see test_reference_errors.py."""
+example, every e2e model and the inline models here, deterministic or
+random, the same spikes, state and saved arrays, bit for bit (dtypes and
+shapes included), the same manifest but for wall times. Random models draw
+from the streams passes/streams.py numbers, in the C's order."""
 from __future__ import annotations
 
 import importlib.util
@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import snndsl
+from snndsl.ir import nodes as ir
 
 pytestmark = pytest.mark.needs_cc
 
@@ -367,14 +368,238 @@ def test_features(tmp_path):
     assert_same(c, ref)
 
 
-def test_each_pass_keeps_the_results(tmp_path):
-    """The reference backend on the module before and after the optimizer: the
-    same spikes, and values to 1e-12 (a hoisted trace decays through another
-    exponential)."""
-    path = _inline(tmp_path, HOISTED_TRACES)
-    optimized = snndsl.compile(path, backend="reference").run()
-    plain = snndsl.compile(path, backend="reference", passes=()).run()
-    np.testing.assert_array_equal(optimized["spk"].i, plain["spk"].i)
-    np.testing.assert_array_equal(optimized["spk"].t, plain["spk"].t)
-    np.testing.assert_allclose(optimized["w"].values, plain["w"].values, rtol=1e-12, atol=0)
-    np.testing.assert_allclose(optimized.saved["w_end"], plain.saved["w_end"], rtol=1e-12, atol=0)
+# ---- random models ---------------------------------------------------------------
+
+EXAMPLES = ROOT / "examples"
+
+
+def _shortened(tmp_path, source: Path, replace: dict[str, str]) -> Path:
+    """A copy of a model file with some lines changed (shorter runs, smaller
+    constants): what the test runs is the model as written but for them."""
+    text = source.read_text()
+    for old, new in replace.items():
+        assert old in text, (source, old)
+        text = text.replace(old, new)
+    path = tmp_path / source.name
+    path.write_text(text)
+    return path
+
+
+def test_cuba(tmp_path):
+    """4000 neurons from random potentials, four connections by `rand() < p`
+    (drawn by skipping ahead over the pairs)."""
+    c, ref = both(EXAMPLES / "cuba.snn", params={"duration": "15 ms"})
+    assert_same(c, ref)
+    assert len(c["exc_spikes"].i) > 100 and c.manifest["groups"]["exc_exc"]["size"] > 100_000
+
+
+def test_song_abbott():
+    """1000 Poisson sources skipping ahead, STDP, random initial weights."""
+    c, ref = both(EXAMPLES / "song_abbott.snn", params={"duration": "0.1 s"})
+    assert_same(c, ref)
+    assert len(c["out_spikes"].i) > 0
+
+
+@pytest.mark.parametrize("source", [EXAMPLES / "freeze_after_learning.snn", MODELS / "freeze_whole.snn"])
+def test_poisson_stdp_and_freezing(tmp_path, source):
+    """Poisson inputs and outputs, random weights, a conditional assignment or
+    a freeze between phases (and a step function without the frozen writes)."""
+    path = _shortened(tmp_path, source, {"run 1 s": "run 150 ms"})
+    c, ref = both(path)
+    assert_same(c, ref)
+    assert c["weights"].values.shape[0] == 300
+
+
+@pytest.mark.slow
+def test_mnist_tiny(tmp_path):
+    """Diehl & Cook (examples/mnist), 10 neurons, short presentations, two
+    digits per phase: Poisson rates set by the protocol (skipping ahead,
+    redrawn at each run start), per-synapse random delays, loops, while,
+    normalisation by sum_post, thresholds that adapt, a freeze."""
+    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    try:
+        from test_mnist_example import synthetic_digits
+    finally:
+        sys.path.pop(0)
+    data = synthetic_digits(tmp_path / "data", n_train=4, n_test=4)
+    path = _shortened(tmp_path, EXAMPLES / "mnist" / "diehl_cook.snn",
+                      {"const n_e = 100\n": "const n_e = 10\n", "const t_show = 350 ms": "const t_show = 30 ms",
+                       "const t_rest = 150 ms": "const t_rest = 10 ms"})
+    run = dict(params={"n_train": 2, "n_label": 2, "n_test": 2}, seed=3,
+               data={"train_x": data / "train_x.npy", "test_x": data / "test_x.npy"})
+    c, ref = both(path, **run)
+    assert_same(c, ref)
+    assert c.saved["test_counts"].shape == (2, 10)
+
+
+RANDOM = """
+    dt = 0.1 ms
+    seed = 5
+    param drive = 1.2 mV
+    poisson src[8]:
+        rate = where(t > 2 ms, 800 Hz, 200 Hz)
+    poisson fixed[6]:
+        rate : Hz
+        init: rate = (100 + 50 * i) * Hz
+    neurons G[6]:
+        dv/dt = (I - v) / (5 ms) : volt (unless refractory)
+        I : volt
+        level = v / mV + 1 : 1
+        count : integer
+        threshold: v > 1 mV
+        reset:
+            v = rand() * 0.2 mV
+            count += 1
+            if count % 2 == 0:
+                I = I + randn() * 0.05 mV
+        refractory: 1 ms
+        init:
+            v = rand() * 0.5 mV
+            I = drive * (0.5 + rand())
+    synapses S: src -> G:
+        connect: rand() < exp(-abs(i - j) / 3.0)
+        delay: rand() * 2 ms
+        w : volt
+        on pre:
+            post.v += w * where(rand() < 0.7, 1, 0.5)
+            w = clip(w + 0.01 mV * randn(), 0 mV, 1 mV)
+        init:
+            w = 0.3 mV + 0.2 mV * rand()
+    synapses F: fixed -> G:
+        connect: i != j and rand() < 0.4
+        w : volt
+        on pre:
+            post.v += w
+        init: w = 0.2 mV
+    synapses B: fixed -> G:
+        connect: rand() < 0.5 and j % 2 == 0
+        on pre: post.v += 0.1 mV
+    monitor v: G.v
+    monitor spk: spikes of G
+    monitor ss: spikes of src
+    monitor fs: spikes of fixed
+    monitor w: S.w every 1 ms
+    phase one:
+        run 5 ms
+        G.I[i > 2] = drive * rand()
+        fixed.rate[0:3] = (300 + 100 * i) * Hz
+        run 5 ms
+        freeze G.v[rand() < 0.5]
+        run 3 ms
+        unfreeze G.v
+        save G.level as levels
+        save S.w as w_end
+    phase two:
+        for k in 0 .. 2:
+            G.I = I + 0.1 mV * randn()
+            run 2 ms
+"""
+
+
+def test_random_everywhere(tmp_path):
+    """rand() and randn() in neuron and synapse init, resets (one under an
+    `if`), event code (one in a `where` C evaluates lazily) with delays drawn
+    per synapse, phase assignments (with a condition), `freeze` with a random
+    condition; connection by a condition that draws per pair and by `rand() <
+    p` with a filter on either side; Poisson groups sampling per step (a rate
+    that depends on t) and skipping ahead (rates set by init and by the
+    protocol, redrawn at a run start); a subexpression saved."""
+    path = _inline(tmp_path, RANDOM)
+    module = snndsl.compile(path, backend="reference").frontend.ir
+    samplings = {k.target: k.sampling for k in module.step if isinstance(k, ir.PoissonSpikes)}
+    assert samplings == {"src": "per step", "fixed": "skip ahead"}
+    rules = {k.target: k.rule for k in module.setup if isinstance(k, ir.Connect)}
+    assert rules == {"S": "each pair", "F": "bernoulli", "B": "bernoulli"}
+    c, ref = both(path)
+    assert_same(c, ref)
+    assert len(c["spk"].i) > 20 and len(c["ss"].i) > 20 and len(c["fs"].i) > 10
+    c, ref = both(path, seed=9, params={"drive": "2 mV"})
+    assert_same(c, ref)
+
+
+NOISE_COUPLED = """
+    dt = 0.1 ms
+    seed = 11
+    neurons n[40]:
+        dv/dt = (1 - v) / (10 ms) + 2 * u * v * xi / sqrt(second) : 1
+        du/dt = (v - u) / (5 ms) : 1
+        method: METHOD
+        init:
+            v = 1 + i * 0.01
+            u = 0.5
+    monitor m: n.v
+    monitor mu: n.u
+    phase a:
+        run 30 ms
+"""
+
+NOISE_LIF = """
+    dt = 0.1 ms
+    seed = 7
+    const tau = 10 ms
+    const sigma = 4 mV
+    neurons n[40]:
+        dv/dt = (-52 mV - v) / tau + sigma * sqrt(2 / tau) * xi : volt (unless refractory)
+        threshold: v > -50 mV
+        reset: v = -60 mV
+        refractory: 2 ms
+        method: euler
+        init: v = -60 mV + i * 0.2 mV
+    monitor m: n.v
+    monitor sp: spikes of n
+    phase a:
+        run 50 ms
+"""
+
+NOISE_TWO = """
+    dt = 0.1 ms
+    neurons n[10]:
+        da/dt = xi_a / sqrt(second) : 1
+        db/dt = -b / (3 ms) + xi_b / sqrt(second) + 0.5 * xi_c / sqrt(second) : 1
+        method: euler
+    monitor ma: n.a
+    monitor mb: n.b
+    phase x:
+        run 20 ms
+"""
+
+
+@pytest.mark.parametrize("name, text", [("euler", NOISE_LIF), ("heun", NOISE_COUPLED.replace("METHOD", "heun")),
+                                        ("milstein", NOISE_COUPLED.replace("METHOD", "milstein")),
+                                        ("names", NOISE_TWO)])
+def test_white_noise(tmp_path, name, text):
+    """The models of tests/e2e/test_noise_vs_brian2.py, shorter: euler with
+    additive noise and refractoriness, heun and milstein with multiplicative
+    noise in a coupled system; three noise names in one group."""
+    c, ref = both(_inline(tmp_path, text))
+    assert_same(c, ref)
+    if name == "euler":
+        assert len(c["sp"].i) > 20
+
+
+@pytest.mark.parametrize("connect, sizes", [("rand() < 0.02", (300, 200)), ("rand() < 0", (5, 5)),
+                                            ("rand() < 1", (7, 5)), ("i != j and rand() < 0.2", (40, 40)),
+                                            ("rand() < 0.2 and j % 2 == 0", (40, 40)),
+                                            ("rand() < p_conn", (30, 30))])
+def test_connect_by_chance(tmp_path, connect, sizes):
+    """tests/e2e/test_connect.py's connections: the synapses drawn by skipping
+    ahead over the pairs, with a filter on either side, p = 0, p = 1, p a
+    parameter."""
+    n_pre, n_post = sizes
+    path = _inline(tmp_path, f"""
+        param p_conn = 0.5
+        poisson a[{n_pre}]:
+            rate = 0 Hz
+        poisson b[{n_post}]:
+            rate = 0 Hz
+        synapses S: a -> b:
+            connect: {connect}
+            w : 1
+        phase p:
+            S.w = i + 0.001 * j
+            save S.w as w
+    """)
+    c, ref = both(path)
+    assert_same(c, ref)
+    c, ref = both(path, seed=4, params={"p_conn": 0.25})
+    assert_same(c, ref)
