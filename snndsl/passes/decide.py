@@ -18,6 +18,9 @@ function a run uses, not what the model computes.
 - `tabulate_decays`: each distinct rate a of a group's event-driven
   variables (dx/dt = a x + b) gets a table of exp(a k dt) over whole steps
   k, which advancing them to the current time reads instead of calling exp.
+- `sequence_draws` (passes/sequence_draws.py): two draws among the
+  operands of one operation are taken in a defined order, left to right
+  (C leaves it open).
 - `assign_streams` (passes/streams.py): the random stream of every draw,
   one per site that draws, numbered and named in the order of the model.
 - `make_kernels` (passes/kernels.py), last: the schedule as loops with
@@ -29,6 +32,7 @@ import dataclasses
 
 from snndsl.ir import nodes as ir
 from snndsl.passes.kernels import make_kernels
+from snndsl.passes.sequence_draws import sequence_draws
 from snndsl.passes.streams import assign_streams
 
 SAMPLINGS = ("per step", "skip ahead")
@@ -103,4 +107,4 @@ def tabulate_decays(m: ir.Module) -> ir.Module:
     return dataclasses.replace(m, decay_tables=tuple(tables))
 
 
-DECISIONS = (choose_poisson_sampling, specialise_runs, tabulate_decays, assign_streams, make_kernels)
+DECISIONS = (choose_poisson_sampling, specialise_runs, tabulate_decays, sequence_draws, assign_streams, make_kernels)

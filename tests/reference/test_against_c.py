@@ -603,3 +603,27 @@ def test_connect_by_chance(tmp_path, connect, sizes):
     assert_same(c, ref)
     c, ref = both(path, seed=4, params={"p_conn": 0.25})
     assert_same(c, ref)
+
+
+SEQUENCED = """\
+neurons n[50]:
+    dv/dt = (1 - v) / (10 ms) : 1
+    w : 1
+    threshold: v > 0.9
+    reset: v = min(rand(), 0.5 * rand()); w = where(rand() < 0.5, rand(), 0) + rand() * randn()
+    init: v = rand() - 2 * rand()
+monitor m: n.v
+monitor mw: n.w
+phase a:
+    run 40 ms
+"""
+
+
+def test_two_draws_in_one_operation_are_taken_left_to_right(tmp_path):
+    """C leaves the order of an operation's operands open: passes/sequence_draws.py
+    computes all drawing operands but the last first, so the C (whatever the
+    compiler) and the reference draw in one order, and agree."""
+    path = _inline(tmp_path, SEQUENCED)
+    c, ref = both(path, seed=5)
+    assert_same(c, ref)
+    assert np.ptp(c["mw"].values[-1]) > 0  # the resets drew
