@@ -39,23 +39,7 @@ def unsupported(module: ir.Module, precision_span=None) -> list[Diagnostic]:
         out.append(error(Code.UNSUPPORTED, "the reference backend computes in double precision only; "
                          "'precision = single' needs the C backend", precision_span,
                          "run with --backend c (backend=\"c\" in Python), or remove 'precision = single'"))
-    for mon in module.monitors:
-        if mon.recorded:
-            out.append(error(Code.UNSUPPORTED, "the reference backend does not record variables at spikes yet",
-                             mon.span, "run with --backend c (backend=\"c\" in Python)"))
-        if mon.kind != "state" and mon.hi is not None:
-            out.append(error(Code.UNSUPPORTED, "the reference backend does not monitor subgroups' spikes yet",
-                             mon.span, "run with --backend c (backend=\"c\" in Python)"))
     for g in module.groups:
-        if g.source_range or g.target_range:
-            out.append(error(Code.UNSUPPORTED, "the reference backend does not connect subgroups yet", g.span,
-                             "run with --backend c (backend=\"c\" in Python)"))
-        for s in g.summed:
-            out.append(error(Code.UNSUPPORTED, "the reference backend does not run summed variables yet", s.span,
-                             "run with --backend c (backend=\"c\" in Python)"))
-        for block in g.every:
-            out.append(error(Code.UNSUPPORTED, "the reference backend does not run 'every' blocks yet", block.span,
-                             "run with --backend c (backend=\"c\" in Python)"))
         # the C draws these in an order within the element loop the reference does not follow
         for what, e in (("refractory period", g.refractory), ("Poisson rate", g.rate)):
             if e is not None and any(isinstance(n, ir.Rand) for n in ir.walk(e)):
@@ -163,5 +147,4 @@ class Engine:
 
     def synapse_ends(self, group: str) -> tuple[np.ndarray, np.ndarray]:
         self.machine.setup()
-        s = self.machine.syn[group]
-        return s.pre.astype(np.int32), s.post.astype(np.int32)
+        return self.machine.synapse_ends(group)

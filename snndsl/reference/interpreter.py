@@ -162,6 +162,7 @@ class Synapses:
     delay_steps: object = None  # int (homogeneous) or an int64 array (heterogeneous)
     ring: dict = field(default_factory=dict)  # homogeneous: step -> that step's presynaptic spikes
     queue: dict = field(default_factory=dict)  # heterogeneous: arrival step -> arrays of synapses
+    first: tuple = (0, 0)  # between subgroups: their first neurons, from which i and j count
 
 
 def _index(end: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -447,6 +448,12 @@ class Machine:
         i, then by j; from data, the rows' order. Then the group's storage."""
         g = self.groups[k.target]
         n_pre, n_post = self.n[g.source], self.n[g.target]
+        # between subgroups: their pairs only (the synapses store the groups' indices)
+        first_i, first_j = (k.pre_range or (0,))[0], (k.post_range or (0,))[0]
+        if k.pre_range:
+            n_pre = k.pre_range[1] - k.pre_range[0]
+        if k.post_range:
+            n_post = k.post_range[1] - k.post_range[0]
         where = site(k.span)
         if k.rule == "pairs":
             a = self.data[k.data]
@@ -465,12 +472,13 @@ class Machine:
             pre = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
             post = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
         elif k.rule == "bernoulli":
-            pre, post = self._connect_bernoulli(g, k)
+            pre, post = self._connect_bernoulli(g, k, n_pre, n_post, first_i, first_j)
+            first_i = first_j = 0  # already the groups' indices
         elif k.rule == "each pair":
             pres, posts = [], []
-            js = np.arange(n_post, dtype=np.int64)
+            js = np.arange(first_j, first_j + n_post, dtype=np.int64)
             test = self.kernel(g, Elements(js, js, js), k.span, rng=self.stream_for(k.cond))
-            for i in range(n_pre):  # row by row: the C's order, in bounded memory
+            for i in range(first_i, first_i + n_pre):  # row by row: the C's order, in bounded memory
                 test.elements = Elements(js, np.full(n_post, i, dtype=np.int64), js)
                 test.temps = {}
                 ok = np.broadcast_to(np.asarray(test.values(k.cond), dtype=bool), (n_post,))
@@ -479,20 +487,23 @@ class Machine:
                 posts.append(chosen)
             pre = np.concatenate(pres) if pres else np.zeros(0, np.int64)
             post = np.concatenate(posts) if posts else np.zeros(0, np.int64)
+            first_i = first_j = 0  # already the groups' indices
         else:
             raise InternalError(f"unknown connection rule {k.rule!r}")
+        pre, post = pre + first_i, post + first_j
         s = Synapses(pre, post)
-        s.pre_start, s.pre_syn = _index(pre, n_pre)
-        s.post_start, s.post_syn = _index(post, n_post)
+        s.first = (k.pre_range or (0,))[0], (k.post_range or (0,))[0]  # i and j count from these
+        s.pre_start, s.pre_syn = _index(pre, self.n[g.source])
+        s.post_start, s.post_syn = _index(post, self.n[g.target])
         self.syn[g.name] = s
         self.n[g.name] = len(pre)
         self._alloc(g)
 
-    def _connect_bernoulli(self, g: ir.Group, c: ir.Connect):
+    def _connect_bernoulli(self, g: ir.Group, c: ir.Connect, n_pre: int, n_post: int, first_i: int, first_j: int):
         """'bernoulli': pair k = i n_post + j; from one synapse to the next,
         Geometric(p) pairs fail, drawn from the kernel's stream; the pairs
-        drawn are then tested by `cond` (which draws nothing)."""
-        n_pre, n_post = self.n[g.source], self.n[g.target]
+        drawn are then tested by `cond` (which draws nothing). The groups'
+        indices of the pairs made."""
         rng, cond = self.streams[c.stream], c.cond
         p = float(self.scalar(c.p, c.span))
         pairs = n_pre * n_post
@@ -502,7 +513,7 @@ class Machine:
             made.append(k)
             k += 1 + rng.geometric(p)
         ks = np.array(made, dtype=np.int64)
-        pre, post = ks // n_post, ks % n_post
+        pre, post = first_i + ks // n_post, first_j + ks % n_post
         if cond is not None and len(ks):
             test = self.kernel(g, Elements(ks, pre, post), c.span)
             ok = np.broadcast_to(np.asarray(test.values(cond), dtype=bool), ks.shape)
@@ -637,8 +648,15 @@ class Machine:
         spikes = self.spikes[mon.group]
         if len(spikes) and self._active(mon):
             rec = self.recorded[name]
-            rec["i"].append(spikes.astype(np.int32))
+            first = mon.lo
+            if mon.hi is not None:  # a subgroup's spikes, numbered within it
+                spikes = spikes[(spikes >= mon.lo) & (spikes < mon.hi)]
+            rec["i"].append((spikes - first).astype(np.int32))
             rec["t"].append(np.full(len(spikes), self.step_count * self.dt))
+            for var, _ in mon.recorded:  # the values at the spike: after the threshold, before the reset
+                values = self.vars[(mon.group, var)]
+                shared = self.state_var(mon.group, var).shared
+                rec.setdefault(var, []).append(np.repeat(values[:1], len(spikes)) if shared else values[spikes].copy())
 
     def _record_rate(self, k: ir.RecordRate, drop) -> None:
         name = k.target
@@ -646,7 +664,12 @@ class Machine:
         if self._active(mon):
             rec = self.recorded[name]
             rec["t"].append(self.step_count * self.dt)
-            rec["r"].append(float(len(self.spikes[mon.group])) / float(self.n[mon.group]) / self.dt)
+            spikes = self.spikes[mon.group]
+            if mon.hi is None:
+                rec["r"].append(float(len(spikes)) / float(self.n[mon.group]) / self.dt)
+            else:  # a subgroup's: the spikes of its neurons over its size
+                inside = int(((spikes >= mon.lo) & (spikes < mon.hi)).sum())
+                rec["r"].append(float(inside) / float(mon.hi - mon.lo) / self.dt)
 
     def _update(self, k: ir.Update, drop) -> None:
         """Refractoriness as Brian2 (before integrating), then `body`, one
@@ -764,6 +787,32 @@ class Machine:
                 syn = _gather(start, order, these)
                 self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), k.span, **kw).run(body)
 
+    def _run_every(self, k: ir.RunEvery, drop) -> None:
+        """On the steps its period divides, every element runs `body` (view.run_every)."""
+        if self.step_count % k.steps:
+            return
+        g = self.groups[k.target]
+        self.kernel(g, self.all_elements(g), k.span, guard_frozen=True, drop=drop,
+                    rng=self.stream_for(k.body)).run(k.body)
+
+    def _sum_onto(self, k: ir.SumOnto, drop) -> None:
+        """The variable set to 0, then each synapse adds its term to its
+        neuron's entry, group by group, in synapse order (view.sum_onto);
+        frozen entries keep their value."""
+        g = self.groups[k.target]
+        values = self.vars[(g.name, k.var)]
+        frozen = self.frozen.get((g.name, k.var))
+        total = np.zeros(len(values))
+        for syn, side, e in k.terms:
+            S = self.groups[syn]
+            terms = np.broadcast_to(np.asarray(self.kernel(S, self.all_elements(S), k.span).values(e), dtype=float),
+                                    (self.n[syn],))
+            ends = self.syn[syn].post if side == "post" else self.syn[syn].pre
+            np.add.at(total, ends, terms)
+        if frozen is not None:
+            total = np.where(frozen, values, total)
+        values[:] = total
+
     def _reset(self, k: ir.Reset, drop) -> None:
         """Every neuron that spiked runs `body` (view.reset)."""
         g = self.groups[k.target]
@@ -773,7 +822,7 @@ class Machine:
 
     # one method per kernel class: setup, and the time step
     SETUP = {ir.Init: _init, ir.Connect: _connect, ir.Delays: _delays}
-    STEP = {ir.RecordState: _record_state, ir.Update: _update, ir.Threshold: _threshold,
+    STEP = {ir.RunEvery: _run_every, ir.SumOnto: _sum_onto, ir.RecordState: _record_state, ir.Update: _update, ir.Threshold: _threshold,
             ir.PoissonSpikes: _poisson, ir.GeneratorSpikes: _generator_spikes, ir.RecordSpikes: _record_spikes,
             ir.SynapseEvents: _synapse_events, ir.Reset: _reset, ir.RecordRate: _record_rate}
 
@@ -793,6 +842,10 @@ class Machine:
             elif mon.kind == "spikes":
                 out[f"{mon.name}.i.npy"] = np.concatenate(rec["i"]) if rec["i"] else np.zeros(0, np.int32)
                 out[f"{mon.name}.t.npy"] = np.concatenate(rec["t"]) if rec["t"] else np.zeros(0)
+                for var, _ in mon.recorded:
+                    dtype = DTYPES[self.state_var(mon.group, var).dtype]
+                    parts = rec.get(var, [])
+                    out[f"{mon.name}.{var}.npy"] = np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
             else:
                 out[f"{mon.name}.t.npy"] = np.array(rec["t"], dtype=np.float64)
                 out[f"{mon.name}.rate.npy"] = np.array(rec["r"], dtype=np.float64)
@@ -807,10 +860,17 @@ class Machine:
             else:
                 out[f"{s.name}.npy"] = np.array(rows[-1] if rows else [], dtype=dtype)
             if g.kind == "synapses" and not shared:
-                syn = self.syn.get(g.name)
-                out[f"{s.name}.i.npy"] = (syn.pre if syn else np.zeros(0)).astype(np.int32)
-                out[f"{s.name}.j.npy"] = (syn.post if syn else np.zeros(0)).astype(np.int32)
+                i, j = self.synapse_ends(g.name)
+                out[f"{s.name}.i.npy"], out[f"{s.name}.j.npy"] = i, j
         return out
+
+    def synapse_ends(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each synapse's i and j as users see them: within the subgroups it joins."""
+        syn = self.syn.get(name)
+        if syn is None:
+            return np.zeros(0, np.int32), np.zeros(0, np.int32)
+        first_i, first_j = getattr(syn, "first", (0, 0))
+        return (syn.pre - first_i).astype(np.int32), (syn.post - first_j).astype(np.int32)
 
     def manifest(self) -> dict:
         """The manifest the C writes (view.manifest), key for key."""
@@ -837,6 +897,9 @@ class Machine:
                 info["indices"] = [mon.lo, hi]
             elif mon.kind == "spikes":
                 info.update(during=list(mon.during), files={"i": f"{mon.name}.i.npy", "t": f"{mon.name}.t.npy"})
+                if mon.recorded:
+                    info["recorded"] = {var: {"file": f"{mon.name}.{var}.npy", "unit": unit}
+                                        for var, unit in mon.recorded}
             else:
                 info.update(unit="1/second", during=list(mon.during),
                             files={"t": f"{mon.name}.t.npy", "rate": f"{mon.name}.rate.npy"})

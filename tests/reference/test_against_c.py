@@ -46,6 +46,11 @@ def assert_same(c: snndsl.Results, ref: snndsl.Results) -> None:
                 continue
             assert a.dtype == b.dtype and a.shape == b.shape, (name, attr, a.dtype, b.dtype, a.shape, b.shape)
             np.testing.assert_array_equal(a, b, err_msg=f"{name}.{attr}")
+        assert sorted(mon.recorded) == sorted(other.recorded), name
+        for var, a in mon.recorded.items():  # spike monitors `with` variables
+            b = other.recorded[var]
+            assert a.dtype == b.dtype and a.shape == b.shape, (name, var)
+            np.testing.assert_array_equal(a, b, err_msg=f"{name}.{var}")
     assert sorted(c.saved) == sorted(ref.saved)
     for name, a in c.saved.items():
         b = ref.saved[name]
@@ -627,3 +632,23 @@ def test_two_draws_in_one_operation_are_taken_left_to_right(tmp_path):
     c, ref = both(path, seed=5)
     assert_same(c, ref)
     assert np.ptp(c["mw"].values[-1]) > 0  # the resets drew
+
+
+def _e2e_model(module: str, name: str) -> str:
+    """A model string of one of the differential tests against Brian2."""
+    spec = importlib.util.spec_from_file_location(f"_e2e_{module}", ROOT / "tests" / "e2e" / f"{module}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return getattr(mod, name)
+
+
+@pytest.mark.parametrize("module, name", [
+    ("test_every_vs_brian2", "MODEL"), ("test_summed_vs_brian2", "GAP"), ("test_summed_vs_brian2", "NONLINEAR"),
+    ("test_subgroups_vs_brian2", "MODEL"), ("test_spike_monitor_variables_vs_brian2", "MODEL")])
+def test_every_sums_subgroups_and_spike_variables(tmp_path, module, name):
+    """every blocks, summed variables (gap junctions, clock-driven synapses),
+    subgroups (synapses, monitors, phase assignments) and spike monitors with
+    variables: the models of their tests against Brian2, the same on both
+    backends."""
+    c, ref = both(_inline(tmp_path, _e2e_model(module, name)))
+    assert_same(c, ref)
