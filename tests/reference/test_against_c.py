@@ -652,3 +652,31 @@ def test_every_sums_subgroups_and_spike_variables(tmp_path, module, name):
     backends."""
     c, ref = both(_inline(tmp_path, _e2e_model(module, name)))
     assert_same(c, ref)
+
+
+BRIAN2_PORTS = ROOT / "examples" / "brian2"
+# short enough for the reference backend; the rest run with their defaults
+PORT_PARAMS = {
+    "IF_curve_LIF": {"duration": "20 ms"}, "IF_curve_Hodgkin_Huxley": {"duration": "20 ms"},
+    "nonlinear": {"duration": "20 ms"}, "Touboul_Brette_2008": {"settle": "2 ms", "duration": "2 ms"},
+    "Hindmarsh_Rose_1984": {"duration": "20 ms"}, "phase_locking": {"duration": "20 ms"},
+    "CUBA": {"duration": "10 ms"}, "COBAHH": {"duration": "5 ms"}, "STDP": {"duration": "100 ms"},
+    "Vogels_et_al_2011": {"t_static": "5 ms", "t_plastic": "5 ms"}, "adaptive_threshold": {"duration": "50 ms"},
+    "Brunel_Hakim_1999": {"duration": "5 ms"}, "Ornstein_Uhlenbeck": {"duration": "200 ms"},
+    "reliability": {"duration": "50 ms"}, "non_reliability": {"duration": "50 ms"},
+    "coupled_oscillators": {"duration": "1 s"}, "gapjunctions": {"duration": "100 ms"},
+}
+
+
+SLOW_PORTS = {"Brunel_Hakim_1999", "Vogels_et_al_2011"}  # 10 to 16 s on the reference backend
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW_PORTS else p
+                                  for p in sorted(BRIAN2_PORTS.glob("*.snn"))], ids=lambda p: p.stem)
+def test_brian2_ports(path):
+    """Every port of a Brian2 example (examples/brian2/), shortened: the same
+    results on both backends, bit for bit."""
+    params = PORT_PARAMS.get(path.stem)
+    c = snndsl.compile(path).run(params=params)
+    ref = snndsl.compile(path, backend="reference").run(params=params)
+    assert_same(c, ref)
