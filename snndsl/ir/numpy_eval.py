@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import math
 from functools import cache
 from typing import Callable
 

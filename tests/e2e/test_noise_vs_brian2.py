@@ -76,7 +76,7 @@ def test_euler_with_additive_noise_and_refractoriness_matches_brian2(tmp_path, m
     ours = _ours(tmp_path, LIF, seed=7)
 
     def build(b2):
-        mV, ms = b2.mV, b2.ms
+        mV, ms = b2.mV, b2.ms  # noqa: F841 - the equations' namespace
         G = b2.NeuronGroup(N, "dv/dt = (-52*mV - v) / (10*ms) + 4*mV * sqrt(2 / (10*ms)) * xi : volt "
                               "(unless refractory)", threshold="v > -50*mV", reset="v = -60*mV",
                            refractory=2 * ms, method="euler")
