@@ -53,6 +53,10 @@ def synapse_count(g: m.Group, sizes: dict[str, int]) -> tuple[float, str] | None
     n_pre, n_post = sizes.get(g.source), sizes.get(g.target)
     if n_pre is None or n_post is None:
         return None
+    if g.source_range:  # between subgroups: their neurons only
+        n_pre = g.source_range[1] - g.source_range[0]
+    if g.target_range:
+        n_post = g.target_range[1] - g.target_range[0]
     if g.connect == "all":
         return float(n_pre * n_post), f"connect: all makes {n_pre * n_post:.3g}"
     if g.connect == "one_to_one":
