@@ -297,7 +297,7 @@ class _Parser:
 
     def monitor(self) -> ast.MonitorDecl:
         start = self.keyword("monitor")
-        name = self.name()
+        name = self.any_word()  # as the grammar: a monitor may be called `spikes`
         self.expect(":")
         if self.word("spikes"):
             self.i += 1

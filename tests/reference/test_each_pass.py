@@ -94,17 +94,21 @@ def test_pass_keeps_the_results(tmp_path, k):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("k", range(len(PIPELINE)), ids=[p.__name__ for p in PIPELINE])
-def test_pass_keeps_cuba(k):
-    """4000 neurons connected by chance: each pass on the example as written (shorter)."""
+def test_each_pass_keeps_cuba():
+    """4000 neurons connected by chance: each pass that changes the example as
+    written (shorter) keeps its results."""
     path, run = EXAMPLES / "cuba.snn", {"params": {"duration": "5 ms"}}
-    before = snndsl.compile(path, backend="reference", passes=PIPELINE[:k])
-    after = snndsl.compile(path, backend="reference", passes=PIPELINE[:k + 1])
-    if before.frontend.ir == after.frontend.ir:
-        pytest.skip(f"{PIPELINE[k].__name__} changes nothing in cuba")
-    a, b = before.run(**run), after.run(**run)
-    assert len(a["exc_spikes"].i) > 0
-    if PIPELINE[k].__name__ in EXACT:
-        assert_same(a, b)
-    else:
-        _close(a, b)
+    changed = []
+    for k in range(len(PIPELINE)):
+        before = snndsl.compile(path, backend="reference", passes=PIPELINE[:k])
+        after = snndsl.compile(path, backend="reference", passes=PIPELINE[:k + 1])
+        if before.frontend.ir == after.frontend.ir:
+            continue  # nothing for this pass to do in cuba (it has no traces to hoist)
+        changed.append(PIPELINE[k].__name__)
+        a, b = before.run(**run), after.run(**run)
+        assert len(a["exc_spikes"].i) > 0
+        if PIPELINE[k].__name__ in EXACT:
+            assert_same(a, b)
+        else:
+            _close(a, b)
+    assert changed, "no pass changes cuba: the test compares nothing"

@@ -113,11 +113,11 @@ def test_without_a_compiler_an_explicit_c_backend_is_e0602(tmp_path):
 
 
 def test_without_a_compiler_a_model_neither_backend_runs_says_both(tmp_path):
-    _model(tmp_path, "neurons n[3]:\n    v : 1\n    every 1 ms: v = 1\nmonitor m: n.v\nphase a:\n"
-                     "    run 1 ms\n")
+    _model(tmp_path, "neurons n[3]:\n    v : 1\nmonitor m: n.v\nphase a:\n    run 1 ms\n"
+                     "    store state as s\n")
     proc = _snndsl(tmp_path, "run", "m.snn", "-o", "results", CC="no-such-cc")
     assert proc.returncode == 1, proc.stderr
-    assert proc.stderr.index("error[E0602]") < proc.stderr.index("m.snn:3:5: error[E0901]")
+    assert proc.stderr.index("error[E0602]") < proc.stderr.index("m.snn:6:5: error[E0901]")
     assert not (tmp_path / "results").exists()
 
 
