@@ -418,10 +418,19 @@ class _Builder:
 }}
 ((int32_t *)ii.data)[ii.len++] = (int32_t)_i;
 ((int32_t *)jj.data)[jj.len++] = (int32_t)_j;"""
-        if k.pre_range or k.post_range:
-            return self.connect_ranges(k, g, head, push, what)
-        if k.rule == "one to one":
-            loop = f"""for (int64_t _i = 0; _i < snn_imin({pre}.n, {post}.n); _i++) {{
+        # between subgroups (ranges): their pairs only, i and j from their first neurons
+        (a, b), (c, d) = k.pre_range or (0, None), k.post_range or (0, None)
+        n_i = str(b - a) if b is not None else f"{pre}.n"
+        n_j = str(d - c) if d is not None else f"{post}.n"
+        i_at = (lambda x: f"{a} + {x}") if a else (lambda x: x)
+        j_at = (lambda x: f"{c} + {x}") if c else (lambda x: x)
+        if k.rule == "one to one" and (a or c):
+            loop = f"""for (int64_t _k = 0; _k < snn_imin({n_i}, {n_j}); _k++) {{
+    const int64_t _i = {i_at("_k")}, _j = {j_at("_k")};
+{self._indent(push, 4)}
+}}"""
+        elif k.rule == "one to one":
+            loop = f"""for (int64_t _i = 0; _i < snn_imin({n_i}, {n_j}); _i++) {{
     const int64_t _j = _i;
 {self._indent(push, 4)}
 }}"""
@@ -430,32 +439,46 @@ class _Builder:
             p = self.p.expr(k.p, ctx)
             test = f"    if (!({self.p.expr(k.cond, ctx)})) continue;\n" if k.cond is not None else ""
             rng = f"&sim->rng[{k.stream}]"
+            pairs = f"{n_i} * {n_j}" if b is None else f"(int64_t){n_i} * _n_post"
             loop = f"""const double _p = {p};
-const int64_t _n_post = {post}.n, _pairs = {pre}.n * {post}.n;
+const int64_t _n_post = {n_j}, _pairs = {pairs};
 /* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
 for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric({rng}, _p)) {{
-    const int64_t _i = _k / _n_post, _j = _k % _n_post;
+    const int64_t _i = {i_at("_k / _n_post")}, _j = {j_at("_k % _n_post")};
 {test}{self._indent(push, 4)}
     if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&sim->progress, {what}, (double)_k / (double)_pairs);
 }}"""
         else:
             cond = "1" if k.rule == "all" else self.p.expr(k.cond, self.ctx(g, k.span))
-            loop = f"""for (int64_t _i = 0; _i < {pre}.n; _i++) {{
-    for (int64_t _j = 0; _j < {post}.n; _j++) {{
+            i_end = f"{a} + {n_i}" if a else n_i
+            j_end = f"{c} + {n_j}" if c else n_j
+            done = f"_i - {a} + 1" if a else "_i + 1"
+            loop = f"""for (int64_t _i = {a}; _i < {i_end}; _i++) {{
+    for (int64_t _j = {c}; _j < {j_end}; _j++) {{
         if (!({cond})) continue;
 {self._indent(push, 8)}
     }}
-    snn_progress_fraction(&sim->progress, {what}, (double)(_i + 1) / (double){pre}.n);
+    snn_progress_fraction(&sim->progress, {what}, (double)({done}) / (double){n_i});
 }}"""
         reserve = ""
         if k.rule == "all":  # the exact count: one allocation, and a clear error if it cannot be had
-            reserve = f"""if (snn_buf_reserve(&ii, (size_t)({pre}.n * {post}.n)) || snn_buf_reserve(&jj, (size_t)({pre}.n * {post}.n))) {{
+            reserve = f"""if (snn_buf_reserve(&ii, (size_t)({n_i} * {n_j})) || snn_buf_reserve(&jj, (size_t)({n_i} * {n_j}))) {{
     snn_buf_free(&ii);
     snn_buf_free(&jj);
-    return snn_fail(sim, "out of memory while connecting {g.name} (%lld synapses)", (long long)({pre}.n * {post}.n));
+    return snn_fail(sim, "out of memory while connecting {g.name} (%lld synapses)", (long long)({n_i} * {n_j}));
 }}
 """
-        body = f"""{head}
+        within = ""
+        if k.pre_range or k.post_range:  # each synapse's i and j within the subgroups, the copies users see
+            within = f"""    {S}.i = snn_alloc(sim, {S}.n ? {S}.n : 1, sizeof(int32_t));
+    {S}.j = snn_alloc(sim, {S}.n ? {S}.n : 1, sizeof(int32_t));
+    if (sim->failed) return -1;
+    for (int64_t _s = 0; _s < {S}.n; _s++) {{
+        {S}.i[_s] = {S}.pre[_s] - {a};
+        {S}.j[_s] = {S}.post[_s] - {c};
+    }}
+"""
+        return f"""{head}
 {{
     snn_buf ii, jj;
     snn_buf_init(&ii, sizeof(int32_t));
@@ -468,65 +491,7 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
     if (!{S}.pre) {S}.pre = snn_alloc(sim, 1, sizeof(int32_t));
     if (!{S}.post) {S}.post = snn_alloc(sim, 1, sizeof(int32_t));
     if (sim->failed) return -1;
-}}
-""" + self.index_synapses(g)
-        return body
-
-    def connect_ranges(self, k: ir.Connect, g: ir.Group, head: str, push: str, what: str) -> str:
-        """Connecting subgroups: the pairs of their neurons only, in Brian2's
-        order, with i and j counted from each subgroup's first neuron in the
-        conditions (the checker wrote them so); then each synapse's i and j
-        within the subgroups, the copies users see."""
-        S, pre, post = self.g(g.name), self.g(g.source), self.g(g.target)
-        (a, b), (c, d) = k.pre_range or (0, None), k.post_range or (0, None)
-        n_i = str(b - a) if b is not None else f"{pre}.n"
-        n_j = str(d - c) if d is not None else f"{post}.n"
-        if k.rule == "one to one":
-            loop = f"""for (int64_t _k = 0; _k < snn_imin({n_i}, {n_j}); _k++) {{
-    const int64_t _i = {a} + _k, _j = {c} + _k;
-{self._indent(push, 4)}
-}}"""
-        elif k.rule == "bernoulli":
-            ctx = self.ctx(g, k.span)
-            test = f"    if (!({self.p.expr(k.cond, ctx)})) continue;\n" if k.cond is not None else ""
-            rng = f"&sim->rng[{k.stream}]"
-            loop = f"""const double _p = {self.p.expr(k.p, ctx)};
-const int64_t _n_post = {n_j}, _pairs = (int64_t){n_i} * _n_post;
-/* pair k = i n_post + j of the subgroups; from one synapse to the next, Geometric(p) pairs fail */
-for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric({rng}, _p)) {{
-    const int64_t _i = {a} + _k / _n_post, _j = {c} + _k % _n_post;
-{test}{self._indent(push, 4)}
-    if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&sim->progress, {what}, (double)_k / (double)_pairs);
-}}"""
-        else:
-            cond = "1" if k.rule == "all" else self.p.expr(k.cond, self.ctx(g, k.span))
-            loop = f"""for (int64_t _i = {a}; _i < {a} + {n_i}; _i++) {{
-    for (int64_t _j = {c}; _j < {c} + {n_j}; _j++) {{
-        if (!({cond})) continue;
-{self._indent(push, 8)}
-    }}
-    snn_progress_fraction(&sim->progress, {what}, (double)(_i - {a} + 1) / (double){n_i});
-}}"""
-        return f"""{head}
-{{
-    snn_buf ii, jj;
-    snn_buf_init(&ii, sizeof(int32_t));
-    snn_buf_init(&jj, sizeof(int32_t));
-{self._indent(loop, 4)}
-    snn_progress_finish(&sim->progress);
-    {S}.n = (int64_t)ii.len;
-    {S}.pre = ii.data;
-    {S}.post = jj.data;
-    if (!{S}.pre) {S}.pre = snn_alloc(sim, 1, sizeof(int32_t));
-    if (!{S}.post) {S}.post = snn_alloc(sim, 1, sizeof(int32_t));
-    {S}.i = snn_alloc(sim, {S}.n ? {S}.n : 1, sizeof(int32_t));
-    {S}.j = snn_alloc(sim, {S}.n ? {S}.n : 1, sizeof(int32_t));
-    if (sim->failed) return -1;
-    for (int64_t _s = 0; _s < {S}.n; _s++) {{
-        {S}.i[_s] = {S}.pre[_s] - {a};
-        {S}.j[_s] = {S}.post[_s] - {c};
-    }}
-}}
+{within}}}
 """ + self.index_synapses(g)
 
     def index_synapses(self, g: ir.Group) -> str:
