@@ -195,23 +195,9 @@ class _Builder:
                              f"{c_string(_site(prm.span))}, {c_string(prm.name)}, {P});")
         return "\n".join(lines)
 
-    def data_uses(self) -> dict[str, set[int]]:
-        """How many indices each data array is read with (its required rank)."""
-        uses: dict[str, set[int]] = {d.name: set() for d in self.m.data}
-        for node in ir.walk((self.m.groups, self.m.phases, self.m.params)):
-            if isinstance(node, ir.DataAt):
-                uses[node.name].add(len(node.indices))
-        for g in self.m.groups:
-            for src in (g.indices, g.times):
-                if src is not None and src.data:
-                    uses[src.data].add(1)
-            if g.connect_data:
-                uses[g.connect_data].add(2)
-        return uses
-
     def setup(self) -> str:
         out = []
-        uses = self.data_uses()
+        uses = storage.data_uses(self.m)
         for d in self.m.data:
             ranks = sorted(uses[d.name])
             if len(ranks) > 1:

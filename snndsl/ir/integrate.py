@@ -36,6 +36,7 @@ neuron is not refractory, as Brian2 does.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from snndsl.ir import nodes as ir
 from snndsl.ir.evaluate import NotConstant, evaluate
@@ -72,44 +73,8 @@ def has_noise(e: ir.Expr) -> bool:
 def split_noise(e: ir.Expr) -> tuple[ir.Expr, dict[str, ir.Expr]] | None:
     """e as f + sum_k g_k xi_k with f and the g_k free of noise; None if
     the noise enters otherwise (inside a function, squared, divided by)."""
-    if not has_noise(e):
-        return e, {}
-    if isinstance(e, ir.Noise):
-        return ir.Const(0.0), {e.name: ir.Const(1.0)}
-    if isinstance(e, ir.Unary) and e.op == "-":
-        r = split_noise(e.operand)
-        if r is None:
-            return None
-        return ir.Unary("-", r[0]), {k: ir.Unary("-", g) for k, g in r[1].items()}
-    if isinstance(e, ir.Binary) and e.op in ("+", "-"):
-        a, b = split_noise(e.left), split_noise(e.right)
-        if a is None or b is None:
-            return None
-        noise = dict(a[1])
-        for k, g in b[1].items():
-            term = g if e.op == "+" else ir.Unary("-", g)
-            noise[k] = ir.Binary("+", noise[k], term) if k in noise else term
-        return ir.Binary(e.op, a[0], b[0]), noise
-    if isinstance(e, ir.Binary) and e.op == "*":
-        for free, other, left in ((e.left, e.right, True), (e.right, e.left, False)):
-            if not has_noise(free):
-                r = split_noise(other)
-                if r is None:
-                    return None
-                mul = (lambda x: ir.Binary("*", free, x)) if left else (lambda x: ir.Binary("*", x, free))
-                return _drop_zero(mul(r[0]), r[0]), {k: mul(g) for k, g in r[1].items()}
-        return None
-    if isinstance(e, ir.Binary) and e.op == "/" and not has_noise(e.right):
-        r = split_noise(e.left)
-        if r is None:
-            return None
-        return _drop_zero(ir.Binary("/", r[0], e.right), r[0]), {k: ir.Binary("/", g, e.right) for k, g in r[1].items()}
-    return None
-
-
-def _drop_zero(e: ir.Expr, inner: ir.Expr) -> ir.Expr:
-    """0 for a product or quotient of the zero a bare noise term leaves."""
-    return ir.Const(0.0) if isinstance(inner, ir.Const) and inner.value == 0 else e
+    r = _linear(e, lambda x: x.name if isinstance(x, ir.Noise) else None, drop_zero=True)
+    return None if r is None else (r[1], r[0])
 
 
 def stochastic_kind(eqs: list[Equation], group: str) -> str | None:
@@ -150,39 +115,59 @@ def _uses(e: ir.Expr, names: set[str], group: str) -> bool:
 def linear_coefficients(f: ir.Expr, names: list[str], group: str):
     """f as sum_k a_k x_k + b with the a_k and b free of the x_k, or None."""
     target = set(names)
-    if isinstance(f, ir.Var) and f.group == group and f.at == "self" and f.name in target:
-        return {f.name: ir.Const(1.0)}, ir.Const(0.0)
-    if not _uses(f, target, group):
-        return {}, f
-    if isinstance(f, ir.Unary) and f.op == "-":
-        r = linear_coefficients(f.operand, names, group)
-        if r is None:
+    return _linear(f, lambda x: x.name if isinstance(x, ir.Var) and x.group == group and x.at == "self"
+                   and x.name in target else None)
+
+
+def _linear(f: ir.Expr, unknown: Callable[[ir.Expr], str | None], drop_zero: bool = False):
+    """f as ({name: a_k}, b), sum_k a_k u_k + b, for the nodes u_k that
+    `unknown` names, with the a_k and b free of them; None if f is not linear
+    in them. `drop_zero`: a product or quotient of a zero b is 0 (a bare noise
+    term leaves 0 behind, which should not become `sigma * 0`)."""
+    def uses(e):
+        return any(unknown(n) is not None for n in ir.walk(e))
+
+    def go(f):
+        name = unknown(f)
+        if name is not None:
+            return {name: ir.Const(1.0)}, ir.Const(0.0)
+        if not uses(f):
+            return {}, f
+        if isinstance(f, ir.Unary) and f.op == "-":
+            r = go(f.operand)
+            if r is None:
+                return None
+            return {k: ir.Unary("-", v) for k, v in r[0].items()}, ir.Unary("-", r[1])
+        if isinstance(f, ir.Binary) and f.op in ("+", "-"):
+            a, b = go(f.left), go(f.right)
+            if a is None or b is None:
+                return None
+            coeffs = dict(a[0])
+            for k, v in b[0].items():
+                term = v if f.op == "+" else ir.Unary("-", v)
+                coeffs[k] = ir.Binary("+", coeffs[k], term) if k in coeffs else term
+            return coeffs, ir.Binary(f.op, a[1], b[1])
+        if isinstance(f, ir.Binary) and f.op == "*":
+            for free, other, left in ((f.left, f.right, True), (f.right, f.left, False)):
+                if not uses(free):
+                    r = go(other)
+                    if r is None:
+                        return None
+                    mul = (lambda e: ir.Binary("*", free, e)) if left else (lambda e: ir.Binary("*", e, free))
+                    return {k: mul(v) for k, v in r[0].items()}, zero(mul(r[1]), r[1])
             return None
-        return {k: ir.Unary("-", v) for k, v in r[0].items()}, ir.Unary("-", r[1])
-    if isinstance(f, ir.Binary) and f.op in ("+", "-"):
-        a, b = linear_coefficients(f.left, names, group), linear_coefficients(f.right, names, group)
-        if a is None or b is None:
-            return None
-        coeffs = dict(a[0])
-        for k, v in b[0].items():
-            term = v if f.op == "+" else ir.Unary("-", v)
-            coeffs[k] = ir.Binary("+", coeffs[k], term) if k in coeffs else term
-        return coeffs, ir.Binary(f.op, a[1], b[1])
-    if isinstance(f, ir.Binary) and f.op == "*":
-        for free, other, left in ((f.left, f.right, True), (f.right, f.left, False)):
-            if not _uses(free, target, group):
-                r = linear_coefficients(other, names, group)
-                if r is None:
-                    return None
-                mul = (lambda e: ir.Binary("*", free, e)) if left else (lambda e: ir.Binary("*", e, free))
-                return {k: mul(v) for k, v in r[0].items()}, mul(r[1])
+        if isinstance(f, ir.Binary) and f.op == "/" and not uses(f.right):
+            r = go(f.left)
+            if r is None:
+                return None
+            return ({k: ir.Binary("/", v, f.right) for k, v in r[0].items()},
+                    zero(ir.Binary("/", r[1], f.right), r[1]))
         return None
-    if isinstance(f, ir.Binary) and f.op == "/" and not _uses(f.right, target, group):
-        r = linear_coefficients(f.left, names, group)
-        if r is None:
-            return None
-        return ({k: ir.Binary("/", v, f.right) for k, v in r[0].items()}, ir.Binary("/", r[1], f.right))
-    return None
+
+    def zero(e, inner):
+        return ir.Const(0.0) if drop_zero and isinstance(inner, ir.Const) and inner.value == 0 else e
+
+    return go(f)
 
 
 def _run_constant(e: ir.Expr) -> bool:

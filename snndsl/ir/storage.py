@@ -130,3 +130,19 @@ def fields(g: ir.Group, precision: str, poisson_skips: bool) -> tuple[Field, ...
                     Field(f"{end}_other", "internal", "int32_t", _n(g.name), "array",
                           f"... and their {other}synaptic neurons, in that order")]
     return tuple(out)
+
+
+def data_uses(m: ir.Module) -> dict[str, set[int]]:
+    """How many indices each data array is read with: its required rank (the
+    checker allows one; a backend loads the array with it)."""
+    uses: dict[str, set[int]] = {d.name: set() for d in m.data}
+    for node in ir.walk((m.groups, m.phases, m.params)):
+        if isinstance(node, ir.DataAt):
+            uses[node.name].add(len(node.indices))
+    for g in m.groups:
+        for src in (g.indices, g.times):
+            if src is not None and src.data:
+                uses[src.data].add(1)
+        if g.connect_data:
+            uses[g.connect_data].add(2)
+    return uses

@@ -36,6 +36,7 @@ from snndsl import units
 from snndsl.codegen.c_expr import linear_factor_sets
 from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
+from snndsl.ir import storage
 from snndsl.ir.evaluate import is_constant
 from snndsl.reference.kernels import Elements, Kernel, RunFailure
 from snndsl.reference.rng import STEPS_NEVER, Streams, steps
@@ -367,17 +368,7 @@ class Machine:
         self.data[d.name] = a
 
     def _ranks(self) -> dict[str, int]:
-        uses: dict[str, set[int]] = {d.name: set() for d in self.m.data}
-        for node in ir.walk((self.m.groups, self.m.phases, self.m.params)):
-            if isinstance(node, ir.DataAt):
-                uses[node.name].add(len(node.indices))
-        for g in self.m.groups:
-            for src in (g.indices, g.times):
-                if src is not None and src.data:
-                    uses[src.data].add(1)
-            if g.connect_data:
-                uses[g.connect_data].add(2)
-        return {name: (min(r) if r else 0) for name, r in uses.items()}
+        return {name: (min(r) if r else 0) for name, r in storage.data_uses(self.m).items()}
 
     def check_lengths(self, exprs, g: ir.Group, span) -> None:
         """snn_check_length: a bare data name is read one entry per element."""
