@@ -65,6 +65,88 @@ double snn_rng_normal(snn_rng *r)
     return u * sqrt(-2.0 * log(s) / s);
 }
 
+/* ================================================================== binomial */
+
+/* log(k!) - the leading terms of Stirling's series, (k + 1/2) log(k + 1) -
+ * (k + 1) + log(2 pi) / 2: exact values below 10, else the series' tail. */
+static double snn_stirling_tail(double k)
+{
+    static const double tail[10] = {
+        0.08106146679532726, 0.0413406959554093, 0.02767792568499834, 0.020790672103765093,
+        0.016644691189821193, 0.013876128823070748, 0.01189670994589177, 0.010411265261972096,
+        0.009255462182712733, 0.00833056343336287,
+    };
+    if (k <= 9) return tail[(int)k];
+    double kp1sq = (k + 1) * (k + 1);
+    return (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1);
+}
+
+void snn_binomial_prepare(snn_binomial_t *b, int64_t n, double p)
+{
+    memset(b, 0, sizeof *b);
+    b->n = n;
+    b->flip = p > 0.5;
+    double P = b->flip ? 1.0 - p : p, q = 1.0 - P;
+    b->P = P;
+    b->q = q;
+    if ((double)n * P < 10) {
+        b->qn = exp((double)n * log(q));
+        b->bound = fmin((double)n, (double)n * P + 10.0 * sqrt((double)n * P * q + 1));
+        return;
+    }
+    b->rejection = 1;
+    double spq = sqrt((double)n * P * q);
+    b->b = 1.15 + 2.53 * spq;
+    b->a = -0.0873 + 0.0248 * b->b + 0.01 * P;
+    b->c = (double)n * P + 0.5;
+    b->vr = 0.92 - 4.2 / b->b;
+    b->alpha = (2.83 + 5.1 / b->b) * spq;
+    b->r = P / q;
+    b->m = floor((double)(n + 1) * P);
+    b->h = snn_stirling_tail(b->m) + snn_stirling_tail((double)n - b->m);
+}
+
+int64_t snn_binomial_draw(const snn_binomial_t *b, snn_rng *r)
+{
+    const int64_t n = b->n;
+    if (n <= 0 || !(b->P > 0)) return b->flip ? n : 0;
+    double k;
+    if (!b->rejection) {  /* inversion: numpy's random_binomial_inversion */
+        int64_t x = 0;
+        double px = b->qn, u = snn_rng_uniform(r);
+        while (u > px) {
+            x++;
+            if ((double)x > b->bound) {
+                x = 0;
+                px = b->qn;
+                u = snn_rng_uniform(r);
+            } else {
+                u -= px;
+                px = ((double)(n - x + 1) * b->P * px) / ((double)x * b->q);
+            }
+        }
+        k = (double)x;
+    } else {  /* BTRS (Hoermann 1993, steps 1 to 3.3) */
+        const double nd = (double)n, m = b->m;
+        for (;;) {
+            double u = snn_rng_uniform(r) - 0.5, v = snn_rng_uniform(r);
+            double us = 0.5 - fabs(u);
+            if (us <= 0) continue;
+            k = floor((2 * b->a / us + b->b) * u + b->c);
+            if (k < 0 || k > nd) continue;
+            if (us >= 0.07 && v <= b->vr) break;
+            double w = v * b->alpha / (b->a / (us * us) + b->b);
+            double lv = w > 0 ? log(w) : -HUGE_VAL;
+            double bound = (m + 0.5) * log((m + 1) / (b->r * (nd - m + 1)))
+                           + (nd + 1) * log((nd - m + 1) / (nd - k + 1))
+                           + (k + 0.5) * log(b->r * (nd - k + 1) / (k + 1))
+                           + b->h - snn_stirling_tail(k) - snn_stirling_tail(nd - k);
+            if (lv <= bound) break;
+        }
+    }
+    return b->flip ? n - (int64_t)k : (int64_t)k;
+}
+
 /* ===================================================================== buffer */
 
 void snn_buf_init(snn_buf *b, size_t elsize)

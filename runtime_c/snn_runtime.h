@@ -74,6 +74,20 @@ static inline double snn_rng_uniform(snn_rng *r)
 //! discarded, so all state lives in `r`).
 double snn_rng_normal(snn_rng *r);
 
+//! Binomial(n, p) deviates, exact, for many draws with one (n, p): set up
+//! once by snn_binomial_prepare (0 <= p <= 1), drawn by snn_binomial_draw.
+//! With P = min(p, 1 - p): inversion (numpy's and Brian2's) when n P < 10,
+//! else Hoermann's BTRS transformed rejection (1993), O(1) per draw.
+typedef struct {
+    int64_t n;
+    int flip;       /* p > 1/2: draw Binomial(n, 1 - p) and return n - k */
+    int rejection;  /* BTRS, else inversion */
+    double P, q, qn, bound;                   /* inversion */
+    double a, b, c, vr, alpha, r, m, h;       /* BTRS */
+} snn_binomial_t;
+void snn_binomial_prepare(snn_binomial_t *b, int64_t n, double p);
+int64_t snn_binomial_draw(const snn_binomial_t *b, snn_rng *r);
+
 /* ---------------------------------------------------------------------------
  * Growable typed buffer (capacity doubles, so appends are amortised O(1)).
  * ------------------------------------------------------------------------- */

@@ -17,15 +17,18 @@ from snndsl.ir.evaluate import is_constant
 
 DESCR = {"f": "<f8", "i": "<i4", "b": "|b1"}
 # the slots of the time step in the C: a comment, then the kernels of those kinds
+# (a slot most models leave empty shows only when used: OPTIONAL_SLOTS)
 SLOTS = (
     ("/* 0. every PERIOD: blocks (Brian2's run_regularly) */", (ir.RunEvery,)),
     ("/* 1. state monitors record */", (ir.RecordState,)),
     ("/* 2. state updates: refractoriness, then the equations */", (ir.SumOnto, ir.Update)),
     ("/* 3. thresholds: neurons and sources emit spikes; spike monitors record */",
      (ir.Threshold, ir.PoissonSpikes, ir.GeneratorSpikes, ir.RecordSpikes)),
+    ("/* 4a. Poisson inputs: binomial input onto variables (Brian2's PoissonInput) */", (ir.AddPoissonInput,)),
     ("/* 4. synaptic events: on pre (spikes whose delay ends now), then on post */", (ir.SynapseEvents,)),
     ("/* 5. resets of the neurons that spiked; rate monitors record */", (ir.Reset, ir.RecordRate)),
 )
+OPTIONAL_SLOTS = ((ir.RunEvery,), (ir.AddPoissonInput,))
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,8 @@ class _Builder:
             else:
                 raise InternalError(f"no C for the setup kernel {k!r}")
         for g in self.m.groups:
-            step_code = (g.rate, g.on_pre, g.on_post, g.update, g.threshold, g.reset, g.refractory, g.every)
+            step_code = (g.rate, g.on_pre, g.on_post, g.update, g.threshold, g.reset, g.refractory, g.every,
+                         g.inputs)
             checks = self.data_checks(step_code, g, c_string(_site(g.span)))
             if checks:
                 out.append(checks.rstrip("\n"))
@@ -513,11 +517,11 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
         render = {ir.RunEvery: self.run_every, ir.SumOnto: self.sum_onto, ir.RecordState: self.record_state, ir.Update: self.state_update, ir.Threshold: self.threshold,
                   ir.PoissonSpikes: self.poisson, ir.GeneratorSpikes: self.spike_generator,
                   ir.RecordSpikes: self.record_spikes, ir.SynapseEvents: self.pathway, ir.Reset: self.reset,
-                  ir.RecordRate: self.record_rate}
+                  ir.RecordRate: self.record_rate, ir.AddPoissonInput: self.poisson_input}
         out = []
         for title, kinds in SLOTS:
             code = [render[type(k)](k) for k in self.m.step if type(k) in kinds]
-            if code or kinds != (ir.RunEvery,):  # a slot most models leave empty shows only when used
+            if code or kinds not in OPTIONAL_SLOTS:
                 out += [title] + code
         return "\n".join(out)
 
@@ -556,6 +560,31 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
         return (f"if (_step % {k.steps} == 0) {{ /* every {k.steps} steps: {g.name} */\n"
                 f"    for (int64_t {var} = 0; {var} < {self.g(g.name)}.n; {var}++) {{\n"
                 f"{idx}{self.p.stmts(k.body, ctx, '        ')}\n    }}\n}}")
+
+    def poisson_input(self, k: ir.AddPoissonInput) -> str:
+        """Each element of [lo, hi) draws how many of its sources spiked, a
+        Binomial(sources, rate * dt) number (snn_binomial_draw), and adds that
+        many weights; writes to frozen elements, and to `(unless refractory)`
+        variables of refractory neurons, are dropped, as in event code."""
+        g = self.groups[k.target]
+        ctx = self.ctx(g, k.span)
+        ctx.guard_refractory = ctx.guard_frozen = True
+        rate = self.p.expr(k.rate, ctx)
+        site = c_string(_site(k.span))
+        return f"""{{ /* Poisson input {k.name} onto {g.name}[{k.lo}:{k.hi}] */
+    const double _p = ({rate}) * sim->dt;
+    if (!(_p >= 0 && _p <= 1)) {{
+        snn_fail(sim, "%s: error[E0501]: Poisson input '{k.name}': rate * dt is %g, not a probability "
+                 "between 0 and 1", {site}, _p);
+        return;
+    }}
+    snn_binomial_t _binomial;
+    snn_binomial_prepare(&_binomial, INT64_C({k.sources}), _p);
+    for (int64_t _i = {k.lo}; _i < {k.hi}; _i++) {{
+        const int64_t {ir.POISSON_INPUT_DRAW} = snn_binomial_draw(&_binomial, &sim->rng[{k.stream}]);
+{self.p.stmts(k.body, ctx, '        ')}
+    }}
+}}"""
 
     def monitor(self, k: ir.Kernel) -> ir.Monitor:
         return next(mon for mon in self.m.monitors if mon.name == k.target)

@@ -118,6 +118,10 @@ def _group_code(g: ir.Group) -> list[str]:
         out += stmts(e.body, "        ")
     for s in g.summed:
         out.append(f"    {s.side}.{s.var} = {expr(s.expr)} (summed)")
+    for p in g.inputs:
+        out.append(f"    poisson input {p.name}: {p.sources} sources at {expr(p.rate)}"
+                   + (f", elements [{p.lo}:{p.hi}]" if p.hi is not None else "") + ":")
+        out += stmts(p.body, "        ")
     for title, body in (("init", g.init), ("update", g.update), ("reset", g.reset),
                         ("on pre spike", g.on_pre_spike), ("on pre", g.on_pre),
                         ("on post spike", g.on_post_spike), ("on post", g.on_post)):
@@ -150,6 +154,9 @@ def kernel(k: ir.Kernel) -> list[str]:
     elif isinstance(k, ir.SumOnto):
         head = f"sum onto {k.target}.{k.var}: " + " + ".join(
             f"sum over {syn} of {expr(e)} (by {side})" for syn, side, e in k.terms)
+    elif isinstance(k, ir.AddPoissonInput):
+        head = (f"poisson input {k.name} onto {k.target}[{k.lo}:{k.hi}]: {ir.POISSON_INPUT_DRAW} ~ "
+                f"Binomial({k.sources}, {expr(k.rate)} * dt), stream {k.stream}")
     elif isinstance(k, ir.Delays):
         head = f"delays {k.target}: {'per synapse' if k.per_synapse else 'one'} = {expr(k.delay)}"
     else:

@@ -33,8 +33,9 @@ def schedule(groups: tuple[ir.Group, ...], monitors: tuple[ir.Monitor, ...]) -> 
     step; the variables synapses sum onto are summed (Brian2's summed
     variable updaters: in the groups slot, before every state update);
     groups integrate (refractoriness first); thresholds emit spikes, which
-    spike monitors record; spikes travel through the synapses, presynaptic
-    then postsynaptic; the neurons that spiked reset; rate monitors record. Within a slot, groups and monitors keep the order of
+    spike monitors record; Poisson inputs add to their variables (Brian2's
+    PoissonInput, whose default name sorts before the synapses'); spikes travel
+    through the synapses, presynaptic then postsynaptic; the neurons that spiked reset; rate monitors record. Within a slot, groups and monitors keep the order of
     the model file. Only tasks with work to do are listed; a pass may still
     leave one with nothing left (remove_dead_state), which a backend skips."""
     def doing(task, has_work):
@@ -51,6 +52,7 @@ def schedule(groups: tuple[ir.Group, ...], monitors: tuple[ir.Monitor, ...]) -> 
                  + doing("update", lambda g: g.update or g.refractory is not None)
                  + doing("threshold", lambda g: g.kind in ("poisson", "spikes", "neurons"))
                  + watching("spikes", "record spikes")
+                 + doing("poisson input", lambda g: g.inputs)
                  + doing("on pre", lambda g: g.kind == "synapses" and g.on_pre)
                  + doing("on post", lambda g: g.kind == "synapses" and g.on_post)
                  + doing("reset", lambda g: g.kind == "neurons" and g.reset)
@@ -95,4 +97,4 @@ def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:
         connect_cond=g.connect_cond, connect_data=g.connect_data, on_pre=on_pre, on_post=on_post,
         update=update, threshold=g.threshold, reset=g.reset, refractory=g.refractory,
         refractory_kind=g.refractory_kind, delay=g.delay, delay_kind=g.delay_kind, every=g.every,
-        summed=g.summed, source_range=g.source_range, target_range=g.target_range, span=g.span)
+        summed=g.summed, inputs=g.inputs, source_range=g.source_range, target_range=g.target_range, span=g.span)

@@ -394,6 +394,28 @@ class Summed:
 
 
 @dataclass(frozen=True, slots=True)
+class PoissonInput:
+    """`poisson NAME[SOURCES] -> GROUP.VAR` (Brian2's PoissonInput):
+    each step, each element of `group` in [lo, hi) draws k, the number of its
+    `sources` independent Poisson sources that spiked at `rate`, a
+    Binomial(sources, rate * dt) number from `stream`, and `body` adds k
+    times the weight to VAR: `VAR = VAR + k * weight`, k the `Temp` named
+    POISSON_INPUT_DRAW."""
+
+    name: str
+    sources: int
+    rate: Expr  # the same for every element
+    body: tuple[Stmt, ...]
+    lo: int = 0
+    hi: int | None = None  # None: to the end of the group
+    stream: int | None = None  # set by passes/streams.py
+    span: Span | None = _span()
+
+
+POISSON_INPUT_DRAW = "_k"
+
+
+@dataclass(frozen=True, slots=True)
 class ListOrData:
     """indices/times of a spike generator: literal values or a data array."""
 
@@ -431,6 +453,7 @@ class Group:
     update: tuple[Stmt, ...] = ()
     every: tuple[Every, ...] = ()  # `every PERIOD:` blocks, in the order of the model
     summed: tuple[Summed, ...] = ()  # synapses: the neuron variables they sum onto
+    inputs: tuple[PoissonInput, ...] = ()  # neurons: Poisson input onto their variables
     # synapses between subgroups: the (lo, hi) of the source's (target's) neurons; the
     # synapses store the groups' indices, `i` and `j` in their code count from lo
     source_range: tuple[int, int] | None = None
@@ -487,6 +510,7 @@ TASKS = {
     "update": "refractoriness, then one integration step of the equations (group)",
     "threshold": "a neuron group's threshold, a Poisson group's draws, a spike generator's spikes (group)",
     "record spikes": "a spike monitor records (monitor)",
+    "poisson input": "each Poisson input onto the group adds its binomial draws times its weight (group)",
     "on pre": "the presynaptic spikes whose delay ends now, through the synapses (synapses)",
     "on post": "the postsynaptic spikes, through the synapses (synapses)",
     "reset": "the resets of the neurons that spiked (group)",
@@ -601,6 +625,22 @@ class PoissonSpikes(Kernel):
 
     rate: Expr
     sampling: str
+    stream: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddPoissonInput(Kernel):
+    """One Poisson input onto the group `target` (see PoissonInput): a
+    binomial draw per element of [lo, hi), then `body`, whose writes are
+    dropped for frozen elements and, for `(unless refractory)` variables,
+    for refractory neurons (Brian2's conditional write)."""
+
+    name: str
+    sources: int
+    rate: Expr
+    body: tuple[Stmt, ...]
+    lo: int
+    hi: int
     stream: int
 
 

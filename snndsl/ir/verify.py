@@ -78,12 +78,14 @@ def verify(m: ir.Module) -> None:
         else:
             g = groups.get(task.target)
             kinds = {"on pre": ("synapses",), "on post": ("synapses",), "reset": ("neurons",),
+                     "poisson input": ("neurons",),
                      "threshold": ("neurons", "poisson", "spikes")}.get(task.kind)
             if g is None or (kinds is not None and g.kind not in kinds):
                 raise InternalError(f"IR verification failed: the task {task.kind} of {task.target}")
     if m.streams:  # numbered (passes/streams.py): every draw names a stream, and each stream is drawn from
         used = {n.stream for n in ir.walk((m.groups, m.saves, m.phases, m.params)) if isinstance(n, ir.Rand)}
         used |= {g.stream for g in m.groups if g.kind == "poisson"}
+        used |= {p.stream for g in m.groups for p in g.inputs}
         if None in used or used != set(range(len(m.streams))):
             raise InternalError(f"IR verification failed: random streams {sorted(used, key=str)} "
                                 f"for {len(m.streams)} named streams")
@@ -97,7 +99,7 @@ def verify(m: ir.Module) -> None:
 
 _TASK = {ir.RunEvery: "every", ir.SumOnto: "sum", ir.RecordState: "record state", ir.Update: "update", ir.Threshold: "threshold",
          ir.PoissonSpikes: "threshold", ir.GeneratorSpikes: "threshold", ir.RecordSpikes: "record spikes",
-         ir.Reset: "reset", ir.RecordRate: "record rate"}
+         ir.Reset: "reset", ir.RecordRate: "record rate", ir.AddPoissonInput: "poisson input"}
 
 
 def _code(k: ir.Kernel, g: ir.Group) -> tuple:
@@ -130,8 +132,8 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
     task = None
     for k in m.step:
         kind = f"on {k.event}" if isinstance(k, ir.SynapseEvents) else _TASK.get(type(k))
-        if kind in ("every", "sum") and task == (kind, k.target):
-            continue  # a group's second `every` block or summed variable: the same task
+        if kind in ("every", "sum", "poisson input") and task == (kind, k.target):
+            continue  # a group's second `every` block, summed variable or input: the same task
         found = next((t for t in tasks if t.kind == kind and t.target == k.target), None)
         task = (found.kind, found.target) if found else None
         if found is None:
@@ -145,6 +147,11 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
         if sums != {(s.var, (syn.name, s.side, s.expr)) for syn in groups.values() for s in syn.summed
                     if s.group == g.name}:
             raise InternalError(f"IR verification failed: the sums onto {g.name} are not its synapses'")
+        inputs = [(k.name, k.sources, k.rate, k.body, k.lo, k.hi, k.stream) for k in m.step
+                  if isinstance(k, ir.AddPoissonInput) and k.target == g.name]
+        if inputs != [(p.name, p.sources, p.rate, p.body, p.lo, g.size if p.hi is None else p.hi, p.stream)
+                      for p in g.inputs]:
+            raise InternalError(f"IR verification failed: the poisson inputs of {g.name} are not its inputs")
     for k in m.setup + m.step:
         g = groups.get(k.target)
         if g is None:

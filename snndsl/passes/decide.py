@@ -40,10 +40,11 @@ SAMPLINGS = ("per step", "skip ahead")
 
 def written_in_steps(m: ir.Module) -> set[tuple[str, str]]:
     """(group, variable) pairs some step code (event code, updates, resets,
-    every blocks, sums) writes."""
+    every blocks, sums, Poisson inputs) writes."""
     return {(s.target.group, s.target.name)
             for g in m.groups
-            for s in ir.walk((g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.update, g.reset, g.every))
+            for s in ir.walk((g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.update, g.reset, g.every,
+                                       g.inputs))
             if isinstance(s, ir.Assign)} | {(s.group, s.var) for g in m.groups for s in g.summed}
 
 

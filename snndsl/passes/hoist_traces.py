@@ -46,7 +46,7 @@ def _written_anywhere(m: ir.Module) -> set[tuple[str, str]]:
     hoisted update, whose position in the step moves."""
     out = set()
     for g in m.groups:
-        for s in ir.walk((g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.every)):
+        for s in ir.walk((g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.every, g.inputs)):
             if isinstance(s, ir.Assign):
                 out.add((s.target.group, s.target.name))
             if isinstance(s, ir.Advance):

@@ -66,12 +66,16 @@ def sums_onto(g: ir.Group, groups) -> tuple[ir.SumOnto, ...]:
 
 
 def kernels(task: ir.Task, g: ir.Group, groups=()) -> tuple[ir.Kernel, ...]:
-    """The kernels of a group's task: one per `every` block or summed
-    variable, else one, or none when it has nothing to do."""
+    """The kernels of a group's task: one per `every` block, summed
+    variable or Poisson input, else one, or none when it has nothing to do."""
     if task.kind == "every":
         return tuple(ir.RunEvery(target=g.name, steps=e.steps, body=e.body, span=e.span) for e in g.every)
     if task.kind == "sum":
         return sums_onto(g, groups)
+    if task.kind == "poisson input":
+        return tuple(ir.AddPoissonInput(target=g.name, name=p.name, sources=p.sources, rate=p.rate, body=p.body,
+                                        lo=p.lo, hi=g.size if p.hi is None else p.hi, stream=p.stream, span=p.span)
+                     for p in g.inputs)
     k = kernel(task, g)
     return () if k is None else (k,)
 

@@ -3,7 +3,7 @@
 A *site* is one piece of code that runs as a unit: the connection of a
 synapse group, its per-synapse delays, a group's `init`, its integration
 step, its threshold (or a Poisson group's draws), its `on pre` / `on post`
-event code, its reset, a subexpression save, and each protocol statement.
+event code, its reset, each Poisson input onto it, a subexpression save, and each protocol statement.
 Every site that draws gets a stream of its own, numbered in the order of the
 model file (groups, then saves, then the protocol) and named for its site
 (`Module.streams`, shown by `--emit ir`). Its `rand()` / `randn()` nodes
@@ -64,6 +64,10 @@ def assign_streams(m: ir.Module) -> ir.Module:
             changes.update((a, v) for a, v in zip(attrs, values) if v is not getattr(g, a))
             if poisson:
                 changes["stream"] = stream
+        if g.inputs:  # each Poisson input draws its binomial numbers from a stream of its own
+            changes["inputs"] = tuple(dataclasses.replace(inp, stream=site(f"{g.name}: poisson input {inp.name}",
+                                                                           inp, needed=True)[1])
+                                      for inp in g.inputs)
         groups.append(dataclasses.replace(g, **changes) if changes else g)
     saves = tuple(site(f"save {d.name}", d)[0] for d in m.saves)
 

@@ -39,7 +39,7 @@ from snndsl.ir import nodes as ir
 from snndsl.ir import storage
 from snndsl.ir.evaluate import is_constant
 from snndsl.reference.kernels import Elements, Kernel, RunFailure
-from snndsl.reference.rng import STEPS_NEVER, Streams, steps
+from snndsl.reference.rng import STEPS_NEVER, Binomial, Streams, steps
 
 MAX_STEPS = 1 << 53  # SNN_MAX_STEPS
 DTYPES = {"f": np.float64, "i": np.int32, "b": np.bool_}
@@ -811,11 +811,27 @@ class Machine:
         self.kernel(g, Elements(spikes, spikes), k.span, guard_frozen=True, drop=drop,
                     rng=self.stream_for(k.body)).run(k.body)
 
+    def _poisson_input(self, k: ir.AddPoissonInput, drop) -> None:
+        """Each element of [lo, hi) draws a Binomial(sources, rate * dt)
+        number, then runs `body`, guarded as event code (view.poisson_input)."""
+        g = self.groups[k.target]
+        p = float(self.scalar(k.rate, k.span)) * self.dt
+        if not (p >= 0 and p <= 1):
+            raise RunFailure(f"{site(k.span)}: error[E0501]: Poisson input '{k.name}': rate * dt is {p:g}, "
+                             "not a probability between 0 and 1")
+        binomial, rng = Binomial(k.sources, p), self.streams[k.stream]
+        elements = np.arange(k.lo, k.hi)
+        run = self.kernel(g, Elements(elements, elements), k.span, guard_refractory=True, guard_frozen=True,
+                          drop=drop)
+        run.temps[ir.POISSON_INPUT_DRAW] = np.array([binomial.draw(rng) for _ in elements], dtype=np.int64)
+        run.run(k.body)
+
     # one method per kernel class: setup, and the time step
     SETUP = {ir.Init: _init, ir.Connect: _connect, ir.Delays: _delays}
     STEP = {ir.RunEvery: _run_every, ir.SumOnto: _sum_onto, ir.RecordState: _record_state, ir.Update: _update, ir.Threshold: _threshold,
             ir.PoissonSpikes: _poisson, ir.GeneratorSpikes: _generator_spikes, ir.RecordSpikes: _record_spikes,
-            ir.SynapseEvents: _synapse_events, ir.Reset: _reset, ir.RecordRate: _record_rate}
+            ir.SynapseEvents: _synapse_events, ir.Reset: _reset, ir.RecordRate: _record_rate,
+            ir.AddPoissonInput: _poisson_input}
 
     # ---- results ------------------------------------------------------------------------
     def arrays(self) -> dict[str, np.ndarray]:

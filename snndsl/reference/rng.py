@@ -3,8 +3,8 @@
 xoshiro256** (Blackman & Vigna) seeded through splitmix64, one generator per
 stream number: `snn_rng_seed(seed, stream)`, `snn_rng_uniform` (53 random
 bits), `snn_rng_normal` (Marsaglia's polar method; the second deviate is
-discarded, as in the C) and `snn_geometric` (steps before the next success
-of a Bernoulli process). The reference backend draws every random number
+discarded, as in the C), `snn_geometric` (steps before the next success
+of a Bernoulli process) and `snn_binomial_*` (`Binomial`). The reference backend draws every random number
 through `Streams`, so the stream a draw comes from is named in one place.
 """
 from __future__ import annotations
@@ -90,6 +90,83 @@ class Rng:
 
     def state(self) -> tuple[int, ...]:
         return tuple(self.s)
+
+
+_STIRLING_TAIL = (0.08106146679532726, 0.0413406959554093, 0.02767792568499834, 0.020790672103765093,
+                  0.016644691189821193, 0.013876128823070748, 0.01189670994589177, 0.010411265261972096,
+                  0.009255462182712733, 0.00833056343336287)
+
+
+def _stirling_tail(k: float) -> float:
+    if k <= 9:
+        return _STIRLING_TAIL[int(k)]
+    kp1sq = (k + 1) * (k + 1)
+    return (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
+
+
+class Binomial:
+    """snn_binomial_prepare / snn_binomial_draw: exact Binomial(n, p) deviates,
+    by inversion when n min(p, 1 - p) < 10, else by BTRS, operation for
+    operation as the C (math's log, exp and sqrt are the C library's)."""
+
+    def __init__(self, n: int, p: float):
+        self.n = n
+        self.flip = p > 0.5
+        P = 1.0 - p if self.flip else p
+        q = 1.0 - P
+        self.P, self.q = P, q
+        self.rejection = not float(n) * P < 10
+        if not self.rejection:
+            self.qn = math.exp(float(n) * math.log(q))
+            self.bound = min(float(n), float(n) * P + 10.0 * math.sqrt(float(n) * P * q + 1))
+            return
+        spq = math.sqrt(float(n) * P * q)
+        self.b = 1.15 + 2.53 * spq
+        self.a = -0.0873 + 0.0248 * self.b + 0.01 * P
+        self.c = float(n) * P + 0.5
+        self.vr = 0.92 - 4.2 / self.b
+        self.alpha = (2.83 + 5.1 / self.b) * spq
+        self.r = P / q
+        self.m = float(math.floor(float(n + 1) * P))
+        self.h = _stirling_tail(self.m) + _stirling_tail(float(n) - self.m)
+
+    def draw(self, rng: "Rng") -> int:
+        n = self.n
+        if n <= 0 or not self.P > 0:
+            return n if self.flip else 0
+        if not self.rejection:
+            x, px, u = 0, self.qn, rng.uniform()
+            while u > px:
+                x += 1
+                if float(x) > self.bound:
+                    x, px, u = 0, self.qn, rng.uniform()
+                else:
+                    u -= px
+                    px = (float(n - x + 1) * self.P * px) / (float(x) * self.q)
+            k = x
+        else:
+            nd, m, a, b = float(n), self.m, self.a, self.b
+            while True:
+                u = rng.uniform() - 0.5
+                v = rng.uniform()
+                us = 0.5 - abs(u)
+                if us <= 0:
+                    continue
+                kf = float(math.floor((2 * a / us + b) * u + self.c))
+                if kf < 0 or kf > nd:
+                    continue
+                if us >= 0.07 and v <= self.vr:
+                    break
+                w = v * self.alpha / (a / (us * us) + b)
+                lv = math.log(w) if w > 0 else -math.inf
+                bound = ((m + 0.5) * math.log((m + 1) / (self.r * (nd - m + 1)))
+                         + (nd + 1) * math.log((nd - m + 1) / (nd - kf + 1))
+                         + (kf + 0.5) * math.log(self.r * (nd - kf + 1) / (kf + 1))
+                         + self.h - _stirling_tail(kf) - _stirling_tail(nd - kf))
+                if lv <= bound:
+                    break
+            k = int(kf)
+        return n - k if self.flip else k
 
 
 class Streams:

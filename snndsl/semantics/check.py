@@ -52,6 +52,7 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
         self.bad_locals: set[str] = set()  # protocol locals whose 'let' failed: uses fail quietly
         self.group_decls: dict[str, ast.GroupDecl] = {}
         self.subgroup_decls: dict[str, ast.SubgroupDecl] = {}
+        self.input_decls: dict[str, ast.PoissonInputDecl] = {}
         self.subgroups: dict[str, tuple[str, int, int] | None] = {}  # name -> (parent, lo, hi), see _subgroup
         self.groups: dict[str, m.Group] = {}
         self.dt = 1e-4
@@ -100,6 +101,8 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
         for d in decls:
             if isinstance(d, ast.GroupDecl) and d.kind == "synapses":
                 self._group(d)
+        for d in self.input_decls.values():
+            self._poisson_input(d)
         phases = [d for d in decls if isinstance(d, ast.PhaseDecl)]
         phase_names = {p.name for p in phases}
         monitors = tuple(self._monitor(d, phase_names) for d in decls if isinstance(d, ast.MonitorDecl))
@@ -163,6 +166,8 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
                 self.group_decls[name] = d
             elif isinstance(d, ast.SubgroupDecl):
                 self.subgroup_decls[name] = d
+            elif isinstance(d, ast.PoissonInputDecl):
+                self.input_decls[name] = d
         names: dict[str, Span | None] = {}
         for d in decls:
             if isinstance(d, ast.PhaseDecl):

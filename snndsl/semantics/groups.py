@@ -11,7 +11,8 @@ from snndsl.ir import nodes as ir
 from snndsl.ir.integrate import (METHODS, exact_problem, exponential_euler_problem, noise_problem, split_noise,
                                     stochastic_kind)
 from snndsl.semantics import model as m
-from snndsl.semantics.common import MAX_DELAY_STEPS, MAX_SIZE, PREDEFINED, Scope, _binary, _Fail, _is_int, _replace
+from snndsl.semantics.common import (MAX_DELAY_STEPS, MAX_SIZE, PREDEFINED, Scope, _ast_walk, _binary, _Fail, _is_int,
+                                     _replace)
 from snndsl.syntax import ast
 from snndsl.syntax.ast import RESERVED
 from snndsl.units import DIMENSIONLESS, HERTZ, SECOND, UNITS, Dim, describe_dim, in_dim
@@ -420,6 +421,95 @@ class GroupChecks:
             self.fail(Code.CYCLE, f"the sum onto '{end}.{var.name}' reads '{var.name}' itself, which the sum "
                       "replaces", item.expr.span)
         return ir.Summed(item.side, end, var.name, e, item.span)
+
+    def _poisson_input(self, d: ast.PoissonInputDecl) -> None:
+        """`poisson NAME[SOURCES] -> G.X:` with `rate = ...` and
+        `weight = ...` (Brian2's PoissonInput(G, 'X', N, rate, weight)): SOURCES
+        a positive whole constant; `rate` the same for every element, in Hz;
+        `weight` in G's namespace, of X's dimension, without rand(). X is a
+        number per neuron that code may write. Attached to G as an
+        `ir.PoissonInput` (over a subgroup's range)."""
+        try:
+            group, sub = self._group_or_subgroup(d.target, d.target_span)
+        except _Fail:
+            return
+        if group.kind != "neurons":
+            self.err(Code.MISPLACED, f"a Poisson input adds to a variable of a neuron group, and "
+                     f"'{d.target}' is a {group.kind} group", d.target_span)
+            return
+        props: dict[str, ast.Prop] = {}
+        for item in d.items:
+            if isinstance(item, ast.Prop) and item.name in ("rate", "weight"):
+                if item.name in props:
+                    self.err(Code.DUPLICATE, f"'{item.name}' is given twice in Poisson input '{d.name}'", item.span,
+                             f"first at {props[item.name].span}")
+                props[item.name] = item
+            else:
+                self.err(Code.MISPLACED, "a Poisson input takes 'rate = ...' and 'weight = ...' only "
+                         "(its sources have no variables or code)", item.span)
+        for key in ("rate", "weight"):
+            if key not in props:
+                self.err(Code.MISSING, f"Poisson input '{d.name}' needs '{key} = ...'"
+                         + (" (the rate of each source, e.g. 'rate = 10 Hz')" if key == "rate"
+                            else f" (what each spike adds to '{d.var}', e.g. 'weight = 0.1 mV')"), d.name_span)
+        sources = self._constant_value(d.size, DIMENSIONLESS, "the number of sources of a Poisson input")
+        if sources is not None and (not _is_int(sources) or not 1 <= sources <= 2 ** 62):
+            self.err(Code.BAD_VALUE, f"the number of sources of a Poisson input is a positive whole number, "
+                     f"not {sources:g}", d.size.span)
+            sources = None
+        try:
+            var = self._lookup_var(group, d.var, d.var_span)
+        except _Fail:
+            return
+        if var.kind == "subexpr" or var.shared or var.constant or var.dtype != "f" or var.implicit:
+            why = ("a subexpression" if var.kind == "subexpr" else "shared" if var.shared
+                   else "constant" if var.constant else "kept by the refractory period" if var.implicit
+                   else "not a floating-point number")
+            self.err(Code.FLAG_VIOLATION, f"a Poisson input adds to a number per neuron that code may write, "
+                     f"and '{var.name}' of '{group.name}' is {why}", d.var_span)
+            return
+        if any(s.group == group.name and s.var == var.name for g in self.groups.values() for s in g.summed):
+            self.err(Code.FLAG_VIOLATION, f"'{var.name}' of '{group.name}' is a summed variable: the sum replaces "
+                     "it each step, and would drop the input", d.var_span)
+            return
+        rate = weight = None
+        if "rate" in props:
+            e = props["rate"].expr
+            try:
+                for n in _ast_walk(e):
+                    if isinstance(n, ast.Name) and group.var(n.id) is not None:
+                        self.fail(Code.MISPLACED, f"the rate of a Poisson input is one rate for all the neurons it "
+                                  f"drives: it cannot read '{n.id}' of '{group.name}'", n.span)
+                rate, dim = self.expr(e, Scope(what="in the rate of a Poisson input"))
+                self._expect_dim(dim, HERTZ, e.span, "the rate of a Poisson input")
+                value = self._known(rate, "the rate of a Poisson input", e.span)
+                if value is not None and not 0 <= value * self.dt <= 1:
+                    self.err(Code.BAD_VALUE, f"the rate of a Poisson input is a probability per step: rate * dt "
+                             f"must be between 0 and 1, and {value:g} Hz * {self.dt:g} s is {value * self.dt:g}",
+                             e.span)
+                    rate = None
+            except _Fail:
+                rate = None
+        lo, hi = sub if sub is not None else (0, None)
+        if "weight" in props:
+            e = props["weight"].expr
+            size = None if sub is None else hi - lo
+            scope = Scope(group=group, offset=lo, size=size, what="in the weight of a Poisson input")
+            try:
+                weight, dim = self.expr(e, scope)
+                if weight.dtype == "b":
+                    self.fail(Code.BAD_TYPE, "the weight of a Poisson input is a number, not a condition", e.span)
+                self._expect_dim(dim, var.dim, e.span, f"the weight of a Poisson input onto '{var.name}'")
+                self._known(weight, "the weight of a Poisson input", e.span)
+            except _Fail:
+                weight = None
+        if rate is None or weight is None or sources is None:
+            return
+        target = ir.Var(group.name, var.name, "self", "f", d.var_span)
+        draw = ir.Temp(ir.POISSON_INPUT_DRAW, "i", d.span)
+        body = (ir.Assign(target, _binary("+", target, _binary("*", draw, weight)), d.span),)
+        made = ir.PoissonInput(d.name, int(sources), rate, body, lo, hi, span=d.span)
+        self.groups[group.name] = _replace(group, inputs=group.inputs + (made,))
 
     def _every_block(self, d: ast.GroupDecl, group: m.Group, item: ast.EveryBlock) -> ir.Every:
         if d.kind == "spikes":

@@ -58,6 +58,7 @@ class Group:
     delay_kind: str = "none"
     every: tuple[ir.Every, ...] = ()
     summed: tuple[ir.Summed, ...] = ()
+    inputs: tuple[ir.PoissonInput, ...] = ()
     # synapses between subgroups: the (lo, hi) of the source's (target's) neurons they join
     source_range: tuple[int, int] | None = None
     target_range: tuple[int, int] | None = None

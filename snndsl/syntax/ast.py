@@ -284,6 +284,23 @@ class GroupDecl(Decl):
 
 
 @dataclass(frozen=True, slots=True)
+class PoissonInputDecl(Decl):
+    """`poisson NAME[SIZE] -> GROUP.VAR:` with `rate = ...` and
+    `weight = ...` (Brian2's PoissonInput): SIZE independent Poisson sources
+    for each element of GROUP, each spike adding `weight` to VAR."""
+
+    name: str
+    size: Expr
+    target: str
+    var: str
+    items: tuple[GroupItem, ...]
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+    target_span: Span | None = _span()
+    var_span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class SubgroupDecl(Decl):
     """`subgroup NAME = GROUP[LO:HI]`: the elements LO to HI - 1 of GROUP."""
 

@@ -185,6 +185,17 @@ class _Parser:
         self.i = i + 1
         return i
 
+    def _poisson_input_ahead(self) -> bool:
+        """`poisson NAME[...] ->`: a poisson input, not a Poisson group."""
+        k, depth = self.i + 2, 0
+        while k < len(self.toks) and self.toks[k][KIND] not in ("nl", "end"):
+            kind = self.toks[k][KIND]
+            depth += (kind == "[") - (kind == "]")
+            if depth == 0:
+                return k + 1 < len(self.toks) and self.toks[k + 1][KIND] == "->"
+            k += 1
+        return False
+
     def word(self, value: str) -> bool:
         """The next token is the keyword `value` (a name token with that text)."""
         t = self.toks[self.i]
@@ -246,6 +257,21 @@ class _Parser:
             path = self.expect("str")
             end = self.expect("nl")
             return ast.DataDecl(self.text_of(name), unit, self.string(path), self.span(start, end), self.tspan(path))
+        if word == "poisson" and self._poisson_input_ahead():
+            self.i += 1
+            name = self.name()
+            self.expect("[")
+            size, _, _ = self.expr()
+            self.expect("]")
+            self.expect("->")
+            target = self.name()
+            self.expect(".")
+            var = self.name()
+            self.expect(":")
+            items, end = self.group_body()
+            return ast.PoissonInputDecl(self.text_of(name), size, self.text_of(target), self.text_of(var), items,
+                                        self.span(start, end), self.tspan(name), self.tspan(target),
+                                        self.tspan(var))
         if word in ("neurons", "poisson", "spikes"):
             self.i += 1
             name = self.name()

@@ -317,6 +317,12 @@ class _ToAst(Transformer):
         return ast.SubgroupDecl(str(name), str(parent), lo, hi, self._span(meta), self._tspan(name),
                                 self._tspan(parent))
 
+    @v_args(meta=True)
+    def poisson_input_decl(self, meta, children):
+        name, size, target, var, items = children
+        return ast.PoissonInputDecl(str(name), size, str(target), str(var), items, self._span(meta),
+                                    self._tspan(name), self._tspan(target), self._tspan(var))
+
     neurons_decl = _group("neurons")
     poisson_decl = _group("poisson")
     spikes_decl = _group("spikes")

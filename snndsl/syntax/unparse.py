@@ -151,6 +151,10 @@ def unparse(module: ast.Module) -> str:
             out.append(f"const {d.name} = {expr(d.value)}")
         elif isinstance(d, ast.ParamDecl):
             out.append(f"param {d.name} = {expr(d.value)}")
+        elif isinstance(d, ast.PoissonInputDecl):
+            out.append(f"poisson {d.name}[{expr(d.size)}] -> {d.target}.{d.var}:")
+            for item in d.items:
+                out += _item(item, "    ")
         elif isinstance(d, ast.SubgroupDecl):
             out.append(f"subgroup {d.name} = {d.parent}[{expr(d.lo)}:{expr(d.hi)}]")
         elif isinstance(d, ast.DataDecl):

@@ -217,8 +217,24 @@ def check_adaptive_threshold():
     assert np.ptp(v_at_spike) > 2 * mV                   # the threshold adapts
 
 
+def check_Brunel_2000():
+    """Panel A (g = 3, twice the threshold rate) is synchronous and regular:
+    every neuron fires at the network's period, and the population rate is
+    high and far from constant; panel D (g = 4.5, 0.9 times the threshold
+    rate) fires sparsely, in slow population bursts."""
+    model = snndsl.compile(PORTS / "Brunel_2000.snn")
+    a = model.run(params={"g": 3, "nu_ratio": 2, "duration": "300 ms"})
+    d = model.run(params={"g": 4.5, "nu_ratio": 0.9, "duration": "300 ms"})
+    late = a["rate"].t > 0.1
+    rate_a, rate_d = a["rate"].rate[late], d["rate"].rate[late]
+    assert rate_a.mean() > 150 and rate_a.std() > 2 * rate_a.mean()
+    assert 1 < rate_d.mean() < 20 and rate_d.std() > rate_d.mean()
+    per_neuron = counts(a, "spikes", 50) / 0.3
+    assert per_neuron.min() > 100  # all fire, regularly
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
-SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators"}
+SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators", "Brunel_2000"}
 
 
 def test_every_port_is_checked():
