@@ -19,6 +19,11 @@ static inline double snn_exprel(double x)
     return expm1(x) / x;
 }
 
+//! x ** 2 and x ** -1 as one rounding each (ir.folded_power): never the C
+//! library's pow, whatever the compiler folds.
+static inline double snn_square(double x) { return x * x; }
+static inline double snn_reciprocal(double x) { return 1.0 / x; }
+
 static inline double snn_clip(double x, double lo, double hi)
 {
     if (x < lo) return lo;

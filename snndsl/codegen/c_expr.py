@@ -213,6 +213,10 @@ class CPrinter:
     def _Binary(self, e: ir.Binary, ctx):
         op = e.op
         if op == "**":
+            folded = ir.folded_power(e)
+            if folded is not None:
+                fn = "snn_square" if folded == 2 else "snn_reciprocal"
+                return f"{fn}({self.expr(e.left, ctx)})", _ATOM
             return f"pow({self.expr(e.left, ctx)}, {self.expr(e.right, ctx)})", _ATOM
         if op in ("%", "//"):
             fn = {"%": "mod", "//": "floordiv"}[op]

@@ -41,6 +41,15 @@ def _mod(a, b):
     return r
 
 
+def _pow(a, b):
+    """C's pow; x ** 2 and x ** -1 as x * x and 1 / x (ir.folded_power)."""
+    if b == 2 and not isinstance(b, bool):
+        return float(a) * float(a)
+    if b == -1 and not isinstance(b, bool):
+        return 1.0 / float(a)
+    return float(a) ** b
+
+
 def _floordiv(a, b):
     """Python's a // b (snn_ifloordiv / snn_ffloordiv in C)."""
     if isinstance(a, int) and isinstance(b, int):
@@ -54,7 +63,7 @@ def _clip(x, lo, hi):
 
 _BIN = {
     "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-    "/": lambda a, b: a / b, "//": _floordiv, "%": _mod, "**": lambda a, b: float(a) ** b,
+    "/": lambda a, b: a / b, "//": _floordiv, "%": _mod, "**": _pow,
     "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
     ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
     "and": lambda a, b: bool(a) and bool(b), "or": lambda a, b: bool(a) or bool(b),

@@ -126,6 +126,19 @@ class Binary(Expr):
     span: Span | None = _span()
 
 
+def folded_power(e: Binary) -> int | None:
+    """2 for `x ** 2` and -1 for `x ** -1` (a constant exponent): powers both
+    backends compute as `x * x` and `1 / x`, as gcc and clang fold C's pow
+    at -O1 and above, so that no result depends on the optimisation level,
+    the C library's pow (which need not round these correctly) or the CPU
+    numpy's SIMD loops were chosen for. Every other power is the C library's
+    pow. None when `e` is not such a power."""
+    if e.op == "**" and isinstance(e.right, Const) and e.right.value in (2, -1) \
+            and not isinstance(e.right.value, bool):
+        return int(e.right.value)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Call(Expr):
     """A pure math function: exp log ... clip min max where int."""

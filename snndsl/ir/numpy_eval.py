@@ -64,16 +64,16 @@ def _c_function(name: str, arity: int = 1):
 def math_function(name: str):
     """`name` of the C library as a function of float64 arrays: numpy's ufunc
     when it gives the C library's result on every probe value, else the C
-    library's own function."""
+    library's own function. `pow` is always the C library's: numpy's power
+    takes SIMD loops chosen by the CPU (AVX-512 machines differ from AVX2
+    ones in the last bit of `x ** 3`), which no probe can vouch for."""
     numpy_fn = np.power if name == "pow" else getattr(np, name)
     try:
         c_fn = _c_function(name, 2 if name == "pow" else 1)
+        if name == "pow":
+            return c_fn
         with np.errstate(all="ignore"):
-            if name == "pow":
-                base, exponent = np.abs(_PROBE[:1000]) + 0.5, _PROBE[1000:2000] / 10
-                same = np.array_equal(numpy_fn(base, exponent), c_fn(base, exponent), equal_nan=True)
-            else:
-                same = np.array_equal(numpy_fn(_PROBE), c_fn(_PROBE), equal_nan=True)
+            same = np.array_equal(numpy_fn(_PROBE), c_fn(_PROBE), equal_nan=True)
     except (OSError, AttributeError):  # no C library to compare with: numpy's is all there is
         return numpy_fn
     if same:
@@ -185,6 +185,10 @@ def evaluate(e: ir.Expr, var: Callable[[ir.Var], np.ndarray], param: Callable[[s
         a, b = go(x.left), go(x.right)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if x.op == "**":  # C's pow, in double precision whatever the operands
+                folded = ir.folded_power(x)
+                a = np.asarray(a, dtype=np.float64)
+                if folded is not None:  # snn_square, snn_reciprocal
+                    return a * a if folded == 2 else 1.0 / a
                 return math_function("pow")(a, b)
             if x.op == "%" and x.dtype == "i":  # snn_imod: 0 for a zero divisor
                 a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)

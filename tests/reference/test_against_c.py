@@ -5,6 +5,8 @@ shapes included), the same manifest but for wall times. Random models draw
 from the streams passes/streams.py numbers, in the C's order."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib.util
 import sys
 import textwrap
@@ -689,6 +691,41 @@ def test_poisson_input(tmp_path):
     u = c["mu"].values
     assert len(c["sp"].i) > 20 and (u[:, :10] == 0).all() and (u[:, 10:40] > 0).any()
     assert (u[201:, 10:20] == u[200, 10:20]).all() and not (u[201:, 20:40] == u[200, 20:40]).all()
+
+
+POWERS = """\
+neurons n[6]:
+    x : 1
+    y : 1
+    init:
+        x = where(i == 0, -0.2044005530144144, where(i == 1, 0.28192811241929316,
+            where(i == 2, 2.879483367338147, where(i == 3, -1.1235533569612575, 1.7 + i))))
+monitor m: n.x
+phase p:
+    run 0.2 ms
+    n.y = x ** 2
+    save n.y as square
+    n.y = x ** -1
+    save n.y as reciprocal
+    n.y = x ** 3
+    save n.y as cube
+    n.y = x ** 2.5 + x ** (i - 2)
+    save n.y as others
+"""
+
+
+def test_powers(tmp_path):
+    """x ** 2 and x ** -1 are one rounding each (x * x, 1 / x) on both
+    backends, whatever the compiler folds; the C library's pow does not round
+    them so at these values. Every other power is the C library's pow on both."""
+    c, ref = both(_inline(tmp_path, POWERS))
+    assert_same(c, ref)
+    x = c["m"].values[0]
+    assert (c.saved["square"] == x * x).all() and (c.saved["reciprocal"] == 1 / x).all()
+    libm = ctypes.CDLL(ctypes.util.find_library("m"))
+    libm.pow.restype, libm.pow.argtypes = ctypes.c_double, [ctypes.c_double] * 2
+    assert [libm.pow(v, 2.0) for v in x[:4]] != list(x[:4] * x[:4])  # where folding matters
+    assert list(c.saved["cube"]) == [libm.pow(v, 3.0) for v in x]
 
 
 BRIAN2_PORTS = ROOT / "examples" / "brian2"
