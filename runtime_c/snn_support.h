@@ -89,6 +89,19 @@ static inline int64_t snn_trunc(double x)
 
 //! A number assigned to an integer variable: truncation toward zero, saturating at
 //! the int32_t range instead of undefined behaviour (nan reads as 0, as in snn_trunc).
+//! The row of a timed array that holds time t (ir.TimeStep): Brian2's
+//! TimedArray, int((t / epsilon + 0.5) / upsample) with epsilon = period /
+//! upsample, held at the first and last rows.
+static inline int64_t snn_time_step(double t, double period, int64_t upsample, int64_t rows)
+{
+    int64_t k = snn_trunc((t / (period / (double)upsample) + 0.5) / (double)upsample);
+    if (k >= rows)
+        k = rows - 1;
+    if (k < 0)
+        k = 0;
+    return k;
+}
+
 static inline int32_t snn_to_i32(double x)
 {
     if (!(x == x)) return 0;

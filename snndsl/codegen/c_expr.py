@@ -185,6 +185,11 @@ class CPrinter:
             return f"snn_data_at1(sim, {d}, {idx}, {site})", _ATOM
         return f"snn_data_at(sim, {d}, {len(e.indices)}, (const int64_t[]){{{idx}}}, {site})", _ATOM
 
+    def _TimeStep(self, e: ir.TimeStep, ctx):
+        rows = f"(int64_t)sim->{mangle('d', e.data)}.shape[0]"
+        return (f"snn_time_step({self.expr(e.time, ctx)}, {c_number(e.period, 'f')}, {e.upsample}, {rows})",
+                _ATOM)
+
     def _DataLen(self, e: ir.DataLen, ctx):
         return f"(int64_t)sim->{mangle('d', e.name)}.shape[0]", _ATOM
 

@@ -209,6 +209,10 @@ class _Builder:
             out.append(f"if (snn_load_data(sim, &sim->{mangle('d', d.name)}, sim->{mangle('dpath', d.name)}, "
                        f"{c_string(d.name)}, {c_number(d.scale, 'f')}, {rank}, {c_string(_site(d.span))})) "
                        "return -1;")
+            if d.period is not None:
+                out.append(f"if (sim->{mangle('d', d.name)}.size == 0) return snn_fail(sim, \"%s: error[E0601]: "
+                           f"timed array '%s' (%s) has no rows\", {c_string(_site(d.span))}, {c_string(d.name)}, "
+                           f"sim->{mangle('dpath', d.name)});")
         for g in self.m.groups:
             if g.kind != "synapses":
                 out.append(self.alloc_neuronlike(g))

@@ -26,6 +26,8 @@ def expr(e: ir.Expr, prec: int = 0) -> str:
         return f"N({e.group})"
     if isinstance(e, ir.DataAt):
         return f"{e.name}[{', '.join(expr(i) for i in e.indices)}]"
+    if isinstance(e, ir.TimeStep):
+        return f"row({expr(e.time)}; every {e.period!r} s, upsample {e.upsample})"
     if isinstance(e, ir.DataLen):
         return f"len({e.name})"
     if isinstance(e, ir.Temp):
@@ -186,7 +188,8 @@ def dump(m: ir.Module) -> str:
     for p in m.params:
         out.append(f"param {p.name} = {expr(p.default)}  [{p.unit}]")
     for d in m.data:
-        out.append(f"data {d.name} from {d.path!r}  [{d.unit}] x{d.scale!r}")
+        every = f"  every {d.period!r} s" if d.period is not None else ""
+        out.append(f"data {d.name} from {d.path!r}  [{d.unit}] x{d.scale!r}{every}")
     for g in m.groups:
         head = f"{g.kind} {g.name}"
         head += f"[{g.size}]" if g.size is not None else f": {g.source} -> {g.target} connect={g.connect}"

@@ -187,8 +187,22 @@ def _is_zero(e: ir.Expr) -> bool:
         return False
 
 
-def exact_problem(eqs: list[Equation], group: str) -> str | None:
-    """Why `exact` cannot integrate this system, or None if it can."""
+def _varies_in_step(e: ir.Expr, dt: float | None) -> bool:
+    """Whether `e` reads t or random numbers. As Brian2's is_constant_over_dt,
+    a timed array read at t itself (X(t)) whose period is a whole multiple of
+    dt holds over the step."""
+    def steady(x):
+        if isinstance(x, ir.TimeStep) and dt is not None and x.time == ir.Special("t") \
+                and ir.timed_locally_constant(dt, x.period):
+            return ir.Const(0, "i")
+        return x
+    return any(isinstance(n, ir.Rand) or (isinstance(n, ir.Special) and n.name == "t")
+               for n in ir.walk(ir.map_expr(steady, e)))
+
+
+def exact_problem(eqs: list[Equation], group: str, dt: float | None = None) -> str | None:
+    """Why `exact` cannot integrate this system, or None if it can. `dt`: the
+    group's step, for timed arrays (see _varies_in_step)."""
     if any(eq.noise for eq in eqs):
         return "its equations have white noise"
     names = [e.name for e in eqs]
@@ -201,9 +215,11 @@ def exact_problem(eqs: list[Equation], group: str) -> str | None:
             if not _run_constant(v):
                 return (f"the coefficient of {k} in d{eq.name}/dt is not constant "
                         "(it reads a per-element variable, t, or random numbers)")
-        for n in ir.walk(const):
-            if isinstance(n, (ir.Rand,)) or (isinstance(n, ir.Special) and n.name == "t"):
-                return f"d{eq.name}/dt depends on t or on random numbers"
+        if _varies_in_step(const, dt):
+            if any(isinstance(n, ir.TimeStep) for n in ir.walk(const)):
+                return (f"d{eq.name}/dt depends on t: a timed array holds over a step only when read at t itself, "
+                        "with a period that is a whole multiple of dt")
+            return f"d{eq.name}/dt depends on t or on random numbers"
     return None
 
 
@@ -217,10 +233,10 @@ def exponential_euler_problem(eqs: list[Equation], group: str) -> str | None:
     return None
 
 
-def default_method(eqs: list[Equation], group: str) -> str | None:
+def default_method(eqs: list[Equation], group: str, dt: float | None = None) -> str | None:
     """The method when none is named: exact for a linear system without
     noise; None if one must be named (never a silent choice)."""
-    return "exact" if exact_problem(eqs, group) is None else None
+    return "exact" if exact_problem(eqs, group, dt) is None else None
 
 
 def _factor(eq: Equation, f: ir.Expr, group: str) -> ir.Expr:

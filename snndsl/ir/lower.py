@@ -90,7 +90,7 @@ def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:
     eqs = g.integration_system()
     update = ()
     if eqs:
-        update = integrate.step(eqs, g.name, g.method or integrate.default_method(eqs, g.name), dt, frozenset(frozen))
+        update = integrate.step(eqs, g.name, g.method or integrate.default_method(eqs, g.name, dt), dt, frozenset(frozen))
     return ir.Group(
         name=g.name, kind=g.kind, size=g.size, vars=tuple(state), init=init, rate=rate,
         indices=g.indices, times=g.times, source=g.source, target=g.target, connect=g.connect,

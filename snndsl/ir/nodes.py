@@ -9,6 +9,7 @@ dtypes: 'f' (double), 'i' (int32 / int64 indices), 'b' (boolean).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from functools import cache
 from typing import Callable
@@ -100,6 +101,36 @@ class DataAt(Expr):
     indices: tuple[Expr, ...]
     dtype: str = "f"
     span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class TimeStep(Expr):
+    """The row of timed data array `data` (`data X = ... every PERIOD`) that
+    holds time `time`, as Brian2's TimedArray finds it: with epsilon =
+    period / upsample, int((time / epsilon + 0.5) / upsample), held at the
+    first and last rows (so never out of range but for an empty array)."""
+
+    data: str
+    time: Expr
+    period: float
+    upsample: int  # Brian2's K (input/timedarray.py, _find_K)
+    dtype: str = "i"
+    span: Span | None = _span()
+
+
+def timed_upsample(group_dt: float, period: float) -> int:
+    """Brian2's _find_K: a power of two that keeps the rounding of t / epsilon
+    away from a row's edges even at the intermediate times of rk4."""
+    return max(int(2 ** math.ceil(math.log2(8 / group_dt * period))), 1)
+
+
+def timed_locally_constant(group_dt: float, period: float) -> bool:
+    """Brian2's TimedArray.is_locally_constant: a read at t holds over a step
+    of the group when the period is a whole multiple of dt."""
+    if group_dt > period:
+        return False
+    ratio = period / float(group_dt)
+    return float(int(ratio)) == ratio
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +391,7 @@ class DataDef:
     unit: str
     scale: float  # SI factor of the declared unit
     span: Span | None = _span()
+    period: float | None = None  # a timed array's (`every PERIOD`), in seconds
 
 
 @dataclass(frozen=True, slots=True)

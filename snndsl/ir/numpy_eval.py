@@ -157,6 +157,13 @@ def evaluate(e: ir.Expr, var: Callable[[ir.Var], np.ndarray], param: Callable[[s
             return special(x.name)
         if isinstance(x, ir.Size):
             return special("N") if resolve is None else other(x)
+        if isinstance(x, ir.TimeStep):  # snn_time_step
+            time = np.asarray(go(x.time), dtype=np.float64)
+            rows = np.asarray(other(ir.DataLen(x.data)), dtype=np.int64)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                k = _trunc((time / (x.period / x.upsample) + 0.5) / float(x.upsample))
+            k = np.where(k >= rows, rows - 1, k)
+            return np.where(k < 0, 0, k)
         if isinstance(x, ir.Unary):
             a = go(x.operand)
             return np.logical_not(a) if x.op == "not" else (-a if x.op == "-" else +a)
@@ -207,6 +214,8 @@ def _what(x: ir.Expr) -> str:
         return f"a reduction ({x.kind})"
     if isinstance(x, (ir.DataAt, ir.DataLen)):
         return f"the data array '{x.name}'"
+    if isinstance(x, ir.TimeStep):
+        return f"the timed array '{x.data}'"
     if isinstance(x, ir.Special):
         return x.name
     return type(x).__name__

@@ -14,7 +14,7 @@ def verify(m: ir.Module) -> None:
     groups = {g.name: g for g in m.groups}
     locals_ = dict(m.locals)
     params = {p.name for p in m.params}
-    data = {d.name for d in m.data}
+    data = {d.name: d for d in m.data}
     for node in ir.walk((m.groups, m.phases, m.params)):
         if isinstance(node, ir.Var):
             g = groups.get(node.group)
@@ -37,6 +37,9 @@ def verify(m: ir.Module) -> None:
             raise InternalError(f"IR verification failed: unknown parameter {node.name}")
         elif isinstance(node, (ir.DataAt, ir.DataLen)) and node.name not in data:
             raise InternalError(f"IR verification failed: unknown data {node.name}")
+        elif isinstance(node, ir.TimeStep) and (node.data not in data or data[node.data].period != node.period):
+            raise InternalError(f"IR verification failed: a time step of {node.data}, not a timed array "
+                                f"of period {node.period}")
     for g in m.groups:
         for body in (g.init, g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.update, g.reset):
             for s in ir.walk(body):

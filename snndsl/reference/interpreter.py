@@ -360,6 +360,8 @@ class Machine:
             raise RunFailure(f"{where}: error[E0601]: data '{d.name}' ({path}) has {a.ndim} dimension"
                              f"{'' if a.ndim == 1 else 's'}, but the model reads it with {rank} "
                              f"ind{'ex' if rank == 1 else 'ices'}")
+        if d.period is not None and a.size == 0:
+            raise RunFailure(f"{where}: error[E0601]: timed array '{d.name}' ({path}) has no rows")
         a = a * d.scale
         if not np.all(np.isfinite(a)):
             k = int(np.flatnonzero(~np.isfinite(a.reshape(-1)))[0])

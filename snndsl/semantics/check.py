@@ -48,6 +48,8 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
         self.data_decls: dict[str, ast.DataDecl] = {}
         self.data_dims: dict[str, Dim] = {}
         self.data_scales: dict[str, float] = {}
+        self.data_periods: dict[str, float] = {}  # timed arrays (`every PERIOD`), in seconds
+        self.data_ranks: dict[str, tuple[int, Span | None]] = {}  # indices per read, and the first read's place
         self.bad_data: set[str] = set()
         self.bad_locals: set[str] = set()  # protocol locals whose 'let' failed: uses fail quietly
         self.group_decls: dict[str, ast.GroupDecl] = {}
@@ -88,6 +90,9 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
                     self.bad_data.add(d.name)
         settings = {d.name: d for d in decls if isinstance(d, ast.Setting)}
         self.dt = self._setting_dt(settings.get("dt"))
+        for d in decls:
+            if isinstance(d, ast.DataDecl) and d.period is not None:
+                self._data_period(d)
         seed = self._setting_seed(settings.get("seed"))
         precision = self._setting_precision(settings.get("precision"))
         params = self._params(decls)
@@ -391,6 +396,19 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
         self.params[name] = (dim, "f")
         return self.params[name]
 
+    def _data_period(self, d: ast.DataDecl) -> None:
+        """`every PERIOD`: a positive constant time. A name whose period fails
+        is still a timed array; its reads fail quietly."""
+        v = self._constant_value(d.period, SECOND, f"the period of timed array '{d.name}'")
+        if v is not None and not v > 0:
+            self.err(Code.BAD_VALUE, f"the period of timed array '{d.name}' must be positive, not {v:g} s",
+                     d.period.span)
+            v = None
+        if v is None:
+            self.bad_data.add(d.name)
+            v = self.dt
+        self.data_periods[d.name] = float(v)
+
     def _data(self, decls) -> tuple[ir.DataDef, ...]:
         base = Path(self.file).resolve().parent if self.file and not self.file.startswith("<") else Path.cwd()
         out = []
@@ -405,7 +423,8 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
             full = path if os.path.isabs(path) else str(base / path)
             if key:
                 full += ":" + key
-            out.append(ir.DataDef(d.name, full, format_dim(self.data_dims[d.name]), scale, d.span))
+            out.append(ir.DataDef(d.name, full, format_dim(self.data_dims[d.name]), scale, d.span,
+                                  self.data_periods.get(d.name)))
         return tuple(out)
 
     # ---- units ------------------------------------------------------------

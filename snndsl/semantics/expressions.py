@@ -112,6 +112,9 @@ class ExpressionChecks:
             if name in self.data_decls:
                 if group is None or scope.shared_only:
                     self.fail(Code.MISPLACED, f"data array '{name}' needs indices here: {name}[...]", e.span)
+                if self.data_decls[name].period is not None:
+                    self.fail(Code.MISPLACED, f"'{name}' is a timed array: read it at a time, {name}(t)", e.span)
+                self._data_rank(name, 1, e.span)
                 return ir.DataAt(name, (ir.Special("elem", "i"),), "f", e.span), self._data_dim(name)
         elif name == "dt":
             return ir.Const(self.dt, "f", e.span), SECOND
@@ -209,7 +212,53 @@ class ExpressionChecks:
                 self.fail(Code.BAD_TYPE, f"an index into '{e.name}' is an integer (i, j, a loop variable, "
                           "an integer constant or parameter, ...)", a.span)
             idx.append(index)
+        self._data_rank(e.name, len(idx), e.span)
         return ir.DataAt(e.name, tuple(idx), "f", e.span), self._data_dim(e.name)
+
+    def _data_rank(self, name: str, rank: int, span) -> None:
+        """Every read of a data array takes one number of indices: the rank the
+        array is loaded with (a 1-D timed array read as X(t) has rank 1,
+        X(t, i) rank 2)."""
+        first, where = self.data_ranks.setdefault(name, (rank, span))
+        if first != rank:
+            def count(r):
+                return f"{r} ind{'ex' if r == 1 else 'ices'}"
+            self.fail(Code.ARGUMENTS, f"data array '{name}' is read with {count(rank)} here, but with "
+                      f"{count(first)} elsewhere: it has one number of dimensions", span,
+                      f"first read at {where}")
+
+    def _timed_read(self, e: ast.Call, scope: Scope):
+        """NAME(t) and NAME(t, i) of a timed array (Brian2's TimedArray): the
+        row holding time t, and in it, for a 2-D array, column i."""
+        name = e.func
+        self.used.add(name)
+        if self.data_decls[name].period is None:
+            self.fail(Code.MISPLACED, f"'{name}' is a data array: index it as {name}[...], or declare it "
+                      f"'data {name} = ... every PERIOD' to read it at a time, {name}(t)", e.span)
+        if scope.const_only:
+            self.fail(Code.NOT_CONSTANT, f"timed array '{name}' changes with time: it cannot be read {scope.what}",
+                      e.span)
+        if name in self.bad_data:
+            raise _Fail  # its period or unit is reported
+        if len(e.args) not in (1, 2):
+            self.fail(Code.ARGUMENTS, f"timed array '{name}' is read as {name}(t) or {name}(t, i), not with "
+                      f"{len(e.args)} argument{'s' if len(e.args) != 1 else ''}", e.span)
+        time, dim = self.expr(e.args[0], scope)
+        if time.dtype == "b":
+            self.fail(Code.BAD_TYPE, f"the time at which '{name}' is read is a time, not a condition", e.args[0].span)
+        self._expect_dim(dim, SECOND, e.args[0].span, f"the time at which '{name}' is read")
+        period = self.data_periods[name]
+        indices: list[ir.Expr] = [ir.TimeStep(name, time, period, ir.timed_upsample(self.dt, period), "i",
+                                              e.args[0].span)]
+        if len(e.args) == 2:
+            x, idim = self.expr(e.args[1], scope)
+            index = self._as_integer(x, idim)
+            if index is None:
+                self.fail(Code.BAD_TYPE, f"the column of '{name}' is an integer (i, j, an integer constant or "
+                          "parameter, ...)", e.args[1].span)
+            indices.append(index)
+        self._data_rank(name, len(indices), e.span)
+        return ir.DataAt(name, tuple(indices), "f", e.span), self._data_dim(name)
 
     def _e_ListLit(self, e: ast.ListLit, scope: Scope):
         self.fail(Code.MISPLACED, "a list literal is only allowed as the indices or times of a spikes group",
@@ -273,6 +322,8 @@ class ExpressionChecks:
     def _e_Call(self, e: ast.Call, scope: Scope):
         f = e.func
         n = len(e.args)
+        if f in self.data_decls:  # a declared name hides a function of that spelling
+            return self._timed_read(e, scope)
         if f not in FUNCTIONS:
             near = closest(f, FUNCTIONS)
             self.fail(Code.UNKNOWN_FUNCTION, f"unknown function '{f}'" + (f"; did you mean '{near}'?" if near else ""),

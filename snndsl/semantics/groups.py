@@ -165,6 +165,7 @@ class GroupChecks:
                     self.used.add(item.data)
                     if item.data not in self.data_decls:
                         self._unknown(item.data, self.data_decls, item.span, "data array")
+                    self._data_rank(item.data, 2, item.span)
                     if group.source_range or group.target_range:
                         self.fail(Code.UNSUPPORTED, "'connect: from DATA' between subgroups is not supported yet; "
                                   "connect the whole groups with the pairs offset, or use a condition",
@@ -246,13 +247,13 @@ class GroupChecks:
                 self.err(Code.NOT_LINEAR, f"the equations of '{d.name}' have white noise; name a method: {suggest} "
                          "(euler integrates additive noise, heun and milstein any)", d.name_span)
                 return
-            why = exact_problem(eqs, group.name)
+            why = exact_problem(eqs, group.name, self.dt)
             if why is not None:
                 self.err(Code.NOT_LINEAR, f"the equations of '{d.name}' cannot be integrated exactly ({why}); "
                          "name a method: 'method: euler', 'rk2', 'rk4' or 'exponential_euler'", d.name_span)
             return
         why = noise_problem(eqs, group.name, group.method) or {
-            "exact": exact_problem, "exponential_euler": exponential_euler_problem}.get(
+            "exact": lambda e, g: exact_problem(e, g, self.dt), "exponential_euler": exponential_euler_problem}.get(
             group.method, lambda *_: None)(eqs, group.name)
         if why is not None:
             self.err(Code.NOT_LINEAR, f"method {group.method} cannot integrate '{d.name}': {why}",
@@ -289,6 +290,7 @@ class GroupChecks:
             self.used.add(e.id)
         if isinstance(e, ast.Name) and e.id in self.data_decls:
             self._expect_dim(self._data_dim(e.id), want, e.span, what)
+            self._data_rank(e.id, 1, e.span)
             return ir.ListOrData(data=e.id)
         if isinstance(e, ast.ListLit):
             values = []

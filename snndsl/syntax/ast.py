@@ -262,11 +262,14 @@ class ParamDecl(Decl):
 
 @dataclass(frozen=True, slots=True)
 class DataDecl(Decl):
+    """`data NAME : UNIT = "PATH"`; with `every PERIOD`, a timed array (Brian2's
+    TimedArray): row k holds the value from k * PERIOD, read as NAME(t)."""
     name: str
     unit: Unit | None
     path: str
     span: Span | None = _span()
     path_span: Span | None = _span()
+    period: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -255,8 +255,13 @@ class _Parser:
                 unit = self.unit()
             self.expect("=")
             path = self.expect("str")
+            period = None
+            if self.word("every"):
+                self.i += 1
+                period, _, _ = self.expr()
             end = self.expect("nl")
-            return ast.DataDecl(self.text_of(name), unit, self.string(path), self.span(start, end), self.tspan(path))
+            return ast.DataDecl(self.text_of(name), unit, self.string(path), self.span(start, end), self.tspan(path),
+                                period)
         if word == "poisson" and self._poisson_input_ahead():
             self.i += 1
             name = self.name()

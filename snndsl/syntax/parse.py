@@ -299,9 +299,9 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def data_decl(self, meta, children):
-        name, unit, path = children
+        name, unit, path, period = children
         return ast.DataDecl(str(name), unit, _string_value(path, self._tspan(path)),
-                            self._span(meta), self._tspan(path))
+                            self._span(meta), self._tspan(path), period)
 
     def _group(kind):
         @v_args(meta=True)

@@ -159,7 +159,8 @@ def unparse(module: ast.Module) -> str:
             out.append(f"subgroup {d.name} = {d.parent}[{expr(d.lo)}:{expr(d.hi)}]")
         elif isinstance(d, ast.DataDecl):
             unit = f" : {_unit(d.unit)}" if d.unit is not None else ""
-            out.append(f"data {d.name}{unit} = {_string(d.path)}")
+            every = f" every {expr(d.period)}" if d.period is not None else ""
+            out.append(f"data {d.name}{unit} = {_string(d.path)}{every}")
         elif isinstance(d, ast.GroupDecl):
             head = (f"synapses {d.name}: {d.source} -> {d.target}:" if d.kind == "synapses"
                     else f"{d.kind} {d.name}[{expr(d.size)}]:")

@@ -728,6 +728,33 @@ def test_powers(tmp_path):
     assert list(c.saved["cube"]) == [libm.pow(v, 3.0) for v in x]
 
 
+TIMED_POISSON = """\
+data rates : Hz = "rates.npy" every 5 ms
+poisson P[100]:
+    rate = rates(t)
+neurons G[10]:
+    dv/dt = -v / (10 ms) : 1
+poisson ext[50] -> G.v:
+    rate = rates(t + 1 ms) / 2
+    weight = 0.1
+monitor sp: spikes of P
+monitor mv: G.v
+phase p:
+    run 20 ms
+"""
+
+
+@pytest.mark.parametrize("module, name", [("test_timed_array_vs_brian2", "MODEL"), ("", "TIMED_POISSON")])
+def test_timed_arrays(tmp_path, module, name):
+    """Timed arrays in exact, rk4 and euler steps, thresholds, Poisson rates
+    and Poisson inputs: the same rows read on both backends."""
+    np.save(tmp_path / "drive.npy", np.array([0.0, 2.0, -1.0, 3.5, 0.25, 1.0]))
+    np.save(tmp_path / "table.npy", np.arange(12.0).reshape(4, 3) - 4)
+    np.save(tmp_path / "rates.npy", np.array([0.0, 500.0, 100.0, 2000.0]))
+    c, ref = both(_inline(tmp_path, _e2e_model(module, name) if module else TIMED_POISSON))
+    assert_same(c, ref)
+
+
 BRIAN2_PORTS = ROOT / "examples" / "brian2"
 # short enough for the reference backend; the rest run with their defaults
 PORT_PARAMS = {
