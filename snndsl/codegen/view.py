@@ -113,6 +113,12 @@ class _Builder:
             return ir.StateVar(d.var, d.dtype, False, d.unit)
         return self.groups[d.group].var(d.var)
 
+    def monitored_var(self, mon: ir.Monitor) -> ir.StateVar:
+        """What a state monitor records: a variable, or a subexpression's values."""
+        if mon.expr is not None:
+            return ir.StateVar(mon.var, mon.dtype, False, mon.unit)
+        return self.groups[mon.group].var(mon.var)
+
     def descr(self, v: ir.StateVar) -> str:
         return "<f4" if self.ctype(v) == "float" else DESCR[v.dtype]
 
@@ -206,9 +212,17 @@ class _Builder:
             if len(ranks) > 1:
                 raise InternalError(f"data {d.name} used with ranks {ranks}")  # checker's job
             rank = ranks[0] if ranks else 0
-            out.append(f"if (snn_load_data(sim, &sim->{mangle('d', d.name)}, sim->{mangle('dpath', d.name)}, "
-                       f"{c_string(d.name)}, {c_number(d.scale, 'f')}, {rank}, {c_string(_site(d.span))})) "
-                       "return -1;")
+            load = (f"snn_load_data(sim, &sim->{mangle('d', d.name)}, sim->{mangle('dpath', d.name)}, "
+                    f"{c_string(d.name)}, {c_number(d.scale, 'f')}, {rank}, {c_string(_site(d.span))})")
+            if d.values is None:
+                out.append(f"if ({load}) return -1;")
+            else:  # the values written in the model, unless --data names a file
+                values = ", ".join(c_number(v, "f") for v in d.values)
+                rows, cols = d.shape[0], d.shape[1] if len(d.shape) > 1 else 0
+                out.append(f"{{ static const double values[] = {{{values}}};\n"
+                           f"  if (sim->{mangle('dpath', d.name)}[0] == '\\0' ? snn_inline_data(sim, "
+                           f"&sim->{mangle('d', d.name)}, values, {len(d.shape)}, {rows}, {cols}, "
+                           f"{c_number(d.scale, 'f')}) : {load}) return -1; }}")
             if d.period is not None:
                 out.append(f"if (sim->{mangle('d', d.name)}.size == 0) return snn_fail(sim, \"%s: error[E0601]: "
                            f"timed array '%s' (%s) has no rows\", {c_string(_site(d.span))}, {c_string(d.name)}, "
@@ -234,8 +248,13 @@ class _Builder:
             if checks:
                 out.append(checks.rstrip("\n"))
         for mon in self.m.monitors:
+            if mon.expr is not None:
+                checks = self.data_checks(mon.expr, self.groups[mon.group], c_string(_site(mon.span)))
+                if checks:
+                    out.append(checks.rstrip("\n"))
+        for mon in self.m.monitors:
             for part in self.monitor_parts(mon):
-                var = self.groups[mon.group].var(mon.var) if mon.var else None
+                var = self.monitored_var(mon) if mon.var else None
                 if part.startswith("rec_"):  # a variable recorded at each spike
                     elsize = self.ctype(self.groups[mon.group].var(part[4:]))
                 else:
@@ -708,17 +727,25 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     def record_state(self, k: ir.Kernel) -> str:
         mon = self.monitor(k)
         g = self.groups[mon.group]
-        var = g.var(mon.var)
+        var = self.monitored_var(mon)
         M = f"sim->{mangle('m', mon.name)}"
-        src = f"{self.g(g.name)}.{mangle('v', var.name)}"
         ctype = self.ctype(var)
-        if var.shared:
+        src = f"{self.g(g.name)}.{mangle('v', var.name)}"
+        lo = mon.lo
+        count = f"(snn_imin({mon.hi}, {self.g(g.name)}.n) - {lo})" if mon.hi is not None else \
+            f"({self.g(g.name)}.n - {lo})"
+        if mon.expr is not None:  # a subexpression: evaluated for each element of the range
+            var_i, idx = self.element(g)
+            value = self.p.expr(mon.expr, self.ctx(g, mon.span))
+            copy = (f"{ctype} *out = ({ctype} *){M}_v.data + {M}_v.len;\n"
+                    f"    for (int64_t {var_i} = {lo}; {var_i} < {lo} + n; {var_i}++) {{\n"
+                    f"{idx}        out[{var_i} - {lo}] = ({ctype})({value});\n"
+                    f"    }}\n"
+                    f"    {M}_v.len += (size_t)n;")
+        elif var.shared:
             copy = f"((({ctype} *){M}_v.data)[{M}_v.len++]) = {src};"
             count = "1"
         else:
-            lo = mon.lo
-            count = f"(snn_imin({mon.hi}, {self.g(g.name)}.n) - {lo})" if mon.hi is not None else \
-                f"({self.g(g.name)}.n - {lo})"
             copy = (f"memcpy(({ctype} *){M}_v.data + {M}_v.len, {src} + {lo}, (size_t)n * sizeof({ctype}));\n"
                     f"    {M}_v.len += (size_t)n;")
         every_dt = c_number(mon.every * self.m.dt if mon.every_dt is None else mon.every_dt, "f")
@@ -1066,7 +1093,7 @@ if (sim->failed) return -1;"""
             M = f"sim->{mangle('m', mon.name)}"
             if mon.kind == "state":
                 g = self.groups[mon.group]
-                var = g.var(mon.var)
+                var = self.monitored_var(mon)
                 width = "1" if var.shared else (
                     f"(size_t)(snn_imin({mon.hi}, {self.g(g.name)}.n) - {mon.lo})" if mon.hi is not None
                     else f"(size_t)({self.g(g.name)}.n - {mon.lo})")
@@ -1190,7 +1217,7 @@ if (sim->failed) return -1;"""
                 lit(', "indices": [' + str(mon.lo) + ", ")
                 g = self.groups[mon.group]
                 hi = f"snn_imin({mon.hi}, {self.g(g.name)}.n)" if mon.hi is not None else f"{self.g(g.name)}.n"
-                if g.var(mon.var).shared:
+                if self.monitored_var(mon).shared:
                     hi = "1"
                 lines.append(f"snn_sb_printf(sb, \"%lld\", (long long)({hi}));")
                 lit("]")

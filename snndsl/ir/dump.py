@@ -189,7 +189,9 @@ def dump(m: ir.Module) -> str:
         out.append(f"param {p.name} = {expr(p.default)}  [{p.unit}]")
     for d in m.data:
         every = f"  every {d.period!r} s" if d.period is not None else ""
-        out.append(f"data {d.name} from {d.path!r}  [{d.unit}] x{d.scale!r}{every}")
+        source = (f"= {len(d.values)} values, shape {d.shape}" if d.values is not None and not d.path
+                  else f"from {d.path!r}")
+        out.append(f"data {d.name} {source}  [{d.unit}] x{d.scale!r}{every}")
     for g in m.groups:
         head = f"{g.kind} {g.name}"
         head += f"[{g.size}]" if g.size is not None else f": {g.source} -> {g.target} connect={g.connect}"
@@ -211,6 +213,8 @@ def dump(m: ir.Module) -> str:
             if mon.kind == "state" else f"{mon.kind} of {mon.group}" + (
                 f"[{mon.lo}:{mon.hi}] (numbered within)" if mon.hi is not None else "") + (
                 f" with {', '.join(name for name, _ in mon.recorded)}" if mon.recorded else "")
+        if mon.expr is not None:
+            what += f" = {expr(mon.expr)}"
         during = f" during {', '.join(mon.during)}" if mon.during else ""
         out.append(f"monitor {mon.name}: {what}{during}")
     for s in m.saves:

@@ -392,6 +392,8 @@ class DataDef:
     scale: float  # SI factor of the declared unit
     span: Span | None = _span()
     period: float | None = None  # a timed array's (`every PERIOD`), in seconds
+    values: tuple[float, ...] | None = None  # `= [...]`: the values (flat, C order) in the file's place
+    shape: tuple[int, ...] = ()  # of `values`
 
 
 @dataclass(frozen=True, slots=True)
@@ -532,6 +534,7 @@ class Monitor:
     span: Span | None = _span()
     # spike monitors: the variables recorded at each spike, as (name, unit)
     recorded: tuple[tuple[str, str], ...] = ()
+    expr: Expr | None = None  # a state monitor of a subexpression: its value for each element
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,7 +136,8 @@ def data_uses(m: ir.Module) -> dict[str, set[int]]:
     """How many indices each data array is read with: its required rank (the
     checker allows one; a backend loads the array with it)."""
     uses: dict[str, set[int]] = {d.name: set() for d in m.data}
-    for node in ir.walk((m.groups, m.phases, m.params)):
+    for node in ir.walk((m.groups, m.phases, m.params, tuple(s.expr for s in m.saves),
+                         tuple(mon.expr for mon in m.monitors))):
         if isinstance(node, ir.DataAt):
             uses[node.name].add(len(node.indices))
     for g in m.groups:

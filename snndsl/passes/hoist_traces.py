@@ -62,8 +62,9 @@ def _observed(m: ir.Module) -> dict[str, set[str]]:
             out.setdefault(mon.group, set()).add(mon.var)
     for s in m.saves:
         out.setdefault(s.group, set()).add(s.var)
-    # phases, and the code that reads synapse variables outside the pathways
-    for n in ir.walk((m.phases, tuple((g.every, g.summed, g.update) for g in m.groups))):
+    # phases, recorded and saved subexpressions, and the code that reads synapse variables outside the pathways
+    for n in ir.walk((m.phases, tuple(mon.expr for mon in m.monitors), tuple(s.expr for s in m.saves),
+                      tuple((g.every, g.summed, g.update) for g in m.groups))):
         if isinstance(n, ir.Var):
             out.setdefault(n.group, set()).add(n.name)
         if isinstance(n, ir.GroupAssign):

@@ -45,7 +45,7 @@ def _reads(node, out: set[tuple[str, str]]) -> None:
 
 
 def _live(m: ir.Module) -> set[tuple[str, str]]:
-    live = {(mon.group, mon.var) for mon in m.monitors if mon.var}
+    live = {(mon.group, mon.var) for mon in m.monitors if mon.var and mon.expr is None}
     live |= {(mon.group, name) for mon in m.monitors for name, _ in mon.recorded}
     for g in m.groups:
         if g.refractory is not None:  # read by the generated threshold and state update
@@ -56,7 +56,8 @@ def _live(m: ir.Module) -> set[tuple[str, str]]:
             if v.freezable:  # named by freeze statements
                 live.add((g.name, v.name))
     live |= {(s.group, s.var) for s in m.saves}
-    _reads((m.groups, m.phases, tuple(s.expr for s in m.saves if s.expr is not None)), live)
+    _reads((m.groups, m.phases, tuple(s.expr for s in m.saves if s.expr is not None),
+            tuple(mon.expr for mon in m.monitors if mon.expr is not None)), live)
     return live
 
 

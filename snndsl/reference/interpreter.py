@@ -38,7 +38,7 @@ from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
 from snndsl.ir import storage
 from snndsl.ir.evaluate import is_constant
-from snndsl.reference.kernels import Elements, Kernel, RunFailure
+from snndsl.reference.kernels import Elements, Kernel, RunFailure, to_storage
 from snndsl.reference.rng import STEPS_NEVER, Binomial, Streams, steps
 
 MAX_STEPS = 1 << 53  # SNN_MAX_STEPS
@@ -252,6 +252,12 @@ class Machine:
     def state_var(self, group: str, name: str) -> ir.StateVar:
         return self._state[(group, name)]
 
+    def monitored_var(self, mon: ir.Monitor) -> ir.StateVar:
+        """What a state monitor records: a variable, or a subexpression's values."""
+        if mon.expr is not None:
+            return ir.StateVar(mon.var, mon.dtype, False, mon.unit)
+        return self.state_var(mon.group, mon.var)
+
     # ---- expressions outside kernels --------------------------------------------------
     def resolve(self, x: ir.Expr):
         """What kernels leave to the simulation: locals, sizes, data lengths."""
@@ -352,6 +358,9 @@ class Machine:
         path = self.data_paths[d.name]
         where = site(d.span)
         rank = self._ranks().get(d.name, 0)
+        if d.values is not None and not path:  # snn_inline_data
+            self.data[d.name] = np.array(d.values, dtype=np.float64).reshape(d.shape) * d.scale
+            return
         try:
             a = _read_array(path)
         except (OSError, ValueError, KeyError) as exc:
@@ -623,11 +632,19 @@ class Machine:
         mon = self._monitor(name)
         if self.step_count % mon.every != 0 or not self._active(mon):
             return
-        var = self.state_var(mon.group, mon.var)
-        values = self.vars[(mon.group, mon.var)]
-        if var.shared:
+        var = self.monitored_var(mon)
+        if mon.expr is not None:  # a subexpression: evaluated for each element of the range
+            g = self.groups[mon.group]
+            hi = self.n[mon.group] if mon.hi is None else min(mon.hi, self.n[mon.group])
+            els = self.all_elements(g)
+            sel = Elements(els.self[mon.lo:hi], els.i[mon.lo:hi], None if els.j is None else els.j[mon.lo:hi])
+            values = self.kernel(g, sel, mon.span).values(mon.expr)
+            row = np.broadcast_to(to_storage(values, np.dtype(DTYPES[var.dtype])), (len(sel),)).copy()
+        elif var.shared:
+            values = self.vars[(mon.group, mon.var)]
             row = values[:1].copy()
         else:
+            values = self.vars[(mon.group, mon.var)]
             hi = self.n[mon.group] if mon.hi is None else min(mon.hi, self.n[mon.group])
             row = values[mon.lo:hi].copy()
         every_dt = mon.every * self.dt if mon.every_dt is None else mon.every_dt
@@ -842,7 +859,7 @@ class Machine:
         for mon in self.m.monitors:
             rec = self.recorded.get(mon.name, {"t": [], "v": [], "i": [], "r": []})
             if mon.kind == "state":
-                var = self.state_var(mon.group, mon.var)
+                var = self.monitored_var(mon)
                 n = self.n.get(mon.group, 0)
                 width = 1 if var.shared else max(0, (n if mon.hi is None else min(mon.hi, n)) - mon.lo)
                 out[f"{mon.name}.t.npy"] = np.array(rec["t"], dtype=np.float64)
@@ -902,7 +919,7 @@ class Machine:
                             during=list(mon.during),
                             files={"t": f"{mon.name}.t.npy", "values": f"{mon.name}.values.npy"})
                 n = self.n.get(mon.group, 0)
-                hi = 1 if self.state_var(mon.group, mon.var).shared else (n if mon.hi is None else min(mon.hi, n))
+                hi = 1 if self.monitored_var(mon).shared else (n if mon.hi is None else min(mon.hi, n))
                 info["indices"] = [mon.lo, hi]
             elif mon.kind == "spikes":
                 info.update(during=list(mon.during), files={"i": f"{mon.name}.i.npy", "t": f"{mon.name}.t.npy"})

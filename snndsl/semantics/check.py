@@ -50,6 +50,7 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
         self.data_scales: dict[str, float] = {}
         self.data_periods: dict[str, float] = {}  # timed arrays (`every PERIOD`), in seconds
         self.data_ranks: dict[str, tuple[int, Span | None]] = {}  # indices per read, and the first read's place
+        self._inline_shapes: dict[str, tuple[int, Span | None]] = {}  # `data X = [...]`: dimensions, place
         self.bad_data: set[str] = set()
         self.bad_locals: set[str] = set()  # protocol locals whose 'let' failed: uses fail quietly
         self.group_decls: dict[str, ast.GroupDecl] = {}
@@ -117,6 +118,7 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
         self.states: list[str] = []
         self._first_statement = phases[0].body[0] if phases and phases[0].body else None
         ir_phases = tuple(self._phase(p) for p in phases)
+        self._check_inline_ranks()
         self._warn_unused(decls)
         if not self.groups:
             for n in _ast_walk_stmts(phases):
@@ -409,6 +411,57 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
             v = self.dt
         self.data_periods[d.name] = float(v)
 
+    def _data_values(self, d: ast.DataDecl, scale: float) -> tuple[tuple[float, ...], tuple[int, ...]] | None:
+        """`data NAME : UNIT = [...]`: numbers in the declared unit, as a
+        file holds them; a list (1-D) or a list of equal lists (2-D)."""
+        e = d.values
+        if not isinstance(e, ast.ListLit):
+            self.err(Code.BAD_VALUE, f"data array '{d.name}' is a \"PATH\" or a list of values [...]", e.span)
+            return None
+        rows = e.items
+        nested = [isinstance(r, ast.ListLit) for r in rows]
+        if any(nested) and not all(nested):
+            self.err(Code.BAD_VALUE, f"data array '{d.name}' mixes values and lists: write a list of values "
+                     "(1-D) or a list of lists of one length (2-D)", e.span)
+            return None
+        if not rows or (all(nested) and any(not r.items for r in rows)):
+            self.err(Code.BAD_VALUE, f"data array '{d.name}' holds no values", e.span)
+            return None
+        if all(nested):
+            width = len(rows[0].items)
+            for r in rows:
+                if len(r.items) != width:
+                    self.err(Code.BAD_VALUE, f"the rows of data array '{d.name}' have {width} values each, but "
+                             f"this one has {len(r.items)}", r.span)
+                    return None
+                if any(isinstance(x, ast.ListLit) for x in r.items):
+                    self.err(Code.BAD_VALUE, f"data array '{d.name}' has at most two dimensions", r.span)
+                    return None
+            items, shape = [x for r in rows for x in r.items], (len(rows), width)
+        else:
+            items, shape = list(rows), (len(rows),)
+        unit = f", in {d.unit.text} as declared" if d.unit is not None else ""
+        values = []
+        for x in items:
+            v = self._constant_value(x, DIMENSIONLESS, f"a value of data array '{d.name}' (a number{unit})")
+            if v is None:
+                return None
+            if not math.isfinite(float(v) * scale):
+                self.err(Code.BAD_VALUE, f"a value of data array '{d.name}' is not finite in SI units", x.span)
+                return None
+            values.append(float(v))
+        self._inline_shapes[d.name] = (len(shape), d.values.span)
+        return tuple(values), shape
+
+    def _check_inline_ranks(self) -> None:
+        """A list of values has its number of dimensions; the reads take that many indices."""
+        for name, (ndim, span) in self._inline_shapes.items():
+            read = self.data_ranks.get(name)
+            if read is not None and read[0] != ndim:
+                self.err(Code.ARGUMENTS, f"data array '{name}' holds {ndim} dimension{'s' if ndim > 1 else ''} of "
+                         f"values, but is read with {read[0]} ind{'ex' if read[0] == 1 else 'ices'}", read[1],
+                         f"its values are at {span}")
+
     def _data(self, decls) -> tuple[ir.DataDef, ...]:
         base = Path(self.file).resolve().parent if self.file and not self.file.startswith("<") else Path.cwd()
         out = []
@@ -416,6 +469,12 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
             if not isinstance(d, ast.DataDecl):
                 continue
             scale = self.data_scales[d.name]
+            if d.values is not None:
+                inline = self._data_values(d, scale)
+                if inline is not None:
+                    out.append(ir.DataDef(d.name, "", format_dim(self.data_dims[d.name]), scale, d.span,
+                                          self.data_periods.get(d.name), *inline))
+                continue
             path, _, key = d.path.partition(":") if d.path.count(":") == 1 and not _is_windows_drive(d.path) else (d.path, "", "")
             if not path:
                 self.err(Code.BAD_VALUE, "the data path is empty", d.path_span)

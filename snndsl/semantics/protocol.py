@@ -70,9 +70,12 @@ class ProtocolChecks:
                     group, name=d.group, size=sub[1] - sub[0]))
             if sub is not None:  # the subgroup's range, and the selection within it
                 lo, hi = sub[0] + lo, sub[1] if hi is None else sub[0] + hi
+            expr = self._subexpr(group.name, var.name, d.var_span) if var.kind == "subexpr" else None
+            if expr is not None and var.shared:  # (its 'shared' flag is an error of its own)
+                raise _Fail
             return ir.Monitor(d.name, "state", group.name, var.name, lo, hi, every,
                               step if d.every is not None else None, tuple(d.during),
-                              format_dim(var.dim), var.dtype, d.span)
+                              format_dim(var.dim), var.dtype, d.span, expr=expr)
         except _Fail:
             return None
 

@@ -262,14 +262,16 @@ class ParamDecl(Decl):
 
 @dataclass(frozen=True, slots=True)
 class DataDecl(Decl):
-    """`data NAME : UNIT = "PATH"`; with `every PERIOD`, a timed array (Brian2's
-    TimedArray): row k holds the value from k * PERIOD, read as NAME(t)."""
+    """`data NAME : UNIT = "PATH"` or `= [...]` (the values in the file's
+    place); with `every PERIOD`, a timed array (Brian2's TimedArray): row k
+    holds the value from k * PERIOD, read as NAME(t)."""
     name: str
     unit: Unit | None
     path: str
     span: Span | None = _span()
     path_span: Span | None = _span()
     period: Expr | None = None
+    values: Expr | None = None  # `= [...]` in place of "PATH" (path is then "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -254,12 +254,18 @@ class _Parser:
                 self.i += 1
                 unit = self.unit()
             self.expect("=")
-            path = self.expect("str")
+            values = None
+            if self.kind() == "str":
+                path = self.expect("str")
+            else:
+                values, _, _ = self.expr()
             period = None
             if self.word("every"):
                 self.i += 1
                 period, _, _ = self.expr()
             end = self.expect("nl")
+            if values is not None:
+                return ast.DataDecl(self.text_of(name), unit, "", self.span(start, end), values.span, period, values)
             return ast.DataDecl(self.text_of(name), unit, self.string(path), self.span(start, end), self.tspan(path),
                                 period)
         if word == "poisson" and self._poisson_input_ahead():

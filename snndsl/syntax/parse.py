@@ -300,6 +300,8 @@ class _ToAst(Transformer):
     @v_args(meta=True)
     def data_decl(self, meta, children):
         name, unit, path, period = children
+        if isinstance(path, ast.Expr):
+            return ast.DataDecl(str(name), unit, "", self._span(meta), path.span, period, path)
         return ast.DataDecl(str(name), unit, _string_value(path, self._tspan(path)),
                             self._span(meta), self._tspan(path), period)
 

@@ -160,7 +160,8 @@ def unparse(module: ast.Module) -> str:
         elif isinstance(d, ast.DataDecl):
             unit = f" : {_unit(d.unit)}" if d.unit is not None else ""
             every = f" every {expr(d.period)}" if d.period is not None else ""
-            out.append(f"data {d.name}{unit} = {_string(d.path)}{every}")
+            source = expr(d.values) if d.values is not None else _string(d.path)
+            out.append(f"data {d.name}{unit} = {source}{every}")
         elif isinstance(d, ast.GroupDecl):
             head = (f"synapses {d.name}: {d.source} -> {d.target}:" if d.kind == "synapses"
                     else f"{d.kind} {d.name}[{expr(d.size)}]:")

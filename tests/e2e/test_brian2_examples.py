@@ -134,6 +134,17 @@ def check_COBAHH():
     assert res["rate"].rate.shape == (500,)
 
 
+def check_COBAHH_approximated():
+    res = run("COBAHH_approximated")
+    t, v, current = res["v"].t, res["v"].values[:, 0], res["I_ext"].values[:, 0]
+    uA_cm2 = 1e-6 / 1e-4
+    on = t[current > 0]
+    assert np.allclose(np.unique(current), [0, 4 * uA_cm2, 15 * uA_cm2], rtol=1e-15, atol=0)  # the rows
+    assert np.allclose(on[[0, -1]], [2 * ms, 10.49 * ms])                     # from 2 ms and to 10.5 ms
+    assert v[t < 10 * ms].max() < 10 * mV                                     # the first pulse: no spike
+    assert v.max() > 100 * mV and 10 * ms < t[np.argmax(v)] < 15 * ms         # the second: one spike
+
+
 def check_STDP():
     res = run("STDP", duration="10 s")
     w = res.saved["w_final"]
@@ -351,3 +362,38 @@ def test_Hindmarsh_Rose_1984_as_in_brian2():
     b2.run(400 * b2.ms)
     ours = run("Hindmarsh_Rose_1984", duration="400 ms")
     np.testing.assert_allclose(ours["mon"].values, mon.x[:].T, rtol=0, atol=1e-9)
+
+
+@pytest.mark.brian2
+def test_COBAHH_approximated_as_in_brian2():
+    """The timed array's pulses, the subexpressions recorded (I_ext) and the
+    spike they cause: Brian2's trace, to rounding."""
+    b2 = _brian2()
+    b2.defaultclock.dt = 0.01 * b2.ms
+    mV, ms, cm = b2.mV, b2.ms, b2.cmeter
+    namespace = dict(v_n_half=12 * mV, v_m_half=25 * mV, v_h_half=3 * mV, k_n=15 * mV, k_m=9 * mV, k_h=-7 * mV,
+                     v_n_max=-14 * mV, v_m_max=27 * mV, v_h_max=-2 * mV, sigma_n=50 * mV, sigma_m=30 * mV,
+                     sigma_h=20 * mV, c_n_amp=4.7 * ms, c_m_amp=0.46 * ms, c_h_amp=7.4 * ms, c_n_base=1.1 * ms,
+                     c_m_base=0.04 * ms, c_h_base=1.2 * ms, g_K_bar=36 * b2.mS / cm**2, g_Na_bar=120 * b2.mS / cm**2,
+                     g_L=0.3 * b2.mS / cm**2, e_K=-12 * mV, e_Na=120 * mV, e_L=10.6 * mV, C_mem=1 * b2.uF / cm**2,
+                     I_stim=b2.TimedArray(([0] * 4 + [4] + [0] * 15 + [15] + [0]) * b2.uA / cm**2, dt=0.5 * ms))
+    eqs = "".join(f"""
+        {x}_inf = 1/(1+exp((v_{x}_half-v)/k_{x})) : 1
+        tau_{x} = c_{x}_base + c_{x}_amp*exp(-(v_{x}_max - v)**2/sigma_{x}**2) : second
+        d{x}/dt = ({x}_inf - {x})/tau_{x} : 1""" for x in "mnh") + """
+        g_K = g_K_bar*n**4 : siemens/meter**2
+        g_Na = g_Na_bar*m**3*h : siemens/meter**2
+        I_K = g_K*(v - e_K) : ampere/meter**2
+        I_Na = g_Na*(v - e_Na) : ampere/meter**2
+        I_L = g_L*(v - e_L) : ampere/meter**2
+        I_ext = I_stim(t) : ampere/meter**2
+        dv/dt = (I_ext - I_K - I_Na - I_L)/C_mem : volt"""
+    G = b2.NeuronGroup(1, eqs, method="euler", namespace=namespace)
+    G.v, G.m, G.n, G.h = 0 * mV, 0.05, 0.32, 0.60
+    mon = b2.StateMonitor(G, ["v", "I_ext", "m"], record=True)
+    b2.run(20 * ms)
+    ours = run("COBAHH_approximated")
+    # (uA/cm**2 is 1e-6 / 1e-4 here, 10**-2 in Brian2's units: one rounding apart)
+    np.testing.assert_allclose(ours["I_ext"].values[:, 0], np.asarray(mon.I_ext[0]), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(ours["v"].values[:, 0], np.asarray(mon.v[0]), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours["m"].values[:, 0], np.asarray(mon.m[0]), rtol=1e-9, atol=1e-12)

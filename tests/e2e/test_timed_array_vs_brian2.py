@@ -123,3 +123,24 @@ def test_a_timed_array_without_rows_or_of_the_wrong_rank_is_an_error(tmp_path, b
     with pytest.raises(snndsl.SimulationError) as err:
         model.run(data={"stim": tmp_path / "table.npy"})
     assert "has 2 dimensions, but the model reads it with 1 index" in str(err.value)
+
+
+def test_values_written_in_the_model_are_the_file_s(tmp_path):
+    """`data X = [...]` (1-D and 2-D) reads as the same numbers from a file, and
+    --data still puts a file in their place."""
+    np.save(tmp_path / "drive.npy", ROWS_1D)
+    np.save(tmp_path / "table.npy", ROWS_2D)
+    np.save(tmp_path / "odd.npy", ROWS_1D)
+    files = tmp_path / "files.snn"
+    files.write_text(MODEL.replace('"drive.npy" every 0.15 ms', '"odd.npy" every 0.15 ms'))
+    inline = tmp_path / "inline.snn"
+    lists = MODEL.replace('"drive.npy"', "[" + ", ".join(map(repr, ROWS_1D.tolist())) + "]")
+    lists = lists.replace('"table.npy"', repr(ROWS_2D.tolist()))
+    inline.write_text(lists)
+    assert '"' not in lists.split("neurons")[0]
+    a, b = snndsl.compile(files).run(), snndsl.compile(inline).run()
+    for name in ("ma", "mb", "mc"):
+        np.testing.assert_array_equal(a[name].values, b[name].values)
+    np.save(tmp_path / "flat.npy", np.zeros(3))
+    flat = snndsl.compile(inline).run(data={"drive": tmp_path / "flat.npy"})
+    assert (flat["ma"].values == 0).all() and not (b["ma"].values == 0).all()

@@ -729,7 +729,7 @@ def test_powers(tmp_path):
 
 
 TIMED_POISSON = """\
-data rates : Hz = "rates.npy" every 5 ms
+data rates : Hz = [0, 500, 100, 2000] every 5 ms
 poisson P[100]:
     rate = rates(t)
 neurons G[10]:
@@ -747,7 +747,8 @@ phase p:
 @pytest.mark.parametrize("module, name", [("test_timed_array_vs_brian2", "MODEL"), ("", "TIMED_POISSON")])
 def test_timed_arrays(tmp_path, module, name):
     """Timed arrays in exact, rk4 and euler steps, thresholds, Poisson rates
-    and Poisson inputs: the same rows read on both backends."""
+    and Poisson inputs, from files and written in the model: the same rows
+    read on both backends."""
     np.save(tmp_path / "drive.npy", np.array([0.0, 2.0, -1.0, 3.5, 0.25, 1.0]))
     np.save(tmp_path / "table.npy", np.arange(12.0).reshape(4, 3) - 4)
     np.save(tmp_path / "rates.npy", np.array([0.0, 500.0, 100.0, 2000.0]))
@@ -788,3 +789,41 @@ def test_brian2_ports(path, tmp_path):
     c = snndsl.compile(path).run(params=params)
     ref = snndsl.compile(path, backend="reference").run(params=params)
     assert_same(c, ref)
+
+
+SUBEXPRESSIONS = """\
+data drive = [0, 1, 3, 2] every 2 ms
+neurons G[6]:
+    dv/dt = (drive(t) * (1 + i) - v) / (5 ms) : 1
+    I = v * v - drive(t + 1 ms) : 1
+    threshold: v > 1.5
+    reset: v = 0
+subgroup H = G[2:5]
+synapses S: G -> G:
+    connect: i != j
+    w : 1
+    init: w = 0.1 * i + 0.01 * j
+    s = w * (pre.v - post.v) : 1
+    on pre: post.v += w
+monitor mI: G.I
+monitor mv: G.v
+monitor mH: H.I[1:3]
+monitor ms: S.s every 1 ms
+monitor sp: spikes of G
+phase p:
+    run 12 ms
+"""
+
+
+def test_recorded_subexpressions(tmp_path):
+    """Subexpressions recorded by state monitors (of a group, a subgroup's
+    range, synapses reading pre and post): the same values on both backends,
+    and the values of the expression at the recorded moment."""
+    c, ref = both(_inline(tmp_path, SUBEXPRESSIONS))
+    assert_same(c, ref)
+    assert len(c["sp"].i) > 0
+    assert c["mH"].values.shape[1] == 2
+    np.testing.assert_array_equal(c["mH"].values, c["mI"].values[:, 3:5])
+    t, v = c["mv"].t, c["mv"].values
+    row = np.minimum(np.floor((t + 1e-3) / 2e-3 + 1e-9).astype(int), 3)
+    np.testing.assert_allclose(c["mI"].values, v * v - np.array([0, 1, 3, 2])[row][:, None], rtol=0, atol=1e-12)

@@ -146,6 +146,22 @@ SNN_MAYBE_UNUSED static int snn_load_data(snn_sim *sim, snn_array *a, const char
     return 0;
 }
 
+//! `data X = [...]`: the values written in the model, times the unit's scale.
+SNN_MAYBE_UNUSED static int snn_inline_data(snn_sim *sim, snn_array *a, const double *values, int ndim,
+                                            size_t rows, size_t cols, double scale)
+{
+    a->ndim = ndim;
+    a->shape[0] = rows;
+    a->shape[1] = ndim > 1 ? cols : 0;
+    a->size = ndim > 1 ? rows * cols : rows;
+    a->data = snn_alloc(sim, (int64_t)a->size, sizeof(double));
+    if (!a->data)
+        return -1;
+    for (size_t k = 0; k < a->size; k++)
+        a->data[k] = values[k] * scale;
+    return 0;
+}
+
 SNN_MAYBE_UNUSED static int snn_check_length(snn_sim *sim, const snn_array *a, const char *name, int64_t n,
                             const char *group, const char *site)
 {
