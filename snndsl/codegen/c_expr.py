@@ -122,6 +122,8 @@ class CPrinter:
         base = f"sim->{mangle('g', v.group)}.{mangle('v', v.name)}"
         if v.at == "shared":
             return base
+        if v.at == "first":  # the one element of a one-element group (a linked variable)
+            return f"{base}[0]"
         base = ctx.arrays.get((v.group, v.name), base)
         return f"{base}[{self.index(v, ctx)}]"
 

@@ -39,7 +39,8 @@ class Const(Expr):
 class Var(Expr):
     """A group variable. `at` says which element: 'self' (the element being
     processed), 'pre' / 'post' (the synapse's pre/postsynaptic neuron),
-    'shared' (the group's single value)."""
+    'shared' (the group's single value), 'first' (the one element of a
+    one-element group, which a linked variable of another group reads)."""
 
     group: str
     name: str

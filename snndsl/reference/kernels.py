@@ -342,7 +342,8 @@ class Kernel:
             return "i"
         if state.index == "post":
             return "j"
-        return {"self": "self", "pre": "i", "post": "j", "shared": "shared"}[v.at]
+        # 'first': the one element of a one-element group (a linked variable), stored as a shared one is
+        return {"self": "self", "pre": "i", "post": "j", "shared": "shared", "first": "shared"}[v.at]
 
     def locations_of_kind(self, kind: str, sel: np.ndarray) -> np.ndarray:
         if kind == "shared":

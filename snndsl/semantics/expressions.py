@@ -159,8 +159,11 @@ class ExpressionChecks:
         self._subexpr_busy.add(key)
         try:
             g = self.groups[group]
-            scope = Scope(group=g, synapses=g.kind == "synapses", what="in a subexpression")
-            e, dim = self.expr(item.expr, scope)
+            if "linked" in item.flags and g.kind != "synapses":  # (synapses: the flag is an error)
+                e, dim = self._linked(g, item)
+            else:
+                scope = Scope(group=g, synapses=g.kind == "synapses", what="in a subexpression")
+                e, dim = self.expr(item.expr, scope)
             self._expect_dim(dim, var.dim, item.expr.span, f"'{name}'")
         except _Fail:
             self._subexprs.pop(key, None)
@@ -171,6 +174,43 @@ class ExpressionChecks:
         self.groups[group] = _replace(g, variables=tuple(_replace(x, expr=e) if x.name == name else x
                                                          for x in g.variables))
         return e
+
+    def _linked(self, g: m.Group, item: ast.SubexprDecl):
+        """`X = H.Y : UNIT (linked)` (Brian2's linked_var): X reads H's Y,
+        element for element (H of g's size), or H's one value if Y is shared
+        or H has one element."""
+        e = item.expr
+        if not isinstance(e, ast.Attr) or e.obj in ("pre", "post"):
+            self.fail(Code.BAD_VALUE, f"a linked variable names the variable it reads: '{item.name} = GROUP.VAR : "
+                      "UNIT (linked)'", e.span)
+        if e.obj not in self.groups:
+            if e.obj in self.group_decls and e.obj != g.name:
+                self.fail(Code.MISPLACED, f"'{e.obj}' is declared below '{g.name}': declare the group a linked "
+                          "variable reads above it", e.span)
+            if e.obj in self.subgroup_decls:
+                self.fail(Code.UNSUPPORTED, f"'{e.obj}' is a subgroup: linking to one is not supported yet; "
+                          "link to its group", e.span)
+            self._unknown(e.obj, list(self.groups), e.span, "group")
+        source = self.groups[e.obj]
+        if source.name == g.name:
+            self.fail(Code.BAD_VALUE, f"'{item.name}' would be linked to its own group: write a subexpression, "
+                      f"'{item.name} = {e.attr} : ...'", e.span)
+        if source.kind == "synapses":
+            self.fail(Code.UNSUPPORTED, f"'{e.obj}' is a synapse group: a linked variable reads a neuron-like group",
+                      e.span)
+        v = self._lookup_var(source, e.attr, e.span)
+        if v.kind == "subexpr":
+            self.fail(Code.UNSUPPORTED, f"'{e.obj}.{e.attr}' is a subexpression: link to a variable", e.span)
+        if not v.shared and source.size == 1:  # one value for all, as Brian2 links a one-element group
+            self.used.add(e.obj)
+            return ir.Var(source.name, v.name, "first", v.dtype, e.span), v.dim
+        if not v.shared and (source.size is None or g.size is None or source.size != g.size):
+            sizes = f"{source.size} and {g.size}" if source.size is not None and g.size is not None else \
+                "sizes not known until the run starts"
+            self.fail(Code.BAD_VALUE, f"'{item.name}' links element for element, but '{e.obj}' and '{g.name}' have "
+                      f"{sizes}: link groups of one size, a group of one element, or a shared variable", e.span)
+        self.used.add(e.obj)
+        return ir.Var(source.name, v.name, "shared" if v.shared else "self", v.dtype, e.span), v.dim
 
     def _e_Attr(self, e: ast.Attr, scope: Scope):
         if e.obj in ("pre", "post"):

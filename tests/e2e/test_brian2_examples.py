@@ -145,6 +145,15 @@ def check_COBAHH_approximated():
     assert v.max() > 100 * mV and 10 * ms < t[np.argmax(v)] < 15 * ms         # the second: one spike
 
 
+def check_Brunel_Wang_2001():
+    # the first 150 ms (the stimuli come at 1, 2 and 3 s: the whole run is 3 minutes of C)
+    res = run("Brunel_Wang_2001", seed=1, duration="150 ms")
+    rate_E = len(res["spikes_E"].i) / 800 / 0.15
+    rate_I = len(res["spikes_I"].i) / 200 / 0.15
+    assert 0.2 < rate_E < 10 and 1 < rate_I < 30 and rate_I > rate_E    # spontaneous, interneurons faster
+    assert np.isclose(np.mean(res["rate_1"].rate), np.mean(res["rate_5"].rate), rtol=1, atol=2)
+
+
 def check_STDP():
     res = run("STDP", duration="10 s")
     w = res.saved["w_final"]

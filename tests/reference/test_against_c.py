@@ -774,7 +774,9 @@ SLOW_PORTS = {"Brunel_Hakim_1999", "Vogels_et_al_2011"}  # 10 to 16 s on the ref
 # ports too large for the reference backend as written: smaller copies (12.5 million synapses)
 SHRUNK_PORTS = {"Brunel_2000": ({"const N_E = 10000": "const N_E = 400", "const N_I = 2500": "const N_I = 100",
                                  "monitor spikes: spikes of recorded": "monitor spikes: spikes of population"},
-                                {"duration": "20 ms", "g": 3})}
+                                {"duration": "20 ms", "g": 3}),
+                "Brunel_Wang_2001": ({"const N_E = 800": "const N_E = 80", "const N_I = 200": "const N_I = 20"},
+                                     {"duration": "20 ms"})}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW_PORTS else p
