@@ -424,6 +424,8 @@ class _Builder:
     const int64_t _j = _i;
 {self._indent(push, 4)}
 }}"""
+        elif k.rule in ("range", "sample", "target"):
+            loop = self.connect_generator(k, g, push, (a, b, c, d), n_i, n_j, what)
         elif k.rule == "bernoulli":
             ctx = self.ctx(g, k.span)
             p = self.p.expr(k.p, ctx)
@@ -483,6 +485,77 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
     if (sim->failed) return -1;
 {within}}}
 """ + self.index_synapses(g)
+
+    def connect_generator(self, k: ir.Connect, g: ir.Group, push: str, ranges, n_i: str, n_j: str,
+                          what: str) -> str:
+        """Brian2's generator syntax (ir.Connect 'range', 'sample', 'target'):
+        for each i, the j's of its row -- a range clipped to the target, the
+        same range sampled by skipping ahead Geometric(p) j's (p computed once
+        per row), or the one j of `j = EXPR`, checked to be in the target --
+        each passing `cond`, each made `times` times. The work is the rows
+        plus the pairs tried ('range') or made ('sample', 'target')."""
+        a, _, c, _ = ranges
+        ctx = self.ctx(g, k.span)
+        i_start = f"{a}" if a else "0"
+        i_end = f"{a} + {n_i}" if a else n_i
+        j_first = f"{c}" if c else "0"
+        j_end = f"{c} + {n_j}" if c else n_j
+        shift = (lambda x: f"{c} + ({x})") if c else (lambda x: f"({x})")
+
+        def fail(span, message: str, *args: str) -> str:
+            return (f"snn_buf_free(&ii);\nsnn_buf_free(&jj);\nsnn_progress_finish(&sim->progress);\n"
+                    f"return snn_fail(sim, \"%s: error[E0601]: {message}\", {c_string(_site(span))}, "
+                    + ", ".join(args) + ");")
+
+        i_user = f"(long long)(_i - {a})" if a else "(long long)_i"
+        j_user = f"(long long)(_j - {c})" if c else "(long long)_j"
+        made = push
+        if k.times is not None:
+            made = f"""const int64_t _times = {self.p.expr(k.times, ctx)};
+if (_times < 0) {{
+{self._indent(fail(k.times.span, "connect: times %lld for the pair (i, j) = (%lld, %lld) is negative", "(long long)_times", i_user, j_user), 4)}
+}}
+for (int64_t _r = 0; _r < _times; _r++) {{
+{self._indent(push, 4)}
+}}"""
+        test = f"if (!({self.p.expr(k.cond, ctx)})) continue;\n" if k.cond is not None else ""
+        if k.rule == "target":
+            reads_post = k.cond is not None and any(isinstance(n, ir.Var) and n.at == "post" for n in ir.walk(k.cond))
+            check = f"""if (_j < {j_first} || _j >= {j_end}) {{
+{self._indent(fail(k.j.span, "connect: j = %lld for i = %lld is outside the target's indices 0 to %lld", j_user, i_user, f"(long long)({n_j}) - 1"), 4)}
+}}
+"""
+            body = (check + test) if reads_post else (test + check)
+            return f"""for (int64_t _i = {i_start}; _i < {i_end}; _i++) {{
+    const int64_t _j = {shift(self.p.expr(k.j, ctx))};
+{self._indent(body + made, 4)}
+    if ((_i & 0xFFF) == 0) snn_progress_fraction(&sim->progress, {what}, (double)(_i - {i_start}) / (double){n_i});
+}}"""
+        lo = shift(self.p.expr(k.lo, ctx)) if k.lo is not None else j_first
+        hi = shift(self.p.expr(k.hi, ctx)) if k.hi is not None else j_end
+        bounds = f"""int64_t _lo = {lo}, _hi = {hi};
+if (_lo < {j_first}) _lo = {j_first};
+if (_hi > {j_end}) _hi = {j_end};
+"""
+        if k.lo is None:
+            bounds = f"const int64_t _lo = {j_first}, _hi = {j_end};\n"
+        if k.rule == "sample":
+            rng = f"&sim->rng[{k.stream}]"
+            inner = f"""if (_lo < _hi) {{
+    const double _p = {self.p.expr(k.p, ctx)};
+    /* from one j made to the next, Geometric(p) j's fail */
+    for (int64_t _j = _lo + snn_geometric({rng}, _p); _j < _hi; _j += 1 + snn_geometric({rng}, _p)) {{
+{self._indent(test + made, 8)}
+    }}
+}}"""
+        else:
+            inner = f"""for (int64_t _j = _lo; _j < _hi; _j++) {{
+{self._indent(test + made, 4)}
+}}"""
+        return f"""for (int64_t _i = {i_start}; _i < {i_end}; _i++) {{
+{self._indent(bounds + inner, 4)}
+    snn_progress_fraction(&sim->progress, {what}, (double)(_i - {i_start} + 1) / (double){n_i});
+}}"""
 
     def index_synapses(self, g: ir.Group) -> str:
         S, pre, post = self.g(g.name), self.g(g.source), self.g(g.target)

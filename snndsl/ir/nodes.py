@@ -453,8 +453,13 @@ class Group:
     times: ListOrData | None = None
     source: str | None = None  # synapses
     target: str | None = None
-    connect: str = "all"  # all / one_to_one / cond / data
+    connect: str = "all"  # all / one_to_one / cond / data / range / target
     connect_cond: Expr | None = None
+    # range: j from connect_lo to connect_hi - 1 (None: the whole target); target: j = connect_j
+    connect_lo: Expr | None = None
+    connect_hi: Expr | None = None
+    connect_j: Expr | None = None
+    connect_times: Expr | None = None  # synapses made per pair (None: one)
     connect_data: str | None = None
     on_pre: tuple[Stmt, ...] = ()
     on_post: tuple[Stmt, ...] = ()
@@ -560,11 +565,23 @@ class Connect(Kernel):
     the data array `data`); 'each pair' (every pair that passes `cond`);
     'bernoulli' (each pair with probability `p`, the same for all pairs,
     then `cond` if given: the pairs made are drawn directly, skipping a
-    Geometric(p) number of pairs between two, from `stream`)."""
+    Geometric(p) number of pairs between two, from `stream`).
+    Brian2's generator syntax: 'range' (for each i, j from `lo` to `hi` - 1,
+    clipped to the target -- None: the whole target -- passing `cond`);
+    'sample' (the same range, each j with probability `p`, which may depend
+    on i, skipping a Geometric(p) number of j's between two, from `stream`,
+    then `cond` if given); 'target' (for each i, the one j = `j`, if it
+    passes `cond`: a j outside the target is an error at run time). In
+    these three, each pair made is `times` synapses (None: one), an error
+    if negative."""
 
     rule: str
     cond: Expr | None = None
     p: Expr | None = None
+    lo: Expr | None = None
+    hi: Expr | None = None
+    j: Expr | None = None
+    times: Expr | None = None
     data: str | None = None
     stream: int | None = None
     # the presynaptic (postsynaptic) neurons it joins, lo to hi - 1 (None: all):
