@@ -54,8 +54,12 @@ def sparse_condition(cond: ir.Expr | None, free=pair_free) -> tuple[ir.Expr, ir.
     if p is not None:
         return p, None
     if isinstance(cond, ir.Binary) and cond.op == "and":
+        # within a row, `rand() < p and REST` may draw in REST too (the
+        # efficient_gaussian_connectivity trick): REST is tested, and draws,
+        # for the j's drawn, in their order; the trial and REST stay independent
+        firsts = ((cond.left, cond.right),) if free is row_free else ()
         for a, b in ((cond.left, cond.right), (cond.right, cond.left)):
             p = _bernoulli(a, free)
-            if p is not None and not any(isinstance(n, ir.Rand) for n in ir.walk(b)):
+            if p is not None and (not any(isinstance(n, ir.Rand) for n in ir.walk(b)) or (a, b) in firsts):
                 return p, b
     return None

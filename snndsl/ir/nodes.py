@@ -570,7 +570,8 @@ class Connect(Kernel):
     clipped to the target -- None: the whole target -- passing `cond`);
     'sample' (the same range, each j with probability `p`, which may depend
     on i, skipping a Geometric(p) number of j's between two, from `stream`,
-    then `cond` if given); 'target' (for each i, the one j = `j`, if it
+    then `cond` if given, which may draw too: tested at each j drawn, between
+    the geometric draws); 'target' (for each i, the one j = `j`, if it
     passes `cond`: a j outside the target is an error at run time). In
     these three, each pair made is `times` synapses (None: one), an error
     if negative."""

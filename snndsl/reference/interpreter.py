@@ -563,9 +563,19 @@ class Machine:
                     p = float(np.asarray(one.values(c.p)).reshape(-1)[0])
                     made, j = [], a + rng.geometric(p)
                     while j < b:
-                        made.append(j)
+                        if cond_rng is None:
+                            made.append(j)
+                        else:  # the condition draws: tested at each j drawn, between the geometric draws (as the C)
+                            test.elements = Elements(np.array([j]), np.array([i]), np.array([j]))
+                            test.temps = {}
+                            if bool(np.asarray(test.values(c.cond)).reshape(-1)[0]):
+                                made.append(j)
                         j += 1 + rng.geometric(p)
                     js = np.array(made, dtype=np.int64)
+                    if cond_rng is not None:
+                        pres.append(np.full(len(js), i, dtype=np.int64))
+                        posts.append(js)
+                        continue
                 else:
                     js = np.arange(a, b, dtype=np.int64)
                 if c.cond is not None and len(js):

@@ -615,6 +615,7 @@ def test_connect_by_chance(tmp_path, connect, sizes):
 @pytest.mark.parametrize("connect", [
     "j in i - 3 .. i + 4 if j != i and rand() < 0.4 times 1 + j % 2",  # sampled within each row
     "j in 0 .. i if rand() < 0.1 * pre.x",  # p of the row, rows empty at first
+    "j in 0 .. 25 if rand() < 0.3 and rand() < exp(-(i - j) ** 2 / 30.0)",  # sampled, then a trial per j drawn
     "j in 0 .. 40 if rand() < exp(-(i - j) ** 2 / 20.0) and post.x > 0.2",  # a trial per pair of the range
     "j = (7 * i) % 18 if rand() < 0.6 times 2",
     "j = i // 2 if post.x < 2",
