@@ -203,3 +203,30 @@ def test_negative_multiplicity_is_an_error(tmp_path):
                     "phase p:\n    run 1 ms\n")
     with pytest.raises(snndsl.Error, match=r"error\[E0601\]: connect: times -1 for the pair \(i, j\) = \(3, 3\)"):
         snndsl.compile(path).run()
+
+
+def test_generators_between_subgroups_match_brian2(tmp_path):
+    """Between subgroups, i and j (in bounds, targets, conditions and the
+    synapses' indices) count within them, as in Brian2."""
+    import brian2 as b2
+    path = tmp_path / "sub.snn"
+    path.write_text("neurons G[20]:\n    v : 1\n    k : integer\n    init: k = i % 3\n"
+                    "subgroup A = G[5:12]\nsubgroup B = G[3:9]\n"
+                    "synapses S: A -> B:\n    connect: j in i - 1 .. i + pre.k if j != 2 times 1 + i % 2\n    w : 1\n"
+                    "synapses T: A -> B:\n    connect: j = 5 - i if i < 6\n    w : 1\n"
+                    "phase p:\n    save S.w as s\n    save T.w as t\n")
+    res = snndsl.compile(path).run()
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    G = b2.NeuronGroup(20, "v : 1\nk : integer")
+    G.k = "i % 3"
+    A, B = G[5:12], G[3:9]
+    S = b2.Synapses(A, B)
+    S.connect(j="k for k in range(i - 1, i + k_pre) if k != 2", n="1 + i % 2", skip_if_invalid=True)
+    T = b2.Synapses(A, B)
+    T.connect(j="5 - i if i < 6")
+    for name, syn in (("s", S), ("t", T)):
+        i, j = res.saved_indices[name]
+        assert len(i) > 0
+        np.testing.assert_array_equal(i, np.asarray(syn.i))
+        np.testing.assert_array_equal(j, np.asarray(syn.j))
