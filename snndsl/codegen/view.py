@@ -412,6 +412,52 @@ class _Builder:
         (a, b), (c, d) = k.pre_range or (0, None), k.post_range or (0, None)
         n_i = str(b - a) if b is not None else f"{pre}.n"
         n_j = str(d - c) if d is not None else f"{post}.n"
+        if k.rule == "several":  # Brian2's successive connect calls: each part's synapses after the last's
+            loop = "\n".join(f"{{ /* {part.rule} */\n{self._indent(self.connect_loop(part, g, push, what), 4)}\n}}"
+                              for part in k.parts)
+        else:
+            loop = self.connect_loop(k, g, push, what)
+        reserve = ""
+        if k.rule == "all":  # the exact count: one allocation, and a clear error if it cannot be had
+            reserve = f"""if (snn_buf_reserve(&ii, (size_t)({n_i} * {n_j})) || snn_buf_reserve(&jj, (size_t)({n_i} * {n_j}))) {{
+    snn_buf_free(&ii);
+    snn_buf_free(&jj);
+    return snn_fail(sim, "out of memory while connecting {g.name} (%lld synapses)", (long long)({n_i} * {n_j}));
+}}
+"""
+        within = ""
+        if k.pre_range or k.post_range:  # each synapse's i and j within the subgroups, the copies users see
+            within = f"""    {S}.i = snn_alloc(sim, {S}.n ? {S}.n : 1, sizeof(int32_t));
+    {S}.j = snn_alloc(sim, {S}.n ? {S}.n : 1, sizeof(int32_t));
+    if (sim->failed) return -1;
+    for (int64_t _s = 0; _s < {S}.n; _s++) {{
+        {S}.i[_s] = {S}.pre[_s] - {a};
+        {S}.j[_s] = {S}.post[_s] - {c};
+    }}
+"""
+        return f"""{head}
+{{
+    snn_buf ii, jj;
+    snn_buf_init(&ii, sizeof(int32_t));
+    snn_buf_init(&jj, sizeof(int32_t));
+{self._indent(reserve + loop, 4)}
+    snn_progress_finish(&sim->progress);
+    {S}.n = (int64_t)ii.len;
+    {S}.pre = ii.data;
+    {S}.post = jj.data;
+    if (!{S}.pre) {S}.pre = snn_alloc(sim, 1, sizeof(int32_t));
+    if (!{S}.post) {S}.post = snn_alloc(sim, 1, sizeof(int32_t));
+    if (sim->failed) return -1;
+{within}}}
+""" + self.index_synapses(g)
+
+    def connect_loop(self, k: ir.Connect, g: ir.Group, push: str, what: str) -> str:
+        """The loop of one connection rule, each synapse made by `push`."""
+        pre, post = self.g(g.source), self.g(g.target)
+        # between subgroups (ranges): their pairs only, i and j from their first neurons
+        (a, b), (c, d) = k.pre_range or (0, None), k.post_range or (0, None)
+        n_i = str(b - a) if b is not None else f"{pre}.n"
+        n_j = str(d - c) if d is not None else f"{post}.n"
         i_at = (lambda x: f"{a} + {x}") if a else (lambda x: x)
         j_at = (lambda x: f"{c} + {x}") if c else (lambda x: x)
         if k.rule == "one to one" and (a or c):
@@ -452,39 +498,7 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
     }}
     snn_progress_fraction(&sim->progress, {what}, (double)({done}) / (double){n_i});
 }}"""
-        reserve = ""
-        if k.rule == "all":  # the exact count: one allocation, and a clear error if it cannot be had
-            reserve = f"""if (snn_buf_reserve(&ii, (size_t)({n_i} * {n_j})) || snn_buf_reserve(&jj, (size_t)({n_i} * {n_j}))) {{
-    snn_buf_free(&ii);
-    snn_buf_free(&jj);
-    return snn_fail(sim, "out of memory while connecting {g.name} (%lld synapses)", (long long)({n_i} * {n_j}));
-}}
-"""
-        within = ""
-        if k.pre_range or k.post_range:  # each synapse's i and j within the subgroups, the copies users see
-            within = f"""    {S}.i = snn_alloc(sim, {S}.n ? {S}.n : 1, sizeof(int32_t));
-    {S}.j = snn_alloc(sim, {S}.n ? {S}.n : 1, sizeof(int32_t));
-    if (sim->failed) return -1;
-    for (int64_t _s = 0; _s < {S}.n; _s++) {{
-        {S}.i[_s] = {S}.pre[_s] - {a};
-        {S}.j[_s] = {S}.post[_s] - {c};
-    }}
-"""
-        return f"""{head}
-{{
-    snn_buf ii, jj;
-    snn_buf_init(&ii, sizeof(int32_t));
-    snn_buf_init(&jj, sizeof(int32_t));
-{self._indent(reserve + loop, 4)}
-    snn_progress_finish(&sim->progress);
-    {S}.n = (int64_t)ii.len;
-    {S}.pre = ii.data;
-    {S}.post = jj.data;
-    if (!{S}.pre) {S}.pre = snn_alloc(sim, 1, sizeof(int32_t));
-    if (!{S}.post) {S}.post = snn_alloc(sim, 1, sizeof(int32_t));
-    if (sim->failed) return -1;
-{within}}}
-""" + self.index_synapses(g)
+        return loop
 
     def connect_generator(self, k: ir.Connect, g: ir.Group, push: str, ranges, n_i: str, n_j: str,
                           what: str) -> str:

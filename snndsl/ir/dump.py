@@ -172,6 +172,9 @@ def kernel(k: ir.Kernel) -> list[str]:
         out.append(f"        refractory{kind}: {expr(k.refractory)}")
     if isinstance(k, (ir.Threshold, ir.Connect)) and k.cond is not None:
         out.append(f"        if {expr(k.cond)}")
+    if isinstance(k, ir.Connect):
+        for part in k.parts:
+            out += ["    " + line for line in kernel(part)]
     if isinstance(k, ir.SynapseEvents):
         if k.once:
             out.append("        once per spike:")

@@ -438,6 +438,21 @@ class ListOrData:
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectPart:
+    """One `connect:` line of a synapse group that has several (Brian2's
+    successive S.connect calls): `kind` and the expressions as the group's
+    connect fields would hold them (all / one_to_one / cond / range / target)."""
+
+    kind: str
+    cond: Expr | None = None
+    lo: Expr | None = None
+    hi: Expr | None = None
+    j: Expr | None = None
+    times: Expr | None = None
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Group:
     name: str
     kind: str  # neurons / poisson / spikes / synapses
@@ -453,13 +468,14 @@ class Group:
     times: ListOrData | None = None
     source: str | None = None  # synapses
     target: str | None = None
-    connect: str = "all"  # all / one_to_one / cond / data / range / target
+    connect: str = "all"  # all / one_to_one / cond / data / range / target / several
     connect_cond: Expr | None = None
     # range: j from connect_lo to connect_hi - 1 (None: the whole target); target: j = connect_j
     connect_lo: Expr | None = None
     connect_hi: Expr | None = None
     connect_j: Expr | None = None
     connect_times: Expr | None = None  # synapses made per pair (None: one)
+    connect_parts: tuple[ConnectPart, ...] = ()  # several: each connect, in the order of the model
     connect_data: str | None = None
     on_pre: tuple[Stmt, ...] = ()
     on_post: tuple[Stmt, ...] = ()
@@ -574,7 +590,8 @@ class Connect(Kernel):
     the geometric draws); 'target' (for each i, the one j = `j`, if it
     passes `cond`: a j outside the target is an error at run time). In
     these three, each pair made is `times` synapses (None: one), an error
-    if negative."""
+    if negative. 'several': the synapses of each of `parts` (each a Connect
+    of one of the rules above, but 'pairs'), one after the other."""
 
     rule: str
     cond: Expr | None = None
@@ -583,6 +600,7 @@ class Connect(Kernel):
     hi: Expr | None = None
     j: Expr | None = None
     times: Expr | None = None
+    parts: tuple[Connect, ...] = ()
     data: str | None = None
     stream: int | None = None
     # the presynaptic (postsynaptic) neurons it joins, lo to hi - 1 (None: all):

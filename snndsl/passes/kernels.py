@@ -24,10 +24,16 @@ RECORDS = {"record state": ir.RecordState, "record spikes": ir.RecordSpikes, "re
 
 def connect(g: ir.Group) -> ir.Connect:
     k = _connect(g)
-    return dataclasses.replace(k, pre_range=g.source_range, post_range=g.target_range)
+    parts = tuple(dataclasses.replace(p, pre_range=g.source_range, post_range=g.target_range) for p in k.parts)
+    return dataclasses.replace(k, parts=parts, pre_range=g.source_range, post_range=g.target_range)
 
 
 def _connect(g: ir.Group) -> ir.Connect:
+    if g.connect == "several":  # each part as if it were the group's only connect
+        parts = tuple(_connect(dataclasses.replace(
+            g, connect=p.kind, connect_cond=p.cond, connect_lo=p.lo, connect_hi=p.hi, connect_j=p.j,
+            connect_times=p.times, connect_parts=())) for p in g.connect_parts)
+        return ir.Connect(target=g.name, rule="several", parts=parts, span=g.span)
     if g.connect == "data":
         return ir.Connect(target=g.name, rule="pairs", data=g.connect_data, span=g.span)
     if g.connect in ("range", "target"):

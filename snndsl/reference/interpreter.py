@@ -445,6 +445,23 @@ class Machine:
             n_pre = k.pre_range[1] - k.pre_range[0]
         if k.post_range:
             n_post = k.post_range[1] - k.post_range[0]
+        if k.rule == "several":  # Brian2's successive connect calls: each part's synapses after the last's
+            made = [self._pairs(g, part, n_pre, n_post, first_i, first_j) for part in k.parts]
+            pre = np.concatenate([m[0] for m in made]) if made else np.zeros(0, np.int64)
+            post = np.concatenate([m[1] for m in made]) if made else np.zeros(0, np.int64)
+        else:
+            pre, post = self._pairs(g, k, n_pre, n_post, first_i, first_j)
+        s = Synapses(pre, post)
+        s.first = (k.pre_range or (0,))[0], (k.post_range or (0,))[0]  # i and j count from these
+        s.pre_start, s.pre_syn = _index(pre, self.n[g.source])
+        s.post_start, s.post_syn = _index(post, self.n[g.target])
+        self.syn[g.name] = s
+        self.n[g.name] = len(pre)
+        self._alloc(g)
+
+    def _pairs(self, g: ir.Group, k: ir.Connect, n_pre: int, n_post: int, first_i: int, first_j: int):
+        """The synapses of one connection rule: the groups' indices of their
+        neurons, in Brian2's order."""
         where = site(k.span)
         if k.rule == "pairs":
             a = self.data[k.data]
@@ -484,14 +501,7 @@ class Machine:
             first_i = first_j = 0  # already the groups' indices
         else:
             raise InternalError(f"unknown connection rule {k.rule!r}")
-        pre, post = pre + first_i, post + first_j
-        s = Synapses(pre, post)
-        s.first = (k.pre_range or (0,))[0], (k.post_range or (0,))[0]  # i and j count from these
-        s.pre_start, s.pre_syn = _index(pre, self.n[g.source])
-        s.post_start, s.post_syn = _index(post, self.n[g.target])
-        self.syn[g.name] = s
-        self.n[g.name] = len(pre)
-        self._alloc(g)
+        return pre + first_i, post + first_j
 
     def _connect_bernoulli(self, g: ir.Group, c: ir.Connect, n_pre: int, n_post: int, first_i: int, first_j: int):
         """'bernoulli': pair k = i n_post + j; from one synapse to the next,

@@ -124,6 +124,8 @@ class GroupChecks:
         failed: set[str] = set()  # parts with an error ("ode", "threshold", ...): no follow-on errors
         synapses = d.kind == "synapses"
         clauses_seen: dict[str, Span | None] = {}
+        connects: list[dict] = []  # each connect's fields, in the order of the model
+        from_data = False
         self._current_group = d.name
         for item in d.items:
             group = self.groups[d.name]
@@ -132,11 +134,22 @@ class GroupChecks:
                 key = getattr(item, "kind", None) if isinstance(item, (ast.Clause, ast.CodeBlock)) else type(item).__name__
                 if isinstance(item, (ast.Clause, ast.CodeBlock, ast.Method, ast.ConnectFrom, ast.ConnectGenerator)):
                     tag = "connect" if isinstance(item, (ast.ConnectFrom, ast.ConnectGenerator)) else (key or "method")
-                    if tag in clauses_seen:
+                    # several connects add up, as Brian2's successive S.connect calls; not with 'from DATA'
+                    several = tag == "connect" and not isinstance(item, ast.ConnectFrom) and not from_data
+                    if tag in clauses_seen and not several:
                         self.err(Code.DUPLICATE, f"'{tag}' is given twice in '{d.name}'", item.span,
-                                 f"first given at {clauses_seen[tag]}")
+                                 f"first given at {clauses_seen[tag]}"
+                                 + (" (several connects add up, but not with 'from DATA')" if tag == "connect"
+                                    else ""))
                         continue
-                    clauses_seen[tag] = item.span
+                    clauses_seen.setdefault(tag, item.span)
+                    if isinstance(item, ast.ConnectFrom):
+                        from_data = True
+                        if len(connects) > 0:
+                            self.err(Code.DUPLICATE, f"'connect' is given twice in '{d.name}'", item.span,
+                                     f"first given at {clauses_seen[tag]} (several connects add up, but not "
+                                     "with 'from DATA')")
+                            continue
                 if isinstance(item, ast.SubexprDecl):
                     if (d.name, item.name) in self._subexprs:
                         self._subexpr(d.name, item.name, item.span)
@@ -157,10 +170,12 @@ class GroupChecks:
                 elif isinstance(item, ast.Prop):
                     attempted.add(item.name)
                     changes.update(self._prop(d, group, item))
+                elif isinstance(item, ast.Clause) and item.kind == "connect":
+                    connects.append(self._clause(d, group, item, elem))
                 elif isinstance(item, ast.Clause):
                     changes.update(self._clause(d, group, item, elem))
                 elif isinstance(item, ast.ConnectGenerator):
-                    changes.update(self._connect_generator(d, group, item))
+                    connects.append(self._connect_generator(d, group, item))
                 elif isinstance(item, ast.ConnectFrom):
                     if not synapses:
                         self.fail(Code.MISPLACED, "'connect:' belongs in a synapses group", item.span)
@@ -171,7 +186,7 @@ class GroupChecks:
                         self.fail(Code.UNSUPPORTED, "'connect: from DATA' between subgroups is not supported yet; "
                                   "connect the whole groups with the pairs offset, or use a condition",
                                   item.span)
-                    changes.update(connect="data", connect_data=item.data)
+                    connects.append(dict(connect="data", connect_data=item.data, connect_span=item.span))
                 elif isinstance(item, ast.Method):
                     if d.kind not in ("neurons", "synapses"):
                         self.fail(Code.MISPLACED, "'method:' belongs in a neuron or synapses group", item.span)
@@ -190,6 +205,13 @@ class GroupChecks:
             except _Fail:
                 failed.add("ode" if isinstance(item, ast.OdeDecl) else getattr(item, "kind", None)
                            or type(item).__name__)
+        if len(connects) == 1:
+            changes.update(connects[0])
+        elif connects:  # Brian2's successive connect calls: the synapses of each, one after the other
+            parts = tuple(ir.ConnectPart(kind=c["connect"], cond=c.get("connect_cond"), lo=c.get("connect_lo"),
+                                         hi=c.get("connect_hi"), j=c.get("connect_j"), times=c.get("connect_times"),
+                                         span=c.get("connect_span")) for c in connects)
+            changes.update(connect="several", connect_parts=parts, connect_span=connects[0]["connect_span"])
         group = _replace(self.groups[d.name], **changes)
         if d.kind == "poisson" and group.rate is None and group.var("rate") is None and "rate" not in attempted:
             self.err(Code.MISSING, f"poisson group '{d.name}' needs 'rate = ...' or 'rate : Hz'",

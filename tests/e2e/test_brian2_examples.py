@@ -234,9 +234,11 @@ def check_efficient_gaussian_connectivity():
     res = run("efficient_gaussian_connectivity", seed=3)
     d = {k: v.astype(int) for k, v in res.saved.items()}
     assert d["limited"].max() <= GAUSS_W
-    assert d["divided_near"].max() <= GAUSS_W and np.all(d["divided_below"] > GAUSS_W)
-    assert np.all(d["divided_above"] >= GAUSS_W)
-    divided = np.concatenate([d["divided_near"], d["divided_below"], d["divided_above"]])
+    i, j = res.saved_indices["divided"]
+    part = np.r_[0, np.flatnonzero(np.diff(i) < 0) + 1, len(i)]  # a new connect line starts again at i = 0
+    near = slice(part[0], part[1])
+    assert np.abs(i[near] - j[near]).max() <= GAUSS_W and np.all(np.abs(i[part[1]:] - j[part[1]:]) >= GAUSS_W)
+    divided = d["divided"]
     bins = np.arange(13)
     expected = gaussian_expected(bins)
     for name, dist in (("naive", d["naive"]), ("divided", divided), ("limited", d["limited"])):
@@ -398,8 +400,7 @@ def test_efficient_gaussian_connectivity_as_in_brian2():
         res = model.run(seed=seed)
         d = {k: v.astype(int) for k, v in res.saved.items()}
         ours["limited"] += np.bincount(d["limited"], minlength=13)[:13]
-        ours["divided"] += np.bincount(np.concatenate([d["divided_near"], d["divided_below"],
-                                                       d["divided_above"]]), minlength=13)[:13]
+        ours["divided"] += np.bincount(d["divided"], minlength=13)[:13]
         b2.start_scope()
         b2.seed(seed)
         G = b2.NeuronGroup(n, "v:1", threshold="v>1")

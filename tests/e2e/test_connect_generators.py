@@ -230,3 +230,26 @@ def test_generators_between_subgroups_match_brian2(tmp_path):
         assert len(i) > 0
         np.testing.assert_array_equal(i, np.asarray(syn.i))
         np.testing.assert_array_equal(j, np.asarray(syn.j))
+
+
+def test_several_connects_add_up_as_in_brian2(tmp_path):
+    """Several `connect:` lines are Brian2's successive S.connect calls: the
+    synapses of each after the last's, the same pairs in the same order."""
+    import brian2 as b2
+    path = tmp_path / "several.snn"
+    path.write_text("neurons G[15]:\n    v : 1\nneurons H[10]:\n    v : 1\n"
+                    "synapses S: G -> H:\n    connect: j in i - 1 .. i + 2\n    connect: j = i // 2 times 2\n"
+                    "    connect: (i + j) % 7 == 0\n    connect: one_to_one\n    w : 1\n"
+                    "phase p:\n    save S.w as s\n")
+    res = snndsl.compile(path).run()
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    G, H = b2.NeuronGroup(15, "v : 1"), b2.NeuronGroup(10, "v : 1")
+    S = b2.Synapses(G, H)
+    S.connect(j="k for k in range(i - 1, i + 2)", skip_if_invalid=True)
+    S.connect(j="i // 2", n=2)
+    S.connect("(i + j) % 7 == 0")
+    S.connect(j="i", skip_if_invalid=True)
+    i, j = res.saved_indices["s"]
+    np.testing.assert_array_equal(i, np.asarray(S.i))
+    np.testing.assert_array_equal(j, np.asarray(S.j))

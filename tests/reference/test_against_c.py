@@ -622,6 +622,7 @@ def test_connect_by_chance(tmp_path, connect, sizes):
     "rand() < 0.3 times 1 + i % 3",
     "all times 2",
     "one_to_one times 3",
+    "j in i - 2 .. i + 1 if rand() < 0.5 | rand() < 0.05 | j = i % 5 times 2",  # several connects, one stream
 ])
 @pytest.mark.parametrize("sub", [False, True])
 def test_connect_generators(tmp_path, connect, sub):
@@ -638,7 +639,7 @@ def test_connect_generators(tmp_path, connect, sub):
         subgroup a_part = a[3:28]
         subgroup b_part = b[2:20]
         synapses S: {ends}:
-            connect: {connect.replace("pre.x", "(i % 5)")}
+            connect: {connect.replace("pre.x", "(i % 5)").replace(" | ", chr(10) + 12 * " " + "connect: ")}
             w : 1
         phase p:
             S.w = i + 0.001 * j
