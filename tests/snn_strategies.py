@@ -18,7 +18,7 @@ threshold reset refractory method delay every during from of true false""".split
 NAMES = ["w", "learned", "x", "inp", "out", "S", "i", "j", "t", "dt", "N", "tau", "rate",
          "W_max", "sum", "mean", "count", "sum_post", "rand", "clip", "exp", "len", "k",
          "all", "one_to_one", "double", "single", "shared", "constant", "event-driven",
-         "boolean", "integer", "seed", "precision"]
+         "boolean", "integer", "seed", "precision", "times"]
 NUMBERS = ["0", "1", "-3", "2.5", "0.3", "1e-3", "1e400", "10 ms", "0.1 ms", "20 Hz", "-65 mV",
            "2 mV/ms", "1 metre**2", "0 ms", "3 s"]
 PUNCT = ["=", "+=", "-=", "*=", "/=", ":", ".", ",", "(", ")", "[", "]", "->", "..", "+", "-",
@@ -93,6 +93,9 @@ declaration = st.one_of(
     st.builds("poisson {}[{}]:\n    rate = {}\n".format, st.sampled_from(["inp", "out", "N"]), _expr, _expr),
     st.builds("synapses S: inp -> out:\n    connect: {}\n    w : 1\n    on pre:\n        {} += {}\n".format,
               _expr, st.sampled_from(NAMES), _expr),
+    st.builds("synapses S: inp -> out:\n    connect: {} in {} .. {} if {} times {}\n    w : 1\n".format,
+              st.sampled_from(["j", "i", "k"]), _expr, _expr, _expr, _expr),
+    st.builds("synapses S: inp -> out:\n    connect: j = {} if {}\n    on pre: post.x += w\n".format, _expr, _expr),
     st.builds("monitor m: {}.{} every {}\n".format, st.sampled_from(NAMES), st.sampled_from(NAMES), _expr),
     st.builds("phase p:\n    {}.{} = {}\n    run {}\n".format, st.sampled_from(["S", "inp"]),
               st.sampled_from(NAMES), _expr, _expr),

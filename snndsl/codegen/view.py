@@ -435,44 +435,11 @@ class _Builder:
         (a, b), (c, d) = k.pre_range or (0, None), k.post_range or (0, None)
         n_i = str(b - a) if b is not None else f"{pre}.n"
         n_j = str(d - c) if d is not None else f"{post}.n"
-        i_at = (lambda x: f"{a} + {x}") if a else (lambda x: x)
-        j_at = (lambda x: f"{c} + {x}") if c else (lambda x: x)
-        if k.rule == "one to one" and (a or c):
-            loop = f"""for (int64_t _k = 0; _k < snn_imin({n_i}, {n_j}); _k++) {{
-    const int64_t _i = {i_at("_k")}, _j = {j_at("_k")};
-{self._indent(push, 4)}
-}}"""
-        elif k.rule == "one to one":
-            loop = f"""for (int64_t _i = 0; _i < snn_imin({n_i}, {n_j}); _i++) {{
-    const int64_t _j = _i;
-{self._indent(push, 4)}
-}}"""
-        elif k.rule == "bernoulli":
-            ctx = self.ctx(g, k.span)
-            p = self.p.expr(k.p, ctx)
-            test = f"    if (!({self.p.expr(k.cond, ctx)})) continue;\n" if k.cond is not None else ""
-            rng = f"&sim->rng[{k.stream}]"
-            pairs = f"{n_i} * {n_j}" if b is None else f"(int64_t){n_i} * _n_post"
-            loop = f"""const double _p = {p};
-const int64_t _n_post = {n_j}, _pairs = {pairs};
-/* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
-for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric({rng}, _p)) {{
-    const int64_t _i = {i_at("_k / _n_post")}, _j = {j_at("_k % _n_post")};
-{test}{self._indent(push, 4)}
-    if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&sim->progress, {what}, (double)_k / (double)_pairs);
-}}"""
+        if k.rule == "several":  # Brian2's successive connect calls: each part's synapses after the last's
+            loop = "\n".join(f"{{ /* {part.rule} */\n{self._indent(self.connect_loop(part, g, push, what), 4)}\n}}"
+                              for part in k.parts)
         else:
-            cond = "1" if k.rule == "all" else self.p.expr(k.cond, self.ctx(g, k.span))
-            i_end = f"{a} + {n_i}" if a else n_i
-            j_end = f"{c} + {n_j}" if c else n_j
-            done = f"_i - {a} + 1" if a else "_i + 1"
-            loop = f"""for (int64_t _i = {a}; _i < {i_end}; _i++) {{
-    for (int64_t _j = {c}; _j < {j_end}; _j++) {{
-        if (!({cond})) continue;
-{self._indent(push, 8)}
-    }}
-    snn_progress_fraction(&sim->progress, {what}, (double)({done}) / (double){n_i});
-}}"""
+            loop = self.connect_loop(k, g, push, what)
         reserve = ""
         if k.rule == "all":  # the exact count: one allocation, and a clear error if it cannot be had
             reserve = f"""if (snn_buf_reserve(&ii, (size_t)({n_i} * {n_j})) || snn_buf_reserve(&jj, (size_t)({n_i} * {n_j}))) {{
@@ -506,6 +473,126 @@ for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric
     if (sim->failed) return -1;
 {within}}}
 """ + self.index_synapses(g)
+
+    def connect_loop(self, k: ir.Connect, g: ir.Group, push: str, what: str) -> str:
+        """The loop of one connection rule, each synapse made by `push`."""
+        pre, post = self.g(g.source), self.g(g.target)
+        # between subgroups (ranges): their pairs only, i and j from their first neurons
+        (a, b), (c, d) = k.pre_range or (0, None), k.post_range or (0, None)
+        n_i = str(b - a) if b is not None else f"{pre}.n"
+        n_j = str(d - c) if d is not None else f"{post}.n"
+        i_at = (lambda x: f"{a} + {x}") if a else (lambda x: x)
+        j_at = (lambda x: f"{c} + {x}") if c else (lambda x: x)
+        if k.rule == "one to one" and (a or c):
+            loop = f"""for (int64_t _k = 0; _k < snn_imin({n_i}, {n_j}); _k++) {{
+    const int64_t _i = {i_at("_k")}, _j = {j_at("_k")};
+{self._indent(push, 4)}
+}}"""
+        elif k.rule == "one to one":
+            loop = f"""for (int64_t _i = 0; _i < snn_imin({n_i}, {n_j}); _i++) {{
+    const int64_t _j = _i;
+{self._indent(push, 4)}
+}}"""
+        elif k.rule in ("range", "sample", "target"):
+            loop = self.connect_generator(k, g, push, (a, b, c, d), n_i, n_j, what)
+        elif k.rule == "bernoulli":
+            ctx = self.ctx(g, k.span)
+            p = self.p.expr(k.p, ctx)
+            test = f"    if (!({self.p.expr(k.cond, ctx)})) continue;\n" if k.cond is not None else ""
+            rng = f"&sim->rng[{k.stream}]"
+            pairs = f"{n_i} * {n_j}" if b is None else f"(int64_t){n_i} * _n_post"
+            loop = f"""const double _p = {p};
+const int64_t _n_post = {n_j}, _pairs = {pairs};
+/* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
+for (int64_t _k = snn_geometric({rng}, _p); _k < _pairs; _k += 1 + snn_geometric({rng}, _p)) {{
+    const int64_t _i = {i_at("_k / _n_post")}, _j = {j_at("_k % _n_post")};
+{test}{self._indent(push, 4)}
+    if ((ii.len & 0xFFFF) == 0) snn_progress_fraction(&sim->progress, {what}, (double)_k / (double)_pairs);
+}}"""
+        else:
+            cond = "1" if k.rule == "all" else self.p.expr(k.cond, self.ctx(g, k.span))
+            i_end = f"{a} + {n_i}" if a else n_i
+            j_end = f"{c} + {n_j}" if c else n_j
+            done = f"_i - {a} + 1" if a else "_i + 1"
+            loop = f"""for (int64_t _i = {a}; _i < {i_end}; _i++) {{
+    for (int64_t _j = {c}; _j < {j_end}; _j++) {{
+        if (!({cond})) continue;
+{self._indent(push, 8)}
+    }}
+    snn_progress_fraction(&sim->progress, {what}, (double)({done}) / (double){n_i});
+}}"""
+        return loop
+
+    def connect_generator(self, k: ir.Connect, g: ir.Group, push: str, ranges, n_i: str, n_j: str,
+                          what: str) -> str:
+        """Brian2's generator syntax (ir.Connect 'range', 'sample', 'target'):
+        for each i, the j's of its row -- a range clipped to the target, the
+        same range sampled by skipping ahead Geometric(p) j's (p computed once
+        per row), or the one j of `j = EXPR`, checked to be in the target --
+        each passing `cond`, each made `times` times. The work is the rows
+        plus the pairs tried ('range') or made ('sample', 'target')."""
+        a, _, c, _ = ranges
+        ctx = self.ctx(g, k.span)
+        i_start = f"{a}" if a else "0"
+        i_end = f"{a} + {n_i}" if a else n_i
+        j_first = f"{c}" if c else "0"
+        j_end = f"{c} + {n_j}" if c else n_j
+        shift = (lambda x: f"{c} + ({x})") if c else (lambda x: f"({x})")
+
+        def fail(span, message: str, *args: str) -> str:
+            return (f"snn_buf_free(&ii);\nsnn_buf_free(&jj);\nsnn_progress_finish(&sim->progress);\n"
+                    f"return snn_fail(sim, \"%s: error[E0601]: {message}\", {c_string(_site(span))}, "
+                    + ", ".join(args) + ");")
+
+        i_user = f"(long long)(_i - {a})" if a else "(long long)_i"
+        j_user = f"(long long)(_j - {c})" if c else "(long long)_j"
+        made = push
+        if k.times is not None:
+            made = f"""const int64_t _times = {self.p.expr(k.times, ctx)};
+if (_times < 0) {{
+{self._indent(fail(k.times.span, "connect: times %lld for the pair (i, j) = (%lld, %lld) is negative", "(long long)_times", i_user, j_user), 4)}
+}}
+for (int64_t _r = 0; _r < _times; _r++) {{
+{self._indent(push, 4)}
+}}"""
+        test = f"if (!({self.p.expr(k.cond, ctx)})) continue;\n" if k.cond is not None else ""
+        if k.rule == "target":
+            reads_post = k.cond is not None and any(isinstance(n, ir.Var) and n.at == "post" for n in ir.walk(k.cond))
+            check = f"""if (_j < {j_first} || _j >= {j_end}) {{
+{self._indent(fail(k.j.span, "connect: j = %lld for i = %lld is outside the target's indices 0 to %lld", j_user, i_user, f"(long long)({n_j}) - 1"), 4)}
+}}
+"""
+            body = (check + test) if reads_post else (test + check)
+            return f"""for (int64_t _i = {i_start}; _i < {i_end}; _i++) {{
+    const int64_t _j = {shift(self.p.expr(k.j, ctx))};
+{self._indent(body + made, 4)}
+    if ((_i & 0xFFF) == 0) snn_progress_fraction(&sim->progress, {what}, (double)(_i - {i_start}) / (double){n_i});
+}}"""
+        lo = shift(self.p.expr(k.lo, ctx)) if k.lo is not None else j_first
+        hi = shift(self.p.expr(k.hi, ctx)) if k.hi is not None else j_end
+        bounds = f"""int64_t _lo = {lo}, _hi = {hi};
+if (_lo < {j_first}) _lo = {j_first};
+if (_hi > {j_end}) _hi = {j_end};
+"""
+        if k.lo is None:
+            bounds = f"const int64_t _lo = {j_first}, _hi = {j_end};\n"
+        if k.rule == "sample":
+            rng = f"&sim->rng[{k.stream}]"
+            inner = f"""if (_lo < _hi) {{
+    const double _p = {self.p.expr(k.p, ctx)};
+    /* from one j made to the next, Geometric(p) j's fail */
+    for (int64_t _j = _lo + snn_geometric({rng}, _p); _j < _hi; _j += 1 + snn_geometric({rng}, _p)) {{
+{self._indent(test + made, 8)}
+    }}
+}}"""
+        else:
+            inner = f"""for (int64_t _j = _lo; _j < _hi; _j++) {{
+{self._indent(test + made, 4)}
+}}"""
+        return f"""for (int64_t _i = {i_start}; _i < {i_end}; _i++) {{
+{self._indent(bounds + inner, 4)}
+    snn_progress_fraction(&sim->progress, {what}, (double)(_i - {i_start} + 1) / (double){n_i});
+}}"""
 
     def index_synapses(self, g: ir.Group) -> str:
         S, pre, post = self.g(g.name), self.g(g.source), self.g(g.target)

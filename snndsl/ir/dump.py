@@ -151,6 +151,10 @@ def kernel(k: ir.Kernel) -> list[str]:
         head += f", pre [{k.pre_range[0]}:{k.pre_range[1]}]" if k.pre_range else ""
         head += f", post [{k.post_range[0]}:{k.post_range[1]}]" if k.post_range else ""
         head += f", p = {expr(k.p)}, stream {k.stream}" if k.p is not None else ""
+        if k.rule in ("range", "sample"):
+            head += (f", j in {expr(k.lo)} .. {expr(k.hi)}" if k.lo is not None else ", j in the target")
+        head += f", j = {expr(k.j)}" if k.j is not None else ""
+        head += f", times {expr(k.times)}" if k.times is not None else ""
     elif isinstance(k, ir.RunEvery):
         head = f"every {k.steps} steps {k.target}"
     elif isinstance(k, ir.SumOnto):
@@ -170,6 +174,9 @@ def kernel(k: ir.Kernel) -> list[str]:
         out.append(f"        refractory{kind}: {expr(k.refractory)}")
     if isinstance(k, (ir.Threshold, ir.Connect)) and k.cond is not None:
         out.append(f"        if {expr(k.cond)}")
+    if isinstance(k, ir.Connect):
+        for part in k.parts:
+            out += ["    " + line for line in kernel(part)]
     if isinstance(k, ir.SynapseEvents):
         if k.once:
             out.append("        once per spike:")

@@ -473,6 +473,21 @@ class ListOrData:
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectPart:
+    """One `connect:` line of a synapse group that has several (Brian2's
+    successive S.connect calls): `kind` and the expressions as the group's
+    connect fields would hold them (all / one_to_one / cond / range / target)."""
+
+    kind: str
+    cond: Expr | None = None
+    lo: Expr | None = None
+    hi: Expr | None = None
+    j: Expr | None = None
+    times: Expr | None = None
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Group:
     name: str
     kind: str  # neurons / poisson / spikes / synapses
@@ -488,8 +503,14 @@ class Group:
     times: ListOrData | None = None
     source: str | None = None  # synapses
     target: str | None = None
-    connect: str = "all"  # all / one_to_one / cond / data
+    connect: str = "all"  # all / one_to_one / cond / data / range / target / several
     connect_cond: Expr | None = None
+    # range: j from connect_lo to connect_hi - 1 (None: the whole target); target: j = connect_j
+    connect_lo: Expr | None = None
+    connect_hi: Expr | None = None
+    connect_j: Expr | None = None
+    connect_times: Expr | None = None  # synapses made per pair (None: one)
+    connect_parts: tuple[ConnectPart, ...] = ()  # several: each connect, in the order of the model
     connect_data: str | None = None
     on_pre: tuple[Stmt, ...] = ()
     on_post: tuple[Stmt, ...] = ()
@@ -596,11 +617,26 @@ class Connect(Kernel):
     the data array `data`); 'each pair' (every pair that passes `cond`);
     'bernoulli' (each pair with probability `p`, the same for all pairs,
     then `cond` if given: the pairs made are drawn directly, skipping a
-    Geometric(p) number of pairs between two, from `stream`)."""
+    Geometric(p) number of pairs between two, from `stream`).
+    Brian2's generator syntax: 'range' (for each i, j from `lo` to `hi` - 1,
+    clipped to the target -- None: the whole target -- passing `cond`);
+    'sample' (the same range, each j with probability `p`, which may depend
+    on i, skipping a Geometric(p) number of j's between two, from `stream`,
+    then `cond` if given, which may draw too: tested at each j drawn, between
+    the geometric draws); 'target' (for each i, the one j = `j`, if it
+    passes `cond`: a j outside the target is an error at run time). In
+    these three, each pair made is `times` synapses (None: one), an error
+    if negative. 'several': the synapses of each of `parts` (each a Connect
+    of one of the rules above, but 'pairs'), one after the other."""
 
     rule: str
     cond: Expr | None = None
     p: Expr | None = None
+    lo: Expr | None = None
+    hi: Expr | None = None
+    j: Expr | None = None
+    times: Expr | None = None
+    parts: tuple[Connect, ...] = ()
     data: str | None = None
     stream: int | None = None
     # the presynaptic (postsynaptic) neurons it joins, lo to hi - 1 (None: all):

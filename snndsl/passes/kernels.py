@@ -17,19 +17,33 @@ from __future__ import annotations
 import dataclasses
 
 from snndsl.ir import nodes as ir
-from snndsl.ir.connectivity import sparse_condition
+from snndsl.ir.connectivity import row_free, sparse_condition
 
 RECORDS = {"record state": ir.RecordState, "record spikes": ir.RecordSpikes, "record rate": ir.RecordRate}
 
 
 def connect(g: ir.Group) -> ir.Connect:
     k = _connect(g)
-    return dataclasses.replace(k, pre_range=g.source_range, post_range=g.target_range)
+    parts = tuple(dataclasses.replace(p, pre_range=g.source_range, post_range=g.target_range) for p in k.parts)
+    return dataclasses.replace(k, parts=parts, pre_range=g.source_range, post_range=g.target_range)
 
 
 def _connect(g: ir.Group) -> ir.Connect:
+    if g.connect == "several":  # each part as if it were the group's only connect
+        parts = tuple(_connect(dataclasses.replace(
+            g, connect=p.kind, connect_cond=p.cond, connect_lo=p.lo, connect_hi=p.hi, connect_j=p.j,
+            connect_times=p.times, connect_parts=())) for p in g.connect_parts)
+        return ir.Connect(target=g.name, rule="several", parts=parts, span=g.span)
     if g.connect == "data":
         return ir.Connect(target=g.name, rule="pairs", data=g.connect_data, span=g.span)
+    if g.connect in ("range", "target"):
+        rule, cond, p, stream = g.connect, g.connect_cond, None, None
+        sparse = sparse_condition(cond, row_free) if g.connect == "range" else None
+        if sparse is not None:
+            rule, (p, cond) = "sample", sparse
+            stream = next(n.stream for n in ir.walk(g.connect_cond) if isinstance(n, ir.Rand))
+        return ir.Connect(target=g.name, rule=rule, lo=g.connect_lo, hi=g.connect_hi, j=g.connect_j, cond=cond,
+                          times=g.connect_times, p=p, stream=stream, span=g.span)
     if g.connect in ("all", "one_to_one"):
         return ir.Connect(target=g.name, rule=g.connect.replace("_", " "), span=g.span)
     sparse = sparse_condition(g.connect_cond)

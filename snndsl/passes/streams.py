@@ -26,7 +26,7 @@ from snndsl.ir import nodes as ir
 
 GROUP_SITES = (  # (site name, the fields of a group it runs)
     ("every", ("every",)),
-    ("connect", ("connect_cond",)),
+    ("connect", ("connect_cond", "connect_parts")),
     ("delays", ("delay",)),
     ("init", ("init",)),
     ("update", ("update", "refractory")),

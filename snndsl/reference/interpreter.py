@@ -456,6 +456,23 @@ class Machine:
             n_pre = k.pre_range[1] - k.pre_range[0]
         if k.post_range:
             n_post = k.post_range[1] - k.post_range[0]
+        if k.rule == "several":  # Brian2's successive connect calls: each part's synapses after the last's
+            made = [self._pairs(g, part, n_pre, n_post, first_i, first_j) for part in k.parts]
+            pre = np.concatenate([m[0] for m in made]) if made else np.zeros(0, np.int64)
+            post = np.concatenate([m[1] for m in made]) if made else np.zeros(0, np.int64)
+        else:
+            pre, post = self._pairs(g, k, n_pre, n_post, first_i, first_j)
+        s = Synapses(pre, post)
+        s.first = (k.pre_range or (0,))[0], (k.post_range or (0,))[0]  # i and j count from these
+        s.pre_start, s.pre_syn = _index(pre, self.n[g.source])
+        s.post_start, s.post_syn = _index(post, self.n[g.target])
+        self.syn[g.name] = s
+        self.n[g.name] = len(pre)
+        self._alloc(g)
+
+    def _pairs(self, g: ir.Group, k: ir.Connect, n_pre: int, n_post: int, first_i: int, first_j: int):
+        """The synapses of one connection rule: the groups' indices of their
+        neurons, in Brian2's order."""
         where = site(k.span)
         if k.rule == "pairs":
             a = self.data[k.data]
@@ -476,6 +493,9 @@ class Machine:
         elif k.rule == "bernoulli":
             pre, post = self._connect_bernoulli(g, k, n_pre, n_post, first_i, first_j)
             first_i = first_j = 0  # already the groups' indices
+        elif k.rule in ("range", "sample", "target"):
+            pre, post = self._connect_generator(g, k, n_pre, n_post, first_i, first_j)
+            first_i = first_j = 0  # already the groups' indices
         elif k.rule == "each pair":
             pres, posts = [], []
             js = np.arange(first_j, first_j + n_post, dtype=np.int64)
@@ -492,14 +512,7 @@ class Machine:
             first_i = first_j = 0  # already the groups' indices
         else:
             raise InternalError(f"unknown connection rule {k.rule!r}")
-        pre, post = pre + first_i, post + first_j
-        s = Synapses(pre, post)
-        s.first = (k.pre_range or (0,))[0], (k.post_range or (0,))[0]  # i and j count from these
-        s.pre_start, s.pre_syn = _index(pre, self.n[g.source])
-        s.post_start, s.post_syn = _index(post, self.n[g.target])
-        self.syn[g.name] = s
-        self.n[g.name] = len(pre)
-        self._alloc(g)
+        return pre + first_i, post + first_j
 
     def _connect_bernoulli(self, g: ir.Group, c: ir.Connect, n_pre: int, n_post: int, first_i: int, first_j: int):
         """'bernoulli': pair k = i n_post + j; from one synapse to the next,
@@ -520,6 +533,88 @@ class Machine:
             test = self.kernel(g, Elements(ks, pre, post), c.span)
             ok = np.broadcast_to(np.asarray(test.values(cond), dtype=bool), ks.shape)
             pre, post = pre[ok], post[ok]
+        return pre, post
+
+    def _connect_generator(self, g: ir.Group, c: ir.Connect, n_pre: int, n_post: int, first_i: int,
+                           first_j: int):
+        """Brian2's generator syntax (view.connect_generator): row by row, the
+        j's of a range clipped to the target ('range'), of the same range drawn
+        by skipping ahead within the row ('sample', one p per non-empty row),
+        or the one j of 'target', checked to be in the target (before `cond`
+        when `cond` reads post.X, else for the pairs passing it); then each
+        pair `times` times. The groups' indices of the synapses made."""
+        where = lambda span: site(span or c.span)  # noqa: E731
+        rows = np.arange(first_i, first_i + n_pre, dtype=np.int64)
+        per_row = self.kernel(g, Elements(rows, rows, rows), c.span)
+
+        def row_values(e):
+            return np.broadcast_to(np.asarray(per_row.values(e)), rows.shape).astype(np.int64)
+
+        cond_rng = self.stream_for(c.cond)
+        if c.rule == "target":
+            js = first_j + row_values(c.j)
+            bad = (js < first_j) | (js >= first_j + n_post)
+            reads_post = c.cond is not None and any(isinstance(n, ir.Var) and n.at == "post" for n in ir.walk(c.cond))
+            if reads_post and bad.any():  # checked before the condition, which reads the target's neurons
+                ok = bad
+            elif c.cond is not None:
+                test = self.kernel(g, Elements(js, rows, js), c.span, rng=cond_rng)
+                ok = np.broadcast_to(np.asarray(test.values(c.cond), dtype=bool), rows.shape).copy()
+            else:
+                ok = np.ones(len(rows), dtype=bool)
+            failed = ok & bad
+            if failed.any():
+                r = int(np.argmax(failed))
+                raise RunFailure(f"{where(c.j.span)}: error[E0601]: connect: j = {int(js[r]) - first_j} for i = "
+                                 f"{int(rows[r]) - first_i} is outside the target's indices 0 to {n_post - 1}")
+            pre, post = rows[ok], js[ok]
+        else:
+            lo = first_j + row_values(c.lo) if c.lo is not None else np.full(len(rows), first_j, np.int64)
+            hi = first_j + row_values(c.hi) if c.hi is not None else np.full(len(rows), first_j + n_post, np.int64)
+            lo, hi = np.maximum(lo, first_j), np.minimum(hi, first_j + n_post)
+            rng = self.streams[c.stream] if c.rule == "sample" else None
+            test = self.kernel(g, Elements(rows[:1], rows[:1], rows[:1]), c.span, rng=cond_rng)
+            pres, posts = [], []
+            for r, i in enumerate(rows):  # row by row: the C's order, in bounded memory
+                a, b = int(lo[r]), int(hi[r])
+                if a >= b:
+                    continue
+                if rng is not None:
+                    one = self.kernel(g, Elements(rows[r:r + 1], rows[r:r + 1], rows[r:r + 1]), c.span)
+                    p = float(np.asarray(one.values(c.p)).reshape(-1)[0])
+                    made, j = [], a + rng.geometric(p)
+                    while j < b:
+                        if cond_rng is None:
+                            made.append(j)
+                        else:  # the condition draws: tested at each j drawn, between the geometric draws (as the C)
+                            test.elements = Elements(np.array([j]), np.array([i]), np.array([j]))
+                            test.temps = {}
+                            if bool(np.asarray(test.values(c.cond)).reshape(-1)[0]):
+                                made.append(j)
+                        j += 1 + rng.geometric(p)
+                    js = np.array(made, dtype=np.int64)
+                    if cond_rng is not None:
+                        pres.append(np.full(len(js), i, dtype=np.int64))
+                        posts.append(js)
+                        continue
+                else:
+                    js = np.arange(a, b, dtype=np.int64)
+                if c.cond is not None and len(js):
+                    test.elements = Elements(js, np.full(len(js), i, dtype=np.int64), js)
+                    test.temps = {}
+                    js = js[np.broadcast_to(np.asarray(test.values(c.cond), dtype=bool), js.shape)]
+                pres.append(np.full(len(js), i, dtype=np.int64))
+                posts.append(js)
+            pre = np.concatenate(pres) if pres else np.zeros(0, np.int64)
+            post = np.concatenate(posts) if posts else np.zeros(0, np.int64)
+        if c.times is not None and len(pre):
+            n = np.broadcast_to(np.asarray(self.kernel(g, Elements(post, pre, post), c.span).values(c.times)),
+                                pre.shape).astype(np.int64)
+            if (n < 0).any():
+                r = int(np.argmax(n < 0))
+                raise RunFailure(f"{where(c.times.span)}: error[E0601]: connect: times {int(n[r])} for the pair "
+                                 f"(i, j) = ({int(pre[r]) - first_i}, {int(post[r]) - first_j}) is negative")
+            pre, post = np.repeat(pre, n), np.repeat(post, n)
         return pre, post
 
     def stream_for(self, node) -> object | None:

@@ -124,19 +124,32 @@ class GroupChecks:
         failed: set[str] = set()  # parts with an error ("ode", "threshold", ...): no follow-on errors
         synapses = d.kind == "synapses"
         clauses_seen: dict[str, Span | None] = {}
+        connects: list[dict] = []  # each connect's fields, in the order of the model
+        from_data = False
         self._current_group = d.name
         for item in d.items:
             group = self.groups[d.name]
             elem = Scope(group=group, synapses=synapses, rand=True)
             try:
                 key = getattr(item, "kind", None) if isinstance(item, (ast.Clause, ast.CodeBlock)) else type(item).__name__
-                if isinstance(item, (ast.Clause, ast.CodeBlock, ast.Method, ast.ConnectFrom)):
-                    tag = "connect" if isinstance(item, ast.ConnectFrom) else (key or "method")
-                    if tag in clauses_seen:
+                if isinstance(item, (ast.Clause, ast.CodeBlock, ast.Method, ast.ConnectFrom, ast.ConnectGenerator)):
+                    tag = "connect" if isinstance(item, (ast.ConnectFrom, ast.ConnectGenerator)) else (key or "method")
+                    # several connects add up, as Brian2's successive S.connect calls; not with 'from DATA'
+                    several = tag == "connect" and not isinstance(item, ast.ConnectFrom) and not from_data
+                    if tag in clauses_seen and not several:
                         self.err(Code.DUPLICATE, f"'{tag}' is given twice in '{d.name}'", item.span,
-                                 f"first given at {clauses_seen[tag]}")
+                                 f"first given at {clauses_seen[tag]}"
+                                 + (" (several connects add up, but not with 'from DATA')" if tag == "connect"
+                                    else ""))
                         continue
-                    clauses_seen[tag] = item.span
+                    clauses_seen.setdefault(tag, item.span)
+                    if isinstance(item, ast.ConnectFrom):
+                        from_data = True
+                        if len(connects) > 0:
+                            self.err(Code.DUPLICATE, f"'connect' is given twice in '{d.name}'", item.span,
+                                     f"first given at {clauses_seen[tag]} (several connects add up, but not "
+                                     "with 'from DATA')")
+                            continue
                 if isinstance(item, ast.SubexprDecl):
                     if (d.name, item.name) in self._subexprs:
                         self._subexpr(d.name, item.name, item.span)
@@ -157,8 +170,12 @@ class GroupChecks:
                 elif isinstance(item, ast.Prop):
                     attempted.add(item.name)
                     changes.update(self._prop(d, group, item))
+                elif isinstance(item, ast.Clause) and item.kind == "connect":
+                    connects.append(self._clause(d, group, item, elem))
                 elif isinstance(item, ast.Clause):
                     changes.update(self._clause(d, group, item, elem))
+                elif isinstance(item, ast.ConnectGenerator):
+                    connects.append(self._connect_generator(d, group, item))
                 elif isinstance(item, ast.ConnectFrom):
                     if not synapses:
                         self.fail(Code.MISPLACED, "'connect:' belongs in a synapses group", item.span)
@@ -170,7 +187,7 @@ class GroupChecks:
                         self.fail(Code.UNSUPPORTED, "'connect: from DATA' between subgroups is not supported yet; "
                                   "connect the whole groups with the pairs offset, or use a condition",
                                   item.span)
-                    changes.update(connect="data", connect_data=item.data)
+                    connects.append(dict(connect="data", connect_data=item.data, connect_span=item.span))
                 elif isinstance(item, ast.Method):
                     if d.kind not in ("neurons", "synapses"):
                         self.fail(Code.MISPLACED, "'method:' belongs in a neuron or synapses group", item.span)
@@ -189,6 +206,13 @@ class GroupChecks:
             except _Fail:
                 failed.add("ode" if isinstance(item, ast.OdeDecl) else getattr(item, "kind", None)
                            or type(item).__name__)
+        if len(connects) == 1:
+            changes.update(connects[0])
+        elif connects:  # Brian2's successive connect calls: the synapses of each, one after the other
+            parts = tuple(ir.ConnectPart(kind=c["connect"], cond=c.get("connect_cond"), lo=c.get("connect_lo"),
+                                         hi=c.get("connect_hi"), j=c.get("connect_j"), times=c.get("connect_times"),
+                                         span=c.get("connect_span")) for c in connects)
+            changes.update(connect="several", connect_parts=parts, connect_span=connects[0]["connect_span"])
         group = _replace(self.groups[d.name], **changes)
         if d.kind == "poisson" and group.rate is None and group.var("rate") is None and "rate" not in attempted:
             self.err(Code.MISSING, f"poisson group '{d.name}' needs 'rate = ...' or 'rate : Hz'",
@@ -313,6 +337,82 @@ class GroupChecks:
         if isinstance(e, ast.Name):
             self._unknown(e.id, self.data_decls, e.span, "data array")
         self.fail(Code.BAD_VALUE, f"{what} is a data array or a list literal [...]", e.span)
+
+    def _connect_generator(self, d: ast.GroupDecl, group: m.Group, item: ast.ConnectGenerator) -> dict:
+        """`connect: j in LO .. HI`, `connect: j = EXPR` (each with `if COND`
+        and `times N`) and `connect: all|one_to_one|COND times N`, as the
+        group's connect fields: rule 'range' (LO and HI None for the whole
+        target) or 'target'. LO, HI and EXPR are integers computed for each i:
+        they read i, pre.X, constants and parameters, not j, post.X nor rand();
+        COND is a connection condition; N an integer of i, j, pre.X, post.X,
+        constants and parameters."""
+        if d.kind != "synapses":
+            self.fail(Code.MISPLACED, "'connect:' belongs in a synapses group", item.span)
+        out: dict = {"connect_span": item.span}
+        if item.var is None:  # all / one_to_one / a condition, each pair N times
+            base = self._clause(d, group, ast.Clause("connect", item.cond, item.span), Scope())
+            if base["connect"] == "all":
+                out.update(connect="range")
+            elif base["connect"] == "one_to_one":  # j from i to i: the diagonal, clipped to the target
+                i = self._index_of_i(group, item.cond.span)
+                out.update(connect="range", connect_lo=i,
+                           connect_hi=ir.Binary("+", i, ir.Const(1, "i"), "i", item.cond.span))
+            else:
+                out.update(connect="range", connect_cond=base["connect_cond"])
+        else:
+            if item.var != "j":
+                self.fail(Code.BAD_VALUE, f"connect: the postsynaptic index is j: write 'j in ...' or 'j = ...', "
+                          f"not '{item.var}'", item.var_span)
+            if item.target is not None:
+                out.update(connect="target", connect_j=self._connect_index(group, item.target, "a target j = ..."))
+            else:
+                out.update(connect="range", connect_lo=self._connect_index(group, item.lo, "a bound of j"),
+                           connect_hi=self._connect_index(group, item.hi, "a bound of j"))
+            if item.cond is not None:
+                out["connect_cond"] = self._connect_cond(group, item.cond)
+        if item.times is not None:
+            scope = Scope(group=group, synapses=True, what="in the number of synapses per pair (times)")
+            e, dim = self.expr(item.times, scope)
+            self._own_vars(e)
+            self._expect_dim(dim, DIMENSIONLESS, item.times.span, "the number of synapses per pair (times N)")
+            n = self._as_integer(e, dim)
+            if n is None:
+                self.fail(Code.BAD_TYPE, "the number of synapses per pair (times N) is an integer",
+                          item.times.span)
+            out["connect_times"] = n
+        return out
+
+    def _index_of_i(self, group: m.Group, span) -> ir.Expr:
+        e, _ = self.expr(ast.Name("i", span), Scope(group=group, synapses=True))
+        return e
+
+    def _own_vars(self, e: ir.Expr) -> None:
+        for n in ir.walk(e):
+            if isinstance(n, ir.Var) and n.at == "self":
+                self.fail(Code.MISPLACED, "a connection cannot read the synapse's own variables "
+                          "(they do not exist yet)", n.span)
+
+    def _connect_index(self, group: m.Group, x: ast.Expr, what: str) -> ir.Expr:
+        """A bound of j, or a target j = EXPR: an integer computed once per i."""
+        e, dim = self.expr(x, Scope(group=group, synapses=True, what=f"in {what}"))
+        self._own_vars(e)
+        for n in ir.walk(e):
+            if isinstance(n, ir.Special) and n.name == "j" or isinstance(n, ir.Var) and n.at == "post":
+                self.fail(Code.MISPLACED, f"{what} is computed once for each presynaptic neuron i: it reads i, "
+                          "pre.X, constants and parameters, not j or post.X (a condition on j goes after 'if')",
+                          n.span or x.span)
+        self._expect_dim(dim, DIMENSIONLESS, x.span, what)
+        index = self._as_integer(e, dim)
+        if index is None:
+            self.fail(Code.BAD_TYPE, f"{what} is an integer (an index of the target)", x.span)
+        return index
+
+    def _connect_cond(self, group: m.Group, x: ast.Expr) -> ir.Expr:
+        e, _ = self.expr(x, Scope(group=group, synapses=True, rand=True, what="in a connection condition"))
+        if e.dtype != "b":
+            self.fail(Code.BAD_TYPE, "the condition after 'if' is a condition (true or false)", x.span)
+        self._own_vars(e)
+        return e
 
     def _clause(self, d: ast.GroupDecl, group: m.Group, item: ast.Clause, elem: Scope) -> dict:
         if item.kind == "connect":

@@ -42,8 +42,14 @@ class Group:
     times: ir.ListOrData | None = None
     source: str | None = None
     target: str | None = None
-    connect: str = "all"
+    connect: str = "all"  # all / one_to_one / cond / data / range / target / several
     connect_cond: ir.Expr | None = None
+    # range: j from connect_lo to connect_hi - 1 (None: the whole target); target: j = connect_j
+    connect_lo: ir.Expr | None = None
+    connect_hi: ir.Expr | None = None
+    connect_j: ir.Expr | None = None
+    connect_times: ir.Expr | None = None  # synapses made per pair (None: one)
+    connect_parts: tuple[ir.ConnectPart, ...] = ()  # several: each connect, in the order of the model
     connect_data: str | None = None
     connect_span: Span | None = field(default=None, compare=False)  # the `connect:` line
     on_pre: tuple[ir.Stmt, ...] = ()

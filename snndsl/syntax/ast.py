@@ -214,6 +214,24 @@ class ConnectFrom(GroupItem):
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectGenerator(GroupItem):
+    """Brian2's generator connect: `connect: j in LO .. HI [if COND] [times N]`
+    (`var`, `lo`, `hi`), `connect: j = EXPR [if COND] [times N]` (`var`,
+    `target`), and `connect: EXPR times N` (`all`, `one_to_one` or a condition
+    in `cond`, each pair made N times; `var` None). `var` is the name written
+    before `in` or `=`, which the checker requires to be j."""
+
+    var: str | None
+    lo: Expr | None = None
+    hi: Expr | None = None
+    target: Expr | None = None
+    cond: Expr | None = None
+    times: Expr | None = None
+    var_span: Span | None = _span()
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class CodeBlock(GroupItem):
     """`reset:`, `init:`, `on pre:`, `on post:`."""
 

@@ -440,6 +440,27 @@ class _Parser:
         self.expect("nl")
         return item
 
+    def connect_generator(self, start: int) -> ast.ConnectGenerator:
+        """`j in LO .. HI` or `j = EXPR`, then `if COND` and `times N`, each optional."""
+        var = self.name()
+        lo = hi = target = cond = times = None
+        if self.kind() == "=":
+            self.i += 1
+            target, _, end = self.expr()
+        else:
+            self.keyword("in")
+            lo, _, _ = self.expr()
+            self.expect("..")
+            hi, _, end = self.expr()
+        if self.word("if"):
+            self.i += 1
+            cond, _, end = self.expr()
+        if self.word("times"):
+            self.i += 1
+            times, _, end = self.expr()
+        return ast.ConnectGenerator(self.text_of(var), lo=lo, hi=hi, target=target, cond=cond, times=times,
+                                    var_span=self.tspan(var), span=self.span(start, end))
+
     def group_line(self, single: bool) -> ast.GroupItem:
         """One line of a group, without its newline."""
         start = self.i
@@ -462,7 +483,14 @@ class _Parser:
                 self.i += 1
                 name = self.name()
                 return ast.ConnectFrom(self.text_of(name), self.span(start, name))
+            if self.kind() == "name" and self.text_of(self.i) not in RESERVED and (
+                    self.kind(1) == "=" or (self.kind(1) == "name" and self.text_of(self.i + 1) == "in")):
+                return self.connect_generator(start)
             expr, _, end = self.expr()
+            if self.word("times"):
+                self.i += 1
+                times, _, end = self.expr()
+                return ast.ConnectGenerator(None, cond=expr, times=times, span=self.span(start, end))
             return ast.Clause("connect", expr, self.span(start, end))
         if word in ("pre", "post") and self.toks[start + 1][KIND] == ".":
             self.i += 2

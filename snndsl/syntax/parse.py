@@ -241,6 +241,29 @@ class _ToAst(Transformer):
     def connect_from(self, meta, children):
         return ast.ConnectFrom(str(children[0]), self._span(meta))
 
+    def connect_if(self, children):
+        return children[0]
+
+    def connect_times(self, children):
+        return children[0]
+
+    @v_args(meta=True)
+    def connect_many(self, meta, children):
+        cond, times = children
+        return ast.ConnectGenerator(None, cond=cond, times=times, span=self._span(meta))
+
+    @v_args(meta=True)
+    def connect_range(self, meta, children):
+        var, lo, hi, cond, times = children
+        return ast.ConnectGenerator(str(var), lo=lo, hi=hi, cond=cond, times=times, var_span=self._tspan(var),
+                                    span=self._span(meta))
+
+    @v_args(meta=True)
+    def connect_target(self, meta, children):
+        var, target, cond, times = children
+        return ast.ConnectGenerator(str(var), target=target, cond=cond, times=times, var_span=self._tspan(var),
+                                    span=self._span(meta))
+
     @v_args(meta=True)
     def method(self, meta, children):
         return ast.Method(str(children[0]), self._span(meta))

@@ -132,6 +132,17 @@ def _item(item, indent: str) -> list[str]:
         return [f"{indent}{item.kind}: {expr(item.expr)}"]
     if isinstance(item, ast.ConnectFrom):
         return [f"{indent}connect: from {item.data}"]
+    if isinstance(item, ast.ConnectGenerator):
+        if item.var is None:
+            head = expr(item.cond)
+        elif item.target is not None:
+            head = f"{item.var} = {expr(item.target)}"
+        else:
+            head = f"{item.var} in {expr(item.lo)} .. {expr(item.hi)}"
+        if item.var is not None and item.cond is not None:
+            head += f" if {expr(item.cond)}"
+        return [f"{indent}connect: {head} times {expr(item.times)}" if item.times is not None
+                else f"{indent}connect: {head}"]
     if isinstance(item, ast.Method):
         return [f"{indent}method: {item.name}"]
     if isinstance(item, ast.CodeBlock):

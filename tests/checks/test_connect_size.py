@@ -48,3 +48,14 @@ def test_estimates_and_thresholds():
     assert "at most" in synapse_count(anded.group("S"), {"a": 10**6, "b": 10**6})[1]
     assert synapse_count(checked(10, "i != j").group("S"), {"a": 10, "b": 10}) is None  # unknown: no estimate
     assert synapse_count(checked(10, "one_to_one").group("S"), {"a": 10, "b": 10})[0] == 10
+
+
+def test_generator_estimates():
+    """`all times N` with N a constant is counted; the other generators'
+    counts are known only at run time."""
+    assert synapse_count(checked(1000, "all times 3").group("S"), {"a": 1000, "b": 1000})[0] == 3e6
+    assert synapse_count(checked(10, "j in i .. i + 3").group("S"), {"a": 10, "b": 10}) is None
+    fe = frontend(MODEL.format(n=10**6, connect="all times 2"), "c.snn")
+    [w] = fe.warnings
+    assert (w.code.value, w.span.line, w.span.col) == ("W0104", 6, 5) and "2e+12 synapses" in w.message
+

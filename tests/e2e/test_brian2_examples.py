@@ -237,6 +237,38 @@ def check_adaptive_threshold():
     assert np.ptp(v_at_spike) > 2 * mV                   # the threshold adapts
 
 
+GAUSS_N, GAUSS_ALPHA, GAUSS_W = 1000, 0.1, 9
+
+
+def gaussian_expected(d: np.ndarray) -> np.ndarray:
+    """The expected number of synapses at distance d among n neurons
+    connected with p = exp(-alpha d^2): n pairs at d = 0, 2 (n - d) beyond."""
+    return np.where(d == 0, GAUSS_N, 2 * (GAUSS_N - d)) * np.exp(-GAUSS_ALPHA * d ** 2)
+
+
+def check_efficient_gaussian_connectivity():
+    """Naive and divided make the Gaussian histogram of distances (each bin
+    within 5 standard deviations of its expected count, for distances up to
+    12), limited the same up to w and nothing beyond; divided's three parts
+    keep to their ranges."""
+    res = run("efficient_gaussian_connectivity", seed=3)
+    d = {k: v.astype(int) for k, v in res.saved.items()}
+    assert d["limited"].max() <= GAUSS_W
+    i, j = res.saved_indices["divided"]
+    part = np.r_[0, np.flatnonzero(np.diff(i) < 0) + 1, len(i)]  # a new connect line starts again at i = 0
+    near = slice(part[0], part[1])
+    assert np.abs(i[near] - j[near]).max() <= GAUSS_W and np.all(np.abs(i[part[1]:] - j[part[1]:]) >= GAUSS_W)
+    divided = d["divided"]
+    bins = np.arange(13)
+    expected = gaussian_expected(bins)
+    for name, dist in (("naive", d["naive"]), ("divided", divided), ("limited", d["limited"])):
+        got = np.bincount(dist, minlength=13)[:13]
+        p = np.exp(-GAUSS_ALPHA * bins ** 2)
+        sd = np.sqrt(expected * (1 - p)) + 1
+        want = np.where(bins <= GAUSS_W, expected, 0) if name == "limited" else expected
+        assert np.all(np.abs(got - want) <= 5 * sd), (name, got, want)
+
+
 def check_Brunel_2000():
     """Panel A (g = 3, twice the threshold rate) is synchronous and regular:
     every neuron fires at the network's period, and the population rate is
@@ -406,3 +438,39 @@ def test_COBAHH_approximated_as_in_brian2():
     np.testing.assert_allclose(ours["I_ext"].values[:, 0], np.asarray(mon.I_ext[0]), rtol=1e-15, atol=0)
     np.testing.assert_allclose(ours["v"].values[:, 0], np.asarray(mon.v[0]), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ours["m"].values[:, 0], np.asarray(mon.m[0]), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.brian2
+def test_efficient_gaussian_connectivity_as_in_brian2():
+    """Brian2's limited and divided connect calls, over 5 seeds, make as
+    many synapses at each distance up to 12 as the port (5 standard
+    deviations of the difference of two binomial counts)."""
+    b2 = _brian2()
+    n, w = GAUSS_N, GAUSS_W
+    pmax = np.exp(-0.1 * w ** 2)
+    ours = {"limited": np.zeros(13), "divided": np.zeros(13)}
+    theirs = {"limited": np.zeros(13), "divided": np.zeros(13)}
+    model = snndsl.compile(PORTS / "efficient_gaussian_connectivity.snn")
+    for seed in range(5):
+        res = model.run(seed=seed)
+        d = {k: v.astype(int) for k, v in res.saved.items()}
+        ours["limited"] += np.bincount(d["limited"], minlength=13)[:13]
+        ours["divided"] += np.bincount(d["divided"], minlength=13)[:13]
+        b2.start_scope()
+        b2.seed(seed)
+        G = b2.NeuronGroup(n, "v:1", threshold="v>1")
+        limited = b2.Synapses(G, G, on_pre="v += 1")
+        limited.connect(j="k for k in range(i-w, i+w) if rand()<exp(-0.1*(i-j)**2)", skip_if_invalid=True)
+        divided = b2.Synapses(G, G, on_pre="v += 1")
+        divided.connect(j="k for k in range(i-w, i+w) if rand()<exp(-0.1*(i-j)**2)", skip_if_invalid=True)
+        divided.connect(j="k for k in sample(0, i-w, p=pmax) if rand()<exp(-0.1*(i-j)**2)/pmax",
+                        skip_if_invalid=True)
+        divided.connect(j="k for k in sample(i+w, N_post, p=pmax) if rand()<exp(-0.1*(i-j)**2)/pmax",
+                        skip_if_invalid=True)
+        for name, S in (("limited", limited), ("divided", divided)):
+            theirs[name] += np.bincount(np.abs(np.asarray(S.i) - np.asarray(S.j)), minlength=13)[:13]
+    bins = np.arange(13)
+    sd = np.sqrt(2 * 5 * gaussian_expected(bins)) + 1
+    for name in ours:
+        assert np.all(np.abs(ours[name] - theirs[name]) <= 5 * sd), (name, ours[name], theirs[name])
+    assert theirs["limited"][w + 1:].sum() == 0 and ours["limited"][w + 1:].sum() == 0

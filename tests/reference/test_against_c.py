@@ -612,6 +612,68 @@ def test_connect_by_chance(tmp_path, connect, sizes):
     assert_same(c, ref)
 
 
+@pytest.mark.parametrize("connect", [
+    "j in i - 3 .. i + 4 if j != i and rand() < 0.4 times 1 + j % 2",  # sampled within each row
+    "j in 0 .. i if rand() < 0.1 * pre.x",  # p of the row, rows empty at first
+    "j in 0 .. 25 if rand() < 0.3 and rand() < exp(-(i - j) ** 2 / 30.0)",  # sampled, then a trial per j drawn
+    "j in 0 .. 40 if rand() < exp(-(i - j) ** 2 / 20.0) and post.x > 0.2",  # a trial per pair of the range
+    "j = (7 * i) % 18 if rand() < 0.6 times 2",
+    "j = i // 2 if post.x < 2",
+    "rand() < 0.3 times 1 + i % 3",
+    "all times 2",
+    "one_to_one times 3",
+    "j in i - 2 .. i + 1 if rand() < 0.5 | rand() < 0.05 | j = i % 5 times 2",  # several connects, one stream
+])
+@pytest.mark.parametrize("sub", [False, True])
+def test_connect_generators(tmp_path, connect, sub):
+    """Generator connect (issue 12), between whole groups and between
+    subgroups: the same synapses, drawn in the same order."""
+    ends = "a_part -> b_part" if sub else "a -> b"
+    path = _inline(tmp_path, f"""
+        poisson a[30]:
+            rate = 0 Hz
+        neurons b[25]:
+            v : 1
+            x : 1
+            init: x = 0.1 * i
+        subgroup a_part = a[3:28]
+        subgroup b_part = b[2:20]
+        synapses S: {ends}:
+            connect: {connect.replace("pre.x", "(i % 5)").replace(" | ", chr(10) + 12 * " " + "connect: ")}
+            w : 1
+        phase p:
+            S.w = i + 0.001 * j
+            save S.w as w
+    """)
+    c, ref = both(path)
+    assert_same(c, ref)
+    assert len(c.saved["w"]) > 0
+    c, ref = both(path, seed=4)
+    assert_same(c, ref)
+
+
+@pytest.mark.parametrize("connect", ["j = i + 1 if rand() < 0.5", "j = i - 1 if post.x >= 0",
+                                     "j in i .. i + 2 times 3 - j"])
+def test_connect_generator_errors(tmp_path, connect):
+    """A target outside the group, a negative multiplicity: the same error,
+    at the same pair, on both backends."""
+    path = _inline(tmp_path, f"""
+        neurons b[25]:
+            v : 1
+            x : 1
+        synapses S: b -> b:
+            connect: {connect}
+        phase p:
+            run 1 ms
+    """)
+    messages = []
+    for backend in ("c", "reference"):
+        with pytest.raises(snndsl.Error) as e:
+            snndsl.compile(path, backend=backend).run(seed=2)
+        messages.append(str(e.value))
+    assert messages[0] == messages[1] and "error[E0601]: connect: " in messages[0]
+
+
 SEQUENCED = """\
 neurons n[50]:
     dv/dt = (1 - v) / (10 ms) : 1
