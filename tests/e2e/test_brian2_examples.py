@@ -9,6 +9,7 @@ of docs/from_brian2.md's examples section; these are the cheap ones.
 """
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 
@@ -152,6 +153,23 @@ def check_Brunel_Wang_2001():
     rate_I = len(res["spikes_I"].i) / 200 / 0.15
     assert 0.2 < rate_E < 10 and 1 < rate_I < 30 and rate_I > rate_E    # spontaneous, interneurons faster
     assert np.isclose(np.mean(res["rate_1"].rate), np.mean(res["rate_5"].rate), rtol=1, atol=2)
+
+
+def _sturzl_angle(counts: np.ndarray) -> float:
+    gamma = np.radians(22.5 + 45 * np.arange(8))
+    return float(np.degrees(np.angle(np.sum(counts * np.exp(1j * gamma)))) % 360)
+
+
+def check_Sturzl_et_al_2000():
+    res = run("Sturzl_et_al_2000", seed=1)
+    counts = np.bincount(res["spikes"].i, minlength=8)
+    assert set(np.argsort(counts)[-2:]) <= {1, 2, 3, 4}    # the command neurons facing the prey fire most
+    assert abs(_sturzl_angle(counts) - 144) < 20            # the prey is at 144 degrees
+    assert len(res["leg_spikes"].i) > 500
+    spec = importlib.util.spec_from_file_location("make_sturzl_wave", PORTS / "data" / "make_sturzl_wave.py")
+    maker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(maker)
+    np.testing.assert_array_equal(np.load(PORTS / "data" / "sturzl_wave.npy"), maker.wave())  # as its script writes it
 
 
 def check_STDP():
@@ -474,3 +492,41 @@ def test_efficient_gaussian_connectivity_as_in_brian2():
     for name in ours:
         assert np.all(np.abs(ours[name] - theirs[name]) <= 5 * sd), (name, ours[name], theirs[name])
     assert theirs["limited"][w + 1:].sum() == 0 and ours["limited"][w + 1:].sum() == 0
+
+
+@pytest.mark.brian2
+@pytest.mark.slow
+def test_Sturzl_et_al_2000_as_in_brian2():
+    """Over 8 seeds each, with the same wave: the same mean estimated angle
+    (within 3 standard errors) and the same mean spike count of each command
+    neuron (within 4 standard errors)."""
+    b2 = _brian2()
+    model = snndsl.compile(PORTS / "Sturzl_et_al_2000.snn")
+    wave = np.load(PORTS / "data" / "sturzl_wave.npy")
+    ours, theirs = [], []
+    for seed in range(8):
+        ours.append(np.bincount(model.run(seed=seed)["spikes"].i, minlength=8))
+        b2.start_scope()
+        b2.seed(seed)
+        ms, degree = b2.ms, 2 * np.pi / 360
+        rates = b2.TimedArray(wave, dt=b2.defaultclock.dt)  # noqa: F841
+        tau_legs, sigma, tau, taus, wex, winh = 1 * ms, 0.01, 1 * ms, 1.001 * ms, 7, -2  # noqa: F841
+        legs = b2.NeuronGroup(8, "dv/dt = (1 + rates(t - d) - v)/tau_legs + sigma*(2./tau_legs)**.5*xi : 1\n"
+                              "d : second", threshold="v > 1", reset="v = 0", refractory=1 * ms, method="euler")
+        gamma = (22.5 + 45 * np.arange(8)) * degree
+        legs.d = 2.5 * b2.cmeter / (50 * b2.metre / b2.second) * (1 - np.cos(144 * degree - gamma))
+        neurons = b2.NeuronGroup(8, "dv/dt = (x - v)/tau : 1\ndx/dt = (y - x)/taus : 1\ndy/dt = -y/taus : 1",
+                                 threshold="v > 1", reset="v = 0", method="exact")
+        ex = b2.Synapses(legs, neurons, on_pre="y += wex")
+        ex.connect(j="i")
+        inh = b2.Synapses(legs, neurons, on_pre="y += winh", delay=0.7 * ms)
+        inh.connect("abs(((j - i) % N_post) - N_post/2) <= 1")
+        spikes = b2.SpikeMonitor(neurons)
+        b2.run(500 * ms)
+        theirs.append(np.asarray(spikes.count))
+    ours, theirs = np.array(ours), np.array(theirs)
+    a, b = [_sturzl_angle(c) for c in ours], [_sturzl_angle(c) for c in theirs]
+    assert abs(np.mean(a) - np.mean(b)) < 3 * np.sqrt(np.var(a) / 8 + np.var(b) / 8)
+    assert abs(np.mean(a) - 144) < 10 and abs(np.mean(b) - 144) < 10
+    se = np.sqrt(ours.var(axis=0, ddof=1) / 8 + theirs.var(axis=0, ddof=1) / 8)
+    assert (np.abs(ours.mean(axis=0) - theirs.mean(axis=0)) < 4 * se + 1).all()
