@@ -734,6 +734,7 @@ PORT_PARAMS = {
     "IF_curve_LIF": {"duration": "20 ms"}, "IF_curve_Hodgkin_Huxley": {"duration": "20 ms"},
     "nonlinear": {"duration": "20 ms"}, "Touboul_Brette_2008": {"settle": "2 ms", "duration": "2 ms"},
     "Hindmarsh_Rose_1984": {"duration": "20 ms"}, "phase_locking": {"duration": "20 ms"},
+    "Morris_Lecar_1981": {"duration": "5 ms"},
     "CUBA": {"duration": "10 ms"}, "COBAHH": {"duration": "5 ms"}, "STDP": {"duration": "100 ms"},
     "Vogels_et_al_2011": {"t_static": "5 ms", "t_plastic": "5 ms"}, "adaptive_threshold": {"duration": "50 ms"},
     "Brunel_Hakim_1999": {"duration": "5 ms"}, "Ornstein_Uhlenbeck": {"duration": "200 ms"},
