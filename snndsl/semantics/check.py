@@ -24,7 +24,8 @@ from snndsl.semantics.groups import GroupChecks
 from snndsl.semantics.protocol import ProtocolChecks
 from snndsl.syntax import ast
 from snndsl.syntax.ast import RESERVED
-from snndsl.units import DIMENSIONLESS, SECOND, UNITS, Dim, format_dim, suggest_unit
+from snndsl.units import (DIMENSIONLESS, MAX_DENOMINATOR, SECOND, UNITS, Dim, format_dim, format_power, in_dim,
+    small_fraction, suggest_unit)
 
 
 class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
@@ -382,6 +383,10 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
             if e.dtype == "b":
                 self.fail(Code.BAD_TYPE, "a parameter is a number, not a condition", d.value.span)
             self._known(e, f"the default of parameter '{name}'", d.value.span)
+            if not dim.integral:
+                self.fail(Code.UNSUPPORTED, f"a parameter {in_dim(dim)} (a fractional power of a unit) is not "
+                          "supported yet: make it a const, or give the parameter a unit with whole powers",
+                          d.value.span)
         except _Fail:
             self.params[name] = None  # reported once; uses fail quietly
             raise
@@ -425,8 +430,13 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
                 self.err(Code.UNKNOWN_UNIT, f"unknown unit '{name}'"
                          + (f"; did you mean '{near}'?" if near else ""), u.span)
                 continue
+            if small_fraction(power) is None:
+                self.err(Code.BAD_VALUE, f"the power of '{name}' must be a whole number or a small fraction "
+                         f"(a denominator up to {MAX_DENOMINATOR}, such as 0.5 or (1/3)), "
+                         f"not {format_power(abs(power))}", u.span)
+                continue
             s, d = UNITS[name]
-            scale *= s ** power
+            scale *= s ** (power if isinstance(power, int) else float(power))
             dim = dim * d ** power
         return scale, dim
 
