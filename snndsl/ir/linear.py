@@ -3,10 +3,18 @@
 `linear_in(f, x)` writes f as A*x + B with A and B free of any state
 variable (constants and parameters only), or returns None. Exact
 integration of event-driven traces rests on it.
+
+`conditionally_linear(f, x)` writes f as A*x + B as Brian2's
+exponential_euler does (sympy's `collect(expand(f), x)`): A and B may read
+other variables, and x inside functions and denominators; it says why not
+when f has a term in another power of x, or x only inside functions.
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 from snndsl.ir import nodes as ir
+from snndsl.ir.evaluate import NotConstant, evaluate
 
 ZERO = ir.Const(0.0)
 ONE = ir.Const(1.0)
@@ -58,7 +66,7 @@ def linear_in(f: ir.Expr, name: str, group: str) -> tuple[ir.Expr, ir.Expr] | No
 # of x except inside an opaque part (a function of x, a division by a sum
 # containing x, a power of one), which sympy would keep as one factor too.
 
-_Poly = dict  # Fraction -> ir.Expr
+_Poly = dict  # {Fraction (a power of x): ir.Expr (its coefficient)}
 
 
 def _mul(a: ir.Expr, b: ir.Expr) -> ir.Expr:
@@ -87,10 +95,8 @@ def _monomial(p: _Poly) -> tuple | None:
 
 
 def _expand(f: ir.Expr, uses, is_x, limit: int = 12) -> _Poly:
-    from fractions import Fraction
-
-    from snndsl.ir.evaluate import NotConstant, evaluate
-
+    """f as a _Poly; a whole power of a sum up to `limit` is multiplied out
+    (a higher one is reported as its top power, which makes f nonlinear)."""
     def go(f: ir.Expr) -> _Poly:
         if is_x(f):
             return {Fraction(1): ONE}
@@ -157,8 +163,6 @@ def conditionally_linear(f: ir.Expr, name: str, group: str) -> tuple[ir.Expr, ir
     """f as A*x + B in Brian2's sense (see above), or why it is not: the
     power of x it has a term in, or 'inside' when x appears only inside a
     function or a denominator."""
-    from snndsl.ir.evaluate import NotConstant, evaluate
-
     def is_x(e):
         return isinstance(e, ir.Var) and e.name == name and e.group == group and e.at == "self"
 
@@ -180,6 +184,7 @@ def conditionally_linear(f: ir.Expr, name: str, group: str) -> tuple[ir.Expr, ir
     if others:
         k = others[0]
         return f"{name}**{k}" if k.denominator == 1 else f"{name}**({k})"
-    if 1 not in poly:
-        return "inside"
+    if 1 not in poly:  # the terms in x cancelled (then B is free of x, as sympy finds), or x is inside only
+        b = poly.get(Fraction(0), ZERO)
+        return "inside" if uses(b) else (ZERO, b)
     return poly[1], poly.get(0, ZERO)

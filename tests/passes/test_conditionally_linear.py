@@ -96,3 +96,9 @@ def test_what_sympy_does_not_split_is_refused(text):
     (x, _, _), c = sympy_split(text)
     assert set(c) != {x, 1} and set(c) != {x}, c
     assert conditionally_linear(to_ir(text), "x", GROUP) == REFUSED[text]
+
+
+def test_terms_in_x_that_cancel_leave_b():
+    """x * x - x * x + 2: sympy's expansion has no x (Brian2: A = 0, x + dt B)."""
+    A, B = conditionally_linear(to_ir("x * x - x * x + 2 * y"), "x", GROUP)
+    assert evaluate(A) == 0 and value(B, {"y": 3.0}) == 6.0
