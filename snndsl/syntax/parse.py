@@ -85,6 +85,7 @@ _TERMINAL_WORDS = {
     "UNIT_SUFFIX": "a unit", "FLAG": "a flag", "EVENT": "'pre' or 'post'",
     "COMPARE": "a comparison", "ADDOP": "'+' or '-'", "MULOP": "'*', '/' or '%'",
     "MULDIV": "'*' or '/'", "__ANON_0": "'->'", "$END": "end of file",
+    "POWER_SIGNED": "a power (2, -0.5)",
 }
 
 
