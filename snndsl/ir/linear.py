@@ -145,8 +145,9 @@ def _expand(f: ir.Expr, uses, is_x, limit: int = 12) -> _Poly:
         mono = _monomial(b)
         if mono is not None and mono[0] != 0:
             k, c = mono
-            if float(p).is_integer() or _positive(c):
-                # (c x**k)**p is c**p x**(k p), as sympy splits it
+            if float(p).is_integer() or (k == 1 and _positive(c)):
+                # (c x**k)**p is c**p x**(k p), as sympy splits it: for a fractional p only
+                # where that holds for negative x too ((x**2)**0.5 is |x|, one opaque factor)
                 return {k * Fraction(p).limit_denominator(1000): ir.Binary("**", c, ir.Const(float(p)))}
         return {Fraction(0): whole}
 

@@ -30,11 +30,15 @@ ACCEPTED = [
     "cosh(y / 2) * (0.5 * (1 + tanh(y)) - x)",
     "x / (2 * x * y + y)",
     "sqrt(y + 2) * x + sqrt(x + 3)",
+    "(x ** 2) ** 0.5 - x",          # |x|: one opaque factor, in B
+    "(x * y) ** 0.5 + x",
+    "(x ** 2) ** -1 * x ** 3 + x",
 ]
 REFUSED = {  # sympy: another power of x beside x**1, or only x inside functions
     "x ** 2 + x + 1": "x**2",
     "x ** 2 - x": "x**2",           # Brian2 keeps A = -1 and drops x**2
     "sqrt(x) - x": "x**(1/2)",
+    "(2 * x) ** 0.5 + x": "x**(1/2)",
     "a * x + exp(x) * x + 1 / x": "x**-1",
     "tanh(x)": "inside",
     "exp(x) + 1 / (x + 1)": "inside",
