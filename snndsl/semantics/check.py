@@ -7,9 +7,11 @@ expression with an error becomes a placeholder so checking can go on.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import os
+import re
 from pathlib import Path
 
 from snndsl.diagnostics import Code, CompileError, Diagnostic, Span, closest, error, warning
@@ -433,12 +435,25 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
             if small_fraction(power) is None:
                 self.err(Code.BAD_VALUE, f"the power of '{name}' must be a whole number or a small fraction "
                          f"(a denominator up to {MAX_DENOMINATOR}, such as 0.5 or (1/3)), "
-                         f"not {format_power(abs(power))}", u.span)
+                         f"not {format_power(abs(power))}", self._factor_span(u, name))
                 continue
             s, d = UNITS[name]
             scale *= s ** (power if isinstance(power, int) else float(power))
             dim = dim * d ** power
         return scale, dim
+
+    def _factor_span(self, u: ast.Unit, name: str) -> Span | None:
+        """The span of `name**POWER` inside the unit `u` (the unit's own span
+        where it cannot be found: a unit over several lines)."""
+        span = u.span
+        if span is None or span.line != span.end_line or not span.end_pos:
+            return span
+        text = self.source[span.start_pos:span.end_pos]
+        m = re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}\s*\*\*\s*(\([^)]*\)|[-+]?[0-9.]+)", text)
+        if m is None:
+            return span
+        return dataclasses.replace(span, col=span.col + m.start(), end_col=span.col + m.end(),
+                                   start_pos=span.start_pos + m.start(), end_pos=span.start_pos + m.end())
 
     def _var_type(self, u: ast.Unit) -> tuple[Dim, str]:
         names = [n for n, _ in u.factors]
