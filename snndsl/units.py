@@ -164,14 +164,24 @@ def format_dim(d: Dim) -> str:
     if d.dimensionless:
         return "1"
     if not d.integral:
-        for name, nd in _NAMED:  # volt/second**0.5: a named compound unit over a root of a base one
-            if sum(e != 0 for e in nd.exps) < 2:
+        # volt/second**0.5, volt**0.5/second: a power of a named compound unit, times a
+        # power of one base unit at most, one of the two powers whole
+        for name, nd in _NAMED:
+            if sum(x != 0 for x in nd.exps) < 2:
                 continue
-            for base, bd in zip(BASE, (Dim.of(**{b: 1}) for b in BASE)):
-                rest = d / nd
-                e = rest.exps[BASE.index(base)]
-                if e != 0 and rest == bd ** e:
-                    return f"{name}*{base}**{format_power(e)}" if e > 0 else f"{name}/{base}**{format_power(-e)}"
+            j = next(k for k, x in enumerate(nd.exps) if x != 0)
+            e = d.exps[j] / nd.exps[j]
+            if e <= 0 or small_fraction(e) is None:
+                continue
+            rest = (d / nd ** e).exps
+            others = [(BASE[k], x) for k, x in enumerate(rest) if x != 0]
+            head = name if e == 1 else f"{name}**{format_power(e)}"
+            if not others:
+                return head
+            if len(others) == 1 and (e.denominator == 1 or others[0][1].denominator == 1):
+                base, f = others[0]
+                tail = base if abs(f) == 1 else f"{base}**{format_power(abs(f))}"
+                return f"{head}*{tail}" if f > 0 else f"{head}/{tail}"
         return _base_product(d)
     for name, nd in _NAMED:
         if d == nd:
