@@ -115,12 +115,42 @@ _NAMED = (("volt", VOLT), ("amp", AMP), ("siemens", SIEMENS), ("ohm", OHM), ("fa
           ("mole", MOLE), ("candela", CANDELA), ("molar", MOLAR))
 
 
+# A power of a unit: the denominators up to 12 cover every physical law written
+# with roots (sqrt, cube roots) and leave out accidents such as ms**0.123.
+MAX_DENOMINATOR = 12
+
+
+def small_fraction(p) -> Fraction | None:
+    """p (a float, an int or a Fraction) as a fraction with a denominator up to
+    MAX_DENOMINATOR, or None when it is not one (to rounding, for floats)."""
+    if isinstance(p, Fraction):
+        return p if p.denominator <= MAX_DENOMINATOR else None
+    f = Fraction(p).limit_denominator(MAX_DENOMINATOR)
+    return f if abs(float(f) - p) <= 1e-12 * max(1.0, abs(p)) else None
+
+
+def format_power(e: Fraction) -> str:
+    """'2', '0.5', '-1.5', '(1/3)': a power as it is written after '**'
+    (a decimal where it is exact and short, else a fraction in parentheses)."""
+    e = Fraction(e)
+    if e.denominator == 1:
+        return str(e.numerator)
+    d = e.denominator
+    while d % 2 == 0:
+        d //= 2
+    while d % 5 == 0:
+        d //= 5
+    if d == 1:
+        return repr(float(e))
+    return f"({e.numerator}/{e.denominator})"
+
+
 def _base_product(d: Dim) -> str:
     num, den = [], []
     for name, e in zip(BASE, d.exps):
         if e == 0:
             continue
-        part = name if abs(e) == 1 else f"{name}**{abs(e)}"
+        part = name if abs(e) == 1 else f"{name}**{format_power(abs(e))}"
         (num if e > 0 else den).append(part)
     text = "*".join(num) or "1"
     if den:
@@ -129,9 +159,30 @@ def _base_product(d: Dim) -> str:
 
 
 def format_dim(d: Dim) -> str:
-    """A readable name: 'volt', 'volt/second', '1/second', 'siemens/metre**2'."""
+    """A readable name: 'volt', 'volt/second', '1/second', 'siemens/metre**2',
+    'volt/second**0.5', 'metre**(1/3)'."""
     if d.dimensionless:
         return "1"
+    if not d.integral:
+        # volt/second**0.5, volt**0.5/second: a power of a named compound unit, times a
+        # power of one base unit at most, one of the two powers whole
+        for name, nd in _NAMED:
+            if sum(x != 0 for x in nd.exps) < 2:
+                continue
+            j = next(k for k, x in enumerate(nd.exps) if x != 0)
+            e = d.exps[j] / nd.exps[j]
+            if e <= 0 or small_fraction(e) is None:
+                continue
+            rest = (d / nd ** e).exps
+            others = [(BASE[k], x) for k, x in enumerate(rest) if x != 0]
+            head = name if e == 1 else f"{name}**{format_power(e)}"
+            if not others:
+                return head
+            if len(others) == 1 and (e.denominator == 1 or others[0][1].denominator == 1):
+                base, f = others[0]
+                tail = base if abs(f) == 1 else f"{base}**{format_power(abs(f))}"
+                return f"{head}*{tail}" if f > 0 else f"{head}/{tail}"
+        return _base_product(d)
     for name, nd in _NAMED:
         if d == nd:
             return name
@@ -164,42 +215,71 @@ def si_unit_name(d: Dim) -> str:
     return format_dim(d)
 
 
-_FACTOR = re.compile(r"\s*([*/]?)\s*([A-Za-z_][A-Za-z0-9_]*)(?:\*\*(-?[0-9]+))?")
+# A unit power after '**': an integer, a decimal or a fraction in parentheses.
+POWER = r"-?[0-9]+(?:\.[0-9]+)?|\(-?[0-9]+/[0-9]+\)"
+_FACTOR = re.compile(rf"\s*([*/]?)\s*([A-Za-z_][A-Za-z0-9_]*)(?:\*\*({POWER}))?")
+
+
+def read_power(text: str) -> Fraction:
+    """'2', '-0.5', '(1/3)' -> the exact Fraction (not yet checked to be small)."""
+    return Fraction(text.strip("()"))
 
 
 def parse_suffix(text: str) -> tuple[float, Dim] | str:
-    """A unit suffix as the lexer read it ('mV/ms', 'metre**2') -> (scale, dim),
-    or the first unknown unit name."""
+    """A unit suffix as the lexer read it ('mV/ms', 'metre**2', 'mV/ms**0.5')
+    -> (scale, dim), or the first unknown unit name; ValueError for a power
+    that is not a small fraction."""
     scale, dim = 1.0, DIMENSIONLESS
     pos = 0
     while pos < len(text):
         m = _FACTOR.match(text, pos)
         if not m or m.end() == pos:
             return text[pos:]
-        op, name, power = m.group(1), m.group(2), int(m.group(3) or 1)
+        op, name, power = m.group(1), m.group(2), read_power(m.group(3) or "1")
         if name not in UNITS:
             return name
+        if small_fraction(power) is None:
+            raise ValueError(f"the power of '{name}' must be a whole number or a small fraction (a denominator "
+                             f"up to {MAX_DENOMINATOR}, such as 0.5 or (1/3)), not {format_power(power)}")
         s, d = UNITS[name]
         if op == "/":
             power = -power
-        scale *= s ** power
+        scale *= s ** (int(power) if power.denominator == 1 else float(power))
         dim = dim * d ** power
         pos = m.end()
     return scale, dim
 
 
-def unit_factors(text: str) -> list[tuple[str, int]]:
+_UNIT_TOKEN = re.compile(rf"([A-Za-z_][A-Za-z0-9_]*)(?:\*\*({POWER}))?|(1)|([*/()])")
+
+
+def unit_factors(text: str) -> list[tuple[str, int | Fraction]]:
     """The named factors of a unit as format_dim writes it, with their powers:
     'kilogram*metre**2/(amp*second**3)' -> [('kilogram', 1), ('metre', 2),
-    ('amp', -1), ('second', -3)]; '1' -> []."""
-    num, _, den = (text or "1").partition("/")
-    out = []
-    for part, sign in ((num, 1), (den.strip("()"), -1)):
-        if not part or part == "1":
-            continue
-        for factor in re.split(r"(?<!\*)\*(?!\*)", part):  # at '*', not at '**'
-            name, _, power = factor.partition("**")
-            out.append((name, sign * int(power or 1)))
+    ('amp', -1), ('second', -3)]; 'volt/second**0.5' -> [('volt', 1),
+    ('second', Fraction(-1, 2))]; '1' -> []."""
+    out: list[tuple[str, int | Fraction]] = []
+    sign, group, pos = 1, False, 0
+    text = (text or "1").replace(" ", "")
+    while pos < len(text):
+        m = _UNIT_TOKEN.match(text, pos)
+        if m is None:
+            raise ValueError(f"unit '{text}': cannot read '{text[pos:]}'")
+        pos = m.end()
+        name, power, op = m.group(1), m.group(2), m.group(4)
+        if op == "/":
+            sign = -1
+        elif op == "(":
+            group = True
+        elif op == ")":
+            group, sign = False, 1
+        elif name:
+            p = read_power(power or "1")
+            out.append((name, (int(p) if p.denominator == 1 else p) * sign))
+            if not group:
+                sign = 1
+        if op == "*" and not group:
+            sign = 1
     return out
 
 
@@ -218,7 +298,8 @@ def dim_of(text: str) -> Dim:
 def grammar_line() -> str:
     """grammar/snn.lark's UNIT_SUFFIX terminal for this table (longest names first)."""
     names = "|".join(sorted(UNITS, key=lambda n: (-len(n), n)))
-    return f"UNIT_SUFFIX: /({names})(\\*\\*-?[0-9]+)?([*\\/]({names})(\\*\\*-?[0-9]+)?)*(?![A-Za-z0-9_])/"
+    power = r"(\*\*(-?[0-9]+(\.[0-9]+)?|\(-?[0-9]+\/[0-9]+\)))?"
+    return f"UNIT_SUFFIX: /({names}){power}([*\\/]({names}){power})*(?![A-Za-z0-9_])/"
 
 
 if __name__ == "__main__":  # python -m snndsl.units --grammar

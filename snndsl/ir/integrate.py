@@ -9,7 +9,8 @@ step with Brian2's update formulas, so that differential tests can match:
 - euler: x <- x + dt f(x, t);
 - rk2 (midpoint): k = dt f(x, t); x <- x + dt f(x + k/2, t + dt/2);
 - rk4: the classical four stages;
-- exponential_euler: each equation linear in its own variable,
+- exponential_euler: each equation conditionally linear in its own variable
+  as Brian2 reads it (expanded and collected in x, see ir/linear.py),
   f = A x + B with A, B read at the start of the step;
   x <- -B/A + (x + B/A) exp(A dt) (x + dt B where A is identically 0).
 
@@ -40,6 +41,7 @@ from typing import Callable
 
 from snndsl.ir import nodes as ir
 from snndsl.ir.evaluate import NotConstant, evaluate
+from snndsl.ir.linear import conditionally_linear
 
 METHODS = ("exact", "euler", "rk2", "rk4", "exponential_euler", "heun", "milstein")
 STOCHASTIC = ("euler", "heun", "milstein")  # the methods that integrate noise
@@ -227,10 +229,26 @@ def exponential_euler_problem(eqs: list[Equation], group: str) -> str | None:
     if any(eq.noise for eq in eqs):
         return "its equations have white noise"
     for eq in eqs:
-        r = linear_coefficients(eq.rhs, [eq.name], group)
-        if r is None:
-            return f"d{eq.name}/dt is not linear in {eq.name}"
+        r = exponential_euler_split(eq, group)
+        if r == "inside":
+            return (f"d{eq.name}/dt is not conditionally linear in {eq.name}: {eq.name} appears only inside "
+                    f"functions or denominators, never as a factor A * {eq.name}")
+        if isinstance(r, str):
+            return (f"d{eq.name}/dt is not conditionally linear in {eq.name}: expanded, it has a term in {r} "
+                    f"(exponential_euler needs A * {eq.name} + B)")
     return None
+
+
+def exponential_euler_split(eq: Equation, group: str) -> tuple[ir.Expr, ir.Expr] | str:
+    """dx/dt = A x + B with A and B read at the start of the step, as
+    Brian2's exponential_euler splits it: first the exact linear split (A and
+    B free of x); failing that, expanded and collected in x (A and B may read
+    x inside functions, see ir/linear.py); or why it does not split."""
+    r = linear_coefficients(eq.rhs, [eq.name], group)
+    if r is not None:
+        coeffs, b = r
+        return coeffs.get(eq.name, ir.Const(0.0)), b
+    return conditionally_linear(eq.rhs, eq.name, group)
 
 
 def default_method(eqs: list[Equation], group: str, dt: float | None = None) -> str | None:
@@ -325,8 +343,7 @@ def step(eqs: list[Equation], group: str, method: str, dt: float,
     if method == "exponential_euler":
         lets, writes = [], []
         for e in eqs:
-            coeffs, b = linear_coefficients(e.rhs, [e.name], group)
-            a = coeffs.get(e.name, ir.Const(0.0))
+            a, b = exponential_euler_split(e, group)
             a, b = _factor(e, a, group), _factor(e, b, group)
             x = ir.Var(group, e.name)
             if _is_zero(a):

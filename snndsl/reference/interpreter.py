@@ -1081,6 +1081,12 @@ def _quantity(text: str, name: str) -> tuple[float, units.Dim]:
     if rest:
         if rest.startswith("*"):
             rest = rest[1:].strip()
+        # snn_parse_quantity reads whole powers only (no parameter has a fractional unit)
+        power = re.search(r"\*\*\s*(\(|[-+]?[0-9]+(?=\.))", rest)
+        if power is not None:
+            why = ("expected a small integer power after '**'" if power.group(1) == "(" else
+                   f"unexpected '{rest[power.end():]}'")
+            raise RunFailure(f"error[E0601]: --set {name}: '{text}' is not a number with a unit: {why}")
         parsed = units.parse_suffix(rest.replace(" ", ""))
         if isinstance(parsed, str):
             raise RunFailure(f"error[E0601]: --set {name}: '{text}' is not a number with a unit: unknown unit "

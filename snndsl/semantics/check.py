@@ -7,9 +7,11 @@ expression with an error becomes a placeholder so checking can go on.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import os
+import re
 from pathlib import Path
 
 from snndsl.diagnostics import Code, CompileError, Diagnostic, Span, closest, error, warning
@@ -24,7 +26,8 @@ from snndsl.semantics.groups import GroupChecks
 from snndsl.semantics.protocol import ProtocolChecks
 from snndsl.syntax import ast
 from snndsl.syntax.ast import RESERVED
-from snndsl.units import DIMENSIONLESS, SECOND, UNITS, Dim, format_dim, suggest_unit
+from snndsl.units import (DIMENSIONLESS, MAX_DENOMINATOR, SECOND, UNITS, Dim, format_dim, format_power, in_dim,
+    small_fraction, suggest_unit)
 
 
 class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
@@ -389,6 +392,10 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
             if e.dtype == "b":
                 self.fail(Code.BAD_TYPE, "a parameter is a number, not a condition", d.value.span)
             self._known(e, f"the default of parameter '{name}'", d.value.span)
+            if not dim.integral:
+                self.fail(Code.UNSUPPORTED, f"a parameter {in_dim(dim)} (a fractional power of a unit) is not "
+                          "supported yet: make it a const, or give the parameter a unit with whole powers",
+                          d.value.span)
         except _Fail:
             self.params[name] = None  # reported once; uses fail quietly
             raise
@@ -503,10 +510,28 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
                 self.err(Code.UNKNOWN_UNIT, f"unknown unit '{name}'"
                          + (f"; did you mean '{near}'?" if near else ""), u.span)
                 continue
+            if small_fraction(power) is None:
+                self.err(Code.BAD_VALUE, f"the power of '{name}' must be a whole number or a small fraction "
+                         f"(a denominator up to {MAX_DENOMINATOR}, such as 0.5 or (1/3)), "
+                         f"not {format_power(abs(power))}", self._factor_span(u, name))
+                continue
             s, d = UNITS[name]
-            scale *= s ** power
+            scale *= s ** (power if isinstance(power, int) else float(power))
             dim = dim * d ** power
         return scale, dim
+
+    def _factor_span(self, u: ast.Unit, name: str) -> Span | None:
+        """The span of `name**POWER` inside the unit `u` (the unit's own span
+        where it cannot be found: a unit over several lines)."""
+        span = u.span
+        if span is None or span.line != span.end_line or not span.end_pos:
+            return span
+        text = self.source[span.start_pos:span.end_pos]
+        m = re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}\s*\*\*\s*(\([^)]*\)|[-+]?[0-9.]+)", text)
+        if m is None:
+            return span
+        return dataclasses.replace(span, col=span.col + m.start(), end_col=span.col + m.end(),
+                                   start_pos=span.start_pos + m.start(), end_pos=span.start_pos + m.end())
 
     def _var_type(self, u: ast.Unit) -> tuple[Dim, str]:
         names = [n for n, _ in u.factors]

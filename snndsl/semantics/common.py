@@ -67,10 +67,6 @@ def _is_int(v) -> bool:
     return isinstance(v, (int, float)) and math.isfinite(v) and v == int(v)
 
 
-def _fraction(p) -> Fraction:
-    return Fraction(p).limit_denominator(1000)
-
-
 def _arith(a: ir.Expr, b: ir.Expr) -> str:
     return "i" if a.dtype == "i" and b.dtype == "i" else "f"
 

@@ -13,9 +13,10 @@ from snndsl.ir import nodes as ir
 from snndsl.ir.evaluate import INT64, NotConstant, evaluate
 from snndsl.semantics import model as m
 from snndsl.semantics.common import (FUNCTIONS, MATH_1, MATH_CONSTANTS, REDUCTIONS, SAME_DIM_1, Fraction_half, Scope, _arith,
-    _ast_walk, _Fail, _fraction, _mantissa, _replace, _retarget, is_noise_name)
+    _ast_walk, _Fail, _mantissa, _replace, _retarget, is_noise_name)
 from snndsl.syntax import ast
-from snndsl.units import DIMENSIONLESS, SECOND, UNITS, Dim, describe_dim, format_dim, in_dim, parse_suffix
+from snndsl.units import (DIMENSIONLESS, MAX_DENOMINATOR, SECOND, UNITS, Dim, describe_dim, format_dim, in_dim,
+    parse_suffix, small_fraction)
 
 
 class ExpressionChecks:
@@ -41,7 +42,10 @@ class ExpressionChecks:
             self.fail(Code.BAD_VALUE, f"the integer {text} overflows 64 bits", e.span)
         scale, dim = 1.0, DIMENSIONLESS
         if e.unit is not None:
-            parsed = parse_suffix(e.unit)
+            try:
+                parsed = parse_suffix(e.unit)
+            except ValueError as problem:
+                self.fail(Code.BAD_VALUE, str(problem), e.span)
             if isinstance(parsed, str):
                 self.fail(Code.UNKNOWN_UNIT, f"unknown unit '{parsed}'", e.span)
             scale, dim = parsed
@@ -356,7 +360,12 @@ class ExpressionChecks:
             if not math.isfinite(p) or abs(p) > 1000:
                 self.fail(Code.BAD_VALUE, f"a quantity {in_dim(da)} can only be raised to a "
                           f"moderate, finite power, not {p:g}", e.right.span)
-            return ir.Binary(op, a, b, "f", e.span), da ** _fraction(p)
+            power = small_fraction(p)
+            if power is None:
+                self.fail(Code.BAD_VALUE, f"a quantity {in_dim(da)} can only be raised to a whole or small "
+                          f"fractional power (a denominator up to {MAX_DENOMINATOR}, such as 0.5 or 1/3), "
+                          f"not {p:g}", e.right.span)
+            return ir.Binary(op, a, b, "f", e.span), da ** power
         raise AssertionError(op)  # pragma: no cover
 
     def _e_Call(self, e: ast.Call, scope: Scope):

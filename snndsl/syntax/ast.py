@@ -6,6 +6,8 @@ equal (the round-trip tests rely on it).
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 from dataclasses import dataclass, field
 
 from snndsl.diagnostics import Span
@@ -104,11 +106,18 @@ class ListLit(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Unit(Node):
-    """`mV/ms` as ((mV, 1), (ms, -1)); `1` is (); `boolean`/`integer` are kinds."""
+    """`mV/ms` as ((mV, 1), (ms, -1)); `1` is (); `boolean`/`integer` are kinds.
+    A power is an int, or a Fraction where it is not whole (`ms**-0.5` is
+    (ms, Fraction(-1, 2)), `metre**(1/3)` is (metre, Fraction(1, 3)))."""
 
-    factors: tuple[tuple[str, int], ...]
+    factors: tuple[tuple[str, int | Fraction], ...]
     text: str = field(default="", compare=False)
     span: Span | None = _span()
+
+
+def unit_power(p: Fraction) -> int | Fraction:
+    """A unit's power as the AST holds it: an int where it is whole."""
+    return int(p) if p.denominator == 1 else p
 
 
 # ---- event code -------------------------------------------------------------

@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import ast as pyast
 import re
+from fractions import Fraction
 
 from snndsl import resources
 from snndsl.diagnostics import Span
 from snndsl.syntax import ast
 from snndsl.syntax.ast import RESERVED
+from snndsl.units import format_power
 
 
 class Unparsed(Exception):
@@ -52,6 +54,8 @@ _NAME = _terminal(_G, "NAME")
 _STRING = _terminal(_G, "STRING")
 _UNIT_SUFFIX = re.compile(r"[ ]*(" + _terminal(_G, "UNIT_SUFFIX") + ")")
 _FLAG = re.compile(_terminal(_G, "FLAG"))
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)  # a unit's power (POWER_SIGNED without its sign)
+_WHOLE = re.compile(r"[0-9]+", re.ASCII)
 del _G
 
 # Spaces are skipped; a newline starts a run of newlines, indentation and
@@ -550,8 +554,8 @@ class _Parser:
                 power = 1
                 if self.kind() == "**":
                     self.i += 1
-                    power = self.signed_int()
-                texts.append(name if power == 1 else f"{name}**{power}")
+                    power = self.unit_power()
+                texts.append(name if power == 1 else f"{name}**{format_power(power)}")
                 factors.append((name, sign * power))
             sign = 1
             op = self.kind()
@@ -562,21 +566,37 @@ class _Parser:
             self.i += 1
         return ast.Unit(tuple(factors), "".join(texts), self.span(start, self.i - 1))
 
-    def signed_int(self) -> int:
-        """[-+]?[0-9]+ written as one word (the grammar's INT_SIGNED)."""
+    def unit_power(self) -> int | Fraction:
+        """After `**` in a unit: a signed integer or decimal, or `(P/Q)` with
+        whole P and Q > 0 (the grammar's unit_power; anything else is left to
+        the grammar's parser, which reports it)."""
+        if self.kind() != "(":
+            return ast.unit_power(Fraction(self.signed_number(_DECIMAL)))
+        self.i += 1
+        num = self.signed_number(_WHOLE)
+        self.expect("/")
+        den = self.signed_number(_WHOLE, signed=False)
+        self.expect(")")
+        if int(den) == 0:
+            raise Unparsed
+        return ast.unit_power(Fraction(int(num), int(den)))
+
+    def signed_number(self, pattern: re.Pattern, signed: bool = True) -> str:
+        """[-+]?DIGITS written as one word (the grammar's POWER_SIGNED), its
+        digits matching `pattern`."""
         t = self.toks[self.i]
         sign = ""
-        if t[KIND] in ("+", "-"):
+        if signed and t[KIND] in ("+", "-"):
             digits = self.toks[self.i + 1]
             if digits[START] != t[END]:
                 raise Unparsed
             sign = t[KIND]
             self.i += 1
             t = digits
-        if t[KIND] != "num" or not t[TEXT].isdigit() or not t[TEXT].isascii():
+        if t[KIND] != "num" or not pattern.fullmatch(t[TEXT]):
             raise Unparsed
         self.i += 1
-        return int(sign + t[TEXT])
+        return sign + t[TEXT]
 
     def flags(self) -> tuple[tuple[str, ...], int]:
         """`(flag, flag)`: each flag is one or more words joined by spaces or hyphens."""

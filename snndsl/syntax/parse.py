@@ -9,6 +9,7 @@ import ast as pyast
 import dataclasses
 import functools
 import re
+from fractions import Fraction
 
 import lark
 from lark import Lark, Token, Transformer, v_args
@@ -18,6 +19,7 @@ from lark.indenter import Indenter
 from snndsl import resources
 from snndsl.diagnostics import Code, CompileError, Diagnostic, Span, error
 from snndsl.syntax import ast, descent
+from snndsl.units import format_power
 
 
 class _SnnIndenter(Indenter):
@@ -83,6 +85,7 @@ _TERMINAL_WORDS = {
     "UNIT_SUFFIX": "a unit", "FLAG": "a flag", "EVENT": "'pre' or 'post'",
     "COMPARE": "a comparison", "ADDOP": "'+' or '-'", "MULOP": "'*', '/' or '%'",
     "MULDIV": "'*' or '/'", "__ANON_0": "'->'", "$END": "end of file",
+    "POWER_SIGNED": "a power (2, -0.5)",
 }
 
 
@@ -177,7 +180,7 @@ class _ToAst(Transformer):
                 texts.append(str(c))
                 continue
             name, power = c
-            texts.append(name if power == 1 else f"{name}**{power}")
+            texts.append(name if power == 1 else f"{name}**{format_power(power)}")
             if name != "1":
                 factors.append((name, sign * power))
             sign = 1
@@ -191,8 +194,16 @@ class _ToAst(Transformer):
             return ("1", 1)
         return (str(tok), 1 if power is None else power)
 
-    def signed_int(self, children):
-        return int(str(children[0]))
+    def unit_power(self, children):
+        return ast.unit_power(Fraction(str(children[0])))
+
+    def unit_power_ratio(self, children):
+        num, den = children
+        if not re.fullmatch(r"[-+]?[0-9]+", str(num)) or not re.fullmatch(r"[0-9]+", str(den)) \
+                or int(str(den)) == 0:
+            raise _SyntaxProblem(f"a fractional power is written (P/Q) with whole numbers P and Q > 0, "
+                                 f"not ({num}/{den})", self._tspan(num))
+        return ast.unit_power(Fraction(int(str(num)), int(str(den))))
 
     def flags(self, children):
         return tuple(" ".join(str(c).split()) for c in children)

@@ -3,6 +3,7 @@ tests hold the grammar and the AST builder to each other."""
 from __future__ import annotations
 
 from snndsl.syntax import ast
+from snndsl.units import format_power
 
 # loosest first, as in grammar/snn.lark
 _PREC = {"or": 1, "and": 2, "not": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4, "!=": 4,
@@ -48,7 +49,7 @@ def _unit(u: ast.Unit) -> str:
         return "1"
     text = ""
     for k, (name, power) in enumerate(u.factors):
-        factor = name if abs(power) == 1 else f"{name}**{abs(power)}"
+        factor = name if abs(power) == 1 else f"{name}**{format_power(abs(power))}"
         if power < 0:
             text += ("1" if k == 0 else "") + "/" + factor
         else:

@@ -40,3 +40,52 @@ def test_a_model_in_brian2s_unit_names_is_the_same_program():
         fe = frontend(source, "cuba.snn")
         return fe.c_source.replace(fe.ir.source_hash, "HASH").replace(fe.ir.source_hash[:16], "HASH")
     assert program(brian2) == program(text)
+
+
+# ---- fractional powers ----------------------------------------------------------
+
+def test_fractional_dimensions_are_written_as_brian2_users_write_them():
+    from fractions import Fraction
+
+    from snndsl.units import METRE, MOLAR, SECOND, SIEMENS, VOLT, dim_of, format_dim, format_power, small_fraction
+    half, third = Fraction(1, 2), Fraction(1, 3)
+    cases = {VOLT / SECOND ** half: "volt/second**0.5", METRE ** third: "metre**(1/3)",
+             SECOND ** -half: "1/second**0.5", VOLT * SECOND ** half: "volt*second**0.5",
+             METRE ** Fraction(-2, 3): "1/metre**(2/3)", MOLAR ** half: "molar**0.5",
+             VOLT ** half / SECOND: "volt**0.5/second", SIEMENS ** third: "siemens**(1/3)",
+             SECOND ** half * METRE ** half: "metre**0.5*second**0.5"}
+    for dim, text in cases.items():
+        assert format_dim(dim) == text
+        assert dim_of(text) == dim  # results and neo read them back
+    assert format_power(Fraction(5, 4)) == "1.25" and format_power(Fraction(-1, 12)) == "(-1/12)"
+    assert small_fraction(1 / 3) == third and small_fraction(0.5) == half and small_fraction(2) == 2
+    assert small_fraction(0.123) is None and small_fraction(Fraction(1, 13)) is None
+
+
+def test_a_fractional_unit_has_brian2s_dimension():
+    """`volt/second**0.5`, `metre**(1/3)` in declarations: Brian2's dimension
+    (its exponents are floats)."""
+    import brian2
+
+    src = ("neurons G[1]:\n    a : volt/second**0.5\n    b : metre**(1/3)\n    c : mV*ms**-1.5\n"
+           "monitor ma: G.a\nmonitor mb: G.b\nmonitor mc: G.c\nphase p:\n    run 1 ms\n")
+    units = {m.name: m.unit for m in frontend(src, "<units>").ir.monitors}
+    for name, theirs in (("ma", brian2.volt / brian2.second ** 0.5), ("mb", brian2.metre ** (1 / 3)),
+                         ("mc", brian2.mV * brian2.ms ** -1.5)):
+        from snndsl.units import dim_of
+        ours = [float(e) for e in dim_of(units[name]).exps]
+        assert ours == pytest.approx(list(brian2.get_dimensions(theirs)._dims), rel=1e-12), name
+
+
+def test_every_fractional_dimension_reads_back():
+    """format_dim's text, whatever the dimension, is what dim_of reads back
+    (results, Neo and the manifest rely on it)."""
+    import random
+    from fractions import Fraction
+
+    from snndsl.units import Dim, dim_of, format_dim
+    rng = random.Random(0)
+    for _ in range(2000):
+        d = Dim(tuple(Fraction(rng.randint(-6, 6), rng.choice([1, 1, 2, 3, 4])) if rng.random() < 0.5
+                      else Fraction(0) for _ in range(7)))
+        assert dim_of(format_dim(d)) == d, (d, format_dim(d))

@@ -101,6 +101,15 @@ def check_Hindmarsh_Rose_1984():
     assert 0 < upcrossings[0] < upcrossings[1] < upcrossings[2]
 
 
+def check_Morris_Lecar_1981():
+    res = run("Morris_Lecar_1981", duration="150 ms")
+    V = res["mon_V"].values[5000:]  # after 50 ms
+    upcrossings = ((V[1:] > 0) & (V[:-1] <= 0)).sum(axis=0)
+    # 100 uA: rest (no oscillation); from about 200 uA on, oscillations, faster with the current
+    assert upcrossings[0] == 0 and np.ptp(V[:, 0]) < 1 * mV
+    assert upcrossings[8] > 0 and upcrossings[12] >= upcrossings[8]
+
+
 # --- the random ports: qualitative properties ----------------------------------
 
 def check_phase_locking():
@@ -530,3 +539,31 @@ def test_Sturzl_et_al_2000_as_in_brian2():
     assert abs(np.mean(a) - 144) < 10 and abs(np.mean(b) - 144) < 10
     se = np.sqrt(ours.var(axis=0, ddof=1) / 8 + theirs.var(axis=0, ddof=1) / 8)
     assert (np.abs(ours.mean(axis=0) - theirs.mean(axis=0)) < 4 * se + 1).all()
+
+
+@pytest.mark.brian2
+@pytest.mark.slow
+def test_Morris_Lecar_1981_as_in_brian2():
+    b2 = _brian2()
+    from brian2 import mS, mV as mV_, ms as ms_, uA, uF
+    b2.defaultclock.dt = 0.01 * ms_
+    g_L, g_Ca, g_K = 2 * mS, 4 * mS, 8 * mS  # noqa: F841 - the equations' namespace
+    V_L, V_Ca, V_K = -50 * mV_, 100 * mV_, -70 * mV_  # noqa: F841
+    lambda_n__max = 1.0 / (15 * ms_)  # noqa: F841
+    V_1, V_2, V_3, V_4, C = 10 * mV_, 15 * mV_, -1 * mV_, 14.5 * mV_, 20 * uF  # noqa: F841
+    neuron = b2.NeuronGroup(17, """
+        dV/dt = (-g_L*(V - V_L) - g_Ca*m_inf*(V - V_Ca) - g_K*n*(V - V_K) + I)/C : volt
+        dn/dt = lambda_n*(n_inf - n) : 1
+        m_inf = 0.5*(1 + tanh((V - V_1)/V_2)) : 1
+        n_inf = 0.5*(1 + tanh((V - V_3)/V_4)) : 1
+        lambda_n = lambda_n__max*cosh((V - V_3)/(2*V_4)) : Hz
+        I : amp""", method="exponential_euler")
+    neuron.I = (np.arange(17) * 25 + 100) * uA
+    neuron.V = V_L
+    neuron.n = "n_inf"
+    mon = b2.StateMonitor(neuron, ["V", "n"], record=True)
+    b2.run(100 * ms_)
+    ours = run("Morris_Lecar_1981", duration="100 ms")
+    assert np.ptp(mon.V_[:]) > 50 * mV
+    np.testing.assert_allclose(ours["mon_V"].values, mon.V_[:].T, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(ours["mon_n"].values, mon.n[:].T, rtol=1e-9, atol=1e-15)

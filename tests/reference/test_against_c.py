@@ -77,7 +77,8 @@ def both(path, **run) -> tuple[snndsl.Results, snndsl.Results]:
 
 
 @pytest.mark.parametrize("name", ["integrate_euler", "integrate_exact", "integrate_exponential_euler",
-                                  "integrate_rk2", "integrate_rk4", "clock_driven_synapses", "rate_monitor"])
+                                  "integrate_rk2", "integrate_rk4", "clock_driven_synapses", "rate_monitor",
+                                  "exponential_euler_conditional", "fractional_units"])
 def test_e2e_model(name):
     c, ref = both(MODELS / f"{name}.snn")
     assert_same(c, ref)
@@ -824,6 +825,7 @@ PORT_PARAMS = {
     "IF_curve_LIF": {"duration": "20 ms"}, "IF_curve_Hodgkin_Huxley": {"duration": "20 ms"},
     "nonlinear": {"duration": "20 ms"}, "Touboul_Brette_2008": {"settle": "2 ms", "duration": "2 ms"},
     "Hindmarsh_Rose_1984": {"duration": "20 ms"}, "phase_locking": {"duration": "20 ms"},
+    "Morris_Lecar_1981": {"duration": "5 ms"},
     "CUBA": {"duration": "10 ms"}, "COBAHH": {"duration": "5 ms"}, "STDP": {"duration": "100 ms"},
     "Vogels_et_al_2011": {"t_static": "5 ms", "t_plastic": "5 ms"}, "adaptive_threshold": {"duration": "50 ms"},
     "Brunel_Hakim_1999": {"duration": "5 ms"}, "Ornstein_Uhlenbeck": {"duration": "200 ms"},

@@ -143,7 +143,8 @@ def test_random_declarations(text):
 NAME = st.sampled_from(["v", "w", "x1", "tau", "g_e", "S", "G", "rate_", "ms_", "dtx", "_k", "Hz2"])
 SP = st.sampled_from(["", " ", "  "])
 NUMBER = st.sampled_from(["0", "1", "2.5", "3.", ".5", "1e-3", "2E+2", "10"])
-SUFFIX = st.sampled_from(["", " ms", "ms", " mV/ms", " Hz", " metre**2", " s**-1", " nS*mV", " kohm", " g"])
+SUFFIX = st.sampled_from(["", " ms", "ms", " mV/ms", " Hz", " metre**2", " s**-1", " nS*mV", " kohm", " g",
+                         " mV/ms**0.5", " s**-0.5", " metre**(1/3)", "um**(-2/3)*ms**1.5"])
 
 
 @st.composite
@@ -191,7 +192,8 @@ def expression(draw, depth=0):
 
 
 UNIT = st.sampled_from(["1", "volt", "mV", "metre**2", "siemens/metre**2", "1/second", "amp*ohm",
-                        "metre**-2*second", "kg**+1", "Hz"])
+                        "metre**-2*second", "kg**+1", "Hz", "mV/ms**0.5", "second**-0.5",
+                        "metre**(1/3)", "metre**(-2/3)*mV", "ms**1.25"])
 FLAGS = st.sampled_from(["", " (shared)", " (constant over dt)", " (event-driven)",
                          " (unless refractory, shared)", " (constant,shared)"])
 
