@@ -1081,8 +1081,9 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             value = self.p.expr(r.expr, ctx)
             G = self.g(g.name)
             var, idx = self.element(g)
+            stop = f"{G}.n" if r.hi is None else f"snn_imin({r.hi}, {G}.n)"
             loop_head = (f"    const double _t = sim->step * sim->dt;\n    (void)_t;\n"
-                         f"    for (int64_t {var} = 0; {var} < {G}.n; {var}++) {{\n{idx}")
+                         f"    for (int64_t {var} = {r.lo}; {var} < {stop}; {var}++) {{\n{idx}")
             checks = self.data_checks(r.expr, g, c_string(_site(span)))
             if r.kind in ("sum_pre", "sum_post"):
                 end = self.g(g.source if r.kind == "sum_pre" else g.target)
@@ -1098,7 +1099,8 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
                       "count": f"if ({value}) {name}++;",
                       "min": f"{name} = fmin({name}, {value});",
                       "max": f"{name} = fmax({name}, {value});"}[r.kind]
-            tail = f"{name} /= (double){G}.n;\n" if r.kind == "mean" else ""
+            count = f"{G}.n" if r.hi is None and not r.lo else f"({stop} - {r.lo})"
+            tail = f"{name} /= (double){count};\n" if r.kind == "mean" else ""
             code.append(f"{checks}{ctype} {name} = {init};\n{{\n{loop_head}        {update}\n    }}\n}}\n{tail}")
             names[r] = name
         return "".join(code), names

@@ -211,13 +211,16 @@ class Noise(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Reduce(Expr):
-    """sum mean min max count over a group, or sum_pre / sum_post per synapse."""
+    """sum mean min max count over a group (its elements lo to hi: a
+    subgroup's), or sum_pre / sum_post per synapse."""
 
     kind: str
     group: str
     expr: Expr
     dtype: str = "f"
     span: Span | None = _span()
+    lo: int = 0
+    hi: int | None = None  # None: to the end of the group
 
 
 # ---- statements of event code ---------------------------------------------

@@ -197,8 +197,12 @@ class Protocol:
                 continue
             g = sim.groups[r.group]
             sim.check_lengths(r.expr, g, span)
-            n = sim.n[g.name]
-            k = sim.kernel(g, sim.all_elements(g), span, rng=sim.stream_for(r.expr))
+            els = sim.all_elements(g)
+            if r.lo or r.hi is not None:  # a subgroup's elements
+                hi = sim.n[g.name] if r.hi is None else min(r.hi, sim.n[g.name])
+                els = Elements(els.self[r.lo:hi], els.i[r.lo:hi], None if els.j is None else els.j[r.lo:hi])
+            n = len(els)
+            k = sim.kernel(g, els, span, rng=sim.stream_for(r.expr))
             values = np.broadcast_to(np.asarray(k.values(r.expr)), (n,))
             if r.kind in ("sum_pre", "sum_post"):
                 s = sim.syn[g.name]

@@ -63,6 +63,7 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
         self.groups: dict[str, m.Group] = {}
         self.dt = 1e-4
         self._reducing: str | None = None  # the group a reduction's argument ranges over
+        self._reducing_sub: str | None = None  # ... and the subgroup, if it ranges over one
         self._subexprs: dict[tuple[str, str], ast.SubexprDecl] = {}
         self._subexpr_busy: set[tuple[str, str]] = set()
         self._current_group: str | None = None

@@ -237,9 +237,14 @@ class ExpressionChecks:
                       f"(sum({e.obj}.{e.attr}), mean(...), ...) to use it {scope.what}", e.span)
         if e.obj in self.subgroup_decls:
             sub = self.subgroups.get(e.obj)
-            parent = sub[0] if sub else "its group"
-            self.fail(Code.UNSUPPORTED, f"'{e.obj}' is a subgroup: reading its variables in an expression is not "
-                      f"supported yet; reduce over '{parent}' with a condition on i", e.span)
+            if sub is None:
+                raise _Fail  # its declaration's error is reported
+            g = self.groups[sub[0]]
+            v = self._lookup_var(g, e.attr, e.span)
+            if self._reducing_sub == e.obj or v.shared and not scope.const_only:
+                return self._var_ref(g, v, "shared" if v.shared else "self", e.span, scope)
+            self.fail(Code.MISPLACED, f"'{e.obj}.{e.attr}' has one value per element; reduce it "
+                      f"(sum({e.obj}.{e.attr}), mean(...), ...) to use it {scope.what}", e.span)
         self._unknown(e.obj, list(self.groups) + (["pre", "post"] if scope.synapses else []), e.span, "group")
 
     def _e_Index(self, e: ast.Index, scope: Scope):
@@ -452,32 +457,41 @@ class ExpressionChecks:
                 self.fail(Code.MISPLACED, f"{f}() is only meaningful in an assignment to a synapses group",
                           e.span)
             group = scope.group
-        elif scope.group is not None and not scope.shared_only:
-            group = scope.group
-        else:
-            names = {n.obj for n in _ast_walk(arg) if isinstance(n, ast.Attr) and n.obj in self.groups}
-            for n in _ast_walk(arg):
-                if isinstance(n, ast.Attr) and n.obj in self.subgroup_decls:
-                    self._e_Attr(n, scope)  # not supported yet: says so
+        sub = None  # a subgroup's name: the reduction ranges over its elements
+        names = {n.obj for n in _ast_walk(arg) if isinstance(n, ast.Attr)
+                 and (n.obj in self.groups or n.obj in self.subgroup_decls)}
+        if f not in ("sum_pre", "sum_post") and scope.group is not None and not scope.shared_only and not names:
+            group = scope.group  # an assignment to each element reduces over its own group
+        elif f not in ("sum_pre", "sum_post"):
             if not names and scope.group is not None:
                 names = {scope.group.name}  # a shared assignment reduces over its own group
             if len(names) != 1:
                 self.fail(Code.MISPLACED, f"{f}() over which group? Name it in the argument, "
                           f"e.g. {f}(exc.count)", e.span)
-            group = self.groups[names.pop()]
+            name = names.pop()
+            if name in self.subgroup_decls:
+                if self.subgroups.get(name) is None:
+                    raise _Fail  # its declaration's error is reported
+                sub = name
+                group = self.groups[self.subgroups[name][0]]
+            else:
+                group = self.groups[name]
+        lo, hi = self.subgroups[sub][1:] if sub else (0, None)
         inner = Scope(group=group, synapses=group.kind == "synapses", rand=False, reductions=False,
-                      locals=scope.locals, what=f"inside {f}()")
-        saved, self._reducing = self._reducing, group.name
+                      locals=scope.locals, what=f"inside {f}()", offset=lo,
+                      size=None if hi is None else hi - lo)
+        saved = self._reducing, self._reducing_sub
+        self._reducing, self._reducing_sub = group.name, sub
         try:
             x, dim = self.expr(arg, inner)
         finally:
-            self._reducing = saved
+            self._reducing, self._reducing_sub = saved
         if f == "count":
             self._expect_bool(x, arg.span)
-            return ir.Reduce(f, group.name, x, "i", e.span), DIMENSIONLESS
+            return ir.Reduce(f, group.name, x, "i", e.span, lo, hi), DIMENSIONLESS
         if x.dtype == "b":
             self.fail(Code.BAD_TYPE, f"{f}() takes numbers; count(COND) counts conditions", arg.span)
-        return ir.Reduce(f, group.name, x, "f", e.span), dim
+        return ir.Reduce(f, group.name, x, "f", e.span, lo, hi), dim
 
 
 def _counted_from(index: ir.Expr, first: int) -> ir.Expr:

@@ -893,3 +893,41 @@ def test_recorded_subexpressions(tmp_path):
     t, v = c["mv"].t, c["mv"].values
     row = np.minimum(np.floor((t + 1e-3) / 2e-3 + 1e-9).astype(int), 3)
     np.testing.assert_allclose(c["mI"].values, v * v - np.array([0, 1, 3, 2])[row][:, None], rtol=0, atol=1e-12)
+
+
+SUBGROUP_REDUCTIONS = """\
+neurons P[10]:
+    dv/dt = (1 + i - v) / (10 ms) : 1
+    r : 1
+    threshold: v > 5
+    reset: v = 0
+subgroup Pe = P[2:6]
+subgroup Pi = P[6:10]
+phase p:
+    run 5 ms
+    save P.v as v
+    P.r[i == 0] = sum(Pe.v)
+    P.r[i == 1] = sum(where(i >= 2 and i < 6, P.v, 0))
+    P.r[i == 2] = mean(Pe.v)
+    P.r[i == 3] = mean(Pi.v * i)
+    P.r[i == 4] = max(Pe.v) - min(Pe.v)
+    P.r[i == 5] = count(Pe.v > 0.3 * (i + 1))
+    P.r[i == 6] = sum(Pe.v + 0 * N) + N
+    save P.r as r
+    Pi.v = mean(Pe.v)
+    run 1 ms
+"""
+
+
+def test_reductions_over_subgroups(tmp_path):
+    """sum, mean, min, max and count over a subgroup's elements (i and N
+    counting within it): the same on both backends, and the values of the
+    same reductions over those elements in numpy."""
+    c, ref = both(_inline(tmp_path, SUBGROUP_REDUCTIONS))
+    assert_same(c, ref)
+    v, r = c.saved["v"].ravel(), c.saved["r"].ravel()
+    pe, pi = v[2:6], v[6:10]
+    expected = [pe.sum(), pe.sum(), pe.mean(), (pi * np.arange(4)).mean(), pe.max() - pe.min(),
+                np.count_nonzero(pe > 0.3 * np.arange(1, 5)), pe.sum() + 10]
+    np.testing.assert_allclose(r[:7], expected, rtol=1e-15, atol=0)
+    assert r[0] == r[1]  # a subgroup's sum is the group's sum of those elements, in the same order
