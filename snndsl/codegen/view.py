@@ -1140,8 +1140,8 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             return self.save_expression(d, g)
         src = f"{self.g(g.name)}.{mangle('v', var.name)}"
         ctype = self.ctype(var)
-        n = "1" if var.shared else f"{self.g(g.name)}.n"
-        data = f"&{src}" if var.shared else src
+        n = "1" if var.shared else self.saved_count(d)
+        data = f"&{src}" if var.shared else (f"{src} + {d.lo}" if d.lo else src)
         reset = "" if d.rows else f"{S}.len = 0;\n    {S}_rows = 0;\n    "
         return f"""{{ /* save {g.name}.{var.name} as {d.name} */
     const size_t n = (size_t){n};
@@ -1151,24 +1151,30 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
     {S}_rows++;
 }}"""
 
+    def saved_count(self, d: ir.SaveDef) -> str:
+        """How many elements a save of a variable takes: the group's, or a subgroup's."""
+        n = f"{self.g(d.group)}.n"
+        if d.hi is None and not d.lo:
+            return n
+        return f"(snn_imin({d.hi}, {n}) - {d.lo})" if d.hi is not None else f"({n} - {d.lo})"
+
     def save_expression(self, d: ir.SaveDef, g: ir.Group) -> str:
         """A subexpression saved: evaluated for every element into the buffer."""
         S = f"sim->{mangle('s', d.name)}"
         ctype = self.ctype(self.saved_var(d))
         ctx = self.ctx(g, d.span)
         value = self.p.expr(d.expr, ctx)
-        G = self.g(g.name)
         var_i, idx = self.element(g)
         reset = "" if d.rows else f"{S}.len = 0;\n    {S}_rows = 0;\n    "
         checks = self.data_checks(d.expr, g, c_string(_site(d.span)))
         return f"""{checks}{{ /* save {g.name}.{d.var} (a subexpression) as {d.name} */
-    const size_t n = (size_t){G}.n;
+    const size_t n = (size_t){self.saved_count(d)};
     {reset}if (snn_buf_reserve(&{S}, n)) return snn_fail(sim, "out of memory saving {d.name}");
     {ctype} *out = ({ctype} *){S}.data + {S}.len;
     const double _t = sim->step * sim->dt;
     (void)_t;
-    for (int64_t {var_i} = 0; {var_i} < {G}.n; {var_i}++) {{
-{idx}        out[{var_i}] = ({ctype})({value});
+    for (int64_t {var_i} = {d.lo}; {var_i} < {d.lo} + (int64_t)n; {var_i}++) {{
+{idx}        out[{var_i} - {d.lo}] = ({ctype})({value});
     }}
     {S}.len += n;
     {S}_rows++;
@@ -1206,7 +1212,7 @@ if (sim->failed) return -1;"""
             S = f"sim->{mangle('s', s.name)}"
             g = self.groups[s.group]
             var = self.saved_var(s)
-            width = "1" if var.shared else f"(size_t){self.g(g.name)}.n"
+            width = "1" if var.shared else f"(size_t){self.saved_count(s)}"
             shape = (f"(size_t){S}_rows", width) if s.rows else (f"{S}.len",)
             out.append(CArray(f"{s.name}.npy", self.descr(var), f"{S}.data", shape))
             if g.kind == "synapses" and not var.shared:

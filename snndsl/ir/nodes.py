@@ -572,6 +572,8 @@ class SaveDef:
     dtype: str
     expr: Expr | None = None  # a subexpression: its value for each element
     span: Span | None = _span()
+    lo: int = 0  # a subgroup's elements lo to hi; hi None: to the end of the group
+    hi: int | None = None
 
 
 # The work of one time step, in Brian2's order (`Module.schedule`): what each

@@ -976,7 +976,8 @@ class Machine:
             dtype = DTYPES[s.dtype if s.expr is not None else g.var(s.var).dtype]
             rows = self.saved.get(s.name, [])
             if s.rows:
-                width = 1 if shared else self.n.get(g.name, 0)
+                n = self.n.get(g.name, 0)
+                width = 1 if shared else (n if s.hi is None else min(s.hi, n)) - s.lo
                 out[f"{s.name}.npy"] = np.array(rows, dtype=dtype).reshape(len(rows), width)
             else:
                 out[f"{s.name}.npy"] = np.array(rows[-1] if rows else [], dtype=dtype)

@@ -173,14 +173,18 @@ class Protocol:
         sim = self.sim
         d = next(x for x in sim.m.saves if x.name == s.save)
         g = sim.groups[d.group]
+        hi = sim.n[g.name] if d.hi is None else min(d.hi, sim.n[g.name])  # (a subgroup's elements)
         if d.expr is not None:
             sim.check_lengths(d.expr, g, d.span)
-            n = sim.n[g.name]
-            k = sim.kernel(g, sim.all_elements(g), d.span, rng=sim.stream_for(d.expr))
+            els = sim.all_elements(g)
+            els = Elements(els.self[d.lo:hi], els.i[d.lo:hi], None if els.j is None else els.j[d.lo:hi])
+            k = sim.kernel(g, els, d.span, rng=sim.stream_for(d.expr))
             dtype = {"f": np.float64, "i": np.int32, "b": np.bool_}[d.dtype]
-            row = np.broadcast_to(to_storage(k.values(d.expr), np.dtype(dtype)), (n,)).copy()
-        else:
+            row = np.broadcast_to(to_storage(k.values(d.expr), np.dtype(dtype)), (len(els),)).copy()
+        elif g.var(d.var).shared:
             row = sim.vars[(g.name, d.var)].copy()
+        else:
+            row = sim.vars[(g.name, d.var)][d.lo:hi].copy()
         if not d.rows:
             sim.saved[d.name] = []
             sim.saved_rows[d.name] = 0

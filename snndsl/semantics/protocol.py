@@ -226,13 +226,6 @@ class ProtocolChecks:
         if name in self.const_decls or name in self.param_decls or name in self.data_decls or name in self.groups:
             self.fail(Code.DUPLICATE, f"'{name}' is already declared at the top level", span)
 
-    def _target_var(self, t: ast.Target) -> tuple[m.Group, m.Variable]:
-        group, sub = self._group_or_subgroup(t.group, t.group_span)
-        if sub is not None:
-            self.fail(Code.UNSUPPORTED, f"'{t.group}' is a subgroup: saving or reducing over one is not "
-                      f"supported yet; use its group '{group.name}' with a condition on i", t.group_span)
-        var = self._lookup_var(group, t.var, t.var_span)
-        return group, var
 
     def _target(self, t: ast.Target) -> tuple[m.Group, m.Variable, tuple[int, int] | None]:
         """A phase statement's group and variable, and a subgroup's range."""
@@ -325,7 +318,8 @@ class ProtocolChecks:
         return ir.Freeze(group.name, var.name, s.frozen, where, lo, hi, s.span)
 
     def _save(self, s: ast.Save, in_loop: bool) -> ir.Stmt:
-        group, var = self._target_var(ast.Target(s.group, s.var, None, s.span, s.group_span, s.var_span))
+        group, var, sub = self._target(ast.Target(s.group, s.var, None, s.span, s.group_span, s.var_span))
+        lo, hi = sub if sub is not None and not var.shared else (0, None)
         if s.name in self.saves:
             self.fail(Code.DUPLICATE, f"'{s.name}' is already saved elsewhere", s.name_span,
                       f"first saved at {self.saves[s.name].span}")
@@ -336,7 +330,7 @@ class ProtocolChecks:
             self.fail(Code.MISPLACED, f"'{var.name}' draws random numbers: saving it would not show the "
                       "values the model used", s.var_span)
         self.saves[s.name] = ir.SaveDef(s.name, group.name, var.name, in_loop, format_dim(var.dim),
-                                        var.dtype, expr, span=s.span)
+                                        var.dtype, expr, span=s.span, lo=lo, hi=hi)
         return ir.SaveVar(s.name, s.span)
 
     # ---- expressions -----------------------------------------------------------

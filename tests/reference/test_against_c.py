@@ -931,3 +931,34 @@ def test_reductions_over_subgroups(tmp_path):
                 np.count_nonzero(pe > 0.3 * np.arange(1, 5)), pe.sum() + 10]
     np.testing.assert_allclose(r[:7], expected, rtol=1e-15, atol=0)
     assert r[0] == r[1]  # a subgroup's sum is the group's sum of those elements, in the same order
+
+
+SUBGROUP_SAVES = """\
+neurons P[10]:
+    dv/dt = (1 + i - v) / (10 ms) : 1
+    w = v * 2 + i : 1
+    k : 1 (shared)
+    init: k = 3
+subgroup Pe = P[2:6]
+phase p:
+    run 2 ms
+    save Pe.v as v_e
+    save Pe.w as w_e
+    save Pe.k as k_e
+    save P.v as v_all
+    for q in 0 .. 3:
+        run 1 ms
+        save Pe.v as rows
+"""
+
+
+def test_saves_of_a_subgroup(tmp_path):
+    """`save Pe.X`: the subgroup's elements (a variable, a subexpression, rows
+    in a loop), a shared variable's one value. A subexpression is the group's:
+    its i is the group's index, as Brian2's G[2:6].w gives."""
+    c, ref = both(_inline(tmp_path, SUBGROUP_SAVES))
+    assert_same(c, ref)
+    s = c.saved
+    np.testing.assert_array_equal(s["v_e"], s["v_all"][2:6])
+    np.testing.assert_array_equal(s["w_e"], 2 * s["v_e"] + np.arange(2, 6))
+    assert s["k_e"].tolist() == [3] and s["rows"].shape == (3, 4)
