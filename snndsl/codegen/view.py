@@ -406,6 +406,19 @@ class _Builder:
                          "sim->err, sizeof sim->err)) return snn_failed(sim);")
         return "\n".join(lines)
 
+    def within_subgroups(self, k: ir.Connect, g: ir.Group) -> str:
+        """Each synapse's i and j within the subgroups it joins: the copies users see."""
+        S = self.g(g.name)
+        a, c = (k.pre_range or (0,))[0], (k.post_range or (0,))[0]
+        return f"""    {S}.i = snn_alloc(sim, {S}.n ? {S}.n : 1, sizeof(int32_t));
+    {S}.j = snn_alloc(sim, {S}.n ? {S}.n : 1, sizeof(int32_t));
+    if (sim->failed) return -1;
+    for (int64_t _s = 0; _s < {S}.n; _s++) {{
+        {S}.i[_s] = {S}.pre[_s] - {a};
+        {S}.j[_s] = {S}.post[_s] - {c};
+    }}
+"""
+
     def connect(self, k: ir.Connect) -> str:
         """Synapses in Brian2's order (by i, then j), by the rule of the kernel
         (ir.Connect): 'bernoulli' skips ahead a Geometric(p) number of pairs to
@@ -415,12 +428,19 @@ class _Builder:
         g = self.groups[k.target]
         S, pre, post = self.g(g.name), self.g(g.source), self.g(g.target)
         head = f"/* connect {g.name}: {g.source} -> {g.target} ({g.connect}) */"
-        if k.rule == "pairs":
+        if k.rule == "pairs":  # between subgroups: pairs within them, stored as the groups' indices
             d = f"sim->{mangle('d', k.data)}"
-            return (f"{head}\nif (snn_connect_pairs(&{d}, {pre}.n, {post}.n, {c_string(k.data)}, "
+            (a, b), (c, e) = k.pre_range or (0, None), k.post_range or (0, None)
+            n_i = str(b - a) if b is not None else f"{pre}.n"
+            n_j = str(e - c) if e is not None else f"{post}.n"
+            shift = ""
+            if k.pre_range or k.post_range:
+                shift = (f"for (int64_t _s = 0; _s < {S}.n; _s++) {{ {S}.pre[_s] += {a}; {S}.post[_s] += {c}; }}\n"
+                         f"{{\n{self.within_subgroups(k, g)}}}\n")
+            return (f"{head}\nif (snn_connect_pairs(&{d}, {n_i}, {n_j}, {c_string(k.data)}, "
                     f"{c_string(_site(g.span))}, &{S}.n, &{S}.pre, &{S}.post,\n"
                     "                      sim->err, sizeof sim->err)) return snn_failed(sim);\n"
-                    + self.index_synapses(g))
+                    + shift + self.index_synapses(g))
         what = c_string(f"connecting {g.name}")
         push = f"""if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {{
     const size_t made = ii.len;
@@ -448,16 +468,7 @@ class _Builder:
     return snn_fail(sim, "out of memory while connecting {g.name} (%lld synapses)", (long long)({n_i} * {n_j}));
 }}
 """
-        within = ""
-        if k.pre_range or k.post_range:  # each synapse's i and j within the subgroups, the copies users see
-            within = f"""    {S}.i = snn_alloc(sim, {S}.n ? {S}.n : 1, sizeof(int32_t));
-    {S}.j = snn_alloc(sim, {S}.n ? {S}.n : 1, sizeof(int32_t));
-    if (sim->failed) return -1;
-    for (int64_t _s = 0; _s < {S}.n; _s++) {{
-        {S}.i[_s] = {S}.pre[_s] - {a};
-        {S}.j[_s] = {S}.post[_s] - {c};
-    }}
-"""
+        within = self.within_subgroups(k, g) if k.pre_range or k.post_range else ""
         return f"""{head}
 {{
     snn_buf ii, jj;

@@ -183,10 +183,6 @@ class GroupChecks:
                     if item.data not in self.data_decls:
                         self._unknown(item.data, self.data_decls, item.span, "data array")
                     self._data_rank(item.data, 2, item.span)
-                    if group.source_range or group.target_range:
-                        self.fail(Code.UNSUPPORTED, "'connect: from DATA' between subgroups is not supported yet; "
-                                  "connect the whole groups with the pairs offset, or use a condition",
-                                  item.span)
                     connects.append(dict(connect="data", connect_data=item.data, connect_span=item.span))
                 elif isinstance(item, ast.Method):
                     if d.kind not in ("neurons", "synapses"):

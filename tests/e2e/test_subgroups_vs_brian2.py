@@ -86,3 +86,53 @@ def test_subgroup_synapses_in_python_count_within_the_subgroups(tmp_path):
     np.testing.assert_array_equal(sim["T"].i, [0, 1])
     np.testing.assert_array_equal(sim["T"].j, [1, 3])
     np.testing.assert_array_equal(sim["S"].i, np.repeat(np.arange(4), 2))
+
+
+PAIRS = """\
+dt = 0.1 ms
+data pairs = [[0, 2], [1, 0], [3, 3], [3, 1], [0, 0]]
+neurons P[10]:
+    dv/dt = (1.1 + 0.1 * i - v) / (10 ms) : 1
+    threshold: v > 1
+    reset: v = 0
+subgroup A = P[2:6]
+subgroup B = P[5:9]
+synapses S: A -> B:
+    connect: from pairs
+    w : 1
+    init: w = 0.1 * i + 0.01 * j
+    on pre: post.v += w
+monitor mv: P.v
+monitor sp: spikes of P
+phase a:
+    run 30 ms
+    save S.w as w
+"""
+
+
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_connect_from_data_between_subgroups_as_brian2s_connect_i_j(tmp_path, backend):
+    """`connect: from DATA` between subgroups: the rows are (i, j) within
+    them, as Brian2's Synapses(P[2:6], P[5:9]).connect(i=..., j=...)."""
+    import brian2 as b2
+    path = tmp_path / "pairs.snn"
+    path.write_text(PAIRS)
+    ours = snndsl.compile(path, backend=backend).run()
+
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    P = b2.NeuronGroup(10, "dv/dt = (1.1 + 0.1 * i - v) / (10*ms) : 1", threshold="v > 1", reset="v = 0",
+                       method="exact")
+    S = b2.Synapses(P[2:6], P[5:9], "w : 1", on_pre="v_post += w")
+    S.connect(i=[0, 1, 3, 3, 0], j=[2, 0, 3, 1, 0])
+    S.w = "0.1 * i + 0.01 * j"
+    mv, sp = b2.StateMonitor(P, "v", record=True), b2.SpikeMonitor(P)
+    b2.run(30 * b2.ms)
+
+    np.testing.assert_array_equal(ours.saved_indices["w"][0], np.asarray(S.i))
+    np.testing.assert_array_equal(ours.saved_indices["w"][1], np.asarray(S.j))
+    np.testing.assert_allclose(ours.saved["w"], np.asarray(S.w), rtol=1e-15)
+    assert len(sp.i) > 10
+    np.testing.assert_array_equal(ours["sp"].i, np.asarray(sp.i))
+    np.testing.assert_allclose(ours["mv"].values, np.asarray(mv.v).T, rtol=1e-12, atol=1e-15)
