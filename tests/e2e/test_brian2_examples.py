@@ -181,6 +181,38 @@ def check_Sturzl_et_al_2000():
     np.testing.assert_array_equal(np.load(PORTS / "data" / "sturzl_wave.npy"), maker.wave())  # as its script writes it
 
 
+def _load_maker(name: str):
+    spec = importlib.util.spec_from_file_location(name, PORTS / "data" / f"{name}.py")
+    maker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(maker)
+    return maker
+
+
+def _jeffress_tracking(i: np.ndarray, t: np.ndarray, duration: float = 1.0, bins: int = 20):
+    """In each of `bins` windows: the detector that fires most, and the one whose
+    delay lines cancel the interaural delay max_delay * sin(theta) at the
+    window's centre, j = 14.5 * (1 + sin(theta) / 1.1)."""
+    edges = np.linspace(0, duration, bins + 1)
+    best = np.array([np.argmax(np.bincount(i[(t >= a) & (t < b)], minlength=30))
+                     for a, b in zip(edges[:-1], edges[1:])])
+    theta = 2 * np.pi * (edges[:-1] + edges[1:]) / 2
+    return best, 14.5 * (1 + np.sin(theta) / 1.1)
+
+
+def check_jeffress():
+    res = run("jeffress", seed=1)
+    best, expected = _jeffress_tracking(res["spikes"].i, res["spikes"].t)
+    assert np.corrcoef(best, expected)[0, 1] > 0.9        # the most active detector follows the azimuth
+    assert np.abs(best - expected).mean() < 4              # (30 detectors)
+    assert best[4:6].min() > 20 and best[14:16].max() < 9  # source at +90 degrees, then at -90
+    t = res["traces"].t
+    max_delay = 0.2 / 300
+    np.testing.assert_allclose(res["traces"].values, np.outer(np.sin(2 * np.pi * t), [-0.5, 0.5]) * max_delay,
+                               rtol=0, atol=1e-9)          # the ears' delays: theta turns once a second
+    np.testing.assert_array_equal(np.load(PORTS / "data" / "jeffress_sound.npy"),
+                                  _load_maker("make_jeffress_sound").sound())  # as its script writes it
+
+
 def check_STDP():
     res = run("STDP", duration="10 s")
     w = res.saved["w_final"]
@@ -567,3 +599,49 @@ def test_Morris_Lecar_1981_as_in_brian2():
     assert np.ptp(mon.V_[:]) > 50 * mV
     np.testing.assert_allclose(ours["mon_V"].values, mon.V_[:].T, rtol=1e-9, atol=1e-15)
     np.testing.assert_allclose(ours["mon_n"].values, mon.n[:].T, rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.brian2
+@pytest.mark.slow
+def test_jeffress_as_in_brian2():
+    """Over 4 seeds each, with the same sound: the same number of detector
+    spikes (within 3 standard errors) and the same tracking of the azimuth by
+    the most active detector (mean distance to the expected one, in detectors)."""
+    b2 = _brian2()
+    model = snndsl.compile(PORTS / "jeffress.snn")
+    sound_values = np.load(PORTS / "data" / "jeffress_sound.npy").astype(float)
+    ours, theirs = [], []
+    for seed in range(4):
+        s = model.run(seed=seed)["spikes"]
+        best, expected = _jeffress_tracking(s.i, s.t)
+        ours.append((len(s.i), np.abs(best - expected).mean()))
+        b2.start_scope()
+        b2.seed(seed)
+        ms = b2.ms
+        b2.defaultclock.dt = 0.02 * ms
+        sound = b2.TimedArray(sound_values, dt=b2.defaultclock.dt)  # noqa: F841 - the equations' namespace
+        max_delay = 20 * b2.cmeter / (300 * b2.metre / b2.second)
+        angular_speed = 2 * np.pi / b2.second  # noqa: F841
+        tau_ear, sigma_ear, tau, sigma, num_neurons = 1 * ms, .1, 1 * ms, .1, 30  # noqa: F841
+        ears = b2.NeuronGroup(2, """
+            dx/dt = (sound(t-delay)-x)/tau_ear+sigma_ear*(2./tau_ear)**.5*xi : 1 (unless refractory)
+            delay = distance*sin(theta) : second
+            distance : second
+            dtheta/dt = angular_speed : radian""", threshold="x>1", reset="x = 0", refractory=2.5 * ms,
+            method="euler")
+        ears.distance = [-.5 * max_delay, .5 * max_delay]
+        neurons = b2.NeuronGroup(num_neurons, "dv/dt = -v / tau + sigma * (2 / tau)**.5 * xi : 1",
+                                 threshold="v>1", reset="v = 0", method="euler")
+        S = b2.Synapses(ears, neurons, on_pre="v += .5")
+        S.connect()
+        S.delay["i==0"] = "(1.0*j)/(num_neurons-1)*1.1*max_delay"
+        S.delay["i==1"] = "(1.0*(num_neurons-j-1))/(num_neurons-1)*1.1*max_delay"
+        spikes = b2.SpikeMonitor(neurons)
+        b2.run(1000 * ms)
+        best, expected = _jeffress_tracking(np.asarray(spikes.i), np.asarray(spikes.t_))
+        theirs.append((len(spikes.i), np.abs(best - expected).mean()))
+    ours, theirs = np.array(ours), np.array(theirs)
+    se = np.sqrt(ours.var(axis=0, ddof=1) / 4 + theirs.var(axis=0, ddof=1) / 4)
+    assert abs(ours[:, 0].mean() - theirs[:, 0].mean()) < 3 * se[0] + 5
+    assert abs(ours[:, 1].mean() - theirs[:, 1].mean()) < 3 * se[1] + 0.5
+    assert ours[:, 1].max() < 3.5 and theirs[:, 1].max() < 3.5
