@@ -181,6 +181,55 @@ def check_Sturzl_et_al_2000():
     np.testing.assert_array_equal(np.load(PORTS / "data" / "sturzl_wave.npy"), maker.wave())  # as its script writes it
 
 
+def _load_maker(name: str):
+    spec = importlib.util.spec_from_file_location(name, PORTS / "data" / f"{name}.py")
+    maker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(maker)
+    return maker
+
+
+def _jeffress_tracking(i: np.ndarray, t: np.ndarray, duration: float = 1.0, bins: int = 20):
+    """In each of `bins` windows: the detector that fires most, and the one whose
+    delay lines cancel the interaural delay max_delay * sin(theta) at the
+    window's centre, j = 14.5 * (1 + sin(theta) / 1.1)."""
+    edges = np.linspace(0, duration, bins + 1)
+    best = np.array([np.argmax(np.bincount(i[(t >= a) & (t < b)], minlength=30))
+                     for a, b in zip(edges[:-1], edges[1:])])
+    theta = 2 * np.pi * (edges[:-1] + edges[1:]) / 2
+    return best, 14.5 * (1 + np.sin(theta) / 1.1)
+
+
+def check_jeffress():
+    res = run("jeffress", seed=1)
+    best, expected = _jeffress_tracking(res["spikes"].i, res["spikes"].t)
+    assert np.corrcoef(best, expected)[0, 1] > 0.9        # the most active detector follows the azimuth
+    assert np.abs(best - expected).mean() < 4              # (30 detectors)
+    assert best[4:6].min() > 20 and best[14:16].max() < 9  # source at +90 degrees, then at -90
+    t = res["traces"].t
+    max_delay = 0.2 / 300
+    np.testing.assert_allclose(res["traces"].values, np.outer(np.sin(2 * np.pi * t), [-0.5, 0.5]) * max_delay,
+                               rtol=0, atol=1e-9)          # the ears' delays: theta turns once a second
+    np.testing.assert_array_equal(np.load(PORTS / "data" / "jeffress_sound.npy"),
+                                  _load_maker("make_jeffress_sound").sound())  # as its script writes it
+
+
+def _homeostasis_epochs(res):
+    """The mean rates of the neurons with and without homeostasis in each 10 s
+    epoch of the varying stimulus, and the plastic weight's mean."""
+    return [np.asarray(x).reshape(4, -1).mean(axis=1) for x in
+            (res["M_rate_neuron_with_homeostasis"].rate, res["M_rate_neuron_without_homeostasis"].rate,
+             res["M2"].values[:, 0])]
+
+
+def check_spike_based_homeostasis():
+    res = run("spike_based_homeostasis", seed=1)
+    with_h, without, w = _homeostasis_epochs(res)
+    assert (np.abs(without - [25, 50, 0, 35]) < 5).all()  # follows the varying stimulus
+    assert (np.abs(with_h - 50) < 8).all()                # held at 50 Hz * dw_plus / dw_minus
+    assert w[2] > 1.5 > w[0] > w[3] > w[1]                # the plastic weight makes up for what is missing
+    assert res["M2"].values.min() >= 0 and res["M2"].values.max() <= 2
+
+
 def check_STDP():
     res = run("STDP", duration="10 s")
     w = res.saved["w_final"]
@@ -567,3 +616,97 @@ def test_Morris_Lecar_1981_as_in_brian2():
     assert np.ptp(mon.V_[:]) > 50 * mV
     np.testing.assert_allclose(ours["mon_V"].values, mon.V_[:].T, rtol=1e-9, atol=1e-15)
     np.testing.assert_allclose(ours["mon_n"].values, mon.n[:].T, rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.brian2
+@pytest.mark.slow
+def test_jeffress_as_in_brian2():
+    """Over 4 seeds each, with the same sound: the same number of detector
+    spikes (within 3 standard errors) and the same tracking of the azimuth by
+    the most active detector (mean distance to the expected one, in detectors)."""
+    b2 = _brian2()
+    model = snndsl.compile(PORTS / "jeffress.snn")
+    sound_values = np.load(PORTS / "data" / "jeffress_sound.npy").astype(float)
+    ours, theirs = [], []
+    for seed in range(4):
+        s = model.run(seed=seed)["spikes"]
+        best, expected = _jeffress_tracking(s.i, s.t)
+        ours.append((len(s.i), np.abs(best - expected).mean()))
+        b2.start_scope()
+        b2.seed(seed)
+        ms = b2.ms
+        b2.defaultclock.dt = 0.02 * ms
+        sound = b2.TimedArray(sound_values, dt=b2.defaultclock.dt)  # noqa: F841 - the equations' namespace
+        max_delay = 20 * b2.cmeter / (300 * b2.metre / b2.second)
+        angular_speed = 2 * np.pi / b2.second  # noqa: F841
+        tau_ear, sigma_ear, tau, sigma, num_neurons = 1 * ms, .1, 1 * ms, .1, 30  # noqa: F841
+        ears = b2.NeuronGroup(2, """
+            dx/dt = (sound(t-delay)-x)/tau_ear+sigma_ear*(2./tau_ear)**.5*xi : 1 (unless refractory)
+            delay = distance*sin(theta) : second
+            distance : second
+            dtheta/dt = angular_speed : radian""", threshold="x>1", reset="x = 0", refractory=2.5 * ms,
+            method="euler")
+        ears.distance = [-.5 * max_delay, .5 * max_delay]
+        neurons = b2.NeuronGroup(num_neurons, "dv/dt = -v / tau + sigma * (2 / tau)**.5 * xi : 1",
+                                 threshold="v>1", reset="v = 0", method="euler")
+        S = b2.Synapses(ears, neurons, on_pre="v += .5")
+        S.connect()
+        S.delay["i==0"] = "(1.0*j)/(num_neurons-1)*1.1*max_delay"
+        S.delay["i==1"] = "(1.0*(num_neurons-j-1))/(num_neurons-1)*1.1*max_delay"
+        spikes = b2.SpikeMonitor(neurons)
+        b2.run(1000 * ms)
+        best, expected = _jeffress_tracking(np.asarray(spikes.i), np.asarray(spikes.t_))
+        theirs.append((len(spikes.i), np.abs(best - expected).mean()))
+    ours, theirs = np.array(ours), np.array(theirs)
+    se = np.sqrt(ours.var(axis=0, ddof=1) / 4 + theirs.var(axis=0, ddof=1) / 4)
+    assert abs(ours[:, 0].mean() - theirs[:, 0].mean()) < 3 * se[0] + 5
+    assert abs(ours[:, 1].mean() - theirs[:, 1].mean()) < 3 * se[1] + 0.5
+    assert ours[:, 1].max() < 3.5 and theirs[:, 1].max() < 3.5
+
+
+@pytest.mark.brian2
+@pytest.mark.slow
+def test_spike_based_homeostasis_as_in_brian2():
+    """Over 2 seeds each (Brian2 takes 80 s a seed): the same rates of both
+    neurons and the same mean plastic weight in each 10 s epoch of the varying
+    stimulus."""
+    b2 = _brian2()
+    model = snndsl.compile(PORTS / "spike_based_homeostasis.snn")
+    ours, theirs = [], []
+    for seed in range(2):
+        ours.append(_homeostasis_epochs(model.run(seed=seed)))
+        b2.start_scope()
+        b2.seed(seed)
+        Hz, ms, second = b2.Hz, b2.ms, b2.second
+        steady_stimulus = b2.TimedArray([50] * Hz, dt=40 * second)  # noqa: F841 - the rates' namespace
+        steady_poisson = b2.PoissonGroup(1, rates="steady_stimulus(t)")
+        varying_stimulus = b2.TimedArray([25 * Hz, 50 * Hz, 0 * Hz, 35 * Hz, 0 * Hz], dt=10 * second)  # noqa: F841
+        varying_poisson = b2.PoissonGroup(1, rates="varying_stimulus(t)")
+        parameters = {"tau": 10 * ms, "dw_plus": 0.05, "dw_minus": 0.05, "w_max": 2, "w_initial": 0}
+        eqs = "dv/dt = (0 - v)/tau : 1 (unless refractory)"
+        with_h = b2.NeuronGroup(1, eqs, threshold="v > 1", reset="v = -1", method="euler", refractory=1 * ms,
+                                namespace=parameters)
+        without = b2.NeuronGroup(1, eqs, threshold="v > 1", reset="v = -1", method="euler", refractory=1 * ms,
+                                 namespace=parameters)
+        plastic = b2.Synapses(steady_poisson, with_h, "w : 1", on_pre="v_post += w\nw = clip(w + dw_plus, 0, w_max)",
+                              on_post="w = clip(w - dw_minus, 0, w_max)", namespace=parameters)
+        plastic.connect()
+        plastic.w = parameters["w_initial"]
+        # (no loops or comprehensions: Brian2's magic network takes the objects made in this frame)
+        static_without = b2.Synapses(varying_poisson, without, "w : 1", on_pre="v_post += w")
+        static_without.connect()
+        static_without.w = 2
+        static_with = b2.Synapses(varying_poisson, with_h, "w : 1", on_pre="v_post += w")
+        static_with.connect()
+        static_with.w = 2
+        weight = b2.StateMonitor(plastic, "w", record=True, dt=10 * ms)
+        spikes_with, spikes_without = b2.SpikeMonitor(with_h), b2.SpikeMonitor(without)
+        b2.run(40 * second)
+        theirs.append([np.histogram(spikes_with.t_[:], bins=4, range=(0, 40))[0] / 10,
+                       np.histogram(spikes_without.t_[:], bins=4, range=(0, 40))[0] / 10,
+                       np.asarray(weight.w[0]).reshape(4, -1).mean(axis=1)])
+    ours, theirs = np.array(ours).mean(axis=0), np.array(theirs).mean(axis=0)
+    np.testing.assert_allclose(ours[0], theirs[0], atol=6)     # Hz, with homeostasis: 50 in every epoch
+    np.testing.assert_allclose(ours[1], theirs[1], atol=5)     # Hz, without: the varying stimulus
+    np.testing.assert_allclose(ours[2], theirs[2], atol=0.35)  # the plastic weight
+    assert (np.abs(theirs[0] - 50) < 10).all() and (np.abs(theirs[1] - [25, 50, 0, 35]) < 6).all()
