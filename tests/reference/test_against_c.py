@@ -831,7 +831,7 @@ PORT_PARAMS = {
     "Brunel_Hakim_1999": {"duration": "5 ms"}, "Ornstein_Uhlenbeck": {"duration": "200 ms"},
     "reliability": {"duration": "50 ms"}, "non_reliability": {"duration": "50 ms"},
     "coupled_oscillators": {"duration": "1 s"}, "gapjunctions": {"duration": "100 ms"},
-    "jeffress": {"duration": "50 ms"}, "spike_based_homeostasis": {"duration": "1 s"},
+    "jeffress": {"duration": "50 ms"}, "spike_based_homeostasis": {"duration": "200 ms"},
 }
 
 
