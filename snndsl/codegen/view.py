@@ -830,8 +830,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         ctype = self.ctype(var)
         src = f"{self.g(g.name)}.{mangle('v', var.name)}"
         lo = mon.lo
-        count = f"(snn_imin({mon.hi}, {self.g(g.name)}.n) - {lo})" if mon.hi is not None else \
-            f"({self.g(g.name)}.n - {lo})"
+        count = self.range_count(g.name, lo, mon.hi)
         if mon.expr is not None:  # a subexpression: evaluated for each element of the range
             var_i, idx = self.element(g)
             value = self.p.expr(mon.expr, self.ctx(g, mon.span))
@@ -1110,8 +1109,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
                       "count": f"if ({value}) {name}++;",
                       "min": f"{name} = fmin({name}, {value});",
                       "max": f"{name} = fmax({name}, {value});"}[r.kind]
-            count = f"{G}.n" if r.hi is None and not r.lo else f"({stop} - {r.lo})"
-            tail = f"{name} /= (double){count};\n" if r.kind == "mean" else ""
+            tail = f"{name} /= (double){self.range_count(g.name, r.lo, r.hi)};\n" if r.kind == "mean" else ""
             code.append(f"{checks}{ctype} {name} = {init};\n{{\n{loop_head}        {update}\n    }}\n}}\n{tail}")
             names[r] = name
         return "".join(code), names
@@ -1151,7 +1149,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             return self.save_expression(d, g)
         src = f"{self.g(g.name)}.{mangle('v', var.name)}"
         ctype = self.ctype(var)
-        n = "1" if var.shared else self.saved_count(d)
+        n = "1" if var.shared else self.range_count(d.group, d.lo, d.hi)
         data = f"&{src}" if var.shared else (f"{src} + {d.lo}" if d.lo else src)
         reset = "" if d.rows else f"{S}.len = 0;\n    {S}_rows = 0;\n    "
         return f"""{{ /* save {g.name}.{var.name} as {d.name} */
@@ -1162,12 +1160,13 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
     {S}_rows++;
 }}"""
 
-    def saved_count(self, d: ir.SaveDef) -> str:
-        """How many elements a save of a variable takes: the group's, or a subgroup's."""
-        n = f"{self.g(d.group)}.n"
-        if d.hi is None and not d.lo:
-            return n
-        return f"(snn_imin({d.hi}, {n}) - {d.lo})" if d.hi is not None else f"({n} - {d.lo})"
+    def range_count(self, group: str, lo: int, hi: int | None) -> str:
+        """How many of a group's elements lo to hi (None: to its end) there
+        are: a subgroup's, a monitor's selection, or the whole group's n."""
+        n = f"{self.g(group)}.n"
+        if hi is None:
+            return f"({n} - {lo})" if lo else n
+        return f"(snn_imin({hi}, {n}) - {lo})"
 
     def save_expression(self, d: ir.SaveDef, g: ir.Group) -> str:
         """A subexpression saved: evaluated for every element into the buffer."""
@@ -1179,7 +1178,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         reset = "" if d.rows else f"{S}.len = 0;\n    {S}_rows = 0;\n    "
         checks = self.data_checks(d.expr, g, c_string(_site(d.span)))
         return f"""{checks}{{ /* save {g.name}.{d.var} (a subexpression) as {d.name} */
-    const size_t n = (size_t){self.saved_count(d)};
+    const size_t n = (size_t){self.range_count(d.group, d.lo, d.hi)};
     {reset}if (snn_buf_reserve(&{S}, n)) return snn_fail(sim, "out of memory saving {d.name}");
     {ctype} *out = ({ctype} *){S}.data + {S}.len;
     const double _t = sim->step * sim->dt;
@@ -1200,9 +1199,7 @@ if (sim->failed) return -1;"""
             if mon.kind == "state":
                 g = self.groups[mon.group]
                 var = self.monitored_var(mon)
-                width = "1" if var.shared else (
-                    f"(size_t)(snn_imin({mon.hi}, {self.g(g.name)}.n) - {mon.lo})" if mon.hi is not None
-                    else f"(size_t)({self.g(g.name)}.n - {mon.lo})")
+                width = "1" if var.shared else f"(size_t){self.range_count(g.name, mon.lo, mon.hi)}"
                 out.append(CArray(f"{mon.name}.t.npy", "<f8", f"{M}_t.data", (f"{M}_t.len",)))
                 out.append(CArray(f"{mon.name}.values.npy", self.descr(var), f"{M}_v.data",
                                   (f"{M}_t.len", width)))
@@ -1223,7 +1220,7 @@ if (sim->failed) return -1;"""
             S = f"sim->{mangle('s', s.name)}"
             g = self.groups[s.group]
             var = self.saved_var(s)
-            width = "1" if var.shared else f"(size_t){self.saved_count(s)}"
+            width = "1" if var.shared else f"(size_t){self.range_count(s.group, s.lo, s.hi)}"
             shape = (f"(size_t){S}_rows", width) if s.rows else (f"{S}.len",)
             out.append(CArray(f"{s.name}.npy", self.descr(var), f"{S}.data", shape))
             if g.kind == "synapses" and not var.shared:

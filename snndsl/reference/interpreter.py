@@ -293,6 +293,12 @@ class Machine:
     def kernel(self, g: ir.Group | None, elements: Elements, span, **kw) -> Kernel:
         return Kernel(self, g, elements, self.step_count * self.dt, site(span), **kw)
 
+    def elements_in(self, g: ir.Group, lo: int, hi: int | None) -> Elements:
+        """The group's elements lo to hi (None: to its end): a subgroup's, or a monitor's selection."""
+        els = self.all_elements(g)
+        stop = self.n[g.name] if hi is None else min(hi, self.n[g.name])
+        return Elements(els.self[lo:stop], els.i[lo:stop], None if els.j is None else els.j[lo:stop])
+
     def all_elements(self, g: ir.Group) -> Elements:
         n = self.n[g.name]
         if g.kind == "synapses":
@@ -730,9 +736,7 @@ class Machine:
         var = self.monitored_var(mon)
         if mon.expr is not None:  # a subexpression: evaluated for each element of the range
             g = self.groups[mon.group]
-            hi = self.n[mon.group] if mon.hi is None else min(mon.hi, self.n[mon.group])
-            els = self.all_elements(g)
-            sel = Elements(els.self[mon.lo:hi], els.i[mon.lo:hi], None if els.j is None else els.j[mon.lo:hi])
+            sel = self.elements_in(g, mon.lo, mon.hi)
             values = self.kernel(g, sel, mon.span).values(mon.expr)
             row = np.broadcast_to(to_storage(values, np.dtype(DTYPES[var.dtype])), (len(sel),)).copy()
         elif var.shared:

@@ -176,8 +176,7 @@ class Protocol:
         hi = sim.n[g.name] if d.hi is None else min(d.hi, sim.n[g.name])  # (a subgroup's elements)
         if d.expr is not None:
             sim.check_lengths(d.expr, g, d.span)
-            els = sim.all_elements(g)
-            els = Elements(els.self[d.lo:hi], els.i[d.lo:hi], None if els.j is None else els.j[d.lo:hi])
+            els = sim.elements_in(g, d.lo, d.hi)
             k = sim.kernel(g, els, d.span, rng=sim.stream_for(d.expr))
             dtype = {"f": np.float64, "i": np.int32, "b": np.bool_}[d.dtype]
             row = np.broadcast_to(to_storage(k.values(d.expr), np.dtype(dtype)), (len(els),)).copy()
@@ -201,10 +200,7 @@ class Protocol:
                 continue
             g = sim.groups[r.group]
             sim.check_lengths(r.expr, g, span)
-            els = sim.all_elements(g)
-            if r.lo or r.hi is not None:  # a subgroup's elements
-                hi = sim.n[g.name] if r.hi is None else min(r.hi, sim.n[g.name])
-                els = Elements(els.self[r.lo:hi], els.i[r.lo:hi], None if els.j is None else els.j[r.lo:hi])
+            els = sim.elements_in(g, r.lo, r.hi)  # (a subgroup's, or all)
             n = len(els)
             k = sim.kernel(g, els, span, rng=sim.stream_for(r.expr))
             values = np.broadcast_to(np.asarray(k.values(r.expr)), (n,))

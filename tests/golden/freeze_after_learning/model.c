@@ -329,7 +329,7 @@ static void snn_step(snn_sim *sim)
     (void)_t;
     /* 1. state monitors record */
     if (_step % 10 == 0 && (1)) {
-        const int64_t n = (sim->g_S.n - 0);
+        const int64_t n = sim->g_S.n;
         if (snn_buf_reserve(&sim->m_weights_t, 1) || snn_buf_reserve(&sim->m_weights_v, (size_t)n)) { snn_fail(sim, "out of memory in monitor weights"); return; }
         ((double *)sim->m_weights_t.data)[sim->m_weights_t.len++] = (double)(_step / 10) * 0.001;
         memcpy((double *)sim->m_weights_v.data + sim->m_weights_v.len, sim->g_S.v_w + 0, (size_t)n * sizeof(double));
@@ -842,7 +842,7 @@ int snn_sim_array(const snn_sim *sim, size_t k, snn_result_array *out)
         return 0;
     case 1:
         *out = (snn_result_array){ "weights.values.npy", "<f8", 2,
-                                   { sim->m_weights_t.len, (size_t)(sim->g_S.n - 0) }, sim->m_weights_v.data };
+                                   { sim->m_weights_t.len, (size_t)sim->g_S.n }, sim->m_weights_v.data };
         return 0;
     case 2:
         *out = (snn_result_array){ "out_spikes.i.npy", "<i4", 1,
