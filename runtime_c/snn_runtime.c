@@ -1,5 +1,6 @@
 //! snn_runtime.c - see snn_runtime.h. C11, libm and POSIX; no mutable static state.
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE  /* madvise's MADV_HUGEPAGE (Linux), beside POSIX */
 
 #include "snn_runtime.h"
 #include "snn_support.h"
@@ -13,6 +14,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -1804,11 +1806,108 @@ static int snn_cmp_spike(const void *a, const void *b)
     return (x->i > y->i) - (x->i < y->i);
 }
 
+void *snn_zalloc(int64_t n, size_t size)
+{
+    const size_t count = n > 0 ? (size_t)n : 1;
+    void *p = calloc(count, size);
+#ifdef MADV_HUGEPAGE
+    /* Arrays of several MiB: ask for 2 MiB pages where the kernel gives them
+       only on request (transparent huge pages in "madvise" mode). A pathway
+       that visits a neuron's synapses at a stride of N x 8 bytes touches a
+       new 4 KiB page at every synapse; with 2 MiB pages the page-table walks
+       vanish. Only the whole huge pages inside the block are advised; a
+       refusal changes nothing but speed. */
+    const size_t huge = (size_t)2 << 20;
+    if (p && count <= SIZE_MAX / size && count * size >= 2 * huge) {
+        const uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1);
+        const uintptr_t hi = ((uintptr_t)p + count * size) & ~(uintptr_t)(huge - 1);
+        if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    }
+#endif
+    return p;
+}
+
 static void *snn_calloc_n(int64_t n, size_t size, char *err, size_t errlen)
 {
-    void *p = calloc(n > 0 ? (size_t)n : 1, size);
+    void *p = snn_zalloc(n, size);
     if (!p) fail(err, errlen, "out of memory (%lld elements)", (long long)n);
     return p;
+}
+
+/* Calendar of next spikes (see snn_runtime.h). */
+
+static int snn_cmp_i32(const void *a, const void *b)
+{
+    const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+//! Insertion sort for the few sources due in one step (qsort beyond).
+static void snn_sort_i32(int32_t *v, int64_t n)
+{
+    if (n > 32) {
+        qsort(v, (size_t)n, sizeof *v, snn_cmp_i32);
+        return;
+    }
+    for (int64_t k = 1; k < n; k++) {
+        const int32_t x = v[k];
+        int64_t m = k;
+        for (; m > 0 && v[m - 1] > x; m--) v[m] = v[m - 1];
+        v[m] = x;
+    }
+}
+
+int snn_calendar_build(snn_calendar *c, int64_t n, const int64_t *next, int64_t now, char *err, size_t errlen)
+{
+    if (!c->slot) {
+        int64_t slots = 64;
+        while (slots < n && slots < (INT64_C(1) << 20)) slots <<= 1;
+        c->slot = calloc((size_t)slots, sizeof *c->slot);
+        if (!c->slot) return fail(err, errlen, "out of memory (a calendar of %lld slots)", (long long)slots);
+        c->nslots = slots;
+        for (int64_t k = 0; k < slots; k++) snn_buf_init(&c->slot[k], sizeof(int32_t));
+    }
+    for (int64_t k = 0; k < c->nslots; k++) c->slot[k].len = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (next[i] >= now && snn_calendar_add(c, (int32_t)i, next[i], err, errlen)) return -1;
+    return 0;
+}
+
+int snn_calendar_add(snn_calendar *c, int32_t i, int64_t step, char *err, size_t errlen)
+{
+    if (step > SNN_MAX_STEPS) return 0;  /* never emitted */
+    snn_buf *b = &c->slot[step & (c->nslots - 1)];
+    if (snn_buf_reserve(b, 1)) return fail(err, errlen, "out of memory in the calendar of a Poisson group");
+    ((int32_t *)b->data)[b->len++] = i;
+    return 0;
+}
+
+int64_t snn_calendar_due(snn_calendar *c, int64_t step, const int64_t *next, int32_t *out)
+{
+    const int64_t mask = c->nslots - 1;
+    snn_buf *b = &c->slot[step & mask];
+    int32_t *e = b->data;
+    size_t keep = 0;
+    int64_t n = 0;
+    for (size_t k = 0; k < b->len; k++) {
+        const int32_t i = e[k];
+        if (next[i] == step)
+            out[n++] = i;
+        else if (next[i] > step && (next[i] & mask) == (step & mask))
+            e[keep++] = i;  /* a later lap */
+    }
+    b->len = keep;
+    snn_sort_i32(out, n);
+    return n;
+}
+
+void snn_calendar_free(snn_calendar *c)
+{
+    if (c->slot)
+        for (int64_t k = 0; k < c->nslots; k++) snn_buf_free(&c->slot[k]);
+    free(c->slot);
+    c->slot = NULL;
+    c->nslots = 0;
 }
 
 int snn_spikegen_sort(int64_t n, const double *idx, int64_t n_idx, const double *times, int64_t n_times,

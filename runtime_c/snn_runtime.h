@@ -89,6 +89,14 @@ void snn_binomial_prepare(snn_binomial_t *b, int64_t n, double p);
 int64_t snn_binomial_draw(const snn_binomial_t *b, snn_rng *r);
 
 /* ---------------------------------------------------------------------------
+ * Zeroed arrays
+ * ------------------------------------------------------------------------- */
+
+//! calloc(max(n, 1), size), with 2 MiB pages asked for when the block is
+//! large (Linux); free() it as usual. NULL when out of memory.
+void *snn_zalloc(int64_t n, size_t size);
+
+/* ---------------------------------------------------------------------------
  * Growable typed buffer (capacity doubles, so appends are amortised O(1)).
  * ------------------------------------------------------------------------- */
 
@@ -106,6 +114,25 @@ static inline void *snn_buf_at(const snn_buf *b, size_t i)
 {
     return (char *)b->data + i * b->elsize;
 }
+
+/* ---------------------------------------------------------------------------
+ * Calendar of next spikes (Poisson sources that draw the step of their next
+ * spike): each source is filed in slot (step mod nslots) of the step of its
+ * next spike, so a step visits the sources due then (and the few filed for
+ * later laps of the calendar), not all N.
+ * ------------------------------------------------------------------------- */
+
+typedef struct { snn_buf *slot; int64_t nslots; } snn_calendar;
+
+//! Files anew each source i of n whose next[i] >= now (a zeroed calendar's
+//! slots are allocated on first use: a power of two >= n, at most 2**20).
+int snn_calendar_build(snn_calendar *c, int64_t n, const int64_t *next, int64_t now, char *err, size_t errlen);
+//! Files source i under `step` (one past SNN_MAX_STEPS: never due).
+int snn_calendar_add(snn_calendar *c, int32_t i, int64_t step, char *err, size_t errlen);
+//! The sources whose next[i] == step, in ascending order, into `out` (room
+//! for all n), taken out of the calendar; returns how many.
+int64_t snn_calendar_due(snn_calendar *c, int64_t step, const int64_t *next, int32_t *out);
+void snn_calendar_free(snn_calendar *c);
 
 /* ---------------------------------------------------------------------------
  * String builder. Appends never fail loudly: on out-of-memory `failed` is

@@ -169,9 +169,11 @@ def test_compile_no_opt_builds_unoptimized_c_that_computes_the_same(cli, tmp_pat
     noopt = (tmp_path / "build_noopt" / "model.c").read_text()
     assert opt != noopt
     assert "v_lastupdate_pre" in opt and "v_lastupdate_post" in opt and "-50.0" in opt
-    assert "v_x[_i]" in opt and "v_y[_j]" in opt
-    assert "v_lastupdate_pre" not in noopt and "sim->g_S.v_lastupdate[_s]" in noopt
-    assert "v_x[_s]" in noopt and "-1.0 / 0.02" in noopt and "-50.0" not in noopt
+    assert "sim->g_S.v_x = snn_alloc(sim, sim->g_inp.n," in opt
+    assert "sim->g_S.v_y = snn_alloc(sim, sim->g_out.n," in opt
+    assert "v_lastupdate_pre" not in noopt and "sim->g_S.v_lastupdate = snn_alloc(sim, sim->g_S.n," in noopt
+    assert "sim->g_S.v_x = snn_alloc(sim, sim->g_S.n," in noopt
+    assert "-1.0 / 0.02" in noopt and "-50.0" not in noopt
 
     # both binaries, run as the README runs them, give the same numbers
     for folder in ("build_opt", "build_noopt"):

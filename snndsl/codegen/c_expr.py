@@ -96,6 +96,8 @@ class Context:
     # (group, variable) -> a local `restrict` pointer to its array, declared
     # before a hot loop so the compiler need not reload it after every store
     arrays: dict = field(default_factory=dict)
+    # (group, shared variable) -> a local copy, for code that never writes it
+    scalars: dict = field(default_factory=dict)
     # (group, variable) frozen everywhere in the phases this code runs in:
     # no code writes them (phase specialisation, see view.py)
     drop: frozenset = frozenset()
@@ -121,7 +123,7 @@ class CPrinter:
     def var(self, v: ir.Var, ctx: Context) -> str:
         base = f"sim->{mangle('g', v.group)}.{mangle('v', v.name)}"
         if v.at == "shared":
-            return base
+            return ctx.scalars.get((v.group, v.name), base)
         if v.at == "first":  # the one element of a one-element group (a linked variable)
             return f"{base}[0]"
         base = ctx.arrays.get((v.group, v.name), base)
@@ -351,18 +353,33 @@ class CPrinter:
         if any(s.unless_refractory):
             flag = self.var(ir.Var(s.group, "not_refractory", "self", "b"), ctx)
             bits.append(f"({flag} ? 0 : {1 << len(freezable)})")
-        if bits:
+        kept = [r for r, name in enumerate(s.vars) if (s.group, name) not in ctx.drop]
+        coeff = {name: f"{name}[{{}}]" for name, _ in factors}
+        if bits and len(bits) <= 2:
+            # few sets: each factor chosen by a select, not through a pointer
+            # chosen per element, so that the loop vectorizes (a blend)
+            lines.append(f"{indent}    const int _set = {' | '.join(bits)};")
+            sets = 1 << len(bits)
+            for name, k in factors:
+                used = [r * n + c for r in kept for c in (range(n) if name == "_E" else used_c) if reach[r][c]]
+                for idx in used:
+                    chain = f"{L}[{2 * (sets - 1) + k}][{idx}]"
+                    for number in reversed(range(sets - 1)):
+                        chain = f"_set == {number} ? {L}[{2 * number + k}][{idx}] : {chain}"
+                    lines.append(f"{indent}    const double {name}{idx} = ({chain});")
+                coeff[name] = f"{name}{{}}"
+        elif bits:
             lines.append(f"{indent}    const int _set = {' | '.join(bits)};")
             for name, k in factors:
                 lines.append(f"{indent}    const double *{name} = {L}[2 * _set + {k}];")
         else:
             for name, k in factors:
                 lines.append(f"{indent}    const double *{name} = {L}[{k}];")
-        for r, name in enumerate(s.vars):
-            if (s.group, name) in ctx.drop:
-                continue
-            terms = [f"_E[{r * n + k}] * _x{k}" for k in range(n) if reach[r][k]]
-            terms += [f"_F[{r * n + k}] * _c{k}" for k in used_c if reach[r][k]]
+        E, F = coeff["_E"], coeff.get("_F")
+        for r in kept:
+            name = s.vars[r]
+            terms = [f"{E.format(r * n + k)} * _x{k}" for k in range(n) if reach[r][k]]
+            terms += [f"{F.format(r * n + k)} * _c{k}" for k in used_c if reach[r][k]]
             x = ir.Var(s.group, name)
             write = f"{self.var(x, ctx)} = {' + '.join(terms) or '0.0'};"
             lines.append(f"{indent}    {self._guarded(x, write, ctx)}")

@@ -333,6 +333,8 @@ class _Builder:
             {G}.next_spike[_i] = now + snn_geometric(&sim->rng[{g.stream}], p);
         }}
     }}
+    if (snn_calendar_build(&{G}.calendar, {G}.n, {G}.next_spike, now, sim->err, sizeof sim->err))
+        return snn_failed(sim);
 }}""")
         for (group, a), cname in self.p.decay_tables.items():
             rate = self.p.expr(a, Context())
@@ -901,17 +903,17 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         G = self.g(g.name)
         ctx = self.ctx(g, k.span)
         if k.sampling == "skip ahead":
-            return f"""{{ /* {g.name}: the sources whose next spike is now */
+            # in ascending order, each drawing its next spike: the order of
+            # a scan of all sources, at the cost of those due
+            return f"""{{ /* {g.name}: the sources whose next spike is now, from its calendar */
     int64_t *const restrict next = {G}.next_spike;
     const double *const restrict p = {G}.p_spike;
     int32_t *const restrict spikes = {G}.spikes;
-    const int64_t _n = {G}.n;
-    int64_t n = 0;
-    for (int64_t _i = 0; _i < _n; _i++) {{
-        if (next[_i] == _step) {{
-            spikes[n++] = (int32_t)_i;
-            next[_i] = _step + 1 + snn_geometric(&sim->rng[{k.stream}], p[_i]);
-        }}
+    const int64_t n = snn_calendar_due(&{G}.calendar, _step, next, spikes);
+    for (int64_t k = 0; k < n; k++) {{
+        const int32_t _i = spikes[k];
+        next[_i] = _step + 1 + snn_geometric(&sim->rng[{k.stream}], p[_i]);
+        if (snn_calendar_add(&{G}.calendar, _i, next[_i], sim->err, sizeof sim->err)) {{ sim->failed = 1; return; }}
     }}
     {G}.nspikes = n;
 }}"""
@@ -932,6 +934,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         body, once = k.body, k.once
         ctx = self.ctx(g, k.span)
         ctx.guard_refractory = ctx.guard_frozen = True
+        locals_ = self.local_storage((body, once), ctx)
         code = self.p.stmts(body, ctx, "        ")
         me, other = ("_i", "_j") if event == "pre" else ("_j", "_i")
         if k.delay == "heterogeneous":
@@ -945,7 +948,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
     }}
 }}
 {{ /* on pre of {g.name}: the spikes arriving now */
-    snn_buf *slot = &{S}.ring[_step & ({S}.ring_size - 1)];
+{locals_}    snn_buf *slot = &{S}.ring[_step & ({S}.ring_size - 1)];
     for (size_t k = 0; k < slot->len; k++) {{
         const int64_t _s = ((const int32_t *)slot->data)[k];
         const int64_t _i = {S}.pre[_s], _j = {S}.post[_s];
@@ -980,12 +983,45 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
     }}
 """
         return f"""{prelude}{{ /* on {event} of {g.name} */
-    const int32_t *spikes = {spikes};
+{locals_}    const int32_t *spikes = {spikes};
     const int64_t nspikes = {count};
     for (int64_t k = 0; k < nspikes; k++) {{
     const int64_t {me} = spikes[k];
 {head}{loop}}}
 }}"""
+
+    def local_storage(self, code, ctx: Context) -> str:
+        """Declarations that let the compiler keep a hot loop in registers:
+        a local `restrict` pointer to each array `code` touches (a store to
+        one then cannot force reloads of the others), and a local copy of
+        each shared variable it reads but never writes (W_max, say, which a
+        store to w could otherwise have changed). They go into `ctx`, so
+        that every access in the block goes through them."""
+        arrays, written = set(), set()
+        for n in ir.walk(code):
+            if isinstance(n, ir.Var):
+                arrays.add((n.group, n.name))
+            elif isinstance(n, ir.Advance):
+                arrays |= {(n.group, name) for name in (*n.vars, n.clock)}
+                written |= {(n.group, name) for name in (*n.vars, n.clock)}
+            if isinstance(n, ir.Assign):
+                written.add((n.target.group, n.target.name))
+        lines = []
+        for group, name in sorted(arrays):
+            v = self.groups[group].var(name)
+            member = f"{self.g(group)}.{mangle('v', name)}"
+            local = f"_a{len(ctx.arrays) + len(ctx.scalars)}"
+            if not v.shared:
+                ctx.arrays[(group, name)] = local
+                decl = f"{self.ctype(v)} *const restrict {local} = {member};"
+            elif (group, name) not in written:
+                ctx.scalars[(group, name)] = local
+                decl = f"const {self.ctype(v)} {local} = {member};"
+            else:
+                continue
+            # (void): unused where a phase's step drops the code that reads it
+            lines.append(f"{decl} (void){local};  /* {group}.{name} */")
+        return "".join(f"    {line}\n" for line in lines)
 
     # ---- the protocol --------------------------------------------------------------
     def protocol(self) -> tuple[str, ...]:
@@ -1361,6 +1397,8 @@ if (sim->failed) return -1;"""
         for g in self.m.groups:
             G = self.g(g.name)
             for f in self.fields(g):
+                if f.snapshot == "derived":
+                    continue
                 # a queue is saved as its lists of int32 values
                 elsize = "sizeof(int32_t)" if f.snapshot == "queue" else f"sizeof({f.ctype})"
                 count = self.count(f.count) if f.count is not None else "1"
@@ -1421,6 +1459,8 @@ if (sim->failed) return -1;"""
         for g in self.m.groups:
             G = self.g(g.name)
             for f in self.fields(g):
+                if f.ctype == "snn_calendar":
+                    out.append(f"snn_calendar_free(&{G}.{self.member(f)});")
                 if f.count is None:
                     continue
                 if f.snapshot == "queue":

@@ -54,8 +54,9 @@ class Field:
     `ctype`: the element type ('snn_buf' for a queue of spike lists).
     `count`: the number of elements of an array; None for a single value.
     `snapshot`: how snapshots treat it: 'scalar' (one value), 'fixed' (a
-    value the model fixes, which a snapshot must agree with), 'array', or
-    'queue' (`count` lists of int32 values).
+    value the model fixes, which a snapshot must agree with), 'array',
+    'queue' (`count` lists of int32 values), or 'derived' (not saved: built
+    again from the other fields at the start of every run).
     """
 
     name: str
@@ -98,7 +99,8 @@ def fields(g: ir.Group, precision: str, poisson_skips: bool) -> tuple[Field, ...
                 Field("nspikes", "internal", "int64_t", None, "scalar")]
     if g.kind == "poisson" and poisson_skips:
         out += [Field("next_spike", "internal", "int64_t", _n(g.name), "array", "the step of each source's next spike"),
-                Field("p_spike", "internal", "double", _n(g.name), "array", "rate * dt, fixed during a run")]
+                Field("p_spike", "internal", "double", _n(g.name), "array", "rate * dt, fixed during a run"),
+                Field("calendar", "internal", "snn_calendar", None, "derived", "the sources by next_spike")]
     if g.kind == "spikes":
         sources = Count((Size("nsrc", g.name),))
         out += [Field("nsrc", "internal", "int64_t", None, "scalar", "spikes of the generator"),

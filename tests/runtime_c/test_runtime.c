@@ -1105,6 +1105,86 @@ static void test_index_synapses(void)
     free(ps); free(psyn); free(pother); free(qs); free(qsyn); free(qother);
 }
 
+//! The calendar against a scan of every source: the same sources due in each
+//! step, in ascending order, over many laps of its slots, with sources that
+//! are never due, several due in one step, and a rebuild in the middle (which
+//! files only the sources due at or after `now`).
+static void calendar_against_scan(int64_t n, int64_t spread, int64_t steps, uint64_t seed)
+{
+    char err[256];
+    snn_rng r;
+    snn_rng_seed(&r, seed, 0);
+    int64_t *next = calloc((size_t)n, sizeof *next);
+    int32_t *due = calloc((size_t)n, sizeof *due), *want = calloc((size_t)n, sizeof *want);
+    for (int64_t i = 0; i < n; i++)
+        next[i] = i % 7 == 3 ? SNN_STEPS_NEVER : (int64_t)(snn_rng_uniform(&r) * (double)spread);
+    snn_calendar c = {0};
+    CHECK(snn_calendar_build(&c, n, next, 0, err, sizeof err) == 0);
+    CHECK(c.nslots >= 64 && c.nslots >= (n < (1 << 20) ? n : 1 << 20) && !(c.nslots & (c.nslots - 1)));
+    int same = 1;
+    int64_t total = 0;
+    for (int64_t step = 0; step < steps; step++) {
+        if (step == steps / 2) {  /* as at the start of a run: stale entries gone, past ones not filed */
+            next[0] = step - 5;
+            CHECK(snn_calendar_build(&c, n, next, step, err, sizeof err) == 0);
+        }
+        const int64_t got = snn_calendar_due(&c, step, next, due);
+        int64_t expect = 0;
+        for (int64_t i = 0; i < n; i++)
+            if (next[i] == step) want[expect++] = (int32_t)i;
+        same &= got == expect;
+        for (int64_t k = 0; k < got && k < expect; k++) same &= due[k] == want[k];
+        total += got;
+        for (int64_t k = 0; k < got; k++) {
+            const int32_t i = due[k];
+            next[i] = step + 1 + (int64_t)(snn_rng_uniform(&r) * (double)spread);
+            CHECK(snn_calendar_add(&c, i, next[i], err, sizeof err) == 0);
+        }
+    }
+    CHECK(same);
+    CHECK(total > steps / spread);  /* it did emit */
+    snn_calendar_free(&c);
+    CHECK(c.slot == NULL && c.nslots == 0);
+    free(next);
+    free(due);
+    free(want);
+}
+
+static void test_calendar(void)
+{
+    calendar_against_scan(1, 200, 5000, 1);        /* one source, many laps of 64 slots */
+    calendar_against_scan(100, 3, 2000, 2);        /* several due in most steps */
+    calendar_against_scan(300, 1000, 20000, 3);    /* sparse: most slots empty, later laps filed */
+    calendar_against_scan(5000, 40000, 30000, 4);  /* more sources than slots fill in one lap */
+    /* a step past the last one is never due, and not filed */
+    char err[256];
+    snn_calendar c = {0};
+    int64_t next[1] = {SNN_STEPS_NEVER};
+    int32_t due[1];
+    CHECK(snn_calendar_build(&c, 1, next, 0, err, sizeof err) == 0);
+    int64_t filed = 0;
+    for (int64_t k = 0; k < c.nslots; k++) filed += (int64_t)c.slot[k].len;
+    CHECK(filed == 0);
+    CHECK(snn_calendar_due(&c, SNN_STEPS_NEVER, next, due) == 0);
+    snn_calendar_free(&c);
+}
+
+static void test_zalloc(void)
+{
+    /* large enough to be advised huge pages (where the kernel has them): zeroed, writable, freeable */
+    const int64_t n = (INT64_C(9) << 20) / 8;
+    double *a = snn_zalloc(n, sizeof *a);
+    CHECK(a != NULL);
+    int zero = 1;
+    for (int64_t k = 0; k < n; k += 511) zero &= a[k] == 0.0;
+    CHECK(zero && a[n - 1] == 0.0);
+    a[n - 1] = 1.0;
+    free(a);
+    void *one = snn_zalloc(0, 8);  /* never NULL for an empty array */
+    CHECK(one != NULL);
+    free(one);
+}
+
 static void test_exact_factors(void)
 {
     double E[4], F[4], Eref[4], Fref[4];
@@ -1197,6 +1277,8 @@ int main(int argc, char **argv)
     test_spikegen_sort();
     test_connect_pairs();
     test_index_synapses();
+    test_calendar();
+    test_zalloc();
     if (argc >= 3) {
         test_npy_fixtures(argv[1]);
         test_npy_write(argv[2]);

@@ -161,7 +161,7 @@ SNN_MAYBE_UNUSED static char *snn_strdup(const char *s)
 
 SNN_MAYBE_UNUSED static void *snn_alloc(snn_sim *sim, int64_t n, size_t size)
 {
-    void *p = calloc(n > 0 ? (size_t)n : 1, size);
+    void *p = snn_zalloc(n, size);
     if (!p) snn_fail(sim, "out of memory (%lld elements)", (long long)n);
     return p;
 }
@@ -487,11 +487,15 @@ static void snn_step(snn_sim *sim)
                 const double _x2 = _a_gi[_i];
                 const double _c0 = -2.45;
                 const int _set = (_a_not_refractory[_i] ? 0 : 1);
-                const double *_E = _lin[2 * _set + 0];
-                const double *_F = _lin[2 * _set + 1];
-                _a_v[_i] = _E[0] * _x0 + _E[1] * _x1 + _E[2] * _x2 + _F[0] * _c0;
-                _a_ge[_i] = _E[4] * _x1;
-                _a_gi[_i] = _E[8] * _x2;
+                const double _E0 = (_set == 0 ? _lin[0][0] : _lin[2][0]);
+                const double _E1 = (_set == 0 ? _lin[0][1] : _lin[2][1]);
+                const double _E2 = (_set == 0 ? _lin[0][2] : _lin[2][2]);
+                const double _E4 = (_set == 0 ? _lin[0][4] : _lin[2][4]);
+                const double _E8 = (_set == 0 ? _lin[0][8] : _lin[2][8]);
+                const double _F0 = (_set == 0 ? _lin[1][0] : _lin[3][0]);
+                _a_v[_i] = _E0 * _x0 + _E1 * _x1 + _E2 * _x2 + _F0 * _c0;
+                _a_ge[_i] = _E4 * _x1;
+                _a_gi[_i] = _E8 * _x2;
             }
         }
     }
@@ -520,11 +524,15 @@ static void snn_step(snn_sim *sim)
                 const double _x2 = _a_gi[_i];
                 const double _c0 = -2.45;
                 const int _set = (_a_not_refractory[_i] ? 0 : 1);
-                const double *_E = _lin[2 * _set + 0];
-                const double *_F = _lin[2 * _set + 1];
-                _a_v[_i] = _E[0] * _x0 + _E[1] * _x1 + _E[2] * _x2 + _F[0] * _c0;
-                _a_ge[_i] = _E[4] * _x1;
-                _a_gi[_i] = _E[8] * _x2;
+                const double _E0 = (_set == 0 ? _lin[0][0] : _lin[2][0]);
+                const double _E1 = (_set == 0 ? _lin[0][1] : _lin[2][1]);
+                const double _E2 = (_set == 0 ? _lin[0][2] : _lin[2][2]);
+                const double _E4 = (_set == 0 ? _lin[0][4] : _lin[2][4]);
+                const double _E8 = (_set == 0 ? _lin[0][8] : _lin[2][8]);
+                const double _F0 = (_set == 0 ? _lin[1][0] : _lin[3][0]);
+                _a_v[_i] = _E0 * _x0 + _E1 * _x1 + _E2 * _x2 + _F0 * _c0;
+                _a_ge[_i] = _E4 * _x1;
+                _a_gi[_i] = _E8 * _x2;
             }
         }
     }
@@ -577,6 +585,7 @@ static void snn_step(snn_sim *sim)
     }
     /* 4. synaptic events: on pre (spikes whose delay ends now), then on post */
     { /* on pre of exc_exc */
+        double *const restrict _a0 = sim->g_exc.v_ge; (void)_a0;  /* exc.ge */
         const int32_t *spikes = sim->g_exc.spikes;
         const int64_t nspikes = sim->g_exc.nspikes;
         for (int64_t k = 0; k < nspikes; k++) {
@@ -585,11 +594,12 @@ static void snn_step(snn_sim *sim)
             const int64_t _s = _p;
             const int64_t _j = sim->g_exc_exc.pre_other[_p];
             (void)_i; (void)_j; (void)_s;
-            sim->g_exc.v_ge[_j] = sim->g_exc.v_ge[_j] + 0.0016200000000000003;
+            _a0[_j] = _a0[_j] + 0.0016200000000000003;
         }
     }
     }
     { /* on pre of exc_inh */
+        double *const restrict _a0 = sim->g_inh.v_ge; (void)_a0;  /* inh.ge */
         const int32_t *spikes = sim->g_exc.spikes;
         const int64_t nspikes = sim->g_exc.nspikes;
         for (int64_t k = 0; k < nspikes; k++) {
@@ -598,11 +608,12 @@ static void snn_step(snn_sim *sim)
             const int64_t _s = _p;
             const int64_t _j = sim->g_exc_inh.pre_other[_p];
             (void)_i; (void)_j; (void)_s;
-            sim->g_inh.v_ge[_j] = sim->g_inh.v_ge[_j] + 0.0016200000000000003;
+            _a0[_j] = _a0[_j] + 0.0016200000000000003;
         }
     }
     }
     { /* on pre of inh_exc */
+        double *const restrict _a0 = sim->g_exc.v_gi; (void)_a0;  /* exc.gi */
         const int32_t *spikes = sim->g_inh.spikes;
         const int64_t nspikes = sim->g_inh.nspikes;
         for (int64_t k = 0; k < nspikes; k++) {
@@ -611,11 +622,12 @@ static void snn_step(snn_sim *sim)
             const int64_t _s = _p;
             const int64_t _j = sim->g_inh_exc.pre_other[_p];
             (void)_i; (void)_j; (void)_s;
-            sim->g_exc.v_gi[_j] = sim->g_exc.v_gi[_j] + -0.009000000000000001;
+            _a0[_j] = _a0[_j] + -0.009000000000000001;
         }
     }
     }
     { /* on pre of inh_inh */
+        double *const restrict _a0 = sim->g_inh.v_gi; (void)_a0;  /* inh.gi */
         const int32_t *spikes = sim->g_inh.spikes;
         const int64_t nspikes = sim->g_inh.nspikes;
         for (int64_t k = 0; k < nspikes; k++) {
@@ -624,7 +636,7 @@ static void snn_step(snn_sim *sim)
             const int64_t _s = _p;
             const int64_t _j = sim->g_inh_inh.pre_other[_p];
             (void)_i; (void)_j; (void)_s;
-            sim->g_inh.v_gi[_j] = sim->g_inh.v_gi[_j] + -0.009000000000000001;
+            _a0[_j] = _a0[_j] + -0.009000000000000001;
         }
     }
     }

@@ -29,6 +29,7 @@ typedef struct {
     int64_t nspikes;
     int64_t *next_spike;  /* the step of each source's next spike */
     double *p_spike;  /* rate * dt, fixed during a run */
+    snn_calendar calendar;  /* the sources by next_spike */
 } snn_g_inp_t;
 
 typedef struct {
@@ -37,6 +38,7 @@ typedef struct {
     int64_t nspikes;
     int64_t *next_spike;  /* the step of each source's next spike */
     double *p_spike;  /* rate * dt, fixed during a run */
+    snn_calendar calendar;  /* the sources by next_spike */
 } snn_g_out_t;
 
 typedef struct {
@@ -125,7 +127,7 @@ SNN_MAYBE_UNUSED static char *snn_strdup(const char *s)
 
 SNN_MAYBE_UNUSED static void *snn_alloc(snn_sim *sim, int64_t n, size_t size)
 {
-    void *p = calloc(n > 0 ? (size_t)n : 1, size);
+    void *p = snn_zalloc(n, size);
     if (!p) snn_fail(sim, "out of memory (%lld elements)", (long long)n);
     return p;
 }
@@ -302,6 +304,8 @@ static int snn_prepare_run(snn_sim *sim)
                 sim->g_inp.next_spike[_i] = now + snn_geometric(&sim->rng[0], p);
             }
         }
+        if (snn_calendar_build(&sim->g_inp.calendar, sim->g_inp.n, sim->g_inp.next_spike, now, sim->err, sizeof sim->err))
+            return snn_failed(sim);
     }
     { /* out: a source whose rate changed draws its next spike anew, from now
          (the process is memoryless); the others keep theirs, so that splitting a run changes nothing */
@@ -315,6 +319,8 @@ static int snn_prepare_run(snn_sim *sim)
                 sim->g_out.next_spike[_i] = now + snn_geometric(&sim->rng[1], p);
             }
         }
+        if (snn_calendar_build(&sim->g_out.calendar, sim->g_out.n, sim->g_out.next_spike, now, sim->err, sizeof sim->err))
+            return snn_failed(sim);
     }
     for (int k = 0; k < SNN_DECAY_STEPS; k++) sim->decay_0[k] = exp(-50.0 * (k * sim->dt));
     (void)sim;
@@ -337,31 +343,27 @@ static void snn_step(snn_sim *sim)
     }
     /* 2. state updates: refractoriness, then the equations */
     /* 3. thresholds: neurons and sources emit spikes; spike monitors record */
-    { /* inp: the sources whose next spike is now */
+    { /* inp: the sources whose next spike is now, from its calendar */
         int64_t *const restrict next = sim->g_inp.next_spike;
         const double *const restrict p = sim->g_inp.p_spike;
         int32_t *const restrict spikes = sim->g_inp.spikes;
-        const int64_t _n = sim->g_inp.n;
-        int64_t n = 0;
-        for (int64_t _i = 0; _i < _n; _i++) {
-            if (next[_i] == _step) {
-                spikes[n++] = (int32_t)_i;
-                next[_i] = _step + 1 + snn_geometric(&sim->rng[0], p[_i]);
-            }
+        const int64_t n = snn_calendar_due(&sim->g_inp.calendar, _step, next, spikes);
+        for (int64_t k = 0; k < n; k++) {
+            const int32_t _i = spikes[k];
+            next[_i] = _step + 1 + snn_geometric(&sim->rng[0], p[_i]);
+            if (snn_calendar_add(&sim->g_inp.calendar, _i, next[_i], sim->err, sizeof sim->err)) { sim->failed = 1; return; }
         }
         sim->g_inp.nspikes = n;
     }
-    { /* out: the sources whose next spike is now */
+    { /* out: the sources whose next spike is now, from its calendar */
         int64_t *const restrict next = sim->g_out.next_spike;
         const double *const restrict p = sim->g_out.p_spike;
         int32_t *const restrict spikes = sim->g_out.spikes;
-        const int64_t _n = sim->g_out.n;
-        int64_t n = 0;
-        for (int64_t _i = 0; _i < _n; _i++) {
-            if (next[_i] == _step) {
-                spikes[n++] = (int32_t)_i;
-                next[_i] = _step + 1 + snn_geometric(&sim->rng[1], p[_i]);
-            }
+        const int64_t n = snn_calendar_due(&sim->g_out.calendar, _step, next, spikes);
+        for (int64_t k = 0; k < n; k++) {
+            const int32_t _i = spikes[k];
+            next[_i] = _step + 1 + snn_geometric(&sim->rng[1], p[_i]);
+            if (snn_calendar_add(&sim->g_out.calendar, _i, next[_i], sim->err, sizeof sim->err)) { sim->failed = 1; return; }
         }
         sim->g_out.nspikes = n;
     }
@@ -374,50 +376,64 @@ static void snn_step(snn_sim *sim)
     }
     /* 4. synaptic events: on pre (spikes whose delay ends now), then on post */
     { /* on pre of S */
+        const double _a0 = sim->g_S.v_W_max; (void)_a0;  /* S.W_max */
+        double *const restrict _a1 = sim->g_S.v_lastupdate_post; (void)_a1;  /* S.lastupdate_post */
+        double *const restrict _a2 = sim->g_S.v_lastupdate_pre; (void)_a2;  /* S.lastupdate_pre */
+        double *const restrict _a3 = sim->g_S.v_learned; (void)_a3;  /* S.learned */
+        double *const restrict _a4 = sim->g_S.v_w; (void)_a4;  /* S.w */
+        double *const restrict _a5 = sim->g_S.v_x; (void)_a5;  /* S.x */
+        double *const restrict _a6 = sim->g_S.v_y; (void)_a6;  /* S.y */
         const int32_t *spikes = sim->g_inp.spikes;
         const int64_t nspikes = sim->g_inp.nspikes;
         for (int64_t k = 0; k < nspikes; k++) {
         const int64_t _i = spikes[k];
         { /* advance x of S to t */
-            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - sim->g_S.v_lastupdate_pre[_i], sim->inv_dt);
-            sim->g_S.v_x[_i] = sim->g_S.v_x[_i] * _f0;
+            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
+            _a5[_i] = _a5[_i] * _f0;
         }
-        sim->g_S.v_x[_i] = sim->g_S.v_x[_i] + 1;
-        sim->g_S.v_lastupdate_pre[_i] = _t;
+        _a5[_i] = _a5[_i] + 1;
+        _a2[_i] = _t;
         for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
             const int64_t _s = _p;
             const int64_t _j = sim->g_S.pre_other[_p];
             (void)_i; (void)_j; (void)_s;
             { /* advance y of S to t */
-                const double _f0 = snn_decay(sim->decay_0, -50.0, _t - sim->g_S.v_lastupdate_post[_j], sim->inv_dt);
-                sim->g_S.v_y[_j] = sim->g_S.v_y[_j] * _f0;
+                const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
+                _a6[_j] = _a6[_j] * _f0;
             }
-            sim->g_S.v_lastupdate_post[_j] = _t;
-            sim->g_S.v_w[_s] = snn_clip(sim->g_S.v_w[_s] + sim->g_S.v_y[_j] * sim->g_S.v_learned[_s], 0, sim->g_S.v_W_max);
+            _a1[_j] = _t;
+            _a4[_s] = snn_clip(_a4[_s] + _a6[_j] * _a3[_s], 0, _a0);
         }
     }
     }
     { /* on post of S */
+        const double _a0 = sim->g_S.v_W_max; (void)_a0;  /* S.W_max */
+        double *const restrict _a1 = sim->g_S.v_lastupdate_post; (void)_a1;  /* S.lastupdate_post */
+        double *const restrict _a2 = sim->g_S.v_lastupdate_pre; (void)_a2;  /* S.lastupdate_pre */
+        double *const restrict _a3 = sim->g_S.v_learned; (void)_a3;  /* S.learned */
+        double *const restrict _a4 = sim->g_S.v_w; (void)_a4;  /* S.w */
+        double *const restrict _a5 = sim->g_S.v_x; (void)_a5;  /* S.x */
+        double *const restrict _a6 = sim->g_S.v_y; (void)_a6;  /* S.y */
         const int32_t *spikes = sim->g_out.spikes;
         const int64_t nspikes = sim->g_out.nspikes;
         for (int64_t k = 0; k < nspikes; k++) {
         const int64_t _j = spikes[k];
         { /* advance y of S to t */
-            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - sim->g_S.v_lastupdate_post[_j], sim->inv_dt);
-            sim->g_S.v_y[_j] = sim->g_S.v_y[_j] * _f0;
+            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
+            _a6[_j] = _a6[_j] * _f0;
         }
-        sim->g_S.v_y[_j] = sim->g_S.v_y[_j] - 1;
-        sim->g_S.v_lastupdate_post[_j] = _t;
+        _a6[_j] = _a6[_j] - 1;
+        _a1[_j] = _t;
         for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
             const int64_t _s = sim->g_S.post_syn[_p];
             const int64_t _i = sim->g_S.post_other[_p];
             (void)_i; (void)_j; (void)_s;
             { /* advance x of S to t */
-                const double _f0 = snn_decay(sim->decay_0, -50.0, _t - sim->g_S.v_lastupdate_pre[_i], sim->inv_dt);
-                sim->g_S.v_x[_i] = sim->g_S.v_x[_i] * _f0;
+                const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
+                _a5[_i] = _a5[_i] * _f0;
             }
-            sim->g_S.v_lastupdate_pre[_i] = _t;
-            sim->g_S.v_w[_s] = snn_clip(sim->g_S.v_w[_s] + sim->g_S.v_x[_i] * sim->g_S.v_learned[_s], 0, sim->g_S.v_W_max);
+            _a2[_i] = _t;
+            _a4[_s] = snn_clip(_a4[_s] + _a5[_i] * _a3[_s], 0, _a0);
         }
     }
     }
@@ -647,9 +663,11 @@ void snn_sim_free(snn_sim *sim)
     free(sim->g_inp.spikes);
     free(sim->g_inp.next_spike);
     free(sim->g_inp.p_spike);
+    snn_calendar_free(&sim->g_inp.calendar);
     free(sim->g_out.spikes);
     free(sim->g_out.next_spike);
     free(sim->g_out.p_spike);
+    snn_calendar_free(&sim->g_out.calendar);
     free(sim->g_S.v_w);
     free(sim->g_S.v_learned);
     free(sim->g_S.v_x);

@@ -30,6 +30,7 @@ typedef struct {
     int64_t nspikes;
     int64_t *next_spike;  /* the step of each source's next spike */
     double *p_spike;  /* rate * dt, fixed during a run */
+    snn_calendar calendar;  /* the sources by next_spike */
 } snn_g_inp_t;
 
 typedef struct {
@@ -122,7 +123,7 @@ SNN_MAYBE_UNUSED static char *snn_strdup(const char *s)
 
 SNN_MAYBE_UNUSED static void *snn_alloc(snn_sim *sim, int64_t n, size_t size)
 {
-    void *p = calloc(n > 0 ? (size_t)n : 1, size);
+    void *p = snn_zalloc(n, size);
     if (!p) snn_fail(sim, "out of memory (%lld elements)", (long long)n);
     return p;
 }
@@ -302,6 +303,8 @@ static int snn_prepare_run(snn_sim *sim)
                 sim->g_inp.next_spike[_i] = now + snn_geometric(&sim->rng[0], p);
             }
         }
+        if (snn_calendar_build(&sim->g_inp.calendar, sim->g_inp.n, sim->g_inp.next_spike, now, sim->err, sizeof sim->err))
+            return snn_failed(sim);
     }
     for (int k = 0; k < SNN_DECAY_STEPS; k++) sim->decay_0[k] = exp(-50.0 * (k * sim->dt));
     (void)sim;
@@ -341,17 +344,15 @@ static void snn_step(snn_sim *sim)
         }
     }
     /* 3. thresholds: neurons and sources emit spikes; spike monitors record */
-    { /* inp: the sources whose next spike is now */
+    { /* inp: the sources whose next spike is now, from its calendar */
         int64_t *const restrict next = sim->g_inp.next_spike;
         const double *const restrict p = sim->g_inp.p_spike;
         int32_t *const restrict spikes = sim->g_inp.spikes;
-        const int64_t _n = sim->g_inp.n;
-        int64_t n = 0;
-        for (int64_t _i = 0; _i < _n; _i++) {
-            if (next[_i] == _step) {
-                spikes[n++] = (int32_t)_i;
-                next[_i] = _step + 1 + snn_geometric(&sim->rng[0], p[_i]);
-            }
+        const int64_t n = snn_calendar_due(&sim->g_inp.calendar, _step, next, spikes);
+        for (int64_t k = 0; k < n; k++) {
+            const int32_t _i = spikes[k];
+            next[_i] = _step + 1 + snn_geometric(&sim->rng[0], p[_i]);
+            if (snn_calendar_add(&sim->g_inp.calendar, _i, next[_i], sim->err, sizeof sim->err)) { sim->failed = 1; return; }
         }
         sim->g_inp.nspikes = n;
     }
@@ -376,51 +377,62 @@ static void snn_step(snn_sim *sim)
     }
     /* 4. synaptic events: on pre (spikes whose delay ends now), then on post */
     { /* on pre of S */
+        double *const restrict _a0 = sim->g_S.v_Apost; (void)_a0;  /* S.Apost */
+        double *const restrict _a1 = sim->g_S.v_Apre; (void)_a1;  /* S.Apre */
+        double *const restrict _a2 = sim->g_S.v_lastupdate_post; (void)_a2;  /* S.lastupdate_post */
+        double *const restrict _a3 = sim->g_S.v_lastupdate_pre; (void)_a3;  /* S.lastupdate_pre */
+        double *const restrict _a4 = sim->g_S.v_w; (void)_a4;  /* S.w */
+        double *const restrict _a5 = sim->g_out.v_ge; (void)_a5;  /* out.ge */
         const int32_t *spikes = sim->g_inp.spikes;
         const int64_t nspikes = sim->g_inp.nspikes;
         for (int64_t k = 0; k < nspikes; k++) {
         const int64_t _i = spikes[k];
         { /* advance Apre of S to t */
-            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - sim->g_S.v_lastupdate_pre[_i], sim->inv_dt);
-            sim->g_S.v_Apre[_i] = sim->g_S.v_Apre[_i] * _f0;
+            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a3[_i], sim->inv_dt);
+            _a1[_i] = _a1[_i] * _f0;
         }
-        sim->g_S.v_Apre[_i] = sim->g_S.v_Apre[_i] + 0.0001;
-        sim->g_S.v_lastupdate_pre[_i] = _t;
+        _a1[_i] = _a1[_i] + 0.0001;
+        _a3[_i] = _t;
         for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
             const int64_t _s = _p;
             const int64_t _j = sim->g_S.pre_other[_p];
             (void)_i; (void)_j; (void)_s;
             { /* advance Apost of S to t */
-                const double _f0 = snn_decay(sim->decay_0, -50.0, _t - sim->g_S.v_lastupdate_post[_j], sim->inv_dt);
-                sim->g_S.v_Apost[_j] = sim->g_S.v_Apost[_j] * _f0;
+                const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_j], sim->inv_dt);
+                _a0[_j] = _a0[_j] * _f0;
             }
-            sim->g_S.v_lastupdate_post[_j] = _t;
-            sim->g_out.v_ge[_j] = sim->g_out.v_ge[_j] + sim->g_S.v_w[_s];
-            sim->g_S.v_w[_s] = snn_clip(sim->g_S.v_w[_s] + sim->g_S.v_Apost[_j], 0, 0.01);
+            _a2[_j] = _t;
+            _a5[_j] = _a5[_j] + _a4[_s];
+            _a4[_s] = snn_clip(_a4[_s] + _a0[_j], 0, 0.01);
         }
     }
     }
     { /* on post of S */
+        double *const restrict _a0 = sim->g_S.v_Apost; (void)_a0;  /* S.Apost */
+        double *const restrict _a1 = sim->g_S.v_Apre; (void)_a1;  /* S.Apre */
+        double *const restrict _a2 = sim->g_S.v_lastupdate_post; (void)_a2;  /* S.lastupdate_post */
+        double *const restrict _a3 = sim->g_S.v_lastupdate_pre; (void)_a3;  /* S.lastupdate_pre */
+        double *const restrict _a4 = sim->g_S.v_w; (void)_a4;  /* S.w */
         const int32_t *spikes = sim->g_out.spikes;
         const int64_t nspikes = sim->g_out.nspikes;
         for (int64_t k = 0; k < nspikes; k++) {
         const int64_t _j = spikes[k];
         { /* advance Apost of S to t */
-            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - sim->g_S.v_lastupdate_post[_j], sim->inv_dt);
-            sim->g_S.v_Apost[_j] = sim->g_S.v_Apost[_j] * _f0;
+            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_j], sim->inv_dt);
+            _a0[_j] = _a0[_j] * _f0;
         }
-        sim->g_S.v_Apost[_j] = sim->g_S.v_Apost[_j] + -0.000105;
-        sim->g_S.v_lastupdate_post[_j] = _t;
+        _a0[_j] = _a0[_j] + -0.000105;
+        _a2[_j] = _t;
         for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
             const int64_t _s = sim->g_S.post_syn[_p];
             const int64_t _i = sim->g_S.post_other[_p];
             (void)_i; (void)_j; (void)_s;
             { /* advance Apre of S to t */
-                const double _f0 = snn_decay(sim->decay_0, -50.0, _t - sim->g_S.v_lastupdate_pre[_i], sim->inv_dt);
-                sim->g_S.v_Apre[_i] = sim->g_S.v_Apre[_i] * _f0;
+                const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a3[_i], sim->inv_dt);
+                _a1[_i] = _a1[_i] * _f0;
             }
-            sim->g_S.v_lastupdate_pre[_i] = _t;
-            sim->g_S.v_w[_s] = snn_clip(sim->g_S.v_w[_s] + sim->g_S.v_Apre[_i], 0, 0.01);
+            _a3[_i] = _t;
+            _a4[_s] = snn_clip(_a4[_s] + _a1[_i], 0, 0.01);
         }
     }
     }
@@ -594,6 +606,7 @@ void snn_sim_free(snn_sim *sim)
     free(sim->g_inp.spikes);
     free(sim->g_inp.next_spike);
     free(sim->g_inp.p_spike);
+    snn_calendar_free(&sim->g_inp.calendar);
     free(sim->g_out.v_v);
     free(sim->g_out.v_ge);
     free(sim->g_out.spikes);
