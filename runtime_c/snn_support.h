@@ -194,4 +194,21 @@ static inline int snn_elapsed_reaches(double t, double dt, int64_t steps)
     return steps >= 1 ? y >= r : y > r - 1;
 }
 
+//! The least a for which snn_elapsed_reaches holds when t + 1e-3 dt = a, so
+//! that, for every t (NaN included), snn_elapsed_reaches(t, dt, steps) ==
+//! (t + 1e-3 * dt >= snn_elapsed_from(dt, steps)): a comparison instead of a
+//! division per neuron and step. a / dt, correctly rounded, never decreases
+//! as a grows, so the a that pass are all those from one on; it lies within
+//! a few ulps of R dt, found by stepping from there. dt > 0.
+static inline double snn_elapsed_from(double dt, int64_t steps)
+{
+    const double r = (double)steps;
+#define SNN_PASSES(a) (steps >= 1 ? (a) / dt >= r : (a) / dt > r - 1)
+    double a = (steps >= 1 ? r : r - 1) * dt;
+    while (a > -INFINITY && SNN_PASSES(a)) a = nextafter(a, -INFINITY);  /* to the last that fails */
+    while (!SNN_PASSES(a)) a = nextafter(a, INFINITY);                    /* to the first that passes */
+#undef SNN_PASSES
+    return a;
+}
+
 #endif

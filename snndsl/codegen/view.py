@@ -759,10 +759,13 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             ref = self.p.expr(k.refractory, ctx)
             if k.refractory_kind == "duration":
                 steps = f"snn_elapsed_steps({ref}, dt)"
-                if _per_run(k.refractory):  # the same for every neuron: once per step
-                    head.append(f"const int64_t _ref_steps = {steps};")
-                    steps = "_ref_steps"
-                lines.append(f"{nr} = snn_elapsed_reaches(_t - {last}, dt, {steps});")
+                if _per_run(k.refractory):
+                    # the same for every neuron: the least elapsed time that ends it, once per
+                    # step, then a comparison per neuron (the same truth as the division)
+                    head.append(f"const double _ref_from = snn_elapsed_from(dt, {steps});")
+                    lines.append(f"{nr} = (_t - {last}) + 1e-3 * dt >= _ref_from;")
+                else:
+                    lines.append(f"{nr} = snn_elapsed_reaches(_t - {last}, dt, {steps});")
             else:
                 lines.append(f"{nr} = {nr} || !({ref});")
         if k.body:
@@ -797,22 +800,48 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
                 continue
             ctx.arrays[(g.name, name)] = f"_a_{name}"
             head.append(f"{self.ctype(v)} *const restrict _a_{name} = {G}.{mangle('v', name)};")
-        cond = self.p.expr(k.cond, ctx)
+        cond = quick = self.p.expr(k.cond, ctx)
         if k.refractory is not None:
             nr = self.p.var(ir.Var(g.name, "not_refractory", dtype="b"), ctx)
             last = self.p.var(ir.Var(g.name, "lastspike"), ctx)
+            quick = f"(({cond}) != 0) & ({nr} != 0)"
             cond = f"({cond}) && {nr}"
-            fire = f"spikes[n++] = (int32_t)_i;\n            {nr} = 0;\n            {last} = _t;"
+            fire = ["spikes[n++] = (int32_t)_i;", f"{nr} = 0;", f"{last} = _t;"]
         else:
-            fire = "spikes[n++] = (int32_t)_i;"
-        return f"""{{ /* threshold of {g.name} */
+            quick = f"({cond}) != 0"
+            fire = ["spikes[n++] = (int32_t)_i;"]
+        if any(isinstance(n, (ir.Rand, ir.DataAt)) for n in ir.walk(k.cond)):
+            return f"""{{ /* threshold of {g.name} */
 {self._indent(chr(10).join(head), 4)}
     int32_t *const restrict spikes = {G}.spikes;
     const int64_t _n = {G}.n;
     int64_t n = 0;
     for (int64_t _i = 0; _i < _n; _i++) {{
         if ({cond}) {{
-            {fire}
+{self._indent(chr(10).join(fire), 12)}
+        }}
+    }}
+    {G}.nspikes = n;
+}}"""
+        # a condition that neither draws nor reads data is evaluated twice: for
+        # a block of 16 elements at once (a loop that vectorizes, without
+        # branches: `&`), and element by element only in the rare block where
+        # some element passes
+        return f"""{{ /* threshold of {g.name} */
+{self._indent(chr(10).join(head), 4)}
+    int32_t *const restrict spikes = {G}.spikes;
+    const int64_t _n = {G}.n;
+    int64_t n = 0;
+    for (int64_t _b = 0; _b < _n; _b += 16) {{
+        const int64_t _e = _n - _b < 16 ? _n : _b + 16;
+        int _any = 0;
+        for (int64_t _i = _b; _i < _e; _i++)
+            _any |= {quick};
+        if (!_any) continue;
+        for (int64_t _i = _b; _i < _e; _i++) {{
+            if ({cond}) {{
+{self._indent(chr(10).join(fire), 16)}
+            }}
         }}
     }}
     {G}.nspikes = n;

@@ -997,6 +997,32 @@ static void test_elapsed_steps(void)
             agree += snn_elapsed_reaches(t, dt, r) == (snn_elapsed_steps(t, dt) >= r);
     }
     CHECK(agree == cases);
+
+    // snn_elapsed_from: the comparison that replaces the division, for every t, at the
+    // boundary ulp by ulp, for steps of both signs, dt's that are not powers of two, and
+    // lastspike's that make t infinite or NaN
+    const double dts[] = {1e-4, 0.1, 5e-4, 1.0 / 3.0, 1e-7, 0.0625, 7.3e-5};
+    const int64_t steps[] = {-7, -1, 0, 1, 2, 3, 7, 50, 20000, 123456789};
+    agree = cases = 0;
+    for (size_t d = 0; d < sizeof dts / sizeof dts[0]; d++) {
+        for (size_t q = 0; q < sizeof steps / sizeof steps[0]; q++) {
+            const double from = snn_elapsed_from(dts[d], steps[q]);
+            const double edge = (double)steps[q] * dts[d];
+            double ts[] = {edge, edge - 1e-3 * dts[d], edge - 1.5e-3 * dts[d], edge - dts[d], INFINITY,
+                           -INFINITY, NAN, 0.0, -0.0, 1e300, -1e300};
+            for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) {
+                double t = ts[k];
+                for (int u = 0; u < 8; u++) t = nextafter(t, -INFINITY);
+                for (int u = 0; u < 17; u++, t = nextafter(t, INFINITY), cases++)
+                    agree += snn_elapsed_reaches(t, dts[d], steps[q]) == (t + 1e-3 * dts[d] >= from);
+            }
+            for (int k = -3000; k <= 3000; k++, cases++) {  // fractions of a step around the edge
+                const double t = edge + k * 0.00071 * dts[d];
+                agree += snn_elapsed_reaches(t, dts[d], steps[q]) == (t + 1e-3 * dts[d] >= from);
+            }
+        }
+    }
+    CHECK(agree == cases);
 }
 
 /* ------------------------------------------- exact integration: expm(M dt) */

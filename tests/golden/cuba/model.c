@@ -476,11 +476,11 @@ static void snn_step(snn_sim *sim)
         (void)_a_not_refractory;
         double *const restrict _a_v = sim->g_exc.v_v;
         (void)_a_v;
-        const int64_t _ref_steps = snn_elapsed_steps(0.005, dt);
+        const double _ref_from = snn_elapsed_from(dt, snn_elapsed_steps(0.005, dt));
         double _lin[sizeof sim->lin_exc / sizeof sim->lin_exc[0]][sizeof sim->lin_exc[0] / sizeof(double)];
         memcpy(_lin, sim->lin_exc, sizeof _lin);
         for (int64_t _i = 0; _i < _n; _i++) {
-            _a_not_refractory[_i] = snn_elapsed_reaches(_t - _a_lastspike[_i], dt, _ref_steps);
+            _a_not_refractory[_i] = (_t - _a_lastspike[_i]) + 1e-3 * dt >= _ref_from;
             { /* exact step of v, ge, gi */
                 const double _x0 = _a_v[_i];
                 const double _x1 = _a_ge[_i];
@@ -513,11 +513,11 @@ static void snn_step(snn_sim *sim)
         (void)_a_not_refractory;
         double *const restrict _a_v = sim->g_inh.v_v;
         (void)_a_v;
-        const int64_t _ref_steps = snn_elapsed_steps(0.005, dt);
+        const double _ref_from = snn_elapsed_from(dt, snn_elapsed_steps(0.005, dt));
         double _lin[sizeof sim->lin_inh / sizeof sim->lin_inh[0]][sizeof sim->lin_inh[0] / sizeof(double)];
         memcpy(_lin, sim->lin_inh, sizeof _lin);
         for (int64_t _i = 0; _i < _n; _i++) {
-            _a_not_refractory[_i] = snn_elapsed_reaches(_t - _a_lastspike[_i], dt, _ref_steps);
+            _a_not_refractory[_i] = (_t - _a_lastspike[_i]) + 1e-3 * dt >= _ref_from;
             { /* exact step of v, ge, gi */
                 const double _x0 = _a_v[_i];
                 const double _x1 = _a_ge[_i];
@@ -544,11 +544,18 @@ static void snn_step(snn_sim *sim)
         int32_t *const restrict spikes = sim->g_exc.spikes;
         const int64_t _n = sim->g_exc.n;
         int64_t n = 0;
-        for (int64_t _i = 0; _i < _n; _i++) {
-            if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
-                spikes[n++] = (int32_t)_i;
-                _a_not_refractory[_i] = 0;
-                _a_lastspike[_i] = _t;
+        for (int64_t _b = 0; _b < _n; _b += 16) {
+            const int64_t _e = _n - _b < 16 ? _n : _b + 16;
+            int _any = 0;
+            for (int64_t _i = _b; _i < _e; _i++)
+                _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+            if (!_any) continue;
+            for (int64_t _i = _b; _i < _e; _i++) {
+                if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
+                    spikes[n++] = (int32_t)_i;
+                    _a_not_refractory[_i] = 0;
+                    _a_lastspike[_i] = _t;
+                }
             }
         }
         sim->g_exc.nspikes = n;
@@ -560,11 +567,18 @@ static void snn_step(snn_sim *sim)
         int32_t *const restrict spikes = sim->g_inh.spikes;
         const int64_t _n = sim->g_inh.n;
         int64_t n = 0;
-        for (int64_t _i = 0; _i < _n; _i++) {
-            if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
-                spikes[n++] = (int32_t)_i;
-                _a_not_refractory[_i] = 0;
-                _a_lastspike[_i] = _t;
+        for (int64_t _b = 0; _b < _n; _b += 16) {
+            const int64_t _e = _n - _b < 16 ? _n : _b + 16;
+            int _any = 0;
+            for (int64_t _i = _b; _i < _e; _i++)
+                _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+            if (!_any) continue;
+            for (int64_t _i = _b; _i < _e; _i++) {
+                if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
+                    spikes[n++] = (int32_t)_i;
+                    _a_not_refractory[_i] = 0;
+                    _a_lastspike[_i] = _t;
+                }
             }
         }
         sim->g_inh.nspikes = n;

@@ -361,9 +361,16 @@ static void snn_step(snn_sim *sim)
         int32_t *const restrict spikes = sim->g_out.spikes;
         const int64_t _n = sim->g_out.n;
         int64_t n = 0;
-        for (int64_t _i = 0; _i < _n; _i++) {
-            if (_a_v[_i] > -0.054) {
-                spikes[n++] = (int32_t)_i;
+        for (int64_t _b = 0; _b < _n; _b += 16) {
+            const int64_t _e = _n - _b < 16 ? _n : _b + 16;
+            int _any = 0;
+            for (int64_t _i = _b; _i < _e; _i++)
+                _any |= (_a_v[_i] > -0.054) != 0;
+            if (!_any) continue;
+            for (int64_t _i = _b; _i < _e; _i++) {
+                if (_a_v[_i] > -0.054) {
+                    spikes[n++] = (int32_t)_i;
+                }
             }
         }
         sim->g_out.nspikes = n;
