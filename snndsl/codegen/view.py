@@ -963,7 +963,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         body, once = k.body, k.once
         ctx = self.ctx(g, k.span)
         ctx.guard_refractory = ctx.guard_frozen = True
-        locals_ = self.local_storage((body, once), ctx)
+        locals_ = self.local_storage((body, once, k.advance), ctx)
         code = self.p.stmts(body, ctx, "        ")
         me, other = ("_i", "_j") if event == "pre" else ("_j", "_i")
         if k.delay == "heterogeneous":
@@ -1001,10 +1001,11 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         if once:
             head = self.p.stmts(once, ctx, "    ") + "\n"
         loop = ""
-        if body:
-            # in presynaptic order, the presynaptic index list is the identity and is skipped
-            syn = "_p" if k.in_pre_order else f"{S}.{event}_syn[_p]"
-            loop = f"""    for (int64_t _p = {S}.{event}_start[{me}]; _p < {S}.{event}_start[{me} + 1]; _p++) {{
+        # in presynaptic order, the presynaptic index list is the identity and is skipped
+        syn = "_p" if k.in_pre_order else f"{S}.{event}_syn[_p]"
+        for part, code in ((k.advance, self.p.stmts(k.advance, ctx, "        ")), (body, code)):
+            if part:
+                loop += f"""    for (int64_t _p = {S}.{event}_start[{me}]; _p < {S}.{event}_start[{me} + 1]; _p++) {{
         const int64_t _s = {syn};
         const int64_t {other} = {S}.{event}_other[_p];
         (void)_i; (void)_j; (void)_s;

@@ -181,6 +181,9 @@ def kernel(k: ir.Kernel) -> list[str]:
         if k.once:
             out.append("        once per spike:")
             out += stmts(k.once, "            ")
+        if k.advance:
+            out.append("        each synapse, first (the far end's traces to t):")
+            out += stmts(k.advance, "            ")
         if k.body:
             out.append("        each synapse:")
             out += stmts(k.body, "            ")

@@ -746,14 +746,18 @@ class RecordSpikes(Kernel):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SynapseEvents(Kernel):
-    """Every spike of the `event` side ('pre' / 'post'): `once`, then `body`
-    for each of its synapses. `delay` ('pre' only): 'none'; 'homogeneous'
-    (the spikes of one earlier step); 'heterogeneous' (each synapse's event
-    queued at its own delay). `in_pre_order`: the synapses are numbered in
-    presynaptic order, so a spike's synapses are a contiguous range."""
+    """Every spike of the `event` side ('pre' / 'post'): `once`, then
+    `advance` for each of its synapses, then `body` for each of them (the
+    group's event code is `advance + body`; passes/split_advances.py moves
+    the advances of traces ahead). `delay` ('pre' only): 'none';
+    'homogeneous' (the spikes of one earlier step); 'heterogeneous' (each
+    synapse's event queued at its own delay; no `advance`). `in_pre_order`:
+    the synapses are numbered in presynaptic order, so a spike's synapses
+    are a contiguous range."""
 
     event: str
     body: tuple[Stmt, ...] = ()
+    advance: tuple[Stmt, ...] = ()
     once: tuple[Stmt, ...] = ()
     delay: str = "none"
     in_pre_order: bool = False

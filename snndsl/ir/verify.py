@@ -114,12 +114,21 @@ def _code(k: ir.Kernel, g: ir.Group) -> tuple:
     if isinstance(k, ir.PoissonSpikes):
         return (k.rate, k.sampling, k.stream), (g.rate, g.sampling, g.stream)
     if isinstance(k, ir.SynapseEvents):
-        return (k.body, k.once), ((g.on_pre, g.on_pre_spike) if k.event == "pre" else (g.on_post, g.on_post_spike))
+        return (k.advance + k.body, k.once), ((g.on_pre, g.on_pre_spike) if k.event == "pre"
+                                              else (g.on_post, g.on_post_spike))
     if isinstance(k, (ir.Reset, ir.Init)):
         return k.body, (g.reset if isinstance(k, ir.Reset) else g.init)
     if isinstance(k, ir.Delays):
         return (k.delay, k.per_synapse), (g.delay, g.delay_kind == "heterogeneous")
     return (), ()
+
+
+def _only_advances(k: ir.SynapseEvents) -> bool:
+    """A pathway's `advance` holds only advances of its traces and `CLOCK = t` of their clocks."""
+    clocks = {s.clock for s in k.advance if isinstance(s, ir.Advance) and s.group == k.target}
+    return all(isinstance(s, ir.Advance) and s.group == k.target
+               or isinstance(s, ir.Assign) and s.target.group == k.target and s.target.name in clocks
+               and isinstance(s.value, ir.Special) and s.value.name == "t" for s in k.advance)
 
 
 def _verify_kernels(m: ir.Module, groups: dict) -> None:
@@ -161,6 +170,9 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
             if not isinstance(k, (ir.RecordState, ir.RecordSpikes, ir.RecordRate)):
                 raise InternalError(f"IR verification failed: the kernel {type(k).__name__} of {k.target}")
             continue
+        if isinstance(k, ir.SynapseEvents) and k.advance and (k.delay == "heterogeneous" or not _only_advances(k)):
+            raise InternalError(f"IR verification failed: the on {k.event} kernel of {k.target} advances "
+                                "more than traces, or with per-synapse delays")
         held, now = _code(k, g)
         if held != now:
             raise InternalError(f"IR verification failed: the kernel {type(k).__name__} of {k.target} "

@@ -23,8 +23,11 @@ function a run uses, not what the model computes.
   (C leaves it open).
 - `assign_streams` (passes/streams.py): the random stream of every draw,
   one per site that draws, numbered and named in the order of the model.
-- `make_kernels` (passes/kernels.py), last: the schedule as loops with
-  their code and all the above, which a backend renders.
+- `make_kernels` (passes/kernels.py): the schedule as loops with their
+  code and all the above, which a backend renders.
+- `split_advances` (passes/split_advances.py), on the kernels: a pathway
+  brings the other side's traces up to the current time in a loop of its
+  own, ahead of the event code (the same values, bit for bit).
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ import dataclasses
 from snndsl.ir import nodes as ir
 from snndsl.passes.kernels import make_kernels
 from snndsl.passes.sequence_draws import sequence_draws
+from snndsl.passes.split_advances import split_advances
 from snndsl.passes.streams import assign_streams
 
 SAMPLINGS = ("per step", "skip ahead")
@@ -108,4 +112,5 @@ def tabulate_decays(m: ir.Module) -> ir.Module:
     return dataclasses.replace(m, decay_tables=tuple(tables))
 
 
-DECISIONS = (choose_poisson_sampling, specialise_runs, tabulate_decays, sequence_draws, assign_streams, make_kernels)
+DECISIONS = (choose_poisson_sampling, specialise_runs, tabulate_decays, sequence_draws, assign_streams, make_kernels,
+             split_advances)

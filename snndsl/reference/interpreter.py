@@ -335,7 +335,8 @@ class Machine:
             self.SETUP[type(k)](self, k)
         for k in self.m.step:
             if k.target in self.groups:
-                code = tuple(getattr(k, f) for f in ("body", "once", "cond", "refractory", "rate") if hasattr(k, f))
+                code = tuple(getattr(k, f) for f in ("body", "once", "advance", "cond", "refractory", "rate")
+                             if hasattr(k, f))
                 self.check_lengths(code, self.groups[k.target], k.span)
         for mon in self.m.monitors:
             self.recorded[mon.name] = {"t": [], "v": [], "i": [], "r": []}
@@ -857,9 +858,9 @@ class Machine:
         self.spikes[g.name] = np.flatnonzero(u < chance)
 
     def _synapse_events(self, k: ir.SynapseEvents, drop) -> None:
-        """For each spike of the `event` side: `once`, then `body` for each of
-        its synapses (view.pathway); `on pre` sees the spikes whose delay
-        ends now."""
+        """For each spike of the `event` side: `once`, then `advance` and
+        `body` for each of its synapses (view.pathway); `on pre` sees the
+        spikes whose delay ends now."""
         g, event, body, once = self.groups[k.target], k.event, k.body, k.once
         s = self.syn[g.name]
         spikes = self.spikes[g.source if event == "pre" else g.target]
@@ -894,6 +895,8 @@ class Machine:
                 self.kernel(g, Elements(these, *ends), k.span, **kw).run(once)
             if body:
                 syn = _gather(start, order, these)
+                if k.advance:  # the far end's traces, for every synapse first
+                    self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), k.span, **kw).run(k.advance)
                 self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), k.span, **kw).run(body)
 
     def _run_every(self, k: ir.RunEvery, drop) -> None:

@@ -402,6 +402,11 @@ static void snn_step(snn_sim *sim)
                 _a6[_j] = _a6[_j] * _f0;
             }
             _a1[_j] = _t;
+        }
+        for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
+            const int64_t _s = _p;
+            const int64_t _j = sim->g_S.pre_other[_p];
+            (void)_i; (void)_j; (void)_s;
             _a4[_s] = snn_clip(_a4[_s] + _a6[_j] * _a3[_s], 0, _a0);
         }
     }
@@ -433,6 +438,11 @@ static void snn_step(snn_sim *sim)
                 _a5[_i] = _a5[_i] * _f0;
             }
             _a2[_i] = _t;
+        }
+        for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
+            const int64_t _s = sim->g_S.post_syn[_p];
+            const int64_t _i = sim->g_S.post_other[_p];
+            (void)_i; (void)_j; (void)_s;
             _a4[_s] = snn_clip(_a4[_s] + _a5[_i] * _a3[_s], 0, _a0);
         }
     }

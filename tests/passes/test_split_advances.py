@@ -1,0 +1,111 @@
+"""passes/split_advances.py: a pathway advances the far end's traces in a
+loop of its own, before the event code. Which kernels it splits, and that
+the split changes no result, bit for bit, on both backends."""
+from __future__ import annotations
+
+import dataclasses
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import snndsl
+from snndsl import driver
+from snndsl.diagnostics import InternalError
+from snndsl.ir import nodes as ir
+from snndsl.ir.dump import dump
+from snndsl.ir.verify import verify
+from snndsl.passes.decide import DECISIONS
+from snndsl.passes.split_advances import split_advances
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "reference"))
+from test_against_c import HOISTED_TRACES, assert_same  # noqa: E402
+
+# the HOISTED_TRACES model with every pair connected twice: a spike's synapses
+# reach each neuron of the far end twice, so its trace is advanced twice in a
+# step (the second time by exp(0) = 1)
+TWICE = HOISTED_TRACES.replace("connect: all", "connect: all times 2")
+# the same with a trace that does not decay to zero (dx/dt = a x + b): a
+# second advance in one step would not keep it bit for bit, so no split
+DRIFTING = HOISTED_TRACES.replace("dApost/dt = -Apost / taupost : 1", "dApost/dt = (1 - Apost) / taupost : 1")
+
+
+def _decided(text: str) -> ir.Module:
+    from snndsl.ir.lower import lower
+    _, model, diags = driver.diagnose(textwrap.dedent(text), "m.snn")
+    assert not [d for d in diags if d.severity == "error"], diags
+    return driver.decide(driver.optimize(lower(model)))
+
+
+def _pathways(m: ir.Module) -> dict[str, ir.SynapseEvents]:
+    return {k.event: k for k in m.step if isinstance(k, ir.SynapseEvents)}
+
+
+def test_the_far_ends_traces_are_advanced_ahead_of_the_event_code():
+    m = _decided(HOISTED_TRACES)
+    pre, post = _pathways(m)["pre"], _pathways(m)["post"]
+    S = m.group("S")
+    for k, trace, clock, group_code in ((pre, "Apost", "lastupdate_post", S.on_pre),
+                                        (post, "Apre", "lastupdate_pre", S.on_post)):
+        assert [type(s) for s in k.advance] == [ir.Advance, ir.Assign]
+        assert k.advance[0].vars == (trace,) and k.advance[1].target.name == clock
+        assert k.advance + k.body == group_code  # the group's code, in two loops
+        assert not any(isinstance(s, ir.Advance) for s in ir.walk(k.body))
+    assert "each synapse, first (the far end's traces to t):" in dump(m)  # as --emit ir shows it
+
+
+def test_no_split_where_it_could_change_a_value():
+    # a trace with a constant term, advanced twice in one step, would round differently
+    drifting = _pathways(_decided(DRIFTING))
+    assert not drifting["pre"].advance and drifting["post"].advance  # Apost drifts, Apre decays
+    # --no-opt: the traces are per synapse, and the event code writes them after advancing
+    from snndsl.ir.lower import lower
+    _, model, _ = driver.diagnose(textwrap.dedent(HOISTED_TRACES), "m.snn")
+    unopt = driver.decide(driver.optimize(lower(model), ()))
+    assert all(not k.advance for k in _pathways(unopt).values())
+    # per-synapse delays queue each synapse's event on its own: nothing to split
+    hetero = _decided(HOISTED_TRACES.replace("delay: 0.5 ms", "delay: (0.5 + 0.1 * j) * ms"))
+    assert not _pathways(hetero)["pre"].advance
+
+
+def test_verify_holds_the_split_to_its_group():
+    m = _decided(HOISTED_TRACES)
+    verify(m)
+    k = _pathways(m)["pre"]
+    lost = dataclasses.replace(k, advance=())  # the advances dropped: not the group's code any more
+    with pytest.raises(InternalError, match="other code than its group"):
+        verify(dataclasses.replace(m, step=tuple(lost if s is k else s for s in m.step)))
+    moved = dataclasses.replace(k, advance=k.advance + k.body, body=())  # event code in the advance loop
+    with pytest.raises(InternalError, match="advances more than traces"):
+        verify(dataclasses.replace(m, step=tuple(moved if s is k else s for s in m.step)))
+    assert split_advances(m) == m  # once split, nothing more to do
+
+
+def _models(tmp_path) -> list[tuple[Path, dict]]:
+    def write(name: str, text: str) -> Path:
+        path = tmp_path / f"{name}.snn"
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    forum = (ROOT / "examples" / "freeze_after_learning.snn").read_text().replace("run 1 s", "run 150 ms")
+    return [(write("hoisted", HOISTED_TRACES), {}), (write("twice", TWICE), {}),
+            (write("forum", forum), {}),
+            (ROOT / "examples" / "song_abbott.snn", {"params": {"duration": "300 ms"}})]
+
+
+@pytest.mark.needs_cc
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_the_split_keeps_every_result_bit_for_bit(tmp_path, monkeypatch, backend):
+    without = tuple(p for p in DECISIONS if p is not split_advances)
+    for path, run in _models(tmp_path):
+        split = snndsl.compile(path, backend=backend)
+        assert any(k.advance for k in split.frontend.ir.step if isinstance(k, ir.SynapseEvents)), path
+        with monkeypatch.context() as patch:
+            patch.setattr(driver, "DECISIONS", without)
+            whole = snndsl.compile(path, backend=backend)
+        assert not any(k.advance for k in whole.frontend.ir.step if isinstance(k, ir.SynapseEvents))
+        a, b = split.run(**run), whole.run(**run)
+        assert sum(len(m.t) for m in a.monitors.values() if m.kind == "spikes") > 0, path
+        assert_same(a, b)
