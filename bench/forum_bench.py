@@ -475,11 +475,17 @@ KEEP_FROM = "<!-- BEGIN "
 OBSERVATIONS = """\
 The optimizer stores the traces x and y per neuron (`hoist_traces`: `x` per presynaptic,
 `y` per postsynaptic neuron, each updated once per spike) and drops the per-synapse
-`lastupdate`; see `snndsl compile MODEL --emit ir`. What remains per synaptic event is the
-weight update and one decay factor bringing the other side's trace to `t`, read from a
-table of exp(a k dt) over whole steps. The `on post`
+`lastupdate`; see `snndsl compile MODEL --emit ir`. Per spike, a pathway first brings the
+other side's trace to `t` for each of its synapses (one factor from a table of exp(a k dt)
+over whole steps), in a loop of its own (`split_advances`), then runs the weight update in
+a second loop, over local `restrict` pointers, `W_max` copied into a local. The `on post`
 loop visits the synapses of a postsynaptic neuron with a stride of N_post in the
-presynaptic-ordered arrays (the same layout as Brian2), which dominates at 1e6 synapses.
+presynaptic-ordered arrays (the same layout as Brian2), which dominates at 1e6 synapses;
+2 MiB pages (madvise, where transparent huge pages are in "madvise" mode, as here) took
+the page-table walks out of it. Poisson sources are kept in a calendar by the step of
+their next spike, so a step visits only the sources due. All of this gives the same
+numbers bit for bit as the plain code (`tests/passes/test_split_advances.py`,
+`tests/reference/`); the build uses `-O3 -march=native` without fast-math.
 
 Statistics: an earlier run suggested snndsl's mean trained weight sat ~1 % below Brian2's.
 Over 16 seeds (medium size, 4 s; snndsl `model.run(seed=s)`, Brian2 runtime/Cython with
