@@ -7,7 +7,6 @@
     res = snndsl.load("results/")            # what the binary wrote
 """
 from snndsl.diagnostics import CompileError, Error, InternalError
-from snndsl.driver import BackendWarning, Model, Simulation, SimulationError, compile
 from snndsl.plot import plot
 from snndsl.progress import Progress
 from snndsl.results import Results, ResultsError, load
@@ -15,3 +14,21 @@ from snndsl.results import Results, ResultsError, load
 __all__ = ["compile", "load", "plot", "Model", "Simulation", "Results", "Progress", "Error", "CompileError",
            "SimulationError", "InternalError", "ResultsError", "BackendWarning"]
 __version__ = "0.1.0"
+
+# The compiler (parser, checker, IR, code generator: most of the import time)
+# loads on first use, so that `import snndsl` for `snndsl.load` and plotting
+# stays quick (PEP 562).
+_DRIVER = ("compile", "Model", "Simulation", "SimulationError", "BackendWarning")
+
+
+def __getattr__(name: str):
+    if name in _DRIVER:
+        from snndsl import driver
+        value = getattr(driver, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'snndsl' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_DRIVER))
