@@ -484,7 +484,7 @@ presynaptic-ordered arrays (the same layout as Brian2), which dominates at 1e6 s
 2 MiB pages (madvise, where transparent huge pages are in "madvise" mode, as here) took
 the page-table walks out of it. Poisson sources are kept in a calendar by the step of
 their next spike, so a step visits only the sources due. All of this gives the same
-numbers bit for bit as the plain code (`tests/passes/test_split_advances.py`,
+numbers bit for bit as the plain code (`tests/passes/test_advances.py`,
 `tests/reference/`); the build uses `-O3 -march=native` without fast-math.
 
 Statistics: an earlier run suggested snndsl's mean trained weight sat ~1 % below Brian2's.

@@ -8,7 +8,7 @@ driver makes them. Models: the examples (shortened), e2e models and the
 inline models of test_against_c.py, random ones included (the same draws
 from the same streams, since the passes keep the sites that draw).
 
-fold_constants and remove_dead_state keep every result bit for bit;
+fold_constants, skip_overwritten and remove_dead_state keep every result bit for bit;
 hoist_traces decays a trace stored per neuron through its own exponential,
 so its values agree to 1e-12 (relative) and its spikes exactly.
 """
@@ -28,7 +28,7 @@ from test_against_c import HOISTED_TRACES, NOISE_COUPLED, RANDOM, assert_same
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = ROOT / "examples"
 MODELS = ROOT / "tests" / "e2e" / "models"
-EXACT = {"fold_constants", "remove_dead_state"}
+EXACT = {"fold_constants", "skip_overwritten", "remove_dead_state"}
 
 
 def _file(tmp_path, name: str, text: str) -> Path:
@@ -43,10 +43,44 @@ def _shortened(tmp_path, source: Path, old: str, new: str) -> Path:
     return _file(tmp_path, source.stem, text.replace(old, new))
 
 
+# traces reset to 1 by each spike (Diehl & Cook's), as skip_overwritten finds them:
+# stored per neuron (hoisted) in the first, per synapse (monitored) in the second
+RESET_TRACES = """
+    dt = 0.1 ms
+    poisson inp[8]:
+        rate = 300 Hz
+    neurons out[3]:
+        dv/dt = -v / (5 ms) : 1
+        threshold: v > 1
+        reset: v = 0
+    synapses S: inp -> out:
+        connect: all
+        w : 1
+        da_pre/dt = -a_pre / (20 ms) : 1 (event-driven)
+        da_post/dt = -a_post / (40 ms) : 1 (event-driven)
+        on pre:
+            post.v += w
+            a_pre = 1
+            w = clip(w - 0.01 * a_post, 0, 1)
+        on post:
+            w = clip(w + 0.02 * a_pre * a_post, 0, 1)
+            a_post = 1
+        init:
+            w = 0.2 + 0.05 * ((i + j) % 4)
+    monitor spk: spikes of out
+    phase learn:
+        run 40 ms
+        save S.w as w_end
+"""
+
+
 def _models(tmp_path) -> list[tuple[Path, dict]]:
     """(model file, run arguments) of every model the passes are tried on."""
     return [
         (_file(tmp_path, "hoisted", HOISTED_TRACES), {}),
+        (_file(tmp_path, "reset", RESET_TRACES), {}),
+        (_file(tmp_path, "reset_per_synapse", RESET_TRACES.replace("    monitor spk:",
+                                                                    "    monitor ap: S.a_pre\n    monitor spk:")), {}),
         (_file(tmp_path, "random", RANDOM), {}),
         (_file(tmp_path, "heun", NOISE_COUPLED.replace("METHOD", "heun")), {}),
         (EXAMPLES / "song_abbott.snn", {"params": {"duration": "40 ms"}}),

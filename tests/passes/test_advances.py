@@ -1,6 +1,9 @@
-"""passes/split_advances.py: a pathway advances the far end's traces in a
-loop of its own, before the event code. Which kernels it splits, and that
-the split changes no result, bit for bit, on both backends."""
+"""The passes that change how traces are advanced, keeping every value bit
+for bit: passes/split_advances.py (a pathway advances the far end's traces
+in a loop of its own, before the event code: which kernels it splits, and
+that the split changes no result on either backend) and
+passes/skip_overwritten.py (no advance of a trace about to be replaced;
+tests/reference/test_each_pass.py runs it against the reference backend)."""
 from __future__ import annotations
 
 import dataclasses
@@ -109,3 +112,50 @@ def test_the_split_keeps_every_result_bit_for_bit(tmp_path, monkeypatch, backend
         a, b = split.run(**run), whole.run(**run)
         assert sum(len(m.t) for m in a.monitors.values() if m.kind == "spikes") > 0, path
         assert_same(a, b)
+
+
+# ---- passes/skip_overwritten.py: no advance of a trace about to be replaced
+
+RESET = """
+    dt = 0.1 ms
+    poisson inp[4]:
+        rate = 50 Hz
+    neurons out[2]:
+        dv/dt = -v / (5 ms) : 1
+        threshold: v > 1
+        reset: v = 0
+    synapses S: inp -> out:
+        connect: all
+        w : 1
+        dapre/dt = -apre / (20 ms) : 1 (event-driven)
+        dq/dt = -q / (10 ms) : 1 (event-driven)
+        on pre:
+            post.v += w
+            q = q + 1
+            apre = 1
+        on post:
+            w = clip(w + apre, 0, 1)
+    monitor a: S.apre
+    monitor qq: S.q
+    PHASES
+"""
+
+
+def _advanced(text: str) -> set[str]:
+    """The variables the `on pre` code of S advances."""
+    m = _decided(text)
+    return {v for s in ir.walk(m.group("S").on_pre) if isinstance(s, ir.Advance) for v in s.vars}
+
+
+def test_skip_overwritten_drops_only_what_is_replaced_unread():
+    # apre is set to 1 before anything reads it; q is read by its own update
+    assert _advanced(RESET.replace("PHASES", "phase p:\n        run 1 ms")) == {"q"}
+    # read before it is replaced (under an if, too): advanced
+    read = RESET.replace("    apre = 1", "    if apre > 0.5:\n                w = 0\n            apre = 1")
+    assert _advanced(read.replace("PHASES", "phase p:\n        run 1 ms")) == {"q", "apre"}
+    # replaced only under an if: the advanced value may survive
+    cond = RESET.replace("    apre = 1", "    if w > 0.5:\n                apre = 1")
+    assert _advanced(cond.replace("PHASES", "phase p:\n        run 1 ms")) == {"q", "apre"}
+    # frozen by a phase: its write is skipped for frozen synapses, which keep the advanced value
+    frozen = RESET.replace("PHASES", "phase p:\n        freeze S.apre[i == 0]\n        run 1 ms")
+    assert _advanced(frozen) == {"q", "apre"}
