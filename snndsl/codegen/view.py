@@ -156,7 +156,10 @@ class _Builder:
     def sim_fields(self) -> str:
         out = ["double inv_dt;  /* 1 / dt */"]
         for (group, a), cname in self.p.decay_tables.items():
-            out.append(f"double {cname.split('->')[1]}[SNN_DECAY_STEPS];  /* exp(a k dt) of traces of {group} */")
+            name = cname.split('->')[1]
+            out.append(f"double {name}[SNN_DECAY_STEPS];  /* exp(a k dt) of traces of {group} */")
+            out.append(f"double {name}_a;  /* the a it holds, once {name}_filled */")
+            out.append(f"int {name}_filled;")
         for g in self.m.groups:
             lin = self.linear_step(g)
             if lin is not None:
@@ -338,7 +341,16 @@ class _Builder:
 }}""")
         for (group, a), cname in self.p.decay_tables.items():
             rate = self.p.expr(a, Context())
-            out.append(f"for (int k = 0; k < SNN_DECAY_STEPS; k++) {cname}[k] = exp({rate} * (k * sim->dt));")
+            # filled again only when its rate changed (a parameter, a shared variable): runs of
+            # a few hundred steps (Diehl & Cook's digits) spent a noticeable share on the exp()s
+            out.append(f"""{{
+    const double _a = {rate};
+    if (!{cname}_filled || !({cname}_a == _a)) {{
+        for (int k = 0; k < SNN_DECAY_STEPS; k++) {cname}[k] = exp(_a * (k * sim->dt));
+        {cname}_a = _a;
+        {cname}_filled = 1;
+    }}
+}}""")
         for g in self.m.groups:
             lin = self.linear_step(g)
             if lin is None:
@@ -972,7 +984,10 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
     for (int64_t _p = {S}.pre_start[_i]; _p < {S}.pre_start[_i + 1]; _p++) {{
         const int64_t _s = {S}.pre_syn[_p];
         snn_buf *slot = &{S}.ring[(_step + {S}.delay_steps[_s]) & ({S}.ring_size - 1)];
-        if (snn_buf_reserve(slot, 1)) {{ snn_fail(sim, "out of memory in the spike queue of {g.name}"); return; }}
+        if (slot->len == slot->cap && snn_buf_reserve(slot, 1)) {{
+            snn_fail(sim, "out of memory in the spike queue of {g.name}");
+            return;
+        }}
         ((int32_t *)slot->data)[slot->len++] = (int32_t)_s;
     }}
 }}

@@ -83,6 +83,8 @@ struct snn_sim {
     snn_g_S_t g_S;
     double inv_dt;  /* 1 / dt */
     double decay_0[SNN_DECAY_STEPS];  /* exp(a k dt) of traces of S */
+    double decay_0_a;  /* the a it holds, once decay_0_filled */
+    int decay_0_filled;
     snn_buf m_out_spikes_i;
     snn_buf m_out_spikes_t;
     snn_buf m_w_first_t;
@@ -306,7 +308,14 @@ static int snn_prepare_run(snn_sim *sim)
         if (snn_calendar_build(&sim->g_inp.calendar, sim->g_inp.n, sim->g_inp.next_spike, now, sim->err, sizeof sim->err))
             return snn_failed(sim);
     }
-    for (int k = 0; k < SNN_DECAY_STEPS; k++) sim->decay_0[k] = exp(-50.0 * (k * sim->dt));
+    {
+        const double _a = -50.0;
+        if (!sim->decay_0_filled || !(sim->decay_0_a == _a)) {
+            for (int k = 0; k < SNN_DECAY_STEPS; k++) sim->decay_0[k] = exp(_a * (k * sim->dt));
+            sim->decay_0_a = _a;
+            sim->decay_0_filled = 1;
+        }
+    }
     (void)sim;
     return 0;
 }
