@@ -1056,6 +1056,8 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             v = self.groups[group].var(name)
             member = f"{self.g(group)}.{mangle('v', name)}"
             local = f"_a{len(ctx.arrays) + len(ctx.scalars)}"
+            if v is None:
+                continue
             if not v.shared:
                 ctx.arrays[(group, name)] = local
                 decl = f"{self.ctype(v)} *const restrict {local} = {member};"
