@@ -301,14 +301,14 @@ class CPrinter:
         for name in kept:
             a, b = self.state[(s.group, name)].decay
             x = ir.Var(s.group, name)
-            if _is_zero(a):
+            if ir.is_zero(a):
                 value = ir.Binary("+", x, ir.Binary("*", b, elapsed))
             else:
                 growth = ir.Call("exp", (ir.Binary("*", a, elapsed),))
                 if growth not in factors:
                     factors.append(growth)
                 f = ir.Temp(f"_f{factors.index(growth)}")
-                if _is_zero(b):
+                if ir.is_zero(b):
                     value = ir.Binary("*", x, f)
                 else:
                     fixed = ir.Binary("/", b, a)  # -b/a is the fixed point
@@ -335,7 +335,7 @@ class CPrinter:
         L = "_lin"  # a local copy of sim->lin_<group>, made before the loop (view.state_update)
         reach = linear_reach(s.matrix)
         used_x = sorted({k for r in range(n) for k in range(n) if reach[r][k]})
-        used_c = [k for k in range(n) if not _is_zero(s.const[k])]
+        used_c = [k for k in range(n) if not ir.is_zero(s.const[k])]
         lines.append(f"{indent}{{ /* exact step of {', '.join(s.vars)} */")
         for k in used_x:
             lines.append(f"{indent}    const double _x{k} = {self.var(ir.Var(s.group, s.vars[k]), ctx)};")
@@ -408,7 +408,7 @@ def linear_reach(matrix) -> list[list[bool]]:
     """reach[r][k]: x_r's derivative depends on x_k, directly or through other
     variables (or r == k). Outside it, expm(M dt) and its integral are zero."""
     n = len(matrix)
-    reach = [[r == k or not _is_zero(matrix[r][k]) for k in range(n)] for r in range(n)]
+    reach = [[r == k or not ir.is_zero(matrix[r][k]) for k in range(n)] for r in range(n)]
     for via in range(n):  # transitive closure (Warshall)
         for r in range(n):
             if reach[r][via]:
@@ -417,5 +417,3 @@ def linear_reach(matrix) -> list[list[bool]]:
     return reach
 
 
-def _is_zero(e: ir.Expr) -> bool:
-    return isinstance(e, ir.Const) and e.value == 0

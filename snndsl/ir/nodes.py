@@ -171,6 +171,11 @@ def folded_power(e: Binary) -> int | None:
     return None
 
 
+def is_zero(e: Expr | None) -> bool:
+    """`e` is the constant 0 (as written or folded; not an expression that evaluates to it)."""
+    return isinstance(e, Const) and e.value == 0
+
+
 @dataclass(frozen=True, slots=True)
 class Call(Expr):
     """A pure math function: exp log ... clip min max where int."""

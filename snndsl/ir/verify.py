@@ -138,7 +138,7 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
     for g in groups.values():
         for v in g.vars:
             a = v.decay[0] if v.decay is not None else None
-            if a is not None and not (isinstance(a, ir.Const) and a.value == 0) and (g.name, a) not in m.decay_tables:
+            if a is not None and not ir.is_zero(a) and (g.name, a) not in m.decay_tables:
                 raise InternalError(f"IR verification failed: no decay table for {g.name}.{v.name}")
     tasks = iter(m.schedule)
     task = None

@@ -107,7 +107,7 @@ def tabulate_decays(m: ir.Module) -> ir.Module:
     for g in m.groups:
         for v in g.vars:
             a = v.decay[0] if v.decay is not None else None
-            if a is not None and not (isinstance(a, ir.Const) and a.value == 0) and (g.name, a) not in tables:
+            if a is not None and not ir.is_zero(a) and (g.name, a) not in tables:
                 tables.append((g.name, a))
     return dataclasses.replace(m, decay_tables=tuple(tables))
 

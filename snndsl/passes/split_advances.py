@@ -28,10 +28,6 @@ import dataclasses
 from snndsl.ir import nodes as ir
 
 
-def _is_zero(e: ir.Expr | None) -> bool:
-    return isinstance(e, ir.Const) and e.value == 0
-
-
 def _advance_prefix(body: tuple[ir.Stmt, ...], g: ir.Group) -> int:
     """How many statements at the start of `body` advance traces (or set
     their clocks to t) and may run ahead of the rest; 0 when the split
@@ -43,7 +39,7 @@ def _advance_prefix(body: tuple[ir.Stmt, ...], g: ir.Group) -> int:
         if isinstance(s, ir.Advance) and s.group == g.name:
             for name in s.vars:
                 v = g.var(name)
-                if v is None or v.decay is None or not (_is_zero(v.decay[1]) or v.index == "element"):
+                if v is None or v.decay is None or not (ir.is_zero(v.decay[1]) or v.index == "element"):
                     return 0
             advanced.update(s.vars)
             clocks.add(s.clock)

@@ -1055,9 +1055,6 @@ def _per_run(e: ir.Expr) -> bool:
                    or isinstance(n, ir.Var) and n.at != "shared" for n in ir.walk(e))
 
 
-def _is_zero(e: ir.Expr) -> bool:
-    return isinstance(e, ir.Const) and e.value == 0
-
 
 def _c_int(x):
     """(int64_t)(x) of the C for an index: toward zero (nan: out of range)."""

@@ -260,7 +260,7 @@ class Kernel:
         the terms in the C's order (c_expr.CPrinter._linear_step)."""
         n = len(s.vars)
         reach = linear_reach(s.matrix)
-        used_c = [k for k in range(n) if not _is_zero(s.const[k])]
+        used_c = [k for k in range(n) if not ir.is_zero(s.const[k])]
         xs = {k: np.asarray(self.read(ir.Var(s.group, s.vars[k]), sel), dtype=np.float64) for k in range(n)}
         cs = {k: np.asarray(self.eval(s.const[k], sel), dtype=np.float64) for k in used_c}
         bits = np.zeros(len(sel), dtype=np.int64)
@@ -300,14 +300,14 @@ class Kernel:
         for name in kept:
             a, b = self.sim.state_var(s.group, name).decay
             x = ir.Var(s.group, name)
-            if _is_zero(a):
+            if ir.is_zero(a):
                 value = ir.Binary("+", x, ir.Binary("*", b, elapsed))
             else:
                 growth = ir.Call("exp", (ir.Binary("*", a, elapsed),))
                 if growth not in factors:
                     factors.append(growth)
                 f = ir.Temp(f"_f{factors.index(growth)}")
-                if _is_zero(b):
+                if ir.is_zero(b):
                     value = ir.Binary("*", x, f)
                 else:
                     fixed = ir.Binary("/", b, a)
@@ -428,9 +428,6 @@ def to_storage(value, dtype: np.dtype):
         return np.trunc(value) != 0 if value.dtype.kind == "f" else value != 0
     return value.astype(dtype)
 
-
-def _is_zero(e: ir.Expr) -> bool:
-    return isinstance(e, ir.Const) and e.value == 0
 
 
 def _draws(body) -> bool:
