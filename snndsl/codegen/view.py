@@ -822,40 +822,33 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         else:
             quick = f"({cond}) != 0"
             fire = ["spikes[n++] = (int32_t)_i;"]
-        if any(isinstance(n, (ir.Rand, ir.DataAt)) for n in ir.walk(k.cond)):
-            return f"""{{ /* threshold of {g.name} */
-{self._indent(chr(10).join(head), 4)}
-    int32_t *const restrict spikes = {G}.spikes;
-    const int64_t _n = {G}.n;
-    int64_t n = 0;
-    for (int64_t _i = 0; _i < _n; _i++) {{
-        if ({cond}) {{
-{self._indent(chr(10).join(fire), 12)}
-        }}
+        def scan(lo: str, hi: str) -> str:
+            return f"""for (int64_t _i = {lo}; _i < {hi}; _i++) {{
+    if ({cond}) {{
+{self._indent(chr(10).join(fire), 8)}
     }}
-    {G}.nspikes = n;
 }}"""
-        # a condition that neither draws nor reads data is evaluated twice: for
-        # a block of 16 elements at once (a loop that vectorizes, without
-        # branches: `&`), and element by element only in the rare block where
-        # some element passes
+
+        test = scan("0", "_n")
+        if not any(isinstance(n, (ir.Rand, ir.DataAt)) for n in ir.walk(k.cond)):
+            # a condition that neither draws nor reads data is evaluated twice: for
+            # a block of 16 elements at once (a loop that vectorizes, without
+            # branches: `&`), and element by element only in the rare block where
+            # some element passes
+            test = f"""for (int64_t _b = 0; _b < _n; _b += 16) {{
+    const int64_t _e = _n - _b < 16 ? _n : _b + 16;
+    int _any = 0;
+    for (int64_t _i = _b; _i < _e; _i++)
+        _any |= {quick};
+    if (!_any) continue;
+{self._indent(scan("_b", "_e"), 4)}
+}}"""
         return f"""{{ /* threshold of {g.name} */
 {self._indent(chr(10).join(head), 4)}
     int32_t *const restrict spikes = {G}.spikes;
     const int64_t _n = {G}.n;
     int64_t n = 0;
-    for (int64_t _b = 0; _b < _n; _b += 16) {{
-        const int64_t _e = _n - _b < 16 ? _n : _b + 16;
-        int _any = 0;
-        for (int64_t _i = _b; _i < _e; _i++)
-            _any |= {quick};
-        if (!_any) continue;
-        for (int64_t _i = _b; _i < _e; _i++) {{
-            if ({cond}) {{
-{self._indent(chr(10).join(fire), 16)}
-            }}
-        }}
-    }}
+{self._indent(test, 4)}
     {G}.nspikes = n;
 }}"""
 
