@@ -5,13 +5,14 @@
     # backend="reference": the IR interpreted with numpy (no compiler needed)
     res = model.run(seed=1)                  # in-process, numpy arrays
     res = snndsl.load("results/")            # what the binary wrote
+    runs = snndsl.sweep(model, [{"rate": "5 Hz"}, {"rate": "10 Hz"}], seeds=range(4))  # in parallel
 """
 from snndsl.diagnostics import CompileError, Error, InternalError
 from snndsl.plot import plot
 from snndsl.progress import Progress
 from snndsl.results import Results, ResultsError, load
 
-__all__ = ["compile", "load", "plot", "Model", "Simulation", "Results", "Progress", "Error", "CompileError",
+__all__ = ["compile", "sweep", "load", "plot", "Model", "Simulation", "Results", "Progress", "Error", "CompileError",
            "SimulationError", "InternalError", "ResultsError", "BackendWarning"]
 __version__ = "0.1.0"
 
@@ -27,8 +28,12 @@ def __getattr__(name: str):
         value = getattr(driver, name)
         globals()[name] = value
         return value
+    if name == "sweep":
+        from snndsl.sweeps import sweep
+        globals()[name] = sweep
+        return sweep
     raise AttributeError(f"module 'snndsl' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_DRIVER))
+    return sorted(set(globals()) | set(_DRIVER) | {"sweep"})

@@ -107,6 +107,17 @@ class CompileError(Error):
         self.sources = dict(sources or {})
         super().__init__(render_all(self.diagnostics, self.sources))
 
+    def __reduce__(self):
+        """Pickled as its diagnostics (raised in a worker process, raised again
+        in the caller's: snndsl.sweep), whatever a subclass's __init__ takes."""
+        return _compile_error, (type(self), self.diagnostics, self.sources)
+
+
+def _compile_error(kind: type, diagnostics: list[Diagnostic], sources: dict[str, str]) -> CompileError:
+    exc = kind.__new__(kind)
+    CompileError.__init__(exc, diagnostics, sources)
+    return exc
+
 
 class InternalError(Exception):
     """A bug in snndsl itself (an IR invariant broken), never a user mistake."""

@@ -9,6 +9,7 @@ import contextlib
 import ctypes
 import dataclasses
 import gc
+import hashlib
 import json
 import numbers
 import os
@@ -192,11 +193,22 @@ class Model:
     `backend`: "c" (the generated program, `artifact` its build) or
     "reference" (the IR interpreted with numpy, snndsl/reference/; no build)."""
 
-    def __init__(self, fe: Frontend, artifact: cc.Artifact | None, file: str, backend: str = "c"):
+    def __init__(self, fe: Frontend, artifact: cc.Artifact | None, file: str, backend: str = "c",
+                 build_dir: str | None = None, passes=PIPELINE):
         self.frontend = fe
         self.artifact = artifact
         self.file = file
         self.backend = backend
+        self.build_dir = build_dir  # absolute, or None for the cache
+        self.passes = passes
+
+    def __reduce__(self):
+        """A model pickles as its source, compiled again where it is unpickled
+        (once per process; a build already in the cache or the build folder
+        is reused), so that it can be sent to other processes and machines:
+        `snndsl.sweep`, or any executor. A machine of another kind builds its
+        own binary (the build key names the processor)."""
+        return _unpickle_model, (self.frontend.source, self.file, self.backend, self.build_dir, self.passes)
 
     @property
     def binary(self) -> Path:
@@ -677,19 +689,38 @@ def compile(path, build_dir=None, passes=PIPELINE, backend: str | None = None) -
     if backend is not None and backend not in BACKENDS:
         raise _fail(f"backend is one of {', '.join(map(repr, BACKENDS))} (or None), not {backend!r}")
     source, file = read_source(path)
+    return compile_source(source, file, os.path.abspath(build_dir) if build_dir is not None else None, passes,
+                          backend, stacklevel=3)
+
+
+def compile_source(source: str, file: str, build_dir: str | None, passes=PIPELINE, backend: str | None = None,
+                   stacklevel: int = 2) -> Model:
+    """`compile` of a source already read, `build_dir` absolute."""
     fe = frontend(source, file, passes)
     if backend == "reference":
         check_reference(fe)
-        return Model(fe, None, file, "reference")
+        return Model(fe, None, file, "reference", build_dir, passes)
     try:
         artifact = cc.build(fe.c_source, Path(build_dir) if build_dir is not None else None)
     except cc.NoCompilerError as exc:
         if backend == "c":
             raise
         check_reference(fe, exc)
-        warnings.warn(BackendWarning(fallback_message(exc)), stacklevel=2)
-        return Model(fe, None, file, "reference")
-    return Model(fe, artifact, file)
+        warnings.warn(BackendWarning(fallback_message(exc)), stacklevel=stacklevel)
+        return Model(fe, None, file, "reference", build_dir, passes)
+    return Model(fe, artifact, file, "c", build_dir, passes)
+
+
+_UNPICKLED: dict[tuple, Model] = {}
+
+
+def _unpickle_model(source: str, file: str, backend: str, build_dir: str | None, passes) -> Model:
+    """A pickled Model, compiled again (once per process and source)."""
+    key = (hashlib.sha256(source.encode()).hexdigest(), file, backend, build_dir, tuple(passes))
+    model = _UNPICKLED.get(key)
+    if model is None:
+        model = _UNPICKLED[key] = compile_source(source, file, build_dir, passes, backend)
+    return model
 
 
 def fallback_message(exc: cc.NoCompilerError) -> str:

@@ -111,6 +111,11 @@ class Results:
         return {k: v["value"] for k, v in self.manifest["params"].items()}
 
     @property
+    def seed(self) -> int:
+        """The seed the run drew its random numbers from."""
+        return self.manifest["seed"]
+
+    @property
     def interrupted(self) -> bool:
         return bool(self.manifest.get("interrupted"))
 
