@@ -26,6 +26,16 @@ int snn_sim_set_param(snn_sim *sim, const char *name, const char *value);
 int snn_sim_set_data(snn_sim *sim, const char *name, const char *path);
 void snn_sim_set_seed(snn_sim *sim, uint64_t seed);
 void snn_sim_set_quiet(snn_sim *sim, int quiet);
+/* How many threads the time step runs on: 1 (the default), up to 256, or 0
+ * for every core. The results are the same for any number. -1 (see
+ * snn_sim_error) for a number out of range, or more than one thread in a
+ * build without OpenMP. */
+int snn_sim_set_threads(snn_sim *sim, int threads);
+/* The number of threads it runs on. */
+int snn_sim_threads(const snn_sim *sim);
+/* For tests: the least work (elements, or synapses a step's spikes reach)
+ * that a loop shares among threads; smaller loops run on one. */
+void snn_sim_set_parallel_min(snn_sim *sim, int64_t n);
 
 /* Initialise and run the whole protocol (the phases not run yet, once). 0 ok,
  * -1 error (see snn_sim_error). */

@@ -24,7 +24,8 @@ static void snn_on_signal(int sig)
 
 static void snn_usage(FILE *f)
 {
-    fprintf(f, "usage: %s [-o RESULTS] [--set NAME=VALUE]... [--data NAME=PATH]... [--seed N] [--quiet]\n"
+    fprintf(f, "usage: %s [-o RESULTS] [--set NAME=VALUE]... [--data NAME=PATH]... [--seed N] [--threads N] "
+               "[--quiet]\n"
                "Runs the snndsl model '%s' and writes RESULTS (default: results/).\n",
             "model", snn_model_name());
 }
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
         rc = snn_sim_set_data(sim, cli.datas[k].name, cli.datas[k].value);
     if (cli.has_seed) snn_sim_set_seed(sim, cli.seed);
     snn_sim_set_quiet(sim, cli.quiet);
+    if (rc == 0) rc = snn_sim_set_threads(sim, cli.threads);
     int interrupted = 0;
     if (rc == 0) {
         snn_running_sim = sim;

@@ -1548,6 +1548,7 @@ int snn_cli_parse(int argc, char **argv, snn_cli *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     out->out_dir = "results";
+    out->threads = 1;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i], *val = strchr(a, '=');
         // "--opt=VALUE" means "--opt VALUE"; olen is the length of the option itself
@@ -1555,7 +1556,7 @@ int snn_cli_parse(int argc, char **argv, snn_cli *out, char *err, size_t errlen)
         val = olen < strlen(a) ? val + 1 : NULL;
 #define IS(name) (olen == strlen(name) && !strncmp(a, name, olen))
         bool flag = IS("-h") || IS("--help") || IS("-q") || IS("--quiet");
-        bool takes = IS("-o") || IS("--output") || IS("--seed") || IS("--set") || IS("--data");
+        bool takes = IS("-o") || IS("--output") || IS("--seed") || IS("--set") || IS("--data") || IS("--threads");
         if (!flag && !takes)
             return fail(err, errlen, a[0] == '-' ? "unknown option '%s' (try --help)" : "unexpected argument '%s'", a);
         if (flag && val)
@@ -1575,6 +1576,12 @@ int snn_cli_parse(int argc, char **argv, snn_cli *out, char *err, size_t errlen)
             if (parse_u64(val, &out->seed))
                 return fail(err, errlen, "--seed expects an integer from 0 to 2**64-1, got '%s'", val);
             out->has_seed = 1;
+        } else if (IS("--threads")) {
+            uint64_t n;
+            if (parse_u64(val, &n) || n > SNN_MAX_THREADS)
+                return fail(err, errlen, "--threads expects a number of threads from 1 to %d, or 0 for every core, "
+                            "got '%s'", SNN_MAX_THREADS, val);
+            out->threads = (int)n;
         } else if (IS("--set")) {
             if (add_kv(out->sets, &out->n_sets, "--set", val, err, errlen))
                 return -1;
@@ -2024,6 +2031,14 @@ int snn_index_synapses(int64_t nsyn, const int32_t *pre, const int32_t *post, in
     *post_other = NULL;
     if (snn_index_one(nsyn, pre, post, n_pre, pre_start, pre_syn, pre_other, err, errlen)) return -1;
     return snn_index_one(nsyn, post, pre, n_post, post_start, post_syn, post_other, err, errlen);
+}
+
+int64_t snn_rows_ascending(const int64_t *start, const int32_t *other, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++)
+        for (int64_t p = start[k] + 1; p < start[k + 1]; p++)
+            if (other[p] < other[p - 1]) return 0;
+    return 1;
 }
 
 /* ---------------------------------------------------------------------------

@@ -235,6 +235,9 @@ int snn_index_synapses(int64_t nsyn, const int32_t *pre, const int32_t *post, in
                        int64_t **pre_start, int64_t **pre_syn, int32_t **pre_other,
                        int64_t **post_start, int64_t **post_syn, int32_t **post_other, char *err, size_t errlen);
 
+//! 1 if other[start[k] .. start[k + 1]) is ascending (not strictly) for every k < n, else 0.
+int64_t snn_rows_ascending(const int64_t *start, const int32_t *other, int64_t n);
+
 /* ---------------------------------------------------------------------------
  * Exact integration of linear systems x' = M x + c over one step dt:
  * x(t + dt) = E x + F c, E = expm(M dt), F = integral over [0, dt] of
@@ -250,14 +253,18 @@ int snn_exact_factors(int n, const double *M, const int *frozen, double dt,
 /* ---------------------------------------------------------------------------
  * Command line of the generated binary:
  *   [-o|--output DIR] [--set NAME=VALUE]... [--data NAME=PATH]... [--seed N]
- *   [-q|--quiet] [-h|--help]        (long options also accept --opt=VALUE)
+ *   [--threads N] [-q|--quiet] [-h|--help]   (long options also accept --opt=VALUE)
  * ------------------------------------------------------------------------- */
 
 typedef struct { const char *name; const char *value; } snn_kv;
 
+//! The most threads a simulation runs on (--threads, snn_sim_set_threads).
+#define SNN_MAX_THREADS 256
+
 typedef struct {
     const char *out_dir;           //!< -o DIR / --output DIR, default "results"
     int has_seed; uint64_t seed;   //!< --seed N
+    int threads;                   //!< --threads N (default 1; 0: every core)
     int quiet;                     //!< -q / --quiet
     int help;                      //!< -h / --help (parsing stops there)
     snn_kv sets[64];  size_t n_sets;   //!< --set NAME=VALUE, in order given

@@ -8,6 +8,66 @@
 
 #include "snn_runtime.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+//! An OpenMP directive, left out (without a warning) by a compiler without OpenMP.
+#define SNN_OMP(directive) _Pragma(#directive)
+#else
+#define SNN_OMP(directive)
+#endif
+
+/* Threads (snn_sim_set_threads). A loop is shared among them only where
+ * every thread computes exactly what the one thread would (passes/share_work.py
+ * decides which), so the results do not depend on their number; and only
+ * when it has enough work for the threads to gain more than their start
+ * costs (about a microsecond): a step's spikes reach SNN_PARALLEL_MIN
+ * synapses (snn_sim_set_parallel_min), or a group has SNN_UPDATE_WORK (a
+ * state update) or SNN_THRESHOLD_WORK (a threshold) times as many elements:
+ * an element is less work than a synapse. */
+#define SNN_PARALLEL_MIN 1024
+#define SNN_UPDATE_WORK 4
+#define SNN_THRESHOLD_WORK 16
+
+//! This thread's number among `snn_team_size()` (0 of 1 without OpenMP).
+static inline int snn_team_member(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static inline int snn_team_size(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+//! Where the part of 0..n-1 that thread `k` of `team` takes starts (it ends where
+//! part k + 1 starts): contiguous parts, in order. n < 2**55 (elements and
+//! neurons are counted in int32), so n * k does not overflow.
+static inline int64_t snn_part_start(int64_t n, int k, int team)
+{
+    return n * k / team;
+}
+
+//! The first p in [lo, hi) with a[p] >= x, in an array ascending there.
+static inline int64_t snn_lower_bound(const int32_t *a, int64_t lo, int64_t hi, int64_t x)
+{
+    while (lo < hi) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 //! clip(x, lo, hi) as Brian2's C++ `_clip`: NaN passes through.
 //! (exp(x) - 1) / x, 1 at 0: Brian2's exprel, with its cut-offs.
 static inline double snn_exprel(double x)

@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], help="set a parameter, e.g. --set 'rate=20 Hz'")
     r.add_argument("--data", metavar="NAME=PATH", action="append", default=[], help="read a data array from PATH")
     r.add_argument("--seed", help="random seed (default: the model's)")
+    r.add_argument("--threads", metavar="N", help="threads for the time step (default 1; 0: every core); the "
+                                                  "results are the same for any number")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress or summary")
     r.add_argument("--backend", choices=driver.BACKENDS, default=None,
                    help="c: the generated C program (the default where a C compiler is installed); "
@@ -163,6 +165,13 @@ def _run(args) -> int:
             raise UserFacingError(f"snndsl: error[E0601]: --seed expects an integer from 0 to 2**64-1, "
                                   f"got '{args.seed}'")
         seed = int(text)
+    threads = None
+    if args.threads is not None:
+        text = args.threads.strip()
+        if not (text.isascii() and text.isdigit()) or int(text) > driver.MAX_THREADS:
+            raise UserFacingError(f"snndsl: error[E0601]: --threads expects a number of threads from 1 to "
+                                  f"{driver.MAX_THREADS}, or 0 for every core, got '{args.threads}'")
+        threads = int(text)
     if args.backend == "reference":
         return _run_reference(fe, file, args, sets, datas, seed)
     try:
@@ -180,6 +189,8 @@ def _run(args) -> int:
         cmd += ["--data", f"{name}={path}"]
     if seed is not None:
         cmd += ["--seed", str(seed)]
+    if threads is not None:
+        cmd += ["--threads", str(threads)]
     if args.quiet:
         cmd.append("--quiet")
     returncode = _run_child(cmd)
@@ -200,6 +211,9 @@ def _run_reference(fe: driver.Frontend, file: str, args, sets, datas, seed) -> i
     """The run on the reference backend, in this process: the same results folder."""
     from snndsl.reference.output import OutputError, write_results
     driver.check_reference(fe)
+    if args.threads is not None and args.threads.strip() not in ("1", "0") and not args.quiet:
+        print("snndsl: note: the reference backend runs on one thread (--threads changes no result)",
+              file=sys.stderr)
     model = driver.Model(fe, None, file, "reference")
     sim = model.simulation(params=dict(sets), seed=seed, data=dict(datas))
     sim.run_protocol()

@@ -229,19 +229,20 @@ class Model:
         return self.frontend.ir.name
 
     def simulation(self, params: dict | None = None, seed: int | None = None, data: dict | None = None,
-                   quiet: bool = True, progress=None) -> "Simulation":
+                   quiet: bool = True, progress=None, threads: int = 1) -> "Simulation":
         """A new simulation of this model in this process, not yet run."""
         kind = ReferenceSimulation if self.backend == "reference" else Simulation
-        return kind(self, params, seed, data, quiet, progress)
+        return kind(self, params, seed, data, quiet, progress, threads)
 
     def run(self, params: dict | None = None, seed: int | None = None, data: dict | None = None,
-            quiet: bool = True, progress=None) -> Results:
+            quiet: bool = True, progress=None, threads: int = 1) -> Results:
         """Run the whole protocol in this process; the same seed gives the
         same numbers as the binary. `progress`: a function called with a
         `snndsl.Progress` a few times a second once a run lasts more than a
         second; without one, `quiet=False` shows a tqdm bar (if tqdm is
-        installed) or a line on sys.stderr."""
-        sim = self.simulation(params, seed, data, quiet, progress)
+        installed) or a line on sys.stderr. `threads`: how many threads the
+        time step runs on (0: every core); the numbers do not depend on it."""
+        sim = self.simulation(params, seed, data, quiet, progress, threads)
         sim.run_protocol()
         return sim._results(copy=False)  # nothing can advance `sim` any more: views are safe
 
@@ -257,9 +258,10 @@ class Simulation:
     snapshots (`save_state` / `load_state`) to continue exactly later.
     """
 
-    def __init__(self, model: Model, params=None, seed=None, data=None, quiet=True, progress=None):
+    def __init__(self, model: Model, params=None, seed=None, data=None, quiet=True, progress=None, threads=1):
         from snndsl.build.ffi import ffi, load_library
         self.model = model
+        threads = _threads(threads)
         self._progress = reporter(progress, quiet)
         self._ffi = ffi()
         self._lib = load_library(model.artifact)
@@ -271,6 +273,7 @@ class Simulation:
             self._check(lib.snn_sim_set_data(ptr, _name(name, "data").encode(), _path(path, f"--data {name}")))
         if seed is not None:
             lib.snn_sim_set_seed(ptr, _seed(seed))
+        self._check(lib.snn_sim_set_threads(ptr, threads))
         lib.snn_sim_set_quiet(ptr, 1)  # progress is reported through Python (snndsl/progress.py)
 
     def _check(self, rc: int) -> None:
@@ -592,6 +595,14 @@ def _path(path, what: str) -> bytes:
 
 
 SEED_LIMIT = 2 ** 64
+MAX_THREADS = 256  # SNN_MAX_THREADS of runtime_c/snn_runtime.h
+
+
+def _threads(threads) -> int:
+    if not isinstance(threads, numbers.Integral) or isinstance(threads, bool) or not 0 <= int(threads) <= MAX_THREADS:
+        raise _fail(f"threads takes a number of threads from 1 to {MAX_THREADS}, or 0 for every core, "
+                    f"not {threads!r}")
+    return int(threads)
 
 
 def _seed(seed) -> int:
@@ -748,9 +759,10 @@ class ReferenceSimulation(Simulation):
     with numpy in this thread. Snapshots (`save_state`, `load_state`) need the
     C backend; progress is not reported."""
 
-    def __init__(self, model: Model, params=None, seed=None, data=None, quiet=True, progress=None):
+    def __init__(self, model: Model, params=None, seed=None, data=None, quiet=True, progress=None, threads=1):
         from snndsl.reference import Engine
         self.model = model
+        _threads(threads)  # checked; the reference backend runs on one (the numbers are the same)
         self._engine = Engine(model.frontend.ir)
         for name, value in _mapping(params, "params").items():
             self._call(self._engine.set_param, _name(name, "params"), _param_text(name, value))

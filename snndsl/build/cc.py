@@ -47,6 +47,10 @@ CFLAGS = ("-O3", "-std=c11", "-fno-math-errno", "-fno-trapping-math", "-ffp-cont
 # Added when the compiler accepts them (machine_flags); the build key then
 # names the processor, so that a cache shared between machines is safe.
 NATIVE_FLAGS = ("-march=native",)
+# Added, to compile model.c and to link, when the compiler has OpenMP
+# (openmp_flags): the time step's loops that threads may share
+# (passes/share_work.py) run on `--threads N`; without it, on one.
+OPENMP_FLAGS = ("-fopenmp",)
 # The stamp marks a folder as snndsl's (written first, before any other
 # file) and, once a build is complete, records its key and the sha256 of
 # each artifact (rewritten last, after the artifacts).
@@ -151,6 +155,21 @@ def machine_flags(cc: str) -> tuple[str, ...]:
     return NATIVE_FLAGS if p.returncode == 0 else ()
 
 
+@functools.lru_cache(maxsize=None)
+def openmp_flags(cc: str) -> tuple[str, ...]:
+    """OPENMP_FLAGS if `cc` compiles and links an OpenMP program with them,
+    else none: asked only when something is compiled, once per process."""
+    with tempfile.TemporaryDirectory(prefix=TMP_PREFIX) as tmp:
+        probe = Path(tmp) / "probe.c"
+        probe.write_text("#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n")
+        try:
+            p = subprocess.run([cc, *OPENMP_FLAGS, "-std=c11", str(probe), "-o", str(Path(tmp) / "probe")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            return ()
+    return OPENMP_FLAGS if p.returncode == 0 else ()
+
+
 @functools.lru_cache(maxsize=1)
 def processor() -> str:
     """What names this machine's instruction set, for the build key (NATIVE_FLAGS)."""
@@ -170,7 +189,7 @@ def runtime_key(extra_flags: tuple[str, ...] = ()) -> str:
     rt = resources.runtime_dir()
     for name in RUNTIME_FILES:
         h.update(name.encode() + b"\0" + (rt / name).read_bytes())
-    h.update(" ".join(CFLAGS + NATIVE_FLAGS + extra_flags).encode() + b"\0" + compiler().encode())
+    h.update(" ".join(CFLAGS + NATIVE_FLAGS + OPENMP_FLAGS + extra_flags).encode() + b"\0" + compiler().encode())
     h.update(b"\0" + processor().encode())
     return h.hexdigest()
 
@@ -435,9 +454,10 @@ def build(c_source: str, build_dir: Path | None = None, extra_flags: tuple[str, 
         cc = compiler()
         with _temporary_folder(out) as tmp:
             model_o = str(tmp / "model.o")
-            _run([[cc, *CFLAGS, *machine_flags(cc), *extra_flags, "-c", "model.c", "-o", model_o]], out)
-            _run([[cc, *extra_flags, "-o", str(tmp / "model"), model_o, str(main_o), str(runtime_o), "-lm"],
-                  [cc, *extra_flags, "-shared", "-o", str(tmp / "libmodel.so"), model_o, str(runtime_o),
+            omp = openmp_flags(cc)
+            _run([[cc, *CFLAGS, *machine_flags(cc), *omp, *extra_flags, "-c", "model.c", "-o", model_o]], out)
+            _run([[cc, *omp, *extra_flags, "-o", str(tmp / "model"), model_o, str(main_o), str(runtime_o), "-lm"],
+                  [cc, *omp, *extra_flags, "-shared", "-o", str(tmp / "libmodel.so"), model_o, str(runtime_o),
                    "-lm"]], out)
             digests = {name: sha256_file(tmp / name) for name in ARTIFACTS}
             for name in ARTIFACTS:

@@ -624,7 +624,9 @@ if (_hi > {j_end}) _hi = {j_end};
         return (f"if (snn_index_synapses({S}.n, {S}.pre, {S}.post, {pre}.n, {post}.n,\n"
                 f"                       &{S}.pre_start, &{S}.pre_syn, &{S}.pre_other,\n"
                 f"                       &{S}.post_start, &{S}.post_syn, &{S}.post_other,\n"
-                "                       sim->err, sizeof sim->err)) return snn_failed(sim);")
+                "                       sim->err, sizeof sim->err)) return snn_failed(sim);\n"
+                f"{S}.pre_sorted = snn_rows_ascending({S}.pre_start, {S}.pre_other, {pre}.n);\n"
+                f"{S}.post_sorted = snn_rows_ascending({S}.post_start, {S}.post_other, {post}.n);")
 
     def element_loop(self, g: ir.Group, body, span, what: str, where: ir.Expr | None = None,
                      lo: str | None = None, hi: str | None = None, reductions=None, guard: bool = False) -> str:
@@ -790,9 +792,17 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         var = "_s" if g.kind == "synapses" else "_i"
         if g.kind == "synapses":
             lines.insert(0, f"const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n(void)_i; (void)_j;")
-        body = self._indent("\n".join(lines), 8)
+        body = self._indent("\n".join(lines), 4)
+        loop = f"for (int64_t {var} = 0; {var} < _n; {var}++) {{\n{body}\n}}"
+        if k.share == "elements":
+            loop = f"""if (sim->threads > 1 && _n >= SNN_UPDATE_WORK * sim->parallel_min) {{
+    SNN_OMP(omp parallel for num_threads(sim->threads) schedule(static))
+{self._indent(loop, 4)}
+}} else {{
+{self._indent(loop, 4)}
+}}"""
         return (f"{{ /* update {g.name} */\n{self._indent(chr(10).join(head), 4)}\n"
-                f"    for (int64_t {var} = 0; {var} < _n; {var}++) {{\n{body}\n    }}\n}}")
+                f"{self._indent(loop, 4)}\n}}")
 
     def threshold(self, k: ir.Kernel) -> str:
         g = self.groups[k.target]
@@ -829,26 +839,51 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     }}
 }}"""
 
-        test = scan("0", "_n")
-        if not any(isinstance(n, (ir.Rand, ir.DataAt)) for n in ir.walk(k.cond)):
+        def test(lo: str, hi: str) -> str:
+            if any(isinstance(n, (ir.Rand, ir.DataAt)) for n in ir.walk(k.cond)):
+                return scan(lo, hi)
             # a condition that neither draws nor reads data is evaluated twice: for
             # a block of 16 elements at once (a loop that vectorizes, without
             # branches: `&`), and element by element only in the rare block where
             # some element passes
-            test = f"""for (int64_t _b = 0; _b < _n; _b += 16) {{
-    const int64_t _e = _n - _b < 16 ? _n : _b + 16;
+            return f"""for (int64_t _b = {lo}; _b < {hi}; _b += 16) {{
+    const int64_t _e = {hi} - _b < 16 ? {hi} : _b + 16;
     int _any = 0;
     for (int64_t _i = _b; _i < _e; _i++)
         _any |= {quick};
     if (!_any) continue;
 {self._indent(scan("_b", "_e"), 4)}
 }}"""
+
+        found = test("0", "_n")
+        if k.share == "elements":
+            # each thread lists the spikes of its part where that part starts in
+            # `spikes` (it has room: a part has no more spikes than elements),
+            # then the lists are joined in the order of the parts
+            found = f"""if (sim->threads > 1 && _n >= SNN_THRESHOLD_WORK * sim->parallel_min) {{
+    int _team = 1;
+    SNN_OMP(omp parallel num_threads(sim->threads))
+    {{
+        const int _k = snn_team_member(), _size = snn_team_size();
+        const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
+        int64_t n = _lo;
+{self._indent(test("_lo", "_hi"), 8)}
+        sim->part_count[_k] = n - _lo;
+        if (_k == 0) _team = _size;
+    }}
+    for (int _k = 0; _k < _team; _k++) {{
+        memmove(spikes + n, spikes + snn_part_start(_n, _k, _team), (size_t)sim->part_count[_k] * sizeof *spikes);
+        n += sim->part_count[_k];
+    }}
+}} else {{
+{self._indent(found, 4)}
+}}"""
         return f"""{{ /* threshold of {g.name} */
 {self._indent(chr(10).join(head), 4)}
     int32_t *const restrict spikes = {G}.spikes;
     const int64_t _n = {G}.n;
     int64_t n = 0;
-{self._indent(test, 4)}
+{self._indent(found, 4)}
     {G}.nspikes = n;
 }}"""
 
@@ -1008,24 +1043,58 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         head = ""
         if once:
             head = self.p.stmts(once, ctx, "    ") + "\n"
-        loop = ""
         # in presynaptic order, the presynaptic index list is the identity and is skipped
         syn = "_p" if k.in_pre_order else f"{S}.{event}_syn[_p]"
-        for part, code in ((k.advance, self.p.stmts(k.advance, ctx, "        ")), (body, code)):
-            if part:
-                loop += f"""    for (int64_t _p = {S}.{event}_start[{me}]; _p < {S}.{event}_start[{me} + 1]; _p++) {{
+        parts = [self.p.stmts(part, ctx, "        ") for part in (k.advance, body) if part]
+        loop = "".join(f"""    for (int64_t _p = {S}.{event}_start[{me}]; _p < {S}.{event}_start[{me} + 1]; _p++) {{
         const int64_t _s = {syn};
         const int64_t {other} = {S}.{event}_other[_p];
         (void)_i; (void)_j; (void)_s;
 {code}
     }}
-"""
+""" for code in parts)
+        events = f"""for (int64_t k = 0; k < nspikes; k++) {{
+    const int64_t {me} = spikes[k];
+{head}{loop}}}"""
+        if k.share == "far end":
+            far = self.g(g.target if event == "pre" else g.source)
+            # every thread goes through every spike, for the synapses whose far end
+            # is in its part (found by binary search where each neuron's synapses
+            # list their far ends in order); what runs once per spike runs first
+            shared = "".join(f"""    for (int64_t _p = _p0; _p < _p1; _p++) {{
+        const int64_t _s = {syn};
+        const int64_t {other} = {S}.{event}_other[_p];
+        if (!_sorted && ({other} < _lo || {other} >= _hi)) continue;
+        (void)_i; (void)_j; (void)_s;
+{code}
+    }}
+""" for code in parts)
+            first = self._indent(f"""for (int64_t k = 0; k < nspikes; k++) {{
+    const int64_t {me} = spikes[k];
+{head}}}""", 4) + "\n" if once else ""
+            events = f"""if (sim->threads > 1 && (double)nspikes * (double){S}.n >= (double)sim->parallel_min * (double){src}.n) {{
+{first}    SNN_OMP(omp parallel num_threads(sim->threads))
+    {{
+        const int _k = snn_team_member(), _size = snn_team_size();
+        const int64_t _lo = snn_part_start({far}.n, _k, _size), _hi = snn_part_start({far}.n, _k + 1, _size);
+        const int _sorted = {S}.{event}_sorted != 0;
+        for (int64_t k = 0; k < nspikes; k++) {{
+            const int64_t {me} = spikes[k];
+            int64_t _p0 = {S}.{event}_start[{me}], _p1 = {S}.{event}_start[{me} + 1];
+            if (_sorted) {{
+                _p0 = snn_lower_bound({S}.{event}_other, _p0, _p1, _lo);
+                _p1 = snn_lower_bound({S}.{event}_other, _p0, _p1, _hi);
+            }}
+{self._indent(shared.rstrip(), 8)}
+        }}
+    }}
+}} else {{
+{self._indent(events, 4)}
+}}"""
         return f"""{prelude}{{ /* on {event} of {g.name} */
 {locals_}    const int32_t *spikes = {spikes};
     const int64_t nspikes = {count};
-    for (int64_t k = 0; k < nspikes; k++) {{
-    const int64_t {me} = spikes[k];
-{head}{loop}}}
+{self._indent(events, 4)}
 }}"""
 
     def local_storage(self, code, ctx: Context) -> str:
@@ -1422,6 +1491,8 @@ if (sim->failed) return -1;"""
         lines.append("snn_sb_json_double(sb, sim->wall_setup);")
         lit(', "run": ')
         lines.append("snn_sb_json_double(sb, sim->wall_run);")
+        lit(', "threads": ')
+        lines.append("snn_sb_printf(sb, \"%d\", sim->threads);")
         lit("}\n}\n")
         return "\n".join(lines)
 

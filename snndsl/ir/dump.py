@@ -168,6 +168,8 @@ def kernel(k: ir.Kernel) -> list[str]:
     else:
         words = "".join(f" {c.lower()}" if c.isupper() else c for c in type(k).__name__).strip()
         head = f"{words} {k.target}"
+    if getattr(k, "share", "none") != "none":
+        head += f"  [threads: {k.share}]"
     out = [f"    {head}"]
     if getattr(k, "refractory", None) is not None:
         kind = f" ({k.refractory_kind})" if isinstance(k, ir.Update) else ""

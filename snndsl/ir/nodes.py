@@ -702,6 +702,7 @@ class Update(Kernel):
     body: tuple[Stmt, ...] = ()
     refractory: Expr | None = None
     refractory_kind: str | None = None
+    share: str = "none"  # how threads share it (passes/share_work.py): 'none' / 'elements'
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -710,6 +711,7 @@ class Threshold(Kernel):
 
     cond: Expr | None
     refractory: Expr | None = None
+    share: str = "none"  # 'none' / 'elements' (passes/share_work.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -766,6 +768,7 @@ class SynapseEvents(Kernel):
     once: tuple[Stmt, ...] = ()
     delay: str = "none"
     in_pre_order: bool = False
+    share: str = "none"  # 'none' / 'far end' (passes/share_work.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

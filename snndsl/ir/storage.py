@@ -130,7 +130,10 @@ def fields(g: ir.Group, precision: str, poisson_skips: bool) -> tuple[Field, ...
                           f"synapses of each {end}synaptic neuron"),
                     Field(f"{end}_syn", "internal", "int64_t", _n(g.name), "array"),
                     Field(f"{end}_other", "internal", "int32_t", _n(g.name), "array",
-                          f"... and their {other}synaptic neurons, in that order")]
+                          f"... and their {other}synaptic neurons, in that order"),
+                    Field(f"{end}_sorted", "internal", "int64_t", None, "scalar",
+                          f"1 if those are ascending for each {end}synaptic neuron (threads then split them "
+                          "by binary search)")]
     return tuple(out)
 
 

@@ -164,6 +164,7 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
         if inputs != [(p.name, p.sources, p.rate, p.body, p.lo, g.size if p.hi is None else p.hi, p.stream)
                       for p in g.inputs]:
             raise InternalError(f"IR verification failed: the poisson inputs of {g.name} are not its inputs")
+    from snndsl.passes.share_work import share  # the rules the decision applies (passes import ir)
     for k in m.setup + m.step:
         g = groups.get(k.target)
         if g is None:
@@ -173,6 +174,9 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
         if isinstance(k, ir.SynapseEvents) and k.advance and (k.delay == "heterogeneous" or not _only_advances(k)):
             raise InternalError(f"IR verification failed: the on {k.event} kernel of {k.target} advances "
                                 "more than traces, or with per-synapse delays")
+        if getattr(k, "share", "none") not in ("none", share(k, groups) or "none"):
+            raise InternalError(f"IR verification failed: threads share the kernel {type(k).__name__} of "
+                                f"{k.target} as {k.share!r}, which would change its results")
         held, now = _code(k, g)
         if held != now:
             raise InternalError(f"IR verification failed: the kernel {type(k).__name__} of {k.target} "

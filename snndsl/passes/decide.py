@@ -28,6 +28,8 @@ function a run uses, not what the model computes.
 - `split_advances` (passes/split_advances.py), on the kernels: a pathway
   brings the other side's traces up to the current time in a loop of its
   own, ahead of the event code (the same values, bit for bit).
+- `share_work` (passes/share_work.py), on the kernels: which loops threads
+  share, and how, so that any number of threads gives the same numbers.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ import dataclasses
 from snndsl.ir import nodes as ir
 from snndsl.passes.kernels import make_kernels
 from snndsl.passes.sequence_draws import sequence_draws
+from snndsl.passes.share_work import share_work
 from snndsl.passes.split_advances import split_advances
 from snndsl.passes.streams import assign_streams
 
@@ -113,4 +116,4 @@ def tabulate_decays(m: ir.Module) -> ir.Module:
 
 
 DECISIONS = (choose_poisson_sampling, specialise_runs, tabulate_decays, sequence_draws, assign_streams, make_kernels,
-             split_advances)
+             split_advances, share_work)

@@ -86,6 +86,16 @@ def test_no_warnings_under_wall_wextra(path, tmp_path):
     assert proc.returncode == 0, proc.stderr
 
 
+@pytest.mark.needs_cc
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_no_warnings_with_openmp_either(path, tmp_path):
+    fe = frontend(path.read_text(), str(path))
+    assert "SNN_OMP(omp parallel" in fe.c_source
+    _, proc = _compile(tmp_path, fe.c_source, ["-O2", "-std=c11", "-fopenmp", "-Wall", "-Wextra", "-Wpedantic",
+                                               "-Werror"])
+    assert proc.returncode == 0, proc.stderr
+
+
 # gcc's -fsanitize=undefined does not include float-cast-overflow: a double too
 # large for the integer it is converted to (a time in steps, issue 7)
 SANITIZE = "-fsanitize=address,undefined,float-cast-overflow"

@@ -53,9 +53,11 @@ typedef struct {
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
     int64_t *pre_syn;
     int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */
+    int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
     int64_t *post_start;  /* synapses of each postsynaptic neuron */
     int64_t *post_syn;
     int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
+    int64_t post_sorted;  /* 1 if those are ascending for each postsynaptic neuron (threads then split them by binary search) */
 } snn_g_exc_exc_t;
 
 typedef struct {
@@ -65,9 +67,11 @@ typedef struct {
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
     int64_t *pre_syn;
     int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */
+    int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
     int64_t *post_start;  /* synapses of each postsynaptic neuron */
     int64_t *post_syn;
     int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
+    int64_t post_sorted;  /* 1 if those are ascending for each postsynaptic neuron (threads then split them by binary search) */
 } snn_g_exc_inh_t;
 
 typedef struct {
@@ -77,9 +81,11 @@ typedef struct {
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
     int64_t *pre_syn;
     int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */
+    int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
     int64_t *post_start;  /* synapses of each postsynaptic neuron */
     int64_t *post_syn;
     int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
+    int64_t post_sorted;  /* 1 if those are ascending for each postsynaptic neuron (threads then split them by binary search) */
 } snn_g_inh_exc_t;
 
 typedef struct {
@@ -89,9 +95,11 @@ typedef struct {
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
     int64_t *pre_syn;
     int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */
+    int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
     int64_t *post_start;  /* synapses of each postsynaptic neuron */
     int64_t *post_syn;
     int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
+    int64_t post_sorted;  /* 1 if those are ascending for each postsynaptic neuron (threads then split them by binary search) */
 } snn_g_inh_inh_t;
 
 //! One whole simulation: every variable, random stream and buffer lives here.
@@ -103,6 +111,9 @@ struct snn_sim {
     double t_net;       /* end time of the last run, as Brian2's Network.t */
     uint64_t seed;
     int quiet, failed, ran, interrupted, is_setup;
+    int threads;        /* the time step's threads (snn_sim_set_threads) */
+    int64_t parallel_min;  /* the least work a loop shares among them */
+    int64_t part_count[SNN_MAX_THREADS];  /* thresholds: the spikes each thread found */
     int next_phase;     /* the first phase of the protocol not run yet */
     volatile sig_atomic_t stop_requested;  /* set by snn_sim_request_stop */
     int phase;          /* index of the running phase, -1 outside */
@@ -318,6 +329,8 @@ static int snn_setup(snn_sim *sim)
                            &sim->g_exc_exc.pre_start, &sim->g_exc_exc.pre_syn, &sim->g_exc_exc.pre_other,
                            &sim->g_exc_exc.post_start, &sim->g_exc_exc.post_syn, &sim->g_exc_exc.post_other,
                            sim->err, sizeof sim->err)) return snn_failed(sim);
+    sim->g_exc_exc.pre_sorted = snn_rows_ascending(sim->g_exc_exc.pre_start, sim->g_exc_exc.pre_other, sim->g_exc.n);
+    sim->g_exc_exc.post_sorted = snn_rows_ascending(sim->g_exc_exc.post_start, sim->g_exc_exc.post_other, sim->g_exc.n);
     if (sim->failed) return -1;
     /* connect exc_inh: exc -> inh (cond) */
     {
@@ -352,6 +365,8 @@ static int snn_setup(snn_sim *sim)
                            &sim->g_exc_inh.pre_start, &sim->g_exc_inh.pre_syn, &sim->g_exc_inh.pre_other,
                            &sim->g_exc_inh.post_start, &sim->g_exc_inh.post_syn, &sim->g_exc_inh.post_other,
                            sim->err, sizeof sim->err)) return snn_failed(sim);
+    sim->g_exc_inh.pre_sorted = snn_rows_ascending(sim->g_exc_inh.pre_start, sim->g_exc_inh.pre_other, sim->g_exc.n);
+    sim->g_exc_inh.post_sorted = snn_rows_ascending(sim->g_exc_inh.post_start, sim->g_exc_inh.post_other, sim->g_inh.n);
     if (sim->failed) return -1;
     /* connect inh_exc: inh -> exc (cond) */
     {
@@ -386,6 +401,8 @@ static int snn_setup(snn_sim *sim)
                            &sim->g_inh_exc.pre_start, &sim->g_inh_exc.pre_syn, &sim->g_inh_exc.pre_other,
                            &sim->g_inh_exc.post_start, &sim->g_inh_exc.post_syn, &sim->g_inh_exc.post_other,
                            sim->err, sizeof sim->err)) return snn_failed(sim);
+    sim->g_inh_exc.pre_sorted = snn_rows_ascending(sim->g_inh_exc.pre_start, sim->g_inh_exc.pre_other, sim->g_inh.n);
+    sim->g_inh_exc.post_sorted = snn_rows_ascending(sim->g_inh_exc.post_start, sim->g_inh_exc.post_other, sim->g_exc.n);
     if (sim->failed) return -1;
     /* connect inh_inh: inh -> inh (cond) */
     {
@@ -420,6 +437,8 @@ static int snn_setup(snn_sim *sim)
                            &sim->g_inh_inh.pre_start, &sim->g_inh_inh.pre_syn, &sim->g_inh_inh.pre_other,
                            &sim->g_inh_inh.post_start, &sim->g_inh_inh.post_syn, &sim->g_inh_inh.post_other,
                            sim->err, sizeof sim->err)) return snn_failed(sim);
+    sim->g_inh_inh.pre_sorted = snn_rows_ascending(sim->g_inh_inh.pre_start, sim->g_inh_inh.pre_other, sim->g_inh.n);
+    sim->g_inh_inh.post_sorted = snn_rows_ascending(sim->g_inh_inh.post_start, sim->g_inh_inh.post_other, sim->g_inh.n);
     if (sim->failed) return -1;
     snn_buf_init(&sim->m_exc_spikes_i, sizeof(int32_t));
     snn_buf_init(&sim->m_exc_spikes_t, sizeof(double));
@@ -479,23 +498,46 @@ static void snn_step(snn_sim *sim)
         const double _ref_from = snn_elapsed_from(dt, snn_elapsed_steps(0.005, dt));
         double _lin[sizeof sim->lin_exc / sizeof sim->lin_exc[0]][sizeof sim->lin_exc[0] / sizeof(double)];
         memcpy(_lin, sim->lin_exc, sizeof _lin);
-        for (int64_t _i = 0; _i < _n; _i++) {
-            _a_not_refractory[_i] = (_t - _a_lastspike[_i]) + 1e-3 * dt >= _ref_from;
-            { /* exact step of v, ge, gi */
-                const double _x0 = _a_v[_i];
-                const double _x1 = _a_ge[_i];
-                const double _x2 = _a_gi[_i];
-                const double _c0 = -2.45;
-                const int _set = (_a_not_refractory[_i] ? 0 : 1);
-                const double _E0 = (_set == 0 ? _lin[0][0] : _lin[2][0]);
-                const double _E1 = (_set == 0 ? _lin[0][1] : _lin[2][1]);
-                const double _E2 = (_set == 0 ? _lin[0][2] : _lin[2][2]);
-                const double _E4 = (_set == 0 ? _lin[0][4] : _lin[2][4]);
-                const double _E8 = (_set == 0 ? _lin[0][8] : _lin[2][8]);
-                const double _F0 = (_set == 0 ? _lin[1][0] : _lin[3][0]);
-                _a_v[_i] = _E0 * _x0 + _E1 * _x1 + _E2 * _x2 + _F0 * _c0;
-                _a_ge[_i] = _E4 * _x1;
-                _a_gi[_i] = _E8 * _x2;
+        if (sim->threads > 1 && _n >= SNN_UPDATE_WORK * sim->parallel_min) {
+            SNN_OMP(omp parallel for num_threads(sim->threads) schedule(static))
+            for (int64_t _i = 0; _i < _n; _i++) {
+                _a_not_refractory[_i] = (_t - _a_lastspike[_i]) + 1e-3 * dt >= _ref_from;
+                { /* exact step of v, ge, gi */
+                    const double _x0 = _a_v[_i];
+                    const double _x1 = _a_ge[_i];
+                    const double _x2 = _a_gi[_i];
+                    const double _c0 = -2.45;
+                    const int _set = (_a_not_refractory[_i] ? 0 : 1);
+                    const double _E0 = (_set == 0 ? _lin[0][0] : _lin[2][0]);
+                    const double _E1 = (_set == 0 ? _lin[0][1] : _lin[2][1]);
+                    const double _E2 = (_set == 0 ? _lin[0][2] : _lin[2][2]);
+                    const double _E4 = (_set == 0 ? _lin[0][4] : _lin[2][4]);
+                    const double _E8 = (_set == 0 ? _lin[0][8] : _lin[2][8]);
+                    const double _F0 = (_set == 0 ? _lin[1][0] : _lin[3][0]);
+                    _a_v[_i] = _E0 * _x0 + _E1 * _x1 + _E2 * _x2 + _F0 * _c0;
+                    _a_ge[_i] = _E4 * _x1;
+                    _a_gi[_i] = _E8 * _x2;
+                }
+            }
+        } else {
+            for (int64_t _i = 0; _i < _n; _i++) {
+                _a_not_refractory[_i] = (_t - _a_lastspike[_i]) + 1e-3 * dt >= _ref_from;
+                { /* exact step of v, ge, gi */
+                    const double _x0 = _a_v[_i];
+                    const double _x1 = _a_ge[_i];
+                    const double _x2 = _a_gi[_i];
+                    const double _c0 = -2.45;
+                    const int _set = (_a_not_refractory[_i] ? 0 : 1);
+                    const double _E0 = (_set == 0 ? _lin[0][0] : _lin[2][0]);
+                    const double _E1 = (_set == 0 ? _lin[0][1] : _lin[2][1]);
+                    const double _E2 = (_set == 0 ? _lin[0][2] : _lin[2][2]);
+                    const double _E4 = (_set == 0 ? _lin[0][4] : _lin[2][4]);
+                    const double _E8 = (_set == 0 ? _lin[0][8] : _lin[2][8]);
+                    const double _F0 = (_set == 0 ? _lin[1][0] : _lin[3][0]);
+                    _a_v[_i] = _E0 * _x0 + _E1 * _x1 + _E2 * _x2 + _F0 * _c0;
+                    _a_ge[_i] = _E4 * _x1;
+                    _a_gi[_i] = _E8 * _x2;
+                }
             }
         }
     }
@@ -516,23 +558,46 @@ static void snn_step(snn_sim *sim)
         const double _ref_from = snn_elapsed_from(dt, snn_elapsed_steps(0.005, dt));
         double _lin[sizeof sim->lin_inh / sizeof sim->lin_inh[0]][sizeof sim->lin_inh[0] / sizeof(double)];
         memcpy(_lin, sim->lin_inh, sizeof _lin);
-        for (int64_t _i = 0; _i < _n; _i++) {
-            _a_not_refractory[_i] = (_t - _a_lastspike[_i]) + 1e-3 * dt >= _ref_from;
-            { /* exact step of v, ge, gi */
-                const double _x0 = _a_v[_i];
-                const double _x1 = _a_ge[_i];
-                const double _x2 = _a_gi[_i];
-                const double _c0 = -2.45;
-                const int _set = (_a_not_refractory[_i] ? 0 : 1);
-                const double _E0 = (_set == 0 ? _lin[0][0] : _lin[2][0]);
-                const double _E1 = (_set == 0 ? _lin[0][1] : _lin[2][1]);
-                const double _E2 = (_set == 0 ? _lin[0][2] : _lin[2][2]);
-                const double _E4 = (_set == 0 ? _lin[0][4] : _lin[2][4]);
-                const double _E8 = (_set == 0 ? _lin[0][8] : _lin[2][8]);
-                const double _F0 = (_set == 0 ? _lin[1][0] : _lin[3][0]);
-                _a_v[_i] = _E0 * _x0 + _E1 * _x1 + _E2 * _x2 + _F0 * _c0;
-                _a_ge[_i] = _E4 * _x1;
-                _a_gi[_i] = _E8 * _x2;
+        if (sim->threads > 1 && _n >= SNN_UPDATE_WORK * sim->parallel_min) {
+            SNN_OMP(omp parallel for num_threads(sim->threads) schedule(static))
+            for (int64_t _i = 0; _i < _n; _i++) {
+                _a_not_refractory[_i] = (_t - _a_lastspike[_i]) + 1e-3 * dt >= _ref_from;
+                { /* exact step of v, ge, gi */
+                    const double _x0 = _a_v[_i];
+                    const double _x1 = _a_ge[_i];
+                    const double _x2 = _a_gi[_i];
+                    const double _c0 = -2.45;
+                    const int _set = (_a_not_refractory[_i] ? 0 : 1);
+                    const double _E0 = (_set == 0 ? _lin[0][0] : _lin[2][0]);
+                    const double _E1 = (_set == 0 ? _lin[0][1] : _lin[2][1]);
+                    const double _E2 = (_set == 0 ? _lin[0][2] : _lin[2][2]);
+                    const double _E4 = (_set == 0 ? _lin[0][4] : _lin[2][4]);
+                    const double _E8 = (_set == 0 ? _lin[0][8] : _lin[2][8]);
+                    const double _F0 = (_set == 0 ? _lin[1][0] : _lin[3][0]);
+                    _a_v[_i] = _E0 * _x0 + _E1 * _x1 + _E2 * _x2 + _F0 * _c0;
+                    _a_ge[_i] = _E4 * _x1;
+                    _a_gi[_i] = _E8 * _x2;
+                }
+            }
+        } else {
+            for (int64_t _i = 0; _i < _n; _i++) {
+                _a_not_refractory[_i] = (_t - _a_lastspike[_i]) + 1e-3 * dt >= _ref_from;
+                { /* exact step of v, ge, gi */
+                    const double _x0 = _a_v[_i];
+                    const double _x1 = _a_ge[_i];
+                    const double _x2 = _a_gi[_i];
+                    const double _c0 = -2.45;
+                    const int _set = (_a_not_refractory[_i] ? 0 : 1);
+                    const double _E0 = (_set == 0 ? _lin[0][0] : _lin[2][0]);
+                    const double _E1 = (_set == 0 ? _lin[0][1] : _lin[2][1]);
+                    const double _E2 = (_set == 0 ? _lin[0][2] : _lin[2][2]);
+                    const double _E4 = (_set == 0 ? _lin[0][4] : _lin[2][4]);
+                    const double _E8 = (_set == 0 ? _lin[0][8] : _lin[2][8]);
+                    const double _F0 = (_set == 0 ? _lin[1][0] : _lin[3][0]);
+                    _a_v[_i] = _E0 * _x0 + _E1 * _x1 + _E2 * _x2 + _F0 * _c0;
+                    _a_ge[_i] = _E4 * _x1;
+                    _a_gi[_i] = _E8 * _x2;
+                }
             }
         }
     }
@@ -544,17 +609,47 @@ static void snn_step(snn_sim *sim)
         int32_t *const restrict spikes = sim->g_exc.spikes;
         const int64_t _n = sim->g_exc.n;
         int64_t n = 0;
-        for (int64_t _b = 0; _b < _n; _b += 16) {
-            const int64_t _e = _n - _b < 16 ? _n : _b + 16;
-            int _any = 0;
-            for (int64_t _i = _b; _i < _e; _i++)
-                _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
-            if (!_any) continue;
-            for (int64_t _i = _b; _i < _e; _i++) {
-                if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
-                    spikes[n++] = (int32_t)_i;
-                    _a_not_refractory[_i] = 0;
-                    _a_lastspike[_i] = _t;
+        if (sim->threads > 1 && _n >= SNN_THRESHOLD_WORK * sim->parallel_min) {
+            int _team = 1;
+            SNN_OMP(omp parallel num_threads(sim->threads))
+            {
+                const int _k = snn_team_member(), _size = snn_team_size();
+                const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
+                int64_t n = _lo;
+                for (int64_t _b = _lo; _b < _hi; _b += 16) {
+                    const int64_t _e = _hi - _b < 16 ? _hi : _b + 16;
+                    int _any = 0;
+                    for (int64_t _i = _b; _i < _e; _i++)
+                        _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                    if (!_any) continue;
+                    for (int64_t _i = _b; _i < _e; _i++) {
+                        if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
+                            spikes[n++] = (int32_t)_i;
+                            _a_not_refractory[_i] = 0;
+                            _a_lastspike[_i] = _t;
+                        }
+                    }
+                }
+                sim->part_count[_k] = n - _lo;
+                if (_k == 0) _team = _size;
+            }
+            for (int _k = 0; _k < _team; _k++) {
+                memmove(spikes + n, spikes + snn_part_start(_n, _k, _team), (size_t)sim->part_count[_k] * sizeof *spikes);
+                n += sim->part_count[_k];
+            }
+        } else {
+            for (int64_t _b = 0; _b < _n; _b += 16) {
+                const int64_t _e = _n - _b < 16 ? _n : _b + 16;
+                int _any = 0;
+                for (int64_t _i = _b; _i < _e; _i++)
+                    _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                if (!_any) continue;
+                for (int64_t _i = _b; _i < _e; _i++) {
+                    if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
+                        spikes[n++] = (int32_t)_i;
+                        _a_not_refractory[_i] = 0;
+                        _a_lastspike[_i] = _t;
+                    }
                 }
             }
         }
@@ -567,17 +662,47 @@ static void snn_step(snn_sim *sim)
         int32_t *const restrict spikes = sim->g_inh.spikes;
         const int64_t _n = sim->g_inh.n;
         int64_t n = 0;
-        for (int64_t _b = 0; _b < _n; _b += 16) {
-            const int64_t _e = _n - _b < 16 ? _n : _b + 16;
-            int _any = 0;
-            for (int64_t _i = _b; _i < _e; _i++)
-                _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
-            if (!_any) continue;
-            for (int64_t _i = _b; _i < _e; _i++) {
-                if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
-                    spikes[n++] = (int32_t)_i;
-                    _a_not_refractory[_i] = 0;
-                    _a_lastspike[_i] = _t;
+        if (sim->threads > 1 && _n >= SNN_THRESHOLD_WORK * sim->parallel_min) {
+            int _team = 1;
+            SNN_OMP(omp parallel num_threads(sim->threads))
+            {
+                const int _k = snn_team_member(), _size = snn_team_size();
+                const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
+                int64_t n = _lo;
+                for (int64_t _b = _lo; _b < _hi; _b += 16) {
+                    const int64_t _e = _hi - _b < 16 ? _hi : _b + 16;
+                    int _any = 0;
+                    for (int64_t _i = _b; _i < _e; _i++)
+                        _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                    if (!_any) continue;
+                    for (int64_t _i = _b; _i < _e; _i++) {
+                        if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
+                            spikes[n++] = (int32_t)_i;
+                            _a_not_refractory[_i] = 0;
+                            _a_lastspike[_i] = _t;
+                        }
+                    }
+                }
+                sim->part_count[_k] = n - _lo;
+                if (_k == 0) _team = _size;
+            }
+            for (int _k = 0; _k < _team; _k++) {
+                memmove(spikes + n, spikes + snn_part_start(_n, _k, _team), (size_t)sim->part_count[_k] * sizeof *spikes);
+                n += sim->part_count[_k];
+            }
+        } else {
+            for (int64_t _b = 0; _b < _n; _b += 16) {
+                const int64_t _e = _n - _b < 16 ? _n : _b + 16;
+                int _any = 0;
+                for (int64_t _i = _b; _i < _e; _i++)
+                    _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                if (!_any) continue;
+                for (int64_t _i = _b; _i < _e; _i++) {
+                    if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
+                        spikes[n++] = (int32_t)_i;
+                        _a_not_refractory[_i] = 0;
+                        _a_lastspike[_i] = _t;
+                    }
                 }
             }
         }
@@ -602,57 +727,153 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a0 = sim->g_exc.v_ge; (void)_a0;  /* exc.ge */
         const int32_t *spikes = sim->g_exc.spikes;
         const int64_t nspikes = sim->g_exc.nspikes;
-        for (int64_t k = 0; k < nspikes; k++) {
-        const int64_t _i = spikes[k];
-        for (int64_t _p = sim->g_exc_exc.pre_start[_i]; _p < sim->g_exc_exc.pre_start[_i + 1]; _p++) {
-            const int64_t _s = _p;
-            const int64_t _j = sim->g_exc_exc.pre_other[_p];
-            (void)_i; (void)_j; (void)_s;
-            _a0[_j] = _a0[_j] + 0.0016200000000000003;
+        if (sim->threads > 1 && (double)nspikes * (double)sim->g_exc_exc.n >= (double)sim->parallel_min * (double)sim->g_exc.n) {
+            SNN_OMP(omp parallel num_threads(sim->threads))
+            {
+                const int _k = snn_team_member(), _size = snn_team_size();
+                const int64_t _lo = snn_part_start(sim->g_exc.n, _k, _size), _hi = snn_part_start(sim->g_exc.n, _k + 1, _size);
+                const int _sorted = sim->g_exc_exc.pre_sorted != 0;
+                for (int64_t k = 0; k < nspikes; k++) {
+                    const int64_t _i = spikes[k];
+                    int64_t _p0 = sim->g_exc_exc.pre_start[_i], _p1 = sim->g_exc_exc.pre_start[_i + 1];
+                    if (_sorted) {
+                        _p0 = snn_lower_bound(sim->g_exc_exc.pre_other, _p0, _p1, _lo);
+                        _p1 = snn_lower_bound(sim->g_exc_exc.pre_other, _p0, _p1, _hi);
+                    }
+                    for (int64_t _p = _p0; _p < _p1; _p++) {
+                        const int64_t _s = _p;
+                        const int64_t _j = sim->g_exc_exc.pre_other[_p];
+                        if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                        (void)_i; (void)_j; (void)_s;
+                        _a0[_j] = _a0[_j] + 0.0016200000000000003;
+                    }
+                }
+            }
+        } else {
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _i = spikes[k];
+                for (int64_t _p = sim->g_exc_exc.pre_start[_i]; _p < sim->g_exc_exc.pre_start[_i + 1]; _p++) {
+                    const int64_t _s = _p;
+                    const int64_t _j = sim->g_exc_exc.pre_other[_p];
+                    (void)_i; (void)_j; (void)_s;
+                    _a0[_j] = _a0[_j] + 0.0016200000000000003;
+                }
+            }
         }
-    }
     }
     { /* on pre of exc_inh */
         double *const restrict _a0 = sim->g_inh.v_ge; (void)_a0;  /* inh.ge */
         const int32_t *spikes = sim->g_exc.spikes;
         const int64_t nspikes = sim->g_exc.nspikes;
-        for (int64_t k = 0; k < nspikes; k++) {
-        const int64_t _i = spikes[k];
-        for (int64_t _p = sim->g_exc_inh.pre_start[_i]; _p < sim->g_exc_inh.pre_start[_i + 1]; _p++) {
-            const int64_t _s = _p;
-            const int64_t _j = sim->g_exc_inh.pre_other[_p];
-            (void)_i; (void)_j; (void)_s;
-            _a0[_j] = _a0[_j] + 0.0016200000000000003;
+        if (sim->threads > 1 && (double)nspikes * (double)sim->g_exc_inh.n >= (double)sim->parallel_min * (double)sim->g_exc.n) {
+            SNN_OMP(omp parallel num_threads(sim->threads))
+            {
+                const int _k = snn_team_member(), _size = snn_team_size();
+                const int64_t _lo = snn_part_start(sim->g_inh.n, _k, _size), _hi = snn_part_start(sim->g_inh.n, _k + 1, _size);
+                const int _sorted = sim->g_exc_inh.pre_sorted != 0;
+                for (int64_t k = 0; k < nspikes; k++) {
+                    const int64_t _i = spikes[k];
+                    int64_t _p0 = sim->g_exc_inh.pre_start[_i], _p1 = sim->g_exc_inh.pre_start[_i + 1];
+                    if (_sorted) {
+                        _p0 = snn_lower_bound(sim->g_exc_inh.pre_other, _p0, _p1, _lo);
+                        _p1 = snn_lower_bound(sim->g_exc_inh.pre_other, _p0, _p1, _hi);
+                    }
+                    for (int64_t _p = _p0; _p < _p1; _p++) {
+                        const int64_t _s = _p;
+                        const int64_t _j = sim->g_exc_inh.pre_other[_p];
+                        if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                        (void)_i; (void)_j; (void)_s;
+                        _a0[_j] = _a0[_j] + 0.0016200000000000003;
+                    }
+                }
+            }
+        } else {
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _i = spikes[k];
+                for (int64_t _p = sim->g_exc_inh.pre_start[_i]; _p < sim->g_exc_inh.pre_start[_i + 1]; _p++) {
+                    const int64_t _s = _p;
+                    const int64_t _j = sim->g_exc_inh.pre_other[_p];
+                    (void)_i; (void)_j; (void)_s;
+                    _a0[_j] = _a0[_j] + 0.0016200000000000003;
+                }
+            }
         }
-    }
     }
     { /* on pre of inh_exc */
         double *const restrict _a0 = sim->g_exc.v_gi; (void)_a0;  /* exc.gi */
         const int32_t *spikes = sim->g_inh.spikes;
         const int64_t nspikes = sim->g_inh.nspikes;
-        for (int64_t k = 0; k < nspikes; k++) {
-        const int64_t _i = spikes[k];
-        for (int64_t _p = sim->g_inh_exc.pre_start[_i]; _p < sim->g_inh_exc.pre_start[_i + 1]; _p++) {
-            const int64_t _s = _p;
-            const int64_t _j = sim->g_inh_exc.pre_other[_p];
-            (void)_i; (void)_j; (void)_s;
-            _a0[_j] = _a0[_j] + -0.009000000000000001;
+        if (sim->threads > 1 && (double)nspikes * (double)sim->g_inh_exc.n >= (double)sim->parallel_min * (double)sim->g_inh.n) {
+            SNN_OMP(omp parallel num_threads(sim->threads))
+            {
+                const int _k = snn_team_member(), _size = snn_team_size();
+                const int64_t _lo = snn_part_start(sim->g_exc.n, _k, _size), _hi = snn_part_start(sim->g_exc.n, _k + 1, _size);
+                const int _sorted = sim->g_inh_exc.pre_sorted != 0;
+                for (int64_t k = 0; k < nspikes; k++) {
+                    const int64_t _i = spikes[k];
+                    int64_t _p0 = sim->g_inh_exc.pre_start[_i], _p1 = sim->g_inh_exc.pre_start[_i + 1];
+                    if (_sorted) {
+                        _p0 = snn_lower_bound(sim->g_inh_exc.pre_other, _p0, _p1, _lo);
+                        _p1 = snn_lower_bound(sim->g_inh_exc.pre_other, _p0, _p1, _hi);
+                    }
+                    for (int64_t _p = _p0; _p < _p1; _p++) {
+                        const int64_t _s = _p;
+                        const int64_t _j = sim->g_inh_exc.pre_other[_p];
+                        if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                        (void)_i; (void)_j; (void)_s;
+                        _a0[_j] = _a0[_j] + -0.009000000000000001;
+                    }
+                }
+            }
+        } else {
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _i = spikes[k];
+                for (int64_t _p = sim->g_inh_exc.pre_start[_i]; _p < sim->g_inh_exc.pre_start[_i + 1]; _p++) {
+                    const int64_t _s = _p;
+                    const int64_t _j = sim->g_inh_exc.pre_other[_p];
+                    (void)_i; (void)_j; (void)_s;
+                    _a0[_j] = _a0[_j] + -0.009000000000000001;
+                }
+            }
         }
-    }
     }
     { /* on pre of inh_inh */
         double *const restrict _a0 = sim->g_inh.v_gi; (void)_a0;  /* inh.gi */
         const int32_t *spikes = sim->g_inh.spikes;
         const int64_t nspikes = sim->g_inh.nspikes;
-        for (int64_t k = 0; k < nspikes; k++) {
-        const int64_t _i = spikes[k];
-        for (int64_t _p = sim->g_inh_inh.pre_start[_i]; _p < sim->g_inh_inh.pre_start[_i + 1]; _p++) {
-            const int64_t _s = _p;
-            const int64_t _j = sim->g_inh_inh.pre_other[_p];
-            (void)_i; (void)_j; (void)_s;
-            _a0[_j] = _a0[_j] + -0.009000000000000001;
+        if (sim->threads > 1 && (double)nspikes * (double)sim->g_inh_inh.n >= (double)sim->parallel_min * (double)sim->g_inh.n) {
+            SNN_OMP(omp parallel num_threads(sim->threads))
+            {
+                const int _k = snn_team_member(), _size = snn_team_size();
+                const int64_t _lo = snn_part_start(sim->g_inh.n, _k, _size), _hi = snn_part_start(sim->g_inh.n, _k + 1, _size);
+                const int _sorted = sim->g_inh_inh.pre_sorted != 0;
+                for (int64_t k = 0; k < nspikes; k++) {
+                    const int64_t _i = spikes[k];
+                    int64_t _p0 = sim->g_inh_inh.pre_start[_i], _p1 = sim->g_inh_inh.pre_start[_i + 1];
+                    if (_sorted) {
+                        _p0 = snn_lower_bound(sim->g_inh_inh.pre_other, _p0, _p1, _lo);
+                        _p1 = snn_lower_bound(sim->g_inh_inh.pre_other, _p0, _p1, _hi);
+                    }
+                    for (int64_t _p = _p0; _p < _p1; _p++) {
+                        const int64_t _s = _p;
+                        const int64_t _j = sim->g_inh_inh.pre_other[_p];
+                        if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                        (void)_i; (void)_j; (void)_s;
+                        _a0[_j] = _a0[_j] + -0.009000000000000001;
+                    }
+                }
+            }
+        } else {
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _i = spikes[k];
+                for (int64_t _p = sim->g_inh_inh.pre_start[_i]; _p < sim->g_inh_inh.pre_start[_i + 1]; _p++) {
+                    const int64_t _s = _p;
+                    const int64_t _j = sim->g_inh_inh.pre_other[_p];
+                    (void)_i; (void)_j; (void)_s;
+                    _a0[_j] = _a0[_j] + -0.009000000000000001;
+                }
+            }
         }
-    }
     }
     /* 5. resets of the neurons that spiked; rate monitors record */
     for (int64_t k = 0; k < sim->g_exc.nspikes; k++) { /* reset of exc */
@@ -802,6 +1023,8 @@ static void snn_write_manifest(snn_sim *sim, snn_sb *sb)
     snn_sb_json_double(sb, sim->wall_setup);
     snn_sb_printf(sb, "%s", ", \042run\042: ");
     snn_sb_json_double(sb, sim->wall_run);
+    snn_sb_printf(sb, "%s", ", \042threads\042: ");
+    snn_sb_printf(sb, "%d", sim->threads);
     snn_sb_printf(sb, "%s", "}\012}\012");
 }
 
@@ -812,6 +1035,8 @@ snn_sim *snn_sim_new(void)
     sim->dt = 0.0001;
     sim->seed = UINT64_C(1);
     sim->phase = -1;
+    sim->threads = 1;
+    sim->parallel_min = SNN_PARALLEL_MIN;
     snn_sb_init(&sim->manifest);
     return sim;
 }
@@ -874,6 +1099,28 @@ void snn_sim_free(snn_sim *sim)
 const char *snn_sim_error(const snn_sim *sim) { return sim->err; }
 void snn_sim_set_seed(snn_sim *sim, uint64_t seed) { sim->seed = seed; }
 void snn_sim_set_quiet(snn_sim *sim, int quiet) { sim->quiet = quiet; }
+int snn_sim_threads(const snn_sim *sim) { return sim->threads; }
+void snn_sim_set_parallel_min(snn_sim *sim, int64_t n) { sim->parallel_min = n < 1 ? 1 : n; }
+
+int snn_sim_set_threads(snn_sim *sim, int threads)
+{
+    if (threads < 0 || threads > SNN_MAX_THREADS)
+        return snn_fail(sim, "error[E0601]: threads is a number from 1 to %d, or 0 for every core, not %d",
+                        SNN_MAX_THREADS, threads);
+#ifdef _OPENMP
+    if (threads == 0)
+        threads = snn_imin(omp_get_num_procs(), SNN_MAX_THREADS);
+#else
+    if (threads == 0)
+        threads = 1;
+    if (threads > 1)
+        return snn_fail(sim, "error[E0601]: this model was built without OpenMP (the C compiler does not accept "
+                        "-fopenmp), so it runs on one thread: leave out threads, or install a compiler with "
+                        "OpenMP (gcc has it; on macOS, brew install libomp)");
+#endif
+    sim->threads = threads;
+    return 0;
+}
 
 int snn_sim_set_param(snn_sim *sim, const char *name, const char *value)
 {
@@ -1174,7 +1421,7 @@ typedef struct {
 
 #define SNN_STATE_MAGIC "SNNSTATE2\n"
 #define SNN_STATE_HEAD 96  /* magic and hash (74), padding, file length, number of fields */
-#define SNN_STATE_NFIELDS (56 + 1)
+#define SNN_STATE_NFIELDS (64 + 1)
 
 static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
 {
@@ -1205,36 +1452,44 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
     f[n++] = (snn_state_field){ "exc_exc.pre_start", (void **)&sim->g_exc_exc.pre_start, NULL, NULL, sizeof(int64_t), sim->g_exc.n + 1 };
     f[n++] = (snn_state_field){ "exc_exc.pre_syn", (void **)&sim->g_exc_exc.pre_syn, NULL, NULL, sizeof(int64_t), sim->g_exc_exc.n };
     f[n++] = (snn_state_field){ "exc_exc.pre_other", (void **)&sim->g_exc_exc.pre_other, NULL, NULL, sizeof(int32_t), sim->g_exc_exc.n };
+    f[n++] = (snn_state_field){ "exc_exc.pre_sorted", NULL, (void *)&sim->g_exc_exc.pre_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "exc_exc.post_start", (void **)&sim->g_exc_exc.post_start, NULL, NULL, sizeof(int64_t), sim->g_exc.n + 1 };
     f[n++] = (snn_state_field){ "exc_exc.post_syn", (void **)&sim->g_exc_exc.post_syn, NULL, NULL, sizeof(int64_t), sim->g_exc_exc.n };
     f[n++] = (snn_state_field){ "exc_exc.post_other", (void **)&sim->g_exc_exc.post_other, NULL, NULL, sizeof(int32_t), sim->g_exc_exc.n };
+    f[n++] = (snn_state_field){ "exc_exc.post_sorted", NULL, (void *)&sim->g_exc_exc.post_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "exc_inh.n", NULL, (void *)&sim->g_exc_inh.n, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "exc_inh.pre", (void **)&sim->g_exc_inh.pre, NULL, NULL, sizeof(int32_t), sim->g_exc_inh.n };
     f[n++] = (snn_state_field){ "exc_inh.post", (void **)&sim->g_exc_inh.post, NULL, NULL, sizeof(int32_t), sim->g_exc_inh.n };
     f[n++] = (snn_state_field){ "exc_inh.pre_start", (void **)&sim->g_exc_inh.pre_start, NULL, NULL, sizeof(int64_t), sim->g_exc.n + 1 };
     f[n++] = (snn_state_field){ "exc_inh.pre_syn", (void **)&sim->g_exc_inh.pre_syn, NULL, NULL, sizeof(int64_t), sim->g_exc_inh.n };
     f[n++] = (snn_state_field){ "exc_inh.pre_other", (void **)&sim->g_exc_inh.pre_other, NULL, NULL, sizeof(int32_t), sim->g_exc_inh.n };
+    f[n++] = (snn_state_field){ "exc_inh.pre_sorted", NULL, (void *)&sim->g_exc_inh.pre_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "exc_inh.post_start", (void **)&sim->g_exc_inh.post_start, NULL, NULL, sizeof(int64_t), sim->g_inh.n + 1 };
     f[n++] = (snn_state_field){ "exc_inh.post_syn", (void **)&sim->g_exc_inh.post_syn, NULL, NULL, sizeof(int64_t), sim->g_exc_inh.n };
     f[n++] = (snn_state_field){ "exc_inh.post_other", (void **)&sim->g_exc_inh.post_other, NULL, NULL, sizeof(int32_t), sim->g_exc_inh.n };
+    f[n++] = (snn_state_field){ "exc_inh.post_sorted", NULL, (void *)&sim->g_exc_inh.post_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "inh_exc.n", NULL, (void *)&sim->g_inh_exc.n, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "inh_exc.pre", (void **)&sim->g_inh_exc.pre, NULL, NULL, sizeof(int32_t), sim->g_inh_exc.n };
     f[n++] = (snn_state_field){ "inh_exc.post", (void **)&sim->g_inh_exc.post, NULL, NULL, sizeof(int32_t), sim->g_inh_exc.n };
     f[n++] = (snn_state_field){ "inh_exc.pre_start", (void **)&sim->g_inh_exc.pre_start, NULL, NULL, sizeof(int64_t), sim->g_inh.n + 1 };
     f[n++] = (snn_state_field){ "inh_exc.pre_syn", (void **)&sim->g_inh_exc.pre_syn, NULL, NULL, sizeof(int64_t), sim->g_inh_exc.n };
     f[n++] = (snn_state_field){ "inh_exc.pre_other", (void **)&sim->g_inh_exc.pre_other, NULL, NULL, sizeof(int32_t), sim->g_inh_exc.n };
+    f[n++] = (snn_state_field){ "inh_exc.pre_sorted", NULL, (void *)&sim->g_inh_exc.pre_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "inh_exc.post_start", (void **)&sim->g_inh_exc.post_start, NULL, NULL, sizeof(int64_t), sim->g_exc.n + 1 };
     f[n++] = (snn_state_field){ "inh_exc.post_syn", (void **)&sim->g_inh_exc.post_syn, NULL, NULL, sizeof(int64_t), sim->g_inh_exc.n };
     f[n++] = (snn_state_field){ "inh_exc.post_other", (void **)&sim->g_inh_exc.post_other, NULL, NULL, sizeof(int32_t), sim->g_inh_exc.n };
+    f[n++] = (snn_state_field){ "inh_exc.post_sorted", NULL, (void *)&sim->g_inh_exc.post_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "inh_inh.n", NULL, (void *)&sim->g_inh_inh.n, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "inh_inh.pre", (void **)&sim->g_inh_inh.pre, NULL, NULL, sizeof(int32_t), sim->g_inh_inh.n };
     f[n++] = (snn_state_field){ "inh_inh.post", (void **)&sim->g_inh_inh.post, NULL, NULL, sizeof(int32_t), sim->g_inh_inh.n };
     f[n++] = (snn_state_field){ "inh_inh.pre_start", (void **)&sim->g_inh_inh.pre_start, NULL, NULL, sizeof(int64_t), sim->g_inh.n + 1 };
     f[n++] = (snn_state_field){ "inh_inh.pre_syn", (void **)&sim->g_inh_inh.pre_syn, NULL, NULL, sizeof(int64_t), sim->g_inh_inh.n };
     f[n++] = (snn_state_field){ "inh_inh.pre_other", (void **)&sim->g_inh_inh.pre_other, NULL, NULL, sizeof(int32_t), sim->g_inh_inh.n };
+    f[n++] = (snn_state_field){ "inh_inh.pre_sorted", NULL, (void *)&sim->g_inh_inh.pre_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "inh_inh.post_start", (void **)&sim->g_inh_inh.post_start, NULL, NULL, sizeof(int64_t), sim->g_inh.n + 1 };
     f[n++] = (snn_state_field){ "inh_inh.post_syn", (void **)&sim->g_inh_inh.post_syn, NULL, NULL, sizeof(int64_t), sim->g_inh_inh.n };
     f[n++] = (snn_state_field){ "inh_inh.post_other", (void **)&sim->g_inh_inh.post_other, NULL, NULL, sizeof(int32_t), sim->g_inh_inh.n };
+    f[n++] = (snn_state_field){ "inh_inh.post_sorted", NULL, (void *)&sim->g_inh_inh.post_sorted, NULL, sizeof(int64_t), 1 };
     return n;
 }
 

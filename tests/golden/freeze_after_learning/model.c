@@ -55,9 +55,11 @@ typedef struct {
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
     int64_t *pre_syn;
     int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */
+    int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
     int64_t *post_start;  /* synapses of each postsynaptic neuron */
     int64_t *post_syn;
     int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
+    int64_t post_sorted;  /* 1 if those are ascending for each postsynaptic neuron (threads then split them by binary search) */
 } snn_g_S_t;
 
 //! One whole simulation: every variable, random stream and buffer lives here.
@@ -69,6 +71,9 @@ struct snn_sim {
     double t_net;       /* end time of the last run, as Brian2's Network.t */
     uint64_t seed;
     int quiet, failed, ran, interrupted, is_setup;
+    int threads;        /* the time step's threads (snn_sim_set_threads) */
+    int64_t parallel_min;  /* the least work a loop shares among them */
+    int64_t part_count[SNN_MAX_THREADS];  /* thresholds: the spikes each thread found */
     int next_phase;     /* the first phase of the protocol not run yet */
     volatile sig_atomic_t stop_requested;  /* set by snn_sim_request_stop */
     int phase;          /* index of the running phase, -1 outside */
@@ -262,6 +267,8 @@ static int snn_setup(snn_sim *sim)
                            &sim->g_S.pre_start, &sim->g_S.pre_syn, &sim->g_S.pre_other,
                            &sim->g_S.post_start, &sim->g_S.post_syn, &sim->g_S.post_other,
                            sim->err, sizeof sim->err)) return snn_failed(sim);
+    sim->g_S.pre_sorted = snn_rows_ascending(sim->g_S.pre_start, sim->g_S.pre_other, sim->g_inp.n);
+    sim->g_S.post_sorted = snn_rows_ascending(sim->g_S.post_start, sim->g_S.post_other, sim->g_out.n);
     sim->g_S.v_w = snn_alloc(sim, sim->g_S.n, sizeof(double));
     sim->g_S.v_learned = snn_alloc(sim, sim->g_S.n, sizeof(double));
     sim->g_S.v_x = snn_alloc(sim, sim->g_inp.n, sizeof(double));
@@ -394,31 +401,75 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a6 = sim->g_S.v_y; (void)_a6;  /* S.y */
         const int32_t *spikes = sim->g_inp.spikes;
         const int64_t nspikes = sim->g_inp.nspikes;
-        for (int64_t k = 0; k < nspikes; k++) {
-        const int64_t _i = spikes[k];
-        { /* advance x of S to t */
-            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
-            _a5[_i] = _a5[_i] * _f0;
-        }
-        _a5[_i] = _a5[_i] + 1;
-        _a2[_i] = _t;
-        for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
-            const int64_t _s = _p;
-            const int64_t _j = sim->g_S.pre_other[_p];
-            (void)_i; (void)_j; (void)_s;
-            { /* advance y of S to t */
-                const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
-                _a6[_j] = _a6[_j] * _f0;
+        if (sim->threads > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_inp.n) {
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _i = spikes[k];
+                { /* advance x of S to t */
+                    const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
+                    _a5[_i] = _a5[_i] * _f0;
+                }
+                _a5[_i] = _a5[_i] + 1;
+                _a2[_i] = _t;
             }
-            _a1[_j] = _t;
+            SNN_OMP(omp parallel num_threads(sim->threads))
+            {
+                const int _k = snn_team_member(), _size = snn_team_size();
+                const int64_t _lo = snn_part_start(sim->g_out.n, _k, _size), _hi = snn_part_start(sim->g_out.n, _k + 1, _size);
+                const int _sorted = sim->g_S.pre_sorted != 0;
+                for (int64_t k = 0; k < nspikes; k++) {
+                    const int64_t _i = spikes[k];
+                    int64_t _p0 = sim->g_S.pre_start[_i], _p1 = sim->g_S.pre_start[_i + 1];
+                    if (_sorted) {
+                        _p0 = snn_lower_bound(sim->g_S.pre_other, _p0, _p1, _lo);
+                        _p1 = snn_lower_bound(sim->g_S.pre_other, _p0, _p1, _hi);
+                    }
+                    for (int64_t _p = _p0; _p < _p1; _p++) {
+                        const int64_t _s = _p;
+                        const int64_t _j = sim->g_S.pre_other[_p];
+                        if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                        (void)_i; (void)_j; (void)_s;
+                        { /* advance y of S to t */
+                            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
+                            _a6[_j] = _a6[_j] * _f0;
+                        }
+                        _a1[_j] = _t;
+                    }
+                    for (int64_t _p = _p0; _p < _p1; _p++) {
+                        const int64_t _s = _p;
+                        const int64_t _j = sim->g_S.pre_other[_p];
+                        if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                        (void)_i; (void)_j; (void)_s;
+                        _a4[_s] = snn_clip(_a4[_s] + _a6[_j] * _a3[_s], 0, _a0);
+                    }
+                }
+            }
+        } else {
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _i = spikes[k];
+                { /* advance x of S to t */
+                    const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
+                    _a5[_i] = _a5[_i] * _f0;
+                }
+                _a5[_i] = _a5[_i] + 1;
+                _a2[_i] = _t;
+                for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
+                    const int64_t _s = _p;
+                    const int64_t _j = sim->g_S.pre_other[_p];
+                    (void)_i; (void)_j; (void)_s;
+                    { /* advance y of S to t */
+                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
+                        _a6[_j] = _a6[_j] * _f0;
+                    }
+                    _a1[_j] = _t;
+                }
+                for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
+                    const int64_t _s = _p;
+                    const int64_t _j = sim->g_S.pre_other[_p];
+                    (void)_i; (void)_j; (void)_s;
+                    _a4[_s] = snn_clip(_a4[_s] + _a6[_j] * _a3[_s], 0, _a0);
+                }
+            }
         }
-        for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
-            const int64_t _s = _p;
-            const int64_t _j = sim->g_S.pre_other[_p];
-            (void)_i; (void)_j; (void)_s;
-            _a4[_s] = snn_clip(_a4[_s] + _a6[_j] * _a3[_s], 0, _a0);
-        }
-    }
     }
     { /* on post of S */
         const double _a0 = sim->g_S.v_W_max; (void)_a0;  /* S.W_max */
@@ -430,31 +481,75 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a6 = sim->g_S.v_y; (void)_a6;  /* S.y */
         const int32_t *spikes = sim->g_out.spikes;
         const int64_t nspikes = sim->g_out.nspikes;
-        for (int64_t k = 0; k < nspikes; k++) {
-        const int64_t _j = spikes[k];
-        { /* advance y of S to t */
-            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
-            _a6[_j] = _a6[_j] * _f0;
-        }
-        _a6[_j] = _a6[_j] - 1;
-        _a1[_j] = _t;
-        for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
-            const int64_t _s = sim->g_S.post_syn[_p];
-            const int64_t _i = sim->g_S.post_other[_p];
-            (void)_i; (void)_j; (void)_s;
-            { /* advance x of S to t */
-                const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
-                _a5[_i] = _a5[_i] * _f0;
+        if (sim->threads > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_out.n) {
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _j = spikes[k];
+                { /* advance y of S to t */
+                    const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
+                    _a6[_j] = _a6[_j] * _f0;
+                }
+                _a6[_j] = _a6[_j] - 1;
+                _a1[_j] = _t;
             }
-            _a2[_i] = _t;
+            SNN_OMP(omp parallel num_threads(sim->threads))
+            {
+                const int _k = snn_team_member(), _size = snn_team_size();
+                const int64_t _lo = snn_part_start(sim->g_inp.n, _k, _size), _hi = snn_part_start(sim->g_inp.n, _k + 1, _size);
+                const int _sorted = sim->g_S.post_sorted != 0;
+                for (int64_t k = 0; k < nspikes; k++) {
+                    const int64_t _j = spikes[k];
+                    int64_t _p0 = sim->g_S.post_start[_j], _p1 = sim->g_S.post_start[_j + 1];
+                    if (_sorted) {
+                        _p0 = snn_lower_bound(sim->g_S.post_other, _p0, _p1, _lo);
+                        _p1 = snn_lower_bound(sim->g_S.post_other, _p0, _p1, _hi);
+                    }
+                    for (int64_t _p = _p0; _p < _p1; _p++) {
+                        const int64_t _s = sim->g_S.post_syn[_p];
+                        const int64_t _i = sim->g_S.post_other[_p];
+                        if (!_sorted && (_i < _lo || _i >= _hi)) continue;
+                        (void)_i; (void)_j; (void)_s;
+                        { /* advance x of S to t */
+                            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
+                            _a5[_i] = _a5[_i] * _f0;
+                        }
+                        _a2[_i] = _t;
+                    }
+                    for (int64_t _p = _p0; _p < _p1; _p++) {
+                        const int64_t _s = sim->g_S.post_syn[_p];
+                        const int64_t _i = sim->g_S.post_other[_p];
+                        if (!_sorted && (_i < _lo || _i >= _hi)) continue;
+                        (void)_i; (void)_j; (void)_s;
+                        _a4[_s] = snn_clip(_a4[_s] + _a5[_i] * _a3[_s], 0, _a0);
+                    }
+                }
+            }
+        } else {
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _j = spikes[k];
+                { /* advance y of S to t */
+                    const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
+                    _a6[_j] = _a6[_j] * _f0;
+                }
+                _a6[_j] = _a6[_j] - 1;
+                _a1[_j] = _t;
+                for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
+                    const int64_t _s = sim->g_S.post_syn[_p];
+                    const int64_t _i = sim->g_S.post_other[_p];
+                    (void)_i; (void)_j; (void)_s;
+                    { /* advance x of S to t */
+                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
+                        _a5[_i] = _a5[_i] * _f0;
+                    }
+                    _a2[_i] = _t;
+                }
+                for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
+                    const int64_t _s = sim->g_S.post_syn[_p];
+                    const int64_t _i = sim->g_S.post_other[_p];
+                    (void)_i; (void)_j; (void)_s;
+                    _a4[_s] = snn_clip(_a4[_s] + _a5[_i] * _a3[_s], 0, _a0);
+                }
+            }
         }
-        for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
-            const int64_t _s = sim->g_S.post_syn[_p];
-            const int64_t _i = sim->g_S.post_other[_p];
-            (void)_i; (void)_j; (void)_s;
-            _a4[_s] = snn_clip(_a4[_s] + _a5[_i] * _a3[_s], 0, _a0);
-        }
-    }
     }
     /* 5. resets of the neurons that spiked; rate monitors record */
     sim->step++;
@@ -662,6 +757,8 @@ static void snn_write_manifest(snn_sim *sim, snn_sb *sb)
     snn_sb_json_double(sb, sim->wall_setup);
     snn_sb_printf(sb, "%s", ", \042run\042: ");
     snn_sb_json_double(sb, sim->wall_run);
+    snn_sb_printf(sb, "%s", ", \042threads\042: ");
+    snn_sb_printf(sb, "%d", sim->threads);
     snn_sb_printf(sb, "%s", "}\012}\012");
 }
 
@@ -672,6 +769,8 @@ snn_sim *snn_sim_new(void)
     sim->dt = 0.0001;
     sim->seed = UINT64_C(1234);
     sim->phase = -1;
+    sim->threads = 1;
+    sim->parallel_min = SNN_PARALLEL_MIN;
     snn_sb_init(&sim->manifest);
     return sim;
 }
@@ -714,6 +813,28 @@ void snn_sim_free(snn_sim *sim)
 const char *snn_sim_error(const snn_sim *sim) { return sim->err; }
 void snn_sim_set_seed(snn_sim *sim, uint64_t seed) { sim->seed = seed; }
 void snn_sim_set_quiet(snn_sim *sim, int quiet) { sim->quiet = quiet; }
+int snn_sim_threads(const snn_sim *sim) { return sim->threads; }
+void snn_sim_set_parallel_min(snn_sim *sim, int64_t n) { sim->parallel_min = n < 1 ? 1 : n; }
+
+int snn_sim_set_threads(snn_sim *sim, int threads)
+{
+    if (threads < 0 || threads > SNN_MAX_THREADS)
+        return snn_fail(sim, "error[E0601]: threads is a number from 1 to %d, or 0 for every core, not %d",
+                        SNN_MAX_THREADS, threads);
+#ifdef _OPENMP
+    if (threads == 0)
+        threads = snn_imin(omp_get_num_procs(), SNN_MAX_THREADS);
+#else
+    if (threads == 0)
+        threads = 1;
+    if (threads > 1)
+        return snn_fail(sim, "error[E0601]: this model was built without OpenMP (the C compiler does not accept "
+                        "-fopenmp), so it runs on one thread: leave out threads, or install a compiler with "
+                        "OpenMP (gcc has it; on macOS, brew install libomp)");
+#endif
+    sim->threads = threads;
+    return 0;
+}
 
 int snn_sim_set_param(snn_sim *sim, const char *name, const char *value)
 {
@@ -979,7 +1100,7 @@ typedef struct {
 
 #define SNN_STATE_MAGIC "SNNSTATE2\n"
 #define SNN_STATE_HEAD 96  /* magic and hash (74), padding, file length, number of fields */
-#define SNN_STATE_NFIELDS (30 + 1)
+#define SNN_STATE_NFIELDS (32 + 1)
 
 static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
 {
@@ -1011,9 +1132,11 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
     f[n++] = (snn_state_field){ "S.pre_start", (void **)&sim->g_S.pre_start, NULL, NULL, sizeof(int64_t), sim->g_inp.n + 1 };
     f[n++] = (snn_state_field){ "S.pre_syn", (void **)&sim->g_S.pre_syn, NULL, NULL, sizeof(int64_t), sim->g_S.n };
     f[n++] = (snn_state_field){ "S.pre_other", (void **)&sim->g_S.pre_other, NULL, NULL, sizeof(int32_t), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.pre_sorted", NULL, (void *)&sim->g_S.pre_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "S.post_start", (void **)&sim->g_S.post_start, NULL, NULL, sizeof(int64_t), sim->g_out.n + 1 };
     f[n++] = (snn_state_field){ "S.post_syn", (void **)&sim->g_S.post_syn, NULL, NULL, sizeof(int64_t), sim->g_S.n };
     f[n++] = (snn_state_field){ "S.post_other", (void **)&sim->g_S.post_other, NULL, NULL, sizeof(int32_t), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.post_sorted", NULL, (void *)&sim->g_S.post_sorted, NULL, sizeof(int64_t), 1 };
     return n;
 }
 

@@ -1,0 +1,127 @@
+"""Decision: which loops of the time step threads share, and how.
+
+A loop is shared only where each thread computes exactly what the one
+thread computes, in the same order for every value it touches, so that a
+model gives the same numbers, bit for bit, on any number of threads
+(`--threads N`). Each kernel gets `share`:
+
+- "elements" (state updates, thresholds): the elements are cut into
+  contiguous parts, one per thread. An element's code reads and writes only
+  that element's variables (and reads others that the loop does not
+  write). A threshold's spikes are listed by each thread for its part, then
+  joined in the order of the parts: the order one thread finds them in.
+- "far end" (synaptic events, `on pre` or `on post`): the neurons at the
+  far end of the synapses (the postsynaptic ones for `on pre`) are cut into
+  contiguous parts; every thread goes through all the spikes, in order, but
+  runs the code of only the synapses whose far end is in its part. Each
+  value written then belongs to one thread: a synapse's own variables, or a
+  far-end neuron's (`post.v += w`, traces stored per postsynaptic neuron),
+  and it is written in the order of the spikes, as with one thread. The
+  code run once per spike (the traces stored per spiking neuron) runs first,
+  for every spike, on one thread: it touches only the spiking neuron's
+  values, which no synapse's code writes.
+- "none": one thread, as the loop is written.
+
+What keeps a loop on one thread: a random draw (each stream is a sequence
+drawn in order; a counter-based generator would lift this), a reduction
+over a group, a write to a shared variable, a synapse's write to the
+spiking neuron's side, or an array written at one index and read at
+another (`pre.v` and `post.v` of synapses within one group), and spikes
+queued with per-synapse delays.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from snndsl.ir import nodes as ir
+
+SHARES = ("none", "elements", "far end")
+_DRAWS = (ir.Rand, ir.Noise, ir.Reduce)
+
+
+def _draws(code) -> bool:
+    return any(isinstance(n, _DRAWS) for n in ir.walk(code))
+
+
+def _writes(code) -> set[tuple[str, str]]:
+    out = set()
+    for n in ir.walk(code):
+        if isinstance(n, ir.Assign):
+            out.add((n.target.group, n.target.name))
+        elif isinstance(n, ir.Advance):
+            out |= {(n.group, name) for name in (*n.vars, n.clock)}
+        elif isinstance(n, ir.LinearStep):
+            out |= {(n.group, name) for name in n.vars}
+    return out
+
+
+def _accesses(code, kind_of) -> dict[tuple[str, str], set[str]]:
+    """Each array the code touches, with the kinds of index it is touched at."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for n in ir.walk(code):
+        if isinstance(n, ir.Var):
+            out.setdefault((n.group, n.name), set()).add(kind_of(n.group, n.name, n.at))
+        elif isinstance(n, ir.Advance):
+            for name in (*n.vars, n.clock):
+                out.setdefault((n.group, name), set()).add(kind_of(n.group, name, "self"))
+        elif isinstance(n, ir.LinearStep):
+            for name in n.vars:
+                out.setdefault((n.group, name), set()).add(kind_of(n.group, name, "self"))
+    return out
+
+
+def elements_share(k: ir.Update | ir.Threshold, g: ir.Group) -> str:
+    code = (k.body, k.refractory) if isinstance(k, ir.Update) else (k.cond, k.refractory)
+    if _draws(code):
+        return "none"
+
+    def kind_of(group: str, name: str, at: str) -> str:
+        v = g.var(name) if group == g.name else None
+        if v is not None and v.shared:
+            return "shared"
+        return "element" if group == g.name and at == "self" and (v is None or v.index == "element") else at
+
+    touched = _accesses(code, kind_of)
+    return "elements" if all(touched.get(w, {"element"}) == {"element"} for w in _writes(code)) else "none"
+
+
+def far_end_share(k: ir.SynapseEvents, g: ir.Group) -> str:
+    if k.delay == "heterogeneous" or _draws((k.once, k.advance, k.body)):
+        return "none"
+    near, far = ("pre", "post") if k.event == "pre" else ("post", "pre")
+
+    def kind_of(group: str, name: str, at: str) -> str:
+        if group == g.name:
+            v = g.var(name)
+            if v is None:
+                return "element"  # i, j, lastupdate clocks made by lowering: per synapse
+            if v.shared:
+                return "shared"
+            index = v.index
+        else:
+            index = at
+        return {"element": "synapse", "self": "synapse", near: "near", far: "far"}.get(index, index)
+
+    touched = _accesses((k.once, k.advance, k.body), kind_of)
+    for w in _writes((k.advance, k.body)):
+        if touched.get(w) not in ({"far"}, {"synapse"}):
+            return "none"
+    for w in _writes(k.once):
+        if touched.get(w) != {"near"}:
+            return "none"
+    return "far end"
+
+
+def share(k: ir.Kernel, groups: dict[str, ir.Group]) -> str | None:
+    """The share a kernel takes, or None for a kind of kernel that has none."""
+    if isinstance(k, (ir.Update, ir.Threshold)):
+        return elements_share(k, groups[k.target])
+    if isinstance(k, ir.SynapseEvents):
+        return far_end_share(k, groups[k.target])
+    return None
+
+
+def share_work(m: ir.Module) -> ir.Module:
+    groups = {g.name: g for g in m.groups}
+    step = tuple(dataclasses.replace(k, share=s) if (s := share(k, groups)) is not None else k for k in m.step)
+    return dataclasses.replace(m, step=step)

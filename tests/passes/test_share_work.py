@@ -1,0 +1,119 @@
+"""passes/share_work.py: which loops threads share. Each rule that keeps a
+loop on one thread, on the smallest model that needs it, beside the model
+that may be shared; and `verify` refusing a share the rules do not allow.
+(tests/e2e/test_threads.py runs every model on 1, 2 and 3 threads.)"""
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+
+import pytest
+
+from snndsl import driver
+from snndsl.diagnostics import InternalError
+from snndsl.ir import nodes as ir
+from snndsl.ir.dump import dump
+from snndsl.ir.verify import verify
+
+NEURONS = """
+dt = 0.1 ms
+neurons G[20]:
+    dv/dt = (1.5 - v) / (10 ms) : 1
+    threshold: v > 1
+    reset: v = 0
+"""
+
+
+def decided(text: str) -> ir.Module:
+    from snndsl.ir.lower import lower
+    _, model, diags = driver.diagnose(textwrap.dedent(text), "m.snn")
+    assert not [d for d in diags if d.severity == "error"], diags
+    return driver.decide(driver.optimize(lower(model)))
+
+
+def shares(text: str) -> dict[str, str]:
+    """'update G' / 'threshold G' / 'on pre S' -> its share."""
+    out = {}
+    for k in decided(text + "phase p:\n    run 1 ms\n").step:
+        if isinstance(k, ir.Update):
+            out[f"update {k.target}"] = k.share
+        elif isinstance(k, ir.Threshold):
+            out[f"threshold {k.target}"] = k.share
+        elif isinstance(k, ir.SynapseEvents):
+            out[f"on {k.event} {k.target}"] = k.share
+    return out
+
+
+def test_element_loops_are_shared_unless_they_draw():
+    assert shares(NEURONS) == {"update G": "elements", "threshold G": "elements"}
+    noisy = NEURONS.replace("dv/dt = (1.5 - v) / (10 ms) : 1",
+                            "dv/dt = (1.5 - v) / (10 ms) + 0.1 * xi / sqrt(10 ms) : 1\n    method: euler")
+    assert shares(noisy)["update G"] == "none"
+    assert shares(NEURONS.replace("threshold: v > 1", "threshold: v > rand()"))["threshold G"] == "none"
+
+
+SYNAPSES = NEURONS + """
+neurons H[30]:
+    dv/dt = -v / (10 ms) : 1
+synapses S: G -> H:
+    connect: all
+    w : 1
+    dx/dt = -x / (20 ms) : 1 (event-driven)
+    dy/dt = -y / (20 ms) : 1 (event-driven)
+    on pre:
+        x += 1
+        post.v += w
+        w = clip(w + y, 0, 1)
+    on post:
+        y -= 1
+        w = clip(w + x, 0, 1)
+    init:
+        w = 0.5
+"""
+
+
+def test_synaptic_events_are_shared_by_their_far_end():
+    got = shares(SYNAPSES)
+    assert got["on pre S"] == got["on post S"] == "far end"
+    assert "[threads: far end]" in dump(decided(SYNAPSES + "phase p:\n    run 1 ms\n"))
+
+
+SHARED = SYNAPSES.replace("    w : 1\n", "    w : 1\n    count : 1 (shared)\n")
+
+
+@pytest.mark.parametrize("text, why", [
+    (SYNAPSES.replace("post.v += w", "post.v += w * rand()"), "a draw"),
+    (SYNAPSES.replace("post.v += w", "pre.v += w"), "a synapse's write to the spiking neuron"),
+    (SYNAPSES.replace("    connect: all\n", "    connect: all\n    delay: rand() * 2 ms\n"), "per-synapse delays"),
+])
+def test_what_keeps_on_pre_on_one_thread(text, why):
+    got = shares(text)
+    assert got["on pre S"] == "none", why
+    assert got["on post S"] == "far end"
+
+
+def test_on_post_writes_its_far_end_the_presynaptic_neurons():
+    got = shares(SYNAPSES.replace("    on post:\n        y -= 1", "    on post:\n        pre.v += 1\n        y -= 1"))
+    assert got == {"update G": "elements", "update H": "elements", "threshold G": "elements",
+                   "threshold H": "elements", "on pre S": "far end", "on post S": "far end"}
+    assert shares(SHARED)["on pre S"] == "far end"  # a shared variable no code writes
+
+
+def test_synapses_within_one_group_reading_the_spiking_side_stay_on_one_thread():
+    recurrent = NEURONS + """
+synapses S: G -> G:
+    connect: i != j
+    w : 1
+    on pre: post.v += w
+"""
+    assert shares(recurrent)["on pre S"] == "far end"  # v written at the far end only
+    reads_near = recurrent.replace("on pre: post.v += w", "on pre: post.v += w * pre.v")
+    assert shares(reads_near)["on pre S"] == "none"  # v written at j, read at i: a race
+
+
+def test_verify_refuses_a_share_the_rules_do_not_allow():
+    m = decided(NEURONS.replace("threshold: v > 1", "threshold: v > rand()") + "phase p:\n    run 1 ms\n")
+    step = tuple(dataclasses.replace(k, share="elements") if isinstance(k, ir.Threshold) else k for k in m.step)
+    with pytest.raises(InternalError, match="threads share the kernel Threshold of G"):
+        verify(dataclasses.replace(m, step=step))
+    verify(m)
