@@ -165,13 +165,11 @@ state updates and thresholds split by element, synaptic events split by the far 
 neurons (each thread runs every spike, for the synapses whose target is in its part), so
 that each value is written by one thread in the order one thread would write it: the
 results are the same for any number of threads, bit for bit (tests/e2e/test_threads.py
-runs every model on 1, 2 and 3). Each shared loop is its own OpenMP parallel region,
-entered only when it has enough work (`SNN_PARALLEL_MIN`, 1024 synapses a step, 4096
-elements of a state update, 16384 of a threshold): a region costs about 1.1 us here and a
-barrier 0.45 us (a micro-benchmark with libgomp), against steps of 10-20 us for CUBA and
-the 1e6-synapse forum model. Those models are too fine-grained for per-loop regions to pay;
-the 1e7-synapse one shares its pathways. Next: one parallel region for the whole run, with
-barriers only where a loop reads what the previous one wrote."""
+runs every model on 1, 2 and 3). One OpenMP team runs a whole run; each shared loop ends
+at a barrier (about 0.45 us here, by a micro-benchmark of libgomp), and the loops between
+two shared ones run under one `omp single`. CUBA's steps (about 6 us of work and a dozen
+barriers) are too short for that: it is slower on 2 threads. Next: barriers only where a
+loop reads what an earlier one wrote."""
 
 
 def plot(data: dict, path: Path) -> None:

@@ -16,15 +16,16 @@
 #define SNN_OMP(directive)
 #endif
 
-/* Threads (snn_sim_set_threads). A loop is shared among them only where
+/* Threads (snn_sim_set_threads). One team runs a whole run (snn_run_for):
+ * every thread runs every step. A loop is shared among them only where
  * every thread computes exactly what the one thread would (passes/share_work.py
  * decides which), so the results do not depend on their number; and only
- * when it has enough work for the threads to gain more than their start
- * costs (about a microsecond): a step's spikes reach SNN_PARALLEL_MIN
- * synapses (snn_sim_set_parallel_min), or a group has SNN_UPDATE_WORK (a
- * state update) or SNN_THRESHOLD_WORK (a threshold) times as many elements:
- * an element is less work than a synapse. */
-#define SNN_PARALLEL_MIN 1024
+ * when it has work enough to be worth splitting: a step's spikes reach
+ * SNN_PARALLEL_MIN synapses (snn_sim_set_parallel_min), or a group has
+ * SNN_UPDATE_WORK (a state update) or SNN_THRESHOLD_WORK (a threshold) times
+ * as many elements (an element is less work than a synapse). Either way the
+ * loop ends at a barrier (about half a microsecond on two cores). */
+#define SNN_PARALLEL_MIN 64
 #define SNN_UPDATE_WORK 4
 #define SNN_THRESHOLD_WORK 16
 

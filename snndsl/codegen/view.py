@@ -56,7 +56,7 @@ class CModel:
     group_structs: tuple  # (type name, member, fields)
     sim_fields: str
     setup: str
-    steps: tuple  # (C function name, frozen variables as text, code): the default step first
+    steps: tuple  # (C function name, frozen variables as text, its functions, code): the default step first
     protocol: str
     manifest: str
     arrays: tuple[CArray, ...]
@@ -648,19 +648,48 @@ if (_hi > {j_end}) _hi = {j_end};
                 "if (sim->failed) return -1;")
 
     # ---- the time step ---------------------------------------------------------
-    def step(self) -> str:
-        """The time step: the module's kernels (passes/kernels.py), in order,
-        under the comment of their slot; one template per kind of loop."""
+    def step(self, name: str) -> tuple[str, str]:
+        """The time step `name`: the module's kernels (passes/kernels.py), in
+        order, under the comment of their slot; one template per kind of loop.
+        Returns (the functions it calls, its body).
+
+        Every thread of a run runs the step (snn_run_for opens one parallel
+        region for the whole run). A loop threads share (passes/share_work.py)
+        splits its work among them and ends at a barrier; the loops between
+        two such, run by one thread, go into a function of their own, called
+        under `omp single` (whose end is a barrier too): one thread for each
+        stretch of them, and a `return` in one leaves only that stretch."""
         render = {ir.RunEvery: self.run_every, ir.SumOnto: self.sum_onto, ir.RecordState: self.record_state, ir.Update: self.state_update, ir.Threshold: self.threshold,
                   ir.PoissonSpikes: self.poisson, ir.GeneratorSpikes: self.spike_generator,
                   ir.RecordSpikes: self.record_spikes, ir.SynapseEvents: self.pathway, ir.Reset: self.reset,
                   ir.RecordRate: self.record_rate, ir.AddPoissonInput: self.poisson_input}
-        out = []
+        parts: list[str] = []
+        body: list[str] = []
+        alone: list[str] = []  # the loops since the last shared one
+
+        def one_thread() -> None:
+            if not alone:
+                return
+            part = f"{name}_part{len(parts) + 1}"
+            parts.append(f"static void {part}(snn_sim *sim, const int64_t _step, const double _t)\n{{\n"
+                         f"    (void)_step; (void)_t;\n{self._indent(chr(10).join(alone), 4)}\n}}\n")
+            body.append(f"SNN_OMP(omp single)\n{part}(sim, _step, _t);\nif (sim->failed) return;")
+            alone.clear()
+
         for title, kinds in SLOTS:
-            code = [render[type(k)](k) for k in self.m.step if type(k) in kinds]
-            if code or kinds not in OPTIONAL_SLOTS:
-                out += [title] + code
-        return "\n".join(out)
+            kernels = [k for k in self.m.step if type(k) in kinds]
+            if kernels or kinds not in OPTIONAL_SLOTS:
+                (alone or body).append(title)
+            for k in kernels:
+                code = render[type(k)](k)
+                if getattr(k, "share", "none") == "none":
+                    alone.append(code)
+                else:
+                    one_thread()
+                    body.append(code)
+        alone.append("sim->step++;")
+        one_thread()
+        return "\n".join(parts), "\n".join(body)
 
     def sum_onto(self, k: ir.SumOnto) -> str:
         """The variable set to 0, then each synapse adds its term to its
@@ -795,10 +824,15 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         body = self._indent("\n".join(lines), 4)
         loop = f"for (int64_t {var} = 0; {var} < _n; {var}++) {{\n{body}\n}}"
         if k.share == "elements":
-            loop = f"""if (sim->threads > 1 && _n >= SNN_UPDATE_WORK * sim->parallel_min) {{
-    SNN_OMP(omp parallel for num_threads(sim->threads) schedule(static))
-{self._indent(loop, 4)}
+            # each thread its part of the elements; or one thread all of them
+            part = f"for (int64_t {var} = _lo; {var} < _hi; {var}++) {{\n{body}\n}}"
+            loop = f"""if (snn_team_size() > 1 && _n >= SNN_UPDATE_WORK * sim->parallel_min) {{
+    const int _k = snn_team_member(), _size = snn_team_size();
+    const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
+{self._indent(part, 4)}
+    SNN_OMP(omp barrier)
 }} else {{
+    SNN_OMP(omp single)
 {self._indent(loop, 4)}
 }}"""
         return (f"{{ /* update {g.name} */\n{self._indent(chr(10).join(head), 4)}\n"
@@ -855,36 +889,40 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
 {self._indent(scan("_b", "_e"), 4)}
 }}"""
 
-        found = test("0", "_n")
+        found = f"""{{
+    int64_t n = 0;
+{self._indent(test("0", "_n"), 4)}
+    {G}.nspikes = n;
+}}"""
         if k.share == "elements":
             # each thread lists the spikes of its part where that part starts in
             # `spikes` (it has room: a part has no more spikes than elements),
-            # then the lists are joined in the order of the parts
-            found = f"""if (sim->threads > 1 && _n >= SNN_THRESHOLD_WORK * sim->parallel_min) {{
-    int _team = 1;
-    SNN_OMP(omp parallel num_threads(sim->threads))
+            # then one thread joins the lists in the order of the parts
+            found = f"""if (snn_team_size() > 1 && _n >= SNN_THRESHOLD_WORK * sim->parallel_min) {{
+    const int _k = snn_team_member(), _size = snn_team_size();
+    const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
+    int64_t n = _lo;
+{self._indent(test("_lo", "_hi"), 4)}
+    sim->part_count[_k] = n - _lo;
+    SNN_OMP(omp barrier)
+    SNN_OMP(omp single)
     {{
-        const int _k = snn_team_member(), _size = snn_team_size();
-        const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
-        int64_t n = _lo;
-{self._indent(test("_lo", "_hi"), 8)}
-        sim->part_count[_k] = n - _lo;
-        if (_k == 0) _team = _size;
-    }}
-    for (int _k = 0; _k < _team; _k++) {{
-        memmove(spikes + n, spikes + snn_part_start(_n, _k, _team), (size_t)sim->part_count[_k] * sizeof *spikes);
-        n += sim->part_count[_k];
+        n = 0;
+        for (int _p = 0; _p < _size; _p++) {{
+            memmove(spikes + n, spikes + snn_part_start(_n, _p, _size), (size_t)sim->part_count[_p] * sizeof *spikes);
+            n += sim->part_count[_p];
+        }}
+        {G}.nspikes = n;
     }}
 }} else {{
+    SNN_OMP(omp single)
 {self._indent(found, 4)}
 }}"""
         return f"""{{ /* threshold of {g.name} */
 {self._indent(chr(10).join(head), 4)}
     int32_t *const restrict spikes = {G}.spikes;
     const int64_t _n = {G}.n;
-    int64_t n = 0;
 {self._indent(found, 4)}
-    {G}.nspikes = n;
 }}"""
 
     def _active(self, mon: ir.Monitor) -> str:
@@ -1069,28 +1107,30 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
 {code}
     }}
 """ for code in parts)
-            first = self._indent(f"""for (int64_t k = 0; k < nspikes; k++) {{
+            first = self._indent(f"""SNN_OMP(omp single)
+for (int64_t k = 0; k < nspikes; k++) {{
     const int64_t {me} = spikes[k];
 {head}}}""", 4) + "\n" if once else ""
-            events = f"""if (sim->threads > 1 && (double)nspikes * (double){S}.n >= (double)sim->parallel_min * (double){src}.n) {{
-{first}    SNN_OMP(omp parallel num_threads(sim->threads))
-    {{
-        const int _k = snn_team_member(), _size = snn_team_size();
-        const int64_t _lo = snn_part_start({far}.n, _k, _size), _hi = snn_part_start({far}.n, _k + 1, _size);
-        const int _sorted = {S}.{event}_sorted != 0;
-        for (int64_t k = 0; k < nspikes; k++) {{
-            const int64_t {me} = spikes[k];
-            int64_t _p0 = {S}.{event}_start[{me}], _p1 = {S}.{event}_start[{me} + 1];
-            if (_sorted) {{
-                _p0 = snn_lower_bound({S}.{event}_other, _p0, _p1, _lo);
-                _p1 = snn_lower_bound({S}.{event}_other, _p0, _p1, _hi);
-            }}
-{self._indent(shared.rstrip(), 8)}
+            events = f"""if (snn_team_size() > 1 && (double)nspikes * (double){S}.n >= (double)sim->parallel_min * (double){src}.n) {{
+{first}    const int _k = snn_team_member(), _size = snn_team_size();
+    const int64_t _lo = snn_part_start({far}.n, _k, _size), _hi = snn_part_start({far}.n, _k + 1, _size);
+    const int _sorted = {S}.{event}_sorted != 0;
+    for (int64_t k = 0; k < nspikes; k++) {{
+        const int64_t {me} = spikes[k];
+        int64_t _p0 = {S}.{event}_start[{me}], _p1 = {S}.{event}_start[{me} + 1];
+        if (_sorted) {{
+            _p0 = snn_lower_bound({S}.{event}_other, _p0, _p1, _lo);
+            _p1 = snn_lower_bound({S}.{event}_other, _p0, _p1, _hi);
         }}
+{self._indent(shared.rstrip(), 4)}
     }}
+    SNN_OMP(omp barrier)
 }} else {{
+    SNN_OMP(omp single)
 {self._indent(events, 4)}
 }}"""
+            if prelude:
+                prelude = "SNN_OMP(omp single)\n" + prelude
         return f"""{prelude}{{ /* on {event} of {g.name} */
 {locals_}    const int32_t *spikes = {spikes};
     const int64_t nspikes = {count};
@@ -1596,12 +1636,12 @@ def build_view(module: ir.Module) -> CModel:
     structs = tuple(b.group_struct(g) for g in module.groups)
     fields = b.sim_fields()
     setup = b.setup()
-    steps = [("snn_step", "", b.step())]
+    steps = [("snn_step", "", *b.step("snn_step"))]
     for frozen, name in b.step_names.items():
         if not frozen:
             continue
         b.drop = frozen  # the same kernels, drawing from the same streams (passes/streams.py)
-        steps.append((name, ", ".join(f"{g}.{v}" for g, v in sorted(frozen)), b.step()))
+        steps.append((name, ", ".join(f"{g}.{v}" for g, v in sorted(frozen)), *b.step(name)))
     b.drop = frozenset()
     protocol = b.protocol()
     params = tuple((mangle("p", p.name), p.name, ", ".join(str(x) for x in p.dim)) for p in module.params)

@@ -473,6 +473,40 @@ static int snn_prepare_run(snn_sim *sim)
     return 0;
 }
 
+static void snn_step_part1(snn_sim *sim, const int64_t _step, const double _t)
+{
+    (void)_step; (void)_t;
+    if (sim->g_exc.nspikes > 0 && (1)) {
+        if (snn_buf_reserve(&sim->m_exc_spikes_i, (size_t)sim->g_exc.nspikes) || snn_buf_reserve(&sim->m_exc_spikes_t, (size_t)sim->g_exc.nspikes)) { snn_fail(sim, "out of memory in monitor exc_spikes"); return; }
+        for (int64_t k = 0; k < sim->g_exc.nspikes; k++) {
+            ((int32_t *)sim->m_exc_spikes_i.data)[sim->m_exc_spikes_i.len++] = sim->g_exc.spikes[k];
+            ((double *)sim->m_exc_spikes_t.data)[sim->m_exc_spikes_t.len++] = _t;
+        }
+    }
+    if (sim->g_inh.nspikes > 0 && (1)) {
+        if (snn_buf_reserve(&sim->m_inh_spikes_i, (size_t)sim->g_inh.nspikes) || snn_buf_reserve(&sim->m_inh_spikes_t, (size_t)sim->g_inh.nspikes)) { snn_fail(sim, "out of memory in monitor inh_spikes"); return; }
+        for (int64_t k = 0; k < sim->g_inh.nspikes; k++) {
+            ((int32_t *)sim->m_inh_spikes_i.data)[sim->m_inh_spikes_i.len++] = sim->g_inh.spikes[k];
+            ((double *)sim->m_inh_spikes_t.data)[sim->m_inh_spikes_t.len++] = _t;
+        }
+    }
+    /* 4. synaptic events: on pre (spikes whose delay ends now), then on post */
+}
+
+static void snn_step_part2(snn_sim *sim, const int64_t _step, const double _t)
+{
+    (void)_step; (void)_t;
+    for (int64_t k = 0; k < sim->g_exc.nspikes; k++) { /* reset of exc */
+        const int64_t _i = sim->g_exc.spikes[k];
+        sim->g_exc.v_v[_i] = -0.06;
+    }
+    for (int64_t k = 0; k < sim->g_inh.nspikes; k++) { /* reset of inh */
+        const int64_t _i = sim->g_inh.spikes[k];
+        sim->g_inh.v_v[_i] = -0.06;
+    }
+    sim->step++;
+}
+
 //! One time step, in Brian2's default order.
 static void snn_step(snn_sim *sim)
 {
@@ -498,9 +532,10 @@ static void snn_step(snn_sim *sim)
         const double _ref_from = snn_elapsed_from(dt, snn_elapsed_steps(0.005, dt));
         double _lin[sizeof sim->lin_exc / sizeof sim->lin_exc[0]][sizeof sim->lin_exc[0] / sizeof(double)];
         memcpy(_lin, sim->lin_exc, sizeof _lin);
-        if (sim->threads > 1 && _n >= SNN_UPDATE_WORK * sim->parallel_min) {
-            SNN_OMP(omp parallel for num_threads(sim->threads) schedule(static))
-            for (int64_t _i = 0; _i < _n; _i++) {
+        if (snn_team_size() > 1 && _n >= SNN_UPDATE_WORK * sim->parallel_min) {
+            const int _k = snn_team_member(), _size = snn_team_size();
+            const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
+            for (int64_t _i = _lo; _i < _hi; _i++) {
                 _a_not_refractory[_i] = (_t - _a_lastspike[_i]) + 1e-3 * dt >= _ref_from;
                 { /* exact step of v, ge, gi */
                     const double _x0 = _a_v[_i];
@@ -519,7 +554,9 @@ static void snn_step(snn_sim *sim)
                     _a_gi[_i] = _E8 * _x2;
                 }
             }
+            SNN_OMP(omp barrier)
         } else {
+            SNN_OMP(omp single)
             for (int64_t _i = 0; _i < _n; _i++) {
                 _a_not_refractory[_i] = (_t - _a_lastspike[_i]) + 1e-3 * dt >= _ref_from;
                 { /* exact step of v, ge, gi */
@@ -558,9 +595,10 @@ static void snn_step(snn_sim *sim)
         const double _ref_from = snn_elapsed_from(dt, snn_elapsed_steps(0.005, dt));
         double _lin[sizeof sim->lin_inh / sizeof sim->lin_inh[0]][sizeof sim->lin_inh[0] / sizeof(double)];
         memcpy(_lin, sim->lin_inh, sizeof _lin);
-        if (sim->threads > 1 && _n >= SNN_UPDATE_WORK * sim->parallel_min) {
-            SNN_OMP(omp parallel for num_threads(sim->threads) schedule(static))
-            for (int64_t _i = 0; _i < _n; _i++) {
+        if (snn_team_size() > 1 && _n >= SNN_UPDATE_WORK * sim->parallel_min) {
+            const int _k = snn_team_member(), _size = snn_team_size();
+            const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
+            for (int64_t _i = _lo; _i < _hi; _i++) {
                 _a_not_refractory[_i] = (_t - _a_lastspike[_i]) + 1e-3 * dt >= _ref_from;
                 { /* exact step of v, ge, gi */
                     const double _x0 = _a_v[_i];
@@ -579,7 +617,9 @@ static void snn_step(snn_sim *sim)
                     _a_gi[_i] = _E8 * _x2;
                 }
             }
+            SNN_OMP(omp barrier)
         } else {
+            SNN_OMP(omp single)
             for (int64_t _i = 0; _i < _n; _i++) {
                 _a_not_refractory[_i] = (_t - _a_lastspike[_i]) + 1e-3 * dt >= _ref_from;
                 { /* exact step of v, ge, gi */
@@ -608,38 +648,12 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a_v = sim->g_exc.v_v;
         int32_t *const restrict spikes = sim->g_exc.spikes;
         const int64_t _n = sim->g_exc.n;
-        int64_t n = 0;
-        if (sim->threads > 1 && _n >= SNN_THRESHOLD_WORK * sim->parallel_min) {
-            int _team = 1;
-            SNN_OMP(omp parallel num_threads(sim->threads))
-            {
-                const int _k = snn_team_member(), _size = snn_team_size();
-                const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
-                int64_t n = _lo;
-                for (int64_t _b = _lo; _b < _hi; _b += 16) {
-                    const int64_t _e = _hi - _b < 16 ? _hi : _b + 16;
-                    int _any = 0;
-                    for (int64_t _i = _b; _i < _e; _i++)
-                        _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
-                    if (!_any) continue;
-                    for (int64_t _i = _b; _i < _e; _i++) {
-                        if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
-                            spikes[n++] = (int32_t)_i;
-                            _a_not_refractory[_i] = 0;
-                            _a_lastspike[_i] = _t;
-                        }
-                    }
-                }
-                sim->part_count[_k] = n - _lo;
-                if (_k == 0) _team = _size;
-            }
-            for (int _k = 0; _k < _team; _k++) {
-                memmove(spikes + n, spikes + snn_part_start(_n, _k, _team), (size_t)sim->part_count[_k] * sizeof *spikes);
-                n += sim->part_count[_k];
-            }
-        } else {
-            for (int64_t _b = 0; _b < _n; _b += 16) {
-                const int64_t _e = _n - _b < 16 ? _n : _b + 16;
+        if (snn_team_size() > 1 && _n >= SNN_THRESHOLD_WORK * sim->parallel_min) {
+            const int _k = snn_team_member(), _size = snn_team_size();
+            const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
+            int64_t n = _lo;
+            for (int64_t _b = _lo; _b < _hi; _b += 16) {
+                const int64_t _e = _hi - _b < 16 ? _hi : _b + 16;
                 int _any = 0;
                 for (int64_t _i = _b; _i < _e; _i++)
                     _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
@@ -652,8 +666,38 @@ static void snn_step(snn_sim *sim)
                     }
                 }
             }
+            sim->part_count[_k] = n - _lo;
+            SNN_OMP(omp barrier)
+            SNN_OMP(omp single)
+            {
+                n = 0;
+                for (int _p = 0; _p < _size; _p++) {
+                    memmove(spikes + n, spikes + snn_part_start(_n, _p, _size), (size_t)sim->part_count[_p] * sizeof *spikes);
+                    n += sim->part_count[_p];
+                }
+                sim->g_exc.nspikes = n;
+            }
+        } else {
+            SNN_OMP(omp single)
+            {
+                int64_t n = 0;
+                for (int64_t _b = 0; _b < _n; _b += 16) {
+                    const int64_t _e = _n - _b < 16 ? _n : _b + 16;
+                    int _any = 0;
+                    for (int64_t _i = _b; _i < _e; _i++)
+                        _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                    if (!_any) continue;
+                    for (int64_t _i = _b; _i < _e; _i++) {
+                        if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
+                            spikes[n++] = (int32_t)_i;
+                            _a_not_refractory[_i] = 0;
+                            _a_lastspike[_i] = _t;
+                        }
+                    }
+                }
+                sim->g_exc.nspikes = n;
+            }
         }
-        sim->g_exc.nspikes = n;
     }
     { /* threshold of inh */
         double *const restrict _a_lastspike = sim->g_inh.v_lastspike;
@@ -661,38 +705,12 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a_v = sim->g_inh.v_v;
         int32_t *const restrict spikes = sim->g_inh.spikes;
         const int64_t _n = sim->g_inh.n;
-        int64_t n = 0;
-        if (sim->threads > 1 && _n >= SNN_THRESHOLD_WORK * sim->parallel_min) {
-            int _team = 1;
-            SNN_OMP(omp parallel num_threads(sim->threads))
-            {
-                const int _k = snn_team_member(), _size = snn_team_size();
-                const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
-                int64_t n = _lo;
-                for (int64_t _b = _lo; _b < _hi; _b += 16) {
-                    const int64_t _e = _hi - _b < 16 ? _hi : _b + 16;
-                    int _any = 0;
-                    for (int64_t _i = _b; _i < _e; _i++)
-                        _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
-                    if (!_any) continue;
-                    for (int64_t _i = _b; _i < _e; _i++) {
-                        if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
-                            spikes[n++] = (int32_t)_i;
-                            _a_not_refractory[_i] = 0;
-                            _a_lastspike[_i] = _t;
-                        }
-                    }
-                }
-                sim->part_count[_k] = n - _lo;
-                if (_k == 0) _team = _size;
-            }
-            for (int _k = 0; _k < _team; _k++) {
-                memmove(spikes + n, spikes + snn_part_start(_n, _k, _team), (size_t)sim->part_count[_k] * sizeof *spikes);
-                n += sim->part_count[_k];
-            }
-        } else {
-            for (int64_t _b = 0; _b < _n; _b += 16) {
-                const int64_t _e = _n - _b < 16 ? _n : _b + 16;
+        if (snn_team_size() > 1 && _n >= SNN_THRESHOLD_WORK * sim->parallel_min) {
+            const int _k = snn_team_member(), _size = snn_team_size();
+            const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
+            int64_t n = _lo;
+            for (int64_t _b = _lo; _b < _hi; _b += 16) {
+                const int64_t _e = _hi - _b < 16 ? _hi : _b + 16;
                 int _any = 0;
                 for (int64_t _i = _b; _i < _e; _i++)
                     _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
@@ -705,51 +723,68 @@ static void snn_step(snn_sim *sim)
                     }
                 }
             }
+            sim->part_count[_k] = n - _lo;
+            SNN_OMP(omp barrier)
+            SNN_OMP(omp single)
+            {
+                n = 0;
+                for (int _p = 0; _p < _size; _p++) {
+                    memmove(spikes + n, spikes + snn_part_start(_n, _p, _size), (size_t)sim->part_count[_p] * sizeof *spikes);
+                    n += sim->part_count[_p];
+                }
+                sim->g_inh.nspikes = n;
+            }
+        } else {
+            SNN_OMP(omp single)
+            {
+                int64_t n = 0;
+                for (int64_t _b = 0; _b < _n; _b += 16) {
+                    const int64_t _e = _n - _b < 16 ? _n : _b + 16;
+                    int _any = 0;
+                    for (int64_t _i = _b; _i < _e; _i++)
+                        _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                    if (!_any) continue;
+                    for (int64_t _i = _b; _i < _e; _i++) {
+                        if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
+                            spikes[n++] = (int32_t)_i;
+                            _a_not_refractory[_i] = 0;
+                            _a_lastspike[_i] = _t;
+                        }
+                    }
+                }
+                sim->g_inh.nspikes = n;
+            }
         }
-        sim->g_inh.nspikes = n;
     }
-    if (sim->g_exc.nspikes > 0 && (1)) {
-        if (snn_buf_reserve(&sim->m_exc_spikes_i, (size_t)sim->g_exc.nspikes) || snn_buf_reserve(&sim->m_exc_spikes_t, (size_t)sim->g_exc.nspikes)) { snn_fail(sim, "out of memory in monitor exc_spikes"); return; }
-        for (int64_t k = 0; k < sim->g_exc.nspikes; k++) {
-            ((int32_t *)sim->m_exc_spikes_i.data)[sim->m_exc_spikes_i.len++] = sim->g_exc.spikes[k];
-            ((double *)sim->m_exc_spikes_t.data)[sim->m_exc_spikes_t.len++] = _t;
-        }
-    }
-    if (sim->g_inh.nspikes > 0 && (1)) {
-        if (snn_buf_reserve(&sim->m_inh_spikes_i, (size_t)sim->g_inh.nspikes) || snn_buf_reserve(&sim->m_inh_spikes_t, (size_t)sim->g_inh.nspikes)) { snn_fail(sim, "out of memory in monitor inh_spikes"); return; }
-        for (int64_t k = 0; k < sim->g_inh.nspikes; k++) {
-            ((int32_t *)sim->m_inh_spikes_i.data)[sim->m_inh_spikes_i.len++] = sim->g_inh.spikes[k];
-            ((double *)sim->m_inh_spikes_t.data)[sim->m_inh_spikes_t.len++] = _t;
-        }
-    }
-    /* 4. synaptic events: on pre (spikes whose delay ends now), then on post */
+    SNN_OMP(omp single)
+    snn_step_part1(sim, _step, _t);
+    if (sim->failed) return;
     { /* on pre of exc_exc */
         double *const restrict _a0 = sim->g_exc.v_ge; (void)_a0;  /* exc.ge */
         const int32_t *spikes = sim->g_exc.spikes;
         const int64_t nspikes = sim->g_exc.nspikes;
-        if (sim->threads > 1 && (double)nspikes * (double)sim->g_exc_exc.n >= (double)sim->parallel_min * (double)sim->g_exc.n) {
-            SNN_OMP(omp parallel num_threads(sim->threads))
-            {
-                const int _k = snn_team_member(), _size = snn_team_size();
-                const int64_t _lo = snn_part_start(sim->g_exc.n, _k, _size), _hi = snn_part_start(sim->g_exc.n, _k + 1, _size);
-                const int _sorted = sim->g_exc_exc.pre_sorted != 0;
-                for (int64_t k = 0; k < nspikes; k++) {
-                    const int64_t _i = spikes[k];
-                    int64_t _p0 = sim->g_exc_exc.pre_start[_i], _p1 = sim->g_exc_exc.pre_start[_i + 1];
-                    if (_sorted) {
-                        _p0 = snn_lower_bound(sim->g_exc_exc.pre_other, _p0, _p1, _lo);
-                        _p1 = snn_lower_bound(sim->g_exc_exc.pre_other, _p0, _p1, _hi);
-                    }
-                    for (int64_t _p = _p0; _p < _p1; _p++) {
-                        const int64_t _s = _p;
-                        const int64_t _j = sim->g_exc_exc.pre_other[_p];
-                        if (!_sorted && (_j < _lo || _j >= _hi)) continue;
-                        (void)_i; (void)_j; (void)_s;
-                        _a0[_j] = _a0[_j] + 0.0016200000000000003;
-                    }
+        if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_exc_exc.n >= (double)sim->parallel_min * (double)sim->g_exc.n) {
+            const int _k = snn_team_member(), _size = snn_team_size();
+            const int64_t _lo = snn_part_start(sim->g_exc.n, _k, _size), _hi = snn_part_start(sim->g_exc.n, _k + 1, _size);
+            const int _sorted = sim->g_exc_exc.pre_sorted != 0;
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _i = spikes[k];
+                int64_t _p0 = sim->g_exc_exc.pre_start[_i], _p1 = sim->g_exc_exc.pre_start[_i + 1];
+                if (_sorted) {
+                    _p0 = snn_lower_bound(sim->g_exc_exc.pre_other, _p0, _p1, _lo);
+                    _p1 = snn_lower_bound(sim->g_exc_exc.pre_other, _p0, _p1, _hi);
+                }
+                for (int64_t _p = _p0; _p < _p1; _p++) {
+                    const int64_t _s = _p;
+                    const int64_t _j = sim->g_exc_exc.pre_other[_p];
+                    if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                    (void)_i; (void)_j; (void)_s;
+                    _a0[_j] = _a0[_j] + 0.0016200000000000003;
                 }
             }
+            SNN_OMP(omp barrier)
         } else {
+            SNN_OMP(omp single)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _i = spikes[k];
                 for (int64_t _p = sim->g_exc_exc.pre_start[_i]; _p < sim->g_exc_exc.pre_start[_i + 1]; _p++) {
@@ -765,29 +800,28 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a0 = sim->g_inh.v_ge; (void)_a0;  /* inh.ge */
         const int32_t *spikes = sim->g_exc.spikes;
         const int64_t nspikes = sim->g_exc.nspikes;
-        if (sim->threads > 1 && (double)nspikes * (double)sim->g_exc_inh.n >= (double)sim->parallel_min * (double)sim->g_exc.n) {
-            SNN_OMP(omp parallel num_threads(sim->threads))
-            {
-                const int _k = snn_team_member(), _size = snn_team_size();
-                const int64_t _lo = snn_part_start(sim->g_inh.n, _k, _size), _hi = snn_part_start(sim->g_inh.n, _k + 1, _size);
-                const int _sorted = sim->g_exc_inh.pre_sorted != 0;
-                for (int64_t k = 0; k < nspikes; k++) {
-                    const int64_t _i = spikes[k];
-                    int64_t _p0 = sim->g_exc_inh.pre_start[_i], _p1 = sim->g_exc_inh.pre_start[_i + 1];
-                    if (_sorted) {
-                        _p0 = snn_lower_bound(sim->g_exc_inh.pre_other, _p0, _p1, _lo);
-                        _p1 = snn_lower_bound(sim->g_exc_inh.pre_other, _p0, _p1, _hi);
-                    }
-                    for (int64_t _p = _p0; _p < _p1; _p++) {
-                        const int64_t _s = _p;
-                        const int64_t _j = sim->g_exc_inh.pre_other[_p];
-                        if (!_sorted && (_j < _lo || _j >= _hi)) continue;
-                        (void)_i; (void)_j; (void)_s;
-                        _a0[_j] = _a0[_j] + 0.0016200000000000003;
-                    }
+        if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_exc_inh.n >= (double)sim->parallel_min * (double)sim->g_exc.n) {
+            const int _k = snn_team_member(), _size = snn_team_size();
+            const int64_t _lo = snn_part_start(sim->g_inh.n, _k, _size), _hi = snn_part_start(sim->g_inh.n, _k + 1, _size);
+            const int _sorted = sim->g_exc_inh.pre_sorted != 0;
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _i = spikes[k];
+                int64_t _p0 = sim->g_exc_inh.pre_start[_i], _p1 = sim->g_exc_inh.pre_start[_i + 1];
+                if (_sorted) {
+                    _p0 = snn_lower_bound(sim->g_exc_inh.pre_other, _p0, _p1, _lo);
+                    _p1 = snn_lower_bound(sim->g_exc_inh.pre_other, _p0, _p1, _hi);
+                }
+                for (int64_t _p = _p0; _p < _p1; _p++) {
+                    const int64_t _s = _p;
+                    const int64_t _j = sim->g_exc_inh.pre_other[_p];
+                    if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                    (void)_i; (void)_j; (void)_s;
+                    _a0[_j] = _a0[_j] + 0.0016200000000000003;
                 }
             }
+            SNN_OMP(omp barrier)
         } else {
+            SNN_OMP(omp single)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _i = spikes[k];
                 for (int64_t _p = sim->g_exc_inh.pre_start[_i]; _p < sim->g_exc_inh.pre_start[_i + 1]; _p++) {
@@ -803,29 +837,28 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a0 = sim->g_exc.v_gi; (void)_a0;  /* exc.gi */
         const int32_t *spikes = sim->g_inh.spikes;
         const int64_t nspikes = sim->g_inh.nspikes;
-        if (sim->threads > 1 && (double)nspikes * (double)sim->g_inh_exc.n >= (double)sim->parallel_min * (double)sim->g_inh.n) {
-            SNN_OMP(omp parallel num_threads(sim->threads))
-            {
-                const int _k = snn_team_member(), _size = snn_team_size();
-                const int64_t _lo = snn_part_start(sim->g_exc.n, _k, _size), _hi = snn_part_start(sim->g_exc.n, _k + 1, _size);
-                const int _sorted = sim->g_inh_exc.pre_sorted != 0;
-                for (int64_t k = 0; k < nspikes; k++) {
-                    const int64_t _i = spikes[k];
-                    int64_t _p0 = sim->g_inh_exc.pre_start[_i], _p1 = sim->g_inh_exc.pre_start[_i + 1];
-                    if (_sorted) {
-                        _p0 = snn_lower_bound(sim->g_inh_exc.pre_other, _p0, _p1, _lo);
-                        _p1 = snn_lower_bound(sim->g_inh_exc.pre_other, _p0, _p1, _hi);
-                    }
-                    for (int64_t _p = _p0; _p < _p1; _p++) {
-                        const int64_t _s = _p;
-                        const int64_t _j = sim->g_inh_exc.pre_other[_p];
-                        if (!_sorted && (_j < _lo || _j >= _hi)) continue;
-                        (void)_i; (void)_j; (void)_s;
-                        _a0[_j] = _a0[_j] + -0.009000000000000001;
-                    }
+        if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_inh_exc.n >= (double)sim->parallel_min * (double)sim->g_inh.n) {
+            const int _k = snn_team_member(), _size = snn_team_size();
+            const int64_t _lo = snn_part_start(sim->g_exc.n, _k, _size), _hi = snn_part_start(sim->g_exc.n, _k + 1, _size);
+            const int _sorted = sim->g_inh_exc.pre_sorted != 0;
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _i = spikes[k];
+                int64_t _p0 = sim->g_inh_exc.pre_start[_i], _p1 = sim->g_inh_exc.pre_start[_i + 1];
+                if (_sorted) {
+                    _p0 = snn_lower_bound(sim->g_inh_exc.pre_other, _p0, _p1, _lo);
+                    _p1 = snn_lower_bound(sim->g_inh_exc.pre_other, _p0, _p1, _hi);
+                }
+                for (int64_t _p = _p0; _p < _p1; _p++) {
+                    const int64_t _s = _p;
+                    const int64_t _j = sim->g_inh_exc.pre_other[_p];
+                    if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                    (void)_i; (void)_j; (void)_s;
+                    _a0[_j] = _a0[_j] + -0.009000000000000001;
                 }
             }
+            SNN_OMP(omp barrier)
         } else {
+            SNN_OMP(omp single)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _i = spikes[k];
                 for (int64_t _p = sim->g_inh_exc.pre_start[_i]; _p < sim->g_inh_exc.pre_start[_i + 1]; _p++) {
@@ -841,29 +874,28 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a0 = sim->g_inh.v_gi; (void)_a0;  /* inh.gi */
         const int32_t *spikes = sim->g_inh.spikes;
         const int64_t nspikes = sim->g_inh.nspikes;
-        if (sim->threads > 1 && (double)nspikes * (double)sim->g_inh_inh.n >= (double)sim->parallel_min * (double)sim->g_inh.n) {
-            SNN_OMP(omp parallel num_threads(sim->threads))
-            {
-                const int _k = snn_team_member(), _size = snn_team_size();
-                const int64_t _lo = snn_part_start(sim->g_inh.n, _k, _size), _hi = snn_part_start(sim->g_inh.n, _k + 1, _size);
-                const int _sorted = sim->g_inh_inh.pre_sorted != 0;
-                for (int64_t k = 0; k < nspikes; k++) {
-                    const int64_t _i = spikes[k];
-                    int64_t _p0 = sim->g_inh_inh.pre_start[_i], _p1 = sim->g_inh_inh.pre_start[_i + 1];
-                    if (_sorted) {
-                        _p0 = snn_lower_bound(sim->g_inh_inh.pre_other, _p0, _p1, _lo);
-                        _p1 = snn_lower_bound(sim->g_inh_inh.pre_other, _p0, _p1, _hi);
-                    }
-                    for (int64_t _p = _p0; _p < _p1; _p++) {
-                        const int64_t _s = _p;
-                        const int64_t _j = sim->g_inh_inh.pre_other[_p];
-                        if (!_sorted && (_j < _lo || _j >= _hi)) continue;
-                        (void)_i; (void)_j; (void)_s;
-                        _a0[_j] = _a0[_j] + -0.009000000000000001;
-                    }
+        if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_inh_inh.n >= (double)sim->parallel_min * (double)sim->g_inh.n) {
+            const int _k = snn_team_member(), _size = snn_team_size();
+            const int64_t _lo = snn_part_start(sim->g_inh.n, _k, _size), _hi = snn_part_start(sim->g_inh.n, _k + 1, _size);
+            const int _sorted = sim->g_inh_inh.pre_sorted != 0;
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _i = spikes[k];
+                int64_t _p0 = sim->g_inh_inh.pre_start[_i], _p1 = sim->g_inh_inh.pre_start[_i + 1];
+                if (_sorted) {
+                    _p0 = snn_lower_bound(sim->g_inh_inh.pre_other, _p0, _p1, _lo);
+                    _p1 = snn_lower_bound(sim->g_inh_inh.pre_other, _p0, _p1, _hi);
+                }
+                for (int64_t _p = _p0; _p < _p1; _p++) {
+                    const int64_t _s = _p;
+                    const int64_t _j = sim->g_inh_inh.pre_other[_p];
+                    if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                    (void)_i; (void)_j; (void)_s;
+                    _a0[_j] = _a0[_j] + -0.009000000000000001;
                 }
             }
+            SNN_OMP(omp barrier)
         } else {
+            SNN_OMP(omp single)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _i = spikes[k];
                 for (int64_t _p = sim->g_inh_inh.pre_start[_i]; _p < sim->g_inh_inh.pre_start[_i + 1]; _p++) {
@@ -876,15 +908,9 @@ static void snn_step(snn_sim *sim)
         }
     }
     /* 5. resets of the neurons that spiked; rate monitors record */
-    for (int64_t k = 0; k < sim->g_exc.nspikes; k++) { /* reset of exc */
-        const int64_t _i = sim->g_exc.spikes[k];
-        sim->g_exc.v_v[_i] = -0.06;
-    }
-    for (int64_t k = 0; k < sim->g_inh.nspikes; k++) { /* reset of inh */
-        const int64_t _i = sim->g_inh.spikes[k];
-        sim->g_inh.v_v[_i] = -0.06;
-    }
-    sim->step++;
+    SNN_OMP(omp single)
+    snn_step_part2(sim, _step, _t);
+    if (sim->failed) return;
 }
 
 static int snn_interrupted(snn_sim *sim)
@@ -919,6 +945,30 @@ static const char *snn_phase_name(int k)
     return (k >= 0 && k < SNN_N_PHASES && names[k]) ? names[k] : "";
 }
 
+//! The steps up to `end`, run by every thread of the team (one without
+//! threads): each step ends at a barrier, so every thread sees the same
+//! sim->step, sim->failed and *stop, and they leave the loop together.
+static void snn_steps_until(snn_sim *sim, int64_t end, void (*step)(snn_sim *), const char *what, double t_start,
+                            double t_end, int *stop)
+{
+    while (sim->step < end) {
+        step(sim);
+        if (sim->failed) return;
+        if ((sim->step & 1023) == 0) {
+            SNN_OMP(omp single)
+            {
+                if (snn_interrupted(sim)) {
+                    sim->t_net = sim->step * sim->dt;  /* where it stopped: the end of the last whole step */
+                    *stop = 1;
+                } else {
+                    snn_progress_update(&sim->progress, what, sim->step * sim->dt, t_start, t_end);
+                }
+            }
+            if (*stop) return;
+        }
+    }
+}
+
 //! Advance by `duration` seconds, as Brian2's Network.run: the end step is
 //! Clock._calc_timestep(t + duration) with t the end of the previous run.
 static int snn_run_for(snn_sim *sim, double duration, const char *site, void (*step)(snn_sim *))
@@ -937,17 +987,15 @@ static int snn_run_for(snn_sim *sim, double duration, const char *site, void (*s
     const char *what = sim->phase >= 0 ? snn_phase_name(sim->phase) : site;
     sim->step = snn_timestep(sim->t_net, sim->dt);
     snn_progress_update(&sim->progress, what, sim->t_net, t_start, t_end);
-    while (sim->step < end) {
-        step(sim);
-        if (sim->failed) return -1;
-        if ((sim->step & 1023) == 0) {
-            if (snn_interrupted(sim)) {
-                sim->t_net = sim->step * sim->dt;  /* where it stopped: the end of the last whole step */
-                return -1;
-            }
-            snn_progress_update(&sim->progress, what, sim->step * sim->dt, t_start, t_end);
-        }
+    int stop = 0;
+    if (sim->threads > 1) {
+        /* one team for the whole run: the steps' shared loops split their work among it */
+        SNN_OMP(omp parallel num_threads(sim->threads))
+        snn_steps_until(sim, end, step, what, t_start, t_end, &stop);
+    } else {
+        snn_steps_until(sim, end, step, what, t_start, t_end, &stop);
     }
+    if (stop || sim->failed) return -1;
     sim->t_net = t_end;
     return 0;
 }

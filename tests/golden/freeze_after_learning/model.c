@@ -343,13 +343,9 @@ static int snn_prepare_run(snn_sim *sim)
     return 0;
 }
 
-//! One time step, in Brian2's default order.
-static void snn_step(snn_sim *sim)
+static void snn_step_part1(snn_sim *sim, const int64_t _step, const double _t)
 {
-    const int64_t _step = sim->step;
-    const double _t = _step * sim->dt;
-    (void)_t;
-    /* 1. state monitors record */
+    (void)_step; (void)_t;
     if (_step % 10 == 0 && (1)) {
         const int64_t n = sim->g_S.n;
         if (snn_buf_reserve(&sim->m_weights_t, 1) || snn_buf_reserve(&sim->m_weights_v, (size_t)n)) { snn_fail(sim, "out of memory in monitor weights"); return; }
@@ -391,6 +387,24 @@ static void snn_step(snn_sim *sim)
         }
     }
     /* 4. synaptic events: on pre (spikes whose delay ends now), then on post */
+}
+
+static void snn_step_part2(snn_sim *sim, const int64_t _step, const double _t)
+{
+    (void)_step; (void)_t;
+    sim->step++;
+}
+
+//! One time step, in Brian2's default order.
+static void snn_step(snn_sim *sim)
+{
+    const int64_t _step = sim->step;
+    const double _t = _step * sim->dt;
+    (void)_t;
+    /* 1. state monitors record */
+    SNN_OMP(omp single)
+    snn_step_part1(sim, _step, _t);
+    if (sim->failed) return;
     { /* on pre of S */
         const double _a0 = sim->g_S.v_W_max; (void)_a0;  /* S.W_max */
         double *const restrict _a1 = sim->g_S.v_lastupdate_post; (void)_a1;  /* S.lastupdate_post */
@@ -401,7 +415,8 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a6 = sim->g_S.v_y; (void)_a6;  /* S.y */
         const int32_t *spikes = sim->g_inp.spikes;
         const int64_t nspikes = sim->g_inp.nspikes;
-        if (sim->threads > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_inp.n) {
+        if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_inp.n) {
+            SNN_OMP(omp single)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _i = spikes[k];
                 { /* advance x of S to t */
@@ -411,39 +426,38 @@ static void snn_step(snn_sim *sim)
                 _a5[_i] = _a5[_i] + 1;
                 _a2[_i] = _t;
             }
-            SNN_OMP(omp parallel num_threads(sim->threads))
-            {
-                const int _k = snn_team_member(), _size = snn_team_size();
-                const int64_t _lo = snn_part_start(sim->g_out.n, _k, _size), _hi = snn_part_start(sim->g_out.n, _k + 1, _size);
-                const int _sorted = sim->g_S.pre_sorted != 0;
-                for (int64_t k = 0; k < nspikes; k++) {
-                    const int64_t _i = spikes[k];
-                    int64_t _p0 = sim->g_S.pre_start[_i], _p1 = sim->g_S.pre_start[_i + 1];
-                    if (_sorted) {
-                        _p0 = snn_lower_bound(sim->g_S.pre_other, _p0, _p1, _lo);
-                        _p1 = snn_lower_bound(sim->g_S.pre_other, _p0, _p1, _hi);
+            const int _k = snn_team_member(), _size = snn_team_size();
+            const int64_t _lo = snn_part_start(sim->g_out.n, _k, _size), _hi = snn_part_start(sim->g_out.n, _k + 1, _size);
+            const int _sorted = sim->g_S.pre_sorted != 0;
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _i = spikes[k];
+                int64_t _p0 = sim->g_S.pre_start[_i], _p1 = sim->g_S.pre_start[_i + 1];
+                if (_sorted) {
+                    _p0 = snn_lower_bound(sim->g_S.pre_other, _p0, _p1, _lo);
+                    _p1 = snn_lower_bound(sim->g_S.pre_other, _p0, _p1, _hi);
+                }
+                for (int64_t _p = _p0; _p < _p1; _p++) {
+                    const int64_t _s = _p;
+                    const int64_t _j = sim->g_S.pre_other[_p];
+                    if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                    (void)_i; (void)_j; (void)_s;
+                    { /* advance y of S to t */
+                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
+                        _a6[_j] = _a6[_j] * _f0;
                     }
-                    for (int64_t _p = _p0; _p < _p1; _p++) {
-                        const int64_t _s = _p;
-                        const int64_t _j = sim->g_S.pre_other[_p];
-                        if (!_sorted && (_j < _lo || _j >= _hi)) continue;
-                        (void)_i; (void)_j; (void)_s;
-                        { /* advance y of S to t */
-                            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
-                            _a6[_j] = _a6[_j] * _f0;
-                        }
-                        _a1[_j] = _t;
-                    }
-                    for (int64_t _p = _p0; _p < _p1; _p++) {
-                        const int64_t _s = _p;
-                        const int64_t _j = sim->g_S.pre_other[_p];
-                        if (!_sorted && (_j < _lo || _j >= _hi)) continue;
-                        (void)_i; (void)_j; (void)_s;
-                        _a4[_s] = snn_clip(_a4[_s] + _a6[_j] * _a3[_s], 0, _a0);
-                    }
+                    _a1[_j] = _t;
+                }
+                for (int64_t _p = _p0; _p < _p1; _p++) {
+                    const int64_t _s = _p;
+                    const int64_t _j = sim->g_S.pre_other[_p];
+                    if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                    (void)_i; (void)_j; (void)_s;
+                    _a4[_s] = snn_clip(_a4[_s] + _a6[_j] * _a3[_s], 0, _a0);
                 }
             }
+            SNN_OMP(omp barrier)
         } else {
+            SNN_OMP(omp single)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _i = spikes[k];
                 { /* advance x of S to t */
@@ -481,7 +495,8 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a6 = sim->g_S.v_y; (void)_a6;  /* S.y */
         const int32_t *spikes = sim->g_out.spikes;
         const int64_t nspikes = sim->g_out.nspikes;
-        if (sim->threads > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_out.n) {
+        if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_out.n) {
+            SNN_OMP(omp single)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _j = spikes[k];
                 { /* advance y of S to t */
@@ -491,39 +506,38 @@ static void snn_step(snn_sim *sim)
                 _a6[_j] = _a6[_j] - 1;
                 _a1[_j] = _t;
             }
-            SNN_OMP(omp parallel num_threads(sim->threads))
-            {
-                const int _k = snn_team_member(), _size = snn_team_size();
-                const int64_t _lo = snn_part_start(sim->g_inp.n, _k, _size), _hi = snn_part_start(sim->g_inp.n, _k + 1, _size);
-                const int _sorted = sim->g_S.post_sorted != 0;
-                for (int64_t k = 0; k < nspikes; k++) {
-                    const int64_t _j = spikes[k];
-                    int64_t _p0 = sim->g_S.post_start[_j], _p1 = sim->g_S.post_start[_j + 1];
-                    if (_sorted) {
-                        _p0 = snn_lower_bound(sim->g_S.post_other, _p0, _p1, _lo);
-                        _p1 = snn_lower_bound(sim->g_S.post_other, _p0, _p1, _hi);
+            const int _k = snn_team_member(), _size = snn_team_size();
+            const int64_t _lo = snn_part_start(sim->g_inp.n, _k, _size), _hi = snn_part_start(sim->g_inp.n, _k + 1, _size);
+            const int _sorted = sim->g_S.post_sorted != 0;
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _j = spikes[k];
+                int64_t _p0 = sim->g_S.post_start[_j], _p1 = sim->g_S.post_start[_j + 1];
+                if (_sorted) {
+                    _p0 = snn_lower_bound(sim->g_S.post_other, _p0, _p1, _lo);
+                    _p1 = snn_lower_bound(sim->g_S.post_other, _p0, _p1, _hi);
+                }
+                for (int64_t _p = _p0; _p < _p1; _p++) {
+                    const int64_t _s = sim->g_S.post_syn[_p];
+                    const int64_t _i = sim->g_S.post_other[_p];
+                    if (!_sorted && (_i < _lo || _i >= _hi)) continue;
+                    (void)_i; (void)_j; (void)_s;
+                    { /* advance x of S to t */
+                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
+                        _a5[_i] = _a5[_i] * _f0;
                     }
-                    for (int64_t _p = _p0; _p < _p1; _p++) {
-                        const int64_t _s = sim->g_S.post_syn[_p];
-                        const int64_t _i = sim->g_S.post_other[_p];
-                        if (!_sorted && (_i < _lo || _i >= _hi)) continue;
-                        (void)_i; (void)_j; (void)_s;
-                        { /* advance x of S to t */
-                            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
-                            _a5[_i] = _a5[_i] * _f0;
-                        }
-                        _a2[_i] = _t;
-                    }
-                    for (int64_t _p = _p0; _p < _p1; _p++) {
-                        const int64_t _s = sim->g_S.post_syn[_p];
-                        const int64_t _i = sim->g_S.post_other[_p];
-                        if (!_sorted && (_i < _lo || _i >= _hi)) continue;
-                        (void)_i; (void)_j; (void)_s;
-                        _a4[_s] = snn_clip(_a4[_s] + _a5[_i] * _a3[_s], 0, _a0);
-                    }
+                    _a2[_i] = _t;
+                }
+                for (int64_t _p = _p0; _p < _p1; _p++) {
+                    const int64_t _s = sim->g_S.post_syn[_p];
+                    const int64_t _i = sim->g_S.post_other[_p];
+                    if (!_sorted && (_i < _lo || _i >= _hi)) continue;
+                    (void)_i; (void)_j; (void)_s;
+                    _a4[_s] = snn_clip(_a4[_s] + _a5[_i] * _a3[_s], 0, _a0);
                 }
             }
+            SNN_OMP(omp barrier)
         } else {
+            SNN_OMP(omp single)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _j = spikes[k];
                 { /* advance y of S to t */
@@ -552,7 +566,9 @@ static void snn_step(snn_sim *sim)
         }
     }
     /* 5. resets of the neurons that spiked; rate monitors record */
-    sim->step++;
+    SNN_OMP(omp single)
+    snn_step_part2(sim, _step, _t);
+    if (sim->failed) return;
 }
 
 static int snn_interrupted(snn_sim *sim)
@@ -589,6 +605,30 @@ static const char *snn_phase_name(int k)
     return (k >= 0 && k < SNN_N_PHASES && names[k]) ? names[k] : "";
 }
 
+//! The steps up to `end`, run by every thread of the team (one without
+//! threads): each step ends at a barrier, so every thread sees the same
+//! sim->step, sim->failed and *stop, and they leave the loop together.
+static void snn_steps_until(snn_sim *sim, int64_t end, void (*step)(snn_sim *), const char *what, double t_start,
+                            double t_end, int *stop)
+{
+    while (sim->step < end) {
+        step(sim);
+        if (sim->failed) return;
+        if ((sim->step & 1023) == 0) {
+            SNN_OMP(omp single)
+            {
+                if (snn_interrupted(sim)) {
+                    sim->t_net = sim->step * sim->dt;  /* where it stopped: the end of the last whole step */
+                    *stop = 1;
+                } else {
+                    snn_progress_update(&sim->progress, what, sim->step * sim->dt, t_start, t_end);
+                }
+            }
+            if (*stop) return;
+        }
+    }
+}
+
 //! Advance by `duration` seconds, as Brian2's Network.run: the end step is
 //! Clock._calc_timestep(t + duration) with t the end of the previous run.
 static int snn_run_for(snn_sim *sim, double duration, const char *site, void (*step)(snn_sim *))
@@ -607,17 +647,15 @@ static int snn_run_for(snn_sim *sim, double duration, const char *site, void (*s
     const char *what = sim->phase >= 0 ? snn_phase_name(sim->phase) : site;
     sim->step = snn_timestep(sim->t_net, sim->dt);
     snn_progress_update(&sim->progress, what, sim->t_net, t_start, t_end);
-    while (sim->step < end) {
-        step(sim);
-        if (sim->failed) return -1;
-        if ((sim->step & 1023) == 0) {
-            if (snn_interrupted(sim)) {
-                sim->t_net = sim->step * sim->dt;  /* where it stopped: the end of the last whole step */
-                return -1;
-            }
-            snn_progress_update(&sim->progress, what, sim->step * sim->dt, t_start, t_end);
-        }
+    int stop = 0;
+    if (sim->threads > 1) {
+        /* one team for the whole run: the steps' shared loops split their work among it */
+        SNN_OMP(omp parallel num_threads(sim->threads))
+        snn_steps_until(sim, end, step, what, t_start, t_end, &stop);
+    } else {
+        snn_steps_until(sim, end, step, what, t_start, t_end, &stop);
     }
+    if (stop || sim->failed) return -1;
     sim->t_net = t_end;
     return 0;
 }

@@ -327,13 +327,9 @@ static int snn_prepare_run(snn_sim *sim)
     return 0;
 }
 
-//! One time step, in Brian2's default order.
-static void snn_step(snn_sim *sim)
+static void snn_step_part1(snn_sim *sim, const int64_t _step, const double _t)
 {
-    const int64_t _step = sim->step;
-    const double _t = _step * sim->dt;
-    (void)_t;
-    /* 1. state monitors record */
+    (void)_step; (void)_t;
     if (_step % 100 == 0 && (1)) {
         const int64_t n = (snn_imin(2, sim->g_S.n) - 0);
         if (snn_buf_reserve(&sim->m_w_first_t, 1) || snn_buf_reserve(&sim->m_w_first_v, (size_t)n)) { snn_fail(sim, "out of memory in monitor w_first"); return; }
@@ -342,36 +338,11 @@ static void snn_step(snn_sim *sim)
         sim->m_w_first_v.len += (size_t)n;
     }
     /* 2. state updates: refractoriness, then the equations */
-    { /* update out */
-        const double dt = sim->dt;
-        const int64_t _n = sim->g_out.n;
-        (void)dt;
-        double *const restrict _a_ge = sim->g_out.v_ge;
-        (void)_a_ge;
-        double *const restrict _a_v = sim->g_out.v_v;
-        (void)_a_v;
-        if (sim->threads > 1 && _n >= SNN_UPDATE_WORK * sim->parallel_min) {
-            SNN_OMP(omp parallel for num_threads(sim->threads) schedule(static))
-            for (int64_t _i = 0; _i < _n; _i++) {
-                const double _k_v = (_a_ge[_i] * (0.0 - _a_v[_i]) + -0.074 - _a_v[_i]) / 0.01;
-                (void)_k_v;
-                const double _k_ge = -_a_ge[_i] / 0.005;
-                (void)_k_ge;
-                _a_v[_i] = _a_v[_i] + 0.0001 * _k_v;
-                _a_ge[_i] = _a_ge[_i] + 0.0001 * _k_ge;
-            }
-        } else {
-            for (int64_t _i = 0; _i < _n; _i++) {
-                const double _k_v = (_a_ge[_i] * (0.0 - _a_v[_i]) + -0.074 - _a_v[_i]) / 0.01;
-                (void)_k_v;
-                const double _k_ge = -_a_ge[_i] / 0.005;
-                (void)_k_ge;
-                _a_v[_i] = _a_v[_i] + 0.0001 * _k_v;
-                _a_ge[_i] = _a_ge[_i] + 0.0001 * _k_ge;
-            }
-        }
-    }
-    /* 3. thresholds: neurons and sources emit spikes; spike monitors record */
+}
+
+static void snn_step_part2(snn_sim *sim, const int64_t _step, const double _t)
+{
+    (void)_step; (void)_t;
     { /* inp: the sources whose next spike is now, from its calendar */
         int64_t *const restrict next = sim->g_inp.next_spike;
         const double *const restrict p = sim->g_inp.p_spike;
@@ -384,40 +355,87 @@ static void snn_step(snn_sim *sim)
         }
         sim->g_inp.nspikes = n;
     }
+}
+
+static void snn_step_part3(snn_sim *sim, const int64_t _step, const double _t)
+{
+    (void)_step; (void)_t;
+    if (sim->g_out.nspikes > 0 && (1)) {
+        if (snn_buf_reserve(&sim->m_out_spikes_i, (size_t)sim->g_out.nspikes) || snn_buf_reserve(&sim->m_out_spikes_t, (size_t)sim->g_out.nspikes)) { snn_fail(sim, "out of memory in monitor out_spikes"); return; }
+        for (int64_t k = 0; k < sim->g_out.nspikes; k++) {
+            ((int32_t *)sim->m_out_spikes_i.data)[sim->m_out_spikes_i.len++] = sim->g_out.spikes[k];
+            ((double *)sim->m_out_spikes_t.data)[sim->m_out_spikes_t.len++] = _t;
+        }
+    }
+    /* 4. synaptic events: on pre (spikes whose delay ends now), then on post */
+}
+
+static void snn_step_part4(snn_sim *sim, const int64_t _step, const double _t)
+{
+    (void)_step; (void)_t;
+    for (int64_t k = 0; k < sim->g_out.nspikes; k++) { /* reset of out */
+        const int64_t _i = sim->g_out.spikes[k];
+        sim->g_out.v_v[_i] = -0.06;
+    }
+    sim->step++;
+}
+
+//! One time step, in Brian2's default order.
+static void snn_step(snn_sim *sim)
+{
+    const int64_t _step = sim->step;
+    const double _t = _step * sim->dt;
+    (void)_t;
+    /* 1. state monitors record */
+    SNN_OMP(omp single)
+    snn_step_part1(sim, _step, _t);
+    if (sim->failed) return;
+    { /* update out */
+        const double dt = sim->dt;
+        const int64_t _n = sim->g_out.n;
+        (void)dt;
+        double *const restrict _a_ge = sim->g_out.v_ge;
+        (void)_a_ge;
+        double *const restrict _a_v = sim->g_out.v_v;
+        (void)_a_v;
+        if (snn_team_size() > 1 && _n >= SNN_UPDATE_WORK * sim->parallel_min) {
+            const int _k = snn_team_member(), _size = snn_team_size();
+            const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
+            for (int64_t _i = _lo; _i < _hi; _i++) {
+                const double _k_v = (_a_ge[_i] * (0.0 - _a_v[_i]) + -0.074 - _a_v[_i]) / 0.01;
+                (void)_k_v;
+                const double _k_ge = -_a_ge[_i] / 0.005;
+                (void)_k_ge;
+                _a_v[_i] = _a_v[_i] + 0.0001 * _k_v;
+                _a_ge[_i] = _a_ge[_i] + 0.0001 * _k_ge;
+            }
+            SNN_OMP(omp barrier)
+        } else {
+            SNN_OMP(omp single)
+            for (int64_t _i = 0; _i < _n; _i++) {
+                const double _k_v = (_a_ge[_i] * (0.0 - _a_v[_i]) + -0.074 - _a_v[_i]) / 0.01;
+                (void)_k_v;
+                const double _k_ge = -_a_ge[_i] / 0.005;
+                (void)_k_ge;
+                _a_v[_i] = _a_v[_i] + 0.0001 * _k_v;
+                _a_ge[_i] = _a_ge[_i] + 0.0001 * _k_ge;
+            }
+        }
+    }
+    /* 3. thresholds: neurons and sources emit spikes; spike monitors record */
+    SNN_OMP(omp single)
+    snn_step_part2(sim, _step, _t);
+    if (sim->failed) return;
     { /* threshold of out */
         double *const restrict _a_v = sim->g_out.v_v;
         int32_t *const restrict spikes = sim->g_out.spikes;
         const int64_t _n = sim->g_out.n;
-        int64_t n = 0;
-        if (sim->threads > 1 && _n >= SNN_THRESHOLD_WORK * sim->parallel_min) {
-            int _team = 1;
-            SNN_OMP(omp parallel num_threads(sim->threads))
-            {
-                const int _k = snn_team_member(), _size = snn_team_size();
-                const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
-                int64_t n = _lo;
-                for (int64_t _b = _lo; _b < _hi; _b += 16) {
-                    const int64_t _e = _hi - _b < 16 ? _hi : _b + 16;
-                    int _any = 0;
-                    for (int64_t _i = _b; _i < _e; _i++)
-                        _any |= (_a_v[_i] > -0.054) != 0;
-                    if (!_any) continue;
-                    for (int64_t _i = _b; _i < _e; _i++) {
-                        if (_a_v[_i] > -0.054) {
-                            spikes[n++] = (int32_t)_i;
-                        }
-                    }
-                }
-                sim->part_count[_k] = n - _lo;
-                if (_k == 0) _team = _size;
-            }
-            for (int _k = 0; _k < _team; _k++) {
-                memmove(spikes + n, spikes + snn_part_start(_n, _k, _team), (size_t)sim->part_count[_k] * sizeof *spikes);
-                n += sim->part_count[_k];
-            }
-        } else {
-            for (int64_t _b = 0; _b < _n; _b += 16) {
-                const int64_t _e = _n - _b < 16 ? _n : _b + 16;
+        if (snn_team_size() > 1 && _n >= SNN_THRESHOLD_WORK * sim->parallel_min) {
+            const int _k = snn_team_member(), _size = snn_team_size();
+            const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
+            int64_t n = _lo;
+            for (int64_t _b = _lo; _b < _hi; _b += 16) {
+                const int64_t _e = _hi - _b < 16 ? _hi : _b + 16;
                 int _any = 0;
                 for (int64_t _i = _b; _i < _e; _i++)
                     _any |= (_a_v[_i] > -0.054) != 0;
@@ -428,17 +446,40 @@ static void snn_step(snn_sim *sim)
                     }
                 }
             }
+            sim->part_count[_k] = n - _lo;
+            SNN_OMP(omp barrier)
+            SNN_OMP(omp single)
+            {
+                n = 0;
+                for (int _p = 0; _p < _size; _p++) {
+                    memmove(spikes + n, spikes + snn_part_start(_n, _p, _size), (size_t)sim->part_count[_p] * sizeof *spikes);
+                    n += sim->part_count[_p];
+                }
+                sim->g_out.nspikes = n;
+            }
+        } else {
+            SNN_OMP(omp single)
+            {
+                int64_t n = 0;
+                for (int64_t _b = 0; _b < _n; _b += 16) {
+                    const int64_t _e = _n - _b < 16 ? _n : _b + 16;
+                    int _any = 0;
+                    for (int64_t _i = _b; _i < _e; _i++)
+                        _any |= (_a_v[_i] > -0.054) != 0;
+                    if (!_any) continue;
+                    for (int64_t _i = _b; _i < _e; _i++) {
+                        if (_a_v[_i] > -0.054) {
+                            spikes[n++] = (int32_t)_i;
+                        }
+                    }
+                }
+                sim->g_out.nspikes = n;
+            }
         }
-        sim->g_out.nspikes = n;
     }
-    if (sim->g_out.nspikes > 0 && (1)) {
-        if (snn_buf_reserve(&sim->m_out_spikes_i, (size_t)sim->g_out.nspikes) || snn_buf_reserve(&sim->m_out_spikes_t, (size_t)sim->g_out.nspikes)) { snn_fail(sim, "out of memory in monitor out_spikes"); return; }
-        for (int64_t k = 0; k < sim->g_out.nspikes; k++) {
-            ((int32_t *)sim->m_out_spikes_i.data)[sim->m_out_spikes_i.len++] = sim->g_out.spikes[k];
-            ((double *)sim->m_out_spikes_t.data)[sim->m_out_spikes_t.len++] = _t;
-        }
-    }
-    /* 4. synaptic events: on pre (spikes whose delay ends now), then on post */
+    SNN_OMP(omp single)
+    snn_step_part3(sim, _step, _t);
+    if (sim->failed) return;
     { /* on pre of S */
         double *const restrict _a0 = sim->g_S.v_Apost; (void)_a0;  /* S.Apost */
         double *const restrict _a1 = sim->g_S.v_Apre; (void)_a1;  /* S.Apre */
@@ -448,7 +489,8 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a5 = sim->g_out.v_ge; (void)_a5;  /* out.ge */
         const int32_t *spikes = sim->g_inp.spikes;
         const int64_t nspikes = sim->g_inp.nspikes;
-        if (sim->threads > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_inp.n) {
+        if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_inp.n) {
+            SNN_OMP(omp single)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _i = spikes[k];
                 { /* advance Apre of S to t */
@@ -458,40 +500,39 @@ static void snn_step(snn_sim *sim)
                 _a1[_i] = _a1[_i] + 0.0001;
                 _a3[_i] = _t;
             }
-            SNN_OMP(omp parallel num_threads(sim->threads))
-            {
-                const int _k = snn_team_member(), _size = snn_team_size();
-                const int64_t _lo = snn_part_start(sim->g_out.n, _k, _size), _hi = snn_part_start(sim->g_out.n, _k + 1, _size);
-                const int _sorted = sim->g_S.pre_sorted != 0;
-                for (int64_t k = 0; k < nspikes; k++) {
-                    const int64_t _i = spikes[k];
-                    int64_t _p0 = sim->g_S.pre_start[_i], _p1 = sim->g_S.pre_start[_i + 1];
-                    if (_sorted) {
-                        _p0 = snn_lower_bound(sim->g_S.pre_other, _p0, _p1, _lo);
-                        _p1 = snn_lower_bound(sim->g_S.pre_other, _p0, _p1, _hi);
+            const int _k = snn_team_member(), _size = snn_team_size();
+            const int64_t _lo = snn_part_start(sim->g_out.n, _k, _size), _hi = snn_part_start(sim->g_out.n, _k + 1, _size);
+            const int _sorted = sim->g_S.pre_sorted != 0;
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _i = spikes[k];
+                int64_t _p0 = sim->g_S.pre_start[_i], _p1 = sim->g_S.pre_start[_i + 1];
+                if (_sorted) {
+                    _p0 = snn_lower_bound(sim->g_S.pre_other, _p0, _p1, _lo);
+                    _p1 = snn_lower_bound(sim->g_S.pre_other, _p0, _p1, _hi);
+                }
+                for (int64_t _p = _p0; _p < _p1; _p++) {
+                    const int64_t _s = _p;
+                    const int64_t _j = sim->g_S.pre_other[_p];
+                    if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                    (void)_i; (void)_j; (void)_s;
+                    { /* advance Apost of S to t */
+                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_j], sim->inv_dt);
+                        _a0[_j] = _a0[_j] * _f0;
                     }
-                    for (int64_t _p = _p0; _p < _p1; _p++) {
-                        const int64_t _s = _p;
-                        const int64_t _j = sim->g_S.pre_other[_p];
-                        if (!_sorted && (_j < _lo || _j >= _hi)) continue;
-                        (void)_i; (void)_j; (void)_s;
-                        { /* advance Apost of S to t */
-                            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_j], sim->inv_dt);
-                            _a0[_j] = _a0[_j] * _f0;
-                        }
-                        _a2[_j] = _t;
-                    }
-                    for (int64_t _p = _p0; _p < _p1; _p++) {
-                        const int64_t _s = _p;
-                        const int64_t _j = sim->g_S.pre_other[_p];
-                        if (!_sorted && (_j < _lo || _j >= _hi)) continue;
-                        (void)_i; (void)_j; (void)_s;
-                        _a5[_j] = _a5[_j] + _a4[_s];
-                        _a4[_s] = snn_clip(_a4[_s] + _a0[_j], 0, 0.01);
-                    }
+                    _a2[_j] = _t;
+                }
+                for (int64_t _p = _p0; _p < _p1; _p++) {
+                    const int64_t _s = _p;
+                    const int64_t _j = sim->g_S.pre_other[_p];
+                    if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                    (void)_i; (void)_j; (void)_s;
+                    _a5[_j] = _a5[_j] + _a4[_s];
+                    _a4[_s] = snn_clip(_a4[_s] + _a0[_j], 0, 0.01);
                 }
             }
+            SNN_OMP(omp barrier)
         } else {
+            SNN_OMP(omp single)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _i = spikes[k];
                 { /* advance Apre of S to t */
@@ -528,7 +569,8 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a4 = sim->g_S.v_w; (void)_a4;  /* S.w */
         const int32_t *spikes = sim->g_out.spikes;
         const int64_t nspikes = sim->g_out.nspikes;
-        if (sim->threads > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_out.n) {
+        if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_out.n) {
+            SNN_OMP(omp single)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _j = spikes[k];
                 { /* advance Apost of S to t */
@@ -538,39 +580,38 @@ static void snn_step(snn_sim *sim)
                 _a0[_j] = _a0[_j] + -0.000105;
                 _a2[_j] = _t;
             }
-            SNN_OMP(omp parallel num_threads(sim->threads))
-            {
-                const int _k = snn_team_member(), _size = snn_team_size();
-                const int64_t _lo = snn_part_start(sim->g_inp.n, _k, _size), _hi = snn_part_start(sim->g_inp.n, _k + 1, _size);
-                const int _sorted = sim->g_S.post_sorted != 0;
-                for (int64_t k = 0; k < nspikes; k++) {
-                    const int64_t _j = spikes[k];
-                    int64_t _p0 = sim->g_S.post_start[_j], _p1 = sim->g_S.post_start[_j + 1];
-                    if (_sorted) {
-                        _p0 = snn_lower_bound(sim->g_S.post_other, _p0, _p1, _lo);
-                        _p1 = snn_lower_bound(sim->g_S.post_other, _p0, _p1, _hi);
+            const int _k = snn_team_member(), _size = snn_team_size();
+            const int64_t _lo = snn_part_start(sim->g_inp.n, _k, _size), _hi = snn_part_start(sim->g_inp.n, _k + 1, _size);
+            const int _sorted = sim->g_S.post_sorted != 0;
+            for (int64_t k = 0; k < nspikes; k++) {
+                const int64_t _j = spikes[k];
+                int64_t _p0 = sim->g_S.post_start[_j], _p1 = sim->g_S.post_start[_j + 1];
+                if (_sorted) {
+                    _p0 = snn_lower_bound(sim->g_S.post_other, _p0, _p1, _lo);
+                    _p1 = snn_lower_bound(sim->g_S.post_other, _p0, _p1, _hi);
+                }
+                for (int64_t _p = _p0; _p < _p1; _p++) {
+                    const int64_t _s = sim->g_S.post_syn[_p];
+                    const int64_t _i = sim->g_S.post_other[_p];
+                    if (!_sorted && (_i < _lo || _i >= _hi)) continue;
+                    (void)_i; (void)_j; (void)_s;
+                    { /* advance Apre of S to t */
+                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a3[_i], sim->inv_dt);
+                        _a1[_i] = _a1[_i] * _f0;
                     }
-                    for (int64_t _p = _p0; _p < _p1; _p++) {
-                        const int64_t _s = sim->g_S.post_syn[_p];
-                        const int64_t _i = sim->g_S.post_other[_p];
-                        if (!_sorted && (_i < _lo || _i >= _hi)) continue;
-                        (void)_i; (void)_j; (void)_s;
-                        { /* advance Apre of S to t */
-                            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a3[_i], sim->inv_dt);
-                            _a1[_i] = _a1[_i] * _f0;
-                        }
-                        _a3[_i] = _t;
-                    }
-                    for (int64_t _p = _p0; _p < _p1; _p++) {
-                        const int64_t _s = sim->g_S.post_syn[_p];
-                        const int64_t _i = sim->g_S.post_other[_p];
-                        if (!_sorted && (_i < _lo || _i >= _hi)) continue;
-                        (void)_i; (void)_j; (void)_s;
-                        _a4[_s] = snn_clip(_a4[_s] + _a1[_i], 0, 0.01);
-                    }
+                    _a3[_i] = _t;
+                }
+                for (int64_t _p = _p0; _p < _p1; _p++) {
+                    const int64_t _s = sim->g_S.post_syn[_p];
+                    const int64_t _i = sim->g_S.post_other[_p];
+                    if (!_sorted && (_i < _lo || _i >= _hi)) continue;
+                    (void)_i; (void)_j; (void)_s;
+                    _a4[_s] = snn_clip(_a4[_s] + _a1[_i], 0, 0.01);
                 }
             }
+            SNN_OMP(omp barrier)
         } else {
+            SNN_OMP(omp single)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _j = spikes[k];
                 { /* advance Apost of S to t */
@@ -599,11 +640,9 @@ static void snn_step(snn_sim *sim)
         }
     }
     /* 5. resets of the neurons that spiked; rate monitors record */
-    for (int64_t k = 0; k < sim->g_out.nspikes; k++) { /* reset of out */
-        const int64_t _i = sim->g_out.spikes[k];
-        sim->g_out.v_v[_i] = -0.06;
-    }
-    sim->step++;
+    SNN_OMP(omp single)
+    snn_step_part4(sim, _step, _t);
+    if (sim->failed) return;
 }
 
 static int snn_interrupted(snn_sim *sim)
@@ -638,6 +677,30 @@ static const char *snn_phase_name(int k)
     return (k >= 0 && k < SNN_N_PHASES && names[k]) ? names[k] : "";
 }
 
+//! The steps up to `end`, run by every thread of the team (one without
+//! threads): each step ends at a barrier, so every thread sees the same
+//! sim->step, sim->failed and *stop, and they leave the loop together.
+static void snn_steps_until(snn_sim *sim, int64_t end, void (*step)(snn_sim *), const char *what, double t_start,
+                            double t_end, int *stop)
+{
+    while (sim->step < end) {
+        step(sim);
+        if (sim->failed) return;
+        if ((sim->step & 1023) == 0) {
+            SNN_OMP(omp single)
+            {
+                if (snn_interrupted(sim)) {
+                    sim->t_net = sim->step * sim->dt;  /* where it stopped: the end of the last whole step */
+                    *stop = 1;
+                } else {
+                    snn_progress_update(&sim->progress, what, sim->step * sim->dt, t_start, t_end);
+                }
+            }
+            if (*stop) return;
+        }
+    }
+}
+
 //! Advance by `duration` seconds, as Brian2's Network.run: the end step is
 //! Clock._calc_timestep(t + duration) with t the end of the previous run.
 static int snn_run_for(snn_sim *sim, double duration, const char *site, void (*step)(snn_sim *))
@@ -656,17 +719,15 @@ static int snn_run_for(snn_sim *sim, double duration, const char *site, void (*s
     const char *what = sim->phase >= 0 ? snn_phase_name(sim->phase) : site;
     sim->step = snn_timestep(sim->t_net, sim->dt);
     snn_progress_update(&sim->progress, what, sim->t_net, t_start, t_end);
-    while (sim->step < end) {
-        step(sim);
-        if (sim->failed) return -1;
-        if ((sim->step & 1023) == 0) {
-            if (snn_interrupted(sim)) {
-                sim->t_net = sim->step * sim->dt;  /* where it stopped: the end of the last whole step */
-                return -1;
-            }
-            snn_progress_update(&sim->progress, what, sim->step * sim->dt, t_start, t_end);
-        }
+    int stop = 0;
+    if (sim->threads > 1) {
+        /* one team for the whole run: the steps' shared loops split their work among it */
+        SNN_OMP(omp parallel num_threads(sim->threads))
+        snn_steps_until(sim, end, step, what, t_start, t_end, &stop);
+    } else {
+        snn_steps_until(sim, end, step, what, t_start, t_end, &stop);
     }
+    if (stop || sim->failed) return -1;
     sim->t_net = t_end;
     return 0;
 }
