@@ -5,6 +5,9 @@ C++ standalone on 1 and 2 OpenMP threads, on this machine.
   cuba        examples/cuba.snn, 4000 neurons, ~320,000 synapses, 2 s
   forum_1e6   the forum model (bench/forum_bench.py's TEMPLATE), 1000 x 1000, 2 s
   forum_1e7   the same, 1000 x 10000 (1e7 synapses), 1 s
+  cuba_8000   CUBA with twice the neurons (6400 + 1600) and half the connection
+              probability (the same 80 inputs a neuron): weak scaling, its time on
+              2 threads against cuba's on 1
 
 snndsl: one build per model; its binary runs alternately with --threads 1 and
 --threads 2, PAIRS times each (paired, so that the machine's load hits both
@@ -54,7 +57,15 @@ def log(*args):
 
 def sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     import forum_bench as fb
-    out = {"cuba": (ROOT / "examples" / "cuba.snn", ["--set", "duration=2 s"])}
+    cuba = ROOT / "examples" / "cuba.snn"
+    out = {"cuba": (cuba, ["--set", "duration=2 s"])}
+    text = cuba.read_text()
+    for old, new in (("neurons exc[3200]", "neurons exc[6400]"), ("neurons inh[800]", "neurons inh[1600]"),
+                     ("const p_conn = 0.02", "const p_conn = 0.01")):
+        assert old in text, old
+        text = text.replace(old, new)
+    (tmp / "cuba_8000.snn").write_text(text)
+    out["cuba_8000"] = (tmp / "cuba_8000.snn", ["--set", "duration=2 s"])
     for name, n_out, duration in (("forum_1e6", 1000, 2.0), ("forum_1e7", 10000, 1.0)):
         cfg = dict(fb.SIZES["large"], n_out=n_out, duration=duration)
         path = tmp / f"{name}.snn"
@@ -133,10 +144,15 @@ def median(xs) -> float:
 
 def report(data: dict) -> str:
     L = [MARK_BEGIN, "", "## Threads: 1 and 2 on this 2-core machine", ""]
-    L.append(f"Measured {data['date']} with `{data['command']}` ({data['pairs']} pairs, alternated; load before: "
-             f"{data['load']}). snndsl's loop is the manifest's `timings.run`; Brian2's is its standalone "
-             "binary's network run time. Every snndsl run on 2 threads gave the same result files, byte for "
-             "byte, as on 1.")
+    runs: dict[str, list[str]] = {}
+    for name, r in data["models"].items():
+        runs.setdefault(r.get("measured", f"{data['date']} with `{data['command']}`"), []).append(name)
+    where = "; ".join(f"{', '.join(names)}: {when}" for when, names in runs.items()) if len(runs) > 1 else \
+        next(iter(runs))
+    L.append(f"Measured {where} ({data['pairs']} pairs, alternated; load before the last run: {data['load']})"
+             + ". snndsl's loop is the manifest's `timings.run`; Brian2's (CUBA) is its standalone binary's network "
+             "run time, and for the forum model, which runs twice, the whole binary. Every snndsl run on 2 threads "
+             "gave the same result files, byte for byte, as on 1.")
     L.append("")
     L.append("| model | snndsl 1 thr | snndsl 2 thr | speed-up | efficiency | whole process 1 / 2 | "
              "Brian2 1 thr | Brian2 2 thr | Brian2 speed-up | snndsl 2 thr vs Brian2 2 thr |")
@@ -155,6 +171,11 @@ def report(data: dict) -> str:
         else:
             row += " – | – | – | – |"
         L.append(row)
+    if "cuba" in data["models"] and "cuba_8000" in data["models"]:
+        one = median(data["models"]["cuba"]["snndsl"]["loop"]["1"])
+        two = median(data["models"]["cuba_8000"]["snndsl"]["loop"]["2"])
+        L += ["", f"Weak scaling of CUBA: 4000 neurons on 1 thread {one:.3f} s, 8000 neurons (the same inputs per "
+                  f"neuron) on 2 threads {two:.3f} s: {100 * one / two:.0f} % efficiency."]
     L += ["", data.get("notes", NOTES), "", MARK_END, ""]
     return "\n".join(L)
 
@@ -195,7 +216,8 @@ def plot(data: dict, path: Path) -> None:
     ax.set_ylabel("speed-up, 2 threads over 1")
     ax.set_ylim(0, 2.1)
     ax.legend(fontsize=8, loc="upper left")
-    ax.set_title("Simulation loop on 2 threads (2-core machine; 0: not measured)")
+    ax.set_title("2 threads over 1, 2-core machine (snndsl: loop; Brian2: CUBA loop,\nforum whole process; "
+                 "0: not measured)", fontsize=10)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -213,7 +235,7 @@ def write_section(text: str, path_md: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=5)
-    ap.add_argument("--models", default="cuba,forum_1e6,forum_1e7")
+    ap.add_argument("--models", default="cuba,cuba_8000,forum_1e6,forum_1e7")
     ap.add_argument("--brian2", action="store_true", help="Brian2 standalone on 1 and 2 OpenMP threads too")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--worker"), ap.add_argument("--threads", type=int), ap.add_argument("--project")
@@ -228,13 +250,18 @@ def main() -> None:
         data = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                     command="python bench/threads_bench.py " + " ".join(sys.argv[1:]), pairs=args.pairs,
                     load=" ".join(f"{x:.2f}" for x in os.getloadavg()), models={})
+        if json_path.exists():  # the models not measured now keep their figures, and say when they were measured
+            old = json.loads(json_path.read_text())
+            for name, r in old["models"].items():
+                data["models"][name] = dict(r, measured=r.get("measured", f"{old['date']} with `{old['command']}`"))
         with tempfile.TemporaryDirectory(prefix="snndsl-threads-") as tmp:
             tmp = Path(tmp)
             srcs = sources(tmp)
             for name in args.models.split(","):
                 path, extra = srcs[name]
                 log(f"{name}:")
-                r = {"snndsl": bench_snndsl(name, path, extra, args.pairs, tmp)}
+                r = {"snndsl": bench_snndsl(name, path, extra, args.pairs, tmp),
+                     "measured": f"{data['date']} with `{data['command']}`"}
                 if args.brian2 and name in ("cuba", "forum_1e6"):
                     r["brian2"] = bench_brian2(name, args.pairs, tmp)
                 data["models"][name] = json.loads(json.dumps(r))  # int keys as strings, as read back

@@ -168,3 +168,29 @@ def test_a_build_without_openmp_runs_on_one_thread_and_says_so(tmp_path, monkeyp
     proc = subprocess.run([str(model.binary), "-o", str(tmp_path / "r"), "--threads", "2"], capture_output=True,
                           text=True)
     assert proc.returncode == 1 and "built without OpenMP" in proc.stderr
+
+
+def test_a_signal_stops_every_thread_and_the_results_are_written(tmp_path):
+    import signal
+    import time
+    path = tmp_path / "long.snn"
+    path.write_text("neurons G[5000]:\n    dv/dt = (1.5 + 0.0001 * i - v) / (10 ms) : 1\n    threshold: v > 1\n"
+                    "    reset: v = 0\nmonitor s: spikes of G\nmonitor mv: G.v[0:3] every 1 ms\n"
+                    "phase long:\n    run 10000 s\n")
+    model = snndsl.compile(path)
+    assert shares(path) >= {"elements"}
+    proc = subprocess.Popen([str(model.binary), "-o", str(tmp_path / "res"), "--quiet", "--threads", "2"],
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    res = snndsl.load(tmp_path / "res")
+    assert res.interrupted and res.manifest["timings"]["threads"] == 2
+    n = len(res["mv"].t)
+    assert 0 < n and len(res["s"].t) > 0 and res["s"].t.max() < n * 1e-3 + 1e-3
+    # what it recorded is what one thread computes over the same time
+    short = tmp_path / "short.snn"
+    short.write_text(path.read_text().replace("run 10000 s", f"run {n} ms"))
+    one = snndsl.compile(short).run()
+    np.testing.assert_array_equal(res["mv"].values, one["mv"].values[:n])
