@@ -86,6 +86,9 @@ def sweep(model, params: Iterable[dict] | None = None, seeds=None, data: dict | 
                 results[k] = future.result()
             except SimulationError as exc:
                 raise SimulationError(f"sweep run {k} ({describe(*runs[k])}): {exc}") from None
+            except futures.BrokenExecutor as exc:  # a worker killed (out of memory, a signal) or lost
+                raise SimulationError(f"sweep run {k} ({describe(*runs[k])}): its worker died before it ended "
+                                      f"({type(exc).__name__}: {exc})") from None
             if report is not None:
                 report(done, len(runs))
         return results

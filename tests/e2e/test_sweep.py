@@ -7,6 +7,7 @@ import concurrent.futures as futures
 import pickle
 import subprocess
 import sys
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
@@ -166,6 +167,20 @@ def test_a_run_that_fails_in_a_worker_raises_its_error_naming_the_run(model):
     with pytest.raises(snndsl.SimulationError, match=r"sweep run 1 \(n_runs=2.5, seed 3\): .*'n_runs' is used as an "
                                                      "integer"):
         snndsl.sweep(model, [{"n_runs": 2}, {"n_runs": 2.5}], seeds=3, max_workers=2)
+
+
+class Dying(futures.Executor):
+    """Every task's worker dies, as a process killed for memory would."""
+
+    def submit(self, fn, *args, **kwargs):
+        future = futures.Future()
+        future.set_exception(BrokenProcessPool("A process in the process pool was terminated"))
+        return future
+
+
+def test_a_worker_that_dies_is_an_error_naming_the_run(model):
+    with pytest.raises(snndsl.SimulationError, match=r"sweep run 0 \(rate=5 Hz, seed 1\): its worker died"):
+        snndsl.sweep(model, RATES[:1], seeds=[1], executor=Dying())
 
 
 def test_a_model_pickles_as_its_source(model, tmp_path, monkeypatch):
