@@ -1107,7 +1107,8 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
 {code}
     }}
 """ for code in parts)
-            first = self._indent(f"""SNN_OMP(omp single)
+            single = "omp single nowait" if k.once_aside else "omp single"
+            first = self._indent(f"""SNN_OMP({single})
 for (int64_t k = 0; k < nspikes; k++) {{
     const int64_t {me} = spikes[k];
 {head}}}""", 4) + "\n" if once else ""

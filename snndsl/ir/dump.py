@@ -181,7 +181,7 @@ def kernel(k: ir.Kernel) -> list[str]:
             out += ["    " + line for line in kernel(part)]
     if isinstance(k, ir.SynapseEvents):
         if k.once:
-            out.append("        once per spike:")
+            out.append("        once per spike" + (" (beside the synapses' code):" if k.once_aside else ":"))
             out += stmts(k.once, "            ")
         if k.advance:
             out.append("        each synapse, first (the far end's traces to t):")

@@ -769,6 +769,9 @@ class SynapseEvents(Kernel):
     delay: str = "none"
     in_pre_order: bool = False
     share: str = "none"  # 'none' / 'far end' (passes/share_work.py)
+    # 'far end': `once` touches nothing the synapses' code does, so one thread may
+    # run it while the others start on the synapses (passes/share_work.py)
+    once_aside: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -164,7 +164,7 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
         if inputs != [(p.name, p.sources, p.rate, p.body, p.lo, g.size if p.hi is None else p.hi, p.stream)
                       for p in g.inputs]:
             raise InternalError(f"IR verification failed: the poisson inputs of {g.name} are not its inputs")
-    from snndsl.passes.share_work import share  # the rules the decision applies (passes import ir)
+    from snndsl.passes.share_work import once_aside, share  # the rules the decision applies (passes import ir)
     for k in m.setup + m.step:
         g = groups.get(k.target)
         if g is None:
@@ -177,6 +177,9 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
         if getattr(k, "share", "none") not in ("none", share(k, groups) or "none"):
             raise InternalError(f"IR verification failed: threads share the kernel {type(k).__name__} of "
                                 f"{k.target} as {k.share!r}, which would change its results")
+        if isinstance(k, ir.SynapseEvents) and k.once_aside and not once_aside(k):
+            raise InternalError(f"IR verification failed: the on {k.event} kernel of {k.target} runs its code "
+                                "once per spike beside code that touches the same values")
         held, now = _code(k, g)
         if held != now:
             raise InternalError(f"IR verification failed: the kernel {type(k).__name__} of {k.target} "

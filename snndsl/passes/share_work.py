@@ -19,7 +19,10 @@ model gives the same numbers, bit for bit, on any number of threads
   and it is written in the order of the spikes, as with one thread. The
   code run once per spike (the traces stored per spiking neuron) runs first,
   for every spike, on one thread: it touches only the spiking neuron's
-  values, which no synapse's code writes.
+  values, which no synapse's code writes. Where the synapses' code does not
+  read them either (`on pre` of STDP: `x` of the spiking neuron is read only
+  by `on post`), that thread runs it while the others start on the
+  synapses (`once_aside`): no barrier between the two.
 - "none": one thread, as the loop is written.
 
 What keeps a loop on one thread: a random draw (each stream is a sequence
@@ -112,6 +115,16 @@ def far_end_share(k: ir.SynapseEvents, g: ir.Group) -> str:
     return "far end"
 
 
+def once_aside(k: ir.SynapseEvents) -> bool:
+    """Whether a shared pathway's `once` may run beside its synapses' code."""
+    if k.share != "far end" or not k.once:
+        return False
+    synapses = (k.advance, k.body)
+    touched = set(_accesses(synapses, lambda group, name, at: at))
+    read_once = set(_accesses(k.once, lambda group, name, at: at))
+    return not (_writes(k.once) & touched) and not (_writes(synapses) & read_once)
+
+
 def share(k: ir.Kernel, groups: dict[str, ir.Group]) -> str | None:
     """The share a kernel takes, or None for a kind of kernel that has none."""
     if isinstance(k, (ir.Update, ir.Threshold)):
@@ -123,5 +136,12 @@ def share(k: ir.Kernel, groups: dict[str, ir.Group]) -> str | None:
 
 def share_work(m: ir.Module) -> ir.Module:
     groups = {g.name: g for g in m.groups}
-    step = tuple(dataclasses.replace(k, share=s) if (s := share(k, groups)) is not None else k for k in m.step)
-    return dataclasses.replace(m, step=step)
+    step = []
+    for k in m.step:
+        s = share(k, groups)
+        if s is not None:
+            k = dataclasses.replace(k, share=s)
+        if isinstance(k, ir.SynapseEvents):
+            k = dataclasses.replace(k, once_aside=once_aside(k))
+        step.append(k)
+    return dataclasses.replace(m, step=tuple(step))

@@ -117,3 +117,17 @@ def test_verify_refuses_a_share_the_rules_do_not_allow():
     with pytest.raises(InternalError, match="threads share the kernel Threshold of G"):
         verify(dataclasses.replace(m, step=step))
     verify(m)
+
+
+def test_the_code_once_per_spike_runs_beside_the_synapses_code_when_they_touch_nothing_in_common():
+    m = decided(SYNAPSES + "phase p:\n    run 1 ms\n")
+    pre, post = (k for k in m.step if isinstance(k, ir.SynapseEvents))
+    assert pre.once and pre.once_aside and post.once_aside  # x is read only on post, y only on pre
+    assert "once per spike (beside the synapses' code):" in dump(m)
+    reads_x = SYNAPSES.replace("        w = clip(w + y, 0, 1)\n    on post", "        w = clip(w + y + x, 0, 1)\n    on post")
+    m = decided(reads_x + "phase p:\n    run 1 ms\n")
+    pre = next(k for k in m.step if isinstance(k, ir.SynapseEvents) and k.event == "pre")
+    assert pre.share == "far end" and not pre.once_aside  # x, written once per spike, read per synapse
+    step = tuple(dataclasses.replace(k, once_aside=True) if k is pre else k for k in m.step)
+    with pytest.raises(InternalError, match="runs its code once per spike beside"):
+        verify(dataclasses.replace(m, step=step))

@@ -490,7 +490,7 @@ static void snn_step(snn_sim *sim)
         const int32_t *spikes = sim->g_inp.spikes;
         const int64_t nspikes = sim->g_inp.nspikes;
         if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_inp.n) {
-            SNN_OMP(omp single)
+            SNN_OMP(omp single nowait)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _i = spikes[k];
                 { /* advance Apre of S to t */
@@ -570,7 +570,7 @@ static void snn_step(snn_sim *sim)
         const int32_t *spikes = sim->g_out.spikes;
         const int64_t nspikes = sim->g_out.nspikes;
         if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_out.n) {
-            SNN_OMP(omp single)
+            SNN_OMP(omp single nowait)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _j = spikes[k];
                 { /* advance Apost of S to t */
