@@ -188,9 +188,17 @@ that each value is written by one thread in the order one thread would write it:
 results are the same for any number of threads, bit for bit (tests/e2e/test_threads.py
 runs every model on 1, 2 and 3). One OpenMP team runs a whole run; each shared loop ends
 at a barrier (about 0.45 us here, by a micro-benchmark of libgomp), and the loops between
-two shared ones run under one `omp single`. CUBA's steps (about 6 us of work and a dozen
-barriers) are too short for that: it is slower on 2 threads. Next: barriers only where a
-loop reads what an earlier one wrote."""
+two shared ones run under one `omp single`; a pathway's code once per spike runs beside its
+synapses' code where they touch nothing in common. CUBA's steps (about 6 us of work and a
+dozen barriers) are too short for that: it is slower on 2 threads (weak scaling, twice the
+neurons on twice the threads, reaches about 55 %). Next: barriers only where a loop reads
+what an earlier one wrote.
+
+This virtual machine's second core is not always its own: in some minutes every
+two-thread run, snndsl's and Brian2's alike, takes about twice as long (CUBA on 2 threads
+0.16 s or 0.36 s, Brian2's 0.31 s or 0.72 s, from one minute to the next, the 1-thread
+runs unchanged). Two runs of this script at 20:50 and 20:52 UTC fell in that regime
+(forum 1e6 1.22x and 1.30x, 1e7 1.66x and 1.68x); the table is a run that did not."""
 
 
 def plot(data: dict, path: Path) -> None:
