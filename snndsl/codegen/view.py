@@ -1084,13 +1084,17 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         # in presynaptic order, the presynaptic index list is the identity and is skipped
         syn = "_p" if k.in_pre_order else f"{S}.{event}_syn[_p]"
         parts = [self.p.stmts(part, ctx, "        ") for part in (k.advance, body) if part]
-        loop = "".join(f"""    for (int64_t _p = {S}.{event}_start[{me}]; _p < {S}.{event}_start[{me} + 1]; _p++) {{
+        def synapse_loops(lo: str, hi: str, skip: str = "") -> str:
+            """The advance and event loops over the synapses _p in [lo, hi) of spike `me`."""
+            return "".join(f"""    for (int64_t _p = {lo}; _p < {hi}; _p++) {{
         const int64_t _s = {syn};
         const int64_t {other} = {S}.{event}_other[_p];
-        (void)_i; (void)_j; (void)_s;
+{skip}        (void)_i; (void)_j; (void)_s;
 {code}
     }}
 """ for code in parts)
+
+        loop = synapse_loops(f"{S}.{event}_start[{me}]", f"{S}.{event}_start[{me} + 1]")
         events = f"""for (int64_t k = 0; k < nspikes; k++) {{
     const int64_t {me} = spikes[k];
 {head}{loop}}}"""
@@ -1099,14 +1103,7 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             # every thread goes through every spike, for the synapses whose far end
             # is in its part (found by binary search where each neuron's synapses
             # list their far ends in order); what runs once per spike runs first
-            shared = "".join(f"""    for (int64_t _p = _p0; _p < _p1; _p++) {{
-        const int64_t _s = {syn};
-        const int64_t {other} = {S}.{event}_other[_p];
-        if (!_sorted && ({other} < _lo || {other} >= _hi)) continue;
-        (void)_i; (void)_j; (void)_s;
-{code}
-    }}
-""" for code in parts)
+            shared = synapse_loops("_p0", "_p1", f"        if (!_sorted && ({other} < _lo || {other} >= _hi)) continue;\n")
             single = "omp single nowait" if k.once_aside else "omp single"
             first = self._indent(f"""SNN_OMP({single})
 for (int64_t k = 0; k < nspikes; k++) {{
