@@ -108,20 +108,29 @@ void snn_binomial_prepare(snn_binomial_t *b, int64_t n, double p)
     b->h = snn_stirling_tail(b->m) + snn_stirling_tail((double)n - b->m);
 }
 
-int64_t snn_binomial_draw(const snn_binomial_t *b, snn_rng *r)
+/* One draw for snn_binomial_draw(_ctr), from either kind of generator. */
+static double snn_uniform_seq(void *r) { return snn_rng_uniform((snn_rng *)r); }
+static double snn_uniform_ctr(void *r) { return snn_ctr_uniform((snn_ctr *)r); }
+
+static int64_t snn_binomial_from(const snn_binomial_t *b, double (*uniform)(void *), void *r);
+
+int64_t snn_binomial_draw(const snn_binomial_t *b, snn_rng *r) { return snn_binomial_from(b, snn_uniform_seq, r); }
+int64_t snn_binomial_draw_ctr(const snn_binomial_t *b, snn_ctr *r) { return snn_binomial_from(b, snn_uniform_ctr, r); }
+
+static int64_t snn_binomial_from(const snn_binomial_t *b, double (*uniform)(void *), void *r)
 {
     const int64_t n = b->n;
     if (n <= 0 || !(b->P > 0)) return b->flip ? n : 0;
     double k;
     if (!b->rejection) {  /* inversion: numpy's random_binomial_inversion */
         int64_t x = 0;
-        double px = b->qn, u = snn_rng_uniform(r);
+        double px = b->qn, u = uniform(r);
         while (u > px) {
             x++;
             if ((double)x > b->bound) {
                 x = 0;
                 px = b->qn;
-                u = snn_rng_uniform(r);
+                u = uniform(r);
             } else {
                 u -= px;
                 px = ((double)(n - x + 1) * b->P * px) / ((double)x * b->q);
@@ -131,7 +140,7 @@ int64_t snn_binomial_draw(const snn_binomial_t *b, snn_rng *r)
     } else {  /* BTRS (Hoermann 1993, steps 1 to 3.3) */
         const double nd = (double)n, m = b->m;
         for (;;) {
-            double u = snn_rng_uniform(r) - 0.5, v = snn_rng_uniform(r);
+            double u = uniform(r) - 0.5, v = uniform(r);
             double us = 0.5 - fabs(u);
             if (us <= 0) continue;
             k = floor((2 * b->a / us + b->b) * u + b->c);

@@ -239,6 +239,15 @@ static inline int64_t snn_geometric(snn_rng *rng, double p)
     return snn_steps(floor(log1p(-u) / log1p(-p)));
 }
 
+//! snn_geometric from a counter-based generator.
+static inline int64_t snn_ctr_geometric(snn_ctr *rng, double p)
+{
+    if (p >= 1) return 0;
+    if (!(p > 0)) return SNN_STEPS_NEVER;
+    double u = snn_ctr_uniform(rng);
+    return snn_steps(floor(log1p(-u) / log1p(-p)));
+}
+
 //! Brian2's timestep(t, dt) for refractoriness: whole steps in a duration,
 //! shifted by 1e-3 dt so that multiples of dt never fall short.
 static inline int64_t snn_elapsed_steps(double t, double dt)

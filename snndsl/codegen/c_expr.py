@@ -101,6 +101,10 @@ class Context:
     # (group, variable) frozen everywhere in the phases this code runs in:
     # no code writes them (phase specialisation, see view.py)
     drop: frozenset = frozenset()
+    # the C of the element's counter-based generator (`&_r`), in the time
+    # step's code; None: the stream's sequence (`sim->rng[k]`), in setup and
+    # the protocol
+    rng: str | None = None
 
 
 class CPrinter:
@@ -201,9 +205,11 @@ class CPrinter:
         return e.name, _ATOM
 
     def _Rand(self, e: ir.Rand, ctx):
-        fn = "snn_rng_uniform" if e.kind == "uniform" else "snn_rng_normal"
         if e.stream is None:
             raise InternalError("a random draw without a stream (passes/streams.py did not run)")
+        if ctx.rng is not None:
+            return f"snn_ctr_{'uniform' if e.kind == 'uniform' else 'normal'}({ctx.rng})", _ATOM
+        fn = "snn_rng_uniform" if e.kind == "uniform" else "snn_rng_normal"
         return f"{fn}(&sim->rng[{e.stream}])", _ATOM
 
     def _Reduce(self, e: ir.Reduce, ctx):

@@ -14,6 +14,7 @@ from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
 from snndsl.ir import storage
 from snndsl.ir.evaluate import is_constant
+from snndsl.passes import streams
 
 DESCR = {"f": "<f8", "i": "<i4", "b": "|b1"}
 # the slots of the time step in the C: a comment, then the kernels of those kinds
@@ -128,6 +129,26 @@ class _Builder:
     def ctx(self, group: ir.Group | None, span=None, reductions=None) -> Context:
         index = "_s" if group is not None and group.kind == "synapses" else "_i"
         return Context(index, dict(reductions or {}), _site(span), drop=self.drop)
+
+    @staticmethod
+    def keyed(code, ctx: Context, element: str, part: int = streams.MAIN, step: str = "_step",
+              indent: str = "") -> str:
+        """The counter-based generator of `element` for the time step's `code`
+        (snn_ctr_at, keyed by its site and the step), declared where the code
+        draws, with `ctx` set to draw from it; "" where it draws nothing."""
+        found = {n.stream for n in ir.walk(code) if isinstance(n, ir.Rand)}
+        if not found:
+            return ""
+        if len(found) > 1 or None in found:
+            raise InternalError(f"code of one site draws from the streams {sorted(found, key=str)}")
+        ctx.rng = "&_r"
+        return (f"{indent}snn_ctr _r;\n"
+                f"{indent}snn_ctr_at(&_r, sim->seed, {streams.site(found.pop(), part)}u, {step}, {element});\n")
+
+    @staticmethod
+    def keyed_at(stream: int, element: str, part: int = streams.MAIN, step: str = "_step") -> str:
+        """snn_ctr_at for a kernel's own draws (a Poisson group's)."""
+        return f"snn_ctr _r;\nsnn_ctr_at(&_r, sim->seed, {streams.site(stream, part)}u, {step}, {element});"
 
     # ---- storage ------------------------------------------------------------
     def group_struct(self, g: ir.Group):
@@ -332,8 +353,9 @@ class _Builder:
     for (int64_t _i = 0; _i < {G}.n; _i++) {{
         const double p = ({rate}) * sim->dt;
         if (p != {G}.p_spike[_i] || {G}.next_spike[_i] < now) {{
+{self._indent(self.keyed_at(g.stream, "_i", streams.START, "now"), 12)}
             {G}.p_spike[_i] = p;
-            {G}.next_spike[_i] = now + snn_geometric(&sim->rng[{g.stream}], p);
+            {G}.next_spike[_i] = now + snn_ctr_geometric(&_r, p);
         }}
     }}
     if (snn_calendar_build(&{G}.calendar, {G}.n, {G}.next_spike, now, sim->err, sizeof sim->err))
@@ -723,9 +745,10 @@ if (_hi > {j_end}) _hi = {j_end};
         ctx = self.ctx(g, k.span)
         ctx.guard_frozen = True
         var, idx = self.element(g)
+        rng = self.keyed(k.body, ctx, var, indent="        ")
         return (f"if (_step % {k.steps} == 0) {{ /* every {k.steps} steps: {g.name} */\n"
                 f"    for (int64_t {var} = 0; {var} < {self.g(g.name)}.n; {var}++) {{\n"
-                f"{idx}{self.p.stmts(k.body, ctx, '        ')}\n    }}\n}}")
+                f"{idx}{rng}{self.p.stmts(k.body, ctx, '        ')}\n    }}\n}}")
 
     def poisson_input(self, k: ir.AddPoissonInput) -> str:
         """Each element of [lo, hi) draws how many of its sources spiked, a
@@ -747,7 +770,8 @@ if (_hi > {j_end}) _hi = {j_end};
     snn_binomial_t _binomial;
     snn_binomial_prepare(&_binomial, INT64_C({k.sources}), _p);
     for (int64_t _i = {k.lo}; _i < {k.hi}; _i++) {{
-        const int64_t {ir.POISSON_INPUT_DRAW} = snn_binomial_draw(&_binomial, &sim->rng[{k.stream}]);
+{self._indent(self.keyed_at(k.stream, "_i"), 8)}
+        const int64_t {ir.POISSON_INPUT_DRAW} = snn_binomial_draw_ctr(&_binomial, &_r);
 {self.p.stmts(k.body, ctx, '        ')}
     }}
 }}"""
@@ -767,10 +791,11 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         ctx = self.ctx(g, k.span)
         ctx.guard_frozen = True
         G = self.g(g.name)
+        rng = self.keyed(k.body, ctx, "_i", indent="    ")
         code = self.p.stmts(k.body, ctx, "    ")
         return f"""for (int64_t k = 0; k < {G}.nspikes; k++) {{ /* reset of {g.name} */
     const int64_t _i = {G}.spikes[k];
-{code}
+{rng}{code}
 }}"""
 
     def state_update(self, k: ir.Kernel) -> str:
@@ -795,7 +820,10 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             ctx.arrays[(g.name, name)] = f"_a_{name}"
             head.append(f"{self.ctype(v)} *const restrict _a_{name} = {G}.{mangle('v', name)};")
             head.append(f"(void)_a_{name};")
-        lines = []
+        var = "_s" if g.kind == "synapses" else "_i"
+        lines = [self.keyed((k.refractory, k.body), ctx, var).rstrip()]
+        if not lines[0]:
+            lines.clear()
         if k.refractory is not None:
             nr = self.p.var(ir.Var(g.name, "not_refractory", dtype="b"), ctx)
             last = self.p.var(ir.Var(g.name, "lastspike"), ctx)
@@ -818,7 +846,6 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             L = f"sim->{mangle('lin', g.name)}"
             head += [f"double _lin[sizeof {L} / sizeof {L}[0]][sizeof {L}[0] / sizeof(double)];",
                      f"memcpy(_lin, {L}, sizeof _lin);"]
-        var = "_s" if g.kind == "synapses" else "_i"
         if g.kind == "synapses":
             lines.insert(0, f"const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n(void)_i; (void)_j;")
         body = self._indent("\n".join(lines), 4)
@@ -844,6 +871,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         if k.cond is None:
             return f"{G}.nspikes = 0;"
         ctx = self.ctx(g, k.span)
+        rng = self.keyed(k.cond, ctx, "_i", indent="    ")
         # the group's arrays through local restrict pointers, as in state_update
         own = {n.name for n in ir.walk(k.cond) if isinstance(n, ir.Var) and n.group == g.name
                and n.at == "self"}
@@ -868,7 +896,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             fire = ["spikes[n++] = (int32_t)_i;"]
         def scan(lo: str, hi: str) -> str:
             return f"""for (int64_t _i = {lo}; _i < {hi}; _i++) {{
-    if ({cond}) {{
+{rng}    if ({cond}) {{
 {self._indent(chr(10).join(fire), 8)}
     }}
 }}"""
@@ -1019,7 +1047,8 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     const int64_t n = snn_calendar_due(&{G}.calendar, _step, next, spikes);
     for (int64_t k = 0; k < n; k++) {{
         const int32_t _i = spikes[k];
-        next[_i] = _step + 1 + snn_geometric(&sim->rng[{k.stream}], p[_i]);
+{self._indent(self.keyed_at(k.stream, "_i"), 8)}
+        next[_i] = _step + 1 + snn_ctr_geometric(&_r, p[_i]);
         if (snn_calendar_add(&{G}.calendar, _i, next[_i], sim->err, sizeof sim->err)) {{ sim->failed = 1; return; }}
     }}
     {G}.nspikes = n;
@@ -1027,7 +1056,8 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         rate = self.p.expr(k.rate, ctx)
         return f"""{G}.nspikes = 0;
 for (int64_t _i = 0; _i < {G}.n; _i++) {{
-    if (snn_rng_uniform(&sim->rng[{k.stream}]) < ({rate}) * sim->dt)
+{self._indent(self.keyed_at(k.stream, "_i"), 4)}
+    if (snn_ctr_uniform(&_r) < ({rate}) * sim->dt)
         {G}.spikes[{G}.nspikes++] = (int32_t)_i;
 }}"""
 
@@ -1042,8 +1072,11 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
         ctx = self.ctx(g, k.span)
         ctx.guard_refractory = ctx.guard_frozen = True
         locals_ = self.local_storage((body, once, k.advance), ctx)
-        code = self.p.stmts(body, ctx, "        ")
         me, other = ("_i", "_j") if event == "pre" else ("_j", "_i")
+        # each synapse's draws, and each spike's, from generators of their own
+        body_rng = self.keyed(body, ctx, "_s", indent="        ")
+        once_rng = self.keyed(once, ctx, me, streams.ONCE, indent="    ")
+        code = body_rng + self.p.stmts(body, ctx, "        ")
         if k.delay == "heterogeneous":
             return f"""for (int64_t k = 0; k < {src}.nspikes; k++) {{ /* {g.name}: queue each synapse's spike */
     const int64_t _i = {src}.spikes[k];
@@ -1080,10 +1113,11 @@ for (int64_t _i = 0; _i < {G}.n; _i++) {{
             count = f"(_step >= {S}.delay_steps ? {S}.ring_n[{arrival}] : 0)"
         head = ""
         if once:
-            head = self.p.stmts(once, ctx, "    ") + "\n"
+            head = once_rng + self.p.stmts(once, ctx, "    ") + "\n"
         # in presynaptic order, the presynaptic index list is the identity and is skipped
         syn = "_p" if k.in_pre_order else f"{S}.{event}_syn[_p]"
-        parts = [self.p.stmts(part, ctx, "        ") for part in (k.advance, body) if part]
+        parts = [text for part, text in ((k.advance, self.p.stmts(k.advance, ctx, "        ")), (body, code))
+                 if part]
         def synapse_loops(lo: str, hi: str, skip: str = "") -> str:
             """The advance and event loops over the synapses _p in [lo, hi) of spike `me`."""
             return "".join(f"""    for (int64_t _p = {lo}; _p < {hi}; _p++) {{

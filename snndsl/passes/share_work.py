@@ -25,9 +25,11 @@ model gives the same numbers, bit for bit, on any number of threads
   synapses (`once_aside`): no barrier between the two.
 - "none": one thread, as the loop is written.
 
-What keeps a loop on one thread: a random draw (each stream is a sequence
-drawn in order; a counter-based generator would lift this), a reduction
-over a group, a write to a shared variable, a synapse's write to the
+Random draws do not keep a loop on one thread: the time step draws from a
+counter-based generator keyed by element (passes/streams.py), so an
+element's numbers are the same on whichever thread computes it.
+
+What keeps a loop on one thread: a reduction over a group, a write to a shared variable, a synapse's write to the
 spiking neuron's side, or an array written at one index and read at
 another (`pre.v` and `post.v` of synapses within one group), and spikes
 queued with per-synapse delays.
@@ -39,11 +41,10 @@ import dataclasses
 from snndsl.ir import nodes as ir
 
 SHARES = ("none", "elements", "far end")
-_DRAWS = (ir.Rand, ir.Noise, ir.Reduce)
 
 
-def _draws(code) -> bool:
-    return any(isinstance(n, _DRAWS) for n in ir.walk(code))
+def _reduces(code) -> bool:
+    return any(isinstance(n, ir.Reduce) for n in ir.walk(code))
 
 
 def _writes(code) -> set[tuple[str, str]]:
@@ -75,7 +76,7 @@ def _accesses(code, kind_of) -> dict[tuple[str, str], set[str]]:
 
 def elements_share(k: ir.Update | ir.Threshold, g: ir.Group) -> str:
     code = (k.body, k.refractory) if isinstance(k, ir.Update) else (k.cond, k.refractory)
-    if _draws(code):
+    if _reduces(code):
         return "none"
 
     def kind_of(group: str, name: str, at: str) -> str:
@@ -89,7 +90,7 @@ def elements_share(k: ir.Update | ir.Threshold, g: ir.Group) -> str:
 
 
 def far_end_share(k: ir.SynapseEvents, g: ir.Group) -> str:
-    if k.delay == "heterogeneous" or _draws((k.once, k.advance, k.body)):
+    if k.delay == "heterogeneous" or _reduces((k.once, k.advance, k.body)):
         return "none"
     near, far = ("pre", "post") if k.event == "pre" else ("post", "pre")
 

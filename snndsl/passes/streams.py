@@ -14,15 +14,33 @@ The number depends only on which sites of the model draw, not on the order
 a backend generates code in, nor on anything that draws nothing: editing a
 deterministic part of a model leaves every random number as it was. Run
 variants (`specialise_runs`) and every backend reuse the same nodes, so they
-draw the same numbers. Within a site, draws are taken in the element order
-the kernel defines; counter-based generation per (stream, element, step),
-which threads and ranks need, can key on the same numbers.
+draw the same numbers. 
+Setup (connect, delays, init) and the protocol draw from sequences, one per
+stream, in the element order their kernel defines. The time step's kernels
+(updates, thresholds, resets, event code, Poisson sources and inputs,
+`every` blocks) draw from a counter-based generator keyed by (seed, site,
+step, element) (`snn_ctr_at`): an element's numbers do not depend on which
+thread or rank computes it, nor on the other elements. Their site is
+`site(stream, part)`: one part for a kernel's code per element, one for the
+code a pathway runs once per spike, one for a Poisson group's draws at the
+start of a run.
 """
 from __future__ import annotations
 
 import dataclasses
 
+from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
+
+# the parts of a site (runtime_c/snn_runtime.h: site = stream * PARTS + part)
+PARTS = 4
+MAIN, ONCE, START = 0, 1, 2
+MAX_STREAMS = (1 << 16) // PARTS  # a site is 16 bits of Philox's counter
+
+
+def site(stream: int, part: int = MAIN) -> int:
+    return stream * PARTS + part
+
 
 GROUP_SITES = (  # (site name, the fields of a group it runs)
     ("every", ("every",)),
@@ -89,4 +107,7 @@ def assign_streams(m: ir.Module) -> ir.Module:
         return tuple(out)
 
     phases = tuple(dataclasses.replace(ph, body=protocol(ph.body, ph.name)) for ph in m.phases)
+    if len(names) > MAX_STREAMS:
+        raise InternalError(f"{len(names)} pieces of code draw random numbers; the generator's sites "
+                            f"number {MAX_STREAMS} at most")
     return dataclasses.replace(m, groups=tuple(groups), saves=saves, phases=phases, streams=tuple(names))

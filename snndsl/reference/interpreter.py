@@ -39,7 +39,8 @@ from snndsl.ir import nodes as ir
 from snndsl.ir import storage
 from snndsl.ir.evaluate import is_constant
 from snndsl.reference.kernels import Elements, Kernel, RunFailure, to_storage
-from snndsl.reference.rng import STEPS_NEVER, Binomial, Streams, steps
+from snndsl.passes import streams as sites
+from snndsl.reference.rng import STEPS_NEVER, Binomial, Keyed, Streams, steps
 
 MAX_STEPS = 1 << 53  # SNN_MAX_STEPS
 DTYPES = {"f": np.float64, "i": np.int32, "b": np.bool_}
@@ -634,6 +635,20 @@ class Machine:
             raise InternalError(f"code of one site draws from the streams {sorted(streams, key=str)}")
         return self.streams[streams.pop()]
 
+    def keyed_for(self, node, elements, part: int = sites.MAIN, step: int | None = None) -> Keyed | None:
+        """The counter-based generators of `elements` (their indices) for the
+        time step's code `node` (snn_ctr_at: its site, this step); None where
+        it draws nothing."""
+        found = {n.stream for n in ir.walk(node) if isinstance(n, ir.Rand)} if node is not None else set()
+        if not found:
+            return None
+        if len(found) > 1 or None in found:
+            raise InternalError(f"code of one site draws from the streams {sorted(found, key=str)}")
+        return self.keyed_at(found.pop(), elements, part, step)
+
+    def keyed_at(self, stream: int, elements, part: int = sites.MAIN, step: int | None = None) -> Keyed:
+        return Keyed(self.seed, sites.site(stream, part), self.step_count if step is None else step, elements)
+
     def _delays(self, k: ir.Delays) -> None:
         """Delays in steps as Brian2's spike queue: (int)(delay / dt + 0.5)."""
         g = self.groups[k.target]
@@ -691,16 +706,16 @@ class Machine:
         in the past) draws its next spike anew, from now, source by source."""
         g = self.groups[k.target]
         now = timestep(self.t_net, self.dt)
-        rng = self.streams[k.stream]
         rates = Kernel(self, g, self.all_elements(g), now * self.dt, site(k.span))
         n = self.n[g.name]
         p = np.broadcast_to(np.asarray(rates.values(ir.Binary("*", k.rate, ir.Special("dt"))), dtype=np.float64),
                             (n,))
         nxt, old = self.next_spike[g.name], self.p_spike[g.name]
-        for i in range(n):
-            if p[i] != old[i] or nxt[i] < now:  # nan (none drawn yet) differs from every p
-                old[i] = p[i]
-                nxt[i] = now + rng.geometric(float(p[i]))
+        redraw = np.flatnonzero((p != old) | (nxt < now))  # nan (none drawn yet) differs from every p
+        rng = self.keyed_at(k.stream, redraw, sites.START, now)
+        for x, i in enumerate(redraw):
+            old[i] = p[i]
+            nxt[i] = now + rng.one(x).geometric(float(p[i]))
 
     def decay_rate(self, group: str, a: ir.Expr) -> float:
         return self._decay_rates[(group, a)]
@@ -786,8 +801,9 @@ class Machine:
         integration step, for every element (view.state_update)."""
         g = self.groups[k.target]
         name = g.name
-        run = self.kernel(g, self.all_elements(g), k.span, guard_frozen=True, drop=drop,
-                          rng=self.stream_for((k.body, k.refractory)))
+        els = self.all_elements(g)
+        run = self.kernel(g, els, k.span, guard_frozen=True, drop=drop,
+                          rng=self.keyed_for((k.body, k.refractory), els.self))
         if k.refractory is not None:
             nr = self.vars[(name, "not_refractory")]
             last = self.vars[(name, "lastspike")]
@@ -813,7 +829,8 @@ class Machine:
         if k.cond is None:
             self.spikes[name] = np.zeros(0, dtype=np.int64)
             return
-        test = self.kernel(g, self.all_elements(g), k.span, rng=self.stream_for(k.cond))
+        els = self.all_elements(g)
+        test = self.kernel(g, els, k.span, rng=self.keyed_for(k.cond, els.self))
         n = self.n[name]
         cond = np.broadcast_to(np.asarray(test.values(k.cond), dtype=bool), (n,)).copy()
         if k.refractory is not None:
@@ -839,13 +856,13 @@ class Machine:
         below rate dt; 'skip ahead', the sources whose next spike is now,
         each drawing the step of its next one."""
         g = self.groups[k.target]
-        rng = self.streams[k.stream]
         step = self.step_count
         if k.sampling == "skip ahead":
             nxt, p = self.next_spike[g.name], self.p_spike[g.name]
             spikes = np.flatnonzero(nxt == step)
-            for i in spikes:
-                nxt[i] = step + 1 + rng.geometric(float(p[i]))
+            rng = self.keyed_at(k.stream, spikes)
+            for x, i in enumerate(spikes):
+                nxt[i] = step + 1 + rng.one(x).geometric(float(p[i]))
             self.spikes[g.name] = spikes
             return
         if k.sampling != "per step":
@@ -854,7 +871,7 @@ class Machine:
         rates = self.kernel(g, self.all_elements(g), k.span)
         chance = np.broadcast_to(np.asarray(rates.values(ir.Binary("*", k.rate, ir.Special("dt"))),
                                             dtype=np.float64), (n,))
-        u = np.array([rng.uniform() for _ in range(n)])
+        u = self.keyed_at(k.stream, np.arange(n)).uniform(np.arange(n))
         self.spikes[g.name] = np.flatnonzero(u < chance)
 
     def _synapse_events(self, k: ir.SynapseEvents, drop) -> None:
@@ -865,7 +882,7 @@ class Machine:
         s = self.syn[g.name]
         spikes = self.spikes[g.source if event == "pre" else g.target]
         step = self.step_count
-        kw = dict(guard_refractory=True, guard_frozen=True, drop=drop, rng=self.stream_for((body, once)))
+        kw = dict(guard_refractory=True, guard_frozen=True, drop=drop)
         if k.delay == "heterogeneous":
             syn = _gather(s.pre_start, s.pre_syn, spikes)
             arrival = step + s.delay_steps[syn]
@@ -873,7 +890,8 @@ class Machine:
                 s.queue.setdefault(int(a), []).append(syn[arrival == a])
             arrived = s.queue.pop(step, [])
             syn = np.concatenate(arrived) if arrived else np.zeros(0, dtype=np.int64)
-            self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), k.span, **kw).run(body)
+            self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), k.span, rng=self.keyed_for(body, syn),
+                        **kw).run(body)
             return
         if k.delay == "homogeneous":
             s.ring[step] = spikes.copy()
@@ -885,27 +903,27 @@ class Machine:
         start, order = (s.pre_start, s.pre_syn) if event == "pre" else (s.post_start, s.post_syn)
         if k.in_pre_order:  # synapses numbered in presynaptic order: a spike's are the range itself
             order = np.arange(len(s.pre), dtype=np.int64)
-        # the C runs `once`, then the synapses, spike after spike: where both draw, so does this
-        by_spike = ([spikes[x:x + 1] for x in range(len(spikes))]
-                    if body and kw["rng"] is not None and any(isinstance(n, ir.Rand) for n in ir.walk(once))
-                    else [spikes])
-        for these in by_spike:
-            if once:
-                ends = (these, None) if event == "pre" else (None, these)
-                self.kernel(g, Elements(these, *ends), k.span, **kw).run(once)
-            if body:
-                syn = _gather(start, order, these)
-                if k.advance:  # the far end's traces, for every synapse first
-                    self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), k.span, **kw).run(k.advance)
-                self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), k.span, **kw).run(body)
+        # each spike's draws in `once` and each synapse's in `body` come from
+        # generators of their own (keyed by element), so the order in which the C
+        # interleaves them changes nothing
+        if once:
+            ends = (spikes, None) if event == "pre" else (None, spikes)
+            self.kernel(g, Elements(spikes, *ends), k.span, rng=self.keyed_for(once, spikes, sites.ONCE),
+                        **kw).run(once)
+        if body:
+            syn = _gather(start, order, spikes)
+            if k.advance:  # the far end's traces, for every synapse first
+                self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), k.span, **kw).run(k.advance)
+            self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), k.span, rng=self.keyed_for(body, syn),
+                        **kw).run(body)
 
     def _run_every(self, k: ir.RunEvery, drop) -> None:
         """On the steps its period divides, every element runs `body` (view.run_every)."""
         if self.step_count % k.steps:
             return
         g = self.groups[k.target]
-        self.kernel(g, self.all_elements(g), k.span, guard_frozen=True, drop=drop,
-                    rng=self.stream_for(k.body)).run(k.body)
+        els = self.all_elements(g)
+        self.kernel(g, els, k.span, guard_frozen=True, drop=drop, rng=self.keyed_for(k.body, els.self)).run(k.body)
 
     def _sum_onto(self, k: ir.SumOnto, drop) -> None:
         """The variable set to 0, then each synapse adds its term to its
@@ -930,7 +948,7 @@ class Machine:
         g = self.groups[k.target]
         spikes = self.spikes[g.name]
         self.kernel(g, Elements(spikes, spikes), k.span, guard_frozen=True, drop=drop,
-                    rng=self.stream_for(k.body)).run(k.body)
+                    rng=self.keyed_for(k.body, spikes)).run(k.body)
 
     def _poisson_input(self, k: ir.AddPoissonInput, drop) -> None:
         """Each element of [lo, hi) draws a Binomial(sources, rate * dt)
@@ -940,11 +958,12 @@ class Machine:
         if not (p >= 0 and p <= 1):
             raise RunFailure(f"{site(k.span)}: error[E0501]: Poisson input '{k.name}': rate * dt is {p:g}, "
                              "not a probability between 0 and 1")
-        binomial, rng = Binomial(k.sources, p), self.streams[k.stream]
         elements = np.arange(k.lo, k.hi)
+        binomial, rng = Binomial(k.sources, p), self.keyed_at(k.stream, elements)
         run = self.kernel(g, Elements(elements, elements), k.span, guard_refractory=True, guard_frozen=True,
                           drop=drop)
-        run.temps[ir.POISSON_INPUT_DRAW] = np.array([binomial.draw(rng) for _ in elements], dtype=np.int64)
+        run.temps[ir.POISSON_INPUT_DRAW] = np.array([binomial.draw(rng.one(x)) for x in range(len(elements))],
+                                                    dtype=np.int64)
         run.run(k.body)
 
     # one method per kernel class: setup, and the time step

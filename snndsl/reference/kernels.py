@@ -40,6 +40,7 @@ from snndsl.codegen.c_expr import linear_reach
 from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
 from snndsl.ir.numpy_eval import Unsupported, evaluate, math_function
+from snndsl.reference.rng import Keyed
 
 DECAY_STEPS = 4096  # SNN_DECAY_STEPS of runtime_c/snn_support.h
 
@@ -144,6 +145,16 @@ class Kernel:
         element's in `kinds`' order (the C's); a draw reads its column."""
         n = len(self.elements)
         draws = np.empty((n, len(kinds)))
+        if isinstance(self.rng, Keyed):  # each element's generator: column by column
+            everyone = np.arange(n)
+            for c, kind in enumerate(kinds):
+                draws[:, c] = self.rng.uniform(everyone) if kind == "uniform" else self.rng.normal(everyone)
+            self._plan = (kinds, draws)
+            try:
+                yield
+            finally:
+                self._plan = None
+            return
         fns = [self.rng.uniform if kind == "uniform" else self.rng.normal for kind in kinds]
         for e in range(n):
             row = draws[e]
@@ -388,6 +399,8 @@ class Kernel:
                     if c >= len(kinds) or kinds[c] != x.kind:
                         raise InternalError(f"draw {c} of the plan {kinds} is a {x.kind} number")
                     return draws[sel, c]
+                if isinstance(self.rng, Keyed):  # the generators of the elements `sel`
+                    return self.rng.uniform(sel) if x.kind == "uniform" else self.rng.normal(sel)
                 draw = self.rng.uniform if x.kind == "uniform" else self.rng.normal
                 return np.array([draw() for _ in range(len(sel))])
             if isinstance(x, ir.Reduce):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 MASK = (1 << 64) - 1
 # SNN_STEPS_NEVER (runtime_c/snn_support.h): past every step a simulation reaches
 STEPS_NEVER = 1 << 54
@@ -182,3 +184,95 @@ class Streams:
         if rng is None:
             rng = self._rngs[k] = Rng(self.seed, k)
         return rng
+
+
+# ---- counter-based: Philox4x32-10, the time step's generator (runtime_c/snn_runtime.h) ----------
+
+M32 = 0xFFFFFFFF
+PARTS = 4  # a site is a stream number times PARTS plus a part (codegen/view.py's SITE_*)
+
+
+def philox4x32(c: list, k0, k1) -> list:
+    """snn_philox4x32 on numpy uint64 arrays (or ints) holding 32-bit words."""
+    c0, c1, c2, c3 = c
+    for r in range(10):
+        if r:
+            k0 = (k0 + 0x9E3779B9) & M32
+            k1 = (k1 + 0xBB67AE85) & M32
+        p0 = 0xD2511F53 * c0
+        p1 = 0xCD9E8D57 * c2
+        c0, c1, c2, c3 = (p1 >> 32) ^ c1 ^ k0, p1 & M32, (p0 >> 32) ^ c3 ^ k1, p0 & M32
+    return [c0, c1, c2, c3]
+
+
+class Keyed:
+    """snn_ctr_at / snn_ctr_uniform / snn_ctr_normal for many elements at once:
+    the generators of the elements `elements` (their indices) of the code
+    `site` in step `step`. Draws take positions into `elements`; each
+    element keeps its own count of calls and its spare number, as each
+    element's `snn_ctr` does in the C."""
+
+    def __init__(self, seed: int, site: int, step: int, elements: np.ndarray):
+        e = np.asarray(elements, dtype=np.int64).astype(np.uint64)
+        t = np.uint64(step)
+        self.k0, self.k1 = np.uint64(seed & M32), np.uint64((seed >> 32) & M32)
+        self.hi = ((e >> np.uint64(32)) & np.uint64(0xFF)) << np.uint64(24)
+        self.c1 = e & np.uint64(M32)
+        self.c2 = t & np.uint64(M32)
+        self.c3 = ((t >> np.uint64(32)) & np.uint64(0xFFFF)) | (np.uint64(site) << np.uint64(16))
+        self.calls = np.zeros(len(e), dtype=np.uint64)
+        self.spare = np.zeros(len(e), dtype=np.uint64)
+        self.has_spare = np.zeros(len(e), dtype=bool)
+
+    def uniform(self, sel) -> np.ndarray:
+        sel = np.asarray(sel, dtype=np.int64)
+        out = np.empty(len(sel), dtype=np.uint64)
+        spare = self.has_spare[sel]
+        out[spare] = self.spare[sel[spare]]
+        fresh = sel[~spare]
+        if len(fresh):
+            c = philox4x32([self.hi[fresh] | self.calls[fresh], self.c1[fresh],
+                            np.broadcast_to(self.c2, fresh.shape), np.broadcast_to(self.c3, fresh.shape)],
+                           self.k0, self.k1)
+            out[~spare] = (c[0] << np.uint64(32)) | c[1]
+            self.spare[fresh] = (c[2] << np.uint64(32)) | c[3]
+            self.calls[fresh] += np.uint64(1)
+        self.has_spare[sel] = ~spare
+        return (out >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+
+    def normal(self, sel) -> np.ndarray:
+        """The polar method, element by element as the C: each element draws
+        pairs until one falls in the unit disc (not at its centre)."""
+        sel = np.asarray(sel, dtype=np.int64)
+        out = np.empty(len(sel))
+        todo = np.arange(len(sel))
+        while len(todo):
+            u = 2.0 * self.uniform(sel[todo]) - 1.0
+            v = 2.0 * self.uniform(sel[todo]) - 1.0
+            s = u * u + v * v
+            ok = ~((s >= 1.0) | (s == 0.0))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[todo[ok]] = u[ok] * np.sqrt(-2.0 * np.log(s[ok]) / s[ok])
+            todo = todo[~ok]
+        return out
+
+    def one(self, pos: int) -> "KeyedOne":
+        """The generator of the element at `pos`, for code drawing one number
+        at a time (Binomial.draw, geometric)."""
+        return KeyedOne(self, pos)
+
+
+class KeyedOne:
+    __slots__ = ("keyed", "sel")
+
+    def __init__(self, keyed: Keyed, pos: int):
+        self.keyed, self.sel = keyed, np.array([pos])
+
+    def uniform(self) -> float:
+        return float(self.keyed.uniform(self.sel)[0])
+
+    def normal(self) -> float:
+        return float(self.keyed.normal(self.sel)[0])
+
+    def geometric(self, p: float) -> int:
+        return Rng.geometric(self, p)

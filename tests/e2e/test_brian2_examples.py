@@ -257,8 +257,9 @@ def check_reliability():
 def check_non_reliability():
     res = run("non_reliability")
     assert len(res["spikes"].i) > 100 and set(res["spikes"].i) == set(range(25))
-    # constant drive: spikes about evenly spread (synchrony is compared in check_reliability)
-    assert _synchrony(res, 25, 0.5) < 3
+    # constant drive: spikes about evenly spread (synchrony is compared in check_reliability).
+    # Over seeds 1 to 10 this ratio spans 2.1 to 3.4 (reliability.snn's common input: 12 to 21)
+    assert _synchrony(res, 25, 0.5) < 5
 
 
 def check_Brunel_Hakim_1999():

@@ -44,12 +44,14 @@ def shares(text: str) -> dict[str, str]:
     return out
 
 
-def test_element_loops_are_shared_unless_they_draw():
+def test_element_loops_are_shared_even_where_they_draw():
+    """The time step's draws are keyed by element (counter-based), so noise and
+    rand() keep nothing on one thread."""
     assert shares(NEURONS) == {"update G": "elements", "threshold G": "elements"}
     noisy = NEURONS.replace("dv/dt = (1.5 - v) / (10 ms) : 1",
                             "dv/dt = (1.5 - v) / (10 ms) + 0.1 * xi / sqrt(10 ms) : 1\n    method: euler")
-    assert shares(noisy)["update G"] == "none"
-    assert shares(NEURONS.replace("threshold: v > 1", "threshold: v > rand()"))["threshold G"] == "none"
+    assert shares(noisy)["update G"] == "elements"
+    assert shares(NEURONS.replace("threshold: v > 1", "threshold: v > rand()"))["threshold G"] == "elements"
 
 
 SYNAPSES = NEURONS + """
@@ -75,6 +77,8 @@ synapses S: G -> H:
 def test_synaptic_events_are_shared_by_their_far_end():
     got = shares(SYNAPSES)
     assert got["on pre S"] == got["on post S"] == "far end"
+    drawing = shares(SYNAPSES.replace("post.v += w", "post.v += w * rand()").replace("x += 1", "x += rand()"))
+    assert drawing["on pre S"] == "far end"  # each synapse's and each spike's numbers: their own
     assert "[threads: far end]" in dump(decided(SYNAPSES + "phase p:\n    run 1 ms\n"))
 
 
@@ -82,7 +86,6 @@ SHARED = SYNAPSES.replace("    w : 1\n", "    w : 1\n    count : 1 (shared)\n")
 
 
 @pytest.mark.parametrize("text, why", [
-    (SYNAPSES.replace("post.v += w", "post.v += w * rand()"), "a draw"),
     (SYNAPSES.replace("post.v += w", "pre.v += w"), "a synapse's write to the spiking neuron"),
     (SYNAPSES.replace("    connect: all\n", "    connect: all\n    delay: rand() * 2 ms\n"), "per-synapse delays"),
 ])
@@ -112,9 +115,9 @@ synapses S: G -> G:
 
 
 def test_verify_refuses_a_share_the_rules_do_not_allow():
-    m = decided(NEURONS.replace("threshold: v > 1", "threshold: v > rand()") + "phase p:\n    run 1 ms\n")
-    step = tuple(dataclasses.replace(k, share="elements") if isinstance(k, ir.Threshold) else k for k in m.step)
-    with pytest.raises(InternalError, match="threads share the kernel Threshold of G"):
+    m = decided(SYNAPSES.replace("post.v += w", "pre.v += w") + "phase p:\n    run 1 ms\n")
+    step = tuple(dataclasses.replace(k, share="far end") if isinstance(k, ir.SynapseEvents) else k for k in m.step)
+    with pytest.raises(InternalError, match="threads share the kernel SynapseEvents of S"):
         verify(dataclasses.replace(m, step=step))
     verify(m)
 

@@ -134,6 +134,89 @@ static void test_rng(void)
     CHECK(snn_rng_normal(&a) == snn_rng_normal(&b));
 }
 
+/* The counter-based generator: Random123's known answers for Philox4x32-10
+ * (kat_vectors), then the properties the time step relies on. */
+static void test_philox(void)
+{
+    static const uint32_t kat[3][3][4] = {
+        /* counter, key (2 words), expected */
+        {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}},
+        {{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {0xffffffffu, 0xffffffffu},
+         {0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}},
+        {{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}, {0xa4093822u, 0x299f31d0u},
+         {0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}},
+    };
+    for (int v = 0; v < 3; v++) {
+        uint32_t c[4];
+        memcpy(c, kat[v][0], sizeof c);
+        snn_philox4x32(c, kat[v][1][0], kat[v][1][1]);
+        for (int w = 0; w < 4; w++)
+            CHECK(c[w] == kat[v][2][w]);
+    }
+
+    // a draw is a function of (seed, site, step, element) and of the draws before it
+    snn_ctr a, b;
+    snn_ctr_at(&a, 42, 8, 1000, 7);
+    snn_ctr_at(&b, 42, 8, 1000, 7);
+    for (int i = 0; i < 5; i++)
+        CHECK(snn_ctr_uniform(&a) == snn_ctr_uniform(&b));
+    const int64_t keys[5][3] = {{8, 1000, 8}, {8, 1001, 7}, {9, 1000, 7}, {8, 1000, INT64_C(1) << 32},
+                                {8, INT64_C(1000) + (INT64_C(1) << 32), 7}};
+    snn_ctr_at(&a, 42, 8, 1000, 7);
+    const double first = snn_ctr_uniform(&a);
+    for (int k = 0; k < 5; k++) {
+        snn_ctr_at(&b, 42, (uint32_t)keys[k][0], keys[k][1], keys[k][2]);
+        CHECK(snn_ctr_uniform(&b) != first);
+    }
+    snn_ctr_at(&b, 43, 8, 1000, 7);
+    CHECK(snn_ctr_uniform(&b) != first);
+
+    // uniform numbers over elements (one each, as a noisy group draws) and over
+    // the draws of one element; normal numbers over elements
+    const int n = 1000000;
+    double sum = 0, sum2 = 0, cross = 0, lo = 1, hi = 0;
+    for (int i = 0; i < n; i++) {
+        snn_ctr_at(&a, 7, 4, 3, i);
+        double u = snn_ctr_uniform(&a), v = snn_ctr_uniform(&a);
+        sum += u;
+        sum2 += u * u;
+        cross += (u - 0.5) * (v - 0.5);
+        lo = u < lo ? u : lo;
+        hi = u > hi ? u : hi;
+    }
+    CHECK(lo >= 0.0 && hi < 1.0);
+    CHECK(lo < 1e-4 && hi > 1 - 1e-4);
+    CHECK_NEAR(sum / n, 0.5, 0.002);
+    CHECK_NEAR(sum2 / n - (sum / n) * (sum / n), 1.0 / 12, 0.001);
+    CHECK_NEAR(cross / n * 12, 0.0, 0.01);
+    int within = 0;
+    sum = sum2 = 0;
+    for (int i = 0; i < n; i++) {
+        snn_ctr_at(&a, 7, 5, i / 1000, i % 1000);
+        double x = snn_ctr_normal(&a);
+        sum += x;
+        sum2 += x * x;
+        within += fabs(x) < 1.0;
+    }
+    CHECK_NEAR(sum / n, 0.0, 0.005);
+    CHECK_NEAR(sqrt(sum2 / n - (sum / n) * (sum / n)), 1.0, 0.005);
+    CHECK_NEAR((double)within / n, 0.682689, 0.003);
+
+    // binomial numbers from it: the mean of Binomial(50, 0.3) (inversion) and of
+    // Binomial(1000, 0.3) (BTRS)
+    snn_binomial_t bin;
+    const int64_t ns[2] = {50, 1000};
+    for (int m = 0; m < 2; m++) {
+        snn_binomial_prepare(&bin, ns[m], 0.3);
+        double total = 0;
+        for (int i = 0; i < 100000; i++) {
+            snn_ctr_at(&a, 11, 12, 0, i);
+            total += (double)snn_binomial_draw_ctr(&bin, &a);
+        }
+        CHECK_NEAR(total / 100000 / (0.3 * (double)ns[m]), 1.0, 0.01);
+    }
+}
+
 /* ---------------------------------------------------- buffer and strings */
 
 static void test_buf(void)
@@ -1288,6 +1371,7 @@ static void test_exact_factors(void)
 int main(int argc, char **argv)
 {
     test_rng();
+    test_philox();
     test_buf();
     test_sb();
     test_quantity();

@@ -309,8 +309,10 @@ static int snn_prepare_run(snn_sim *sim)
         for (int64_t _i = 0; _i < sim->g_inp.n; _i++) {
             const double p = (10.0) * sim->dt;
             if (p != sim->g_inp.p_spike[_i] || sim->g_inp.next_spike[_i] < now) {
+                snn_ctr _r;
+                snn_ctr_at(&_r, sim->seed, 2u, now, _i);
                 sim->g_inp.p_spike[_i] = p;
-                sim->g_inp.next_spike[_i] = now + snn_geometric(&sim->rng[0], p);
+                sim->g_inp.next_spike[_i] = now + snn_ctr_geometric(&_r, p);
             }
         }
         if (snn_calendar_build(&sim->g_inp.calendar, sim->g_inp.n, sim->g_inp.next_spike, now, sim->err, sizeof sim->err))
@@ -324,8 +326,10 @@ static int snn_prepare_run(snn_sim *sim)
         for (int64_t _i = 0; _i < sim->g_out.n; _i++) {
             const double p = (10.0) * sim->dt;
             if (p != sim->g_out.p_spike[_i] || sim->g_out.next_spike[_i] < now) {
+                snn_ctr _r;
+                snn_ctr_at(&_r, sim->seed, 6u, now, _i);
                 sim->g_out.p_spike[_i] = p;
-                sim->g_out.next_spike[_i] = now + snn_geometric(&sim->rng[1], p);
+                sim->g_out.next_spike[_i] = now + snn_ctr_geometric(&_r, p);
             }
         }
         if (snn_calendar_build(&sim->g_out.calendar, sim->g_out.n, sim->g_out.next_spike, now, sim->err, sizeof sim->err))
@@ -362,7 +366,9 @@ static void snn_step_part1(snn_sim *sim, const int64_t _step, const double _t)
         const int64_t n = snn_calendar_due(&sim->g_inp.calendar, _step, next, spikes);
         for (int64_t k = 0; k < n; k++) {
             const int32_t _i = spikes[k];
-            next[_i] = _step + 1 + snn_geometric(&sim->rng[0], p[_i]);
+            snn_ctr _r;
+            snn_ctr_at(&_r, sim->seed, 0u, _step, _i);
+            next[_i] = _step + 1 + snn_ctr_geometric(&_r, p[_i]);
             if (snn_calendar_add(&sim->g_inp.calendar, _i, next[_i], sim->err, sizeof sim->err)) { sim->failed = 1; return; }
         }
         sim->g_inp.nspikes = n;
@@ -374,7 +380,9 @@ static void snn_step_part1(snn_sim *sim, const int64_t _step, const double _t)
         const int64_t n = snn_calendar_due(&sim->g_out.calendar, _step, next, spikes);
         for (int64_t k = 0; k < n; k++) {
             const int32_t _i = spikes[k];
-            next[_i] = _step + 1 + snn_geometric(&sim->rng[1], p[_i]);
+            snn_ctr _r;
+            snn_ctr_at(&_r, sim->seed, 4u, _step, _i);
+            next[_i] = _step + 1 + snn_ctr_geometric(&_r, p[_i]);
             if (snn_calendar_add(&sim->g_out.calendar, _i, next[_i], sim->err, sizeof sim->err)) { sim->failed = 1; return; }
         }
         sim->g_out.nspikes = n;
