@@ -143,12 +143,12 @@ class _Builder:
             raise InternalError(f"code of one site draws from the streams {sorted(found, key=str)}")
         ctx.rng = "&_r"
         return (f"{indent}snn_ctr _r;\n"
-                f"{indent}snn_ctr_at(&_r, sim->seed, {streams.site(found.pop(), part)}u, {step}, {element});\n")
+                f"{indent}snn_ctr_at(&_r, sim->key, {streams.site(found.pop(), part)}u, {step}, {element});\n")
 
     @staticmethod
     def keyed_at(stream: int, element: str, part: int = streams.MAIN, step: str = "_step") -> str:
         """snn_ctr_at for a kernel's own draws (a Poisson group's)."""
-        return f"snn_ctr _r;\nsnn_ctr_at(&_r, sim->seed, {streams.site(stream, part)}u, {step}, {element});"
+        return f"snn_ctr _r;\nsnn_ctr_at(&_r, sim->key, {streams.site(stream, part)}u, {step}, {element});"
 
     # ---- storage ------------------------------------------------------------
     def group_struct(self, g: ir.Group):
@@ -760,20 +760,23 @@ if (_hi > {j_end}) _hi = {j_end};
         ctx.guard_refractory = ctx.guard_frozen = True
         rate = self.p.expr(k.rate, ctx)
         site = c_string(_site(k.span))
+
+        def loop(lo: str, hi: str) -> str:
+            return f"""for (int64_t _i = {lo}; _i < {hi}; _i++) {{
+{self._indent(self.keyed_at(k.stream, "_i"), 4)}
+    const int64_t {ir.POISSON_INPUT_DRAW} = snn_binomial_draw_ctr(&_binomial, &_r);
+{self.p.stmts(k.body, ctx, '    ')}
+}}"""
         return f"""{{ /* Poisson input {k.name} onto {g.name}[{k.lo}:{k.hi}] */
     const double _p = ({rate}) * sim->dt;
-    if (!(_p >= 0 && _p <= 1)) {{
+    if (!(_p >= 0 && _p <= 1)) {{{"" if k.share != "elements" else chr(10) + "        SNN_OMP(omp single)  /* every thread finds it: one reports it */"}
         snn_fail(sim, "%s: error[E0501]: Poisson input '{k.name}': rate * dt is %g, not a probability "
                  "between 0 and 1", {site}, _p);
         return;
     }}
     snn_binomial_t _binomial;
     snn_binomial_prepare(&_binomial, INT64_C({k.sources}), _p);
-    for (int64_t _i = {k.lo}; _i < {k.hi}; _i++) {{
-{self._indent(self.keyed_at(k.stream, "_i"), 8)}
-        const int64_t {ir.POISSON_INPUT_DRAW} = snn_binomial_draw_ctr(&_binomial, &_r);
-{self.p.stmts(k.body, ctx, '        ')}
-    }}
+{self._indent(self.element_parts(loop, k.share, str(k.hi - k.lo), str(k.lo)), 4)}
 }}"""
 
     def monitor(self, k: ir.Kernel) -> ir.Monitor:
@@ -917,16 +920,46 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
 {self._indent(scan("_b", "_e"), 4)}
 }}"""
 
+        found = self.spike_list(G, test, k.share, "SNN_THRESHOLD_WORK")
+        return f"""{{ /* threshold of {g.name} */
+{self._indent(chr(10).join(head), 4)}
+    int32_t *const restrict spikes = {G}.spikes;
+    const int64_t _n = {G}.n;
+{self._indent(found, 4)}
+}}"""
+
+    def element_parts(self, loop, share: str, n: str, first: str = "0") -> str:
+        """`loop(lo, hi)` over the elements [first, first + n): shared by
+        elements, each thread runs its part, then waits for the others."""
+        at = "" if first == "0" else f"{first} + "
+        whole = loop(first, f"{at}{n}")
+        if share != "elements":
+            return whole
+        return f"""if (snn_team_size() > 1 && {n} >= SNN_UPDATE_WORK * sim->parallel_min) {{
+    const int _me = snn_team_member(), _size = snn_team_size();
+    const int64_t _lo = {at}snn_part_start({n}, _me, _size), _hi = {at}snn_part_start({n}, _me + 1, _size);
+{self._indent(loop("_lo", "_hi"), 4)}
+    SNN_OMP(omp barrier)
+}} else {{
+    SNN_OMP(omp single)
+{self._indent(whole, 4)}
+}}"""
+
+    def spike_list(self, G: str, test, share: str, work: str) -> str:
+        """The spikes of the elements [0, _n) of group `G` into `spikes`:
+        `test(lo, hi)` is the loop that appends the spiking elements of [lo, hi)
+        at `spikes[n++]`. Shared by elements, each thread lists the spikes of
+        its part where that part starts in `spikes` (it has room: a part has no
+        more spikes than elements), then one thread joins the lists in the
+        order of the parts: the order of one thread's list."""
         found = f"""{{
     int64_t n = 0;
 {self._indent(test("0", "_n"), 4)}
     {G}.nspikes = n;
 }}"""
-        if k.share == "elements":
-            # each thread lists the spikes of its part where that part starts in
-            # `spikes` (it has room: a part has no more spikes than elements),
-            # then one thread joins the lists in the order of the parts
-            found = f"""if (snn_team_size() > 1 && _n >= SNN_THRESHOLD_WORK * sim->parallel_min) {{
+        if share != "elements":
+            return found
+        return f"""if (snn_team_size() > 1 && _n >= {work} * sim->parallel_min) {{
     const int _k = snn_team_member(), _size = snn_team_size();
     const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
     int64_t n = _lo;
@@ -944,12 +977,6 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     }}
 }} else {{
     SNN_OMP(omp single)
-{self._indent(found, 4)}
-}}"""
-        return f"""{{ /* threshold of {g.name} */
-{self._indent(chr(10).join(head), 4)}
-    int32_t *const restrict spikes = {G}.spikes;
-    const int64_t _n = {G}.n;
 {self._indent(found, 4)}
 }}"""
 
@@ -1054,11 +1081,17 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     {G}.nspikes = n;
 }}"""
         rate = self.p.expr(k.rate, ctx)
-        return f"""{G}.nspikes = 0;
-for (int64_t _i = 0; _i < {G}.n; _i++) {{
+
+        def test(lo: str, hi: str) -> str:
+            return f"""for (int64_t _i = {lo}; _i < {hi}; _i++) {{
 {self._indent(self.keyed_at(k.stream, "_i"), 4)}
     if (snn_ctr_uniform(&_r) < ({rate}) * sim->dt)
-        {G}.spikes[{G}.nspikes++] = (int32_t)_i;
+        spikes[n++] = (int32_t)_i;
+}}"""
+        return f"""{{ /* {g.name}: a uniform number per source */
+    int32_t *const restrict spikes = {G}.spikes;
+    const int64_t _n = {G}.n;
+{self._indent(self.spike_list(G, test, k.share, "SNN_THRESHOLD_WORK"), 4)}
 }}"""
 
     def pathway(self, k: ir.Kernel) -> str:
@@ -1573,6 +1606,7 @@ if (sim->failed) return -1;"""
         out = [("clock.step", "scalar", "sim->step", "sizeof(int64_t)", "1"),
                ("clock.t_net", "scalar", "sim->t_net", "sizeof(double)", "1"),
                ("rng", "scalar", "sim->rng", "sizeof(snn_rng)", "SNN_N_RNG"),
+               ("rng.key", "scalar", "sim->key", "sizeof(uint64_t)", "1"),
                ("params", "scalar", "sim->p", "sizeof(snn_params)", "1")]
         for name, dtype in self.m.locals:
             ctype = "int64_t" if dtype == "i" else "double"

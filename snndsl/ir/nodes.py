@@ -723,6 +723,7 @@ class PoissonSpikes(Kernel):
     rate: Expr
     sampling: str
     stream: int
+    share: str = "none"  # 'none' / 'elements' ('per step' only; passes/share_work.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -739,6 +740,7 @@ class AddPoissonInput(Kernel):
     lo: int
     hi: int
     stream: int
+    share: str = "none"  # 'none' / 'elements' (passes/share_work.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

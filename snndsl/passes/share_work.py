@@ -5,7 +5,8 @@ thread computes, in the same order for every value it touches, so that a
 model gives the same numbers, bit for bit, on any number of threads
 (`--threads N`). Each kernel gets `share`:
 
-- "elements" (state updates, thresholds): the elements are cut into
+- "elements" (state updates, thresholds, Poisson groups sampled per step,
+  Poisson inputs): the elements are cut into
   contiguous parts, one per thread. An element's code reads and writes only
   that element's variables (and reads others that the loop does not
   write). A threshold's spikes are listed by each thread for its part, then
@@ -74,8 +75,11 @@ def _accesses(code, kind_of) -> dict[tuple[str, str], set[str]]:
     return out
 
 
-def elements_share(k: ir.Update | ir.Threshold, g: ir.Group) -> str:
-    code = (k.body, k.refractory) if isinstance(k, ir.Update) else (k.cond, k.refractory)
+def elements_share(k: ir.Update | ir.Threshold | ir.AddPoissonInput, g: ir.Group) -> str:
+    if isinstance(k, ir.AddPoissonInput):
+        code = (k.rate, k.body)
+    else:
+        code = (k.body, k.refractory) if isinstance(k, ir.Update) else (k.cond, k.refractory)
     if _reduces(code):
         return "none"
 
@@ -128,8 +132,10 @@ def once_aside(k: ir.SynapseEvents) -> bool:
 
 def share(k: ir.Kernel, groups: dict[str, ir.Group]) -> str | None:
     """The share a kernel takes, or None for a kind of kernel that has none."""
-    if isinstance(k, (ir.Update, ir.Threshold)):
+    if isinstance(k, (ir.Update, ir.Threshold, ir.AddPoissonInput)):
         return elements_share(k, groups[k.target])
+    if isinstance(k, ir.PoissonSpikes):  # a list of spikes, as a threshold's; its calendar stays on one thread
+        return "elements" if k.sampling == "per step" and not _reduces(k.rate) else "none"
     if isinstance(k, ir.SynapseEvents):
         return far_end_share(k, groups[k.target])
     return None

@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from snndsl.reference import ziggurat
+
 MASK = (1 << 64) - 1
 # SNN_STEPS_NEVER (runtime_c/snn_support.h): past every step a simulation reaches
 STEPS_NEVER = 1 << 54
@@ -189,6 +191,8 @@ class Streams:
 # ---- counter-based: Philox4x32-10, the time step's generator (runtime_c/snn_runtime.h) ----------
 
 M32 = 0xFFFFFFFF
+_KI = np.array(ziggurat.KI, dtype=np.uint64)
+_WI = np.array(ziggurat.WI, dtype=np.float64)
 PARTS = 4  # a site is a stream number times PARTS plus a part (codegen/view.py's SITE_*)
 
 
@@ -224,7 +228,8 @@ class Keyed:
         self.spare = np.zeros(len(e), dtype=np.uint64)
         self.has_spare = np.zeros(len(e), dtype=bool)
 
-    def uniform(self, sel) -> np.ndarray:
+    def bits(self, sel) -> np.ndarray:
+        """snn_ctr_bits: the next 64 random bits of each element at `sel`."""
         sel = np.asarray(sel, dtype=np.int64)
         out = np.empty(len(sel), dtype=np.uint64)
         spare = self.has_spare[sel]
@@ -238,23 +243,45 @@ class Keyed:
             self.spare[fresh] = (c[2] << np.uint64(32)) | c[3]
             self.calls[fresh] += np.uint64(1)
         self.has_spare[sel] = ~spare
-        return (out >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+        return out
+
+    def uniform(self, sel) -> np.ndarray:
+        return (self.bits(sel) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
 
     def normal(self, sel) -> np.ndarray:
-        """The polar method, element by element as the C: each element draws
-        pairs until one falls in the unit disc (not at its centre)."""
+        """snn_ctr_normal, the ziggurat: the layer, sign and magnitude from 64
+        bits, accepted at once for most elements (with numpy); the others one
+        by one, as snn_ctr_normal_slow (with math's exp and log1p, the C
+        library's)."""
         sel = np.asarray(sel, dtype=np.int64)
-        out = np.empty(len(sel))
-        todo = np.arange(len(sel))
-        while len(todo):
-            u = 2.0 * self.uniform(sel[todo]) - 1.0
-            v = 2.0 * self.uniform(sel[todo]) - 1.0
-            s = u * u + v * v
-            ok = ~((s >= 1.0) | (s == 0.0))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out[todo[ok]] = u[ok] * np.sqrt(-2.0 * np.log(s[ok]) / s[ok])
-            todo = todo[~ok]
+        bits = self.bits(sel)
+        layer = (bits & np.uint64(0xFF)).astype(np.int64)
+        rabs = (bits >> np.uint64(9)) & np.uint64(0x000FFFFFFFFFFFFF)
+        x = rabs.astype(np.float64) * _WI[layer]
+        out = np.where((bits >> np.uint64(8)) & np.uint64(1), -x, x)
+        for k in np.flatnonzero(~(rabs < _KI[layer])):
+            out[k] = self._normal_slow(int(sel[k]), int(bits[k]))
         return out
+
+    def _normal_slow(self, pos: int, bits: int) -> float:
+        one = KeyedOne(self, pos)
+        while True:
+            layer, rabs = bits & 0xFF, (bits >> 9) & 0x000FFFFFFFFFFFFF
+            x = float(rabs) * ziggurat.WI[layer]
+            if (bits >> 8) & 1:
+                x = -x
+            if rabs < ziggurat.KI[layer]:
+                return x
+            if layer == 0:  # the tail
+                while True:
+                    xx = -(1.0 / ziggurat.R) * math.log1p(-one.uniform())
+                    yy = -math.log1p(-one.uniform())
+                    if yy + yy > xx * xx:
+                        return -(ziggurat.R + xx) if (rabs >> 8) & 1 else ziggurat.R + xx
+            if (ziggurat.FI[layer - 1] - ziggurat.FI[layer]) * one.uniform() + ziggurat.FI[layer] \
+                    < math.exp(-0.5 * x * x):
+                return x
+            bits = int(self.bits(np.array([pos]))[0])
 
     def one(self, pos: int) -> "KeyedOne":
         """The generator of the element at `pos`, for code drawing one number

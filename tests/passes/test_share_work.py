@@ -134,3 +134,22 @@ def test_the_code_once_per_spike_runs_beside_the_synapses_code_when_they_touch_n
     step = tuple(dataclasses.replace(k, once_aside=True) if k is pre else k for k in m.step)
     with pytest.raises(InternalError, match="runs its code once per spike beside"):
         verify(dataclasses.replace(m, step=step))
+
+
+def test_poisson_sources_sampled_per_step_and_poisson_inputs_are_shared_by_elements():
+    text = NEURONS + """
+poisson P[40]:
+    rate = 10 * Hz * (1 + sin(t / (5 ms)))
+poisson Q[40]:
+    rate = 10 Hz
+poisson external[100] -> G.v:
+    rate = 5 Hz
+    weight = 0.01
+"""
+    m = decided(text + "phase p:\n    run 1 ms\n")
+    got = {(type(k).__name__, k.target): k.share for k in m.step
+           if isinstance(k, (ir.PoissonSpikes, ir.AddPoissonInput))}
+    # a uniform number per source and step, keyed by source; Q's calendar stays on one thread
+    assert got == {("PoissonSpikes", "P"): "elements", ("PoissonSpikes", "Q"): "none",
+                   ("AddPoissonInput", "G"): "elements"}
+    verify(m)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from snndsl.reference.interpreter import expm, timestep
-from snndsl.reference.rng import STEPS_NEVER, Binomial, Rng, Streams
+from snndsl.reference.rng import STEPS_NEVER, Binomial, Keyed, Rng, Streams
 
 pytestmark = pytest.mark.needs_cc
 RUNTIME = Path(__file__).resolve().parents[2] / "runtime_c"
@@ -27,8 +27,35 @@ static const int64_t binomial_n[] = {1000, 1000, 1000000, 50, 20, 20, 1, 100000,
 static const double binomial_p[] = {0.002, 0.5, 0.3, 0.99, 1.0, 0.0, 0.5, 1e-4, 0.4, 0.6, 1e-9, 0.5};
 #define N_BINOMIAL 12
 
+/* keyed: the time step's generator, element by element */
+static int keyed(uint64_t seed, uint32_t site, int64_t step)
+{
+    for (int64_t e = 0; e < 20000; e++) {
+        snn_ctr r;
+        snn_ctr_at(&r, seed, site, step, e);
+        const double a = snn_ctr_normal(&r);  /* in order: C leaves a call's arguments unordered */
+        printf("%a\n%a\n", a, snn_ctr_normal(&r));
+    }
+    for (int64_t e = 0; e < 50; e++) {
+        snn_ctr r;
+        snn_ctr_at(&r, seed, site, step, e * 1000003);
+        for (int k = 0; k < 3; k++) printf("%llx\n", (unsigned long long)snn_ctr_bits(&r));
+        const double u = snn_ctr_uniform(&r);
+        printf("%a\n%a\n", u, snn_ctr_normal(&r));
+        printf("%lld\n", (long long)snn_ctr_geometric(&r, 0.01));
+        for (int k = 0; k < N_BINOMIAL; k++) {
+            snn_binomial_t b;
+            snn_binomial_prepare(&b, binomial_n[k], binomial_p[k]);
+            printf("%lld\n", (long long)snn_binomial_draw_ctr(&b, &r));
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5)
+        return keyed(strtoull(argv[2], NULL, 10), (uint32_t)strtoul(argv[3], NULL, 10), strtoll(argv[4], NULL, 10));
     uint64_t seed = strtoull(argv[1], NULL, 10), stream = strtoull(argv[2], NULL, 10);
     snn_rng r;
     snn_rng_seed(&r, seed, stream);
@@ -60,10 +87,46 @@ def draws(tmp_path_factory):
     subprocess.run([cc, "-O2", "-std=c11", "-fno-math-errno", f"-I{RUNTIME}", str(d / "draws.c"),
                     str(RUNTIME / "snn_runtime.c"), "-lm", "-o", str(d / "draws")], check=True)
 
-    def run(seed: int, stream: int) -> list[str]:
-        return subprocess.run([str(d / "draws"), str(seed), str(stream)], capture_output=True, text=True,
+    def run(*args: int | str) -> list[str]:
+        return subprocess.run([str(d / "draws"), *map(str, args)], capture_output=True, text=True,
                               check=True).stdout.split()
     return run
+
+
+def _values(xs):
+    return [float.fromhex(x) if "p" in x else x for x in xs]
+
+
+@pytest.mark.parametrize("seed, site, step", [(0, 0, 0), (1234, 9, 77), (2**64 - 1, 65535, 2**48 - 1)])
+def test_the_same_keyed_draws_as_the_c_runtime(draws, seed, site, step):
+    """Keyed (the time step's Philox): normal numbers of 20000 elements, the
+    ziggurat's wedges and tail included, then 64-bit words, uniform,
+    geometric and binomial numbers, continuing each element's sequence."""
+    c = draws("keyed", seed, site, step)
+    k = Keyed(seed, site, step, np.arange(20000))
+    everyone = np.arange(20000)
+    a, b = k.normal(everyone), k.normal(everyone)
+    py = [x.hex() for pair in zip(a, b) for x in pair]
+    k = Keyed(seed, site, step, np.arange(50) * 1000003)
+    for e in range(50):
+        one = k.one(e)
+        py += [f"{int(k.bits([e])[0]):x}" for _ in range(3)]
+        py += [one.uniform().hex(), one.normal().hex(), str(one.geometric(0.01))]
+        for n, p in BINOMIAL:
+            py.append(str(Binomial(n, p).draw(one)))
+    assert _values(py) == _values(c)
+
+
+def test_keyed_normal_numbers_have_the_normal_distribution():
+    """The ziggurat's numbers over 400000 elements against the normal
+    distribution (Kolmogorov-Smirnov), and their tails beyond the ziggurat's
+    start, 3.654: as often as the normal distribution says."""
+    from scipy import stats
+    x = Keyed(5, 12, 3, np.arange(400000)).normal(np.arange(400000))
+    assert stats.kstest(x, "norm").pvalue > 1e-3
+    tail = (np.abs(x) > 3.6541528853610088).sum()
+    expected = 400000 * 2 * stats.norm.sf(3.6541528853610088)
+    assert abs(tail - expected) < 5 * np.sqrt(expected)
 
 
 @pytest.mark.parametrize("seed, stream", [(0, 0), (1, 0), (1, 1), (1234, 7), (2**64 - 1, 2**64 - 1), (42, 2**40)])
@@ -116,3 +179,11 @@ def test_binomial_draws_have_the_binomial_distribution(n, p):
     chi2 = ((observed[keep] - expected[keep]) ** 2 / expected[keep]).sum()
     assert stats.chi2.sf(chi2, keep.sum() - 1) > 1e-3
     assert abs(k.mean() - n * p) < 5 * np.sqrt(n * p * (1 - p) / len(k))
+
+
+def test_the_c_runtime_holds_the_ziggurat_tables_of_the_reference():
+    """runtime_c/snn_runtime.c's literals are reference/ziggurat.py's tables, written by c_tables()."""
+    from snndsl.reference import ziggurat
+    assert ziggurat.c_tables() in (RUNTIME / "snn_runtime.c").read_text()
+    assert ziggurat.KI[1] == 0 and all(0 < w for w in ziggurat.WI) and ziggurat.FI[0] == 1.0
+    assert all(a > b for a, b in zip(ziggurat.FI, ziggurat.FI[1:]))  # layers from the top down
