@@ -71,7 +71,31 @@ def sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
         path = tmp / f"{name}.snn"
         path.write_text(fb.snn_source(cfg))
         out[name] = (path, [])
+    # what the time step draws: each neuron's noise and each source's uniform number, every step
+    (tmp / "noise_4000.snn").write_text(NOISE)
+    out["noise_4000"] = (tmp / "noise_4000.snn", [])
+    # Brunel (2000): 12,500 neurons, each a binomial draw (its Poisson input) per step, 15.6e6 synapses
+    out["brunel"] = (ROOT / "examples" / "brian2" / "Brunel_2000.snn", ["--set", "duration=500 ms"])
     return out
+
+
+NOISE = """\
+dt = 0.1 ms
+seed = 1
+poisson P[4000]:
+    rate = 20 * Hz * (1 + sin(t / (50 ms)))
+neurons G[4000]:
+    dv/dt = (0.5 - v) / (10 ms) + 0.5 * xi / sqrt(10 ms) : 1
+    method: euler
+    threshold: v > 1
+    reset: v = 0
+synapses S: P -> G:
+    connect: one_to_one
+    on pre: post.v += 0.1
+monitor sp: spikes of G
+phase go:
+    run 1 s
+"""
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -182,8 +206,9 @@ def report(data: dict) -> str:
 
 NOTES = """\
 What threads share (passes/share_work.py, `[threads: ...]` in `snndsl compile --emit ir`):
-state updates and thresholds split by element, synaptic events split by the far end's
-neurons (each thread runs every spike, for the synapses whose target is in its part), so
+state updates, thresholds, Poisson groups sampled per step and Poisson inputs split by
+element (their random numbers too: the time step draws from Philox keyed by element),
+synaptic events split by the far end's neurons (each thread runs every spike, for the synapses whose target is in its part), so
 that each value is written by one thread in the order one thread would write it: the
 results are the same for any number of threads, bit for bit (tests/e2e/test_threads.py
 runs every model on 1, 2 and 3). One OpenMP team runs a whole run; each shared loop ends
@@ -243,7 +268,7 @@ def write_section(text: str, path_md: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=5)
-    ap.add_argument("--models", default="cuba,cuba_8000,forum_1e6,forum_1e7")
+    ap.add_argument("--models", default="cuba,cuba_8000,forum_1e6,forum_1e7,noise_4000,brunel")
     ap.add_argument("--brian2", action="store_true", help="Brian2 standalone on 1 and 2 OpenMP threads too")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--worker"), ap.add_argument("--threads", type=int), ap.add_argument("--project")

@@ -72,7 +72,7 @@ phase a:
     run 10 ms
 """
 
-MAGIC = b"SNNSTATE2\n"
+MAGIC = b"SNNSTATE3\n"
 HEAD = 96  # magic, source hash, padding to 80, file length, number of fields
 
 
@@ -257,9 +257,11 @@ def test_checksum_mismatch_message(model, snapshot, tmp_path):
         model.simulation().load_state(tmp_path / "cut.state")
 
 
-def test_old_format_is_refused_clearly(model, tmp_path):
-    (tmp_path / "old.state").write_bytes(b"SNNSTATE1\n" + b"0" * 64 + bytes(200))
-    with pytest.raises(snndsl.SimulationError, match="older snndsl"):
+@pytest.mark.parametrize("magic, why", [(b"SNNSTATE1\n", "format 1, without a checksum"),
+                                        (b"SNNSTATE2\n", "format 2, whose time step drew other random numbers")])
+def test_old_format_is_refused_clearly(model, tmp_path, magic, why):
+    (tmp_path / "old.state").write_bytes(magic + b"0" * 64 + bytes(200))
+    with pytest.raises(snndsl.SimulationError, match=rf"older snndsl \({why}\)"):
         model.simulation().load_state(tmp_path / "old.state")
 
 

@@ -122,6 +122,7 @@ struct snn_sim {
     int phase_ran[SNN_N_PHASES];
     double wall_setup, wall_run;
     snn_rng rng[SNN_N_RNG];
+    uint64_t key;       /* the time step's counter-based draws (snn_ctr_at): the seed, or a snapshot's */
     snn_progress progress;
     snn_sb manifest;
     char err[2048];
@@ -1211,6 +1212,7 @@ int snn_sim_setup(snn_sim *sim)
     if (sim->is_setup) return 0;
     sim->is_setup = 1;
     for (uint64_t k = 0; k < SNN_N_RNG; k++) snn_rng_seed(&sim->rng[k], sim->seed, k);
+    sim->key = sim->seed;
     double t0 = snn_wall_time();
     snn_progress_start(&sim->progress, sim->quiet);
     int rc = snn_setup(sim);
@@ -1450,7 +1452,7 @@ const char *snn_model_name(void) { return "cuba"; }
  * state, and data arrays are inputs: neither is stored.
  *
  * Layout (format 2; native byte order; every piece starts at a multiple of 8
- * bytes, zero padded): "SNNSTATE2\n" and the model's source hash (64 hex
+ * bytes, zero padded): "SNNSTATE3\n" and the model's source hash (64 hex
  * digits), padding to 80; the file's length (u64); the number of fields
  * (u64); per field: the name's length (u64), the name, the element size
  * (u64), the element count (u64), the bytes. A queue (the slots of a spike
@@ -1467,9 +1469,9 @@ typedef struct {
     int64_t count;    /* -1: one fixed value (a group's size) the snapshot must agree with */
 } snn_state_field;
 
-#define SNN_STATE_MAGIC "SNNSTATE2\n"
+#define SNN_STATE_MAGIC "SNNSTATE3\n"
 #define SNN_STATE_HEAD 96  /* magic and hash (74), padding, file length, number of fields */
-#define SNN_STATE_NFIELDS (64 + 1)
+#define SNN_STATE_NFIELDS (65 + 1)
 
 static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
 {
@@ -1477,6 +1479,7 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
     f[n++] = (snn_state_field){ "clock.step", NULL, (void *)&sim->step, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "clock.t_net", NULL, (void *)&sim->t_net, NULL, sizeof(double), 1 };
     f[n++] = (snn_state_field){ "rng", NULL, (void *)&sim->rng, NULL, sizeof(snn_rng), SNN_N_RNG };
+    f[n++] = (snn_state_field){ "rng.key", NULL, (void *)&sim->key, NULL, sizeof(uint64_t), 1 };
     f[n++] = (snn_state_field){ "params", NULL, (void *)&sim->p, NULL, sizeof(snn_params), 1 };
     f[n++] = (snn_state_field){ "exc.n", NULL, (void *)&sim->g_exc.n, NULL, sizeof(int64_t), -1 };
     f[n++] = (snn_state_field){ "exc.v", (void **)&sim->g_exc.v_v, NULL, NULL, sizeof(double), sim->g_exc.n };
@@ -1697,7 +1700,11 @@ static int snn_state_verify(snn_sim *sim, const unsigned char *data, size_t len,
     if (len < 10 || memcmp(data, SNN_STATE_MAGIC, 10) != 0) {
         if (len >= 10 && memcmp(data, "SNNSTATE1\n", 10) == 0)
             return snn_fail(sim, "error[E0601]: the snapshot %s was written by an older snndsl (format 1, without "
-                            "a checksum); this version reads format 2: take the snapshot again", path);
+                            "a checksum); this version reads format 3: take the snapshot again", path);
+        if (len >= 10 && memcmp(data, "SNNSTATE2\n", 10) == 0)
+            return snn_fail(sim, "error[E0601]: the snapshot %s was written by an older snndsl (format 2, whose "
+                            "time step drew other random numbers); this version reads format 3: take the snapshot "
+                            "again", path);
         return snn_fail(sim, "error[E0601]: %s is not an snndsl snapshot (or its first bytes are damaged)", path);
     }
     uint64_t length = 0, crc = 0;
