@@ -208,8 +208,9 @@ NOTES = """\
 What threads share (passes/share_work.py, `[threads: ...]` in `snndsl compile --emit ir`):
 state updates, thresholds, Poisson groups sampled per step and Poisson inputs split by
 element (their random numbers too: the time step draws from Philox keyed by element),
-synaptic events split by the far end's neurons (each thread runs every spike, for the synapses whose target is in its part), so
-that each value is written by one thread in the order one thread would write it: the
+synaptic events split by the far end's neurons (each thread runs every spike, for the
+synapses whose target is in its part), so that each value is written by one thread in
+the order one thread would write it: the
 results are the same for any number of threads, bit for bit (tests/e2e/test_threads.py
 runs every model on 1, 2 and 3). One OpenMP team runs a whole run; each shared loop ends
 at a barrier (about 0.45 us here, by a micro-benchmark of libgomp), and the loops between
