@@ -776,7 +776,7 @@ if (_hi > {j_end}) _hi = {j_end};
     }}
     snn_binomial_t _binomial;
     snn_binomial_prepare(&_binomial, INT64_C({k.sources}), _p);
-{self._indent(self.element_parts(loop, k.share, str(k.hi - k.lo), str(k.lo)), 4)}
+{self._indent(self.element_parts(loop, k, str(k.hi - k.lo), str(k.lo)), 4)}
 }}"""
 
     def monitor(self, k: ir.Kernel) -> ir.Monitor:
@@ -860,9 +860,9 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     const int _k = snn_team_member(), _size = snn_team_size();
     const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
 {self._indent(part, 4)}
-    SNN_OMP(omp barrier)
+{self._indent(self.wait_barrier(k), 4)}
 }} else {{
-    SNN_OMP(omp single)
+    {self.wait_single(k)}
 {self._indent(loop, 4)}
 }}"""
         return (f"{{ /* update {g.name} */\n{self._indent(chr(10).join(head), 4)}\n"
@@ -928,20 +928,31 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
 {self._indent(found, 4)}
 }}"""
 
-    def element_parts(self, loop, share: str, n: str, first: str = "0") -> str:
+    @staticmethod
+    def wait_barrier(k) -> str:
+        """The end of a shared loop: a barrier, unless the threads need not wait
+        there (passes/share_work.waits)."""
+        return "SNN_OMP(omp barrier)" if k.wait else "/* no barrier: what follows touches nothing it wrote */"
+
+    @staticmethod
+    def wait_single(k) -> str:
+        return "SNN_OMP(omp single)" if k.wait else "SNN_OMP(omp single nowait)"
+
+    def element_parts(self, loop, k, n: str, first: str = "0") -> str:
         """`loop(lo, hi)` over the elements [first, first + n): shared by
-        elements, each thread runs its part, then waits for the others."""
+        elements (kernel `k`'s share), each thread runs its part, then waits for
+        the others (where `k.wait`)."""
         at = "" if first == "0" else f"{first} + "
         whole = loop(first, f"{at}{n}")
-        if share != "elements":
+        if k.share != "elements":
             return whole
         return f"""if (snn_team_size() > 1 && {n} >= SNN_UPDATE_WORK * sim->parallel_min) {{
     const int _me = snn_team_member(), _size = snn_team_size();
     const int64_t _lo = {at}snn_part_start({n}, _me, _size), _hi = {at}snn_part_start({n}, _me + 1, _size);
 {self._indent(loop("_lo", "_hi"), 4)}
-    SNN_OMP(omp barrier)
+    {self.wait_barrier(k)}
 }} else {{
-    SNN_OMP(omp single)
+    {self.wait_single(k)}
 {self._indent(whole, 4)}
 }}"""
 
@@ -1189,9 +1200,9 @@ for (int64_t k = 0; k < nspikes; k++) {{
         }}
 {self._indent(shared.rstrip(), 4)}
     }}
-    SNN_OMP(omp barrier)
+    {self.wait_barrier(k)}
 }} else {{
-    SNN_OMP(omp single)
+    {self.wait_single(k)}
 {self._indent(events, 4)}
 }}"""
             if prelude:

@@ -169,7 +169,7 @@ def kernel(k: ir.Kernel) -> list[str]:
         words = "".join(f" {c.lower()}" if c.isupper() else c for c in type(k).__name__).strip()
         head = f"{words} {k.target}"
     if getattr(k, "share", "none") != "none":
-        head += f"  [threads: {k.share}]"
+        head += f"  [threads: {k.share}{'' if getattr(k, 'wait', True) else ', no barrier after'}]"
     out = [f"    {head}"]
     if getattr(k, "refractory", None) is not None:
         kind = f" ({k.refractory_kind})" if isinstance(k, ir.Update) else ""

@@ -703,6 +703,7 @@ class Update(Kernel):
     refractory: Expr | None = None
     refractory_kind: str | None = None
     share: str = "none"  # how threads share it (passes/share_work.py): 'none' / 'elements'
+    wait: bool = True  # shared: the threads wait for each other after it (passes/share_work.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -741,6 +742,7 @@ class AddPoissonInput(Kernel):
     hi: int
     stream: int
     share: str = "none"  # 'none' / 'elements' (passes/share_work.py)
+    wait: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -774,6 +776,7 @@ class SynapseEvents(Kernel):
     # 'far end': `once` touches nothing the synapses' code does, so one thread may
     # run it while the others start on the synapses (passes/share_work.py)
     once_aside: bool = False
+    wait: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -164,7 +164,11 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
         if inputs != [(p.name, p.sources, p.rate, p.body, p.lo, g.size if p.hi is None else p.hi, p.stream)
                       for p in g.inputs]:
             raise InternalError(f"IR verification failed: the poisson inputs of {g.name} are not its inputs")
-    from snndsl.passes.share_work import once_aside, share  # the rules the decision applies (passes import ir)
+    from snndsl.passes.share_work import once_aside, share, waits  # the rules the decision applies
+    for k, wait in zip(m.step, waits(m.step, groups)):
+        if not getattr(k, "wait", True) and wait:
+            raise InternalError(f"IR verification failed: threads do not wait after the kernel {type(k).__name__} "
+                                f"of {k.target}, though what follows touches what it writes")
     for k in m.setup + m.step:
         g = groups.get(k.target)
         if g is None:

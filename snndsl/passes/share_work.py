@@ -141,6 +141,80 @@ def share(k: ir.Kernel, groups: dict[str, ir.Group]) -> str | None:
     return None
 
 
+# ---- barriers: where the threads must wait for each other --------------------------------
+
+
+def footprint(k: ir.Kernel, groups: dict[str, ir.Group]) -> tuple[frozenset, frozenset] | None:
+    """(every array the kernel touches, the arrays it writes), by (group,
+    name); None for a kind of kernel not analysed (it may touch anything)."""
+    reads: set = set()
+    writes: set = set()
+    if isinstance(k, ir.Update):
+        code = (k.body, k.refractory)
+        if k.refractory is not None:
+            writes |= {(k.target, "not_refractory"), (k.target, "lastspike")}
+    elif isinstance(k, ir.Threshold):
+        code = (k.cond, k.refractory)
+        writes |= {(k.target, "spikes"), ("", "part_count")}
+        if k.refractory is not None:
+            writes |= {(k.target, "not_refractory"), (k.target, "lastspike")}
+    elif isinstance(k, ir.PoissonSpikes) and k.sampling == "per step":
+        code = k.rate
+        writes |= {(k.target, "spikes"), ("", "part_count")}
+    elif isinstance(k, ir.AddPoissonInput):
+        code = (k.rate, k.body)
+    elif isinstance(k, ir.SynapseEvents) and k.delay != "heterogeneous":
+        g = groups[k.target]
+        code = (k.once, k.advance, k.body)
+        reads.add((g.source if k.event == "pre" else g.target, "spikes"))
+        if k.delay == "homogeneous":
+            writes.add((k.target, "ring"))
+    else:
+        return None
+    writes |= _writes(code)
+    reads |= set(_accesses(code, lambda group, name, at: at))
+    return frozenset(reads | writes), frozenset(writes)
+
+
+def _conflict(a, b) -> bool:
+    return a is None or b is None or bool(a[1] & b[0]) or bool(b[1] & a[0])
+
+
+def waits(step: tuple[ir.Kernel, ...], groups: dict[str, ir.Group]) -> list[bool]:
+    """For each kernel of the step, whether the threads must wait for each
+    other after it (its shared loop's barrier; its one-thread branch's end).
+
+    Threads run the step's kernels in order; a barrier makes every thread
+    finish all that came before it. A shared kernel may leave its barrier
+    out where every kernel up to the next barrier touches none of the arrays
+    it writes and writes none it touches: the four pathways of CUBA write
+    four different arrays; the update of `inh` runs beside the threshold of
+    `exc`. Thresholds (and Poisson groups sampled per step) always end with
+    their list joined by one thread, which all wait for; so does a stretch of
+    one-thread kernels (`omp single`), which does not start with a barrier."""
+    out = [True] * len(step)
+    open_: list[int] = []  # shared kernels since the last barrier whose barrier is left out
+    prints = [footprint(k, groups) for k in step]
+    previous_shared = True  # the last step ended at a barrier
+    for x, k in enumerate(step):
+        shared = getattr(k, "share", "none") != "none"
+        if shared and not previous_shared:
+            open_ = []  # the stretch of one-thread kernels before it ended at a barrier
+        if open_ and any(_conflict(prints[x], prints[o]) for o in open_):
+            out[open_[-1]] = True  # waiting after the last of them waits for all
+            open_ = []
+        if shared:
+            if isinstance(k, (ir.Threshold, ir.PoissonSpikes)) or prints[x] is None:
+                open_ = []
+            else:
+                out[x] = False
+                open_.append(x)
+        previous_shared = shared
+    if open_:
+        out[open_[-1]] = True  # the next step may touch anything
+    return out
+
+
 def share_work(m: ir.Module) -> ir.Module:
     groups = {g.name: g for g in m.groups}
     step = []
@@ -151,4 +225,6 @@ def share_work(m: ir.Module) -> ir.Module:
         if isinstance(k, ir.SynapseEvents):
             k = dataclasses.replace(k, once_aside=once_aside(k))
         step.append(k)
+    step = [dataclasses.replace(k, wait=w) if hasattr(k, "wait") and k.wait != w else k
+            for k, w in zip(step, waits(tuple(step), groups))]
     return dataclasses.replace(m, step=tuple(step))

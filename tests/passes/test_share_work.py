@@ -153,3 +153,39 @@ poisson external[100] -> G.v:
     assert got == {("PoissonSpikes", "P"): "elements", ("PoissonSpikes", "Q"): "none",
                    ("AddPoissonInput", "G"): "elements"}
     verify(m)
+
+
+def waits_of(text: str) -> dict[str, bool]:
+    return {f"{type(k).__name__} {k.target}" + (f" {k.event}" if isinstance(k, ir.SynapseEvents) else ""): k.wait
+            for k in decided(text + "phase p:\n    run 1 ms\n").step if hasattr(k, "wait")}
+
+
+TWO = NEURONS + NEURONS.replace("G[20]", "H[30]").replace("dt = 0.1 ms\n", "") + """
+synapses GH: G -> H:
+    connect: all
+    on pre: post.v += 0.1
+synapses HG: H -> G:
+    connect: all
+    on pre: post.v += 0.1
+"""
+
+
+def test_threads_skip_the_barrier_only_before_code_that_touches_nothing_it_wrote():
+    got = waits_of(TWO)
+    # H's update runs beside G's threshold; G's update is waited for after H's
+    assert got["Update G"] is False and got["Update H"] is True
+    # the two pathways write H.v and G.v: the first needs no barrier; the last one waits (the resets follow)
+    assert got["SynapseEvents GH pre"] is False and got["SynapseEvents HG pre"] is True
+    same_target = TWO.replace("synapses HG: H -> G:", "synapses HG: H -> H:")
+    got = waits_of(same_target)  # both write H.v: the first waits
+    assert got["SynapseEvents GH pre"] is True
+    assert "[threads: far end, no barrier after]" in dump(decided(TWO + "phase p:\n    run 1 ms\n"))
+
+
+def test_verify_refuses_a_barrier_left_out_before_code_that_needs_it():
+    m = decided(TWO.replace("synapses HG: H -> G:", "synapses HG: H -> H:") + "phase p:\n    run 1 ms\n")
+    step = tuple(dataclasses.replace(k, wait=False) if isinstance(k, ir.SynapseEvents) and k.target == "GH" else k
+                 for k in m.step)
+    with pytest.raises(InternalError, match="threads do not wait after the kernel SynapseEvents of GH"):
+        verify(dataclasses.replace(m, step=step))
+    verify(m)

@@ -555,9 +555,9 @@ static void snn_step(snn_sim *sim)
                     _a_gi[_i] = _E8 * _x2;
                 }
             }
-            SNN_OMP(omp barrier)
+            /* no barrier: what follows touches nothing it wrote */
         } else {
-            SNN_OMP(omp single)
+            SNN_OMP(omp single nowait)
             for (int64_t _i = 0; _i < _n; _i++) {
                 _a_not_refractory[_i] = (_t - _a_lastspike[_i]) + 1e-3 * dt >= _ref_from;
                 { /* exact step of v, ge, gi */
@@ -783,9 +783,9 @@ static void snn_step(snn_sim *sim)
                     _a0[_j] = _a0[_j] + 0.0016200000000000003;
                 }
             }
-            SNN_OMP(omp barrier)
+            /* no barrier: what follows touches nothing it wrote */
         } else {
-            SNN_OMP(omp single)
+            SNN_OMP(omp single nowait)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _i = spikes[k];
                 for (int64_t _p = sim->g_exc_exc.pre_start[_i]; _p < sim->g_exc_exc.pre_start[_i + 1]; _p++) {
@@ -820,9 +820,9 @@ static void snn_step(snn_sim *sim)
                     _a0[_j] = _a0[_j] + 0.0016200000000000003;
                 }
             }
-            SNN_OMP(omp barrier)
+            /* no barrier: what follows touches nothing it wrote */
         } else {
-            SNN_OMP(omp single)
+            SNN_OMP(omp single nowait)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _i = spikes[k];
                 for (int64_t _p = sim->g_exc_inh.pre_start[_i]; _p < sim->g_exc_inh.pre_start[_i + 1]; _p++) {
@@ -857,9 +857,9 @@ static void snn_step(snn_sim *sim)
                     _a0[_j] = _a0[_j] + -0.009000000000000001;
                 }
             }
-            SNN_OMP(omp barrier)
+            /* no barrier: what follows touches nothing it wrote */
         } else {
-            SNN_OMP(omp single)
+            SNN_OMP(omp single nowait)
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _i = spikes[k];
                 for (int64_t _p = sim->g_inh_exc.pre_start[_i]; _p < sim->g_inh_exc.pre_start[_i + 1]; _p++) {
