@@ -13,6 +13,12 @@
 #include "snn_runtime.h"
 #include "snn_api.h"
 
+#ifdef SNN_MPI
+/* Built for ranks (snndsl run --ranks N; mpiexec -n N model ...): every rank
+ * runs main; rank 0 alone reports and writes the results. */
+#include <mpi.h>
+#endif
+
 /* The one process-wide variable: a signal handler has no other way in. */
 static snn_sim *volatile snn_running_sim = NULL;
 
@@ -30,13 +36,37 @@ static void snn_usage(FILE *f)
             "model", snn_model_name());
 }
 
+static int snn_main(int argc, char **argv, int rank);
+static char snn_rank_error[2048];  /* another rank's error: reported only if rank 0 had none */
+
 int main(int argc, char **argv)
+{
+#ifdef SNN_MPI
+    int provided = 0, rank = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    int rc = snn_main(argc, argv, rank);
+    int worst = rc, first = rc;
+    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Bcast(&first, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (rank != 0 && rc != 0 && first == 0 && snn_rank_error[0])  /* an error rank 0 did not have */
+        fprintf(stderr, "rank %d: %s\n", rank, snn_rank_error);
+    MPI_Finalize();
+    return worst;
+#else
+    return snn_main(argc, argv, 0);
+#endif
+}
+
+static int snn_main(int argc, char **argv, int rank)
 {
     snn_cli cli;
     char msg[1024];
     if (snn_cli_parse(argc, argv, &cli, msg, sizeof msg)) {
-        fprintf(stderr, "model: error[E0601]: %s\n", msg);
-        snn_usage(stderr);
+        if (rank == 0) {
+            fprintf(stderr, "model: error[E0601]: %s\n", msg);
+            snn_usage(stderr);
+        }
         return 1;
     }
     if (cli.help) {
@@ -61,12 +91,20 @@ int main(int argc, char **argv)
         snn_running_sim = sim;
         signal(SIGINT, snn_on_signal);
         signal(SIGTERM, snn_on_signal);
+#ifdef SNN_MPI
+        signal(SIGUSR1, snn_on_signal);  /* mpiexec passes it on to every rank, and kills none */
+#endif
         rc = snn_sim_run(sim);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
+#ifdef SNN_MPI
+        signal(SIGUSR1, SIG_DFL);
+#endif
         snn_running_sim = NULL;
         interrupted = snn_sim_interrupted(sim);
-        if (rc == 0 || interrupted) {
+        if ((rc == 0 || interrupted) && rank != 0) {
+            /* the results are rank 0's to write */
+        } else if (rc == 0 || interrupted) {
             if (snn_sim_write_results(sim, cli.out_dir) == 0) {
                 if (!cli.quiet)
                     fprintf(stderr, "[snndsl] %s: results in %s%s\n", interrupted ? "interrupted" : "done",
@@ -77,7 +115,8 @@ int main(int argc, char **argv)
             }
         }
     }
-    if (rc) fprintf(stderr, "%s\n", snn_sim_error(sim));
+    if (rc && rank == 0) fprintf(stderr, "%s\n", snn_sim_error(sim));
+    else if (rc) snprintf(snn_rank_error, sizeof snn_rank_error, "%s", snn_sim_error(sim));
     snn_sim_free(sim);
     return interrupted ? 130 : rc ? 1 : 0;
 }

@@ -2341,3 +2341,105 @@ int64_t snn_check_slots(const snn_buf *slots, int64_t n, int64_t hi)
             || snn_check_range_i32(slots[k].data, (int64_t)slots[k].len, 0, hi) >= 0) return k;
     return -1;
 }
+
+/* ---- ranks ---------------------------------------------------------------- */
+
+int snn_rank_owner(int64_t e, int64_t n, int ranks)
+{
+    int r = (int)((e * ranks) / (n > 0 ? n : 1));
+    if (r >= ranks) r = ranks - 1;
+    while (r + 1 < ranks && snn_part_start(n, r + 1, ranks) <= e) r++;
+    while (r > 0 && snn_part_start(n, r, ranks) > e) r--;
+    return r;
+}
+
+#ifdef SNN_MPI
+#include <mpi.h>
+
+int64_t snn_rank_spikes(int32_t *spikes, int64_t count, int ranks, char *err, size_t errlen)
+{
+    if (ranks == 1) return count;
+    int *counts = malloc(2 * (size_t)ranks * sizeof *counts);
+    int32_t *mine = malloc(((size_t)count + 1) * sizeof *mine);
+    if (!counts || !mine) {
+        free(counts);
+        free(mine);
+        snprintf(err, errlen, "out of memory exchanging spikes between ranks");
+        return -1;
+    }
+    int *displs = counts + ranks;
+    int c = (int)count;
+    MPI_Allgather(&c, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD);
+    int64_t total = 0;
+    for (int r = 0; r < ranks; r++) {
+        displs[r] = (int)total;
+        total += counts[r];
+    }
+    memcpy(mine, spikes, (size_t)count * sizeof *mine);
+    MPI_Allgatherv(mine, c, MPI_INT32_T, spikes, counts, displs, MPI_INT32_T, MPI_COMM_WORLD);
+    free(mine);
+    free(counts);
+    return total;
+}
+
+int snn_rank_sync(void *data, size_t size, int64_t n, const int32_t *index, int64_t owner_n, int rank,
+                  int ranks, char *err, size_t errlen)
+{
+    if (ranks == 1 || n == 0) return 0;
+    MPI_Datatype t;
+    MPI_Type_contiguous((int)size, MPI_BYTE, &t);
+    MPI_Type_commit(&t);
+    int *counts = malloc(3 * (size_t)ranks * sizeof *counts);
+    if (!counts) goto oom;
+    int *displs = counts + ranks, *cursor = counts + 2 * ranks;
+    if (!index) {
+        for (int r = 0; r < ranks; r++) {
+            displs[r] = (int)snn_part_start(n, r, ranks);
+            counts[r] = (int)(snn_part_start(n, r + 1, ranks) - displs[r]);
+        }
+        MPI_Allgatherv(MPI_IN_PLACE, 0, t, data, counts, displs, t, MPI_COMM_WORLD);
+    } else {
+        int32_t *owner = malloc((size_t)n * sizeof *owner);
+        char *packed = malloc((size_t)n * size + 1), *whole = malloc((size_t)n * size + 1);
+        if (!owner || !packed || !whole) {
+            free(owner);
+            free(packed);
+            free(whole);
+            free(counts);
+            goto oom;
+        }
+        for (int r = 0; r < ranks; r++) counts[r] = 0;
+        int64_t mine = 0;
+        for (int64_t e = 0; e < n; e++) {
+            owner[e] = snn_rank_owner(index[e], owner_n, ranks);
+            counts[owner[e]]++;
+            if (owner[e] == rank) memcpy(packed + (size_t)mine++ * size, (char *)data + (size_t)e * size, size);
+        }
+        int64_t at = 0;
+        for (int r = 0; r < ranks; r++) {
+            displs[r] = cursor[r] = (int)at;
+            at += counts[r];
+        }
+        MPI_Allgatherv(packed, (int)mine, t, whole, counts, displs, t, MPI_COMM_WORLD);
+        for (int64_t e = 0; e < n; e++)
+            memcpy((char *)data + (size_t)e * size, whole + (size_t)cursor[owner[e]]++ * size, size);
+        free(owner);
+        free(packed);
+        free(whole);
+    }
+    free(counts);
+    MPI_Type_free(&t);
+    return 0;
+oom:
+    MPI_Type_free(&t);
+    snprintf(err, errlen, "out of memory exchanging state between ranks");
+    return -1;
+}
+
+int snn_rank_any(int flag)
+{
+    int any = 0;
+    MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return any;
+}
+#endif

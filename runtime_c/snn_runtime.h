@@ -463,6 +463,30 @@ int64_t snn_check_ring(const int32_t *ring, const int64_t *len, int64_t slots, i
 //! Slots of a spike queue (buffers of int32 numbers in [0, hi)): the first bad slot, or -1.
 int64_t snn_check_slots(const snn_buf *slots, int64_t n, int64_t hi);
 
+/* ---------------------------------------------------------------------------
+ * Ranks (MPI; a build with -DSNN_MPI, passes/distribute.py): the group's
+ * elements [0, n) are cut into blocks, rank r holding [n r / R, n (r+1) / R)
+ * (snn_part_start); a synapse belongs to the rank of its postsynaptic neuron.
+ * ------------------------------------------------------------------------- */
+
+//! The rank whose block of [0, n) holds element e, among `ranks`.
+int snn_rank_owner(int64_t e, int64_t n, int ranks);
+
+#ifdef SNN_MPI
+//! The rank's spikes spikes[0..count) (ascending, in its block) become the
+//! spikes of every rank, in rank order -- ascending, as one process lists
+//! them; returns their number. `spikes` has room for the whole group.
+int64_t snn_rank_spikes(int32_t *spikes, int64_t count, int ranks, char *err, size_t errlen);
+//! Make the array data[0..n) of elements of `size` bytes whole on every
+//! rank: element e is valid on the rank owning index[e] (e where `index` is
+//! NULL) among the blocks of [0, owner_n); every rank gets the owners'
+//! values. 0, or -1 with a message in err.
+int snn_rank_sync(void *data, size_t size, int64_t n, const int32_t *index, int64_t owner_n, int rank,
+                  int ranks, char *err, size_t errlen);
+//! Whether any rank has `flag` set (every rank gets the same answer).
+int snn_rank_any(int flag);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

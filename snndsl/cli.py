@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", metavar="BUILD", help="build folder (default: the build cache)")
     c.add_argument("--emit", choices=("ast", "ir", "c"), help="print a stage's output instead of building")
     c.add_argument("--no-opt", action="store_true", help="skip the optimization passes")
+    c.add_argument("--ranks", action="store_true", help="build for MPI ranks, with mpicc: run it with "
+                   "'mpiexec -n N BUILD/model' (the results are the same for any N)")
 
     r = sub.add_parser("run", help="compile (cached) and run a model, writing RESULTS")
     r.add_argument("model")
@@ -56,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", help="random seed (default: the model's)")
     r.add_argument("--threads", metavar="N", help="threads for the time step (default 1; 0: every core); the "
                                                   "results are the same for any number")
+    r.add_argument("--ranks", metavar="N", help="run on N MPI ranks (mpiexec -n N; pip install "
+                   "\"snndsl[mpi]\"); the results are the same for any number")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress or summary")
     r.add_argument("--backend", choices=driver.BACKENDS, default=None,
                    help="c: the generated C program (the default where a C compiler is installed); "
@@ -124,7 +128,7 @@ def _compile(args) -> int:
         for d in parse_source(source, file).decls:
             print(d)
         return EXIT_OK
-    fe = driver.frontend(source, file, passes)
+    fe = driver.frontend(source, file, passes, ranks=args.ranks)
     _warn(fe.warnings, fe.ast.file, fe.source)
     if args.emit == "ir":
         from snndsl.ir.dump import dump
@@ -133,14 +137,19 @@ def _compile(args) -> int:
     if args.emit == "c":
         sys.stdout.write(fe.c_source)
         return EXIT_OK
-    art = _build(fe, args.output)
-    print(f"built {art.binary} and {art.library}")
+    art = _build(fe, args.output, args.ranks)
+    print(f"built {art.binary} and {art.library}" + (" for MPI ranks" if args.ranks else ""))
     return EXIT_OK
 
 
-def _build(fe: driver.Frontend, out) -> cc.Artifact:
+def _build(fe: driver.Frontend, out, ranks: bool = False) -> cc.Artifact:
     """Build (cached); a folder that cannot be used is a cc.BuildDirError, a CompileError."""
-    return cc.build(fe.c_source, Path(out) if out else None)
+    if ranks:
+        try:
+            cc.mpi_tools()
+        except cc.NoMPIError as exc:
+            raise UserFacingError(f"snndsl: error[E0601]: --ranks: {exc}") from None
+    return cc.build(fe.c_source, Path(out) if out else None, mpi=ranks)
 
 
 def _split(items: list[str], flag: str) -> list[tuple[str, str]]:
@@ -172,10 +181,24 @@ def _run(args) -> int:
             raise UserFacingError(f"snndsl: error[E0601]: --threads expects a number of threads from 1 to "
                                   f"{driver.MAX_THREADS}, or 0 for every core, got '{args.threads}'")
         threads = int(text)
+    ranks = None
+    if args.ranks is not None:
+        text = args.ranks.strip()
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_RANKS:
+            raise UserFacingError(f"snndsl: error[E0601]: --ranks expects a number of ranks from 1 to "
+                                  f"{MAX_RANKS}, got '{args.ranks}'")
+        ranks = int(text)
+        if threads not in (None, 1):
+            raise UserFacingError("snndsl: error[E0601]: --ranks runs one thread a rank for now: leave out "
+                                  "--threads (or --ranks)")
+        if args.backend == "reference":
+            raise UserFacingError("snndsl: error[E0601]: --ranks runs the C backend; the reference backend "
+                                  "runs in this process (leave out --ranks or --backend reference)")
+        fe = driver.frontend(source, file, ranks=True)
     if args.backend == "reference":
         return _run_reference(fe, file, args, sets, datas, seed)
     try:
-        art = _build(fe, None)
+        art = _build(fe, None, ranks is not None)
     except cc.NoCompilerError as exc:
         if args.backend == "c":
             raise
@@ -193,7 +216,10 @@ def _run(args) -> int:
         cmd += ["--threads", str(threads)]
     if args.quiet:
         cmd.append("--quiet")
-    returncode = _run_child(cmd)
+    env = None
+    if ranks is not None:
+        cmd, env = _mpiexec(ranks, cmd)
+    returncode = _run_child(cmd, env, ranks is not None)
     if returncode == -signal.SIGINT:  # Ctrl-C before the binary could catch it
         print(f"snndsl: interrupted; no results were written to {args.output}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -257,12 +283,31 @@ def _die_with_parent(parent: int):
     return arm
 
 
-def _run_child(cmd: list[str]) -> int:
+MAX_RANKS = 4096
+
+
+def _mpiexec(ranks: int, cmd: list[str]) -> tuple[list[str], dict]:
+    """`cmd` under mpiexec on this machine: more ranks than cores are allowed
+    (--oversubscribe), and Open MPI is told that running as root is wanted."""
+    _, mpiexec = cc.mpi_tools()
+    env = dict(os.environ)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    over = ["--oversubscribe"] if ranks > (os.cpu_count() or 1) else []
+    return [mpiexec, "-n", str(ranks), *over, *cmd], env
+
+
+def _run_child(cmd: list[str], env: dict | None = None, ranks: bool = False) -> int:
     """Run the model binary. Ctrl-C reaches it too (same process group); it
     stops at the end of a step and writes what it recorded, so this process
-    waits for it instead of dying first. It never outlives this process."""
-    proc = subprocess.Popen(cmd, preexec_fn=_die_with_parent(os.getpid()))
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    waits for it instead of dying first. It never outlives this process.
+    `ranks`: `cmd` is mpiexec, which would kill the ranks on Ctrl-C; it runs
+    in a session of its own, and Ctrl-C here becomes a SIGUSR1 to it, which it
+    passes on to every rank: they stop at the same step and write."""
+    proc = subprocess.Popen(cmd, preexec_fn=_die_with_parent(os.getpid()), env=env, start_new_session=ranks)
+    handler = (lambda signum, frame: proc.send_signal(signal.SIGUSR1)) if ranks else signal.SIG_IGN
+    previous = signal.signal(signal.SIGINT, handler)
     try:
         return proc.wait()
     finally:

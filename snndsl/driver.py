@@ -33,6 +33,7 @@ from snndsl.ir.lower import lower
 from snndsl.ir.verify import verify
 from snndsl.passes import PIPELINE
 from snndsl.passes.decide import DECISIONS
+from snndsl.passes.distribute import distribute
 from snndsl.progress import read as read_progress, reporter
 from snndsl.results import Results, from_arrays
 from snndsl.semantics.check import check
@@ -155,11 +156,15 @@ def diagnose(source: str, file: str) -> tuple[ast.Module, CheckedModel, tuple[Di
     return tree, model, tuple(warnings)
 
 
-def frontend(source: str, file: str, passes=PIPELINE) -> Frontend:
+def frontend(source: str, file: str, passes=PIPELINE, ranks: bool = False) -> Frontend:
+    """Check, lower, optimize and render a model. `ranks`: for a build that
+    runs on MPI ranks (passes/distribute.py; cc.build(..., mpi=True))."""
     tree, model, warnings = diagnose(source, file)
     with _compiling():
         try:
             module = decide(optimize(lower(model), passes))
+            if ranks:
+                module = distribute(module)
             c_source = render(build_view(module))
         except RecursionError:
             raise CompileError([too_deep(file, source, tree)], {file: source}) from None

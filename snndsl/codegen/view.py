@@ -14,7 +14,7 @@ from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
 from snndsl.ir import storage
 from snndsl.ir.evaluate import is_constant
-from snndsl.passes import streams
+from snndsl.passes import distribute, streams
 
 DESCR = {"f": "<f8", "i": "<i4", "b": "|b1"}
 # the slots of the time step in the C: a comment, then the kernels of those kinds
@@ -66,6 +66,8 @@ class CModel:
     variables: tuple  # CArray per group variable (and synapses' i, j), for snn_sim_var
     state_checks: tuple  # (sizes, values): C checks of a loaded snapshot, see state_check.c.j2
     prepare: str  # run at the start of every run
+    ranks: bool = False  # built for ranks (MPI; passes/distribute.py)
+    rank_sync_all: str = ""  # the body of snn_rank_sync_all
 
 
 def _per_run(e: ir.Expr) -> bool:
@@ -130,6 +132,37 @@ class _Builder:
         index = "_s" if group is not None and group.kind == "synapses" else "_i"
         return Context(index, dict(reductions or {}), _site(span), drop=self.drop)
 
+    # ---- ranks (passes/distribute.py) ----------------------------------------
+    @staticmethod
+    def rank_block(n: str) -> tuple[str, str]:
+        """The first and the end of this rank's block of [0, n)."""
+        return (f"snn_part_start({n}, sim->rank, sim->ranks)", f"snn_part_start({n}, sim->rank + 1, sim->ranks)")
+
+    def rank_array(self, group: str, name: str) -> tuple[str, str, str, str]:
+        """(data, count, index, owner count) of an array cut among ranks, for snn_rank_sync."""
+        g = self.groups[group]
+        v = g.var(name)
+        owner, how = distribute.partition(self.groups, group, name)
+        G = self.g(group)
+        size = {"element": f"{G}.n", "pre": f"{self.g(g.source or group)}.n",
+                "post": f"{self.g(g.target or group)}.n"}[v.index]
+        return (f"{G}.{mangle('v', name)}", size, f"{G}.post" if how == "post" else "NULL",
+                f"{self.g(owner)}.n")
+
+    def rank_sync(self, arrays, fail: str = "{ sim->failed = 1; return; }") -> str:
+        """Make `arrays` whole on every rank (snn_rank_sync)."""
+        out = []
+        for group, name in arrays:
+            data, n, index, owner_n = self.rank_array(group, name)
+            out.append(f"if (snn_rank_sync({data}, sizeof *{data}, {n}, {index}, {owner_n}, sim->rank, sim->ranks, "
+                       f"sim->err, sizeof sim->err)) {fail}  /* {group}.{name} */")
+        return "\n".join(out)
+
+    def rank_sync_all(self) -> str:
+        """The body of snn_rank_sync_all: what each rank holds in parts at the
+        end of a step, made whole when a run ends."""
+        return self.rank_sync(self.m.rank_sync, "return snn_failed(sim);")
+
     @staticmethod
     def keyed(code, ctx: Context, element: str, part: int = streams.MAIN, step: str = "_step",
               indent: str = "") -> str:
@@ -176,6 +209,8 @@ class _Builder:
 
     def sim_fields(self) -> str:
         out = ["double inv_dt;  /* 1 / dt */"]
+        if self.m.ranks:
+            out.append("int rank, ranks;  /* this process among the ranks (MPI; passes/distribute.py) */")
         for (group, a), cname in self.p.decay_tables.items():
             name = cname.split('->')[1]
             out.append(f"double {name}[SNN_DECAY_STEPS];  /* exp(a k dt) of traces of {group} */")
@@ -704,6 +739,9 @@ if (_hi > {j_end}) _hi = {j_end};
                 (alone or body).append(title)
             for k in kernels:
                 code = render[type(k)](k)
+                if k.gather and not isinstance(k, distribute.CONDITIONAL):
+                    code = f"/* whole on every rank for {type(k).__name__} {k.target} */\n" \
+                           f"{self.rank_sync(k.gather)}\n{code}"
                 if getattr(k, "share", "none") == "none":
                     alone.append(code)
                 else:
@@ -746,7 +784,8 @@ if (_hi > {j_end}) _hi = {j_end};
         ctx.guard_frozen = True
         var, idx = self.element(g)
         rng = self.keyed(k.body, ctx, var, indent="        ")
-        return (f"if (_step % {k.steps} == 0) {{ /* every {k.steps} steps: {g.name} */\n"
+        sync = self._indent(self.rank_sync(k.gather), 4) + "\n" if k.gather else ""
+        return (f"if (_step % {k.steps} == 0) {{ /* every {k.steps} steps: {g.name} */\n{sync}"
                 f"    for (int64_t {var} = 0; {var} < {self.g(g.name)}.n; {var}++) {{\n"
                 f"{idx}{rng}{self.p.stmts(k.body, ctx, '        ')}\n    }}\n}}")
 
@@ -776,8 +815,13 @@ if (_hi > {j_end}) _hi = {j_end};
     }}
     snn_binomial_t _binomial;
     snn_binomial_prepare(&_binomial, INT64_C({k.sources}), _p);
-{self._indent(self.element_parts(loop, k, str(k.hi - k.lo), str(k.lo)), 4)}
+{self._indent(self.element_parts(loop, k, str(k.hi - k.lo), str(k.lo)) if k.ranks != "block" else self.rank_range(loop, g, k.lo, k.hi), 4)}
 }}"""
+
+    def rank_range(self, loop, g: ir.Group, lo: int, hi: int) -> str:
+        """`loop(lo, hi)` over this rank's elements of [lo, hi) of `g`."""
+        first, end = self.rank_block(f"{self.g(g.name)}.n")
+        return loop(f"snn_imax({lo}, {first})", f"snn_imin({hi}, {end})")
 
     def monitor(self, k: ir.Kernel) -> ir.Monitor:
         return next(mon for mon in self.m.monitors if mon.name == k.target)
@@ -796,9 +840,13 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         G = self.g(g.name)
         rng = self.keyed(k.body, ctx, "_i", indent="    ")
         code = self.p.stmts(k.body, ctx, "    ")
+        mine = ""
+        if k.ranks == "block":
+            first, end = self.rank_block(f"{G}.n")
+            mine = f"    if (_i < {first} || _i >= {end}) continue;  /* another rank's */\n"
         return f"""for (int64_t k = 0; k < {G}.nspikes; k++) {{ /* reset of {g.name} */
     const int64_t _i = {G}.spikes[k];
-{rng}{code}
+{mine}{rng}{code}
 }}"""
 
     def state_update(self, k: ir.Kernel) -> str:
@@ -853,7 +901,10 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             lines.insert(0, f"const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n(void)_i; (void)_j;")
         body = self._indent("\n".join(lines), 4)
         loop = f"for (int64_t {var} = 0; {var} < _n; {var}++) {{\n{body}\n}}"
-        if k.share == "elements":
+        if k.ranks == "block":
+            first, end = self.rank_block("_n")
+            loop = f"for (int64_t {var} = {first}; {var} < {end}; {var}++) {{\n{body}\n}}"
+        elif k.share == "elements":
             # each thread its part of the elements; or one thread all of them
             part = f"for (int64_t {var} = _lo; {var} < _hi; {var}++) {{\n{body}\n}}"
             loop = f"""if (snn_team_size() > 1 && _n >= SNN_UPDATE_WORK * sim->parallel_min) {{
@@ -920,7 +971,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
 {self._indent(scan("_b", "_e"), 4)}
 }}"""
 
-        found = self.spike_list(G, test, k.share, "SNN_THRESHOLD_WORK")
+        found = self.spike_list(G, test, k.share, "SNN_THRESHOLD_WORK", k.ranks)
         return f"""{{ /* threshold of {g.name} */
 {self._indent(chr(10).join(head), 4)}
     int32_t *const restrict spikes = {G}.spikes;
@@ -956,7 +1007,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
 {self._indent(whole, 4)}
 }}"""
 
-    def spike_list(self, G: str, test, share: str, work: str) -> str:
+    def spike_list(self, G: str, test, share: str, work: str, ranks: str = "") -> str:
         """The spikes of the elements [0, _n) of group `G` into `spikes`:
         `test(lo, hi)` is the loop that appends the spiking elements of [lo, hi)
         at `spikes[n++]`. Shared by elements, each thread lists the spikes of
@@ -966,6 +1017,16 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         found = f"""{{
     int64_t n = 0;
 {self._indent(test("0", "_n"), 4)}
+    {G}.nspikes = n;
+}}"""
+        if ranks == "block":
+            # each rank its block, then every rank the whole list, in rank order: ascending
+            first, end = self.rank_block("_n")
+            return f"""{{
+    int64_t n = 0;
+{self._indent(test(first, end), 4)}
+    n = snn_rank_spikes(spikes, n, sim->ranks, sim->err, sizeof sim->err);
+    if (n < 0) {{ sim->failed = 1; return; }}
     {G}.nspikes = n;
 }}"""
         if share != "elements":
@@ -1021,8 +1082,9 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             copy = (f"memcpy(({ctype} *){M}_v.data + {M}_v.len, {src} + {lo}, (size_t)n * sizeof({ctype}));\n"
                     f"    {M}_v.len += (size_t)n;")
         every_dt = c_number(mon.every * self.m.dt if mon.every_dt is None else mon.every_dt, "f")
+        sync = self._indent(self.rank_sync(k.gather), 4) + "\n" if k.gather else ""
         return f"""if (_step % {mon.every} == 0 && ({self._active(mon)})) {{
-    const int64_t n = {count};
+{sync}    const int64_t n = {count};
     if (snn_buf_reserve(&{M}_t, 1) || snn_buf_reserve(&{M}_v, (size_t)n)) {{ snn_fail(sim, "out of memory in monitor {mon.name}"); return; }}
     ((double *){M}_t.data)[{M}_t.len++] = (double)(_step / {mon.every}) * {every_dt};
     {copy}
@@ -1045,8 +1107,9 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             value = f"{G}.{mangle('v', name)}" + ("" if v.shared else f"[{G}.spikes[k]]")
             store += f"\n        (({self.ctype(v)} *){M}_rec_{name}.data)[{M}_rec_{name}.len++] = {value};"
             reserve += f" || snn_buf_reserve(&{M}_rec_{name}, (size_t){G}.nspikes)"
+        sync = self._indent(self.rank_sync(k.gather), 4) + "\n" if k.gather else ""
         return f"""if ({G}.nspikes > 0 && ({self._active(mon)})) {{
-    if ({reserve}) {{ snn_fail(sim, "out of memory in monitor {mon.name}"); return; }}
+{sync}    if ({reserve}) {{ snn_fail(sim, "out of memory in monitor {mon.name}"); return; }}
     for (int64_t k = 0; k < {G}.nspikes; k++) {{
         {store}
     }}
@@ -1102,7 +1165,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         return f"""{{ /* {g.name}: a uniform number per source */
     int32_t *const restrict spikes = {G}.spikes;
     const int64_t _n = {G}.n;
-{self._indent(self.spike_list(G, test, k.share, "SNN_THRESHOLD_WORK"), 4)}
+{self._indent(self.spike_list(G, test, k.share, "SNN_THRESHOLD_WORK", k.ranks), 4)}
 }}"""
 
     def pathway(self, k: ir.Kernel) -> str:
@@ -1176,7 +1239,55 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         events = f"""for (int64_t k = 0; k < nspikes; k++) {{
     const int64_t {me} = spikes[k];
 {head}{loop}}}"""
-        if k.share == "far end":
+        if k.ranks == "far":
+            # every rank goes through every spike, for the synapses it owns: those whose
+            # postsynaptic neuron is in its block; what runs once per spike runs on every rank
+            far = self.g(g.target)
+            first, end = self.rank_block(f"{far}.n")
+            shared = synapse_loops("_p0", "_p1", f"        if (!_sorted && ({other} < _lo || {other} >= _hi)) continue;\n")
+            once_all = f"""for (int64_t k = 0; k < nspikes; k++) {{
+    const int64_t {me} = spikes[k];
+{head}}}
+""" if once else ""
+            events = f"""{once_all}const int64_t _lo = {first}, _hi = {end};
+const int _sorted = {S}.{event}_sorted != 0;
+for (int64_t k = 0; k < nspikes; k++) {{
+    const int64_t {me} = spikes[k];
+    int64_t _p0 = {S}.{event}_start[{me}], _p1 = {S}.{event}_start[{me} + 1];
+    if (_sorted) {{
+        _p0 = snn_lower_bound({S}.{event}_other, _p0, _p1, _lo);
+        _p1 = snn_lower_bound({S}.{event}_other, _p0, _p1, _hi);
+    }}
+{shared.rstrip()}
+}}"""
+        elif k.ranks in ("near", "near+advance"):
+            # each rank the spikes of its own neurons, whose synapses are its own; with
+            # 'near+advance', every rank brings the presynaptic traces of every spike's
+            # synapses to now, so that they stay the same on every rank
+            first, end = self.rank_block(f"{src}.n")
+            every = k.ranks == "near+advance"
+            pieces = []
+            for part, text in ((k.advance, self.p.stmts(k.advance, ctx, "        ")), (body, code)):
+                if not part:
+                    continue
+                loop_text = f"""    for (int64_t _p = {S}.{event}_start[{me}]; _p < {S}.{event}_start[{me} + 1]; _p++) {{
+        const int64_t _s = {syn};
+        const int64_t {other} = {S}.{event}_other[_p];
+        (void)_i; (void)_j; (void)_s;
+{text}
+    }}
+"""
+                mine_only = every and part is not k.advance
+                pieces.append(f"    if (_mine) {{\n{self._indent(loop_text, 4)}\n    }}\n" if mine_only else loop_text)
+            if head and every:
+                head = f"    if (_mine) {{\n{self._indent(head, 4)}\n    }}\n"
+            skip = "" if every else "    if (!_mine) continue;  /* another rank's neuron */\n"
+            events = f"""for (int64_t k = 0; k < nspikes; k++) {{
+    const int64_t {me} = spikes[k];
+    const int _mine = {me} >= {first} && {me} < {end};
+    (void)_mine;
+{skip}{head}{"".join(pieces)}}}"""
+        elif k.share == "far end" and not self.m.ranks:
             far = self.g(g.target if event == "pre" else g.source)
             # every thread goes through every spike, for the synapses whose far end
             # is in its part (found by binary search where each neuron's synapses
@@ -1730,4 +1841,5 @@ def build_view(module: ir.Module) -> CModel:
         param_defaults=b.param_defaults(), data=data, group_structs=structs, sim_fields=fields,
         setup=setup, steps=tuple(steps), protocol=protocol, manifest=b.manifest(), arrays=b.arrays(),
         variables=b.variables(), free=b.free(),
-        state_fields=b.state_fields(), state_checks=b.state_checks(), prepare=b.prepare())
+        state_fields=b.state_fields(), state_checks=b.state_checks(), prepare=b.prepare(),
+        ranks=module.ranks, rank_sync_all=b.rank_sync_all() if module.ranks else "")

@@ -170,6 +170,9 @@ def kernel(k: ir.Kernel) -> list[str]:
         head = f"{words} {k.target}"
     if getattr(k, "share", "none") != "none":
         head += f"  [threads: {k.share}{'' if getattr(k, 'wait', True) else ', no barrier after'}]"
+    if k.ranks:
+        head += f"  [ranks: {k.ranks}" + (", whole first: " + ", ".join(f"{g}.{v}" for g, v in k.gather)
+                                          if k.gather else "") + "]"
     out = [f"    {head}"]
     if getattr(k, "refractory", None) is not None:
         kind = f" ({k.refractory_kind})" if isinstance(k, ir.Update) else ""
@@ -248,6 +251,10 @@ def dump(m: ir.Module) -> str:
     elif m.schedule:
         out.append("each step:")
         out += [f"    {task.kind} {task.target}" for task in m.schedule]
+    if m.ranks:
+        out.append("ranks: each holds its own part of "
+                   + (", ".join(f"{g}.{v}" for g, v in m.rank_sync) if m.rank_sync else "nothing")
+                   + " at the end of a step; made whole on every rank when a run ends")
     for ph in m.phases:
         out.append(f"phase {ph.name}:")
         out += stmts(ph.body, "    ")

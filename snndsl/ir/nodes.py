@@ -618,6 +618,12 @@ class Task:
 class Kernel:
     target: str
     span: Span | None = _span()
+    # built for ranks (MPI; passes/distribute.py): how the ranks split it --
+    # 'block' (each its block of elements), 'far' / 'near' (a pathway's
+    # synapses by the rank of their postsynaptic neuron), 'all' (every rank
+    # all of it) -- and the arrays made whole on every rank before it
+    ranks: str = ""
+    gather: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -816,6 +822,10 @@ class Module:
     # the loops with their code (passes/kernels.py): setup, then each step
     setup: tuple[Kernel, ...] = ()
     step: tuple[Kernel, ...] = ()
+    # built for ranks (passes/distribute.py): the arrays each rank holds only
+    # in its own part at the end of a step, made whole when a run ends
+    ranks: bool = False
+    rank_sync: tuple[tuple[str, str], ...] = ()
 
     def group(self, name: str) -> Group:
         return next(g for g in self.groups if g.name == name)

@@ -1,0 +1,226 @@
+"""Ranks (issue 11, MPI): every example, e2e model and Brian2 port built for
+ranks (passes/distribute.py) and run under `mpiexec -n 2` and `-n 3` gives
+the results of one process without MPI, bit for bit; `snndsl run --ranks`,
+`snndsl compile --ranks` with `mpiexec` directly, an interrupt, and the
+mistakes a user can make with them."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import snndsl
+from snndsl import cli, driver
+from snndsl.build import cc
+
+pytestmark = [pytest.mark.needs_cc, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+EXAMPLES, MODELS = ROOT / "examples", ROOT / "tests" / "e2e" / "models"
+
+
+def _against_c():
+    name = "_reference_test_against_c"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "reference" / "test_against_c.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+REF = _against_c()
+
+
+def rank_binary(path: Path) -> Path:
+    source, file = driver.read_source(str(path))
+    fe = driver.frontend(source, file, ranks=True)
+    return cc.build(fe.c_source, mpi=True).binary
+
+
+def mpiexec(ranks: int, args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    cmd, env = cli._mpiexec(ranks, [str(a) for a in args])
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, **kwargs)
+
+
+def run_ranks(binary: Path, ranks: int, out: Path, params=None, data=None, seed=None) -> snndsl.Results:
+    args = [binary, "-o", out, "-q"]
+    for name, value in (params or {}).items():
+        args += ["--set", f"{name}={value}"]
+    for name, value in (data or {}).items():
+        args += ["--data", f"{name}={value}"]
+    if seed is not None:
+        args += ["--seed", seed]
+    proc = mpiexec(ranks, args)
+    assert proc.returncode == 0, proc.stderr
+    return snndsl.load(out)
+
+
+def assert_ranks_agree(path: Path, tmp_path: Path, params=None, data=None, seed=None) -> snndsl.Results:
+    one = snndsl.compile(path).run(params=params, data=data, seed=seed)
+    binary = rank_binary(path)
+    for ranks in (2, 3):
+        REF.assert_same(run_ranks(binary, ranks, tmp_path / f"r{ranks}", params, data, seed), one)
+    return one
+
+
+def modes(path: Path) -> set[str]:
+    source, file = driver.read_source(str(path))
+    return {k.ranks for k in driver.frontend(source, file, ranks=True).ir.step}
+
+
+@pytest.mark.parametrize("name, params", [
+    ("freeze_after_learning.snn", None), ("cuba.snn", {"duration": "100 ms"}),
+    ("song_abbott.snn", {"duration": "2 s"})])
+def test_examples(name, params, tmp_path):
+    one = assert_ranks_agree(EXAMPLES / name, tmp_path, params)
+    assert sum(len(m.t) for m in one.monitors.values()) > 100
+    assert {"block", "far"} & modes(EXAMPLES / name)  # the work is split, not repeated
+
+
+def test_the_forum_model_splits_both_pathways():
+    got = {(type(k).__name__, getattr(k, "event", "")): k.ranks
+           for k in driver.frontend(*driver.read_source(str(EXAMPLES / "freeze_after_learning.snn")),
+                                    ranks=True).ir.step}
+    assert got[("SynapseEvents", "pre")] == "far" and got[("SynapseEvents", "post")] == "near+advance"
+
+
+def test_mnist_tiny(tmp_path):
+    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    try:
+        from test_mnist_example import synthetic_digits
+    finally:
+        sys.path.pop(0)
+    data = synthetic_digits(tmp_path / "data", n_train=4, n_test=4)
+    path = REF._shortened(tmp_path, EXAMPLES / "mnist" / "diehl_cook.snn",
+                          {"const n_e = 100\n": "const n_e = 20\n", "const t_show = 350 ms": "const t_show = 60 ms",
+                           "const t_rest = 150 ms": "const t_rest = 10 ms"})
+    one = assert_ranks_agree(path, tmp_path, params={"n_train": 3, "n_label": 2, "n_test": 2}, seed=3,
+                             data={"train_x": data / "train_x.npy", "test_x": data / "test_x.npy"})
+    assert one.saved["test_counts"].sum() > 0
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in MODELS.glob("*.snn")
+                                        if p.stem not in ("lif_delays", "forum_fixed")))
+def test_e2e_models(name, tmp_path):
+    assert_ranks_agree(MODELS / f"{name}.snn", tmp_path)
+
+
+def test_lif_delays(lif_delays_data, tmp_path):
+    assert_ranks_agree(MODELS / "lif_delays.snn", tmp_path, data=lif_delays_data)
+
+
+def test_forum_fixed(tmp_path):
+    arrays = REF._module("forum").make_forum_inputs(train=0.3, test=0.3)
+    data = {}
+    for name in ("pre_i", "pre_t", "post_i", "post_t", "w0"):
+        np.save(tmp_path / f"{name}.npy", arrays[name])
+        data[name] = tmp_path / f"{name}.npy"
+    assert_ranks_agree(MODELS / "forum_fixed.snn", tmp_path, data=data)
+
+
+@pytest.mark.parametrize("path", sorted(REF.BRIAN2_PORTS.glob("*.snn")), ids=lambda p: p.stem)
+def test_brian2_ports(path, tmp_path):
+    params = REF.PORT_PARAMS.get(path.stem)
+    if path.stem in REF.SHRUNK_PORTS:
+        replace, params = REF.SHRUNK_PORTS[path.stem]
+        path = REF._shortened(tmp_path, path, replace)
+    assert_ranks_agree(path, tmp_path, params=params)
+
+
+def test_snndsl_run_and_compile_with_ranks(tmp_path):
+    """`snndsl run --ranks 2` as a user types it, with a relative results
+    folder; `snndsl compile --ranks -o build/`, then `mpiexec -n 2 build/model`."""
+    path = EXAMPLES / "freeze_after_learning.snn"
+
+    def snndsl_(*args):
+        return subprocess.run([sys.executable, "-m", "snndsl", *args], cwd=tmp_path, capture_output=True, text=True)
+
+    assert snndsl_("run", str(path), "-q", "-o", "one").returncode == 0
+    proc = snndsl_("run", str(path), "-o", "two", "--ranks", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("freeze_after_learning: 3 phases") == 1  # rank 0 alone reports
+    proc = snndsl_("compile", str(path), "--ranks", "-o", "build/")
+    assert proc.returncode == 0 and "for MPI ranks" in proc.stdout, proc.stderr
+    proc = mpiexec(2, ["build/model", "-o", "direct", "-q"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("weights.values.npy", "trained_w.npy", "tested_w.npy", "out_spikes.t.npy", "out_spikes.i.npy"):
+        one = (tmp_path / "one" / name).read_bytes()
+        assert (tmp_path / "two" / name).read_bytes() == one and (tmp_path / "direct" / name).read_bytes() == one
+    manifest = json.loads((tmp_path / "two" / "manifest.json").read_text())
+    assert manifest["phases"][0]["name"] == "train"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--ranks", "0"], "--ranks expects a number of ranks from 1 to 4096, got '0'"),
+    (["--ranks", "two"], "--ranks expects a number of ranks from 1 to 4096, got 'two'"),
+    (["--ranks", "2", "--threads", "2"], "--ranks runs one thread a rank for now"),
+    (["--ranks", "2", "--backend", "reference"], "--ranks runs the C backend"),
+])
+def test_bad_ranks_are_refused(args, message, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "snndsl", "run", str(EXAMPLES / "cuba.snn"), "-o", "out", *args],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_mpi_is_a_clear_error(tmp_path):
+    env = dict(os.environ, MPICC="/nonexistent/mpicc")
+    proc = subprocess.run([sys.executable, "-m", "snndsl", "run", str(EXAMPLES / "cuba.snn"), "-o", "out",
+                           "--ranks", "2"], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert proc.returncode == 1 and "$MPICC names '/nonexistent/mpicc'" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+
+
+def test_the_binary_for_ranks_refuses_threads(tmp_path):
+    proc = mpiexec(2, [rank_binary(EXAMPLES / "cuba.snn"), "-o", tmp_path / "r", "--threads", "2"])
+    assert proc.returncode == 1 and proc.stderr.count("built for ranks (MPI)") == 1, proc.stderr
+
+
+def test_a_parameter_error_is_reported_once(tmp_path):
+    proc = mpiexec(2, [rank_binary(EXAMPLES / "cuba.snn"), "-o", tmp_path / "r", "--set", "duration=-1 ms"])
+    assert proc.returncode == 1 and proc.stderr.count("error") == 1, proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("how", ["snndsl run", "mpiexec"])
+def test_an_interrupt_stops_every_rank_at_the_same_step(how, tmp_path):
+    """Ctrl-C on `snndsl run --ranks 2` (SIGINT to snndsl), or SIGUSR1 to
+    mpiexec run directly (Ctrl-C there makes mpiexec kill the ranks): every
+    rank stops at the same step, and rank 0 writes what they recorded."""
+    import signal
+    import time
+    path = tmp_path / "long.snn"
+    path.write_text("neurons G[5000]:\n    dv/dt = (1.5 + 0.0001 * i - v) / (10 ms) : 1\n    threshold: v > 1\n"
+                    "    reset: v = 0\nmonitor s: spikes of G\nmonitor mv: G.v[0:3] every 1 ms\n"
+                    "phase long:\n    run 10000 s\n")
+    binary = rank_binary(path)
+    if how == "mpiexec":
+        cmd, env = cli._mpiexec(2, [str(binary), "-o", str(tmp_path / "res"), "--quiet"])
+        sig = signal.SIGUSR1
+    else:
+        cmd, env = [sys.executable, "-m", "snndsl", "run", str(path), "-o", str(tmp_path / "res"), "-q",
+                    "--ranks", "2"], None
+        sig = signal.SIGINT
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    time.sleep(3.0)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    res = snndsl.load(tmp_path / "res")
+    assert res.interrupted
+    n = len(res["mv"].t)
+    assert 0 < n and len(res["s"].t) > 0
+    short = tmp_path / "short.snn"
+    short.write_text(path.read_text().replace("run 10000 s", f"run {n} ms"))
+    one = snndsl.compile(short).run()
+    np.testing.assert_array_equal(res["mv"].values, one["mv"].values[:n])
+    k = len(res["s"].i)  # it stopped within the last millisecond: the spikes up to there
+    assert k <= len(one["s"].i)
+    np.testing.assert_array_equal(res["s"].i, one["s"].i[:k])
