@@ -2382,17 +2382,17 @@ int64_t snn_rank_spikes(int32_t *spikes, int64_t count, int ranks, char *err, si
     return total;
 }
 
-int snn_rank_sync(void *data, size_t size, int64_t n, const int32_t *index, int64_t owner_n, int rank,
-                  int ranks, char *err, size_t errlen)
+int snn_rank_sync(void *data, size_t size, int64_t first, int64_t n, const int32_t *index, int64_t owner_n,
+                  int rank, int ranks, char *err, size_t errlen)
 {
-    if (ranks == 1 || n == 0) return 0;
+    if (ranks == 1 || n <= 0) return 0;
     MPI_Datatype t;
     MPI_Type_contiguous((int)size, MPI_BYTE, &t);
     MPI_Type_commit(&t);
     int *counts = malloc(3 * (size_t)ranks * sizeof *counts);
     if (!counts) goto oom;
     int *displs = counts + ranks, *cursor = counts + 2 * ranks;
-    if (!index) {
+    if (!index && first == 0 && n == owner_n) {  /* the blocks themselves: in place */
         for (int r = 0; r < ranks; r++) {
             displs[r] = (int)snn_part_start(n, r, ranks);
             counts[r] = (int)(snn_part_start(n, r + 1, ranks) - displs[r]);
@@ -2410,10 +2410,11 @@ int snn_rank_sync(void *data, size_t size, int64_t n, const int32_t *index, int6
         }
         for (int r = 0; r < ranks; r++) counts[r] = 0;
         int64_t mine = 0;
+        char *at0 = (char *)data + (size_t)first * size;
         for (int64_t e = 0; e < n; e++) {
-            owner[e] = snn_rank_owner(index[e], owner_n, ranks);
+            owner[e] = snn_rank_owner(index ? index[first + e] : first + e, owner_n, ranks);
             counts[owner[e]]++;
-            if (owner[e] == rank) memcpy(packed + (size_t)mine++ * size, (char *)data + (size_t)e * size, size);
+            if (owner[e] == rank) memcpy(packed + (size_t)mine++ * size, at0 + (size_t)e * size, size);
         }
         int64_t at = 0;
         for (int r = 0; r < ranks; r++) {
@@ -2422,7 +2423,7 @@ int snn_rank_sync(void *data, size_t size, int64_t n, const int32_t *index, int6
         }
         MPI_Allgatherv(packed, (int)mine, t, whole, counts, displs, t, MPI_COMM_WORLD);
         for (int64_t e = 0; e < n; e++)
-            memcpy((char *)data + (size_t)e * size, whole + (size_t)cursor[owner[e]]++ * size, size);
+            memcpy(at0 + (size_t)e * size, whole + (size_t)cursor[owner[e]]++ * size, size);
         free(owner);
         free(packed);
         free(whole);

@@ -477,12 +477,12 @@ int snn_rank_owner(int64_t e, int64_t n, int ranks);
 //! spikes of every rank, in rank order -- ascending, as one process lists
 //! them; returns their number. `spikes` has room for the whole group.
 int64_t snn_rank_spikes(int32_t *spikes, int64_t count, int ranks, char *err, size_t errlen);
-//! Make the array data[0..n) of elements of `size` bytes whole on every
-//! rank: element e is valid on the rank owning index[e] (e where `index` is
-//! NULL) among the blocks of [0, owner_n); every rank gets the owners'
-//! values. 0, or -1 with a message in err.
-int snn_rank_sync(void *data, size_t size, int64_t n, const int32_t *index, int64_t owner_n, int rank,
-                  int ranks, char *err, size_t errlen);
+//! Make the elements [first, first + n) of the array `data` (elements of
+//! `size` bytes) whole on every rank: element e is valid on the rank owning
+//! index[e] (e where `index` is NULL) among the blocks of [0, owner_n);
+//! every rank gets the owners' values. 0, or -1 with a message in err.
+int snn_rank_sync(void *data, size_t size, int64_t first, int64_t n, const int32_t *index, int64_t owner_n,
+                  int rank, int ranks, char *err, size_t errlen);
 //! Whether any rank has `flag` set (every rank gets the same answer).
 int snn_rank_any(int flag);
 #endif

@@ -149,13 +149,15 @@ class _Builder:
         return (f"{G}.{mangle('v', name)}", size, f"{G}.post" if how == "post" else "NULL",
                 f"{self.g(owner)}.n")
 
-    def rank_sync(self, arrays, fail: str = "{ sim->failed = 1; return; }") -> str:
-        """Make `arrays` whole on every rank (snn_rank_sync)."""
+    def rank_sync(self, arrays, fail: str = "{ sim->failed = 1; return; }", ranges=None) -> str:
+        """Make `arrays` whole on every rank (snn_rank_sync); `ranges`: for
+        some, only the elements (first, count) of C expressions."""
         out = []
         for group, name in arrays:
             data, n, index, owner_n = self.rank_array(group, name)
-            out.append(f"if (snn_rank_sync({data}, sizeof *{data}, {n}, {index}, {owner_n}, sim->rank, sim->ranks, "
-                       f"sim->err, sizeof sim->err)) {fail}  /* {group}.{name} */")
+            first, count = (ranges or {}).get((group, name), ("0", n))
+            out.append(f"if (snn_rank_sync({data}, sizeof *{data}, {first}, {count}, {index}, {owner_n}, sim->rank, "
+                       f"sim->ranks, sim->err, sizeof sim->err)) {fail}  /* {group}.{name} */")
         return "\n".join(out)
 
     def rank_sync_all(self) -> str:
@@ -1082,7 +1084,9 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             copy = (f"memcpy(({ctype} *){M}_v.data + {M}_v.len, {src} + {lo}, (size_t)n * sizeof({ctype}));\n"
                     f"    {M}_v.len += (size_t)n;")
         every_dt = c_number(mon.every * self.m.dt if mon.every_dt is None else mon.every_dt, "f")
-        sync = self._indent(self.rank_sync(k.gather), 4) + "\n" if k.gather else ""
+        # a variable recorded as it is: only its range need be whole
+        ranges = {} if mon.expr is not None or var.shared else {(g.name, var.name): (str(lo), count)}
+        sync = self._indent(self.rank_sync(k.gather, ranges=ranges), 4) + "\n" if k.gather else ""
         return f"""if (_step % {mon.every} == 0 && ({self._active(mon)})) {{
 {sync}    const int64_t n = {count};
     if (snn_buf_reserve(&{M}_t, 1) || snn_buf_reserve(&{M}_v, (size_t)n)) {{ snn_fail(sim, "out of memory in monitor {mon.name}"); return; }}
