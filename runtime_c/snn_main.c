@@ -37,24 +37,37 @@ static void snn_usage(FILE *f)
 }
 
 static int snn_main(int argc, char **argv, int rank);
-static char snn_rank_error[2048];  /* another rank's error: reported only if rank 0 had none */
+/* Why snn_main failed ("" when it did not, or when another rank failed and
+ * reports it), and whether the usage follows: printed at the end, once the
+ * ranks have agreed which of them report. */
+static char snn_error[2048];
+static int snn_error_usage;
+
+static void snn_report(int rank)
+{
+    if (!snn_error[0]) return;
+    if (rank > 0) fprintf(stderr, "rank %d: ", rank);
+    fprintf(stderr, "%s\n", snn_error);
+    if (snn_error_usage) snn_usage(stderr);
+}
 
 int main(int argc, char **argv)
 {
 #ifdef SNN_MPI
-    int provided = 0, rank = 0;
+    int provided = 0, rank = 0, rank0_reports = 0;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    snn_rank_init();
     int rc = snn_main(argc, argv, rank);
-    int worst = rc, first = rc;
-    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    MPI_Bcast(&first, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (rank != 0 && rc != 0 && first == 0 && snn_rank_error[0])  /* an error rank 0 did not have */
-        fprintf(stderr, "rank %d: %s\n", rank, snn_rank_error);
+    rc = snn_rank_settle(rc, snn_error[0] != 0, rank, &rank0_reports);
+    if (rank == 0 || !rank0_reports) snn_report(rank);  /* an error every rank has: rank 0's words alone */
+    snn_rank_finish();
     MPI_Finalize();
-    return worst;
+    return rc;
 #else
-    return snn_main(argc, argv, 0);
+    int rc = snn_main(argc, argv, 0);
+    snn_report(0);
+    return rc;
 #endif
 }
 
@@ -63,10 +76,8 @@ static int snn_main(int argc, char **argv, int rank)
     snn_cli cli;
     char msg[1024];
     if (snn_cli_parse(argc, argv, &cli, msg, sizeof msg)) {
-        if (rank == 0) {
-            fprintf(stderr, "model: error[E0601]: %s\n", msg);
-            snn_usage(stderr);
-        }
+        snprintf(snn_error, sizeof snn_error, "model: error[E0601]: %s", msg);
+        snn_error_usage = 1;
         return 1;
     }
     if (cli.help) {
@@ -75,7 +86,7 @@ static int snn_main(int argc, char **argv, int rank)
     }
     snn_sim *sim = snn_sim_new();
     if (!sim) {
-        fprintf(stderr, "model: error: out of memory\n");
+        snprintf(snn_error, sizeof snn_error, "model: error: out of memory");
         return 1;
     }
     int rc = 0;
@@ -115,8 +126,7 @@ static int snn_main(int argc, char **argv, int rank)
             }
         }
     }
-    if (rc && rank == 0) fprintf(stderr, "%s\n", snn_sim_error(sim));
-    else if (rc) snprintf(snn_rank_error, sizeof snn_rank_error, "%s", snn_sim_error(sim));
+    if (rc) snprintf(snn_error, sizeof snn_error, "%s", snn_sim_error(sim));
     snn_sim_free(sim);
     return interrupted ? 130 : rc ? 1 : 0;
 }

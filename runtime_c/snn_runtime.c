@@ -1,4 +1,5 @@
-//! snn_runtime.c - see snn_runtime.h. C11, libm and POSIX; no mutable static state.
+//! snn_runtime.c - see snn_runtime.h. C11, libm and POSIX; no mutable static state but one
+//! communicator in MPI builds (snn_rank_init), whose state MPI keeps per process anyway.
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE  /* madvise's MADV_HUGEPAGE (Linux), beside POSIX */
 
@@ -2442,5 +2443,70 @@ int snn_rank_any(int flag)
     int any = 0;
     MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     return any;
+}
+
+/* One agreement, the same collective in snn_rank_running and snn_rank_settle
+ * (collectives match by order, not by where they are called): the maximum of
+ * {rc, running, rank 0 reports, -running} over the ranks. */
+enum { SNN_AGREE_RC, SNN_AGREE_RUNNING, SNN_AGREE_RANK0, SNN_AGREE_ALL_RUNNING, SNN_AGREE_N };
+
+static void snn_rank_agree(const int mine[SNN_AGREE_N], int all[SNN_AGREE_N])
+{
+    MPI_Allreduce(mine, all, SNN_AGREE_N, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+}
+
+int snn_rank_running(char *err, size_t errlen)
+{
+    const int mine[SNN_AGREE_N] = {0, 1, 0, -1};
+    int all[SNN_AGREE_N];
+    snn_rank_agree(mine, all);
+    if (all[SNN_AGREE_ALL_RUNNING] == -1) return 1;
+    if (all[SNN_AGREE_RC] != 0)
+        snprintf(err, errlen, "%s", "");  /* a rank failed before this run, and reports why */
+    else
+        snprintf(err, errlen, "model: error[E0601]: the ranks ran different protocols: one finished while another "
+                              "began a run (were they given different --set or --data?)");
+    return 0;
+}
+
+int snn_rank_settle(int rc, int reports, int rank, int *rank0_reports)
+{
+    const int mine[SNN_AGREE_N] = {rc, 0, rank == 0 && reports, 0};
+    int all[SNN_AGREE_N];
+    do snn_rank_agree(mine, all);  /* a rank still running is at its next run's start: it stops there */
+    while (all[SNN_AGREE_RUNNING]);
+    *rank0_reports = all[SNN_AGREE_RANK0];
+    return all[SNN_AGREE_RC];
+}
+
+/* Failures inside a run meet on a communicator of their own: its barrier
+ * matches none of the collectives the ranks still running wait in. */
+static MPI_Comm snn_fail_comm = MPI_COMM_NULL;
+
+void snn_rank_init(void)
+{
+    MPI_Comm_dup(MPI_COMM_WORLD, &snn_fail_comm);
+}
+
+void snn_rank_finish(void)
+{
+    if (snn_fail_comm != MPI_COMM_NULL) MPI_Comm_free(&snn_fail_comm);
+}
+
+void snn_rank_failed_in_run(int rank, const char *message)
+{
+    int together = 0;
+    if (snn_fail_comm != MPI_COMM_NULL) {
+        MPI_Request barrier;
+        MPI_Ibarrier(snn_fail_comm, &barrier);
+        const double until = MPI_Wtime() + 1.0;
+        const struct timespec pause = {0, 1000000};
+        while (MPI_Test(&barrier, &together, MPI_STATUS_IGNORE) == MPI_SUCCESS && !together && MPI_Wtime() < until)
+            nanosleep(&pause, NULL);
+    }
+    if (together) return;  /* every rank failed in this run: they settle, and rank 0 reports */
+    fprintf(stderr, "rank %d: %s\n", rank, message);
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
 }
 #endif

@@ -485,6 +485,30 @@ int snn_rank_sync(void *data, size_t size, int64_t first, int64_t n, const int32
                   int rank, int ranks, char *err, size_t errlen);
 //! Whether any rank has `flag` set (every rank gets the same answer).
 int snn_rank_any(int flag);
+
+/* A rank's failure must never leave the others waiting in a collective it
+ * will not join. A failure outside a run (setup, data, the protocol between
+ * runs) sends the rank to snn_rank_settle, whose agreements are the other
+ * ranks' snn_rank_running before their next run: they see it and stop there.
+ * A failure inside a run (snn_rank_failed_in_run) is one every rank meets in
+ * the same step (a rate that is not a probability), and then they end as
+ * outside a run, or the rank's own (out of memory), and then it ends them all. */
+
+//! After MPI_Init, on every rank (the communicator of snn_rank_failed_in_run).
+void snn_rank_init(void);
+//! Before MPI_Finalize, on every rank.
+void snn_rank_finish(void);
+
+//! Before a run's steps: 1 when every rank is here to run them, else 0 with
+//! err empty (another rank failed: it reports) or saying how the ranks' protocols differ.
+int snn_rank_running(char *err, size_t errlen);
+//! The end of main on every rank, after its protocol ended with `rc` (0 done,
+//! 130 interrupted, else failed); `reports` says the rank has its own message.
+//! Returns the worst rc; *rank0_reports says rank 0 has a message of its own.
+int snn_rank_settle(int rc, int reports, int rank, int *rank0_reports);
+//! A failure inside a run on rank `rank`: returns when every rank has failed
+//! too (within a second), else prints `message` and ends every rank (exit status 1).
+void snn_rank_failed_in_run(int rank, const char *message);
 #endif
 
 #ifdef __cplusplus

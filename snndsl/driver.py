@@ -165,6 +165,7 @@ def frontend(source: str, file: str, passes=PIPELINE, ranks: bool = False) -> Fr
             module = decide(optimize(lower(model), passes))
             if ranks:
                 module = distribute(module)
+                verify(module)
             c_source = render(build_view(module))
         except RecursionError:
             raise CompileError([too_deep(file, source, tree)], {file: source}) from None

@@ -1227,33 +1227,30 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             head = once_rng + self.p.stmts(once, ctx, "    ") + "\n"
         # in presynaptic order, the presynaptic index list is the identity and is skipped
         syn = "_p" if k.in_pre_order else f"{S}.{event}_syn[_p]"
-        parts = [text for part, text in ((k.advance, self.p.stmts(k.advance, ctx, "        ")), (body, code))
-                 if part]
-        def synapse_loops(lo: str, hi: str, skip: str = "") -> str:
-            """The advance and event loops over the synapses _p in [lo, hi) of spike `me`."""
-            return "".join(f"""    for (int64_t _p = {lo}; _p < {hi}; _p++) {{
+        # (whether it advances traces, its code): the loops over each spike's synapses
+        parts = [(advances, text) for advances, part, text in (
+            (True, k.advance, self.p.stmts(k.advance, ctx, "        ")), (False, body, code)) if part]
+
+        def synapse_loop(text: str, lo: str, hi: str, skip: str = "") -> str:
+            """One loop of `text` over the synapses _p in [lo, hi) of spike `me`."""
+            return f"""    for (int64_t _p = {lo}; _p < {hi}; _p++) {{
         const int64_t _s = {syn};
         const int64_t {other} = {S}.{event}_other[_p];
 {skip}        (void)_i; (void)_j; (void)_s;
-{code}
+{text}
     }}
-""" for code in parts)
+"""
 
-        loop = synapse_loops(f"{S}.{event}_start[{me}]", f"{S}.{event}_start[{me} + 1]")
-        events = f"""for (int64_t k = 0; k < nspikes; k++) {{
-    const int64_t {me} = spikes[k];
-{head}{loop}}}"""
-        if k.ranks == "far":
-            # every rank goes through every spike, for the synapses it owns: those whose
-            # postsynaptic neuron is in its block; what runs once per spike runs on every rank
-            far = self.g(g.target)
-            first, end = self.rank_block(f"{far}.n")
-            shared = synapse_loops("_p0", "_p1", f"        if (!_sorted && ({other} < _lo || {other} >= _hi)) continue;\n")
-            once_all = f"""for (int64_t k = 0; k < nspikes; k++) {{
-    const int64_t {me} = spikes[k];
-{head}}}
-""" if once else ""
-            events = f"""{once_all}const int64_t _lo = {first}, _hi = {end};
+        def synapse_loops(lo: str, hi: str, skip: str = "") -> str:
+            """The advance and event loops over the synapses _p in [lo, hi) of spike `me`."""
+            return "".join(synapse_loop(text, lo, hi, skip) for _, text in parts)
+
+        def far_end_loop(lo: str, hi: str) -> str:
+            """Every spike, for its synapses whose far end is in [lo, hi): found by
+            binary search where each neuron's synapses list their far ends in
+            order, else by a test per synapse."""
+            within = synapse_loops("_p0", "_p1", f"        if (!_sorted && ({other} < _lo || {other} >= _hi)) continue;\n")
+            return f"""const int64_t _lo = {lo}, _hi = {hi};
 const int _sorted = {S}.{event}_sorted != 0;
 for (int64_t k = 0; k < nspikes; k++) {{
     const int64_t {me} = spikes[k];
@@ -1262,8 +1259,21 @@ for (int64_t k = 0; k < nspikes; k++) {{
         _p0 = snn_lower_bound({S}.{event}_other, _p0, _p1, _lo);
         _p1 = snn_lower_bound({S}.{event}_other, _p0, _p1, _hi);
     }}
-{shared.rstrip()}
+{within.rstrip()}
 }}"""
+
+        loop = synapse_loops(f"{S}.{event}_start[{me}]", f"{S}.{event}_start[{me} + 1]")
+        events = f"""for (int64_t k = 0; k < nspikes; k++) {{
+    const int64_t {me} = spikes[k];
+{head}{loop}}}"""
+        if k.ranks == "far":
+            # every rank goes through every spike, for the synapses it owns: those whose
+            # postsynaptic neuron is in its block; what runs once per spike runs on every rank
+            once_all = f"""for (int64_t k = 0; k < nspikes; k++) {{
+    const int64_t {me} = spikes[k];
+{head}}}
+""" if once else ""
+            events = once_all + far_end_loop(*self.rank_block(f"{self.g(g.target)}.n"))
         elif k.ranks in ("near", "near+advance"):
             # each rank the spikes of its own neurons, whose synapses are its own; with
             # 'near+advance', every rank brings the presynaptic traces of every spike's
@@ -1271,17 +1281,9 @@ for (int64_t k = 0; k < nspikes; k++) {{
             first, end = self.rank_block(f"{src}.n")
             every = k.ranks == "near+advance"
             pieces = []
-            for part, text in ((k.advance, self.p.stmts(k.advance, ctx, "        ")), (body, code)):
-                if not part:
-                    continue
-                loop_text = f"""    for (int64_t _p = {S}.{event}_start[{me}]; _p < {S}.{event}_start[{me} + 1]; _p++) {{
-        const int64_t _s = {syn};
-        const int64_t {other} = {S}.{event}_other[_p];
-        (void)_i; (void)_j; (void)_s;
-{text}
-    }}
-"""
-                mine_only = every and part is not k.advance
+            for advances, text in parts:
+                loop_text = synapse_loop(text, f"{S}.{event}_start[{me}]", f"{S}.{event}_start[{me} + 1]")
+                mine_only = every and not advances
                 pieces.append(f"    if (_mine) {{\n{self._indent(loop_text, 4)}\n    }}\n" if mine_only else loop_text)
             if head and every:
                 head = f"    if (_mine) {{\n{self._indent(head, 4)}\n    }}\n"
@@ -1294,27 +1296,16 @@ for (int64_t k = 0; k < nspikes; k++) {{
         elif k.share == "far end" and not self.m.ranks:
             far = self.g(g.target if event == "pre" else g.source)
             # every thread goes through every spike, for the synapses whose far end
-            # is in its part (found by binary search where each neuron's synapses
-            # list their far ends in order); what runs once per spike runs first
-            shared = synapse_loops("_p0", "_p1", f"        if (!_sorted && ({other} < _lo || {other} >= _hi)) continue;\n")
+            # is in its part; what runs once per spike runs first
             single = "omp single nowait" if k.once_aside else "omp single"
             first = self._indent(f"""SNN_OMP({single})
 for (int64_t k = 0; k < nspikes; k++) {{
     const int64_t {me} = spikes[k];
 {head}}}""", 4) + "\n" if once else ""
+            part = far_end_loop(f"snn_part_start({far}.n, _k, _size)", f"snn_part_start({far}.n, _k + 1, _size)")
             events = f"""if (snn_team_size() > 1 && (double)nspikes * (double){S}.n >= (double)sim->parallel_min * (double){src}.n) {{
 {first}    const int _k = snn_team_member(), _size = snn_team_size();
-    const int64_t _lo = snn_part_start({far}.n, _k, _size), _hi = snn_part_start({far}.n, _k + 1, _size);
-    const int _sorted = {S}.{event}_sorted != 0;
-    for (int64_t k = 0; k < nspikes; k++) {{
-        const int64_t {me} = spikes[k];
-        int64_t _p0 = {S}.{event}_start[{me}], _p1 = {S}.{event}_start[{me} + 1];
-        if (_sorted) {{
-            _p0 = snn_lower_bound({S}.{event}_other, _p0, _p1, _lo);
-            _p1 = snn_lower_bound({S}.{event}_other, _p0, _p1, _hi);
-        }}
-{self._indent(shared.rstrip(), 4)}
-    }}
+{self._indent(part, 4)}
     {self.wait_barrier(k)}
 }} else {{
     {self.wait_single(k)}

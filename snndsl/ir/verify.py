@@ -105,6 +105,24 @@ _TASK = {ir.RunEvery: "every", ir.SumOnto: "sum", ir.RecordState: "record state"
          ir.Reset: "reset", ir.RecordRate: "record rate", ir.AddPoissonInput: "poisson input"}
 
 
+def _verify_ranks(m: ir.Module) -> None:
+    """A build for ranks holds the marks passes/distribute.py gives its kernels
+    now (a pass after it changes what they touch: it must decide again); any
+    other build holds none."""
+    from snndsl.passes.distribute import MODES, distribute
+    if not m.ranks:
+        if m.rank_sync or any(k.ranks or k.gather for k in m.step):
+            raise InternalError("IR verification failed: a build without ranks splits kernels among ranks")
+        return
+    again = distribute(m)
+    for k, d in zip(m.step, again.step):
+        if k.ranks not in MODES or (k.ranks, k.gather) != (d.ranks, d.gather):
+            raise InternalError(f"IR verification failed: ranks run the kernel {type(k).__name__} of {k.target} "
+                                f"as {k.ranks!r} after gathering {k.gather}, not as {d.ranks!r} after {d.gather}")
+    if m.rank_sync != again.rank_sync:
+        raise InternalError(f"IR verification failed: a run's end makes {m.rank_sync} whole, not {again.rank_sync}")
+
+
 def _code(k: ir.Kernel, g: ir.Group) -> tuple:
     """(what the kernel holds, what its group holds now) of a kernel's code."""
     if isinstance(k, ir.Update):
@@ -164,6 +182,7 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
         if inputs != [(p.name, p.sources, p.rate, p.body, p.lo, g.size if p.hi is None else p.hi, p.stream)
                       for p in g.inputs]:
             raise InternalError(f"IR verification failed: the poisson inputs of {g.name} are not its inputs")
+    _verify_ranks(m)
     from snndsl.passes.share_work import once_aside, share, waits  # the rules the decision applies
     for k, wait in zip(m.step, waits(m.step, groups)):
         if not getattr(k, "wait", True) and wait:

@@ -5,7 +5,6 @@ the results of one process without MPI, bit for bit; `snndsl run --ranks`,
 mistakes a user can make with them."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -25,17 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES, MODELS = ROOT / "examples", ROOT / "tests" / "e2e" / "models"
 
 
-def _against_c():
-    name = "_reference_test_against_c"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "reference" / "test_against_c.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-REF = _against_c()
+sys.path.insert(0, str(ROOT / "tests" / "reference"))
+import test_against_c as REF  # noqa: E402  (its comparison and its shortened ports)
 
 
 def rank_binary(path: Path) -> Path:
@@ -44,9 +34,9 @@ def rank_binary(path: Path) -> Path:
     return cc.build(fe.c_source, mpi=True).binary
 
 
-def mpiexec(ranks: int, args: list[str], **kwargs) -> subprocess.CompletedProcess:
+def mpiexec(ranks: int, args: list[str], timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
     cmd, env = cli._mpiexec(ranks, [str(a) for a in args])
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, **kwargs)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
 def run_ranks(binary: Path, ranks: int, out: Path, params=None, data=None, seed=None) -> snndsl.Results:
@@ -187,6 +177,78 @@ def test_a_parameter_error_is_reported_once(tmp_path):
     proc = mpiexec(2, [rank_binary(EXAMPLES / "cuba.snn"), "-o", tmp_path / "r", "--set", "duration=-1 ms"])
     assert proc.returncode == 1 and proc.stderr.count("error") == 1, proc.stderr
     assert not (tmp_path / "r").exists()
+
+
+def mpmd(*commands: list, timeout: float = 60) -> subprocess.CompletedProcess:
+    """One rank per command (mpiexec's `-n 1 A : -n 1 B`): ranks given
+    different arguments, as on a cluster whose nodes differ. A hang fails
+    the test at `timeout` instead of blocking the suite."""
+    cmd, env = cli._mpiexec(1, [str(a) for a in commands[0]])
+    for other in commands[1:]:
+        cmd += [":", "-n", "1", *[str(a) for a in other]]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+DRIVEN = """data drive = "drive.npy"
+param nu = 10 Hz
+neurons G[100]:
+    dv/dt = (drive[i] - v) / (10 ms) : 1
+    threshold: v > 1
+    reset: v = 0
+poisson ext[100] -> G.v:
+    rate = nu
+    weight = 0.01
+monitor s: spikes of G
+phase a:
+    run 20 ms
+phase b:
+    run 20 ms
+"""
+
+
+@pytest.fixture
+def driven(tmp_path):
+    (tmp_path / "m.snn").write_text(DRIVEN)
+    np.save(tmp_path / "drive.npy", np.full(100, 1.5))
+    return rank_binary(tmp_path / "m.snn")
+
+
+def test_a_rank_that_fails_before_a_run_stops_the_others(driven, tmp_path):
+    """One rank cannot read its data file (a node without it): the others
+    stop before the first run instead of waiting for it in the spike
+    exchange, and that rank alone says why."""
+    missing = tmp_path / "elsewhere" / "drive.npy"
+    proc = mpmd([driven, "-o", tmp_path / "r", "-q"], [driven, "-o", tmp_path / "r", "-q", "--data", f"drive={missing}"])
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("error") == 1 and f"rank 1: {tmp_path / 'm.snn'}:1:1: error[E0601]" in proc.stderr
+    assert "no such file" in proc.stderr and not (tmp_path / "r").exists()
+
+
+def test_a_rank_that_fails_inside_a_run_ends_every_rank(driven, tmp_path):
+    """Only rank 1's Poisson rate is not a probability (its own --set): it
+    fails in the first step while rank 0 waits for its spikes; it says why
+    and ends both."""
+    proc = mpmd([driven, "-o", tmp_path / "r", "-q"], [driven, "-o", tmp_path / "r", "-q", "--set", "nu=1e9 Hz"])
+    assert proc.returncode == 1, proc.stderr
+    assert "rank 1: " in proc.stderr and "Poisson input 'ext': rate * dt is 100000" in proc.stderr
+    assert proc.stderr.count("rate * dt") == 1 and not (tmp_path / "r").exists()
+
+
+def test_a_failure_every_rank_meets_in_a_run_is_reported_once(driven, tmp_path):
+    proc = mpiexec(2, [driven, "-o", tmp_path / "r", "-q", "--set", "nu=1e9 Hz"], timeout=60)
+    assert proc.returncode == 1 and proc.stderr.count("error") == 1, proc.stderr
+    assert "rank " not in proc.stderr and "MPI_ABORT" not in proc.stderr and not (tmp_path / "r").exists()
+
+
+def test_ranks_that_run_different_protocols_are_stopped(driven, tmp_path):
+    proc = mpmd([driven, "-o", tmp_path / "r", "-q"], [driven, "--help"])
+    assert proc.returncode == 1 and "the ranks ran different protocols" in proc.stderr, proc.stderr
+
+
+def test_ranks_that_agree_run_on(driven, tmp_path):
+    proc = mpmd([driven, "-o", tmp_path / "r", "-q"], [driven, "-o", tmp_path / "r", "-q"])
+    assert proc.returncode == 0, proc.stderr
+    assert len(snndsl.load(tmp_path / "r")["s"].t) > 0
 
 
 @pytest.mark.parametrize("how", ["snndsl run", "mpiexec"])

@@ -5,7 +5,6 @@ passes/share_work.py lets threads share run on them however small it is
 the binary; and a build without OpenMP that says so."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -23,18 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES, MODELS = ROOT / "examples", ROOT / "tests" / "e2e" / "models"
 
 
-def _against_c():
-    """tests/reference/test_against_c.py: its comparison and its shortened ports."""
-    name = "_reference_test_against_c"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "reference" / "test_against_c.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-REF = _against_c()
+sys.path.insert(0, str(ROOT / "tests" / "reference"))
+import test_against_c as REF  # noqa: E402  (its comparison and its shortened ports)
 
 
 def run(model: snndsl.Model, threads: int, **kwargs) -> snndsl.Results:
