@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""Threads: snndsl on 1 and 2 threads (`--threads`), side by side with Brian2's
-C++ standalone on 1 and 2 OpenMP threads, on this machine.
+"""Threads and ranks: snndsl on 1 and 2 threads (`--threads`) and on 2 MPI ranks
+(`--ranks`), side by side with Brian2's C++ standalone on 1 and 2 OpenMP threads,
+on this machine.
 
   cuba        examples/cuba.snn, 4000 neurons, ~320,000 synapses, 2 s
   forum_1e6   the forum model (bench/forum_bench.py's TEMPLATE), 1000 x 1000, 2 s
@@ -9,11 +10,14 @@ C++ standalone on 1 and 2 OpenMP threads, on this machine.
               probability (the same 80 inputs a neuron): weak scaling, its time on
               2 threads against cuba's on 1
 
-snndsl: one build per model; its binary runs alternately with --threads 1 and
---threads 2, PAIRS times each (paired, so that the machine's load hits both
-alike); the figure per run is the simulation loop (manifest timings.run) and
-the whole process. Every run's results are compared, file by file, with the
-first one-thread run: they must be identical (the script fails otherwise).
+snndsl: one build per model, and one for ranks (mpicc); they run alternately
+with --threads 1, --threads 2 and under `mpiexec -n 2`, PAIRS times each (in
+turn, in a rotating order, so that the machine's load hits all alike); the
+figure per run is the simulation loop (manifest timings.run: rank 0's, which
+waits for the other) and the whole process (for ranks, mpiexec's start of
+about a second included). Every run's results are compared, file by file,
+with the first one-thread run: they must be identical (the script fails
+otherwise). --no-ranks leaves the ranks out.
 
 Brian2 (--brian2, CUBA and forum_1e6): cpp_standalone projects built with
 `prefs.devices.cpp_standalone.openmp_threads` 1 and 2, each binary re-run
@@ -22,7 +26,7 @@ alternately PAIRS times; the figure is its network run time (_last_run_time).
 Speed-up = median time on 1 thread / median time on 2; parallel efficiency =
 speed-up / 2. Usage:
 
-    /work/venv/bin/python bench/threads_bench.py [--pairs 5] [--brian2]
+    /work/venv/bin/python bench/threads_bench.py [--pairs 5] [--brian2] [--no-ranks]
     /work/venv/bin/python bench/threads_bench.py --report-only
 
 Writes bench/threads_bench.json, bench/threads_bench.png and its section of
@@ -49,6 +53,7 @@ sys.path.insert(0, str(HERE))
 MARK_BEGIN = "<!-- BEGIN threads_bench.py section: generated, do not edit by hand -->"
 MARK_END = "<!-- END threads_bench.py section -->"
 THREADS = (1, 2)
+RANKS = "r2"  # the configuration of 2 ranks, one thread each, beside the thread counts
 
 
 def log(*args):
@@ -102,28 +107,43 @@ def files_of(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.npy"))}
 
 
-def bench_snndsl(name: str, path: Path, args: list[str], pairs: int, tmp: Path) -> dict:
+def label(config) -> str:
+    return "2 ranks" if config == RANKS else f"{config} thr"
+
+
+def bench_snndsl(name: str, path: Path, args: list[str], pairs: int, tmp: Path, ranks: bool) -> dict:
     import snndsl
+    from snndsl import cli, driver
+    from snndsl.build import cc
     binary = snndsl.compile(path).binary
-    loops: dict[int, list[float]] = {t: [] for t in THREADS}
-    walls: dict[int, list[float]] = {t: [] for t in THREADS}
+    configs = [*THREADS, *([RANKS] if ranks else [])]
+    commands = {t: ([str(binary), "--threads", str(t)], None) for t in THREADS}
+    if ranks:
+        source, file = driver.read_source(str(path))
+        rank_binary = cc.build(driver.frontend(source, file, ranks=True).c_source, mpi=True).binary
+        commands[RANKS] = cli._mpiexec(2, [str(rank_binary)])
+    loops: dict = {c: [] for c in configs}
+    walls: dict = {c: [] for c in configs}
     first = None
     for k in range(pairs):
-        for t in THREADS if k % 2 == 0 else THREADS[::-1]:
-            out = tmp / f"{name}-{t}-{k}"
+        for c in configs[k % len(configs):] + configs[:k % len(configs)]:
+            out = tmp / f"{name}-{c}-{k}"
+            cmd, env = commands[c]
             t0 = time.perf_counter()
-            subprocess.run([str(binary), "-o", str(out), "--quiet", "--threads", str(t), *args], check=True)
-            walls[t].append(time.perf_counter() - t0)
+            subprocess.run([*cmd, "-o", str(out), "--quiet", *args], check=True, env=env)
+            walls[c].append(time.perf_counter() - t0)
             manifest = json.loads((out / "manifest.json").read_text())
-            assert manifest["timings"]["threads"] == t
-            loops[t].append(manifest["timings"]["run"])
+            assert manifest["timings"]["threads"] == (1 if c == RANKS else c)
+            assert manifest["timings"].get("ranks", 1) == (2 if c == RANKS else 1)
+            loops[c].append(manifest["timings"]["run"])
             got = files_of(out)
             if first is None:
                 first = got
             elif got != first:
-                raise SystemExit(f"{name}: the results on {t} threads differ from those on 1")
-        log(f"  snndsl {name} pair {k + 1}/{pairs}: loop " + ", ".join(f"{t} thr {loops[t][-1]:.3f} s" for t in THREADS))
-    return dict(loop={t: loops[t] for t in THREADS}, wall={t: walls[t] for t in THREADS})
+                raise SystemExit(f"{name}: the results on {label(c)} differ from those on 1 thread")
+        log(f"  snndsl {name} round {k + 1}/{pairs}: loop " + ", ".join(f"{label(c)} {loops[c][-1]:.3f} s"
+                                                                      for c in configs))
+    return dict(loop=loops, wall=walls)
 
 
 def brian2_worker(name: str, threads: int, project: Path) -> None:
@@ -200,8 +220,38 @@ def report(data: dict) -> str:
         two = median(data["models"]["cuba_8000"]["snndsl"]["loop"]["2"])
         L += ["", f"Weak scaling of CUBA: 4000 neurons on 1 thread {one:.3f} s, 8000 neurons (the same inputs per "
                   f"neuron) on 2 threads {two:.3f} s: {100 * one / two:.0f} % efficiency."]
+    ranked = {name: r for name, r in data["models"].items() if RANKS in r["snndsl"]["loop"]}
+    if ranked:
+        L += ["", "### Ranks: 2 MPI ranks of one thread each (`snndsl run --ranks 2`), the same runs", "",
+              "| model | one process | 2 ranks | speed-up | efficiency | whole process: one / 2 ranks | "
+              "2 ranks vs 2 threads |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        for name, r in ranked.items():
+            s1, r2, t2 = (median(r["snndsl"]["loop"][c]) for c in ("1", RANKS, "2"))
+            w1, wr = median(r["snndsl"]["wall"]["1"]), median(r["snndsl"]["wall"][RANKS])
+            L.append(f"| {name} | {s1:.3f} s | {r2:.3f} s | {s1 / r2:.2f}x | {50 * s1 / r2:.0f} % | "
+                     f"{w1:.3f} / {wr:.3f} s | {t2 / r2:.2f}x |")
+        if "cuba" in ranked and "cuba_8000" in ranked:
+            one = median(ranked["cuba"]["snndsl"]["loop"]["1"])
+            two = median(ranked["cuba_8000"]["snndsl"]["loop"][RANKS])
+            L += ["", f"Weak scaling of CUBA on ranks: 4000 neurons in one process {one:.3f} s, 8000 neurons on 2 "
+                      f"ranks {two:.3f} s: {100 * one / two:.0f} % efficiency."]
+        L += ["", RANK_NOTES]
     L += ["", data.get("notes", NOTES), "", MARK_END, ""]
     return "\n".join(L)
+
+
+RANK_NOTES = """\
+Every rank holds the whole network for now and builds it (setup is not split); each
+step, each rank runs its block of neurons and the synapses onto them, the spikes are
+exchanged (one `MPI_Allgatherv` a spiking group and step), and what a loop reads at other
+ranks' elements is made whole before it (passes/distribute.py). Every 2-rank run gave the
+same files, byte for byte, as one process. The whole process on ranks includes mpiexec's
+start (about 1.1 s here), which a longer run pays once. Where ranks lose to threads: in
+the STDP models, `on post` brings the presynaptic traces to the current time on every
+rank for every postsynaptic spike (so that they round alike everywhere), work as large
+as all of `on pre`'s and not split; CUBA's steps (about 6 us) carry 4 collectives (a count
+and a list a spiking group), about 1.3 us each here. Noise and Brunel, whose steps are
+mostly per-neuron work, scale as on threads."""
 
 
 NOTES = """\
@@ -225,7 +275,11 @@ This virtual machine's second core is not always its own: in some minutes every
 two-thread run, snndsl's and Brian2's alike, takes about twice as long (CUBA on 2 threads
 0.16 s or 0.36 s, Brian2's 0.31 s or 0.72 s, from one minute to the next, the 1-thread
 runs unchanged). Two runs of this script at 20:50 and 20:52 UTC fell in that regime
-(forum 1e6 1.22x and 1.30x, 1e7 1.66x and 1.68x); the table is a run that did not."""
+(forum 1e6 1.22x and 1.30x, 1e7 1.66x and 1.68x). So did both runs of CUBA on 2026-12-03
+(07:05 and 07:10 UTC, the table's): snndsl 0.12 s on 1 thread and 0.32 s on 2, Brian2 0.39
+s and 0.73 s, where the day before, out of that regime, they were 0.12 / 0.15 s and 0.33 /
+0.30 s. The 2 ranks, two processes that wait for each other in MPI's collectives and not
+at OpenMP's barriers, ran CUBA in 0.17 s in both runs."""
 
 
 def plot(data: dict, path: Path) -> None:
@@ -237,22 +291,25 @@ def plot(data: dict, path: Path) -> None:
     x = np.arange(len(names))
     s = [median(data["models"][n]["snndsl"]["loop"]["1"]) / median(data["models"][n]["snndsl"]["loop"]["2"])
          for n in names]
-    ax.bar(x - 0.2, s, 0.4, label="snndsl")
+    ax.bar(x - 0.27, s, 0.27, label="snndsl, 2 threads")
+    r = [median(data["models"][n]["snndsl"]["loop"]["1"]) / median(data["models"][n]["snndsl"]["loop"][RANKS])
+         if RANKS in data["models"][n]["snndsl"]["loop"] else 0 for n in names]
+    ax.bar(x, r, 0.27, label="snndsl, 2 ranks (MPI)")
     def brian2(n: str) -> float:
         b = data["models"][n].get("brian2")
         key = "net" if n == "cuba" else "wall"  # as in the table
         return median(b[key]["1"]) / median(b[key]["2"]) if b else 0
 
     b = [brian2(n) for n in names]
-    ax.bar(x + 0.2, b, 0.4, label="Brian2 standalone (OpenMP)")
+    ax.bar(x + 0.27, b, 0.27, label="Brian2 standalone, 2 threads (OpenMP)")
     ax.axhline(1, color="k", lw=0.8)
     ax.axhline(1.6, color="C2", lw=0.8, ls="--", label="80 % efficiency")
     ax.set_xticks(x, names)
-    ax.set_ylabel("speed-up, 2 threads over 1")
-    ax.set_ylim(0, 2.1)
-    ax.legend(fontsize=8, loc="upper left")
-    ax.set_title("2 threads over 1, 2-core machine (snndsl: loop; Brian2: CUBA loop,\nforum whole process; "
-                 "0: not measured)", fontsize=10)
+    ax.set_ylabel("speed-up over one thread")
+    ax.set_ylim(0, 2.6)
+    ax.legend(fontsize=8, loc="upper left", ncol=2)
+    ax.set_title("2 threads or ranks over 1, 2-core machine (snndsl: loop; Brian2: CUBA loop,\nforum whole "
+                 "process; 0: not measured)", fontsize=10)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -272,6 +329,7 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--models", default="cuba,cuba_8000,forum_1e6,forum_1e7,noise_4000,brunel")
     ap.add_argument("--brian2", action="store_true", help="Brian2 standalone on 1 and 2 OpenMP threads too")
+    ap.add_argument("--no-ranks", action="store_true", help="leave out the runs on 2 MPI ranks")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--worker"), ap.add_argument("--threads", type=int), ap.add_argument("--project")
     args = ap.parse_args()
@@ -295,7 +353,7 @@ def main() -> None:
             for name in args.models.split(","):
                 path, extra = srcs[name]
                 log(f"{name}:")
-                r = {"snndsl": bench_snndsl(name, path, extra, args.pairs, tmp),
+                r = {"snndsl": bench_snndsl(name, path, extra, args.pairs, tmp, not args.no_ranks),
                      "measured": f"{data['date']} with `{data['command']}`"}
                 if args.brian2 and name in ("cuba", "forum_1e6"):
                     r["brian2"] = bench_brian2(name, args.pairs, tmp)

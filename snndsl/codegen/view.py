@@ -1715,6 +1715,9 @@ if (sim->failed) return -1;"""
         lines.append("snn_sb_json_double(sb, sim->wall_run);")
         lit(', "threads": ')
         lines.append("snn_sb_printf(sb, \"%d\", sim->threads);")
+        if m.ranks:
+            lit(', "ranks": ')
+            lines.append("snn_sb_printf(sb, \"%d\", sim->ranks);")
         lit("}\n}\n")
         return "\n".join(lines)
 
