@@ -547,6 +547,14 @@ class Group:
     def var(self, name: str) -> StateVar | None:
         return next((v for v in self.vars if v.name == name), None)
 
+    @property
+    def in_pre_order(self) -> bool:
+        """Synapses numbered in presynaptic order (synapse s is the s-th of the
+        presynaptic index): those a connect rule makes in one loop over i.
+        Not those loaded from data, nor several connects' (each line's after
+        the last's: `connect: i == 2` then `connect: i == 0`)."""
+        return self.kind == "synapses" and self.connect not in ("data", "several")
+
 
 @dataclass(frozen=True, slots=True)
 class Monitor:

@@ -200,6 +200,9 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
         if getattr(k, "share", "none") not in ("none", share(k, groups) or "none"):
             raise InternalError(f"IR verification failed: threads share the kernel {type(k).__name__} of "
                                 f"{k.target} as {k.share!r}, which would change its results")
+        if isinstance(k, ir.SynapseEvents) and k.in_pre_order and not g.in_pre_order:
+            raise InternalError(f"IR verification failed: the on {k.event} kernel of {k.target} takes its "
+                                "synapses as numbered in presynaptic order, which they are not")
         if isinstance(k, ir.SynapseEvents) and k.once_aside and not once_aside(k):
             raise InternalError(f"IR verification failed: the on {k.event} kernel of {k.target} runs its code "
                                 "once per spike beside code that touches the same values")

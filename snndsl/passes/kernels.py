@@ -112,10 +112,9 @@ def kernel(task: ir.Task, g: ir.Group) -> ir.Kernel | None:
         body, once = (g.on_pre, g.on_pre_spike) if event == "pre" else (g.on_post, g.on_post_spike)
         if not (body or once):
             return None
-        # synapses made by a loop over i are numbered in presynaptic order
         return ir.SynapseEvents(target=g.name, event=event, body=body, once=once,
                                 delay=g.delay_kind if event == "pre" else "none",
-                                in_pre_order=event == "pre" and g.connect != "data", span=g.span)
+                                in_pre_order=event == "pre" and g.in_pre_order, span=g.span)
     if task.kind == "reset":
         return ir.Reset(target=g.name, body=g.reset, span=g.span) if g.reset else None
     raise AssertionError(task.kind)

@@ -253,3 +253,29 @@ def test_several_connects_add_up_as_in_brian2(tmp_path):
     i, j = res.saved_indices["s"]
     np.testing.assert_array_equal(i, np.asarray(S.i))
     np.testing.assert_array_equal(j, np.asarray(S.j))
+
+
+def test_several_connects_out_of_presynaptic_order_deliver_each_spike_to_its_own_synapses(tmp_path):
+    """`connect: i == 2` then `connect: i == 0`: synapses 0-2 leave neuron 2,
+    3-5 neuron 0, so their numbers are not in presynaptic order; each spike
+    still reaches its own neuron's synapses (the C and the reference once took
+    synapse numbers for presynaptic order here), as in Brian2, exactly."""
+    import brian2 as b2
+    path = tmp_path / "unordered.snn"
+    path.write_text("dt = 0.1 ms\nneurons G[3]:\n    dv/dt = (1.5 - v) / (10 ms) + 0.1 * i / (10 ms) : 1\n"
+                    "    threshold: v > 1\n    reset: v = 0\nneurons H[3]:\n    v : 1\n"
+                    "synapses S: G -> H:\n    connect: i == 2\n    connect: i == 0\n    w : 1\n"
+                    "    on pre: w += 1 + i\nphase p:\n    run 30 ms\n    save S.w as w\n")
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    G = b2.NeuronGroup(3, "dv/dt = (1.5 - v) / (10*ms) + 0.1 * i / (10*ms) : 1", threshold="v > 1",
+                       reset="v = 0", method="exact")
+    H = b2.NeuronGroup(3, "v : 1")
+    S = b2.Synapses(G, H, "w : 1", on_pre="w += 1 + i")
+    S.connect("i == 2")
+    S.connect("i == 0")
+    b2.Network(G, H, S).run(30 * b2.ms)
+    assert list(S.w) == [9, 9, 9, 2, 2, 2]  # neuron 2 spiked 3 times, neuron 0 twice
+    for backend in ("c", "reference"):
+        np.testing.assert_array_equal(snndsl.compile(path, backend=backend).run().saved["w"], np.asarray(S.w))
