@@ -2218,6 +2218,10 @@ int snn_connect_pairs(const snn_array *a, int64_t n_pre, int64_t n_post, const c
         return fail(err, errlen, "%s: error[E0601]: data '%s' must have shape (n, 2) to connect from it",
                            site, name);
     int64_t n = (int64_t)a->shape[0];
+    if (n > SNN_MAX_SYNAPSES)
+        return fail(err, errlen, "%s: error[E0601]: data '%s' has %lld rows: snndsl numbers a group's synapses "
+                                 "with 32-bit integers, at most %lld", site, name, (long long)n,
+                    (long long)SNN_MAX_SYNAPSES);
     for (int64_t k = 0; k < n; k++) {
         double i = a->data[2 * k], j = a->data[2 * k + 1];
         if (i != floor(i) || j != floor(j) || i < 0 || j < 0 || i >= (double)n_pre || j >= (double)n_post)
@@ -2241,18 +2245,20 @@ int snn_connect_pairs(const snn_array *a, int64_t n_pre, int64_t n_post, const c
 }
 
 static int snn_index_one(int64_t nsyn, const int32_t *end, const int32_t *far, int64_t n,
-                         int64_t **start, int64_t **syn, int32_t **other, char *err, size_t errlen)
+                         int64_t **start, int32_t **syn, int32_t **other, char *err, size_t errlen)
 {
     *start = snn_calloc_n(n + 1, sizeof **start, err, errlen);
-    *syn = *start ? snn_calloc_n(nsyn, sizeof **syn, err, errlen) : NULL;
+    if (!*start) return -1;
+    for (int64_t s = 0; s < nsyn; s++) (*start)[end[s] + 1]++;
+    for (int64_t k = 0; k < n; k++) (*start)[k + 1] += (*start)[k];
+    if (!syn) return 0;  /* numbered in this end's order: the lists are the ranges themselves */
+    *syn = snn_calloc_n(nsyn, sizeof **syn, err, errlen);
     *other = *syn ? snn_calloc_n(nsyn, sizeof **other, err, errlen) : NULL;
     int64_t *fill = *other ? snn_calloc_n(n, sizeof *fill, err, errlen) : NULL;
     if (!fill) return -1;  /* what was allocated is the caller's to free, as on success */
-    for (int64_t s = 0; s < nsyn; s++) (*start)[end[s] + 1]++;
-    for (int64_t k = 0; k < n; k++) (*start)[k + 1] += (*start)[k];
     for (int64_t s = 0; s < nsyn; s++) {
         int64_t p = (*start)[end[s]] + fill[end[s]]++;
-        (*syn)[p] = s;
+        (*syn)[p] = (int32_t)s;
         (*other)[p] = far[s];
     }
     free(fill);
@@ -2260,11 +2266,22 @@ static int snn_index_one(int64_t nsyn, const int32_t *end, const int32_t *far, i
 }
 
 int snn_index_synapses(int64_t nsyn, const int32_t *pre, const int32_t *post, int64_t n_pre, int64_t n_post,
-                       int64_t **pre_start, int64_t **pre_syn, int32_t **pre_other,
-                       int64_t **post_start, int64_t **post_syn, int32_t **post_other, char *err, size_t errlen)
+                       int64_t **pre_start, int32_t **pre_syn, int32_t **pre_other,
+                       int64_t **post_start, int32_t **post_syn, int32_t **post_other, char *err, size_t errlen)
 {
-    *post_start = *post_syn = NULL;
-    *post_other = NULL;
+    *post_start = NULL;
+    *post_syn = *post_other = NULL;
+    if (nsyn > SNN_MAX_SYNAPSES) {
+        snprintf(err, errlen, "%lld synapses in one group: snndsl numbers them with 32-bit integers, at most "
+                 "%lld", (long long)nsyn, (long long)SNN_MAX_SYNAPSES);
+        return -1;
+    }
+    if (!pre_syn)  /* in presynaptic order, as the caller says: a compiler bug if not */
+        for (int64_t s = 1; s < nsyn; s++)
+            if (pre[s] < pre[s - 1]) {
+                snprintf(err, errlen, "internal error: synapse %lld is not in presynaptic order", (long long)s);
+                return -1;
+            }
     if (snn_index_one(nsyn, pre, post, n_pre, pre_start, pre_syn, pre_other, err, errlen)) return -1;
     return snn_index_one(nsyn, post, pre, n_post, post_start, post_syn, post_other, err, errlen);
 }
@@ -2357,30 +2374,58 @@ int snn_rank_owner(int64_t e, int64_t n, int ranks)
 #ifdef SNN_MPI
 #include <mpi.h>
 
-int64_t snn_rank_spikes(int32_t *spikes, int64_t count, int ranks, char *err, size_t errlen)
+int snn_rank_spikes(int ngroups, int32_t *const *spikes, int64_t *const *counts, int ranks, char *err,
+                    size_t errlen)
 {
-    if (ranks == 1) return count;
-    int *counts = malloc(2 * (size_t)ranks * sizeof *counts);
-    int32_t *mine = malloc(((size_t)count + 1) * sizeof *mine);
-    if (!counts || !mine) {
-        free(counts);
-        free(mine);
-        snprintf(err, errlen, "out of memory exchanging spikes between ranks");
-        return -1;
+    if (ranks == 1) return 0;
+    int64_t mine = 0;
+    for (int g = 0; g < ngroups; g++) mine += *counts[g];
+    int *all = malloc(((size_t)ranks * (size_t)(ngroups + 2)) * sizeof *all);
+    int32_t *sent = malloc(((size_t)mine + 1) * sizeof *sent);
+    int32_t *whole = NULL;
+    if (!all || !sent) goto oom;
+    int *mine_by_group = all + (size_t)ranks * (size_t)ngroups, *cursor = mine_by_group + ranks;  /* scratch */
+    int *each = malloc((size_t)ngroups * sizeof *each);
+    if (!each) goto oom;
+    for (int g = 0; g < ngroups; g++) each[g] = (int)*counts[g];
+    MPI_Allgather(each, ngroups, MPI_INT, all, ngroups, MPI_INT, MPI_COMM_WORLD);  /* rank r, group g: all[r G + g] */
+    free(each);
+    int64_t at = 0;
+    for (int g = 0; g < ngroups; g++) {
+        memcpy(sent + at, spikes[g], (size_t)*counts[g] * sizeof *sent);
+        at += *counts[g];
     }
-    int *displs = counts + ranks;
-    int c = (int)count;
-    MPI_Allgather(&c, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD);
     int64_t total = 0;
     for (int r = 0; r < ranks; r++) {
-        displs[r] = (int)total;
-        total += counts[r];
+        int from_r = 0;
+        for (int g = 0; g < ngroups; g++) from_r += all[(size_t)r * ngroups + g];
+        mine_by_group[r] = from_r;  /* what rank r sends, all its groups */
+        cursor[r] = (int)total;
+        total += from_r;
     }
-    memcpy(mine, spikes, (size_t)count * sizeof *mine);
-    MPI_Allgatherv(mine, c, MPI_INT32_T, spikes, counts, displs, MPI_INT32_T, MPI_COMM_WORLD);
-    free(mine);
-    free(counts);
-    return total;
+    whole = malloc(((size_t)total + 1) * sizeof *whole);
+    if (!whole) goto oom;
+    MPI_Allgatherv(sent, (int)mine, MPI_INT32_T, whole, mine_by_group, cursor, MPI_INT32_T, MPI_COMM_WORLD);
+    for (int g = 0; g < ngroups; g++) {  /* each group's list: its part from each rank, in rank order */
+        int64_t n = 0;
+        for (int r = 0; r < ranks; r++) {
+            const int part = all[(size_t)r * ngroups + g];
+            memcpy(spikes[g] + n, whole + cursor[r], (size_t)part * sizeof *whole);
+            cursor[r] += part;
+            n += part;
+        }
+        *counts[g] = n;
+    }
+    free(whole);
+    free(sent);
+    free(all);
+    return 0;
+oom:
+    free(whole);
+    free(sent);
+    free(all);
+    snprintf(err, errlen, "out of memory exchanging spikes between ranks");
+    return -1;
 }
 
 int snn_rank_sync(void *data, size_t size, int64_t first, int64_t n, const int32_t *index, int64_t owner_n,

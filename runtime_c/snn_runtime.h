@@ -347,13 +347,20 @@ int snn_spikegen_sort(int64_t n, const double *idx, int64_t n_idx, const double 
 int snn_connect_pairs(const snn_array *a, int64_t n_pre, int64_t n_post, const char *name, const char *site,
                       int64_t *nsyn, int32_t **pre, int32_t **post, char *err, size_t errlen);
 
+//! The most synapses one group holds: their numbers are int32, as Brian2's.
+#define SNN_MAX_SYNAPSES INT64_C(2147483647)
+
 //! For each presynaptic neuron the list of its synapses, in synapse order
 //! (CSR: pre_start[n_pre + 1], pre_syn[nsyn]), and beside each the neuron at
 //! the synapse's other end (pre_other), so a pathway reads it sequentially;
-//! the same for postsynaptic neurons. Arrays malloc'ed.
+//! the same for postsynaptic neurons. Arrays malloc'ed. pre_syn and pre_other
+//! NULL: the synapses are numbered in presynaptic order (pre ascending; an
+//! error if not), so neuron i's are pre_start[i] .. pre_start[i + 1] and
+//! their postsynaptic neurons post[] there: only pre_start is built.
+//! More than SNN_MAX_SYNAPSES synapses is an error.
 int snn_index_synapses(int64_t nsyn, const int32_t *pre, const int32_t *post, int64_t n_pre, int64_t n_post,
-                       int64_t **pre_start, int64_t **pre_syn, int32_t **pre_other,
-                       int64_t **post_start, int64_t **post_syn, int32_t **post_other, char *err, size_t errlen);
+                       int64_t **pre_start, int32_t **pre_syn, int32_t **pre_other,
+                       int64_t **post_start, int32_t **post_syn, int32_t **post_other, char *err, size_t errlen);
 
 //! 1 if other[start[k] .. start[k + 1]) is ascending (not strictly) for every k < n, else 0.
 int64_t snn_rows_ascending(const int64_t *start, const int32_t *other, int64_t n);
@@ -473,10 +480,13 @@ int64_t snn_check_slots(const snn_buf *slots, int64_t n, int64_t hi);
 int snn_rank_owner(int64_t e, int64_t n, int ranks);
 
 #ifdef SNN_MPI
-//! The rank's spikes spikes[0..count) (ascending, in its block) become the
-//! spikes of every rank, in rank order -- ascending, as one process lists
-//! them; returns their number. `spikes` has room for the whole group.
-int64_t snn_rank_spikes(int32_t *spikes, int64_t count, int ranks, char *err, size_t errlen);
+//! The spikes of `ngroups` groups: group g's list spikes[g][0..*counts[g]),
+//! the rank's own (ascending, in its block), becomes every rank's whole list,
+//! in rank order -- ascending, as one process lists them -- and *counts[g]
+//! its length; one exchange for all the groups. Each list has room for the
+//! whole group. 0, or -1 with a message in err.
+int snn_rank_spikes(int ngroups, int32_t *const *spikes, int64_t *const *counts, int ranks, char *err,
+                    size_t errlen);
 //! Make the elements [first, first + n) of the array `data` (elements of
 //! `size` bytes) whole on every rank: element e is valid on the rank owning
 //! index[e] (e where `index` is NULL) among the blocks of [0, owner_n);

@@ -177,3 +177,33 @@ def test_a_default_computed_from_a_set_parameter_must_be_finite(tmp_path):
         snndsl.compile(path).run(params={"a": "0"})
     ok = snndsl.compile(path).run(params={"a": "2"})
     assert np.isclose(ok.manifest["params"]["b"]["value"], 0.5)
+
+
+# ---- synapse numbers: int32, as in Brian2 --------------------------------------
+
+MANY_SYNAPSES = """\
+neurons G[50000]:
+    v : 1
+synapses S: G -> G:
+    connect: all
+    w : 1
+phase a:
+    run 1 ms
+"""
+
+
+def test_more_synapses_than_int32_numbers_is_an_error_before_any_is_made(tmp_path):
+    """50,000 x 50,000 = 2.5e9 synapses: past 2**31 - 1, refused at the connect
+    at once (the count is known before the pairs are made). Before, the int32
+    synapse numbers of a queue of per-synapse delays could wrap silently."""
+    path = _write(tmp_path, MANY_SYNAPSES)
+    _fails(_run(path), "model.snn:3:1: error[E0601]: connect makes more than 2147483647 synapses in 'S'",
+           "32-bit integers")
+
+
+def test_a_rule_far_below_the_synapse_bound_is_accepted(tmp_path):
+    """The bound costs nothing below it: one-to-one onto 1e6 neurons runs."""
+    path = _write(tmp_path, MANY_SYNAPSES.replace("G[50000]", "G[1000000]").replace("connect: all",
+                                                                                   "connect: one_to_one"))
+    proc = _run(path)
+    assert proc.returncode == 0, proc.stderr

@@ -283,7 +283,7 @@ cases = {{
     "S.post negative": put("S.post", 0, "<i", -1),
     "T.pre_start decreasing": put("T.pre_start", 1, "<q", 5),
     "T.pre_start past the synapses": put("T.pre_start", 3, "<q", 99),
-    "S.pre_syn out of range": put("S.pre_syn", 0, "<q", 1 << 40),
+    "S.post_syn out of range": put("S.post_syn", 0, "<i", 1 << 30),
     "S.post_other out of range": put("S.post_other", 3, "<i", 77),
     "G.nspikes too many": put("G.nspikes", 0, "<q", 1000),
     "inp.spikes out of range": put("inp.spikes", 0, "<i", 9, put("inp.nspikes", 0, "<q", 1)),

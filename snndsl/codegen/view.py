@@ -515,7 +515,15 @@ class _Builder:
                     "                      sim->err, sizeof sim->err)) return snn_failed(sim);\n"
                     + shift + self.index_synapses(g))
         what = c_string(f"connecting {g.name}")
-        push = f"""if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {{
+        too_many = (f'"%s: error[E0601]: connect makes more than %lld synapses in \'{g.name}\': snndsl numbers a '
+                    f'group\'s synapses with 32-bit integers", {c_string(_site(g.span))}, (long long)SNN_MAX_SYNAPSES')
+        push = f"""if (ii.len == (size_t)SNN_MAX_SYNAPSES) {{
+    snn_buf_free(&ii);
+    snn_buf_free(&jj);
+    snn_progress_finish(&sim->progress);
+    return snn_fail(sim, {too_many});
+}}
+if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {{
     const size_t made = ii.len;
     snn_buf_free(&ii);
     snn_buf_free(&jj);
@@ -535,7 +543,8 @@ class _Builder:
             loop = self.connect_loop(k, g, push, what)
         reserve = ""
         if k.rule == "all":  # the exact count: one allocation, and a clear error if it cannot be had
-            reserve = f"""if (snn_buf_reserve(&ii, (size_t)({n_i} * {n_j})) || snn_buf_reserve(&jj, (size_t)({n_i} * {n_j}))) {{
+            reserve = f"""if ((double){n_i} * (double){n_j} > (double)SNN_MAX_SYNAPSES) return snn_fail(sim, {too_many});
+if (snn_buf_reserve(&ii, (size_t)({n_i} * {n_j})) || snn_buf_reserve(&jj, (size_t)({n_i} * {n_j}))) {{
     snn_buf_free(&ii);
     snn_buf_free(&jj);
     return snn_fail(sim, "out of memory while connecting {g.name} (%lld synapses)", (long long)({n_i} * {n_j}));
@@ -680,12 +689,24 @@ if (_hi > {j_end}) _hi = {j_end};
 
     def index_synapses(self, g: ir.Group) -> str:
         S, pre, post = self.g(g.name), self.g(g.source), self.g(g.target)
+        pre_lists = "NULL, NULL" if g.in_pre_order else f"&{S}.pre_syn, &{S}.pre_other"
         return (f"if (snn_index_synapses({S}.n, {S}.pre, {S}.post, {pre}.n, {post}.n,\n"
-                f"                       &{S}.pre_start, &{S}.pre_syn, &{S}.pre_other,\n"
+                f"                       &{S}.pre_start, {pre_lists},\n"
                 f"                       &{S}.post_start, &{S}.post_syn, &{S}.post_other,\n"
                 "                       sim->err, sizeof sim->err)) return snn_failed(sim);\n"
-                f"{S}.pre_sorted = snn_rows_ascending({S}.pre_start, {S}.pre_other, {pre}.n);\n"
+                f"{S}.pre_sorted = snn_rows_ascending({S}.pre_start, {self.other_end(g, 'pre')}, {pre}.n);\n"
                 f"{S}.post_sorted = snn_rows_ascending({S}.post_start, {S}.post_other, {post}.n);")
+
+    def other_end(self, g: ir.Group, end: str) -> str:
+        """The array of the far end's neurons beside `end`'s synapse lists: in
+        presynaptic order, the presynaptic lists are the synapses themselves,
+        and their postsynaptic neurons `post`."""
+        S = self.g(g.name)
+        return f"{S}.post" if end == "pre" and g.in_pre_order else f"{S}.{end}_other"
+
+    def synapse_at(self, g: ir.Group, end: str, p: str) -> str:
+        """The synapse at position `p` of `end`'s synapse lists."""
+        return p if end == "pre" and g.in_pre_order else f"{self.g(g.name)}.{end}_syn[{p}]"
 
     def element_loop(self, g: ir.Group, body, span, what: str, where: ir.Expr | None = None,
                      lo: str | None = None, hi: str | None = None, reductions=None, guard: bool = False) -> str:
@@ -925,7 +946,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         g = self.groups[k.target]
         G = self.g(g.name)
         if k.cond is None:
-            return f"{G}.nspikes = 0;"
+            return f"{G}.nspikes = 0;" + self.rank_exchange(k.exchange)
         ctx = self.ctx(g, k.span)
         rng = self.keyed(k.cond, ctx, "_i", indent="    ")
         # the group's arrays through local restrict pointers, as in state_update
@@ -979,7 +1000,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     int32_t *const restrict spikes = {G}.spikes;
     const int64_t _n = {G}.n;
 {self._indent(found, 4)}
-}}"""
+}}""" + self.rank_exchange(k.exchange)
 
     @staticmethod
     def wait_barrier(k) -> str:
@@ -1009,6 +1030,19 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
 {self._indent(whole, 4)}
 }}"""
 
+    def rank_exchange(self, groups: tuple[str, ...]) -> str:
+        """After the groups' spikes were listed by each rank for its block: one
+        exchange makes every list whole (passes/distribute.py: `exchange`)."""
+        if not groups:
+            return ""
+        lists = ", ".join(f"{self.g(name)}.spikes" for name in groups)
+        counts = ", ".join(f"&{self.g(name)}.nspikes" for name in groups)
+        return f"""\n{{ /* every rank the whole spike lists of {", ".join(groups)} */
+    int32_t *const _lists[] = {{{lists}}};
+    int64_t *const _counts[] = {{{counts}}};
+    if (snn_rank_spikes({len(groups)}, _lists, _counts, sim->ranks, sim->err, sizeof sim->err)) {{ sim->failed = 1; return; }}
+}}"""
+
     def spike_list(self, G: str, test, share: str, work: str, ranks: str = "") -> str:
         """The spikes of the elements [0, _n) of group `G` into `spikes`:
         `test(lo, hi)` is the loop that appends the spiking elements of [lo, hi)
@@ -1022,13 +1056,11 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     {G}.nspikes = n;
 }}"""
         if ranks == "block":
-            # each rank its block, then every rank the whole list, in rank order: ascending
+            # each rank its block; the kernel's `exchange` then makes the lists whole
             first, end = self.rank_block("_n")
             return f"""{{
     int64_t n = 0;
 {self._indent(test(first, end), 4)}
-    n = snn_rank_spikes(spikes, n, sim->ranks, sim->err, sizeof sim->err);
-    if (n < 0) {{ sim->failed = 1; return; }}
     {G}.nspikes = n;
 }}"""
         if share != "elements":
@@ -1170,7 +1202,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     int32_t *const restrict spikes = {G}.spikes;
     const int64_t _n = {G}.n;
 {self._indent(self.spike_list(G, test, k.share, "SNN_THRESHOLD_WORK", k.ranks), 4)}
-}}"""
+}}""" + self.rank_exchange(k.exchange)
 
     def pathway(self, k: ir.Kernel) -> str:
         """For each spike of the pre (post) neurons: the per-neuron trace
@@ -1192,7 +1224,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             return f"""for (int64_t k = 0; k < {src}.nspikes; k++) {{ /* {g.name}: queue each synapse's spike */
     const int64_t _i = {src}.spikes[k];
     for (int64_t _p = {S}.pre_start[_i]; _p < {S}.pre_start[_i + 1]; _p++) {{
-        const int64_t _s = {S}.pre_syn[_p];
+        const int64_t _s = {self.synapse_at(g, "pre", "_p")};
         snn_buf *slot = &{S}.ring[(_step + {S}.delay_steps[_s]) & ({S}.ring_size - 1)];
         if (slot->len == slot->cap && snn_buf_reserve(slot, 1)) {{
             snn_fail(sim, "out of memory in the spike queue of {g.name}");
@@ -1226,7 +1258,8 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         if once:
             head = once_rng + self.p.stmts(once, ctx, "    ") + "\n"
         # in presynaptic order, the presynaptic index list is the identity and is skipped
-        syn = "_p" if k.in_pre_order else f"{S}.{event}_syn[_p]"
+        syn = self.synapse_at(g, event, "_p")
+        far_ends = self.other_end(g, event)
         # (whether it advances traces, its code): the loops over each spike's synapses
         parts = [(advances, text) for advances, part, text in (
             (True, k.advance, self.p.stmts(k.advance, ctx, "        ")), (False, body, code)) if part]
@@ -1235,7 +1268,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             """One loop of `text` over the synapses _p in [lo, hi) of spike `me`."""
             return f"""    for (int64_t _p = {lo}; _p < {hi}; _p++) {{
         const int64_t _s = {syn};
-        const int64_t {other} = {S}.{event}_other[_p];
+        const int64_t {other} = {far_ends}[_p];
 {skip}        (void)_i; (void)_j; (void)_s;
 {text}
     }}
@@ -1256,8 +1289,8 @@ for (int64_t k = 0; k < nspikes; k++) {{
     const int64_t {me} = spikes[k];
     int64_t _p0 = {S}.{event}_start[{me}], _p1 = {S}.{event}_start[{me} + 1];
     if (_sorted) {{
-        _p0 = snn_lower_bound({S}.{event}_other, _p0, _p1, _lo);
-        _p1 = snn_lower_bound({S}.{event}_other, _p0, _p1, _hi);
+        _p0 = snn_lower_bound({far_ends}, _p0, _p1, _lo);
+        _p1 = snn_lower_bound({far_ends}, _p0, _p1, _hi);
     }}
 {within.rstrip()}
 }}"""
@@ -1772,15 +1805,14 @@ if (sim->failed) return -1;"""
             if g.kind != "synapses":
                 continue
             pre, post = self.g(g.source), self.g(g.target)
-            # a spike queue holds synapse numbers as int32
-            most = "INT32_MAX" if g.delay_kind == "heterogeneous" else "INT64_MAX - 1"
-            size(f"{G}.n >= 0 && {G}.n <= {most}", f"{name}.n")
+            size(f"{G}.n >= 0 && {G}.n <= SNN_MAX_SYNAPSES", f"{name}.n")
             within("i32", f"{G}.pre", f"{G}.n", "0", f"{pre}.n", f"{name}.pre")
             within("i32", f"{G}.post", f"{G}.n", "0", f"{post}.n", f"{name}.post")
             for end, near, far in (("pre", pre, post), ("post", post, pre)):
                 check(f"snn_check_offsets({G}.{end}_start, {near}.n, {G}.n)", f"{name}.{end}_start")
-                within("i64", f"{G}.{end}_syn", f"{G}.n", "0", f"{G}.n", f"{name}.{end}_syn")
-                within("i32", f"{G}.{end}_other", f"{G}.n", "0", f"{far}.n", f"{name}.{end}_other")
+                if end == "post" or not g.in_pre_order:
+                    within("i32", f"{G}.{end}_syn", f"{G}.n", "0", f"{G}.n", f"{name}.{end}_syn")
+                    within("i32", f"{G}.{end}_other", f"{G}.n", "0", f"{far}.n", f"{name}.{end}_other")
             if g.delay_kind == "homogeneous":
                 size(ring.format(G), f"{name}.ring_size")
                 size(f"{G}.delay_steps >= 0 && {G}.delay_steps < {G}.ring_size", f"{name}.delay_steps")

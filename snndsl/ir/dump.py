@@ -171,8 +171,9 @@ def kernel(k: ir.Kernel) -> list[str]:
     if getattr(k, "share", "none") != "none":
         head += f"  [threads: {k.share}{'' if getattr(k, 'wait', True) else ', no barrier after'}]"
     if k.ranks:
-        head += f"  [ranks: {k.ranks}" + (", whole first: " + ", ".join(f"{g}.{v}" for g, v in k.gather)
-                                          if k.gather else "") + "]"
+        head += (f"  [ranks: {k.ranks}" + (", whole first: " + ", ".join(f"{g}.{v}" for g, v in k.gather)
+                                           if k.gather else "")
+                 + (", then the spikes of " + ", ".join(k.exchange) + " exchanged" if k.exchange else "") + "]")
     out = [f"    {head}"]
     if getattr(k, "refractory", None) is not None:
         kind = f" ({k.refractory_kind})" if isinstance(k, ir.Update) else ""

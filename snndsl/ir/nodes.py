@@ -629,9 +629,13 @@ class Kernel:
     # built for ranks (MPI; passes/distribute.py): how the ranks split it --
     # 'block' (each its block of elements), 'far' / 'near' (a pathway's
     # synapses by the rank of their postsynaptic neuron), 'all' (every rank
-    # all of it) -- and the arrays made whole on every rank before it
+    # all of it) -- and the arrays made whole on every rank before it; a
+    # kernel that lists spikes by blocks ends with `exchange`: the groups whose
+    # lists every rank then gets whole (its own, and those of the block
+    # kernels just before it, in one exchange)
     ranks: str = ""
     gather: tuple[tuple[str, str], ...] = ()
+    exchange: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -126,14 +126,17 @@ def fields(g: ir.Group, precision: str, poisson_skips: bool) -> tuple[Field, ...
                     Field("ring", "internal", "snn_buf", slots, "queue",
                           "synapses whose spike arrives in each of the next steps")]
         for end, group, other in (("pre", g.source, "post"), ("post", g.target, "pre")):
-            out += [Field(f"{end}_start", "internal", "int64_t", _n(group, 1), "array",
-                          f"synapses of each {end}synaptic neuron"),
-                    Field(f"{end}_syn", "internal", "int64_t", _n(g.name), "array"),
-                    Field(f"{end}_other", "internal", "int32_t", _n(g.name), "array",
-                          f"... and their {other}synaptic neurons, in that order"),
-                    Field(f"{end}_sorted", "internal", "int64_t", None, "scalar",
-                          f"1 if those are ascending for each {end}synaptic neuron (threads then split them "
-                          "by binary search)")]
+            out.append(Field(f"{end}_start", "internal", "int64_t", _n(group, 1), "array",
+                             f"synapses of each {end}synaptic neuron"))
+            # numbered in presynaptic order, a neuron's synapses are the range itself, and
+            # their postsynaptic neurons `post` there: no list, no copy (ir.Group.in_pre_order)
+            if end == "post" or not g.in_pre_order:
+                out += [Field(f"{end}_syn", "internal", "int32_t", _n(g.name), "array"),
+                        Field(f"{end}_other", "internal", "int32_t", _n(g.name), "array",
+                              f"... and their {other}synaptic neurons, in that order")]
+            out.append(Field(f"{end}_sorted", "internal", "int64_t", None, "scalar",
+                             f"1 if those are ascending for each {end}synaptic neuron (threads then split them "
+                             "by binary search)"))
     return tuple(out)
 
 

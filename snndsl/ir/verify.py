@@ -111,7 +111,7 @@ def _verify_ranks(m: ir.Module) -> None:
     other build holds none."""
     from snndsl.passes.distribute import MODES, distribute
     if not m.ranks:
-        if m.rank_sync or any(k.ranks or k.gather for k in m.step):
+        if m.rank_sync or any(k.ranks or k.gather or k.exchange for k in m.step):
             raise InternalError("IR verification failed: a build without ranks splits kernels among ranks")
         return
     again = distribute(m)
@@ -119,6 +119,9 @@ def _verify_ranks(m: ir.Module) -> None:
         if k.ranks not in MODES or (k.ranks, k.gather) != (d.ranks, d.gather):
             raise InternalError(f"IR verification failed: ranks run the kernel {type(k).__name__} of {k.target} "
                                 f"as {k.ranks!r} after gathering {k.gather}, not as {d.ranks!r} after {d.gather}")
+        if k.exchange != d.exchange:
+            raise InternalError(f"IR verification failed: after the kernel {type(k).__name__} of {k.target} "
+                                f"ranks exchange the spikes of {k.exchange}, not of {d.exchange}")
     if m.rank_sync != again.rank_sync:
         raise InternalError(f"IR verification failed: a run's end makes {m.rank_sync} whole, not {again.rank_sync}")
 

@@ -12,6 +12,8 @@ time step gets `ranks`:
   step and Poisson inputs, where threads may share them by elements): each
   rank runs its block. A threshold's spikes are then exchanged: every rank
   has the whole list, in the order of the indices (the order of one process).
+  Thresholds one after another in the step are exchanged together, after the
+  last of them (its `exchange`): one exchange for CUBA's two groups, not two.
 - 'far' (`on pre`, where threads may share it by far end): every rank goes
   through every spike and runs the code of the synapses it owns; what runs
   once per spike (a trace stored per presynaptic neuron) runs on every rank.
@@ -258,6 +260,28 @@ def distribute(m: ir.Module) -> ir.Module:
         if parted <= start:
             break
         start |= parted  # growing only: an array taken as cut where it is whole costs a gather, never a value
-    step = tuple(dataclasses.replace(k, ranks=mode, gather=gather)
-                 for k, (mode, _), gather in zip(m.step, plans, gathers))
+    step = tuple(dataclasses.replace(k, ranks=mode, gather=gather, exchange=exchange)
+                 for k, (mode, _), gather, exchange in zip(m.step, plans, gathers, exchanges(m.step, plans)))
     return dataclasses.replace(m, step=step, ranks=True, rank_sync=tuple(sorted(start)))
+
+
+def lists_spikes(k: ir.Kernel, mode: str) -> bool:
+    """A kernel whose ranks list the spikes of their blocks only."""
+    return mode == "block" and isinstance(k, (ir.Threshold, ir.PoissonSpikes))
+
+
+def exchanges(step, plans) -> list[tuple[str, ...]]:
+    """Each kernel's `exchange`: after the last of consecutive kernels that
+    list spikes by blocks, all their groups; nothing between them reads a
+    spike list."""
+    out: list[tuple[str, ...]] = [() for _ in step]
+    run: list[str] = []
+    for n, (k, (mode, _)) in enumerate(zip(step, plans)):
+        if not lists_spikes(k, mode):
+            continue
+        run.append(k.target)
+        later = step[n + 1] if n + 1 < len(step) else None
+        if later is None or not lists_spikes(later, plans[n + 1][0]):
+            out[n] = tuple(run)
+            run = []
+    return out

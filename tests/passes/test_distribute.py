@@ -15,7 +15,7 @@ from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
 from snndsl.ir.dump import dump
 from snndsl.ir.verify import verify
-from snndsl.passes.distribute import distribute
+from snndsl.passes.distribute import distribute, exchanges
 
 NEURONS = """
 dt = 0.1 ms
@@ -133,3 +133,28 @@ def test_verify_refuses_marks_the_rules_do_not_give():
         verify(dataclasses.replace(m, rank_sync=()))
     with pytest.raises(InternalError, match="a build without ranks splits"):
         verify(dataclasses.replace(m, ranks=False))
+
+
+def test_thresholds_one_after_another_exchange_their_spikes_together():
+    """G's and H's thresholds are next to each other in the step: each rank lists
+    its blocks' spikes, and one exchange after H's makes both lists whole."""
+    m = distributed(NEURONS)
+    got = {name(k): k.exchange for k in m.step if isinstance(k, ir.Threshold)}
+    assert got == {"Threshold G": (), "Threshold H": ("G", "H")}
+    assert "threshold H  [threads: elements]  [ranks: block, then the spikes of G, H exchanged]" in dump(m)
+    # a spike monitor between them (it reads G's list whole) ends the run before it
+    plans = [(k.ranks, None) for k in m.step]
+    monitor = ir.RecordSpikes(target="sp")
+    step = list(m.step)
+    at = next(n for n, k in enumerate(step) if name(k) == "Threshold G") + 1
+    step.insert(at, monitor)
+    plans.insert(at, ("all", None))
+    marks_ = dict(zip((name(k) for k in step), exchanges(step, plans)))
+    assert marks_["Threshold G"] == ("G",) and marks_["Threshold H"] == ("H",)
+
+
+def test_verify_refuses_an_exchange_the_rules_do_not_give():
+    m = distributed(NEURONS)
+    wrong = tuple(dataclasses.replace(k, exchange=()) if isinstance(k, ir.Threshold) else k for k in m.step)
+    with pytest.raises(InternalError, match=r"ranks exchange the spikes of \(\), not of \('G', 'H'\)"):
+        verify(dataclasses.replace(m, step=wrong))

@@ -1194,11 +1194,13 @@ static void test_index_synapses(void)
     char err[256];
     // 5 synapses of 3 -> 2 neurons, in no particular order
     const int32_t pre[] = {2, 0, 2, 1, 0}, post[] = {1, 1, 0, 0, 0};
-    int64_t *ps, *psyn, *qs, *qsyn;
-    int32_t *pother, *qother;
+    int64_t *ps, *qs;
+    int32_t *psyn, *qsyn, *pother, *qother;
     CHECK(snn_index_synapses(5, pre, post, 3, 2, &ps, &psyn, &pother, &qs, &qsyn, &qother, err, sizeof err) == 0);
-    const int64_t want_ps[] = {0, 2, 3, 5}, want_psyn[] = {1, 4, 3, 0, 2};
-    const int64_t want_qs[] = {0, 3, 5}, want_qsyn[] = {2, 3, 4, 0, 1};
+    const int64_t want_ps[] = {0, 2, 3, 5};
+    const int32_t want_psyn[] = {1, 4, 3, 0, 2};
+    const int64_t want_qs[] = {0, 3, 5};
+    const int32_t want_qsyn[] = {2, 3, 4, 0, 1};
     int same = 1;
     for (int k = 0; k < 4; k++) same &= ps[k] == want_ps[k];
     for (int k = 0; k < 3; k++) same &= qs[k] == want_qs[k];
@@ -1212,6 +1214,23 @@ static void test_index_synapses(void)
     CHECK(snn_index_synapses(0, pre, post, 3, 2, &ps, &psyn, &pother, &qs, &qsyn, &qother, err, sizeof err) == 0);
     CHECK(ps[0] == 0 && ps[3] == 0 && qs[2] == 0);
     free(ps); free(psyn); free(pother); free(qs); free(qsyn); free(qother);
+    // numbered in presynaptic order: no presynaptic lists, the ranges themselves
+    const int32_t sorted_pre[] = {0, 0, 1, 2, 2}, sorted_post[] = {1, 0, 0, 1, 0};
+    CHECK(snn_index_synapses(5, sorted_pre, sorted_post, 3, 2, &ps, NULL, NULL, &qs, &qsyn, &qother, err,
+                             sizeof err) == 0);
+    const int64_t want_sorted_ps[] = {0, 2, 3, 5};
+    same = 1;
+    for (int k = 0; k < 4; k++) same &= ps[k] == want_sorted_ps[k];
+    for (int k = 0; k < 5; k++) same &= sorted_post[qsyn[k]] == (k < 3 ? 0 : 1) && qother[k] == sorted_pre[qsyn[k]];
+    CHECK(same);
+    free(ps); free(qs); free(qsyn); free(qother);
+    // ... which they must be: an internal error, not a wrong answer
+    CHECK(snn_index_synapses(5, pre, post, 3, 2, &ps, NULL, NULL, &qs, &qsyn, &qother, err, sizeof err) == -1);
+    CHECK(strstr(err, "synapse 1 is not in presynaptic order") != NULL);
+    // more synapses than int32 numbers: refused before any allocation
+    CHECK(snn_index_synapses(SNN_MAX_SYNAPSES + 1, pre, post, 3, 2, &ps, &psyn, &pother, &qs, &qsyn, &qother, err,
+                             sizeof err) == -1);
+    CHECK(strstr(err, "2147483648 synapses in one group") != NULL);
 }
 
 //! The calendar against a scan of every source: the same sources due in each

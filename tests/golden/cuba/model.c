@@ -51,11 +51,9 @@ typedef struct {
     int32_t *pre;  /* presynaptic neuron of each synapse */
     int32_t *post;  /* postsynaptic neuron of each synapse */
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
-    int64_t *pre_syn;
-    int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */
     int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
     int64_t *post_start;  /* synapses of each postsynaptic neuron */
-    int64_t *post_syn;
+    int32_t *post_syn;
     int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
     int64_t post_sorted;  /* 1 if those are ascending for each postsynaptic neuron (threads then split them by binary search) */
 } snn_g_exc_exc_t;
@@ -65,11 +63,9 @@ typedef struct {
     int32_t *pre;  /* presynaptic neuron of each synapse */
     int32_t *post;  /* postsynaptic neuron of each synapse */
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
-    int64_t *pre_syn;
-    int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */
     int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
     int64_t *post_start;  /* synapses of each postsynaptic neuron */
-    int64_t *post_syn;
+    int32_t *post_syn;
     int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
     int64_t post_sorted;  /* 1 if those are ascending for each postsynaptic neuron (threads then split them by binary search) */
 } snn_g_exc_inh_t;
@@ -79,11 +75,9 @@ typedef struct {
     int32_t *pre;  /* presynaptic neuron of each synapse */
     int32_t *post;  /* postsynaptic neuron of each synapse */
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
-    int64_t *pre_syn;
-    int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */
     int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
     int64_t *post_start;  /* synapses of each postsynaptic neuron */
-    int64_t *post_syn;
+    int32_t *post_syn;
     int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
     int64_t post_sorted;  /* 1 if those are ascending for each postsynaptic neuron (threads then split them by binary search) */
 } snn_g_inh_exc_t;
@@ -93,11 +87,9 @@ typedef struct {
     int32_t *pre;  /* presynaptic neuron of each synapse */
     int32_t *post;  /* postsynaptic neuron of each synapse */
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
-    int64_t *pre_syn;
-    int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */
     int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
     int64_t *post_start;  /* synapses of each postsynaptic neuron */
-    int64_t *post_syn;
+    int32_t *post_syn;
     int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
     int64_t post_sorted;  /* 1 if those are ascending for each postsynaptic neuron (threads then split them by binary search) */
 } snn_g_inh_inh_t;
@@ -307,6 +299,12 @@ static int snn_setup(snn_sim *sim)
         /* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
         for (int64_t _k = snn_geometric(&sim->rng[2], _p); _k < _pairs; _k += 1 + snn_geometric(&sim->rng[2], _p)) {
             const int64_t _i = _k / _n_post, _j = _k % _n_post;
+            if (ii.len == (size_t)SNN_MAX_SYNAPSES) {
+                snn_buf_free(&ii);
+                snn_buf_free(&jj);
+                snn_progress_finish(&sim->progress);
+                return snn_fail(sim, "%s: error[E0601]: connect makes more than %lld synapses in 'exc_exc': snndsl numbers a group's synapses with 32-bit integers", "examples/cuba.snn:56:1", (long long)SNN_MAX_SYNAPSES);
+            }
             if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {
                 const size_t made = ii.len;
                 snn_buf_free(&ii);
@@ -327,10 +325,10 @@ static int snn_setup(snn_sim *sim)
         if (sim->failed) return -1;
     }
     if (snn_index_synapses(sim->g_exc_exc.n, sim->g_exc_exc.pre, sim->g_exc_exc.post, sim->g_exc.n, sim->g_exc.n,
-                           &sim->g_exc_exc.pre_start, &sim->g_exc_exc.pre_syn, &sim->g_exc_exc.pre_other,
+                           &sim->g_exc_exc.pre_start, NULL, NULL,
                            &sim->g_exc_exc.post_start, &sim->g_exc_exc.post_syn, &sim->g_exc_exc.post_other,
                            sim->err, sizeof sim->err)) return snn_failed(sim);
-    sim->g_exc_exc.pre_sorted = snn_rows_ascending(sim->g_exc_exc.pre_start, sim->g_exc_exc.pre_other, sim->g_exc.n);
+    sim->g_exc_exc.pre_sorted = snn_rows_ascending(sim->g_exc_exc.pre_start, sim->g_exc_exc.post, sim->g_exc.n);
     sim->g_exc_exc.post_sorted = snn_rows_ascending(sim->g_exc_exc.post_start, sim->g_exc_exc.post_other, sim->g_exc.n);
     if (sim->failed) return -1;
     /* connect exc_inh: exc -> inh (cond) */
@@ -343,6 +341,12 @@ static int snn_setup(snn_sim *sim)
         /* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
         for (int64_t _k = snn_geometric(&sim->rng[3], _p); _k < _pairs; _k += 1 + snn_geometric(&sim->rng[3], _p)) {
             const int64_t _i = _k / _n_post, _j = _k % _n_post;
+            if (ii.len == (size_t)SNN_MAX_SYNAPSES) {
+                snn_buf_free(&ii);
+                snn_buf_free(&jj);
+                snn_progress_finish(&sim->progress);
+                return snn_fail(sim, "%s: error[E0601]: connect makes more than %lld synapses in 'exc_inh': snndsl numbers a group's synapses with 32-bit integers", "examples/cuba.snn:60:1", (long long)SNN_MAX_SYNAPSES);
+            }
             if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {
                 const size_t made = ii.len;
                 snn_buf_free(&ii);
@@ -363,10 +367,10 @@ static int snn_setup(snn_sim *sim)
         if (sim->failed) return -1;
     }
     if (snn_index_synapses(sim->g_exc_inh.n, sim->g_exc_inh.pre, sim->g_exc_inh.post, sim->g_exc.n, sim->g_inh.n,
-                           &sim->g_exc_inh.pre_start, &sim->g_exc_inh.pre_syn, &sim->g_exc_inh.pre_other,
+                           &sim->g_exc_inh.pre_start, NULL, NULL,
                            &sim->g_exc_inh.post_start, &sim->g_exc_inh.post_syn, &sim->g_exc_inh.post_other,
                            sim->err, sizeof sim->err)) return snn_failed(sim);
-    sim->g_exc_inh.pre_sorted = snn_rows_ascending(sim->g_exc_inh.pre_start, sim->g_exc_inh.pre_other, sim->g_exc.n);
+    sim->g_exc_inh.pre_sorted = snn_rows_ascending(sim->g_exc_inh.pre_start, sim->g_exc_inh.post, sim->g_exc.n);
     sim->g_exc_inh.post_sorted = snn_rows_ascending(sim->g_exc_inh.post_start, sim->g_exc_inh.post_other, sim->g_inh.n);
     if (sim->failed) return -1;
     /* connect inh_exc: inh -> exc (cond) */
@@ -379,6 +383,12 @@ static int snn_setup(snn_sim *sim)
         /* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
         for (int64_t _k = snn_geometric(&sim->rng[4], _p); _k < _pairs; _k += 1 + snn_geometric(&sim->rng[4], _p)) {
             const int64_t _i = _k / _n_post, _j = _k % _n_post;
+            if (ii.len == (size_t)SNN_MAX_SYNAPSES) {
+                snn_buf_free(&ii);
+                snn_buf_free(&jj);
+                snn_progress_finish(&sim->progress);
+                return snn_fail(sim, "%s: error[E0601]: connect makes more than %lld synapses in 'inh_exc': snndsl numbers a group's synapses with 32-bit integers", "examples/cuba.snn:64:1", (long long)SNN_MAX_SYNAPSES);
+            }
             if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {
                 const size_t made = ii.len;
                 snn_buf_free(&ii);
@@ -399,10 +409,10 @@ static int snn_setup(snn_sim *sim)
         if (sim->failed) return -1;
     }
     if (snn_index_synapses(sim->g_inh_exc.n, sim->g_inh_exc.pre, sim->g_inh_exc.post, sim->g_inh.n, sim->g_exc.n,
-                           &sim->g_inh_exc.pre_start, &sim->g_inh_exc.pre_syn, &sim->g_inh_exc.pre_other,
+                           &sim->g_inh_exc.pre_start, NULL, NULL,
                            &sim->g_inh_exc.post_start, &sim->g_inh_exc.post_syn, &sim->g_inh_exc.post_other,
                            sim->err, sizeof sim->err)) return snn_failed(sim);
-    sim->g_inh_exc.pre_sorted = snn_rows_ascending(sim->g_inh_exc.pre_start, sim->g_inh_exc.pre_other, sim->g_inh.n);
+    sim->g_inh_exc.pre_sorted = snn_rows_ascending(sim->g_inh_exc.pre_start, sim->g_inh_exc.post, sim->g_inh.n);
     sim->g_inh_exc.post_sorted = snn_rows_ascending(sim->g_inh_exc.post_start, sim->g_inh_exc.post_other, sim->g_exc.n);
     if (sim->failed) return -1;
     /* connect inh_inh: inh -> inh (cond) */
@@ -415,6 +425,12 @@ static int snn_setup(snn_sim *sim)
         /* pair k = i n_post + j; from one synapse to the next, Geometric(p) pairs fail */
         for (int64_t _k = snn_geometric(&sim->rng[5], _p); _k < _pairs; _k += 1 + snn_geometric(&sim->rng[5], _p)) {
             const int64_t _i = _k / _n_post, _j = _k % _n_post;
+            if (ii.len == (size_t)SNN_MAX_SYNAPSES) {
+                snn_buf_free(&ii);
+                snn_buf_free(&jj);
+                snn_progress_finish(&sim->progress);
+                return snn_fail(sim, "%s: error[E0601]: connect makes more than %lld synapses in 'inh_inh': snndsl numbers a group's synapses with 32-bit integers", "examples/cuba.snn:68:1", (long long)SNN_MAX_SYNAPSES);
+            }
             if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {
                 const size_t made = ii.len;
                 snn_buf_free(&ii);
@@ -435,10 +451,10 @@ static int snn_setup(snn_sim *sim)
         if (sim->failed) return -1;
     }
     if (snn_index_synapses(sim->g_inh_inh.n, sim->g_inh_inh.pre, sim->g_inh_inh.post, sim->g_inh.n, sim->g_inh.n,
-                           &sim->g_inh_inh.pre_start, &sim->g_inh_inh.pre_syn, &sim->g_inh_inh.pre_other,
+                           &sim->g_inh_inh.pre_start, NULL, NULL,
                            &sim->g_inh_inh.post_start, &sim->g_inh_inh.post_syn, &sim->g_inh_inh.post_other,
                            sim->err, sizeof sim->err)) return snn_failed(sim);
-    sim->g_inh_inh.pre_sorted = snn_rows_ascending(sim->g_inh_inh.pre_start, sim->g_inh_inh.pre_other, sim->g_inh.n);
+    sim->g_inh_inh.pre_sorted = snn_rows_ascending(sim->g_inh_inh.pre_start, sim->g_inh_inh.post, sim->g_inh.n);
     sim->g_inh_inh.post_sorted = snn_rows_ascending(sim->g_inh_inh.post_start, sim->g_inh_inh.post_other, sim->g_inh.n);
     if (sim->failed) return -1;
     snn_buf_init(&sim->m_exc_spikes_i, sizeof(int32_t));
@@ -772,12 +788,12 @@ static void snn_step(snn_sim *sim)
                 const int64_t _i = spikes[k];
                 int64_t _p0 = sim->g_exc_exc.pre_start[_i], _p1 = sim->g_exc_exc.pre_start[_i + 1];
                 if (_sorted) {
-                    _p0 = snn_lower_bound(sim->g_exc_exc.pre_other, _p0, _p1, _lo);
-                    _p1 = snn_lower_bound(sim->g_exc_exc.pre_other, _p0, _p1, _hi);
+                    _p0 = snn_lower_bound(sim->g_exc_exc.post, _p0, _p1, _lo);
+                    _p1 = snn_lower_bound(sim->g_exc_exc.post, _p0, _p1, _hi);
                 }
                 for (int64_t _p = _p0; _p < _p1; _p++) {
                     const int64_t _s = _p;
-                    const int64_t _j = sim->g_exc_exc.pre_other[_p];
+                    const int64_t _j = sim->g_exc_exc.post[_p];
                     if (!_sorted && (_j < _lo || _j >= _hi)) continue;
                     (void)_i; (void)_j; (void)_s;
                     _a0[_j] = _a0[_j] + 0.0016200000000000003;
@@ -790,7 +806,7 @@ static void snn_step(snn_sim *sim)
                 const int64_t _i = spikes[k];
                 for (int64_t _p = sim->g_exc_exc.pre_start[_i]; _p < sim->g_exc_exc.pre_start[_i + 1]; _p++) {
                     const int64_t _s = _p;
-                    const int64_t _j = sim->g_exc_exc.pre_other[_p];
+                    const int64_t _j = sim->g_exc_exc.post[_p];
                     (void)_i; (void)_j; (void)_s;
                     _a0[_j] = _a0[_j] + 0.0016200000000000003;
                 }
@@ -809,12 +825,12 @@ static void snn_step(snn_sim *sim)
                 const int64_t _i = spikes[k];
                 int64_t _p0 = sim->g_exc_inh.pre_start[_i], _p1 = sim->g_exc_inh.pre_start[_i + 1];
                 if (_sorted) {
-                    _p0 = snn_lower_bound(sim->g_exc_inh.pre_other, _p0, _p1, _lo);
-                    _p1 = snn_lower_bound(sim->g_exc_inh.pre_other, _p0, _p1, _hi);
+                    _p0 = snn_lower_bound(sim->g_exc_inh.post, _p0, _p1, _lo);
+                    _p1 = snn_lower_bound(sim->g_exc_inh.post, _p0, _p1, _hi);
                 }
                 for (int64_t _p = _p0; _p < _p1; _p++) {
                     const int64_t _s = _p;
-                    const int64_t _j = sim->g_exc_inh.pre_other[_p];
+                    const int64_t _j = sim->g_exc_inh.post[_p];
                     if (!_sorted && (_j < _lo || _j >= _hi)) continue;
                     (void)_i; (void)_j; (void)_s;
                     _a0[_j] = _a0[_j] + 0.0016200000000000003;
@@ -827,7 +843,7 @@ static void snn_step(snn_sim *sim)
                 const int64_t _i = spikes[k];
                 for (int64_t _p = sim->g_exc_inh.pre_start[_i]; _p < sim->g_exc_inh.pre_start[_i + 1]; _p++) {
                     const int64_t _s = _p;
-                    const int64_t _j = sim->g_exc_inh.pre_other[_p];
+                    const int64_t _j = sim->g_exc_inh.post[_p];
                     (void)_i; (void)_j; (void)_s;
                     _a0[_j] = _a0[_j] + 0.0016200000000000003;
                 }
@@ -846,12 +862,12 @@ static void snn_step(snn_sim *sim)
                 const int64_t _i = spikes[k];
                 int64_t _p0 = sim->g_inh_exc.pre_start[_i], _p1 = sim->g_inh_exc.pre_start[_i + 1];
                 if (_sorted) {
-                    _p0 = snn_lower_bound(sim->g_inh_exc.pre_other, _p0, _p1, _lo);
-                    _p1 = snn_lower_bound(sim->g_inh_exc.pre_other, _p0, _p1, _hi);
+                    _p0 = snn_lower_bound(sim->g_inh_exc.post, _p0, _p1, _lo);
+                    _p1 = snn_lower_bound(sim->g_inh_exc.post, _p0, _p1, _hi);
                 }
                 for (int64_t _p = _p0; _p < _p1; _p++) {
                     const int64_t _s = _p;
-                    const int64_t _j = sim->g_inh_exc.pre_other[_p];
+                    const int64_t _j = sim->g_inh_exc.post[_p];
                     if (!_sorted && (_j < _lo || _j >= _hi)) continue;
                     (void)_i; (void)_j; (void)_s;
                     _a0[_j] = _a0[_j] + -0.009000000000000001;
@@ -864,7 +880,7 @@ static void snn_step(snn_sim *sim)
                 const int64_t _i = spikes[k];
                 for (int64_t _p = sim->g_inh_exc.pre_start[_i]; _p < sim->g_inh_exc.pre_start[_i + 1]; _p++) {
                     const int64_t _s = _p;
-                    const int64_t _j = sim->g_inh_exc.pre_other[_p];
+                    const int64_t _j = sim->g_inh_exc.post[_p];
                     (void)_i; (void)_j; (void)_s;
                     _a0[_j] = _a0[_j] + -0.009000000000000001;
                 }
@@ -883,12 +899,12 @@ static void snn_step(snn_sim *sim)
                 const int64_t _i = spikes[k];
                 int64_t _p0 = sim->g_inh_inh.pre_start[_i], _p1 = sim->g_inh_inh.pre_start[_i + 1];
                 if (_sorted) {
-                    _p0 = snn_lower_bound(sim->g_inh_inh.pre_other, _p0, _p1, _lo);
-                    _p1 = snn_lower_bound(sim->g_inh_inh.pre_other, _p0, _p1, _hi);
+                    _p0 = snn_lower_bound(sim->g_inh_inh.post, _p0, _p1, _lo);
+                    _p1 = snn_lower_bound(sim->g_inh_inh.post, _p0, _p1, _hi);
                 }
                 for (int64_t _p = _p0; _p < _p1; _p++) {
                     const int64_t _s = _p;
-                    const int64_t _j = sim->g_inh_inh.pre_other[_p];
+                    const int64_t _j = sim->g_inh_inh.post[_p];
                     if (!_sorted && (_j < _lo || _j >= _hi)) continue;
                     (void)_i; (void)_j; (void)_s;
                     _a0[_j] = _a0[_j] + -0.009000000000000001;
@@ -901,7 +917,7 @@ static void snn_step(snn_sim *sim)
                 const int64_t _i = spikes[k];
                 for (int64_t _p = sim->g_inh_inh.pre_start[_i]; _p < sim->g_inh_inh.pre_start[_i + 1]; _p++) {
                     const int64_t _s = _p;
-                    const int64_t _j = sim->g_inh_inh.pre_other[_p];
+                    const int64_t _j = sim->g_inh_inh.post[_p];
                     (void)_i; (void)_j; (void)_s;
                     _a0[_j] = _a0[_j] + -0.009000000000000001;
                 }
@@ -1108,32 +1124,24 @@ void snn_sim_free(snn_sim *sim)
     free(sim->g_exc_exc.pre);
     free(sim->g_exc_exc.post);
     free(sim->g_exc_exc.pre_start);
-    free(sim->g_exc_exc.pre_syn);
-    free(sim->g_exc_exc.pre_other);
     free(sim->g_exc_exc.post_start);
     free(sim->g_exc_exc.post_syn);
     free(sim->g_exc_exc.post_other);
     free(sim->g_exc_inh.pre);
     free(sim->g_exc_inh.post);
     free(sim->g_exc_inh.pre_start);
-    free(sim->g_exc_inh.pre_syn);
-    free(sim->g_exc_inh.pre_other);
     free(sim->g_exc_inh.post_start);
     free(sim->g_exc_inh.post_syn);
     free(sim->g_exc_inh.post_other);
     free(sim->g_inh_exc.pre);
     free(sim->g_inh_exc.post);
     free(sim->g_inh_exc.pre_start);
-    free(sim->g_inh_exc.pre_syn);
-    free(sim->g_inh_exc.pre_other);
     free(sim->g_inh_exc.post_start);
     free(sim->g_inh_exc.post_syn);
     free(sim->g_inh_exc.post_other);
     free(sim->g_inh_inh.pre);
     free(sim->g_inh_inh.post);
     free(sim->g_inh_inh.pre_start);
-    free(sim->g_inh_inh.pre_syn);
-    free(sim->g_inh_inh.pre_other);
     free(sim->g_inh_inh.post_start);
     free(sim->g_inh_inh.post_syn);
     free(sim->g_inh_inh.post_other);
@@ -1471,7 +1479,7 @@ typedef struct {
 
 #define SNN_STATE_MAGIC "SNNSTATE3\n"
 #define SNN_STATE_HEAD 96  /* magic and hash (74), padding, file length, number of fields */
-#define SNN_STATE_NFIELDS (65 + 1)
+#define SNN_STATE_NFIELDS (57 + 1)
 
 static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
 {
@@ -1501,44 +1509,36 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
     f[n++] = (snn_state_field){ "exc_exc.pre", (void **)&sim->g_exc_exc.pre, NULL, NULL, sizeof(int32_t), sim->g_exc_exc.n };
     f[n++] = (snn_state_field){ "exc_exc.post", (void **)&sim->g_exc_exc.post, NULL, NULL, sizeof(int32_t), sim->g_exc_exc.n };
     f[n++] = (snn_state_field){ "exc_exc.pre_start", (void **)&sim->g_exc_exc.pre_start, NULL, NULL, sizeof(int64_t), sim->g_exc.n + 1 };
-    f[n++] = (snn_state_field){ "exc_exc.pre_syn", (void **)&sim->g_exc_exc.pre_syn, NULL, NULL, sizeof(int64_t), sim->g_exc_exc.n };
-    f[n++] = (snn_state_field){ "exc_exc.pre_other", (void **)&sim->g_exc_exc.pre_other, NULL, NULL, sizeof(int32_t), sim->g_exc_exc.n };
     f[n++] = (snn_state_field){ "exc_exc.pre_sorted", NULL, (void *)&sim->g_exc_exc.pre_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "exc_exc.post_start", (void **)&sim->g_exc_exc.post_start, NULL, NULL, sizeof(int64_t), sim->g_exc.n + 1 };
-    f[n++] = (snn_state_field){ "exc_exc.post_syn", (void **)&sim->g_exc_exc.post_syn, NULL, NULL, sizeof(int64_t), sim->g_exc_exc.n };
+    f[n++] = (snn_state_field){ "exc_exc.post_syn", (void **)&sim->g_exc_exc.post_syn, NULL, NULL, sizeof(int32_t), sim->g_exc_exc.n };
     f[n++] = (snn_state_field){ "exc_exc.post_other", (void **)&sim->g_exc_exc.post_other, NULL, NULL, sizeof(int32_t), sim->g_exc_exc.n };
     f[n++] = (snn_state_field){ "exc_exc.post_sorted", NULL, (void *)&sim->g_exc_exc.post_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "exc_inh.n", NULL, (void *)&sim->g_exc_inh.n, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "exc_inh.pre", (void **)&sim->g_exc_inh.pre, NULL, NULL, sizeof(int32_t), sim->g_exc_inh.n };
     f[n++] = (snn_state_field){ "exc_inh.post", (void **)&sim->g_exc_inh.post, NULL, NULL, sizeof(int32_t), sim->g_exc_inh.n };
     f[n++] = (snn_state_field){ "exc_inh.pre_start", (void **)&sim->g_exc_inh.pre_start, NULL, NULL, sizeof(int64_t), sim->g_exc.n + 1 };
-    f[n++] = (snn_state_field){ "exc_inh.pre_syn", (void **)&sim->g_exc_inh.pre_syn, NULL, NULL, sizeof(int64_t), sim->g_exc_inh.n };
-    f[n++] = (snn_state_field){ "exc_inh.pre_other", (void **)&sim->g_exc_inh.pre_other, NULL, NULL, sizeof(int32_t), sim->g_exc_inh.n };
     f[n++] = (snn_state_field){ "exc_inh.pre_sorted", NULL, (void *)&sim->g_exc_inh.pre_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "exc_inh.post_start", (void **)&sim->g_exc_inh.post_start, NULL, NULL, sizeof(int64_t), sim->g_inh.n + 1 };
-    f[n++] = (snn_state_field){ "exc_inh.post_syn", (void **)&sim->g_exc_inh.post_syn, NULL, NULL, sizeof(int64_t), sim->g_exc_inh.n };
+    f[n++] = (snn_state_field){ "exc_inh.post_syn", (void **)&sim->g_exc_inh.post_syn, NULL, NULL, sizeof(int32_t), sim->g_exc_inh.n };
     f[n++] = (snn_state_field){ "exc_inh.post_other", (void **)&sim->g_exc_inh.post_other, NULL, NULL, sizeof(int32_t), sim->g_exc_inh.n };
     f[n++] = (snn_state_field){ "exc_inh.post_sorted", NULL, (void *)&sim->g_exc_inh.post_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "inh_exc.n", NULL, (void *)&sim->g_inh_exc.n, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "inh_exc.pre", (void **)&sim->g_inh_exc.pre, NULL, NULL, sizeof(int32_t), sim->g_inh_exc.n };
     f[n++] = (snn_state_field){ "inh_exc.post", (void **)&sim->g_inh_exc.post, NULL, NULL, sizeof(int32_t), sim->g_inh_exc.n };
     f[n++] = (snn_state_field){ "inh_exc.pre_start", (void **)&sim->g_inh_exc.pre_start, NULL, NULL, sizeof(int64_t), sim->g_inh.n + 1 };
-    f[n++] = (snn_state_field){ "inh_exc.pre_syn", (void **)&sim->g_inh_exc.pre_syn, NULL, NULL, sizeof(int64_t), sim->g_inh_exc.n };
-    f[n++] = (snn_state_field){ "inh_exc.pre_other", (void **)&sim->g_inh_exc.pre_other, NULL, NULL, sizeof(int32_t), sim->g_inh_exc.n };
     f[n++] = (snn_state_field){ "inh_exc.pre_sorted", NULL, (void *)&sim->g_inh_exc.pre_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "inh_exc.post_start", (void **)&sim->g_inh_exc.post_start, NULL, NULL, sizeof(int64_t), sim->g_exc.n + 1 };
-    f[n++] = (snn_state_field){ "inh_exc.post_syn", (void **)&sim->g_inh_exc.post_syn, NULL, NULL, sizeof(int64_t), sim->g_inh_exc.n };
+    f[n++] = (snn_state_field){ "inh_exc.post_syn", (void **)&sim->g_inh_exc.post_syn, NULL, NULL, sizeof(int32_t), sim->g_inh_exc.n };
     f[n++] = (snn_state_field){ "inh_exc.post_other", (void **)&sim->g_inh_exc.post_other, NULL, NULL, sizeof(int32_t), sim->g_inh_exc.n };
     f[n++] = (snn_state_field){ "inh_exc.post_sorted", NULL, (void *)&sim->g_inh_exc.post_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "inh_inh.n", NULL, (void *)&sim->g_inh_inh.n, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "inh_inh.pre", (void **)&sim->g_inh_inh.pre, NULL, NULL, sizeof(int32_t), sim->g_inh_inh.n };
     f[n++] = (snn_state_field){ "inh_inh.post", (void **)&sim->g_inh_inh.post, NULL, NULL, sizeof(int32_t), sim->g_inh_inh.n };
     f[n++] = (snn_state_field){ "inh_inh.pre_start", (void **)&sim->g_inh_inh.pre_start, NULL, NULL, sizeof(int64_t), sim->g_inh.n + 1 };
-    f[n++] = (snn_state_field){ "inh_inh.pre_syn", (void **)&sim->g_inh_inh.pre_syn, NULL, NULL, sizeof(int64_t), sim->g_inh_inh.n };
-    f[n++] = (snn_state_field){ "inh_inh.pre_other", (void **)&sim->g_inh_inh.pre_other, NULL, NULL, sizeof(int32_t), sim->g_inh_inh.n };
     f[n++] = (snn_state_field){ "inh_inh.pre_sorted", NULL, (void *)&sim->g_inh_inh.pre_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "inh_inh.post_start", (void **)&sim->g_inh_inh.post_start, NULL, NULL, sizeof(int64_t), sim->g_inh.n + 1 };
-    f[n++] = (snn_state_field){ "inh_inh.post_syn", (void **)&sim->g_inh_inh.post_syn, NULL, NULL, sizeof(int64_t), sim->g_inh_inh.n };
+    f[n++] = (snn_state_field){ "inh_inh.post_syn", (void **)&sim->g_inh_inh.post_syn, NULL, NULL, sizeof(int32_t), sim->g_inh_inh.n };
     f[n++] = (snn_state_field){ "inh_inh.post_other", (void **)&sim->g_inh_inh.post_other, NULL, NULL, sizeof(int32_t), sim->g_inh_inh.n };
     f[n++] = (snn_state_field){ "inh_inh.post_sorted", NULL, (void *)&sim->g_inh_inh.post_sorted, NULL, sizeof(int64_t), 1 };
     return n;
@@ -1640,10 +1640,10 @@ static const char *snn_state_check_sizes(const snn_sim *sim)
     if (!(sim->step >= 0 && isfinite(sim->t_net))) return "clock.step";
     if (!(sim->g_exc.nspikes >= 0 && sim->g_exc.nspikes <= sim->g_exc.n)) return "exc.nspikes";
     if (!(sim->g_inh.nspikes >= 0 && sim->g_inh.nspikes <= sim->g_inh.n)) return "inh.nspikes";
-    if (!(sim->g_exc_exc.n >= 0 && sim->g_exc_exc.n <= INT64_MAX - 1)) return "exc_exc.n";
-    if (!(sim->g_exc_inh.n >= 0 && sim->g_exc_inh.n <= INT64_MAX - 1)) return "exc_inh.n";
-    if (!(sim->g_inh_exc.n >= 0 && sim->g_inh_exc.n <= INT64_MAX - 1)) return "inh_exc.n";
-    if (!(sim->g_inh_inh.n >= 0 && sim->g_inh_inh.n <= INT64_MAX - 1)) return "inh_inh.n";
+    if (!(sim->g_exc_exc.n >= 0 && sim->g_exc_exc.n <= SNN_MAX_SYNAPSES)) return "exc_exc.n";
+    if (!(sim->g_exc_inh.n >= 0 && sim->g_exc_inh.n <= SNN_MAX_SYNAPSES)) return "exc_inh.n";
+    if (!(sim->g_inh_exc.n >= 0 && sim->g_inh_exc.n <= SNN_MAX_SYNAPSES)) return "inh_exc.n";
+    if (!(sim->g_inh_inh.n >= 0 && sim->g_inh_inh.n <= SNN_MAX_SYNAPSES)) return "inh_inh.n";
     return NULL;
 }
 
@@ -1656,34 +1656,26 @@ static const char *snn_state_check_values(const snn_sim *sim, int64_t *at)
     if ((*at = snn_check_range_i32(sim->g_exc_exc.pre, sim->g_exc_exc.n, 0, sim->g_exc.n)) >= 0) return "exc_exc.pre";
     if ((*at = snn_check_range_i32(sim->g_exc_exc.post, sim->g_exc_exc.n, 0, sim->g_exc.n)) >= 0) return "exc_exc.post";
     if ((*at = snn_check_offsets(sim->g_exc_exc.pre_start, sim->g_exc.n, sim->g_exc_exc.n)) >= 0) return "exc_exc.pre_start";
-    if ((*at = snn_check_range_i64(sim->g_exc_exc.pre_syn, sim->g_exc_exc.n, 0, sim->g_exc_exc.n)) >= 0) return "exc_exc.pre_syn";
-    if ((*at = snn_check_range_i32(sim->g_exc_exc.pre_other, sim->g_exc_exc.n, 0, sim->g_exc.n)) >= 0) return "exc_exc.pre_other";
     if ((*at = snn_check_offsets(sim->g_exc_exc.post_start, sim->g_exc.n, sim->g_exc_exc.n)) >= 0) return "exc_exc.post_start";
-    if ((*at = snn_check_range_i64(sim->g_exc_exc.post_syn, sim->g_exc_exc.n, 0, sim->g_exc_exc.n)) >= 0) return "exc_exc.post_syn";
+    if ((*at = snn_check_range_i32(sim->g_exc_exc.post_syn, sim->g_exc_exc.n, 0, sim->g_exc_exc.n)) >= 0) return "exc_exc.post_syn";
     if ((*at = snn_check_range_i32(sim->g_exc_exc.post_other, sim->g_exc_exc.n, 0, sim->g_exc.n)) >= 0) return "exc_exc.post_other";
     if ((*at = snn_check_range_i32(sim->g_exc_inh.pre, sim->g_exc_inh.n, 0, sim->g_exc.n)) >= 0) return "exc_inh.pre";
     if ((*at = snn_check_range_i32(sim->g_exc_inh.post, sim->g_exc_inh.n, 0, sim->g_inh.n)) >= 0) return "exc_inh.post";
     if ((*at = snn_check_offsets(sim->g_exc_inh.pre_start, sim->g_exc.n, sim->g_exc_inh.n)) >= 0) return "exc_inh.pre_start";
-    if ((*at = snn_check_range_i64(sim->g_exc_inh.pre_syn, sim->g_exc_inh.n, 0, sim->g_exc_inh.n)) >= 0) return "exc_inh.pre_syn";
-    if ((*at = snn_check_range_i32(sim->g_exc_inh.pre_other, sim->g_exc_inh.n, 0, sim->g_inh.n)) >= 0) return "exc_inh.pre_other";
     if ((*at = snn_check_offsets(sim->g_exc_inh.post_start, sim->g_inh.n, sim->g_exc_inh.n)) >= 0) return "exc_inh.post_start";
-    if ((*at = snn_check_range_i64(sim->g_exc_inh.post_syn, sim->g_exc_inh.n, 0, sim->g_exc_inh.n)) >= 0) return "exc_inh.post_syn";
+    if ((*at = snn_check_range_i32(sim->g_exc_inh.post_syn, sim->g_exc_inh.n, 0, sim->g_exc_inh.n)) >= 0) return "exc_inh.post_syn";
     if ((*at = snn_check_range_i32(sim->g_exc_inh.post_other, sim->g_exc_inh.n, 0, sim->g_exc.n)) >= 0) return "exc_inh.post_other";
     if ((*at = snn_check_range_i32(sim->g_inh_exc.pre, sim->g_inh_exc.n, 0, sim->g_inh.n)) >= 0) return "inh_exc.pre";
     if ((*at = snn_check_range_i32(sim->g_inh_exc.post, sim->g_inh_exc.n, 0, sim->g_exc.n)) >= 0) return "inh_exc.post";
     if ((*at = snn_check_offsets(sim->g_inh_exc.pre_start, sim->g_inh.n, sim->g_inh_exc.n)) >= 0) return "inh_exc.pre_start";
-    if ((*at = snn_check_range_i64(sim->g_inh_exc.pre_syn, sim->g_inh_exc.n, 0, sim->g_inh_exc.n)) >= 0) return "inh_exc.pre_syn";
-    if ((*at = snn_check_range_i32(sim->g_inh_exc.pre_other, sim->g_inh_exc.n, 0, sim->g_exc.n)) >= 0) return "inh_exc.pre_other";
     if ((*at = snn_check_offsets(sim->g_inh_exc.post_start, sim->g_exc.n, sim->g_inh_exc.n)) >= 0) return "inh_exc.post_start";
-    if ((*at = snn_check_range_i64(sim->g_inh_exc.post_syn, sim->g_inh_exc.n, 0, sim->g_inh_exc.n)) >= 0) return "inh_exc.post_syn";
+    if ((*at = snn_check_range_i32(sim->g_inh_exc.post_syn, sim->g_inh_exc.n, 0, sim->g_inh_exc.n)) >= 0) return "inh_exc.post_syn";
     if ((*at = snn_check_range_i32(sim->g_inh_exc.post_other, sim->g_inh_exc.n, 0, sim->g_inh.n)) >= 0) return "inh_exc.post_other";
     if ((*at = snn_check_range_i32(sim->g_inh_inh.pre, sim->g_inh_inh.n, 0, sim->g_inh.n)) >= 0) return "inh_inh.pre";
     if ((*at = snn_check_range_i32(sim->g_inh_inh.post, sim->g_inh_inh.n, 0, sim->g_inh.n)) >= 0) return "inh_inh.post";
     if ((*at = snn_check_offsets(sim->g_inh_inh.pre_start, sim->g_inh.n, sim->g_inh_inh.n)) >= 0) return "inh_inh.pre_start";
-    if ((*at = snn_check_range_i64(sim->g_inh_inh.pre_syn, sim->g_inh_inh.n, 0, sim->g_inh_inh.n)) >= 0) return "inh_inh.pre_syn";
-    if ((*at = snn_check_range_i32(sim->g_inh_inh.pre_other, sim->g_inh_inh.n, 0, sim->g_inh.n)) >= 0) return "inh_inh.pre_other";
     if ((*at = snn_check_offsets(sim->g_inh_inh.post_start, sim->g_inh.n, sim->g_inh_inh.n)) >= 0) return "inh_inh.post_start";
-    if ((*at = snn_check_range_i64(sim->g_inh_inh.post_syn, sim->g_inh_inh.n, 0, sim->g_inh_inh.n)) >= 0) return "inh_inh.post_syn";
+    if ((*at = snn_check_range_i32(sim->g_inh_inh.post_syn, sim->g_inh_inh.n, 0, sim->g_inh_inh.n)) >= 0) return "inh_inh.post_syn";
     if ((*at = snn_check_range_i32(sim->g_inh_inh.post_other, sim->g_inh_inh.n, 0, sim->g_inh.n)) >= 0) return "inh_inh.post_other";
     return NULL;
 }

@@ -51,11 +51,9 @@ typedef struct {
     int32_t *pre;  /* presynaptic neuron of each synapse */
     int32_t *post;  /* postsynaptic neuron of each synapse */
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
-    int64_t *pre_syn;
-    int32_t *pre_other;  /* ... and their postsynaptic neurons, in that order */
     int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
     int64_t *post_start;  /* synapses of each postsynaptic neuron */
-    int64_t *post_syn;
+    int32_t *post_syn;
     int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
     int64_t post_sorted;  /* 1 if those are ascending for each postsynaptic neuron (threads then split them by binary search) */
 } snn_g_S_t;
@@ -239,6 +237,7 @@ static int snn_setup(snn_sim *sim)
         snn_buf ii, jj;
         snn_buf_init(&ii, sizeof(int32_t));
         snn_buf_init(&jj, sizeof(int32_t));
+        if ((double)sim->g_inp.n * (double)sim->g_out.n > (double)SNN_MAX_SYNAPSES) return snn_fail(sim, "%s: error[E0601]: connect makes more than %lld synapses in 'S': snndsl numbers a group's synapses with 32-bit integers", "examples/song_abbott.snn:42:1", (long long)SNN_MAX_SYNAPSES);
         if (snn_buf_reserve(&ii, (size_t)(sim->g_inp.n * sim->g_out.n)) || snn_buf_reserve(&jj, (size_t)(sim->g_inp.n * sim->g_out.n))) {
             snn_buf_free(&ii);
             snn_buf_free(&jj);
@@ -247,6 +246,12 @@ static int snn_setup(snn_sim *sim)
         for (int64_t _i = 0; _i < sim->g_inp.n; _i++) {
             for (int64_t _j = 0; _j < sim->g_out.n; _j++) {
                 if (!(1)) continue;
+                if (ii.len == (size_t)SNN_MAX_SYNAPSES) {
+                    snn_buf_free(&ii);
+                    snn_buf_free(&jj);
+                    snn_progress_finish(&sim->progress);
+                    return snn_fail(sim, "%s: error[E0601]: connect makes more than %lld synapses in 'S': snndsl numbers a group's synapses with 32-bit integers", "examples/song_abbott.snn:42:1", (long long)SNN_MAX_SYNAPSES);
+                }
                 if (snn_buf_reserve(&ii, 1) || snn_buf_reserve(&jj, 1)) {
                     const size_t made = ii.len;
                     snn_buf_free(&ii);
@@ -268,10 +273,10 @@ static int snn_setup(snn_sim *sim)
         if (sim->failed) return -1;
     }
     if (snn_index_synapses(sim->g_S.n, sim->g_S.pre, sim->g_S.post, sim->g_inp.n, sim->g_out.n,
-                           &sim->g_S.pre_start, &sim->g_S.pre_syn, &sim->g_S.pre_other,
+                           &sim->g_S.pre_start, NULL, NULL,
                            &sim->g_S.post_start, &sim->g_S.post_syn, &sim->g_S.post_other,
                            sim->err, sizeof sim->err)) return snn_failed(sim);
-    sim->g_S.pre_sorted = snn_rows_ascending(sim->g_S.pre_start, sim->g_S.pre_other, sim->g_inp.n);
+    sim->g_S.pre_sorted = snn_rows_ascending(sim->g_S.pre_start, sim->g_S.post, sim->g_inp.n);
     sim->g_S.post_sorted = snn_rows_ascending(sim->g_S.post_start, sim->g_S.post_other, sim->g_out.n);
     sim->g_S.v_w = snn_alloc(sim, sim->g_S.n, sizeof(double));
     sim->g_S.v_Apre = snn_alloc(sim, sim->g_inp.n, sizeof(double));
@@ -512,12 +517,12 @@ static void snn_step(snn_sim *sim)
                 const int64_t _i = spikes[k];
                 int64_t _p0 = sim->g_S.pre_start[_i], _p1 = sim->g_S.pre_start[_i + 1];
                 if (_sorted) {
-                    _p0 = snn_lower_bound(sim->g_S.pre_other, _p0, _p1, _lo);
-                    _p1 = snn_lower_bound(sim->g_S.pre_other, _p0, _p1, _hi);
+                    _p0 = snn_lower_bound(sim->g_S.post, _p0, _p1, _lo);
+                    _p1 = snn_lower_bound(sim->g_S.post, _p0, _p1, _hi);
                 }
                 for (int64_t _p = _p0; _p < _p1; _p++) {
                     const int64_t _s = _p;
-                    const int64_t _j = sim->g_S.pre_other[_p];
+                    const int64_t _j = sim->g_S.post[_p];
                     if (!_sorted && (_j < _lo || _j >= _hi)) continue;
                     (void)_i; (void)_j; (void)_s;
                     { /* advance Apost of S to t */
@@ -528,7 +533,7 @@ static void snn_step(snn_sim *sim)
                 }
                 for (int64_t _p = _p0; _p < _p1; _p++) {
                     const int64_t _s = _p;
-                    const int64_t _j = sim->g_S.pre_other[_p];
+                    const int64_t _j = sim->g_S.post[_p];
                     if (!_sorted && (_j < _lo || _j >= _hi)) continue;
                     (void)_i; (void)_j; (void)_s;
                     _a5[_j] = _a5[_j] + _a4[_s];
@@ -548,7 +553,7 @@ static void snn_step(snn_sim *sim)
                 _a3[_i] = _t;
                 for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
                     const int64_t _s = _p;
-                    const int64_t _j = sim->g_S.pre_other[_p];
+                    const int64_t _j = sim->g_S.post[_p];
                     (void)_i; (void)_j; (void)_s;
                     { /* advance Apost of S to t */
                         const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_j], sim->inv_dt);
@@ -558,7 +563,7 @@ static void snn_step(snn_sim *sim)
                 }
                 for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
                     const int64_t _s = _p;
-                    const int64_t _j = sim->g_S.pre_other[_p];
+                    const int64_t _j = sim->g_S.post[_p];
                     (void)_i; (void)_j; (void)_s;
                     _a5[_j] = _a5[_j] + _a4[_s];
                     _a4[_s] = snn_clip(_a4[_s] + _a0[_j], 0, 0.01);
@@ -850,8 +855,6 @@ void snn_sim_free(snn_sim *sim)
     free(sim->g_S.pre);
     free(sim->g_S.post);
     free(sim->g_S.pre_start);
-    free(sim->g_S.pre_syn);
-    free(sim->g_S.pre_other);
     free(sim->g_S.post_start);
     free(sim->g_S.post_syn);
     free(sim->g_S.post_other);
@@ -1166,7 +1169,7 @@ typedef struct {
 
 #define SNN_STATE_MAGIC "SNNSTATE3\n"
 #define SNN_STATE_HEAD 96  /* magic and hash (74), padding, file length, number of fields */
-#define SNN_STATE_NFIELDS (31 + 1)
+#define SNN_STATE_NFIELDS (29 + 1)
 
 static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
 {
@@ -1195,11 +1198,9 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
     f[n++] = (snn_state_field){ "S.pre", (void **)&sim->g_S.pre, NULL, NULL, sizeof(int32_t), sim->g_S.n };
     f[n++] = (snn_state_field){ "S.post", (void **)&sim->g_S.post, NULL, NULL, sizeof(int32_t), sim->g_S.n };
     f[n++] = (snn_state_field){ "S.pre_start", (void **)&sim->g_S.pre_start, NULL, NULL, sizeof(int64_t), sim->g_inp.n + 1 };
-    f[n++] = (snn_state_field){ "S.pre_syn", (void **)&sim->g_S.pre_syn, NULL, NULL, sizeof(int64_t), sim->g_S.n };
-    f[n++] = (snn_state_field){ "S.pre_other", (void **)&sim->g_S.pre_other, NULL, NULL, sizeof(int32_t), sim->g_S.n };
     f[n++] = (snn_state_field){ "S.pre_sorted", NULL, (void *)&sim->g_S.pre_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "S.post_start", (void **)&sim->g_S.post_start, NULL, NULL, sizeof(int64_t), sim->g_out.n + 1 };
-    f[n++] = (snn_state_field){ "S.post_syn", (void **)&sim->g_S.post_syn, NULL, NULL, sizeof(int64_t), sim->g_S.n };
+    f[n++] = (snn_state_field){ "S.post_syn", (void **)&sim->g_S.post_syn, NULL, NULL, sizeof(int32_t), sim->g_S.n };
     f[n++] = (snn_state_field){ "S.post_other", (void **)&sim->g_S.post_other, NULL, NULL, sizeof(int32_t), sim->g_S.n };
     f[n++] = (snn_state_field){ "S.post_sorted", NULL, (void *)&sim->g_S.post_sorted, NULL, sizeof(int64_t), 1 };
     return n;
@@ -1301,7 +1302,7 @@ static const char *snn_state_check_sizes(const snn_sim *sim)
     if (!(sim->step >= 0 && isfinite(sim->t_net))) return "clock.step";
     if (!(sim->g_inp.nspikes >= 0 && sim->g_inp.nspikes <= sim->g_inp.n)) return "inp.nspikes";
     if (!(sim->g_out.nspikes >= 0 && sim->g_out.nspikes <= sim->g_out.n)) return "out.nspikes";
-    if (!(sim->g_S.n >= 0 && sim->g_S.n <= INT64_MAX - 1)) return "S.n";
+    if (!(sim->g_S.n >= 0 && sim->g_S.n <= SNN_MAX_SYNAPSES)) return "S.n";
     return NULL;
 }
 
@@ -1314,10 +1315,8 @@ static const char *snn_state_check_values(const snn_sim *sim, int64_t *at)
     if ((*at = snn_check_range_i32(sim->g_S.pre, sim->g_S.n, 0, sim->g_inp.n)) >= 0) return "S.pre";
     if ((*at = snn_check_range_i32(sim->g_S.post, sim->g_S.n, 0, sim->g_out.n)) >= 0) return "S.post";
     if ((*at = snn_check_offsets(sim->g_S.pre_start, sim->g_inp.n, sim->g_S.n)) >= 0) return "S.pre_start";
-    if ((*at = snn_check_range_i64(sim->g_S.pre_syn, sim->g_S.n, 0, sim->g_S.n)) >= 0) return "S.pre_syn";
-    if ((*at = snn_check_range_i32(sim->g_S.pre_other, sim->g_S.n, 0, sim->g_out.n)) >= 0) return "S.pre_other";
     if ((*at = snn_check_offsets(sim->g_S.post_start, sim->g_out.n, sim->g_S.n)) >= 0) return "S.post_start";
-    if ((*at = snn_check_range_i64(sim->g_S.post_syn, sim->g_S.n, 0, sim->g_S.n)) >= 0) return "S.post_syn";
+    if ((*at = snn_check_range_i32(sim->g_S.post_syn, sim->g_S.n, 0, sim->g_S.n)) >= 0) return "S.post_syn";
     if ((*at = snn_check_range_i32(sim->g_S.post_other, sim->g_S.n, 0, sim->g_inp.n)) >= 0) return "S.post_other";
     return NULL;
 }
