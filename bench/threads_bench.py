@@ -249,9 +249,10 @@ same files, byte for byte, as one process. The whole process on ranks includes m
 start (about 1.1 s here), which a longer run pays once. Where ranks lose to threads: in
 the STDP models, `on post` brings the presynaptic traces to the current time on every
 rank for every postsynaptic spike (so that they round alike everywhere), work as large
-as all of `on pre`'s and not split; CUBA's steps (about 6 us) carry 4 collectives (a count
-and a list a spiking group), about 1.3 us each here. Noise and Brunel, whose steps are
-mostly per-neuron work, scale as on threads."""
+as all of `on pre`'s and not split; CUBA's steps (about 6 us) carry 2 collectives (the
+counts and the lists of both groups' spikes, exchanged together since 2026-12-03; 4
+before, one pair a group: 0.73x), and its ranks wait for each other at each. Noise and
+Brunel, whose steps are mostly per-neuron work, scale as on threads."""
 
 
 NOTES = """\
@@ -275,11 +276,10 @@ This virtual machine's second core is not always its own: in some minutes every
 two-thread run, snndsl's and Brian2's alike, takes about twice as long (CUBA on 2 threads
 0.16 s or 0.36 s, Brian2's 0.31 s or 0.72 s, from one minute to the next, the 1-thread
 runs unchanged). Two runs of this script at 20:50 and 20:52 UTC fell in that regime
-(forum 1e6 1.22x and 1.30x, 1e7 1.66x and 1.68x). So did both runs of CUBA on 2026-12-03
-(07:05 and 07:10 UTC, the table's): snndsl 0.12 s on 1 thread and 0.32 s on 2, Brian2 0.39
-s and 0.73 s, where the day before, out of that regime, they were 0.12 / 0.15 s and 0.33 /
-0.30 s. The 2 ranks, two processes that wait for each other in MPI's collectives and not
-at OpenMP's barriers, ran CUBA in 0.17 s in both runs."""
+(forum 1e6 1.22x and 1.30x, 1e7 1.66x and 1.68x). So did two runs of CUBA on
+2026-12-03 at 07:05 and 07:10 UTC: snndsl 0.32 s on 2 threads, Brian2 0.73 s, while
+snndsl's 2 ranks, two processes that wait for each other in MPI's collectives and not at
+OpenMP's barriers, ran it in 0.17 s. The table's rows are runs that did not."""
 
 
 def plot(data: dict, path: Path) -> None:

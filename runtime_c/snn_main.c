@@ -81,7 +81,7 @@ static int snn_main(int argc, char **argv, int rank)
         return 1;
     }
     if (cli.help) {
-        snn_usage(stdout);
+        if (rank == 0) snn_usage(stdout);  /* once, however many ranks */
         return 0;
     }
     snn_sim *sim = snn_sim_new();

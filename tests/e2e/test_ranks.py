@@ -245,6 +245,11 @@ def test_ranks_that_run_different_protocols_are_stopped(driven, tmp_path):
     assert proc.returncode == 1 and "the ranks ran different protocols" in proc.stderr, proc.stderr
 
 
+def test_help_is_printed_once_however_many_ranks(driven):
+    proc = mpiexec(2, [driven, "--help"], timeout=60)
+    assert proc.returncode == 0 and proc.stdout.count("usage: model") == 1, proc.stdout
+
+
 def test_ranks_that_agree_run_on(driven, tmp_path):
     proc = mpmd([driven, "-o", tmp_path / "r", "-q"], [driven, "-o", tmp_path / "r", "-q"])
     assert proc.returncode == 0, proc.stderr
