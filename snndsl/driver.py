@@ -241,16 +241,67 @@ class Model:
         return kind(self, params, seed, data, quiet, progress, threads)
 
     def run(self, params: dict | None = None, seed: int | None = None, data: dict | None = None,
-            quiet: bool = True, progress=None, threads: int = 1) -> Results:
+            quiet: bool = True, progress=None, threads: int = 1, ranks: int | None = None) -> Results:
         """Run the whole protocol in this process; the same seed gives the
         same numbers as the binary. `progress`: a function called with a
         `snndsl.Progress` a few times a second once a run lasts more than a
         second; without one, `quiet=False` shows a tqdm bar (if tqdm is
         installed) or a line on sys.stderr. `threads`: how many threads the
-        time step runs on (0: every core); the numbers do not depend on it."""
+        time step runs on (0: every core); the numbers do not depend on it.
+        `ranks`: run it on that many MPI ranks instead (a build for ranks,
+        under mpiexec, in processes of their own), with the same numbers."""
+        if ranks is not None:
+            return self._run_on_ranks(_ranks(ranks), params, seed, data, quiet, threads)
         sim = self.simulation(params, seed, data, quiet, progress, threads)
         sim.run_protocol()
         return sim._results(copy=False)  # nothing can advance `sim` any more: views are safe
+
+    def _run_on_ranks(self, ranks: int, params, seed, data, quiet: bool, threads) -> Results:
+        """The protocol on `ranks` MPI ranks: the model built for ranks
+        (passes/distribute.py, mpicc), run under mpiexec into a temporary
+        results folder, read back into memory."""
+        import shutil
+        import signal
+        import subprocess
+        import tempfile
+
+        from snndsl import cli
+        from snndsl.results import load
+        if self.backend != "c":
+            raise _fail("ranks run the C backend: compile the model with backend=\"c\"")
+        if _threads(threads) != 1:
+            raise _fail("ranks run one thread a rank for now: leave out threads, or run on threads without ranks")
+        try:
+            binary = cc.build(frontend(self.frontend.source, self.file, self.passes, ranks=True).c_source,
+                              mpi=True).binary
+        except cc.NoMPIError as exc:
+            raise _fail(str(exc)) from None
+        args = [str(binary)]
+        for name, value in (params or {}).items():
+            args += ["--set", f"{name}={_param_text(name, value)}"]
+        for name, path in (data or {}).items():
+            args += ["--data", f"{name}={os.fsdecode(_path(path, f'data {name!r}'))}"]
+        if seed is not None:
+            args += ["--seed", str(_seed(seed))]
+        folder = tempfile.mkdtemp(prefix="snndsl-ranks-")
+        try:
+            cmd, env = cli._mpiexec(ranks, [*args, "-o", folder, *(["-q"] if quiet else [])])
+            proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+            try:
+                _, err = proc.communicate()
+            except KeyboardInterrupt:  # every rank stops at the same step (SIGUSR1), then this stops too
+                proc.send_signal(signal.SIGUSR1)
+                proc.communicate()
+                raise
+            if proc.returncode != 0:
+                lines = _model_lines(err)
+                raise SimulationError("\n".join(lines) or f"error[E0601]: mpiexec failed with exit status "
+                                      f"{proc.returncode}")
+            if not quiet and err:
+                print(err, end="", file=sys.stderr)
+            return dataclasses.replace(load(folder), path=None)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class Simulation:
@@ -609,6 +660,24 @@ def _threads(threads) -> int:
         raise _fail(f"threads takes a number of threads from 1 to {MAX_THREADS}, or 0 for every core, "
                     f"not {threads!r}")
     return int(threads)
+
+
+def _model_lines(err: str) -> list[str]:
+    """What the ranks wrote to stderr, without Open MPI's notices: the blocks
+    between its lines of dashes, and its daemons' `[host:pid] ...` lines."""
+    lines, inside = [], False
+    for line in err.splitlines():
+        if line.startswith("-----"):
+            inside = not inside
+        elif not inside and line.strip() and not re.match(r"\[[^\]\s]+:\d+\] ", line):
+            lines.append(line)
+    return lines
+
+
+def _ranks(ranks) -> int:
+    if not isinstance(ranks, numbers.Integral) or isinstance(ranks, bool) or not 1 <= int(ranks) <= 4096:
+        raise _fail(f"ranks takes a number of ranks from 1 to 4096, not {ranks!r}")
+    return int(ranks)
 
 
 def _seed(seed) -> int:

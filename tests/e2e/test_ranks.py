@@ -291,3 +291,36 @@ def test_an_interrupt_stops_every_rank_at_the_same_step(how, tmp_path):
     k = len(res["s"].i)  # it stopped within the last millisecond: the spikes up to there
     assert k <= len(one["s"].i)
     np.testing.assert_array_equal(res["s"].i, one["s"].i[:k])
+
+
+def test_the_python_api_runs_on_ranks(lif_delays_data):
+    """Model.run(ranks=2): a build for ranks under mpiexec, its results read
+    back into memory: the same, bit for bit, as the run in this process, with
+    parameters, data and a seed passed on."""
+    model = snndsl.compile(EXAMPLES / "cuba.snn")
+    one = model.run(params={"duration": "100 ms"}, seed=7)
+    two = model.run(params={"duration": "100 ms"}, seed=7, ranks=2)
+    REF.assert_same(two, one)
+    assert two.path is None and two.manifest["timings"]["ranks"] == 2
+    delays = snndsl.compile(MODELS / "lif_delays.snn")
+    REF.assert_same(delays.run(data=lif_delays_data, ranks=3), delays.run(data=lif_delays_data))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"ranks": 0}, "ranks takes a number of ranks from 1 to 4096, not 0"),
+    ({"ranks": True}, "ranks takes a number of ranks from 1 to 4096, not True"),
+    ({"ranks": 2, "threads": 2}, "ranks run one thread a rank for now"),
+    ({"ranks": 2, "params": {"duration": "-1 ms"}},
+     "cuba.snn:76:5: error[E0501]: a run's duration must be a non-negative number of seconds"),
+    ({"ranks": 2, "params": {"nope": "1"}}, "the model has no parameter 'nope'"),
+])
+def test_the_python_api_on_ranks_says_what_is_wrong(kwargs, message):
+    with pytest.raises(snndsl.SimulationError) as err:
+        snndsl.compile(EXAMPLES / "cuba.snn").run(**kwargs)
+    assert message in str(err.value)
+    assert "prterun" not in str(err.value) and "-----" not in str(err.value)  # Open MPI's notices left out
+
+
+def test_the_python_api_on_ranks_needs_the_c_backend():
+    with pytest.raises(snndsl.SimulationError, match="ranks run the C backend"):
+        snndsl.compile(EXAMPLES / "cuba.snn", backend="reference").run(ranks=2)
