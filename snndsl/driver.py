@@ -297,8 +297,9 @@ class Model:
                 lines = _model_lines(err)
                 raise SimulationError("\n".join(lines) or f"error[E0601]: mpiexec failed with exit status "
                                       f"{proc.returncode}")
-            if not quiet and err:
-                print(err, end="", file=sys.stderr)
+            if not quiet:  # what the ranks reported, but where the results went: nowhere a user will look
+                print("".join(line + "\n" for line in _model_lines(err) if folder not in line), end="",
+                      file=sys.stderr)
             return dataclasses.replace(load(folder), path=None)
         finally:
             shutil.rmtree(folder, ignore_errors=True)

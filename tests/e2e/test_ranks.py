@@ -324,3 +324,9 @@ def test_the_python_api_on_ranks_says_what_is_wrong(kwargs, message):
 def test_the_python_api_on_ranks_needs_the_c_backend():
     with pytest.raises(snndsl.SimulationError, match="ranks run the C backend"):
         snndsl.compile(EXAMPLES / "cuba.snn", backend="reference").run(ranks=2)
+
+
+def test_the_python_api_on_ranks_does_not_name_its_temporary_folder(capsys):
+    res = snndsl.compile(EXAMPLES / "cuba.snn").run(params={"duration": "20 ms"}, ranks=2, quiet=False)
+    assert len(res["exc_spikes"].t) > 0
+    assert "snndsl-ranks-" not in capsys.readouterr().err  # deleted once read back: not "results in ..."
