@@ -82,17 +82,11 @@ def test_the_forum_model_splits_both_pathways():
 
 
 def test_mnist_tiny(tmp_path):
-    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-    try:
-        from test_mnist_example import synthetic_digits
-    finally:
-        sys.path.pop(0)
-    data = synthetic_digits(tmp_path / "data", n_train=4, n_test=4)
     path = REF._shortened(tmp_path, EXAMPLES / "mnist" / "diehl_cook.snn",
                           {"const n_e = 100\n": "const n_e = 20\n", "const t_show = 350 ms": "const t_show = 60 ms",
                            "const t_rest = 150 ms": "const t_rest = 10 ms"})
     one = assert_ranks_agree(path, tmp_path, params={"n_train": 3, "n_label": 2, "n_test": 2}, seed=3,
-                             data={"train_x": data / "train_x.npy", "test_x": data / "test_x.npy"})
+                             data=REF.mnist_data(tmp_path))
     assert one.saved["test_counts"].sum() > 0
 
 
@@ -107,20 +101,13 @@ def test_lif_delays(lif_delays_data, tmp_path):
 
 
 def test_forum_fixed(tmp_path):
-    arrays = REF._module("forum").make_forum_inputs(train=0.3, test=0.3)
-    data = {}
-    for name in ("pre_i", "pre_t", "post_i", "post_t", "w0"):
-        np.save(tmp_path / f"{name}.npy", arrays[name])
-        data[name] = tmp_path / f"{name}.npy"
+    data, _ = REF.forum_inputs(tmp_path)
     assert_ranks_agree(MODELS / "forum_fixed.snn", tmp_path, data=data)
 
 
 @pytest.mark.parametrize("path", sorted(REF.BRIAN2_PORTS.glob("*.snn")), ids=lambda p: p.stem)
 def test_brian2_ports(path, tmp_path):
-    params = REF.PORT_PARAMS.get(path.stem)
-    if path.stem in REF.SHRUNK_PORTS:
-        replace, params = REF.SHRUNK_PORTS[path.stem]
-        path = REF._shortened(tmp_path, path, replace)
+    path, params = REF.port(path, tmp_path)
     assert_ranks_agree(path, tmp_path, params=params)
 
 

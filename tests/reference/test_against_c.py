@@ -94,14 +94,43 @@ def test_lif_delays(lif_delays_data):
     assert len(c["spkG"].i) > 20 and len(c["spkH"].i) > 5
 
 
-def test_forum_fixed(tmp_path):
-    """STDP with event-driven traces, a conditional assignment between phases,
-    saves, a monitor every 1 ms; spike generators from data."""
+def forum_inputs(tmp_path) -> tuple[dict, dict]:
+    """The inputs of tests/e2e/models/forum_fixed.snn (0.3 s a phase), written
+    to tmp_path: ({data name: path}, the arrays)."""
     arrays = _module("forum").make_forum_inputs(train=0.3, test=0.3)
     data = {}
     for name in ("pre_i", "pre_t", "post_i", "post_t", "w0"):
         np.save(tmp_path / f"{name}.npy", arrays[name])
         data[name] = tmp_path / f"{name}.npy"
+    return data, arrays
+
+
+def mnist_data(tmp_path) -> dict:
+    """Four synthetic digits for each of examples/mnist/diehl_cook.snn's data
+    arrays, written to tmp_path: {data name: path}."""
+    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    try:
+        from test_mnist_example import synthetic_digits
+    finally:
+        sys.path.pop(0)
+    data = synthetic_digits(tmp_path / "data", n_train=4, n_test=4)
+    return {"train_x": data / "train_x.npy", "test_x": data / "test_x.npy"}
+
+
+def port(path: Path, tmp_path) -> tuple[Path, dict | None]:
+    """A port of a Brian2 example as the differential tests run it: shortened
+    where SHRUNK_PORTS says, and its parameters."""
+    params = PORT_PARAMS.get(path.stem)
+    if path.stem in SHRUNK_PORTS:
+        replace, params = SHRUNK_PORTS[path.stem]
+        path = _shortened(tmp_path, path, replace)
+    return path, params
+
+
+def test_forum_fixed(tmp_path):
+    """STDP with event-driven traces, a conditional assignment between phases,
+    saves, a monitor every 1 ms; spike generators from data."""
+    data, arrays = forum_inputs(tmp_path)
     c, ref = both(MODELS / "forum_fixed.snn", data=data)
     assert_same(c, ref)
     assert not np.array_equal(c.saved["w_trained"], arrays["w0"])  # learning happened
@@ -424,17 +453,10 @@ def test_mnist_tiny(tmp_path):
     digits per phase: Poisson rates set by the protocol (skipping ahead,
     redrawn at each run start), per-synapse random delays, loops, while,
     normalisation by sum_post, thresholds that adapt, a freeze."""
-    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-    try:
-        from test_mnist_example import synthetic_digits
-    finally:
-        sys.path.pop(0)
-    data = synthetic_digits(tmp_path / "data", n_train=4, n_test=4)
     path = _shortened(tmp_path, EXAMPLES / "mnist" / "diehl_cook.snn",
                       {"const n_e = 100\n": "const n_e = 10\n", "const t_show = 350 ms": "const t_show = 30 ms",
                        "const t_rest = 150 ms": "const t_rest = 10 ms"})
-    run = dict(params={"n_train": 2, "n_label": 2, "n_test": 2}, seed=3,
-               data={"train_x": data / "train_x.npy", "test_x": data / "test_x.npy"})
+    run = dict(params={"n_train": 2, "n_label": 2, "n_test": 2}, seed=3, data=mnist_data(tmp_path))
     c, ref = both(path, **run)
     assert_same(c, ref)
     assert c.saved["test_counts"].shape == (2, 10)
@@ -849,10 +871,7 @@ SHRUNK_PORTS = {"Brunel_2000": ({"const N_E = 10000": "const N_E = 400", "const 
 def test_brian2_ports(path, tmp_path):
     """Every port of a Brian2 example (examples/brian2/), shortened: the same
     results on both backends, bit for bit."""
-    params = PORT_PARAMS.get(path.stem)
-    if path.stem in SHRUNK_PORTS:
-        replace, params = SHRUNK_PORTS[path.stem]
-        path = _shortened(tmp_path, path, replace)
+    path, params = port(path, tmp_path)
     c = snndsl.compile(path).run(params=params)
     ref = snndsl.compile(path, backend="reference").run(params=params)
     assert_same(c, ref)
