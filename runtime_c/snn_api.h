@@ -84,5 +84,5 @@ int snn_sim_var(snn_sim *sim, size_t k, snn_result_array *out);
 /* After running: the manifest (JSON, format snndsl-results/1) and the arrays it names. */
 const char *snn_sim_manifest(snn_sim *sim);
 size_t snn_sim_n_arrays(const snn_sim *sim);
-int snn_sim_array(const snn_sim *sim, size_t k, snn_result_array *out);
+int snn_sim_array(snn_sim *sim, size_t k, snn_result_array *out);
 int snn_sim_write_results(snn_sim *sim, const char *dir);

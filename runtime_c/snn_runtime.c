@@ -2286,6 +2286,15 @@ int snn_index_synapses(int64_t nsyn, const int32_t *pre, const int32_t *post, in
     return snn_index_one(nsyn, post, pre, n_post, post_start, post_syn, post_other, err, errlen);
 }
 
+int32_t *snn_rows_expand(const int64_t *start, int64_t n)
+{
+    int32_t *out = malloc((size_t)(start[n] > 0 ? start[n] : 1) * sizeof *out);
+    if (!out) return NULL;
+    for (int64_t r = 0; r < n; r++)
+        for (int64_t s = start[r]; s < start[r + 1]; s++) out[s] = (int32_t)r;
+    return out;
+}
+
 int64_t snn_rows_ascending(const int64_t *start, const int32_t *other, int64_t n)
 {
     for (int64_t k = 0; k < n; k++)

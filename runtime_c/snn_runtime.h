@@ -362,6 +362,12 @@ int snn_index_synapses(int64_t nsyn, const int32_t *pre, const int32_t *post, in
                        int64_t **pre_start, int32_t **pre_syn, int32_t **pre_other,
                        int64_t **post_start, int32_t **post_syn, int32_t **post_other, char *err, size_t errlen);
 
+//! Each element's row of CSR offsets start[0 .. n]: r, start[r + 1] - start[r]
+//! times, for r = 0 .. n - 1; start[n] values in a new array (malloc'ed, at
+//! least one element; NULL without memory). The presynaptic neuron of each
+//! synapse numbered in presynaptic order.
+int32_t *snn_rows_expand(const int64_t *start, int64_t n);
+
 //! 1 if other[start[k] .. start[k + 1]) is ascending (not strictly) for every k < n, else 0.
 int64_t snn_rows_ascending(const int64_t *start, const int32_t *other, int64_t n);
 

@@ -56,6 +56,22 @@ static inline int64_t snn_part_start(int64_t n, int k, int team)
     return n * k / team;
 }
 
+//! The row of CSR offsets start[0 .. n] (ascending) that element s falls in:
+//! the last r < n with start[r] <= s; 0 where n is 0. A loop over elements
+//! from s on finds the next ones' rows by moving forward from it.
+static inline int64_t snn_row_of(const int64_t *start, int64_t n, int64_t s)
+{
+    int64_t lo = 0, hi = n;  /* start[lo] <= s, or lo == 0 */
+    while (hi - lo > 1) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        if (start[mid] <= s)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 //! The first p in [lo, hi) with a[p] >= x, in an array ascending there.
 static inline int64_t snn_lower_bound(const int32_t *a, int64_t lo, int64_t hi, int64_t x)
 {

@@ -505,7 +505,7 @@ class Simulation:
         arrays = {}
         out = f.new("snn_result_array *")
         for k in range(lib.snn_sim_n_arrays(ptr)):
-            lib.snn_sim_array(ptr, k, out)
+            self._check(lib.snn_sim_array(ptr, k, out))
             view = _view(f, out, self._sim)
             if copy:
                 view = view.copy()

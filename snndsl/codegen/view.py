@@ -7,6 +7,7 @@ skeleton of the program.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from snndsl.codegen.c_expr import Context, CPrinter, c_number, c_string, linear_factor_sets, mangle
@@ -34,12 +35,15 @@ OPTIONAL_SLOTS = ((ir.RunEvery,), (ir.AddPoissonInput,))
 
 @dataclass(frozen=True)
 class CArray:
-    """One entry of the results: a C expression for the data and the shape."""
+    """One entry of the results: a C expression for the data and the shape,
+    and what makes the data first where it is made only when asked for (C
+    statements that may `return snn_fail(...)`)."""
 
     file: str
     descr: str
     data: str
     shape: tuple[str, ...]
+    make: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class CModel:
     free: str
     state_fields: tuple  # (name, "array"/"scalar", C lvalue, element size, count): see state.c.j2
     variables: tuple  # CArray per group variable (and synapses' i, j), for snn_sim_var
+    caches: tuple  # C lvalues of the fields made only when asked for (storage 'cache'): dropped by a snapshot
     state_checks: tuple  # (sizes, values): C checks of a loaded snapshot, see state_check.c.j2
     prepare: str  # run at the start of every run
     ranks: bool = False  # built for ranks (MPI; passes/distribute.py)
@@ -193,14 +198,28 @@ class _Builder:
             lines.append(f"{line}  /* {f.comment} */" if f.comment else line)
         return (f"snn_{mangle('g', g.name)}_t", mangle("g", g.name), tuple(lines))
 
-    def element(self, g: ir.Group) -> tuple[str, str]:
-        """The loop variable over `g`'s elements and, for synapses, the lines
-        (indented for a loop body) binding their pre- and postsynaptic neurons."""
-        if g.kind != "synapses":
-            return "_i", ""
+    def each(self, g: ir.Group, body: str, first: str = "0", stop: str | None = None,
+             indent: str = "        ") -> str:
+        """The head of a loop over `g`'s elements `first` to `stop` (its n):
+        `_i` for neurons; `_s` for synapses, with `indent`ed lines that bind
+        its pre- and postsynaptic neurons `_i` and `_j` for the loop's `body`.
+        Synapses that store no `pre` (ir.Group.stores_pre: in presynaptic
+        order) find `_i` as the loop goes, the row of pre_start it has
+        reached, where the body reads it."""
         G = self.g(g.name)
-        return "_s", (f"        const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n"
-                      "        (void)_i; (void)_j;\n")
+        stop = stop or f"{G}.n"
+        if g.kind != "synapses":
+            return f"for (int64_t _i = {first}; _i < {stop}; _i++) {{\n"
+        if g.stores_pre:
+            return (f"for (int64_t _s = {first}; _s < {stop}; _s++) {{\n"
+                    f"{indent}const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n{indent}(void)_i; (void)_j;\n")
+        if not re.search(r"\b_i\b", body):
+            return (f"for (int64_t _s = {first}; _s < {stop}; _s++) {{\n"
+                    f"{indent}const int64_t _j = {G}.post[_s];\n{indent}(void)_j;\n")
+        return (f"for (int64_t _s = {first}, _i = snn_row_of({G}.pre_start, {self.g(g.source)}.n, _s); "
+                f"_s < {stop}; _s++) {{\n"
+                f"{indent}while ({G}.pre_start[_i + 1] <= _s) _i++;\n"
+                f"{indent}const int64_t _j = {G}.post[_s];\n{indent}(void)_j;\n")
 
     def linear_step(self, g: ir.Group) -> ir.LinearStep | None:
         return next((s for s in g.update if isinstance(s, ir.LinearStep)), None)
@@ -354,10 +373,7 @@ class _Builder:
     int64_t longest = 0;
     const double _t = sim->step * sim->dt;
     (void)_t;
-    for (int64_t _s = 0; _s < {S}.n; _s++) {{
-        const int64_t _i = {S}.pre[_s], _j = {S}.post[_s];
-        (void)_i; (void)_j;
-        const double d = {d};
+    {self.each(g, d)}        const double d = {d};
         if (!(d >= 0) || !isfinite(d) || d / sim->dt > 1e9)
             return snn_fail(sim, "%s: error[E0501]: synapse %lld of '%s' has the delay %g s, not a valid duration",
                             {site}, (long long)_s, {c_string(g.name)}, d);
@@ -565,7 +581,16 @@ if (snn_buf_reserve(&ii, (size_t)({n_i} * {n_j})) || snn_buf_reserve(&jj, (size_
     if (!{S}.post) {S}.post = snn_alloc(sim, 1, sizeof(int32_t));
     if (sim->failed) return -1;
 {within}}}
-""" + self.index_synapses(g)
+""" + self.index_synapses(g) + self.drop_pre(g)
+
+    def drop_pre(self, g: ir.Group) -> str:
+        """Synapses in presynaptic order keep no `pre` once indexed: the row
+        of pre_start a synapse falls in is its neuron (ir.Group.stores_pre);
+        results and Python make it again when they ask (snn_rows_expand)."""
+        if g.stores_pre:
+            return ""
+        S = self.g(g.name)
+        return f"\nfree({S}.pre);  /* made again only where asked for (ir.Group.stores_pre) */\n{S}.pre = NULL;"
 
     def connect_loop(self, k: ir.Connect, g: ir.Group, push: str, what: str) -> str:
         """The loop of one connection rule, each synapse made by `push`."""
@@ -718,13 +743,10 @@ if (_hi > {j_end}) _hi = {j_end};
         code = self.p.stmts(body, ctx, "        ")
         if where is not None:
             code = f"        if (!({self.p.expr(where, ctx)})) continue;\n" + code
-        start = lo or "0"
         stop = f"{G}.n" if hi is None else f"snn_imin({hi}, {G}.n)"
-        var, idx = self.element(g)
         return (f"{checks}{{ /* {what} of {g.name} */\n"
                 f"    const double _t = sim->step * sim->dt;\n    (void)_t;\n"
-                f"    for (int64_t {var} = {start}; {var} < {stop}; {var}++) {{\n"
-                f"{idx}{code}\n    }}\n}}\n"
+                f"    {self.each(g, code, lo or '0', stop)}{code}\n    }}\n}}\n"
                 "if (sim->failed) return -1;")
 
     # ---- the time step ---------------------------------------------------------
@@ -791,10 +813,8 @@ if (_hi > {j_end}) _hi = {j_end};
             ctx = self.ctx(S, k.span)
             at = "_j" if side == "post" else "_i"
             skip = f"if ({G}.{mangle('frozen', v.name)}[{at}]) continue;\n        " if v.freezable else ""
-            lines.append(f"""    for (int64_t _s = 0; _s < {self.g(syn)}.n; _s++) {{
-        const int64_t _i = {self.g(syn)}.pre[_s], _j = {self.g(syn)}.post[_s];
-        (void)_i; (void)_j;
-        {skip}_sum[{at}] += {self.p.expr(e, ctx)};
+            add = f"{skip}_sum[{at}] += {self.p.expr(e, ctx)};"
+            lines.append(f"""    {self.each(S, add)}        {add}
     }}""")
         return "\n".join(lines) + "\n}"
 
@@ -805,12 +825,11 @@ if (_hi > {j_end}) _hi = {j_end};
         g = self.groups[k.target]
         ctx = self.ctx(g, k.span)
         ctx.guard_frozen = True
-        var, idx = self.element(g)
-        rng = self.keyed(k.body, ctx, var, indent="        ")
+        rng = self.keyed(k.body, ctx, "_s" if g.kind == "synapses" else "_i", indent="        ")
         sync = self._indent(self.rank_sync(k.gather), 4) + "\n" if k.gather else ""
+        code = rng + self.p.stmts(k.body, ctx, "        ")
         return (f"if (_step % {k.steps} == 0) {{ /* every {k.steps} steps: {g.name} */\n{sync}"
-                f"    for (int64_t {var} = 0; {var} < {self.g(g.name)}.n; {var}++) {{\n"
-                f"{idx}{rng}{self.p.stmts(k.body, ctx, '        ')}\n    }}\n}}")
+                f"    {self.each(g, code)}{code}\n    }}\n}}")
 
     def poisson_input(self, k: ir.AddPoissonInput) -> str:
         """Each element of [lo, hi) draws how many of its sources spiked, a
@@ -920,16 +939,14 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             L = f"sim->{mangle('lin', g.name)}"
             head += [f"double _lin[sizeof {L} / sizeof {L}[0]][sizeof {L}[0] / sizeof(double)];",
                      f"memcpy(_lin, {L}, sizeof _lin);"]
-        if g.kind == "synapses":
-            lines.insert(0, f"const int64_t _i = {G}.pre[_s], _j = {G}.post[_s];\n(void)_i; (void)_j;")
         body = self._indent("\n".join(lines), 4)
-        loop = f"for (int64_t {var} = 0; {var} < _n; {var}++) {{\n{body}\n}}"
+        loop = f"{self.each(g, body, '0', '_n', '    ')}{body}\n}}"
         if k.ranks == "block":
             first, end = self.rank_block("_n")
-            loop = f"for (int64_t {var} = {first}; {var} < {end}; {var}++) {{\n{body}\n}}"
+            loop = f"{self.each(g, body, first, end, '    ')}{body}\n}}"
         elif k.share == "elements":
             # each thread its part of the elements; or one thread all of them
-            part = f"for (int64_t {var} = _lo; {var} < _hi; {var}++) {{\n{body}\n}}"
+            part = f"{self.each(g, body, '_lo', '_hi', '    ')}{body}\n}}"
             loop = f"""if (snn_team_size() > 1 && _n >= SNN_UPDATE_WORK * sim->parallel_min) {{
     const int _k = snn_team_member(), _size = snn_team_size();
     const int64_t _lo = snn_part_start(_n, _k, _size), _hi = snn_part_start(_n, _k + 1, _size);
@@ -1102,11 +1119,11 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         lo = mon.lo
         count = self.range_count(g.name, lo, mon.hi)
         if mon.expr is not None:  # a subexpression: evaluated for each element of the range
-            var_i, idx = self.element(g)
+            var_i = "_s" if g.kind == "synapses" else "_i"
             value = self.p.expr(mon.expr, self.ctx(g, mon.span))
             copy = (f"{ctype} *out = ({ctype} *){M}_v.data + {M}_v.len;\n"
-                    f"    for (int64_t {var_i} = {lo}; {var_i} < {lo} + n; {var_i}++) {{\n"
-                    f"{idx}        out[{var_i} - {lo}] = ({ctype})({value});\n"
+                    f"    {self.each(g, value, str(lo), f'{lo} + n')}"
+                    f"        out[{var_i} - {lo}] = ({ctype})({value});\n"
                     f"    }}\n"
                     f"    {M}_v.len += (size_t)n;")
         elif var.shared:
@@ -1490,10 +1507,10 @@ for (int64_t k = 0; k < nspikes; k++) {{
             ctx = self.ctx(g, span)
             value = self.p.expr(r.expr, ctx)
             G = self.g(g.name)
-            var, idx = self.element(g)
             stop = f"{G}.n" if r.hi is None else f"snn_imin({r.hi}, {G}.n)"
+            key = {"sum_pre": "_i", "sum_post": "_j"}.get(r.kind, "")
             loop_head = (f"    const double _t = sim->step * sim->dt;\n    (void)_t;\n"
-                         f"    for (int64_t {var} = {r.lo}; {var} < {stop}; {var}++) {{\n{idx}")
+                         f"    {self.each(g, f'{value} {key}', str(r.lo), stop)}")
             checks = self.data_checks(r.expr, g, c_string(_site(span)))
             if r.kind in ("sum_pre", "sum_post"):
                 end = self.g(g.source if r.kind == "sum_pre" else g.target)
@@ -1532,11 +1549,10 @@ for (int64_t k = 0; k < nspikes; k++) {{
         cond = f"        if (!({self.p.expr(s.where, ctx)})) continue;\n" if s.where is not None else ""
         lo = f"snn_imax(0, {self.p.expr(s.lo, Context())})" if s.lo is not None else "0"
         hi = f"snn_imin({self.p.expr(s.hi, Context())}, {G}.n)" if s.hi is not None else f"{G}.n"
-        var_i, idx = self.element(g)
         checks = self.data_checks(s.where, g, c_string(_site(s.span)))
         return (f"{{ /* {word} {g.name}.{var.name} */\n{self._indent(checks + pre, 4)}\n"
                 f"    const double _t = sim->step * sim->dt;\n    (void)_t;\n"
-                f"    for (int64_t {var_i} = {lo}; {var_i} < {hi}; {var_i}++) {{\n{idx}{cond}"
+                f"    {self.each(g, cond + mask, lo, hi)}{cond}"
                 f"        {mask} = {flag};\n    }}\n{self._free_reductions(reductions)}}}\n"
                 "if (sim->failed) return -1;")
 
@@ -1574,7 +1590,7 @@ for (int64_t k = 0; k < nspikes; k++) {{
         ctype = self.ctype(self.saved_var(d))
         ctx = self.ctx(g, d.span)
         value = self.p.expr(d.expr, ctx)
-        var_i, idx = self.element(g)
+        var_i = "_s" if g.kind == "synapses" else "_i"
         reset = "" if d.rows else f"{S}.len = 0;\n    {S}_rows = 0;\n    "
         checks = self.data_checks(d.expr, g, c_string(_site(d.span)))
         return f"""{checks}{{ /* save {g.name}.{d.var} (a subexpression) as {d.name} */
@@ -1583,8 +1599,7 @@ for (int64_t k = 0; k < nspikes; k++) {{
     {ctype} *out = ({ctype} *){S}.data + {S}.len;
     const double _t = sim->step * sim->dt;
     (void)_t;
-    for (int64_t {var_i} = {d.lo}; {var_i} < {d.lo} + (int64_t)n; {var_i}++) {{
-{idx}        out[{var_i} - {d.lo}] = ({ctype})({value});
+    {self.each(g, value, str(d.lo), f"{d.lo} + (int64_t)n")}        out[{var_i} - {d.lo}] = ({ctype})({value});
     }}
     {S}.len += n;
     {S}_rows++;
@@ -1625,19 +1640,23 @@ if (sim->failed) return -1;"""
             out.append(CArray(f"{s.name}.npy", self.descr(var), f"{S}.data", shape))
             if g.kind == "synapses" and not var.shared:
                 n = f"(size_t){self.g(g.name)}.n"
-                i, j = self.synapse_ends(g)
-                out.append(CArray(f"{s.name}.i.npy", "<i4", i, (n,)))
+                (i, make), j = self.synapse_ends(g)
+                out.append(CArray(f"{s.name}.i.npy", "<i4", i, (n,), make))
                 out.append(CArray(f"{s.name}.j.npy", "<i4", j, (n,)))
         return tuple(out)
 
-    def synapse_ends(self, g: ir.Group) -> tuple[str, str]:
+    def synapse_ends(self, g: ir.Group) -> tuple[tuple[str, str], str]:
         """The arrays of each synapse's i and j as users see them: within the
         subgroups it joins (their own copies, made at connect), else the
-        groups' indices the synapses store."""
+        groups' indices the synapses store; `pre`, where it is not stored,
+        made when first asked for (with the C that makes it)."""
         G = self.g(g.name)
         if g.source_range or g.target_range:
-            return f"{G}.i", f"{G}.j"
-        return f"{G}.pre", f"{G}.post"
+            return (f"{G}.i", ""), f"{G}.j"
+        make = "" if g.stores_pre else (
+            f"if (!{G}.pre && !({G}.pre = snn_rows_expand({G}.pre_start, {self.g(g.source)}.n)))\n"
+            f"    return snn_fail(sim, \"out of memory listing the presynaptic neurons of {g.name}\");")
+        return (f"{G}.pre", make), f"{G}.post"
 
     def variables(self) -> tuple[CArray, ...]:
         """Every group variable, for reading and writing between runs
@@ -1653,8 +1672,8 @@ if (sim->failed) return -1;"""
                 shape = (self.count(f.count),) if f.count is not None else ()
                 out.append(CArray(f"{g.name}.{f.name}", descr[f.ctype], data, shape))
             if g.kind == "synapses":  # read only, from Python: each synapse's neurons
-                i, j = self.synapse_ends(g)
-                out += [CArray(f"{g.name}.i", "<i4", i, (f"{G}.n",)),
+                (i, make), j = self.synapse_ends(g)
+                out += [CArray(f"{g.name}.i", "<i4", i, (f"{G}.n",), make),
                         CArray(f"{g.name}.j", "<i4", j, (f"{G}.n",))]
         return tuple(out)
 
@@ -1767,7 +1786,7 @@ if (sim->failed) return -1;"""
         for g in self.m.groups:
             G = self.g(g.name)
             for f in self.fields(g):
-                if f.snapshot == "derived":
+                if f.snapshot in ("derived", "cache"):
                     continue
                 # a queue is saved as its lists of int32 values
                 elsize = "sizeof(int32_t)" if f.snapshot == "queue" else f"sizeof({f.ctype})"
@@ -1806,7 +1825,8 @@ if (sim->failed) return -1;"""
                 continue
             pre, post = self.g(g.source), self.g(g.target)
             size(f"{G}.n >= 0 && {G}.n <= SNN_MAX_SYNAPSES", f"{name}.n")
-            within("i32", f"{G}.pre", f"{G}.n", "0", f"{pre}.n", f"{name}.pre")
+            if g.stores_pre:
+                within("i32", f"{G}.pre", f"{G}.n", "0", f"{pre}.n", f"{name}.pre")
             within("i32", f"{G}.post", f"{G}.n", "0", f"{post}.n", f"{name}.post")
             for end, near, far in (("pre", pre, post), ("post", post, pre)):
                 check(f"snn_check_offsets({G}.{end}_start, {near}.n, {G}.n)", f"{name}.{end}_start")
@@ -1822,6 +1842,10 @@ if (sim->failed) return -1;"""
                 within("i32", f"{G}.delay_steps", f"{G}.n", "0", f"{G}.ring_size", f"{name}.delay_steps")
                 check(f"snn_check_slots({G}.ring, {G}.ring_size, {G}.n)", f"{name}.ring")
         return "\n".join(sizes), "\n".join(values)
+
+    def caches(self) -> tuple[str, ...]:
+        return tuple(f"{self.g(g.name)}.{self.member(f)}" for g in self.m.groups
+                     for f in self.fields(g) if f.snapshot == "cache")
 
     def free(self) -> str:
         out = []
@@ -1870,6 +1894,6 @@ def build_view(module: ir.Module) -> CModel:
         phase_names=tuple(c_string(p.name) for p in module.phases), params=params,
         param_defaults=b.param_defaults(), data=data, group_structs=structs, sim_fields=fields,
         setup=setup, steps=tuple(steps), protocol=protocol, manifest=b.manifest(), arrays=b.arrays(),
-        variables=b.variables(), free=b.free(),
+        variables=b.variables(), free=b.free(), caches=b.caches(),
         state_fields=b.state_fields(), state_checks=b.state_checks(), prepare=b.prepare(),
         ranks=module.ranks, rank_sync_all=b.rank_sync_all() if module.ranks else "")

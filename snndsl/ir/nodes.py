@@ -555,6 +555,15 @@ class Group:
         the last's: `connect: i == 2` then `connect: i == 0`)."""
         return self.kind == "synapses" and self.connect not in ("data", "several")
 
+    @property
+    def stores_pre(self) -> bool:
+        """Each synapse's presynaptic neuron kept in an array (`pre`). Not for
+        synapses in presynaptic order: the row of `pre_start` a synapse falls
+        in is its neuron, which loops over synapses follow as they go; unless
+        spikes are queued per synapse (heterogeneous delays), where a queued
+        synapse's neuron is looked up."""
+        return self.kind == "synapses" and (not self.in_pre_order or self.delay_kind == "heterogeneous")
+
 
 @dataclass(frozen=True, slots=True)
 class Monitor:

@@ -55,8 +55,10 @@ class Field:
     `count`: the number of elements of an array; None for a single value.
     `snapshot`: how snapshots treat it: 'scalar' (one value), 'fixed' (a
     value the model fixes, which a snapshot must agree with), 'array',
-    'queue' (`count` lists of int32 values), or 'derived' (not saved: built
-    again from the other fields at the start of every run).
+    'queue' (`count` lists of int32 values), 'derived' (not saved: built
+    again from the other fields at the start of every run), or 'cache' (not
+    saved: NULL until asked for, made then from the other fields, dropped
+    when a snapshot replaces them).
     """
 
     name: str
@@ -108,7 +110,9 @@ def fields(g: ir.Group, precision: str, poisson_skips: bool) -> tuple[Field, ...
                 Field("src_i", "internal", "int32_t", sources, "array", "their neurons"),
                 Field("src_step", "internal", "int64_t", sources, "array", "their steps")]
     if g.kind == "synapses":
-        out += [Field("pre", "internal", "int32_t", _n(g.name), "array", "presynaptic neuron of each synapse"),
+        out += [Field("pre", "internal", "int32_t", _n(g.name), "array" if g.stores_pre else "cache",
+                      "presynaptic neuron of each synapse" + ("" if g.stores_pre else
+                                                               ": made from pre_start when results or Python ask")),
                 Field("post", "internal", "int32_t", _n(g.name), "array", "postsynaptic neuron of each synapse")]
         if g.source_range or g.target_range:  # between subgroups: i and j count from their first neurons
             out += [Field("i", "internal", "int32_t", _n(g.name), "array", "pre, within the source subgroup"),

@@ -188,6 +188,69 @@ def test_hoisted_traces_and_delays(tmp_path):
     assert len(c["spk"].i) > 0
 
 
+IN_PRE_ORDER = """
+    dt = 0.1 ms
+    spikes inp[8]:
+        indices = [1, 2, 3, 5, 6, 1, 3, 6, 2, 5]
+        times = [1 ms, 1 ms, 1.5 ms, 2 ms, 2 ms, 4 ms, 5 ms, 5 ms, 7 ms, 8 ms]
+    neurons out[5]:
+        dv/dt = -v / (10 ms) : volt
+        I : volt
+        threshold: v > 1 mV
+        reset: v = 0 mV
+    synapses S: inp -> out:
+        connect: i > 0 and i < 7 and (i + j) % 3 != 0
+        w : volt
+        dc/dt = -c / (5 ms) + i * 0.1 / second : 1 (clock-driven)
+        post.I = w * c * (1 + i) : volt (summed)
+        iw = i * w : volt
+        on pre:
+            post.v += w
+            c += 0.1
+        init:
+            w = (0.3 + 0.1 * ((i + 2 * j) % 5)) * mV
+        every 2 ms:
+            c = c + 0.01 * i
+    monitor spk: spikes of out
+    monitor ci: S.c[3:9] every 1 ms
+    monitor iwm: S.iw[4:10] every 1 ms
+    phase learn:
+        run 5 ms
+        S.w[i > 3] = w * 1.1
+        freeze S.w[i == 2]
+        save S.iw as iw_mid
+        run 5 ms
+        S.c = c + sum_pre(w) / mV
+        save S.c as c_end
+"""
+
+
+def test_synapses_in_presynaptic_order_store_no_presynaptic_neurons(tmp_path):
+    """Synapses one connect rule makes keep no array of presynaptic neurons
+    (ir.Group.stores_pre): each loop over them that reads `i` (init, the
+    clock-driven update on one thread and on two, `every`, the summed
+    variable, an assignment, freeze, a monitored and a saved subexpression,
+    sum_pre) follows the rows of pre_start, from the middle of the synapses
+    too, past the neurons that have none (0 and 7). What users see of `i`
+    (saves, `sim["S"].i`, after a snapshot too) is made from them."""
+    path = _inline(tmp_path, IN_PRE_ORDER)
+    model = snndsl.compile(path, backend="c")
+    c_text = model.frontend.c_source
+    assert ".pre[" not in c_text and "snn_row_of(" in c_text
+    c, ref = both(path)
+    assert_same(c, ref)
+    assert_same(model.run(threads=2), ref)
+    i, j = c.saved_indices["c_end"]
+    expected = [a for a in range(8) for b in range(5) if 0 < a < 7 and (a + b) % 3 != 0]
+    assert i.tolist() == expected and np.array_equal(i, ref.saved_indices["c_end"][0])
+    sim = model.simulation()
+    sim.run_protocol()
+    assert sim["S"].i.tolist() == expected
+    sim.save_state(tmp_path / "s.state")
+    again = model.simulation().load_state(tmp_path / "s.state")
+    assert again["S"].i.tolist() == expected and again["S"].j.tolist() == j.tolist()
+
+
 PROTOCOL = """
     dt = 0.1 ms
     param drive = 3 mV

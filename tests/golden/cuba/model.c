@@ -48,7 +48,7 @@ typedef struct {
 
 typedef struct {
     int64_t n;  /* elements */
-    int32_t *pre;  /* presynaptic neuron of each synapse */
+    int32_t *pre;  /* presynaptic neuron of each synapse: made from pre_start when results or Python ask */
     int32_t *post;  /* postsynaptic neuron of each synapse */
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
     int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
@@ -60,7 +60,7 @@ typedef struct {
 
 typedef struct {
     int64_t n;  /* elements */
-    int32_t *pre;  /* presynaptic neuron of each synapse */
+    int32_t *pre;  /* presynaptic neuron of each synapse: made from pre_start when results or Python ask */
     int32_t *post;  /* postsynaptic neuron of each synapse */
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
     int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
@@ -72,7 +72,7 @@ typedef struct {
 
 typedef struct {
     int64_t n;  /* elements */
-    int32_t *pre;  /* presynaptic neuron of each synapse */
+    int32_t *pre;  /* presynaptic neuron of each synapse: made from pre_start when results or Python ask */
     int32_t *post;  /* postsynaptic neuron of each synapse */
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
     int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
@@ -84,7 +84,7 @@ typedef struct {
 
 typedef struct {
     int64_t n;  /* elements */
-    int32_t *pre;  /* presynaptic neuron of each synapse */
+    int32_t *pre;  /* presynaptic neuron of each synapse: made from pre_start when results or Python ask */
     int32_t *post;  /* postsynaptic neuron of each synapse */
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
     int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
@@ -330,6 +330,8 @@ static int snn_setup(snn_sim *sim)
                            sim->err, sizeof sim->err)) return snn_failed(sim);
     sim->g_exc_exc.pre_sorted = snn_rows_ascending(sim->g_exc_exc.pre_start, sim->g_exc_exc.post, sim->g_exc.n);
     sim->g_exc_exc.post_sorted = snn_rows_ascending(sim->g_exc_exc.post_start, sim->g_exc_exc.post_other, sim->g_exc.n);
+    free(sim->g_exc_exc.pre);  /* made again only where asked for (ir.Group.stores_pre) */
+    sim->g_exc_exc.pre = NULL;
     if (sim->failed) return -1;
     /* connect exc_inh: exc -> inh (cond) */
     {
@@ -372,6 +374,8 @@ static int snn_setup(snn_sim *sim)
                            sim->err, sizeof sim->err)) return snn_failed(sim);
     sim->g_exc_inh.pre_sorted = snn_rows_ascending(sim->g_exc_inh.pre_start, sim->g_exc_inh.post, sim->g_exc.n);
     sim->g_exc_inh.post_sorted = snn_rows_ascending(sim->g_exc_inh.post_start, sim->g_exc_inh.post_other, sim->g_inh.n);
+    free(sim->g_exc_inh.pre);  /* made again only where asked for (ir.Group.stores_pre) */
+    sim->g_exc_inh.pre = NULL;
     if (sim->failed) return -1;
     /* connect inh_exc: inh -> exc (cond) */
     {
@@ -414,6 +418,8 @@ static int snn_setup(snn_sim *sim)
                            sim->err, sizeof sim->err)) return snn_failed(sim);
     sim->g_inh_exc.pre_sorted = snn_rows_ascending(sim->g_inh_exc.pre_start, sim->g_inh_exc.post, sim->g_inh.n);
     sim->g_inh_exc.post_sorted = snn_rows_ascending(sim->g_inh_exc.post_start, sim->g_inh_exc.post_other, sim->g_exc.n);
+    free(sim->g_inh_exc.pre);  /* made again only where asked for (ir.Group.stores_pre) */
+    sim->g_inh_exc.pre = NULL;
     if (sim->failed) return -1;
     /* connect inh_inh: inh -> inh (cond) */
     {
@@ -456,6 +462,8 @@ static int snn_setup(snn_sim *sim)
                            sim->err, sizeof sim->err)) return snn_failed(sim);
     sim->g_inh_inh.pre_sorted = snn_rows_ascending(sim->g_inh_inh.pre_start, sim->g_inh_inh.post, sim->g_inh.n);
     sim->g_inh_inh.post_sorted = snn_rows_ascending(sim->g_inh_inh.post_start, sim->g_inh_inh.post_other, sim->g_inh.n);
+    free(sim->g_inh_inh.pre);  /* made again only where asked for (ir.Group.stores_pre) */
+    sim->g_inh_inh.pre = NULL;
     if (sim->failed) return -1;
     snn_buf_init(&sim->m_exc_spikes_i, sizeof(int32_t));
     snn_buf_init(&sim->m_exc_spikes_t, sizeof(double));
@@ -1352,6 +1360,8 @@ int snn_sim_var(snn_sim *sim, size_t k, snn_result_array *out)
                                    { sim->g_inh.n }, sim->g_inh.v_not_refractory };
         return 0;
     case 10:
+        if (!sim->g_exc_exc.pre && !(sim->g_exc_exc.pre = snn_rows_expand(sim->g_exc_exc.pre_start, sim->g_exc.n)))
+            return snn_fail(sim, "out of memory listing the presynaptic neurons of exc_exc");
         *out = (snn_result_array){ "exc_exc.i", "<i4", 1,
                                    { sim->g_exc_exc.n }, sim->g_exc_exc.pre };
         return 0;
@@ -1360,6 +1370,8 @@ int snn_sim_var(snn_sim *sim, size_t k, snn_result_array *out)
                                    { sim->g_exc_exc.n }, sim->g_exc_exc.post };
         return 0;
     case 12:
+        if (!sim->g_exc_inh.pre && !(sim->g_exc_inh.pre = snn_rows_expand(sim->g_exc_inh.pre_start, sim->g_exc.n)))
+            return snn_fail(sim, "out of memory listing the presynaptic neurons of exc_inh");
         *out = (snn_result_array){ "exc_inh.i", "<i4", 1,
                                    { sim->g_exc_inh.n }, sim->g_exc_inh.pre };
         return 0;
@@ -1368,6 +1380,8 @@ int snn_sim_var(snn_sim *sim, size_t k, snn_result_array *out)
                                    { sim->g_exc_inh.n }, sim->g_exc_inh.post };
         return 0;
     case 14:
+        if (!sim->g_inh_exc.pre && !(sim->g_inh_exc.pre = snn_rows_expand(sim->g_inh_exc.pre_start, sim->g_inh.n)))
+            return snn_fail(sim, "out of memory listing the presynaptic neurons of inh_exc");
         *out = (snn_result_array){ "inh_exc.i", "<i4", 1,
                                    { sim->g_inh_exc.n }, sim->g_inh_exc.pre };
         return 0;
@@ -1376,6 +1390,8 @@ int snn_sim_var(snn_sim *sim, size_t k, snn_result_array *out)
                                    { sim->g_inh_exc.n }, sim->g_inh_exc.post };
         return 0;
     case 16:
+        if (!sim->g_inh_inh.pre && !(sim->g_inh_inh.pre = snn_rows_expand(sim->g_inh_inh.pre_start, sim->g_inh.n)))
+            return snn_fail(sim, "out of memory listing the presynaptic neurons of inh_inh");
         *out = (snn_result_array){ "inh_inh.i", "<i4", 1,
                                    { sim->g_inh_inh.n }, sim->g_inh_inh.pre };
         return 0;
@@ -1394,7 +1410,7 @@ size_t snn_sim_n_arrays(const snn_sim *sim)
     return 4;
 }
 
-int snn_sim_array(const snn_sim *sim, size_t k, snn_result_array *out)
+int snn_sim_array(snn_sim *sim, size_t k, snn_result_array *out)
 {
     switch (k) {
     case 0:
@@ -1414,8 +1430,7 @@ int snn_sim_array(const snn_sim *sim, size_t k, snn_result_array *out)
                                    { sim->m_inh_spikes_t.len }, sim->m_inh_spikes_t.data };
         return 0;
     default:
-        (void)sim;
-        return -1;
+        return snn_fail(sim, "no result array number %zu", k);
     }
 }
 
@@ -1427,7 +1442,7 @@ int snn_sim_write_results(snn_sim *sim, const char *dir)
     if (!arrays || !manifest) { free(arrays); return snn_fail(sim, "out of memory"); }
     for (size_t k = 0; k < n; k++) {
         snn_result_array r;
-        snn_sim_array(sim, k, &r);
+        if (snn_sim_array(sim, k, &r)) { free(arrays); return -1; }
         arrays[k] = (snn_out_array){ r.file, r.descr, r.ndim, { r.shape[0], r.shape[1] }, r.data };
     }
     char msg[1024];
@@ -1479,7 +1494,7 @@ typedef struct {
 
 #define SNN_STATE_MAGIC "SNNSTATE3\n"
 #define SNN_STATE_HEAD 96  /* magic and hash (74), padding, file length, number of fields */
-#define SNN_STATE_NFIELDS (57 + 1)
+#define SNN_STATE_NFIELDS (53 + 1)
 
 static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
 {
@@ -1506,7 +1521,6 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
     f[n++] = (snn_state_field){ "inh.spikes", (void **)&sim->g_inh.spikes, NULL, NULL, sizeof(int32_t), sim->g_inh.n };
     f[n++] = (snn_state_field){ "inh.nspikes", NULL, (void *)&sim->g_inh.nspikes, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "exc_exc.n", NULL, (void *)&sim->g_exc_exc.n, NULL, sizeof(int64_t), 1 };
-    f[n++] = (snn_state_field){ "exc_exc.pre", (void **)&sim->g_exc_exc.pre, NULL, NULL, sizeof(int32_t), sim->g_exc_exc.n };
     f[n++] = (snn_state_field){ "exc_exc.post", (void **)&sim->g_exc_exc.post, NULL, NULL, sizeof(int32_t), sim->g_exc_exc.n };
     f[n++] = (snn_state_field){ "exc_exc.pre_start", (void **)&sim->g_exc_exc.pre_start, NULL, NULL, sizeof(int64_t), sim->g_exc.n + 1 };
     f[n++] = (snn_state_field){ "exc_exc.pre_sorted", NULL, (void *)&sim->g_exc_exc.pre_sorted, NULL, sizeof(int64_t), 1 };
@@ -1515,7 +1529,6 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
     f[n++] = (snn_state_field){ "exc_exc.post_other", (void **)&sim->g_exc_exc.post_other, NULL, NULL, sizeof(int32_t), sim->g_exc_exc.n };
     f[n++] = (snn_state_field){ "exc_exc.post_sorted", NULL, (void *)&sim->g_exc_exc.post_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "exc_inh.n", NULL, (void *)&sim->g_exc_inh.n, NULL, sizeof(int64_t), 1 };
-    f[n++] = (snn_state_field){ "exc_inh.pre", (void **)&sim->g_exc_inh.pre, NULL, NULL, sizeof(int32_t), sim->g_exc_inh.n };
     f[n++] = (snn_state_field){ "exc_inh.post", (void **)&sim->g_exc_inh.post, NULL, NULL, sizeof(int32_t), sim->g_exc_inh.n };
     f[n++] = (snn_state_field){ "exc_inh.pre_start", (void **)&sim->g_exc_inh.pre_start, NULL, NULL, sizeof(int64_t), sim->g_exc.n + 1 };
     f[n++] = (snn_state_field){ "exc_inh.pre_sorted", NULL, (void *)&sim->g_exc_inh.pre_sorted, NULL, sizeof(int64_t), 1 };
@@ -1524,7 +1537,6 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
     f[n++] = (snn_state_field){ "exc_inh.post_other", (void **)&sim->g_exc_inh.post_other, NULL, NULL, sizeof(int32_t), sim->g_exc_inh.n };
     f[n++] = (snn_state_field){ "exc_inh.post_sorted", NULL, (void *)&sim->g_exc_inh.post_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "inh_exc.n", NULL, (void *)&sim->g_inh_exc.n, NULL, sizeof(int64_t), 1 };
-    f[n++] = (snn_state_field){ "inh_exc.pre", (void **)&sim->g_inh_exc.pre, NULL, NULL, sizeof(int32_t), sim->g_inh_exc.n };
     f[n++] = (snn_state_field){ "inh_exc.post", (void **)&sim->g_inh_exc.post, NULL, NULL, sizeof(int32_t), sim->g_inh_exc.n };
     f[n++] = (snn_state_field){ "inh_exc.pre_start", (void **)&sim->g_inh_exc.pre_start, NULL, NULL, sizeof(int64_t), sim->g_inh.n + 1 };
     f[n++] = (snn_state_field){ "inh_exc.pre_sorted", NULL, (void *)&sim->g_inh_exc.pre_sorted, NULL, sizeof(int64_t), 1 };
@@ -1533,7 +1545,6 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
     f[n++] = (snn_state_field){ "inh_exc.post_other", (void **)&sim->g_inh_exc.post_other, NULL, NULL, sizeof(int32_t), sim->g_inh_exc.n };
     f[n++] = (snn_state_field){ "inh_exc.post_sorted", NULL, (void *)&sim->g_inh_exc.post_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "inh_inh.n", NULL, (void *)&sim->g_inh_inh.n, NULL, sizeof(int64_t), 1 };
-    f[n++] = (snn_state_field){ "inh_inh.pre", (void **)&sim->g_inh_inh.pre, NULL, NULL, sizeof(int32_t), sim->g_inh_inh.n };
     f[n++] = (snn_state_field){ "inh_inh.post", (void **)&sim->g_inh_inh.post, NULL, NULL, sizeof(int32_t), sim->g_inh_inh.n };
     f[n++] = (snn_state_field){ "inh_inh.pre_start", (void **)&sim->g_inh_inh.pre_start, NULL, NULL, sizeof(int64_t), sim->g_inh.n + 1 };
     f[n++] = (snn_state_field){ "inh_inh.pre_sorted", NULL, (void *)&sim->g_inh_inh.pre_sorted, NULL, sizeof(int64_t), 1 };
@@ -1653,25 +1664,21 @@ static const char *snn_state_check_values(const snn_sim *sim, int64_t *at)
     *at = -1;
     if ((*at = snn_check_range_i32(sim->g_exc.spikes, sim->g_exc.nspikes, 0, sim->g_exc.n)) >= 0) return "exc.spikes";
     if ((*at = snn_check_range_i32(sim->g_inh.spikes, sim->g_inh.nspikes, 0, sim->g_inh.n)) >= 0) return "inh.spikes";
-    if ((*at = snn_check_range_i32(sim->g_exc_exc.pre, sim->g_exc_exc.n, 0, sim->g_exc.n)) >= 0) return "exc_exc.pre";
     if ((*at = snn_check_range_i32(sim->g_exc_exc.post, sim->g_exc_exc.n, 0, sim->g_exc.n)) >= 0) return "exc_exc.post";
     if ((*at = snn_check_offsets(sim->g_exc_exc.pre_start, sim->g_exc.n, sim->g_exc_exc.n)) >= 0) return "exc_exc.pre_start";
     if ((*at = snn_check_offsets(sim->g_exc_exc.post_start, sim->g_exc.n, sim->g_exc_exc.n)) >= 0) return "exc_exc.post_start";
     if ((*at = snn_check_range_i32(sim->g_exc_exc.post_syn, sim->g_exc_exc.n, 0, sim->g_exc_exc.n)) >= 0) return "exc_exc.post_syn";
     if ((*at = snn_check_range_i32(sim->g_exc_exc.post_other, sim->g_exc_exc.n, 0, sim->g_exc.n)) >= 0) return "exc_exc.post_other";
-    if ((*at = snn_check_range_i32(sim->g_exc_inh.pre, sim->g_exc_inh.n, 0, sim->g_exc.n)) >= 0) return "exc_inh.pre";
     if ((*at = snn_check_range_i32(sim->g_exc_inh.post, sim->g_exc_inh.n, 0, sim->g_inh.n)) >= 0) return "exc_inh.post";
     if ((*at = snn_check_offsets(sim->g_exc_inh.pre_start, sim->g_exc.n, sim->g_exc_inh.n)) >= 0) return "exc_inh.pre_start";
     if ((*at = snn_check_offsets(sim->g_exc_inh.post_start, sim->g_inh.n, sim->g_exc_inh.n)) >= 0) return "exc_inh.post_start";
     if ((*at = snn_check_range_i32(sim->g_exc_inh.post_syn, sim->g_exc_inh.n, 0, sim->g_exc_inh.n)) >= 0) return "exc_inh.post_syn";
     if ((*at = snn_check_range_i32(sim->g_exc_inh.post_other, sim->g_exc_inh.n, 0, sim->g_exc.n)) >= 0) return "exc_inh.post_other";
-    if ((*at = snn_check_range_i32(sim->g_inh_exc.pre, sim->g_inh_exc.n, 0, sim->g_inh.n)) >= 0) return "inh_exc.pre";
     if ((*at = snn_check_range_i32(sim->g_inh_exc.post, sim->g_inh_exc.n, 0, sim->g_exc.n)) >= 0) return "inh_exc.post";
     if ((*at = snn_check_offsets(sim->g_inh_exc.pre_start, sim->g_inh.n, sim->g_inh_exc.n)) >= 0) return "inh_exc.pre_start";
     if ((*at = snn_check_offsets(sim->g_inh_exc.post_start, sim->g_exc.n, sim->g_inh_exc.n)) >= 0) return "inh_exc.post_start";
     if ((*at = snn_check_range_i32(sim->g_inh_exc.post_syn, sim->g_inh_exc.n, 0, sim->g_inh_exc.n)) >= 0) return "inh_exc.post_syn";
     if ((*at = snn_check_range_i32(sim->g_inh_exc.post_other, sim->g_inh_exc.n, 0, sim->g_inh.n)) >= 0) return "inh_exc.post_other";
-    if ((*at = snn_check_range_i32(sim->g_inh_inh.pre, sim->g_inh_inh.n, 0, sim->g_inh.n)) >= 0) return "inh_inh.pre";
     if ((*at = snn_check_range_i32(sim->g_inh_inh.post, sim->g_inh_inh.n, 0, sim->g_inh.n)) >= 0) return "inh_inh.post";
     if ((*at = snn_check_offsets(sim->g_inh_inh.pre_start, sim->g_inh.n, sim->g_inh_inh.n)) >= 0) return "inh_inh.pre_start";
     if ((*at = snn_check_offsets(sim->g_inh_inh.post_start, sim->g_inh.n, sim->g_inh_inh.n)) >= 0) return "inh_inh.post_start";
@@ -1889,6 +1896,14 @@ static int snn_state_load(snn_sim *sim, const unsigned char *data, size_t len, c
     if (bad || (bad = snn_state_check_values(sh, &at)) != NULL) goto invalid;
     /* 3. copies of every array, then (nothing can fail now) the switch */
     if (snn_state_commit(f, g, piece, n)) goto oom;
+    free(sim->g_exc_exc.pre);  /* made from the old arrays: made again when asked for */
+    sim->g_exc_exc.pre = NULL;
+    free(sim->g_exc_inh.pre);  /* made from the old arrays: made again when asked for */
+    sim->g_exc_inh.pre = NULL;
+    free(sim->g_inh_exc.pre);  /* made from the old arrays: made again when asked for */
+    sim->g_inh_exc.pre = NULL;
+    free(sim->g_inh_inh.pre);  /* made from the old arrays: made again when asked for */
+    sim->g_inh_inh.pre = NULL;
     rc = 0;
     goto done;
 invalid:

@@ -48,7 +48,7 @@ typedef struct {
     double *v_Apost;  /* [1] */
     double *v_lastupdate_pre;  /* [second] */
     double *v_lastupdate_post;  /* [second] */
-    int32_t *pre;  /* presynaptic neuron of each synapse */
+    int32_t *pre;  /* presynaptic neuron of each synapse: made from pre_start when results or Python ask */
     int32_t *post;  /* postsynaptic neuron of each synapse */
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
     int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
@@ -278,6 +278,8 @@ static int snn_setup(snn_sim *sim)
                            sim->err, sizeof sim->err)) return snn_failed(sim);
     sim->g_S.pre_sorted = snn_rows_ascending(sim->g_S.pre_start, sim->g_S.post, sim->g_inp.n);
     sim->g_S.post_sorted = snn_rows_ascending(sim->g_S.post_start, sim->g_S.post_other, sim->g_out.n);
+    free(sim->g_S.pre);  /* made again only where asked for (ir.Group.stores_pre) */
+    sim->g_S.pre = NULL;
     sim->g_S.v_w = snn_alloc(sim, sim->g_S.n, sizeof(double));
     sim->g_S.v_Apre = snn_alloc(sim, sim->g_inp.n, sizeof(double));
     sim->g_S.v_Apost = snn_alloc(sim, sim->g_out.n, sizeof(double));
@@ -288,8 +290,8 @@ static int snn_setup(snn_sim *sim)
         const double _t = sim->step * sim->dt;
         (void)_t;
         for (int64_t _s = 0; _s < sim->g_S.n; _s++) {
-            const int64_t _i = sim->g_S.pre[_s], _j = sim->g_S.post[_s];
-            (void)_i; (void)_j;
+            const int64_t _j = sim->g_S.post[_s];
+            (void)_j;
             sim->g_S.v_w[_s] = snn_rng_uniform(&sim->rng[1]) * 0.01;
         }
     }
@@ -1054,6 +1056,8 @@ int snn_sim_var(snn_sim *sim, size_t k, snn_result_array *out)
                                    { sim->g_out.n }, sim->g_S.v_lastupdate_post };
         return 0;
     case 7:
+        if (!sim->g_S.pre && !(sim->g_S.pre = snn_rows_expand(sim->g_S.pre_start, sim->g_inp.n)))
+            return snn_fail(sim, "out of memory listing the presynaptic neurons of S");
         *out = (snn_result_array){ "S.i", "<i4", 1,
                                    { sim->g_S.n }, sim->g_S.pre };
         return 0;
@@ -1072,7 +1076,7 @@ size_t snn_sim_n_arrays(const snn_sim *sim)
     return 7;
 }
 
-int snn_sim_array(const snn_sim *sim, size_t k, snn_result_array *out)
+int snn_sim_array(snn_sim *sim, size_t k, snn_result_array *out)
 {
     switch (k) {
     case 0:
@@ -1096,6 +1100,8 @@ int snn_sim_array(const snn_sim *sim, size_t k, snn_result_array *out)
                                    { sim->s_w_final.len }, sim->s_w_final.data };
         return 0;
     case 5:
+        if (!sim->g_S.pre && !(sim->g_S.pre = snn_rows_expand(sim->g_S.pre_start, sim->g_inp.n)))
+            return snn_fail(sim, "out of memory listing the presynaptic neurons of S");
         *out = (snn_result_array){ "w_final.i.npy", "<i4", 1,
                                    { (size_t)sim->g_S.n }, sim->g_S.pre };
         return 0;
@@ -1104,8 +1110,7 @@ int snn_sim_array(const snn_sim *sim, size_t k, snn_result_array *out)
                                    { (size_t)sim->g_S.n }, sim->g_S.post };
         return 0;
     default:
-        (void)sim;
-        return -1;
+        return snn_fail(sim, "no result array number %zu", k);
     }
 }
 
@@ -1117,7 +1122,7 @@ int snn_sim_write_results(snn_sim *sim, const char *dir)
     if (!arrays || !manifest) { free(arrays); return snn_fail(sim, "out of memory"); }
     for (size_t k = 0; k < n; k++) {
         snn_result_array r;
-        snn_sim_array(sim, k, &r);
+        if (snn_sim_array(sim, k, &r)) { free(arrays); return -1; }
         arrays[k] = (snn_out_array){ r.file, r.descr, r.ndim, { r.shape[0], r.shape[1] }, r.data };
     }
     char msg[1024];
@@ -1169,7 +1174,7 @@ typedef struct {
 
 #define SNN_STATE_MAGIC "SNNSTATE3\n"
 #define SNN_STATE_HEAD 96  /* magic and hash (74), padding, file length, number of fields */
-#define SNN_STATE_NFIELDS (29 + 1)
+#define SNN_STATE_NFIELDS (28 + 1)
 
 static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
 {
@@ -1195,7 +1200,6 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
     f[n++] = (snn_state_field){ "S.Apost", (void **)&sim->g_S.v_Apost, NULL, NULL, sizeof(double), sim->g_out.n };
     f[n++] = (snn_state_field){ "S.lastupdate_pre", (void **)&sim->g_S.v_lastupdate_pre, NULL, NULL, sizeof(double), sim->g_inp.n };
     f[n++] = (snn_state_field){ "S.lastupdate_post", (void **)&sim->g_S.v_lastupdate_post, NULL, NULL, sizeof(double), sim->g_out.n };
-    f[n++] = (snn_state_field){ "S.pre", (void **)&sim->g_S.pre, NULL, NULL, sizeof(int32_t), sim->g_S.n };
     f[n++] = (snn_state_field){ "S.post", (void **)&sim->g_S.post, NULL, NULL, sizeof(int32_t), sim->g_S.n };
     f[n++] = (snn_state_field){ "S.pre_start", (void **)&sim->g_S.pre_start, NULL, NULL, sizeof(int64_t), sim->g_inp.n + 1 };
     f[n++] = (snn_state_field){ "S.pre_sorted", NULL, (void *)&sim->g_S.pre_sorted, NULL, sizeof(int64_t), 1 };
@@ -1312,7 +1316,6 @@ static const char *snn_state_check_values(const snn_sim *sim, int64_t *at)
     *at = -1;
     if ((*at = snn_check_range_i32(sim->g_inp.spikes, sim->g_inp.nspikes, 0, sim->g_inp.n)) >= 0) return "inp.spikes";
     if ((*at = snn_check_range_i32(sim->g_out.spikes, sim->g_out.nspikes, 0, sim->g_out.n)) >= 0) return "out.spikes";
-    if ((*at = snn_check_range_i32(sim->g_S.pre, sim->g_S.n, 0, sim->g_inp.n)) >= 0) return "S.pre";
     if ((*at = snn_check_range_i32(sim->g_S.post, sim->g_S.n, 0, sim->g_out.n)) >= 0) return "S.post";
     if ((*at = snn_check_offsets(sim->g_S.pre_start, sim->g_inp.n, sim->g_S.n)) >= 0) return "S.pre_start";
     if ((*at = snn_check_offsets(sim->g_S.post_start, sim->g_out.n, sim->g_S.n)) >= 0) return "S.post_start";
@@ -1530,6 +1533,8 @@ static int snn_state_load(snn_sim *sim, const unsigned char *data, size_t len, c
     if (bad || (bad = snn_state_check_values(sh, &at)) != NULL) goto invalid;
     /* 3. copies of every array, then (nothing can fail now) the switch */
     if (snn_state_commit(f, g, piece, n)) goto oom;
+    free(sim->g_S.pre);  /* made from the old arrays: made again when asked for */
+    sim->g_S.pre = NULL;
     rc = 0;
     goto done;
 invalid:
