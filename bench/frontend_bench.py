@@ -32,10 +32,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from test_reliability_state import many_groups  # noqa: E402
 
+from sections import markers, write_section  # noqa: E402  (bench/, beside this script)
+
 from snndsl.syntax.parse import parse_source, reference_parse  # noqa: E402
 
-MARK_BEGIN = "<!-- BEGIN frontend_bench.py section: generated, do not edit by hand -->"
-MARK_END = "<!-- END frontend_bench.py section -->"
+MARK_BEGIN, MARK_END = markers("frontend_bench.py")
 
 
 def log(msg: str) -> None:
@@ -107,13 +108,7 @@ def main() -> None:
                 "pipeline up to C), 10,000 groups took 30 s to check; when issue 7 was filed, over 5 minutes.",
                 "", MARK_END]
     out = Path(args.out)
-    old = out.read_text() if out.exists() else ""
-    if MARK_BEGIN in old and MARK_END in old:
-        head, rest = old.split(MARK_BEGIN, 1)
-        new = head + "\n".join(section) + rest.split(MARK_END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + "\n".join(section) + "\n"
-    out.write_text(new)
+    write_section("\n".join(section) + "\n", out, MARK_BEGIN, MARK_END)
     log(f"wrote {out}")
 
 

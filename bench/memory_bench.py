@@ -26,11 +26,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sections import markers, write_section  # noqa: E402  (bench/, beside this script)
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-MARK_BEGIN = "<!-- BEGIN memory_bench.py section: generated, do not edit by hand -->"
-MARK_END = "<!-- END memory_bench.py section -->"
+MARK_BEGIN, MARK_END = markers("memory_bench.py")
 SIZES = (1000, 10000)  # postsynaptic neurons: 1e6 and 1e7 synapses from 1000 inputs
 DURATION = 0.2
 
@@ -122,16 +123,6 @@ postsynaptic neurons the `post` array, and a synapse's presynaptic neuron the ro
 A group holds at most 2**31 - 1 synapses, as in Brian2 (a clear error past it)."""
 
 
-def write_section(text: str, path_md: Path) -> None:
-    old = path_md.read_text() if path_md.exists() else ""
-    if MARK_BEGIN in old and MARK_END in old:
-        head, rest = old.split(MARK_BEGIN, 1)
-        new = head + text + rest.split(MARK_END, 1)[1].lstrip("\n")
-    else:
-        new = old.rstrip("\n") + ("\n\n" if old else "") + text
-    path_md.write_text(new)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--brian2", action="store_true", help="Brian2 standalone too (two builds, a few minutes)")
@@ -156,7 +147,7 @@ def main() -> None:
         data = json.loads(json.dumps(data))  # int keys as strings, as read back
         json_path.write_text(json.dumps(data, indent=1))
     text = report(data)
-    write_section(text, HERE / "RESULTS.md")
+    write_section(text, HERE / "RESULTS.md", MARK_BEGIN, MARK_END)
     log(text)
 
 

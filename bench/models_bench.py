@@ -53,6 +53,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sections import markers, write_section  # noqa: E402  (bench/, beside this script)
+
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
@@ -62,8 +64,7 @@ REPEATS = 3
 SEED = 1
 RUN_DATE = None   # set from models_bench.json by --report-only
 
-MARK_BEGIN = "<!-- BEGIN models_bench.py section: generated, do not edit by hand -->"
-MARK_END = "<!-- END models_bench.py section -->"
+MARK_BEGIN, MARK_END = markers("models_bench.py")
 
 # sd = Brian2's own seed-to-seed standard deviation of each statistic, measured in
 # tests/e2e/test_cuba_vs_brian2.py (32 seeds, 1 s) and test_song_abbott_vs_brian2.py
@@ -468,18 +469,6 @@ def fmt_int(x):
     return "–" if x is None else f"{x:,}"
 
 
-def write_section(text, path_md: Path):
-    """Put (or replace) this benchmark's section in RESULTS.md, leaving the rest alone."""
-    old = path_md.read_text() if path_md.exists() else ""
-    if MARK_BEGIN in old and MARK_END in old:
-        head, rest = old.split(MARK_BEGIN, 1)
-        tail = rest.split(MARK_END, 1)[1].lstrip("\n")
-        new = head + text + tail
-    else:
-        new = old.rstrip("\n") + ("\n\n" if old else "") + text
-    path_md.write_text(new)
-
-
 def plot(results, path_png: Path):
     import matplotlib
     matplotlib.use("Agg")
@@ -533,7 +522,7 @@ def main():
     if args.report_only:
         saved = json.loads((out / "models_bench.json").read_text())
         meta = saved.pop("_meta")
-        write_section(section(saved, meta), out / "RESULTS.md")
+        write_section(section(saved, meta), out / "RESULTS.md", MARK_BEGIN, MARK_END)
         plot(saved, out / "models_bench.png")
         log("rewrote the models section of RESULTS.md and models_bench.png")
         return
@@ -584,7 +573,7 @@ def main():
     meta = dict(command=command, elapsed=elapsed,
                 date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     (out / "models_bench.json").write_text(json.dumps(dict(results, _meta=meta), indent=1, default=float))
-    write_section(section(results, meta), out / "RESULTS.md")
+    write_section(section(results, meta), out / "RESULTS.md", MARK_BEGIN, MARK_END)
     plot(results, out / "models_bench.png")
     log(f"done in {elapsed / 60:.1f} min; wrote {out / 'RESULTS.md'} (models section), "
         "models_bench.json, models_bench.png")

@@ -26,12 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from sections import markers, write_section  # noqa: E402  (bench/, beside this script)
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 THREADS = (1, 2)
 DURATION = 2.0  # seconds simulated
-MARK_BEGIN = "<!-- BEGIN nest_bench.py section: generated, do not edit by hand -->"
-MARK_END = "<!-- END nest_bench.py section -->"
+MARK_BEGIN, MARK_END = markers("nest_bench.py")
 
 NEST_CUBA = r"""
 import json, sys, time
@@ -101,16 +102,6 @@ def report(data: dict) -> str:
     return "\n".join(L)
 
 
-def write_section(text: str, path: Path) -> None:
-    old = path.read_text()
-    if MARK_BEGIN in old:
-        head, rest = old.split(MARK_BEGIN, 1)
-        tail = rest.split(MARK_END, 1)[1].lstrip("\n")
-        path.write_text(head + text + tail)
-    else:
-        path.write_text(old.rstrip("\n") + "\n\n" + text)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nest-python", required=True, help="a Python interpreter that has nest-simulator")
@@ -138,7 +129,7 @@ def main() -> None:
                     log(f"  pair {k + 1}/{args.pairs}: {name} {t} thr: loop {r['loop']:.3f} s, "
                         f"rate {r['rate']:.1f} Hz ({time.perf_counter() - t0:.1f} s in all)")
     (HERE / "nest_bench.json").write_text(json.dumps(data, indent=1))
-    write_section(report(data), HERE / "RESULTS.md")
+    write_section(report(data), HERE / "RESULTS.md", MARK_BEGIN, MARK_END)
     log(report(data))
 
 

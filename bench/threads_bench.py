@@ -44,14 +44,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from sections import markers, write_section  # noqa: E402  (bench/, beside this script)
+
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-MARK_BEGIN = "<!-- BEGIN threads_bench.py section: generated, do not edit by hand -->"
-MARK_END = "<!-- END threads_bench.py section -->"
+MARK_BEGIN, MARK_END = markers("threads_bench.py")
 THREADS = (1, 2)
 RANKS = "r2"  # the configuration of 2 ranks, one thread each, beside the thread counts
 
@@ -314,16 +315,6 @@ def plot(data: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def write_section(text: str, path_md: Path) -> None:
-    old = path_md.read_text() if path_md.exists() else ""
-    if MARK_BEGIN in old and MARK_END in old:
-        head, rest = old.split(MARK_BEGIN, 1)
-        new = head + text + rest.split(MARK_END, 1)[1].lstrip("\n")
-    else:
-        new = old.rstrip("\n") + ("\n\n" if old else "") + text
-    path_md.write_text(new)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=5)
@@ -361,7 +352,7 @@ def main() -> None:
                     r["brian2"] = data["models"][name]["brian2"]
                 data["models"][name] = json.loads(json.dumps(r))  # int keys as strings, as read back
         json_path.write_text(json.dumps(data, indent=1))
-    write_section(report(data), HERE / "RESULTS.md")
+    write_section(report(data), HERE / "RESULTS.md", MARK_BEGIN, MARK_END)
     plot(data, HERE / "threads_bench.png")
     log(report(data))
 

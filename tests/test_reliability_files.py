@@ -18,6 +18,7 @@ subprocess, each test with a private build cache where it tampers with one.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -78,7 +79,8 @@ def built(tmp_path_factory) -> Path:
 
 def cache_entry(cache: Path) -> Path:
     """The one model build folder of a private cache."""
-    entries = [p for p in cache.iterdir() if p.is_dir() and not p.name.startswith("runtime-")]
+    # (beside it: the runtime's objects, runtime-*, and the compiled templates, templates/)
+    entries = [p for p in cache.iterdir() if p.is_dir() and re.fullmatch(r"[0-9a-f]{20}", p.name)]
     assert len(entries) == 1, entries
     return entries[0]
 

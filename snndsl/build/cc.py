@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import os
 import platform
 import shutil
@@ -141,34 +142,65 @@ def cache_root() -> Path:
     return Path(os.path.abspath(os.path.expanduser(base)))
 
 
+def _probe(cc: str, flags: tuple[str, ...], source: str, link: bool) -> bool:
+    """Whether `cc` compiles `source` (and links it, if `link`) with `flags`.
+    The answer is kept in the build cache (probes.json) under the compiler's
+    path, size and time of change and the processor, so that a new process
+    does not ask again; a cache that cannot be read or written is skipped."""
+    key = None
+    try:
+        path = shutil.which(cc)
+        st = os.stat(path) if path else None
+        if st is not None:
+            key = hashlib.sha256("\0".join((os.path.realpath(path), str(st.st_size), str(st.st_mtime_ns),
+                                             " ".join(flags), source, str(link), processor())).encode()).hexdigest()
+    except OSError:
+        pass
+    known = cache_root() / "probes.json"
+    answers = {}
+    if key is not None:
+        try:
+            answers = json.loads(known.read_text())
+            if isinstance(answers.get(key), bool):
+                return answers[key]
+        except (OSError, ValueError, AttributeError):
+            answers = {}
+    with tempfile.TemporaryDirectory(prefix=TMP_PREFIX) as tmp:
+        probe = Path(tmp) / "probe.c"
+        probe.write_text(source)
+        out = ["-o", str(Path(tmp) / "probe")] if link else ["-c", "-o", str(probe) + ".o"]
+        try:
+            ok = subprocess.run([cc, *flags, "-std=c11", str(probe), *out], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, timeout=60).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            return False
+    if key is not None and isinstance(answers, dict):
+        try:
+            known.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_file = tempfile.mkstemp(dir=known.parent, prefix=f"{TMP_PREFIX}probes-")
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps({**answers, key: ok}))
+            os.replace(tmp_file, known)
+        except OSError:
+            pass
+    return ok
+
+
 @functools.lru_cache(maxsize=None)
 def machine_flags(cc: str) -> tuple[str, ...]:
     """NATIVE_FLAGS if `cc` accepts them for this machine, else none: asked
-    only when something is compiled, once per process."""
-    with tempfile.TemporaryDirectory(prefix=TMP_PREFIX) as tmp:
-        probe = Path(tmp) / "probe.c"
-        probe.write_text("int snndsl_probe(void);\nint snndsl_probe(void) { return 0; }\n")
-        try:
-            p = subprocess.run([cc, *NATIVE_FLAGS, "-std=c11", "-c", str(probe), "-o", str(probe) + ".o"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-        except (OSError, subprocess.SubprocessError):
-            return ()
-    return NATIVE_FLAGS if p.returncode == 0 else ()
+    only when something is compiled, once per compiler and machine (_probe)."""
+    source = "int snndsl_probe(void);\nint snndsl_probe(void) { return 0; }\n"
+    return NATIVE_FLAGS if _probe(cc, NATIVE_FLAGS, source, link=False) else ()
 
 
 @functools.lru_cache(maxsize=None)
 def openmp_flags(cc: str) -> tuple[str, ...]:
     """OPENMP_FLAGS if `cc` compiles and links an OpenMP program with them,
-    else none: asked only when something is compiled, once per process."""
-    with tempfile.TemporaryDirectory(prefix=TMP_PREFIX) as tmp:
-        probe = Path(tmp) / "probe.c"
-        probe.write_text("#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n")
-        try:
-            p = subprocess.run([cc, *OPENMP_FLAGS, "-std=c11", str(probe), "-o", str(Path(tmp) / "probe")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-        except (OSError, subprocess.SubprocessError):
-            return ()
-    return OPENMP_FLAGS if p.returncode == 0 else ()
+    else none: asked only when something is compiled, once per compiler and
+    machine (_probe)."""
+    source = "#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n"
+    return OPENMP_FLAGS if _probe(cc, OPENMP_FLAGS, source, link=True) else ()
 
 
 @functools.lru_cache(maxsize=1)

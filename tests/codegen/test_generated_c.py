@@ -311,3 +311,55 @@ def test_supported_constructs_clean_under_sanitizers(tmp_path):
     run = subprocess.run(args, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "runtime error" not in run.stderr and "AddressSanitizer" not in run.stderr
+
+
+def test_compiler_probes_are_asked_once_per_compiler(tmp_path, monkeypatch):
+    """Whether the compiler takes -march=native and -fopenmp is asked once and
+    kept in the cache (probes.json): a new process does not ask again; a
+    changed compiler (another size or time) is asked anew; a damaged file is
+    asked around."""
+    monkeypatch.setenv("SNNDSL_CACHE", str(tmp_path / "cache"))
+    real = shutil.which(cc.compiler())
+    fake = tmp_path / "bin" / "cc"
+    fake.parent.mkdir()
+    calls = tmp_path / "calls"
+    fake.write_text(f'#!/bin/sh\necho x >> "{calls}"\nexec "{real}" "$@"\n')
+    fake.chmod(0o755)
+
+    def ask() -> tuple[tuple[str, ...], int]:
+        cc.machine_flags.cache_clear()
+        cc.openmp_flags.cache_clear()
+        flags = cc.machine_flags(str(fake)) + cc.openmp_flags(str(fake))
+        return flags, len(calls.read_text().splitlines()) if calls.exists() else 0
+
+    first, n = ask()
+    assert n == 2 and first == cc.machine_flags(real) + cc.openmp_flags(real)
+    assert ask() == (first, 2)  # from probes.json
+    (tmp_path / "cache" / "probes.json").write_text("{not json")
+    assert ask() == (first, 4)
+    fake.write_text(fake.read_text() + "# changed\n")
+    assert ask() == (first, 6)  # another size: another compiler
+    cc.machine_flags.cache_clear()
+    cc.openmp_flags.cache_clear()
+
+
+def test_templates_compile_once_into_the_cache_and_never_fail_on_it(tmp_path, monkeypatch):
+    """The jinja2 templates are compiled once into the cache (templates/); a
+    damaged or unwritable one gives the same C."""
+    from snndsl.codegen import emit
+    path = EXAMPLES / "freeze_after_learning.snn"
+    expected = frontend(path.read_text(), str(path)).c_source
+    for state in ("empty", "filled", "damaged", "unwritable"):
+        monkeypatch.setenv("SNNDSL_CACHE", str(tmp_path / "cache"))
+        folder = tmp_path / "cache" / "templates"
+        if state == "damaged":
+            for f in folder.iterdir():
+                f.write_bytes(f.read_bytes()[:40])
+        if state == "unwritable":
+            monkeypatch.setenv("SNNDSL_CACHE", str(tmp_path / "a-file"))
+            (tmp_path / "a-file").write_text("not a folder")
+        emit._env.cache_clear()
+        assert frontend(path.read_text(), str(path)).c_source == expected, state
+        if state == "empty":
+            assert any(folder.iterdir())
+    emit._env.cache_clear()

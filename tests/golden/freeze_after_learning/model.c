@@ -744,6 +744,14 @@ static int snn_phase(snn_sim *sim, int k)
     }
 }
 
+/* From here on, what runs once or between runs (the manifest, the API,
+ * snapshots; their loops over arrays call the runtime's): compiled for a
+ * quick build, at -O1 with GCC; the time step, setup and phases above at the
+ * build's level. Neither level changes a number (no -ffast-math). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize ("O1")
+#endif
+
 static void snn_write_manifest(snn_sim *sim, snn_sb *sb)
 {
     snn_sb_printf(sb, "%s", "{\012  \042format\042: \042snndsl-results/1\042,\012  \042model\042: \042freeze_after_learning\042,\012  \042source_hash\042: \042cfa7bb886a03b87a47741e98ed40aec548c6eaae53d995cd3013e0a6cc895045\042,\012  \042dt\042: ");

@@ -772,6 +772,14 @@ static int snn_phase(snn_sim *sim, int k)
     }
 }
 
+/* From here on, what runs once or between runs (the manifest, the API,
+ * snapshots; their loops over arrays call the runtime's): compiled for a
+ * quick build, at -O1 with GCC; the time step, setup and phases above at the
+ * build's level. Neither level changes a number (no -ffast-math). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize ("O1")
+#endif
+
 static void snn_write_manifest(snn_sim *sim, snn_sb *sb)
 {
     snn_sb_printf(sb, "%s", "{\012  \042format\042: \042snndsl-results/1\042,\012  \042model\042: \042song_abbott\042,\012  \042source_hash\042: \042bfde346be5d4e1cfd0ea7c214a259ba83c9323d43ebcccfb9ee32638c9dbd4ed\042,\012  \042dt\042: ");
