@@ -109,11 +109,12 @@ probes (-march=native, -fopenmp) answered from the cache (`probes.json`) instead
 compiler runs a process (0.10 s); the jinja2 templates compiled once into the cache
 (0.07 s); the manifest, the API and the snapshot code, which run once or between runs,
 compiled at GCC's -O1 (`#pragma GCC optimize`), the time step, setup and phases at -O3
-(model.c 0.73 s -> 0.58 s). What keeps it above 1 s: the C compiler on the time step at
--O3, and the imports, most of them the compiler's own modules (by `python -X importtime`:
-the IR's and the syntax tree's dataclasses about 0.1 s, the recursive-descent parser
-0.02 s, numpy, which `import snndsl` brings for results, 0.06 s, jinja2 0.02 s, lark,
-needed only where the fast parser gives up, 0.02 s). The front end's own work, once
+(model.c 0.73 s -> 0.58 s); Lark, which only the grammar's parser needs (where the
+recursive-descent one gives up: syntax/lalr.py), no longer imported (0.02 s). What keeps
+it above 1 s: the C compiler on the time step at -O3, and the imports, most of them the
+compiler's own modules (by `python -X importtime`: the IR's and the syntax tree's
+dataclasses about 0.1 s, the recursive-descent parser 0.02 s, numpy, which `import
+snndsl` brings for results, 0.06 s, jinja2 0.02 s). The front end's own work, once
 imported, is small (the row above)."""
 
 

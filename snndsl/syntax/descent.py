@@ -1,7 +1,7 @@
 """A recursive-descent parser for the .snn language: the fast path of parsing.
 
 grammar/snn.lark defines the language, and the LALR parser Lark builds from
-it (snndsl/syntax/parse.py) is the reference. That parser costs about 1.5 ms
+it (snndsl/syntax/lalr.py) is the reference. That parser costs about 1.5 ms
 per line of text, so a model of 10,000 groups took 17 s to parse. This one
 reads the same grammar by hand, about ten times faster, and builds the same
 AST with the same spans: a node spans from its first token to its last, a

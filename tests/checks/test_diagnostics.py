@@ -197,7 +197,7 @@ def test_render_of_a_real_compile_error():
 
 def test_syntax_errors_name_what_to_type_never_a_token_name():
     """'expected ...' lists text ('/', '**', 'a name'), not Lark's SLASH or __ANON_1."""
-    from snndsl.syntax.parse import _describe_expected, _parser
+    from snndsl.syntax.lalr import _describe_expected, _parser
     for t in _parser().terminals:
         said = _describe_expected({t.name})
         if t.name.startswith("__IGNORE"):  # spaces and comments: never expected
