@@ -97,7 +97,8 @@ def main() -> None:
              f"| of which: interpreter start and imports (`python -c \"import snndsl.cli\"`) | {med['imports']:.3f} |",
              f"| the C compiler on model.c (`{' '.join(['cc', *flags])}`) | {med['cc']:.3f} |",
              f"| the front end in-process (parse, check, passes, the C's text) | {med['front']:.3f} |",
-             f"| the rest (linking the binary and the library, hashing, writing) | {rest:.3f} |",
+             f"| the rest (linking the binary and the library, hashing, writing; the front end's first-use costs) | "
+             f"{rest:.3f} |",
              "", NOTES, "", MARK_END, ""]
     write_section("\n".join(lines), HERE / "RESULTS.md", MARK_BEGIN, MARK_END)
     log(f"compile {med['compile']:.3f} s; wrote {HERE / 'RESULTS.md'}")

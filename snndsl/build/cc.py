@@ -174,7 +174,7 @@ def _probe(cc: str, flags: tuple[str, ...], source: str, link: bool) -> bool:
                                 stderr=subprocess.DEVNULL, timeout=60).returncode == 0
         except (OSError, subprocess.SubprocessError):
             return False
-    if key is not None and isinstance(answers, dict):
+    if key is not None:
         try:
             known.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp_file = tempfile.mkstemp(dir=known.parent, prefix=f"{TMP_PREFIX}probes-")

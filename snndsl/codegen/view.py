@@ -825,7 +825,7 @@ if (_hi > {j_end}) _hi = {j_end};
         g = self.groups[k.target]
         ctx = self.ctx(g, k.span)
         ctx.guard_frozen = True
-        rng = self.keyed(k.body, ctx, "_s" if g.kind == "synapses" else "_i", indent="        ")
+        rng = self.keyed(k.body, ctx, ctx.self_index, indent="        ")
         sync = self._indent(self.rank_sync(k.gather), 4) + "\n" if k.gather else ""
         code = rng + self.p.stmts(k.body, ctx, "        ")
         return (f"if (_step % {k.steps} == 0) {{ /* every {k.steps} steps: {g.name} */\n{sync}"
@@ -1119,8 +1119,8 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         lo = mon.lo
         count = self.range_count(g.name, lo, mon.hi)
         if mon.expr is not None:  # a subexpression: evaluated for each element of the range
-            var_i = "_s" if g.kind == "synapses" else "_i"
-            value = self.p.expr(mon.expr, self.ctx(g, mon.span))
+            ctx = self.ctx(g, mon.span)
+            var_i, value = ctx.self_index, self.p.expr(mon.expr, ctx)
             copy = (f"{ctype} *out = ({ctype} *){M}_v.data + {M}_v.len;\n"
                     f"    {self.each(g, value, str(lo), f'{lo} + n')}"
                     f"        out[{var_i} - {lo}] = ({ctype})({value});\n"
@@ -1589,8 +1589,7 @@ for (int64_t k = 0; k < nspikes; k++) {{
         S = f"sim->{mangle('s', d.name)}"
         ctype = self.ctype(self.saved_var(d))
         ctx = self.ctx(g, d.span)
-        value = self.p.expr(d.expr, ctx)
-        var_i = "_s" if g.kind == "synapses" else "_i"
+        value, var_i = self.p.expr(d.expr, ctx), ctx.self_index
         reset = "" if d.rows else f"{S}.len = 0;\n    {S}_rows = 0;\n    "
         checks = self.data_checks(d.expr, g, c_string(_site(d.span)))
         return f"""{checks}{{ /* save {g.name}.{d.var} (a subexpression) as {d.name} */

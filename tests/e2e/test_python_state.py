@@ -154,3 +154,19 @@ def test_set_where_reports_mistakes_as_the_compiler_does(forum):
     with pytest.raises(snndsl.SimulationError, match="set takes a target 'GROUP.VARIABLE'"):
         sim.set("learned", 0)
     np.testing.assert_array_equal(sim["S"].learned, before)  # nothing refused was written
+
+
+def test_results_before_any_run_are_empty_at_their_widths(tmp_path):
+    """`results()` of a simulation that has not run sets it up first: monitors
+    of a range have no rows but their width (a width computed before setup
+    was a negative count, and numpy's error); a save's synapses are known."""
+    path = tmp_path / "m.snn"
+    path.write_text(FORUM.read_text().replace("monitor weights: S.w every 1 ms",
+                                              "monitor weights: S.w[3:9] every 1 ms"))
+    sim = snndsl.compile(path).simulation()
+    before = sim.results()
+    assert before["weights"].values.shape == (0, 6) and len(before["out_spikes"].t) == 0
+    assert before.saved["trained_w"].shape == (0,)
+    assert before.saved_indices["trained_w"][0].tolist() == [i for i in range(10) for _ in range(10)]
+    sim.run_protocol()
+    assert sim.results()["weights"].values.shape[1] == 6

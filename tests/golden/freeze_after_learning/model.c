@@ -1056,6 +1056,7 @@ size_t snn_sim_n_arrays(const snn_sim *sim)
 
 int snn_sim_array(snn_sim *sim, size_t k, snn_result_array *out)
 {
+    if (!sim->is_setup && snn_sim_setup(sim)) return -1;  /* asked before any run: the sizes the arrays follow */
     switch (k) {
     case 0:
         *out = (snn_result_array){ "weights.t.npy", "<f8", 1,
