@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "snn_runtime.h"
 
@@ -70,6 +71,14 @@ static inline int64_t snn_row_of(const int64_t *start, int64_t n, int64_t s)
             hi = mid;
     }
     return lo;
+}
+
+//! Whether the n elements of `size` bytes at `a` are all one value, bit for bit
+//! (so 0.0 and -0.0 differ, and a NaN equals the same NaN): each element against
+//! the one before it, in one memcmp of the array against itself one element on.
+static inline int snn_all_same(const void *a, int64_t n, size_t size)
+{
+    return n <= 1 || memcmp((const char *)a + size, a, (size_t)(n - 1) * size) == 0;
 }
 
 //! The first p in [lo, hi) with a[p] >= x, in an array ascending there.

@@ -98,6 +98,9 @@ class Context:
     arrays: dict = field(default_factory=dict)
     # (group, shared variable) -> a local copy, for code that never writes it
     scalars: dict = field(default_factory=dict)
+    # (group, variable) -> the C name of an index mask: element 0 of its array
+    # is read where the run found every element the same (passes/uniform_reads.py)
+    uniform: dict = field(default_factory=dict)
     # (group, variable) frozen everywhere in the phases this code runs in:
     # no code writes them (phase specialisation, see view.py)
     drop: frozenset = frozenset()
@@ -131,6 +134,9 @@ class CPrinter:
         if v.at == "first":  # the one element of a one-element group (a linked variable)
             return f"{base}[0]"
         base = ctx.arrays.get((v.group, v.name), base)
+        mask = ctx.uniform.get((v.group, v.name))
+        if mask is not None:
+            return f"{base}[{self.index(v, ctx)} & {mask}]"
         return f"{base}[{self.index(v, ctx)}]"
 
     def frozen_mask(self, v: ir.Var, ctx: Context) -> str:

@@ -108,7 +108,8 @@ class _Builder:
     @staticmethod
     def member(f: storage.Field) -> str:
         """A field's member of the group's C struct."""
-        return {"variable": mangle("v", f.name), "frozen": mangle("frozen", f.name)}.get(f.role, f.name)
+        return {"variable": mangle("v", f.name), "frozen": mangle("frozen", f.name),
+                "uniform": mangle("uniform", f.name)}.get(f.role, f.name)
 
     def count(self, c: storage.Count) -> str:
         """A field's length as a C expression."""
@@ -394,6 +395,11 @@ class _Builder:
         out = ["sim->inv_dt = 1.0 / sim->dt;"]
         for g in self.m.groups:
             out += self.check_refractory(g)
+        for g in self.m.groups:
+            G = self.g(g.name)
+            out += [f"{G}.{mangle('uniform', v.name)} = snn_all_same({G}.{mangle('v', v.name)}, {G}.n, "
+                    f"sizeof({self.ctype(v)})) ? 0 : ~INT64_C(0);  /* {g.name}.{v.name}: read at 0 if one value */"
+                    for v in g.vars if v.uniform_check]
         for g in self.m.groups:
             if g.kind == "poisson" and self.poisson_skips(g):
                 G = self.g(g.name)
@@ -1232,6 +1238,11 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         ctx = self.ctx(g, k.span)
         ctx.guard_refractory = ctx.guard_frozen = True
         locals_ = self.local_storage((body, once, k.advance), ctx)
+        for v in g.vars:  # each synapse reads element 0 where all hold one value (passes/uniform_reads.py)
+            if v.uniform_check and (g.name, v.name) in ctx.arrays:
+                mask = ctx.uniform[(g.name, v.name)] = f"_u{len(ctx.uniform)}"
+                locals_ += (f"    const int64_t {mask} = {S}.{mangle('uniform', v.name)}; (void){mask};"
+                            f"  /* {g.name}.{v.name} */\n")
         me, other = ("_i", "_j") if event == "pre" else ("_j", "_i")
         # each synapse's draws, and each spike's, from generators of their own
         body_rng = self.keyed(body, ctx, "_s", indent="        ")
@@ -1279,7 +1290,26 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         far_ends = self.other_end(g, event)
         # (whether it advances traces, its code): the loops over each spike's synapses
         parts = [(advances, text) for advances, part, text in (
-            (True, k.advance, self.p.stmts(k.advance, ctx, "        ")), (False, body, code)) if part]
+            (True, () if k.advance_all else k.advance, self.p.stmts(k.advance, ctx, "        ")),
+            (False, body, code)) if part]
+        far_group = self.g(g.target if event == "pre" else g.source)
+        far_range = g.target_range if event == "pre" else g.source_range
+
+        def advance_all(lo: str = "0", hi: str | None = None) -> str:
+            """With spikes this step, the advances for each far-end neuron in [lo, hi)
+            (its end) of the far end's range: every spike reaches them all."""
+            if not k.advance_all:
+                return ""
+            if far_range is not None:
+                lo, hi = f"snn_imax({lo}, {far_range[0]})", (f"snn_imin({hi}, {far_range[1]})" if hi is not None
+                                                              else str(far_range[1]))
+            hi = hi or f"{far_group}.n"
+            return f"""if (nspikes > 0) {{ /* every spike reaches every far-end neuron: their traces to t, once */
+    for (int64_t {other} = {lo}; {other} < {hi}; {other}++) {{
+{self.p.stmts(k.advance, ctx, "        ")}
+    }}
+}}
+"""
 
         def synapse_loop(text: str, lo: str, hi: str, skip: str = "") -> str:
             """One loop of `text` over the synapses _p in [lo, hi) of spike `me`."""
@@ -1316,6 +1346,8 @@ for (int64_t k = 0; k < nspikes; k++) {{
         events = f"""for (int64_t k = 0; k < nspikes; k++) {{
     const int64_t {me} = spikes[k];
 {head}{loop}}}"""
+        if k.advance_all:  # one statement, which an `omp single` may take whole
+            events = f"{{\n{self._indent(advance_all() + events, 4)}\n}}"
         if k.ranks == "far":
             # every rank goes through every spike, for the synapses it owns: those whose
             # postsynaptic neuron is in its block; what runs once per spike runs on every rank
@@ -1323,7 +1355,8 @@ for (int64_t k = 0; k < nspikes; k++) {{
     const int64_t {me} = spikes[k];
 {head}}}
 """ if once else ""
-            events = once_all + far_end_loop(*self.rank_block(f"{self.g(g.target)}.n"))
+            block = self.rank_block(f"{self.g(g.target)}.n")
+            events = advance_all(*block) + once_all + far_end_loop(*block)
         elif k.ranks in ("near", "near+advance"):
             # each rank the spikes of its own neurons, whose synapses are its own; with
             # 'near+advance', every rank brings the presynaptic traces of every spike's
@@ -1338,7 +1371,7 @@ for (int64_t k = 0; k < nspikes; k++) {{
             if head and every:
                 head = f"    if (_mine) {{\n{self._indent(head, 4)}\n    }}\n"
             skip = "" if every else "    if (!_mine) continue;  /* another rank's neuron */\n"
-            events = f"""for (int64_t k = 0; k < nspikes; k++) {{
+            events = f"""{advance_all()}for (int64_t k = 0; k < nspikes; k++) {{
     const int64_t {me} = spikes[k];
     const int _mine = {me} >= {first} && {me} < {end};
     (void)_mine;
@@ -1352,7 +1385,8 @@ for (int64_t k = 0; k < nspikes; k++) {{
 for (int64_t k = 0; k < nspikes; k++) {{
     const int64_t {me} = spikes[k];
 {head}}}""", 4) + "\n" if once else ""
-            part = far_end_loop(f"snn_part_start({far}.n, _k, _size)", f"snn_part_start({far}.n, _k + 1, _size)")
+            mine = (f"snn_part_start({far}.n, _k, _size)", f"snn_part_start({far}.n, _k + 1, _size)")
+            part = advance_all(*mine) + far_end_loop(*mine)
             events = f"""if (snn_team_size() > 1 && (double)nspikes * (double){S}.n >= (double)sim->parallel_min * (double){src}.n) {{
 {first}    const int _k = snn_team_member(), _size = snn_team_size();
 {self._indent(part, 4)}

@@ -187,7 +187,10 @@ def kernel(k: ir.Kernel) -> list[str]:
         if k.once:
             out.append("        once per spike" + (" (beside the synapses' code):" if k.once_aside else ":"))
             out += stmts(k.once, "            ")
-        if k.advance:
+        if k.advance and k.advance_all:
+            out.append("        once per step with spikes, first, each far-end neuron (their traces to t):")
+            out += stmts(k.advance, "            ")
+        elif k.advance:
             out.append("        each synapse, first (the far end's traces to t):")
             out += stmts(k.advance, "            ")
         if k.body:
@@ -214,7 +217,8 @@ def dump(m: ir.Module) -> str:
         out.append(head)
         for v in g.vars:
             flags = ", ".join(x for x in ("shared" if v.shared else "", v.role if v.role != "state" else "",
-                                          f"per {v.index} neuron" if v.index != "element" else "") if x)
+                                          f"per {v.index} neuron" if v.index != "element" else "",
+                                          "read at 0 in runs where uniform" if v.uniform_check else "") if x)
             eq = f"  d{v.name}/dt = {expr(v.decay[0])} * {v.name} + {expr(v.decay[1])}" if v.decay else ""
             out.append(f"    var {v.name} : {v.unit} {v.dtype}" + (f" ({flags})" if flags else "") + eq)
         if not made:  # before passes/kernels.py: the group's code (after it, under its kernels)

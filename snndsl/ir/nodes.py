@@ -423,6 +423,10 @@ class StateVar:
     # the neuron is refractory (synaptic input to it is dropped)
     unless_refractory: bool = False
     freezable: bool = False  # some phase freezes it: writes check a per-element mask
+    # a synapse variable the pathways read and no step code writes: each run's start
+    # checks whether every synapse holds one value, and the pathways then read that one
+    # (passes/uniform_reads.py)
+    uniform_check: bool = False
     span: Span | None = _span()
 
 
@@ -799,6 +803,10 @@ class SynapseEvents(Kernel):
     once: tuple[Stmt, ...] = ()
     delay: str = "none"
     in_pre_order: bool = False
+    # every spike reaches every far-end neuron (`connect: all`) and `advance` touches
+    # only their traces: it runs once per step with spikes, for each far-end neuron,
+    # ahead of the spikes, not for each synapse of each spike (passes/split_advances.py)
+    advance_all: bool = False
     share: str = "none"  # 'none' / 'far end' (passes/share_work.py)
     # 'far end': `once` touches nothing the synapses' code does, so one thread may
     # run it while the others start on the synapses (passes/share_work.py)

@@ -49,8 +49,9 @@ class Count:
 class Field:
     """One field of a group.
 
-    `name`: a variable's name for role 'variable' and 'frozen' (its freeze
-    flag), else the field's own name ('spikes', 'pre_start', ...).
+    `name`: a variable's name for role 'variable', 'frozen' (its freeze
+    flag) and 'uniform' (its index mask, passes/uniform_reads.py), else the
+    field's own name ('spikes', 'pre_start', ...).
     `ctype`: the element type ('snn_buf' for a queue of spike lists).
     `count`: the number of elements of an array; None for a single value.
     `snapshot`: how snapshots treat it: 'scalar' (one value), 'fixed' (a
@@ -62,7 +63,7 @@ class Field:
     """
 
     name: str
-    role: str  # 'variable' / 'frozen' / 'internal'
+    role: str  # 'variable' / 'frozen' / 'uniform' / 'internal'
     ctype: str
     count: Count | None
     snapshot: str
@@ -71,7 +72,7 @@ class Field:
     @property
     def state_name(self) -> str:
         """Its name in snapshots and messages, after the group's name."""
-        return f"{self.name}.frozen" if self.role == "frozen" else self.name
+        return f"{self.name}.{self.role}" if self.role in ("frozen", "uniform") else self.name
 
 
 def variable_type(v: ir.StateVar, precision: str) -> str:
@@ -96,6 +97,9 @@ def fields(g: ir.Group, precision: str, poisson_skips: bool) -> tuple[Field, ...
         out.append(Field(v.name, "variable", variable_type(v, precision), count, kind, f"[{v.unit}]"))
         if v.freezable:
             out.append(Field(v.name, "frozen", "uint8_t", count, kind, f"freeze {v.name}: 1 = frozen"))
+        if v.uniform_check:
+            out.append(Field(v.name, "uniform", "int64_t", None, "derived",
+                             f"{v.name}: 0 in a run where all hold one value (read at 0), else ~0"))
     if g.kind != "synapses":
         out += [Field("spikes", "internal", "int32_t", _n(g.name), "array", "indices that spiked this step"),
                 Field("nspikes", "internal", "int64_t", None, "scalar")]

@@ -57,6 +57,14 @@ def verify(m: ir.Module) -> None:
             for n in ir.walk(body):
                 if isinstance(n, ir.Var) and n.group == g.name and n.at == "self" and g.var(n.name).index != index:
                     raise InternalError(f"IR verification failed: {g.name}.{n.name} read per {index} spike")
+    checked = [(g, v) for g in m.groups for v in g.vars if v.uniform_check]
+    if checked:
+        from snndsl.passes.decide import written_in_steps  # the rule passes/uniform_reads.py applies
+        written = written_in_steps(m)
+        for g, v in checked:
+            if g.kind != "synapses" or v.shared or v.index != "element" or (g.name, v.name) in written:
+                raise InternalError(f"IR verification failed: {g.name}.{v.name} is read at 0 where uniform, "
+                                    "but it is not a synapse variable that only changes between runs")
     for g in m.groups:
         if g.sampling is not None and (g.kind != "poisson" or g.sampling not in ("per step", "skip ahead")):
             raise InternalError(f"IR verification failed: {g.kind} {g.name} samples '{g.sampling}'")
@@ -200,6 +208,11 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
         if isinstance(k, ir.SynapseEvents) and k.advance and (k.delay == "heterogeneous" or not _only_advances(k)):
             raise InternalError(f"IR verification failed: the on {k.event} kernel of {k.target} advances "
                                 "more than traces, or with per-synapse delays")
+        if isinstance(k, ir.SynapseEvents) and k.advance_all:
+            from snndsl.passes.split_advances import reaches_all  # the rule the decision applies
+            if not (k.advance and reaches_all(k, g)):
+                raise InternalError(f"IR verification failed: the on {k.event} kernel of {k.target} advances its "
+                                    "far end once per step, but its spikes do not all reach all of it")
         if getattr(k, "share", "none") not in ("none", share(k, groups) or "none"):
             raise InternalError(f"IR verification failed: threads share the kernel {type(k).__name__} of "
                                 f"{k.target} as {k.share!r}, which would change its results")

@@ -9,5 +9,6 @@ from snndsl.passes.fold_constants import fold_constants
 from snndsl.passes.hoist_traces import hoist_traces
 from snndsl.passes.remove_dead_state import remove_dead_state
 from snndsl.passes.skip_overwritten import skip_overwritten
+from snndsl.passes.uniform_reads import uniform_reads
 
-PIPELINE = (fold_constants, hoist_traces, skip_overwritten, remove_dead_state)
+PIPELINE = (fold_constants, hoist_traces, skip_overwritten, remove_dead_state, uniform_reads)

@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import snndsl
@@ -56,7 +57,12 @@ def test_the_far_ends_traces_are_advanced_ahead_of_the_event_code():
         assert k.advance[0].vars == (trace,) and k.advance[1].target.name == clock
         assert k.advance + k.body == group_code  # the group's code, in two loops
         assert not any(isinstance(s, ir.Advance) for s in ir.walk(k.body))
-    assert "each synapse, first (the far end's traces to t):" in dump(m)  # as --emit ir shows it
+        assert k.advance_all  # connect: all -- every spike reaches every far-end neuron
+    # as --emit ir shows it
+    assert dump(m).count("once per step with spikes, first, each far-end neuron (their traces to t):") == 2
+    twice = _pathways(_decided(TWICE))  # `all times 2` is a generator rule: the advance stays per synapse
+    assert twice["pre"].advance and not twice["pre"].advance_all
+    assert "each synapse, first (the far end's traces to t):" in dump(_decided(TWICE))
 
 
 def test_no_split_where_it_could_change_a_value():
@@ -77,13 +83,18 @@ def test_verify_holds_the_split_to_its_group():
     m = _decided(HOISTED_TRACES)
     verify(m)
     k = _pathways(m)["pre"]
-    lost = dataclasses.replace(k, advance=())  # the advances dropped: not the group's code any more
+    lost = dataclasses.replace(k, advance=(), advance_all=False)  # the advances dropped: not the group's code
     with pytest.raises(InternalError, match="other code than its group"):
         verify(dataclasses.replace(m, step=tuple(lost if s is k else s for s in m.step)))
     moved = dataclasses.replace(k, advance=k.advance + k.body, body=())  # event code in the advance loop
     with pytest.raises(InternalError, match="advances more than traces"):
         verify(dataclasses.replace(m, step=tuple(moved if s is k else s for s in m.step)))
     assert split_advances(m) == m  # once split, nothing more to do
+    twice = _decided(TWICE)  # spikes that do not reach every far-end neuron advance per synapse
+    k = _pathways(twice)["pre"]
+    claimed = dataclasses.replace(k, advance_all=True)
+    with pytest.raises(InternalError, match="advances its far end once per step"):
+        verify(dataclasses.replace(twice, step=tuple(claimed if s is k else s for s in twice.step)))
 
 
 def _models(tmp_path) -> list[tuple[Path, dict]]:
@@ -114,7 +125,40 @@ def test_the_split_keeps_every_result_bit_for_bit(tmp_path, monkeypatch, backend
         assert_same(a, b)
 
 
-# ---- passes/skip_overwritten.py: no advance of a trace about to be replaced
+# all-to-all between subgroups, with several spikes in one step on both sides: the
+# advance once per step covers the far end's range, not its whole group
+SUBGROUPS = HOISTED_TRACES.replace("synapses S: inp -> out:", """subgroup a = inp[1:5]
+    subgroup b = out[1:3]
+    synapses S: a -> b:""").replace("threshold: v > 1 mV", "threshold: v > 0.5 mV")
+
+
+@pytest.mark.needs_cc
+def test_the_advance_once_per_step_keeps_every_result_bit_for_bit(tmp_path, monkeypatch):
+    """`advance_all` (every far-end neuron's traces once per step with spikes)
+    against the per-synapse advance of each spike, on the C backend on 1 and 3
+    threads sharing every loop, and against the reference backend."""
+    from snndsl.passes import split_advances as split
+
+    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    from test_threads import run  # noqa: E402
+
+    forum = (ROOT / "examples" / "freeze_after_learning.snn").read_text().replace("run 1 s", "run 150 ms")
+    for name, text in (("hoisted", HOISTED_TRACES), ("subgroups", SUBGROUPS), ("forum", forum)):
+        path = tmp_path / f"{name}.snn"
+        path.write_text(textwrap.dedent(text))
+        once = snndsl.compile(path)
+        assert {k.event for k in once.frontend.ir.step if isinstance(k, ir.SynapseEvents) and k.advance_all} == \
+            {"pre", "post"}, name
+        with monkeypatch.context() as patch:
+            patch.setattr(split, "reaches_all", lambda k, g: False)
+            each = snndsl.compile(path)
+        assert not any(getattr(k, "advance_all", False) for k in each.frontend.ir.step)
+        reference = snndsl.compile(path, backend="reference").run()
+        spikes = reference["spk" if name != "forum" else "out_spikes"].t
+        assert len(spikes) > 0 and len(np.unique(spikes)) < len(spikes), name  # several spikes in a step
+        for threads in (1, 3):
+            assert_same(run(once, threads), run(each, threads))
+        assert_same(run(once, 1), reference)
 
 RESET = """
     dt = 0.1 ms

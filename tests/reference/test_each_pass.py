@@ -9,6 +9,8 @@ inline models of test_against_c.py, random ones included (the same draws
 from the same streams, since the passes keep the sites that draw).
 
 fold_constants, skip_overwritten and remove_dead_state keep every result bit for bit;
+uniform_reads only marks variables for a backend (the reference reads every
+element as it is; tests/passes/test_uniform_reads.py runs the C backend);
 hoist_traces decays a trace stored per neuron through its own exponential,
 so its values agree to 1e-12 (relative) and its spikes exactly.
 """
@@ -28,7 +30,7 @@ from test_against_c import HOISTED_TRACES, NOISE_COUPLED, RANDOM, assert_same
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = ROOT / "examples"
 MODELS = ROOT / "tests" / "e2e" / "models"
-EXACT = {"fold_constants", "skip_overwritten", "remove_dead_state"}
+EXACT = {"fold_constants", "skip_overwritten", "remove_dead_state", "uniform_reads"}
 
 
 def _file(tmp_path, name: str, text: str) -> Path:

@@ -45,6 +45,7 @@ typedef struct {
     int64_t n;  /* elements */
     double *v_w;  /* [1] */
     double *v_learned;  /* [1] */
+    int64_t uniform_learned;  /* learned: 0 in a run where all hold one value (read at 0), else ~0 */
     double v_W_max;  /* [1] */
     double *v_x;  /* [1] */
     double *v_y;  /* [1] */
@@ -309,6 +310,7 @@ static int snn_setup(snn_sim *sim)
 static int snn_prepare_run(snn_sim *sim)
 {
     sim->inv_dt = 1.0 / sim->dt;
+    sim->g_S.uniform_learned = snn_all_same(sim->g_S.v_learned, sim->g_S.n, sizeof(double)) ? 0 : ~INT64_C(0);  /* S.learned: read at 0 if one value */
     { /* inp: a source whose rate changed draws its next spike anew, from now
          (the process is memoryless); the others keep theirs, so that splitting a run changes nothing */
         const int64_t now = snn_timestep(sim->t_net, sim->dt);
@@ -429,6 +431,7 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a4 = sim->g_S.v_w; (void)_a4;  /* S.w */
         double *const restrict _a5 = sim->g_S.v_x; (void)_a5;  /* S.x */
         double *const restrict _a6 = sim->g_S.v_y; (void)_a6;  /* S.y */
+        const int64_t _u0 = sim->g_S.uniform_learned; (void)_u0;  /* S.learned */
         const int32_t *spikes = sim->g_inp.spikes;
         const int64_t nspikes = sim->g_inp.nspikes;
         if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_inp.n) {
@@ -443,6 +446,15 @@ static void snn_step(snn_sim *sim)
                 _a2[_i] = _t;
             }
             const int _k = snn_team_member(), _size = snn_team_size();
+            if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
+                for (int64_t _j = snn_part_start(sim->g_out.n, _k, _size); _j < snn_part_start(sim->g_out.n, _k + 1, _size); _j++) {
+                    { /* advance y of S to t */
+                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
+                        _a6[_j] = _a6[_j] * _f0;
+                    }
+                    _a1[_j] = _t;
+                }
+            }
             const int64_t _lo = snn_part_start(sim->g_out.n, _k, _size), _hi = snn_part_start(sim->g_out.n, _k + 1, _size);
             const int _sorted = sim->g_S.pre_sorted != 0;
             for (int64_t k = 0; k < nspikes; k++) {
@@ -457,46 +469,36 @@ static void snn_step(snn_sim *sim)
                     const int64_t _j = sim->g_S.post[_p];
                     if (!_sorted && (_j < _lo || _j >= _hi)) continue;
                     (void)_i; (void)_j; (void)_s;
-                    { /* advance y of S to t */
-                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
-                        _a6[_j] = _a6[_j] * _f0;
-                    }
-                    _a1[_j] = _t;
-                }
-                for (int64_t _p = _p0; _p < _p1; _p++) {
-                    const int64_t _s = _p;
-                    const int64_t _j = sim->g_S.post[_p];
-                    if (!_sorted && (_j < _lo || _j >= _hi)) continue;
-                    (void)_i; (void)_j; (void)_s;
-                    _a4[_s] = snn_clip(_a4[_s] + _a6[_j] * _a3[_s], 0, _a0);
+                    _a4[_s] = snn_clip(_a4[_s] + _a6[_j] * _a3[_s & _u0], 0, _a0);
                 }
             }
             SNN_OMP(omp barrier)
         } else {
             SNN_OMP(omp single)
-            for (int64_t k = 0; k < nspikes; k++) {
-                const int64_t _i = spikes[k];
-                { /* advance x of S to t */
-                    const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
-                    _a5[_i] = _a5[_i] * _f0;
-                }
-                _a5[_i] = _a5[_i] + 1;
-                _a2[_i] = _t;
-                for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
-                    const int64_t _s = _p;
-                    const int64_t _j = sim->g_S.post[_p];
-                    (void)_i; (void)_j; (void)_s;
-                    { /* advance y of S to t */
-                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
-                        _a6[_j] = _a6[_j] * _f0;
+            {
+                if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
+                    for (int64_t _j = 0; _j < sim->g_out.n; _j++) {
+                        { /* advance y of S to t */
+                            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
+                            _a6[_j] = _a6[_j] * _f0;
+                        }
+                        _a1[_j] = _t;
                     }
-                    _a1[_j] = _t;
                 }
-                for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
-                    const int64_t _s = _p;
-                    const int64_t _j = sim->g_S.post[_p];
-                    (void)_i; (void)_j; (void)_s;
-                    _a4[_s] = snn_clip(_a4[_s] + _a6[_j] * _a3[_s], 0, _a0);
+                for (int64_t k = 0; k < nspikes; k++) {
+                    const int64_t _i = spikes[k];
+                    { /* advance x of S to t */
+                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
+                        _a5[_i] = _a5[_i] * _f0;
+                    }
+                    _a5[_i] = _a5[_i] + 1;
+                    _a2[_i] = _t;
+                    for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
+                        const int64_t _s = _p;
+                        const int64_t _j = sim->g_S.post[_p];
+                        (void)_i; (void)_j; (void)_s;
+                        _a4[_s] = snn_clip(_a4[_s] + _a6[_j] * _a3[_s & _u0], 0, _a0);
+                    }
                 }
             }
         }
@@ -509,6 +511,7 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a4 = sim->g_S.v_w; (void)_a4;  /* S.w */
         double *const restrict _a5 = sim->g_S.v_x; (void)_a5;  /* S.x */
         double *const restrict _a6 = sim->g_S.v_y; (void)_a6;  /* S.y */
+        const int64_t _u0 = sim->g_S.uniform_learned; (void)_u0;  /* S.learned */
         const int32_t *spikes = sim->g_out.spikes;
         const int64_t nspikes = sim->g_out.nspikes;
         if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_out.n) {
@@ -523,6 +526,15 @@ static void snn_step(snn_sim *sim)
                 _a1[_j] = _t;
             }
             const int _k = snn_team_member(), _size = snn_team_size();
+            if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
+                for (int64_t _i = snn_part_start(sim->g_inp.n, _k, _size); _i < snn_part_start(sim->g_inp.n, _k + 1, _size); _i++) {
+                    { /* advance x of S to t */
+                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
+                        _a5[_i] = _a5[_i] * _f0;
+                    }
+                    _a2[_i] = _t;
+                }
+            }
             const int64_t _lo = snn_part_start(sim->g_inp.n, _k, _size), _hi = snn_part_start(sim->g_inp.n, _k + 1, _size);
             const int _sorted = sim->g_S.post_sorted != 0;
             for (int64_t k = 0; k < nspikes; k++) {
@@ -537,46 +549,36 @@ static void snn_step(snn_sim *sim)
                     const int64_t _i = sim->g_S.post_other[_p];
                     if (!_sorted && (_i < _lo || _i >= _hi)) continue;
                     (void)_i; (void)_j; (void)_s;
-                    { /* advance x of S to t */
-                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
-                        _a5[_i] = _a5[_i] * _f0;
-                    }
-                    _a2[_i] = _t;
-                }
-                for (int64_t _p = _p0; _p < _p1; _p++) {
-                    const int64_t _s = sim->g_S.post_syn[_p];
-                    const int64_t _i = sim->g_S.post_other[_p];
-                    if (!_sorted && (_i < _lo || _i >= _hi)) continue;
-                    (void)_i; (void)_j; (void)_s;
-                    _a4[_s] = snn_clip(_a4[_s] + _a5[_i] * _a3[_s], 0, _a0);
+                    _a4[_s] = snn_clip(_a4[_s] + _a5[_i] * _a3[_s & _u0], 0, _a0);
                 }
             }
             SNN_OMP(omp barrier)
         } else {
             SNN_OMP(omp single)
-            for (int64_t k = 0; k < nspikes; k++) {
-                const int64_t _j = spikes[k];
-                { /* advance y of S to t */
-                    const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
-                    _a6[_j] = _a6[_j] * _f0;
-                }
-                _a6[_j] = _a6[_j] - 1;
-                _a1[_j] = _t;
-                for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
-                    const int64_t _s = sim->g_S.post_syn[_p];
-                    const int64_t _i = sim->g_S.post_other[_p];
-                    (void)_i; (void)_j; (void)_s;
-                    { /* advance x of S to t */
-                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
-                        _a5[_i] = _a5[_i] * _f0;
+            {
+                if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
+                    for (int64_t _i = 0; _i < sim->g_inp.n; _i++) {
+                        { /* advance x of S to t */
+                            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
+                            _a5[_i] = _a5[_i] * _f0;
+                        }
+                        _a2[_i] = _t;
                     }
-                    _a2[_i] = _t;
                 }
-                for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
-                    const int64_t _s = sim->g_S.post_syn[_p];
-                    const int64_t _i = sim->g_S.post_other[_p];
-                    (void)_i; (void)_j; (void)_s;
-                    _a4[_s] = snn_clip(_a4[_s] + _a5[_i] * _a3[_s], 0, _a0);
+                for (int64_t k = 0; k < nspikes; k++) {
+                    const int64_t _j = spikes[k];
+                    { /* advance y of S to t */
+                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
+                        _a6[_j] = _a6[_j] * _f0;
+                    }
+                    _a6[_j] = _a6[_j] - 1;
+                    _a1[_j] = _t;
+                    for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
+                        const int64_t _s = sim->g_S.post_syn[_p];
+                        const int64_t _i = sim->g_S.post_other[_p];
+                        (void)_i; (void)_j; (void)_s;
+                        _a4[_s] = snn_clip(_a4[_s] + _a5[_i] * _a3[_s & _u0], 0, _a0);
+                    }
                 }
             }
         }

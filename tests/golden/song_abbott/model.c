@@ -513,6 +513,15 @@ static void snn_step(snn_sim *sim)
                 _a3[_i] = _t;
             }
             const int _k = snn_team_member(), _size = snn_team_size();
+            if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
+                for (int64_t _j = snn_part_start(sim->g_out.n, _k, _size); _j < snn_part_start(sim->g_out.n, _k + 1, _size); _j++) {
+                    { /* advance Apost of S to t */
+                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_j], sim->inv_dt);
+                        _a0[_j] = _a0[_j] * _f0;
+                    }
+                    _a2[_j] = _t;
+                }
+            }
             const int64_t _lo = snn_part_start(sim->g_out.n, _k, _size), _hi = snn_part_start(sim->g_out.n, _k + 1, _size);
             const int _sorted = sim->g_S.pre_sorted != 0;
             for (int64_t k = 0; k < nspikes; k++) {
@@ -527,17 +536,6 @@ static void snn_step(snn_sim *sim)
                     const int64_t _j = sim->g_S.post[_p];
                     if (!_sorted && (_j < _lo || _j >= _hi)) continue;
                     (void)_i; (void)_j; (void)_s;
-                    { /* advance Apost of S to t */
-                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_j], sim->inv_dt);
-                        _a0[_j] = _a0[_j] * _f0;
-                    }
-                    _a2[_j] = _t;
-                }
-                for (int64_t _p = _p0; _p < _p1; _p++) {
-                    const int64_t _s = _p;
-                    const int64_t _j = sim->g_S.post[_p];
-                    if (!_sorted && (_j < _lo || _j >= _hi)) continue;
-                    (void)_i; (void)_j; (void)_s;
                     _a5[_j] = _a5[_j] + _a4[_s];
                     _a4[_s] = snn_clip(_a4[_s] + _a0[_j], 0, 0.01);
                 }
@@ -545,30 +543,31 @@ static void snn_step(snn_sim *sim)
             SNN_OMP(omp barrier)
         } else {
             SNN_OMP(omp single)
-            for (int64_t k = 0; k < nspikes; k++) {
-                const int64_t _i = spikes[k];
-                { /* advance Apre of S to t */
-                    const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a3[_i], sim->inv_dt);
-                    _a1[_i] = _a1[_i] * _f0;
-                }
-                _a1[_i] = _a1[_i] + 0.0001;
-                _a3[_i] = _t;
-                for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
-                    const int64_t _s = _p;
-                    const int64_t _j = sim->g_S.post[_p];
-                    (void)_i; (void)_j; (void)_s;
-                    { /* advance Apost of S to t */
-                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_j], sim->inv_dt);
-                        _a0[_j] = _a0[_j] * _f0;
+            {
+                if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
+                    for (int64_t _j = 0; _j < sim->g_out.n; _j++) {
+                        { /* advance Apost of S to t */
+                            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_j], sim->inv_dt);
+                            _a0[_j] = _a0[_j] * _f0;
+                        }
+                        _a2[_j] = _t;
                     }
-                    _a2[_j] = _t;
                 }
-                for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
-                    const int64_t _s = _p;
-                    const int64_t _j = sim->g_S.post[_p];
-                    (void)_i; (void)_j; (void)_s;
-                    _a5[_j] = _a5[_j] + _a4[_s];
-                    _a4[_s] = snn_clip(_a4[_s] + _a0[_j], 0, 0.01);
+                for (int64_t k = 0; k < nspikes; k++) {
+                    const int64_t _i = spikes[k];
+                    { /* advance Apre of S to t */
+                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a3[_i], sim->inv_dt);
+                        _a1[_i] = _a1[_i] * _f0;
+                    }
+                    _a1[_i] = _a1[_i] + 0.0001;
+                    _a3[_i] = _t;
+                    for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
+                        const int64_t _s = _p;
+                        const int64_t _j = sim->g_S.post[_p];
+                        (void)_i; (void)_j; (void)_s;
+                        _a5[_j] = _a5[_j] + _a4[_s];
+                        _a4[_s] = snn_clip(_a4[_s] + _a0[_j], 0, 0.01);
+                    }
                 }
             }
         }
@@ -593,6 +592,15 @@ static void snn_step(snn_sim *sim)
                 _a2[_j] = _t;
             }
             const int _k = snn_team_member(), _size = snn_team_size();
+            if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
+                for (int64_t _i = snn_part_start(sim->g_inp.n, _k, _size); _i < snn_part_start(sim->g_inp.n, _k + 1, _size); _i++) {
+                    { /* advance Apre of S to t */
+                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a3[_i], sim->inv_dt);
+                        _a1[_i] = _a1[_i] * _f0;
+                    }
+                    _a3[_i] = _t;
+                }
+            }
             const int64_t _lo = snn_part_start(sim->g_inp.n, _k, _size), _hi = snn_part_start(sim->g_inp.n, _k + 1, _size);
             const int _sorted = sim->g_S.post_sorted != 0;
             for (int64_t k = 0; k < nspikes; k++) {
@@ -607,46 +615,36 @@ static void snn_step(snn_sim *sim)
                     const int64_t _i = sim->g_S.post_other[_p];
                     if (!_sorted && (_i < _lo || _i >= _hi)) continue;
                     (void)_i; (void)_j; (void)_s;
-                    { /* advance Apre of S to t */
-                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a3[_i], sim->inv_dt);
-                        _a1[_i] = _a1[_i] * _f0;
-                    }
-                    _a3[_i] = _t;
-                }
-                for (int64_t _p = _p0; _p < _p1; _p++) {
-                    const int64_t _s = sim->g_S.post_syn[_p];
-                    const int64_t _i = sim->g_S.post_other[_p];
-                    if (!_sorted && (_i < _lo || _i >= _hi)) continue;
-                    (void)_i; (void)_j; (void)_s;
                     _a4[_s] = snn_clip(_a4[_s] + _a1[_i], 0, 0.01);
                 }
             }
             SNN_OMP(omp barrier)
         } else {
             SNN_OMP(omp single)
-            for (int64_t k = 0; k < nspikes; k++) {
-                const int64_t _j = spikes[k];
-                { /* advance Apost of S to t */
-                    const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_j], sim->inv_dt);
-                    _a0[_j] = _a0[_j] * _f0;
-                }
-                _a0[_j] = _a0[_j] + -0.000105;
-                _a2[_j] = _t;
-                for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
-                    const int64_t _s = sim->g_S.post_syn[_p];
-                    const int64_t _i = sim->g_S.post_other[_p];
-                    (void)_i; (void)_j; (void)_s;
-                    { /* advance Apre of S to t */
-                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a3[_i], sim->inv_dt);
-                        _a1[_i] = _a1[_i] * _f0;
+            {
+                if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
+                    for (int64_t _i = 0; _i < sim->g_inp.n; _i++) {
+                        { /* advance Apre of S to t */
+                            const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a3[_i], sim->inv_dt);
+                            _a1[_i] = _a1[_i] * _f0;
+                        }
+                        _a3[_i] = _t;
                     }
-                    _a3[_i] = _t;
                 }
-                for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
-                    const int64_t _s = sim->g_S.post_syn[_p];
-                    const int64_t _i = sim->g_S.post_other[_p];
-                    (void)_i; (void)_j; (void)_s;
-                    _a4[_s] = snn_clip(_a4[_s] + _a1[_i], 0, 0.01);
+                for (int64_t k = 0; k < nspikes; k++) {
+                    const int64_t _j = spikes[k];
+                    { /* advance Apost of S to t */
+                        const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_j], sim->inv_dt);
+                        _a0[_j] = _a0[_j] * _f0;
+                    }
+                    _a0[_j] = _a0[_j] + -0.000105;
+                    _a2[_j] = _t;
+                    for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
+                        const int64_t _s = sim->g_S.post_syn[_p];
+                        const int64_t _i = sim->g_S.post_other[_p];
+                        (void)_i; (void)_j; (void)_s;
+                        _a4[_s] = snn_clip(_a4[_s] + _a1[_i], 0, 0.01);
+                    }
                 }
             }
         }
