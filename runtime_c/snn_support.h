@@ -81,6 +81,14 @@ static inline int snn_all_same(const void *a, int64_t n, size_t size)
     return n <= 1 || memcmp((const char *)a + size, a, (size_t)(n - 1) * size) == 0;
 }
 
+//! Whether some of the n spikes are of neurons in [lo, hi).
+static inline int snn_any_within(const int32_t *spikes, int64_t n, int64_t lo, int64_t hi)
+{
+    for (int64_t k = 0; k < n; k++)
+        if (spikes[k] >= lo && spikes[k] < hi) return 1;
+    return 0;
+}
+
 //! The first p in [lo, hi) with a[p] >= x, in an array ascending there.
 static inline int64_t snn_lower_bound(const int32_t *a, int64_t lo, int64_t hi, int64_t x)
 {

@@ -98,8 +98,9 @@ class Context:
     arrays: dict = field(default_factory=dict)
     # (group, shared variable) -> a local copy, for code that never writes it
     scalars: dict = field(default_factory=dict)
-    # (group, variable) -> the C name of an index mask: element 0 of its array
-    # is read where the run found every element the same (passes/uniform_reads.py)
+    # (group, variable) -> the C name of an index factor, 0 where the run found every
+    # element the same (element 0 is read: passes/uniform_reads.py), else 1 (an affine
+    # index, which keeps a loop vectorizable)
     uniform: dict = field(default_factory=dict)
     # (group, variable) frozen everywhere in the phases this code runs in:
     # no code writes them (phase specialisation, see view.py)
@@ -136,7 +137,7 @@ class CPrinter:
         base = ctx.arrays.get((v.group, v.name), base)
         mask = ctx.uniform.get((v.group, v.name))
         if mask is not None:
-            return f"{base}[{self.index(v, ctx)} & {mask}]"
+            return f"{base}[{self.index(v, ctx)} * {mask}]"
         return f"{base}[{self.index(v, ctx)}]"
 
     def frozen_mask(self, v: ir.Var, ctx: Context) -> str:

@@ -398,7 +398,7 @@ class _Builder:
         for g in self.m.groups:
             G = self.g(g.name)
             out += [f"{G}.{mangle('uniform', v.name)} = snn_all_same({G}.{mangle('v', v.name)}, {G}.n, "
-                    f"sizeof({self.ctype(v)})) ? 0 : ~INT64_C(0);  /* {g.name}.{v.name}: read at 0 if one value */"
+                    f"sizeof({self.ctype(v)})) ? 0 : 1;  /* {g.name}.{v.name}: read at 0 if one value */"
                     for v in g.vars if v.uniform_check]
         for g in self.m.groups:
             if g.kind == "poisson" and self.poisson_skips(g):
@@ -1292,27 +1292,50 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         parts = [(advances, text) for advances, part, text in (
             (True, () if k.advance_all else k.advance, self.p.stmts(k.advance, ctx, "        ")),
             (False, body, code)) if part]
-        far_group = self.g(g.target if event == "pre" else g.source)
-        far_range = g.target_range if event == "pre" else g.source_range
+        if k.dense:  # connect: all -- each spike's synapses computed, its far end's neurons in order
+            (pre0, pre1), (post0, post1) = (
+                (str(r[0]), str(r[1])) if r is not None else ("0", f"{self.g(name)}.n")
+                for r, name in ((g.source_range, g.source), (g.target_range, g.target)))
+            locals_ += (f"    const int64_t _pre0 = {pre0}, _pre1 = {pre1}, _post0 = {post0}, _post1 = {post1};"
+                        f"  /* connect: all -- synapse (i, j) is (i - _pre0) * (_post1 - _post0) + j - _post0 */\n"
+                        f"    const int64_t _row = _post1 - _post0;\n"
+                        f"    (void)_pre0; (void)_pre1;\n")
+        far0, far1 = ("_post0", "_post1") if event == "pre" else ("_pre0", "_pre1")
+        near0, near1 = ("_pre0", "_pre1") if event == "pre" else ("_post0", "_post1")
+        whole = (far0, far1) if k.dense else (f"{S}.{event}_start[{me}]", f"{S}.{event}_start[{me} + 1]")
+        # between subgroups, a spike of the near group outside its subgroup has no synapses
+        near_range = g.source_range if event == "pre" else g.target_range
+        outside = f"    if ({me} < {near0} || {me} >= {near1}) continue;  /* outside the subgroup */\n" \
+            if k.dense and near_range is not None else ""
 
-        def advance_all(lo: str = "0", hi: str | None = None) -> str:
+        def advance_all(lo: str | None = None, hi: str | None = None) -> str:
             """With spikes this step, the advances for each far-end neuron in [lo, hi)
-            (its end) of the far end's range: every spike reaches them all."""
+            and in the far end's range: every spike reaches them all."""
             if not k.advance_all:
                 return ""
-            if far_range is not None:
-                lo, hi = f"snn_imax({lo}, {far_range[0]})", (f"snn_imin({hi}, {far_range[1]})" if hi is not None
-                                                              else str(far_range[1]))
-            hi = hi or f"{far_group}.n"
-            return f"""if (nspikes > 0) {{ /* every spike reaches every far-end neuron: their traces to t, once */
-    for (int64_t {other} = {lo}; {other} < {hi}; {other}++) {{
+            first = far0 if lo is None else f"snn_imax({lo}, {far0})"
+            end = far1 if hi is None else f"snn_imin({hi}, {far1})"
+            any_ = "nspikes > 0"
+            if near_range is not None:
+                any_ = f"snn_any_within(spikes, nspikes, {near0}, {near1})"
+            return f"""if ({any_}) {{ /* every spike reaches every far-end neuron: their traces to t, once */
+    for (int64_t {other} = {first}; {other} < {end}; {other}++) {{
 {self.p.stmts(k.advance, ctx, "        ")}
     }}
 }}
 """
 
         def synapse_loop(text: str, lo: str, hi: str, skip: str = "") -> str:
-            """One loop of `text` over the synapses _p in [lo, hi) of spike `me`."""
+            """One loop of `text` over the synapses of spike `me`: those at _p in [lo,
+            hi) of its list; dense (connect: all), those to its far end's neurons in
+            [lo, hi), in order, each synapse's number computed."""
+            if k.dense:
+                return f"""    for (int64_t {other} = {lo}; {other} < {hi}; {other}++) {{
+        const int64_t _s = (_i - _pre0) * _row + (_j - _post0);
+        (void)_i; (void)_j; (void)_s;
+{text}
+    }}
+"""
             return f"""    for (int64_t _p = {lo}; _p < {hi}; _p++) {{
         const int64_t _s = {syn};
         const int64_t {other} = {far_ends}[_p];
@@ -1328,7 +1351,13 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         def far_end_loop(lo: str, hi: str) -> str:
             """Every spike, for its synapses whose far end is in [lo, hi): found by
             binary search where each neuron's synapses list their far ends in
-            order, else by a test per synapse."""
+            order, else by a test per synapse; dense, all of them in [lo, hi)."""
+            if k.dense:
+                return f"""const int64_t _lo = snn_imax({lo}, {far0}), _hi = snn_imin({hi}, {far1});
+for (int64_t k = 0; k < nspikes; k++) {{
+    const int64_t {me} = spikes[k];
+{outside}{synapse_loops("_lo", "_hi").rstrip()}
+}}"""
             within = synapse_loops("_p0", "_p1", f"        if (!_sorted && ({other} < _lo || {other} >= _hi)) continue;\n")
             return f"""const int64_t _lo = {lo}, _hi = {hi};
 const int _sorted = {S}.{event}_sorted != 0;
@@ -1342,10 +1371,10 @@ for (int64_t k = 0; k < nspikes; k++) {{
 {within.rstrip()}
 }}"""
 
-        loop = synapse_loops(f"{S}.{event}_start[{me}]", f"{S}.{event}_start[{me} + 1]")
+        loop = synapse_loops(*whole)
         events = f"""for (int64_t k = 0; k < nspikes; k++) {{
     const int64_t {me} = spikes[k];
-{head}{loop}}}"""
+{head}{outside}{loop}}}"""
         if k.advance_all:  # one statement, which an `omp single` may take whole
             events = f"{{\n{self._indent(advance_all() + events, 4)}\n}}"
         if k.ranks == "far":
@@ -1365,7 +1394,7 @@ for (int64_t k = 0; k < nspikes; k++) {{
             every = k.ranks == "near+advance"
             pieces = []
             for advances, text in parts:
-                loop_text = synapse_loop(text, f"{S}.{event}_start[{me}]", f"{S}.{event}_start[{me} + 1]")
+                loop_text = synapse_loop(text, *whole)
                 mine_only = every and not advances
                 pieces.append(f"    if (_mine) {{\n{self._indent(loop_text, 4)}\n    }}\n" if mine_only else loop_text)
             if head and every:
@@ -1375,7 +1404,7 @@ for (int64_t k = 0; k < nspikes; k++) {{
     const int64_t {me} = spikes[k];
     const int _mine = {me} >= {first} && {me} < {end};
     (void)_mine;
-{skip}{head}{"".join(pieces)}}}"""
+{skip}{head}{outside}{"".join(pieces)}}}"""
         elif k.share == "far end" and not self.m.ranks:
             far = self.g(g.target if event == "pre" else g.source)
             # every thread goes through every spike, for the synapses whose far end
@@ -1858,6 +1887,11 @@ if (sim->failed) return -1;"""
                 continue
             pre, post = self.g(g.source), self.g(g.target)
             size(f"{G}.n >= 0 && {G}.n <= SNN_MAX_SYNAPSES", f"{name}.n")
+            if any(isinstance(k, ir.SynapseEvents) and k.dense and k.target == g.name for k in self.m.step):
+                # the pathways compute each synapse of every pair: exactly that many
+                (a0, a1), (b0, b1) = ((str(r[0]), str(r[1])) if r is not None else ("0", f"{self.g(n)}.n")
+                                      for r, n in ((g.source_range, g.source), (g.target_range, g.target)))
+                size(f"{G}.n == ({a1} - {a0}) * ({b1} - {b0})", f"{name}.n")
             if g.stores_pre:
                 within("i32", f"{G}.pre", f"{G}.n", "0", f"{pre}.n", f"{name}.pre")
             within("i32", f"{G}.post", f"{G}.n", "0", f"{post}.n", f"{name}.post")

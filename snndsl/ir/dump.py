@@ -143,7 +143,8 @@ def kernel(k: ir.Kernel) -> list[str]:
     if isinstance(k, ir.SynapseEvents):
         head = (f"synapse events {k.target}: each {k.event}synaptic spike"
                 + (f", delay {k.delay}" if k.delay != "none" else "")
-                + (", synapses in presynaptic order" if k.in_pre_order else ""))
+                + (", synapses in presynaptic order" if k.in_pre_order else "")
+                + (", synapses computed (all pairs)" if k.dense else ""))
     elif isinstance(k, ir.PoissonSpikes):
         head = f"poisson spikes {k.target}: rate {expr(k.rate)}, sampled {k.sampling}, stream {k.stream}"
     elif isinstance(k, ir.Connect):

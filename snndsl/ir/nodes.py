@@ -803,6 +803,11 @@ class SynapseEvents(Kernel):
     once: tuple[Stmt, ...] = ()
     delay: str = "none"
     in_pre_order: bool = False
+    # `connect: all` (each pair once, by i then j) and no per-synapse delays: the synapses
+    # of a spike are its far end's neurons in order, synapse (i, j) the number
+    # (i - i0) * n_j + (j - j0) of the subgroups' first neurons and the far one's size,
+    # computed rather than read from the index lists (which a loop can vectorize)
+    dense: bool = False
     # every spike reaches every far-end neuron (`connect: all`) and `advance` touches
     # only their traces: it runs once per step with spikes, for each far-end neuron,
     # ahead of the spikes, not for each synapse of each spike (passes/split_advances.py)

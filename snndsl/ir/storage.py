@@ -50,7 +50,7 @@ class Field:
     """One field of a group.
 
     `name`: a variable's name for role 'variable', 'frozen' (its freeze
-    flag) and 'uniform' (its index mask, passes/uniform_reads.py), else the
+    flag) and 'uniform' (its index factor, passes/uniform_reads.py), else the
     field's own name ('spikes', 'pre_start', ...).
     `ctype`: the element type ('snn_buf' for a queue of spike lists).
     `count`: the number of elements of an array; None for a single value.
@@ -99,7 +99,7 @@ def fields(g: ir.Group, precision: str, poisson_skips: bool) -> tuple[Field, ...
             out.append(Field(v.name, "frozen", "uint8_t", count, kind, f"freeze {v.name}: 1 = frozen"))
         if v.uniform_check:
             out.append(Field(v.name, "uniform", "int64_t", None, "derived",
-                             f"{v.name}: 0 in a run where all hold one value (read at 0), else ~0"))
+                             f"{v.name}: 0 in a run where all hold one value (read at 0), else 1"))
     if g.kind != "synapses":
         out += [Field("spikes", "internal", "int32_t", _n(g.name), "array", "indices that spiked this step"),
                 Field("nspikes", "internal", "int64_t", None, "scalar")]

@@ -208,6 +208,12 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
         if isinstance(k, ir.SynapseEvents) and k.advance and (k.delay == "heterogeneous" or not _only_advances(k)):
             raise InternalError(f"IR verification failed: the on {k.event} kernel of {k.target} advances "
                                 "more than traces, or with per-synapse delays")
+        if isinstance(k, ir.SynapseEvents) and k.dense and (g.connect != "all" or k.delay == "heterogeneous"):
+            raise InternalError(f"IR verification failed: the on {k.event} kernel of {k.target} computes its "
+                                "synapses, but they are not all pairs")
+        if isinstance(k, ir.SynapseEvents) and k.advance_all and not k.dense:
+            raise InternalError(f"IR verification failed: the on {k.event} kernel of {k.target} advances its "
+                                "far end once per step but does not compute its synapses")
         if isinstance(k, ir.SynapseEvents) and k.advance_all:
             from snndsl.passes.split_advances import reaches_all  # the rule the decision applies
             if not (k.advance and reaches_all(k, g)):

@@ -112,9 +112,10 @@ def kernel(task: ir.Task, g: ir.Group) -> ir.Kernel | None:
         body, once = (g.on_pre, g.on_pre_spike) if event == "pre" else (g.on_post, g.on_post_spike)
         if not (body or once):
             return None
-        return ir.SynapseEvents(target=g.name, event=event, body=body, once=once,
-                                delay=g.delay_kind if event == "pre" else "none",
-                                in_pre_order=event == "pre" and g.in_pre_order, span=g.span)
+        delay = g.delay_kind if event == "pre" else "none"
+        return ir.SynapseEvents(target=g.name, event=event, body=body, once=once, delay=delay,
+                                in_pre_order=event == "pre" and g.in_pre_order,
+                                dense=g.connect == "all" and delay != "heterogeneous", span=g.span)
     if task.kind == "reset":
         return ir.Reset(target=g.name, body=g.reset, span=g.span) if g.reset else None
     raise AssertionError(task.kind)

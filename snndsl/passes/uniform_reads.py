@@ -13,8 +13,9 @@ of a synapse group, stored per synapse, that its `on pre` or `on post`
 reads and no step code writes (`written_in_steps`). A backend checks them
 at each run's start and, where one is uniform, reads element 0 in the
 pathways in place of the synapse's own: the same value, so the same
-results bit for bit (the C backend: an index mask, 0 or all ones, in
-`base[_s & mask]`). Without the pass (`--no-opt`) every read is the
+results bit for bit (the C backend: an index factor, 0 or 1, in
+`base[_s * u]`, which leaves the index affine, so that a loop over a
+spike's synapses still vectorizes). Without the pass (`--no-opt`) every read is the
 synapse's own.
 """
 from __future__ import annotations

@@ -74,11 +74,11 @@ def test_the_c_reads_element_0_only_where_a_run_found_one_value(tmp_path):
     path.write_text(FORUM)
     model = snndsl.compile(path)
     c = model.library.parent.joinpath("model.c").read_text()
-    assert c.count("_a3[_s & _u0]") == 4  # learned in each pathway, on one thread and on several
+    assert c.count("_a3[_s * _u0]") == 4  # learned in each pathway, on one thread and on several
     assert "snn_all_same(sim->g_S.v_learned, sim->g_S.n, sizeof(double))" in c
     plain = snndsl.compile(path, passes=tuple(p for p in PIPELINE if p is not uniform_reads))
     assert not _marked(plain.frontend.ir)
-    assert "& _u0]" not in plain.library.parent.joinpath("model.c").read_text()
+    assert "* _u0]" not in plain.library.parent.joinpath("model.c").read_text()
     # the protocol: learned uniform while training, not after the freeze
     assert_same(model.run(), plain.run())
     # from Python, between runs: uniform, then not (one synapse changed), then uniform at

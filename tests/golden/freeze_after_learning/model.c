@@ -45,7 +45,7 @@ typedef struct {
     int64_t n;  /* elements */
     double *v_w;  /* [1] */
     double *v_learned;  /* [1] */
-    int64_t uniform_learned;  /* learned: 0 in a run where all hold one value (read at 0), else ~0 */
+    int64_t uniform_learned;  /* learned: 0 in a run where all hold one value (read at 0), else 1 */
     double v_W_max;  /* [1] */
     double *v_x;  /* [1] */
     double *v_y;  /* [1] */
@@ -310,7 +310,7 @@ static int snn_setup(snn_sim *sim)
 static int snn_prepare_run(snn_sim *sim)
 {
     sim->inv_dt = 1.0 / sim->dt;
-    sim->g_S.uniform_learned = snn_all_same(sim->g_S.v_learned, sim->g_S.n, sizeof(double)) ? 0 : ~INT64_C(0);  /* S.learned: read at 0 if one value */
+    sim->g_S.uniform_learned = snn_all_same(sim->g_S.v_learned, sim->g_S.n, sizeof(double)) ? 0 : 1;  /* S.learned: read at 0 if one value */
     { /* inp: a source whose rate changed draws its next spike anew, from now
          (the process is memoryless); the others keep theirs, so that splitting a run changes nothing */
         const int64_t now = snn_timestep(sim->t_net, sim->dt);
@@ -432,6 +432,9 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a5 = sim->g_S.v_x; (void)_a5;  /* S.x */
         double *const restrict _a6 = sim->g_S.v_y; (void)_a6;  /* S.y */
         const int64_t _u0 = sim->g_S.uniform_learned; (void)_u0;  /* S.learned */
+        const int64_t _pre0 = 0, _pre1 = sim->g_inp.n, _post0 = 0, _post1 = sim->g_out.n;  /* connect: all -- synapse (i, j) is (i - _pre0) * (_post1 - _post0) + j - _post0 */
+        const int64_t _row = _post1 - _post0;
+        (void)_pre0; (void)_pre1;
         const int32_t *spikes = sim->g_inp.spikes;
         const int64_t nspikes = sim->g_inp.nspikes;
         if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_inp.n) {
@@ -447,7 +450,7 @@ static void snn_step(snn_sim *sim)
             }
             const int _k = snn_team_member(), _size = snn_team_size();
             if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
-                for (int64_t _j = snn_part_start(sim->g_out.n, _k, _size); _j < snn_part_start(sim->g_out.n, _k + 1, _size); _j++) {
+                for (int64_t _j = snn_imax(snn_part_start(sim->g_out.n, _k, _size), _post0); _j < snn_imin(snn_part_start(sim->g_out.n, _k + 1, _size), _post1); _j++) {
                     { /* advance y of S to t */
                         const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
                         _a6[_j] = _a6[_j] * _f0;
@@ -455,21 +458,13 @@ static void snn_step(snn_sim *sim)
                     _a1[_j] = _t;
                 }
             }
-            const int64_t _lo = snn_part_start(sim->g_out.n, _k, _size), _hi = snn_part_start(sim->g_out.n, _k + 1, _size);
-            const int _sorted = sim->g_S.pre_sorted != 0;
+            const int64_t _lo = snn_imax(snn_part_start(sim->g_out.n, _k, _size), _post0), _hi = snn_imin(snn_part_start(sim->g_out.n, _k + 1, _size), _post1);
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _i = spikes[k];
-                int64_t _p0 = sim->g_S.pre_start[_i], _p1 = sim->g_S.pre_start[_i + 1];
-                if (_sorted) {
-                    _p0 = snn_lower_bound(sim->g_S.post, _p0, _p1, _lo);
-                    _p1 = snn_lower_bound(sim->g_S.post, _p0, _p1, _hi);
-                }
-                for (int64_t _p = _p0; _p < _p1; _p++) {
-                    const int64_t _s = _p;
-                    const int64_t _j = sim->g_S.post[_p];
-                    if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                for (int64_t _j = _lo; _j < _hi; _j++) {
+                    const int64_t _s = (_i - _pre0) * _row + (_j - _post0);
                     (void)_i; (void)_j; (void)_s;
-                    _a4[_s] = snn_clip(_a4[_s] + _a6[_j] * _a3[_s & _u0], 0, _a0);
+                    _a4[_s] = snn_clip(_a4[_s] + _a6[_j] * _a3[_s * _u0], 0, _a0);
                 }
             }
             SNN_OMP(omp barrier)
@@ -477,7 +472,7 @@ static void snn_step(snn_sim *sim)
             SNN_OMP(omp single)
             {
                 if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
-                    for (int64_t _j = 0; _j < sim->g_out.n; _j++) {
+                    for (int64_t _j = _post0; _j < _post1; _j++) {
                         { /* advance y of S to t */
                             const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a1[_j], sim->inv_dt);
                             _a6[_j] = _a6[_j] * _f0;
@@ -493,11 +488,10 @@ static void snn_step(snn_sim *sim)
                     }
                     _a5[_i] = _a5[_i] + 1;
                     _a2[_i] = _t;
-                    for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
-                        const int64_t _s = _p;
-                        const int64_t _j = sim->g_S.post[_p];
+                    for (int64_t _j = _post0; _j < _post1; _j++) {
+                        const int64_t _s = (_i - _pre0) * _row + (_j - _post0);
                         (void)_i; (void)_j; (void)_s;
-                        _a4[_s] = snn_clip(_a4[_s] + _a6[_j] * _a3[_s & _u0], 0, _a0);
+                        _a4[_s] = snn_clip(_a4[_s] + _a6[_j] * _a3[_s * _u0], 0, _a0);
                     }
                 }
             }
@@ -512,6 +506,9 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a5 = sim->g_S.v_x; (void)_a5;  /* S.x */
         double *const restrict _a6 = sim->g_S.v_y; (void)_a6;  /* S.y */
         const int64_t _u0 = sim->g_S.uniform_learned; (void)_u0;  /* S.learned */
+        const int64_t _pre0 = 0, _pre1 = sim->g_inp.n, _post0 = 0, _post1 = sim->g_out.n;  /* connect: all -- synapse (i, j) is (i - _pre0) * (_post1 - _post0) + j - _post0 */
+        const int64_t _row = _post1 - _post0;
+        (void)_pre0; (void)_pre1;
         const int32_t *spikes = sim->g_out.spikes;
         const int64_t nspikes = sim->g_out.nspikes;
         if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_out.n) {
@@ -527,7 +524,7 @@ static void snn_step(snn_sim *sim)
             }
             const int _k = snn_team_member(), _size = snn_team_size();
             if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
-                for (int64_t _i = snn_part_start(sim->g_inp.n, _k, _size); _i < snn_part_start(sim->g_inp.n, _k + 1, _size); _i++) {
+                for (int64_t _i = snn_imax(snn_part_start(sim->g_inp.n, _k, _size), _pre0); _i < snn_imin(snn_part_start(sim->g_inp.n, _k + 1, _size), _pre1); _i++) {
                     { /* advance x of S to t */
                         const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
                         _a5[_i] = _a5[_i] * _f0;
@@ -535,21 +532,13 @@ static void snn_step(snn_sim *sim)
                     _a2[_i] = _t;
                 }
             }
-            const int64_t _lo = snn_part_start(sim->g_inp.n, _k, _size), _hi = snn_part_start(sim->g_inp.n, _k + 1, _size);
-            const int _sorted = sim->g_S.post_sorted != 0;
+            const int64_t _lo = snn_imax(snn_part_start(sim->g_inp.n, _k, _size), _pre0), _hi = snn_imin(snn_part_start(sim->g_inp.n, _k + 1, _size), _pre1);
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _j = spikes[k];
-                int64_t _p0 = sim->g_S.post_start[_j], _p1 = sim->g_S.post_start[_j + 1];
-                if (_sorted) {
-                    _p0 = snn_lower_bound(sim->g_S.post_other, _p0, _p1, _lo);
-                    _p1 = snn_lower_bound(sim->g_S.post_other, _p0, _p1, _hi);
-                }
-                for (int64_t _p = _p0; _p < _p1; _p++) {
-                    const int64_t _s = sim->g_S.post_syn[_p];
-                    const int64_t _i = sim->g_S.post_other[_p];
-                    if (!_sorted && (_i < _lo || _i >= _hi)) continue;
+                for (int64_t _i = _lo; _i < _hi; _i++) {
+                    const int64_t _s = (_i - _pre0) * _row + (_j - _post0);
                     (void)_i; (void)_j; (void)_s;
-                    _a4[_s] = snn_clip(_a4[_s] + _a5[_i] * _a3[_s & _u0], 0, _a0);
+                    _a4[_s] = snn_clip(_a4[_s] + _a5[_i] * _a3[_s * _u0], 0, _a0);
                 }
             }
             SNN_OMP(omp barrier)
@@ -557,7 +546,7 @@ static void snn_step(snn_sim *sim)
             SNN_OMP(omp single)
             {
                 if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
-                    for (int64_t _i = 0; _i < sim->g_inp.n; _i++) {
+                    for (int64_t _i = _pre0; _i < _pre1; _i++) {
                         { /* advance x of S to t */
                             const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_i], sim->inv_dt);
                             _a5[_i] = _a5[_i] * _f0;
@@ -573,11 +562,10 @@ static void snn_step(snn_sim *sim)
                     }
                     _a6[_j] = _a6[_j] - 1;
                     _a1[_j] = _t;
-                    for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
-                        const int64_t _s = sim->g_S.post_syn[_p];
-                        const int64_t _i = sim->g_S.post_other[_p];
+                    for (int64_t _i = _pre0; _i < _pre1; _i++) {
+                        const int64_t _s = (_i - _pre0) * _row + (_j - _post0);
                         (void)_i; (void)_j; (void)_s;
-                        _a4[_s] = snn_clip(_a4[_s] + _a5[_i] * _a3[_s & _u0], 0, _a0);
+                        _a4[_s] = snn_clip(_a4[_s] + _a5[_i] * _a3[_s * _u0], 0, _a0);
                     }
                 }
             }
@@ -1304,6 +1292,7 @@ static const char *snn_state_check_sizes(const snn_sim *sim)
     if (!(sim->g_inp.nspikes >= 0 && sim->g_inp.nspikes <= sim->g_inp.n)) return "inp.nspikes";
     if (!(sim->g_out.nspikes >= 0 && sim->g_out.nspikes <= sim->g_out.n)) return "out.nspikes";
     if (!(sim->g_S.n >= 0 && sim->g_S.n <= SNN_MAX_SYNAPSES)) return "S.n";
+    if (!(sim->g_S.n == (sim->g_inp.n - 0) * (sim->g_out.n - 0))) return "S.n";
     return NULL;
 }
 

@@ -499,6 +499,9 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a3 = sim->g_S.v_lastupdate_pre; (void)_a3;  /* S.lastupdate_pre */
         double *const restrict _a4 = sim->g_S.v_w; (void)_a4;  /* S.w */
         double *const restrict _a5 = sim->g_out.v_ge; (void)_a5;  /* out.ge */
+        const int64_t _pre0 = 0, _pre1 = sim->g_inp.n, _post0 = 0, _post1 = sim->g_out.n;  /* connect: all -- synapse (i, j) is (i - _pre0) * (_post1 - _post0) + j - _post0 */
+        const int64_t _row = _post1 - _post0;
+        (void)_pre0; (void)_pre1;
         const int32_t *spikes = sim->g_inp.spikes;
         const int64_t nspikes = sim->g_inp.nspikes;
         if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_inp.n) {
@@ -514,7 +517,7 @@ static void snn_step(snn_sim *sim)
             }
             const int _k = snn_team_member(), _size = snn_team_size();
             if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
-                for (int64_t _j = snn_part_start(sim->g_out.n, _k, _size); _j < snn_part_start(sim->g_out.n, _k + 1, _size); _j++) {
+                for (int64_t _j = snn_imax(snn_part_start(sim->g_out.n, _k, _size), _post0); _j < snn_imin(snn_part_start(sim->g_out.n, _k + 1, _size), _post1); _j++) {
                     { /* advance Apost of S to t */
                         const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_j], sim->inv_dt);
                         _a0[_j] = _a0[_j] * _f0;
@@ -522,19 +525,11 @@ static void snn_step(snn_sim *sim)
                     _a2[_j] = _t;
                 }
             }
-            const int64_t _lo = snn_part_start(sim->g_out.n, _k, _size), _hi = snn_part_start(sim->g_out.n, _k + 1, _size);
-            const int _sorted = sim->g_S.pre_sorted != 0;
+            const int64_t _lo = snn_imax(snn_part_start(sim->g_out.n, _k, _size), _post0), _hi = snn_imin(snn_part_start(sim->g_out.n, _k + 1, _size), _post1);
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _i = spikes[k];
-                int64_t _p0 = sim->g_S.pre_start[_i], _p1 = sim->g_S.pre_start[_i + 1];
-                if (_sorted) {
-                    _p0 = snn_lower_bound(sim->g_S.post, _p0, _p1, _lo);
-                    _p1 = snn_lower_bound(sim->g_S.post, _p0, _p1, _hi);
-                }
-                for (int64_t _p = _p0; _p < _p1; _p++) {
-                    const int64_t _s = _p;
-                    const int64_t _j = sim->g_S.post[_p];
-                    if (!_sorted && (_j < _lo || _j >= _hi)) continue;
+                for (int64_t _j = _lo; _j < _hi; _j++) {
+                    const int64_t _s = (_i - _pre0) * _row + (_j - _post0);
                     (void)_i; (void)_j; (void)_s;
                     _a5[_j] = _a5[_j] + _a4[_s];
                     _a4[_s] = snn_clip(_a4[_s] + _a0[_j], 0, 0.01);
@@ -545,7 +540,7 @@ static void snn_step(snn_sim *sim)
             SNN_OMP(omp single)
             {
                 if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
-                    for (int64_t _j = 0; _j < sim->g_out.n; _j++) {
+                    for (int64_t _j = _post0; _j < _post1; _j++) {
                         { /* advance Apost of S to t */
                             const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a2[_j], sim->inv_dt);
                             _a0[_j] = _a0[_j] * _f0;
@@ -561,9 +556,8 @@ static void snn_step(snn_sim *sim)
                     }
                     _a1[_i] = _a1[_i] + 0.0001;
                     _a3[_i] = _t;
-                    for (int64_t _p = sim->g_S.pre_start[_i]; _p < sim->g_S.pre_start[_i + 1]; _p++) {
-                        const int64_t _s = _p;
-                        const int64_t _j = sim->g_S.post[_p];
+                    for (int64_t _j = _post0; _j < _post1; _j++) {
+                        const int64_t _s = (_i - _pre0) * _row + (_j - _post0);
                         (void)_i; (void)_j; (void)_s;
                         _a5[_j] = _a5[_j] + _a4[_s];
                         _a4[_s] = snn_clip(_a4[_s] + _a0[_j], 0, 0.01);
@@ -578,6 +572,9 @@ static void snn_step(snn_sim *sim)
         double *const restrict _a2 = sim->g_S.v_lastupdate_post; (void)_a2;  /* S.lastupdate_post */
         double *const restrict _a3 = sim->g_S.v_lastupdate_pre; (void)_a3;  /* S.lastupdate_pre */
         double *const restrict _a4 = sim->g_S.v_w; (void)_a4;  /* S.w */
+        const int64_t _pre0 = 0, _pre1 = sim->g_inp.n, _post0 = 0, _post1 = sim->g_out.n;  /* connect: all -- synapse (i, j) is (i - _pre0) * (_post1 - _post0) + j - _post0 */
+        const int64_t _row = _post1 - _post0;
+        (void)_pre0; (void)_pre1;
         const int32_t *spikes = sim->g_out.spikes;
         const int64_t nspikes = sim->g_out.nspikes;
         if (snn_team_size() > 1 && (double)nspikes * (double)sim->g_S.n >= (double)sim->parallel_min * (double)sim->g_out.n) {
@@ -593,7 +590,7 @@ static void snn_step(snn_sim *sim)
             }
             const int _k = snn_team_member(), _size = snn_team_size();
             if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
-                for (int64_t _i = snn_part_start(sim->g_inp.n, _k, _size); _i < snn_part_start(sim->g_inp.n, _k + 1, _size); _i++) {
+                for (int64_t _i = snn_imax(snn_part_start(sim->g_inp.n, _k, _size), _pre0); _i < snn_imin(snn_part_start(sim->g_inp.n, _k + 1, _size), _pre1); _i++) {
                     { /* advance Apre of S to t */
                         const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a3[_i], sim->inv_dt);
                         _a1[_i] = _a1[_i] * _f0;
@@ -601,19 +598,11 @@ static void snn_step(snn_sim *sim)
                     _a3[_i] = _t;
                 }
             }
-            const int64_t _lo = snn_part_start(sim->g_inp.n, _k, _size), _hi = snn_part_start(sim->g_inp.n, _k + 1, _size);
-            const int _sorted = sim->g_S.post_sorted != 0;
+            const int64_t _lo = snn_imax(snn_part_start(sim->g_inp.n, _k, _size), _pre0), _hi = snn_imin(snn_part_start(sim->g_inp.n, _k + 1, _size), _pre1);
             for (int64_t k = 0; k < nspikes; k++) {
                 const int64_t _j = spikes[k];
-                int64_t _p0 = sim->g_S.post_start[_j], _p1 = sim->g_S.post_start[_j + 1];
-                if (_sorted) {
-                    _p0 = snn_lower_bound(sim->g_S.post_other, _p0, _p1, _lo);
-                    _p1 = snn_lower_bound(sim->g_S.post_other, _p0, _p1, _hi);
-                }
-                for (int64_t _p = _p0; _p < _p1; _p++) {
-                    const int64_t _s = sim->g_S.post_syn[_p];
-                    const int64_t _i = sim->g_S.post_other[_p];
-                    if (!_sorted && (_i < _lo || _i >= _hi)) continue;
+                for (int64_t _i = _lo; _i < _hi; _i++) {
+                    const int64_t _s = (_i - _pre0) * _row + (_j - _post0);
                     (void)_i; (void)_j; (void)_s;
                     _a4[_s] = snn_clip(_a4[_s] + _a1[_i], 0, 0.01);
                 }
@@ -623,7 +612,7 @@ static void snn_step(snn_sim *sim)
             SNN_OMP(omp single)
             {
                 if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
-                    for (int64_t _i = 0; _i < sim->g_inp.n; _i++) {
+                    for (int64_t _i = _pre0; _i < _pre1; _i++) {
                         { /* advance Apre of S to t */
                             const double _f0 = snn_decay(sim->decay_0, -50.0, _t - _a3[_i], sim->inv_dt);
                             _a1[_i] = _a1[_i] * _f0;
@@ -639,9 +628,8 @@ static void snn_step(snn_sim *sim)
                     }
                     _a0[_j] = _a0[_j] + -0.000105;
                     _a2[_j] = _t;
-                    for (int64_t _p = sim->g_S.post_start[_j]; _p < sim->g_S.post_start[_j + 1]; _p++) {
-                        const int64_t _s = sim->g_S.post_syn[_p];
-                        const int64_t _i = sim->g_S.post_other[_p];
+                    for (int64_t _i = _pre0; _i < _pre1; _i++) {
+                        const int64_t _s = (_i - _pre0) * _row + (_j - _post0);
                         (void)_i; (void)_j; (void)_s;
                         _a4[_s] = snn_clip(_a4[_s] + _a1[_i], 0, 0.01);
                     }
@@ -1314,6 +1302,7 @@ static const char *snn_state_check_sizes(const snn_sim *sim)
     if (!(sim->g_inp.nspikes >= 0 && sim->g_inp.nspikes <= sim->g_inp.n)) return "inp.nspikes";
     if (!(sim->g_out.nspikes >= 0 && sim->g_out.nspikes <= sim->g_out.n)) return "out.nspikes";
     if (!(sim->g_S.n >= 0 && sim->g_S.n <= SNN_MAX_SYNAPSES)) return "S.n";
+    if (!(sim->g_S.n == (sim->g_inp.n - 0) * (sim->g_out.n - 0))) return "S.n";
     return NULL;
 }
 
