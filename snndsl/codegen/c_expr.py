@@ -102,6 +102,11 @@ class Context:
     # element the same (element 0 is read: passes/uniform_reads.py), else 1 (an affine
     # index, which keeps a loop vectorizable)
     uniform: dict = field(default_factory=dict)
+    # advances whose every elapsed time the code's loop checked to be a whole number
+    # of steps within the decay tables (snn_decays_tabulated): a table lookup each,
+    # without branches, which vectorizes; through locals the loop declares, `_inv_dt`
+    # and `_tabK` for sim->decay_K (tabulated_locals)
+    tabulated: bool = False
     # (group, variable) frozen everywhere in the phases this code runs in:
     # no code writes them (phase specialisation, see view.py)
     drop: frozenset = frozenset()
@@ -155,6 +160,12 @@ class CPrinter:
             flag = ir.Var(target.group, "not_refractory", target.at, "b")
             write = f"if ({self.var(flag, ctx)}) {write}"
         return write
+
+    def tabulated_locals(self) -> str:
+        """The declarations code printed with `Context.tabulated` reads."""
+        tables = "".join(f" const double *const {name.replace('sim->decay_', '_tab')} = {name};"
+                         for name in self.decay_tables.values())
+        return f"const double _inv_dt = sim->inv_dt;{tables}"
 
     # ---- expressions --------------------------------------------------------
     def expr(self, e: ir.Expr, ctx: Context) -> str:
@@ -332,8 +343,12 @@ class CPrinter:
             a = growth.args[0].left
             table = self.decay_tables[(s.group, a)]
             # exp(a (t - clock)) from a table of whole steps (the usual case), else computed
-            lines.append(f"{indent}    const double _f{k} = snn_decay({table}, {self.expr(a, ctx)}, "
-                         f"{self.expr(elapsed, ctx)}, sim->inv_dt);")
+            if ctx.tabulated:
+                lines.append(f"{indent}    const double _f{k} = snn_decay_tabulated({table.replace('sim->decay_', '_tab')}, "
+                             f"{self.expr(elapsed, ctx)}, _inv_dt);")
+            else:
+                lines.append(f"{indent}    const double _f{k} = snn_decay({table}, {self.expr(a, ctx)}, "
+                             f"{self.expr(elapsed, ctx)}, sim->inv_dt);")
         lines.extend(body)
         lines.append(f"{indent}}}")
 

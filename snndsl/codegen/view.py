@@ -6,6 +6,7 @@ skeleton of the program.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -1318,10 +1319,23 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             any_ = "nspikes > 0"
             if near_range is not None:
                 any_ = f"snn_any_within(spikes, nspikes, {near0}, {near1})"
-            return f"""if ({any_}) {{ /* every spike reaches every far-end neuron: their traces to t, once */
+            loop = f"""for (int64_t {other} = {first}; {other} < {end}; {other}++) {{
+{self.p.stmts(k.advance, ctx, "    ")}
+}}"""
+            clocks = {s.clock for s in k.advance if isinstance(s, ir.Advance)}
+            if len(clocks) == 1:  # all since one clock: a lookup each, where all are whole steps in the tables
+                fast = dataclasses.replace(ctx, tabulated=True)
+                clock = ctx.arrays[(g.name, clocks.pop())]
+                loop = f"""if (snn_decays_tabulated({clock}, {first}, {end}, _t, sim->inv_dt)) {{
+    {self.p.tabulated_locals()}
     for (int64_t {other} = {first}; {other} < {end}; {other}++) {{
-{self.p.stmts(k.advance, ctx, "        ")}
+{self.p.stmts(k.advance, fast, "        ")}
     }}
+}} else {{
+{self._indent(loop, 4)}
+}}"""
+            return f"""if ({any_}) {{ /* every spike reaches every far-end neuron: their traces to t, once */
+{self._indent(loop, 4)}
 }}
 """
 
