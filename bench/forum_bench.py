@@ -23,7 +23,7 @@ a temp dir) and as a Brian2 script (brian2_network()). Measured, one at a time:
 
 Each Brian2 measurement runs in a fresh Python subprocess (this file, --worker ...).
 
-Usage:  /work/venv/bin/python bench/forum_bench.py [--sizes small,medium,large] [--quick]
+Usage:  /work/venv/bin/python bench/forum_bench.py [--sizes small,medium,large,xlarge] [--quick]
 Writes bench/RESULTS.md, bench/forum_bench.json and bench/forum_bench.png.
 """
 from __future__ import annotations
@@ -56,6 +56,7 @@ SIZES = {
     "small": dict(n_in=10, n_out=10, rate_in=10.0, rate_out=10.0, duration=2.0),
     "medium": dict(n_in=100, n_out=100, rate_in=10.0, rate_out=10.0, duration=10.0),
     "large": dict(n_in=1000, n_out=1000, rate_in=10.0, rate_out=10.0, duration=10.0),
+    "xlarge": dict(n_in=1000, n_out=10000, rate_in=10.0, rate_out=10.0, duration=2.0),
 }
 RUNTIME_SIZES = ("small", "medium")   # Brian2 runtime mode only for these
 
@@ -498,7 +499,7 @@ Over 16 seeds (medium size, 4 s; snndsl `model.run(seed=s)`, Brian2 runtime/Cyth
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="small,medium,large", help="comma-separated, from: " + ", ".join(SIZES))
+    ap.add_argument("--sizes", default="small,medium,large,xlarge", help="comma-separated, from: " + ", ".join(SIZES))
     ap.add_argument("--no-runtime", action="store_true", help="skip Brian2 runtime mode")
     ap.add_argument("--out", default=str(HERE), help="folder for RESULTS.md, forum_bench.json/.png")
     ap.add_argument("--report-only", action="store_true",

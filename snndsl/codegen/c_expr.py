@@ -104,8 +104,8 @@ class Context:
     uniform: dict = field(default_factory=dict)
     # advances whose every elapsed time the code's loop checked to be a whole number
     # of steps within the decay tables (snn_decays_tabulated): a table lookup each,
-    # without branches, which vectorizes; through locals the loop declares, `_inv_dt`
-    # and `_tabK` for sim->decay_K (tabulated_locals)
+    # without a branch or a call; through locals the loop declares, `_inv_dt` and
+    # `_tabK` for sim->decay_K (tabulated_locals)
     tabulated: bool = False
     # (group, variable) frozen everywhere in the phases this code runs in:
     # no code writes them (phase specialisation, see view.py)
@@ -114,6 +114,11 @@ class Context:
     # step's code; None: the stream's sequence (`sim->rng[k]`), in setup and
     # the protocol
     rng: str | None = None
+
+
+def _table_local(cname: str) -> str:
+    """The local a `Context.tabulated` loop reads the decay table `cname` through."""
+    return cname.replace("sim->decay_", "_tab")
 
 
 class CPrinter:
@@ -163,7 +168,7 @@ class CPrinter:
 
     def tabulated_locals(self) -> str:
         """The declarations code printed with `Context.tabulated` reads."""
-        tables = "".join(f" const double *const {name.replace('sim->decay_', '_tab')} = {name};"
+        tables = "".join(f" const double *const {_table_local(name)} = {name}; (void){_table_local(name)};"
                          for name in self.decay_tables.values())
         return f"const double _inv_dt = sim->inv_dt;{tables}"
 
@@ -344,7 +349,7 @@ class CPrinter:
             table = self.decay_tables[(s.group, a)]
             # exp(a (t - clock)) from a table of whole steps (the usual case), else computed
             if ctx.tabulated:
-                lines.append(f"{indent}    const double _f{k} = snn_decay_tabulated({table.replace('sim->decay_', '_tab')}, "
+                lines.append(f"{indent}    const double _f{k} = snn_decay_tabulated({_table_local(table)}, "
                              f"{self.expr(elapsed, ctx)}, _inv_dt);")
             else:
                 lines.append(f"{indent}    const double _f{k} = snn_decay({table}, {self.expr(a, ctx)}, "

@@ -1007,13 +1007,20 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
                 return scan(lo, hi)
             # a condition that neither draws nor reads data is evaluated twice: for
             # a block of 16 elements at once (a loop that vectorizes, without
-            # branches: `&`), and element by element only in the rare block where
-            # some element passes
+            # branches: `&`; 16 a constant, so that the compiler unrolls it whole),
+            # and element by element only in the rare block where some element passes
             return f"""for (int64_t _b = {lo}; _b < {hi}; _b += 16) {{
     const int64_t _e = {hi} - _b < 16 ? {hi} : _b + 16;
     int _any = 0;
-    for (int64_t _i = _b; _i < _e; _i++)
-        _any |= {quick};
+    if (_e - _b == 16) {{
+        for (int64_t _q = 0; _q < 16; _q++) {{
+            const int64_t _i = _b + _q;
+            _any |= {quick};
+        }}
+    }} else {{
+        for (int64_t _i = _b; _i < _e; _i++)
+            _any |= {quick};
+    }}
     if (!_any) continue;
 {self._indent(scan("_b", "_e"), 4)}
 }}"""

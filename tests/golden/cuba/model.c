@@ -680,8 +680,15 @@ static void snn_step(snn_sim *sim)
             for (int64_t _b = _lo; _b < _hi; _b += 16) {
                 const int64_t _e = _hi - _b < 16 ? _hi : _b + 16;
                 int _any = 0;
-                for (int64_t _i = _b; _i < _e; _i++)
-                    _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                if (_e - _b == 16) {
+                    for (int64_t _q = 0; _q < 16; _q++) {
+                        const int64_t _i = _b + _q;
+                        _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                    }
+                } else {
+                    for (int64_t _i = _b; _i < _e; _i++)
+                        _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                }
                 if (!_any) continue;
                 for (int64_t _i = _b; _i < _e; _i++) {
                     if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
@@ -709,8 +716,15 @@ static void snn_step(snn_sim *sim)
                 for (int64_t _b = 0; _b < _n; _b += 16) {
                     const int64_t _e = _n - _b < 16 ? _n : _b + 16;
                     int _any = 0;
-                    for (int64_t _i = _b; _i < _e; _i++)
-                        _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                    if (_e - _b == 16) {
+                        for (int64_t _q = 0; _q < 16; _q++) {
+                            const int64_t _i = _b + _q;
+                            _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                        }
+                    } else {
+                        for (int64_t _i = _b; _i < _e; _i++)
+                            _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                    }
                     if (!_any) continue;
                     for (int64_t _i = _b; _i < _e; _i++) {
                         if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
@@ -737,8 +751,15 @@ static void snn_step(snn_sim *sim)
             for (int64_t _b = _lo; _b < _hi; _b += 16) {
                 const int64_t _e = _hi - _b < 16 ? _hi : _b + 16;
                 int _any = 0;
-                for (int64_t _i = _b; _i < _e; _i++)
-                    _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                if (_e - _b == 16) {
+                    for (int64_t _q = 0; _q < 16; _q++) {
+                        const int64_t _i = _b + _q;
+                        _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                    }
+                } else {
+                    for (int64_t _i = _b; _i < _e; _i++)
+                        _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                }
                 if (!_any) continue;
                 for (int64_t _i = _b; _i < _e; _i++) {
                     if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {
@@ -766,8 +787,15 @@ static void snn_step(snn_sim *sim)
                 for (int64_t _b = 0; _b < _n; _b += 16) {
                     const int64_t _e = _n - _b < 16 ? _n : _b + 16;
                     int _any = 0;
-                    for (int64_t _i = _b; _i < _e; _i++)
-                        _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                    if (_e - _b == 16) {
+                        for (int64_t _q = 0; _q < 16; _q++) {
+                            const int64_t _i = _b + _q;
+                            _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                        }
+                    } else {
+                        for (int64_t _i = _b; _i < _e; _i++)
+                            _any |= ((_a_v[_i] > -0.05) != 0) & (_a_not_refractory[_i] != 0);
+                    }
                     if (!_any) continue;
                     for (int64_t _i = _b; _i < _e; _i++) {
                         if ((_a_v[_i] > -0.05) && _a_not_refractory[_i]) {

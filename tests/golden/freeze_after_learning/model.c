@@ -451,7 +451,7 @@ static void snn_step(snn_sim *sim)
             const int _k = snn_team_member(), _size = snn_team_size();
             if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
                 if (snn_decays_tabulated(_a1, snn_imax(snn_part_start(sim->g_out.n, _k, _size), _post0), snn_imin(snn_part_start(sim->g_out.n, _k + 1, _size), _post1), _t, sim->inv_dt)) {
-                    const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0;
+                    const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0; (void)_tab0;
                     for (int64_t _j = snn_imax(snn_part_start(sim->g_out.n, _k, _size), _post0); _j < snn_imin(snn_part_start(sim->g_out.n, _k + 1, _size), _post1); _j++) {
                         { /* advance y of S to t */
                             const double _f0 = snn_decay_tabulated(_tab0, _t - _a1[_j], _inv_dt);
@@ -484,7 +484,7 @@ static void snn_step(snn_sim *sim)
             {
                 if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
                     if (snn_decays_tabulated(_a1, _post0, _post1, _t, sim->inv_dt)) {
-                        const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0;
+                        const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0; (void)_tab0;
                         for (int64_t _j = _post0; _j < _post1; _j++) {
                             { /* advance y of S to t */
                                 const double _f0 = snn_decay_tabulated(_tab0, _t - _a1[_j], _inv_dt);
@@ -547,7 +547,7 @@ static void snn_step(snn_sim *sim)
             const int _k = snn_team_member(), _size = snn_team_size();
             if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
                 if (snn_decays_tabulated(_a2, snn_imax(snn_part_start(sim->g_inp.n, _k, _size), _pre0), snn_imin(snn_part_start(sim->g_inp.n, _k + 1, _size), _pre1), _t, sim->inv_dt)) {
-                    const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0;
+                    const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0; (void)_tab0;
                     for (int64_t _i = snn_imax(snn_part_start(sim->g_inp.n, _k, _size), _pre0); _i < snn_imin(snn_part_start(sim->g_inp.n, _k + 1, _size), _pre1); _i++) {
                         { /* advance x of S to t */
                             const double _f0 = snn_decay_tabulated(_tab0, _t - _a2[_i], _inv_dt);
@@ -580,7 +580,7 @@ static void snn_step(snn_sim *sim)
             {
                 if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
                     if (snn_decays_tabulated(_a2, _pre0, _pre1, _t, sim->inv_dt)) {
-                        const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0;
+                        const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0; (void)_tab0;
                         for (int64_t _i = _pre0; _i < _pre1; _i++) {
                             { /* advance x of S to t */
                                 const double _f0 = snn_decay_tabulated(_tab0, _t - _a2[_i], _inv_dt);

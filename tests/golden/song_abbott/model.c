@@ -449,8 +449,15 @@ static void snn_step(snn_sim *sim)
             for (int64_t _b = _lo; _b < _hi; _b += 16) {
                 const int64_t _e = _hi - _b < 16 ? _hi : _b + 16;
                 int _any = 0;
-                for (int64_t _i = _b; _i < _e; _i++)
-                    _any |= (_a_v[_i] > -0.054) != 0;
+                if (_e - _b == 16) {
+                    for (int64_t _q = 0; _q < 16; _q++) {
+                        const int64_t _i = _b + _q;
+                        _any |= (_a_v[_i] > -0.054) != 0;
+                    }
+                } else {
+                    for (int64_t _i = _b; _i < _e; _i++)
+                        _any |= (_a_v[_i] > -0.054) != 0;
+                }
                 if (!_any) continue;
                 for (int64_t _i = _b; _i < _e; _i++) {
                     if (_a_v[_i] > -0.054) {
@@ -476,8 +483,15 @@ static void snn_step(snn_sim *sim)
                 for (int64_t _b = 0; _b < _n; _b += 16) {
                     const int64_t _e = _n - _b < 16 ? _n : _b + 16;
                     int _any = 0;
-                    for (int64_t _i = _b; _i < _e; _i++)
-                        _any |= (_a_v[_i] > -0.054) != 0;
+                    if (_e - _b == 16) {
+                        for (int64_t _q = 0; _q < 16; _q++) {
+                            const int64_t _i = _b + _q;
+                            _any |= (_a_v[_i] > -0.054) != 0;
+                        }
+                    } else {
+                        for (int64_t _i = _b; _i < _e; _i++)
+                            _any |= (_a_v[_i] > -0.054) != 0;
+                    }
                     if (!_any) continue;
                     for (int64_t _i = _b; _i < _e; _i++) {
                         if (_a_v[_i] > -0.054) {
@@ -518,7 +532,7 @@ static void snn_step(snn_sim *sim)
             const int _k = snn_team_member(), _size = snn_team_size();
             if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
                 if (snn_decays_tabulated(_a2, snn_imax(snn_part_start(sim->g_out.n, _k, _size), _post0), snn_imin(snn_part_start(sim->g_out.n, _k + 1, _size), _post1), _t, sim->inv_dt)) {
-                    const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0;
+                    const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0; (void)_tab0;
                     for (int64_t _j = snn_imax(snn_part_start(sim->g_out.n, _k, _size), _post0); _j < snn_imin(snn_part_start(sim->g_out.n, _k + 1, _size), _post1); _j++) {
                         { /* advance Apost of S to t */
                             const double _f0 = snn_decay_tabulated(_tab0, _t - _a2[_j], _inv_dt);
@@ -552,7 +566,7 @@ static void snn_step(snn_sim *sim)
             {
                 if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
                     if (snn_decays_tabulated(_a2, _post0, _post1, _t, sim->inv_dt)) {
-                        const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0;
+                        const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0; (void)_tab0;
                         for (int64_t _j = _post0; _j < _post1; _j++) {
                             { /* advance Apost of S to t */
                                 const double _f0 = snn_decay_tabulated(_tab0, _t - _a2[_j], _inv_dt);
@@ -613,7 +627,7 @@ static void snn_step(snn_sim *sim)
             const int _k = snn_team_member(), _size = snn_team_size();
             if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
                 if (snn_decays_tabulated(_a3, snn_imax(snn_part_start(sim->g_inp.n, _k, _size), _pre0), snn_imin(snn_part_start(sim->g_inp.n, _k + 1, _size), _pre1), _t, sim->inv_dt)) {
-                    const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0;
+                    const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0; (void)_tab0;
                     for (int64_t _i = snn_imax(snn_part_start(sim->g_inp.n, _k, _size), _pre0); _i < snn_imin(snn_part_start(sim->g_inp.n, _k + 1, _size), _pre1); _i++) {
                         { /* advance Apre of S to t */
                             const double _f0 = snn_decay_tabulated(_tab0, _t - _a3[_i], _inv_dt);
@@ -646,7 +660,7 @@ static void snn_step(snn_sim *sim)
             {
                 if (nspikes > 0) { /* every spike reaches every far-end neuron: their traces to t, once */
                     if (snn_decays_tabulated(_a3, _pre0, _pre1, _t, sim->inv_dt)) {
-                        const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0;
+                        const double _inv_dt = sim->inv_dt; const double *const _tab0 = sim->decay_0; (void)_tab0;
                         for (int64_t _i = _pre0; _i < _pre1; _i++) {
                             { /* advance Apre of S to t */
                                 const double _f0 = snn_decay_tabulated(_tab0, _t - _a3[_i], _inv_dt);
