@@ -476,17 +476,26 @@ KEEP_FROM = "<!-- BEGIN "
 OBSERVATIONS = """\
 The optimizer stores the traces x and y per neuron (`hoist_traces`: `x` per presynaptic,
 `y` per postsynaptic neuron, each updated once per spike) and drops the per-synapse
-`lastupdate`; see `snndsl compile MODEL --emit ir`. Per spike, a pathway first brings the
-other side's trace to `t` for each of its synapses (one factor from a table of exp(a k dt)
-over whole steps), in a loop of its own (`split_advances`), then runs the weight update in
-a second loop, over local `restrict` pointers, `W_max` copied into a local. The `on post`
-loop visits the synapses of a postsynaptic neuron with a stride of N_post in the
-presynaptic-ordered arrays (the same layout as Brian2), which dominates at 1e6 synapses;
-2 MiB pages (madvise, where transparent huge pages are in "madvise" mode, as here) took
-the page-table walks out of it. Poisson sources are kept in a calendar by the step of
-their next spike, so a step visits only the sources due. All of this gives the same
-numbers bit for bit as the plain code (`tests/passes/test_advances.py`,
-`tests/reference/`); the build uses `-O3 -march=native` without fast-math.
+`lastupdate`; see `snndsl compile MODEL --emit ir`. `connect: all` makes every spike reach
+every neuron of the far end, so a pathway brings the far end's traces to `t` once per step
+with spikes, in a loop over those neurons (`SynapseEvents.advance_all`; a table lookup
+each, without branches, where every elapsed time is a whole number of steps in the table),
+and computes each spike's synapses, (i - i0) n_j + (j - j0), instead of reading index
+lists (`SynapseEvents.dense`): the weight loops have affine indices only and vectorize,
+`on post`'s as a strided gather over the presynaptic-ordered weights (Brian2's layout
+too). `learned`, read by both pathways and written only by `init` and the freeze, is
+checked at each run's start and read from element 0 while it is the same in every synapse
+(`uniform_reads`: the whole train phase). Poisson sources are kept in a calendar by the
+step of their next spike, so a step visits only the sources due. All of this gives the
+same numbers bit for bit as the plain code (`tests/passes/test_advances.py`,
+`tests/passes/test_uniform_reads.py`, `tests/reference/`); the build uses `-O3
+-march=native` without fast-math. At 1e6 synapses the loop is 4.4x the bare-loop limit
+of these synapses, at 1e7 1.6x (`bench/bare_bench.py`, below); what remains at 1e6 is the
+test phase's strided reads of `learned` (one cache line per synapse) and the traces'
+advances; at 1e7 the weights no longer fit in the last-level cache and every `on post`
+synapse is a cache line from memory, for Brian2 as for snndsl. The whole process also
+writes 108 MB of results at 1e6 (the weight monitor, two saves with their `i` and `j`),
+about a third of its time here.
 
 Statistics: an earlier run suggested snndsl's mean trained weight sat ~1 % below Brian2's.
 Over 16 seeds (medium size, 4 s; snndsl `model.run(seed=s)`, Brian2 runtime/Cython with

@@ -2270,13 +2270,14 @@ int snn_index_synapses(int64_t nsyn, const int32_t *pre, const int32_t *post, in
                        int64_t **post_start, int32_t **post_syn, int32_t **post_other, char *err, size_t errlen)
 {
     *post_start = NULL;
-    *post_syn = *post_other = NULL;
+    if (post_syn) *post_syn = *post_other = NULL;
     if (nsyn > SNN_MAX_SYNAPSES) {
         snprintf(err, errlen, "%lld synapses in one group: snndsl numbers them with 32-bit integers, at most "
                  "%lld", (long long)nsyn, (long long)SNN_MAX_SYNAPSES);
         return -1;
     }
-    if (!pre_syn)  /* in presynaptic order, as the caller says: a compiler bug if not */
+    if (!pre_syn)  /* in presynaptic order, as the caller says: a compiler bug if not (post lists may be
+                      left out likewise, where a postsynaptic neuron's synapses are computed) */
         for (int64_t s = 1; s < nsyn; s++)
             if (pre[s] < pre[s - 1]) {
                 snprintf(err, errlen, "internal error: synapse %lld is not in presynaptic order", (long long)s);

@@ -356,8 +356,9 @@ int snn_connect_pairs(const snn_array *a, int64_t n_pre, int64_t n_post, const c
 //! the same for postsynaptic neurons. Arrays malloc'ed. pre_syn and pre_other
 //! NULL: the synapses are numbered in presynaptic order (pre ascending; an
 //! error if not), so neuron i's are pre_start[i] .. pre_start[i + 1] and
-//! their postsynaptic neurons post[] there: only pre_start is built.
-//! More than SNN_MAX_SYNAPSES synapses is an error.
+//! their postsynaptic neurons post[] there: only pre_start is built. post_syn
+//! and post_other NULL: only post_start (all pairs, whose synapses the caller
+//! computes). More than SNN_MAX_SYNAPSES synapses is an error.
 int snn_index_synapses(int64_t nsyn, const int32_t *pre, const int32_t *post, int64_t n_pre, int64_t n_post,
                        int64_t **pre_start, int32_t **pre_syn, int32_t **pre_other,
                        int64_t **post_start, int32_t **post_syn, int32_t **post_other, char *err, size_t errlen);

@@ -286,8 +286,9 @@ cases = {{
     "S.post negative": put("S.post", 0, "<i", -1),
     "T.pre_start decreasing": put("T.pre_start", 1, "<q", 5),
     "T.pre_start past the synapses": put("T.pre_start", 3, "<q", 99),
-    "S.post_syn out of range": put("S.post_syn", 0, "<i", 1 << 30),
-    "S.post_other out of range": put("S.post_other", 3, "<i", 77),
+    "T.post_syn out of range": put("T.post_syn", 0, "<i", 1 << 30),  # S, all pairs, keeps no post lists
+    "T.post_other out of range": put("T.post_other", 3, "<i", 77),
+    "S.n not every pair": put("S.n", 0, "<q", 3),  # all pairs: its pathways compute the synapses
     "G.nspikes too many": put("G.nspikes", 0, "<q", 1000),
     "inp.spikes out of range": put("inp.spikes", 0, "<i", 9, put("inp.nspikes", 0, "<q", 1)),
     "S.ring_n too long": put("S.ring_n", 0, "<q", 1 << 30),

@@ -722,12 +722,15 @@ if (_hi > {j_end}) _hi = {j_end};
     def index_synapses(self, g: ir.Group) -> str:
         S, pre, post = self.g(g.name), self.g(g.source), self.g(g.target)
         pre_lists = "NULL, NULL" if g.in_pre_order else f"&{S}.pre_syn, &{S}.pre_other"
+        post_lists = "NULL, NULL" if g.all_pairs else f"&{S}.post_syn, &{S}.post_other"
+        # all pairs: a postsynaptic neuron's synapses, computed, come in the order of i
+        post_sorted = "1" if g.all_pairs else f"snn_rows_ascending({S}.post_start, {S}.post_other, {post}.n)"
         return (f"if (snn_index_synapses({S}.n, {S}.pre, {S}.post, {pre}.n, {post}.n,\n"
                 f"                       &{S}.pre_start, {pre_lists},\n"
-                f"                       &{S}.post_start, &{S}.post_syn, &{S}.post_other,\n"
+                f"                       &{S}.post_start, {post_lists},\n"
                 "                       sim->err, sizeof sim->err)) return snn_failed(sim);\n"
                 f"{S}.pre_sorted = snn_rows_ascending({S}.pre_start, {self.other_end(g, 'pre')}, {pre}.n);\n"
-                f"{S}.post_sorted = snn_rows_ascending({S}.post_start, {S}.post_other, {post}.n);")
+                f"{S}.post_sorted = {post_sorted};")
 
     def other_end(self, g: ir.Group, end: str) -> str:
         """The array of the far end's neurons beside `end`'s synapse lists: in
@@ -1908,7 +1911,7 @@ if (sim->failed) return -1;"""
                 continue
             pre, post = self.g(g.source), self.g(g.target)
             size(f"{G}.n >= 0 && {G}.n <= SNN_MAX_SYNAPSES", f"{name}.n")
-            if any(isinstance(k, ir.SynapseEvents) and k.dense and k.target == g.name for k in self.m.step):
+            if g.all_pairs:
                 # the pathways compute each synapse of every pair: exactly that many
                 (a0, a1), (b0, b1) = ((str(r[0]), str(r[1])) if r is not None else ("0", f"{self.g(n)}.n")
                                       for r, n in ((g.source_range, g.source), (g.target_range, g.target)))
@@ -1918,7 +1921,7 @@ if (sim->failed) return -1;"""
             within("i32", f"{G}.post", f"{G}.n", "0", f"{post}.n", f"{name}.post")
             for end, near, far in (("pre", pre, post), ("post", post, pre)):
                 check(f"snn_check_offsets({G}.{end}_start, {near}.n, {G}.n)", f"{name}.{end}_start")
-                if end == "post" or not g.in_pre_order:
+                if (end == "post" and not g.all_pairs) or (end == "pre" and not g.in_pre_order):
                     within("i32", f"{G}.{end}_syn", f"{G}.n", "0", f"{G}.n", f"{name}.{end}_syn")
                     within("i32", f"{G}.{end}_other", f"{G}.n", "0", f"{far}.n", f"{name}.{end}_other")
             if g.delay_kind == "homogeneous":

@@ -560,6 +560,13 @@ class Group:
         return self.kind == "synapses" and self.connect not in ("data", "several")
 
     @property
+    def all_pairs(self) -> bool:
+        """`connect: all`: each pair of the (sub)groups once, by i then j, so that
+        synapse (i, j) is (i - i0) * n_j + (j - j0): the pathways compute a spike's
+        synapses (SynapseEvents.dense), and no lists by postsynaptic neuron are kept."""
+        return self.kind == "synapses" and self.connect == "all"
+
+    @property
     def stores_pre(self) -> bool:
         """Each synapse's presynaptic neuron kept in an array (`pre`). Not for
         synapses in presynaptic order: the row of `pre_start` a synapse falls

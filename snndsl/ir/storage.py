@@ -137,8 +137,9 @@ def fields(g: ir.Group, precision: str, poisson_skips: bool) -> tuple[Field, ...
             out.append(Field(f"{end}_start", "internal", "int64_t", _n(group, 1), "array",
                              f"synapses of each {end}synaptic neuron"))
             # numbered in presynaptic order, a neuron's synapses are the range itself, and
-            # their postsynaptic neurons `post` there: no list, no copy (ir.Group.in_pre_order)
-            if end == "post" or not g.in_pre_order:
+            # their postsynaptic neurons `post` there: no list, no copy (ir.Group.in_pre_order);
+            # all pairs, a postsynaptic neuron's synapses are computed (ir.Group.all_pairs)
+            if (end == "post" and not g.all_pairs) or (end == "pre" and not g.in_pre_order):
                 out += [Field(f"{end}_syn", "internal", "int32_t", _n(g.name), "array"),
                         Field(f"{end}_other", "internal", "int32_t", _n(g.name), "array",
                               f"... and their {other}synaptic neurons, in that order")]

@@ -208,9 +208,12 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
         if isinstance(k, ir.SynapseEvents) and k.advance and (k.delay == "heterogeneous" or not _only_advances(k)):
             raise InternalError(f"IR verification failed: the on {k.event} kernel of {k.target} advances "
                                 "more than traces, or with per-synapse delays")
-        if isinstance(k, ir.SynapseEvents) and k.dense and (g.connect != "all" or k.delay == "heterogeneous"):
+        if isinstance(k, ir.SynapseEvents) and k.dense and (not g.all_pairs or k.delay == "heterogeneous"):
             raise InternalError(f"IR verification failed: the on {k.event} kernel of {k.target} computes its "
                                 "synapses, but they are not all pairs")
+        if isinstance(k, ir.SynapseEvents) and k.event == "post" and g.all_pairs and not k.dense:
+            raise InternalError(f"IR verification failed: the on post kernel of {k.target} would read lists by "
+                                "postsynaptic neuron, which all-pairs synapses do not keep")
         if isinstance(k, ir.SynapseEvents) and k.advance_all and not k.dense:
             raise InternalError(f"IR verification failed: the on {k.event} kernel of {k.target} advances its "
                                 "far end once per step but does not compute its synapses")

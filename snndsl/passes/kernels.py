@@ -115,7 +115,7 @@ def kernel(task: ir.Task, g: ir.Group) -> ir.Kernel | None:
         delay = g.delay_kind if event == "pre" else "none"
         return ir.SynapseEvents(target=g.name, event=event, body=body, once=once, delay=delay,
                                 in_pre_order=event == "pre" and g.in_pre_order,
-                                dense=g.connect == "all" and delay != "heterogeneous", span=g.span)
+                                dense=g.all_pairs and delay != "heterogeneous", span=g.span)
     if task.kind == "reset":
         return ir.Reset(target=g.name, body=g.reset, span=g.span) if g.reset else None
     raise AssertionError(task.kind)

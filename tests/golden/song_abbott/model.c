@@ -53,8 +53,6 @@ typedef struct {
     int64_t *pre_start;  /* synapses of each presynaptic neuron */
     int64_t pre_sorted;  /* 1 if those are ascending for each presynaptic neuron (threads then split them by binary search) */
     int64_t *post_start;  /* synapses of each postsynaptic neuron */
-    int32_t *post_syn;
-    int32_t *post_other;  /* ... and their presynaptic neurons, in that order */
     int64_t post_sorted;  /* 1 if those are ascending for each postsynaptic neuron (threads then split them by binary search) */
 } snn_g_S_t;
 
@@ -274,10 +272,10 @@ static int snn_setup(snn_sim *sim)
     }
     if (snn_index_synapses(sim->g_S.n, sim->g_S.pre, sim->g_S.post, sim->g_inp.n, sim->g_out.n,
                            &sim->g_S.pre_start, NULL, NULL,
-                           &sim->g_S.post_start, &sim->g_S.post_syn, &sim->g_S.post_other,
+                           &sim->g_S.post_start, NULL, NULL,
                            sim->err, sizeof sim->err)) return snn_failed(sim);
     sim->g_S.pre_sorted = snn_rows_ascending(sim->g_S.pre_start, sim->g_S.post, sim->g_inp.n);
-    sim->g_S.post_sorted = snn_rows_ascending(sim->g_S.post_start, sim->g_S.post_other, sim->g_out.n);
+    sim->g_S.post_sorted = 1;
     free(sim->g_S.pre);  /* made again only where asked for (ir.Group.stores_pre) */
     sim->g_S.pre = NULL;
     sim->g_S.v_w = snn_alloc(sim, sim->g_S.n, sizeof(double));
@@ -910,8 +908,6 @@ void snn_sim_free(snn_sim *sim)
     free(sim->g_S.post);
     free(sim->g_S.pre_start);
     free(sim->g_S.post_start);
-    free(sim->g_S.post_syn);
-    free(sim->g_S.post_other);
     snn_buf_free(&sim->m_out_spikes_i);
     snn_buf_free(&sim->m_out_spikes_t);
     snn_buf_free(&sim->m_w_first_t);
@@ -1227,7 +1223,7 @@ typedef struct {
 
 #define SNN_STATE_MAGIC "SNNSTATE3\n"
 #define SNN_STATE_HEAD 96  /* magic and hash (74), padding, file length, number of fields */
-#define SNN_STATE_NFIELDS (28 + 1)
+#define SNN_STATE_NFIELDS (26 + 1)
 
 static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
 {
@@ -1257,8 +1253,6 @@ static size_t snn_state_fields(snn_sim *sim, snn_state_field *f)
     f[n++] = (snn_state_field){ "S.pre_start", (void **)&sim->g_S.pre_start, NULL, NULL, sizeof(int64_t), sim->g_inp.n + 1 };
     f[n++] = (snn_state_field){ "S.pre_sorted", NULL, (void *)&sim->g_S.pre_sorted, NULL, sizeof(int64_t), 1 };
     f[n++] = (snn_state_field){ "S.post_start", (void **)&sim->g_S.post_start, NULL, NULL, sizeof(int64_t), sim->g_out.n + 1 };
-    f[n++] = (snn_state_field){ "S.post_syn", (void **)&sim->g_S.post_syn, NULL, NULL, sizeof(int32_t), sim->g_S.n };
-    f[n++] = (snn_state_field){ "S.post_other", (void **)&sim->g_S.post_other, NULL, NULL, sizeof(int32_t), sim->g_S.n };
     f[n++] = (snn_state_field){ "S.post_sorted", NULL, (void *)&sim->g_S.post_sorted, NULL, sizeof(int64_t), 1 };
     return n;
 }
@@ -1373,8 +1367,6 @@ static const char *snn_state_check_values(const snn_sim *sim, int64_t *at)
     if ((*at = snn_check_range_i32(sim->g_S.post, sim->g_S.n, 0, sim->g_out.n)) >= 0) return "S.post";
     if ((*at = snn_check_offsets(sim->g_S.pre_start, sim->g_inp.n, sim->g_S.n)) >= 0) return "S.pre_start";
     if ((*at = snn_check_offsets(sim->g_S.post_start, sim->g_out.n, sim->g_S.n)) >= 0) return "S.post_start";
-    if ((*at = snn_check_range_i32(sim->g_S.post_syn, sim->g_S.n, 0, sim->g_S.n)) >= 0) return "S.post_syn";
-    if ((*at = snn_check_range_i32(sim->g_S.post_other, sim->g_S.n, 0, sim->g_inp.n)) >= 0) return "S.post_other";
     return NULL;
 }
 
