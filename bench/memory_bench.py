@@ -111,15 +111,16 @@ def report(data: dict) -> str:
 
 NOTES = """\
 What snndsl keeps per synapse of this model: `w` and `learned` (8 bytes each; the traces
-x and y are stored per neuron, passes/hoist_traces.py), the postsynaptic neuron (int32),
-and the list by postsynaptic neuron (its synapse numbers and their presynaptic neurons,
-int32 each): 28 bytes. The synapses a single connect rule makes are numbered in
-presynaptic order, so the presynaptic lists are the synapses themselves, their
-postsynaptic neurons the `post` array, and a synapse's presynaptic neuron the row of
-`pre_start` it falls in, which loops over synapses follow as they go (ir/storage.py,
-`ir.Group.stores_pre`: no `pre`, no `pre_syn`, no `pre_other`; `i` is made from
-`pre_start` when results or Python ask for it). Before: 32 bytes with `pre`; 48 with
-`pre_syn`, `pre_other` and int64 synapse numbers.
+x and y are stored per neuron, passes/hoist_traces.py) and the postsynaptic neuron
+(int32): 20 bytes. The synapses a single connect rule makes are numbered in presynaptic
+order, so the presynaptic lists are the synapses themselves, their postsynaptic neurons
+the `post` array, and a synapse's presynaptic neuron the row of `pre_start` it falls in,
+which loops over synapses follow as they go (ir/storage.py, `ir.Group.stores_pre`: no
+`pre`, no `pre_syn`, no `pre_other`; `i` is made from `pre_start` when results or Python
+ask for it). `connect: all` makes every pair once, by i then j, so `on post` computes a
+postsynaptic neuron's synapses, (i - i0) n_j + (j - j0), and no list by postsynaptic
+neuron is kept (`ir.Group.all_pairs`: no `post_syn`, no `post_other`). Before: 28 bytes
+with those lists; 32 with `pre`; 48 with `pre_syn`, `pre_other` and int64 synapse numbers.
 A group holds at most 2**31 - 1 synapses, as in Brian2 (a clear error past it)."""
 
 

@@ -2287,6 +2287,23 @@ int snn_index_synapses(int64_t nsyn, const int32_t *pre, const int32_t *post, in
     return snn_index_one(nsyn, post, pre, n_post, post_start, post_syn, post_other, err, errlen);
 }
 
+/* Whether every elapsed time t - clock[j], j in [lo, hi), is a whole number of
+ * steps within the decay tables: the case in which snn_decay reads the table, so
+ * that snn_decay_tabulated gives the same factors. One pass without branches (an
+ * elapsed time out of range is not converted to an integer), which vectorizes;
+ * compiled once with the runtime, not into every model. */
+int snn_decays_tabulated(const double *clock, int64_t lo, int64_t hi, double t, double inv_dt)
+{
+    int ok = 1;
+    for (int64_t j = lo; j < hi; j++) {
+        const double steps = (t - clock[j]) * inv_dt;
+        const int within = steps >= 0 && steps < SNN_DECAY_STEPS - 1;
+        const int64_t k = (int64_t)((within ? steps : 0) + 0.5);
+        ok &= within & (fabs(steps - (double)k) < 1e-6);
+    }
+    return ok;
+}
+
 int32_t *snn_rows_expand(const int64_t *start, int64_t n)
 {
     int32_t *out = malloc((size_t)(start[n] > 0 ? start[n] : 1) * sizeof *out);

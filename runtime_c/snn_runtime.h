@@ -350,6 +350,11 @@ int snn_connect_pairs(const snn_array *a, int64_t n_pre, int64_t n_post, const c
 //! The most synapses one group holds: their numbers are int32, as Brian2's.
 #define SNN_MAX_SYNAPSES INT64_C(2147483647)
 
+//! Whether every elapsed time t - clock[j], j in [lo, hi), is a whole number of
+//! steps within the decay tables (SNN_DECAY_STEPS, snn_support.h): where snn_decay
+//! would read the table, so that snn_decay_tabulated gives the same factors.
+int snn_decays_tabulated(const double *clock, int64_t lo, int64_t hi, double t, double inv_dt);
+
 //! For each presynaptic neuron the list of its synapses, in synapse order
 //! (CSR: pre_start[n_pre + 1], pre_syn[nsyn]), and beside each the neuron at
 //! the synapse's other end (pre_other), so a pathway reads it sequentially;

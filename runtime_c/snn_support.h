@@ -261,22 +261,6 @@ static inline double snn_decay(const double *table, double a, double elapsed, do
     return exp(a * elapsed);
 }
 
-//! Whether every elapsed time t - clock[j], j in [lo, hi), is a whole number of
-//! steps within the decay tables: the case in which snn_decay reads the table, so
-//! that snn_decay_tabulated gives the same factors. One pass without branches (an
-//! elapsed time out of range is not converted to an integer), which vectorizes.
-static inline int snn_decays_tabulated(const double *clock, int64_t lo, int64_t hi, double t, double inv_dt)
-{
-    int ok = 1;
-    for (int64_t j = lo; j < hi; j++) {
-        const double steps = (t - clock[j]) * inv_dt;
-        const int within = steps >= 0 && steps < SNN_DECAY_STEPS - 1;
-        const int64_t k = (int64_t)((within ? steps : 0) + 0.5);
-        ok &= within & (fabs(steps - (double)k) < 1e-6);
-    }
-    return ok;
-}
-
 //! snn_decay where snn_decays_tabulated holds: the table's factor, without a branch.
 static inline double snn_decay_tabulated(const double *table, double elapsed, double inv_dt)
 {
