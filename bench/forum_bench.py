@@ -566,7 +566,7 @@ def main():
             if r.get("runtime"):
                 r["agreement_runtime"] = agreement(r["snndsl"]["stats"], r["runtime"]["stats"])
         q = r["ratios"]
-        log(f"  ratios (Brian2 / snndsl): " + ", ".join(f"{k} {v:.2f}" for k, v in q.items() if v is not None))
+        log("  ratios (Brian2 / snndsl): " + ", ".join(f"{k} {v:.2f}" for k, v in q.items() if v is not None))
         for row in r.get("agreement", []):
             log(f"  agree: {row['what']:28s} snndsl {row['snndsl']:.4f}  brian2 {row['brian2']:.4f}  "
                 f"rel {100 * row['rel']:.2f} %  z {row['z']:.2f}  {'OK' if row['ok'] else 'MISMATCH'}")

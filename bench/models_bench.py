@@ -450,8 +450,13 @@ factors of the free and the refractory system chosen by a select instead of a po
 the update vectorizes (0.79 -> 0.45 s); a threshold that tests 16 neurons at once without
 branches and looks at each only where one passes (0.45 -> 0.38 s); a refractory period
 fixed for the run ending at a precomputed elapsed time (`snn_elapsed_from`: a comparison
-per neuron with the same truth as Brian2's division, 0.38 -> 0.33 s). Loop now ~2.3x
-Brian2's (the table above).
+per neuron with the same truth as Brian2's division, 0.38 -> 0.33 s): ~2.3x Brian2's loop
+on the machine of 2026-12-02. The machine of 2026-12-04 has AVX-512: there Brian2's
+`-ffast-math -march=native` build of CUBA runs twice as fast as it did (0.39 s), snndsl's
+as before, and the ratio fell to ~1x. The threshold's blocks of 16 then got a constant trip
+count, so that the compiler unrolls and vectorizes them whole (0.366 -> 0.307 s in paired
+runs, byte-identical); the same binaries ran 30-40 % slower an hour later on this shared
+machine, which is why the table's figures, taken in turn rather than paired, are noisy.
 
 **Song-Abbott**: at first ~95 % of the loop was the Poisson inputs (one random number
 per input and step). Sources with rates fixed during a run draw the step of their next

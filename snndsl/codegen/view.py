@@ -732,6 +732,12 @@ if (_hi > {j_end}) _hi = {j_end};
                 f"{S}.pre_sorted = snn_rows_ascending({S}.pre_start, {self.other_end(g, 'pre')}, {pre}.n);\n"
                 f"{S}.post_sorted = {post_sorted};")
 
+    def pair_ranges(self, g: ir.Group) -> tuple[tuple[str, str], tuple[str, str]]:
+        """The first and the end of the pre- and the postsynaptic neurons a synapse
+        group connects (a subgroup's, else the whole group's), as C expressions."""
+        return tuple((str(r[0]), str(r[1])) if r is not None else ("0", f"{self.g(name)}.n")
+                     for r, name in ((g.source_range, g.source), (g.target_range, g.target)))
+
     def other_end(self, g: ir.Group, end: str) -> str:
         """The array of the far end's neurons beside `end`'s synapse lists: in
         presynaptic order, the presynaptic lists are the synapses themselves,
@@ -1304,9 +1310,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             (True, () if k.advance_all else k.advance, self.p.stmts(k.advance, ctx, "        ")),
             (False, body, code)) if part]
         if k.dense:  # connect: all -- each spike's synapses computed, its far end's neurons in order
-            (pre0, pre1), (post0, post1) = (
-                (str(r[0]), str(r[1])) if r is not None else ("0", f"{self.g(name)}.n")
-                for r, name in ((g.source_range, g.source), (g.target_range, g.target)))
+            (pre0, pre1), (post0, post1) = self.pair_ranges(g)
             locals_ += (f"    const int64_t _pre0 = {pre0}, _pre1 = {pre1}, _post0 = {post0}, _post1 = {post1};"
                         f"  /* connect: all -- synapse (i, j) is (i - _pre0) * (_post1 - _post0) + j - _post0 */\n"
                         f"    const int64_t _row = _post1 - _post0;\n"
@@ -1913,8 +1917,7 @@ if (sim->failed) return -1;"""
             size(f"{G}.n >= 0 && {G}.n <= SNN_MAX_SYNAPSES", f"{name}.n")
             if g.all_pairs:
                 # the pathways compute each synapse of every pair: exactly that many
-                (a0, a1), (b0, b1) = ((str(r[0]), str(r[1])) if r is not None else ("0", f"{self.g(n)}.n")
-                                      for r, n in ((g.source_range, g.source), (g.target_range, g.target)))
+                (a0, a1), (b0, b1) = self.pair_ranges(g)
                 size(f"{G}.n == ({a1} - {a0}) * ({b1} - {b0})", f"{name}.n")
             if g.stores_pre:
                 within("i32", f"{G}.pre", f"{G}.n", "0", f"{pre}.n", f"{name}.pre")
