@@ -453,7 +453,7 @@ fixed for the run ending at a precomputed elapsed time (`snn_elapsed_from`: a co
 per neuron with the same truth as Brian2's division, 0.38 -> 0.33 s): ~2.3x Brian2's loop
 on the machine of 2026-12-02. The machine of 2026-12-04 has AVX-512: there Brian2's
 `-ffast-math -march=native` build of CUBA runs twice as fast as it did (0.39 s), snndsl's
-as before, and the ratio fell to ~1x. The threshold's blocks of 16 then got a constant trip
+a little slower (0.37 s), and the ratio fell to ~1x. The threshold's blocks of 16 then got a constant trip
 count, so that the compiler unrolls and vectorizes them whole (0.366 -> 0.307 s in paired
 runs, byte-identical); the same binaries ran 30-40 % slower an hour later on this shared
 machine, which is why the table's figures, taken in turn rather than paired, are noisy.
