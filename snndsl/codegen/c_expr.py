@@ -145,9 +145,9 @@ class CPrinter:
         if v.at == "first":  # the one element of a one-element group (a linked variable)
             return f"{base}[0]"
         base = ctx.arrays.get((v.group, v.name), base)
-        mask = ctx.uniform.get((v.group, v.name))
-        if mask is not None:
-            return f"{base}[{self.index(v, ctx)} * {mask}]"
+        factor = ctx.uniform.get((v.group, v.name))
+        if factor is not None:
+            return f"{base}[{self.index(v, ctx)} * {factor}]"
         return f"{base}[{self.index(v, ctx)}]"
 
     def frozen_mask(self, v: ir.Var, ctx: Context) -> str:

@@ -1257,8 +1257,8 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         locals_ = self.local_storage((body, once, k.advance), ctx)
         for v in g.vars:  # each synapse reads element 0 where all hold one value (passes/uniform_reads.py)
             if v.uniform_check and (g.name, v.name) in ctx.arrays:
-                mask = ctx.uniform[(g.name, v.name)] = f"_u{len(ctx.uniform)}"
-                locals_ += (f"    const int64_t {mask} = {S}.{mangle('uniform', v.name)}; (void){mask};"
+                factor = ctx.uniform[(g.name, v.name)] = f"_u{len(ctx.uniform)}"
+                locals_ += (f"    const int64_t {factor} = {S}.{mangle('uniform', v.name)}; (void){factor};"
                             f"  /* {g.name}.{v.name} */\n")
         me, other = ("_i", "_j") if event == "pre" else ("_j", "_i")
         # each synapse's draws, and each spike's, from generators of their own

@@ -75,7 +75,7 @@ def reaches_all(k: ir.SynapseEvents, g: ir.Group) -> bool:
     touched = {name for s in k.advance for name in ((*s.vars, s.clock) if isinstance(s, ir.Advance)
                                                    else (s.target.name,))}
     once = {(n.group, n.name) for n in ir.walk(k.once) if isinstance(n, ir.Var)}
-    return (g.connect == "all" and all(g.var(name).index == far for name in touched)
+    return (g.all_pairs and all(g.var(name).index == far for name in touched)
             and not once & {(g.name, name) for name in touched})
 
 
