@@ -71,7 +71,7 @@ class ExpressionChecks:
             if scope.group is not None:
                 names += [v.name for v in scope.group.variables] + ["i", "N"]
                 if scope.synapses:
-                    names += ["j"]
+                    names += ["j", "N_pre", "N_post"]
         return names
 
     def _e_Name(self, e: ast.Name, scope: Scope):
@@ -127,6 +127,13 @@ class ExpressionChecks:
                 self.fail(Code.MISPLACED, f"white noise '{name}' can only be a term of a clock-driven differential "
                           f"equation (dv/dt = ... + sigma * {name}), not {scope.what}", e.span)
             return ir.Noise(name, "f", e.span), SECOND ** Fraction(-1, 2)
+        if name in ("N_pre", "N_post") and group is not None and group.kind == "synapses" and not scope.const_only:
+            # Brian2's sizes of the two sides (of a subgroup: its size); a declared name hides them
+            side_range, side = (group.source_range, group.source) if name == "N_pre" else \
+                (group.target_range, group.target)
+            size = side_range[1] - side_range[0] if side_range else self.groups[side].size
+            if size is not None:
+                return ir.Const(size, "i", e.span), DIMENSIONLESS
         if name in MATH_CONSTANTS:  # pi and e, as in Brian2; a declared name hides them
             return ir.Const(MATH_CONSTANTS[name], "f", e.span), DIMENSIONLESS
         if name in UNITS:

@@ -364,6 +364,104 @@ def check_Brunel_2000():
     assert per_neuron.min() > 100  # all fire, regularly
 
 
+def check_synapses():
+    """Each G1 neuron spikes at t = 0; each target it reaches jumps by the
+    decayed weight exp(-delay / 50 ms) at the delay (1 ms + i ms, jittered by
+    0.25 ms), then decays; a target without a synapse stays at 0."""
+    model = snndsl.compile(PORTS / "synapses.snn")
+    reached = 0
+    for seed in range(4):
+        v = model.run(seed=seed)["mon"].values
+        hit = v.max(axis=0) > 0
+        reached += hit.sum()
+        for j in np.flatnonzero(hit):
+            step = np.argmax(v[:, j] > 0)  # recorded at a step's start: the jump of the step before
+            delay = (step - 1) * 0.1 * ms
+            assert abs(delay - (1 + j) * ms) < 1.5 * ms
+            assert np.isclose(v[step, j], np.exp(-delay / (50 * ms)), rtol=1e-12)
+            assert np.all(np.diff(v[step:, j]) < 0)
+    assert 15 <= reached <= 38  # 3 in 4 of 40 pairs
+
+
+def check_state_variables():
+    res = run("state_variables", seed=2)
+    v = res.saved["v"]
+    k = np.arange(100)
+    assert np.all(np.abs(v - (np.sin(2 * np.pi * k / 100) - 70) * mV) < 1.5 * mV)
+    assert 0.15 < np.std(v / mV - (np.sin(2 * np.pi * k / 100) - 70)) < 0.35
+    i, j = res.saved_indices["w"]
+    want = np.where(i > j, np.exp(-(i - j) ** 2 / 200.0) * mV, 0)
+    np.testing.assert_allclose(res.saved["w"], want, rtol=1e-15, atol=0)
+
+
+def _grid_distance(i, j, spacing=25e-6):
+    return spacing * np.hypot(i // 20 - j // 20, i % 20 - j % 20)
+
+
+def _spatial_p() -> np.ndarray:
+    """The stochastic pattern's probability for each pair (i, j)."""
+    ii, jj = np.meshgrid(np.arange(400), np.arange(400), indexing="ij")
+    p = np.minimum(1, 1.5 * np.exp(-_grid_distance(ii, jj) ** 2 / (2 * 60e-6 ** 2)))
+    p[ii == jj] = 0
+    return p
+
+
+def check_spatial_connections():
+    """The deterministic pattern is exactly the pairs closer than 120 um;
+    the stochastic one makes about the expected number of synapses, each
+    distance about as often as its probability says."""
+    res = run("spatial_connections", seed=5)
+    i, j = res.saved_indices["deterministic"]
+    a = np.arange(400)
+    ii, jj = np.meshgrid(a, a, indexing="ij")
+    close = _grid_distance(ii, jj) < 120e-6
+    assert list(zip(i, j)) == list(zip(ii[close], jj[close]))  # numbered by i, then j
+    np.testing.assert_allclose(res.saved["deterministic"], _grid_distance(i, j), rtol=1e-12)
+    p = _spatial_p()
+    i, j = res.saved_indices["stochastic"]
+    assert abs(len(i) - p.sum()) < 5 * np.sqrt((p * (1 - p)).sum())
+    assert np.all(i != j)
+    made = np.zeros((400, 400), bool)
+    made[i, j] = True
+    assert made[p >= 1].all()  # a probability of at least 1 always connects
+    ring = np.round(_grid_distance(ii, jj) / 25e-6).astype(int)  # distance in grid steps, rounded
+    for d in range(1, 12):
+        at = ring == d
+        assert abs(made[at].sum() - p[at].sum()) <= 5 * np.sqrt((p[at] * (1 - p[at])).sum()) + 1, d
+
+
+def _licklider_tracking(i, t):
+    """The frequency of the most active detector in each 100 ms, against the
+    tone's instantaneous frequency 200 Hz + 400 Hz/s t."""
+    f = np.exp(np.log(50) + np.arange(300) / 299 * np.log(20))
+    best = [f[np.argmax(np.bincount(i[(t >= a * 0.1) & (t < (a + 1) * 0.1)], minlength=300))] for a in range(4)]
+    return np.array(best), 200 + 400 * (np.arange(4) + 0.5) * 0.1
+
+
+def check_licklider():
+    s = run("licklider", seed=1)["spikes"]
+    best, expected = _licklider_tracking(s.i, s.t)
+    assert np.all(np.abs(best / expected - 1) < 0.1), (best, expected)
+    assert 2000 < len(s.i) < 3200
+
+
+def check_Diesmann_et_al_1999():
+    """The volley starts group 0, and the pulse reaches each next group a
+    little later (half a millisecond): each group's spikes between 49 and
+    60 ms peak later than the group before's."""
+    res = run("Diesmann_et_al_1999", seed=2)
+    assert len(res["Minput"].t) == 85
+    i, t = res["Mgp"].i, res["Mgp"].t
+    peaks = []
+    for g in range(10):
+        sel = (i // 100 == g) & (t > 49 * ms) & (t < 60 * ms)
+        assert sel.sum() > 80  # nearly every neuron of the group fires in the pulse
+        peaks.append(np.median(t[sel]))
+    assert np.all(np.diff(peaks) > 0.2 * ms) and peaks[-1] - peaks[0] < 10 * ms
+    early = t < 45 * ms
+    assert 0 < early.sum() < 1000  # a background of irregular spikes
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators", "Brunel_2000"}
 
@@ -715,3 +813,170 @@ def test_spike_based_homeostasis_as_in_brian2():
     np.testing.assert_allclose(ours[1], theirs[1], atol=9)     # Hz, without: the varying stimulus
     np.testing.assert_allclose(ours[2], theirs[2], atol=0.45)  # the plastic weight
     assert (np.abs(theirs[0] - 50) < 10).all() and (np.abs(theirs[1] - [25, 50]) < 6).all()
+
+
+@pytest.mark.brian2
+def test_synapses_as_in_brian2():
+    """Brian2's run of the example, with its own connections and delays,
+    obeys the relation the port's check asserts: each target reached jumps,
+    one recorded step after the spike's arrival, by exactly exp(-arrival / 50 ms)."""
+    b2 = _brian2()
+    b2.seed(3)
+    G1 = b2.NeuronGroup(10, "dv/dt = -v / (10*ms) : 1", threshold="v > 1", reset="v=0.", method="exact")
+    G1.v = 1.2
+    G2 = b2.NeuronGroup(10, "dv/dt = -v / (10*ms) : 1", threshold="v > 1", reset="v=0", method="exact")
+    syn = b2.Synapses(G1, G2, "dw/dt = -w / (50*ms): 1 (event-driven)", on_pre="v += w")
+    syn.connect("i == j", p=0.75)
+    syn.delay = "1*ms + i*ms + 0.25*ms * randn()"
+    syn.w = 1
+    mon = b2.StateMonitor(G2, "v", record=True)
+    b2.run(20 * b2.ms)
+    theirs = mon.v[:].T
+    delays = dict(zip(np.asarray(syn.j), np.asarray(syn.delay_)))
+    assert len(delays) > 3
+    for j, delay in delays.items():
+        step = np.argmax(theirs[:, j] > 0)
+        arrival = (step - 1) * 0.1 * ms
+        assert abs(arrival - delay) < 0.05 * ms  # the delay, rounded to the step
+        assert np.isclose(theirs[step, j], np.exp(-arrival / (50 * ms)), rtol=1e-12)
+    ours = run("synapses", seed=3)["mon"].values
+    assert ours.shape == theirs.shape
+
+
+@pytest.mark.brian2
+def test_state_variables_as_in_brian2():
+    """The weights are Brian2's to rounding; v has Brian2's mean and spread."""
+    b2 = _brian2()
+    mV_ = b2.mV
+    G = b2.NeuronGroup(100, "v:volt", threshold="v>-50*mV")
+    G.v = "(sin(2*pi*i/N) - 70 + 0.25*randn()) * mV"
+    S = b2.Synapses(G, G, "w : volt", on_pre="v += w")
+    S.connect()
+    space_constant = 200.0  # noqa: F841 - the expression's namespace
+    S.w["i > j"] = "exp(-(i - j)**2/space_constant) * mV"
+    ours = run("state_variables", seed=4)
+    i, j = ours.saved_indices["w"]
+    np.testing.assert_array_equal(i, S.i[:])
+    np.testing.assert_array_equal(j, S.j[:])
+    np.testing.assert_allclose(ours.saved["w"], S.w_[:], rtol=1e-14, atol=0)
+    base = np.sin(2 * np.pi * np.arange(100) / 100) - 70
+    for v in (ours.saved["v"] / mV, G.v[:] / mV_):
+        assert abs(np.mean(v - base)) < 0.1 and 0.18 < np.std(v - base) < 0.32
+
+
+@pytest.mark.brian2
+def test_spatial_connections_as_in_brian2():
+    """The deterministic connections are Brian2's, pair for pair; the
+    stochastic ones as many as Brian2's (over 3 seeds each, within 5
+    standard deviations of the difference)."""
+    b2 = _brian2()
+    model = snndsl.compile(PORTS / "spatial_connections.snn")
+    ours, theirs = [], []
+    for seed in range(3):
+        res = model.run(seed=seed)
+        ours.append(len(res.saved["stochastic"]))
+        b2.start_scope()
+        b2.seed(seed)
+        umeter = b2.umeter
+        rows, cols, grid_dist, distance = 20, 20, 25 * umeter, 120 * umeter  # noqa: F841
+        G = b2.NeuronGroup(rows * cols, "x : meter\ny : meter")
+        G.x = "(i // rows) * grid_dist - rows/2.0 * grid_dist"
+        G.y = "(i % rows) * grid_dist - cols/2.0 * grid_dist"
+        S_deterministic = b2.Synapses(G, G)
+        S_deterministic.connect("sqrt((x_pre - x_post)**2 + (y_pre - y_post)**2) < distance")
+        S_stochastic = b2.Synapses(G, G)
+        S_stochastic.connect("i != j", p="1.5 * exp(-((x_pre-x_post)**2 + (y_pre-y_post)**2)/(2*(60*umeter)**2))")
+        theirs.append(len(S_stochastic))
+        i, j = res.saved_indices["deterministic"]
+        np.testing.assert_array_equal(i, S_deterministic.i[:])
+        np.testing.assert_array_equal(j, S_deterministic.j[:])
+        np.testing.assert_allclose(res.saved["x"], G.x_[:], rtol=1e-15)
+        np.testing.assert_allclose(res.saved["y"], G.y_[:], rtol=1e-15)
+    p = _spatial_p()
+    sd = np.sqrt(2 * 3 * (p * (1 - p)).sum())  # of the difference of the two sums of 3 counts
+    assert abs(sum(ours) - sum(theirs)) < 5 * sd, (ours, theirs)
+
+
+@pytest.mark.brian2
+@pytest.mark.slow
+def test_licklider_as_in_brian2():
+    """Over 3 seeds each: as many detector spikes (within 3 standard errors
+    and 5 %), and the most active detector tracks the rising pitch in both."""
+    b2 = _brian2()
+    model = snndsl.compile(PORTS / "licklider.snn")
+    ours, theirs = [], []
+    for seed in range(3):
+        s = model.run(seed=seed)["spikes"]
+        ours.append(len(s.i))
+        best, expected = _licklider_tracking(s.i, s.t)
+        assert np.median(np.abs(best / expected - 1)) < 0.1
+        b2.start_scope()
+        b2.seed(seed)
+        ms_, Hz = b2.ms, b2.Hz
+        b2.defaultclock.dt = .02 * ms_
+        tau_ear = 1 * ms_  # noqa: F841 - the equations' namespace
+        receptors = b2.NeuronGroup(2, """
+            dx/dt = (sound-x)/tau_ear+0.1*(2./tau_ear)**.5*xi : 1 (unless refractory)
+            sound = 5*sin(2*pi*frequency*t)**3 : 1
+            frequency = (200+200*t*Hz)*Hz : Hz""", threshold="x>1", reset="x=0", refractory=2 * ms_,
+            method="euler")
+        min_freq, max_freq, num_neurons, tau, sigma = 50 * Hz, 1000 * Hz, 300, 1 * ms_, .1  # noqa: F841
+        neurons = b2.NeuronGroup(num_neurons, "dv/dt = -v/tau+sigma*(2./tau)**.5*xi : 1", threshold="v>1",
+                                 reset="v=0", method="euler")
+        synapses = b2.Synapses(receptors, neurons, on_pre="v += 0.5")
+        synapses.connect()
+        synapses.delay = "i*1.0/exp(log(min_freq/Hz)+(j*1.0/(num_neurons-1))*log(max_freq/min_freq))*second"
+        spikes = b2.SpikeMonitor(neurons)
+        b2.run(500 * ms_)
+        i, t = np.asarray(spikes.i), np.asarray(spikes.t_)
+        theirs.append(len(i))
+        best, expected = _licklider_tracking(i, t)
+        assert np.median(np.abs(best / expected - 1)) < 0.1
+    ours, theirs = np.array(ours), np.array(theirs)
+    se = np.sqrt(ours.var(ddof=1) / 3 + theirs.var(ddof=1) / 3)
+    assert abs(ours.mean() - theirs.mean()) < 3 * se + 0.05 * theirs.mean(), (ours, theirs)
+
+
+@pytest.mark.brian2
+@pytest.mark.slow
+def test_Diesmann_et_al_1999_as_in_brian2():
+    """With the same input volley, over 2 seeds each: as many spikes in all
+    (within 10 %), and each group's pulse at the same time (its median spike
+    time between 49 and 60 ms, within 0.3 ms)."""
+    b2 = _brian2()
+    model = snndsl.compile(PORTS / "Diesmann_et_al_1999.snn")
+    t_in = np.random.default_rng(1999).normal(50, 1, 85).round(3) * ms
+
+    def summary(i, t):
+        pulse = (t > 49 * ms) & (t < 60 * ms)
+        return len(i), [np.median(t[pulse & (i // 100 == g)]) for g in range(10)]
+
+    ours, theirs = [], []
+    for seed in range(2):
+        res = model.run(seed=seed)
+        np.testing.assert_allclose(np.sort(res["Minput"].t), np.sort(t_in), atol=0.1 * ms)
+        ours.append(summary(res["Mgp"].i, res["Mgp"].t))
+        b2.start_scope()
+        b2.seed(seed)
+        mV_, ms_ = b2.mV, b2.ms
+        Vr, Vt, taum, taupsp, weight = -70 * mV_, -55 * mV_, 10 * ms_, 0.325 * ms_, 4.86 * mV_  # noqa: F841
+        eqs = b2.Equations("""
+            dV/dt = (-(V-Vr)+x)*(1./taum) : volt
+            dx/dt = (-x+y)*(1./taupsp) : volt
+            dy/dt = -y*(1./taupsp)+25.27*mV/ms+(39.24*mV/ms**0.5)*xi : volt""")
+        group_size = 100  # noqa: F841
+        P = b2.NeuronGroup(1000, eqs, threshold="V>Vt", reset="V=Vr", refractory=1 * ms_, method="euler")
+        Pinput = b2.SpikeGeneratorGroup(85, np.arange(85), t_in * b2.second)
+        S = b2.Synapses(P, P, on_pre="y+=weight")
+        S.connect(j="k for k in range((int(i/group_size)+1)*group_size, (int(i/group_size)+2)*group_size) "
+                    "if i<N_pre-group_size")
+        Sinput = b2.Synapses(Pinput, P[:100], on_pre="y+=weight")
+        Sinput.connect()
+        Mgp = b2.SpikeMonitor(P)
+        P.V = "Vr + rand() * (Vt - Vr)"
+        b2.run(100 * ms_)
+        assert len(S) == 90000
+        theirs.append(summary(np.asarray(Mgp.i), np.asarray(Mgp.t_)))
+    for (n_ours, peaks_ours), (n_theirs, peaks_theirs) in zip(ours, theirs):
+        assert abs(n_ours - n_theirs) < 0.1 * n_theirs
+        np.testing.assert_allclose(peaks_ours, peaks_theirs, atol=0.3 * ms)

@@ -122,3 +122,33 @@ def test_a_huge_sparse_connect_takes_no_time(tmp_path):
     assert 800 < len(i) < 1200
     assert np.all(np.diff(i.astype(np.int64) * 10**6 + j) > 0)
     assert elapsed < 60, elapsed  # well under a second here; generous for a loaded machine
+
+
+def test_brian2_sizes_of_the_two_sides(tmp_path):
+    """N_pre and N_post (Brian2's names) are the sizes of a synapse group's two
+    sides, a subgroup's own size between subgroups, in connect and in code;
+    a declared N_pre hides it."""
+    m = model(tmp_path, "j == N_post - 1 - i and i < N_pre - 10")
+    i, j = synapses(m, 0)
+    assert list(i) == list(range(50)) and list(j) == list(range(49, -1, -1))
+    (tmp_path / "sub.snn").write_text(
+        "neurons a[60]:\n    v : 1\nneurons b[50]:\n    v : 1\n"
+        "subgroup a2 = a[10:30]\nsubgroup b2 = b[5:10]\n"
+        "synapses S: a2 -> b2:\n    connect: j == i % N_post\n    w : 1\n    init: w = N_pre * 100 + N_post\n"
+        "phase p:\n    save S.w as w\n")
+    res = snndsl.compile(tmp_path / "sub.snn").run()
+    i, j = res.saved_indices["w"]
+    assert list(i) == list(range(20)) and list(j) == [k % 5 for k in range(20)]
+    assert set(res.saved["w"]) == {2005}
+    (tmp_path / "hidden.snn").write_text(
+        "const N_pre = 3\npoisson a[60]:\n    rate = 0 Hz\npoisson b[50]:\n    rate = 0 Hz\n"
+        "synapses S: a -> b:\n    connect: i < N_pre and j == 0\n    w : 1\nphase p:\n    save S.w as w\n")
+    i, j = synapses(snndsl.compile(tmp_path / "hidden.snn"), 0)
+    assert list(i) == [0, 1, 2]
+
+
+def test_brian2_sizes_are_names_of_synapse_groups_only(tmp_path):
+    (tmp_path / "bad.snn").write_text("neurons a[10]:\n    v : 1\n    init: v = N_pre\n")
+    with pytest.raises(snndsl.CompileError) as err:
+        snndsl.compile(tmp_path / "bad.snn")
+    assert "'N_pre' is not defined" in str(err.value) and ":3:15" in str(err.value)
