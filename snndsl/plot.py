@@ -86,12 +86,12 @@ def figure(res: Results, names=None, window: float = WINDOW, matrix: bool = Fals
                 title = f"{name} (first {MAX_TRACES} of {mon.values.shape[1]} traces)"
         elif mon.kind == "spikes":
             ax.plot(t, mon.i, "|", ms=3, color="k")
-            ax.set_ylabel(f"{mon.group} index")
-            title = f"{name}: {len(mon.t)} spikes of {mon.group}"
+            ax.set_ylabel(f"{mon.group}{mon.part} index")
+            title = f"{name}: {len(mon.t)} spikes of {mon.group}{mon.part}"
         else:
             dt = float(res.manifest["dt"])
             ax.plot(t, smooth(mon.rate, dt, window), lw=1.2, color="C0")
-            ax.set_ylabel(f"rate of {mon.group} [Hz]")
+            ax.set_ylabel(f"rate of {mon.group}{mon.part} [Hz]")
             ax.set_ylim(bottom=0)
             title = f"{name}: population rate, smoothed over {window * 1e3:g} ms (flat window)"
         _phases(ax, res, tscale, named=k == 0)

@@ -53,6 +53,12 @@ class Monitor:
                              + (f" (it records {', '.join(recorded)})" if recorded else ""))
 
     @property
+    def part(self) -> str:
+        """'[lo:hi]' for a spike or rate monitor of a subgroup (its neurons in
+        `group`; `i` counts from 0 within it), else ''."""
+        return f"[{self.indices[0]}:{self.indices[1]}]" if self.kind != "state" and self.indices else ""
+
+    @property
     def quantity(self):
         """The values with their unit, as a Brian2 Quantity (needs Brian2):
         a state monitor's values, a rate monitor's rate, a spike monitor's

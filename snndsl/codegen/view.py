@@ -1817,12 +1817,16 @@ if (sim->failed) return -1;"""
             elif mon.kind == "spikes":
                 info.update(during=list(mon.during),
                             files={"i": f"{mon.name}.i.npy", "t": f"{mon.name}.t.npy"})
+                if mon.hi is not None:  # of a subgroup: its neurons in the group, counted from 0 here
+                    info["indices"] = [mon.lo, mon.hi]
                 if mon.recorded:  # each variable's value at each spike
                     info["recorded"] = {name: {"file": f"{mon.name}.{name}.npy", "unit": unit}
                                         for name, unit in mon.recorded}
             else:
                 info.update(unit="1/second", during=list(mon.during),
                             files={"t": f"{mon.name}.t.npy", "rate": f"{mon.name}.rate.npy"})
+                if mon.hi is not None:
+                    info["indices"] = [mon.lo, mon.hi]
             text = json.dumps(info)
             lit(("," if k else "") + "\n    " + json.dumps(mon.name) + ": " + text[:-1])
             if mon.kind == "state":

@@ -1045,12 +1045,16 @@ class Machine:
                 info["indices"] = [mon.lo, hi]
             elif mon.kind == "spikes":
                 info.update(during=list(mon.during), files={"i": f"{mon.name}.i.npy", "t": f"{mon.name}.t.npy"})
+                if mon.hi is not None:  # of a subgroup: its neurons in the group, counted from 0 here
+                    info["indices"] = [mon.lo, mon.hi]
                 if mon.recorded:
                     info["recorded"] = {var: {"file": f"{mon.name}.{var}.npy", "unit": unit}
                                         for var, unit in mon.recorded}
             else:
                 info.update(unit="1/second", during=list(mon.during),
                             files={"t": f"{mon.name}.t.npy", "rate": f"{mon.name}.rate.npy"})
+                if mon.hi is not None:
+                    info["indices"] = [mon.lo, mon.hi]
             monitors[mon.name] = info
         saved = {}
         for s in m.saves:

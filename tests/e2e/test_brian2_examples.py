@@ -462,8 +462,39 @@ def check_Diesmann_et_al_1999():
     assert 0 < early.sum() < 1000  # a background of irregular spikes
 
 
+def check_Rossant_et_al_2011bis():
+    """Over 8 seeds, the neuron with 15 of its excitatory inputs made
+    synchronous fires well over twice as often as the other (Brian2: 12.9
+    against 3.4 spikes a second, 100 seeds); both have the same mean input."""
+    model = snndsl.compile(PORTS / "Rossant_et_al_2011bis.snn")
+    c = np.array([counts(model.run(seed=seed), "M", 2) for seed in range(8)]).sum(axis=0) / 8
+    assert 1 < c[0] < 7 and c[1] > 2 * c[0] and 8 < c[1] < 18, c
+    v = model.run(seed=1)["SM"].values
+    assert abs(np.median(v[:, 0]) - -65 * mV) < 2 * mV  # balanced: at rest on average
+
+
+def _wang_windows(res, name: str, windows: int) -> np.ndarray:
+    """A pool's rate (Hz) in each 500 ms."""
+    t = res[name].t
+    return np.histogram(t, bins=windows, range=(0, windows * 0.5))[0] / 240 / 0.5
+
+
+def check_Wang_2002():
+    """Spontaneous activity at 1-4 Hz before the stimulus; by its second
+    second, one pool has won (above 15 Hz) and the other is suppressed
+    (below 8 Hz); each stimulus source's rate redrawn every 50 ms from 1 s."""
+    res = run("Wang_2002", seed=1, duration="3 s")
+    r1, r2 = _wang_windows(res, "SME1", 6), _wang_windows(res, "SME2", 6)
+    assert np.all((r1[:2] > 1) & (r1[:2] < 4)) and np.all((r2[:2] > 1) & (r2[:2] < 4))
+    assert max(r1[5], r2[5]) > 15 and min(r1[5], r2[5]) < 8, (r1, r2)
+    rate = res["E1"].values[:, 0]  # every 1 ms
+    assert np.all(rate[:1050] == 0) and np.all(rate[1050:] > 20)
+    assert np.all(np.diff(rate[1050:2950]).nonzero()[0] % 50 == 49)  # changes every 50 ms only
+    assert abs(rate[1050:].mean() - (40 + 0.128 * 40)) < 2
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
-SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators", "Brunel_2000"}
+SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators", "Brunel_2000", "Wang_2002"}
 
 
 def test_every_port_is_checked():
@@ -980,3 +1011,38 @@ def test_Diesmann_et_al_1999_as_in_brian2():
     for (n_ours, peaks_ours), (n_theirs, peaks_theirs) in zip(ours, theirs):
         assert abs(n_ours - n_theirs) < 0.1 * n_theirs
         np.testing.assert_allclose(peaks_ours, peaks_theirs, atol=0.3 * ms)
+
+
+@pytest.mark.brian2
+@pytest.mark.slow
+def test_Rossant_et_al_2011bis_as_in_brian2():
+    """Over 20 seeds each: the same mean spike count of both neurons (within
+    3 standard errors of the difference and 0.5 spike)."""
+    b2 = _brian2()
+    model = snndsl.compile(PORTS / "Rossant_et_al_2011bis.snn")
+    ours = np.array([counts(model.run(seed=seed), "M", 2) for seed in range(20)])
+    theirs = []
+    for seed in range(20):
+        b2.start_scope()
+        b2.seed(seed)
+        mV_, ms_, Hz = b2.mV, b2.ms, b2.Hz
+        theta, El, vmean, taum, taue, taui = -55 * mV_, -65 * mV_, -65 * mV_, 5 * ms_, 3 * ms_, 10 * ms_  # noqa: F841
+        p, ne, ni, lambdac, lambdae, lambdai = 15, 4000, 1000, 40 * Hz, 1 * Hz, 1 * Hz
+        we = .5 * mV_ / (taum / taue) ** (taum / (taue - taum))
+        wi = (vmean - El - lambdae * ne * we * taue) / (lambdae * ni * taui)
+        group = b2.NeuronGroup(2, "dv/dt = (ge+gi-(v-El))/taum : volt\ndge/dt = -ge/taue : volt\n"
+                               "dgi/dt = -gi/taui : volt", reset="v = El", threshold="v>theta",
+                               refractory=5 * ms_, method="exact")
+        group.v = El
+        p1 = b2.PoissonInput(group[0:1], "ge", N=ne, rate=lambdae, weight=we)  # noqa: F841
+        p2 = b2.PoissonInput(group[0:1], "gi", N=ni, rate=lambdai, weight=wi)  # noqa: F841
+        p3 = b2.PoissonInput(group[1:], "ge", N=ne, rate=lambdae - (p * 1.0 / ne) * lambdac, weight=we)  # noqa: F841
+        p4 = b2.PoissonInput(group[1:], "gi", N=ni, rate=lambdai, weight=wi)  # noqa: F841
+        p5 = b2.PoissonInput(group[1:], "ge", N=1, rate=lambdac, weight=p * we)  # noqa: F841
+        M = b2.SpikeMonitor(group)
+        b2.run(1 * b2.second)
+        theirs.append(np.asarray(M.count))
+    theirs = np.array(theirs)
+    se = np.sqrt(ours.var(axis=0, ddof=1) / 20 + theirs.var(axis=0, ddof=1) / 20)
+    assert np.all(np.abs(ours.mean(axis=0) - theirs.mean(axis=0)) < 3 * se + 0.5), (ours.mean(0), theirs.mean(0))
+    assert theirs.mean(axis=0)[1] > 2 * theirs.mean(axis=0)[0]

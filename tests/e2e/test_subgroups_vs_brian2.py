@@ -136,3 +136,18 @@ def test_connect_from_data_between_subgroups_as_brian2s_connect_i_j(tmp_path, ba
     assert len(sp.i) > 10
     np.testing.assert_array_equal(ours["sp"].i, np.asarray(sp.i))
     np.testing.assert_allclose(ours["mv"].values, np.asarray(mv.v).T, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_monitors_of_a_subgroup_say_which_part(tmp_path, backend):
+    """A spike or rate monitor of a subgroup names the group and carries the
+    part (`indices`, shown as P[8:10] by `snndsl run` and its plots); one of
+    the whole group carries none."""
+    path = tmp_path / "sub.snn"
+    path.write_text(MODEL + "monitor whole: spikes of P\n")
+    res = snndsl.compile(path, backend=backend).run()
+    assert (res["sp"].group, res["sp"].indices, res["sp"].part) == ("P", (8, 10), "[8:10]")
+    assert (res["rate_e"].group, res["rate_e"].indices, res["rate_e"].part) == ("P", (0, 8), "[0:8]")
+    assert res["whole"].indices is None and res["whole"].part == ""
+    assert res["mv"].part == ""  # a state monitor's indices are its elements, as before
+    np.testing.assert_array_equal(res["whole"].i[res["whole"].i >= 8] - 8, res["sp"].i)
