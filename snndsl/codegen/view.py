@@ -835,17 +835,25 @@ if (_hi > {j_end}) _hi = {j_end};
         return "\n".join(lines) + "\n}"
 
     def run_every(self, k: ir.RunEvery) -> str:
-        """On the steps that are multiples of its period, the block for each
-        element; writes to frozen elements are dropped, as in resets. (Its
-        data's lengths are checked in setup, as all step code's.)"""
+        """On the steps that are multiples of its period, the writes to
+        shared variables once (their draws keyed by element 0 of the block's
+        part ONCE), then the block for each element; writes to frozen
+        elements are dropped, as in resets. (Its data's lengths are checked
+        in setup, as all step code's.)"""
         g = self.groups[k.target]
-        ctx = self.ctx(g, k.span)
-        ctx.guard_frozen = True
-        rng = self.keyed(k.body, ctx, ctx.self_index, indent="        ")
         sync = self._indent(self.rank_sync(k.gather), 4) + "\n" if k.gather else ""
-        code = rng + self.p.stmts(k.body, ctx, "        ")
-        return (f"if (_step % {k.steps} == 0) {{ /* every {k.steps} steps: {g.name} */\n{sync}"
-                f"    {self.each(g, code)}{code}\n    }}\n}}")
+        once = ""
+        if k.once:
+            octx = self.ctx(g, k.span)
+            once = ("    { /* once: the shared variables */\n" + self.keyed(k.once, octx, "0", streams.ONCE, indent="    ")
+                    + self.p.stmts(k.once, octx, "    ") + "\n    }\n")
+        loop = ""
+        if k.body:
+            ctx = self.ctx(g, k.span)
+            ctx.guard_frozen = True
+            code = self.keyed(k.body, ctx, ctx.self_index, indent="        ") + self.p.stmts(k.body, ctx, "        ")
+            loop = f"    {self.each(g, code)}{code}\n    }}\n"
+        return f"if (_step % {k.steps} == 0) {{ /* every {k.steps} steps: {g.name} */\n{sync}{once}{loop}}}"
 
     def poisson_input(self, k: ir.AddPoissonInput) -> str:
         """Each element of [lo, hi) draws how many of its sources spiked, a

@@ -117,6 +117,9 @@ def _group_code(g: ir.Group) -> list[str]:
         out.append(f"    threshold: {expr(g.threshold)}")
     for e in g.every:
         out.append(f"    every {e.steps} steps:")
+        if e.once:
+            out.append("        once (the shared variables):")
+            out += stmts(e.once, "            ")
         out += stmts(e.body, "        ")
     for s in g.summed:
         out.append(f"    {s.side}.{s.var} = {expr(s.expr)} (summed)")
@@ -196,6 +199,12 @@ def kernel(k: ir.Kernel) -> list[str]:
             out += stmts(k.advance, "            ")
         if k.body:
             out.append("        each synapse:")
+            out += stmts(k.body, "            ")
+    elif isinstance(k, ir.RunEvery) and k.once:
+        out.append("        once (the shared variables):")
+        out += stmts(k.once, "            ")
+        if k.body:
+            out.append("        each element:")
             out += stmts(k.body, "            ")
     elif getattr(k, "body", ()):
         out += stmts(k.body, "        ")

@@ -432,12 +432,15 @@ class StateVar:
 
 @dataclass(frozen=True, slots=True)
 class Every:
-    """`every PERIOD:` of a group: `body` for each element in the steps that
-    are multiples of `steps` (Brian2's run_regularly, on its own clock)."""
+    """`every PERIOD:` of a group: in the steps that are multiples of
+    `steps`, `once` (its writes to shared variables, which come first) once,
+    then `body` for each element (Brian2's run_regularly, on its own clock,
+    with its scalar and vector code)."""
 
     steps: int
     body: tuple[Stmt, ...]
     span: Span | None = _span()
+    once: tuple[Stmt, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -710,11 +713,13 @@ class Delays(Kernel):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunEvery(Kernel):
-    """Every element runs `body` in the steps that are multiples of `steps`
-    (at the start of the step, as Brian2's run_regularly)."""
+    """In the steps that are multiples of `steps` (at the start of the step,
+    as Brian2's run_regularly), `once` runs once (writes to shared
+    variables), then every element runs `body`."""
 
     steps: int
     body: tuple[Stmt, ...]
+    once: tuple[Stmt, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

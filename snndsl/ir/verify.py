@@ -181,8 +181,8 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
             raise InternalError(f"IR verification failed: the kernel {type(k).__name__} of {k.target} is not in "
                                 "the schedule, or out of its order")
     for g in groups.values():
-        held = [(k.steps, k.body) for k in m.step if isinstance(k, ir.RunEvery) and k.target == g.name]
-        if held != [(e.steps, e.body) for e in g.every]:
+        held = [(k.steps, k.once, k.body) for k in m.step if isinstance(k, ir.RunEvery) and k.target == g.name]
+        if held != [(e.steps, e.once, e.body) for e in g.every]:
             raise InternalError(f"IR verification failed: the every kernels of {g.name} are not its blocks")
         sums = {(k.var, term) for k in m.step if isinstance(k, ir.SumOnto) and k.target == g.name for term in k.terms}
         if sums != {(s.var, (syn.name, s.side, s.expr)) for syn in groups.values() for s in syn.summed

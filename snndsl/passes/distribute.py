@@ -232,7 +232,7 @@ def plan(k: ir.Kernel, m: ir.Module, groups) -> tuple[str, _Need]:
     if isinstance(k, ir.SumOnto):
         return "all", _all_need(tuple(e for _, _, e in k.terms))
     if isinstance(k, ir.RunEvery):
-        return "all", _all_need(k.body)
+        return "all", _all_need((k.once, k.body))
     return "all", _Need()  # a calendar's Poisson spikes, a generator's: their own arrays, whole everywhere
 
 

@@ -83,7 +83,7 @@ def kernels(task: ir.Task, g: ir.Group, groups=()) -> tuple[ir.Kernel, ...]:
     """The kernels of a group's task: one per `every` block, summed
     variable or Poisson input, else one, or none when it has nothing to do."""
     if task.kind == "every":
-        return tuple(ir.RunEvery(target=g.name, steps=e.steps, body=e.body, span=e.span) for e in g.every)
+        return tuple(ir.RunEvery(target=g.name, steps=e.steps, body=e.body, once=e.once, span=e.span) for e in g.every)
     if task.kind == "sum":
         return sums_onto(g, groups)
     if task.kind == "poisson input":

@@ -89,6 +89,7 @@ def remove_dead_state(m: ir.Module) -> ir.Module:
             on_post_spike=_drop_writes(g.on_post_spike, dead), update=_drop_writes(g.update, dead),
             reset=_drop_writes(g.reset, dead),
             summed=tuple(s for s in g.summed if (s.group, s.var) not in dead),
-            every=tuple(replace(e, body=_drop_writes(e.body, dead)) for e in g.every)) for g in m.groups)
+            every=tuple(replace(e, body=_drop_writes(e.body, dead), once=_drop_writes(e.once, dead))
+                        for e in g.every)) for g in m.groups)
         phases = tuple(replace(p, body=_drop_writes(p.body, dead)) for p in m.phases)
         m = replace(m, groups=groups, phases=phases)

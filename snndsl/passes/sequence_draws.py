@@ -83,7 +83,8 @@ def sequence_draws(m: ir.Module) -> ir.Module:
     for g in m.groups:
         names = (f"_draw{k}" for k in itertools.count())
         changes = {f: _body(getattr(g, f), names) for f in BODIES if _draws(getattr(g, f))}
-        if any(_draws(e.body) for e in g.every):
-            changes["every"] = tuple(dataclasses.replace(e, body=_body(e.body, names)) for e in g.every)
+        if any(_draws((e.once, e.body)) for e in g.every):
+            changes["every"] = tuple(dataclasses.replace(e, once=_body(e.once, names), body=_body(e.body, names))
+                                     for e in g.every)
         groups.append(dataclasses.replace(g, **changes) if changes else g)
     return dataclasses.replace(m, groups=tuple(groups))

@@ -922,6 +922,10 @@ class Machine:
         if self.step_count % k.steps:
             return
         g = self.groups[k.target]
+        if k.once:  # the shared variables, once (draws keyed by element 0 of part ONCE)
+            zero = np.zeros(1, np.int64)
+            one = Elements(zero, zero, zero if g.kind == "synapses" else None)
+            self.kernel(g, one, k.span, drop=drop, rng=self.keyed_for(k.once, zero, sites.ONCE)).run(k.once)
         els = self.all_elements(g)
         self.kernel(g, els, k.span, guard_frozen=True, drop=drop, rng=self.keyed_for(k.body, els.self)).run(k.body)
 

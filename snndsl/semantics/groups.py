@@ -614,7 +614,22 @@ class GroupChecks:
             self.fail(Code.MISPLACED, "a spikes group has no variables for 'every' to change", item.span)
         steps = self._period_steps(item.period, "the period of 'every'")
         scope = Scope(group=group, synapses=d.kind == "synapses", rand=True, what="in 'every'")
-        return ir.Every(steps, self._stmts(item.body, scope, "every"), item.span)
+        # its writes to shared variables run once, before the block runs for each element
+        # (Brian2's scalar code): they come first and read only shared values
+        shared = Scope(group=group, synapses=d.kind == "synapses", rand=True, shared_only=True,
+                       what="in a write to a shared variable")
+        lead = 0
+        while lead < len(item.body) and self._writes_shared(item.body[lead], group):
+            lead += 1
+        once = self._stmts(item.body[:lead], shared, "every once")  # (a later one: an error of _assign)
+        return ir.Every(steps, self._stmts(item.body[lead:], scope, "every"), item.span, once=once)
+
+    @staticmethod
+    def _writes_shared(s, group: m.Group) -> bool:
+        if not isinstance(s, ast.Assign) or s.neighbour is not None:
+            return False
+        var = group.var(s.target)
+        return var is not None and var.shared
 
     def _stmts(self, body, scope: Scope, context: str) -> tuple[ir.Stmt, ...]:
         out = []
@@ -656,9 +671,12 @@ class GroupChecks:
         if var.constant and context != "init":
             self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is constant: only 'init' and phases may set it",
                       s.span)
-        if var.shared and context in ("event", "reset", "every") and s.neighbour is None:
-            what = {"event": "event code runs per synapse", "reset": "reset runs per neuron",
-                    "every": "'every' runs per element"}[context]
+        if var.shared and context == "every" and s.neighbour is None:
+            self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared: 'every' writes it once, before the statements "
+                      "per element, so its writes come first in the block, outside 'if' (as in Brian2's "
+                      "run_regularly)", s.span)
+        if var.shared and context in ("event", "reset") and s.neighbour is None:
+            what = {"event": "event code runs per synapse", "reset": "reset runs per neuron"}[context]
             self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is shared: {what} and cannot write it", s.span)
         value, dim = self.expr(s.value, scope)
         return ir.Assign(target, self._compound(target, var, s.op, value, dim, s.value.span), s.span)

@@ -317,3 +317,38 @@ def test_the_python_api_on_ranks_does_not_name_its_temporary_folder(capsys):
     res = snndsl.compile(EXAMPLES / "cuba.snn").run(params={"duration": "20 ms"}, ranks=2, quiet=False)
     assert len(res["exc_spikes"].t) > 0
     assert "snndsl-ranks-" not in capsys.readouterr().err  # deleted once read back: not "results in ..."
+
+
+SHARED_EVERY = """\
+seed = 4
+neurons L[40]:
+    direction : 1 (shared)
+    sel : 1
+    rate = clip(cos(direction - sel), 0, inf) * 200 Hz : Hz
+    threshold: rand() < rate * dt
+    every 10 ms:
+        direction = rand() * 2 * pi
+        sel = sel + 0.01 * rand()
+    init: sel = i / N * 2 * pi
+synapses S: L -> L:
+    connect: j == (i + 3) % N_post
+    gain : 1 (shared)
+    w : 1
+    every 5 ms:
+        gain = rand()
+        w = gain * (i + 1)
+monitor d: L.direction
+monitor mw: S.w
+monitor sp: spikes of L
+phase p:
+    run 100 ms
+"""
+
+
+def test_shared_writes_in_every(tmp_path):
+    """A shared variable drawn once per period in `every` is the same number
+    on every rank count."""
+    path = tmp_path / "shared.snn"
+    path.write_text(SHARED_EVERY)
+    one = assert_ranks_agree(path, tmp_path)
+    assert len(set(one["d"].values[:, 0])) == 10 and len(one["sp"].i) > 20

@@ -917,6 +917,8 @@ PORT_PARAMS = {
     "reliability": {"duration": "50 ms"}, "non_reliability": {"duration": "50 ms"},
     "coupled_oscillators": {"duration": "1 s"}, "gapjunctions": {"duration": "100 ms"},
     "jeffress": {"duration": "50 ms"}, "spike_based_homeostasis": {"duration": "200 ms"},
+    "licklider": {"duration": "20 ms"}, "Diesmann_et_al_1999": {"duration": "60 ms"},
+    "Rossant_et_al_2011bis": {"duration": "200 ms"},
 }
 
 
@@ -926,7 +928,8 @@ SHRUNK_PORTS = {"Brunel_2000": ({"const N_E = 10000": "const N_E = 400", "const 
                                  "monitor spikes: spikes of recorded": "monitor spikes: spikes of population"},
                                 {"duration": "20 ms", "g": 3}),
                 "Brunel_Wang_2001": ({"const N_E = 800": "const N_E = 80", "const N_I = 200": "const N_I = 20"},
-                                     {"duration": "20 ms"})}
+                                     {"duration": "20 ms"}),
+                "Wang_2002": ({"const N_total = 2000": "const N_total = 200"}, {"duration": "20 ms"})}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW_PORTS else p
