@@ -493,8 +493,38 @@ def check_Wang_2002():
     assert abs(rate[1050:].mean() - (40 + 0.128 * 40)) < 2
 
 
+def _kremer_map(i, j, w, n_exc=15625, n4=484):
+    """Each layer 2/3 excitatory neuron's preferred direction (the example's
+    figure: the mean of its inputs' directions weighted by w), and how alike
+    neighbours on the 125 x 125 grid are (the mean cosine of the difference)."""
+    sel = (i % n4) / n4 * 2 * np.pi
+    c = np.bincount(j, weights=w * np.cos(sel), minlength=n_exc)
+    s = np.bincount(j, weights=w * np.sin(sel), minlength=n_exc)
+    u = np.exp(1j * np.arctan2(c, s)).reshape(125, 125)
+    return float(np.real(np.mean(u[:, 1:] * np.conj(u[:, :-1]))))
+
+
+def check_Kremer_et_al_2011_barrel_cortex():
+    """Each layer 2/3 excitatory neuron gets about half of its barrel's 484
+    layer 4 inputs; a second of moving bars makes neighbours prefer alike
+    directions where they started unrelated (a map emerges)."""
+    res = run("Kremer_et_al_2011_barrel_cortex", seed=3, duration="1 s")
+    i, j = res.saved_indices["w_end"]
+    n_in = np.bincount(j, minlength=15625)
+    assert np.all(np.abs(n_in - 242) < 60)
+    # the barrel of each synapse's two ends is the same
+    assert np.all((i // 484) % 5 + 5 * (i // (5 * 484)) == (j % 125) // 25 + 5 * (j // 125 // 25))
+    start, end = _kremer_map(i, j, res.saved["w_start"]), _kremer_map(i, j, res.saved["w_end"])
+    assert abs(start) < 0.03 and end > 0.07, (start, end)
+    # the bar crosses every barrel once per 60 ms, in 5 ms: each layer 4 neuron fires
+    # Fmax 5 ms mean(clip(cos)) = 0.5 / pi spikes per bar, on average
+    expected = 12100 * (1 / 0.06) * 0.5 / np.pi
+    assert abs(len(res["spikes4"].i) / expected - 1) < 0.1, len(res["spikes4"].i) / expected
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
-SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators", "Brunel_2000", "Wang_2002"}
+SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators", "Brunel_2000", "Wang_2002",
+        "Kremer_et_al_2011_barrel_cortex"}
 
 
 def test_every_port_is_checked():

@@ -929,7 +929,11 @@ SHRUNK_PORTS = {"Brunel_2000": ({"const N_E = 10000": "const N_E = 400", "const 
                                 {"duration": "20 ms", "g": 3}),
                 "Brunel_Wang_2001": ({"const N_E = 800": "const N_E = 80", "const N_I = 200": "const N_I = 20"},
                                      {"duration": "20 ms"}),
-                "Wang_2002": ({"const N_total = 2000": "const N_total = 200"}, {"duration": "20 ms"})}
+                "Wang_2002": ({"const N_total = 2000": "const N_total = 200"}, {"duration": "20 ms"}),
+                "Kremer_et_al_2011_barrel_cortex": ({"const M23exc = 25":
+                                                     "const M23exc = 5", "const M23inh = 12": "const M23inh = 3",
+                                                     "const barrelarraysize = 5": "const barrelarraysize = 2"},
+                                                    {"duration": "130 ms"})}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW_PORTS else p
