@@ -413,6 +413,53 @@ int snn_buf_reserve(snn_buf *b, size_t n_more)
     return 0;
 }
 
+static int cmp_int64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+//! Adds x to the open-addressing set (empty slots -1, `bits` = log2 of its
+//! size); 0 if it was there already.
+static int set_insert(int64_t *set, int bits, int64_t x)
+{
+    uint64_t mask = ((uint64_t)1 << bits) - 1, h = ((uint64_t)x * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - bits);
+    for (;; h = (h + 1) & mask) {
+        if (set[h] == x)
+            return 0;
+        if (set[h] < 0) {
+            set[h] = x;
+            return 1;
+        }
+    }
+}
+
+int snn_choose(snn_rng *rng, int64_t n, int64_t k, snn_buf *chosen, snn_buf *table)
+{
+    chosen->len = table->len = 0;
+    if (k <= 0)
+        return 0;
+    int bits = 4;
+    while (((int64_t)1 << bits) < 2 * k)
+        bits++;
+    size_t slots = (size_t)1 << bits;
+    if (snn_buf_reserve(table, slots) || snn_buf_reserve(chosen, (size_t)k))
+        return -1;
+    int64_t *set = table->data, *out = chosen->data;
+    for (size_t s = 0; s < slots; s++)
+        set[s] = -1;
+    for (int64_t t = n - k; t < n; t++) {
+        int64_t r = (int64_t)(snn_rng_uniform(rng) * (double)(t + 1));
+        if (!set_insert(set, bits, r)) {
+            r = t;  /* never chosen before: every earlier value is below it */
+            set_insert(set, bits, r);
+        }
+        out[chosen->len++] = r;
+    }
+    qsort(out, (size_t)k, sizeof *out, cmp_int64);
+    return 0;
+}
+
 int snn_buf_push(snn_buf *b, const void *elem)
 {
     if (snn_buf_reserve(b, 1))

@@ -229,6 +229,14 @@ int snn_buf_reserve(snn_buf *b, size_t n_more);
 int snn_buf_push(snn_buf *b, const void *elem);
 void snn_buf_free(snn_buf *b);
 
+//! Brian2's sample(n, size=k): k distinct numbers of 0 .. n - 1, uniformly at
+//! random, into `chosen` (int64_t, k of them), in increasing order. Floyd's
+//! algorithm: exactly k uniform draws from `rng` (for t = n - k .. n - 1, r =
+//! floor(u (t + 1)); r, or t where r was chosen already), a hash set in `table`
+//! (int64_t) to find repeats; both buffers are reused from call to call.
+//! 0 <= k <= n; -1 if out of memory.
+int snn_choose(snn_rng *rng, int64_t n, int64_t k, snn_buf *chosen, snn_buf *table);
+
 //! Address of element i (no bounds check).
 static inline void *snn_buf_at(const snn_buf *b, size_t i)
 {

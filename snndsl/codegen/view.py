@@ -618,7 +618,7 @@ if (snn_buf_reserve(&ii, (size_t)({n_i} * {n_j})) || snn_buf_reserve(&jj, (size_
     const int64_t _j = _i;
 {self._indent(push, 4)}
 }}"""
-        elif k.rule in ("range", "sample", "target"):
+        elif k.rule in ("range", "sample", "target", "choose"):
             loop = self.connect_generator(k, g, push, (a, b, c, d), n_i, n_j, what)
         elif k.rule == "bernoulli":
             ctx = self.ctx(g, k.span)
@@ -701,6 +701,37 @@ if (_hi > {j_end}) _hi = {j_end};
 """
         if k.lo is None:
             bounds = f"const int64_t _lo = {j_first}, _hi = {j_end};\n"
+        if k.rule == "choose":
+            rng = f"&sim->rng[{k.stream}]"
+
+            def fail_row(message: str, *args: str) -> str:
+                return "snn_buf_free(&_chosen);\nsnn_buf_free(&_table);\n" + fail(k.size.span, message, *args)
+
+            inner = f"""const int64_t _K = {self.p.expr(k.size, ctx)}, _n_row = _hi > _lo ? _hi - _lo : 0;
+if (_K < 0) {{
+{self._indent(fail_row("connect: choose %lld for i = %lld is negative", "(long long)_K", i_user), 4)}
+}}
+if (_K > _n_row) {{
+{self._indent(fail_row("connect: choose %lld for i = %lld, but its range holds %lld j's of the target", "(long long)_K", i_user, "(long long)_n_row"), 4)}
+}}
+if (snn_choose({rng}, _n_row, _K, &_chosen, &_table)) {{
+{self._indent(fail_row("connect: out of memory choosing %lld j's for i = %lld", "(long long)_K", i_user), 4)}
+}}
+for (size_t _c = 0; _c < _chosen.len; _c++) {{
+    const int64_t _j = _lo + ((const int64_t *)_chosen.data)[_c];
+{self._indent(test + made, 4)}
+}}"""
+            return f"""{{ /* {k.target}: K of each row's j's at random (Floyd's algorithm), in increasing order */
+snn_buf _chosen, _table;
+snn_buf_init(&_chosen, sizeof(int64_t));
+snn_buf_init(&_table, sizeof(int64_t));
+for (int64_t _i = {i_start}; _i < {i_end}; _i++) {{
+{self._indent(bounds + inner, 4)}
+    snn_progress_fraction(&sim->progress, {what}, (double)(_i - {i_start} + 1) / (double){n_i});
+}}
+snn_buf_free(&_chosen);
+snn_buf_free(&_table);
+}}"""
         if k.rule == "sample":
             rng = f"&sim->rng[{k.stream}]"
             inner = f"""if (_lo < _hi) {{

@@ -155,8 +155,9 @@ def kernel(k: ir.Kernel) -> list[str]:
         head += f", pre [{k.pre_range[0]}:{k.pre_range[1]}]" if k.pre_range else ""
         head += f", post [{k.post_range[0]}:{k.post_range[1]}]" if k.post_range else ""
         head += f", p = {expr(k.p)}, stream {k.stream}" if k.p is not None else ""
-        if k.rule in ("range", "sample"):
+        if k.rule in ("range", "sample", "choose"):
             head += (f", j in {expr(k.lo)} .. {expr(k.hi)}" if k.lo is not None else ", j in the target")
+        head += f", choose {expr(k.size)}, stream {k.stream}" if k.size is not None else ""
         head += f", j = {expr(k.j)}" if k.j is not None else ""
         head += f", times {expr(k.times)}" if k.times is not None else ""
     elif isinstance(k, ir.RunEvery):

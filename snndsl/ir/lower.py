@@ -96,6 +96,7 @@ def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:
         indices=g.indices, times=g.times, source=g.source, target=g.target, connect=g.connect,
         connect_cond=g.connect_cond, connect_data=g.connect_data,
         connect_lo=g.connect_lo, connect_hi=g.connect_hi, connect_j=g.connect_j, connect_times=g.connect_times,
+        connect_choose=g.connect_choose,
         connect_parts=g.connect_parts, on_pre=on_pre, on_post=on_post,
         update=update, threshold=g.threshold, reset=g.reset, refractory=g.refractory,
         refractory_kind=g.refractory_kind, delay=g.delay, delay_kind=g.delay_kind, every=g.every,

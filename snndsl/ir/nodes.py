@@ -500,6 +500,7 @@ class ConnectPart:
     j: Expr | None = None
     times: Expr | None = None
     span: Span | None = _span()
+    choose: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,6 +526,8 @@ class Group:
     connect_hi: Expr | None = None
     connect_j: Expr | None = None
     connect_times: Expr | None = None  # synapses made per pair (None: one)
+    connect_choose: Expr | None = None  # range: K of its j's at random (Brian2's sample(size=K))
+    connect_stream: int | None = None  # the stream of the connection's draws, where it draws (passes/streams.py)
     connect_parts: tuple[ConnectPart, ...] = ()  # several: each connect, in the order of the model
     connect_data: str | None = None
     on_pre: tuple[Stmt, ...] = ()
@@ -677,8 +680,12 @@ class Connect(Kernel):
     the geometric draws); 'target' (for each i, the one j = `j`, if it
     passes `cond`: a j outside the target is an error at run time). In
     these three, each pair made is `times` synapses (None: one), an error
-    if negative. 'several': the synapses of each of `parts` (each a Connect
-    of one of the rules above, but 'pairs'), one after the other."""
+    if negative. 'choose' (Brian2's sample(LO, HI, size=K)): for each i, `size`
+    distinct j's of the range clipped to the target, at random (Floyd's
+    algorithm, from `stream`), in increasing order, each passing `cond`; a row
+    with fewer j's than `size`, or a negative `size`, is an error at run time.
+    'several': the synapses of each of `parts` (each a Connect of one of the
+    rules above, but 'pairs'), one after the other."""
 
     rule: str
     cond: Expr | None = None
@@ -690,6 +697,7 @@ class Connect(Kernel):
     parts: tuple[Connect, ...] = ()
     data: str | None = None
     stream: int | None = None
+    size: Expr | None = None  # 'choose': the number of j's of each row
     # the presynaptic (postsynaptic) neurons it joins, lo to hi - 1 (None: all):
     # the ranges of subgroups, whose pairs alone are tried
     pre_range: tuple[int, int] | None = None

@@ -97,6 +97,10 @@ def verify(m: ir.Module) -> None:
         used = {n.stream for n in ir.walk((m.groups, m.saves, m.phases, m.params)) if isinstance(n, ir.Rand)}
         used |= {g.stream for g in m.groups if g.kind == "poisson"}
         used |= {p.stream for g in m.groups for p in g.inputs}
+        used |= {g.connect_stream for g in m.groups if g.connect_stream is not None}
+        if any(g.connect_stream is None for g in m.groups
+               if g.connect_choose is not None or any(p.choose is not None for p in g.connect_parts)):
+            raise InternalError("IR verification failed: a connect that chooses has no random stream")
         if None in used or used != set(range(len(m.streams))):
             raise InternalError(f"IR verification failed: random streams {sorted(used, key=str)} "
                                 f"for {len(m.streams)} named streams")

@@ -32,10 +32,13 @@ def _connect(g: ir.Group) -> ir.Connect:
     if g.connect == "several":  # each part as if it were the group's only connect
         parts = tuple(_connect(dataclasses.replace(
             g, connect=p.kind, connect_cond=p.cond, connect_lo=p.lo, connect_hi=p.hi, connect_j=p.j,
-            connect_times=p.times, connect_parts=())) for p in g.connect_parts)
+            connect_times=p.times, connect_choose=p.choose, connect_parts=())) for p in g.connect_parts)
         return ir.Connect(target=g.name, rule="several", parts=parts, span=g.span)
     if g.connect == "data":
         return ir.Connect(target=g.name, rule="pairs", data=g.connect_data, span=g.span)
+    if g.connect == "range" and g.connect_choose is not None:
+        return ir.Connect(target=g.name, rule="choose", lo=g.connect_lo, hi=g.connect_hi, size=g.connect_choose,
+                          cond=g.connect_cond, times=g.connect_times, stream=g.connect_stream, span=g.span)
     if g.connect in ("range", "target"):
         rule, cond, p, stream = g.connect, g.connect_cond, None, None
         sparse = sparse_condition(cond, row_free) if g.connect == "range" else None

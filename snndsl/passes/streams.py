@@ -78,10 +78,16 @@ def assign_streams(m: ir.Module) -> ir.Module:
         changes = {}
         for what, attrs in GROUP_SITES:
             poisson = what == "threshold" and g.kind == "poisson"
-            values, stream = site(f"{g.name}: {what}", tuple(getattr(g, a) for a in attrs), needed=poisson)
+            # `choose K` draws its j's without a rand() of the model's
+            chooses = what == "connect" and (g.connect_choose is not None
+                                             or any(p.choose is not None for p in g.connect_parts))
+            values, stream = site(f"{g.name}: {what}", tuple(getattr(g, a) for a in attrs),
+                                  needed=poisson or chooses)
             changes.update((a, v) for a, v in zip(attrs, values) if v is not getattr(g, a))
             if poisson:
                 changes["stream"] = stream
+            if chooses:
+                changes["connect_stream"] = stream
         if g.inputs:  # each Poisson input draws its binomial numbers from a stream of its own
             changes["inputs"] = tuple(dataclasses.replace(inp, stream=site(f"{g.name}: poisson input {inp.name}",
                                                                            inp, needed=True)[1])

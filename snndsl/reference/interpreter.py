@@ -501,7 +501,7 @@ class Machine:
         elif k.rule == "bernoulli":
             pre, post = self._connect_bernoulli(g, k, n_pre, n_post, first_i, first_j)
             first_i = first_j = 0  # already the groups' indices
-        elif k.rule in ("range", "sample", "target"):
+        elif k.rule in ("range", "sample", "target", "choose"):
             pre, post = self._connect_generator(g, k, n_pre, n_post, first_i, first_j)
             first_i = first_j = 0  # already the groups' indices
         elif k.rule == "each pair":
@@ -580,14 +580,24 @@ class Machine:
             lo = first_j + row_values(c.lo) if c.lo is not None else np.full(len(rows), first_j, np.int64)
             hi = first_j + row_values(c.hi) if c.hi is not None else np.full(len(rows), first_j + n_post, np.int64)
             lo, hi = np.maximum(lo, first_j), np.minimum(hi, first_j + n_post)
-            rng = self.streams[c.stream] if c.rule == "sample" else None
+            rng = self.streams[c.stream] if c.rule in ("sample", "choose") else None
+            size = row_values(c.size) if c.rule == "choose" else None
             test = self.kernel(g, Elements(rows[:1], rows[:1], rows[:1]), c.span, rng=cond_rng)
             pres, posts = [], []
             for r, i in enumerate(rows):  # row by row: the C's order, in bounded memory
                 a, b = int(lo[r]), int(hi[r])
-                if a >= b:
+                if size is not None:  # 'choose': K of the row's j's, drawn before its condition's draws
+                    k, n_row = int(size[r]), max(b - a, 0)
+                    if k < 0:
+                        raise RunFailure(f"{where(c.size.span)}: error[E0601]: connect: choose {k} for i = "
+                                         f"{int(i) - first_i} is negative")
+                    if k > n_row:
+                        raise RunFailure(f"{where(c.size.span)}: error[E0601]: connect: choose {k} for i = "
+                                         f"{int(i) - first_i}, but its range holds {n_row} j's of the target")
+                    js = a + np.array(rng.choose(n_row, k), dtype=np.int64)
+                elif a >= b:
                     continue
-                if rng is not None:
+                elif rng is not None:
                     one = self.kernel(g, Elements(rows[r:r + 1], rows[r:r + 1], rows[r:r + 1]), c.span)
                     p = float(np.asarray(one.values(c.p)).reshape(-1)[0])
                     made, j = [], a + rng.geometric(p)

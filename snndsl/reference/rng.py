@@ -92,6 +92,15 @@ class Rng:
         u = self.uniform()
         return steps(math.floor(math.log1p(-u) / math.log1p(-p)))
 
+    def choose(self, n: int, k: int) -> list[int]:
+        """snn_choose: k distinct numbers of 0 .. n - 1 in increasing order
+        (Floyd's algorithm, k draws)."""
+        chosen: set[int] = set()
+        for t in range(n - k, n):
+            r = int(self.uniform() * float(t + 1))
+            chosen.add(t if r in chosen else r)
+        return sorted(chosen)
+
     def state(self) -> tuple[int, ...]:
         return tuple(self.s)
 

@@ -59,7 +59,11 @@ def synapse_count(g: m.Group, sizes: dict[str, int]) -> tuple[float, str] | None
         n_post = g.target_range[1] - g.target_range[0]
     if g.connect in ("range", "target"):  # generator connect: known for `all times N`, N a constant
         times = g.connect_times
-        if g.connect == "range" and g.connect_lo is None and g.connect_cond is None and (
+        if g.connect == "range" and isinstance(g.connect_choose, ir.Const) and g.connect_cond is None and (
+                times is None or isinstance(times, ir.Const)):  # K a row, made times times
+            count = n_pre * int(g.connect_choose.value) * (int(times.value) if times is not None else 1)
+            return float(max(count, 0)), f"connect: choose {int(g.connect_choose.value)} makes {count:.3g}"
+        if g.connect == "range" and g.connect_choose is None and g.connect_lo is None and g.connect_cond is None and (
                 times is None or isinstance(times, ir.Const)):
             count = n_pre * n_post * (int(times.value) if times is not None else 1)
             return float(max(count, 0)), f"connect: all times {int(times.value) if times else 1} makes {count:.3g}"

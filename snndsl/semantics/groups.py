@@ -207,7 +207,8 @@ class GroupChecks:
         elif connects:  # Brian2's successive connect calls: the synapses of each, one after the other
             parts = tuple(ir.ConnectPart(kind=c["connect"], cond=c.get("connect_cond"), lo=c.get("connect_lo"),
                                          hi=c.get("connect_hi"), j=c.get("connect_j"), times=c.get("connect_times"),
-                                         span=c.get("connect_span")) for c in connects)
+                                         span=c.get("connect_span"), choose=c.get("connect_choose"))
+                          for c in connects)
             changes.update(connect="several", connect_parts=parts, connect_span=connects[0]["connect_span"])
         group = _replace(self.groups[d.name], **changes)
         if d.kind == "poisson" and group.rate is None and group.var("rate") is None and "rate" not in attempted:
@@ -364,6 +365,9 @@ class GroupChecks:
             else:
                 out.update(connect="range", connect_lo=self._connect_index(group, item.lo, "a bound of j"),
                            connect_hi=self._connect_index(group, item.hi, "a bound of j"))
+                if item.choose is not None:
+                    out["connect_choose"] = self._connect_index(group, item.choose, "the number of j's chosen",
+                                                                "a number of synapses")
             if item.cond is not None:
                 out["connect_cond"] = self._connect_cond(group, item.cond)
         if item.times is not None:
@@ -388,8 +392,10 @@ class GroupChecks:
                 self.fail(Code.MISPLACED, "a connection cannot read the synapse's own variables "
                           "(they do not exist yet)", n.span)
 
-    def _connect_index(self, group: m.Group, x: ast.Expr, what: str) -> ir.Expr:
-        """A bound of j, or a target j = EXPR: an integer computed once per i."""
+    def _connect_index(self, group: m.Group, x: ast.Expr, what: str,
+                       kind: str = "an index of the target") -> ir.Expr:
+        """A bound of j, a target j = EXPR, or the number K of `choose K`: an
+        integer computed once per i."""
         e, dim = self.expr(x, Scope(group=group, synapses=True, what=f"in {what}"))
         self._own_vars(e)
         for n in ir.walk(e):
@@ -400,7 +406,7 @@ class GroupChecks:
         self._expect_dim(dim, DIMENSIONLESS, x.span, what)
         index = self._as_integer(e, dim)
         if index is None:
-            self.fail(Code.BAD_TYPE, f"{what} is an integer (an index of the target)", x.span)
+            self.fail(Code.BAD_TYPE, f"{what} is an integer ({kind})", x.span)
         return index
 
     def _connect_cond(self, group: m.Group, x: ast.Expr) -> ir.Expr:

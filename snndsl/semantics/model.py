@@ -49,6 +49,7 @@ class Group:
     connect_hi: ir.Expr | None = None
     connect_j: ir.Expr | None = None
     connect_times: ir.Expr | None = None  # synapses made per pair (None: one)
+    connect_choose: ir.Expr | None = None  # range: K of its j's at random (Brian2's sample(size=K))
     connect_parts: tuple[ir.ConnectPart, ...] = ()  # several: each connect, in the order of the model
     connect_data: str | None = None
     connect_span: Span | None = field(default=None, compare=False)  # the `connect:` line

@@ -224,8 +224,9 @@ class ConnectFrom(GroupItem):
 
 @dataclass(frozen=True, slots=True)
 class ConnectGenerator(GroupItem):
-    """Brian2's generator connect: `connect: j in LO .. HI [if COND] [times N]`
-    (`var`, `lo`, `hi`), `connect: j = EXPR [if COND] [times N]` (`var`,
+    """Brian2's generator connect: `connect: j in LO .. HI [choose K] [if COND]
+    [times N]` (`var`, `lo`, `hi`, `choose`: K of the range's j's at random,
+    Brian2's sample(LO, HI, size=K)), `connect: j = EXPR [if COND] [times N]` (`var`,
     `target`), and `connect: EXPR times N` (`all`, `one_to_one` or a condition
     in `cond`, each pair made N times; `var` None). `var` is the name written
     before `in` or `=`, which the checker requires to be j."""
@@ -237,6 +238,7 @@ class ConnectGenerator(GroupItem):
     cond: Expr | None = None
     times: Expr | None = None
     var_span: Span | None = _span()
+    choose: Expr | None = None
     span: Span | None = _span()
 
 

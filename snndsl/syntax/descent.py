@@ -445,9 +445,9 @@ class _Parser:
         return item
 
     def connect_generator(self, start: int) -> ast.ConnectGenerator:
-        """`j in LO .. HI` or `j = EXPR`, then `if COND` and `times N`, each optional."""
+        """`j in LO .. HI [choose K]` or `j = EXPR`, then `if COND` and `times N`, each optional."""
         var = self.name()
-        lo = hi = target = cond = times = None
+        lo = hi = target = choose = cond = times = None
         if self.kind() == "=":
             self.i += 1
             target, _, end = self.expr()
@@ -456,14 +456,17 @@ class _Parser:
             lo, _, _ = self.expr()
             self.expect("..")
             hi, _, end = self.expr()
+            if self.word("choose"):
+                self.i += 1
+                choose, _, end = self.expr()
         if self.word("if"):
             self.i += 1
             cond, _, end = self.expr()
         if self.word("times"):
             self.i += 1
             times, _, end = self.expr()
-        return ast.ConnectGenerator(self.text_of(var), lo=lo, hi=hi, target=target, cond=cond, times=times,
-                                    var_span=self.tspan(var), span=self.span(start, end))
+        return ast.ConnectGenerator(self.text_of(var), lo=lo, hi=hi, target=target, choose=choose, cond=cond,
+                                    times=times, var_span=self.tspan(var), span=self.span(start, end))
 
     def group_line(self, single: bool) -> ast.GroupItem:
         """One line of a group, without its newline."""

@@ -258,6 +258,9 @@ class _ToAst(Transformer):
     def connect_if(self, children):
         return children[0]
 
+    def connect_choose(self, children):
+        return children[0]
+
     def connect_times(self, children):
         return children[0]
 
@@ -268,9 +271,9 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def connect_range(self, meta, children):
-        var, lo, hi, cond, times = children
-        return ast.ConnectGenerator(str(var), lo=lo, hi=hi, cond=cond, times=times, var_span=self._tspan(var),
-                                    span=self._span(meta))
+        var, lo, hi, choose, cond, times = children
+        return ast.ConnectGenerator(str(var), lo=lo, hi=hi, choose=choose, cond=cond, times=times,
+                                    var_span=self._tspan(var), span=self._span(meta))
 
     @v_args(meta=True)
     def connect_target(self, meta, children):

@@ -140,6 +140,8 @@ def _item(item, indent: str) -> list[str]:
             head = f"{item.var} = {expr(item.target)}"
         else:
             head = f"{item.var} in {expr(item.lo)} .. {expr(item.hi)}"
+            if item.choose is not None:
+                head += f" choose {expr(item.choose)}"
         if item.var is not None and item.cond is not None:
             head += f" if {expr(item.cond)}"
         return [f"{indent}connect: {head} times {expr(item.times)}" if item.times is not None

@@ -279,3 +279,107 @@ def test_several_connects_out_of_presynaptic_order_deliver_each_spike_to_its_own
     assert list(S.w) == [9, 9, 9, 2, 2, 2]  # neuron 2 spiked 3 times, neuron 0 twice
     for backend in ("c", "reference"):
         np.testing.assert_array_equal(snndsl.compile(path, backend=backend).run().saved["w"], np.asarray(S.w))
+
+
+CHOOSE = """\
+neurons a[{n_pre}]:
+    v : 1
+neurons b[{n_post}]:
+    v : 1
+synapses S: a -> b:
+    connect: {connect}
+    w : 1
+    on pre: post.v += w
+phase p:
+    save S.w as w
+"""
+
+
+def _choose(tmp_path, connect: str, n_pre: int = 30, n_post: int = 40, backend: str = "c"):
+    path = tmp_path / "choose.snn"
+    path.write_text(CHOOSE.format(n_pre=n_pre, n_post=n_post, connect=connect))
+    return snndsl.compile(path, backend=backend)
+
+
+@pytest.mark.parametrize("connect, b2_connect, size", [
+    ("j in 0 .. N_post choose 10", dict(j="k for k in sample(N_post, size=10)"), lambda i: np.full_like(i, 10)),
+    ("j in 0 .. N_post choose i // 2", dict(j="k for k in sample(N_post, size=i//2)"), lambda i: i // 2),
+    ("j in 5 .. 35 choose 28", dict(j="k for k in sample(5, 35, size=28)"), lambda i: np.full_like(i, 28)),
+], ids=["fixed", "per row", "dense"])
+def test_choose_matches_brian2s_sample_size(tmp_path, connect, b2_connect, size):
+    """`choose K` is Brian2's sample(..., size=K): each row has exactly K
+    distinct j's of its range, in increasing order, each j equally likely
+    (over 60 seeds each, every pair's count within 5 standard deviations of
+    K / n, in snndsl and in Brian2)."""
+    import brian2 as b2
+    seeds, n_pre, n_post = 60, 30, 40
+    lo, hi = (5, 35) if "5 .. 35" in connect else (0, n_post)
+    k = size(np.arange(n_pre))
+    model = _choose(tmp_path, connect)
+    for source in ("snndsl", "brian2"):
+        counts = np.zeros((n_pre, n_post))
+        for seed in range(seeds):
+            if source == "snndsl":
+                i, j = _pairs(model.run(seed=seed))
+            else:
+                b2.start_scope()
+                b2.prefs.codegen.target = "numpy"
+                b2.seed(seed)
+                S = b2.Synapses(b2.NeuronGroup(n_pre, "v : 1"), b2.NeuronGroup(n_post, "v : 1"))
+                S.connect(**b2_connect)
+                i, j = np.asarray(S.i, dtype=np.int64), np.asarray(S.j, dtype=np.int64)
+            np.testing.assert_array_equal(np.bincount(i, minlength=n_pre), k)
+            assert np.all(np.diff(i * n_post + j) > 0)  # by i, then increasing distinct j
+            assert np.all((j >= lo) & (j < hi))
+            np.add.at(counts, (i, j), 1)
+        p = (k / (hi - lo))[:, None] * np.ones((1, n_post))
+        p[:, :lo] = p[:, hi:] = 0
+        sd = np.sqrt(seeds * p * (1 - p))
+        assert np.all(np.abs(counts - seeds * p) <= 5 * sd + 1e-9), source
+
+
+def test_choose_on_both_backends_with_a_drawing_condition(tmp_path):
+    """The K of a row are drawn before its condition's draws, from one stream:
+    the same synapses on both backends, bit for bit."""
+    connect = "j in i - 10 .. i + 10 choose 3 + i % 4 if rand() < 0.5 times 2"
+    c = _choose(tmp_path, connect).run(seed=5)
+    ref = _choose(tmp_path, connect, backend="reference").run(seed=5)
+    for x, y in zip(c.saved_indices["w"], ref.saved_indices["w"]):
+        np.testing.assert_array_equal(x, y)
+    i, j = _pairs(c)
+    assert len(i) > 50 and np.all(np.abs(i - j) < 10) and np.all(np.bincount(i) % 2 == 0)
+
+
+def test_choose_takes_time_proportional_to_the_synapses(tmp_path):
+    """10 of 10^7 targets for each of 10^5 neurons: Floyd's algorithm draws
+    10 numbers a row, not one per target."""
+    import time
+    m = _choose(tmp_path, "j in 0 .. N_post choose 10", n_pre=100000, n_post=10000000)
+    t0 = time.perf_counter()
+    i, j = _pairs(m.run(seed=1))
+    assert time.perf_counter() - t0 < 10
+    assert len(i) == 1000000 and j.max() > 9900000
+
+
+@pytest.mark.parametrize("connect, message", [
+    ("j in 0 .. 10 choose 11", r"choose.snn:6:34: error\[E0601\]: connect: choose 11 for i = 0, but its "
+                               r"range holds 10 j's of the target"),
+    ("j in i + 30 .. i + 35 choose 3", r"connect: choose 3 for i = 8, but its range holds 2 j's of the target"),
+    ("j in 0 .. 10 choose 2 - i", r"connect: choose -1 for i = 3 is negative"),
+])
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_choosing_more_than_the_row_holds_is_an_error(tmp_path, connect, message, backend):
+    """As Brian2's 'Requested sample size is bigger than the population
+    size': at the expression, naming i (the range is clipped to the target)."""
+    with pytest.raises(snndsl.Error, match=message):
+        _choose(tmp_path, connect, backend=backend).run()
+
+
+@pytest.mark.parametrize("connect, message", [
+    ("j in 0 .. 10 choose j", "the number of j's chosen is computed once for each presynaptic neuron i"),
+    ("j in 0 .. 10 choose 1 + rand()", "rand"),
+    ("j in 0 .. 10 choose 2.5", r"the number of j's chosen is an integer \(a number of synapses\)"),
+])
+def test_a_bad_choose_is_a_compile_error(tmp_path, connect, message):
+    with pytest.raises(snndsl.CompileError, match=message):
+        _choose(tmp_path, connect)

@@ -247,6 +247,47 @@ static void test_buf(void)
     snn_buf_free(&b);  // twice is harmless
 }
 
+//! snn_choose: k distinct values of 0 .. n - 1, ascending, k draws; all of them
+//! for k = n; each value about equally often.
+static void test_choose(void)
+{
+    snn_rng r;
+    snn_rng_seed(&r, 7, 1);
+    snn_buf chosen, table;
+    snn_buf_init(&chosen, sizeof(int64_t));
+    snn_buf_init(&table, sizeof(int64_t));
+    CHECK(snn_choose(&r, 10, 0, &chosen, &table) == 0 && chosen.len == 0);
+    CHECK(snn_choose(&r, 10, 10, &chosen, &table) == 0 && chosen.len == 10);
+    bool all = true;
+    for (int64_t k = 0; k < 10; k++)
+        all = all && ((int64_t *)chosen.data)[k] == k;
+    CHECK(all);
+    int counts[20] = {0};
+    bool ascending = true;
+    for (int rep = 0; rep < 20000; rep++) {
+        CHECK(snn_choose(&r, 20, 5, &chosen, &table) == 0 && chosen.len == 5);
+        const int64_t *c = chosen.data;
+        for (int k = 0; k < 5; k++) {
+            ascending = ascending && c[k] >= 0 && c[k] < 20 && (k == 0 || c[k] > c[k - 1]);
+            counts[c[k]]++;
+        }
+    }
+    CHECK(ascending);
+    bool even = true;  // 5000 expected each, sd about 61
+    for (int k = 0; k < 20; k++)
+        even = even && abs(counts[k] - 5000) < 400;
+    CHECK(even);
+    snn_rng a, b;  // exactly k draws: the generator ends where k uniforms leave it
+    snn_rng_seed(&a, 3, 2);
+    snn_rng_seed(&b, 3, 2);
+    CHECK(snn_choose(&a, 1000000, 7, &chosen, &table) == 0);
+    for (int k = 0; k < 7; k++)
+        (void)snn_rng_uniform(&b);
+    CHECK(snn_rng_next(&a) == snn_rng_next(&b));
+    snn_buf_free(&chosen);
+    snn_buf_free(&table);
+}
+
 static void test_sb(void)
 {
     snn_sb b;
@@ -1392,6 +1433,7 @@ int main(int argc, char **argv)
     test_rng();
     test_philox();
     test_buf();
+    test_choose();
     test_sb();
     test_quantity();
     test_dim_format();
