@@ -107,6 +107,7 @@ class Context:
     # without a branch or a call; through locals the loop declares, `_inv_dt` and
     # `_tabK` for sim->decay_K (tabulated_locals)
     tabulated: bool = False
+    group: str | None = None  # the group whose code it prints (a synapse group's N_incoming)
     # (group, variable) frozen everywhere in the phases this code runs in:
     # no code writes them (phase specialisation, see view.py)
     drop: frozenset = frozenset()
@@ -203,6 +204,11 @@ class CPrinter:
     def _Special(self, e: ir.Special, ctx):
         if e.name == "elem":
             return ctx.self_index, _ATOM
+        if e.name in ir.SYNAPSE_COUNTS:  # the synapses of the post- (pre-) synaptic neuron, from its index
+            if ctx.group is None:
+                raise InternalError(f"{e.name} printed outside its synapse group's code")
+            S, (end, at) = f"sim->{mangle('g', ctx.group)}", (("post", "_j") if e.name == "N_incoming" else ("pre", "_i"))
+            return f"({S}.{end}_start[{at} + 1] - {S}.{end}_start[{at}])", _ATOM
         return {"i": "_i", "j": "_j", "t": "_t"}[e.name], _ATOM
 
     def _Size(self, e: ir.Size, ctx):

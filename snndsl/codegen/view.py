@@ -137,7 +137,8 @@ class _Builder:
 
     def ctx(self, group: ir.Group | None, span=None, reductions=None) -> Context:
         index = "_s" if group is not None and group.kind == "synapses" else "_i"
-        return Context(index, dict(reductions or {}), _site(span), drop=self.drop)
+        return Context(index, dict(reductions or {}), _site(span), drop=self.drop,
+                       group=group.name if group is not None else None)
 
     # ---- ranks (passes/distribute.py) ----------------------------------------
     @staticmethod

@@ -23,6 +23,11 @@ def _span():
 
 # ---- expressions ----------------------------------------------------------
 
+# Brian2's per-synapse counts: the synapses of its postsynaptic (N_incoming) and
+# of its presynaptic (N_outgoing) neuron, in its group
+SYNAPSE_COUNTS = ("N_incoming", "N_outgoing")
+
+
 @dataclass(frozen=True, slots=True)
 class Expr:
     pass

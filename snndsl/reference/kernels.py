@@ -383,6 +383,12 @@ class Kernel:
                 return els.self[sel]
             if name == "dt":
                 return np.asarray(self.sim.dt)
+            if name in ir.SYNAPSE_COUNTS:  # the synapses of the post- (pre-) synaptic neuron
+                g, s = self.group, self.sim.syn[self.group.name]
+                incoming = name == "N_incoming"
+                ends = s.post if incoming else s.pre
+                counts = np.bincount(ends, minlength=self.sim.n[g.target if incoming else g.source])
+                return counts[(els.j if incoming else els.i)[sel]]
             raise Unsupported(name)
 
         def resolve(x):

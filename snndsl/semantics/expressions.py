@@ -71,7 +71,7 @@ class ExpressionChecks:
             if scope.group is not None:
                 names += [v.name for v in scope.group.variables] + ["i", "N"]
                 if scope.synapses:
-                    names += ["j", "N_pre", "N_post"]
+                    names += ["j", "N_pre", "N_post", *ir.SYNAPSE_COUNTS]
         return names
 
     def _e_Name(self, e: ast.Name, scope: Scope):
@@ -127,6 +127,9 @@ class ExpressionChecks:
                 self.fail(Code.MISPLACED, f"white noise '{name}' can only be a term of a clock-driven differential "
                           f"equation (dv/dt = ... + sigma * {name}), not {scope.what}", e.span)
             return ir.Noise(name, "f", e.span), SECOND ** Fraction(-1, 2)
+        if name in ir.SYNAPSE_COUNTS and group is not None and group.kind == "synapses" and not scope.const_only \
+                and not scope.shared_only:
+            return ir.Special(name, "i", e.span), DIMENSIONLESS  # (a connection cannot read it: _own_vars)
         if name in ("N_pre", "N_post") and group is not None and group.kind == "synapses" and not scope.const_only:
             # Brian2's sizes of the two sides (of a subgroup: its size); a declared name hides them
             side_range, side = (group.source_range, group.source) if name == "N_pre" else \

@@ -391,6 +391,9 @@ class GroupChecks:
             if isinstance(n, ir.Var) and n.at == "self":
                 self.fail(Code.MISPLACED, "a connection cannot read the synapse's own variables "
                           "(they do not exist yet)", n.span)
+            if isinstance(n, ir.Special) and n.name in ir.SYNAPSE_COUNTS:
+                self.fail(Code.MISPLACED, f"'{n.name}' counts the synapses made: a connection cannot read it "
+                          "(they do not exist yet)", n.span)
 
     def _connect_index(self, group: m.Group, x: ast.Expr, what: str,
                        kind: str = "an index of the target") -> ir.Expr:
@@ -427,10 +430,7 @@ class GroupChecks:
             if e.dtype != "b":
                 self.fail(Code.BAD_TYPE, "'connect:' takes all, one_to_one, a condition, or 'from DATA'",
                           item.expr.span)
-            for n in ir.walk(e):
-                if isinstance(n, ir.Var) and n.at == "self":
-                    self.fail(Code.MISPLACED, "a connection condition cannot read the synapse's own "
-                              "variables (they do not exist yet)", n.span)
+            self._own_vars(e)
             return {"connect": "cond", "connect_cond": e, "connect_span": item.span}
         if item.kind in ("delay", "refractory") and isinstance(item.expr, ast.Name) and item.expr.id in UNITS \
                 and group.var(item.expr.id) is None and item.expr.id not in self.const_decls \

@@ -152,3 +152,73 @@ def test_brian2_sizes_are_names_of_synapse_groups_only(tmp_path):
     with pytest.raises(snndsl.CompileError) as err:
         snndsl.compile(tmp_path / "bad.snn")
     assert "'N_pre' is not defined" in str(err.value) and ":3:15" in str(err.value)
+
+
+
+N_COUNTS = """\
+neurons a[30]:
+    dv/dt = (1.5 + 0.02 * i - v) / (5 ms) : 1
+    threshold: v > 1
+    reset: v = 0
+neurons b[20]:
+    dv/dt = -v / (10 ms) : 1
+    threshold: v > 1
+    reset: v = 0
+subgroup b2 = b[5:20]
+synapses S: a -> b2:
+    connect: (i * 7 + j * 3) % 5 < 2
+    w : 1
+    nout : 1
+    on pre: post.v += w * N_incoming / N_outgoing
+    init:
+        w = 0.2 / N_incoming
+        nout = N_outgoing
+monitor mv: b.v
+phase p:
+    run 5 ms
+    S.w = 0.5 / N_incoming
+    run 5 ms
+    save S.w as w
+    save S.nout as nout
+"""
+
+
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_brian2_synapse_counts(tmp_path, backend):
+    """N_incoming and N_outgoing, Brian2's numbers of synapses of a synapse's
+    postsynaptic and presynaptic neuron (between subgroups, within them), in
+    init, event code and phase statements: Brian2's values and traces."""
+    b2 = pytest.importorskip("brian2")
+    path = tmp_path / "counts.snn"
+    path.write_text(N_COUNTS)
+    res = snndsl.compile(path, backend=backend).run()
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    ms = b2.ms  # noqa: F841 - the equations' namespace
+    a = b2.NeuronGroup(30, "dv/dt = (1.5 + 0.02 * i - v) / (5*ms) : 1", threshold="v > 1", reset="v = 0",
+                       method="exact")
+    b = b2.NeuronGroup(20, "dv/dt = -v / (10*ms) : 1", threshold="v > 1", reset="v = 0", method="exact")
+    S = b2.Synapses(a, b[5:20], "w : 1\nnout : 1", on_pre="v_post += w * N_incoming / N_outgoing")
+    S.connect("(i * 7 + j * 3) % 5 < 2")
+    S.w = "0.2 / N_incoming"
+    S.nout = "N_outgoing"
+    mon = b2.StateMonitor(b, "v", record=True)
+    b2.run(5 * ms)
+    S.w = "0.5 / N_incoming"
+    b2.run(5 * ms)
+    i, j = res.saved_indices["w"]
+    np.testing.assert_array_equal(i, S.i[:])
+    np.testing.assert_array_equal(j, S.j[:])
+    np.testing.assert_array_equal(res.saved["nout"], S.nout[:])
+    np.testing.assert_array_equal(res.saved["nout"], np.bincount(i, minlength=30)[i])
+    np.testing.assert_allclose(res.saved["w"], 0.5 / np.bincount(j, minlength=15)[j], rtol=1e-15)
+    np.testing.assert_allclose(res["mv"].values, mon.v[:].T, rtol=1e-12, atol=1e-15)
+    assert res["mv"].values.max() > 0.2
+
+
+def test_a_connection_cannot_read_the_synapse_counts(tmp_path):
+    path = tmp_path / "counts.snn"
+    path.write_text(N_COUNTS.replace("connect: (i * 7 + j * 3) % 5 < 2", "connect: rand() < 0.3 / N_outgoing"))
+    with pytest.raises(snndsl.CompileError, match="'N_outgoing' counts the synapses made: a connection cannot"):
+        snndsl.compile(path)

@@ -352,3 +352,12 @@ def test_shared_writes_in_every(tmp_path):
     path.write_text(SHARED_EVERY)
     one = assert_ranks_agree(path, tmp_path)
     assert len(set(one["d"].values[:, 0])) == 10 and len(one["sp"].i) > 20
+
+
+def test_synapse_counts(tmp_path):
+    """N_incoming and N_outgoing read the same counts on every rank."""
+    from test_connect import N_COUNTS
+    path = tmp_path / "counts.snn"
+    path.write_text(N_COUNTS)
+    one = assert_ranks_agree(path, tmp_path)
+    assert one["mv"].values.max() > 0.2
