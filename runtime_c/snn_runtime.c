@@ -1578,9 +1578,90 @@ static const struct { const char *name; double scale; signed char dim[7]; } unit
 #undef MOLAR
 };
 
-typedef struct { const char *p; char why[96]; } qparser;
+//! `frac`: powers may be small fractions; dimensions count in 1/SNN_DIM_DEN throughout.
+typedef struct { const char *p; char why[96]; bool frac; } qparser;
 
 static bool unit_expr(qparser *q, unit_val *out, bool have_first);
+
+//! A whole power after '**': [+-]digits, at most 99 in size.
+static bool read_whole_power(const char **p, long *num)
+{
+    char *end;
+    long e = strtol(*p, &end, 10);
+    if (end == *p || e < -99 || e > 99)
+        return false;
+    *p = end;
+    *num = e;
+    return true;
+}
+
+static long gcd_long(long a, long b)
+{
+    a = a < 0 ? -a : a;
+    b = b < 0 ? -b : b;
+    while (b) {
+        long t = a % b;
+        a = b;
+        b = t;
+    }
+    return a ? a : 1;
+}
+
+//! A power after '**' as num/den (den 1 to 12): 2, -3, 0.5, -1.5, 0.25, or
+//! "(1/3)", "(-2/3)"; at most 99 in size.
+static bool read_power(const char **p, long *num, long *den)
+{
+    const char *s = *p;
+    if (*s == '(') {
+        s++;
+        skip_ws(&s);
+        char *end;
+        long a = strtol(s, &end, 10);
+        if (end == s)
+            return false;
+        s = end;
+        skip_ws(&s);
+        if (*s++ != '/')
+            return false;
+        skip_ws(&s);
+        long b = strtol(s, &end, 10);
+        if (end == s || b <= 0)
+            return false;
+        s = end;
+        skip_ws(&s);
+        if (*s++ != ')')
+            return false;
+        *num = a;
+        *den = b;
+    } else {
+        int sign = *s == '-' ? -1 : 1;
+        if (*s == '-')
+            s++;
+        if (!isdigit((unsigned char)*s))
+            return false;
+        long whole = 0, frac = 0, scale = 1;
+        for (; isdigit((unsigned char)*s); s++)
+            if ((whole = whole * 10 + (*s - '0')) > 99)
+                return false;
+        if (*s == '.' && isdigit((unsigned char)s[1])) {
+            for (s++; isdigit((unsigned char)*s); s++) {
+                if (scale >= 1000000)
+                    return false;
+                frac = frac * 10 + (*s - '0');
+                scale *= 10;
+            }
+        }
+        *num = sign * (whole * scale + frac);
+        *den = scale;
+    }
+    long g = gcd_long(*num, *den);
+    *num /= g;
+    *den /= g;
+    if (*den > 12 || *num / *den > 99 || *num / *den < -99)
+        return false;
+    *p = s;
+    return true;
+}
 
 //! factor := NAME | "1" | "(" expr ")", then optionally "**" INT.
 static bool unit_factor(qparser *q, unit_val *out)
@@ -1611,7 +1692,7 @@ static bool unit_factor(qparser *q, unit_val *out)
         }
         out->scale = units[i].scale;
         for (int k = 0; k < 7; k++)
-            out->dim[k] = units[i].dim[k];
+            out->dim[k] = units[i].dim[k] * SNN_DIM_DEN;
         q->p += n;
     } else {
         if (*s)
@@ -1622,16 +1703,21 @@ static bool unit_factor(qparser *q, unit_val *out)
     }
     if (eat(&q->p, "**")) {
         skip_ws(&q->p);
-        char *end;
-        long e = strtol(q->p, &end, 10);
-        if (end == q->p || e < -99 || e > 99) {
-            snprintf(q->why, sizeof q->why, "expected a small integer power after '**'");
+        long num, den = 1;
+        if (!(q->frac ? read_power(&q->p, &num, &den) : read_whole_power(&q->p, &num))) {
+            snprintf(q->why, sizeof q->why, q->frac ? "expected a whole power or a small fraction (such as 0.5 or "
+                                                      "(1/3)) after '**'" : "expected a small integer power after '**'");
             return false;
         }
-        q->p = end;
-        out->scale = pow(out->scale, (double)e);
+        for (int k = 0; k < 7; k++) {
+            if ((long)out->dim[k] * num % den != 0) {
+                snprintf(q->why, sizeof q->why, "a power finer than twelfths");
+                return false;
+            }
+        }
+        out->scale = den == 1 ? pow(out->scale, (double)num) : pow(out->scale, (double)num / (double)den);
         for (int k = 0; k < 7; k++)
-            out->dim[k] *= (int)e;
+            out->dim[k] = (int)((long)out->dim[k] * num / den);
     }
     return true;
 }
@@ -1701,9 +1787,9 @@ static bool starts_ci(const char *s, const char *word)
 //! normal number, or zero written as zero: "1e400 mV" overflows to infinity,
 //! "1e-400 mV" (and "1e-307 mV", a subnormal volt) underflows to zero, "nan" and
 //! "inf" are not numbers a model can use.
-int snn_parse_quantity(const char *text, double *value, int dim[7], char *err, size_t errlen)
+static int parse_quantity(const char *text, double *value, int dim[7], char *err, size_t errlen, bool frac)
 {
-    qparser q = {text, ""};
+    qparser q = {text, "", frac};
     unit_val u = {1, {0}};
     skip_ws(&q.p);
     size_t n = number_length(q.p);
@@ -1749,7 +1835,37 @@ int snn_parse_quantity(const char *text, double *value, int dim[7], char *err, s
     return 0;
 }
 
-void snn_dim_format(const int dim[7], char *buf, size_t len)
+int snn_parse_quantity(const char *text, double *value, int dim[7], char *err, size_t errlen)
+{
+    int scaled[7];
+    if (parse_quantity(text, value, scaled, err, errlen, false))
+        return -1;
+    for (int k = 0; k < 7; k++)
+        dim[k] = scaled[k] / SNN_DIM_DEN;  // whole powers only: exact
+    return 0;
+}
+
+int snn_parse_quantity_frac(const char *text, double *value, int dim[7], char *err, size_t errlen)
+{
+    return parse_quantity(text, value, dim, err, errlen, true);
+}
+
+//! A power as the language writes it after '**': 2, 0.5, 1.5, (1/3) (units.format_power).
+static int format_power(char *buf, size_t len, long num, long den)
+{
+    long g = gcd_long(num, den), d;
+    num /= g;
+    den /= g;
+    if (den == 1)
+        return snprintf(buf, len, "%ld", num);
+    for (d = den; d % 2 == 0; d /= 2) {}
+    for (; d % 5 == 0; d /= 5) {}
+    if (d == 1)
+        return snprintf(buf, len, "%g", (double)num / (double)den);
+    return snprintf(buf, len, "(%ld/%ld)", num, den);
+}
+
+void snn_dim_format_frac(const int dim[7], char *buf, size_t len)
 {
     static const char *const base[7] = {"metre", "kilogram", "second", "amp", "kelvin", "mole", "candela"};
     static const struct { const char *name; signed char dim[7]; } named[] = {
@@ -1762,7 +1878,7 @@ void snn_dim_format(const int dim[7], char *buf, size_t len)
         return;
     for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
         int k = 0;
-        while (k < 7 && named[i].dim[k] == dim[k])
+        while (k < 7 && named[i].dim[k] * SNN_DIM_DEN == dim[k])
             k++;
         if (k == 7) {
             snprintf(buf, len, "%s", named[i].name);
@@ -1782,14 +1898,25 @@ void snn_dim_format(const int dim[7], char *buf, size_t len)
             if (e <= 0)
                 continue;
             at += (size_t)snprintf(buf + at, len - at, "%s%s", n++ ? "*" : "", base[k]);
-            if (e > 1 && at < len)
-                at += (size_t)snprintf(buf + at, len - at, "**%d", e);
+            if (e != SNN_DIM_DEN && at < len) {
+                at += (size_t)snprintf(buf + at, len - at, "**");
+                if (at < len)
+                    at += (size_t)format_power(buf + at, len - at, e, SNN_DIM_DEN);
+            }
         }
         if (sign < 0 && den > 1 && at < len)
             snprintf(buf + at, len - at, ")");
         if (at >= len)
             return;  // truncated, still NUL-terminated
     }
+}
+
+void snn_dim_format(const int dim[7], char *buf, size_t len)
+{
+    int scaled[7];
+    for (int k = 0; k < 7; k++)
+        scaled[k] = dim[k] * SNN_DIM_DEN;
+    snn_dim_format_frac(scaled, buf, len);
 }
 
 /* =============================================================== command line */

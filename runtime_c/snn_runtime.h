@@ -335,6 +335,16 @@ int snn_parse_quantity(const char *text, double *value, int dim[7], char *err, s
 //! "volt", "hertz", "1", or a product such as "metre**2*kilogram/second**3".
 void snn_dim_format(const int dim[7], char *buf, size_t len);
 
+//! Dimensions with fractional powers (a parameter in volt/second**0.5): each
+//! exponent in units of 1/SNN_DIM_DEN, the least common multiple of 1 .. 12
+//! (the language's powers are whole or fractions with denominators up to 12).
+#define SNN_DIM_DEN 27720
+//! snn_parse_quantity reading powers such as `**0.5`, `**-1.5`, `**(1/3)` too,
+//! the dimension in units of 1/SNN_DIM_DEN.
+int snn_parse_quantity_frac(const char *text, double *value, int dim[7], char *err, size_t errlen);
+//! snn_dim_format of such a dimension: "metre**(1/3)", "kilogram*metre**2/(amp*second**3.5)".
+void snn_dim_format_frac(const int dim[7], char *buf, size_t len);
+
 /* ---------------------------------------------------------------------------
  * Networks: spike generators and connectivity (the same in every model).
  * `site` is the .snn place messages start with ("model.snn:3:1").

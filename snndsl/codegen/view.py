@@ -10,6 +10,7 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 from snndsl.codegen.c_expr import Context, CPrinter, c_number, c_string, linear_factor_sets, mangle
 from snndsl.diagnostics import InternalError
@@ -31,6 +32,7 @@ SLOTS = (
     ("/* 4. synaptic events: on pre (spikes whose delay ends now), then on post */", (ir.SynapseEvents,)),
     ("/* 5. resets of the neurons that spiked; rate monitors record */", (ir.Reset, ir.RecordRate)),
 )
+DIM_DEN = 27720  # SNN_DIM_DEN: the least common multiple of 1 .. 12 (units.MAX_DENOMINATOR)
 OPTIONAL_SLOTS = ((ir.RunEvery,), (ir.AddPoissonInput,))
 
 
@@ -2024,7 +2026,10 @@ def build_view(module: ir.Module) -> CModel:
         steps.append((name, ", ".join(f"{g}.{v}" for g, v in sorted(frozen)), *b.step(name)))
     b.drop = frozenset()
     protocol = b.protocol()
-    params = tuple((mangle("p", p.name), p.name, ", ".join(str(x) for x in p.dim)) for p in module.params)
+    # dimensions in units of 1 / SNN_DIM_DEN (runtime_c/snn_runtime.h), for powers such as 0.5
+    # (and the unit as the model writes it where a power is fractional, for messages)
+    params = tuple((mangle("p", p.name), p.name, ", ".join(str(int(Fraction(x) * DIM_DEN)) for x in p.dim),
+                    "" if all(Fraction(x).denominator == 1 for x in p.dim) else p.unit) for p in module.params)
     data = tuple((mangle("d", d.name), mangle("dpath", d.name), d.name, c_string(d.path)) for d in module.data)
     return CModel(
         name=module.name, source_hash=module.source_hash, dt=c_number(module.dt, "f"), seed=module.seed,

@@ -392,7 +392,7 @@ class Phase:
 class ParamDef:
     name: str
     default: Expr  # may read earlier parameters
-    dim: tuple[int, ...]
+    dim: tuple  # the exponents of the base units (Fractions: volt/second**0.5 has fractional ones)
     unit: str
     span: Span | None = _span()
     integer: bool = False  # used where an integer is needed: its value must be whole (checked at run time)

@@ -1103,10 +1103,34 @@ def _c_int(x):
 
 def _dim_of(exps) -> units.Dim:
     from fractions import Fraction
-    return units.Dim(tuple(Fraction(int(x)) for x in exps))
+    return units.Dim(tuple(Fraction(x) for x in exps))
 
 
 _NUMBER_TEXT = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+def _unit_as_the_c_reads_it(text: str) -> tuple[float, units.Dim] | str:
+    """units.parse_suffix with the C's arithmetic (snn_parse_quantity_frac):
+    each factor's scale to its power, pow(s, p), then multiplied or divided
+    in (where parse_suffix multiplies by s to the signed power), so that the
+    last bit of a --set value is the C's."""
+    scale, dim, pos, first = 1.0, units.DIMENSIONLESS, 0, True
+    while pos < len(text):
+        m = units._FACTOR.match(text, pos)
+        if not m or m.end() == pos:
+            return text[pos:]
+        op, name, power = m.group(1), m.group(2), units.read_power(m.group(3) or "1")
+        if name not in units.UNITS:
+            return name
+        if units.small_fraction(power) is None:
+            raise ValueError(power)
+        s, d = units.UNITS[name]
+        f = s if power == 1 else math.pow(s, float(power.numerator) if power.denominator == 1
+                                          else power.numerator / power.denominator)
+        scale = f if first and op != "/" else (scale / f if op == "/" else scale * f)
+        dim = dim * d ** (-power if op == "/" else power)
+        pos, first = m.end(), False
+    return scale, dim
 
 
 def _quantity(text: str, name: str) -> tuple[float, units.Dim]:
@@ -1123,13 +1147,14 @@ def _quantity(text: str, name: str) -> tuple[float, units.Dim]:
     if rest:
         if rest.startswith("*"):
             rest = rest[1:].strip()
-        # snn_parse_quantity reads whole powers only (no parameter has a fractional unit)
-        power = re.search(r"\*\*\s*(\(|[-+]?[0-9]+(?=\.))", rest)
-        if power is not None:
-            why = ("expected a small integer power after '**'" if power.group(1) == "(" else
-                   f"unexpected '{rest[power.end():]}'")
-            raise RunFailure(f"error[E0601]: --set {name}: '{text}' is not a number with a unit: {why}")
-        parsed = units.parse_suffix(rest.replace(" ", ""))
+        # snn_parse_quantity_frac: whole powers, and small fractions (0.5, (1/3))
+        try:
+            parsed = _unit_as_the_c_reads_it(rest.replace(" ", ""))
+        except ValueError:
+            parsed = None
+        if parsed is None or re.search(r"\*\*(?![-(0-9])", rest.replace(" ", "")):
+            raise RunFailure(f"error[E0601]: --set {name}: '{text}' is not a number with a unit: expected a whole "
+                             "power or a small fraction (such as 0.5 or (1/3)) after '**'")
         if isinstance(parsed, str):
             raise RunFailure(f"error[E0601]: --set {name}: '{text}' is not a number with a unit: unknown unit "
                              f"'{parsed}'")

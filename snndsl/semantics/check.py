@@ -26,7 +26,7 @@ from snndsl.semantics.groups import GroupChecks
 from snndsl.semantics.protocol import ProtocolChecks
 from snndsl.syntax import ast
 from snndsl.syntax.ast import RESERVED
-from snndsl.units import (DIMENSIONLESS, MAX_DENOMINATOR, SECOND, UNITS, Dim, format_dim, format_power, in_dim,
+from snndsl.units import (DIMENSIONLESS, MAX_DENOMINATOR, SECOND, UNITS, Dim, format_dim, format_power,
     small_fraction, suggest_unit)
 
 
@@ -346,7 +346,7 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
             return True
         if isinstance(e, ir.Param):
             d = self.param_defs.get(e.name)
-            return d is not None and tuple(d.dim) == DIMENSIONLESS.ints() and self._integral(d.default)
+            return d is not None and tuple(d.dim) == tuple(DIMENSIONLESS.exps) and self._integral(d.default)
         if isinstance(e, ir.Binary):
             return e.op in ("+", "-", "*", "%") and self._integral(e.left) and self._integral(e.right)
         if isinstance(e, ir.Unary):
@@ -393,16 +393,12 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
             if e.dtype == "b":
                 self.fail(Code.BAD_TYPE, "a parameter is a number, not a condition", d.value.span)
             self._known(e, f"the default of parameter '{name}'", d.value.span)
-            if not dim.integral:
-                self.fail(Code.UNSUPPORTED, f"a parameter {in_dim(dim)} (a fractional power of a unit) is not "
-                          "supported yet: make it a const, or give the parameter a unit with whole powers",
-                          d.value.span)
         except _Fail:
             self.params[name] = None  # reported once; uses fail quietly
             raise
         finally:
             self._param_busy.discard(name)
-        self.param_defs[name] = ir.ParamDef(name, e, dim.ints(), format_dim(dim), d.span)
+        self.param_defs[name] = ir.ParamDef(name, e, tuple(dim.exps), format_dim(dim), d.span)
         self.params[name] = (dim, "f")
         return self.params[name]
 

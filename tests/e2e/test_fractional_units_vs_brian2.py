@@ -90,3 +90,43 @@ def test_a_quantity_with_a_fractional_unit_is_brian2s():
         scale, dim = parse_suffix(text)
         assert scale == pytest.approx(float(theirs), rel=1e-15)
         assert [float(e) for e in dim.exps] == pytest.approx(list(b2.get_dimensions(theirs)._dims))
+
+
+PARAM = """\
+param k = 0.5 mV/ms**0.5
+const tau = 10 ms
+neurons G[3]:
+    dv/dt = (-v + (i + 1) * k * sqrt(tau)) / tau : volt
+    method: exact
+monitor mon: G.v
+phase p:
+    run 20 ms
+"""
+
+
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_a_parameter_with_a_fractional_unit(tmp_path, backend):
+    """A `param` in mV/ms**0.5, set at run time (`--set 'k=2 mV/ms**0.5'`,
+    `**(1/2)` the same): Brian2's traces with that k; a value of another
+    dimension is refused, naming both."""
+    import brian2 as b2
+    from brian2 import ms, mV
+
+    path = tmp_path / "param.snn"
+    path.write_text(PARAM)
+    model = snndsl.compile(path, backend=backend)
+    ours = model.run(params={"k": "2 mV/ms**0.5"})
+    halves = model.run(params={"k": "2 mV/ms**(1/2)"})
+    np.testing.assert_array_equal(ours["mon"].values, halves["mon"].values)
+    b2.prefs.codegen.target = "numpy"
+    b2.start_scope()
+    b2.defaultclock.dt = 0.1 * ms
+    namespace = {"tau": 10 * ms, "k": 2 * mV / ms ** 0.5}
+    G = b2.NeuronGroup(3, "dv/dt = (-v + (i + 1) * k * sqrt(tau)) / tau : volt", method="exact", namespace=namespace)
+    mon = b2.StateMonitor(G, "v", record=True)
+    b2.run(20 * ms, namespace=namespace)
+    np.testing.assert_allclose(ours["mon"].values, mon.v_[:].T, rtol=1e-12, atol=1e-18)
+    default = model.run()["mon"].values
+    np.testing.assert_allclose(default * 4, ours["mon"].values, rtol=1e-12)
+    with pytest.raises(snndsl.SimulationError, match=r"--set k=2 mV/ms: the parameter is in volt/second\*\*0\.5"):
+        model.run(params={"k": "2 mV/ms"})

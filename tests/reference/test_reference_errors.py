@@ -150,11 +150,13 @@ def test_run_time_errors_are_the_cs(tmp_path):
     with pytest.raises(snndsl.SimulationError, match=r"--set rate=3 mV: the parameter is in 1/second, the value "
                                                      r"in volt"):
         model.run(params={"rate": "3 mV"})
-    # the C's quantities take whole powers only (a parameter's unit has no fractional power)
-    with pytest.raises(snndsl.SimulationError, match=r"'3 Hz\*\*0\.5' is not a number with a unit: unexpected '\.5'"):
+    # whole powers and small fractions, as the language's units
+    with pytest.raises(snndsl.SimulationError, match=r"--set rate=3 Hz\*\*0\.5: the parameter is in 1/second, "
+                                                     r"the value in 1/second\*\*0\.5"):
         model.run(params={"rate": "3 Hz**0.5"})
-    with pytest.raises(snndsl.SimulationError, match=r"expected a small integer power after '\*\*'"):
-        model.run(params={"rate": "3 Hz**(1/2)"})
+    with pytest.raises(snndsl.SimulationError, match=r"expected a whole power or a small fraction \(such as 0\.5 "
+                                                     r"or \(1/3\)\) after '\*\*'"):
+        model.run(params={"rate": "3 Hz**(1/13)"})
     with pytest.raises(snndsl.SimulationError, match=r"m\.snn:2:1: error\[E0601\]: data 'd'.*no such file"):
         model.run()
     np.save(tmp_path / "short.npy", np.array([1.0, 2.0, 3.0]))

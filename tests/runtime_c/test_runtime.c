@@ -628,6 +628,36 @@ static void test_quantity(void)
     }
 }
 
+//! snn_parse_quantity_frac: powers 0.5, -1.5, (1/3); dimensions in 1/SNN_DIM_DEN;
+//! snn_dim_format_frac writes them back.
+static void test_quantity_frac(void)
+{
+    const int D = SNN_DIM_DEN;
+    double v;
+    int dim[7];
+    char err[256], buf[128];
+    CHECK(snn_parse_quantity_frac("2 mV/ms**0.5", &v, dim, err, sizeof err) == 0);
+    CHECK(fabs(v - 2e-3 / sqrt(1e-3)) < 1e-18);
+    const int want[7] = {2 * D, D, -3 * D - D / 2, -D, 0, 0, 0};
+    CHECK(!memcmp(dim, want, sizeof dim));
+    snn_dim_format_frac(dim, buf, sizeof buf);
+    CHECK(!strcmp(buf, "metre**2*kilogram/(second**3.5*amp)"));
+    CHECK(snn_parse_quantity_frac("3 um**(-2/3)", &v, dim, err, sizeof err) == 0 && dim[0] == -2 * D / 3);
+    CHECK(fabs(v - 3 * pow(1e-6, -2.0 / 3)) < 1e-9 * v);
+    snn_dim_format_frac(dim, buf, sizeof buf);
+    CHECK(!strcmp(buf, "1/metre**(2/3)"));
+    CHECK(snn_parse_quantity_frac("20 Hz", &v, dim, err, sizeof err) == 0 && v == 20 && dim[2] == -D);
+    snn_dim_format_frac(dim, buf, sizeof buf);
+    CHECK(!strcmp(buf, "hertz"));
+    CHECK(snn_parse_quantity_frac("1 ms**-1.5", &v, dim, err, sizeof err) == 0 && dim[2] == -3 * D / 2);
+    const char *bad[] = {"1 ms**(1/13)", "1 ms**0.123", "1 ms**+2", "1 ms**x", "1 ms**(1/0)", "1 ms**100"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (!CHECK(snn_parse_quantity_frac(bad[i], &v, dim, err, sizeof err) != 0))
+            printf("    accepted '%s'\n", bad[i]);
+    // the whole-power reader is unchanged: 0.5 is refused there
+    CHECK(snn_parse_quantity("2 mV/ms**0.5", &v, dim, err, sizeof err) != 0);
+}
+
 static void test_dim_format(void)
 {
     static const struct { int dim[7]; const char *want; } cases[] = {
@@ -1437,6 +1467,7 @@ int main(int argc, char **argv)
     test_sb();
     test_quantity();
     test_dim_format();
+    test_quantity_frac();
     test_cli();
     test_progress();
     test_snapshot_checks();

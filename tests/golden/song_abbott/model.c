@@ -945,8 +945,8 @@ int snn_sim_set_threads(snn_sim *sim, int threads)
 
 int snn_sim_set_param(snn_sim *sim, const char *name, const char *value)
 {
-    static const struct { const char *name; int dim[7]; } params[SNN_N_PARAMS] = {
-        { "duration", { 0, 0, 1, 0, 0, 0, 0 } },
+    static const struct { const char *name; int dim[7]; const char *unit; } params[SNN_N_PARAMS] = {
+        { "duration", { 0, 0, 27720, 0, 0, 0, 0 }, "" },
     };
     double *slots[SNN_N_PARAMS] = {
         &sim->p.p_duration,
@@ -956,11 +956,14 @@ int snn_sim_set_param(snn_sim *sim, const char *name, const char *value)
         double x;
         int dim[7];
         char msg[512], want[128], got[128];
-        if (snn_parse_quantity(value, &x, dim, msg, sizeof msg))
+        if (snn_parse_quantity_frac(value, &x, dim, msg, sizeof msg))  /* dim in 1/SNN_DIM_DEN */
             return snn_fail(sim, "error[E0601]: --set %s: %s", name, msg);
         if (memcmp(dim, params[k].dim, sizeof dim) != 0) {
-            snn_dim_format(params[k].dim, want, sizeof want);
-            snn_dim_format(dim, got, sizeof got);
+            if (params[k].unit[0])  /* a fractional unit, as the model writes it */
+                snprintf(want, sizeof want, "%s", params[k].unit);
+            else
+                snn_dim_format_frac(params[k].dim, want, sizeof want);
+            snn_dim_format_frac(dim, got, sizeof got);
             const int want_dl = !strcmp(want, "dimensionless"), got_dl = !strcmp(got, "dimensionless");
             return snn_fail(sim, "error[E0601]: --set %s=%s: the parameter is %s%s, the value %s%s",
                             name, value, want_dl ? "" : "in ", want, got_dl ? "" : "in ", got);
