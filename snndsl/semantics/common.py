@@ -82,10 +82,19 @@ def _replace(obj, **kw):
 
 
 def _retarget(e: ir.Expr, at: str) -> ir.Expr:
-    """A subexpression of a neighbour group, read through pre./post."""
+    """A subexpression of a neighbour group, read through pre./post.: its
+    variables at that neuron, and its `i` that neuron's index (in synapse
+    code, `i` is the presynaptic neuron's, `j` the postsynaptic one's)."""
     if at in ("self", "shared"):
         return e
-    return ir.map_expr(lambda x: _replace(x, at=at) if isinstance(x, ir.Var) and x.at == "self" else x, e)
+
+    def moved(x):
+        if isinstance(x, ir.Var) and x.at == "self":
+            return _replace(x, at=at)
+        if isinstance(x, ir.Special) and x.name == "i" and at == "post":
+            return _replace(x, name="j")
+        return x
+    return ir.map_expr(moved, e)
 
 
 def _ast_walk(e):

@@ -151,3 +151,44 @@ def test_monitors_of_a_subgroup_say_which_part(tmp_path, backend):
     assert res["whole"].indices is None and res["whole"].part == ""
     assert res["mv"].part == ""  # a state monitor's indices are its elements, as before
     np.testing.assert_array_equal(res["whole"].i[res["whole"].i >= 8] - 8, res["sp"].i)
+
+
+NEIGHBOUR_I = """\
+neurons A[3]:
+    v : 1
+    s = 100 * i : 1
+    threshold: v > 0.5
+    init: v = 1
+neurons B[6]:
+    s = 10 * i + 0.5 * N : 1
+    x : 1
+subgroup B2 = B[2:6]
+synapses S: A -> B2:
+    connect: j != i
+    on pre: post.x += post.s + 0.001 * pre.s + 1000 * j
+phase p:
+    run 0.3 ms
+    save B.x as x
+"""
+
+
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_a_neighbours_subexpression_reads_its_own_i(tmp_path, backend):
+    """`post.s` where s reads `i`: the postsynaptic neuron's index in its
+    group (not the presynaptic one's), as Brian2's s_post; `pre.s` the
+    presynaptic one's; `j` within the subgroup."""
+    import brian2 as b2
+    path = tmp_path / "neighbour.snn"
+    path.write_text(NEIGHBOUR_I)
+    ours = snndsl.compile(path, backend=backend).run()
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    A = b2.NeuronGroup(3, "v : 1\ns = 100 * i : 1", threshold="v > 0.5")
+    A.v = 1
+    B = b2.NeuronGroup(6, "s = 10 * i + 0.5 * N : 1\nx : 1")
+    S = b2.Synapses(A, B[2:6], on_pre="x_post += s_post + 0.001 * s_pre + 1000 * j")
+    S.connect("j != i")
+    b2.run(0.3 * b2.ms)
+    assert np.ptp(B.x[:]) > 0
+    np.testing.assert_allclose(ours.saved["x"], B.x[:], rtol=1e-14)
