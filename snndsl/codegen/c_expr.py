@@ -42,6 +42,11 @@ def mangle(prefix: str, name: str) -> str:
 _PLAIN = re.compile(r"[A-Za-z0-9 _\-.,:;/()\[\]=+<>!#%&|~^{}@$']*")
 
 
+def _span_site(span) -> str | None:
+    """"file:line:col" of a span, for run-time errors; None without one."""
+    return f"{span.file}:{span.line}:{span.col}" if span is not None else None
+
+
 def c_string(text: str) -> str:
     """A C string literal for arbitrary text: only safe printable ASCII is
     kept as is; everything else (quotes, backslashes, newlines, '*/', '??'
@@ -145,6 +150,10 @@ class CPrinter:
             return ctx.scalars.get((v.group, v.name), base)
         if v.at == "first":  # the one element of a one-element group (a linked variable)
             return f"{base}[0]"
+        if v.at == "index":  # a linked variable with an index: the element it computes, checked
+            k, check = self.expr(v.index, ctx), "snn_link_at" if v.index.dtype != "f" else "snn_link_at_whole"
+            return (f"{base}[{check}(sim, {k}, sim->{mangle('g', v.group)}.n, "
+                    f"{c_string(v.group + '.' + v.name)}, {c_string(_span_site(v.span) or ctx.site)})]")
         base = ctx.arrays.get((v.group, v.name), base)
         factor = ctx.uniform.get((v.group, v.name))
         if factor is not None:

@@ -45,13 +45,16 @@ class Var(Expr):
     """A group variable. `at` says which element: 'self' (the element being
     processed), 'pre' / 'post' (the synapse's pre/postsynaptic neuron),
     'shared' (the group's single value), 'first' (the one element of a
-    one-element group, which a linked variable of another group reads)."""
+    one-element group, which a linked variable of another group reads),
+    'index' (the element `index` computes, in the code's own group: a linked
+    variable with an index; out of range, an error at run time)."""
 
     group: str
     name: str
     at: str = "self"
     dtype: str = "f"
     span: Span | None = _span()
+    index: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -354,7 +354,8 @@ class Kernel:
         if state.index == "post":
             return "j"
         # 'first': the one element of a one-element group (a linked variable), stored as a shared one is
-        return {"self": "self", "pre": "i", "post": "j", "shared": "shared", "first": "shared"}[v.at]
+        # 'index' (a linked variable with an index) is read through its index (read), never written
+        return {"self": "self", "pre": "i", "post": "j", "shared": "shared", "first": "shared", "index": "self"}[v.at]
 
     def locations_of_kind(self, kind: str, sel: np.ndarray) -> np.ndarray:
         if kind == "shared":
@@ -367,6 +368,20 @@ class Kernel:
 
     def read(self, v: ir.Var, sel: np.ndarray):
         array = self.sim.vars[(v.group, v.name)]
+        if v.at == "index":  # a linked variable with an index (view: snn_link_at, snn_link_at_whole)
+            where = f"{v.span.file}:{v.span.line}:{v.span.col}" if v.span is not None else self.site
+            k = np.broadcast_to(np.asarray(self.eval(v.index, sel)), (len(sel),))
+            if v.index.dtype == "f":
+                odd = ~(k == np.floor(k))
+                if odd.any():
+                    raise RunFailure(f"{where}: error[E0601]: index {'%g' % float(k[np.argmax(odd)])} for "
+                                     f"{v.group}.{v.name} is not a whole number")
+            k = k.astype(np.int64)
+            bad = (k < 0) | (k >= len(array))
+            if bad.any():
+                raise RunFailure(f"{where}: error[E0601]: index {int(k[np.argmax(bad)])} is out of range for "
+                                 f"{v.group}.{v.name}, of {len(array)} elements")
+            return from_storage(array[k])
         if self.kind(v) == "shared":
             return from_storage(array[0])
         return from_storage(array[self.locations(v, sel)])

@@ -215,6 +215,21 @@ class ExpressionChecks:
         v = self._lookup_var(source, e.attr, e.span)
         if v.kind == "subexpr":
             self.fail(Code.UNSUPPORTED, f"'{e.obj}.{e.attr}' is a subexpression: link to a variable", e.span)
+        if e.index is not None:  # Brian2's linked_var(H, 'Y', index=...): element k reads Y[index of k]
+            if v.shared:
+                self.fail(Code.BAD_VALUE, f"'{e.obj}.{e.attr}' is shared: it has one value, and no index",
+                          e.index.span)
+            scope = Scope(group=g, what="in the index of a linked variable")
+            x, dim = self.expr(e.index, scope)
+            index = self._as_integer(x, dim)
+            if index is None and x.dtype == "f" and dim.dimensionless and any(
+                    isinstance(n, ir.DataAt) for n in ir.walk(x)):
+                index = x  # Brian2's index array, as data: whole numbers, checked at run time
+            if index is None:
+                self.fail(Code.BAD_TYPE, f"the index into '{e.obj}.{e.attr}' is an integer (of i, N, constants, "
+                          f"parameters, data arrays and variables of '{g.name}')", e.index.span)
+            self.used.add(e.obj)
+            return ir.Var(source.name, v.name, "index", v.dtype, e.span, index=index), v.dim
         if not v.shared and source.size == 1:  # one value for all, as Brian2 links a one-element group
             self.used.add(e.obj)
             return ir.Var(source.name, v.name, "first", v.dtype, e.span), v.dim
@@ -227,6 +242,9 @@ class ExpressionChecks:
         return ir.Var(source.name, v.name, "shared" if v.shared else "self", v.dtype, e.span), v.dim
 
     def _e_Attr(self, e: ast.Attr, scope: Scope):
+        if e.index is not None:
+            self.fail(Code.MISPLACED, f"'{e.obj}.{e.attr}[...]' reads one element of another group: declare it "
+                      f"as a linked variable, 'X = {e.obj}.{e.attr}[...] : UNIT (linked)', and read X", e.span)
         if e.obj in ("pre", "post"):
             if not scope.synapses or scope.group is None or scope.group.kind != "synapses":
                 self.fail(Code.MISPLACED, f"'{e.obj}.{e.attr}' is only meaningful in synapses", e.span)

@@ -58,11 +58,13 @@ class Name(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Attr(Expr):
-    """`pre.X`, `post.X` or `GROUP.X`."""
+    """`pre.X`, `post.X` or `GROUP.X`; `GROUP.X[EXPR]` with `index` (a linked
+    variable's, Brian2's linked_var(..., index=...))."""
 
     obj: str
     attr: str
     span: Span | None = _span()
+    index: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)

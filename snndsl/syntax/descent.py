@@ -916,6 +916,11 @@ class _Parser:
             if nxt == ".":
                 self.i = i + 2
                 attr = self.name()
+                if toks[self.i][KIND] == "[":  # GROUP.X[EXPR]: a linked variable's index
+                    self.i += 1
+                    index = self.expr()[0]
+                    end = self.expect("]")
+                    return ast.Attr(word, toks[attr][TEXT], self.span(i, end), index=index), i, end
                 return ast.Attr(word, toks[attr][TEXT], self.span(i, attr)), i, attr
             self.i = i + 1
             return ast.Name(word, self.span(i, i)), i, i

@@ -132,6 +132,10 @@ class _ToAst(Transformer):
         return ast.Attr(str(children[0]), str(children[1]), self._span(meta))
 
     @v_args(meta=True)
+    def attr_index(self, meta, children):
+        return ast.Attr(str(children[0]), str(children[1]), self._span(meta), index=children[2])
+
+    @v_args(meta=True)
     def call(self, meta, children):
         args = tuple(c for c in children[1:] if c is not None)
         return ast.Call(str(children[0]), args, self._span(meta))

@@ -19,7 +19,7 @@ def expr(e: ast.Expr, prec: int = 0) -> str:
     if isinstance(e, ast.Name):
         return e.id
     if isinstance(e, ast.Attr):
-        return f"{e.obj}.{e.attr}"
+        return f"{e.obj}.{e.attr}" + (f"[{expr(e.index)}]" if e.index is not None else "")
     if isinstance(e, ast.Call):
         return f"{e.func}({', '.join(expr(a) for a in e.args)})"
     if isinstance(e, ast.Index):

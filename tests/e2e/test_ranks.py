@@ -361,3 +361,14 @@ def test_synapse_counts(tmp_path):
     path.write_text(N_COUNTS)
     one = assert_ranks_agree(path, tmp_path)
     assert one["mv"].values.max() > 0.2
+
+
+def test_linked_variables_with_an_index(tmp_path):
+    """A linked variable read through an index (another rank's element): the
+    same on every rank count, and on 2 threads."""
+    from test_linked_vs_brian2 import INDEXED
+    path = tmp_path / "indexed.snn"
+    path.write_text(INDEXED)
+    one = assert_ranks_agree(path, tmp_path)
+    REF.assert_same(snndsl.compile(path).run(threads=2), one)
+    assert len(one["sp"].i) > 5

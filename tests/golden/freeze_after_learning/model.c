@@ -192,6 +192,30 @@ SNN_MAYBE_UNUSED static inline double snn_data_at1(snn_sim *sim, const snn_array
     return a->data[k];
 }
 
+//! The element k of a group of n that a linked variable with an index reads
+//! (`what`: "H.y"); out of range, the run fails and element 0 is read.
+SNN_MAYBE_UNUSED static inline int64_t snn_link_at(snn_sim *sim, int64_t k, int64_t n, const char *what,
+                                                   const char *site)
+{
+    if (k < 0 || k >= n) {
+        snn_fail(sim, "%s: error[E0601]: index %lld is out of range for %s, of %lld elements", site,
+                 (long long)k, what, (long long)n);
+        return 0;
+    }
+    return k;
+}
+
+//! snn_link_at of an index read from data (doubles): a whole number, checked.
+SNN_MAYBE_UNUSED static inline int64_t snn_link_at_whole(snn_sim *sim, double k, int64_t n, const char *what,
+                                                         const char *site)
+{
+    if (!(k == floor(k)) || k < -9e18 || k > 9e18) {
+        snn_fail(sim, "%s: error[E0601]: index %g for %s is not a whole number", site, k, what);
+        return 0;
+    }
+    return snn_link_at(sim, (int64_t)k, n, what, site);
+}
+
 SNN_MAYBE_UNUSED static double snn_data_at(snn_sim *sim, const snn_array *a, int n, const int64_t *idx, const char *site)
 {
     size_t flat = 0;
