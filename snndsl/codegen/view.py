@@ -623,6 +623,25 @@ if (snn_buf_reserve(&ii, (size_t)({n_i} * {n_j})) || snn_buf_reserve(&jj, (size_
 }}"""
         elif k.rule in ("range", "sample", "target", "choose"):
             loop = self.connect_generator(k, g, push, (a, b, c, d), n_i, n_j, what)
+        elif k.rule == "pairs":  # one of several connects: the data's rows, checked as snn_connect_pairs does
+            site, name = c_string(_site(g.span)), c_string(k.data)
+
+            def fail(message: str, *args: str) -> str:
+                return ("snn_buf_free(&ii);\nsnn_buf_free(&jj);\nsnn_progress_finish(&sim->progress);\n"
+                        f"return snn_fail(sim, \"%s: error[E0601]: data '%s' {message}\", {site}, {name}"
+                        + "".join(", " + x for x in args) + ");")
+            loop = f"""const snn_array *_pairs = &sim->{mangle('d', k.data)};
+if (_pairs->ndim != 2 || _pairs->shape[1] != 2) {{
+{self._indent(fail("must have shape (n, 2) to connect from it"), 4)}
+}}
+for (int64_t _k = 0; _k < (int64_t)_pairs->shape[0]; _k++) {{
+    const double _x = _pairs->data[2 * _k], _y = _pairs->data[2 * _k + 1];
+    if (_x != floor(_x) || _y != floor(_y) || _x < 0 || _y < 0 || _x >= (double)({n_i}) || _y >= (double)({n_j})) {{
+{self._indent(fail("row %lld: (%g, %g) is not a pair of indices in [0, %lld) x [0, %lld)", "(long long)_k", "_x", "_y", f"(long long)({n_i})", f"(long long)({n_j})"), 8)}
+    }}
+    const int64_t _i = {i_at("(int64_t)_x")}, _j = {j_at("(int64_t)_y")};
+{self._indent(push, 4)}
+}}"""
         elif k.rule == "bernoulli":
             ctx = self.ctx(g, k.span)
             p = self.p.expr(k.p, ctx)

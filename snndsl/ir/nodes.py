@@ -509,6 +509,7 @@ class ConnectPart:
     times: Expr | None = None
     span: Span | None = _span()
     choose: Expr | None = None
+    data: str | None = None  # 'data': the (i, j) rows of this data array
 
 
 @dataclass(frozen=True, slots=True)

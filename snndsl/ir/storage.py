@@ -161,6 +161,7 @@ def data_uses(m: ir.Module) -> dict[str, set[int]]:
         for src in (g.indices, g.times):
             if src is not None and src.data:
                 uses[src.data].add(1)
-        if g.connect_data:
-            uses[g.connect_data].add(2)
+        for data in (g.connect_data, *(p.data for p in g.connect_parts)):
+            if data:
+                uses[data].add(2)
     return uses

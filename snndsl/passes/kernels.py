@@ -32,7 +32,8 @@ def _connect(g: ir.Group) -> ir.Connect:
     if g.connect == "several":  # each part as if it were the group's only connect
         parts = tuple(_connect(dataclasses.replace(
             g, connect=p.kind, connect_cond=p.cond, connect_lo=p.lo, connect_hi=p.hi, connect_j=p.j,
-            connect_times=p.times, connect_choose=p.choose, connect_parts=())) for p in g.connect_parts)
+            connect_times=p.times, connect_choose=p.choose, connect_data=p.data, connect_parts=()))
+            for p in g.connect_parts)
         return ir.Connect(target=g.name, rule="several", parts=parts, span=g.span)
     if g.connect == "data":
         return ir.Connect(target=g.name, rule="pairs", data=g.connect_data, span=g.span)

@@ -125,7 +125,6 @@ class GroupChecks:
         synapses = d.kind == "synapses"
         clauses_seen: dict[str, Span | None] = {}
         connects: list[dict] = []  # each connect's fields, in the order of the model
-        from_data = False
         self._current_group = d.name
         for item in d.items:
             group = self.groups[d.name]
@@ -134,22 +133,12 @@ class GroupChecks:
                 key = getattr(item, "kind", None) if isinstance(item, (ast.Clause, ast.CodeBlock)) else type(item).__name__
                 if isinstance(item, (ast.Clause, ast.CodeBlock, ast.Method, ast.ConnectFrom, ast.ConnectGenerator)):
                     tag = "connect" if isinstance(item, (ast.ConnectFrom, ast.ConnectGenerator)) else (key or "method")
-                    # several connects add up, as Brian2's successive S.connect calls; not with 'from DATA'
-                    several = tag == "connect" and not isinstance(item, ast.ConnectFrom) and not from_data
-                    if tag in clauses_seen and not several:
+                    # several connects add up, as Brian2's successive S.connect calls (from DATA too)
+                    if tag in clauses_seen and tag != "connect":
                         self.err(Code.DUPLICATE, f"'{tag}' is given twice in '{d.name}'", item.span,
-                                 f"first given at {clauses_seen[tag]}"
-                                 + (" (several connects add up, but not with 'from DATA')" if tag == "connect"
-                                    else ""))
+                                 f"first given at {clauses_seen[tag]}")
                         continue
                     clauses_seen.setdefault(tag, item.span)
-                    if isinstance(item, ast.ConnectFrom):
-                        from_data = True
-                        if len(connects) > 0:
-                            self.err(Code.DUPLICATE, f"'connect' is given twice in '{d.name}'", item.span,
-                                     f"first given at {clauses_seen[tag]} (several connects add up, but not "
-                                     "with 'from DATA')")
-                            continue
                 if isinstance(item, ast.SubexprDecl):
                     if (d.name, item.name) in self._subexprs:
                         self._subexpr(d.name, item.name, item.span)
@@ -207,7 +196,8 @@ class GroupChecks:
         elif connects:  # Brian2's successive connect calls: the synapses of each, one after the other
             parts = tuple(ir.ConnectPart(kind=c["connect"], cond=c.get("connect_cond"), lo=c.get("connect_lo"),
                                          hi=c.get("connect_hi"), j=c.get("connect_j"), times=c.get("connect_times"),
-                                         span=c.get("connect_span"), choose=c.get("connect_choose"))
+                                         span=c.get("connect_span"), choose=c.get("connect_choose"),
+                                         data=c.get("connect_data"))
                           for c in connects)
             changes.update(connect="several", connect_parts=parts, connect_span=connects[0]["connect_span"])
         group = _replace(self.groups[d.name], **changes)

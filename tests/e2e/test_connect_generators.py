@@ -383,3 +383,71 @@ def test_choosing_more_than_the_row_holds_is_an_error(tmp_path, connect, message
 def test_a_bad_choose_is_a_compile_error(tmp_path, connect, message):
     with pytest.raises(snndsl.CompileError, match=message):
         _choose(tmp_path, connect)
+
+
+FROM_DATA_AND_MORE = """\
+data pairs : 1 = [[0, 1], [2, 2], [1, 0], [0, 1]]
+neurons A[3]:
+    dv/dt = (1.5 + 0.1 * i - v) / (5 ms) : 1
+    threshold: v > 1
+    reset: v = 0
+neurons B[5]:
+    u : 1
+subgroup B2 = B[1:4]
+synapses S: A -> B2:
+    connect: one_to_one
+    connect: from pairs
+    connect: j in i .. 3
+    w : 1
+    init: w = i + 10 * j
+    on pre: post.u += w
+monitor mu: B.u
+phase p:
+    run 20 ms
+    save S.w as w
+"""
+
+
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_connect_from_data_among_other_connects_as_in_brian2(tmp_path, backend):
+    """`connect: from DATA` among other connect lines is Brian2's
+    S.connect(i=..., j=...) between other S.connect calls: its rows after the
+    synapses before it (between subgroups, within them), then the same
+    spikes' effects."""
+    import brian2 as b2
+    path = tmp_path / "mixed.snn"
+    path.write_text(FROM_DATA_AND_MORE)
+    res = snndsl.compile(path, backend=backend).run()
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    ms = b2.ms  # noqa: F841 - the equations' namespace
+    A = b2.NeuronGroup(3, "dv/dt = (1.5 + 0.1 * i - v) / (5*ms) : 1", threshold="v > 1", reset="v = 0",
+                       method="exact")
+    B = b2.NeuronGroup(5, "u : 1")
+    S = b2.Synapses(A, B[1:4], "w : 1", on_pre="u_post += w")
+    S.connect(j="i", skip_if_invalid=True)
+    S.connect(i=[0, 2, 1, 0], j=[1, 2, 0, 1])
+    S.connect(j="k for k in range(i, 3)", skip_if_invalid=True)
+    S.w = "i + 10 * j"
+    mon = b2.StateMonitor(B, "u", record=True)
+    b2.run(20 * ms)
+    i, j = res.saved_indices["w"]
+    np.testing.assert_array_equal(i, np.asarray(S.i))
+    np.testing.assert_array_equal(j, np.asarray(S.j))
+    np.testing.assert_allclose(res["mu"].values, mon.u[:].T, rtol=1e-15)
+    assert res["mu"].values[-1].max() > 50
+
+
+@pytest.mark.parametrize("backend", ["c", "reference"])
+@pytest.mark.parametrize("rows, message", [
+    ("[[0, 1], [2, 3]]", r"mixed\.snn:9:1: error\[E0601\]: data 'pairs' row 1: \(2, 3\) is not a pair of indices "
+                         r"in \[0, 3\) x \[0, 3\)"),
+    ("[[0, 1.5]]", r"data 'pairs' row 0: \(0, 1\.5\) is not a pair of indices"),
+    ("[[0, 1, 2]]", r"data 'pairs' must have shape \(n, 2\) to connect from it"),
+])
+def test_bad_pairs_among_other_connects(tmp_path, backend, rows, message):
+    path = tmp_path / "mixed.snn"
+    path.write_text(FROM_DATA_AND_MORE.replace("[[0, 1], [2, 2], [1, 0], [0, 1]]", rows))
+    with pytest.raises(snndsl.Error, match=message):
+        snndsl.compile(path, backend=backend).run()
