@@ -213,6 +213,12 @@ class CPrinter:
     def _Special(self, e: ir.Special, ctx):
         if e.name == "elem":
             return ctx.self_index, _ATOM
+        if e.name == "delay":  # a synapse's delay as the run uses it (`save S.delay`), in whole steps
+            g = next(x for x in self.module.groups if x.name == ctx.group)
+            S = f"sim->{mangle('g', g.name)}"
+            steps = {"none": "0", "homogeneous": f"{S}.delay_steps",
+                     "heterogeneous": f"{S}.delay_steps[{ctx.self_index}]"}[g.delay_kind]
+            return f"((double)({steps}) * sim->dt)", _ATOM
         if e.name in ir.SYNAPSE_COUNTS:  # the synapses of the post- (pre-) synaptic neuron, from its index
             if ctx.group is None:
                 raise InternalError(f"{e.name} printed outside its synapse group's code")

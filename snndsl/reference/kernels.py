@@ -398,6 +398,11 @@ class Kernel:
                 return els.self[sel]
             if name == "dt":
                 return np.asarray(self.sim.dt)
+            if name == "delay":  # view: delay_steps * dt
+                steps = self.sim.syn[self.group.name].delay_steps
+                steps = 0 if steps is None else steps
+                return np.broadcast_to(np.asarray(steps), (len(self.sim.syn[self.group.name].pre),))[
+                    els.self[sel]] * self.sim.dt
             if name in ir.SYNAPSE_COUNTS:  # the synapses of the post- (pre-) synaptic neuron
                 g, s = self.group, self.sim.syn[self.group.name]
                 incoming = name == "N_incoming"

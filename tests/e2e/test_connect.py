@@ -222,3 +222,46 @@ def test_a_connection_cannot_read_the_synapse_counts(tmp_path):
     path.write_text(N_COUNTS.replace("connect: (i * 7 + j * 3) % 5 < 2", "connect: rand() < 0.3 / N_outgoing"))
     with pytest.raises(snndsl.CompileError, match="'N_outgoing' counts the synapses made: a connection cannot"):
         snndsl.compile(path)
+
+
+DELAYS = """\
+neurons A[3]:
+    v : 1
+neurons B[4]:
+    v : 1
+synapses S: A -> B:
+    connect: all
+    delay: 1 ms + i * 0.33 ms + j * 0.27 ms
+synapses T: A -> B:
+    connect: one_to_one
+    delay: 2 ms
+synapses U: A -> B:
+    connect: one_to_one
+phase p:
+    save S.delay as per_synapse
+    save T.delay as one
+    save U.delay as none
+"""
+
+
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_save_a_synapse_groups_delays(tmp_path, backend):
+    """`save S.delay` gives each synapse's delay as the run uses it: Brian2's
+    S.delay rounded to the time step as its spike queue rounds it
+    (int(d / dt + 0.5)); one value for all, or 0 without a delay."""
+    b2 = pytest.importorskip("brian2")
+    path = tmp_path / "delays.snn"
+    path.write_text(DELAYS)
+    res = snndsl.compile(path, backend=backend).run()
+    assert res.manifest["saved"]["per_synapse"]["unit"] == "second"
+    b2.start_scope()
+    A, B = b2.NeuronGroup(3, "v : 1", threshold="v > 1"), b2.NeuronGroup(4, "v : 1")
+    S = b2.Synapses(A, B, on_pre="v += 1")
+    S.connect()
+    S.delay = "1*ms + i * 0.33*ms + j * 0.27*ms"  # (no delay half a step from a whole one: rounding ties)
+    dt = 1e-4
+    theirs = np.trunc(np.asarray(S.delay_) / dt + 0.5) * dt
+    np.testing.assert_allclose(res.saved["per_synapse"], theirs, rtol=1e-12)
+    np.testing.assert_allclose(res.saved["one"], [2e-3] * 3, rtol=1e-12)
+    np.testing.assert_array_equal(res.saved["none"], [0, 0, 0])
+    assert len(set(res.saved["per_synapse"])) > 6

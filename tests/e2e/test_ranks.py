@@ -372,3 +372,11 @@ def test_linked_variables_with_an_index(tmp_path):
     one = assert_ranks_agree(path, tmp_path)
     REF.assert_same(snndsl.compile(path).run(threads=2), one)
     assert len(one["sp"].i) > 5
+
+
+def test_saved_delays(tmp_path):
+    from test_connect import DELAYS
+    path = tmp_path / "delays.snn"
+    path.write_text(DELAYS)
+    one = assert_ranks_agree(path, tmp_path)
+    assert len(set(one.saved["per_synapse"])) > 6
