@@ -12,8 +12,11 @@ def expr(e: ir.Expr, prec: int = 0) -> str:
     if isinstance(e, ir.Const):
         return repr(e.value) if e.dtype != "b" else ("true" if e.value else "false")
     if isinstance(e, ir.Var):
-        prefix = {"self": "", "shared": "", "pre": "pre.", "post": "post."}[e.at]
-        return f"{prefix}{e.group}.{e.name}" if e.at in ("pre", "post") else f"{e.group}.{e.name}"
+        if e.at in ("pre", "post"):
+            return f"{e.at}.{e.group}.{e.name}"
+        if e.at == "index":  # a linked variable with an index
+            return f"{e.group}.{e.name}[{expr(e.index)}]"
+        return f"{e.group}.{e.name}" + ("[0]" if e.at == "first" else "")
     if isinstance(e, ir.Param):
         return f"param {e.name}"
     if isinstance(e, ir.Local):

@@ -93,6 +93,8 @@ def _retarget(e: ir.Expr, at: str) -> ir.Expr:
             return _replace(x, at=at)
         if isinstance(x, ir.Special) and x.name == "i" and at == "post":
             return _replace(x, name="j")
+        if isinstance(x, ir.Special) and x.name == "elem":  # a bare data array's entry of that neuron
+            return _replace(x, name="i" if at == "pre" else "j")
         return x
     return ir.map_expr(moved, e)
 

@@ -158,3 +158,17 @@ def test_a_bad_index_is_a_compile_error(tmp_path, text, message):
     path.write_text(INDEXED.replace("    I = src.x[i // 2] : 1 (linked)", text))
     with pytest.raises(snndsl.CompileError, match=message):
         snndsl.compile(path)
+
+
+def test_emit_ir_shows_linked_reads(tmp_path):
+    """`snndsl compile --emit ir` prints a linked read through an index and
+    one of a one-element group (both crashed the printer before)."""
+    import subprocess
+    import sys
+    path = tmp_path / "indexed.snn"
+    path.write_text(INDEXED.replace("neurons H[8]:", "neurons one[1]:\n    y : 1\nneurons H[8]:\n    y1 = one.y : 1 (linked)")
+                    .replace("post.u += pre.I + 10 * pre.J", "post.u += pre.I + 10 * pre.J + post.y1"))
+    proc = subprocess.run([sys.executable, "-m", "snndsl", "compile", str(path), "--emit", "ir"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "src.x[i // 2]" in proc.stdout and "src.x[order[elem]]" in proc.stdout and "one.y[0]" in proc.stdout

@@ -154,13 +154,14 @@ def test_monitors_of_a_subgroup_say_which_part(tmp_path, backend):
 
 
 NEIGHBOUR_I = """\
+data gain : 1 = [0.5, 0.25, 2, 4, 8, 16]
 neurons A[3]:
     v : 1
     s = 100 * i : 1
     threshold: v > 0.5
     init: v = 1
 neurons B[6]:
-    s = 10 * i + 0.5 * N : 1
+    s = 10 * i + 0.5 * N + gain : 1
     x : 1
 subgroup B2 = B[2:6]
 synapses S: A -> B2:
@@ -174,9 +175,10 @@ phase p:
 
 @pytest.mark.parametrize("backend", ["c", "reference"])
 def test_a_neighbours_subexpression_reads_its_own_i(tmp_path, backend):
-    """`post.s` where s reads `i`: the postsynaptic neuron's index in its
-    group (not the presynaptic one's), as Brian2's s_post; `pre.s` the
-    presynaptic one's; `j` within the subgroup."""
+    """`post.s` where s reads `i` and a bare data array: the postsynaptic
+    neuron's index in its group and its entry (not the presynaptic neuron's,
+    nor the synapse's), as Brian2's s_post; `pre.s` the presynaptic one's;
+    `j` within the subgroup; the same on 2 threads."""
     import brian2 as b2
     path = tmp_path / "neighbour.snn"
     path.write_text(NEIGHBOUR_I)
@@ -186,9 +188,12 @@ def test_a_neighbours_subexpression_reads_its_own_i(tmp_path, backend):
     b2.defaultclock.dt = 0.1 * b2.ms
     A = b2.NeuronGroup(3, "v : 1\ns = 100 * i : 1", threshold="v > 0.5")
     A.v = 1
-    B = b2.NeuronGroup(6, "s = 10 * i + 0.5 * N : 1\nx : 1")
+    B = b2.NeuronGroup(6, "s = 10 * i + 0.5 * N + gain : 1\nx : 1\ngain : 1")
+    B.gain = [0.5, 0.25, 2, 4, 8, 16]
     S = b2.Synapses(A, B[2:6], on_pre="x_post += s_post + 0.001 * s_pre + 1000 * j")
     S.connect("j != i")
     b2.run(0.3 * b2.ms)
     assert np.ptp(B.x[:]) > 0
     np.testing.assert_allclose(ours.saved["x"], B.x[:], rtol=1e-14)
+    if backend == "c":
+        np.testing.assert_array_equal(snndsl.compile(path).run(threads=2).saved["x"], ours.saved["x"])
