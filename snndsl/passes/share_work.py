@@ -132,6 +132,11 @@ def once_aside(k: ir.SynapseEvents) -> bool:
 
 def share(k: ir.Kernel, groups: dict[str, ir.Group]) -> str | None:
     """The share a kernel takes, or None for a kind of kernel that has none."""
+    if isinstance(k, ir.Threshold) and k.cond is None:
+        # a group that cannot spike: one thread clears its list, in a stretch whose end all
+        # wait for (shared, it ran with no join, and a kernel before it left without a barrier
+        # raced with the next: waits() takes every shared threshold for a join)
+        return "none"
     if isinstance(k, (ir.Update, ir.Threshold, ir.AddPoissonInput)):
         return elements_share(k, groups[k.target])
     if isinstance(k, ir.PoissonSpikes):  # a list of spikes, as a threshold's; its calendar stays on one thread
