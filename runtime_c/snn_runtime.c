@@ -2382,27 +2382,35 @@ int snn_spikegen_sort(int64_t n, const double *idx, int64_t n_idx, const double 
     return 0;
 }
 
-int snn_connect_pairs(const snn_array *a, int64_t n_pre, int64_t n_post, const char *name, const char *site,
-                      int64_t *nsyn, int32_t **pre, int32_t **post, char *err, size_t errlen)
+int snn_check_pairs(const snn_array *a, int64_t n_pre, int64_t n_post, const char *name, const char *site,
+                    char *err, size_t errlen)
 {
-    *nsyn = 0;
-    *pre = NULL;
-    *post = NULL;
     if (a->ndim != 2 || a->shape[1] != 2)
         return fail(err, errlen, "%s: error[E0601]: data '%s' must have shape (n, 2) to connect from it",
                            site, name);
-    int64_t n = (int64_t)a->shape[0];
-    if (n > SNN_MAX_SYNAPSES)
-        return fail(err, errlen, "%s: error[E0601]: data '%s' has %lld rows: snndsl numbers a group's synapses "
-                                 "with 32-bit integers, at most %lld", site, name, (long long)n,
-                    (long long)SNN_MAX_SYNAPSES);
-    for (int64_t k = 0; k < n; k++) {
+    for (int64_t k = 0; k < (int64_t)a->shape[0]; k++) {
         double i = a->data[2 * k], j = a->data[2 * k + 1];
         if (i != floor(i) || j != floor(j) || i < 0 || j < 0 || i >= (double)n_pre || j >= (double)n_post)
             return fail(err, errlen, "%s: error[E0601]: data '%s' row %lld: (%g, %g) is not a pair of "
                                "indices in [0, %lld) x [0, %lld)", site, name, (long long)k, i, j,
                                (long long)n_pre, (long long)n_post);
     }
+    return 0;
+}
+
+int snn_connect_pairs(const snn_array *a, int64_t n_pre, int64_t n_post, const char *name, const char *site,
+                      int64_t *nsyn, int32_t **pre, int32_t **post, char *err, size_t errlen)
+{
+    *nsyn = 0;
+    *pre = NULL;
+    *post = NULL;
+    if (snn_check_pairs(a, n_pre, n_post, name, site, err, errlen))
+        return -1;
+    int64_t n = (int64_t)a->shape[0];
+    if (n > SNN_MAX_SYNAPSES)
+        return fail(err, errlen, "%s: error[E0601]: data '%s' has %lld rows: snndsl numbers a group's synapses "
+                                 "with 32-bit integers, at most %lld", site, name, (long long)n,
+                    (long long)SNN_MAX_SYNAPSES);
     *pre = snn_calloc_n(n, sizeof **pre, err, errlen);
     *post = *pre ? snn_calloc_n(n, sizeof **post, err, errlen) : NULL;
     if (!*post) {

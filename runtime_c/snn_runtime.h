@@ -360,6 +360,10 @@ int snn_spikegen_sort(int64_t n, const double *idx, int64_t n_idx, const double 
                       double dt, const char *name, const char *site,
                       int64_t *nsrc, int32_t **src_i, int64_t **src_step, char *err, size_t errlen);
 
+//! Whether data `a` holds pairs to connect: shape (n, 2), rows of whole (i, j)
+//! with i in [0, n_pre) and j in [0, n_post); -1 (the reason in err) if not.
+int snn_check_pairs(const snn_array *a, int64_t n_pre, int64_t n_post, const char *name, const char *site,
+                    char *err, size_t errlen);
 //! Synapses from data `a` of shape (n, 2), rows of (i, j) with i in
 //! [0, n_pre) and j in [0, n_post), numbered in the array's order.
 int snn_connect_pairs(const snn_array *a, int64_t n_pre, int64_t n_post, const char *name, const char *site,

@@ -225,12 +225,11 @@ def read_power(text: str) -> Fraction:
     return Fraction(text.strip("()"))
 
 
-def parse_suffix(text: str) -> tuple[float, Dim] | str:
-    """A unit suffix as the lexer read it ('mV/ms', 'metre**2', 'mV/ms**0.5')
-    -> (scale, dim), or the first unknown unit name; ValueError for a power
-    that is not a small fraction."""
-    scale, dim = 1.0, DIMENSIONLESS
-    pos = 0
+def suffix_factors(text: str) -> list[tuple[str, str, Fraction]] | str:
+    """The factors of a unit suffix as the lexer read it ('mV/ms**0.5'): (op
+    ('', '*' or '/'), unit name, power), or the first unknown unit name;
+    ValueError for a power that is not a small fraction."""
+    out, pos = [], 0
     while pos < len(text):
         m = _FACTOR.match(text, pos)
         if not m or m.end() == pos:
@@ -241,12 +240,25 @@ def parse_suffix(text: str) -> tuple[float, Dim] | str:
         if small_fraction(power) is None:
             raise ValueError(f"the power of '{name}' must be a whole number or a small fraction (a denominator "
                              f"up to {MAX_DENOMINATOR}, such as 0.5 or (1/3)), not {format_power(power)}")
+        out.append((op, name, power))
+        pos = m.end()
+    return out
+
+
+def parse_suffix(text: str) -> tuple[float, Dim] | str:
+    """A unit suffix as the lexer read it ('mV/ms', 'metre**2', 'mV/ms**0.5')
+    -> (scale, dim), or the first unknown unit name; ValueError for a power
+    that is not a small fraction."""
+    factors = suffix_factors(text)
+    if isinstance(factors, str):
+        return factors
+    scale, dim = 1.0, DIMENSIONLESS
+    for op, name, power in factors:
         s, d = UNITS[name]
         if op == "/":
             power = -power
         scale *= s ** (int(power) if power.denominator == 1 else float(power))
         dim = dim * d ** power
-        pos = m.end()
     return scale, dim
 
 

@@ -623,23 +623,16 @@ if (snn_buf_reserve(&ii, (size_t)({n_i} * {n_j})) || snn_buf_reserve(&jj, (size_
 }}"""
         elif k.rule in ("range", "sample", "target", "choose"):
             loop = self.connect_generator(k, g, push, (a, b, c, d), n_i, n_j, what)
-        elif k.rule == "pairs":  # one of several connects: the data's rows, checked as snn_connect_pairs does
-            site, name = c_string(_site(g.span)), c_string(k.data)
-
-            def fail(message: str, *args: str) -> str:
-                return ("snn_buf_free(&ii);\nsnn_buf_free(&jj);\nsnn_progress_finish(&sim->progress);\n"
-                        f"return snn_fail(sim, \"%s: error[E0601]: data '%s' {message}\", {site}, {name}"
-                        + "".join(", " + x for x in args) + ");")
+        elif k.rule == "pairs":  # one of several connects: the data's rows, checked as alone (snn_check_pairs)
             loop = f"""const snn_array *_pairs = &sim->{mangle('d', k.data)};
-if (_pairs->ndim != 2 || _pairs->shape[1] != 2) {{
-{self._indent(fail("must have shape (n, 2) to connect from it"), 4)}
+if (snn_check_pairs(_pairs, {n_i}, {n_j}, {c_string(k.data)}, {c_string(_site(g.span))}, sim->err, sizeof sim->err)) {{
+    snn_buf_free(&ii);
+    snn_buf_free(&jj);
+    snn_progress_finish(&sim->progress);
+    return snn_failed(sim);
 }}
 for (int64_t _k = 0; _k < (int64_t)_pairs->shape[0]; _k++) {{
-    const double _x = _pairs->data[2 * _k], _y = _pairs->data[2 * _k + 1];
-    if (_x != floor(_x) || _y != floor(_y) || _x < 0 || _y < 0 || _x >= (double)({n_i}) || _y >= (double)({n_j})) {{
-{self._indent(fail("row %lld: (%g, %g) is not a pair of indices in [0, %lld) x [0, %lld)", "(long long)_k", "_x", "_y", f"(long long)({n_i})", f"(long long)({n_j})"), 8)}
-    }}
-    const int64_t _i = {i_at("(int64_t)_x")}, _j = {j_at("(int64_t)_y")};
+    const int64_t _i = {i_at("(int64_t)_pairs->data[2 * _k]")}, _j = {j_at("(int64_t)_pairs->data[2 * _k + 1]")};
 {self._indent(push, 4)}
 }}"""
         elif k.rule == "bernoulli":
@@ -1878,16 +1871,14 @@ if (sim->failed) return -1;"""
             elif mon.kind == "spikes":
                 info.update(during=list(mon.during),
                             files={"i": f"{mon.name}.i.npy", "t": f"{mon.name}.t.npy"})
-                if mon.hi is not None:  # of a subgroup: its neurons in the group, counted from 0 here
-                    info["indices"] = [mon.lo, mon.hi]
                 if mon.recorded:  # each variable's value at each spike
                     info["recorded"] = {name: {"file": f"{mon.name}.{name}.npy", "unit": unit}
                                         for name, unit in mon.recorded}
             else:
                 info.update(unit="1/second", during=list(mon.during),
                             files={"t": f"{mon.name}.t.npy", "rate": f"{mon.name}.rate.npy"})
-                if mon.hi is not None:
-                    info["indices"] = [mon.lo, mon.hi]
+            if mon.kind != "state" and mon.hi is not None:  # of a subgroup: its part (i counts within it)
+                info["indices"] = [mon.lo, mon.hi]
             text = json.dumps(info)
             lit(("," if k else "") + "\n    " + json.dumps(mon.name) + ": " + text[:-1])
             if mon.kind == "state":

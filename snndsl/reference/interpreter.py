@@ -1059,16 +1059,14 @@ class Machine:
                 info["indices"] = [mon.lo, hi]
             elif mon.kind == "spikes":
                 info.update(during=list(mon.during), files={"i": f"{mon.name}.i.npy", "t": f"{mon.name}.t.npy"})
-                if mon.hi is not None:  # of a subgroup: its neurons in the group, counted from 0 here
-                    info["indices"] = [mon.lo, mon.hi]
                 if mon.recorded:
                     info["recorded"] = {var: {"file": f"{mon.name}.{var}.npy", "unit": unit}
                                         for var, unit in mon.recorded}
             else:
                 info.update(unit="1/second", during=list(mon.during),
                             files={"t": f"{mon.name}.t.npy", "rate": f"{mon.name}.rate.npy"})
-                if mon.hi is not None:
-                    info["indices"] = [mon.lo, mon.hi]
+            if mon.kind != "state" and mon.hi is not None:  # of a subgroup: its part (view.manifest)
+                info["indices"] = [mon.lo, mon.hi]
             monitors[mon.name] = info
         saved = {}
         for s in m.saves:
@@ -1114,22 +1112,16 @@ def _unit_as_the_c_reads_it(text: str) -> tuple[float, units.Dim] | str:
     each factor's scale to its power, pow(s, p), then multiplied or divided
     in (where parse_suffix multiplies by s to the signed power), so that the
     last bit of a --set value is the C's."""
-    scale, dim, pos, first = 1.0, units.DIMENSIONLESS, 0, True
-    while pos < len(text):
-        m = units._FACTOR.match(text, pos)
-        if not m or m.end() == pos:
-            return text[pos:]
-        op, name, power = m.group(1), m.group(2), units.read_power(m.group(3) or "1")
-        if name not in units.UNITS:
-            return name
-        if units.small_fraction(power) is None:
-            raise ValueError(power)
+    factors = units.suffix_factors(text)
+    if isinstance(factors, str):
+        return factors
+    scale, dim = 1.0, units.DIMENSIONLESS
+    for k, (op, name, power) in enumerate(factors):
         s, d = units.UNITS[name]
         f = s if power == 1 else math.pow(s, float(power.numerator) if power.denominator == 1
                                           else power.numerator / power.denominator)
-        scale = f if first and op != "/" else (scale / f if op == "/" else scale * f)
+        scale = f if k == 0 and op != "/" else (scale / f if op == "/" else scale * f)
         dim = dim * d ** (-power if op == "/" else power)
-        pos, first = m.end(), False
     return scale, dim
 
 

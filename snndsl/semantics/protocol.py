@@ -319,23 +319,19 @@ class ProtocolChecks:
 
     def _save(self, s: ast.Save, in_loop: bool) -> ir.Stmt:
         g = self.groups.get(s.group)
-        if g is not None and g.kind == "synapses" and s.var == "delay":
-            # each synapse's delay as the run uses it, in whole steps (Brian2's S.delay, rounded to dt)
-            if s.name in self.saves:
-                self.fail(Code.DUPLICATE, f"'{s.name}' is already saved elsewhere", s.name_span,
-                          f"first saved at {self.saves[s.name].span}")
-            if s.name in self.monitor_names:
-                self.fail(Code.DUPLICATE, f"'{s.name}' already names a monitor", s.name_span)
-            self.saves[s.name] = ir.SaveDef(s.name, g.name, "delay", in_loop, "second", "f",
-                                            ir.Special("delay", "f", s.var_span), span=s.span)
-            return ir.SaveVar(s.name, s.span)
-        group, var, sub = self._target(ast.Target(s.group, s.var, None, s.span, s.group_span, s.var_span))
-        lo, hi = sub if sub is not None and not var.shared else (0, None)
+        delay = g is not None and g.kind == "synapses" and s.var == "delay"
+        if not delay:
+            group, var, sub = self._target(ast.Target(s.group, s.var, None, s.span, s.group_span, s.var_span))
         if s.name in self.saves:
             self.fail(Code.DUPLICATE, f"'{s.name}' is already saved elsewhere", s.name_span,
                       f"first saved at {self.saves[s.name].span}")
         if s.name in self.monitor_names:
             self.fail(Code.DUPLICATE, f"'{s.name}' already names a monitor", s.name_span)
+        if delay:  # each synapse's delay as the run uses it, in whole steps (Brian2's S.delay, rounded to dt)
+            self.saves[s.name] = ir.SaveDef(s.name, g.name, "delay", in_loop, "second", "f",
+                                            ir.Special("delay", "f", s.var_span), span=s.span)
+            return ir.SaveVar(s.name, s.span)
+        lo, hi = sub if sub is not None and not var.shared else (0, None)
         expr = self._subexpr(group.name, var.name, s.var_span) if var.kind == "subexpr" else None
         if expr is not None and any(isinstance(n, ir.Rand) for n in ir.walk(expr)):
             self.fail(Code.MISPLACED, f"'{var.name}' draws random numbers: saving it would not show the "
