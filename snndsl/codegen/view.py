@@ -328,7 +328,7 @@ class _Builder:
                 raise InternalError(f"no C for the setup kernel {k!r}")
         for g in self.m.groups:
             step_code = (g.rate, g.on_pre, g.on_post, g.update, g.threshold, g.reset, g.refractory, g.every,
-                         g.inputs)
+                         g.inputs, tuple(p.body for p in g.pathways))
             checks = self.data_checks(step_code, g, c_string(_site(g.span)))
             if checks:
                 out.append(checks.rstrip("\n"))
@@ -356,41 +356,49 @@ class _Builder:
         a ring of the next steps, sized to a power of two above the longest."""
         g = self.groups[k.target]
         S, src = self.g(g.name), self.g(g.source)
-        site = c_string(_site(g.span))
+        steps, size, ring, ring_n = (storage.pathway_field(k.pathway, x)
+                                     for x in ("delay_steps", "ring_size", "ring", "ring_n"))
+        what = f"{g.name} (pathway {k.pathway})" if k.pathway else g.name
+        site = c_string(_site(k.span))
         if not k.per_synapse:
             d = self.p.expr(k.delay, Context(site=_site(k.span)))
-            return f"""{{ /* delay of {g.name} */
+            return f"""{{ /* delay of {what} */
     const double d = {d};
     if (!(d >= 0) || !isfinite(d) || d / sim->dt > 1e9)
-        return snn_fail(sim, "%s: error[E0501]: the delay of '%s' is %g s, not a valid duration", {site}, {c_string(g.name)}, d);
-    {S}.delay_steps = (int64_t)(d / sim->dt + 0.5);
-    {S}.ring_size = 1;
-    while ({S}.ring_size <= {S}.delay_steps) {S}.ring_size *= 2;
-    {S}.ring = snn_alloc(sim, {S}.ring_size * {src}.n, sizeof(int32_t));
-    {S}.ring_n = snn_alloc(sim, {S}.ring_size, sizeof(int64_t));
+        return snn_fail(sim, "%s: error[E0501]: the delay of %s is %g s, not a valid duration", {site}, {c_string(self._quoted(g.name, k.pathway))}, d);
+    {S}.{steps} = (int64_t)(d / sim->dt + 0.5);
+    {S}.{size} = 1;
+    while ({S}.{size} <= {S}.{steps}) {S}.{size} *= 2;
+    {S}.{ring} = snn_alloc(sim, {S}.{size} * {src}.n, sizeof(int32_t));
+    {S}.{ring_n} = snn_alloc(sim, {S}.{size}, sizeof(int64_t));
     if (sim->failed) return -1;
 }}"""
         ctx = self.ctx(g, k.span)
         d = self.p.expr(k.delay, ctx)
-        return f"""{{ /* per-synapse delays of {g.name} */
-    {S}.delay_steps = snn_alloc(sim, {S}.n, sizeof(int32_t));
+        return f"""{{ /* per-synapse delays of {what} */
+    {S}.{steps} = snn_alloc(sim, {S}.n, sizeof(int32_t));
     if (sim->failed) return -1;
     int64_t longest = 0;
     const double _t = sim->step * sim->dt;
     (void)_t;
     {self.each(g, d)}        const double d = {d};
         if (!(d >= 0) || !isfinite(d) || d / sim->dt > 1e9)
-            return snn_fail(sim, "%s: error[E0501]: synapse %lld of '%s' has the delay %g s, not a valid duration",
-                            {site}, (long long)_s, {c_string(g.name)}, d);
-        {S}.delay_steps[_s] = (int32_t)(d / sim->dt + 0.5);
-        if ({S}.delay_steps[_s] > longest) longest = {S}.delay_steps[_s];
+            return snn_fail(sim, "%s: error[E0501]: synapse %lld of %s has the delay %g s, not a valid duration",
+                            {site}, (long long)_s, {c_string(self._quoted(g.name, k.pathway))}, d);
+        {S}.{steps}[_s] = (int32_t)(d / sim->dt + 0.5);
+        if ({S}.{steps}[_s] > longest) longest = {S}.{steps}[_s];
     }}
-    {S}.ring_size = 1;
-    while ({S}.ring_size <= longest) {S}.ring_size *= 2;
-    {S}.ring = snn_alloc(sim, {S}.ring_size, sizeof(snn_buf));
+    {S}.{size} = 1;
+    while ({S}.{size} <= longest) {S}.{size} *= 2;
+    {S}.{ring} = snn_alloc(sim, {S}.{size}, sizeof(snn_buf));
     if (sim->failed) return -1;
-    for (int64_t k = 0; k < {S}.ring_size; k++) snn_buf_init(&{S}.ring[k], sizeof(int32_t));
+    for (int64_t k = 0; k < {S}.{size}; k++) snn_buf_init(&{S}.{ring}[k], sizeof(int32_t));
 }}"""
+
+    @staticmethod
+    def _quoted(group: str, pathway: str) -> str:
+        """A pathway in run-time messages: 'S', or pathway 'up' of 'S'."""
+        return f"pathway '{pathway}' of '{group}'" if pathway else f"'{group}'"
 
     def prepare(self) -> str:
         """At the start of each run: the exact-integration factors and the
@@ -1304,6 +1312,9 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         sees the spikes whose delay ends in this step."""
         g, event = self.groups[k.target], k.event
         S = self.g(g.name)
+        steps, size, ring, ring_n = (storage.pathway_field(k.pathway, x)
+                                     for x in ("delay_steps", "ring_size", "ring", "ring_n"))
+        name = f"{g.name} (pathway {k.pathway})" if k.pathway else g.name
         src = self.g(g.source if event == "pre" else g.target)
         body, once = k.body, k.once
         ctx = self.ctx(g, k.span)
@@ -1320,11 +1331,11 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         once_rng = self.keyed(once, ctx, me, streams.ONCE, indent="    ")
         code = body_rng + self.p.stmts(body, ctx, "        ")
         if k.delay == "heterogeneous":
-            return f"""for (int64_t k = 0; k < {src}.nspikes; k++) {{ /* {g.name}: queue each synapse's spike */
+            return f"""for (int64_t k = 0; k < {src}.nspikes; k++) {{ /* {name}: queue each synapse's spike */
     const int64_t _i = {src}.spikes[k];
     for (int64_t _p = {S}.pre_start[_i]; _p < {S}.pre_start[_i + 1]; _p++) {{
         const int64_t _s = {self.synapse_at(g, "pre", "_p")};
-        snn_buf *slot = &{S}.ring[(_step + {S}.delay_steps[_s]) & ({S}.ring_size - 1)];
+        snn_buf *slot = &{S}.{ring}[(_step + {S}.{steps}[_s]) & ({S}.{size} - 1)];
         if (slot->len == slot->cap && snn_buf_reserve(slot, 1)) {{
             snn_fail(sim, "out of memory in the spike queue of {g.name}");
             return;
@@ -1332,8 +1343,8 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         ((int32_t *)slot->data)[slot->len++] = (int32_t)_s;
     }}
 }}
-{{ /* on pre of {g.name}: the spikes arriving now */
-{locals_}    snn_buf *slot = &{S}.ring[_step & ({S}.ring_size - 1)];
+{{ /* on pre of {name}: the spikes arriving now */
+{locals_}    snn_buf *slot = &{S}.{ring}[_step & ({S}.{size} - 1)];
     for (size_t k = 0; k < slot->len; k++) {{
         const int64_t _s = ((const int32_t *)slot->data)[k];
         const int64_t _i = {S}.pre[_s], _j = {S}.post[_s];
@@ -1344,15 +1355,15 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
 }}"""
         spikes, count, prelude = f"{src}.spikes", f"{src}.nspikes", ""
         if k.delay == "homogeneous":
-            prelude = f"""{{ /* {g.name}: remember this step's spikes for the delay */
-    const int64_t slot = _step & ({S}.ring_size - 1);
-    memcpy({S}.ring + slot * {src}.n, {src}.spikes, (size_t){src}.nspikes * sizeof(int32_t));
-    {S}.ring_n[slot] = {src}.nspikes;
+            prelude = f"""{{ /* {name}: remember this step's spikes for the delay */
+    const int64_t slot = _step & ({S}.{size} - 1);
+    memcpy({S}.{ring} + slot * {src}.n, {src}.spikes, (size_t){src}.nspikes * sizeof(int32_t));
+    {S}.{ring_n}[slot] = {src}.nspikes;
 }}
 """
-            arrival = f"((_step - {S}.delay_steps) & ({S}.ring_size - 1))"
-            spikes = f"({S}.ring + {arrival} * {src}.n)"
-            count = f"(_step >= {S}.delay_steps ? {S}.ring_n[{arrival}] : 0)"
+            arrival = f"((_step - {S}.{steps}) & ({S}.{size} - 1))"
+            spikes = f"({S}.{ring} + {arrival} * {src}.n)"
+            count = f"(_step >= {S}.{steps} ? {S}.{ring_n}[{arrival}] : 0)"
         head = ""
         if once:
             head = once_rng + self.p.stmts(once, ctx, "    ") + "\n"
@@ -1957,7 +1968,7 @@ if (sim->failed) return -1;"""
         def check(call: str, name: str) -> None:
             values.append(f"if ((*at = {call}) >= 0) return {c_string(name)};")
 
-        ring = "{0}.ring_size >= 1 && {0}.ring_size <= (INT64_C(1) << 30) && !({0}.ring_size & ({0}.ring_size - 1))"
+        ring = "{0}.{1} >= 1 && {0}.{1} <= (INT64_C(1) << 30) && !({0}.{1} & ({0}.{1} - 1))"
         for g in self.m.groups:
             G, name = self.g(g.name), g.name
             if g.kind != "synapses":
@@ -1983,14 +1994,17 @@ if (sim->failed) return -1;"""
                 if (end == "post" and not g.all_pairs) or (end == "pre" and not g.in_pre_order):
                     within("i32", f"{G}.{end}_syn", f"{G}.n", "0", f"{G}.n", f"{name}.{end}_syn")
                     within("i32", f"{G}.{end}_other", f"{G}.n", "0", f"{far}.n", f"{name}.{end}_other")
-            if g.delay_kind == "homogeneous":
-                size(ring.format(G), f"{name}.ring_size")
-                size(f"{G}.delay_steps >= 0 && {G}.delay_steps < {G}.ring_size", f"{name}.delay_steps")
-                check(f"snn_check_ring({G}.ring, {G}.ring_n, {G}.ring_size, {pre}.n)", f"{name}.ring")
-            if g.delay_kind == "heterogeneous":
-                size(ring.format(G), f"{name}.ring_size")
-                within("i32", f"{G}.delay_steps", f"{G}.n", "0", f"{G}.ring_size", f"{name}.delay_steps")
-                check(f"snn_check_slots({G}.ring, {G}.ring_size, {G}.n)", f"{name}.ring")
+            for pathway, kind in (("", g.delay_kind), *((p.name, p.delay_kind) for p in g.pathways)):
+                steps, ring_size, ring_, ring_n = (storage.pathway_field(pathway, x)
+                                                   for x in ("delay_steps", "ring_size", "ring", "ring_n"))
+                if kind == "homogeneous":
+                    size(ring.format(G, ring_size), f"{name}.{ring_size}")
+                    size(f"{G}.{steps} >= 0 && {G}.{steps} < {G}.{ring_size}", f"{name}.{steps}")
+                    check(f"snn_check_ring({G}.{ring_}, {G}.{ring_n}, {G}.{ring_size}, {pre}.n)", f"{name}.{ring_}")
+                if kind == "heterogeneous":
+                    size(ring.format(G, ring_size), f"{name}.{ring_size}")
+                    within("i32", f"{G}.{steps}", f"{G}.n", "0", f"{G}.{ring_size}", f"{name}.{steps}")
+                    check(f"snn_check_slots({G}.{ring_}, {G}.{ring_size}, {G}.n)", f"{name}.{ring_}")
         return "\n".join(sizes), "\n".join(values)
 
     def caches(self) -> tuple[str, ...]:

@@ -136,6 +136,11 @@ def _group_code(g: ir.Group) -> list[str]:
         if body:
             out.append(f"    {title}:")
             out += stmts(body, "        ")
+    for p in g.pathways:
+        if p.delay is not None:
+            out.append(f"    delay {p.name} ({p.delay_kind}) = {expr(p.delay)}")
+        out.append(f"    on pre {p.name}:")
+        out += stmts(p.body, "        ")
     return out
 
 
@@ -147,7 +152,8 @@ def _count(c) -> str:
 def kernel(k: ir.Kernel) -> list[str]:
     """A kernel: its loop and target, its decisions, then its code."""
     if isinstance(k, ir.SynapseEvents):
-        head = (f"synapse events {k.target}: each {k.event}synaptic spike"
+        head = (f"synapse events {k.target}" + (f" (pathway {k.pathway})" if k.pathway else "")
+                + f": each {k.event}synaptic spike"
                 + (f", delay {k.delay}" if k.delay != "none" else "")
                 + (", synapses in presynaptic order" if k.in_pre_order else "")
                 + (", synapses computed (all pairs)" if k.dense else ""))
@@ -172,7 +178,8 @@ def kernel(k: ir.Kernel) -> list[str]:
         head = (f"poisson input {k.name} onto {k.target}[{k.lo}:{k.hi}]: {ir.POISSON_INPUT_DRAW} ~ "
                 f"Binomial({k.sources}, {expr(k.rate)} * dt), stream {k.stream}")
     elif isinstance(k, ir.Delays):
-        head = f"delays {k.target}: {'per synapse' if k.per_synapse else 'one'} = {expr(k.delay)}"
+        head = (f"delays {k.target}" + (f" (pathway {k.pathway})" if k.pathway else "")
+                + f": {'per synapse' if k.per_synapse else 'one'} = {expr(k.delay)}")
     else:
         words = "".join(f" {c.lower()}" if c.isupper() else c for c in type(k).__name__).strip()
         head = f"{words} {k.target}"
@@ -269,7 +276,8 @@ def dump(m: ir.Module) -> str:
             out += kernel(k)
     elif m.schedule:
         out.append("each step:")
-        out += [f"    {task.kind} {task.target}" for task in m.schedule]
+        out += [f"    {task.kind} {task.target}" + (f" (pathway {task.pathway})" if task.pathway else "")
+                for task in m.schedule]
     if m.ranks:
         out.append("ranks: each holds its own part of "
                    + (", ".join(f"{g}.{v}" for g, v in m.rank_sync) if m.rank_sync else "nothing")

@@ -1,11 +1,14 @@
 """Lowering stage: `semantics.model.Model` -> `ir.nodes.Module`.
 
 Makes the schedule explicit: the event-driven variables are advanced to the
-current time at the head of `on pre` / `on post` (Brian2's order: decay,
+current time at the head of `on pre` / `on post` and of each named
+pathway's code (Brian2's order: decay,
 the user's statements, then `lastupdate = t`), and the groups' storage is
 listed as `StateVar`s, event-driven ones with their linear equation.
 """
 from __future__ import annotations
+
+import dataclasses
 
 from snndsl.ir import integrate
 from snndsl.ir import nodes as ir
@@ -53,10 +56,20 @@ def schedule(groups: tuple[ir.Group, ...], monitors: tuple[ir.Monitor, ...]) -> 
                  + doing("threshold", lambda g: g.kind in ("poisson", "spikes", "neurons"))
                  + watching("spikes", "record spikes")
                  + doing("poisson input", lambda g: g.inputs)
-                 + doing("on pre", lambda g: g.kind == "synapses" and g.on_pre)
+                 + [task for g in groups if g.kind == "synapses" for task in _pathway_tasks(g)]
                  + doing("on post", lambda g: g.kind == "synapses" and g.on_post)
                  + doing("reset", lambda g: g.kind == "neurons" and g.reset)
                  + watching("rate", "record rate"))
+
+
+def _pathway_tasks(g: ir.Group) -> list[ir.Task]:
+    """A synapse group's 'on pre' tasks, one per pathway with code, in the
+    order of their names, the unnamed one's being 'pre' (Brian2 sorts its
+    SynapticPathway objects, named `S_NAME`, by name)."""
+    named = {p.name: ir.Task("on pre", g.name, p.name) for p in g.pathways if p.body}
+    if g.on_pre:
+        named["pre"] = ir.Task("on pre", g.name)
+    return [named[name] for name in sorted(named)]
 
 
 def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:
@@ -72,13 +85,14 @@ def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:
         state.append(ir.StateVar(v.name, v.dtype, v.shared, format_dim(v.dim), role, decay,
                                  unless_refractory=held, freezable=v.name in frozen, span=v.span))
     traces = tuple(v.name for v in g.variables if v.kind == "ode" and v.event_driven)
-    on_pre, on_post = g.on_pre, g.on_post
+    on_pre, on_post, pathways = g.on_pre, g.on_post, g.pathways
     if traces:
         state.append(ir.StateVar(LASTUPDATE, "f", False, "second", "lastupdate"))
         advance = (ir.Advance(g.name, traces, LASTUPDATE),)
         stamp = (ir.Assign(ir.Var(g.name, LASTUPDATE), ir.Special("t")),)
         on_pre = advance + on_pre + stamp if on_pre else on_pre
         on_post = advance + on_post + stamp if on_post else on_post
+        pathways = tuple(dataclasses.replace(p, body=advance + p.body + stamp) if p.body else p for p in pathways)
     rate = g.rate
     if g.kind == "poisson" and rate is None:
         rate = ir.Var(g.name, "rate")  # `rate : Hz`, set by init and phases
@@ -99,5 +113,6 @@ def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:
         connect_choose=g.connect_choose,
         connect_parts=g.connect_parts, on_pre=on_pre, on_post=on_post,
         update=update, threshold=g.threshold, reset=g.reset, refractory=g.refractory,
-        refractory_kind=g.refractory_kind, delay=g.delay, delay_kind=g.delay_kind, every=g.every,
+        refractory_kind=g.refractory_kind, delay=g.delay, delay_kind=g.delay_kind,
+        pathways=pathways, every=g.every,
         summed=g.summed, inputs=g.inputs, source_range=g.source_range, target_range=g.target_range, span=g.span)

@@ -452,6 +452,24 @@ class Every:
 
 
 @dataclass(frozen=True, slots=True)
+class Pathway:
+    """A named presynaptic pathway of a synapse group, `on pre NAME:` with
+    its `delay NAME:` (Brian2's on_pre={NAME: ...}, delay={NAME: ...}): event
+    code of its own, run for the spikes that its own delay brings, from a
+    spike queue of its own. The unnamed `on pre:` is the group's `on_pre`
+    and `delay` (Brian2's pathway 'pre'); a step runs the pathways of a
+    group in the order of their names, the unnamed one as 'pre' (Brian2's
+    SynapticPathway objects, sorted by name)."""
+
+    name: str
+    body: tuple[Stmt, ...]
+    delay: Expr | None = None
+    delay_kind: str = "none"  # as Group.delay_kind
+    span: Span | None = _span()
+    delay_span: Span | None = _span()  # its `delay NAME:` line
+
+
+@dataclass(frozen=True, slots=True)
 class Summed:
     """`post.X = EXPR : UNIT (summed)` of a synapse group: each step, the
     variable X of `group` (its `side` end) is the sum of `expr` over its
@@ -561,6 +579,8 @@ class Group:
     # synapses: the delay of `on pre`; 'homogeneous' (one value) or 'heterogeneous' (per synapse)
     delay: Expr | None = None
     delay_kind: str = "none"
+    # synapses: the named pathways (`on pre NAME:`), by name (ir.Pathway)
+    pathways: tuple[Pathway, ...] = ()
     span: Span | None = _span()
 
     def var(self, name: str) -> StateVar | None:
@@ -588,7 +608,16 @@ class Group:
         in is its neuron, which loops over synapses follow as they go; unless
         spikes are queued per synapse (heterogeneous delays), where a queued
         synapse's neuron is looked up."""
-        return self.kind == "synapses" and (not self.in_pre_order or self.delay_kind == "heterogeneous")
+        return self.kind == "synapses" and (not self.in_pre_order or "heterogeneous" in self.delay_kinds)
+
+    @property
+    def delay_kinds(self) -> tuple[str, ...]:
+        """The delay kind of each pathway that has a delay: the unnamed one's first."""
+        kinds = (self.delay_kind,) + tuple(p.delay_kind for p in self.pathways)
+        return tuple(k for k in kinds if k != "none")
+
+    def pathway(self, name: str) -> Pathway:
+        return next(p for p in self.pathways if p.name == name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -643,10 +672,12 @@ TASKS = {
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One task of the time step: `kind` (a key of TASKS) on `target`."""
+    """One task of the time step: `kind` (a key of TASKS) on `target`;
+    `pathway`, for 'on pre', a named pathway's name ("": the unnamed one)."""
 
     kind: str
     target: str
+    pathway: str = ""
 
 
 # ---- kernels: the loops of the program, one class per kind of loop ------------
@@ -722,10 +753,12 @@ class Init(Kernel):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Delays(Kernel):
-    """The delay of `on pre`, in steps: one value, or one per synapse."""
+    """The delay of `on pre` (of the named pathway `pathway`), in steps: one
+    value, or one per synapse."""
 
     delay: Expr
     per_synapse: bool
+    pathway: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -846,6 +879,7 @@ class SynapseEvents(Kernel):
     # run it while the others start on the synapses (passes/share_work.py)
     once_aside: bool = False
     wait: bool = True
+    pathway: str = ""  # 'pre': a named pathway's ("": the unnamed one, or 'post')
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

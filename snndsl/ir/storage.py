@@ -31,7 +31,7 @@ TIMES = ("lastupdate", "lastspike")  # stay double with precision = single, as B
 class Size:
     """A length known at run time: `what` of `group` ('n': its element count,
     'nsrc': a spike generator's number of sources, 'ring_size': the slots of a
-    synapse group's delay ring)."""
+    synapse group's delay ring, 'up_ring_size' those of its pathway up's)."""
 
     what: str
     group: str
@@ -121,18 +121,9 @@ def fields(g: ir.Group, precision: str, poisson_skips: bool) -> tuple[Field, ...
         if g.source_range or g.target_range:  # between subgroups: i and j count from their first neurons
             out += [Field("i", "internal", "int32_t", _n(g.name), "array", "pre, within the source subgroup"),
                     Field("j", "internal", "int32_t", _n(g.name), "array", "post, within the target subgroup")]
-        slots = Count((Size("ring_size", g.name),))
-        if g.delay_kind == "homogeneous":
-            out += [Field("delay_steps", "internal", "int64_t", None, "scalar"),
-                    Field("ring_size", "internal", "int64_t", None, "scalar", "spikes of the last ring_size steps"),
-                    Field("ring", "internal", "int32_t", Count((Size("ring_size", g.name), Size("n", g.source))),
-                          "array", "ring_size x N_pre spike lists"),
-                    Field("ring_n", "internal", "int64_t", slots, "array")]
-        if g.delay_kind == "heterogeneous":
-            out += [Field("delay_steps", "internal", "int32_t", _n(g.name), "array", "per synapse"),
-                    Field("ring_size", "internal", "int64_t", None, "scalar"),
-                    Field("ring", "internal", "snn_buf", slots, "queue",
-                          "synapses whose spike arrives in each of the next steps")]
+        out += delay_fields(g, "", g.delay_kind)
+        for p in g.pathways:
+            out += delay_fields(g, p.name, p.delay_kind)
         for end, group, other in (("pre", g.source, "post"), ("post", g.target, "pre")):
             out.append(Field(f"{end}_start", "internal", "int64_t", _n(group, 1), "array",
                              f"synapses of each {end}synaptic neuron"))
@@ -147,6 +138,34 @@ def fields(g: ir.Group, precision: str, poisson_skips: bool) -> tuple[Field, ...
                              f"1 if those are ascending for each {end}synaptic neuron (threads then split them "
                              "by binary search)"))
     return tuple(out)
+
+
+def pathway_field(pathway: str, name: str) -> str:
+    """The name of a pathway's delay field `name` ('ring', 'delay_steps',
+    ...): the unnamed pathway's own, a named one's after its name
+    (`up_ring`), which no other field's name can be."""
+    return f"{pathway}_{name}" if pathway else name
+
+
+def delay_fields(g: ir.Group, pathway: str, kind: str) -> list[Field]:
+    """The delay and spike queue of one pathway of `g` ("": the unnamed one)."""
+    def name(x: str) -> str:
+        return pathway_field(pathway, x)
+
+    slots = Count((Size(name("ring_size"), g.name),))
+    if kind == "homogeneous":
+        return [Field(name("delay_steps"), "internal", "int64_t", None, "scalar"),
+                Field(name("ring_size"), "internal", "int64_t", None, "scalar",
+                      f"spikes of the last {name('ring_size')} steps"),
+                Field(name("ring"), "internal", "int32_t", Count((Size(name("ring_size"), g.name), Size("n", g.source))),
+                      "array", f"{name('ring_size')} x N_pre spike lists"),
+                Field(name("ring_n"), "internal", "int64_t", slots, "array")]
+    if kind == "heterogeneous":
+        return [Field(name("delay_steps"), "internal", "int32_t", _n(g.name), "array", "per synapse"),
+                Field(name("ring_size"), "internal", "int64_t", None, "scalar"),
+                Field(name("ring"), "internal", "snn_buf", slots, "queue",
+                      "synapses whose spike arrives in each of the next steps")]
+    return []
 
 
 def data_uses(m: ir.Module) -> dict[str, set[int]]:

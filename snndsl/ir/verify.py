@@ -41,7 +41,8 @@ def verify(m: ir.Module) -> None:
             raise InternalError(f"IR verification failed: a time step of {node.data}, not a timed array "
                                 f"of period {node.period}")
     for g in m.groups:
-        for body in (g.init, g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.update, g.reset):
+        for body in (g.init, g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.update, g.reset,
+                     *(p.body for p in g.pathways)):
             for s in ir.walk(body):
                 if isinstance(s, ir.Stmt) and not isinstance(s, (ir.Assign, ir.If, ir.Advance, ir.Let,
                                                                  ir.LinearStep)):
@@ -93,6 +94,9 @@ def verify(m: ir.Module) -> None:
                      "threshold": ("neurons", "poisson", "spikes")}.get(task.kind)
             if g is None or (kinds is not None and g.kind not in kinds):
                 raise InternalError(f"IR verification failed: the task {task.kind} of {task.target}")
+            if task.pathway and (task.kind != "on pre" or task.pathway not in {p.name for p in g.pathways}):
+                raise InternalError(f"IR verification failed: the task {task.kind} {task.pathway} of {task.target}, "
+                                    "not a named pathway")
     if m.streams:  # numbered (passes/streams.py): every draw names a stream, and each stream is drawn from
         used = {n.stream for n in ir.walk((m.groups, m.saves, m.phases, m.params)) if isinstance(n, ir.Rand)}
         used |= {g.stream for g in m.groups if g.kind == "poisson"}
@@ -146,6 +150,12 @@ def _code(k: ir.Kernel, g: ir.Group) -> tuple:
         return (k.cond, k.refractory), (g.threshold, g.refractory)
     if isinstance(k, ir.PoissonSpikes):
         return (k.rate, k.sampling, k.stream), (g.rate, g.sampling, g.stream)
+    if isinstance(k, ir.SynapseEvents) and k.pathway:
+        p = g.pathway(k.pathway)
+        return (k.advance + k.body, k.once, k.delay), (p.body, (), p.delay_kind)
+    if isinstance(k, ir.Delays) and k.pathway:
+        p = g.pathway(k.pathway)
+        return (k.delay, k.per_synapse), (p.delay, p.delay_kind == "heterogeneous")
     if isinstance(k, ir.SynapseEvents):
         return (k.advance + k.body, k.once), ((g.on_pre, g.on_pre_spike) if k.event == "pre"
                                               else (g.on_post, g.on_post_spike))
@@ -179,7 +189,8 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
         kind = f"on {k.event}" if isinstance(k, ir.SynapseEvents) else _TASK.get(type(k))
         if kind in ("every", "sum", "poisson input") and task == (kind, k.target):
             continue  # a group's second `every` block, summed variable or input: the same task
-        found = next((t for t in tasks if t.kind == kind and t.target == k.target), None)
+        pathway = getattr(k, "pathway", "")
+        found = next((t for t in tasks if t.kind == kind and t.target == k.target and t.pathway == pathway), None)
         task = (found.kind, found.target) if found else None
         if found is None:
             raise InternalError(f"IR verification failed: the kernel {type(k).__name__} of {k.target} is not in "

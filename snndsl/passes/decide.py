@@ -51,7 +51,7 @@ def written_in_steps(m: ir.Module) -> set[tuple[str, str]]:
     return {(s.target.group, s.target.name)
             for g in m.groups
             for s in ir.walk((g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.update, g.reset, g.every,
-                                       g.inputs))
+                                       g.inputs, g.pathways))
             if isinstance(s, ir.Assign)} | {(s.group, s.var) for g in m.groups for s in g.summed}
 
 

@@ -20,7 +20,8 @@ A trace qualifies when:
 - nothing else sees the per-synapse value: it is not written in `init` or
   phases, not read by phases, not monitored and not saved;
 - for a presynaptic trace, the synapses receive a spike all at once (no
-  per-synapse delays).
+  per-synapse delays);
+- the group has no named pathways (`on pre NAME:`).
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def _written_anywhere(m: ir.Module) -> set[tuple[str, str]]:
     hoisted update, whose position in the step moves."""
     out = set()
     for g in m.groups:
-        for s in ir.walk((g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.every, g.inputs)):
+        for s in ir.walk((g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.every, g.inputs, g.pathways)):
             if isinstance(s, ir.Assign):
                 out.add((s.target.group, s.target.name))
             if isinstance(s, ir.Advance):
@@ -108,8 +109,8 @@ def _qualifies(g: ir.Group, var: str, side: str, observed: set[str], busy: set) 
 
 
 def _hoist_group(g: ir.Group, busy: set, observed: set[str]) -> ir.Group:
-    if g.kind != "synapses":
-        return g
+    if g.kind != "synapses" or g.pathways:
+        return g  # named pathways: a trace's per-synapse value is read and written by several
     clock = next((v for v in g.vars if v.role == "lastupdate"), None)
     if clock is None:
         return g

@@ -69,6 +69,8 @@ def setup(groups: tuple[ir.Group, ...]) -> tuple[ir.Kernel, ...]:
         if g.delay_kind != "none":
             out.append(ir.Delays(target=g.name, delay=g.delay, per_synapse=g.delay_kind == "heterogeneous",
                                  span=g.span))
+        out += [ir.Delays(target=g.name, delay=p.delay, per_synapse=p.delay_kind == "heterogeneous",
+                          pathway=p.name, span=p.delay_span or p.span) for p in g.pathways if p.delay_kind != "none"]
     return tuple(out)
 
 
@@ -111,6 +113,13 @@ def kernel(task: ir.Task, g: ir.Group) -> ir.Kernel | None:
         if g.kind == "spikes":
             return ir.GeneratorSpikes(target=g.name, span=g.span)
         return ir.Threshold(target=g.name, cond=g.threshold, refractory=g.refractory, span=g.span)
+    if task.kind == "on pre" and task.pathway:
+        p = g.pathway(task.pathway)
+        if not p.body:
+            return None
+        return ir.SynapseEvents(target=g.name, event="pre", body=p.body, delay=p.delay_kind,
+                                in_pre_order=g.in_pre_order, dense=g.all_pairs and p.delay_kind != "heterogeneous",
+                                pathway=p.name, span=p.span)
     if task.kind in ("on pre", "on post"):
         event = task.kind[3:]
         body, once = (g.on_pre, g.on_pre_spike) if event == "pre" else (g.on_post, g.on_post_spike)

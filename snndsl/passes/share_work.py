@@ -173,7 +173,7 @@ def footprint(k: ir.Kernel, groups: dict[str, ir.Group]) -> tuple[frozenset, fro
         code = (k.once, k.advance, k.body)
         reads.add((g.source if k.event == "pre" else g.target, "spikes"))
         if k.delay == "homogeneous":
-            writes.add((k.target, "ring"))
+            writes.add((k.target, f"{k.pathway}_ring" if k.pathway else "ring"))
     else:
         return None
     writes |= _writes(code)

@@ -54,5 +54,6 @@ def skip_overwritten(m: ir.Module) -> ir.Module:
     groups = []
     for g in m.groups:
         changes = {name: _skip(getattr(g, name), g) for name in EVENT_CODE}
-        groups.append(replace(g, **changes) if any(changes[n] != getattr(g, n) for n in EVENT_CODE) else g)
+        changes["pathways"] = tuple(replace(p, body=_skip(p.body, g)) for p in g.pathways)
+        groups.append(replace(g, **changes) if any(changes[n] != getattr(g, n) for n in changes) else g)
     return replace(m, groups=tuple(groups))

@@ -3,7 +3,7 @@
 A *site* is one piece of code that runs as a unit: the connection of a
 synapse group, its per-synapse delays, a group's `init`, its integration
 step, its threshold (or a Poisson group's draws), its `on pre` / `on post`
-event code, its reset, each Poisson input onto it, a subexpression save, and each protocol statement.
+event code (and each named pathway's, with its delays), its reset, each Poisson input onto it, a subexpression save, and each protocol statement.
 Every site that draws gets a stream of its own, numbered in the order of the
 model file (groups, then saves, then the protocol) and named for its site
 (`Module.streams`, shown by `--emit ir`). Its `rand()` / `randn()` nodes
@@ -88,6 +88,13 @@ def assign_streams(m: ir.Module) -> ir.Module:
                 changes["stream"] = stream
             if chooses:
                 changes["connect_stream"] = stream
+        if g.pathways:  # each named pathway's code and delays are sites of their own
+            pathways = []
+            for p in g.pathways:
+                body, _ = site(f"{g.name}: on pre {p.name}", p.body)
+                delay, _ = site(f"{g.name}: delays {p.name}", p.delay)
+                pathways.append(dataclasses.replace(p, body=body, delay=delay))
+            changes["pathways"] = tuple(pathways)
         if g.inputs:  # each Poisson input draws its binomial numbers from a stream of its own
             changes["inputs"] = tuple(dataclasses.replace(inp, stream=site(f"{g.name}: poisson input {inp.name}",
                                                                            inp, needed=True)[1])

@@ -30,7 +30,7 @@ def uniform_candidates(g: ir.Group, written: set[tuple[str, str]]) -> set[str]:
     """The variables of synapse group `g` this pass marks."""
     if g.kind != "synapses":
         return set()
-    read = {n.name for n in ir.walk((g.on_pre, g.on_post))
+    read = {n.name for n in ir.walk((g.on_pre, g.on_post, tuple(p.body for p in g.pathways)))
             if isinstance(n, ir.Var) and n.group == g.name and n.at == "self"}
     return {v.name for v in g.vars
             if v.name in read and not v.shared and v.index == "element" and v.role == "state"

@@ -152,6 +152,16 @@ def exact_one(n: int, M: list[float], frozen, dt: float):
 # ---- groups ---------------------------------------------------------------------------
 
 @dataclass
+class Queue:
+    """A named pathway's delay and spike queue (as Synapses' own, which are
+    the unnamed pathway's)."""
+
+    delay_steps: object = None
+    ring: dict = field(default_factory=dict)
+    queue: dict = field(default_factory=dict)
+
+
+@dataclass
 class Synapses:
     """A synapse group's connectivity and spike queues."""
 
@@ -165,6 +175,11 @@ class Synapses:
     ring: dict = field(default_factory=dict)  # homogeneous: step -> that step's presynaptic spikes
     queue: dict = field(default_factory=dict)  # heterogeneous: arrival step -> arrays of synapses
     first: tuple = (0, 0)  # between subgroups: their first neurons, from which i and j count
+    named: dict = field(default_factory=dict)  # each named pathway's Queue
+
+    def queue_of(self, pathway: str):
+        """The delay and queue of a pathway ("": the unnamed one)."""
+        return self.named.setdefault(pathway, Queue()) if pathway else self
 
 
 def _index(end: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -662,12 +677,13 @@ class Machine:
     def _delays(self, k: ir.Delays) -> None:
         """Delays in steps as Brian2's spike queue: (int)(delay / dt + 0.5)."""
         g = self.groups[k.target]
-        s = self.syn[g.name]
+        s = self.syn[g.name].queue_of(k.pathway)
         where = site(k.span)
+        what = f"pathway '{k.pathway}' of '{g.name}'" if k.pathway else f"'{g.name}'"
         if not k.per_synapse:
             d = float(self.scalar(k.delay, k.span, rng=self.stream_for(k.delay)))
             if not (d >= 0) or not math.isfinite(d) or d / self.dt > 1e9:
-                raise RunFailure(f"{where}: error[E0501]: the delay of '{g.name}' is {_g(d)} s, not a valid duration")
+                raise RunFailure(f"{where}: error[E0501]: the delay of {what} is {_g(d)} s, not a valid duration")
             s.delay_steps = int(d / self.dt + 0.5)
             return
         n = self.n[g.name]
@@ -676,7 +692,7 @@ class Machine:
         bad = ~((d >= 0) & np.isfinite(d) & ~(d / self.dt > 1e9))
         if np.any(bad):
             e = int(np.flatnonzero(bad)[0])
-            raise RunFailure(f"{where}: error[E0501]: synapse {e} of '{g.name}' has the delay {_g(d[e])} s, not a "
+            raise RunFailure(f"{where}: error[E0501]: synapse {e} of {what} has the delay {_g(d[e])} s, not a "
                              "valid duration")
         s.delay_steps = np.trunc(d / self.dt + 0.5).astype(np.int64)
 
@@ -893,21 +909,22 @@ class Machine:
         spikes = self.spikes[g.source if event == "pre" else g.target]
         step = self.step_count
         kw = dict(guard_refractory=True, guard_frozen=True, drop=drop)
+        q = s.queue_of(k.pathway)
         if k.delay == "heterogeneous":
             syn = _gather(s.pre_start, s.pre_syn, spikes)
-            arrival = step + s.delay_steps[syn]
+            arrival = step + q.delay_steps[syn]
             for a in np.unique(arrival):
-                s.queue.setdefault(int(a), []).append(syn[arrival == a])
-            arrived = s.queue.pop(step, [])
+                q.queue.setdefault(int(a), []).append(syn[arrival == a])
+            arrived = q.queue.pop(step, [])
             syn = np.concatenate(arrived) if arrived else np.zeros(0, dtype=np.int64)
             self.kernel(g, Elements(syn, s.pre[syn], s.post[syn]), k.span, rng=self.keyed_for(body, syn),
                         **kw).run(body)
             return
         if k.delay == "homogeneous":
-            s.ring[step] = spikes.copy()
-            s.ring.pop(step - s.delay_steps - 1, None)
-            spikes = s.ring.get(step - s.delay_steps, np.zeros(0, dtype=np.int64)) \
-                if step >= s.delay_steps else np.zeros(0, dtype=np.int64)
+            q.ring[step] = spikes.copy()
+            q.ring.pop(step - q.delay_steps - 1, None)
+            spikes = q.ring.get(step - q.delay_steps, np.zeros(0, dtype=np.int64)) \
+                if step >= q.delay_steps else np.zeros(0, dtype=np.int64)
         elif k.delay != "none":
             raise InternalError(f"unknown delay {k.delay!r}")
         start, order = (s.pre_start, s.pre_syn) if event == "pre" else (s.post_start, s.post_syn)

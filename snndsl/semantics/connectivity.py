@@ -37,7 +37,8 @@ def physical_memory() -> int | None:
 
 def bytes_per_synapse(g: m.Group, model: m.Model) -> int:
     frozen = {v for grp, v in model.frozen if grp == g.name}
-    size = INDEX_BYTES + (4 if g.delay_kind == "heterogeneous" else 0)
+    kinds = (g.delay_kind,) + tuple(p.delay_kind for p in g.pathways)
+    size = INDEX_BYTES + 4 * kinds.count("heterogeneous")  # each pathway's delay per synapse
     if any(v.event_driven for v in g.variables):
         size += 8  # the last update's time
     for v in g.variables:
@@ -102,7 +103,7 @@ def check_connectivity(model: m.Model, memory: int | None = None) -> list[Diagno
         total = count * per
         what = f"{how} synapses in '{g.name}' ({g.source} -> {g.target}), {_size(total)} at {per} bytes each"
         span = g.connect_span or g.span
-        if g.delay_kind == "heterogeneous" and count > INT32_MAX:
+        if "heterogeneous" in (g.delay_kind, *(p.delay_kind for p in g.pathways)) and count > INT32_MAX:
             out.append(error(Code.TOO_LARGE, f"{what}: with per-synapse delays at most 2^31 - 1 synapses "
                              "are possible (the spike queue holds 32-bit synapse numbers)", span))
         elif total > ADDRESS_SPACE:

@@ -125,6 +125,8 @@ class GroupChecks:
         synapses = d.kind == "synapses"
         clauses_seen: dict[str, Span | None] = {}
         connects: list[dict] = []  # each connect's fields, in the order of the model
+        named_code: dict[str, tuple] = {}  # `on pre NAME:`: (its statements, the block)
+        named_delays: dict[str, tuple] = {}  # `delay NAME:`: ({delay, delay_kind}, the clause)
         self._current_group = d.name
         for item in d.items:
             group = self.groups[d.name]
@@ -133,6 +135,8 @@ class GroupChecks:
                 key = getattr(item, "kind", None) if isinstance(item, (ast.Clause, ast.CodeBlock)) else type(item).__name__
                 if isinstance(item, (ast.Clause, ast.CodeBlock, ast.Method, ast.ConnectFrom, ast.ConnectGenerator)):
                     tag = "connect" if isinstance(item, (ast.ConnectFrom, ast.ConnectGenerator)) else (key or "method")
+                    if getattr(item, "pathway", None) is not None:
+                        tag = f"{'on ' if isinstance(item, ast.CodeBlock) else ''}{tag} {item.pathway}"
                     # several connects add up, as Brian2's successive S.connect calls (from DATA too)
                     if tag in clauses_seen and tag != "connect":
                         self.err(Code.DUPLICATE, f"'{tag}' is given twice in '{d.name}'", item.span,
@@ -161,6 +165,8 @@ class GroupChecks:
                     changes.update(self._prop(d, group, item))
                 elif isinstance(item, ast.Clause) and item.kind == "connect":
                     connects.append(self._clause(d, group, item, elem))
+                elif isinstance(item, ast.Clause) and item.pathway is not None:
+                    named_delays[item.pathway] = (self._clause(d, group, item, elem), item)
                 elif isinstance(item, ast.Clause):
                     changes.update(self._clause(d, group, item, elem))
                 elif isinstance(item, ast.ConnectGenerator):
@@ -182,6 +188,8 @@ class GroupChecks:
                                   + (f"; did you mean '{near}'?" if near else "")
                                   + f" (methods: {', '.join(METHODS)})", item.span)
                     changes.update(method=item.name, method_span=item.span)
+                elif isinstance(item, ast.CodeBlock) and item.pathway is not None:
+                    named_code[item.pathway] = (self._code_block(d, group, item)["on_pre"], item)
                 elif isinstance(item, ast.CodeBlock):
                     changes.update(self._code_block(d, group, item))
                 elif isinstance(item, ast.SummedDecl):
@@ -191,6 +199,10 @@ class GroupChecks:
             except _Fail:
                 failed.add("ode" if isinstance(item, ast.OdeDecl) else getattr(item, "kind", None)
                            or type(item).__name__)
+                if isinstance(item, ast.CodeBlock) and item.pathway is not None:
+                    failed.add(f"on pre {item.pathway}")
+        if named_code or named_delays:
+            changes["pathways"] = self._pathways(d, named_code, named_delays, failed)
         if len(connects) == 1:
             changes.update(connects[0])
         elif connects:  # Brian2's successive connect calls: the synapses of each, one after the other
@@ -431,6 +443,10 @@ class GroupChecks:
         if item.kind == "delay":
             if d.kind != "synapses":
                 self.fail(Code.MISPLACED, "'delay:' belongs in a synapses group", item.span)
+            if item.pathway == "pre":
+                self.fail(Code.DUPLICATE, "'pre' is the name of the unnamed pathway: write 'delay:'",
+                          item.pathway_span or item.span)
+            self._pathway_name(item)
             scope = Scope(group=group, synapses=True, rand=True, what="in a delay")
             e, dim = self.expr(item.expr, scope)
             self._expect_dim(dim, SECOND, item.expr.span, "a delay")
@@ -464,11 +480,41 @@ class GroupChecks:
             self._check_steps(v, item.expr.span, "a refractory period")
         return {"refractory": e, "refractory_kind": "duration"}
 
+    def _pathways(self, d: ast.GroupDecl, code: dict, delays: dict, failed: set) -> tuple[ir.Pathway, ...]:
+        """The named pathways, by name: each `on pre NAME:` with its `delay
+        NAME:` (none: no delay). A `delay NAME:` needs its `on pre NAME:`."""
+        for name, (_, clause) in delays.items():
+            if name not in code and f"on pre {name}" not in failed:
+                near = closest(name, list(code))
+                self.err(Code.UNDEFINED_NAME, f"'delay {name}:' is the delay of pathway '{name}', but '{d.name}' "
+                         f"has no 'on pre {name}:'" + (f"; did you mean '{near}'?" if near else ""),
+                         clause.pathway_span or clause.span)
+        out = []
+        for name in sorted(code):
+            body, block = code[name]
+            delay, clause = delays.get(name, ({}, None))
+            out.append(ir.Pathway(name, body, delay.get("delay"), delay.get("delay_kind", "none"), block.span,
+                                  delay_span=clause.span if clause is not None else None))
+        return tuple(out)
+
+    def _pathway_name(self, item: ast.CodeBlock | ast.Clause) -> None:
+        if item.pathway in RESERVED:
+            self.fail(Code.RESERVED_NAME, f"'{item.pathway}' is a reserved word and cannot name a pathway",
+                      item.pathway_span or item.span)
+
     def _code_block(self, d: ast.GroupDecl, group: m.Group, item: ast.CodeBlock) -> dict:
         if item.kind in ("pre", "post"):
             if d.kind != "synapses":
                 self.fail(Code.MISPLACED, f"'on {item.kind}:' belongs in a synapses group", item.span)
-            scope = Scope(group=group, synapses=True, rand=True, what=f"in 'on {item.kind}'")
+            if item.pathway is not None and item.kind == "post":
+                self.fail(Code.UNSUPPORTED, f"named pathways are presynaptic: 'on pre {item.pathway}:' "
+                          f"(postsynaptic spikes go through 'on post:')", item.pathway_span or item.span)
+            if item.pathway == "pre":
+                self.fail(Code.DUPLICATE, "'pre' is the name of the unnamed pathway: write 'on pre:' "
+                          "(and 'delay:'), or give this one another name", item.pathway_span or item.span)
+            self._pathway_name(item)
+            head = f"on {item.kind}" if item.pathway is None else f"on pre {item.pathway}"
+            scope = Scope(group=group, synapses=True, rand=True, what=f"in '{head}'")
             return {f"on_{item.kind}": self._stmts(item.body, scope, "event")}
         if item.kind == "init":
             if d.kind == "spikes":

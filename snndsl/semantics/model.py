@@ -63,6 +63,7 @@ class Group:
     method_span: Span | None = field(default=None, compare=False)
     delay: ir.Expr | None = None
     delay_kind: str = "none"
+    pathways: tuple[ir.Pathway, ...] = ()  # `on pre NAME:` with `delay NAME:`, by name
     every: tuple[ir.Every, ...] = ()
     summed: tuple[ir.Summed, ...] = ()
     inputs: tuple[ir.PoissonInput, ...] = ()

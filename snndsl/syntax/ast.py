@@ -205,11 +205,14 @@ class Prop(GroupItem):
 
 @dataclass(frozen=True, slots=True)
 class Clause(GroupItem):
-    """`threshold:`, `refractory:`, `delay:`, `connect:` with an expression."""
+    """`threshold:`, `refractory:`, `delay:`, `connect:` with an expression;
+    `pathway` names the pathway of a `delay NAME:` (None for `delay:`)."""
 
     kind: str
     expr: Expr
     span: Span | None = _span()
+    pathway: str | None = None
+    pathway_span: Span | None = _span()
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,11 +249,14 @@ class ConnectGenerator(GroupItem):
 
 @dataclass(frozen=True, slots=True)
 class CodeBlock(GroupItem):
-    """`reset:`, `init:`, `on pre:`, `on post:`."""
+    """`reset:`, `init:`, `on pre:`, `on post:`; `pathway` names the pathway of
+    an `on pre NAME:` (None for `on pre:`), Brian2's on_pre={NAME: ...}."""
 
     kind: str  # reset / init / pre / post
     body: tuple[Stmt, ...]
     span: Span | None = _span()
+    pathway: str | None = None
+    pathway_span: Span | None = _span()
 
 
 @dataclass(frozen=True, slots=True)

@@ -430,9 +430,12 @@ class _Parser:
             event = self.expect("name")
             if self.text_of(event) not in ("pre", "post"):
                 raise Unparsed
+            pathway = self.name() if self.kind() == "name" else None
             self.expect(":")
             body, end = self.code_body()
-            return ast.CodeBlock(self.text_of(event), body, self.span(start, end))
+            return ast.CodeBlock(self.text_of(event), body, self.span(start, end),
+                                 pathway=None if pathway is None else self.text_of(pathway),
+                                 pathway_span=None if pathway is None else self.tspan(pathway))
         if word == "every":
             start = self.i
             self.i += 1
@@ -475,9 +478,12 @@ class _Parser:
         word = t[TEXT] if t[KIND] == "name" else None
         if word in _CLAUSES:
             self.i += 1
+            pathway = self.name() if word == "delay" and self.kind() == "name" else None
             self.expect(":")
             expr, _, end = self.expr()
-            return ast.Clause(word, expr, self.span(start, end))
+            return ast.Clause(word, expr, self.span(start, end),
+                              pathway=None if pathway is None else self.text_of(pathway),
+                              pathway_span=None if pathway is None else self.tspan(pathway))
         if word == "method":
             self.i += 1
             self.expect(":")

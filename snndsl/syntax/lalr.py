@@ -252,7 +252,11 @@ class _ToAst(Transformer):
 
     threshold = _clause("threshold")
     refractory = _clause("refractory")
-    delay = _clause("delay")
+    @v_args(meta=True)
+    def delay(self, meta, children):
+        name, expr = children
+        return ast.Clause("delay", expr, self._span(meta), pathway=None if name is None else str(name),
+                          pathway_span=None if name is None else self._tspan(name))
     connect_expr = _clause("connect")
 
     @v_args(meta=True)
@@ -299,7 +303,9 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def on_event(self, meta, children):
-        return ast.CodeBlock(str(children[0]), children[1], self._span(meta))
+        event, name, body = children
+        return ast.CodeBlock(str(event), body, self._span(meta), pathway=None if name is None else str(name),
+                             pathway_span=None if name is None else self._tspan(name))
 
     @v_args(meta=True)
     def every_block(self, meta, children):

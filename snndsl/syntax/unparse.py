@@ -130,7 +130,8 @@ def _item(item, indent: str) -> list[str]:
     if isinstance(item, ast.Prop):
         return [f"{indent}{item.name} = {expr(item.expr)}"]
     if isinstance(item, ast.Clause):
-        return [f"{indent}{item.kind}: {expr(item.expr)}"]
+        head = item.kind if item.pathway is None else f"{item.kind} {item.pathway}"
+        return [f"{indent}{head}: {expr(item.expr)}"]
     if isinstance(item, ast.ConnectFrom):
         return [f"{indent}connect: from {item.data}"]
     if isinstance(item, ast.ConnectGenerator):
@@ -150,6 +151,8 @@ def _item(item, indent: str) -> list[str]:
         return [f"{indent}method: {item.name}"]
     if isinstance(item, ast.CodeBlock):
         head = f"on {item.kind}" if item.kind in ("pre", "post") else item.kind
+        if item.pathway is not None:
+            head += f" {item.pathway}"
         return [f"{indent}{head}:"] + _code(item.body, indent + "    ")
     if isinstance(item, ast.EveryBlock):
         return [f"{indent}every {expr(item.period)}:"] + _code(item.body, indent + "    ")

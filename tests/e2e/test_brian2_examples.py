@@ -479,6 +479,27 @@ def _wang_windows(res, name: str, windows: int) -> np.ndarray:
     return np.histogram(t, bins=windows, range=(0, windows * 0.5))[0] / 240 / 0.5
 
 
+def _alpha_peak(t: np.ndarray, duration: float) -> float:
+    """The frequency (3 to 80 Hz) where the population rate, in 1 ms bins, has most power."""
+    rate = np.bincount((t / ms + 0.5).astype(int), minlength=int(duration / ms))[:int(duration / ms)].astype(float)
+    power = np.abs(np.fft.rfft(rate - rate.mean())) ** 2
+    f = np.fft.rfftfreq(len(rate), 1 * ms)
+    band = (f >= 3) & (f <= 80)
+    return f[band][np.argmax(power[band])]
+
+
+def check_Izhikevich_2003():
+    """Seeds 1-6: 8,824-9,513 spikes in 1 s, 79 % excitatory, the population
+    rate peaking at 9-10 Hz (Brian2, the same seeds: 9,163-9,583, 79 %, 8-9 Hz)."""
+    res = run("Izhikevich_2003")
+    i, t = res["spikes"].i, res["spikes"].t
+    assert 8000 < len(i) < 10500, len(i)
+    assert 0.74 < np.mean(i < 800) < 0.84
+    assert 7 <= _alpha_peak(t, 1.0) <= 12
+    v = res["v0"].values[:, 0]
+    assert np.sum(i == 0) >= 3 and -90 < v.min() and v.max() < 30  # neuron 0 spikes, recorded after resets
+
+
 def check_Wang_2002():
     """Spontaneous activity at 1-4 Hz before the stimulus; by its second
     second, one pool has won (above 15 Hz) and the other is suppressed
@@ -1076,3 +1097,52 @@ def test_Rossant_et_al_2011bis_as_in_brian2():
     se = np.sqrt(ours.var(axis=0, ddof=1) / 20 + theirs.var(axis=0, ddof=1) / 20)
     assert np.all(np.abs(ours.mean(axis=0) - theirs.mean(axis=0)) < 3 * se + 0.5), (ours.mean(0), theirs.mean(0))
     assert theirs.mean(axis=0)[1] > 2 * theirs.mean(axis=0)[0]
+
+
+@pytest.mark.brian2
+@pytest.mark.slow
+def test_Izhikevich_2003_as_in_brian2():
+    """Over 4 seeds each (Brian2's example, numpy target, about 10 s a seed):
+    the same mean spike count (within 3 standard errors of the difference and
+    2 %) and share of excitatory spikes (within 0.02), the population rate's
+    peak in the alpha band in 3 runs of 4 at least."""
+    b2 = _brian2()
+    model = snndsl.compile(PORTS / "Izhikevich_2003.snn")
+    ours = [model.run(seed=seed)["spikes"] for seed in range(4)]
+    theirs = []
+    for seed in range(4):
+        b2.start_scope()
+        b2.seed(seed)
+        rng = np.random.default_rng(seed)
+        b2.defaultclock.dt = 1 * b2.ms
+        Ne, Ni = 800, 200
+        re, ri = rng.uniform(size=Ne), rng.uniform(size=Ni)
+        weights = np.hstack([0.5 * rng.uniform(size=(Ne + Ni, Ne)), -rng.uniform(size=(Ne + Ni, Ni))]).T
+        N = b2.NeuronGroup(Ne + Ni, "dv/dt = (0.04*v**2 + 5*v + 140 - u + I + I_noise)/ms : 1\n"
+                           "du/dt = (a*(b*v - u))/ms : 1\nI : 1\nI_noise : 1\na : 1\nb : 1\nc : 1\nd : 1",
+                           threshold="v>=30", reset="v=c; u+=d", method="euler")
+        N.v = -65
+        exc, inh = N[:Ne], N[Ne:]
+        exc.a, exc.b, exc.c, exc.d = 0.02, 0.2, -65 + 15 * re ** 2, 8 - 6 * re ** 2
+        inh.a, inh.b, inh.c, inh.d = 0.02 + 0.08 * ri, 0.25 - 0.05 * ri, -65, 2
+        exc.u = "b*v"
+        inh.u = "b*v"
+        S = b2.Synapses(N, N, "w : 1", on_pre={"up": "I += w", "down": "I -= w"},
+                        delay={"up": 0 * b2.ms, "down": 1 * b2.ms})
+        S.connect()
+        S.w[:] = weights.flatten()
+        exc.run_regularly("I_noise = 5*randn()", dt=1 * b2.ms)
+        inh.run_regularly("I_noise = 2*randn()", dt=1 * b2.ms)
+        M = b2.SpikeMonitor(N)
+        b2.run(1 * b2.second)
+        theirs.append((np.asarray(M.i), np.asarray(M.t)))
+    a = np.array([len(m.i) for m in ours], dtype=float)
+    b = np.array([len(i) for i, _ in theirs], dtype=float)
+    se = np.sqrt(a.var(ddof=1) / 4 + b.var(ddof=1) / 4)
+    assert abs(a.mean() - b.mean()) < 3 * se + 0.02 * b.mean(), (a, b)
+    share_a = np.mean([np.mean(m.i < 800) for m in ours])
+    share_b = np.mean([np.mean(i < 800) for i, _ in theirs])
+    assert abs(share_a - share_b) < 0.02, (share_a, share_b)
+    # the strongest rhythm is alpha in most runs of each (Brian2's seed 3 peaks at its harmonic, 21 Hz)
+    peaks = ([_alpha_peak(m.t, 1.0) for m in ours], [_alpha_peak(t, 1.0) for _, t in theirs])
+    assert all(sum(7 <= f <= 12 for f in each) >= 3 for each in peaks), peaks

@@ -90,6 +90,9 @@ def _models(tmp_path) -> list[tuple[Path, dict]]:
         (_shortened(tmp_path, MODELS / "freeze_whole.snn", "run 1 s", "run 60 ms"), {}),
         (MODELS / "integrate_exact.snn", {}),
         (MODELS / "clock_driven_synapses.snn", {}),
+        (MODELS / "pathways.snn", {}),
+        (_file(tmp_path, "random_pathways", (MODELS / "pathways.snn").read_text().replace(
+            "post.v = post.v * 0.9", "post.v = post.v * (0.8 + 0.2 * rand())")), {}),
     ]
 
 
