@@ -29,6 +29,7 @@ from snndsl.codegen.emit import render
 from snndsl.codegen.view import build_view
 from snndsl.diagnostics import Code, CompileError, Diagnostic, Error, InternalError, Span, error
 from snndsl.ir import nodes as ir
+from snndsl.ir import storage
 from snndsl.ir.lower import lower
 from snndsl.ir.verify import verify
 from snndsl.passes import PIPELINE
@@ -164,6 +165,12 @@ def frontend(source: str, file: str, passes=PIPELINE, ranks: bool = False) -> Fr
         try:
             module = decide(optimize(lower(model), passes))
             if ranks:
+                onto = next((g for g in module.groups if g.kind == "synapses"
+                             and any(t.name == g.target and t.kind == "synapses" for t in module.groups)), None)
+                if onto is not None:
+                    raise CompileError([error(Code.UNSUPPORTED, f"'{onto.name}' connects onto the synapses of "
+                                              f"'{onto.target}': such synapses do not run on ranks yet (run "
+                                              "on threads)", onto.span)], {file: source})
                 module = distribute(module)
                 verify(module)
             c_source = render(build_view(module))
@@ -470,6 +477,10 @@ class Simulation:
         """Copies of each synapse's presynaptic and postsynaptic neuron."""
         return np.array(self._variable(group, "i")), np.array(self._variable(group, "j"))
 
+    def _delay_steps(self, group: str, pathway: str) -> np.ndarray:
+        """A pathway's delays in steps, as the spike queue uses them."""
+        return np.array(self._variable(group, storage.pathway_field(pathway, "delay_steps")))
+
     def _run(self, call) -> int:
         """`call` in a worker thread, reporting its progress from this one."""
         report = self._progress
@@ -542,16 +553,33 @@ class GroupState:
             raise _fail(f"'{g.name}' has no variable {name!r}" + _did_you_mean(name, self._names(), "variables"))
         return v
 
-    def __getattr__(self, name: str) -> np.ndarray:
+    def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)
         g = self._group
         if g.kind == "synapses" and name in ("i", "j"):
             return self._sim._synapse_ends(g.name)[0 if name == "i" else 1]
+        if g.kind == "synapses" and name == "delay":
+            return self._delays("", g.delay_kind)
+        if g.kind == "synapses" and name in {p.name for p in g.pathways} and g.var(name) is None:
+            return PathwayState(self, g.pathway(name))
         self._var(name)
         return np.array(self._sim._variable(g.name, name))
 
+    def _delays(self, pathway: str, kind: str) -> np.ndarray:
+        """Each synapse's delay as the run uses it, in seconds: whole steps
+        times dt (Brian2's S.delay, rounded as its spike queue rounds it); 0
+        for a pathway without a delay."""
+        n = len(self._sim._synapse_ends(self._group.name)[0])
+        if kind == "none":
+            return np.zeros(n)
+        steps = self._sim._delay_steps(self._group.name, pathway)
+        return np.broadcast_to(steps * self._sim.model.frontend.ir.dt, (n,)).astype(float)
+
     def __setattr__(self, name: str, value) -> None:
+        if self._group.kind == "synapses" and name == "delay":
+            raise _fail(f"{self._group.name}.delay is read only: the model's 'delay:' sets the delays, from "
+                        "which the spike queues are sized (a parameter in it changes them for a new simulation)")
         self._sim.set(f"{self._group.name}.{name}", value)
 
     def _names(self) -> list[str]:
@@ -559,6 +587,23 @@ class GroupState:
 
     def __dir__(self):
         return self._names()
+
+
+class PathwayState:
+    """A named pathway of a synapse group (`sim["S"].up`, Brian2's S.up):
+    `delay`, each synapse's delay in seconds as the run uses it, read only."""
+
+    def __init__(self, group: GroupState, pathway):
+        object.__setattr__(self, "_group", group)
+        object.__setattr__(self, "_pathway", pathway)
+
+    @property
+    def delay(self) -> np.ndarray:
+        return self._group._delays(self._pathway.name, self._pathway.delay_kind)
+
+    def __setattr__(self, name: str, value) -> None:
+        raise _fail(f"{self._group._group.name}.{self._pathway.name}.{name} is read only: the model's "
+                    f"'delay {self._pathway.name}:' sets the delays")
 
 
 def _values_for(what: str, v, value) -> np.ndarray:
@@ -874,6 +919,9 @@ class ReferenceSimulation(Simulation):
 
     def _synapse_ends(self, group: str) -> tuple[np.ndarray, np.ndarray]:
         return tuple(a.copy() for a in self._call(self._engine.synapse_ends, group))
+
+    def _delay_steps(self, group: str, pathway: str) -> np.ndarray:
+        return self._call(self._engine.delay_steps, group, pathway).copy()
 
     def _param_values(self) -> dict[str, float]:
         self._call(self._engine.setup)

@@ -1830,6 +1830,13 @@ if (sim->failed) return -1;"""
                 (i, make), j = self.synapse_ends(g)
                 out += [CArray(f"{g.name}.i", "<i4", i, (f"{G}.n",), make),
                         CArray(f"{g.name}.j", "<i4", j, (f"{G}.n",))]
+                # read only, from Python: each pathway's delays in steps, one or one per synapse
+                for pathway, kind in (("", g.delay_kind), *((p.name, p.delay_kind) for p in g.pathways)):
+                    steps = storage.pathway_field(pathway, "delay_steps")
+                    if kind == "homogeneous":
+                        out.append(CArray(f"{g.name}.{steps}", "<i8", f"&{G}.{steps}", ()))
+                    elif kind == "heterogeneous":
+                        out.append(CArray(f"{g.name}.{steps}", "<i4", f"{G}.{steps}", (f"{G}.n",)))
         return tuple(out)
 
     def manifest(self) -> str:

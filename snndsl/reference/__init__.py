@@ -145,6 +145,11 @@ class Engine:
         array = self.machine.vars[(group, name)]
         return array.reshape(()) if self.machine.state_var(group, name).shared else array
 
+    def delay_steps(self, group: str, pathway: str) -> np.ndarray:
+        """A pathway's delays in steps: one (shape ()) or one per synapse."""
+        self.machine.setup()
+        return np.asarray(self.machine.syn[group].queue_of(pathway).delay_steps)
+
     def synapse_ends(self, group: str) -> tuple[np.ndarray, np.ndarray]:
         self.machine.setup()
         return self.machine.synapse_ends(group)

@@ -137,6 +137,9 @@ class ExpressionChecks:
             size = side_range[1] - side_range[0] if side_range else self.groups[side].size
             if size is not None:
                 return ir.Const(size, "i", e.span), DIMENSIONLESS
+            if self.groups[side].kind == "synapses":
+                self.fail(Code.UNSUPPORTED, f"'{name}' would be the number of synapses of '{side}', which only "
+                          "its connection makes: not supported yet", e.span)
         if name in MATH_CONSTANTS:  # pi and e, as in Brian2; a declared name hides them
             return ir.Const(MATH_CONSTANTS[name], "f", e.span), DIMENSIONLESS
         if name in UNITS:
@@ -253,6 +256,9 @@ class ExpressionChecks:
             if g is None:
                 raise _Fail
             v = self._lookup_var(g, e.attr, e.span)
+            if g.kind == "synapses" and v.kind == "subexpr":
+                self.fail(Code.UNSUPPORTED, f"'{e.attr}' is a subexpression of the synapses of '{g.name}': "
+                          "it cannot be read from the synapses onto them yet (read its variables)", e.span)
             return self._var_ref(g, v, "shared" if v.shared else e.obj, e.span, scope)
         if e.obj in self.groups:
             g = self.groups[e.obj]

@@ -43,6 +43,13 @@ class GroupChecks:
             for end, span in ((d.source, d.source_span), (d.target, d.target_span)):
                 if end in self.subgroup_decls:
                     continue  # checked with its declaration
+                if end == d.target and end in self.group_decls and self.group_decls[end].kind == "synapses":
+                    # synapses onto synapses (Brian2's Synapses(P, S)): each synapse of the target is one
+                    # of its elements; it connects first, so it is declared first
+                    if end == d.name or end not in self.groups:
+                        self.err(Code.MISPLACED, f"'{d.name}' connects onto the synapses of '{end}', which "
+                                 f"must be declared before it", span)
+                    continue
                 if end not in self.group_decls or self.group_decls[end].kind == "synapses":
                     near = closest(end, [g for g, gd in self.group_decls.items() if gd.kind != "synapses"]
                                    + list(self.subgroup_decls))
@@ -492,6 +499,10 @@ class GroupChecks:
         out = []
         for name in sorted(code):
             body, block = code[name]
+            if self.groups[d.name].var(name) is not None:  # sim["S"].up is the pathway, as Brian2's S.up
+                self.err(Code.DUPLICATE, f"'{name}' names both a variable of '{d.name}' and a pathway",
+                         block.pathway_span or block.span)
+                continue
             delay, clause = delays.get(name, ({}, None))
             out.append(ir.Pathway(name, body, delay.get("delay"), delay.get("delay_kind", "none"), block.span,
                                   delay_span=clause.span if clause is not None else None))
@@ -506,6 +517,10 @@ class GroupChecks:
         if item.kind in ("pre", "post"):
             if d.kind != "synapses":
                 self.fail(Code.MISPLACED, f"'on {item.kind}:' belongs in a synapses group", item.span)
+            if item.kind == "post" and self.groups.get(group.target) is not None \
+                    and self.groups[group.target].kind == "synapses":
+                self.fail(Code.MISPLACED, f"'{d.name}' connects onto the synapses of '{group.target}', which do "
+                          "not spike: it has no 'on post:'", item.span)
             if item.pathway is not None and item.kind == "post":
                 self.fail(Code.UNSUPPORTED, f"named pathways are presynaptic: 'on pre {item.pathway}:' "
                           f"(postsynaptic spikes go through 'on post:')", item.pathway_span or item.span)
@@ -541,6 +556,9 @@ class GroupChecks:
         target = self.groups.get(end)
         if target is None:
             raise _Fail  # the unknown group is reported
+        if target.kind == "synapses":
+            self.fail(Code.UNSUPPORTED, f"{what} would sum onto the synapses of '{end}': summed variables are "
+                      "neuron variables (not supported onto synapses yet)", item.span)
         var = self._lookup_var(target, item.name, item.span)
         if var.kind != "state" or var.shared or var.constant or var.dtype != "f" or var.implicit:
             self.fail(Code.FLAG_VIOLATION, f"'{item.name}' of '{end}' cannot be a summed variable: it must be a "

@@ -500,6 +500,24 @@ def check_Izhikevich_2003():
     assert np.sum(i == 0) >= 3 and -90 < v.min() and v.max() < 30  # neuron 0 spikes, recorded after resets
 
 
+def check_Izhikevich_2007():
+    """The run Brian2's example gives (numpy target, 6 s: the same spikes, s,
+    c and d to 4e-18, docs/from_brian2.md): classical STDP moves s at each
+    pair, then leaves it; modulated, pairs only mark c, and s changes while
+    the rewards' dopamine d lasts."""
+    res = run("Izhikevich_2007")
+    assert list(res["cell_spikes"].i) == [0, 1, 0, 1, 1, 0, 0, 1, 0, 1, 1, 0]
+    np.testing.assert_allclose(res["dopamine_spikes"].t, [3.52, 4.02, 4.52], atol=1e-9)
+    s, c, d = (res[name].values[:, 0] for name in ("sm", "cm", "dm"))
+    at = {t: int(round(t / 1e-4)) for t in (0.4, 0.6, 1.1, 1.6, 3.4, 3.52, 3.6, 4.1, 4.6)}
+    assert s[at[0.6]] > s[at[0.4]] and s[at[1.1]] > s[at[0.6]]   # pre before post: stronger
+    assert s[at[1.6]] < s[at[1.1]]                                 # post before pre: weaker
+    assert s[at[3.52]] == s[at[1.6]] and np.all(d[:at[3.52]] == 0)  # no reward, no change
+    assert np.all(np.abs(c[:at[3.4]]) < 1e-9)                       # classical: no eligibility trace
+    assert abs(d[at[3.52] + 1] - 5e-3) < 1e-5                       # a reward releases dopamine ...
+    assert s[at[4.1]] > s[at[3.6]] > s[at[3.52]] and s[at[4.6]] > s[at[4.1]]  # ... which turns c into s
+
+
 def check_Wang_2002():
     """Spontaneous activity at 1-4 Hz before the stimulus; by its second
     second, one pool has won (above 15 Hz) and the other is suppressed

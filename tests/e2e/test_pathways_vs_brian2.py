@@ -113,3 +113,40 @@ def test_emit_ir_shows_each_pathway(tmp_path):
     assert "synapse events S (pathway a): each presynaptic spike, delay homogeneous" in out
     events = [line.split(":")[0].strip() for line in out.splitlines() if line.strip().startswith("synapse events")]
     assert events == ["synapse events S (pathway a)", "synapse events S", "synapse events S (pathway z)"]
+
+
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_delays_from_python(tmp_path, backend):
+    """sim["S"].delay and sim["S"].z.delay (Brian2's S.delay, S.z.delay): each
+    synapse's delay as the spike queue uses it, whole steps of dt; the
+    delays are the model's, so writing them is an error."""
+    sim = snndsl.compile(write(tmp_path), backend=backend).simulation()
+    S = sim["S"]
+    np.testing.assert_array_equal(S.delay, np.full(12, 10) * 1e-4)
+    np.testing.assert_array_equal(S.a.delay, np.full(12, 10) * 1e-4)
+    steps = np.trunc((0.5e-3 + S.j * 0.3e-3) / 1e-4 + 0.5)  # Brian2's rounding
+    np.testing.assert_array_equal(S.z.delay, steps * 1e-4)
+    with pytest.raises(snndsl.SimulationError, match="S.delay is read only"):
+        S.delay = "2 ms"
+    with pytest.raises(snndsl.SimulationError, match="S.z.delay is read only"):
+        S.z.delay = "2 ms"
+    none = MODEL.replace("    delay: 1 ms\n", "")
+    assert not snndsl.compile(write(tmp_path, none, "none.snn"), backend=backend).simulation()["S"].delay.any()
+
+
+@pytest.mark.brian2
+def test_delays_from_python_as_in_brian2(tmp_path):
+    import brian2 as b2
+    b2.start_scope()
+    b2.defaultclock.dt = 0.1 * b2.ms
+    src = b2.SpikeGeneratorGroup(3, [0], [1] * b2.ms)
+    G = b2.NeuronGroup(4, "v : 1")
+    S = b2.Synapses(src, G, on_pre={"pre": "v_post += 1", "z": "v_post -= 1"}, delay={"pre": 1 * b2.ms})
+    S.connect()
+    S.z.delay = "0.5*ms + j*0.3*ms"
+    b2.run(0 * b2.ms)
+    ours = snndsl.compile(write(tmp_path)).simulation()["S"]
+    # Brian2 holds the values as given; its spike queue rounds them to steps, as ours
+    queued = np.round(np.asarray(S.z.delay) / 1e-4) * 1e-4
+    np.testing.assert_allclose(ours.z.delay, queued, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(ours.delay, np.asarray(S.delay), rtol=0, atol=1e-15)

@@ -105,7 +105,12 @@ def test_forum_fixed(tmp_path):
     assert_ranks_agree(MODELS / "forum_fixed.snn", tmp_path, data=data)
 
 
-@pytest.mark.parametrize("path", sorted(REF.BRIAN2_PORTS.glob("*.snn")), ids=lambda p: p.stem)
+# synapses onto synapses do not run on ranks yet (test_synapses_onto_synapses_vs_brian2.py: the error)
+NOT_ON_RANKS = {"Izhikevich_2007"}
+
+
+@pytest.mark.parametrize("path", sorted(p for p in REF.BRIAN2_PORTS.glob("*.snn") if p.stem not in NOT_ON_RANKS),
+                         ids=lambda p: p.stem)
 def test_brian2_ports(path, tmp_path):
     path, params = REF.port(path, tmp_path)
     assert_ranks_agree(path, tmp_path, params=params)

@@ -918,7 +918,8 @@ PORT_PARAMS = {
     "coupled_oscillators": {"duration": "1 s"}, "gapjunctions": {"duration": "100 ms"},
     "jeffress": {"duration": "50 ms"}, "spike_based_homeostasis": {"duration": "200 ms"},
     "licklider": {"duration": "20 ms"}, "Diesmann_et_al_1999": {"duration": "60 ms"},
-    "Rossant_et_al_2011bis": {"duration": "200 ms"},
+    "Rossant_et_al_2011bis": {"duration": "200 ms"}, "Izhikevich_2003": {"duration": "100 ms"},
+    "Izhikevich_2007": {"duration": "600 ms"},
 }
 
 
