@@ -711,9 +711,15 @@ for (int64_t _r = 0; _r < _times; _r++) {{
 }}
 """
             body = (check + test) if reads_post else (test + check)
+            one = f"""const int64_t _j = {shift(self.p.expr(k.j, ctx))};
+{body + made}"""
+            if k.lo is not None:  # j = EXPR for k in LO .. HI: the j of each k, in order
+                one = f"""const int64_t _klo = {self.p.expr(k.lo, ctx)}, _khi = {self.p.expr(k.hi, ctx)};
+for (int64_t {ir.GENERATOR_K} = _klo; {ir.GENERATOR_K} < _khi; {ir.GENERATOR_K}++) {{
+{self._indent(one, 4)}
+}}"""
             return f"""for (int64_t _i = {i_start}; _i < {i_end}; _i++) {{
-    const int64_t _j = {shift(self.p.expr(k.j, ctx))};
-{self._indent(body + made, 4)}
+{self._indent(one, 4)}
     if ((_i & 0xFFF) == 0) snn_progress_fraction(&sim->progress, {what}, (double)(_i - {i_start}) / (double){n_i});
 }}"""
         lo = shift(self.p.expr(k.lo, ctx)) if k.lo is not None else j_first

@@ -203,6 +203,10 @@ class Temp(Expr):
     span: Span | None = _span()
 
 
+# the loop variable of `connect: j = EXPR for k in LO .. HI` (a Temp of its connect kernel)
+GENERATOR_K = "_gk"
+
+
 @dataclass(frozen=True, slots=True)
 class Rand(Expr):
     kind: str  # 'uniform' / 'normal'
@@ -718,7 +722,10 @@ class Connect(Kernel):
     on i, skipping a Geometric(p) number of j's between two, from `stream`,
     then `cond` if given, which may draw too: tested at each j drawn, between
     the geometric draws); 'target' (for each i, the one j = `j`, if it
-    passes `cond`: a j outside the target is an error at run time). In
+    passes `cond`: a j outside the target is an error at run time; with `lo`
+    and `hi`, Brian2's j='EXPR for k in range(LO, HI)': for each i, for each
+    k from lo to hi - 1, in order, the j = `j` and `cond` of that k, the
+    Temp GENERATOR_K). In
     these three, each pair made is `times` synapses (None: one), an error
     if negative. 'choose' (Brian2's sample(LO, HI, size=K)): for each i, `size`
     distinct j's of the range clipped to the target, at random (Floyd's

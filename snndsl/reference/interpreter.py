@@ -575,22 +575,35 @@ class Machine:
 
         cond_rng = self.stream_for(c.cond)
         if c.rule == "target":
-            js = first_j + row_values(c.j)
+            ks, tried = None, rows
+            if c.lo is not None:  # j = EXPR for k in LO .. HI: each row's k's, in order
+                k_lo, k_hi = row_values(c.lo), row_values(c.hi)
+                counts = np.maximum(k_hi - k_lo, 0)
+                tried = np.repeat(rows, counts)
+                ks = (np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in zip(k_lo, k_hi) if b > a])
+                      if counts.sum() else np.zeros(0, np.int64))
+                each = self.kernel(g, Elements(tried, tried, tried), c.span)
+                each.temps[ir.GENERATOR_K] = ks
+                js = first_j + np.broadcast_to(np.asarray(each.values(c.j)), tried.shape).astype(np.int64)
+            else:
+                js = first_j + row_values(c.j)
             bad = (js < first_j) | (js >= first_j + n_post)
             reads_post = c.cond is not None and any(isinstance(n, ir.Var) and n.at == "post" for n in ir.walk(c.cond))
             if reads_post and bad.any():  # checked before the condition, which reads the target's neurons
                 ok = bad
             elif c.cond is not None:
-                test = self.kernel(g, Elements(js, rows, js), c.span, rng=cond_rng)
-                ok = np.broadcast_to(np.asarray(test.values(c.cond), dtype=bool), rows.shape).copy()
+                test = self.kernel(g, Elements(js, tried, js), c.span, rng=cond_rng)
+                if ks is not None:
+                    test.temps[ir.GENERATOR_K] = ks
+                ok = np.broadcast_to(np.asarray(test.values(c.cond), dtype=bool), tried.shape).copy()
             else:
-                ok = np.ones(len(rows), dtype=bool)
+                ok = np.ones(len(tried), dtype=bool)
             failed = ok & bad
             if failed.any():
                 r = int(np.argmax(failed))
                 raise RunFailure(f"{where(c.j.span)}: error[E0601]: connect: j = {int(js[r]) - first_j} for i = "
-                                 f"{int(rows[r]) - first_i} is outside the target's indices 0 to {n_post - 1}")
-            pre, post = rows[ok], js[ok]
+                                 f"{int(tried[r]) - first_i} is outside the target's indices 0 to {n_post - 1}")
+            pre, post = tried[ok], js[ok]
         else:
             lo = first_j + row_values(c.lo) if c.lo is not None else np.full(len(rows), first_j, np.int64)
             hi = first_j + row_values(c.hi) if c.hi is not None else np.full(len(rows), first_j + n_post, np.int64)

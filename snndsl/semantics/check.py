@@ -348,6 +348,11 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
             d = self.param_defs.get(e.name)
             return d is not None and tuple(d.dim) == tuple(DIMENSIONLESS.exps) and self._integral(d.default)
         if isinstance(e, ir.Binary):
+            if e.op == "**":  # (-1) ** k: whole for a whole exponent of at least 0, constant or a generator's k from 0 up
+                exponent = e.right.value if isinstance(e.right, ir.Const) else None
+                natural = getattr(self, "natural_local", None)
+                return self._integral(e.left) and (isinstance(e.right, ir.Local) and e.right.name == natural
+                                                   or exponent is not None and exponent >= 0 and exponent == int(exponent))
             return e.op in ("+", "-", "*", "%") and self._integral(e.left) and self._integral(e.right)
         if isinstance(e, ir.Unary):
             return e.op == "-" and self._integral(e.operand)

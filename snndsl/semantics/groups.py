@@ -18,6 +18,11 @@ from snndsl.syntax.ast import RESERVED
 from snndsl.units import DIMENSIONLESS, HERTZ, SECOND, UNITS, Dim, describe_dim, in_dim
 
 
+def _generator_k(e: ir.Expr) -> ir.Expr:
+    """A generator's k (a Local while checking) as its connect kernel's Temp."""
+    return ir.map_expr(lambda x: ir.Temp(ir.GENERATOR_K, "i", x.span) if isinstance(x, ir.Local) else x, e)
+
+
 class GroupChecks:
     def _size(self, d: ast.GroupDecl) -> int | None:
         v = self._constant_value(d.size, DIMENSIONLESS, "a group size")
@@ -369,8 +374,24 @@ class GroupChecks:
             if item.var != "j":
                 self.fail(Code.BAD_VALUE, f"connect: the postsynaptic index is j: write 'j in ...' or 'j = ...', "
                           f"not '{item.var}'", item.var_span)
+            loop: dict[str, str] = {}
+            if item.target is not None and item.loop is not None:  # j = EXPR for k in LO .. HI
+                k = item.loop
+                if k in RESERVED or k in PREDEFINED or k in ("i", "j", "N_pre", "N_post") or group.var(k) is not None:
+                    self.fail(Code.RESERVED_NAME, f"'{k}' names something already: the generator's variable "
+                              "needs a name of its own (k, say)", item.loop_span)
+                out.update(connect_lo=self._connect_index(group, item.lo, f"a bound of {k}", "an integer"),
+                           connect_hi=self._connect_index(group, item.hi, f"a bound of {k}", "an integer"))
+                loop = {k: "i"}
+                first = self._known(out["connect_lo"], f"a bound of {k}", item.lo.span)
+                # from a known bound of at least 0, k is a whole power: (-1) ** k is an integer
+                self.natural_local = k if first is not None and first >= 0 else None
             if item.target is not None:
-                out.update(connect="target", connect_j=self._connect_index(group, item.target, "a target j = ..."))
+                try:
+                    j = self._connect_index(group, item.target, "a target j = ...", locals=loop)
+                finally:
+                    self.natural_local = None
+                out.update(connect="target", connect_j=_generator_k(j))
             else:
                 out.update(connect="range", connect_lo=self._connect_index(group, item.lo, "a bound of j"),
                            connect_hi=self._connect_index(group, item.hi, "a bound of j"))
@@ -378,7 +399,7 @@ class GroupChecks:
                     out["connect_choose"] = self._connect_index(group, item.choose, "the number of j's chosen",
                                                                 "a number of synapses")
             if item.cond is not None:
-                out["connect_cond"] = self._connect_cond(group, item.cond)
+                out["connect_cond"] = _generator_k(self._connect_cond(group, item.cond, locals=loop))
         if item.times is not None:
             scope = Scope(group=group, synapses=True, what="in the number of synapses per pair (times)")
             e, dim = self.expr(item.times, scope)
@@ -405,10 +426,10 @@ class GroupChecks:
                           "(they do not exist yet)", n.span)
 
     def _connect_index(self, group: m.Group, x: ast.Expr, what: str,
-                       kind: str = "an index of the target") -> ir.Expr:
+                       kind: str = "an index of the target", locals: dict | None = None) -> ir.Expr:
         """A bound of j, a target j = EXPR, or the number K of `choose K`: an
-        integer computed once per i."""
-        e, dim = self.expr(x, Scope(group=group, synapses=True, what=f"in {what}"))
+        integer computed once per i (per i and k, with a generator's k in `locals`)."""
+        e, dim = self.expr(x, Scope(group=group, synapses=True, what=f"in {what}", locals=locals or {}))
         self._own_vars(e)
         for n in ir.walk(e):
             if isinstance(n, ir.Special) and n.name == "j" or isinstance(n, ir.Var) and n.at == "post":
@@ -421,8 +442,9 @@ class GroupChecks:
             self.fail(Code.BAD_TYPE, f"{what} is an integer ({kind})", x.span)
         return index
 
-    def _connect_cond(self, group: m.Group, x: ast.Expr) -> ir.Expr:
-        e, _ = self.expr(x, Scope(group=group, synapses=True, rand=True, what="in a connection condition"))
+    def _connect_cond(self, group: m.Group, x: ast.Expr, locals: dict | None = None) -> ir.Expr:
+        e, _ = self.expr(x, Scope(group=group, synapses=True, rand=True, what="in a connection condition",
+                                  locals=locals or {}))
         if e.dtype != "b":
             self.fail(Code.BAD_TYPE, "the condition after 'if' is a condition (true or false)", x.span)
         self._own_vars(e)

@@ -231,8 +231,8 @@ class ConnectFrom(GroupItem):
 class ConnectGenerator(GroupItem):
     """Brian2's generator connect: `connect: j in LO .. HI [choose K] [if COND]
     [times N]` (`var`, `lo`, `hi`, `choose`: K of the range's j's at random,
-    Brian2's sample(LO, HI, size=K)), `connect: j = EXPR [if COND] [times N]` (`var`,
-    `target`), and `connect: EXPR times N` (`all`, `one_to_one` or a condition
+    Brian2's sample(LO, HI, size=K)), `connect: j = EXPR [for k in LO .. HI] [if COND]
+    [times N]` (`var`, `target`, `loop` with `lo` and `hi`), and `connect: EXPR times N` (`all`, `one_to_one` or a condition
     in `cond`, each pair made N times; `var` None). `var` is the name written
     before `in` or `=`, which the checker requires to be j."""
 
@@ -245,6 +245,9 @@ class ConnectGenerator(GroupItem):
     var_span: Span | None = _span()
     choose: Expr | None = None
     span: Span | None = _span()
+    # `j = EXPR for k in LO .. HI` (Brian2's j='EXPR for k in range(LO, HI)'): k's name; lo and hi its bounds
+    loop: str | None = None
+    loop_span: Span | None = _span()
 
 
 @dataclass(frozen=True, slots=True)

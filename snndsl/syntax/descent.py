@@ -451,9 +451,17 @@ class _Parser:
         """`j in LO .. HI [choose K]` or `j = EXPR`, then `if COND` and `times N`, each optional."""
         var = self.name()
         lo = hi = target = choose = cond = times = None
+        loop = None
         if self.kind() == "=":
             self.i += 1
             target, _, end = self.expr()
+            if self.word("for"):
+                self.i += 1
+                loop = self.name()
+                self.keyword("in")
+                lo, _, _ = self.expr()
+                self.expect("..")
+                hi, _, end = self.expr()
         else:
             self.keyword("in")
             lo, _, _ = self.expr()
@@ -469,7 +477,9 @@ class _Parser:
             self.i += 1
             times, _, end = self.expr()
         return ast.ConnectGenerator(self.text_of(var), lo=lo, hi=hi, target=target, choose=choose, cond=cond,
-                                    times=times, var_span=self.tspan(var), span=self.span(start, end))
+                                    times=times, var_span=self.tspan(var), span=self.span(start, end),
+                                    loop=None if loop is None else self.text_of(loop),
+                                    loop_span=None if loop is None else self.tspan(loop))
 
     def group_line(self, single: bool) -> ast.GroupItem:
         """One line of a group, without its newline."""

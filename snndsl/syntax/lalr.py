@@ -285,9 +285,14 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def connect_target(self, meta, children):
-        var, target, cond, times = children
+        var, target, loop, cond, times = children
+        name, lo, hi = loop if loop is not None else (None, None, None)
         return ast.ConnectGenerator(str(var), target=target, cond=cond, times=times, var_span=self._tspan(var),
-                                    span=self._span(meta))
+                                    span=self._span(meta), lo=lo, hi=hi, loop=None if name is None else str(name),
+                                    loop_span=None if name is None else self._tspan(name))
+
+    def connect_for(self, children):
+        return tuple(children)
 
     @v_args(meta=True)
     def method(self, meta, children):

@@ -139,6 +139,8 @@ def _item(item, indent: str) -> list[str]:
             head = expr(item.cond)
         elif item.target is not None:
             head = f"{item.var} = {expr(item.target)}"
+            if item.loop is not None:
+                head += f" for {item.loop} in {expr(item.lo)} .. {expr(item.hi)}"
         else:
             head = f"{item.var} in {expr(item.lo)} .. {expr(item.hi)}"
             if item.choose is not None:

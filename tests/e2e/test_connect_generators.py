@@ -1,7 +1,7 @@
 """Generator connect against Brian2 (issue 12): `connect: j in LO .. HI [if
 COND]` is `S.connect(j='k for k in range(LO, HI) if COND', skip_if_invalid=True)`,
-`connect: j = EXPR [if COND]` is `S.connect(j='EXPR [if COND]')` and `times N`
-is `n=N`. Deterministic rules give the same (i, j) pairs in the same order,
+`connect: j = EXPR [for k in LO .. HI] [if COND]` is `S.connect(j='EXPR [for k in
+range(LO, HI)] [if COND]')` and `times N` is `n=N`. Deterministic rules give the same (i, j) pairs in the same order,
 and then the same spikes and traces; random ones (`if rand() < p`, drawn by
 skipping ahead within a row when p does not depend on j: Brian2's `sample`)
 the same distribution."""
@@ -32,6 +32,12 @@ DETERMINISTIC = [
     ("i != j and (i + j) % 3 == 0 times 1 + i % 2", dict(condition="i != j and (i + j) % 3 == 0", n="1 + i % 2")),
     ("j in i .. i + 4 if j % 2 == 0 times 1 + i % 3", dict(j="k for k in range(i, i + 4) if k % 2 == 0",
                                                           n="1 + i % 3", skip_if_invalid=True)),
+    # a generator's own variable: j = EXPR for k in LO .. HI, each k's j in k's order, not sorted
+    ("j = i + (-1) ** k for k in 0 .. 2 if j >= 0 and j < N_post",
+     dict(j="i + (-1)**k for k in range(2) if j >= 0 and j < N_post")),
+    ("j = (i + 2 * k) % N_post for k in 1 .. i + 1 if k != 2 times 2",
+     dict(j="(i + 2 * k) % N_post for k in range(1, i + 1) if k != 2", n=2)),
+    ("j = 2 * k + 1 for k in pre.k .. pre.k + 2", dict(j="2 * k + 1 for k in range(k_pre, k_pre + 2)")),
 ]
 
 MODEL = """\
@@ -451,3 +457,29 @@ def test_bad_pairs_among_other_connects(tmp_path, backend, rows, message):
     path.write_text(FROM_DATA_AND_MORE.replace("[[0, 1], [2, 2], [1, 0], [0, 1]]", rows))
     with pytest.raises(snndsl.Error, match=message):
         snndsl.compile(path, backend=backend).run()
+
+
+def test_a_generators_variable_on_both_backends(tmp_path):
+    """j = EXPR for k in LO .. HI with a condition that draws: the C and the
+    reference make the same synapses, in the same order."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reference"))
+    import test_against_c as REF
+    path = tmp_path / "gen.snn"
+    path.write_text(MODEL.format(n_pre=N_PRE, n_post=N_POST,
+                                 connect="j = (i + 3 * k) % N_post for k in 0 .. 1 + i % 4 if rand() < 0.6"))
+    c = snndsl.compile(path).run(seed=9)
+    REF.assert_same(c, snndsl.compile(path, backend="reference").run(seed=9))
+    i, j = c.saved_indices["w"]
+    assert len(i) > N_PRE and len(c["sp"].i) > 0
+    assert np.any(np.diff(j)[np.diff(i) == 0] < 0)  # in k's order, not sorted by j
+
+
+def test_a_generators_target_outside_the_group_is_an_error(tmp_path):
+    path = tmp_path / "gen.snn"
+    path.write_text(MODEL.format(n_pre=N_PRE, n_post=N_POST, connect="j = i + k for k in 0 .. 3"))
+    for backend in ("c", "reference"):
+        with pytest.raises(snndsl.SimulationError, match="connect: j = 10 for i = 8 is outside the target's "
+                                                         "indices 0 to 9"):
+            snndsl.compile(path, backend=backend).run()
