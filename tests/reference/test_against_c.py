@@ -919,7 +919,9 @@ PORT_PARAMS = {
     "jeffress": {"duration": "50 ms"}, "spike_based_homeostasis": {"duration": "200 ms"},
     "licklider": {"duration": "20 ms"}, "Diesmann_et_al_1999": {"duration": "60 ms"},
     "Rossant_et_al_2011bis": {"duration": "200 ms"}, "Izhikevich_2003": {"duration": "100 ms"},
-    "Izhikevich_2007": {"duration": "600 ms"},
+    "Izhikevich_2007": {"duration": "600 ms"}, "Brette_2004": {"settle": "20 ms", "duration": "30 ms"},
+    "Jansen_Rit_1995_single_column": {"duration": "100 ms"}, "Naud_et_al_2008_adex_firing_patterns": {"duration": "100 ms"},
+    "Rothman_Manis_2003": {"rest": "10 ms", "duration": "20 ms"}, "Wang_Buszaki_1996": {"duration": "10 ms"},
 }
 
 
