@@ -137,9 +137,8 @@ class ExpressionChecks:
             size = side_range[1] - side_range[0] if side_range else self.groups[side].size
             if size is not None:
                 return ir.Const(size, "i", e.span), DIMENSIONLESS
-            if self.groups[side].kind == "synapses":
-                self.fail(Code.UNSUPPORTED, f"'{name}' would be the number of synapses of '{side}', which only "
-                          "its connection makes: not supported yet", e.span)
+            if self.groups[side].kind == "synapses":  # onto synapses: their number, which their connect made
+                return ir.Size(side, "i", e.span), DIMENSIONLESS
         if name in MATH_CONSTANTS:  # pi and e, as in Brian2; a declared name hides them
             return ir.Const(MATH_CONSTANTS[name], "f", e.span), DIMENSIONLESS
         if name in UNITS:

@@ -2,7 +2,7 @@
 Brian2's Synapses(P, S) with `X_post` the target synapse's variable), as
 Izhikevich (2007) rewards a synapse with dopamine: exactly against Brian2 on
 a deterministic model (a connection condition on the target synapse's
-number j, per-synapse code writing a clock-driven and a plain variable of
+number j and their count N_post, per-synapse code writing a clock-driven and a plain variable of
 the target synapses, a delay), then a random model on both backends and on
 threads, and the errors a user can meet."""
 import sys
@@ -41,7 +41,7 @@ spikes rew[2]:
     indices = [0, 1, 0]
     times = [3 ms, 5 ms, 11 ms]
 synapses R: rew -> S:
-    connect: j % 2 == i
+    connect: j % 2 == i and j < N_post - 1
     x : 1
     init: x = 1 + j
     on pre:
@@ -80,13 +80,14 @@ def test_synapses_onto_synapses_match_brian2(tmp_path):
     S.w = "0.5 + 0.1 * i + 0.2 * j"
     rew = b2.SpikeGeneratorGroup(2, [0, 1, 0], [3, 5, 11] * b2.ms)
     R = b2.Synapses(rew, S, "x : 1", on_pre="d_post += 0.1 * x\nw_post += 0.01", delay=1 * b2.ms, name="s2")
-    R.connect("j % 2 == i")
+    R.connect("j % 2 == i and j < N_post - 1")  # N_post: the synapses of S
     R.x = "1 + j"
     mv, mw, md = (b2.StateMonitor(g, v, record=True) for g, v in ((G, "v"), (S, "w"), (S, "d")))
     sp = b2.SpikeMonitor(G)
     b2.run(20 * b2.ms)
 
     assert len(sp.i) >= 2 and np.ptp(md.d) > 0.1
+    assert list(np.asarray(R.j)) == [0, 2, 4, 1, 3]  # not S's last synapse, 5 = N_post - 1
     np.testing.assert_array_equal(ours["sp"].i, np.asarray(sp.i))
     np.testing.assert_allclose(ours["sp"].t, np.asarray(sp.t), rtol=0, atol=1e-12)
     for name, mon, var in (("mv", mv, "v"), ("mw", mw, "w"), ("md", md, "d")):
