@@ -139,7 +139,7 @@ def _group_code(g: ir.Group) -> list[str]:
     for p in g.pathways:
         if p.delay is not None:
             out.append(f"    delay {p.name} ({p.delay_kind}) = {expr(p.delay)}")
-        out.append(f"    on pre {p.name}:")
+        out.append(f"    on {p.event} {p.name}:")
         out += stmts(p.body, "        ")
     return out
 

@@ -56,19 +56,20 @@ def schedule(groups: tuple[ir.Group, ...], monitors: tuple[ir.Monitor, ...]) -> 
                  + doing("threshold", lambda g: g.kind in ("poisson", "spikes", "neurons"))
                  + watching("spikes", "record spikes")
                  + doing("poisson input", lambda g: g.inputs)
-                 + [task for g in groups if g.kind == "synapses" for task in _pathway_tasks(g)]
-                 + doing("on post", lambda g: g.kind == "synapses" and g.on_post)
+                 + [task for g in groups if g.kind == "synapses" for task in _pathway_tasks(g, "pre")]
+                 + [task for g in groups if g.kind == "synapses" for task in _pathway_tasks(g, "post")]
                  + doing("reset", lambda g: g.kind == "neurons" and g.reset)
                  + watching("rate", "record rate"))
 
 
-def _pathway_tasks(g: ir.Group) -> list[ir.Task]:
-    """A synapse group's 'on pre' tasks, one per pathway with code, in the
-    order of their names, the unnamed one's being 'pre' (Brian2 sorts its
-    SynapticPathway objects, named `S_NAME`, by name)."""
-    named = {p.name: ir.Task("on pre", g.name, p.name) for p in g.pathways if p.body}
-    if g.on_pre:
-        named["pre"] = ir.Task("on pre", g.name)
+def _pathway_tasks(g: ir.Group, event: str) -> list[ir.Task]:
+    """A synapse group's 'on pre' ('on post') tasks, one per pathway with
+    code, in the order of their names, the unnamed one's being 'pre'
+    ('post') (Brian2 sorts its SynapticPathway objects, named `S_NAME`, by
+    name within their order, -1 for pre and 1 for post)."""
+    named = {p.name: ir.Task(f"on {event}", g.name, p.name) for p in g.pathways if p.body and p.event == event}
+    if g.on_pre if event == "pre" else g.on_post:
+        named[event] = ir.Task(f"on {event}", g.name)
     return [named[name] for name in sorted(named)]
 
 

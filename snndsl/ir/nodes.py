@@ -457,13 +457,16 @@ class Every:
 
 @dataclass(frozen=True, slots=True)
 class Pathway:
-    """A named presynaptic pathway of a synapse group, `on pre NAME:` with
-    its `delay NAME:` (Brian2's on_pre={NAME: ...}, delay={NAME: ...}): event
-    code of its own, run for the spikes that its own delay brings, from a
-    spike queue of its own. The unnamed `on pre:` is the group's `on_pre`
-    and `delay` (Brian2's pathway 'pre'); a step runs the pathways of a
-    group in the order of their names, the unnamed one as 'pre' (Brian2's
-    SynapticPathway objects, sorted by name)."""
+    """A named pathway of a synapse group, `on pre NAME:` with its `delay
+    NAME:` (Brian2's on_pre={NAME: ...}, delay={NAME: ...}): event code of
+    its own, run for the spikes that its own delay brings, from a spike queue
+    of its own; or `on post NAME:` (on_post={NAME: ...}), for the
+    postsynaptic spikes, at once. The unnamed `on pre:` / `on post:` are the
+    group's `on_pre` and `delay` / `on_post` (Brian2's pathways 'pre' and
+    'post'); a step runs a group's presynaptic pathways, then its
+    postsynaptic ones, each in the order of their names, the unnamed one as
+    'pre' ('post') (Brian2's SynapticPathway objects, sorted by order, then
+    name)."""
 
     name: str
     body: tuple[Stmt, ...]
@@ -471,6 +474,7 @@ class Pathway:
     delay_kind: str = "none"  # as Group.delay_kind
     span: Span | None = _span()
     delay_span: Span | None = _span()  # its `delay NAME:` line
+    event: str = "pre"  # 'post': `on post NAME:`, the postsynaptic spikes (no delay)
 
 
 @dataclass(frozen=True, slots=True)
@@ -677,7 +681,8 @@ TASKS = {
 @dataclass(frozen=True, slots=True)
 class Task:
     """One task of the time step: `kind` (a key of TASKS) on `target`;
-    `pathway`, for 'on pre', a named pathway's name ("": the unnamed one)."""
+    `pathway`, for 'on pre' and 'on post', a named pathway's name ("": the
+    unnamed one)."""
 
     kind: str
     target: str
@@ -886,7 +891,7 @@ class SynapseEvents(Kernel):
     # run it while the others start on the synapses (passes/share_work.py)
     once_aside: bool = False
     wait: bool = True
-    pathway: str = ""  # 'pre': a named pathway's ("": the unnamed one, or 'post')
+    pathway: str = ""  # a named pathway's ("": the unnamed one)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

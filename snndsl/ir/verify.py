@@ -94,7 +94,7 @@ def verify(m: ir.Module) -> None:
                      "threshold": ("neurons", "poisson", "spikes")}.get(task.kind)
             if g is None or (kinds is not None and g.kind not in kinds):
                 raise InternalError(f"IR verification failed: the task {task.kind} of {task.target}")
-            if task.pathway and (task.kind != "on pre" or task.pathway not in {p.name for p in g.pathways}):
+            if task.pathway and task.pathway not in {p.name for p in g.pathways if f"on {p.event}" == task.kind}:
                 raise InternalError(f"IR verification failed: the task {task.kind} {task.pathway} of {task.target}, "
                                     "not a named pathway")
     if m.streams:  # numbered (passes/streams.py): every draw names a stream, and each stream is drawn from

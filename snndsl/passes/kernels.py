@@ -113,13 +113,13 @@ def kernel(task: ir.Task, g: ir.Group) -> ir.Kernel | None:
         if g.kind == "spikes":
             return ir.GeneratorSpikes(target=g.name, span=g.span)
         return ir.Threshold(target=g.name, cond=g.threshold, refractory=g.refractory, span=g.span)
-    if task.kind == "on pre" and task.pathway:
+    if task.kind in ("on pre", "on post") and task.pathway:
         p = g.pathway(task.pathway)
         if not p.body:
             return None
-        return ir.SynapseEvents(target=g.name, event="pre", body=p.body, delay=p.delay_kind,
-                                in_pre_order=g.in_pre_order, dense=g.all_pairs and p.delay_kind != "heterogeneous",
-                                pathway=p.name, span=p.span)
+        return ir.SynapseEvents(target=g.name, event=p.event, body=p.body, delay=p.delay_kind,
+                                in_pre_order=p.event == "pre" and g.in_pre_order,
+                                dense=g.all_pairs and p.delay_kind != "heterogeneous", pathway=p.name, span=p.span)
     if task.kind in ("on pre", "on post"):
         event = task.kind[3:]
         body, once = (g.on_pre, g.on_pre_spike) if event == "pre" else (g.on_post, g.on_post_spike)

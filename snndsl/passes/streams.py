@@ -91,7 +91,7 @@ def assign_streams(m: ir.Module) -> ir.Module:
         if g.pathways:  # each named pathway's code and delays are sites of their own
             pathways = []
             for p in g.pathways:
-                body, _ = site(f"{g.name}: on pre {p.name}", p.body)
+                body, _ = site(f"{g.name}: on {p.event} {p.name}", p.body)
                 delay, _ = site(f"{g.name}: delays {p.name}", p.delay)
                 pathways.append(dataclasses.replace(p, body=body, delay=delay))
             changes["pathways"] = tuple(pathways)

@@ -201,7 +201,14 @@ class GroupChecks:
                                   + f" (methods: {', '.join(METHODS)})", item.span)
                     changes.update(method=item.name, method_span=item.span)
                 elif isinstance(item, ast.CodeBlock) and item.pathway is not None:
-                    named_code[item.pathway] = (self._code_block(d, group, item)["on_pre"], item)
+                    body = self._code_block(d, group, item)[f"on_{item.kind}"]
+                    if item.pathway in named_code:  # one name, one pathway (Brian2's S.NAME)
+                        other = named_code[item.pathway][1]
+                        self.err(Code.DUPLICATE, f"pathway '{item.pathway}' is both 'on {other.kind} "
+                                 f"{item.pathway}' and 'on {item.kind} {item.pathway}'", item.pathway_span,
+                                 f"first given at {other.span}")
+                        continue
+                    named_code[item.pathway] = (body, item)
                 elif isinstance(item, ast.CodeBlock):
                     changes.update(self._code_block(d, group, item))
                 elif isinstance(item, ast.SummedDecl):
@@ -212,7 +219,7 @@ class GroupChecks:
                 failed.add("ode" if isinstance(item, ast.OdeDecl) else getattr(item, "kind", None)
                            or type(item).__name__)
                 if isinstance(item, ast.CodeBlock) and item.pathway is not None:
-                    failed.add(f"on pre {item.pathway}")
+                    failed.add(f"on {item.kind} {item.pathway}")
         if named_code or named_delays:
             changes["pathways"] = self._pathways(d, named_code, named_delays, failed)
         if len(connects) == 1:
@@ -511,9 +518,13 @@ class GroupChecks:
 
     def _pathways(self, d: ast.GroupDecl, code: dict, delays: dict, failed: set) -> tuple[ir.Pathway, ...]:
         """The named pathways, by name: each `on pre NAME:` with its `delay
-        NAME:` (none: no delay). A `delay NAME:` needs its `on pre NAME:`."""
+        NAME:` (none: no delay), each `on post NAME:` (no delay). A `delay
+        NAME:` needs its `on pre NAME:`."""
         for name, (_, clause) in delays.items():
-            if name not in code and f"on pre {name}" not in failed:
+            if name in code and code[name][1].kind == "post":
+                self.err(Code.UNSUPPORTED, f"'delay {name}:' would delay the postsynaptic pathway '{name}': "
+                         "postsynaptic spikes arrive at once (no delay yet)", clause.pathway_span or clause.span)
+            elif name not in code and f"on pre {name}" not in failed and f"on post {name}" not in failed:
                 near = closest(name, list(code))
                 self.err(Code.UNDEFINED_NAME, f"'delay {name}:' is the delay of pathway '{name}', but '{d.name}' "
                          f"has no 'on pre {name}:'" + (f"; did you mean '{near}'?" if near else ""),
@@ -526,8 +537,10 @@ class GroupChecks:
                          block.pathway_span or block.span)
                 continue
             delay, clause = delays.get(name, ({}, None))
+            if block.kind == "post":
+                delay, clause = {}, None
             out.append(ir.Pathway(name, body, delay.get("delay"), delay.get("delay_kind", "none"), block.span,
-                                  delay_span=clause.span if clause is not None else None))
+                                  delay_span=clause.span if clause is not None else None, event=block.kind))
         return tuple(out)
 
     def _pathway_name(self, item: ast.CodeBlock | ast.Clause) -> None:
@@ -543,14 +556,11 @@ class GroupChecks:
                     and self.groups[group.target].kind == "synapses":
                 self.fail(Code.MISPLACED, f"'{d.name}' connects onto the synapses of '{group.target}', which do "
                           "not spike: it has no 'on post:'", item.span)
-            if item.pathway is not None and item.kind == "post":
-                self.fail(Code.UNSUPPORTED, f"named pathways are presynaptic: 'on pre {item.pathway}:' "
-                          f"(postsynaptic spikes go through 'on post:')", item.pathway_span or item.span)
-            if item.pathway == "pre":
-                self.fail(Code.DUPLICATE, "'pre' is the name of the unnamed pathway: write 'on pre:' "
-                          "(and 'delay:'), or give this one another name", item.pathway_span or item.span)
+            if item.pathway in ("pre", "post"):
+                self.fail(Code.DUPLICATE, f"'{item.pathway}' is the name of the unnamed pathway 'on "
+                          f"{item.pathway}:': write that, or give this one another name", item.pathway_span or item.span)
             self._pathway_name(item)
-            head = f"on {item.kind}" if item.pathway is None else f"on pre {item.pathway}"
+            head = f"on {item.kind}" if item.pathway is None else f"on {item.kind} {item.pathway}"
             scope = Scope(group=group, synapses=True, rand=True, what=f"in '{head}'")
             return {f"on_{item.kind}": self._stmts(item.body, scope, "event")}
         if item.kind == "init":
