@@ -697,9 +697,131 @@ def check_exprel_function():
     assert (np.diff(simple) < 0).sum() > 100                  # and goes up and down
 
 
+def _psp_peaks(res, panel: str, rate: float, n: int = 20):
+    """The potential's peak after each of the n presynaptic spikes, and its value at the spike."""
+    v = res[f"v_{panel}"].values[:, 0]
+    starts = [int(round((100 * ms + k / rate) / (0.1 * ms))) for k in range(n)]
+    width = int(round(1 / rate / (0.1 * ms)))
+    return np.array([v[s:s + width].max() for s in starts]), v[starts]
+
+
+def check_Tsodyks_Pawelzik_Markram_1998():
+    res = run("Tsodyks_Pawelzik_Markram_1998")
+    assert res["v_A"].values.shape == res["v_B"].values.shape == (12000, 1)
+    assert res["v_C"].values.shape == (5000, 1)  # panel C: its 500 ms only
+    # A, depressing: the first response is the largest, then a plateau
+    peaks, _ = _psp_peaks(res, "A", 20)
+    assert abs(peaks[0] - 0.93 * mV) < 0.01 * mV and np.all(np.diff(peaks) <= 1e-12)
+    assert abs(peaks[-1] - 0.13 * mV) < 0.01 * mV
+    # B, facilitating at 20 Hz: each response larger than the last, up to 10 mV
+    peaks, base = _psp_peaks(res, "B", 20)
+    assert np.all(np.diff(peaks - base) > 0) and 10 * mV < peaks.max() < 10.5 * mV
+    # C, at 70 Hz: the responses grow for six spikes, then shrink; a peak of 17.6 mV
+    peaks, base = _psp_peaks(res, "C", 70)
+    assert np.argmax(peaks - base) == 5 and abs(peaks.max() - 17.6 * mV) < 0.1 * mV
+
+
+def _upcrossings(v: np.ndarray, level: float = 0.0) -> np.ndarray:
+    return np.nonzero((v[1:] > level) & (v[:-1] <= level))[0] + 1
+
+
+def check_continuous_interaction():
+    res = run("continuous_interaction")
+    vm, s, s_in = res["vm"].values, res["s"].values, res["s_in"].values
+    first, second = _upcrossings(vm[:, 0]), _upcrossings(vm[:, 1])
+    assert len(first) == len(second) == 5                 # neuron 1 fires once per spike of neuron 0
+    lag = (second - first) * 0.1 * ms
+    assert np.all((lag > 1 * ms) & (lag < 3 * ms))
+    assert 0.75 < s[:, 0].max() < 0.85
+    # s_in is the summed weight * s of neuron 0, summed before the step's update
+    np.testing.assert_allclose(s_in[1:, 1], 0.25 * s[:-1, 0], rtol=1e-12, atol=0)
+    assert np.all(s_in[:, 0] == 0)
+
+
+def _slope_threshold(i, t, v, tt, tauh=5 * ms):
+    """The example's analysis: for each spike, v's slope (mV/ms, a linear
+    regression) over the samples in the tauh before it, and the last of them
+    (the threshold, mV)."""
+    tx = tt[(tt > 0) & (tt < 1.5 * tauh)] / ms
+    slope, threshold = [], []
+    for k, s in zip(i, t):
+        mx = v[(tt < s) & (tt > s - tauh), k] / mV
+        if len(mx) < 2:
+            continue
+        x = tx[:len(mx)]
+        slope.append(np.sum((x - x.mean()) * (mx - mx.mean())) / np.sum((x - x.mean()) ** 2))
+        threshold.append(mx[-1])
+    return np.array(slope), np.array(threshold)
+
+
+def _threshold_statistics(i, t, v, tt, duration):
+    """Rate (Hz), mean threshold (mV), threshold against slope (ms: mV per mV/ms)."""
+    slope, threshold = _slope_threshold(i, t, v, tt)
+    fit = np.polyfit(slope, threshold, 1)[0]
+    return np.array([len(i) / 200 / duration, threshold.mean(), fit])
+
+
+def check_Platkiewicz_Brette_2011():
+    res = run("Platkiewicz_Brette_2011", seed=1)
+    i, t, v, tt = res["S"].i, res["S"].t, res["M"].values, res["M"].t
+    assert v.shape == (10000, 200) and res["Mt"].values.shape == (10000, 1)
+    rate, mean_threshold, fit = _threshold_statistics(i, t, v, tt, 1.0)
+    assert 5.5 < rate < 7.5 and len(set(i)) > 190
+    assert -49 < mean_threshold < -46.5          # 7 mV above vT = -55 mV
+    assert -1.3 < fit < -0.5                      # a faster depolarization meets a lower threshold
+    theta = res["Mt"].values[:, 0]
+    assert np.all(theta >= -55 * mV - 1e-12) and theta.max() > -50 * mV
+    assert np.all(np.diff(t[i == 0]) >= 5 * ms - 1e-9)  # refractory
+
+
+def _graupner(directory, points: int, repetitions: int, sigma: float | None = None, monitors: str = ""):
+    """The port with fewer time differences and repetitions (and another
+    noise amplitude, and monitors), compiled from a copy in directory."""
+    import pathlib
+    import re
+    src = (PORTS / "Graupner_Brunel_2012.snn").read_text()
+    src = re.sub(r"(?m)^const POINTS = 41\b", f"const POINTS = {points}", src)
+    src = re.sub(r"(?m)^const REPETITIONS = 1000\b", f"const REPETITIONS = {repetitions}", src)
+    if sigma is not None:
+        src = re.sub(r"(?m)^        sigma = 2.8284$", f"        sigma = {sigma!r}", src)
+    path = pathlib.Path(directory) / "Graupner_Brunel_2012.snn"
+    path.write_text(src + monitors)
+    return snndsl.compile(path)
+
+
+def _switching(rho, rho_initial, points: int):
+    """The example's analysis: for each time difference, the fractions of
+    synapses that switched up (U) and down (D), and the change in synaptic
+    strength after / before (beta = 0.5 start DOWN, UP weighs b = 5 DOWN)."""
+    beta, b = 0.5, 5
+    out = []
+    for r, r0 in zip(np.split(rho, points), np.split(rho_initial, points)):
+        U, D = np.mean(r[r0 < 0.5] > 0.5), np.mean(r[r0 > 0.5] < 0.5)
+        out.append((U, D, ((1 - U) * beta + D * (1 - beta) + b * (U * beta + (1 - D) * (1 - beta)))
+                    / (beta + (1 - beta) * b)))
+    return np.array(out)
+
+
+def check_Graupner_Brunel_2012():
+    import tempfile
+    res = run("Graupner_Brunel_2012", duration="1 ms")     # the port itself: 41 x 2000 synapses
+    rho0 = res.saved["rho_initial"]
+    assert rho0.shape == (82000,)
+    assert np.all(rho0.reshape(41, 2, 1000) == np.array([0, 1])[None, :, None])
+    # the protocol (60 pairings at 1 Hz) at 9 time differences, 25 repetitions
+    with tempfile.TemporaryDirectory() as tmp:
+        res = _graupner(tmp, points=9, repetitions=25).run(seed=1)
+    dt_ = np.arange(-100, 101, 25)
+    U, D, change = _switching(res.saved["rho_final"], res.saved["rho_initial"], 9).T
+    assert change[dt_ == -25] < 0.85 and D[dt_ == -25] > 0.5   # post 25 ms before pre: depression
+    assert change[dt_ == 25] > change[dt_ == -25] + 0.2       # pre before post: potentiation
+    assert U[dt_ == 25] > U[dt_ == -25] + 0.1 and D[dt_ == -25] > D[dt_ == 25] + 0.1
+    assert np.all((U > 0) & (D > 0))                            # the noise switches some everywhere
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators", "Brunel_2000", "Wang_2002",
-        "Kremer_et_al_2011_barrel_cortex"}
+        "Kremer_et_al_2011_barrel_cortex", "Graupner_Brunel_2012"}
 
 
 def test_every_port_is_checked():
@@ -1486,3 +1608,181 @@ def test_exprel_function_as_in_brian2():
     np.testing.assert_array_equal(ours["v"], neuron.v_[:])
     np.testing.assert_allclose(ours["alpha_simple"], neuron.alpha_simple_[:], rtol=1e-15, atol=0)
     np.testing.assert_allclose(ours["alpha_improved"], neuron.alpha_improved_[:], rtol=1e-15, atol=0)
+
+
+@pytest.mark.brian2
+
+
+def test_Tsodyks_Pawelzik_Markram_1998_as_in_brian2():
+    """Brian2's three panels (each its own network, from t = 0), the first
+    600 ms of A and B and all of C: the same potentials, to rounding."""
+    b2 = _brian2()
+    from brian2 import Gohm, Hz, Mohm, pA
+    ms_ = b2.ms
+    panels = {"A": (40 * ms_, 100 * Mohm, 3 * ms_, 250 * pA, 0.6, 800 * ms_, None, 20 * Hz, 1100 * ms_, 600 * ms_),
+              "B": (60 * ms_, 1 * Gohm, 1.5 * ms_, 1540 * pA, 0.03, 130 * ms_, 530 * ms_, 20 * Hz, 1100 * ms_, 600 * ms_),
+              "C": (60 * ms_, 1 * Gohm, 1.5 * ms_, 1540 * pA, 0.03, 130 * ms_, 530 * ms_, 70 * Hz, 375 * ms_, 500 * ms_)}
+    theirs = {}
+    for panel, (tau_mem, R_in, tau_inact, A_SE, U_SE, tau_rec, tau_facil, f, stop, duration) in panels.items():
+        b2.start_scope()
+        neuron = b2.NeuronGroup(1, """tau_mem : second
+                                      I_syn : ampere
+                                      R_in : ohm
+                                      dv/dt = -v/tau_mem + (R_in*I_syn)/tau_mem : volt""", method="exact")
+        neuron.tau_mem, neuron.R_in = tau_mem, R_in
+        times = np.arange(100, stop / ms_, 1 / (f / Hz) * 1e3) * ms_
+        stimulus = b2.SpikeGeneratorGroup(1, [0] * len(times), times)
+        eqs = """dx/dt = z/tau_rec : 1 (clock-driven)
+                 dy/dt = -y/tau_inact : 1 (clock-driven)
+                 A_SE : ampere
+                 U_SE : 1
+                 tau_inact : second
+                 tau_rec : second
+                 z = 1 - x - y : 1
+                 I_syn_post = A_SE*y : ampere (summed)"""
+        if tau_facil is None:
+            on_pre = "y += U_SE*x\nx += -U_SE*x"
+        else:
+            eqs += "\ndu/dt = -u/tau_facil : 1 (clock-driven)\ntau_facil : second"
+            on_pre = "u += U_SE*(1-u)\ny += u*x\nx += -u*x"
+        S = b2.Synapses(stimulus, neuron, model=eqs, on_pre=on_pre, method="exponential_euler")
+        S.connect()
+        S.x, S.tau_inact, S.A_SE, S.U_SE, S.tau_rec = 1, tau_inact, A_SE, U_SE, tau_rec
+        if tau_facil is not None:
+            S.tau_facil = tau_facil
+        mon = b2.StateMonitor(neuron, "v", record=True)
+        b2.run(duration)
+        theirs[panel] = np.asarray(mon.v_[0])
+    ours = run("Tsodyks_Pawelzik_Markram_1998", duration="600 ms")
+    for panel in "ABC":
+        v = theirs[panel]
+        assert v.max() > 0.9 * mV
+        np.testing.assert_allclose(ours[f"v_{panel}"].values[:, 0], v, rtol=1e-12, atol=1e-18)
+
+
+@pytest.mark.brian2
+
+
+def test_continuous_interaction_as_in_brian2():
+    """Brian2's example as it is (100 ms): the same potentials and gating
+    variables, to rounding (which the action potentials' upswings amplify)."""
+    b2 = _brian2()
+    from brian2 import msiemens, ufarad, uA
+    mV_, ms_ = b2.mV, b2.ms
+    namespace = dict(mV=mV_, ms=ms_, El=-67 * mV_, EK=-100 * mV_, ENa=50 * mV_, gl=0.1 * msiemens, gK=80 * msiemens,
+                     gNa=100 * msiemens, C=1 * ufarad, weight=0.25, gSyn=1.0 * msiemens, tau_d=2 * ms_,
+                     tau_r=0.2 * ms_)
+    eqs = """
+    alphah = 0.128 * exp(-(vm + 50.0*mV) / (18.0*mV))/ms :Hz
+    alpham = 0.32/mV * (vm + 54*mV) / (1.0 - exp(-(vm + 54.0*mV) / (4.0*mV)))/ms:Hz
+    alphan = 0.032/mV * (vm + 52*mV) / (1.0 - exp(-(vm + 52.0*mV) / (5.0*mV)))/ms:Hz
+    betah  = 4.0 / (1.0 + exp(-(vm + 27.0*mV) / (5.0*mV)))/ms:Hz
+    betam  = 0.28/mV * (vm + 27.0*mV) / (exp((vm + 27.0*mV) / (5.0*mV)) - 1.0)/ms:Hz
+    betan  = 0.5 * exp(-(vm + 57.0*mV) / (40.0*mV))/ms:Hz
+    membrane_Im = I_ext + gNa*m**3*h*(ENa-vm) +
+                  gl*(El-vm) + gK*n**4*(EK-vm) + gSyn*s_in*(-vm): amp
+    I_ext : amp
+    s_in  : 1
+    dm/dt = alpham*(1-m)-betam*m : 1
+    dn/dt = alphan*(1-n)-betan*n : 1
+    dh/dt = alphah*(1-h)-betah*h : 1
+    ds/dt = 0.5 * (1 + tanh(0.1*vm/mV)) * (1-s)/tau_r - s/tau_d : 1
+    dvm/dt = membrane_Im/C : volt
+    """
+    neuron = b2.NeuronGroup(2, eqs, method="exponential_euler", namespace=namespace)
+    neuron.vm = [-70.0, -65.0] * mV_
+    neuron.m = "alpham / (alpham + betam)"
+    neuron.h = "alphah / (alphah + betah)"
+    neuron.n = "alphan / (alphan + betan)"
+    neuron.I_ext = [1.5 * uA, 0.0 * uA]
+    S = b2.Synapses(neuron, neuron, "s_in_post = weight*s_pre:1 (summed)", namespace=namespace)
+    S.connect(i=0, j=1)
+    st_mon = b2.StateMonitor(neuron, ["vm", "s", "s_in"], record=[0, 1])
+    b2.run(100 * ms_)
+    ours = run("continuous_interaction")
+    assert len(_upcrossings(st_mon.vm_[1])) == 5
+    np.testing.assert_allclose(ours["vm"].values, st_mon.vm_[:].T, rtol=1e-12, atol=2e-10 * mV)
+    np.testing.assert_allclose(ours["s"].values, st_mon.s[:].T, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(ours["s_in"].values, st_mon.s_in[:].T, rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.brian2
+
+
+@pytest.mark.slow
+
+
+def test_Platkiewicz_Brette_2011_as_in_brian2():
+    """Over 6 seeds each of 0.5 s: the same rate, mean threshold at spikes and
+    threshold-slope regression (within 3 standard errors of the difference
+    and 3 %, 0.2 mV and 0.15 ms)."""
+    b2 = _brian2()
+    model = snndsl.compile(PORTS / "Platkiewicz_Brette_2011.snn")
+    ours, theirs = [], []
+    for seed in range(6):
+        r = model.run(seed=seed, params={"duration": "500 ms"})
+        ours.append(_threshold_statistics(r["S"].i, r["S"].t, r["M"].values, r["M"].t, 0.5))
+        b2.start_scope()
+        b2.seed(seed)
+        mV_, ms_ = b2.mV, b2.ms
+        EL, vT, Vi, tauh, tau, ka, ki = -70 * mV_, -55 * mV_, -63 * mV_, 5 * ms_, 5 * ms_, 5 * mV_, 6 * mV_  # noqa: F841
+        a, tauI, mu = ka / ki, 5 * ms_, 15 * mV_  # noqa: F841
+        sigma = 6 * mV_ / np.sqrt(tauI / (tauI + tau))  # noqa: F841
+        neurons = b2.NeuronGroup(200, """dv/dt=(EL-v+mu+sigma*I)/tau : volt
+                                         dtheta/dt=(vT+a*clip(v-Vi, 0*mV, inf*mV)-theta)/tauh : volt
+                                         dI/dt=-I/tauI+(2/tauI)**.5*xi : 1""",
+                                 threshold="v>theta", reset="v=EL", refractory=5 * ms_, method="euler")
+        neurons.v, neurons.theta, neurons.I = EL, vT, 0
+        S, M = b2.SpikeMonitor(neurons), b2.StateMonitor(neurons, "v", record=True)
+        b2.run(500 * ms_)
+        theirs.append(_threshold_statistics(np.asarray(S.i), S.t_[:], M.v_[:].T, M.t_[:], 0.5))
+    ours, theirs = np.array(ours), np.array(theirs)
+    se = np.sqrt(ours.var(axis=0, ddof=1) / 6 + theirs.var(axis=0, ddof=1) / 6)
+    margin = np.array([0.03 * theirs[:, 0].mean(), 0.2, 0.15])
+    assert np.all(np.abs(ours.mean(axis=0) - theirs.mean(axis=0)) < 3 * se + margin), (ours.mean(0), theirs.mean(0))
+    assert theirs[:, 2].mean() < -0.5
+
+
+@pytest.mark.brian2
+
+
+def test_Graupner_Brunel_2012_as_in_brian2(tmp_path):
+    """Without the noise (sigma = 0: Heun's method is then Euler's), the
+    model is deterministic: 9 time differences, one synapse starting DOWN and
+    one UP at each, 2 pairings (2 s): the same calcium and efficacy as
+    Brian2's, to rounding."""
+    b2 = _brian2()
+    ms_, second = b2.ms, b2.second
+    points, repetitions = 9, 1
+    model = _graupner(tmp_path, points, repetitions, sigma=0.0,
+                      monitors="\nmonitor rho: S.rho every 1 ms\nmonitor c: S.c every 1 ms\n")
+    ours = model.run(params={"duration": "2 s"})
+    G = b2.NeuronGroup(1, "", threshold="t>100.0*ms", refractory=1 * second)
+    H = b2.NeuronGroup(points * repetitions * 2, "tspike:second", threshold="t>tspike", refractory=1 * second)
+    H.tspike = (np.arange(points * repetitions * 2) // (2 * repetitions)) * (200 * ms_ / (points - 1))
+    S = b2.Synapses(G, H, model="""
+        tau      : second (constant, shared)
+        rho_star : 1      (constant, shared)
+        gamma_p  : 1      (constant, shared)
+        theta_p  : 1      (constant, shared)
+        gamma_d  : 1      (constant, shared)
+        theta_d  : 1      (constant, shared)
+        drho/dt = (-rho*(1-rho)*(rho_star-rho)
+                   + gamma_p*(1-rho)*int((c - theta_p) > 0)
+                   - gamma_d*rho*int((c-theta_d) > 0)
+                   + sigma*sqrt(tau)*sqrt(int((c-theta_d) > 0) + int((c-theta_p) > 0))*xi
+                   ) / tau : 1 (clock-driven)
+        dc/dt = -c/tau_Ca  : 1 (clock-driven)
+        tau_Ca : second (constant, shared)
+        sigma  : 1      (constant, shared)""",
+        on_pre="c += 1", on_post="c += 2", delay=13.7 * ms_, method="heun")
+    S.connect()
+    S.tau_Ca, S.theta_d, S.theta_p, S.gamma_d, S.gamma_p = 20 * ms_, 1, 1.3, 200, 321.808
+    S.sigma, S.tau, S.rho_star = 0, 150 * second, 0.5
+    S.rho = np.tile([0] * repetitions + [1] * repetitions, points)
+    mon = b2.StateMonitor(S, ["rho", "c"], record=True, dt=1 * ms_)
+    b2.run(2 * second)
+    assert np.ptp(mon.rho[:]) > 0.05 and mon.c[:].max() > 2.4
+    np.testing.assert_allclose(ours["c"].values, mon.c[:].T, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ours["rho"].values, mon.rho[:].T, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ours.saved["rho_final"], np.asarray(S.rho[:]), rtol=1e-12, atol=1e-15)

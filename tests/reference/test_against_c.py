@@ -922,6 +922,9 @@ PORT_PARAMS = {
     "Izhikevich_2007": {"duration": "600 ms"}, "Brette_2004": {"settle": "20 ms", "duration": "30 ms"},
     "Jansen_Rit_1995_single_column": {"duration": "100 ms"}, "Naud_et_al_2008_adex_firing_patterns": {"duration": "100 ms"},
     "Rothman_Manis_2003": {"rest": "10 ms", "duration": "20 ms"}, "Wang_Buszaki_1996": {"duration": "10 ms"},
+    "Tsodyks_Pawelzik_Markram_1998": {"duration": "200 ms", "duration_C": "100 ms"},
+    "continuous_interaction": {"duration": "20 ms"}, "Platkiewicz_Brette_2011": {"duration": "50 ms"},
+    "Graupner_Brunel_2012": {"duration": "5 ms"},
 }
 
 
