@@ -175,7 +175,7 @@ class ExpressionChecks:
         self._subexpr_busy.add(key)
         try:
             g = self.groups[group]
-            if "linked" in item.flags and g.kind != "synapses":  # (synapses: the flag is an error)
+            if "linked" in item.flags:
                 e, dim = self._linked(g, item)
             else:
                 scope = Scope(group=g, synapses=g.kind == "synapses", what="in a subexpression")
@@ -216,7 +216,19 @@ class ExpressionChecks:
                       e.span)
         v = self._lookup_var(source, e.attr, e.span)
         if v.kind == "subexpr":
-            self.fail(Code.UNSUPPORTED, f"'{e.obj}.{e.attr}' is a subexpression: link to a variable", e.span)
+            if source.size != 1 or e.index is not None:
+                self.fail(Code.UNSUPPORTED, f"'{e.obj}.{e.attr}' is a subexpression: link to a variable (or to a "
+                          "subexpression of a one-element group)", e.span)
+            # a one-element group's subexpression: its value at element 0, for every element
+            expr = self._subexpr(source.name, v.name, e.span)
+            self.used.add(e.obj)
+            return ir.map_expr(lambda x: _replace(x, at="first") if isinstance(x, ir.Var) and x.at == "self" else
+                               ir.Const(0, "i", x.span) if isinstance(x, ir.Special) and x.name in ("i", "elem") else x,
+                               expr), v.dim
+        if g.kind == "synapses" and not (v.shared or source.size == 1):
+            self.fail(Code.UNSUPPORTED, f"'{item.name}' of synapses '{g.name}' can link to a shared variable or to "
+                      "a one-element group's (a link element for element, or by an index, reads a neuron-like "
+                      "group's: not supported for synapses yet)", e.span)
         if e.index is not None:  # Brian2's linked_var(H, 'Y', index=...): element k reads Y[index of k]
             if v.shared:
                 self.fail(Code.BAD_VALUE, f"'{e.obj}.{e.attr}' is shared: it has one value, and no index",

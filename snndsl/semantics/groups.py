@@ -113,7 +113,7 @@ class GroupChecks:
                 allowed.discard("event-driven")
                 allowed.discard("clock-driven")
         if isinstance(item, ast.SubexprDecl):
-            allowed = {"linked"} if d.kind != "synapses" else set()
+            allowed = {"linked"}
         for f in item.flags:
             if f not in allowed:
                 near = closest(f, allowed) if allowed else None

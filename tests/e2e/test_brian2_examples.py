@@ -819,6 +819,27 @@ def check_Graupner_Brunel_2012():
     assert np.all((U > 0) & (D > 0))                            # the noise switches some everywhere
 
 
+def _homeostatic_pairings(G: np.ndarray, w: np.ndarray, epochs: int) -> np.ndarray:
+    """For each pairing (in the middle of each 1 s epoch, recorded every 1 ms):
+    G at the pre spike (Hz) and the weight change (nS)."""
+    mid = 500 + 1000 * np.arange(epochs)
+    return np.stack([G[mid], (w[mid + 10] - w[mid - 10]) / 1e-9], axis=1)
+
+
+def check_homeostatic_stdp_at_inhibitory_synapes():
+    res = run("homeostatic_stdp_at_inhibitory_synapes", seed=1)
+    G, w = res["monitor"].values[:, 0], res["weight"].values[:, 0]
+    assert G.shape == w.shape == (5000,)
+    assert np.all(G[:1000] == -5)                    # no population spike in the first epoch
+    # the first pairing: eta * G * (1 + exp(-1 ms / tau_stdp)), G = -5 Hz
+    np.testing.assert_allclose(w[510], -5e-9 * (1 + np.exp(-0.05)), rtol=1e-12)
+    assert np.all(w[:500] == 0)
+    g, dw = _homeostatic_pairings(G, w, 5).T
+    assert np.all(np.abs(g - np.array([-5, -2.5, 0, 2.5, 5])) < 0.8)  # G follows rate - gamma
+    assert np.all(np.abs(dw - 1.951 * g) < 0.1)      # the change follows G: sign and size
+
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators", "Brunel_2000", "Wang_2002",
         "Kremer_et_al_2011_barrel_cortex", "Graupner_Brunel_2012"}
@@ -1425,8 +1446,6 @@ def test_Izhikevich_2003_as_in_brian2():
 
 
 @pytest.mark.brian2
-
-
 def test_Brette_2004_as_in_brian2():
     b2 = _brian2()
     n, tau = 2000, 100 * b2.ms  # noqa: F841 - the equations' namespace
@@ -1443,8 +1462,6 @@ def test_Brette_2004_as_in_brian2():
 
 
 @pytest.mark.brian2
-
-
 def test_Jansen_Rit_1995_single_column_as_in_brian2():
     """With the port's noise (Brian2's example draws it unseeded): the same
     traces, each within 1e-12 of its largest value (9e-13 after 5 s)."""
@@ -1496,8 +1513,6 @@ NAUD_PATTERNS = {  # c_m pF, g_l nS, e_l mV, a nS, tau_w ms, b pA, v_r mV, i_sti
 
 
 @pytest.mark.brian2
-
-
 def test_Naud_et_al_2008_adex_firing_patterns_as_in_brian2():
     """Each pattern run as Brian2's example does (its own network from t = 0,
     vm and w recorded in the thresholds slot): the same spikes, and the same
@@ -1538,8 +1553,6 @@ def test_Naud_et_al_2008_adex_firing_patterns_as_in_brian2():
 
 
 @pytest.mark.brian2
-
-
 def test_Rothman_Manis_2003_as_in_brian2():
     b2 = _brian2()
     from brian2 import mV as mV_, nS, pA, pF
@@ -1561,11 +1574,7 @@ def test_Rothman_Manis_2003_as_in_brian2():
 
 
 @pytest.mark.brian2
-
-
 @pytest.mark.slow
-
-
 def test_Wang_Buszaki_1996_as_in_brian2():
     b2 = _brian2()
     from brian2 import mV as mV_, msiemens, uA, uF
@@ -1594,8 +1603,6 @@ def test_Wang_Buszaki_1996_as_in_brian2():
 
 
 @pytest.mark.brian2
-
-
 def test_exprel_function_as_in_brian2():
     b2 = _brian2()
     from brian2 import mV as mV_
@@ -1611,8 +1618,6 @@ def test_exprel_function_as_in_brian2():
 
 
 @pytest.mark.brian2
-
-
 def test_Tsodyks_Pawelzik_Markram_1998_as_in_brian2():
     """Brian2's three panels (each its own network, from t = 0), the first
     600 ms of A and B and all of C: the same potentials, to rounding."""
@@ -1661,8 +1666,6 @@ def test_Tsodyks_Pawelzik_Markram_1998_as_in_brian2():
 
 
 @pytest.mark.brian2
-
-
 def test_continuous_interaction_as_in_brian2():
     """Brian2's example as it is (100 ms): the same potentials and gating
     variables, to rounding (which the action potentials' upswings amplify)."""
@@ -1707,11 +1710,7 @@ def test_continuous_interaction_as_in_brian2():
 
 
 @pytest.mark.brian2
-
-
 @pytest.mark.slow
-
-
 def test_Platkiewicz_Brette_2011_as_in_brian2():
     """Over 6 seeds each of 0.5 s: the same rate, mean threshold at spikes and
     threshold-slope regression (within 3 standard errors of the difference
@@ -1744,8 +1743,6 @@ def test_Platkiewicz_Brette_2011_as_in_brian2():
 
 
 @pytest.mark.brian2
-
-
 def test_Graupner_Brunel_2012_as_in_brian2(tmp_path):
     """Without the noise (sigma = 0: Heun's method is then Euler's), the
     model is deterministic: 9 time differences, one synapse starting DOWN and
@@ -1786,3 +1783,51 @@ def test_Graupner_Brunel_2012_as_in_brian2(tmp_path):
     np.testing.assert_allclose(ours["c"].values, mon.c[:].T, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(ours["rho"].values, mon.rho[:].T, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(ours.saved["rho_final"], np.asarray(S.rho[:]), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.brian2
+@pytest.mark.slow
+def test_homeostatic_stdp_at_inhibitory_synapes_as_in_brian2():
+    """Brian2's example over the first 2 epochs, 3 seeds each: the same weight
+    after the first pairing (G = -5 Hz, before any random number), the same
+    G in the second epoch (2.5 Hz: mean and fluctuations over 1.5 s to 2 s),
+    and at the second pairing the same relation of weight change to G."""
+    b2 = _brian2()
+    model = snndsl.compile(PORTS / "homeostatic_stdp_at_inhibitory_synapes.snn")
+    ours, theirs = [], []
+    for seed in range(3):
+        res = model.run(seed=seed, params={"duration": "2 s"})
+        ours.append((res["monitor"].values[:, 0], res["weight"].values[:, 0]))
+        b2.start_scope()
+        b2.seed(seed)
+        Hz, ms_, nS = b2.Hz, b2.ms, b2.nsiemens
+        population_spike_rate = b2.TimedArray(np.arange(0, 12.5, 2.5) * Hz, dt=1 * b2.second)  # noqa: F841
+        gamma, tau_H, population_size, tau_stdp, eta = 5 * Hz, 0.1 * b2.second, 1000, 20 * ms_, 1 * nS * b2.second  # noqa: F841
+        spike_generators = b2.PoissonGroup(population_size, rates="population_spike_rate(t)")
+        global_factor = b2.NeuronGroup(1, "G = H - gamma : Hz\ndH/dt = -H/tau_H : Hz")
+        spike_aggregator = b2.Synapses(spike_generators, global_factor,
+                                       on_pre="H_post += 1/(tau_H * population_size)")
+        spike_aggregator.connect()
+        spike_times = (np.arange(5) + 0.5) * b2.second
+        pre = b2.SpikeGeneratorGroup(1, np.zeros(5), spike_times)
+        post = b2.SpikeGeneratorGroup(1, np.zeros(5), spike_times + 1 * ms_)
+        synapse = b2.Synapses(pre, post, """G : Hz (linked)
+                                            wij : siemens
+                                            dzi/dt = -zi / tau_stdp : 1 (event-driven)
+                                            dzj/dt = -zj / tau_stdp : 1 (event-driven)""",
+                              on_pre="zj += 1.\nwij += eta * G * (zi + 1)", on_post="zi += 1.\nwij += eta * G * zj")
+        synapse.connect(i=0, j=0)
+        synapse.G = b2.linked_var(global_factor, "G")
+        synapse.wij = 0 * nS
+        monitor = b2.StateMonitor(synapse, ["G", "wij"], record=True, dt=1 * ms_)
+        b2.run(2 * b2.second)
+        theirs.append((np.asarray(monitor.G_[0]), np.asarray(monitor.wij_[0])))
+    for G, w in ours + theirs:
+        np.testing.assert_allclose(w[510:1500], -5e-9 * (1 + np.exp(-0.05)), rtol=1e-12)
+        g, dw = _homeostatic_pairings(G, w, 2)[1]
+        assert abs(dw - 1.951 * g) < 0.1
+    # 1.5 s to 2 s (H's rise from 0 is over): G = H - gamma, H the rate 2.5 Hz with shot
+    # noise of standard deviation sqrt(2.5 Hz / (2 tau_H population_size)) = 0.11 Hz
+    late = [np.concatenate([G[1500:2000] for G, _ in each]) for each in (ours, theirs)]
+    assert abs(late[0].mean() - late[1].mean()) < 0.1, (late[0].mean(), late[1].mean())
+    assert all(abs(each.mean() + 2.5) < 0.15 and 0.06 < each.std() < 0.2 for each in late), late

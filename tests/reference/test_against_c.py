@@ -924,7 +924,7 @@ PORT_PARAMS = {
     "Rothman_Manis_2003": {"rest": "10 ms", "duration": "20 ms"}, "Wang_Buszaki_1996": {"duration": "10 ms"},
     "Tsodyks_Pawelzik_Markram_1998": {"duration": "200 ms", "duration_C": "100 ms"},
     "continuous_interaction": {"duration": "20 ms"}, "Platkiewicz_Brette_2011": {"duration": "50 ms"},
-    "Graupner_Brunel_2012": {"duration": "5 ms"},
+    "Graupner_Brunel_2012": {"duration": "5 ms"}, "homeostatic_stdp_at_inhibitory_synapes": {"duration": "600 ms"},
 }
 
 
