@@ -258,9 +258,10 @@ class GroupChecks:
         return group
 
     def _check_noise(self, d: ast.GroupDecl, item: ast.OdeDecl, e: ir.Expr) -> None:
-        """White noise enters an equation as terms g * xi, and each noise
-        name belongs to one equation (Brian2's rules: the same name twice
-        would be the same realisation; write xi_1, xi_2 for independent ones)."""
+        """White noise enters an equation as terms g * xi. Brian2's rules: the
+        plain `xi` belongs to one equation (write xi_1, xi_2 for independent
+        noises); a named one, `xi_NAME`, in several equations is one
+        realisation shared by them (correlated noise, as Brian2's)."""
         noise = [n for n in ir.walk(e) if isinstance(n, ir.Noise)]
         if not noise:
             return
@@ -270,10 +271,10 @@ class GroupChecks:
         owners = self._noise_owners.setdefault(d.name, {})
         for n in noise:
             first = owners.setdefault(n.name, item.name)
-            if first != item.name:
-                self.fail(Code.DUPLICATE, f"the noise '{n.name}' is already in the equation of '{first}'; name "
-                          f"each equation's noise apart ('{n.name}_{item.name}'): one name is one realisation",
-                          n.span)
+            if first != item.name and n.name == "xi":
+                self.fail(Code.DUPLICATE, f"the noise 'xi' is already in the equation of '{first}'; name each "
+                          f"equation's noise apart ('xi_{item.name}') for independent noises, or name one "
+                          "('xi_shared') for a realisation shared by both", n.span)
 
     def _check_integration(self, d: ast.GroupDecl, group: m.Group) -> None:
         """The method must be able to integrate the system; with none given,

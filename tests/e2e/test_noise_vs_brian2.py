@@ -149,3 +149,57 @@ def test_independent_noise_names_draw_independent_numbers(tmp_path):
     n = da.size
     assert abs(np.std(da) / np.sqrt(DT) - 1) < 4 / np.sqrt(2 * n) and abs(np.std(db) / np.sqrt(DT) - 1) < 4 / np.sqrt(2 * n)
     assert abs(np.corrcoef(da, db)[0, 1]) < 4 / np.sqrt(n)
+
+
+SHARED = f"""\
+neurons n[{N}]:
+    dX/dt = 2 * X / second + X * xi_w / sqrt(second) : 1
+    dW/dt = xi_w / sqrt(second) : 1
+    method: heun
+    init: X = 1 + i * 0.01
+monitor mx: n.X
+monitor mw: n.W
+"""
+
+
+def test_a_named_noise_in_two_equations_is_one_realisation_as_in_brian2(tmp_path, monkeypatch):
+    """`xi_w` in dX/dt and dW/dt (Brian2's example stochastic_odes.py integrates
+    the Wiener process beside X this way): one draw per element and step,
+    shared by both; W is the Wiener path of X's noise, and X follows the exact
+    Stratonovich solution X0 exp(2 t + W) to the method's accuracy; exactly
+    Brian2's heun for the same numbers."""
+    normals = _recorded_normals(tmp_path, seed=5)
+    ours = _ours(tmp_path, SHARED, seed=5)
+    X, W = ours["mx"].values, ours["mw"].values
+    np.testing.assert_allclose(W[1:], np.cumsum(normals[:STEPS - 1], axis=0) * np.sqrt(DT), rtol=1e-9, atol=1e-12)
+    t = np.arange(STEPS)[:, None] * DT
+    exact = (1 + np.arange(N) * 0.01) * np.exp(2 * t + W)
+    assert np.abs(X / exact - 1).max() < 0.02
+
+    def build(b2):
+        G = b2.NeuronGroup(N, "dX/dt = 2 * X / second + X * xi_w / sqrt(second) : 1\n"
+                              "dW/dt = xi_w / sqrt(second) : 1", method="heun",
+                           namespace={"second": b2.second})
+        G.X = "1 + i * 0.01"
+        mon = b2.StateMonitor(G, ["X", "W"], record=True)
+        return b2.Network(G, mon), mon, None
+
+    mon, _ = _brian2_with(normals, monkeypatch, build)
+    np.testing.assert_allclose(X, np.asarray(mon.X).T, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(W, np.asarray(mon.W).T, rtol=1e-9, atol=1e-12)
+
+
+def test_a_shared_noise_on_both_backends_and_threads(tmp_path):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reference"))
+    import test_against_c as REF
+    path = tmp_path / "shared.snn"
+    path.write_text("dt = 0.1 ms\nneurons n[5]:\n"
+                    "    dX/dt = 2 * X / second + X * xi_w / sqrt(second) + 0.1 * xi_u / sqrt(second) : 1\n"
+                    "    dW/dt = xi_w / sqrt(second) : 1\n    method: heun\n    init: X = 1 + i * 0.01\n"
+                    "monitor mx: n.X\nmonitor mw: n.W\nphase a:\n    run 20 ms\n")
+    c = snndsl.compile(path).run(seed=3)
+    REF.assert_same(c, snndsl.compile(path, backend="reference").run(seed=3))
+    REF.assert_same(snndsl.compile(path).run(seed=3, threads=2), c)
+    assert np.ptp(c["mw"].values[-1]) > 0
