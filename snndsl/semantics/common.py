@@ -52,6 +52,7 @@ class Scope:
     noise: bool = False  # white noise xi, xi_NAME: the right side of a clock-driven equation
     reductions: bool = False
     locals: dict[str, str] = field(default_factory=dict)
+    lets: dict = field(default_factory=dict)  # event code's `let NAME = ...` so far: name -> dimension
     const_only: bool = False
     shared_only: bool = False  # a shared assignment: no per-element reads
     offset: int = 0  # a subgroup's first element: `i` counts from it

@@ -77,6 +77,8 @@ class ExpressionChecks:
     def _e_Name(self, e: ast.Name, scope: Scope):
         name = e.id
         self.used.add(name)
+        if name in scope.lets:  # `let NAME = ...` above in this block (ir.Let, read as its Temp)
+            return ir.Temp(f"_let_{name}", "f", e.span), scope.lets[name]
         if name in scope.locals:
             if name in self.bad_locals:
                 raise _Fail  # its 'let' is reported

@@ -4,6 +4,7 @@ clauses (threshold, reset, refractory, connect, delay) and event code.
 A part of `Checker` (semantics/check.py), which holds the symbol table."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from snndsl.diagnostics import Code, Span, closest, warning
@@ -726,6 +727,7 @@ class GroupChecks:
 
     def _stmts(self, body, scope: Scope, context: str) -> tuple[ir.Stmt, ...]:
         out = []
+        scope = dataclasses.replace(scope, lets=dict(scope.lets))  # a block's lets end with it
         for s in body:
             try:
                 if isinstance(s, ast.If):
@@ -733,11 +735,33 @@ class GroupChecks:
                     self._expect_bool(c, s.cond.span)
                     out.append(ir.If(c, self._stmts(s.body, scope, context),
                                      self._stmts(s.orelse, scope, context), s.span))
+                elif isinstance(s, ast.Let):
+                    out.append(self._let(s, scope, context))
                 else:
                     out.append(self._assign(s, scope, context))
             except _Fail:
                 pass
         return tuple(out)
+
+    def _let(self, s: ast.Let, scope: Scope, context: str) -> ir.Let:
+        """`let NAME = EXPR` (Brian2's temporary variable, `w_minus = ...` in its
+        code strings): EXPR's value, a number, named for the statements after
+        it in its block; NAME is no variable of the group, nor another let's."""
+        if context == "every":
+            self.fail(Code.UNSUPPORTED, "'let' in 'every' blocks is not supported yet (write the expression where "
+                      "it is used)", s.span)
+        group = scope.group
+        if s.name in RESERVED or s.name in PREDEFINED or group.var(s.name) is not None or s.name in scope.lets:
+            what = "a variable of '" + group.name + "'" if group.var(s.name) is not None else \
+                "another let's" if s.name in scope.lets else "reserved"
+            self.fail(Code.DUPLICATE if group.var(s.name) is not None or s.name in scope.lets else Code.RESERVED_NAME,
+                      f"'let {s.name}' would hide a name that is {what}: a let takes a name of its own", s.span)
+        value, dim = self.expr(s.value, scope)
+        if value.dtype == "b":
+            self.fail(Code.BAD_TYPE, f"'let {s.name}' names a number; a condition goes in 'if'", s.value.span)
+        self._known(value, f"'let {s.name}'", s.value.span)
+        scope.lets[s.name] = dim
+        return ir.Let(f"_let_{s.name}", value, s.span)
 
     def _assign(self, s: ast.Assign, scope: Scope, context: str) -> ir.Stmt:
         group = scope.group
@@ -756,8 +780,12 @@ class GroupChecks:
         else:
             var = group.var(s.target)
             if var is None:
-                self._unknown(s.target, [v.name for v in group.variables], s.span,
-                              f"variable of '{group.name}'", self._brian2_neighbour(s.target, group))
+                names = [v.name for v in group.variables]
+                hint = self._brian2_neighbour(s.target, group)
+                if not hint and s.op == "=" and closest(s.target, names) is None and context != "every":
+                    # Brian2's temporary variable (`w_minus = ...` in its code strings)
+                    hint = f"; to name a value for the statements after it, write 'let {s.target} = ...'"
+                self._unknown(s.target, names, s.span, f"variable of '{group.name}'", hint)
             target = ir.Var(group.name, var.name, "shared" if var.shared else "self", var.dtype, s.span)
         if var.kind == "subexpr":
             self.fail(Code.FLAG_VIOLATION, f"'{var.name}' is a subexpression and cannot be assigned", s.span)

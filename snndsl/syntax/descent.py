@@ -660,9 +660,15 @@ class _Parser:
             stmts.append(self.code_simple())
         return tuple(stmts), self.expect("nl")
 
-    def code_simple(self) -> ast.Assign:
+    def code_simple(self) -> ast.Assign | ast.Let:
         start = self.i
         t = self.toks[start]
+        if t[KIND] == "name" and t[TEXT] == "let":
+            self.i += 1
+            name = self.name()
+            self.expect("=")
+            value, _, end = self.expr()
+            return ast.Let(self.text_of(name), value, self.span(start, end))
         if t[KIND] == "name" and t[TEXT] in ("pre", "post"):
             self.i += 1
             self.expect(".")

@@ -328,6 +328,10 @@ class _ToAst(Transformer):
         (neighbour, target), op, value = children
         return ast.Assign(target, str(op), value, neighbour, self._span(meta))
 
+    @v_args(meta=True)
+    def code_let(self, meta, children):
+        return ast.Let(str(children[0]), children[1], self._span(meta))
+
     def local_ref(self, children):
         return (None, str(children[0]))
 
