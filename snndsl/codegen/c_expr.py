@@ -391,6 +391,21 @@ class CPrinter:
         used_x = sorted({k for r in range(n) for k in range(n) if reach[r][k]})
         used_c = [k for k in range(n) if not ir.is_zero(s.const[k])]
         lines.append(f"{indent}{{ /* exact step of {', '.join(s.vars)} */")
+        freezable = [k for k, name in enumerate(s.vars) if self.state[(s.group, name)].freezable]
+        nn = n * n
+
+        def at(row, idx) -> str:
+            """Factor `idx` of row `row` (2 set + 0 for E, + 1 for F) of the table."""
+            return f"{L}[({row}) * {nn} + {idx}]" if s.per_element else f"{L}[{row}][{idx}]"
+
+        def row_of(row) -> str:
+            return f"{L} + ({row}) * {nn}" if s.per_element else f"{L}[{row}]"
+
+        if s.per_element:  # the element's own factors (view.prepare), one table per element
+            L = "_linel"
+            stride = 2 * 2 ** (len(freezable) + any(s.unless_refractory)) * nn
+            lines.append(f"{indent}    const double *const _linel = sim->{mangle('g', s.group)}.lin + "
+                         f"{ctx.self_index} * {stride};")
         for k in used_x:
             lines.append(f"{indent}    const double _x{k} = {self.var(ir.Var(s.group, s.vars[k]), ctx)};")
         for k in used_c:
@@ -398,7 +413,6 @@ class CPrinter:
         factors = (("_E", 0),) + ((("_F", 1),) if used_c else ())
         # the set of factors for what this element holds (linear_factor_sets): a bit per
         # freezable variable frozen, then one for a refractory neuron
-        freezable = [k for k, name in enumerate(s.vars) if self.state[(s.group, name)].freezable]
         bits = []
         for j, k in enumerate(freezable):
             x = ir.Var(s.group, s.vars[k])
@@ -417,18 +431,18 @@ class CPrinter:
             for name, k in factors:
                 used = [r * n + c for r in kept for c in (range(n) if name == "_E" else used_c) if reach[r][c]]
                 for idx in used:
-                    chain = f"{L}[{2 * (sets - 1) + k}][{idx}]"
+                    chain = at(2 * (sets - 1) + k, idx)
                     for number in reversed(range(sets - 1)):
-                        chain = f"_set == {number} ? {L}[{2 * number + k}][{idx}] : {chain}"
+                        chain = f"_set == {number} ? {at(2 * number + k, idx)} : {chain}"
                     lines.append(f"{indent}    const double {name}{idx} = ({chain});")
                 coeff[name] = f"{name}{{}}"
         elif bits:
             lines.append(f"{indent}    const int _set = {' | '.join(bits)};")
             for name, k in factors:
-                lines.append(f"{indent}    const double *{name} = {L}[2 * _set + {k}];")
+                lines.append(f"{indent}    const double *{name} = {row_of(f'2 * _set + {k}')};")
         else:
             for name, k in factors:
-                lines.append(f"{indent}    const double *{name} = {L}[{k}];")
+                lines.append(f"{indent}    const double *{name} = {row_of(k)};")
         E, F = coeff["_E"], coeff.get("_F")
         for r in kept:
             name = s.vars[r]

@@ -116,7 +116,7 @@ class _Builder:
 
     def count(self, c: storage.Count) -> str:
         """A field's length as a C expression."""
-        text = " * ".join(f"{self.g(s.group)}.{s.what}" for s in c.sizes)
+        text = " * ".join(f"{self.g(s.group)}.{s.what}" for s in c.sizes) + (f" * {c.scale}" if c.scale != 1 else "")
         return f"{text} + {c.extra}" if c.extra else text
 
     def saved_var(self, d: ir.SaveDef) -> ir.StateVar:
@@ -225,6 +225,11 @@ class _Builder:
                 f"_s < {stop}; _s++) {{\n"
                 f"{indent}while ({G}.pre_start[_i + 1] <= _s) _i++;\n"
                 f"{indent}const int64_t _j = {G}.post[_s];\n{indent}(void)_j;\n")
+
+    @staticmethod
+    def element_index(g: ir.Group) -> str:
+        """The C name of an element's index in loops over `g` (each)."""
+        return "_s" if g.kind == "synapses" else "_i"
 
     def linear_step(self, g: ir.Group) -> ir.LinearStep | None:
         return next((s for s in g.update if isinstance(s, ir.LinearStep)), None)
@@ -458,6 +463,25 @@ class _Builder:
                     f"{c_string(g.name)});")
             sets = self.linear_factor_sets(g)
             table = ", ".join("{" + ", ".join("1" if f else "0" for f in held) + "}" for held in sets)
+            if lin.per_element:  # each element's factors, from its own coefficients (ir.LinearStep.per_element)
+                ectx = self.ctx(g, g.span)
+                entries = [f"M[{r * n + k}] = {self.p.expr(lin.matrix[r][k], ectx)};"
+                           for r in range(n) for k in range(n)]
+                body = f"""        double M[{n * n}];
+        {" ".join(entries)}
+        double *const _f = {self.g(g.name)}.lin + {self.element_index(g)} * {2 * len(sets) * n * n};
+        for (int k = 0; k < {len(sets)}; k++)
+            if (snn_exact_factors({n}, M, frozen[k], sim->dt, _f, _f + {n * n}, _f + 2 * k * {n * n},
+                                  _f + (2 * k + 1) * {n * n}))
+                {fail}"""
+                out.append(f"""{{ /* exact integration factors of each element of {g.name}: one set per combination of held rows */
+    static const int frozen[{len(sets)}][{n}] = {{{table}}};
+    const double _t = sim->step * sim->dt;
+    (void)_t;
+    {self.each(g, body)}{body}
+    }}
+}}""")
+                continue
             out.append(f"""{{ /* exact integration factors of {g.name}: one set per combination of held rows */
     double M[{n * n}];
     static const int frozen[{len(sets)}][{n}] = {{{table}}};
@@ -487,7 +511,7 @@ class _Builder:
     def alloc_vars(self, g: ir.Group) -> str:
         G = self.g(g.name)
         lines = [f"{G}.{self.member(f)} = snn_alloc(sim, {self.count(f.count)}, sizeof({f.ctype}));"
-                 for f in self.fields(g) if f.role != "internal" and f.count is not None]
+                 for f in self.fields(g) if (f.role != "internal" or f.name == "lin") and f.count is not None]
         lines.append("if (sim->failed) return -1;")
         return "\n".join(lines)
 
@@ -1018,7 +1042,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
                 lines.append(f"{nr} = {nr} || !({ref});")
         if k.body:
             lines.append(self.p.stmts(k.body, ctx, ""))
-        if self.linear_step(g) is not None:
+        if self.linear_step(g) is not None and not self.linear_step(g).per_element:
             # a local copy: the compiler may then keep the factors in registers
             L = f"sim->{mangle('lin', g.name)}"
             head += [f"double _lin[sizeof {L} / sizeof {L}[0]][sizeof {L}[0] / sizeof(double)];",

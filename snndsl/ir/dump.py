@@ -145,7 +145,7 @@ def _group_code(g: ir.Group) -> list[str]:
 
 
 def _count(c) -> str:
-    text = " * ".join(f"{s.what}({s.group})" for s in c.sizes)
+    text = " * ".join(f"{s.what}({s.group})" for s in c.sizes) + (f" * {c.scale}" if c.scale != 1 else "")
     return f"{text} + {c.extra}" if c.extra else text
 
 

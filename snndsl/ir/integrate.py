@@ -4,8 +4,10 @@
 a missing or impossible `method:`), `step` builds the IR statements of one
 step with Brian2's update formulas, so that differential tests can match:
 
-- exact: the system is linear with constant coefficients, dx/dt = M x + c;
-  x <- E x + F c with E = expm(M dt) (`ir.LinearStep`, factors at run start);
+- exact: the system is linear with coefficients constant over a run (M may
+  read each element's own variables: one E and F per element),
+  dx/dt = M x + c; x <- E x + F c with E = expm(M dt) (`ir.LinearStep`,
+  factors at run start);
 - euler: x <- x + dt f(x, t);
 - rk2 (midpoint): k = dt f(x, t); x <- x + dt f(x + k/2, t + dt/2);
 - rk4: the classical four stages;
@@ -172,6 +174,37 @@ def _linear(f: ir.Expr, unknown: Callable[[ir.Expr], str | None], drop_zero: boo
     return go(f)
 
 
+def _element_constant(e: ir.Expr, names, group: str) -> bool:
+    """Constant for each element during a run, if no step code writes the
+    group's variables it reads (the checker makes sure): constants,
+    parameters, shared variables, the element's index and its variables
+    outside the system."""
+    for n in ir.walk(e):
+        if isinstance(n, ir.Var) and n.at != "shared" and not (n.group == group and n.at == "self"
+                                                              and n.name not in names):
+            return False
+        if isinstance(n, ir.Special) and n.name not in ("i", "j"):
+            return False
+        if isinstance(n, (ir.Rand, ir.DataAt, ir.Local, ir.Reduce, ir.Temp, ir.Noise)):
+            return False
+    return True
+
+
+def element_coefficients(eqs: list[Equation], group: str) -> set[str]:
+    """The group's variables that the exact integration's coefficients read
+    per element (which must then hold during a run)."""
+    names = [e.name for e in eqs]
+    out: set[str] = set()
+    for eq in eqs:
+        r = linear_coefficients(eq.rhs, names, group)
+        if r is None:
+            continue
+        for v in r[0].values():
+            if not _run_constant(v):
+                out |= {n.name for n in ir.walk(v) if isinstance(n, ir.Var) and n.group == group and n.at == "self"}
+    return out
+
+
 def _run_constant(e: ir.Expr) -> bool:
     """Constant during a run: constants, parameters, shared variables."""
     for n in ir.walk(e):
@@ -214,9 +247,9 @@ def exact_problem(eqs: list[Equation], group: str, dt: float | None = None) -> s
             return f"d{eq.name}/dt is not linear in the group's variables ({', '.join(names)})"
         coeffs, const = r
         for k, v in coeffs.items():
-            if not _run_constant(v):
-                return (f"the coefficient of {k} in d{eq.name}/dt is not constant "
-                        "(it reads a per-element variable, t, or random numbers)")
+            if not _run_constant(v) and not _element_constant(v, names, group):
+                return (f"the coefficient of {k} in d{eq.name}/dt is not constant over a run "
+                        "(it reads t, random numbers, another group's variables or the system's own)")
         if _varies_in_step(const, dt):
             if any(isinstance(n, ir.TimeStep) for n in ir.walk(const)):
                 return (f"d{eq.name}/dt depends on t: a timed array holds over a step only when read at t itself, "
@@ -303,8 +336,9 @@ def step(eqs: list[Equation], group: str, method: str, dt: float,
             coeffs, b = linear_coefficients(eq.rhs, names, group)
             matrix.append(tuple(coeffs.get(n, ir.Const(0.0)) for n in names))
             const.append(b)
+        per_element = not all(_run_constant(a) for row in matrix for a in row)
         return (ir.LinearStep(group, tuple(names), tuple(matrix), tuple(const),
-                              tuple(e.unless_refractory for e in eqs)),)
+                              tuple(e.unless_refractory for e in eqs), per_element=per_element),)
     if any(e.noise for e in eqs):
         return _stochastic(eqs, group, method, dt, frozen)
     if method in ("euler", "heun", "milstein"):  # without noise, all three are Euler's step

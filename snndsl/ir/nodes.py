@@ -280,7 +280,8 @@ class LinearStep(Stmt):
     """Exact integration over one time step of the linear system
     dx/dt = M x + c (`exact` method): x <- E x + F c, with E = expm(M dt)
     and F = integral of expm(M s) ds over [0, dt], computed when a run starts
-    (M may read parameters and shared variables). `c` may read anything but
+    (M may read parameters and shared variables, and with `per_element` the
+    element's own variables: one E and F per element). `c` may read anything but
     the system's variables and is held constant over the step. Variables
     flagged `unless_refractory` are frozen while the neuron is refractory."""
 
@@ -290,6 +291,9 @@ class LinearStep(Stmt):
     const: tuple[Expr, ...]
     unless_refractory: tuple[bool, ...]
     span: Span | None = _span()
+    # M reads variables of each element (tau_rec per synapse), which no step code
+    # writes: E and F are computed for each element when a run starts
+    per_element: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,10 +39,11 @@ class Size:
 
 @dataclass(frozen=True, slots=True)
 class Count:
-    """The product of `sizes`, plus `extra`."""
+    """The product of `sizes` (times `scale`), plus `extra`."""
 
     sizes: tuple[Size, ...]
     extra: int = 0
+    scale: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,12 @@ def fields(g: ir.Group, precision: str, poisson_skips: bool) -> tuple[Field, ...
         if v.uniform_check:
             out.append(Field(v.name, "uniform", "int64_t", None, "derived",
                              f"{v.name}: 0 in a run where all hold one value (read at 0), else 1"))
+    lin = next((s for s in g.update if isinstance(s, ir.LinearStep) and s.per_element), None)
+    if lin is not None:  # exact integration with coefficients of each element: its E and F per set of held rows
+        n = len(lin.vars)
+        sets = 2 ** (sum(1 for name in lin.vars if g.var(name).freezable) + any(lin.unless_refractory))
+        out.append(Field("lin", "internal", "double", Count((Size("n", g.name),), scale=2 * sets * n * n), "derived",
+                         f"exact step: each element's E, F for each of {sets} sets of held rows"))
     if g.kind != "synapses":
         out += [Field("spikes", "internal", "int32_t", _n(g.name), "array", "indices that spiked this step"),
                 Field("nspikes", "internal", "int64_t", None, "scalar")]

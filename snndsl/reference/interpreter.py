@@ -727,8 +727,26 @@ class Machine:
             if lin is None:
                 continue
             n = len(lin.vars)
-            M = [float(self.scalar(lin.matrix[r][k], g.span)) for r in range(n) for k in range(n)]
             sets = linear_factor_sets(lin, [g.var(name).freezable for name in lin.vars])
+            if lin.per_element:  # each element's factors, from its own coefficients
+                each = self.kernel(g, self.all_elements(g), g.span)
+                count = self.n[g.name]
+                Ms = [np.broadcast_to(np.asarray(each.values(lin.matrix[r][k]), dtype=np.float64), (count,))
+                      for r in range(n) for k in range(n)]
+                tables = np.zeros((count, 2 * len(sets), n * n))
+                for e in range(count):
+                    M = [float(m[e]) for m in Ms]
+                    free = exact_one(n, M, None, self.dt)
+                    for k, held in enumerate(sets):
+                        pair = exact_one(n, M, held, self.dt)
+                        if free is None or pair is None:
+                            raise RunFailure(f"{site(g.span)}: error[E0501]: the equations of '{g.name}' have no "
+                                             "finite exact solution over one step")
+                        tables[e, 0], tables[e, 1] = free
+                        tables[e, 2 * k], tables[e, 2 * k + 1] = pair
+                self.linear_factors[g.name] = tables
+                continue
+            M = [float(self.scalar(lin.matrix[r][k], g.span)) for r in range(n) for k in range(n)]
             table = np.zeros((2 * len(sets), n * n))
             free = exact_one(n, M, None, self.dt)
             for k, held in enumerate(sets):

@@ -285,8 +285,12 @@ class Kernel:
         if any(s.unless_refractory):
             nr = self.sim.vars[(s.group, "not_refractory")][self.locations(ir.Var(s.group, "not_refractory"), sel)]
             bits |= np.where(nr, 0, 1 << len(freezable))
-        factors = self.sim.linear_factors[s.group]  # (2 * sets, n * n)
-        E, F = factors[2 * bits], factors[2 * bits + 1]
+        factors = self.sim.linear_factors[s.group]  # (2 * sets, n * n), per element (elements, 2 * sets, n * n)
+        if s.per_element:
+            at = self.elements.self[sel]
+            E, F = factors[at, 2 * bits], factors[at, 2 * bits + 1]
+        else:
+            E, F = factors[2 * bits], factors[2 * bits + 1]
         for r, name in enumerate(s.vars):
             x = ir.Var(s.group, name)
             if (s.group, name) in self.drop:
