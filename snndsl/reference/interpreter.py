@@ -733,30 +733,25 @@ class Machine:
                 count = self.n[g.name]
                 Ms = [np.broadcast_to(np.asarray(each.values(lin.matrix[r][k]), dtype=np.float64), (count,))
                       for r in range(n) for k in range(n)]
-                tables = np.zeros((count, 2 * len(sets), n * n))
-                for e in range(count):
-                    M = [float(m[e]) for m in Ms]
-                    free = exact_one(n, M, None, self.dt)
-                    for k, held in enumerate(sets):
-                        pair = exact_one(n, M, held, self.dt)
-                        if free is None or pair is None:
-                            raise RunFailure(f"{site(g.span)}: error[E0501]: the equations of '{g.name}' have no "
-                                             "finite exact solution over one step")
-                        tables[e, 0], tables[e, 1] = free
-                        tables[e, 2 * k], tables[e, 2 * k + 1] = pair
-                self.linear_factors[g.name] = tables
+                self.linear_factors[g.name] = np.array(
+                    [self._exact_factors(g, n, [float(m[e]) for m in Ms], sets) for e in range(count)]).reshape(
+                    count, 2 * len(sets), n * n)
                 continue
             M = [float(self.scalar(lin.matrix[r][k], g.span)) for r in range(n) for k in range(n)]
-            table = np.zeros((2 * len(sets), n * n))
-            free = exact_one(n, M, None, self.dt)
-            for k, held in enumerate(sets):
-                pair = exact_one(n, M, held, self.dt)
-                if free is None or pair is None:
-                    raise RunFailure(f"{site(g.span)}: error[E0501]: the equations of '{g.name}' have no finite exact "
-                                     "solution over one step")
-                table[0], table[1] = free
-                table[2 * k], table[2 * k + 1] = pair
-            self.linear_factors[g.name] = table
+            self.linear_factors[g.name] = self._exact_factors(g, n, M, sets)
+
+    def _exact_factors(self, g: ir.Group, n: int, M: list[float], sets) -> np.ndarray:
+        """E and F of each set of held rows (snn_exact_factors), set 0 the free system."""
+        table = np.zeros((2 * len(sets), n * n))
+        free = exact_one(n, M, None, self.dt)
+        for k, held in enumerate(sets):
+            pair = exact_one(n, M, held, self.dt)
+            if free is None or pair is None:
+                raise RunFailure(f"{site(g.span)}: error[E0501]: the equations of '{g.name}' have no finite exact "
+                                 "solution over one step")
+            table[0], table[1] = free
+            table[2 * k], table[2 * k + 1] = pair
+        return table
 
     def _poisson_redraw(self, k: ir.PoissonSpikes) -> None:
         """view.prepare: a source whose rate changed (or whose next spike is
