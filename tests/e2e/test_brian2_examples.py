@@ -914,6 +914,53 @@ def check_Stimberg_et_al_2018_COBA():
         last = s
 
 
+def _tetzlaff_assemblies(ws_over_time, i, j, n=100):
+    """The example's analysis: for each sample of the weights, the units reached
+    from the stimulated ones (0-19 for A, then 80-99 for B) along strong synapses
+    (w > W_max / 2), each synapse followed once (zeroed, for B's search too)."""
+    theta = 0.5 * np.sqrt(60 * (100 ** 2 / 99))
+    sizes = []
+    for ws in ws_over_time:
+        W = np.full((n, n), np.nan)
+        W[i, j] = ws
+        row = []
+        for stim in (range(20), range(80, 100)):
+            seen, todo = set(), list(stim)
+            while todo:  # the script's recursive walk, iteratively
+                s = todo.pop()
+                seen.add(s)
+                for target in np.nonzero(W[s] > theta)[0]:
+                    W[s, target] = 0
+                    todo.append(target)
+            row.append(len(seen))
+        sizes.append(row)
+    return np.array(sizes)
+
+
+def check_Tetzlaff_2015():
+    """The first 10 learning trials (25 s): the stimulus reaches units 0-19 (A)
+    and 80-99 (B) only, in turns, in each trial's learning phase (from 1 s on);
+    no excitatory synapse joins A and B; the assemblies start at the 20
+    stimulated units and grow."""
+    res = run("Tetzlaff_2015", duration="25 s")
+    a, b, tt = res["statemon_I_stim_A"].values, res["statemon_I_stim_B"].values, res["statemon_I_stim_A"].t
+    assert np.all(a[:, 20:] == 0) and np.all(b[:, :80] == 0)
+    trial, in_trial = (tt // 2.5).astype(int), tt % 2.5
+    edge = (np.abs(in_trial - 1.0) < 1e-6) | (2.5 - in_trial < 1e-6) | (in_trial < 1e-6)
+    learning, resting = (in_trial > 1.0) & ~edge, (in_trial < 1.0) & ~edge
+    assert np.all(a[resting] == 0) and np.all(b[resting] == 0)
+    assert np.all(a[learning & (trial % 2 == 0), :20] > 0) and np.all(a[trial % 2 == 1] == 0)
+    assert np.all(b[trial % 2 == 0] == 0) and np.all(b[learning & (trial % 2 == 1), 80:] > 0)
+    w = res.saved["w_end"]
+    i, j = res.saved_indices["w_end"]
+    assert not np.any((i < 20) & (j >= 80)) and not np.any((i >= 80) & (j < 20))
+    assert 500 < len(i) < 800                         # p = 0.1 of the 6,661 pairs allowed
+    F = res["statemon_F"].values
+    assert F[:, :20].mean() > 2 * F[:, 20:80].mean() and F[:, 80:].mean() > 2 * F[:, 20:80].mean()
+    sizes = _tetzlaff_assemblies(res["statemon_w_assembly"].values, i, j)
+    assert np.all(sizes[:4] == 20) and sizes[-1].min() > 20 and np.all(w >= 0)
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators", "Brunel_2000", "Wang_2002",
         "Kremer_et_al_2011_barrel_cortex", "Graupner_Brunel_2012"}
@@ -2106,3 +2153,136 @@ def test_Stimberg_et_al_2018_COBA_as_in_brian2():
                      for r in (model.run(seed=seed, params={"duration": "500 ms"}) for seed in range(6))])
     for counts_ in theirs:
         assert np.all(np.abs(np.array(counts_) - ours.mean(axis=0)) < 4 * ours.std(axis=0)), (counts_, ours.mean(0), ours.std(0))
+
+
+def _tetzlaff_stim_func(n: int = 500000) -> np.ndarray:
+    """Brian2's example's table of the stimulus, one row per DT (the port has its formula)."""
+    return np.array([100 * (np.sin(0.1 * (k + 1)) + 1) for k in range(n)])
+
+
+def _tetzlaff_statistics(F, w, i):
+    """Mean activity of A's units, the unstimulated ones and B's; the excitatory
+    synapses' number and mean weight at the end."""
+    return [F[:, :20].mean(), F[:, 20:80].mean(), F[:, 80:].mean(), len(i), w.mean()]
+
+
+@pytest.mark.brian2
+def test_Tetzlaff_2015_as_in_brian2():
+    """Over 3 seeds each of the first 2 learning trials (5 s): the same
+    activity of the stimulated and unstimulated units, as many excitatory
+    synapses, the same mean weight (within 3 standard errors of the difference
+    and 10 %)."""
+    b2 = _brian2()
+    b2.defaultclock.dt = 0.5 * b2.ms
+    from brian2 import NeuronGroup, StateMonitor, Synapses, TimedArray
+    ms_ = b2.ms
+    stim = np.load(PORTS / "data" / "tetzlaff_stimulus.npz")
+    stim_func = _tetzlaff_stim_func()
+    model = snndsl.compile(PORTS / "Tetzlaff_2015.snn")
+    ours, theirs = [], []
+    for seed in range(3):
+        r = model.run(seed=seed, params={"duration": "5 s"})
+        ours.append(_tetzlaff_statistics(r["statemon_F"].values, r.saved["w_end"], r.saved_indices["w_end"][0]))
+        b2.start_scope()
+        b2.seed(seed)
+        DT = 0.5 * ms_
+        b2.defaultclock.dt = DT
+        lt = 5000 * DT
+        ns = dict(beta=0.03, epsilon=120, F_max=100, F_T=1, tau_u=1 * ms_, R=0.012, tau_H=3e4 * ms_,
+                  tau_SS=60 * 3e4 * ms_, W_ext=np.sqrt(60 * (100 ** 2 / 99)), W_input=np.sqrt(60 * (100 ** 2 / 99)),
+                  stim_A_units_until=20, stim_B_units_from=80, DT=DT, ms=ms_,
+                  stim_func=TimedArray(stim_func, dt=DT),
+                  learning_phase=TimedArray(stim["learning_phase"] > 0, dt=0.1 * lt),
+                  stim_A_gate=TimedArray(stim["stim_A_gate"] > 0, dt=lt),
+                  stim_B_gate=TimedArray(stim["stim_B_gate"] > 0, dt=lt))
+        neurons = NeuronGroup(100, """
+            F = F_max/(1+exp(beta*(epsilon-u))) : 1
+            du/dt = (-u + R*(I_E - I_I + W_input*(I_stim_A + I_stim_B)))/tau_u + R*W_ext*20*sqrt((DT/ms)/ms)*xi: 1
+            I_E : 1
+            I_I : 1
+            index : 1 (constant)
+            stim_units_A = index < stim_A_units_until :  boolean
+            stim_units_B = index >= (stim_B_units_from) : boolean
+            I_stim_A = learning_phase(t)*int(stim_units_A)*stim_A_gate(t)*stim_func(t) : 1
+            I_stim_B = learning_phase(t)*int(stim_units_B)*stim_B_gate(t)*stim_func(t) : 1
+            """, method="euler", namespace=ns)
+        neurons.index = range(100)
+        E = Synapses(neurons, neurons, """
+            dw/dt = 1/tau_H*F_pre*F_post + 1/tau_SS*(F_T - F_post)*w**2 : 1 (clock-driven)
+            I_E_post = w*F_pre : 1 (summed)""", method="euler", namespace=ns)
+        E.connect(p=0.1, condition="((j > stim_A_units_until and i >= stim_B_units_from) or (j < stim_B_units_from and "
+                                   "i < stim_A_units_until))or ((i > stim_A_units_until and i < stim_B_units_from) and "
+                                   "(j > stim_A_units_until and j < stim_B_units_from))", namespace=ns)
+        I = Synapses(neurons, neurons, "w : 1\nI_I_post = w*F_pre : 1 (summed)", namespace=ns)
+        I.connect(p=0.2)
+        I.w = 0.3 * np.sqrt(60 * (100 ** 2 / 99))
+        M = StateMonitor(neurons, "F", record=True, dt=100 * DT)
+        b2.run(2 * lt)
+        theirs.append(_tetzlaff_statistics(M.F[:].T, np.asarray(E.w[:]), np.asarray(E.i[:])))
+    ours, theirs = np.array(ours), np.array(theirs)
+    se = np.sqrt(ours.var(axis=0, ddof=1) / 3 + theirs.var(axis=0, ddof=1) / 3)
+    assert np.all(np.abs(ours.mean(axis=0) - theirs.mean(axis=0)) < 3 * se + 0.1 * theirs.mean(axis=0)), (
+        ours.mean(0), theirs.mean(0))
+    assert theirs[:, 0].mean() > 2 * theirs[:, 1].mean()
+
+
+@pytest.mark.brian2
+def test_Tetzlaff_2015_without_noise_as_in_brian2(tmp_path):
+    """Without the noise term and with Brian2's synapses (`connect: from`), the
+    model is deterministic: the first 2 learning trials (5 s) give Brian2's
+    activities F and weights w, to rounding."""
+    b2 = _brian2()
+    b2.defaultclock.dt = 0.5 * b2.ms
+    from brian2 import NeuronGroup, StateMonitor, Synapses, TimedArray
+    ms_ = b2.ms
+    DT = 0.5 * ms_
+    lt = 5000 * DT
+    stim_file = PORTS / "data" / "tetzlaff_stimulus.npz"
+    stim = np.load(stim_file)
+    W_max = np.sqrt(60 * (100 ** 2 / 99))
+    ns = dict(beta=0.03, epsilon=120, F_max=100, F_T=1, tau_u=1 * ms_, R=0.012, tau_H=3e4 * ms_,
+              tau_SS=60 * 3e4 * ms_, W_input=W_max, stim_A_units_until=20, stim_B_units_from=80,
+              stim_func=TimedArray(_tetzlaff_stim_func(), dt=DT),
+              learning_phase=TimedArray(stim["learning_phase"] > 0, dt=0.1 * lt),
+              stim_A_gate=TimedArray(stim["stim_A_gate"] > 0, dt=lt),
+              stim_B_gate=TimedArray(stim["stim_B_gate"] > 0, dt=lt))
+    b2.seed(3)
+    neurons = NeuronGroup(100, """
+        F = F_max/(1+exp(beta*(epsilon-u))) : 1
+        du/dt = (-u + R*(I_E - I_I + W_input*(I_stim_A + I_stim_B)))/tau_u : 1
+        I_E : 1
+        I_I : 1
+        index : 1 (constant)
+        stim_units_A = index < stim_A_units_until :  boolean
+        stim_units_B = index >= (stim_B_units_from) : boolean
+        I_stim_A = learning_phase(t)*int(stim_units_A)*stim_A_gate(t)*stim_func(t) : 1
+        I_stim_B = learning_phase(t)*int(stim_units_B)*stim_B_gate(t)*stim_func(t) : 1
+        """, method="euler", namespace=ns)
+    neurons.index = range(100)
+    E = Synapses(neurons, neurons, """
+        dw/dt = 1/tau_H*F_pre*F_post + 1/tau_SS*(F_T - F_post)*w**2 : 1 (clock-driven)
+        I_E_post = w*F_pre : 1 (summed)""", method="euler", namespace=ns)
+    E.connect(p=0.1, condition="((j > stim_A_units_until and i >= stim_B_units_from) or (j < stim_B_units_from and "
+                               "i < stim_A_units_until))or ((i > stim_A_units_until and i < stim_B_units_from) and "
+                               "(j > stim_A_units_until and j < stim_B_units_from))", namespace=ns)
+    I = Synapses(neurons, neurons, "w : 1\nI_I_post = w*F_pre : 1 (summed)", namespace=ns)
+    I.connect(p=0.2)
+    I.w = 0.3 * W_max
+    np.save(tmp_path / "pairs_E.npy", np.c_[E.i[:], E.j[:]])
+    np.save(tmp_path / "pairs_I.npy", np.c_[I.i[:], I.j[:]])
+    MF = StateMonitor(neurons, "F", record=True, dt=100 * DT)
+    Mw = StateMonitor(E, "w", record=True, dt=100 * DT)
+    b2.run(2 * lt)
+    src = (PORTS / "Tetzlaff_2015.snn").read_text()
+    lines = [("    connect: from pairs_E" if line.strip().startswith("connect: (((") else line) for line in src.splitlines()]
+    src = "\n".join(lines).replace(" + R * W_ext * 20 * sqrt((DT / ms) / ms) * xi", "")
+    src = src.replace("connect: rand() < p_I", "connect: from pairs_I")
+    src = src.replace('"data/tetzlaff_stimulus.npz:', f'"{stim_file}:')
+    src = src.replace("data learning_phase", 'data pairs_E = "pairs_E.npy"\ndata pairs_I = "pairs_I.npy"\ndata learning_phase')
+    assert "xi" not in src and src.count("connect: from") == 2
+    (tmp_path / "det.snn").write_text(src)
+    ours = snndsl.compile(tmp_path / "det.snn").run(params={"duration": "5 s"})
+    F, w = MF.F[:].T, Mw.w[:].T
+    assert F.max() > 99 and w.max() > 1
+    np.testing.assert_allclose(ours["statemon_F"].values, F, rtol=1e-12, atol=1e-12 * F.max())
+    np.testing.assert_allclose(ours["statemon_w"].values, w, rtol=1e-12, atol=1e-12 * w.max())
