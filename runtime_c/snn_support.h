@@ -205,6 +205,9 @@ static inline int32_t snn_to_i32(double x)
 }
 
 static inline int64_t snn_iabs(int64_t x) { return x < 0 ? -x : x; }
+//! Brian2's sign(): -1, 0 or 1 (0 for nan, as its C++ and Cython targets).
+static inline int64_t snn_isign(int64_t x) { return (x > 0) - (x < 0); }
+static inline double snn_sign(double x) { return (double)((x > 0) - (x < 0)); }
 static inline int64_t snn_imin(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t snn_imax(int64_t a, int64_t b) { return a > b ? a : b; }
 

@@ -298,6 +298,8 @@ class CPrinter:
             return f"({c} ? {a} : {b})", _ATOM
         if f == "int":
             return f"snn_trunc({args[0]})", _ATOM
+        if f == "sign":
+            return (f"snn_isign({args[0]})" if e.dtype == "i" else f"snn_sign({args[0]})"), _ATOM
         if f == "abs":
             return (f"snn_iabs({args[0]})" if e.dtype == "i" else f"fabs({args[0]})"), _ATOM
         if f in ("min", "max"):

@@ -84,6 +84,7 @@ _CALL = {
     "sinh": math.sinh, "cosh": math.cosh, "abs": abs, "exprel": lambda x: _exprel(x),
     "floor": lambda x: float(math.floor(x)), "ceil": lambda x: float(math.ceil(x)),
     "int": lambda x: int(x), "clip": _clip,
+    "sign": lambda x: type(x)((x > 0) - (x < 0)),
     "min": min, "max": max,
 }
 

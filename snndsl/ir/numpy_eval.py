@@ -113,8 +113,14 @@ def _abs(x):
     return np.abs(x)
 
 
+def _sign(x):
+    """snn_sign / snn_isign: -1, 0 or 1, 0 for nan (np.sign gives nan)."""
+    x = np.asarray(x)
+    return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+
+
 _CALLS = {
-    "sqrt": np.sqrt, "abs": _abs, "floor": np.floor, "ceil": np.ceil, "int": _trunc,
+    "sqrt": np.sqrt, "abs": _abs, "sign": _sign, "floor": np.floor, "ceil": np.ceil, "int": _trunc,
     "min": _minmax(True), "max": _minmax(False), "exprel": _exprel, "clip": _clip,
 }
 

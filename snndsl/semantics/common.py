@@ -16,7 +16,7 @@ SETTINGS = {"dt", "seed", "precision"}
 MATH_1 = {"exp", "log", "log10", "sin", "cos", "tan", "tanh", "sinh", "cosh", "exprel"}
 SAME_DIM_1 = {"abs", "floor", "ceil"}
 REDUCTIONS = {"sum", "mean", "min", "max", "count", "sum_pre", "sum_post"}
-FUNCTIONS = MATH_1 | SAME_DIM_1 | {"sqrt", "int", "clip", "min", "max", "where", "rand", "randn",
+FUNCTIONS = MATH_1 | SAME_DIM_1 | {"sqrt", "int", "sign", "clip", "min", "max", "where", "rand", "randn",
                                    "len"} | REDUCTIONS
 
 Fraction_half = Fraction(1, 2)

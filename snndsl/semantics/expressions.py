@@ -464,6 +464,9 @@ class ExpressionChecks:
         if f == "sqrt":
             nargs(1)
             return ir.Call(f, (args[0][0],), "f", e.span), args[0][1] ** Fraction_half
+        if f == "sign":  # Brian2's: -1, 0 or 1 of the argument's type, dimensionless; 0 for nan
+            nargs(1)
+            return ir.Call("sign", (args[0][0],), args[0][0].dtype, e.span), DIMENSIONLESS
         if f == "int":
             nargs(1)
             self._expect_dim(args[0][1], DIMENSIONLESS, e.args[0].span, "the argument of int()")

@@ -112,3 +112,43 @@ def test_floor_division_as_in_brian2(tmp_path):
     assert np.asarray(mon.k)[:, -1].max() >= 3  # k // 3 became 1 for some
     np.testing.assert_allclose(ours["m"].values, np.asarray(mon.v).T, rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(ours["mk"].values, np.asarray(mon.k).T)
+
+
+SIGN_MODEL = """\
+dt = 0.1 ms
+neurons G[5]:
+    dv/dt = -sign(v - 1 mV) * mV / (5 ms) + sign(k - 2) * mV / (20 ms) : volt
+    k : integer
+    method: euler
+    init:
+        v = (i - 2) * 1.5 mV * sign(-3)
+        k = i
+monitor m: G.v
+phase a:
+    run 20 ms
+"""
+
+
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_sign_as_in_brian2(tmp_path, backend):
+    """Brian2's `sign()`: of a voltage (dimensionless, -1, 0 or 1), of an
+    integer, and folded in a constant; the trace settles around 1 mV, where
+    sign flips each step."""
+    import brian2 as b2
+    path = tmp_path / "sign.snn"
+    path.write_text(SIGN_MODEL)
+    ours = snndsl.compile(path, backend=backend).run()["m"].values
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    mV, ms = b2.mV, b2.ms  # noqa: F841 - the equations' namespace
+    G = b2.NeuronGroup(5, "dv/dt = -sign(v - 1*mV) * mV / (5*ms) + sign(k - 2) * mV / (20*ms) : volt\n"
+                          "k : integer", method="euler")
+    G.v = "(i - 2) * 1.5*mV * sign(-3)"
+    G.k = "i"
+    mon = b2.StateMonitor(G, "v", record=True)
+    b2.run(20 * ms)
+    theirs = np.asarray(mon.v[:]).T
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+    assert ours[0, 0] > 0 > ours[0, 4]           # sign(-3) folded to -1
+    assert np.ptp(np.diff(ours[-50:, 0])) > 0    # v crossed 1 mV: sign flips
