@@ -2203,6 +2203,11 @@ static int snn_exact_one(int n, const double *M, const int *frozen, double dt, d
     return rc;
 }
 
+int snn_exact_step(int n, const double *M, const int *frozen, double dt, double *E, double *F)
+{
+    return snn_exact_one(n, M, frozen, dt, E, F);
+}
+
 int snn_exact_factors(int n, const double *M, const int *frozen, double dt,
                       double *E, double *F, double *Eref, double *Fref)
 {

@@ -411,6 +411,10 @@ int64_t snn_rows_ascending(const int64_t *start, const int32_t *other, int64_t n
 int snn_exact_factors(int n, const double *M, const int *frozen, double dt,
                       double *E, double *F, double *Eref, double *Fref);
 
+//! E and F of the system with the rows flagged in `frozen` held (NULL: none),
+//! for factors made in each step (coefficients that change during a run).
+int snn_exact_step(int n, const double *M, const int *frozen, double dt, double *E, double *F);
+
 /* ---------------------------------------------------------------------------
  * Command line of the generated binary:
  *   [-o|--output DIR] [--set NAME=VALUE]... [--data NAME=PATH]... [--seed N]

@@ -403,6 +403,9 @@ class CPrinter:
         def row_of(row) -> str:
             return f"{L} + ({row}) * {nn}" if s.per_element else f"{L}[{row}]"
 
+        if s.per_step:
+            self._linear_step_now(s, ctx, indent, lines, reach, used_x, used_c, freezable)
+            return
         if s.per_element:  # the element's own factors (view.prepare), one table per element
             L = "_linel"
             stride = 2 * 2 ** (len(freezable) + any(s.unless_refractory)) * nn
@@ -454,6 +457,49 @@ class CPrinter:
             write = f"{self.var(x, ctx)} = {' + '.join(terms) or '0.0'};"
             lines.append(f"{indent}    {self._guarded(x, write, ctx)}")
         lines.append(f"{indent}}}")
+
+
+    def _linear_step_now(self, s: ir.LinearStep, ctx: Context, indent: str, lines: list[str], reach, used_x,
+                         used_c, freezable) -> None:
+        """An exact step whose coefficients change during a run
+        (ir.LinearStep.per_step): the element's factors of its set of held
+        rows, from its coefficients now (snn_exact_step), then x <- E x + F c.
+        A system without a finite solution fails the run (the element's
+        variables keep their values)."""
+        n = len(s.vars)
+        nn = n * n
+        for k in used_x:
+            lines.append(f"{indent}    const double _x{k} = {self.var(ir.Var(s.group, s.vars[k]), ctx)};")
+        for k in used_c:
+            lines.append(f"{indent}    const double _c{k} = {self.expr(s.const[k], ctx)};")
+        bits = []
+        for j, k in enumerate(freezable):
+            x = ir.Var(s.group, s.vars[k])
+            bits.append(str(1 << j) if (s.group, x.name) in ctx.drop
+                        else f"({self.frozen_mask(x, ctx)} ? {1 << j} : 0)")
+        if any(s.unless_refractory):
+            flag = self.var(ir.Var(s.group, "not_refractory", "self", "b"), ctx)
+            bits.append(f"({flag} ? 0 : {1 << len(freezable)})")
+        sets = linear_factor_sets(s, [k in freezable for k in range(n)])
+        table = ", ".join("{" + ", ".join("1" if f else "0" for f in held) + "}" for held in sets)
+        entries = " ".join(f"_M[{r * n + k}] = {self.expr(s.matrix[r][k], ctx)};" for r in range(n) for k in range(n))
+        site = c_string(_span_site(s.span) or ctx.site)
+        lines += [f"{indent}    static const int _held[{len(sets)}][{n}] = {{{table}}};",
+                  f"{indent}    double _M[{nn}], _E[{nn}], _F[{nn}];",
+                  f"{indent}    {entries}",
+                  f"{indent}    if (snn_exact_step({n}, _M, _held[{' | '.join(bits) or '0'}], sim->dt, _E, _F)) {{",
+                  f"{indent}        snn_fail(sim, \"%s: error[E0501]: the equations of '%s' have no finite exact "
+                  f"solution over one step\", {site}, {c_string(s.group)});",
+                  f"{indent}    }} else {{"]
+        for r, name in enumerate(s.vars):
+            if (s.group, name) in ctx.drop:
+                continue
+            terms = [f"_E[{r * n + k}] * _x{k}" for k in range(n) if reach[r][k]]
+            terms += [f"_F[{r * n + k}] * _c{k}" for k in used_c if reach[r][k]]
+            x = ir.Var(s.group, name)
+            write = f"{self.var(x, ctx)} = {' + '.join(terms) or '0.0'};"
+            lines.append(f"{indent}        {self._guarded(x, write, ctx)}")
+        lines += [f"{indent}    }}", f"{indent}}}"]
 
 
 def linear_factor_sets(s: ir.LinearStep, freezable: list[bool]) -> list[tuple[bool, ...]]:

@@ -451,7 +451,7 @@ class _Builder:
 }}""")
         for g in self.m.groups:
             lin = self.linear_step(g)
-            if lin is None:
+            if lin is None or lin.per_step:  # per_step: factors made in each step (c_expr._linear_step_now)
                 continue
             n = len(lin.vars)
             L = f"sim->{mangle('lin', g.name)}"

@@ -64,7 +64,9 @@ def stmts(body, indent: str) -> list[str]:
         elif isinstance(s, ir.Let):
             out.append(f"{indent}let {s.name} = {expr(s.value)}")
         elif isinstance(s, ir.LinearStep):
-            out.append(f"{indent}exact step of ({', '.join(s.vars)}): d/dt = M x + c")
+            when = ("  (E, F of each element, made in each step)" if s.per_step
+                    else "  (E, F of each element, when a run starts)" if s.per_element else "")
+            out.append(f"{indent}exact step of ({', '.join(s.vars)}): d/dt = M x + c{when}")
             for name, row, c, frozen in zip(s.vars, s.matrix, s.const, s.unless_refractory):
                 out.append(f"{indent}    d{name}/dt = " + " + ".join(f"{expr(a, 6)}*{n}" for a, n in zip(row, s.vars))
                            + f" + {expr(c, 5)}" + ("  (unless refractory)" if frozen else ""))

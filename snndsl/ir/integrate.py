@@ -190,19 +190,19 @@ def _element_constant(e: ir.Expr, names, group: str) -> bool:
     return True
 
 
-def element_coefficients(eqs: list[Equation], group: str) -> set[str]:
-    """The group's variables that the exact integration's coefficients read
-    per element (which must then hold during a run)."""
-    names = [e.name for e in eqs]
-    out: set[str] = set()
-    for eq in eqs:
-        r = linear_coefficients(eq.rhs, names, group)
-        if r is None:
-            continue
-        for v in r[0].values():
-            if not _run_constant(v):
-                out |= {n.name for n in ir.walk(v) if isinstance(n, ir.Var) and n.group == group and n.at == "self"}
-    return out
+def _step_coefficient(e: ir.Expr, names, group: str) -> bool:
+    """A coefficient evaluated afresh in each step, for each element: it may
+    read any variable (the element's own, its pre- and postsynaptic neurons',
+    shared ones) but the system's own, and no t or random numbers (held over
+    the step as Brian2's exact integration holds them)."""
+    for n in ir.walk(e):
+        if isinstance(n, ir.Var) and n.group == group and n.at == "self" and n.name in names:
+            return False
+        if isinstance(n, ir.Special) and n.name not in ("i", "j"):
+            return False
+        if isinstance(n, (ir.Rand, ir.DataAt, ir.Local, ir.Reduce, ir.Temp, ir.Noise)):
+            return False
+    return True
 
 
 def _run_constant(e: ir.Expr) -> bool:
@@ -247,9 +247,9 @@ def exact_problem(eqs: list[Equation], group: str, dt: float | None = None) -> s
             return f"d{eq.name}/dt is not linear in the group's variables ({', '.join(names)})"
         coeffs, const = r
         for k, v in coeffs.items():
-            if not _run_constant(v) and not _element_constant(v, names, group):
-                return (f"the coefficient of {k} in d{eq.name}/dt is not constant over a run "
-                        "(it reads t, random numbers, another group's variables or the system's own)")
+            if not _run_constant(v) and not _step_coefficient(v, names, group):
+                return (f"the coefficient of {k} in d{eq.name}/dt is not constant over a step "
+                        "(it reads t, random numbers or the system's own variables)")
         if _varies_in_step(const, dt):
             if any(isinstance(n, ir.TimeStep) for n in ir.walk(const)):
                 return (f"d{eq.name}/dt depends on t: a timed array holds over a step only when read at t itself, "
@@ -318,9 +318,11 @@ def _write(eq: Equation, group: str, value: ir.Expr) -> ir.Stmt:
 
 
 def step(eqs: list[Equation], group: str, method: str, dt: float,
-         frozen: frozenset[str] = frozenset()) -> tuple[ir.Stmt, ...]:
+         frozen: frozenset[str] = frozenset(), written: frozenset = frozenset()) -> tuple[ir.Stmt, ...]:
     """The statements advancing the system one step, for one element.
-    `frozen`: the variables some phase freezes. A frozen element is held
+    `frozen`: the variables some phase freezes; `written`: the (group,
+    variable) pairs the step's code writes (an exact step whose coefficients
+    read one computes its factors in each step). A frozen element is held
     constant over the step, so the others see it constant: its derivative is
     zero in the intermediate stages of rk2 and rk4 (euler and
     exponential_euler read only the start of the step, and exact steps pick
@@ -337,8 +339,12 @@ def step(eqs: list[Equation], group: str, method: str, dt: float,
             matrix.append(tuple(coeffs.get(n, ir.Const(0.0)) for n in names))
             const.append(b)
         per_element = not all(_run_constant(a) for row in matrix for a in row)
+        per_step = any(not _element_constant(a, names, group)
+                       or any(isinstance(n, ir.Var) and (n.group, n.name) in written for n in ir.walk(a))
+                       for row in matrix for a in row if not _run_constant(a))
         return (ir.LinearStep(group, tuple(names), tuple(matrix), tuple(const),
-                              tuple(e.unless_refractory for e in eqs), per_element=per_element),)
+                              tuple(e.unless_refractory for e in eqs), per_element=per_element,
+                              per_step=per_step),)
     if any(e.noise for e in eqs):
         return _stochastic(eqs, group, method, dt, frozen)
     if method in ("euler", "heun", "milstein"):  # without noise, all three are Euler's step

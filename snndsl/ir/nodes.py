@@ -291,9 +291,14 @@ class LinearStep(Stmt):
     const: tuple[Expr, ...]
     unless_refractory: tuple[bool, ...]
     span: Span | None = _span()
-    # M reads variables of each element (tau_rec per synapse), which no step code
-    # writes: E and F are computed for each element when a run starts
+    # M reads variables of each element (tau_rec per synapse): E and F are
+    # computed for each element when a run starts
     per_element: bool = False
+    # ... and some of them change during a run (written by the step's code, a
+    # sum onto them, another group's variables): each element's E and F are
+    # computed in each step, before its update, from the values then (Brian2
+    # evaluates its closed form every step); no table (lowering: step_writes)
+    per_step: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,7 +101,7 @@ def fields(g: ir.Group, precision: str, poisson_skips: bool) -> tuple[Field, ...
         if v.uniform_check:
             out.append(Field(v.name, "uniform", "int64_t", None, "derived",
                              f"{v.name}: 0 in a run where all hold one value (read at 0), else 1"))
-    lin = next((s for s in g.update if isinstance(s, ir.LinearStep) and s.per_element), None)
+    lin = next((s for s in g.update if isinstance(s, ir.LinearStep) and s.per_element and not s.per_step), None)
     if lin is not None:  # exact integration with coefficients of each element: its E and F per set of held rows
         n = len(lin.vars)
         sets = 2 ** (sum(1 for name in lin.vars if g.var(name).freezable) + any(lin.unless_refractory))

@@ -724,7 +724,7 @@ class Machine:
         for k in updates:
             g = self.groups[k.target]
             lin = next((s for s in k.body if isinstance(s, ir.LinearStep)), None)
-            if lin is None:
+            if lin is None or lin.per_step:  # per_step: factors made in each step (exact_factors_now)
                 continue
             n = len(lin.vars)
             sets = linear_factor_sets(lin, [g.var(name).freezable for name in lin.vars])
@@ -739,6 +739,21 @@ class Machine:
                 continue
             M = [float(self.scalar(lin.matrix[r][k], g.span)) for r in range(n) for k in range(n)]
             self.linear_factors[g.name] = self._exact_factors(g, n, M, sets)
+
+    def exact_factors_now(self, lin: ir.LinearStep, Ms: list[np.ndarray], bits: np.ndarray):
+        """E and F of each element's set of held rows, from its coefficients
+        now (c_expr._linear_step_now, snn_exact_step): arrays (elements, n * n)."""
+        g = self.groups[lin.group]
+        n = len(lin.vars)
+        sets = linear_factor_sets(lin, [g.var(name).freezable for name in lin.vars])
+        E, F = np.zeros((len(bits), n * n)), np.zeros((len(bits), n * n))
+        for e in range(len(bits)):
+            pair = exact_one(n, [float(m[e]) for m in Ms], sets[int(bits[e])], self.dt)
+            if pair is None:
+                raise RunFailure(f"{site(g.span)}: error[E0501]: the equations of '{g.name}' have no finite exact "
+                                 "solution over one step")
+            E[e], F[e] = pair
+        return E, F
 
     def _exact_factors(self, g: ir.Group, n: int, M: list[float], sets) -> np.ndarray:
         """E and F of each set of held rows (snn_exact_factors), set 0 the free system."""

@@ -285,11 +285,16 @@ class Kernel:
         if any(s.unless_refractory):
             nr = self.sim.vars[(s.group, "not_refractory")][self.locations(ir.Var(s.group, "not_refractory"), sel)]
             bits |= np.where(nr, 0, 1 << len(freezable))
-        factors = self.sim.linear_factors[s.group]  # (2 * sets, n * n), per element (elements, 2 * sets, n * n)
-        if s.per_element:
+        if s.per_step:  # the element's factors from its coefficients now
+            Ms = [np.broadcast_to(np.asarray(self.eval(s.matrix[r][k], sel), dtype=np.float64), (len(sel),))
+                  for r in range(n) for k in range(n)]
+            E, F = self.sim.exact_factors_now(s, Ms, bits)
+        elif s.per_element:
             at = self.elements.self[sel]
+            factors = self.sim.linear_factors[s.group]  # (elements, 2 * sets, n * n)
             E, F = factors[at, 2 * bits], factors[at, 2 * bits + 1]
         else:
+            factors = self.sim.linear_factors[s.group]  # (2 * sets, n * n)
             E, F = factors[2 * bits], factors[2 * bits + 1]
         for r, name in enumerate(s.vars):
             x = ir.Var(s.group, name)

@@ -17,7 +17,7 @@ from pathlib import Path
 from snndsl.diagnostics import Code, CompileError, Diagnostic, Span, closest, error, warning
 from snndsl.ir import nodes as ir
 from snndsl.ir.evaluate import NotConstant, NotFinite, finite_value
-from snndsl.ir.integrate import default_method, element_coefficients
+from snndsl.ir.integrate import default_method
 from snndsl.semantics import model as m
 from snndsl.semantics.common import (MAX_STEPS, PREDEFINED, SETTINGS, Scope, _ast_walk_stmts, _Fail, _is_int,
     _is_windows_drive, _replace)
@@ -114,7 +114,6 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
                 self._group(d)
         for d in self.input_decls.values():
             self._poisson_input(d)
-        self._check_exact_coefficients()
         phases = [d for d in decls if isinstance(d, ast.PhaseDecl)]
         phase_names = {p.name for p in phases}
         monitors = tuple(self._monitor(d, phase_names) for d in decls if isinstance(d, ast.MonitorDecl))
@@ -565,34 +564,6 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
         near = closest(name, candidates)
         code = Code.UNKNOWN_GROUP if what == "group" else Code.UNDEFINED_NAME
         self.fail(code, f"'{name}' is not a {what}" + (hint or (f"; did you mean '{near}'?" if near else "")), span)
-
-    def _check_exact_coefficients(self) -> None:
-        """`exact` with per-element coefficients (dx/dt = -x / tau, tau : second
-        per element) computes each element's factors when a run starts: no step
-        code may change those variables (phases may: the next run starts
-        anew). The groups' event code, resets, `every` blocks, Poisson inputs
-        and sums are the step's writes."""
-        writes: dict[tuple[str, str], object] = {}
-        for g in self.groups.values():
-            code = (g.on_pre, g.on_post, g.reset, tuple((e.once, e.body) for e in g.every),
-                    tuple(p.body for p in g.pathways), tuple(p.body for p in g.inputs))
-            for n in ir.walk(code):
-                if isinstance(n, ir.Assign):
-                    writes.setdefault((n.target.group, n.target.name), n.span)
-            for sm in g.summed:
-                writes.setdefault((sm.group, sm.var), sm.span)
-        for g in self.groups.values():
-            eqs = g.integration_system()
-            if not eqs or (g.method or default_method(eqs, g.name, self.dt)) != "exact":
-                continue
-            for name in sorted(element_coefficients(eqs, g.name)):
-                where = next((v.span for v in g.variables if v.kind == "ode" and v.expr is not None and any(
-                    isinstance(n, ir.Var) and (n.group, n.name) == (g.name, name) for n in ir.walk(v.expr))), None)
-                if (g.name, name) in writes:
-                    self.err(Code.NOT_LINEAR, f"method exact integrates '{g.name}' with factors of each element's "
-                             f"'{name}', computed when a run starts, but the step's code changes '{name}' (at "
-                             f"{writes[(g.name, name)]}): use another method, or change it between runs only",
-                             g.method_span or where or g.span)
 
     def _brian2_neighbour(self, name: str, group: m.Group | None) -> str:
         """Brian2's v_post / v_pre in a synapse group: here post.v / pre.v."""

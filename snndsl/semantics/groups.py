@@ -590,14 +590,12 @@ class GroupChecks:
         target = self.groups.get(end)
         if target is None:
             raise _Fail  # the unknown group is reported
-        if target.kind == "synapses":
-            self.fail(Code.UNSUPPORTED, f"{what} would sum onto the synapses of '{end}': summed variables are "
-                      "neuron variables (not supported onto synapses yet)", item.span)
         var = self._lookup_var(target, item.name, item.span)
+        element = "synapse" if target.kind == "synapses" else "neuron"
         if var.kind != "state" or var.shared or var.constant or var.dtype != "f" or var.implicit:
             self.fail(Code.FLAG_VIOLATION, f"'{item.name}' of '{end}' cannot be a summed variable: it must be a "
-                      f"plain number per neuron ('{item.name} : UNIT' in '{end}'), which the sum replaces each step",
-                      item.span)
+                      f"plain number per {element} ('{item.name} : UNIT' in '{end}'), which the sum replaces each "
+                      "step", item.span)
         for s in changes.get("summed", ()):
             if (s.group, s.var) == (end, var.name):
                 self.fail(Code.DUPLICATE, f"'{end}.{var.name}' is summed twice in '{d.name}'", item.span,

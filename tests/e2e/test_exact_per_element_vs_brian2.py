@@ -3,8 +3,9 @@ tau one per neuron; Tsodyks' resources with tau_rec one per synapse), as
 Brian2 integrates them exactly: each element's factors computed when a run
 starts (a phase may change the coefficients between runs), the same spikes
 and traces as Brian2 to rounding (its closed form against our matrix
-exponential); the same on the reference backend and on threads; an error
-where step code changes a coefficient."""
+exponential); the same on the reference backend and on threads; where step
+code changes a coefficient, the factors made in each step, as Brian2's closed
+form is evaluated in each step."""
 import sys
 from pathlib import Path
 
@@ -132,9 +133,80 @@ def test_per_synapse_recovery_matches_brian2(tmp_path):
     np.testing.assert_allclose(ours["mv"].values, np.asarray(mv.v).T, rtol=1e-10, atol=1e-13)
 
 
-def test_a_coefficient_changed_by_step_code_is_an_error(tmp_path):
-    path = write(tmp_path, NEURONS.replace("    reset: v = 0", "    reset:\n        v = 0\n        tau_I += 1 ms"),
-                 "changed.snn")
-    with pytest.raises(snndsl.CompileError, match="factors of each element's 'tau_I', computed when a run "
-                                                  "starts, but the step's code changes 'tau_I'"):
-        snndsl.compile(path)
+CHANGED = NEURONS.replace("dI/dt = -I / tau_I", "dI/dt = (2 - I) / tau_I").replace(
+    "    reset: v = 0", "    reset:\n        v = 0\n        I = 0\n        tau_I += 0.7 ms")
+
+
+@pytest.mark.brian2
+def test_a_coefficient_changed_by_step_code_as_in_brian2(tmp_path):
+    """A reset lengthens the neuron's tau_I at each spike: the factors are
+    made afresh in each step from the coefficients then, as Brian2 evaluates
+    its closed form in each step (and not once when the run starts)."""
+    import brian2 as b2
+    path = write(tmp_path, CHANGED, "changed.snn")
+    from snndsl.driver import frontend
+    from snndsl.ir import nodes as ir
+    steps = [s for g in frontend(path.read_text(), str(path)).ir.groups for s in g.update
+             if isinstance(s, ir.LinearStep)]
+    assert [s.per_step for s in steps] == [True]
+    ours = snndsl.compile(path).run()
+    REF.assert_same(ours, snndsl.compile(path, backend="reference").run())
+    REF.assert_same(snndsl.compile(path).run(threads=2), ours)
+
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    G = b2.NeuronGroup(4, "dv/dt = (I - v) / tau : 1 (unless refractory)\ndI/dt = (2 - I) / tau_I : 1\n"
+                          "tau : second (constant)\ntau_I : second",
+                       threshold="v > 0.8", reset="v = 0\nI = 0\ntau_I += 0.7*ms", refractory=1 * b2.ms, method="exact")
+    G.tau = "5*ms + i * 3*ms"
+    G.tau_I = "2*ms + i * 1*ms"
+    G.I = 3
+    mv, sp = b2.StateMonitor(G, "v", record=True), b2.SpikeMonitor(G)
+    b2.run(10 * b2.ms)
+    G.tau_I = 9.5 * b2.ms
+    G.I = 2
+    b2.run(10 * b2.ms)
+    counts = np.bincount(np.asarray(sp.i), minlength=4)
+    assert counts.max() >= 3  # tau_I changed several times within a run
+    np.testing.assert_array_equal(ours["sp"].i, np.asarray(sp.i))
+    np.testing.assert_allclose(ours["sp"].t, np.asarray(sp.t), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ours["mv"].values, np.asarray(mv.v).T, rtol=1e-10, atol=1e-13)
+    # the factors of the run's start would give another trace
+    frozen_tau = CHANGED.replace("tau_I += 0.7 ms", "tau_I += 0 ms")
+    other = snndsl.compile(write(tmp_path, frozen_tau, "same.snn")).run()
+    assert np.abs(other["mv"].values - ours["mv"].values).max() > 1e-3
+
+
+UNIFORM_AT_START = """\
+dt = 0.1 ms
+spikes src[1]:
+    indices = [0]
+    times = [4 ms]
+neurons G[3]:
+    v : 1
+synapses S: src -> G:
+    connect: all
+    dg/dt = -g / tau_g : 1 (clock-driven)
+    tau_g : second (constant)
+    method: exact
+    init:
+        g = 1
+        tau_g = 2 ms + 3 ms * j
+    on pre: post.v += g
+monitor mv: G.v
+phase a:
+    run 5 ms
+"""
+
+
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_a_synapse_variable_equal_at_the_start_parts_by_its_own_time_constant(tmp_path, backend):
+    """g starts the same in every synapse, and only the exact step writes it:
+    with a tau_g per synapse the synapses part, so on pre reads each
+    synapse's own g (not one value for all, as for a variable no step code
+    writes)."""
+    path = write(tmp_path, UNIFORM_AT_START, "uniform.snn")
+    v = snndsl.compile(path, backend=backend).run()["mv"].values[-1]
+    # the spike at 4 ms (step 40) arrives after that step's update, the 41st: g = exp(-4.1 ms / tau_g)
+    np.testing.assert_allclose(v, np.exp(-4.1e-3 / (2e-3 + 3e-3 * np.arange(3))), rtol=1e-12)

@@ -106,7 +106,7 @@ def test_forum_fixed(tmp_path):
 
 
 # synapses onto synapses do not run on ranks yet (test_synapses_onto_synapses_vs_brian2.py: the error)
-NOT_ON_RANKS = {"Izhikevich_2007"}
+NOT_ON_RANKS = {"Izhikevich_2007", "Stimberg_et_al_2018_io_synapse"}
 
 
 @pytest.mark.parametrize("path", sorted(p for p in REF.BRIAN2_PORTS.glob("*.snn") if p.stem not in NOT_ON_RANKS),

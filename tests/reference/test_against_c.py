@@ -927,7 +927,8 @@ PORT_PARAMS = {
     "Graupner_Brunel_2012": {"duration": "5 ms"}, "homeostatic_stdp_at_inhibitory_synapes": {"duration": "600 ms"},
     "Clopath_et_al_2010_no_homeostasis": {"reps": 1}, "Clopath_et_al_2010_homeostasis": {"duration": "200 ms"},
     "Brette_Guigon_2003": {"duration": "50 ms"}, "Stimberg_et_al_2018_COBA": {"duration": "5 ms"},
-    "Tetzlaff_2015": {"duration": "25 ms"},
+    "Tetzlaff_2015": {"duration": "25 ms"}, "Stimberg_et_al_2018_io_synapse": {"duration": "100 ms"},
+    "Tsodyks_Uziel_Markram_2000": {"p_connect": 0.002, "burnin": "110 ms", "duration": "20 ms"},
 }
 
 
