@@ -205,6 +205,19 @@ def _step_coefficient(e: ir.Expr, names, group: str) -> bool:
     return True
 
 
+def changes_in_runs(s: ir.LinearStep, written: set[tuple[str, str]]) -> bool:
+    """Whether some coefficient of exact step `s` changes during a run: it
+    reads another group's variables, or one of its group's that the step's
+    code writes (`written`)."""
+    names = set(s.vars)
+    for a in (a for row in s.matrix for a in row if not _run_constant(a)):
+        if not _element_constant(a, names, s.group):
+            return True
+        if any(isinstance(n, ir.Var) and (n.group, n.name) in written for n in ir.walk(a)):
+            return True
+    return False
+
+
 def _run_constant(e: ir.Expr) -> bool:
     """Constant during a run: constants, parameters, shared variables."""
     for n in ir.walk(e):
@@ -318,11 +331,9 @@ def _write(eq: Equation, group: str, value: ir.Expr) -> ir.Stmt:
 
 
 def step(eqs: list[Equation], group: str, method: str, dt: float,
-         frozen: frozenset[str] = frozenset(), written: frozenset = frozenset()) -> tuple[ir.Stmt, ...]:
+         frozen: frozenset[str] = frozenset()) -> tuple[ir.Stmt, ...]:
     """The statements advancing the system one step, for one element.
-    `frozen`: the variables some phase freezes; `written`: the (group,
-    variable) pairs the step's code writes (an exact step whose coefficients
-    read one computes its factors in each step). A frozen element is held
+    `frozen`: the variables some phase freezes. A frozen element is held
     constant over the step, so the others see it constant: its derivative is
     zero in the intermediate stages of rk2 and rk4 (euler and
     exponential_euler read only the start of the step, and exact steps pick
@@ -339,12 +350,8 @@ def step(eqs: list[Equation], group: str, method: str, dt: float,
             matrix.append(tuple(coeffs.get(n, ir.Const(0.0)) for n in names))
             const.append(b)
         per_element = not all(_run_constant(a) for row in matrix for a in row)
-        per_step = any(not _element_constant(a, names, group)
-                       or any(isinstance(n, ir.Var) and (n.group, n.name) in written for n in ir.walk(a))
-                       for row in matrix for a in row if not _run_constant(a))
         return (ir.LinearStep(group, tuple(names), tuple(matrix), tuple(const),
-                              tuple(e.unless_refractory for e in eqs), per_element=per_element,
-                              per_step=per_step),)
+                              tuple(e.unless_refractory for e in eqs), per_element=per_element),)
     if any(e.noise for e in eqs):
         return _stochastic(eqs, group, method, dt, frozen)
     if method in ("euler", "heun", "milstein"):  # without noise, all three are Euler's step

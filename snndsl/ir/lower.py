@@ -20,9 +20,7 @@ LASTUPDATE = "lastupdate"
 
 
 def lower(model: m.Model) -> ir.Module:
-    written = step_writes(model.groups)
-    groups = tuple(_group(g, model.dt, {v for grp, v in model.frozen if grp == g.name}, written)
-                   for g in model.groups)
+    groups = tuple(_group(g, model.dt, {v for grp, v in model.frozen if grp == g.name}) for g in model.groups)
     return ir.Module(
         name=model.name, source_hash=model.source_hash, dt=model.dt, seed=model.seed,
         params=model.params, data=model.data, groups=groups,
@@ -75,20 +73,7 @@ def _pathway_tasks(g: ir.Group, event: str) -> list[ir.Task]:
     return [named[name] for name in sorted(named)]
 
 
-def step_writes(groups) -> frozenset[tuple[str, str]]:
-    """The (group, variable) pairs that the step's code writes besides the
-    equations: event code, resets, `every` blocks, Poisson inputs and sums
-    (phases write between runs, which start anew)."""
-    out = set()
-    for g in groups:
-        code = (g.on_pre, g.on_post, g.reset, tuple((e.once, e.body) for e in g.every),
-                tuple(p.body for p in g.pathways), tuple(p.body for p in g.inputs))
-        out |= {(n.target.group, n.target.name) for n in ir.walk(code) if isinstance(n, ir.Assign)}
-        out |= {(s.group, s.var) for s in g.summed}
-    return frozenset(out)
-
-
-def _group(g: m.Group, dt: float, frozen: set[str], written: frozenset = frozenset()) -> ir.Group:
+def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:
     state = []
     for v in g.variables:
         if v.kind == "subexpr":
@@ -120,8 +105,7 @@ def _group(g: m.Group, dt: float, frozen: set[str], written: frozenset = frozens
     eqs = g.integration_system()
     update = ()
     if eqs:
-        update = integrate.step(eqs, g.name, g.method or integrate.default_method(eqs, g.name, dt), dt,
-                                frozenset(frozen), written)
+        update = integrate.step(eqs, g.name, g.method or integrate.default_method(eqs, g.name, dt), dt, frozenset(frozen))
     return ir.Group(
         name=g.name, kind=g.kind, size=g.size, vars=tuple(state), init=init, rate=rate,
         indices=g.indices, times=g.times, source=g.source, target=g.target, connect=g.connect,

@@ -297,7 +297,8 @@ class LinearStep(Stmt):
     # ... and some of them change during a run (written by the step's code, a
     # sum onto them, another group's variables): each element's E and F are
     # computed in each step, before its update, from the values then (Brian2
-    # evaluates its closed form every step); no table (lowering: step_writes)
+    # evaluates its closed form every step), without a table (passes/decide.py:
+    # exact_factors_each_step)
     per_step: bool = False
 
 

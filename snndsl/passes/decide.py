@@ -15,6 +15,11 @@ function a run uses, not what the model computes.
   G.X[...]`), known only for straight-line protocol code: a freeze inside a
   loop or an `if` does not count, an unfreeze anywhere in it does. A backend
   gives such runs a step function without any write to them.
+- `exact_factors_each_step`: an exact step whose coefficients change
+  during a run (a variable the step's code writes or sums onto, another
+  group's variable) makes each element's factors in each step, from the
+  values then, as Brian2 evaluates its closed form in each step; others make
+  them when a run starts.
 - `tabulate_decays`: each distinct rate a of a group's event-driven
   variables (dx/dt = a x + b) gets a table of exp(a k dt) over whole steps
   k, which advancing them to the current time reads instead of calling exp.
@@ -36,6 +41,7 @@ from __future__ import annotations
 import dataclasses
 
 from snndsl.ir import nodes as ir
+from snndsl.ir.integrate import changes_in_runs
 from snndsl.passes.kernels import make_kernels
 from snndsl.passes.sequence_draws import sequence_draws
 from snndsl.passes.share_work import share_work
@@ -112,6 +118,17 @@ def specialise_runs(m: ir.Module) -> ir.Module:
     return dataclasses.replace(m, phases=tuple(phases))
 
 
+def exact_factors_each_step(m: ir.Module) -> ir.Module:
+    written = written_in_steps(m)
+
+    def decide(s):
+        if isinstance(s, ir.LinearStep) and s.per_element:
+            return dataclasses.replace(s, per_step=changes_in_runs(s, written))
+        return s
+    groups = tuple(dataclasses.replace(g, update=tuple(decide(s) for s in g.update)) for g in m.groups)
+    return dataclasses.replace(m, groups=groups)
+
+
 def tabulate_decays(m: ir.Module) -> ir.Module:
     tables: list[tuple[str, ir.Expr]] = []
     for g in m.groups:
@@ -122,5 +139,5 @@ def tabulate_decays(m: ir.Module) -> ir.Module:
     return dataclasses.replace(m, decay_tables=tuple(tables))
 
 
-DECISIONS = (choose_poisson_sampling, specialise_runs, tabulate_decays, sequence_draws, assign_streams, make_kernels,
+DECISIONS = (choose_poisson_sampling, exact_factors_each_step, specialise_runs, tabulate_decays, sequence_draws, assign_streams, make_kernels,
              split_advances, share_work)

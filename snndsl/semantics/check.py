@@ -17,7 +17,6 @@ from pathlib import Path
 from snndsl.diagnostics import Code, CompileError, Diagnostic, Span, closest, error, warning
 from snndsl.ir import nodes as ir
 from snndsl.ir.evaluate import NotConstant, NotFinite, finite_value
-from snndsl.ir.integrate import default_method
 from snndsl.semantics import model as m
 from snndsl.semantics.common import (MAX_STEPS, PREDEFINED, SETTINGS, Scope, _ast_walk_stmts, _Fail, _is_int,
     _is_windows_drive, _replace)
