@@ -151,7 +151,9 @@ def test_a_signal_stops_every_thread_and_the_results_are_written(tmp_path):
     import signal
     import time
     path = tmp_path / "long.snn"
-    path.write_text("neurons G[5000]:\n    dv/dt = (1.5 + 0.0001 * i - v) / (10 ms) : 1\n    threshold: v > 1\n"
+    # 5000 neurons to integrate, 10 that spike: what is written stays small however far the loop got
+    path.write_text("neurons G[5000]:\n    dv/dt = (where(i < 10, 1.5, 0.5) + 0.0001 * i - v) / (10 ms) : 1\n"
+                    "    threshold: v > 1\n"
                     "    reset: v = 0\nmonitor s: spikes of G\nmonitor mv: G.v[0:3] every 1 ms\n"
                     "phase long:\n    run 10000 s\n")
     model = snndsl.compile(path)
