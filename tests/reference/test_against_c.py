@@ -918,13 +918,13 @@ PORT_PARAMS = {
     "coupled_oscillators": {"duration": "1 s"}, "gapjunctions": {"duration": "100 ms"},
     "jeffress": {"duration": "50 ms"}, "spike_based_homeostasis": {"duration": "200 ms"},
     "licklider": {"duration": "20 ms"}, "Diesmann_et_al_1999": {"duration": "60 ms"},
-    "Rossant_et_al_2011bis": {"duration": "200 ms"}, "Izhikevich_2003": {"duration": "100 ms"},
+    "Rossant_et_al_2011bis": {"duration": "200 ms"},
     "Izhikevich_2007": {"duration": "600 ms"}, "Brette_2004": {"settle": "20 ms", "duration": "30 ms"},
     "Jansen_Rit_1995_single_column": {"duration": "100 ms"}, "Naud_et_al_2008_adex_firing_patterns": {"duration": "100 ms"},
     "Rothman_Manis_2003": {"rest": "10 ms", "duration": "20 ms"}, "Wang_Buszaki_1996": {"duration": "10 ms"},
     "Tsodyks_Pawelzik_Markram_1998": {"duration": "200 ms", "duration_C": "100 ms"},
     "continuous_interaction": {"duration": "20 ms"}, "Platkiewicz_Brette_2011": {"duration": "50 ms"},
-    "Graupner_Brunel_2012": {"duration": "5 ms"}, "homeostatic_stdp_at_inhibitory_synapes": {"duration": "600 ms"},
+    "homeostatic_stdp_at_inhibitory_synapes": {"duration": "600 ms"},
     "Clopath_et_al_2010_no_homeostasis": {"reps": 1}, "Clopath_et_al_2010_homeostasis": {"duration": "200 ms"},
     "Brette_Guigon_2003": {"duration": "50 ms"}, "Stimberg_et_al_2018_COBA": {"duration": "5 ms"},
     "Tetzlaff_2015": {"duration": "25 ms"}, "Stimberg_et_al_2018_io_synapse": {"duration": "100 ms"},
@@ -943,7 +943,15 @@ SHRUNK_PORTS = {"Brunel_2000": ({"const N_E = 10000": "const N_E = 400", "const 
                 "Kremer_et_al_2011_barrel_cortex": ({"const M23exc = 25":
                                                      "const M23exc = 5", "const M23inh = 12": "const M23inh = 3",
                                                      "const barrelarraysize = 5": "const barrelarraysize = 2"},
-                                                    {"duration": "130 ms"})}
+                                                    {"duration": "130 ms"}),
+                # element by element on the reference backend (draws on one side of `where`, or
+                # after `and`): smaller copies keep every construct at a fraction of the setup
+                "Izhikevich_2003": ({"const Ne = 800": "const Ne = 160", "const Ni = 200": "const Ni = 40"},
+                                    {"duration": "100 ms"}),
+                "Graupner_Brunel_2012": ({"const REPETITIONS = 1000": "const REPETITIONS = 40"},
+                                         {"duration": "5 ms"}),
+                "spatial_connections": ({"const rows = 20": "const rows = 8", "const cols = 20": "const cols = 8"},
+                                        None)}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW_PORTS else p
