@@ -745,9 +745,6 @@ class GroupChecks:
         """`let NAME = EXPR` (Brian2's temporary variable, `w_minus = ...` in its
         code strings): EXPR's value, a number, named for the statements after
         it in its block; NAME is no variable of the group, nor another let's."""
-        if context == "every":
-            self.fail(Code.UNSUPPORTED, "'let' in 'every' blocks is not supported yet (write the expression where "
-                      "it is used)", s.span)
         group = scope.group
         if s.name in RESERVED or s.name in PREDEFINED or group.var(s.name) is not None or s.name in scope.lets:
             what = "a variable of '" + group.name + "'" if group.var(s.name) is not None else \

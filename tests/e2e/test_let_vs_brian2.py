@@ -1,4 +1,4 @@
-"""`let NAME = EXPR` in event code and resets (Brian2's temporary variables,
+"""`let NAME = EXPR` in event code, resets and `every` blocks (Brian2's temporary variables,
 `w_minus = ...` in its code strings): a value named for the statements
 after it in its block, exactly as Brian2 computes it; the same on the
 reference backend and on threads."""
@@ -67,3 +67,46 @@ def test_lets_match_brian2s_temporaries(tmp_path):
     np.testing.assert_array_equal(ours["sp"].i, np.asarray(sp.i))
     np.testing.assert_allclose(ours["mv"].values, np.asarray(mv.v).T, rtol=1e-12, atol=1e-18)
     np.testing.assert_allclose(ours["mw"].values, np.asarray(mw.w).T, rtol=1e-12, atol=1e-15)
+
+
+EVERY = """\
+dt = 0.1 ms
+neurons G[4]:
+    dv/dt = (1 - v) / (10 ms) : 1
+    c : 1
+    method: euler
+    every 1 ms:
+        let k = 0.5 * v + i
+        c = k * k
+        if k > 1:
+            let m = k - 1
+            v -= 0.1 * m
+monitor mv: G.v
+monitor mc: G.c
+phase a:
+    run 10 ms
+"""
+
+
+@pytest.mark.brian2
+def test_lets_in_every_match_brian2s_run_regularly(tmp_path):
+    """`let` in an `every` block (Brian2's temporaries in run_regularly code),
+    also in its `if`; on both backends and threads, and on ranks."""
+    import brian2 as b2
+    path = tmp_path / "every.snn"
+    path.write_text(EVERY)
+    ours = snndsl.compile(path).run()
+    REF.assert_same(ours, snndsl.compile(path, backend="reference").run())
+    REF.assert_same(snndsl.compile(path).run(threads=2), ours)
+    REF.assert_same(snndsl.compile(path).run(ranks=2), ours)
+
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    G = b2.NeuronGroup(4, "dv/dt = (1 - v) / (10*ms) : 1\nc : 1", method="euler")
+    G.run_regularly("k = 0.5 * v + i\nc = k * k\nv -= int(k > 1) * 0.1 * (k - 1)", dt=1 * b2.ms)
+    mv, mc = b2.StateMonitor(G, "v", record=True), b2.StateMonitor(G, "c", record=True)
+    b2.run(10 * b2.ms)
+    assert np.asarray(mc.c)[:, -1].max() > 1  # k > 1 for some neurons: their v was lowered
+    np.testing.assert_allclose(ours["mv"].values, np.asarray(mv.v).T, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ours["mc"].values, np.asarray(mc.c).T, rtol=1e-12, atol=1e-15)
