@@ -165,12 +165,13 @@ def frontend(source: str, file: str, passes=PIPELINE, ranks: bool = False) -> Fr
         try:
             module = decide(optimize(lower(model), passes))
             if ranks:
-                onto = next((g for g in module.groups if g.kind == "synapses"
-                             and any(t.name == g.target and t.kind == "synapses" for t in module.groups)), None)
-                if onto is not None:
-                    raise CompileError([error(Code.UNSUPPORTED, f"'{onto.name}' connects onto the synapses of "
-                                              f"'{onto.target}': such synapses do not run on ranks yet (run "
-                                              "on threads)", onto.span)], {file: source})
+                kinds = {g.name: g.kind for g in module.groups}
+                for g in module.groups:
+                    for how, end in (("onto", g.target), ("from", g.source)):
+                        if g.kind == "synapses" and kinds.get(end) == "synapses":
+                            raise CompileError([error(Code.UNSUPPORTED, f"'{g.name}' connects {how} the synapses of "
+                                                      f"'{end}': such synapses do not run on ranks yet (run "
+                                                      "on threads)", g.span)], {file: source})
                 module = distribute(module)
                 verify(module)
             c_source = render(build_view(module))

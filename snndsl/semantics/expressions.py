@@ -271,7 +271,8 @@ class ExpressionChecks:
             v = self._lookup_var(g, e.attr, e.span)
             if g.kind == "synapses" and v.kind == "subexpr":
                 self.fail(Code.UNSUPPORTED, f"'{e.attr}' is a subexpression of the synapses of '{g.name}': "
-                          "it cannot be read from the synapses onto them yet (read its variables)", e.span)
+                          f"it cannot be read from the synapses {'onto' if e.obj == 'post' else 'from'} them yet "
+                          "(read its variables)", e.span)
             return self._var_ref(g, v, "shared" if v.shared else e.obj, e.span, scope)
         if e.obj in self.groups:
             g = self.groups[e.obj]

@@ -49,11 +49,13 @@ class GroupChecks:
             for end, span in ((d.source, d.source_span), (d.target, d.target_span)):
                 if end in self.subgroup_decls:
                     continue  # checked with its declaration
-                if end == d.target and end in self.group_decls and self.group_decls[end].kind == "synapses":
-                    # synapses onto synapses (Brian2's Synapses(P, S)): each synapse of the target is one
-                    # of its elements; it connects first, so it is declared first
+                if end in self.group_decls and self.group_decls[end].kind == "synapses":
+                    # synapses onto synapses (Brian2's Synapses(P, S)), or from synapses (Synapses(S, Q)):
+                    # each synapse of that group is one of its elements; it connects first, so it is
+                    # declared first
                     if end == d.name or end not in self.groups:
-                        self.err(Code.MISPLACED, f"'{d.name}' connects onto the synapses of '{end}', which "
+                        how = "onto" if end == d.target else "from"
+                        self.err(Code.MISPLACED, f"'{d.name}' connects {how} the synapses of '{end}', which "
                                  f"must be declared before it", span)
                     continue
                 if end not in self.group_decls or self.group_decls[end].kind == "synapses":
@@ -558,6 +560,11 @@ class GroupChecks:
                     and self.groups[group.target].kind == "synapses":
                 self.fail(Code.MISPLACED, f"'{d.name}' connects onto the synapses of '{group.target}', which do "
                           "not spike: it has no 'on post:'", item.span)
+            if item.kind == "pre" and self.groups.get(group.source) is not None \
+                    and self.groups[group.source].kind == "synapses":
+                self.fail(Code.MISPLACED, f"'{d.name}' connects from the synapses of '{group.source}', which do "
+                          "not spike: it has no 'on pre:' (read their variables in summed variables or "
+                          "equations, `pre.X`)", item.pathway_span or item.span)
             if item.pathway in ("pre", "post"):
                 self.fail(Code.DUPLICATE, f"'{item.pathway}' is the name of the unnamed pathway 'on "
                           f"{item.pathway}:': write that, or give this one another name", item.pathway_span or item.span)

@@ -1098,6 +1098,26 @@ def check_Stimberg_et_al_2018_astro_ring():
     assert 14 < speed < 17                                    # seconds per cell
 
 
+def check_Stimberg_et_al_2018_gchi_astrocyte():
+    """The source fires every 2.001 s (euler: 2001 steps of f_0 dt to x > 1);
+    each spike's neurotransmitter, summed from the synapse onto both
+    astrocytes, makes their receptors' bound fraction Gamma_A jump in the
+    next steps; the first pulse raises astrocyte 0's Ca2+ above 1 umolar;
+    only astrocyte 1's IP3R gating is noisy."""
+    res = run("Stimberg_et_al_2018_gchi_astrocyte", duration="10 s")
+    G, C, h, t = (res["astro_Gamma_A"].values, res["astro_C"].values, res["astro_h"].values,
+                  res["astro_Gamma_A"].t)
+    for a in (0, 1):
+        rising = np.flatnonzero(np.diff(G[:, a]) > 0.01) + 1
+        starts = t[rising[np.concatenate([[True], np.diff(rising) > 100])]]
+        assert len(starts) == 4, starts                          # spikes at 2.001, 4.002, 6.003, 8.004 s
+        np.testing.assert_allclose(np.diff(starts), 2.001, atol=1.5e-3)
+        assert 2.0 < starts[0] < 2.01
+    assert C[:, 0].max() > 1e-3 and 3 < t[np.argmax(C[:, 0])] < 4   # (molar: mol/m^3)
+    assert np.all((h[:, 0] >= 0) & (h[:, 0] <= 1))
+    assert np.abs(h[:, 1] - h[:, 0]).max() > 0.05
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators", "Brunel_2000", "Wang_2002",
         "Kremer_et_al_2011_barrel_cortex", "Graupner_Brunel_2012"}
@@ -2672,3 +2692,61 @@ def test_Stimberg_et_al_2018_astro_ring_as_in_brian2():
     ours = run("Stimberg_et_al_2018_astro_ring", duration="400 s")["astro_mon"].values
     assert theirs.shape == ours.shape == (8000, 50) and theirs[:, 0].max() > 5e-4  # the wave reached cell 0
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-8 * theirs.max())
+
+
+@pytest.mark.brian2
+@pytest.mark.slow
+def test_Stimberg_et_al_2018_gchi_astrocyte_as_in_brian2():
+    """The first 5 s (two source spikes) of Brian2's run (numpy target), the
+    neurotransmitter reaching the astrocytes through synapses from the
+    synapse: the deterministic astrocyte 0's Gamma_A, C, h and I to
+    rounding. (Astrocyte 1's milstein with a clipped variable in its noise
+    matches Brian2's in distribution: tests/e2e/test_noise_vs_brian2.py.)"""
+    b2 = _brian2()
+    from brian2 import Hz, NeuronGroup, StateMonitor, Synapses, mmolar, second, umolar
+    b2.defaultclock.dt = 1 * b2.ms
+    ns = dict(f_0=0.5 * Hz, rho_c=0.001, Y_T=500 * mmolar, Omega_c=40 / second, O_P=0.9 * umolar / second,
+              K_P=0.1 * umolar, C_T=2 * umolar, rho_A=0.18, Omega_C=6 / second, Omega_L=0.1 / second,
+              d_1=0.13 * umolar, d_2=1.05 * umolar, O_2=0.2 / umolar / second, d_3=0.9434 * umolar,
+              d_5=0.08 * umolar, O_beta=5 * umolar / second, O_N=0.3 / umolar / second, Omega_N=0.5 / second,
+              K_KC=0.5 * umolar, zeta=10, O_delta=0.2 * umolar / second, kappa_delta=1.5 * umolar,
+              K_delta=0.3 * umolar, Omega_5P=0.1 / second, K_D=0.5 * umolar, K_3K=1 * umolar,
+              O_3K=4.5 * umolar / second, F_ex=0.09 * umolar / second, I_Theta=0.3 * umolar, omega_I=0.05 * umolar)
+    source = NeuronGroup(1, "dx/dt = f_0 : 1", threshold="x>1", reset="x=0", method="euler", namespace=ns)
+    target = NeuronGroup(1, "")
+    syn = Synapses(source, target, model="dY_S/dt = -Omega_c * Y_S : mmolar (clock-driven)",
+                   on_pre="Y_S += rho_c * Y_T", method="exact", namespace=ns)
+    syn.connect()
+    astro = NeuronGroup(2, """
+        dGamma_A/dt = O_N * Y_S * (1 - Gamma_A) - Omega_N*(1 + zeta * C/(C + K_KC)) * Gamma_A : 1
+        dI/dt = J_beta + J_delta - J_3K - J_5P + J_ex : mmolar
+        J_beta = O_beta * Gamma_A : mmolar/second
+        J_delta = O_delta/(1 + I/kappa_delta) * C**2/(C**2 + K_delta**2) : mmolar/second
+        J_3K = O_3K * C**4/(C**4 + K_D**4) * I/(I + K_3K) : mmolar/second
+        J_5P = Omega_5P*I : mmolar/second
+        delta_I_bias = I - I_bias : mmolar
+        J_ex = -F_ex/2*(1 + tanh((abs(delta_I_bias) - I_Theta)/omega_I)) * sign(delta_I_bias) : mmolar/second
+        I_bias : mmolar (constant)
+        dC/dt = J_r + J_l - J_p : mmolar
+        dh/dt = (h_inf - h_clipped)/tau_h * (1 + noise*xi*tau_h**0.5) : 1
+        h_clipped = clip(h,0,1) : 1
+        J_r = (Omega_C * m_inf**3 * h_clipped**3) * (C_T - (1 + rho_A)*C) : mmolar/second
+        J_l = Omega_L * (C_T - (1 + rho_A)*C) : mmolar/second
+        J_p = O_P * C**2/(C**2 + K_P**2) : mmolar/second
+        m_inf = I/(I + d_1) * C/(C + d_5) : 1
+        h_inf = Q_2/(Q_2 + C) : 1
+        tau_h = 1/(O_2 * (Q_2 + C)) : second
+        Q_2 = d_2 * (I + d_1)/(I + d_3) : mmolar
+        Y_S : mmolar
+        noise : 1 (constant)""", method="milstein", namespace=ns)
+    astro.h = 0.9
+    astro.noise = [0, 1]
+    ecs = Synapses(syn, astro, "Y_S_post = Y_S_pre : mmolar (summed)")
+    ecs.connect()
+    mon = StateMonitor(astro, ["Gamma_A", "C", "h", "I"], record=True)
+    b2.run(5 * second, namespace=ns)
+    ours = run("Stimberg_et_al_2018_gchi_astrocyte", duration="5 s")
+    for name in ("Gamma_A", "C", "h", "I"):
+        theirs = np.asarray(getattr(mon, name))[0]
+        assert np.ptp(theirs) > 0
+        np.testing.assert_allclose(ours[f"astro_{name}"].values[:, 0], theirs, rtol=1e-12, atol=1e-15 * np.abs(theirs).max())

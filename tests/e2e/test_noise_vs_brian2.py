@@ -125,6 +125,41 @@ def test_multiplicative_noise_in_a_coupled_system_matches_brian2(tmp_path, monke
     np.testing.assert_allclose(u, np.asarray(mon.u).T, rtol=1e-9, atol=1e-12)
 
 
+CLIPPED = f"""\
+neurons n[{N}]:
+    dh/dt = (0.6 - hc) / tau * (1 + xi * tau ** 0.5) : 1
+    hc = clip(h, 0, 1) : 1
+    tau : second (constant)
+    method: milstein
+    init:
+        h = 0.9 + i * 0.005
+        tau = 20 ms
+monitor m: n.h
+"""
+
+
+def test_milstein_with_a_clipped_variable_in_the_noise_matches_brian2(tmp_path, monkeypatch):
+    """Stimberg et al. (2018)'s noisy IP3 receptor gating (example_2_gchi_astrocyte):
+    the noise term reads clip(h, 0, 1), and h starts above 1 in some elements,
+    where the clip holds the coefficient; with the same normals, Brian2's
+    milstein trajectories."""
+    normals = _recorded_normals(tmp_path, seed=5)
+    ours = _ours(tmp_path, CLIPPED, seed=5)
+
+    def build(b2):
+        G = b2.NeuronGroup(N, "dh/dt = (0.6 - hc) / tau * (1 + xi * tau ** 0.5) : 1\nhc = clip(h, 0, 1) : 1\n"
+                              "tau : second (constant)", method="milstein")
+        G.h = "0.9 + i * 0.005"
+        G.tau = 20 * b2.ms
+        mon = b2.StateMonitor(G, "h", record=True)
+        return b2.Network(G, mon), mon, None
+
+    mon, _ = _brian2_with(normals, monkeypatch, build)
+    h = ours["m"].values
+    assert (h[1:] > 1).any() and np.ptp(np.diff(h, axis=0)) > 0.01  # the clip acts; the noise moves h
+    np.testing.assert_allclose(h, np.asarray(mon.h).T, rtol=1e-9, atol=1e-12)
+
+
 def test_heun_and_milstein_read_noise_as_stratonovich_as_brian2_does(tmp_path):
     """Brian2 reads multiplicative noise in Stratonovich's sense (its example
     advanced/stochastic_odes.py subtracts the Ito correction from the drift

@@ -4,7 +4,8 @@ Izhikevich (2007) rewards a synapse with dopamine: exactly against Brian2 on
 a deterministic model (a connection condition on the target synapse's
 number j and their count N_post, per-synapse code writing a clock-driven and a plain variable of
 the target synapses, a delay), then a random model on both backends and on
-threads, and the errors a user can meet."""
+threads, and the errors a user can meet; and synapses whose source is a
+synapse group (`synapses R: S -> Q`, Brian2's Synapses(S, Q)), exactly."""
 import sys
 from pathlib import Path
 
@@ -143,3 +144,67 @@ def test_ranks_say_they_cannot(tmp_path):
     with pytest.raises(CompileError) as err:
         snndsl.compile(write(tmp_path, RANDOM)).run(ranks=2)
     assert "'R' connects onto the synapses of 'S': such synapses do not run on ranks yet" in str(err.value)
+
+
+FROM_SYNAPSES = """\
+dt = 0.1 ms
+spikes inp[3]:
+    indices = [0, 1, 2, 0, 2]
+    times = [1 ms, 2 ms, 3 ms, 6 ms, 8 ms]
+neurons G[2]:
+    dv/dt = -v / (10 ms) : 1
+synapses S: inp -> G:
+    connect: all
+    dc/dt = -c / (4 ms) : 1 (clock-driven)
+    k : integer (constant)
+    method: exact
+    init: k = (i + j) % 3
+    on pre: c += 1 + 0.5 * j
+neurons Q[3]:
+    dy/dt = (total - y) / (2 ms) : 1
+    total : 1
+    method: euler
+synapses R: S -> Q:
+    connect: pre.k == j and i < N_pre - 1
+    w : 1
+    init: w = 0.1 * (i + 1)
+    post.total = w * pre.c : 1 (summed)
+monitor my: Q.y
+monitor mt: Q.total
+phase a:
+    run 12 ms
+"""
+
+
+@pytest.mark.brian2
+def test_synapses_from_synapses_match_brian2(tmp_path):
+    """`synapses R: S -> Q` (Brian2's Synapses(S, Q)): S's synapses are R's
+    presynaptic elements, numbered i, N_pre of them, `pre.X` their variables
+    (in a connection condition and a summed variable); exactly Brian2's, on
+    both backends and threads."""
+    import brian2 as b2
+    path = tmp_path / "from.snn"
+    path.write_text(FROM_SYNAPSES)
+    ours = snndsl.compile(path).run()
+    REF.assert_same(ours, snndsl.compile(path, backend="reference").run())
+    REF.assert_same(snndsl.compile(path).run(threads=2), ours)
+
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    ms = b2.ms  # noqa: F841 - the equations' namespace
+    inp = b2.SpikeGeneratorGroup(3, [0, 1, 2, 0, 2], [1, 2, 3, 6, 8] * b2.ms)
+    G = b2.NeuronGroup(2, "dv/dt = -v / (10*ms) : 1")
+    S = b2.Synapses(inp, G, "dc/dt = -c / (4*ms) : 1 (clock-driven)\nk : integer (constant)",
+                    on_pre="c += 1 + 0.5 * j", method="exact")
+    S.connect()
+    S.k = "(i + j) % 3"
+    Q = b2.NeuronGroup(3, "dy/dt = (total - y) / (2*ms) : 1\ntotal : 1", method="euler")
+    R = b2.Synapses(S, Q, "w : 1\ntotal_post = w * c_pre : 1 (summed)")
+    R.connect("k_pre == j and i < N_pre - 1")
+    R.w = "0.1 * (i + 1)"
+    my, mt = b2.StateMonitor(Q, "y", record=True), b2.StateMonitor(Q, "total", record=True)
+    b2.run(12 * b2.ms)
+    assert len(R) == 5 and np.asarray(mt.total).max() > 0.1
+    np.testing.assert_allclose(ours["mt"].values, np.asarray(mt.total).T, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ours["my"].values, np.asarray(my.y).T, rtol=1e-12, atol=1e-15)
