@@ -208,3 +208,11 @@ def test_synapses_from_synapses_match_brian2(tmp_path):
     assert len(R) == 5 and np.asarray(mt.total).max() > 0.1
     np.testing.assert_allclose(ours["mt"].values, np.asarray(mt.total).T, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(ours["my"].values, np.asarray(my.y).T, rtol=1e-12, atol=1e-15)
+
+
+def test_ranks_say_they_cannot_run_synapses_from_synapses(tmp_path):
+    path = tmp_path / "from.snn"
+    path.write_text(FROM_SYNAPSES)
+    with pytest.raises(CompileError) as err:
+        snndsl.compile(path).run(ranks=2)
+    assert "'R' connects from the synapses of 'S': such synapses do not run on ranks yet" in str(err.value)
