@@ -2208,6 +2208,24 @@ int snn_exact_step(int n, const double *M, const int *frozen, double dt, double 
     return snn_exact_one(n, M, frozen, dt, E, F);
 }
 
+int snn_exact_diagonal(int n, const double *M, const int *frozen, double dt, double *E, double *F)
+{
+    int ok = 1;
+    for (int k = 0; k < n * n; k++) E[k] = F[k] = 0.0;
+    for (int r = 0; r < n; r++) {
+        const int rr = r * n + r;
+        if (frozen && frozen[r]) {
+            E[rr] = 1.0;
+            continue;
+        }
+        const double x = M[rr] * dt;
+        E[rr] = exp(x);
+        F[rr] = fabs(x) < 1e-16 ? dt : x > 717 ? INFINITY : expm1(x) / x * dt;  /* dt exprel(a dt) */
+        ok = ok && isfinite(E[rr]) && isfinite(F[rr]);
+    }
+    return ok ? 0 : -1;
+}
+
 int snn_exact_factors(int n, const double *M, const int *frozen, double dt,
                       double *E, double *F, double *Eref, double *Fref)
 {

@@ -415,6 +415,12 @@ int snn_exact_factors(int n, const double *M, const int *frozen, double dt,
 //! for factors made in each step (coefficients that change during a run).
 int snn_exact_step(int n, const double *M, const int *frozen, double dt, double *E, double *F);
 
+//! The same for a diagonal M (uncoupled variables; only M's diagonal is read):
+//! E_rr = exp(a dt), F_rr = expm1(a dt) / a (dt where a = 0), the closed form
+//! Brian2 integrates; a held row keeps its value (E_rr = 1, F_rr = 0). The
+//! entries off the diagonal are 0. 0 ok, -1 if a factor is not finite.
+int snn_exact_diagonal(int n, const double *M, const int *frozen, double dt, double *E, double *F);
+
 /* ---------------------------------------------------------------------------
  * Command line of the generated binary:
  *   [-o|--output DIR] [--set NAME=VALUE]... [--data NAME=PATH]... [--seed N]

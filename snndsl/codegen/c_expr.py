@@ -482,12 +482,18 @@ class CPrinter:
             bits.append(f"({flag} ? 0 : {1 << len(freezable)})")
         sets = linear_factor_sets(s, [k in freezable for k in range(n)])
         table = ", ".join("{" + ", ".join("1" if f else "0" for f in held) + "}" for held in sets)
-        entries = " ".join(f"_M[{r * n + k}] = {self.expr(s.matrix[r][k], ctx)};" for r in range(n) for k in range(n))
         site = c_string(_span_site(s.span) or ctx.site)
         lines += [f"{indent}    static const int _held[{len(sets)}][{n}] = {{{table}}};",
-                  f"{indent}    double _M[{nn}], _E[{nn}], _F[{nn}];",
-                  f"{indent}    {entries}",
-                  f"{indent}    if (snn_exact_step({n}, _M, _held[{' | '.join(bits) or '0'}], sim->dt, _E, _F)) {{",
+                  f"{indent}    double _M[{nn}], _E[{nn}], _F[{nn}];"]
+        if linear_diagonal(s):  # uncoupled: each row's closed form (snn_exact_diagonal), no matrix exponential
+            entries = " ".join(f"_M[{r * n + r}] = {self.expr(s.matrix[r][r], ctx)};" for r in range(n))
+            call = f"snn_exact_diagonal({n}, _M, _held[{' | '.join(bits) or '0'}], sim->dt, _E, _F)"
+        else:
+            entries = " ".join(f"_M[{r * n + k}] = {self.expr(s.matrix[r][k], ctx)};"
+                               for r in range(n) for k in range(n))
+            call = f"snn_exact_step({n}, _M, _held[{' | '.join(bits) or '0'}], sim->dt, _E, _F)"
+        lines += [f"{indent}    {entries}",
+                  f"{indent}    if ({call}) {{",
                   f"{indent}        snn_fail(sim, \"%s: error[E0501]: the equations of '%s' have no finite exact "
                   f"solution over one step\", {site}, {c_string(s.group)});",
                   f"{indent}    }} else {{"]
@@ -500,6 +506,13 @@ class CPrinter:
             write = f"{self.var(x, ctx)} = {' + '.join(terms) or '0.0'};"
             lines.append(f"{indent}        {self._guarded(x, write, ctx)}")
         lines += [f"{indent}    }}", f"{indent}}}"]
+
+
+def linear_diagonal(s: ir.LinearStep) -> bool:
+    """Whether the exact step's variables are uncoupled: every entry of M
+    off its diagonal is the constant 0."""
+    n = len(s.vars)
+    return all(ir.is_zero(s.matrix[r][k]) for r in range(n) for k in range(n) if r != k)
 
 
 def linear_factor_sets(s: ir.LinearStep, freezable: list[bool]) -> list[tuple[bool, ...]]:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from snndsl import units
-from snndsl.codegen.c_expr import linear_factor_sets
+from snndsl.codegen.c_expr import linear_diagonal, linear_factor_sets
 from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
 from snndsl.ir import storage
@@ -146,6 +146,25 @@ def exact_one(n: int, M: list[float], frozen, dt: float):
         return None
     E = [X[r * m + c] for r in range(n) for c in range(n)]
     F = [X[r * m + n + c] for r in range(n) for c in range(n)]
+    return E, F
+
+
+def exact_diagonal(n: int, M: list[float], frozen, dt: float):
+    """snn_exact_diagonal: (E, F) of uncoupled rows, each's closed form."""
+    E, F = [0.0] * (n * n), [0.0] * (n * n)
+    for r in range(n):
+        rr = r * n + r
+        if frozen is not None and frozen[r]:
+            E[rr] = 1.0
+            continue
+        x = M[rr] * dt
+        try:
+            E[rr] = math.exp(x)
+        except OverflowError:  # C's exp: inf
+            E[rr] = math.inf
+        F[rr] = dt if abs(x) < 1e-16 else math.inf if x > 717 else math.expm1(x) / x * dt
+        if not (math.isfinite(E[rr]) and math.isfinite(F[rr])):
+            return None
     return E, F
 
 
@@ -747,8 +766,9 @@ class Machine:
         n = len(lin.vars)
         sets = linear_factor_sets(lin, [g.var(name).freezable for name in lin.vars])
         E, F = np.zeros((len(bits), n * n)), np.zeros((len(bits), n * n))
+        one = exact_diagonal if linear_diagonal(lin) else exact_one
         for e in range(len(bits)):
-            pair = exact_one(n, [float(m[e]) for m in Ms], sets[int(bits[e])], self.dt)
+            pair = one(n, [float(m[e]) for m in Ms], sets[int(bits[e])], self.dt)
             if pair is None:
                 raise RunFailure(f"{site(g.span)}: error[E0501]: the equations of '{g.name}' have no finite exact "
                                  "solution over one step")

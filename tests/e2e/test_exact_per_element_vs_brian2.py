@@ -210,3 +210,49 @@ def test_a_synapse_variable_equal_at_the_start_parts_by_its_own_time_constant(tm
     v = snndsl.compile(path, backend=backend).run()["mv"].values[-1]
     # the spike at 4 ms (step 40) arrives after that step's update, the 41st: g = exp(-4.1 ms / tau_g)
     np.testing.assert_allclose(v, np.exp(-4.1e-3 / (2e-3 + 3e-3 * np.arange(3))), rtol=1e-12)
+
+
+UNCOUPLED = """\
+dt = 0.1 ms
+neurons G[4]:
+    dv/dt = (2 - v) / tau : 1 (unless refractory)
+    dI/dt = -I / tau : 1
+    tau : second
+    threshold: v > 0.8
+    reset:
+        v = 0
+        I += 1
+        tau += 0.3 ms
+    refractory: 1 ms
+    init:
+        tau = 5 ms + i * 3 ms
+monitor mv: G.v
+monitor mI: G.I
+monitor sp: spikes of G
+phase a:
+    run 20 ms
+"""
+
+
+@pytest.mark.brian2
+def test_uncoupled_variables_whose_coefficient_changes_as_in_brian2(tmp_path):
+    """Uncoupled variables (M diagonal) whose tau a reset lengthens: each
+    row's closed form in each step, as Brian2's (v held while refractory)."""
+    import brian2 as b2
+    path = write(tmp_path, UNCOUPLED, "uncoupled.snn")
+    ours = snndsl.compile(path).run()
+    REF.assert_same(ours, snndsl.compile(path, backend="reference").run())
+    REF.assert_same(snndsl.compile(path).run(threads=2), ours)
+
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    G = b2.NeuronGroup(4, "dv/dt = (2 - v) / tau : 1 (unless refractory)\ndI/dt = -I / tau : 1\ntau : second",
+                       threshold="v > 0.8", reset="v = 0\nI += 1\ntau += 0.3*ms", refractory=1 * b2.ms, method="exact")
+    G.tau = "5*ms + i * 3*ms"
+    mv, mI, sp = b2.StateMonitor(G, "v", record=True), b2.StateMonitor(G, "I", record=True), b2.SpikeMonitor(G)
+    b2.run(20 * b2.ms)
+    assert np.bincount(np.asarray(sp.i), minlength=4).min() >= 2
+    np.testing.assert_array_equal(ours["sp"].i, np.asarray(sp.i))
+    np.testing.assert_allclose(ours["mv"].values, np.asarray(mv.v).T, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(ours["mI"].values, np.asarray(mI.I).T, rtol=1e-13, atol=1e-15)
