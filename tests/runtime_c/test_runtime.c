@@ -1458,6 +1458,30 @@ static void test_exact_factors(void)
     CHECK(snn_exact_factors(1, nan1, free1, dt, E, F, Eref, Fref) == -1);
 }
 
+static void test_exact_diagonal(void)
+{
+    // uncoupled rows: each its closed form, the same factors as the matrix exponential's
+    const double dt = 1e-3;
+    const double M[9] = {-40, 7, 7, 7, 0, 7, 7, 7, 3.5};  // only the diagonal is read
+    const double Md[9] = {-40, 0, 0, 0, 0, 0, 0, 0, 3.5};
+    const int none[3] = {0, 0, 0}, held[3] = {0, 1, 0};
+    double E[9], F[9], Ex[9], Fx[9];
+    CHECK(snn_exact_diagonal(3, M, none, dt, E, F) == 0);
+    CHECK(snn_exact_step(3, Md, none, dt, Ex, Fx) == 0);
+    CHECK_MATRIX(E, Ex, 3, 1e-14, 1e-16);
+    CHECK_MATRIX(F, Fx, 3, 1e-14, 1e-19);
+    CHECK(E[0] == exp(-40 * dt) && F[0] == expm1(-40 * dt) / (-40 * dt) * dt);
+    CHECK(E[4] == 1 && F[4] == dt);                         // a = 0: x' = c
+    CHECK(E[1] == 0 && F[1] == 0 && E[3] == 0);             // nothing off the diagonal
+    CHECK(snn_exact_diagonal(3, M, held, dt, E, F) == 0);
+    CHECK(E[4] == 1 && F[4] == 0);                          // held: x(t + dt) = x
+    CHECK(snn_exact_step(3, Md, held, dt, Ex, Fx) == 0);
+    CHECK_MATRIX(E, Ex, 3, 1e-14, 1e-16);
+    const double huge[1] = {1e3}, nan1[1] = {NAN};
+    CHECK(snn_exact_diagonal(1, huge, NULL, 10, E, F) == -1);  // exp(1e4)
+    CHECK(snn_exact_diagonal(1, nan1, NULL, dt, E, F) == -1);
+}
+
 int main(int argc, char **argv)
 {
     test_rng();
@@ -1476,6 +1500,7 @@ int main(int argc, char **argv)
     test_timestep();
     test_elapsed_steps();
     test_exact_factors();
+    test_exact_diagonal();
     test_spikegen_sort();
     test_connect_pairs();
     test_index_synapses();
