@@ -929,7 +929,7 @@ PORT_PARAMS = {
     "Brette_Guigon_2003": {"duration": "50 ms"}, "Stimberg_et_al_2018_COBA": {"duration": "5 ms"},
     "Tetzlaff_2015": {"duration": "25 ms"}, "Stimberg_et_al_2018_io_synapse": {"duration": "100 ms"},
     "Tsodyks_Uziel_Markram_2000": {"p_connect": 0.002, "burnin": "110 ms", "duration": "20 ms"},
-    "Stimberg_et_al_2018_astro_ring": {"duration": "5 s"},
+    "Stimberg_et_al_2018_astro_ring": {"duration": "5 s"}, "Stimberg_et_al_2018_synrel": {"duration": "30 ms"},
 }
 
 
