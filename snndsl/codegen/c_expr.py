@@ -411,21 +411,9 @@ class CPrinter:
             stride = 2 * 2 ** (len(freezable) + any(s.unless_refractory)) * nn
             lines.append(f"{indent}    const double *const _linel = sim->{mangle('g', s.group)}.lin + "
                          f"{ctx.self_index} * {stride};")
-        for k in used_x:
-            lines.append(f"{indent}    const double _x{k} = {self.var(ir.Var(s.group, s.vars[k]), ctx)};")
-        for k in used_c:
-            lines.append(f"{indent}    const double _c{k} = {self.expr(s.const[k], ctx)};")
+        self._linear_loads(s, ctx, indent, lines, used_x, used_c)
         factors = (("_E", 0),) + ((("_F", 1),) if used_c else ())
-        # the set of factors for what this element holds (linear_factor_sets): a bit per
-        # freezable variable frozen, then one for a refractory neuron
-        bits = []
-        for j, k in enumerate(freezable):
-            x = ir.Var(s.group, s.vars[k])
-            bits.append(str(1 << j) if (s.group, x.name) in ctx.drop
-                        else f"({self.frozen_mask(x, ctx)} ? {1 << j} : 0)")
-        if any(s.unless_refractory):
-            flag = self.var(ir.Var(s.group, "not_refractory", "self", "b"), ctx)
-            bits.append(f"({flag} ? 0 : {1 << len(freezable)})")
+        bits = self._held_bits(s, ctx, freezable)
         kept = [r for r, name in enumerate(s.vars) if (s.group, name) not in ctx.drop]
         coeff = {name: f"{name}[{{}}]" for name, _ in factors}
         if bits and len(bits) <= 2:
@@ -459,6 +447,26 @@ class CPrinter:
         lines.append(f"{indent}}}")
 
 
+    def _linear_loads(self, s: ir.LinearStep, ctx: Context, indent: str, lines: list[str], used_x, used_c) -> None:
+        """The exact step's variables and inputs, read once at the start of the step."""
+        for k in used_x:
+            lines.append(f"{indent}    const double _x{k} = {self.var(ir.Var(s.group, s.vars[k]), ctx)};")
+        for k in used_c:
+            lines.append(f"{indent}    const double _c{k} = {self.expr(s.const[k], ctx)};")
+
+    def _held_bits(self, s: ir.LinearStep, ctx: Context, freezable) -> list[str]:
+        """The bits of the element's set of held rows (linear_factor_sets): one
+        per freezable variable frozen, then one for a refractory neuron."""
+        bits = []
+        for j, k in enumerate(freezable):
+            x = ir.Var(s.group, s.vars[k])
+            bits.append(str(1 << j) if (s.group, x.name) in ctx.drop
+                        else f"({self.frozen_mask(x, ctx)} ? {1 << j} : 0)")
+        if any(s.unless_refractory):
+            flag = self.var(ir.Var(s.group, "not_refractory", "self", "b"), ctx)
+            bits.append(f"({flag} ? 0 : {1 << len(freezable)})")
+        return bits
+
     def _linear_step_now(self, s: ir.LinearStep, ctx: Context, indent: str, lines: list[str], reach, used_x,
                          used_c, freezable) -> None:
         """An exact step whose coefficients change during a run
@@ -468,18 +476,8 @@ class CPrinter:
         variables keep their values)."""
         n = len(s.vars)
         nn = n * n
-        for k in used_x:
-            lines.append(f"{indent}    const double _x{k} = {self.var(ir.Var(s.group, s.vars[k]), ctx)};")
-        for k in used_c:
-            lines.append(f"{indent}    const double _c{k} = {self.expr(s.const[k], ctx)};")
-        bits = []
-        for j, k in enumerate(freezable):
-            x = ir.Var(s.group, s.vars[k])
-            bits.append(str(1 << j) if (s.group, x.name) in ctx.drop
-                        else f"({self.frozen_mask(x, ctx)} ? {1 << j} : 0)")
-        if any(s.unless_refractory):
-            flag = self.var(ir.Var(s.group, "not_refractory", "self", "b"), ctx)
-            bits.append(f"({flag} ? 0 : {1 << len(freezable)})")
+        self._linear_loads(s, ctx, indent, lines, used_x, used_c)
+        bits = self._held_bits(s, ctx, freezable)
         sets = linear_factor_sets(s, [k in freezable for k in range(n)])
         table = ", ".join("{" + ", ".join("1" if f else "0" for f in held) + "}" for held in sets)
         site = c_string(_span_site(s.span) or ctx.site)
