@@ -324,7 +324,8 @@ def _summary(folder) -> None:
         if mon.kind == "state":
             print(f"  {name}: {mon.group}.{mon.variable}, {mon.values.shape[0]} samples x {mon.values.shape[1]}")
         elif mon.kind == "spikes":
-            print(f"  {name}: {len(mon.i)} spikes of {mon.group}{mon.part}")
+            what = "spikes" if mon.event == "spike" else f"{mon.event} events"
+            print(f"  {name}: {len(mon.i)} {what} of {mon.group}{mon.part}")
         else:
             print(f"  {name}: rate of {mon.group}{mon.part}, {len(mon.t)} samples")
     for name, arr in res.saved.items():

@@ -43,6 +43,7 @@ class Monitor:
     # spike monitors `with v, ...`: each variable's value at each spike, and its unit
     recorded: dict[str, np.ndarray] = field(default_factory=dict)
     recorded_units: dict[str, str] = field(default_factory=dict)
+    event: str = "spike"  # spike monitors: the group's custom event they record (`NAME of G`), or its spikes
 
     def __getattr__(self, name: str):
         """A recorded variable by name, as Brian2's SpikeMonitor(variables=...): `spikes.v`."""
@@ -57,6 +58,11 @@ class Monitor:
         """'[lo:hi]' for a spike or rate monitor of a subgroup (its neurons in
         `group`; `i` counts from 0 within it), else ''."""
         return f"[{self.indices[0]}:{self.indices[1]}]" if self.kind != "state" and self.indices else ""
+
+    @property
+    def what(self) -> str:
+        """What a spike or rate monitor counts: 'spikes', 'rate', or a custom event's name."""
+        return self.event if self.event != "spike" else self.kind
 
     @property
     def quantity(self):
@@ -78,7 +84,7 @@ class Monitor:
         return Quantity(np.asarray(data, dtype=float), dim=get_or_create_dimension([float(e) for e in dim.exps]))
 
     def __repr__(self) -> str:
-        what = f"{self.group}.{self.variable}" if self.kind == "state" else f"{self.kind} of {self.group}"
+        what = f"{self.group}.{self.variable}" if self.kind == "state" else f"{self.what} of {self.group}"
         return f"<Monitor {self.name}: {what}, {len(self.t)} entries>"
 
 
@@ -142,7 +148,7 @@ def from_arrays(manifest: dict, arrays: dict[str, np.ndarray], path: Path | None
         monitors[name] = Monitor(name, info["kind"], info["group"], info.get("variable"), info.get("unit"),
                                  get("t"), get("values"), get("i"), get("rate"), indices,
                                  {k: arrays[r["file"]] for k, r in recorded.items()},
-                                 {k: r["unit"] for k, r in recorded.items()})
+                                 {k: r["unit"] for k, r in recorded.items()}, info.get("event", "spike"))
     saved, saved_ij = {}, {}
     for name, info in manifest["saved"].items():
         saved[name] = arrays[info["file"]]

@@ -333,7 +333,7 @@ class _Builder:
                 raise InternalError(f"no C for the setup kernel {k!r}")
         for g in self.m.groups:
             step_code = (g.rate, g.on_pre, g.on_post, g.update, g.threshold, g.reset, g.refractory, g.every,
-                         g.inputs, tuple(p.body for p in g.pathways))
+                         g.inputs, tuple(p.body for p in g.pathways), g.events)
             checks = self.data_checks(step_code, g, c_string(_site(g.span)))
             if checks:
                 out.append(checks.rstrip("\n"))
@@ -519,6 +519,7 @@ class _Builder:
         G = self.g(g.name)
         lines = [f"{G}.n = {g.size};",
                  f"{G}.spikes = snn_alloc(sim, {g.size}, sizeof(int32_t));"]
+        lines += [f"{G}.{ir.event_list(e.name)[0]} = snn_alloc(sim, {g.size}, sizeof(int32_t));" for e in g.events]
         if g.kind == "poisson" and self.poisson_skips(g):
             lines += [f"{G}.next_spike = snn_alloc(sim, {g.size}, sizeof(int64_t));",
                       f"{G}.p_spike = snn_alloc(sim, {g.size}, sizeof(double));",
@@ -994,8 +995,10 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         if k.ranks == "block":
             first, end = self.rank_block(f"{G}.n")
             mine = f"    if (_i < {first} || _i >= {end}) continue;  /* another rank's */\n"
-        return f"""for (int64_t k = 0; k < {G}.nspikes; k++) {{ /* reset of {g.name} */
-    const int64_t _i = {G}.spikes[k];
+        listed, counted = ir.event_list(k.event)
+        what = "reset" if k.event == "spike" else f"on {k.event}"
+        return f"""for (int64_t k = 0; k < {G}.{counted}; k++) {{ /* {what} of {g.name} */
+    const int64_t _i = {G}.{listed}[k];
 {mine}{rng}{code}
 }}"""
 
@@ -1126,10 +1129,12 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
 {self._indent(scan("_b", "_e"), 4)}
 }}"""
 
-        found = self.spike_list(G, test, k.share, "SNN_THRESHOLD_WORK", k.ranks)
-        return f"""{{ /* threshold of {g.name} */
+        listed, counted = ir.event_list(k.event)
+        found = self.spike_list(G, test, k.share, "SNN_THRESHOLD_WORK", k.ranks, counted)
+        what = "threshold" if k.event == "spike" else f"event {k.event}"
+        return f"""{{ /* {what} of {g.name} */
 {self._indent(chr(10).join(head), 4)}
-    int32_t *const restrict spikes = {G}.spikes;
+    int32_t *const restrict spikes = {G}.{listed};
     const int64_t _n = {G}.n;
 {self._indent(found, 4)}
 }}""" + self.rank_exchange(k.exchange)
@@ -1167,15 +1172,17 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         exchange makes every list whole (passes/distribute.py: `exchange`)."""
         if not groups:
             return ""
-        lists = ", ".join(f"{self.g(name)}.spikes" for name in groups)
-        counts = ", ".join(f"&{self.g(name)}.nspikes" for name in groups)
+        # an entry is a group (its spikes) or GROUP.EVENT (a custom event's list)
+        ends = [(name.partition(".")[0], ir.event_list(name.partition(".")[2] or "spike")) for name in groups]
+        lists = ", ".join(f"{self.g(name)}.{listed}" for name, (listed, _) in ends)
+        counts = ", ".join(f"&{self.g(name)}.{counted}" for name, (_, counted) in ends)
         return f"""\n{{ /* every rank the whole spike lists of {", ".join(groups)} */
     int32_t *const _lists[] = {{{lists}}};
     int64_t *const _counts[] = {{{counts}}};
     if (snn_rank_spikes({len(groups)}, _lists, _counts, sim->ranks, sim->err, sizeof sim->err)) {{ sim->failed = 1; return; }}
 }}"""
 
-    def spike_list(self, G: str, test, share: str, work: str, ranks: str = "") -> str:
+    def spike_list(self, G: str, test, share: str, work: str, ranks: str = "", counted: str = "nspikes") -> str:
         """The spikes of the elements [0, _n) of group `G` into `spikes`:
         `test(lo, hi)` is the loop that appends the spiking elements of [lo, hi)
         at `spikes[n++]`. Shared by elements, each thread lists the spikes of
@@ -1185,7 +1192,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         found = f"""{{
     int64_t n = 0;
 {self._indent(test("0", "_n"), 4)}
-    {G}.nspikes = n;
+    {G}.{counted} = n;
 }}"""
         if ranks == "block":
             # each rank its block; the kernel's `exchange` then makes the lists whole
@@ -1193,7 +1200,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             return f"""{{
     int64_t n = 0;
 {self._indent(test(first, end), 4)}
-    {G}.nspikes = n;
+    {G}.{counted} = n;
 }}"""
         if share != "elements":
             return found
@@ -1211,7 +1218,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             memmove(spikes + n, spikes + snn_part_start(_n, _p, _size), (size_t)sim->part_count[_p] * sizeof *spikes);
             n += sim->part_count[_p];
         }}
-        {G}.nspikes = n;
+        {G}.{counted} = n;
     }}
 }} else {{
     SNN_OMP(omp single)
@@ -1262,23 +1269,24 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         mon = self.monitor(k)
         G = self.g(mon.group)
         M = f"sim->{mangle('m', mon.name)}"
-        store = f"""((int32_t *){M}_i.data)[{M}_i.len++] = {G}.spikes[k];
+        listed, counted = ir.event_list(mon.event)  # the spikes, or a custom event's list
+        store = f"""((int32_t *){M}_i.data)[{M}_i.len++] = {G}.{listed}[k];
         ((double *){M}_t.data)[{M}_t.len++] = _t;"""
         if mon.hi is not None:  # a subgroup's spikes, numbered within it
-            store = f"""if ({G}.spikes[k] < {mon.lo} || {G}.spikes[k] >= {mon.hi}) continue;
-        ((int32_t *){M}_i.data)[{M}_i.len++] = {G}.spikes[k] - {mon.lo};
+            store = f"""if ({G}.{listed}[k] < {mon.lo} || {G}.{listed}[k] >= {mon.hi}) continue;
+        ((int32_t *){M}_i.data)[{M}_i.len++] = {G}.{listed}[k] - {mon.lo};
         ((double *){M}_t.data)[{M}_t.len++] = _t;"""
-        reserve = f"snn_buf_reserve(&{M}_i, (size_t){G}.nspikes) || snn_buf_reserve(&{M}_t, (size_t){G}.nspikes)"
+        reserve = f"snn_buf_reserve(&{M}_i, (size_t){G}.{counted}) || snn_buf_reserve(&{M}_t, (size_t){G}.{counted})"
         g = self.groups[mon.group]
         for name, _ in mon.recorded:  # the values at the spike: after the threshold, before the reset
             v = g.var(name)
-            value = f"{G}.{mangle('v', name)}" + ("" if v.shared else f"[{G}.spikes[k]]")
+            value = f"{G}.{mangle('v', name)}" + ("" if v.shared else f"[{G}.{listed}[k]]")
             store += f"\n        (({self.ctype(v)} *){M}_rec_{name}.data)[{M}_rec_{name}.len++] = {value};"
-            reserve += f" || snn_buf_reserve(&{M}_rec_{name}, (size_t){G}.nspikes)"
+            reserve += f" || snn_buf_reserve(&{M}_rec_{name}, (size_t){G}.{counted})"
         sync = self._indent(self.rank_sync(k.gather), 4) + "\n" if k.gather else ""
-        return f"""if ({G}.nspikes > 0 && ({self._active(mon)})) {{
+        return f"""if ({G}.{counted} > 0 && ({self._active(mon)})) {{
 {sync}    if ({reserve}) {{ snn_fail(sim, "out of memory in monitor {mon.name}"); return; }}
-    for (int64_t k = 0; k < {G}.nspikes; k++) {{
+    for (int64_t k = 0; k < {G}.{counted}; k++) {{
         {store}
     }}
 }}"""
@@ -1346,6 +1354,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
                                      for x in ("delay_steps", "ring_size", "ring", "ring_n"))
         name = f"{g.name} (pathway {k.pathway})" if k.pathway else g.name
         src = self.g(g.source if event == "pre" else g.target)
+        listed, counted = (f"{src}.{f}" for f in ir.event_list(k.on))  # the spikes, or a custom event's list
         body, once = k.body, k.once
         ctx = self.ctx(g, k.span)
         ctx.guard_refractory = ctx.guard_frozen = True
@@ -1361,8 +1370,8 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         once_rng = self.keyed(once, ctx, me, streams.ONCE, indent="    ")
         code = body_rng + self.p.stmts(body, ctx, "        ")
         if k.delay == "heterogeneous":
-            return f"""for (int64_t k = 0; k < {src}.nspikes; k++) {{ /* {name}: queue each synapse's spike */
-    const int64_t _i = {src}.spikes[k];
+            return f"""for (int64_t k = 0; k < {counted}; k++) {{ /* {name}: queue each synapse's spike */
+    const int64_t _i = {listed}[k];
     for (int64_t _p = {S}.pre_start[_i]; _p < {S}.pre_start[_i + 1]; _p++) {{
         const int64_t _s = {self.synapse_at(g, "pre", "_p")};
         snn_buf *slot = &{S}.{ring}[(_step + {S}.{steps}[_s]) & ({S}.{size} - 1)];
@@ -1383,12 +1392,12 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
     }}
     slot->len = 0;
 }}"""
-        spikes, count, prelude = f"{src}.spikes", f"{src}.nspikes", ""
+        spikes, count, prelude = listed, counted, ""
         if k.delay == "homogeneous":
             prelude = f"""{{ /* {name}: remember this step's spikes for the delay */
     const int64_t slot = _step & ({S}.{size} - 1);
-    memcpy({S}.{ring} + slot * {src}.n, {src}.spikes, (size_t){src}.nspikes * sizeof(int32_t));
-    {S}.{ring_n}[slot] = {src}.nspikes;
+    memcpy({S}.{ring} + slot * {src}.n, {listed}, (size_t){counted} * sizeof(int32_t));
+    {S}.{ring_n}[slot] = {counted};
 }}
 """
             arrival = f"((_step - {S}.{steps}) & ({S}.{size} - 1))"
@@ -1911,6 +1920,8 @@ if (sim->failed) return -1;"""
         lit("\n  },\n  \"monitors\": {")
         for k, mon in enumerate(m.monitors):
             info = {"kind": mon.kind, "group": mon.group}
+            if mon.event != "spike":  # a monitor of a custom event: `NAME of G`
+                info["event"] = mon.event
             if mon.kind == "state":
                 info.update(variable=mon.var, unit=mon.unit,
                             every=(mon.every_dt if mon.every_dt is not None else mon.every * m.dt),
@@ -2009,8 +2020,9 @@ if (sim->failed) return -1;"""
         for g in self.m.groups:
             G, name = self.g(g.name), g.name
             if g.kind != "synapses":
-                size(f"{G}.nspikes >= 0 && {G}.nspikes <= {G}.n", f"{name}.nspikes")
-                within("i32", f"{G}.spikes", f"{G}.nspikes", "0", f"{G}.n", f"{name}.spikes")
+                for listed, counted in [ir.event_list("spike")] + [ir.event_list(e.name) for e in g.events]:
+                    size(f"{G}.{counted} >= 0 && {G}.{counted} <= {G}.n", f"{name}.{counted}")
+                    within("i32", f"{G}.{listed}", f"{G}.{counted}", "0", f"{G}.n", f"{name}.{listed}")
             if g.kind == "spikes":
                 size(f"{G}.nsrc >= 0 && {G}.cursor >= 0 && {G}.cursor <= {G}.nsrc", f"{name}.cursor")
                 within("i32", f"{G}.src_i", f"{G}.nsrc", "0", f"{G}.n", f"{name}.src_i")

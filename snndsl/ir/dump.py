@@ -120,6 +120,11 @@ def _group_code(g: ir.Group) -> list[str]:
         out.append(f"    refractory ({g.refractory_kind}): {expr(g.refractory)}")
     if g.threshold is not None:
         out.append(f"    threshold: {expr(g.threshold)}")
+    for e in g.events:
+        out.append(f"    event {e.name}: {expr(e.cond)}")
+        if e.body:
+            out.append(f"    on {e.name}:")
+            out += stmts(e.body, "        ")
     for e in g.every:
         out.append(f"    every {e.steps} steps:")
         if e.once:
@@ -141,7 +146,8 @@ def _group_code(g: ir.Group) -> list[str]:
     for p in g.pathways:
         if p.delay is not None:
             out.append(f"    delay {p.name} ({p.delay_kind}) = {expr(p.delay)}")
-        out.append(f"    on {p.event} {p.name}:")
+        out.append(f"    on {p.event} {p.name}:" + (f"  (at the {p.on} events of the {p.event}synaptic group)"
+                                                       if p.on != "spike" else ""))
         out += stmts(p.body, "        ")
     return out
 
@@ -155,7 +161,7 @@ def kernel(k: ir.Kernel) -> list[str]:
     """A kernel: its loop and target, its decisions, then its code."""
     if isinstance(k, ir.SynapseEvents):
         head = (f"synapse events {k.target}" + (f" (pathway {k.pathway})" if k.pathway else "")
-                + f": each {k.event}synaptic spike"
+                + (f": each {k.event}synaptic spike" if k.on == "spike" else f": each {k.event}synaptic {k.on} event")
                 + (f", delay {k.delay}" if k.delay != "none" else "")
                 + (", synapses in presynaptic order" if k.in_pre_order else "")
                 + (", synapses computed (all pairs)" if k.dense else ""))
@@ -182,6 +188,8 @@ def kernel(k: ir.Kernel) -> list[str]:
     elif isinstance(k, ir.Delays):
         head = (f"delays {k.target}" + (f" (pathway {k.pathway})" if k.pathway else "")
                 + f": {'per synapse' if k.per_synapse else 'one'} = {expr(k.delay)}")
+    elif isinstance(k, (ir.Threshold, ir.Reset)) and k.event != "spike":
+        head = f"{'event' if isinstance(k, ir.Threshold) else 'on'} {k.event} {k.target}"
     else:
         words = "".join(f" {c.lower()}" if c.isupper() else c for c in type(k).__name__).strip()
         head = f"{words} {k.target}"
@@ -253,7 +261,7 @@ def dump(m: ir.Module) -> str:
                 out.append(f"        {f.state_name}: {f.ctype}{length} ({f.snapshot})")
     for mon in m.monitors:
         what = f"{mon.group}.{mon.var}[{mon.lo}:{'' if mon.hi is None else mon.hi}] every {mon.every} steps" \
-            if mon.kind == "state" else f"{mon.kind} of {mon.group}" + (
+            if mon.kind == "state" else f"{mon.kind if mon.event == 'spike' else mon.event + ' events'} of {mon.group}" + (
                 f"[{mon.lo}:{mon.hi}] (numbered within)" if mon.hi is not None else "") + (
                 f" with {', '.join(name for name, _ in mon.recorded)}" if mon.recorded else "")
         if mon.expr is not None:
@@ -279,7 +287,7 @@ def dump(m: ir.Module) -> str:
     elif m.schedule:
         out.append("each step:")
         out += [f"    {task.kind} {task.target}" + (f" (pathway {task.pathway})" if task.pathway else "")
-                for task in m.schedule]
+                + (f" ({task.event})" if task.event else "") for task in m.schedule]
     if m.ranks:
         out.append("ranks: each holds its own part of "
                    + (", ".join(f"{g}.{v}" for g, v in m.rank_sync) if m.rank_sync else "nothing")

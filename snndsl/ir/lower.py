@@ -36,9 +36,11 @@ def schedule(groups: tuple[ir.Group, ...], monitors: tuple[ir.Monitor, ...]) -> 
     step; the variables synapses sum onto are summed (Brian2's summed
     variable updaters: in the groups slot, before every state update);
     groups integrate (refractoriness first); thresholds emit spikes, which
-    spike monitors record; Poisson inputs add to their variables (Brian2's
+    spike monitors record; custom events are found (Brian2's after_thresholds
+    slot), which their monitors record; Poisson inputs add to their variables (Brian2's
     PoissonInput, whose default name sorts before the synapses'); spikes travel
-    through the synapses, presynaptic then postsynaptic; the neurons that spiked reset; rate monitors record. Within a slot, groups and monitors keep the order of
+    through the synapses, presynaptic then postsynaptic; the neurons that spiked reset; the custom events' code runs (Brian2's
+    after_resets slot); rate monitors record. Within a slot, groups and monitors keep the order of
     the model file. Only tasks with work to do are listed; a pass may still
     leave one with nothing left (remove_dead_state), which a backend skips."""
     def doing(task, has_work):
@@ -54,11 +56,14 @@ def schedule(groups: tuple[ir.Group, ...], monitors: tuple[ir.Monitor, ...]) -> 
                  + doing("sum", lambda g: g.name in summed_onto)
                  + doing("update", lambda g: g.update or g.refractory is not None)
                  + doing("threshold", lambda g: g.kind in ("poisson", "spikes", "neurons"))
-                 + watching("spikes", "record spikes")
+                 + [ir.Task("record spikes", mon.name) for mon in monitors if mon.kind == "spikes" and mon.event == "spike"]
+                 + [ir.Task("event", g.name, event=e.name) for g in groups for e in g.events]
+                 + [ir.Task("record events", mon.name) for mon in monitors if mon.kind == "spikes" and mon.event != "spike"]
                  + doing("poisson input", lambda g: g.inputs)
                  + [task for g in groups if g.kind == "synapses" for task in _pathway_tasks(g, "pre")]
                  + [task for g in groups if g.kind == "synapses" for task in _pathway_tasks(g, "post")]
                  + doing("reset", lambda g: g.kind == "neurons" and g.reset)
+                 + [ir.Task("on event", g.name, event=e.name) for g in groups for e in g.events if e.body]
                  + watching("rate", "record rate"))
 
 
@@ -115,5 +120,5 @@ def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:
         connect_parts=g.connect_parts, on_pre=on_pre, on_post=on_post,
         update=update, threshold=g.threshold, reset=g.reset, refractory=g.refractory,
         refractory_kind=g.refractory_kind, delay=g.delay, delay_kind=g.delay_kind,
-        pathways=pathways, every=g.every,
+        pathways=pathways, every=g.every, events=g.events,
         summed=g.summed, inputs=g.inputs, source_range=g.source_range, target_range=g.target_range, span=g.span)

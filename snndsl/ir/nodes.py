@@ -485,6 +485,31 @@ class Pathway:
     span: Span | None = _span()
     delay_span: Span | None = _span()  # its `delay NAME:` line
     event: str = "pre"  # 'post': `on post NAME:`, the postsynaptic spikes (no delay)
+    # the source's (target's) custom event that triggers it, where NAME is one
+    # (ir.Event; Brian2's on_event={NAME: NAME}); "spike" for its spikes
+    on: str = "spike"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """`event NAME: COND` of a neuron group with its `on NAME:` code (Brian2's
+    events={NAME: COND} and run_on_event(NAME, CODE)): each step, after every
+    group's threshold, the neurons for which `cond` holds, refractory or not,
+    have the event; the pathways `on pre NAME:` of synapses from the group
+    (`on post NAME:` onto it) and the monitors `NAME of G` see them, and
+    `body` runs for each of them after the resets."""
+
+    name: str
+    cond: Expr
+    body: tuple[Stmt, ...] = ()
+    span: Span | None = _span()
+
+
+def event_list(event: str) -> tuple[str, str]:
+    """The fields of a neuron-like group that list its neurons with `event`
+    in this step, and count them: `spikes` and `nspikes` for its spikes,
+    `ev_NAME` and `nev_NAME` for its custom event NAME."""
+    return ("spikes", "nspikes") if event == "spike" else (f"ev_{event}", f"nev_{event}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -599,6 +624,8 @@ class Group:
     delay_kind: str = "none"
     # synapses: the named pathways (`on pre NAME:`), by name (ir.Pathway)
     pathways: tuple[Pathway, ...] = ()
+    # neurons: custom events (`event NAME: COND`), by name (ir.Event)
+    events: tuple[Event, ...] = ()
     span: Span | None = _span()
 
     def var(self, name: str) -> StateVar | None:
@@ -655,6 +682,7 @@ class Monitor:
     # spike monitors: the variables recorded at each spike, as (name, unit)
     recorded: tuple[tuple[str, str], ...] = ()
     expr: Expr | None = None  # a state monitor of a subexpression: its value for each element
+    event: str = "spike"  # spike monitors: the group's custom event recorded (`NAME of G`), or its spikes
 
 
 @dataclass(frozen=True, slots=True)
@@ -680,10 +708,13 @@ TASKS = {
     "update": "refractoriness, then one integration step of the equations (group)",
     "threshold": "a neuron group's threshold, a Poisson group's draws, a spike generator's spikes (group)",
     "record spikes": "a spike monitor records (monitor)",
+    "event": "the neurons of the group that have a custom event (group, its event)",
+    "record events": "a monitor of a custom event records (monitor)",
     "poisson input": "each Poisson input onto the group adds its binomial draws times its weight (group)",
     "on pre": "the presynaptic spikes whose delay ends now, through the synapses (synapses)",
     "on post": "the postsynaptic spikes, through the synapses (synapses)",
     "reset": "the resets of the neurons that spiked (group)",
+    "on event": "the code of a custom event, for the neurons that had it (group, its event)",
     "record rate": "a rate monitor records (monitor)",
 }
 
@@ -692,11 +723,12 @@ TASKS = {
 class Task:
     """One task of the time step: `kind` (a key of TASKS) on `target`;
     `pathway`, for 'on pre' and 'on post', a named pathway's name ("": the
-    unnamed one)."""
+    unnamed one); `event`, for 'event' and 'on event', the custom event."""
 
     kind: str
     target: str
     pathway: str = ""
+    event: str = ""  # 'event', 'on event': the group's custom event
 
 
 # ---- kernels: the loops of the program, one class per kind of loop ------------
@@ -823,11 +855,13 @@ class Update(Kernel):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Threshold(Kernel):
-    """Every neuron for which `cond` holds (and that is not refractory) spikes."""
+    """Every neuron for which `cond` holds (and that is not refractory) spikes;
+    or, for a custom `event` (ir.Event), has that event (refractory or not)."""
 
     cond: Expr | None
     refractory: Expr | None = None
     share: str = "none"  # 'none' / 'elements' (passes/share_work.py)
+    event: str = "spike"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -902,13 +936,16 @@ class SynapseEvents(Kernel):
     once_aside: bool = False
     wait: bool = True
     pathway: str = ""  # a named pathway's ("": the unnamed one)
+    on: str = "spike"  # the `event` side's custom event that triggers it (ir.Pathway.on), or its spikes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reset(Kernel):
-    """Every neuron that spiked runs `body`."""
+    """Every neuron that spiked runs `body`; for a custom `event`, every
+    neuron that had it runs its code."""
 
     body: tuple[Stmt, ...]
+    event: str = "spike"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -948,6 +985,9 @@ class Module:
 
     def group(self, name: str) -> Group:
         return next(g for g in self.groups if g.name == name)
+
+    def monitor(self, name: str) -> Monitor:
+        return next(mon for mon in self.monitors if mon.name == name)
 
 
 # ---- generic rewriting ---------------------------------------------------------

@@ -110,6 +110,10 @@ def fields(g: ir.Group, precision: str, poisson_skips: bool) -> tuple[Field, ...
     if g.kind != "synapses":
         out += [Field("spikes", "internal", "int32_t", _n(g.name), "array", "indices that spiked this step"),
                 Field("nspikes", "internal", "int64_t", None, "scalar")]
+        for e in g.events:
+            listed, count = ir.event_list(e.name)
+            out += [Field(listed, "internal", "int32_t", _n(g.name), "array", f"indices that had {e.name} this step"),
+                    Field(count, "internal", "int64_t", None, "scalar")]
     if g.kind == "poisson" and poisson_skips:
         out += [Field("next_spike", "internal", "int64_t", _n(g.name), "array", "the step of each source's next spike"),
                 Field("p_spike", "internal", "double", _n(g.name), "array", "rate * dt, fixed during a run"),

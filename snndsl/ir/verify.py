@@ -42,7 +42,7 @@ def verify(m: ir.Module) -> None:
                                 f"of period {node.period}")
     for g in m.groups:
         for body in (g.init, g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.update, g.reset,
-                     *(p.body for p in g.pathways)):
+                     *(p.body for p in g.pathways), *(e.body for e in g.events)):
             for s in ir.walk(body):
                 if isinstance(s, ir.Stmt) and not isinstance(s, (ir.Assign, ir.If, ir.Advance, ir.Let,
                                                                  ir.LinearStep)):
@@ -85,15 +85,19 @@ def verify(m: ir.Module) -> None:
                                 f"{m.schedule[k - 1].kind}, against Brian2's order")
         if task.kind.startswith("record"):
             mon = monitors.get(task.target)
-            if mon is None or mon.kind != task.kind.split()[1]:
+            kind = {"record events": "spikes"}.get(task.kind, task.kind.split()[1])
+            if mon is None or mon.kind != kind or (task.kind == "record events") != (mon.event != "spike"):
                 raise InternalError(f"IR verification failed: {task.kind} of {task.target}, not such a monitor")
         else:
             g = groups.get(task.target)
             kinds = {"on pre": ("synapses",), "on post": ("synapses",), "reset": ("neurons",),
-                     "poisson input": ("neurons",),
+                     "poisson input": ("neurons",), "event": ("neurons",), "on event": ("neurons",),
                      "threshold": ("neurons", "poisson", "spikes")}.get(task.kind)
             if g is None or (kinds is not None and g.kind not in kinds):
                 raise InternalError(f"IR verification failed: the task {task.kind} of {task.target}")
+            if (task.kind in ("event", "on event")) != bool(task.event) or (
+                    task.event and task.event not in {e.name for e in g.events}):
+                raise InternalError(f"IR verification failed: the task {task.kind} {task.event} of {task.target}")
             if task.pathway and task.pathway not in {p.name for p in g.pathways if f"on {p.event}" == task.kind}:
                 raise InternalError(f"IR verification failed: the task {task.kind} {task.pathway} of {task.target}, "
                                     "not a named pathway")
@@ -146,6 +150,12 @@ def _code(k: ir.Kernel, g: ir.Group) -> tuple:
     """(what the kernel holds, what its group holds now) of a kernel's code."""
     if isinstance(k, ir.Update):
         return (k.body, k.refractory, k.refractory_kind), (g.update, g.refractory, g.refractory_kind)
+    if isinstance(k, (ir.Threshold, ir.Reset)) and k.event != "spike":
+        e = next((e for e in g.events if e.name == k.event), None)
+        if e is None:
+            return k.event, None
+        return (k.cond, k.refractory) if isinstance(k, ir.Threshold) else k.body, \
+            (e.cond, None) if isinstance(k, ir.Threshold) else e.body
     if isinstance(k, ir.Threshold):
         return (k.cond, k.refractory), (g.threshold, g.refractory)
     if isinstance(k, ir.PoissonSpikes):
@@ -187,10 +197,16 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
     task = None
     for k in m.step:
         kind = f"on {k.event}" if isinstance(k, ir.SynapseEvents) else _TASK.get(type(k))
+        event = ""
+        if isinstance(k, (ir.Threshold, ir.Reset)) and k.event != "spike":
+            kind, event = {ir.Threshold: "event", ir.Reset: "on event"}[type(k)], k.event
+        if isinstance(k, ir.RecordSpikes) and m.monitor(k.target).event != "spike":
+            kind = "record events"
         if kind in ("every", "sum", "poisson input") and task == (kind, k.target):
             continue  # a group's second `every` block, summed variable or input: the same task
         pathway = getattr(k, "pathway", "")
-        found = next((t for t in tasks if t.kind == kind and t.target == k.target and t.pathway == pathway), None)
+        found = next((t for t in tasks if t.kind == kind and t.target == k.target and t.pathway == pathway
+                      and t.event == event), None)
         task = (found.kind, found.target) if found else None
         if found is None:
             raise InternalError(f"IR verification failed: the kernel {type(k).__name__} of {k.target} is not in "

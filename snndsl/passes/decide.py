@@ -53,12 +53,12 @@ SAMPLINGS = ("per step", "skip ahead")
 
 def written_in_steps(m: ir.Module) -> set[tuple[str, str]]:
     """(group, variable) pairs some step code (event code, updates, resets,
-    every blocks, sums, Poisson inputs) writes: by assignments, and by the
+    custom events' code, every blocks, sums, Poisson inputs) writes: by assignments, and by the
     exact steps and trace advances, which write their variables."""
     out = {(s.group, s.var) for g in m.groups for s in g.summed}
     for g in m.groups:
         for s in ir.walk((g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.update, g.reset, g.every,
-                          g.inputs, g.pathways)):
+                          g.inputs, g.pathways, g.events)):
             if isinstance(s, ir.Assign):
                 out.add((s.target.group, s.target.name))
             elif isinstance(s, ir.LinearStep):

@@ -279,7 +279,8 @@ def exchanges(step, plans) -> list[tuple[str, ...]]:
     for n, (k, (mode, _)) in enumerate(zip(step, plans)):
         if not lists_spikes(k, mode):
             continue
-        run.append(k.target)
+        event = getattr(k, "event", "spike")
+        run.append(k.target if event == "spike" else f"{k.target}.{event}")  # a custom event's list: GROUP.EVENT
         later = step[n + 1] if n + 1 < len(step) else None
         if later is None or not lists_spikes(later, plans[n + 1][0]):
             out[n] = tuple(run)

@@ -47,7 +47,8 @@ def _written_anywhere(m: ir.Module) -> set[tuple[str, str]]:
     hoisted update, whose position in the step moves."""
     out = set()
     for g in m.groups:
-        for s in ir.walk((g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.every, g.inputs, g.pathways)):
+        for s in ir.walk((g.on_pre, g.on_post, g.on_pre_spike, g.on_post_spike, g.every, g.inputs, g.pathways,
+                          g.events)):
             if isinstance(s, ir.Assign):
                 out.add((s.target.group, s.target.name))
             if isinstance(s, ir.Advance):

@@ -19,7 +19,8 @@ import dataclasses
 from snndsl.ir import nodes as ir
 from snndsl.ir.connectivity import row_free, sparse_condition
 
-RECORDS = {"record state": ir.RecordState, "record spikes": ir.RecordSpikes, "record rate": ir.RecordRate}
+RECORDS = {"record state": ir.RecordState, "record spikes": ir.RecordSpikes, "record events": ir.RecordSpikes,
+           "record rate": ir.RecordRate}
 
 
 def connect(g: ir.Group) -> ir.Connect:
@@ -113,13 +114,20 @@ def kernel(task: ir.Task, g: ir.Group) -> ir.Kernel | None:
         if g.kind == "spikes":
             return ir.GeneratorSpikes(target=g.name, span=g.span)
         return ir.Threshold(target=g.name, cond=g.threshold, refractory=g.refractory, span=g.span)
+    if task.kind == "event":
+        e = next(e for e in g.events if e.name == task.event)
+        return ir.Threshold(target=g.name, cond=e.cond, event=e.name, span=e.span)
+    if task.kind == "on event":
+        e = next(e for e in g.events if e.name == task.event)
+        return ir.Reset(target=g.name, body=e.body, event=e.name, span=e.span) if e.body else None
     if task.kind in ("on pre", "on post") and task.pathway:
         p = g.pathway(task.pathway)
         if not p.body:
             return None
         return ir.SynapseEvents(target=g.name, event=p.event, body=p.body, delay=p.delay_kind,
                                 in_pre_order=p.event == "pre" and g.in_pre_order,
-                                dense=g.all_pairs and p.delay_kind != "heterogeneous", pathway=p.name, span=p.span)
+                                dense=g.all_pairs and p.delay_kind != "heterogeneous", pathway=p.name, span=p.span,
+                                on=p.on)
     if task.kind in ("on pre", "on post"):
         event = task.kind[3:]
         body, once = (g.on_pre, g.on_pre_spike) if event == "pre" else (g.on_post, g.on_post_spike)

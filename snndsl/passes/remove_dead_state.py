@@ -88,6 +88,7 @@ def remove_dead_state(m: ir.Module) -> ir.Module:
             on_post=_drop_writes(g.on_post, dead), on_pre_spike=_drop_writes(g.on_pre_spike, dead),
             on_post_spike=_drop_writes(g.on_post_spike, dead), update=_drop_writes(g.update, dead),
             reset=_drop_writes(g.reset, dead),
+            events=tuple(replace(e, body=_drop_writes(e.body, dead)) for e in g.events),
             pathways=tuple(replace(p, body=_drop_writes(p.body, dead)) for p in g.pathways),
             summed=tuple(s for s in g.summed if (s.group, s.var) not in dead),
             every=tuple(replace(e, body=_drop_writes(e.body, dead), once=_drop_writes(e.once, dead))

@@ -86,6 +86,8 @@ def sequence_draws(m: ir.Module) -> ir.Module:
         if any(_draws((e.once, e.body)) for e in g.every):
             changes["every"] = tuple(dataclasses.replace(e, once=_body(e.once, names), body=_body(e.body, names))
                                      for e in g.every)
+        if any(_draws(e.body) for e in g.events):
+            changes["events"] = tuple(dataclasses.replace(e, body=_body(e.body, names)) for e in g.events)
         if any(_draws(p.body) for p in g.pathways):
             changes["pathways"] = tuple(dataclasses.replace(p, body=_body(p.body, names)) for p in g.pathways)
         groups.append(dataclasses.replace(g, **changes) if changes else g)

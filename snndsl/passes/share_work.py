@@ -160,7 +160,7 @@ def footprint(k: ir.Kernel, groups: dict[str, ir.Group]) -> tuple[frozenset, fro
             writes |= {(k.target, "not_refractory"), (k.target, "lastspike")}
     elif isinstance(k, ir.Threshold):
         code = (k.cond, k.refractory)
-        writes |= {(k.target, "spikes"), ("", "part_count")}
+        writes |= {(k.target, ir.event_list(k.event)[0]), ("", "part_count")}
         if k.refractory is not None:
             writes |= {(k.target, "not_refractory"), (k.target, "lastspike")}
     elif isinstance(k, ir.PoissonSpikes) and k.sampling == "per step":
@@ -171,7 +171,7 @@ def footprint(k: ir.Kernel, groups: dict[str, ir.Group]) -> tuple[frozenset, fro
     elif isinstance(k, ir.SynapseEvents) and k.delay != "heterogeneous":
         g = groups[k.target]
         code = (k.once, k.advance, k.body)
-        reads.add((g.source if k.event == "pre" else g.target, "spikes"))
+        reads.add((g.source if k.event == "pre" else g.target, ir.event_list(k.on)[0]))
         if k.delay == "homogeneous":
             writes.add((k.target, f"{k.pathway}_ring" if k.pathway else "ring"))
     else:

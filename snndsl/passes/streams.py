@@ -95,6 +95,13 @@ def assign_streams(m: ir.Module) -> ir.Module:
                 delay, _ = site(f"{g.name}: delays {p.name}", p.delay)
                 pathways.append(dataclasses.replace(p, body=body, delay=delay))
             changes["pathways"] = tuple(pathways)
+        if g.events:  # each custom event's condition and code are sites of their own
+            events = []
+            for e in g.events:
+                cond, _ = site(f"{g.name}: event {e.name}", e.cond)
+                body, _ = site(f"{g.name}: on {e.name}", e.body)
+                events.append(dataclasses.replace(e, cond=cond, body=body))
+            changes["events"] = tuple(events)
         if g.inputs:  # each Poisson input draws its binomial numbers from a stream of its own
             changes["inputs"] = tuple(dataclasses.replace(inp, stream=site(f"{g.name}: poisson input {inp.name}",
                                                                            inp, needed=True)[1])

@@ -210,6 +210,12 @@ def _index(end: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return start, syn
 
 
+
+def _listed(group: str, event: str) -> str:
+    """The key of a group's list of the neurons with `event` this step: the
+    group's name for its spikes, GROUP.EVENT for a custom event."""
+    return group if event == "spike" else f"{group}.{event}"
+
 def _gather(start: np.ndarray, syn: np.ndarray, neurons: np.ndarray) -> np.ndarray:
     """The synapses of `neurons`, neuron by neuron, each neuron's by number."""
     if len(neurons) == 0:
@@ -363,6 +369,8 @@ class Machine:
         for g in neuronlike:
             self.n[g.name] = g.size
             self.spikes[g.name] = np.zeros(0, dtype=np.int64)
+            for e in g.events:  # a custom event's list, as GROUP.EVENT
+                self.spikes[_listed(g.name, e.name)] = np.zeros(0, dtype=np.int64)
             self._alloc(g)
             if g.kind == "spikes":
                 self._sort_spikes(g)
@@ -857,7 +865,7 @@ class Machine:
     def _record_spikes(self, k: ir.RecordSpikes, drop) -> None:
         name = k.target
         mon = self._monitor(name)
-        spikes = self.spikes[mon.group]
+        spikes = self.spikes[_listed(mon.group, mon.event)]
         if len(spikes) and self._active(mon):
             rec = self.recorded[name]
             first = mon.lo
@@ -910,9 +918,16 @@ class Machine:
             run.run(k.body)
 
     def _threshold(self, k: ir.Threshold, drop) -> None:
-        """Every neuron for which `cond` holds and that is not refractory spikes (view.threshold)."""
+        """Every neuron for which `cond` holds and that is not refractory spikes
+        (view.threshold); or has the custom event `k.event`."""
         g = self.groups[k.target]
         name = g.name
+        if k.event != "spike":
+            els = self.all_elements(g)
+            test = self.kernel(g, els, k.span, rng=self.keyed_for(k.cond, els.self))
+            cond = np.broadcast_to(np.asarray(test.values(k.cond), dtype=bool), (self.n[name],))
+            self.spikes[_listed(name, k.event)] = np.flatnonzero(cond)
+            return
         if k.cond is None:
             self.spikes[name] = np.zeros(0, dtype=np.int64)
             return
@@ -967,7 +982,7 @@ class Machine:
         spikes whose delay ends now."""
         g, event, body, once = self.groups[k.target], k.event, k.body, k.once
         s = self.syn[g.name]
-        spikes = self.spikes[g.source if event == "pre" else g.target]
+        spikes = self.spikes[_listed(g.source if event == "pre" else g.target, k.on)]
         step = self.step_count
         kw = dict(guard_refractory=True, guard_frozen=True, drop=drop)
         q = s.queue_of(k.pathway)
@@ -1036,9 +1051,10 @@ class Machine:
         values[:] = total
 
     def _reset(self, k: ir.Reset, drop) -> None:
-        """Every neuron that spiked runs `body` (view.reset)."""
+        """Every neuron that spiked runs `body` (view.reset); for a custom
+        event, every neuron that had it."""
         g = self.groups[k.target]
-        spikes = self.spikes[g.name]
+        spikes = self.spikes[_listed(g.name, k.event)]
         self.kernel(g, Elements(spikes, spikes), k.span, guard_frozen=True, drop=drop,
                     rng=self.keyed_for(k.body, spikes)).run(k.body)
 
@@ -1127,6 +1143,8 @@ class Machine:
         monitors = {}
         for mon in m.monitors:
             info = {"kind": mon.kind, "group": mon.group}
+            if mon.event != "spike":  # a monitor of a custom event: `NAME of G`
+                info["event"] = mon.event
             if mon.kind == "state":
                 info.update(variable=mon.var, unit=mon.unit,
                             every=(mon.every_dt if mon.every_dt is not None else mon.every * m.dt),

@@ -19,6 +19,15 @@ from snndsl.syntax.ast import RESERVED
 from snndsl.units import DIMENSIONLESS, HERTZ, SECOND, UNITS, Dim, describe_dim, in_dim
 
 
+def _head(block: ast.CodeBlock) -> str:
+    """A code block's head as written: `on pre`, `on pre NAME`, `on EVENT of pre`, `on EVENT`."""
+    if block.kind == "event":
+        return f"on {block.pathway}"
+    if block.of:
+        return f"on {block.pathway} of {block.kind}"
+    return f"on {block.kind}" if block.pathway is None else f"on {block.kind} {block.pathway}"
+
+
 def _generator_k(e: ir.Expr) -> ir.Expr:
     """A generator's k (a Local while checking) as its connect kernel's Temp."""
     return ir.map_expr(lambda x: ir.Temp(ir.GENERATOR_K, "i", x.span) if isinstance(x, ir.Local) else x, e)
@@ -142,6 +151,8 @@ class GroupChecks:
         connects: list[dict] = []  # each connect's fields, in the order of the model
         named_code: dict[str, tuple] = {}  # `on pre NAME:`: (its statements, the block)
         named_delays: dict[str, tuple] = {}  # `delay NAME:`: ({delay, delay_kind}, the clause)
+        event_conds: dict[str, tuple] = {}  # `event NAME:`: (its condition, the clause)
+        event_code: dict[str, tuple] = {}  # `on NAME:` of a custom event: (its statements, the block)
         self._current_group = d.name
         for item in d.items:
             group = self.groups[d.name]
@@ -152,6 +163,8 @@ class GroupChecks:
                     tag = "connect" if isinstance(item, (ast.ConnectFrom, ast.ConnectGenerator)) else (key or "method")
                     if getattr(item, "pathway", None) is not None:
                         tag = f"{'on ' if isinstance(item, ast.CodeBlock) else ''}{tag} {item.pathway}"
+                        if isinstance(item, ast.CodeBlock) and (item.kind == "event" or item.of):
+                            tag = _head(item)
                     # several connects add up, as Brian2's successive S.connect calls (from DATA too)
                     if tag in clauses_seen and tag != "connect":
                         self.err(Code.DUPLICATE, f"'{tag}' is given twice in '{d.name}'", item.span,
@@ -178,6 +191,10 @@ class GroupChecks:
                 elif isinstance(item, ast.Prop):
                     attempted.add(item.name)
                     changes.update(self._prop(d, group, item))
+                elif isinstance(item, ast.Clause) and item.kind == "event":
+                    event_conds[item.pathway] = (self._event_cond(d, group, item), item)
+                elif isinstance(item, ast.CodeBlock) and item.kind == "event":
+                    event_code[item.pathway] = (self._event_code(d, group, item), item)
                 elif isinstance(item, ast.Clause) and item.kind == "connect":
                     connects.append(self._clause(d, group, item, elem))
                 elif isinstance(item, ast.Clause) and item.pathway is not None:
@@ -207,9 +224,8 @@ class GroupChecks:
                     body = self._code_block(d, group, item)[f"on_{item.kind}"]
                     if item.pathway in named_code:  # one name, one pathway (Brian2's S.NAME)
                         other = named_code[item.pathway][1]
-                        self.err(Code.DUPLICATE, f"pathway '{item.pathway}' is both 'on {other.kind} "
-                                 f"{item.pathway}' and 'on {item.kind} {item.pathway}'", item.pathway_span,
-                                 f"first given at {other.span}")
+                        self.err(Code.DUPLICATE, f"pathway '{item.pathway}' is both '{_head(other)}' and "
+                                 f"'{_head(item)}'", item.pathway_span, f"first given at {other.span}")
                         continue
                     named_code[item.pathway] = (body, item)
                 elif isinstance(item, ast.CodeBlock):
@@ -223,6 +239,10 @@ class GroupChecks:
                            or type(item).__name__)
                 if isinstance(item, ast.CodeBlock) and item.pathway is not None:
                     failed.add(f"on {item.kind} {item.pathway}")
+                if isinstance(item, ast.Clause) and item.kind == "event":
+                    failed.add(f"event {item.pathway}")
+        if event_conds or event_code:
+            changes["events"] = self._events(d, event_conds, event_code, failed)
         if named_code or named_delays:
             changes["pathways"] = self._pathways(d, named_code, named_delays, failed)
         if len(connects) == 1:
@@ -520,6 +540,50 @@ class GroupChecks:
             self._check_steps(v, item.expr.span, "a refractory period")
         return {"refractory": e, "refractory_kind": "duration"}
 
+    def _event_cond(self, d: ast.GroupDecl, group: m.Group, item: ast.Clause) -> ir.Expr:
+        """`event NAME: COND` (Brian2's events={NAME: COND}): a boolean of the
+        neuron's variables, which may draw (as a threshold may)."""
+        if d.kind != "neurons":
+            self.fail(Code.MISPLACED, "'event NAME:' belongs in a neuron group (Brian2's events=)", item.span)
+        self._event_name(d, group, item)
+        scope = Scope(group=group, rand=True, what=f"in 'event {item.pathway}:'")
+        e, _ = self.expr(item.expr, scope)
+        self._expect_bool(e, item.expr.span)
+        return e
+
+    def _event_code(self, d: ast.GroupDecl, group: m.Group, item: ast.CodeBlock) -> tuple[ir.Stmt, ...]:
+        """`on NAME:`, the code of the neuron group's custom event NAME
+        (Brian2's run_on_event(NAME, CODE)), run per neuron as a reset is."""
+        if d.kind != "neurons":
+            where = ("a synapse group's pathways are 'on pre NAME:', 'on post NAME:', and at a custom event of "
+                     f"an end, 'on {item.pathway} of pre:' or 'on {item.pathway} of post:'" if d.kind == "synapses"
+                     else "it belongs in a neuron group")
+            self.fail(Code.MISPLACED, f"'on {item.pathway}:' is the code of a custom event: {where}", item.span)
+        self._event_name(d, group, item)
+        scope = Scope(group=group, rand=True, what=f"in 'on {item.pathway}'")
+        return self._stmts(item.body, scope, "reset")
+
+    def _event_name(self, d: ast.GroupDecl, group: m.Group, item) -> None:
+        name, span = item.pathway, item.pathway_span or item.span
+        if name in RESERVED or name in ("spike", "rate"):
+            self.fail(Code.RESERVED_NAME, f"'{name}' cannot name an event"
+                      + (": a neuron's spikes are its threshold's" if name in ("spike", "spikes") else ""), span)
+        if group.var(name) is not None:
+            self.fail(Code.DUPLICATE, f"'{name}' names both a variable of '{d.name}' and an event", span)
+
+    def _events(self, d: ast.GroupDecl, conds: dict, code: dict, failed: set) -> tuple[ir.Event, ...]:
+        """The custom events, by name (the order in which Brian2 runs their
+        code, its resetters `G_NAME_resetter` sorted by name): each `event
+        NAME:` with its `on NAME:`, if any. An `on NAME:` needs its event."""
+        for name, (_, block) in code.items():
+            if name not in conds and f"event {name}" not in failed:
+                near = closest(name, list(conds))
+                self.err(Code.UNDEFINED_NAME, f"'on {name}:' is the code of event '{name}', but '{d.name}' has no "
+                         f"'event {name}: CONDITION'" + (f"; did you mean '{near}'?" if near else ""),
+                         block.pathway_span or block.span)
+        return tuple(ir.Event(name, cond, code.get(name, ((), None))[0], clause.span)
+                     for name, (cond, clause) in sorted(conds.items()))
+
     def _pathways(self, d: ast.GroupDecl, code: dict, delays: dict, failed: set) -> tuple[ir.Pathway, ...]:
         """The named pathways, by name: each `on pre NAME:` with its `delay
         NAME:` (none: no delay), each `on post NAME:` (no delay). A `delay
@@ -543,8 +607,22 @@ class GroupChecks:
             delay, clause = delays.get(name, ({}, None))
             if block.kind == "post":
                 delay, clause = {}, None
+            on = "spike"
+            if block.of:  # `on NAME of pre:` (`of post:`): the source's (target's) custom event NAME triggers it
+                end_name = self.groups[d.name].source if block.kind == "pre" else self.groups[d.name].target
+                end = self.groups.get(end_name)
+                if end is None:
+                    continue  # an unknown end: reported with the group's head
+                events = [e.name for e in end.events]
+                if name not in events:
+                    near = closest(name, events)
+                    self.err(Code.UNDEFINED_NAME, f"'on {name} of {block.kind}': '{end_name}' has no event '{name}'"
+                             + (f"; did you mean '{near}'?" if near else
+                                f" (declare it there: 'event {name}: CONDITION')"), block.pathway_span or block.span)
+                    continue
+                on = name
             out.append(ir.Pathway(name, body, delay.get("delay"), delay.get("delay_kind", "none"), block.span,
-                                  delay_span=clause.span if clause is not None else None, event=block.kind))
+                                  delay_span=clause.span if clause is not None else None, event=block.kind, on=on))
         return tuple(out)
 
     def _pathway_name(self, item: ast.CodeBlock | ast.Clause) -> None:
@@ -569,7 +647,7 @@ class GroupChecks:
                 self.fail(Code.DUPLICATE, f"'{item.pathway}' is the name of the unnamed pathway 'on "
                           f"{item.pathway}:': write that, or give this one another name", item.pathway_span or item.span)
             self._pathway_name(item)
-            head = f"on {item.kind}" if item.pathway is None else f"on {item.kind} {item.pathway}"
+            head = _head(item)
             scope = Scope(group=group, synapses=True, rand=True, what=f"in '{head}'")
             return {f"on_{item.kind}": self._stmts(item.body, scope, "event")}
         if item.kind == "init":

@@ -64,6 +64,7 @@ class Group:
     delay: ir.Expr | None = None
     delay_kind: str = "none"
     pathways: tuple[ir.Pathway, ...] = ()  # `on pre NAME:` with `delay NAME:`, by name
+    events: tuple[ir.Event, ...] = ()  # neurons: `event NAME: COND` with `on NAME:`, by name
     every: tuple[ir.Every, ...] = ()
     summed: tuple[ir.Summed, ...] = ()
     inputs: tuple[ir.PoissonInput, ...] = ()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from snndsl.diagnostics import Code
+from snndsl.diagnostics import Code, closest
 from snndsl.ir import nodes as ir
 from snndsl.semantics import model as m
 from snndsl.semantics.common import MAX_SIZE, PREDEFINED, Scope, _binary, _Fail, _is_int, _replace
@@ -41,6 +41,16 @@ class ProtocolChecks:
             if d.kind in ("spikes", "rate"):
                 if group.kind == "synapses":
                     self.fail(Code.BAD_VALUE, "synapses do not spike; monitor a neuron group", d.group_span)
+                if d.event == "rate":
+                    self.fail(Code.BAD_VALUE, "a rate monitor records no variables: 'rate of G' has no 'with'",
+                              d.recorded_spans[0] if d.recorded_spans else d.span)
+                if d.event != "spike" and all(e.name != d.event for e in group.events):
+                    names = [e.name for e in group.events]
+                    near = closest(d.event, names + ["spikes", "rate"])
+                    self.fail(Code.UNDEFINED_NAME, f"'{d.event} of {d.group}': '{group.name}' has no event "
+                              f"'{d.event}'" + (f"; did you mean '{near}'?" if near else "")
+                              + " (a monitor is 'G.X', 'spikes of G', 'rate of G', or 'EVENT of G' for an "
+                              "'event EVENT:' of G)", d.kind_span or d.span)
                 first, last = sub if sub else (0, None)
                 recorded = []
                 for var_name, span in zip(d.recorded, d.recorded_spans):
@@ -53,7 +63,7 @@ class ProtocolChecks:
                     recorded.append((var.name, format_dim(var.dim)))
                 return ir.Monitor(d.name, d.kind, group.name, lo=first, hi=last,
                                   unit="1/second" if d.kind == "rate" else "1", during=tuple(d.during),
-                                  span=d.span, recorded=tuple(recorded))
+                                  span=d.span, recorded=tuple(recorded), event=d.event)
             var = self._lookup_var(group, d.var, d.var_span)
             every, step = 1, None
             if d.every is not None:

@@ -16,7 +16,8 @@ from snndsl.diagnostics import Span
 # The language's reserved words: its keywords, which no declaration may take as its name.
 RESERVED = frozenset("""neurons poisson spikes synapses monitor phase run for in if else while let
 freeze unfreeze save store restore state as and or not const param data init on pre post
-connect threshold reset refractory method delay every during from of true false subgroup with""".split())
+connect threshold reset refractory method delay every during from of true false subgroup with
+event""".split())
 
 
 def _span():
@@ -205,8 +206,9 @@ class Prop(GroupItem):
 
 @dataclass(frozen=True, slots=True)
 class Clause(GroupItem):
-    """`threshold:`, `refractory:`, `delay:`, `connect:` with an expression;
-    `pathway` names the pathway of a `delay NAME:` (None for `delay:`)."""
+    """`threshold:`, `refractory:`, `delay:`, `connect:`, `event NAME:` with an
+    expression; `pathway` names the pathway of a `delay NAME:` (None for
+    `delay:`), or the event of an `event NAME:`."""
 
     kind: str
     expr: Expr
@@ -252,14 +254,20 @@ class ConnectGenerator(GroupItem):
 
 @dataclass(frozen=True, slots=True)
 class CodeBlock(GroupItem):
-    """`reset:`, `init:`, `on pre:`, `on post:`; `pathway` names the pathway of
-    an `on pre NAME:` (None for `on pre:`), Brian2's on_pre={NAME: ...}."""
+    """`reset:`, `init:`, `on pre:`, `on post:`, `on EVENT:`, `on EVENT of
+    pre:`; `pathway` names the pathway of an `on pre NAME:` (None for `on
+    pre:`), Brian2's on_pre={NAME: ...}, or of an `on EVENT of pre:`, or the
+    event of `on EVENT:` (a neuron group's custom event, Brian2's
+    run_on_event(EVENT, ...))."""
 
-    kind: str  # reset / init / pre / post
+    kind: str  # reset / init / pre / post / event
     body: tuple[Stmt, ...]
     span: Span | None = _span()
     pathway: str | None = None
     pathway_span: Span | None = _span()
+    # `on EVENT of pre:` (`of post:`): the pathway EVENT, run at the source's
+    # (target's) custom event EVENT (Brian2's on_event={EVENT: EVENT})
+    of: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,6 +402,9 @@ class MonitorDecl(Decl):
     during_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
     recorded: tuple[str, ...] = ()  # spike monitors: `with v, w`, each one's value at each spike
     recorded_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
+    # spike monitors: `EVENT of G`, a neuron group's custom event (Brian2's
+    # EventMonitor); "spike" for `spikes of G`
+    event: str = "spike"
 
 
 # ---- the protocol -----------------------------------------------------------

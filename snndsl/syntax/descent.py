@@ -359,12 +359,25 @@ class _Parser:
                                    recorded_spans=tuple(self.tspan(k) for k in recorded))
         first = self.name()
         if self.word("of"):
-            if self.text_of(first) != "rate":
-                raise Unparsed  # the reference parser says what a monitor may be
             self.i += 1
             group = self.name()
+            recorded = []
+            if self.word("with"):
+                self.i += 1
+                recorded = [self.name()]
+                while self.kind() == ",":
+                    self.i += 1
+                    recorded.append(self.name())
             names, spans = self.during()
             end = self.expect("nl")
+            if self.text_of(first) != "rate" or recorded:
+                # `EVENT of G`: the custom event EVENT of G (the checker knows G's events)
+                return ast.MonitorDecl(self.text_of(name), "spikes", self.text_of(group), during=names,
+                                       span=self.span(start, end), group_span=self.tspan(group),
+                                       kind_span=self.tspan(first), during_spans=spans,
+                                       recorded=tuple(self.text_of(k) for k in recorded),
+                                       recorded_spans=tuple(self.tspan(k) for k in recorded),
+                                       event=self.text_of(first))
             return ast.MonitorDecl(self.text_of(name), "rate", self.text_of(group), during=names,
                                    span=self.span(start, end), group_span=self.tspan(group),
                                    kind_span=self.tspan(first), during_spans=spans)
@@ -429,7 +442,21 @@ class _Parser:
             self.i += 1
             event = self.expect("name")
             if self.text_of(event) not in ("pre", "post"):
-                raise Unparsed
+                if self.text_of(event) in RESERVED:
+                    raise Unparsed
+                if self.word("of"):  # `on EVENT of pre:`, a pathway at the custom event of an end
+                    self.i += 1
+                    end_ = self.expect("name")
+                    if self.text_of(end_) not in ("pre", "post"):
+                        raise Unparsed
+                    self.expect(":")
+                    body, end = self.code_body()
+                    return ast.CodeBlock(self.text_of(end_), body, self.span(start, end),
+                                         pathway=self.text_of(event), pathway_span=self.tspan(event), of=True)
+                self.expect(":")  # `on EVENT:`, a custom event's code
+                body, end = self.code_body()
+                return ast.CodeBlock("event", body, self.span(start, end), pathway=self.text_of(event),
+                                     pathway_span=self.tspan(event))
             pathway = self.name() if self.kind() == "name" else None
             self.expect(":")
             body, end = self.code_body()
@@ -486,6 +513,13 @@ class _Parser:
         start = self.i
         t = self.toks[start]
         word = t[TEXT] if t[KIND] == "name" else None
+        if word == "event":
+            self.i += 1
+            name = self.name()
+            self.expect(":")
+            expr, _, end = self.expr()
+            return ast.Clause("event", expr, self.span(start, end), pathway=self.text_of(name),
+                              pathway_span=self.tspan(name))
         if word in _CLAUSES:
             self.i += 1
             pathway = self.name() if word == "delay" and self.kind() == "name" else None

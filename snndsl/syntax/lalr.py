@@ -260,6 +260,11 @@ class _ToAst(Transformer):
     connect_expr = _clause("connect")
 
     @v_args(meta=True)
+    def event_clause(self, meta, children):
+        name, expr = children
+        return ast.Clause("event", expr, self._span(meta), pathway=str(name), pathway_span=self._tspan(name))
+
+    @v_args(meta=True)
     def connect_from(self, meta, children):
         return ast.ConnectFrom(str(children[0]), self._span(meta))
 
@@ -311,6 +316,17 @@ class _ToAst(Transformer):
         event, name, body = children
         return ast.CodeBlock(str(event), body, self._span(meta), pathway=None if name is None else str(name),
                              pathway_span=None if name is None else self._tspan(name))
+
+    @v_args(meta=True)
+    def on_custom_event(self, meta, children):
+        name, body = children
+        return ast.CodeBlock("event", body, self._span(meta), pathway=str(name), pathway_span=self._tspan(name))
+
+    @v_args(meta=True)
+    def on_event_of(self, meta, children):
+        name, end, body = children
+        return ast.CodeBlock(str(end), body, self._span(meta), pathway=str(name), pathway_span=self._tspan(name),
+                             of=True)
 
     @v_args(meta=True)
     def every_block(self, meta, children):
@@ -407,12 +423,15 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def rate_monitor(self, meta, children):
-        name, kind, group, during = children
+        name, kind, group, recording, during = children
         names, spans = during if during is not None else ((), ())
-        if str(kind) != "rate":
-            raise _SyntaxProblem(
-                f"a monitor is 'G.X', 'spikes of G' or 'rate of G', not '{kind} of ...'",
-                self._tspan(kind))
+        if str(kind) != "rate" or recording is not None:
+            # `EVENT of G`: the custom event EVENT of G (the checker knows G's events)
+            recorded = recording if recording is not None else ()
+            return ast.MonitorDecl(str(name), "spikes", str(group), during=names, span=self._span(meta),
+                                   group_span=self._tspan(group), kind_span=self._tspan(kind), during_spans=spans,
+                                   recorded=tuple(str(t) for t in recorded),
+                                   recorded_spans=tuple(self._tspan(t) for t in recorded), event=str(kind))
         return ast.MonitorDecl(str(name), "rate", str(group), during=names, span=self._span(meta),
                                group_span=self._tspan(group), kind_span=self._tspan(kind), during_spans=spans)
 
@@ -604,6 +623,11 @@ def _brian2_habit(exc: UnexpectedInput, text: str, file: str) -> Diagnostic | No
         return error(Code.SYNTAX, f"synapses are connected where they are declared: write `connect: rand() < 0.1` "
                      f"(or any condition on i and j) in `synapses {m.group(1)}: ...`, not {m.group(1)}.connect(...)",
                      Span(file, line_no, start, line_no, start + len(line.strip())))
+    m = re.match(r"(\s*)event\s*(:|=(?!=))", line)
+    if m:
+        start = len(m.group(1)) + 1
+        return error(Code.RESERVED_NAME, "'event' is a reserved word: a custom event is written `event NAME: "
+                     "CONDITION` (and no variable may be called 'event')", Span(file, line_no, start, line_no, start + 5))
     m = re.match(r"(\s*)(" + "|".join(_CLAUSE_WORDS) + r")\s*=(?!=)", line)
     if m:
         start = len(m.group(1)) + 1

@@ -152,8 +152,12 @@ def _item(item, indent: str) -> list[str]:
     if isinstance(item, ast.Method):
         return [f"{indent}method: {item.name}"]
     if isinstance(item, ast.CodeBlock):
-        head = f"on {item.kind}" if item.kind in ("pre", "post") else item.kind
-        if item.pathway is not None:
+        head = f"on {item.kind}" if item.kind in ("pre", "post", "event") else item.kind
+        if item.kind == "event":
+            head = f"on {item.pathway}"
+        elif item.of:
+            head = f"on {item.pathway} of {item.kind}"
+        elif item.pathway is not None:
             head += f" {item.pathway}"
         return [f"{indent}{head}:"] + _code(item.body, indent + "    ")
     if isinstance(item, ast.EveryBlock):
@@ -195,7 +199,7 @@ def unparse(module: ast.Module) -> str:
                 if d.during:
                     text += f" during {', '.join(d.during)}"
             else:
-                text = f"{d.kind} of {d.group}"
+                text = f"{d.kind if d.event == 'spike' else d.event} of {d.group}"
                 if d.recorded:
                     text += f" with {', '.join(d.recorded)}"
                 if d.during:

@@ -1147,6 +1147,25 @@ def check_Stimberg_et_al_2018_synrel():
     assert 25 <= n_high <= 90 and n_high > n_low   # 500 * 0.11 Hz * 1 s = 55
 
 
+def check_custom_events():
+    res = run("custom_events")
+    steps = lambda t: np.round(np.asarray(t) / (0.1 * ms)).astype(int)  # noqa: E731
+    g, y, x = res["Mg"].values[:, 0], res["My"].values[:, 0], res["Mx"].values[:, 0]
+    ev, sp = steps(res["Mgspike"].t), steps(res["Mspike"].t)
+    assert len(ev) > 20 and len(sp) > 2
+    assert np.all(res["Mgspike"].g > 1) and np.all(res["Mspike"].v > 1)
+    # the gate: between two gspike events g went back below 1 (end_gspike) or a spike reset it;
+    # the events see g after the step's update, before its input (g * decay: g is recorded at
+    # the step's start)
+    decay = np.exp(-0.1 / 10)
+    for a, b in zip(ev[:-1], ev[1:]):
+        assert np.any(g[a + 1:b] * decay < 1) or np.any((sp >= a) & (sp < b)), (a, b)
+    # each gspike event raises H.y by 1 through the pathway at it, each spike H.x by 1
+    np.testing.assert_allclose(y[ev + 1] - y[ev] * decay, 1, atol=1e-9)
+    np.testing.assert_allclose(x[sp + 1] - x[sp] * decay, 1, atol=1e-9)
+    assert np.count_nonzero(np.diff(y) > 0.5) == len(ev)
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators", "Brunel_2000", "Wang_2002",
         "Kremer_et_al_2011_barrel_cortex", "Graupner_Brunel_2012"}
@@ -2870,3 +2889,40 @@ def test_Stimberg_et_al_2018_synrel_as_in_brian2(tmp_path):
     theirs = np.asarray(mon.Y_S).T          # mol/m^3
     assert ours.shape == theirs.shape
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12 * np.abs(theirs).max())
+
+
+@pytest.mark.brian2
+def test_custom_events_as_in_brian2():
+    """Brian2's example as it is, fed our Poisson spikes (a SpikeGeneratorGroup
+    for its PoissonGroup): the same spikes and gspike events at the same
+    steps, the same traces to rounding."""
+    import brian2 as b2
+    from brian2 import ms as ms_
+    res = run("custom_events")
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * ms_
+    inp = b2.SpikeGeneratorGroup(1, res["inputs"].i, res["inputs"].t * b2.second)
+    G = b2.NeuronGroup(1, "dv/dt = (g-v)/(50*ms) : 1\ndg/dt = -g/(10*ms) : 1\nallow_gspike : boolean",
+                       threshold="v>1", reset="v = 0; g = 0; allow_gspike = True;",
+                       events={"gspike": "g>1 and allow_gspike", "end_gspike": "g<1 and not allow_gspike"})
+    G.run_on_event("gspike", "allow_gspike = False")
+    G.run_on_event("end_gspike", "allow_gspike = True")
+    H = b2.NeuronGroup(1, "dx/dt = -x/(10*ms) : 1\ndy/dt = -y/(10*ms) : 1")
+    Sin = b2.Synapses(inp, G, on_pre="g += 0.5")
+    Sin.connect()
+    S = b2.Synapses(G, H, on_pre={"pre": "x += 1", "gpath": "y += 1"}, on_event={"pre": "spike", "gpath": "gspike"})
+    S.connect()
+    Mstate = b2.StateMonitor(G, ("v", "g"), record=True)
+    Mgspike = b2.EventMonitor(G, "gspike", "g")
+    Mspike = b2.SpikeMonitor(G, "v")
+    MHstate = b2.StateMonitor(H, ("x", "y"), record=True)
+    G.allow_gspike = True
+    b2.run(500 * ms_)
+    assert len(Mgspike.t) > 20 and len(Mspike.t) > 2
+    for ours, theirs in ((res["Mgspike"], Mgspike), (res["Mspike"], Mspike)):
+        np.testing.assert_array_equal(np.round(ours.t / (0.1 * ms)), np.round(np.asarray(theirs.t) / (0.1 * ms)))
+    np.testing.assert_allclose(res["Mgspike"].g, np.asarray(Mgspike.g), rtol=1e-12)
+    np.testing.assert_allclose(res["Mspike"].v, np.asarray(Mspike.v), rtol=1e-12)
+    for name, theirs in (("Mv", Mstate.v[0]), ("Mg", Mstate.g[0]), ("Mx", MHstate.x[0]), ("My", MHstate.y[0])):
+        np.testing.assert_allclose(res[name].values[:, 0], theirs, rtol=0, atol=1e-12, err_msg=name)

@@ -76,7 +76,7 @@ def both(path, **run) -> tuple[snndsl.Results, snndsl.Results]:
     return c, ref
 
 
-@pytest.mark.parametrize("name", ["integrate_euler", "integrate_exact", "integrate_exponential_euler",
+@pytest.mark.parametrize("name", ["integrate_euler", "integrate_exact", "integrate_exponential_euler", "custom_events",
                                   "integrate_rk2", "integrate_rk4", "clock_driven_synapses", "rate_monitor",
                                   "exponential_euler_conditional", "fractional_units"])
 def test_e2e_model(name):
