@@ -1166,6 +1166,103 @@ def check_custom_events():
     assert np.count_nonzero(np.diff(y) > 0.5) == len(ev)
 
 
+def check_Stimberg_et_al_2018_rsmean():
+    """10 s of the I/O curves' run: the three synapses of each source share its
+    spikes (r_S changes in the same steps); each synapse without
+    gliotransmission releases U_0* = 0.6 of its full resources at its first
+    spike; their spikes follow the sources' rates, 0.1 to 100 Hz; open-loop
+    gliotransmission (astrocytes driven by the IP3 bias) lowers the mean
+    release at the middle rates; the closed-loop synapses equal those
+    without gliotransmission until their astrocytes first release (after
+    about 1.2 s), and release less afterwards at the high rates."""
+    res = run("Stimberg_et_al_2018_rsmean", seed=2, duration="10 s")
+    R = res["syn_mon"].values                          # (steps, 300), every step
+    assert R.shape == (10000, 300) and R.min() >= 0 and R.max() <= 0.6 + 1e-15
+    closed, open_, none = R[:, :100], R[:, 100:200], R[:, 200:]
+    changed = np.diff(R, axis=0) != 0
+    np.testing.assert_array_equal(changed[:, :100], changed[:, 200:])
+    np.testing.assert_array_equal(changed[:, 100:200], changed[:, 200:])
+    spikes = changed[:, 200:].sum(axis=0)
+    rates = np.logspace(-1, 2, 100)
+    for k in np.flatnonzero(spikes):
+        assert none[np.flatnonzero(changed[:, 200 + k])[0] + 1, k] == 0.6
+    hi = rates > 10                                    # (a change of r_S at each spike, almost surely)
+    lam = rates[hi].sum() * 10
+    assert abs(spikes[hi].sum() - lam) < 5 * np.sqrt(lam), (spikes[hi].sum(), lam)
+    mid = (rates > 1) & (rates < 30)
+    assert open_.mean(axis=0)[mid].mean() < 0.7 * none.mean(axis=0)[mid].mean()
+    np.testing.assert_array_equal(closed[:1000], none[:1000])     # the first second
+    assert closed[-2000:, hi].mean() < 0.9 * none[-2000:, hi].mean()
+
+
+def _coba_astro_variant(tmp_path, period="2 s", C0="0.01", I0="0.01", extra=""):
+    """The port shrunk to 240 excitatory and 60 inhibitory neurons and 240
+    astrocytes on a 1 mm lattice (each astrocyte's 4 neighbours 67 um away,
+    as in the example; 240 = 15 x 16 is no square, as 3200 is not, so no
+    neuron sits on an astrocyte cell's edge, where the rounding of
+    x/grid_dist would decide its astrocyte); the stimulus' steps every PERIOD,
+    the astrocytes' initial C and I (umolar), saves of the initial values and
+    the synapses, and EXTRA lines (monitors)."""
+    src = (PORTS / "Stimberg_et_al_2018_COBA_with_astro.snn").read_text()
+    for a, b in {"const N_e = 3200": "const N_e = 240", "const N_i = 800": "const N_i = 60",
+                 "const N_a = 3200": "const N_a = 240", "const size = 3.75 * mmeter": "const size = 1.0 * mmeter",
+                 "every 2 s   #": f"every {period}   #",
+                 "        C = 0.01 * umolar\n        h = 0.9\n        I = 0.01 * umolar":
+                 f"        C = {C0} * umolar\n        h = 0.9\n        I = {I0} * umolar",
+                 "phase simulation:\n    run duration\n":
+                 "phase simulation:\n    save cells.v as v0\n    save cells.g_e as g_e0\n    save cells.g_i as g_i0\n"
+                 "    save cells.x as x0\n    save cells.y as y0\n    save exc_syn.astrocyte_index as exc_index\n"
+                 "    save inh_syn.x_S as inh_x\n    run duration\n"}.items():
+        assert a in src, a
+        src = src.replace(a, b)
+    path = tmp_path / "coba_with_astro_variant.snn"
+    path.write_text(src + extra)
+    return snndsl.compile(path)
+
+
+def check_Stimberg_et_al_2018_COBA_with_astro(tmp_path=None):
+    """A shrunk copy (240 + 60 neurons, 240 astrocytes), 200 ms with the
+    stimulus' steps every 100 ms: the 20 % more current of 100-200 ms raises
+    the firing rate; each excitatory synapse's astrocyte is the one under its
+    postsynaptic neuron (Brian2's formula, truncated towards zero: negative,
+    i.e. none, for about 40 %; 0 for every synapse onto an inhibitory
+    neuron); the astrocytes change only in the steps of their 10 ms clock,
+    their Ca2+ rises from 0.01 umolar, and each one's Y_S is the mean of its
+    synapses' Y_S at the start of the step (the sum comes before any update
+    of the step, as Brian2's summed variable before the groups)."""
+    import tempfile
+    import pathlib
+    tmp = pathlib.Path(tmp_path or tempfile.mkdtemp())
+    model = _coba_astro_variant(tmp, period="100 ms", extra=(
+        "monitor astro_C: astrocytes.C\nmonitor astro_Y: astrocytes.Y_S\nmonitor syn_Y: exc_syn.Y_S\n"))
+    res = model.run(seed=3, params={"duration": "200 ms"})
+    t = res["exc_mon"].t
+    n0, n1 = np.sum(t < 0.1), np.sum(t >= 0.1)
+    assert 5 < n0 and n1 > 3 * n0, (n0, n1)                  # (20 and 307 at seed 3)
+    assert res["exc_mon"].i.max() < 240 and res["inh_mon"].i.max() < 60 and len(res["inh_mon"].i) > 10
+    # the astrocyte of each synapse: Brian2's formula with the lattices of the model
+    x, y, index = res.saved["x0"], res.saved["y0"], res.saved["exc_index"]
+    post = res.saved_indices["exc_index"][1]
+    grid = 1e-3 / 15                                   # size / N_rows_a
+    expected = np.trunc(np.trunc(x[post] / grid) + 16.0 * np.trunc(y[post] / grid)).astype(int)
+    np.testing.assert_array_equal(index, expected)
+    assert np.all(index[post >= 240] == 0) and 0.3 < np.mean(index < 0) < 0.5
+    np.testing.assert_allclose(x[:240:16][:3], (np.arange(3) - 7.5) * 1e-3 / 16, rtol=1e-12)
+    # the astrocytes' clock: C recorded at the start of each step changes only after steps 100 k
+    C = res["astro_C"].values
+    steps = np.flatnonzero(np.any(np.diff(C, axis=0) != 0, axis=1))   # C[s + 1] != C[s]: updated in step s
+    np.testing.assert_array_equal(steps, np.arange(0, 2000, 100)[:len(steps)])
+    assert len(steps) == 20 and np.all(C[-1] > C[0]) and np.all(C[0] == 1e-5)
+    # Y_S onto each astrocyte, summed in step s (recorded at the start of s + 1): the mean
+    # over its synapses at the start of step s
+    Ya, Ys = res["astro_Y"].values, res["syn_Y"].values
+    valid = (index >= 0) & (index < 240)
+    for a in (index[valid][0], 0):
+        mine = valid & (index == a)
+        np.testing.assert_allclose(Ya[1:, a], Ys[:-1, mine].mean(axis=1), rtol=1e-12, atol=1e-30)
+    assert Ya.max() > 0
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators", "Brunel_2000", "Wang_2002",
         "Kremer_et_al_2011_barrel_cortex", "Graupner_Brunel_2012"}
@@ -2926,3 +3023,255 @@ def test_custom_events_as_in_brian2():
     np.testing.assert_allclose(res["Mspike"].v, np.asarray(Mspike.v), rtol=1e-12)
     for name, theirs in (("Mv", Mstate.v[0]), ("Mg", Mstate.g[0]), ("Mx", MHstate.x[0]), ("My", MHstate.y[0])):
         np.testing.assert_allclose(res[name].values[:, 0], theirs, rtol=0, atol=1e-12, err_msg=name)
+
+
+def _coba_astro_brian2(b2, duration, period, saved, indices, C0, I0, record_v=20):
+    """Brian2's example_6_COBA_with_astro.py (numpy target) at the sizes of
+    _coba_astro_variant: its astrocytes on their own 10 ms clock, our initial
+    values and synapses (connect(i=..., j=...)); the astrocyte indices, the
+    synapses to and from the astrocytes and between them made by Brian2's own
+    formulas and conditions."""
+    from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray
+    mmolar, umolar, second, mV_, nS, ms_ = b2.mmolar, b2.umolar, b2.second, b2.mV, b2.nS, b2.ms
+    ns = dict(E_l=-60 * mV_, g_l=9.99 * nS, E_e=0 * mV_, E_i=-80 * mV_, C_m=198 * b2.pF, tau_e=5 * ms_,
+              tau_i=10 * ms_, tau_r=5 * ms_, I_ex=100 * b2.pA, V_th=-50 * mV_, V_r=-60 * mV_,
+              rho_c=0.005, Y_T=500. * mmolar, Omega_c=40 / second, U_0__star=0.6, Omega_f=3.33 / second,
+              Omega_d=2.0 / second, w_e=0.05 * nS, w_i=1.0 * nS, O_G=1.5 / umolar / second,
+              Omega_G=0.5 / (60 * second), O_P=0.9 * umolar / second, K_P=0.05 * umolar, C_T=2 * umolar,
+              rho_A=0.18, Omega_C=6 / second, Omega_L=0.1 / second, d_1=0.13 * umolar, d_2=1.05 * umolar,
+              O_2=0.2 / umolar / second, d_3=0.9434 * umolar, d_5=0.08 * umolar, O_beta=0.5 * umolar / second,
+              O_N=0.3 / umolar / second, Omega_N=0.5 / second, K_KC=0.5 * umolar, zeta=10,
+              O_delta=1.2 * umolar / second, kappa_delta=1.5 * umolar, K_delta=0.1 * umolar,
+              Omega_5P=0.05 / second, K_D=0.7 * umolar, K_3K=1.0 * umolar, O_3K=4.5 * umolar / second,
+              F=0.09 * umolar / second, I_Theta=0.3 * umolar, omega_I=0.05 * umolar, C_Theta=0.5 * umolar,
+              Omega_A=0.6 / second, U_A=0.6, G_T=200 * mmolar, rho_e=6.5e-4, Omega_e=60 / second, alpha=0.0,
+              stimulus=TimedArray([1.0, 1.2, 1.0, 1.0], dt=period))
+    N_e, N_i, N_a, size = 240, 60, 240, 1.0 * b2.mmeter
+    neurons = NeuronGroup(N_e + N_i, """
+        dv/dt = (g_l*(E_l-v) + g_e*(E_e-v) + g_i*(E_i-v) + I_ex*stimulus(t))/C_m : volt (unless refractory)
+        dg_e/dt = -g_e/tau_e : siemens
+        dg_i/dt = -g_i/tau_i : siemens
+        x : meter (constant)
+        y : meter (constant)""", threshold="v>V_th", reset="v=V_r", refractory="tau_r", method="euler",
+        namespace=ns)
+    exc_neurons, inh_neurons = neurons[:N_e], neurons[N_e:]
+    N_rows = int(np.sqrt(N_e))
+    N_cols = N_e // N_rows
+    ns.update(N_rows=N_rows, N_cols=N_cols, grid_dist=size / N_cols)
+    exc_neurons.x = "(i // N_rows)*grid_dist - N_rows/2.0*grid_dist"
+    exc_neurons.y = "(i % N_rows)*grid_dist - N_cols/2.0*grid_dist"
+    neurons.v = saved["v0"] * b2.volt
+    neurons.g_e = saved["g_e0"] * b2.siemens
+    neurons.g_i = saved["g_i0"] * b2.siemens
+    eqs = """dY_S/dt = -Omega_c * Y_S : mmolar (clock-driven)
+             dGamma_S/dt = O_G * G_A * (1 - Gamma_S) - Omega_G * Gamma_S : 1 (clock-driven)
+             du_S/dt = -Omega_f * u_S : 1 (event-driven)
+             dx_S/dt = Omega_d *(1 - x_S) : 1 (event-driven)
+             U_0 : 1
+             r_S : 1
+             G_A : mmolar
+             astrocyte_index : integer (constant)"""
+    action = """U_0 = (1 - Gamma_S) * U_0__star + alpha * Gamma_S
+                u_S += U_0 * (1 - u_S)
+                r_S = u_S * x_S
+                x_S -= r_S
+                Y_S += rho_c * Y_T * r_S
+                """
+    exc_syn = Synapses(exc_neurons, neurons, eqs, on_pre=action + "g_e_post += w_e*r_S", method="exact", namespace=ns)
+    inh_syn = Synapses(inh_neurons, neurons, eqs, on_pre=action + "g_i_post += w_i*r_S", method="exact", namespace=ns)
+    exc_syn.connect(i=indices["exc_index"][0], j=indices["exc_index"][1])
+    inh_syn.connect(i=indices["inh_x"][0], j=indices["inh_x"][1])
+    exc_syn.x_S = 1.0
+    inh_syn.x_S = 1.0
+    N_rows_a = int(np.sqrt(N_a))
+    ns.update(N_rows_a=N_rows_a, N_cols_a=N_a / N_rows_a, grid_dist=size / N_rows_a)
+    exc_syn.astrocyte_index = "int(x_post/grid_dist) + N_cols_a*int(y_post/grid_dist)"
+    astrocytes = NeuronGroup(N_a, """
+        dGamma_A/dt = O_N * Y_S * (1 - clip(Gamma_A,0,1)) - Omega_N*(1 + zeta * C/(C + K_KC)) * clip(Gamma_A,0,1) : 1
+        dI/dt = J_beta + J_delta - J_3K - J_5P + J_coupling : mmolar
+        J_beta = O_beta * Gamma_A : mmolar/second
+        J_delta = O_delta/(1 + I/kappa_delta) * C**2/(C**2 + K_delta**2) : mmolar/second
+        J_3K = O_3K * C**4/(C**4 + K_D**4) * I/(I + K_3K) : mmolar/second
+        J_5P = Omega_5P*I : mmolar/second
+        J_coupling : mmolar/second
+        dC/dt = J_r + J_l - J_p : mmolar
+        dh/dt = (h_inf - h)/tau_h : 1
+        J_r = (Omega_C * m_inf**3 * h**3) * (C_T - (1 + rho_A)*C) : mmolar/second
+        J_l = Omega_L * (C_T - (1 + rho_A)*C) : mmolar/second
+        J_p = O_P * C**2/(C**2 + K_P**2) : mmolar/second
+        m_inf = I/(I + d_1) * C/(C + d_5) : 1
+        h_inf = Q_2/(Q_2 + C) : 1
+        tau_h = 1/(O_2 * (Q_2 + C)) : second
+        Q_2 = d_2 * (I + d_1)/(I + d_3) : mmolar
+        dx_A/dt = Omega_A * (1 - x_A) : 1
+        dG_A/dt = -Omega_e*G_A : mmolar
+        Y_S : mmolar
+        x : meter (constant)
+        y : meter (constant)""", threshold="C>C_Theta", refractory="C>C_Theta",
+        reset="G_A += rho_e * G_T * U_A * x_A\nx_A -= U_A *  x_A", method="rk4", dt=1e-2 * second, namespace=ns)
+    astrocytes.x = "(i // N_rows_a)*grid_dist - N_rows_a/2.0*grid_dist"
+    astrocytes.y = "(i % N_rows_a)*grid_dist - N_cols_a/2.0*grid_dist"
+    astrocytes.C = C0 * umolar
+    astrocytes.h = 0.9
+    astrocytes.I = I0 * umolar
+    astrocytes.x_A = 1.0
+    ecs_astro_to_syn = Synapses(astrocytes, exc_syn, "G_A_post = G_A_pre : mmolar (summed)", namespace=ns)
+    ecs_astro_to_syn.connect("i == astrocyte_index_post")
+    ecs_syn_to_astro = Synapses(exc_syn, astrocytes, "Y_S_post = Y_S_pre/N_incoming : mmolar (summed)", namespace=ns)
+    ecs_syn_to_astro.connect("astrocyte_index_pre == j")
+    astro_to_astro = Synapses(astrocytes, astrocytes, """
+        delta_I = I_post - I_pre : mmolar
+        J_coupling_post = -(1 + tanh((abs(delta_I) - I_Theta)/omega_I))*sign(delta_I)*F/2 : mmolar/second (summed)""",
+        namespace=ns)
+    astro_to_astro.connect("i != j and sqrt((x_pre-x_post)**2 + (y_pre-y_post)**2) < 75*um")
+    mons = dict(exc=SpikeMonitor(exc_neurons), inh=SpikeMonitor(inh_neurons), ast=SpikeMonitor(astrocytes),
+                v=StateMonitor(neurons, "v", record=range(record_v)),
+                astro=StateMonitor(astrocytes, ["C", "I", "Gamma_A", "G_A"], record=True))   # on the 10 ms clock
+    net = b2.Network(neurons, exc_syn, inh_syn, astrocytes, ecs_astro_to_syn, ecs_syn_to_astro, astro_to_astro,
+                     *mons.values())
+    net.run(duration, namespace=ns)
+    return dict(mons, index=np.asarray(exc_syn.astrocyte_index[:]), x=np.asarray(neurons.x[:]),
+                y=np.asarray(neurons.y[:]), sizes=(len(ecs_astro_to_syn), len(ecs_syn_to_astro), len(astro_to_astro)))
+
+
+def _same_spikes(ours, theirs, dt_=1e-4):
+    np.testing.assert_array_equal(np.asarray(ours.i), np.asarray(theirs.i))
+    np.testing.assert_array_equal(np.round(np.asarray(ours.t) / dt_).astype(int),
+                                  np.round(np.asarray(theirs.t) / dt_).astype(int))
+
+
+@pytest.mark.brian2
+def test_Stimberg_et_al_2018_COBA_with_astro_as_in_brian2(tmp_path):
+    """The shrunk copy (240 + 60 neurons, 240 astrocytes), 500 ms with the
+    stimulus' steps every 100 ms and the astrocytes started at C = 0.3 and
+    I = 0.5 umolar (so that all release within the run, at 150 ms, and their
+    gliotransmitter reaches the synapses); our initial values and synapses
+    fed to Brian2 (numpy target; its astrocytes on their own 10 ms clock):
+    the same astrocyte indices, positions and synapses to, from and between
+    the astrocytes; the same spikes of the neurons and the astrocytes in the
+    same steps; v within 1e-15 V, C, I, Gamma_A within 1e-13 of their
+    largest value."""
+    b2 = _brian2()
+    model = _coba_astro_variant(tmp_path, period="100 ms", C0="0.3", I0="0.5", extra=(
+        "monitor vmon: cells.v[0:20]\nmonitor amon_C: astrocytes.C every 10 ms\n"
+        "monitor amon_I: astrocytes.I every 10 ms\nmonitor amon_Gamma_A: astrocytes.Gamma_A every 10 ms\n"
+        "monitor amon_G_A: astrocytes.G_A every 10 ms\n"))
+    res = model.run(seed=1, params={"duration": "500 ms"})
+    theirs = _coba_astro_brian2(b2, 500 * b2.ms, 100 * b2.ms, res.saved, res.saved_indices, 0.3, 0.5)
+    np.testing.assert_array_equal(theirs["x"], res.saved["x0"])
+    np.testing.assert_array_equal(theirs["y"], res.saved["y0"])
+    np.testing.assert_array_equal(theirs["index"], res.saved["exc_index"])
+    valid = (res.saved["exc_index"] >= 0) & (res.saved["exc_index"] < 240)
+    assert theirs["sizes"][:2] == (valid.sum(), valid.sum()) and theirs["sizes"][2] == 4 * 240 - 2 * (15 + 16)
+    _same_spikes(res["exc_mon"], theirs["exc"])
+    _same_spikes(res["inh_mon"], theirs["inh"])
+    _same_spikes(res["ast_mon"], theirs["ast"])
+    assert len(res["exc_mon"].i) > 300 and len(res["ast_mon"].i) >= 240
+    np.testing.assert_allclose(res["vmon"].values, np.asarray(theirs["v"].v).T, rtol=0, atol=1e-15)
+    for var in ("C", "I", "Gamma_A", "G_A"):
+        o, t_ = res[f"amon_{var}"].values, np.asarray(getattr(theirs["astro"], var)).T
+        assert o.shape == t_.shape == (50, 240)
+        np.testing.assert_allclose(o, t_, rtol=0, atol=1e-13 * np.abs(t_).max())
+
+
+def _rsmean_variant(tmp_path):
+    """The port with a monitor of the source spikes."""
+    path = tmp_path / "rsmean_variant.snn"
+    path.write_text((PORTS / "Stimberg_et_al_2018_rsmean.snn").read_text()
+                    + "\nmonitor src: spikes of source_neurons\n")
+    return snndsl.compile(path)
+
+
+def _rsmean_brian2(b2, si, st, duration, rates=None):
+    """Brian2's example_4_rsmean.py (numpy target, dt = 1 ms): its Poisson
+    sources (rates) or, given si and st, a SpikeGeneratorGroup replaying ours;
+    returns the StateMonitor of r_S (all 300 synapses, every step) and the
+    source spike monitor."""
+    from brian2 import NeuronGroup, PoissonGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses
+    mmolar, umolar, second, Hz = b2.mmolar, b2.umolar, b2.second, b2.Hz
+    b2.defaultclock.dt = 1 * b2.ms
+    ns = dict(rho_c=0.005, Y_T=500 * mmolar, Omega_c=40 / second, U_0__star=0.6, Omega_f=3.33 / second,
+              Omega_d=2.0 / second, O_G=1.5 / umolar / second, Omega_G=0.5 / (60 * second),
+              O_P=0.9 * umolar / second, K_P=0.05 * umolar, C_T=2 * umolar, rho_A=0.18, Omega_C=6 / second,
+              Omega_L=0.1 / second, d_1=0.13 * umolar, d_2=1.05 * umolar, O_2=0.2 / umolar / second,
+              d_3=0.9434 * umolar, d_5=0.08 * umolar, O_beta=3.2 * umolar / second, O_N=0.3 / umolar / second,
+              Omega_N=0.5 / second, K_KC=0.5 * umolar, zeta=10, O_delta=0.6 * umolar / second,
+              kappa_delta=1.5 * umolar, K_delta=0.1 * umolar, Omega_5P=0.05 / second, K_D=0.7 * umolar,
+              K_3K=1.0 * umolar, O_3K=4.5 * umolar / second, F_ex=2.0 * umolar / second, I_Theta=0.3 * umolar,
+              omega_I=0.05 * umolar, C_Theta=0.5 * umolar, Omega_A=0.6 / second, U_A=0.6, G_T=200 * mmolar,
+              rho_e=6.5e-4, Omega_e=60 / second, alpha=0.0, N_synapses=100)
+    if rates is None:
+        source = SpikeGeneratorGroup(100, si, st * second)
+    else:
+        source = PoissonGroup(100, rates=np.logspace(-1, 2, 100) * Hz)
+    target = NeuronGroup(100, "")
+    syn = Synapses(source, target, model="""
+        dY_S/dt = -Omega_c * Y_S : mmolar (clock-driven)
+        dGamma_S/dt = O_G * G_A * (1 - Gamma_S) - Omega_G * Gamma_S : 1 (clock-driven)
+        du_S/dt = -Omega_f * u_S : 1 (event-driven)
+        dx_S/dt = Omega_d *(1 - x_S) : 1 (event-driven)
+        r_S : 1
+        G_A : mmolar""", on_pre="""
+        U_0 = (1 - Gamma_S) * U_0__star + alpha * Gamma_S
+        u_S += U_0 * (1 - u_S)
+        r_S = u_S * x_S
+        x_S -= r_S
+        Y_S += rho_c * Y_T * r_S""", method="exact", namespace=ns)
+    for _ in range(3):
+        syn.connect(j="i")
+    syn.x_S = 1.0
+    astro = NeuronGroup(200, """
+        dGamma_A/dt = O_N * Y_S * (1 - Gamma_A) - Omega_N*(1 + zeta * C/(C + K_KC)) * Gamma_A : 1
+        dI/dt = J_beta + J_delta - J_3K - J_5P + J_ex : mmolar
+        J_beta = O_beta * Gamma_A : mmolar/second
+        J_delta = O_delta/(1 + I/kappa_delta) * C**2/(C**2 + K_delta**2) : mmolar/second
+        J_3K = O_3K * C**4/(C**4 + K_D**4) * I/(I + K_3K) : mmolar/second
+        J_5P = Omega_5P*I : mmolar/second
+        delta_I_bias = I - I_bias : mmolar
+        J_ex = -F_ex/2*(1 + tanh((abs(delta_I_bias) - I_Theta)/omega_I)) * sign(delta_I_bias) : mmolar/second
+        I_bias : mmolar (constant)
+        dC/dt = (Omega_C * m_inf**3 * h**3 + Omega_L) * (C_T - (1 + rho_A)*C) - O_P * C**2/(C**2 + K_P**2) : mmolar
+        dh/dt = (h_inf - h)/tau_h : 1
+        m_inf = I/(I + d_1) * C/(C + d_5) : 1
+        h_inf = Q_2/(Q_2 + C) : 1
+        tau_h = 1/(O_2 * (Q_2 + C)) : second
+        Q_2 = d_2 * (I + d_1)/(I + d_3) : mmolar
+        dx_A/dt = Omega_A * (1 - x_A) : 1
+        dG_A/dt = -Omega_e*G_A : mmolar
+        Y_S : mmolar""", threshold="C>C_Theta", refractory="C>C_Theta",
+        reset="G_A += rho_e * G_T * U_A * x_A\nx_A -= U_A *  x_A", method="rk4", namespace=ns)
+    astro.h = 0.9
+    astro.x_A = 1.0
+    astro.I_bias = np.r_[np.zeros(100), np.ones(100)] * 1.0 * umolar
+    s2a = Synapses(syn, astro, "Y_S_post = Y_S_pre : mmolar (summed)", namespace=ns)
+    s2a.connect(j="i if i < N_synapses")
+    a2s = Synapses(astro, syn, "G_A_post = G_A_pre : mmolar (summed)", namespace=ns)
+    a2s.connect(j="i if i < N_synapses")
+    a2s.connect(j="i if i >= N_synapses and i < 2*N_synapses")
+    mon = StateMonitor(syn, "r_S", record=np.arange(300))
+    src = SpikeMonitor(source)
+    net = b2.Network(source, target, syn, astro, s2a, a2s, mon, src)
+    net.run(duration, namespace=ns)
+    return mon, src
+
+
+@pytest.mark.brian2
+def test_Stimberg_et_al_2018_rsmean_as_in_brian2(tmp_path):
+    """4 s: our Poisson spikes, fed to a Brian2 SpikeGeneratorGroup, give the
+    same r_S of all 300 synapses in every step as Brian2's numpy target (the
+    astrocytes, rk4, the sums both ways and Gamma_S's exact step are
+    deterministic), within 1e-14; the closed- and open-loop astrocytes
+    release within the run (their synapses' r_S differs from those without
+    gliotransmission); our Poisson counts are those of the sources' rates."""
+    b2 = _brian2()
+    res = _rsmean_variant(tmp_path).run(seed=4, params={"duration": "4 s"})
+    si, st = np.asarray(res["src"].i), np.asarray(res["src"].t)
+    rates = np.logspace(-1, 2, 100)
+    n = np.bincount(si, minlength=100)
+    assert abs(n.sum() - rates.sum() * 4) < 4 * np.sqrt(rates.sum() * 4)
+    assert abs(n[rates > 30].sum() - rates[rates > 30].sum() * 4) < 4 * np.sqrt(rates[rates > 30].sum() * 4)
+    mon, _ = _rsmean_brian2(b2, si, st, 4 * b2.second)
+    ours, theirs = res["syn_mon"].values, np.asarray(mon.r_S).T
+    assert ours.shape == theirs.shape == (4000, 300)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-14)
+    assert np.any(ours[:, :100] != ours[:, 200:]) and np.any(ours[:, 100:200] != ours[:, 200:])

@@ -107,7 +107,7 @@ def test_forum_fixed(tmp_path):
 
 # synapses onto or from synapses do not run on ranks yet (test_synapses_onto_synapses_vs_brian2.py: the error)
 NOT_ON_RANKS = {"Izhikevich_2007", "Stimberg_et_al_2018_io_synapse", "Stimberg_et_al_2018_gchi_astrocyte",
-                "Stimberg_et_al_2018_synrel"}
+                "Stimberg_et_al_2018_synrel", "Stimberg_et_al_2018_rsmean", "Stimberg_et_al_2018_COBA_with_astro"}
 
 
 @pytest.mark.parametrize("path", sorted(p for p in REF.BRIAN2_PORTS.glob("*.snn") if p.stem not in NOT_ON_RANKS),

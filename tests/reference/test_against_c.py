@@ -907,6 +907,7 @@ def test_timed_arrays(tmp_path, module, name):
 BRIAN2_PORTS = ROOT / "examples" / "brian2"
 # short enough for the reference backend; the rest run with their defaults
 PORT_PARAMS = {
+    "Stimberg_et_al_2018_rsmean": {"duration": "30 ms"}, "custom_events": {"duration": "150 ms"},
     "IF_curve_LIF": {"duration": "20 ms"}, "IF_curve_Hodgkin_Huxley": {"duration": "20 ms"},
     "nonlinear": {"duration": "20 ms"}, "Touboul_Brette_2008": {"settle": "2 ms", "duration": "2 ms"},
     "Hindmarsh_Rose_1984": {"duration": "20 ms"}, "phase_locking": {"duration": "20 ms"},
@@ -955,7 +956,14 @@ SHRUNK_PORTS = {"Brunel_2000": ({"const N_E = 10000": "const N_E = 400", "const 
                                         None),
                 # its first spike at 2 s: 2000 milstein steps on the reference backend; at 20 Hz, 2 in 120 ms
                 "Stimberg_et_al_2018_gchi_astrocyte": ({"const f_0 = 0.5 * Hz": "const f_0 = 20 * Hz"},
-                                                       {"duration": "120 ms"})}
+                                                       {"duration": "120 ms"}),
+                "Stimberg_et_al_2018_COBA_with_astro": (
+                    {"const N_e = 3200": "const N_e = 240", "const N_i = 800": "const N_i = 60",
+                     "const N_a = 3200": "const N_a = 240", "const size = 3.75 * mmeter": "const size = 1.0 * mmeter",
+                     # no spike comes in 10 ms: compare traces too
+                     "monitor ast_mon: spikes of astrocytes": "monitor ast_mon: spikes of astrocytes\n"
+                     "monitor ast_C: astrocytes.C every 1 ms\nmonitor v: cells.v[0:20]"},
+                    {"duration": "10 ms"})}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW_PORTS else p
