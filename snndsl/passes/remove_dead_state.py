@@ -21,6 +21,7 @@ def _reads(node, out: set[tuple[str, str]]) -> None:
         return
     if isinstance(node, ir.Var):
         out.add((node.group, node.name))
+        _reads(node.index, out)  # a linked variable's index reads variables too (`H.y[sel * 3 + i]`)
         return
     if isinstance(node, ir.LinearStep):
         out.update((node.group, v) for v in node.vars)
@@ -33,6 +34,7 @@ def _reads(node, out: set[tuple[str, str]]) -> None:
     if isinstance(node, (ir.Assign, ir.GroupAssign)):
         parts = (node.value,) if isinstance(node, ir.Assign) else (node.value, node.where, node.lo, node.hi)
         _reads(parts, out)
+        _reads(node.target.index, out)
         if any(isinstance(n, ir.DataAt) for n in ir.walk(parts)):
             # reading data can fail at run time (a bad file must not go unnoticed)
             out.add((node.target.group, node.target.name))

@@ -148,6 +148,17 @@ def test_an_index_outside_the_group_is_an_error(tmp_path, backend, index, messag
         snndsl.compile(path, backend=backend).run()
 
 
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_a_variable_read_only_by_an_index_is_kept(tmp_path, backend):
+    """`sel` is read nowhere but in the linked variable's index: it stays
+    (remove_dead_state once dropped it, and verify stopped the compiler)."""
+    path = tmp_path / "sel.snn"
+    path.write_text("neurons b[6]:\n    y : 1\nneurons c[3]:\n    sel : integer (shared)\n"
+                    "    m = b.y[sel * 3 + i] : 1 (linked)\n    r : 1\n"
+                    "phase p:\n    b.y = 10 * i\n    c.sel = 1\n    c.r = m\n    save c.r as r\n")
+    np.testing.assert_array_equal(snndsl.compile(path, backend=backend).run().saved["r"], [30, 40, 50])
+
+
 @pytest.mark.parametrize("text, message", [
     ("    I = src.x[i * 0.5] : 1 (linked)", r"the index into 'src\.x' is an integer"),
     ("    I = src.x[rand()] : 1 (linked)", "rand"),
