@@ -963,7 +963,12 @@ SHRUNK_PORTS = {"Brunel_2000": ({"const N_E = 10000": "const N_E = 400", "const 
                      # no spike comes in 10 ms: compare traces too
                      "monitor ast_mon: spikes of astrocytes": "monitor ast_mon: spikes of astrocytes\n"
                      "monitor ast_C: astrocytes.C every 1 ms\nmonitor v: cells.v[0:20]"},
-                    {"duration": "10 ms"})}
+                    {"duration": "10 ms"}),
+                # the copy is written elsewhere: its data path made absolute
+                "Diehl_Cook_2015": ({"const n_e = 400": "const n_e = 20",
+                                     '"data/Diehl_Cook_2015_digits.npz': f'"{BRIAN2_PORTS}/data/Diehl_Cook_2015_digits.npz'},
+                                    {"n_train": 1, "n_observe": 1, "n_test": 1, "t_show": "51 ms", "t_rest": "4 ms",
+                                     "max_intensity": 2})}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW_PORTS else p
