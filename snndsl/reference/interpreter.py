@@ -38,7 +38,7 @@ from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
 from snndsl.ir import storage
 from snndsl.ir.evaluate import is_constant
-from snndsl.reference.kernels import Elements, Kernel, RunFailure, to_storage
+from snndsl.reference.kernels import Elements, Kernel, RunFailure, rand_streams, to_storage
 from snndsl.passes import streams as sites
 from snndsl.reference.rng import STEPS_NEVER, Binomial, Keyed, Streams, steps
 
@@ -236,6 +236,7 @@ class Machine:
         self.seed = module.seed
         self.groups = {g.name: g for g in module.groups}
         self._state = {(g.name, v.name): v for g in module.groups for v in g.vars}
+        self.advance_exprs: dict = {}  # each advance's expressions, made once (reference/kernels.py)
         self.param_values: dict[str, float] = {}
         self.param_set: dict[str, float] = {}
         self.data_paths = {d.name: d.path for d in module.data}
@@ -693,7 +694,7 @@ class Machine:
     def stream_for(self, node) -> object | None:
         """The random stream code draws from (passes/streams.py numbered it:
         one per site, written into every draw); None where it draws nothing."""
-        streams = {n.stream for n in ir.walk(node) if isinstance(n, ir.Rand)} if node is not None else set()
+        streams = set(rand_streams(node)) if node is not None else set()
         if not streams:
             return None
         if len(streams) > 1 or None in streams:
@@ -704,7 +705,7 @@ class Machine:
         """The counter-based generators of `elements` (their indices) for the
         time step's code `node` (snn_ctr_at: its site, this step); None where
         it draws nothing."""
-        found = {n.stream for n in ir.walk(node) if isinstance(n, ir.Rand)} if node is not None else set()
+        found = set(rand_streams(node)) if node is not None else set()
         if not found:
             return None
         if len(found) > 1 or None in found:

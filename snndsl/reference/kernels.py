@@ -42,6 +42,56 @@ from snndsl.ir import nodes as ir
 from snndsl.ir.numpy_eval import Unsupported, evaluate, math_function
 from snndsl.reference.rng import Keyed
 
+
+def memo(fn):
+    """`fn` of an IR node (or tuple of nodes), remembered by the node's
+    identity: the interpreter asks the same questions of the same kernel code
+    in every step, and a walk of the tree each time was most of its time.
+    The cache holds the node itself, so that its identity cannot pass to
+    another object while it is cached; temporary tuples miss and, past a
+    bound, the cache is emptied."""
+    cache: dict[int, tuple] = {}
+
+    def remembered(node):
+        hit = cache.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        value = fn(node)
+        if len(cache) >= 4096:
+            cache.clear()
+        cache[id(node)] = (node, value)
+        return value
+    remembered.__doc__ = fn.__doc__
+    return remembered
+
+
+@memo
+def rand_streams(node) -> frozenset:
+    """The streams of the draws in `node`; of a tuple, its members' (each
+    remembered: a tuple made for the call, `(k.body, k.refractory)`, costs a
+    lookup per member, not a walk)."""
+    if isinstance(node, tuple):
+        return frozenset().union(*(rand_streams(n) for n in node))
+    return frozenset(n.stream for n in ir.walk(node) if isinstance(n, ir.Rand))
+
+
+@memo
+def _accesses(body) -> tuple[tuple, tuple]:
+    """(the (group, variable) pairs `body` writes, by assignments and
+    advances; every variable it touches, as Var nodes) -- what _keys filters."""
+    written = []
+    touched = []
+    for s in ir.walk(body):
+        if isinstance(s, ir.Assign):
+            written.append((s.target.group, s.target.name))
+        elif isinstance(s, ir.Advance):
+            written += [(s.group, v) for v in s.vars]
+        if isinstance(s, ir.Var):
+            touched.append(s)
+        elif isinstance(s, ir.Advance):
+            touched += [ir.Var(s.group, v) for v in s.vars] + [ir.Var(s.group, s.clock)]
+    return tuple(written), tuple(touched)
+
 DECAY_STEPS = 4096  # SNN_DECAY_STEPS of runtime_c/snn_support.h
 
 
@@ -103,7 +153,7 @@ class Kernel:
                         self._col = 0
                         self.stmts(body, sel)
                 return
-            if lazy_data or sum(isinstance(x, ir.Rand) for x in ir.walk(body)) > 1 \
+            if lazy_data or _draw_count(body) > 1 \
                     or _draws_lazily(body) or self._has_conflicts(body):
                 for sel in _each(n):
                     self.stmts(body, sel)
@@ -172,24 +222,14 @@ class Kernel:
     def _keys(self, body) -> list[tuple[str, str, str]]:
         """(group, variable, 'i'/'j'/'shared') of the accesses to written arrays
         that other elements may share (an element's own 'self' entry is its own)."""
-        written = set()
-        for s in ir.walk(body):
-            if isinstance(s, ir.Assign) and (s.target.group, s.target.name) not in self.drop:
-                written.add((s.target.group, s.target.name))
-            elif isinstance(s, ir.Advance):
-                written |= {(s.group, v) for v in s.vars if (s.group, v) not in self.drop}
+        all_written, touched = _accesses(body)
+        written = {w for w in all_written if w not in self.drop}
         keys = set()
-        for s in ir.walk(body):
-            names = []
-            if isinstance(s, ir.Var):
-                names.append(s)
-            elif isinstance(s, ir.Advance):
-                names += [ir.Var(s.group, v) for v in s.vars] + [ir.Var(s.group, s.clock)]
-            for v in names:
-                if (v.group, v.name) in written:
-                    kind = self.kind(v)
-                    if kind != "self":
-                        keys.add((v.group, v.name, kind))
+        for v in touched:
+            if (v.group, v.name) in written:
+                kind = self.kind(v)
+                if kind != "self":
+                    keys.add((v.group, v.name, kind))
         return sorted(keys)
 
     def rounds(self, body) -> list[np.ndarray]:
@@ -311,9 +351,37 @@ class Kernel:
     def advance(self, s: ir.Advance, sel: np.ndarray) -> None:
         """dx/dt = a x + b solved over t - clock, as c_expr.CPrinter._advance: a
         factor exp(a (t - clock)) per rate, from the run's table of whole steps."""
-        kept = [name for name in s.vars if (s.group, name) not in self.drop]
+        kept = tuple(name for name in s.vars if (s.group, name) not in self.drop)
         if not kept:
             return
+        # the expressions, made once per advance and set of variables (the decays are the module's)
+        cache = self.sim.advance_exprs
+        made = cache.get((id(s), kept))
+        if made is None or made[0] is not s:
+            made = cache[(id(s), kept)] = (s, *self._advance_exprs(s, kept))
+        _, elapsed, factors, values = made
+        dt = self.sim.dt
+        inv_dt = 1.0 / dt
+        for k, growth in enumerate(factors):
+            a = growth.args[0].left
+            rate = np.asarray(self.eval(a, sel), dtype=np.float64)
+            table_rate = self.sim.decay_rate(s.group, a)
+            gap = np.asarray(self.eval(elapsed, sel), dtype=np.float64)
+            steps = gap * inv_dt
+            whole = np.trunc(np.where((steps >= 0) & (steps < DECAY_STEPS - 1), steps + 0.5, 0.0))
+            in_table = (steps >= 0) & (steps < DECAY_STEPS - 1) & (np.abs(steps - whole) < 1e-6)
+            exp = math_function("exp")
+            factor = np.where(in_table, exp(table_rate * (whole * dt)), exp(rate * gap))
+            store = self.temps.setdefault(f"_f{k}", np.zeros(len(self.elements)))
+            store[sel] = factor
+        for x, value in values:
+            writable = self.writable(x, sel)
+            if len(writable):
+                self.write(x, writable, self.eval(value, writable))
+
+    def _advance_exprs(self, s: ir.Advance, kept: tuple[str, ...]):
+        """(t - clock, the distinct growth factors exp(a (t - clock)), each
+        variable with the expression of its value at t) of an advance."""
         elapsed = ir.Binary("-", ir.Special("t"), ir.Var(s.group, s.clock))
         factors: list[ir.Expr] = []
         values = []
@@ -333,24 +401,7 @@ class Kernel:
                     fixed = ir.Binary("/", b, a)
                     value = ir.Binary("-", ir.Binary("*", ir.Binary("+", x, fixed), f), fixed)
             values.append((x, value))
-        dt = self.sim.dt
-        inv_dt = 1.0 / dt
-        for k, growth in enumerate(factors):
-            a = growth.args[0].left
-            rate = np.asarray(self.eval(a, sel), dtype=np.float64)
-            table_rate = self.sim.decay_rate(s.group, a)
-            gap = np.asarray(self.eval(elapsed, sel), dtype=np.float64)
-            steps = gap * inv_dt
-            whole = np.trunc(np.where((steps >= 0) & (steps < DECAY_STEPS - 1), steps + 0.5, 0.0))
-            in_table = (steps >= 0) & (steps < DECAY_STEPS - 1) & (np.abs(steps - whole) < 1e-6)
-            exp = math_function("exp")
-            factor = np.where(in_table, exp(table_rate * (whole * dt)), exp(rate * gap))
-            store = self.temps.setdefault(f"_f{k}", np.zeros(len(self.elements)))
-            store[sel] = factor
-        for x, value in values:
-            writable = self.writable(x, sel)
-            if len(writable):
-                self.write(x, writable, self.eval(value, writable))
+        return elapsed, tuple(factors), tuple(values)
 
     # ---- names -----------------------------------------------------------------
     def kind(self, v: ir.Var) -> str:
@@ -478,8 +529,14 @@ def to_storage(value, dtype: np.dtype):
 
 
 
+@memo
 def _draws(body) -> bool:
     return any(isinstance(n, ir.Rand) for n in ir.walk(body))
+
+
+@memo
+def _draw_count(body) -> int:
+    return sum(isinstance(x, ir.Rand) for x in ir.walk(body))
 
 
 def _lazy_parts(e):
@@ -492,10 +549,12 @@ def _lazy_parts(e):
             yield n.right
 
 
+@memo
 def _reads_data_lazily(body) -> bool:
     return any(isinstance(n, ir.DataAt) for part in _lazy_parts(body) for n in ir.walk(part))
 
 
+@memo
 def _draws_lazily(body) -> bool:
     return any(isinstance(n, ir.Rand) for part in _lazy_parts(body) for n in ir.walk(part))
 
