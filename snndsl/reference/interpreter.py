@@ -1071,8 +1071,7 @@ class Machine:
         binomial, rng = Binomial(k.sources, p), self.keyed_at(k.stream, elements)
         run = self.kernel(g, Elements(elements, elements), k.span, guard_refractory=True, guard_frozen=True,
                           drop=drop)
-        run.temps[ir.POISSON_INPUT_DRAW] = np.array([binomial.draw(rng.one(x)) for x in range(len(elements))],
-                                                    dtype=np.int64)
+        run.temps[ir.POISSON_INPUT_DRAW] = binomial.draw_each(rng)
         run.run(k.body)
 
     # one method per kernel class: setup, and the time step

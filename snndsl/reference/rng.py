@@ -143,6 +143,43 @@ class Binomial:
         self.m = float(math.floor(float(n + 1) * P))
         self.h = _stirling_tail(self.m) + _stirling_tail(float(n) - self.m)
 
+    def draw_each(self, keyed: "Keyed") -> np.ndarray:
+        """One deviate for each element of `keyed`, from its own generator: by
+        inversion for all of them at once (each element's operations and
+        draws are those of `draw`, in its order: +, -, * and / round alike in
+        numpy and Python); by BTRS, which calls the C library's log, one
+        element at a time."""
+        count = len(keyed.calls)
+        if self.n <= 0 or not self.P > 0:
+            return np.full(count, self.n if self.flip else 0, dtype=np.int64)
+        if self.rejection:  # the numbers of each try for all elements that still try; the test one by one
+            k = np.zeros(count, dtype=np.int64)
+            trying = np.arange(count)
+            while len(trying):
+                us, vs = keyed.uniform(trying) - 0.5, keyed.uniform(trying)
+                tries = [self._btrs_try(float(u), float(v)) for u, v in zip(us, vs)]
+                done = np.array([kf is not None for kf in tries], dtype=bool)
+                k[trying[done]] = [int(kf) for kf in tries if kf is not None]
+                trying = trying[~done]
+            return self.n - k if self.flip else k
+        n, P, q, qn, bound = float(self.n), self.P, self.q, self.qn, self.bound
+        x = np.zeros(count)
+        px = np.full(count, qn)
+        u = keyed.uniform(np.arange(count))
+        active = np.flatnonzero(u > px)
+        while len(active):
+            x[active] += 1
+            over = x[active] > bound
+            again = active[over]
+            if len(again):  # past the bound: start again with a new number
+                x[again], px[again], u[again] = 0.0, qn, keyed.uniform(again)
+            go = active[~over]
+            u[go] -= px[go]
+            px[go] = ((n - x[go] + 1.0) * P * px[go]) / (x[go] * q)
+            active = active[u[active] > px[active]]
+        k = x.astype(np.int64)
+        return self.n - k if self.flip else k
+
     def draw(self, rng: "Rng") -> int:
         n = self.n
         if n <= 0 or not self.P > 0:
@@ -158,28 +195,32 @@ class Binomial:
                     px = (float(n - x + 1) * self.P * px) / (float(x) * self.q)
             k = x
         else:
-            nd, m, a, b = float(n), self.m, self.a, self.b
             while True:
-                u = rng.uniform() - 0.5
-                v = rng.uniform()
-                us = 0.5 - abs(u)
-                if us <= 0:
-                    continue
-                kf = float(math.floor((2 * a / us + b) * u + self.c))
-                if kf < 0 or kf > nd:
-                    continue
-                if us >= 0.07 and v <= self.vr:
-                    break
-                w = v * self.alpha / (a / (us * us) + b)
-                lv = math.log(w) if w > 0 else -math.inf
-                bound = ((m + 0.5) * math.log((m + 1) / (self.r * (nd - m + 1)))
-                         + (nd + 1) * math.log((nd - m + 1) / (nd - kf + 1))
-                         + (kf + 0.5) * math.log(self.r * (nd - kf + 1) / (kf + 1))
-                         + self.h - _stirling_tail(kf) - _stirling_tail(nd - kf))
-                if lv <= bound:
+                kf = self._btrs_try(rng.uniform() - 0.5, rng.uniform())
+                if kf is not None:
                     break
             k = int(kf)
         return n - k if self.flip else k
+
+    def _btrs_try(self, u: float, v: float) -> float | None:
+        """One try of BTRS with the uniform numbers u - 0.5 and v: the deviate,
+        or None where it is rejected."""
+        nd, m, a, b = float(self.n), self.m, self.a, self.b
+        us = 0.5 - abs(u)
+        if us <= 0:
+            return None
+        kf = float(math.floor((2 * a / us + b) * u + self.c))
+        if kf < 0 or kf > nd:
+            return None
+        if us >= 0.07 and v <= self.vr:
+            return kf
+        w = v * self.alpha / (a / (us * us) + b)
+        lv = math.log(w) if w > 0 else -math.inf
+        bound = ((m + 0.5) * math.log((m + 1) / (self.r * (nd - m + 1)))
+                 + (nd + 1) * math.log((nd - m + 1) / (nd - kf + 1))
+                 + (kf + 0.5) * math.log(self.r * (nd - kf + 1) / (kf + 1))
+                 + self.h - _stirling_tail(kf) - _stirling_tail(nd - kf))
+        return kf if lv <= bound else None
 
 
 class Streams:
