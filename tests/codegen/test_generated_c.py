@@ -111,7 +111,8 @@ def _sanitizers_work(tmp_path) -> bool:
 
 @pytest.mark.needs_cc
 @pytest.mark.slow
-@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", EXAMPLE_FILES + [ROOT / "tests" / "e2e" / "models" / "custom_events.snn"],
+                         ids=lambda p: p.stem)
 def test_clean_under_sanitizers(path, tmp_path):
     if not _sanitizers_work(tmp_path):
         skip_outside_ci("this compiler has no working address/undefined sanitizer")
