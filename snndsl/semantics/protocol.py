@@ -134,8 +134,10 @@ class ProtocolChecks:
                 pass
         return tuple(out)
 
-    def _scalar_scope(self, local_vars, what: str) -> Scope:
-        return Scope(reductions=True, locals=dict(local_vars), what=what)
+    def _scalar_scope(self, local_vars, what: str, rand: bool = False) -> Scope:
+        """A scalar of the protocol; `rand`: it may draw (`let k = int(rand() * n)`),
+        one number from the stream of its statement (passes/streams.py)."""
+        return Scope(reductions=True, locals=dict(local_vars), what=what, rand=rand)
 
     def _pstmt(self, s, local_vars: dict[str, str], loop_depth: int):
         if isinstance(s, ast.Run):
@@ -157,7 +159,7 @@ class ProtocolChecks:
                 self.fail(Code.DUPLICATE, f"'{s.name}' is already defined", s.span)
             self._shadow_check(s.name, s.span)
             try:
-                e, dim = self.expr(s.value, self._scalar_scope(local_vars, "in 'let'"))
+                e, dim = self.expr(s.value, self._scalar_scope(local_vars, "in 'let'", rand=True))
                 if dim != DIMENSIONLESS or e.dtype == "b":
                     self.fail(Code.DIMENSION, "a protocol local ('let') holds a dimensionless number", s.value.span)
             except _Fail:
@@ -178,7 +180,7 @@ class ProtocolChecks:
                 self.fail(Code.FLAG_VIOLATION, f"the loop variable '{s.name}' cannot be assigned", s.span)
             if s.name in self.bad_locals:
                 raise _Fail  # its 'let' is reported
-            e, dim = self.expr(s.value, self._scalar_scope(local_vars, "in an assignment"))
+            e, dim = self.expr(s.value, self._scalar_scope(local_vars, "in an assignment", rand=True))
             self._expect_dim(dim, DIMENSIONLESS, s.value.span, f"the value of '{s.name}'")
             cur = ir.Local(s.name, "f")
             value = e if s.op == "=" else _binary(s.op[0], cur, e)
@@ -201,11 +203,11 @@ class ProtocolChecks:
             self.protocol_locals[s.var] = "i"
             return ir.For(s.var, bounds[0], bounds[1], self._pstmts(s.body, inner, loop_depth + 1), s.span)
         if isinstance(s, ast.While):
-            c, _ = self.expr(s.cond, self._scalar_scope(local_vars, "in 'while'"))
+            c, _ = self.expr(s.cond, self._scalar_scope(local_vars, "in 'while'", rand=True))
             self._expect_bool(c, s.cond.span)
             return ir.While(c, self._pstmts(s.body, dict(local_vars), loop_depth + 1), s.span)
         if isinstance(s, ast.If):
-            c, _ = self.expr(s.cond, self._scalar_scope(local_vars, "in 'if'"))
+            c, _ = self.expr(s.cond, self._scalar_scope(local_vars, "in 'if'", rand=True))
             self._expect_bool(c, s.cond.span)
             return ir.If(c, self._pstmts(s.body, dict(local_vars), loop_depth),
                          self._pstmts(s.orelse, dict(local_vars), loop_depth), s.span)
@@ -262,7 +264,7 @@ class ProtocolChecks:
         target = ir.Var(group.name, var.name, at, var.dtype, s.target.var_span)
         synapses = group.kind == "synapses"
         if var.shared:
-            scope = Scope(group=group, reductions=True, locals=dict(local_vars), shared_only=True,
+            scope = Scope(group=group, reductions=True, locals=dict(local_vars), shared_only=True, rand=True,
                           what="in a shared assignment")
         else:
             scope = Scope(group=group, synapses=synapses, rand=True, reductions=True,
