@@ -1321,6 +1321,20 @@ def check_Diehl_Cook_2015():
     np.testing.assert_array_equal(conf.sum(axis=1), np.bincount(data["test_y"][index], minlength=10))
 
 
+def check_network_operation_stop():
+    res = run("network_operation_stop", seed=2)
+    sp = res["spike_mon"]
+    end = res.phases["simulate"][1]
+    # the check at each millisecond saw fewer than 20 spikes until the last one; the run
+    # ended one step after it, with every spike of that step
+    checked = round(end / ms - 0.1)
+    assert 20 <= len(sp.t) and np.count_nonzero(sp.t < (checked - 1) * ms - 1e-9) < 20
+    assert np.count_nonzero(sp.t < checked * ms - 1e-9) >= 20 and end < 100 * ms
+    assert abs(end - (checked + 0.1) * ms) < 1e-12
+    longer = run("network_operation_stop", seed=2, target_spikes=10 ** 6)
+    assert abs(longer.phases["simulate"][1] - 100 * ms) < 1e-12  # never reached: the whole 100 ms
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators", "Brunel_2000", "Wang_2002",
         "Kremer_et_al_2011_barrel_cortex", "Graupner_Brunel_2012"}
@@ -3535,3 +3549,32 @@ def test_Diehl_Cook_2015_as_in_brian2(tmp_path):
     for phase in ("train", "observe", "test"):
         assert max(report[f"{phase}_intensity"]) > 2, phase         # an image was shown again
     assert len(set(report["assign"])) > 1 and report["n_exc"] > 100
+
+
+@pytest.mark.brian2
+def test_network_operation_stop_as_in_brian2():
+    """Brian2's example with its network_operation and stop(), our initial v:
+    the same spikes at the same steps and the same end of the run, for a
+    target reached (20 spikes) and one never reached (the whole 100 ms)."""
+    b2 = _brian2()
+    model = snndsl.compile(PORTS / "network_operation_stop.snn")
+    for target in (20, 60, 10 ** 6):
+        res = model.run(seed=3, params={"target_spikes": target})
+        b2.start_scope()
+        b2.defaultclock.dt = 0.1 * b2.ms
+        G = b2.NeuronGroup(10, "dv/dt = (I - v)/tau : 1", threshold="v>1", reset="v=0", method="exact",
+                           namespace={"I": 1.5, "tau": 10 * b2.ms})
+        G.v = res.saved["v_initial"]
+        spike_mon = b2.SpikeMonitor(G)
+
+        @b2.network_operation(dt=1 * b2.ms)
+        def check_spikes():
+            if spike_mon.num_spikes >= target:
+                b2.stop()
+        net = b2.Network(G, spike_mon, check_spikes)
+        net.run(100 * b2.ms)
+        np.testing.assert_array_equal(res["spike_mon"].i, np.asarray(spike_mon.i))
+        np.testing.assert_array_equal(np.round(res["spike_mon"].t / (0.1 * ms)),
+                                      np.round(np.asarray(spike_mon.t) / (0.1 * ms)))
+        assert abs(res.phases["simulate"][1] - float(net.t / b2.second)) < 1e-12, target
+        assert len(spike_mon.t) >= min(target, 80)
