@@ -124,7 +124,7 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
         ir_phases = tuple(self._phase(p) for p in phases)
         self._check_inline_ranks()
         self._warn_unused(decls)
-        if not self.groups:
+        if not self.groups and not any(isinstance(d, ast.GroupDecl) for d in decls):  # (not: all refused)
             for n in _ast_walk_stmts(phases):
                 if isinstance(n, ast.Run):
                     self.err(Code.MISSING, "nothing to run: the model declares no group", n.span)
@@ -153,6 +153,7 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
 
     def _collect_names(self, decls) -> None:
         seen: dict[str, Span | None] = {}
+        self.refused_names: set[str] = set()
         self.group_order: list[str] = []
         for d in decls:
             if isinstance(d, (ast.Setting, ast.PhaseDecl, ast.MonitorDecl)):
@@ -161,6 +162,7 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
             span = getattr(d, "name_span", None) or d.span
             if name in RESERVED or name in PREDEFINED:
                 self.err(Code.RESERVED_NAME, f"'{name}' is reserved and cannot be declared", span)
+                self.refused_names.add(name)  # its uses are not reported again as unknown
                 continue
             if name in seen:
                 self.err(Code.DUPLICATE, f"'{name}' is declared twice", span,
@@ -560,6 +562,8 @@ class Checker(GroupChecks, ProtocolChecks, ExpressionChecks):
         return v
 
     def _unknown(self, name: str, candidates, span, what: str, hint: str = ""):
+        if name in getattr(self, "refused_names", ()):
+            raise _Fail  # a declaration refused for its name, reported there
         near = closest(name, candidates)
         code = Code.UNKNOWN_GROUP if what == "group" else Code.UNDEFINED_NAME
         self.fail(code, f"'{name}' is not a {what}" + (hint or (f"; did you mean '{near}'?" if near else "")), span)
