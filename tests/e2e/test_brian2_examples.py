@@ -1335,6 +1335,19 @@ def check_network_operation_stop():
     assert abs(longer.phases["simulate"][1] - 100 * ms) < 1e-12  # never reached: the whole 100 ms
 
 
+def check_Stimberg_et_al_2019_bisection():
+    res = run("Stimberg_et_al_2019_bisection")
+    est = res.saved["estimates"] / mV                  # (iterations, neurons)
+    assert est.shape == (10, 100)
+    steps = 25 / 2 ** np.arange(10)                   # each estimate moved by the step of its iteration
+    np.testing.assert_allclose(np.abs(np.diff(np.vstack([np.full(100, 25.0), est]), axis=0)),
+                               np.broadcast_to(steps[:, None], (10, 100)), rtol=1e-12)
+    final = est[-1]
+    assert np.all(np.diff(final) <= 0.1)              # denser sodium channels, lower threshold
+    assert 35 < final[0] < 45 and 7 < final[-1] < 11
+    assert len(res["spikes"].t) > 0
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators", "Brunel_2000", "Wang_2002",
         "Kremer_et_al_2011_barrel_cortex", "Graupner_Brunel_2012"}
@@ -3578,3 +3591,56 @@ def test_network_operation_stop_as_in_brian2():
                                       np.round(np.asarray(spike_mon.t) / (0.1 * ms)))
         assert abs(res.phases["simulate"][1] - float(net.t / b2.second)) < 1e-12, target
         assert len(spike_mon.t) >= min(target, 80)
+
+
+
+@pytest.mark.brian2
+def test_Stimberg_et_al_2019_bisection_as_in_brian2():
+    """Brian2's script as it is (store, then restore before each iteration,
+    the estimates in numpy), two iterations of 5 ms trials (Brian2's numpy
+    target takes 6 ms a step here): the same estimates, bit for bit."""
+    b2 = _brian2()
+    b2.defaultclock.dt = 0.01 * b2.ms
+    mV_, ms_ = b2.mV, b2.ms
+    ns = dict(El=10.613 * mV_, ENa=115 * mV_, EK=-12 * mV_, gl=0.3 * b2.msiemens / b2.cm ** 2,
+              gK=36 * b2.msiemens / b2.cm ** 2, gNa_max=100 * b2.msiemens / b2.cm ** 2,
+              gNa_min=15 * b2.msiemens / b2.cm ** 2, C=1 * b2.uF / b2.cm ** 2)
+    eqs = """
+    dv/dt = (gl * (El-v) + gNa * m**3 * h * (ENa-v) + gK * n**4 * (EK-v)) / C : volt
+    gNa : siemens/meter**2 (constant)
+    dm/dt = alpham * (1-m) - betam * m : 1
+    dn/dt = alphan * (1-n) - betan * n : 1
+    dh/dt = alphah * (1-h) - betah * h : 1
+    alpham = (0.1/mV) * 10*mV / exprel((-v+25*mV) / (10*mV))/ms : Hz
+    betam = 4 * exp(-v/(18*mV))/ms : Hz
+    alphah = 0.07 * exp(-v/(20*mV))/ms : Hz
+    betah = 1/(exp((-v+30*mV) / (10*mV)) + 1)/ms : Hz
+    alphan = (0.01/mV) * 10*mV / exprel((-v+10*mV) / (10*mV))/ms : Hz
+    betan = 0.125*exp(-v/(80*mV))/ms : Hz
+    """
+    neurons = b2.NeuronGroup(100, eqs, method="rk4", threshold="v>50*mV", reset="", namespace=ns)
+    neurons.gNa = "gNa_min + (gNa_max - gNa_min)*1.0*i/N"
+    neurons.v = 0 * mV_
+    neurons.m = "1/(1 + betam/alpham)"
+    neurons.n = "1/(1 + betan/alphan)"
+    neurons.h = "1/(1 + betah/alphah)"
+    S = b2.SpikeMonitor(neurons)
+    net = b2.Network(neurons, S)
+    net.store()
+    v0, step, theirs, counts = 25 * mV_ * np.ones(100), 25 * mV_, [], []
+    for _ in range(2):
+        net.restore()
+        neurons.v = v0
+        net.run(5 * ms_, namespace=ns)
+        counts.append(np.asarray(S.count).copy())
+        v0[S.count > 0] -= step
+        v0[S.count == 0] += step
+        step /= 2.0
+        theirs.append(np.asarray(v0).copy())
+    ours = run("Stimberg_et_al_2019_bisection", n_iterations=2, t_trial="5 ms")
+    np.testing.assert_array_equal(ours.saved["estimates"], np.array(theirs))
+    assert 0 < (counts[0] > 0).sum() < 100 and 0 < (counts[1] > 0).sum() < 100  # both ways, in both
+    sp = ours["spikes"]
+    for k in range(2):
+        mine = (sp.t >= k * 5 * ms - 1e-12) & (sp.t < (k + 1) * 5 * ms - 1e-12)
+        np.testing.assert_array_equal(np.bincount(sp.i[mine], minlength=100), counts[k])

@@ -908,6 +908,7 @@ BRIAN2_PORTS = ROOT / "examples" / "brian2"
 # short enough for the reference backend; the rest run with their defaults
 PORT_PARAMS = {
     "Stimberg_et_al_2018_rsmean": {"duration": "30 ms"}, "custom_events": {"duration": "150 ms"},
+    "Stimberg_et_al_2019_bisection": {"n_iterations": 2, "t_trial": "1 ms"},
     "IF_curve_LIF": {"duration": "20 ms"}, "IF_curve_Hodgkin_Huxley": {"duration": "20 ms"},
     "nonlinear": {"duration": "20 ms"}, "Touboul_Brette_2008": {"settle": "2 ms", "duration": "2 ms"},
     "Hindmarsh_Rose_1984": {"duration": "20 ms"}, "phase_locking": {"duration": "20 ms"},
