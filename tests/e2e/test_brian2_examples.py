@@ -1348,6 +1348,20 @@ def check_Stimberg_et_al_2019_bisection():
     assert len(res["spikes"].t) > 0
 
 
+def check_standalone_multiplerun():
+    """The sweep of the example: one compiled model, 15 values of tau in
+    parallel (snndsl.sweep): each run is the run of that value alone, and the
+    output rate rises with tau."""
+    model = snndsl.compile(PORTS / "standalone_multiplerun.snn")
+    taus = np.linspace(1, 15, 15)
+    runs = snndsl.sweep(model, [{"tau": f"{float(t)!r} ms"} for t in taus], max_workers=2)
+    rates = np.array([len(r["M"].t) for r in runs]) / 1.0
+    assert rates[0] < 2 and rates[-1] > 20 and np.all(np.diff(rates) >= -3)
+    alone = model.run(params={"tau": f"{float(taus[7])!r} ms"})
+    np.testing.assert_array_equal(alone["M"].t, runs[7]["M"].t)
+    np.testing.assert_array_equal(alone["inputs"].t, runs[0]["inputs"].t)  # the same inputs: the same seed
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 SLOW = {"STDP", "Vogels_et_al_2011", "COBAHH", "coupled_oscillators", "Brunel_2000", "Wang_2002",
         "Kremer_et_al_2011_barrel_cortex", "Graupner_Brunel_2012"}
@@ -3644,3 +3658,25 @@ def test_Stimberg_et_al_2019_bisection_as_in_brian2():
     for k in range(2):
         mine = (sp.t >= k * 5 * ms - 1e-12) & (sp.t < (k + 1) * 5 * ms - 1e-12)
         np.testing.assert_array_equal(np.bincount(sp.i[mine], minlength=100), counts[k])
+
+
+@pytest.mark.brian2
+def test_standalone_multiplerun_as_in_brian2():
+    """Brian2's network with our Poisson inputs (a SpikeGeneratorGroup for its
+    PoissonGroup), three values of tau: the same output spikes."""
+    b2 = _brian2()
+    model = snndsl.compile(PORTS / "standalone_multiplerun.snn")
+    for tau in (3, 8, 15):
+        res = model.run(params={"tau": f"{tau} ms", "duration": "300 ms"})
+        b2.start_scope()
+        b2.defaultclock.dt = 0.1 * b2.ms
+        P = b2.SpikeGeneratorGroup(100, res["inputs"].i, res["inputs"].t * b2.second)
+        G = b2.NeuronGroup(1, "dv/dt = -v/tau : 1\ntau : second (constant)", threshold="v>1", reset="v=0",
+                           method="euler")
+        G.tau = tau * b2.ms
+        S = b2.Synapses(P, G, on_pre="v += 0.1")
+        S.connect()
+        M = b2.SpikeMonitor(G)
+        b2.run(300 * b2.ms)
+        np.testing.assert_array_equal(np.round(res["M"].t / (0.1 * ms)), np.round(np.asarray(M.t) / (0.1 * ms)))
+        assert tau < 5 or len(M.t) > 3
