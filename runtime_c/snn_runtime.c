@@ -2117,16 +2117,18 @@ void snn_progress_read(const snn_progress *p, snn_progress_info *out)
 /* out = expm(A) for an m x m row-major matrix: scale A by 2^-s until its
  * norm is below 1/2, sum the Taylor series to machine precision, square s
  * times. Enough for the small, well-behaved systems of neuron models. */
+/* Systems of up to SNN_EXACT_STACK variables (matrices of twice that size) work
+ * on the stack: the exact steps whose factors are made in each step
+ * (snn_exact_step) call this for every element. */
+#define SNN_EXACT_STACK 4
+
 static int snn_expm(int m, const double *A, double *out)
 {
     size_t mm = (size_t)m * (size_t)m;
-    double *X = calloc(mm, sizeof *X), *term = calloc(mm, sizeof *term), *tmp = calloc(mm, sizeof *tmp);
-    if (!X || !term || !tmp) {
-        free(X);
-        free(term);
-        free(tmp);
-        return -1;
-    }
+    double stack[3 * (2 * SNN_EXACT_STACK) * (2 * SNN_EXACT_STACK)];
+    double *heap = m <= 2 * SNN_EXACT_STACK ? NULL : malloc(3 * mm * sizeof *heap);
+    if (m > 2 * SNN_EXACT_STACK && !heap) return -1;
+    double *X = heap ? heap : stack, *term = X + mm, *tmp = term + mm;  /* each written before it is read */
     double norm = 0;
     for (int r = 0; r < m; r++) {
         double row = 0;
@@ -2171,21 +2173,19 @@ static int snn_expm(int m, const double *A, double *out)
         memcpy(out, tmp, mm * sizeof *out);
     }
     for (size_t k = 0; k < mm; k++) ok = ok && isfinite(out[k]);
-    free(X);
-    free(term);
-    free(tmp);
+    free(heap);
     return ok ? 0 : -1;
 }
 
 static int snn_exact_one(int n, const double *M, const int *frozen, double dt, double *E, double *F)
 {
     int m = 2 * n;
-    double *A = calloc((size_t)m * (size_t)m, sizeof *A), *X = calloc((size_t)m * (size_t)m, sizeof *X);
-    if (!A || !X) {
-        free(A);
-        free(X);
-        return -1;
-    }
+    size_t mm = (size_t)m * (size_t)m;
+    double stack[2 * (2 * SNN_EXACT_STACK) * (2 * SNN_EXACT_STACK)];
+    double *heap = n <= SNN_EXACT_STACK ? NULL : malloc(2 * mm * sizeof *heap);
+    if (n > SNN_EXACT_STACK && !heap) return -1;
+    double *A = heap ? heap : stack, *X = A + mm;
+    memset(A, 0, mm * sizeof *A);
     for (int r = 0; r < n; r++) {
         if (frozen && frozen[r]) continue;
         for (int c = 0; c < n; c++) A[r * m + c] = M[r * n + c] * dt;
@@ -2198,8 +2198,7 @@ static int snn_exact_one(int n, const double *M, const int *frozen, double dt, d
                 E[r * n + c] = X[r * m + c];
                 F[r * n + c] = X[r * m + n + c];
             }
-    free(A);
-    free(X);
+    free(heap);
     return rc;
 }
 
