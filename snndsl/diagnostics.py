@@ -148,6 +148,11 @@ def render_all(diagnostics: list[Diagnostic], sources: dict[str, str]) -> str:
     return "\n".join(render(d, sources) for d in diagnostics)
 
 
+# Brian2's NeuronGroup(..., dt=...) written in a group, as `dt: ...` or `dt = ...`
+GROUP_DT = ("a group has no time step of its own (Brian2's NeuronGroup(..., dt=...)): the model's `dt = ...` "
+            "at the top level is every group's; code run less often goes in an `every PERIOD:` block")
+
+
 def closest(name: str, candidates) -> str | None:
     """The candidate a misspelling most likely meant, or None."""
     import difflib

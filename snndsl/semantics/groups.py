@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from snndsl.diagnostics import Code, Span, closest, warning
+from snndsl.diagnostics import GROUP_DT, Code, Span, closest, warning
 from snndsl.ir import nodes as ir
 from snndsl.ir.integrate import (METHODS, exact_problem, exponential_euler_problem, noise_problem, split_noise,
                                     stochastic_kind)
@@ -344,6 +344,8 @@ class GroupChecks:
             return {"rate": e}
         if d.kind == "spikes" and item.name in ("indices", "times"):
             return {item.name: self._list_or_data(item, SECOND if item.name == "times" else DIMENSIONLESS)}
+        if item.name == "dt":
+            self.fail(Code.UNSUPPORTED, GROUP_DT, item.span)
         allowed = {"poisson": "rate", "spikes": "indices, times"}.get(d.kind)
         hint = f" ({d.kind} groups take {allowed})" if allowed else ""
         self.fail(Code.MISPLACED, f"'{item.name} = ...' has no meaning in a {d.kind} group{hint}; "
