@@ -13,6 +13,7 @@ import importlib.util
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -1360,6 +1361,236 @@ def check_standalone_multiplerun():
     alone = model.run(params={"tau": f"{float(taus[7])!r} ms"})
     np.testing.assert_array_equal(alone["M"].t, runs[7]["M"].t)
     np.testing.assert_array_equal(alone["inputs"].t, runs[0]["inputs"].t)  # the same inputs: the same seed
+
+
+_SPREIZER_KINDS = ("symmetric", "random", "perlin", "homog")
+
+
+def _spreizer_stats(i, t, in_deg, wu: float, dur: float) -> dict:
+    """Per landscape (the four networks of 400 neurons, one after the other in
+    i): the rate (Hz) in each half of the warm-up and in the recorded run, the
+    coefficient of variation of the neurons' recorded rates and their
+    correlation with the in-degree."""
+    out = {}
+    for k, kind in enumerate(_SPREIZER_KINDS):
+        m = (i >= 400 * k) & (i < 400 * (k + 1))
+        ii, tt = i[m] - 400 * k, t[m]
+        rec = tt >= wu - 1e-9
+        rates = np.bincount(ii[rec], minlength=400) / dur
+        out[kind] = dict(r1=np.sum(tt < wu / 2 - 1e-9) / 400 / (wu / 2),
+                         r2=np.sum((tt >= wu / 2 - 1e-9) & ~rec) / 400 / (wu / 2),
+                         rate=rates.mean(), cv=rates.std() / rates.mean(),
+                         corr_deg=np.corrcoef(rates, in_deg[400 * k:400 * (k + 1)])[0, 1])
+    return out
+
+
+def _spreizer_ours(res):
+    """(i, t) of the four networks' spikes in the group's numbering, and each
+    neuron's in-degree from the saved N_incoming."""
+    i = np.concatenate([res[f"mon_{kind}"].i + 400 * k for k, kind in enumerate(_SPREIZER_KINDS)])
+    t = np.concatenate([res[f"mon_{kind}"].t for kind in _SPREIZER_KINDS])
+    syn_i, syn_j = res.saved_indices["in_degree"]
+    in_deg = np.zeros(1600)
+    in_deg[syn_j] = res.saved["in_degree"]
+    return i, t, in_deg, (syn_i, syn_j)
+
+
+def check_Spreizer_et_al_2019():
+    res = run("Spreizer_et_al_2019", duration="200 ms")
+    i, t, in_deg, _ = _spreizer_ours(res)
+    # v starts at 0 mV (the example sets none): every neuron fires in the first step, then
+    # not again within its 5 ms refractory period
+    assert np.array_equal(np.sort(i[t == 0]), np.arange(1600))
+    assert not np.any((t > 0) & (t < 5 * ms))
+    # each neuron sends 40 synapses; the in-degrees scatter around 40
+    assert in_deg.sum() == 64000 and 20 < in_deg.min() and in_deg.max() < 70
+    # the landscapes as the example builds them: homogeneous pi / 6, Perlin's file equalized over [0, 2 pi]
+    phi = res.saved["landscape"]
+    assert np.allclose(phi[1200:], np.pi / 6) and np.isclose(phi[800:1200].max(), 2 * np.pi)
+    st = _spreizer_stats(i, t, in_deg, wu=0.5, dur=0.2)
+    for kind in _SPREIZER_KINDS:
+        s = st[kind]
+        # warm-up with mu = 0 and large noise: about 4 Hz; then about 16 Hz under mu = 700 pA
+        assert 3 < s["r1"] < 5.5 and 13 < s["r2"] < 19 and 13 < s["rate"] < 19
+        assert s["corr_deg"] < -0.15            # more inhibitory input, lower rate
+    # a homogeneous shift gives every neuron alike input: a narrower spread of rates
+    # (over the 3 s, CV 0.93 against 1.09 to 1.27; Brian2 0.93 against 1.13 to 1.27)
+    assert st["homog"]["cv"] < min(st[k]["cv"] for k in ("symmetric", "random", "perlin"))
+
+
+@pytest.mark.brian2
+def test_Spreizer_et_al_2019_as_in_brian2():
+    """The same four networks in Brian2 (numpy target) from the port's data: the
+    connections are the example's own numpy draws (for the symmetric network,
+    the example's synapses exactly, make_spreizer_connectivity.py), so the
+    synapses and in-degrees are the same; v starts at 0 in both, so every
+    neuron fires in the first step in both. The noise is not replayable: the
+    rates in each epoch, their spread and their correlation with the in-degree
+    agree statistically (one seed each here, 300 ms recorded; over the
+    example's 3 s, 4 seeds against Brian2's 2, the rates agree within 0.03 Hz,
+    docs/from_brian2.md)."""
+    b2 = _brian2()
+    ms_, pA_ = b2.ms, b2.pA
+    wu, dur = 0.5, 0.3
+    ours = run("Spreizer_et_al_2019", seed=3, duration=f"{dur * 1000:g} ms")
+    i, t, in_deg, (syn_i, syn_j) = _spreizer_ours(ours)
+    pairs = np.load(PORTS / "data" / "Spreizer_et_al_2019.npz")["pairs"]
+    assert np.array_equal(syn_i, pairs[:, 0]) and np.array_equal(syn_j, pairs[:, 1])
+    b2.seed(3)
+    I = b2.NeuronGroup(1600, """
+        dv/dt = (E-v)/tau_m + (noise + I_syn)/C : volt (unless refractory)
+        I_syn :  amp
+        noise  = mu + sigma*sqrt(noise_dt)*xi_pop: amp
+        mu               : amp (shared)
+        sigma            : amp (shared)
+        noise_dt = 1*ms  : second (shared)
+        C = 250*pF       : farad (shared)
+        tau_m = 10*ms      : second (shared)
+        E = -70*mV       : volt (shared)
+        """, refractory=5 * ms_, threshold="v>-55*mV", reset="v=-70*mV", method="euler", name="I")
+    S = b2.Synapses(I, I, """
+        dg/dt = (-g+h) / tau_s : 1 (clock-driven)
+        dh/dt = -h / tau_s     : 1 (clock-driven)
+        I_syn_post = J*g  : amp  (summed)
+        J = -5*10*pA           : amp (shared)
+        tau_s = 5*ms           : second (shared)
+        """, on_pre="h += exp(1)", method="exact", name="syn_II")
+    S.connect(i=pairs[:, 0], j=pairs[:, 1])
+    mon = b2.SpikeMonitor(I)
+    net = b2.Network(I, S, mon)
+    I.mu, I.sigma = 0 * pA_, 500 * pA_
+    net.run(wu / 2 * b2.second)
+    I.mu, I.sigma = 700 * pA_, 100 * pA_
+    net.run(wu / 2 * b2.second)
+    net.run(dur * b2.second)
+    bi, bt = np.asarray(mon.i[:]), np.asarray(mon.t[:])
+    assert np.array_equal(np.asarray(S.N_incoming_post), in_deg)             # per neuron, as the example reads it
+    assert np.array_equal(np.sort(bi[bt == 0]), np.sort(i[t == 0]))      # all 1600 at t = 0
+    a, b = _spreizer_stats(i, t, in_deg, wu, dur), _spreizer_stats(bi, bt, in_deg, wu, dur)
+    for kind in _SPREIZER_KINDS:
+        # over seeds: rates 4.2 +- 0.04, 15.7-16.1 +- 0.1 Hz; CV +- 0.05; correlation +- 0.02
+        for q in ("r1", "r2", "rate"):
+            assert abs(a[kind][q] - b[kind][q]) < 0.05 * b[kind][q], (kind, q, a[kind][q], b[kind][q])
+        assert abs(a[kind]["cv"] - b[kind]["cv"]) < 0.25, (kind, a[kind]["cv"], b[kind]["cv"])
+        assert abs(a[kind]["corr_deg"] - b[kind]["corr_deg"]) < 0.15, (kind, a[kind]["corr_deg"], b[kind]["corr_deg"])
+    assert b["homog"]["cv"] < b["random"]["cv"] and a["homog"]["cv"] < a["random"]["cv"]
+
+
+# --- float32 against float64 ----------------------------------------------------
+
+def _float_benchmark_rates(res, duration: float) -> tuple[float, float]:
+    return len(res["cuba_spikes"].i) / 4000 / duration, len(res["coba_spikes"].i) / 4000 / duration
+
+
+def _float32_model():
+    """float_32_64_benchmark.snn with `precision = single`: the example's float32 runs."""
+    import tempfile
+    text = (PORTS / "float_32_64_benchmark.snn").read_text()
+    assert text.count("\nprecision = double\n") == 1
+    with tempfile.TemporaryDirectory(prefix="snndsl-float32-") as folder:  # (compiled, the file is not needed)
+        path = Path(folder) / "float_32_64_benchmark_float32.snn"
+        path.write_text(text.replace("\nprecision = double\n", "\nprecision = single\n"))
+        return snndsl.compile(path)
+
+
+def check_float_32_64_benchmark():
+    d = run("float_32_64_benchmark", duration="100 ms")
+    s = _float32_model().run(params={"duration": "100 ms"})
+    assert d["coba_v"].values.dtype == np.float64 and s["coba_v"].values.dtype == np.float32
+    assert s["coba_v"].t.dtype == np.float64 and s["cuba_spikes"].t.dtype == np.float64
+    # the same initial state (the draws are the same, stored in float32) and the same first spikes
+    np.testing.assert_allclose(s["cuba_v"].values[0], d["cuba_v"].values[0], rtol=1e-7)
+    np.testing.assert_allclose(s["coba_v"].values[0], d["coba_v"].values[0], rtol=1e-7)
+    first = lambda r: list(zip(r["cuba_spikes"].i[:50], r["cuba_spikes"].t[:50]))  # noqa: E731
+    assert first(s) == first(d)
+    for res in (d, s):
+        cuba, coba = _float_benchmark_rates(res, 0.1)
+        assert 2 < cuba < 15 and 20 < coba < 60        # CUBA ~5.8 Hz; COBA ~36 Hz over 1 s
+        v = res["coba_v"].values
+        assert np.all(np.isfinite(v)) and np.all((v > -100 * mV) & (v < 60 * mV))
+    # single precision: the same statistics as double
+    (cd, od), (cs, os_) = _float_benchmark_rates(d, 0.1), _float_benchmark_rates(s, 0.1)
+    assert abs(cs - cd) < 0.2 * cd and abs(os_ - od) < 0.1 * od
+
+
+@pytest.mark.brian2
+def test_float_32_64_benchmark_as_in_brian2():
+    """Brian2's two models (numpy target) in float64 and float32 against the
+    port in double and single precision: the same rates (CUBA for 250 ms, COBA
+    for 100 ms here against Brian2's float32, one seed for each precision; over 1 s, 6 and 3 seeds,
+    docs/from_brian2.md). The randomness (initial values, connections) is not
+    replayed: statistics."""
+    b2 = _brian2()
+    ms_, mV_, nS_ = b2.ms, b2.mV, b2.nS  # noqa: F841
+    seeds = {"float64": 2, "float32": 3}     # two independent samples
+    ours = {"float64": run("float_32_64_benchmark", seed=2, duration="250 ms"),
+            "float32": _float32_model().run(seed=3, params={"duration": "250 ms"})}
+    area = 20000 * b2.umetre ** 2  # noqa: F841 - the equations' namespace, as the example's
+    Cm = (1 * b2.ufarad * b2.cm ** -2) * area  # noqa: F841
+    gl = (5e-5 * b2.siemens * b2.cm ** -2) * area  # noqa: F841
+    g_na = (100 * b2.msiemens * b2.cm ** -2) * area  # noqa: F841
+    g_kd = (30 * b2.msiemens * b2.cm ** -2) * area  # noqa: F841
+    EK, ENa, VT, Ee, Ei = -90 * mV_, 50 * mV_, -63 * mV_, 0 * mV_, -80 * mV_  # noqa: F841
+    taum, taue, taui, Vt, Vr = 20 * ms_, 5 * ms_, 10 * ms_, -50 * mV_, -60 * mV_  # noqa: F841
+    rates = {}
+    try:
+        for dtype in ("float64", "float32"):
+            b2.start_scope()
+            b2.prefs.core.default_float_dtype = getattr(np, dtype)
+            b2.seed(seeds[dtype])
+            El = -49 * mV_  # noqa: F841
+            P = b2.NeuronGroup(4000, """dv/dt  = (ge+gi-(v-El))/taum : volt (unless refractory)
+                                       dge/dt = -ge/taue : volt
+                                       dgi/dt = -gi/taui : volt""",
+                               threshold="v>Vt", reset="v = Vr", refractory=5 * ms_, method="exact")
+            P.v = "Vr + rand() * (Vt - Vr)"
+            we, wi = (60 * 0.27 / 10) * mV_, (-20 * 4.5 / 10) * mV_  # noqa: F841
+            Ce, Ci = b2.Synapses(P, P, on_pre="ge += we"), b2.Synapses(P, P, on_pre="gi += wi")
+            Ce.connect("i<3200", p=0.02)
+            Ci.connect("i>=3200", p=0.02)
+            mon = b2.SpikeMonitor(P)
+            b2.run(250 * ms_)
+            assert P.v[:].dtype == getattr(np, dtype)
+            cuba = len(mon.i) / 4000 / 0.25
+            if dtype == "float64":           # COBA's 4000 HH neurons in float32 only (CPU time)
+                rates[dtype] = cuba, None
+                continue
+            b2.start_scope()
+            b2.seed(seeds[dtype])
+            El, we, wi = -60 * mV_, 6 * nS_, 67 * nS_  # noqa: F841
+            P = b2.NeuronGroup(4000, model="""
+                dv/dt = (gl*(El-v)+ge*(Ee-v)+gi*(Ei-v)-g_na*(m*m*m)*h*(v-ENa)-g_kd*(n*n*n*n)*(v-EK))/Cm : volt
+                dm/dt = alpha_m*(1-m)-beta_m*m : 1
+                dn/dt = alpha_n*(1-n)-beta_n*n : 1
+                dh/dt = alpha_h*(1-h)-beta_h*h : 1
+                dge/dt = -ge*(1./taue) : siemens
+                dgi/dt = -gi*(1./taui) : siemens
+                alpha_m = 0.32*(mV**-1)*4*mV/exprel((13*mV-v+VT)/(4*mV))/ms : Hz
+                beta_m = 0.28*(mV**-1)*5*mV/exprel((v-VT-40*mV)/(5*mV))/ms : Hz
+                alpha_h = 0.128*exp((17*mV-v+VT)/(18*mV))/ms : Hz
+                beta_h = 4./(1+exp((40*mV-v+VT)/(5*mV)))/ms : Hz
+                alpha_n = 0.032*(mV**-1)*5*mV/exprel((15*mV-v+VT)/(5*mV))/ms : Hz
+                beta_n = .5*exp((10*mV-v+VT)/(40*mV))/ms : Hz""",
+                threshold="v>-20*mV", refractory=3 * ms_, method="exponential_euler")
+            Ce, Ci = b2.Synapses(P[:3200], P, on_pre="ge+=we"), b2.Synapses(P[3200:], P, on_pre="gi+=wi")
+            Ce.connect(p=0.02)
+            Ci.connect(p=0.02)
+            P.v = "El + (randn() * 5 - 5)*mV"
+            P.ge = "(randn() * 1.5 + 4) * 10.*nS"
+            P.gi = "(randn() * 12 + 20) * 10.*nS"
+            mon = b2.SpikeMonitor(P)
+            b2.run(100 * ms_)
+            rates[dtype] = cuba, len(mon.i) / 4000 / 0.1
+    finally:
+        b2.prefs.core.default_float_dtype = np.float64
+    for dtype, res in ours.items():
+        cuba = len(res["cuba_spikes"].i) / 4000 / 0.25
+        coba = np.sum(res["coba_spikes"].t < 100 * ms - 1e-9) / 4000 / 0.1
+        # over seeds: CUBA in 250 ms 5.74 +- 0.29 Hz (Brian2 5.95 +- 0.24); COBA in its first
+        # 100 ms 32.0 +- 3.2 Hz (Brian2 32.6 +- 4.5), over 1 s 34.4 +- 1.9 (Brian2 35.1 +- 0.9)
+        assert abs(cuba - rates[dtype][0]) < 0.2 * rates[dtype][0], (dtype, cuba, rates[dtype])
+        coba_b2 = rates["float32"][1]
+        assert abs(coba - coba_b2) < 0.35 * coba_b2, (dtype, coba, coba_b2)
 
 
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}

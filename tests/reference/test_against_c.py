@@ -909,6 +909,7 @@ BRIAN2_PORTS = ROOT / "examples" / "brian2"
 PORT_PARAMS = {
     "Stimberg_et_al_2018_rsmean": {"duration": "30 ms"}, "custom_events": {"duration": "150 ms"},
     "Stimberg_et_al_2019_bisection": {"n_iterations": 2, "t_trial": "1 ms"},
+    "Spreizer_et_al_2019": {"duration": "10 ms", "dur_wu": "10 ms"}, "float_32_64_benchmark": {"duration": "5 ms"},
     "IF_curve_LIF": {"duration": "20 ms"}, "IF_curve_Hodgkin_Huxley": {"duration": "20 ms"},
     "nonlinear": {"duration": "20 ms"}, "Touboul_Brette_2008": {"settle": "2 ms", "duration": "2 ms"},
     "Hindmarsh_Rose_1984": {"duration": "20 ms"}, "phase_locking": {"duration": "20 ms"},
