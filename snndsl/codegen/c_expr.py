@@ -120,6 +120,34 @@ class Context:
     # step's code; None: the stream's sequence (`sim->rng[k]`), in setup and
     # the protocol
     rng: str | None = None
+    # (group, row) -> the C names of (E, F) of a row of an uncoupled exact step made
+    # in each step (ir.LinearStep.per_step) whose coefficient is the same for every
+    # element: computed once before the loop (view.state_update, exact_factors_once)
+    step_factors: dict = field(default_factory=dict)
+
+
+def exact_factors_once(s: ir.LinearStep, expr) -> tuple[list[str], dict]:
+    """The lines, before an element loop, that make the factors of each row of
+    the uncoupled per-step exact step `s` whose coefficient reads no element
+    (`expr(e)` prints it there), as snn_exact_diagonal makes them, and their
+    names for Context.step_factors. A row's factors are then the same numbers
+    for every element, computed once a step instead of once per element."""
+    lines: list[str] = []
+    names: dict = {}
+    if not (s.per_step and linear_diagonal(s)):
+        return lines, names
+    for r in range(len(s.vars)):
+        a = s.matrix[r][r]
+        if any(isinstance(n, (ir.Special, ir.Rand, ir.DataAt, ir.Temp, ir.Reduce))
+               or isinstance(n, ir.Var) and n.at != "shared" for n in ir.walk(a)):
+            continue
+        x, E, F = f"_sx{r}", f"_sE{r}", f"_sF{r}"
+        lines += [f"const double {x} = ({expr(a)}) * sim->dt;  /* {s.group}.{s.vars[r]}: one rate for all */",
+                  f"const double {E} = exp({x});",
+                  f"const double {F} = fabs({x}) < 1e-16 ? sim->dt : {x} > 717 ? INFINITY : expm1({x}) / {x} * sim->dt;",
+                  f"(void){E}; (void){F};"]
+        names[(s.group, r)] = (E, F)
+    return lines, names
 
 
 def _table_local(cname: str) -> str:
@@ -483,6 +511,37 @@ class CPrinter:
         site = c_string(_span_site(s.span) or ctx.site)
         lines += [f"{indent}    static const int _held[{len(sets)}][{n}] = {{{table}}};",
                   f"{indent}    double _M[{nn}], _E[{nn}], _F[{nn}];"]
+        if linear_diagonal(s) and any((s.group, r) in ctx.step_factors for r in range(n)):
+            # uncoupled, some rows' factors made once before the loop (exact_factors_once): the
+            # other rows' as snn_exact_diagonal makes them, here; a held row keeps its value
+            lines[-1:] = [f"{indent}    const int *const _h = _held[{' | '.join(bits) or '0'}];"]
+            ok = []
+            for r in range(n):
+                if (s.group, r) in ctx.step_factors:
+                    E, F = ctx.step_factors[(s.group, r)]
+                else:
+                    E, F = f"_e{r}", f"_f{r}"
+                    x = f"_ax{r}"
+                    lines += [f"{indent}    const double {x} = ({self.expr(s.matrix[r][r], ctx)}) * sim->dt;",
+                              f"{indent}    const double {E} = exp({x});",
+                              f"{indent}    const double {F} = fabs({x}) < 1e-16 ? sim->dt : {x} > 717 ? INFINITY : "
+                              f"expm1({x}) / {x} * sim->dt;"]
+                lines += [f"{indent}    const double _E{r} = _h[{r}] ? 1.0 : {E}, _F{r} = _h[{r}] ? 0.0 : {F};"]
+                ok.append(f"isfinite(_E{r}) && isfinite(_F{r})")
+            lines += [f"{indent}    if (!({' && '.join(ok)})) {{",
+                      f"{indent}        snn_fail(sim, \"%s: error[E0501]: the equations of '%s' have no finite exact "
+                      f"solution over one step\", {site}, {c_string(s.group)});",
+                      f"{indent}    }} else {{"]
+            for r, name in enumerate(s.vars):
+                if (s.group, name) in ctx.drop:
+                    continue
+                terms = [f"_E{r} * _x{k}" for k in range(n) if reach[r][k]]
+                terms += [f"_F{r} * _c{k}" for k in used_c if reach[r][k]]
+                x = ir.Var(s.group, name)
+                write = f"{self.var(x, ctx)} = {' + '.join(terms) or '0.0'};"
+                lines.append(f"{indent}        {self._guarded(x, write, ctx)}")
+            lines += [f"{indent}    }}", f"{indent}}}"]
+            return
         if linear_diagonal(s):  # uncoupled: each row's closed form (snn_exact_diagonal), no matrix exponential
             entries = " ".join(f"_M[{r * n + r}] = {self.expr(s.matrix[r][r], ctx)};" for r in range(n))
             call = f"snn_exact_diagonal({n}, _M, _held[{' | '.join(bits) or '0'}], sim->dt, _E, _F)"

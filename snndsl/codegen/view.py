@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from snndsl.codegen.c_expr import Context, CPrinter, c_number, c_string, linear_factor_sets, mangle
+from snndsl.codegen.c_expr import (Context, CPrinter, c_number, c_string, exact_factors_once, linear_factor_sets,
+                                   mangle)
 from snndsl.diagnostics import InternalError
 from snndsl.ir import nodes as ir
 from snndsl.ir import storage
@@ -1024,6 +1025,10 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
             ctx.arrays[(g.name, name)] = f"_a_{name}"
             head.append(f"{self.ctype(v)} *const restrict _a_{name} = {G}.{mangle('v', name)};")
             head.append(f"(void)_a_{name};")
+        for st in k.body:  # the rows of a per-step exact step with one rate for all: their factors once
+            if isinstance(st, ir.LinearStep):
+                once, ctx.step_factors = exact_factors_once(st, lambda e: self.p.expr(e, ctx))
+                head += once
         var = "_s" if g.kind == "synapses" else "_i"
         lines = [self.keyed((k.refractory, k.body), ctx, var).rstrip()]
         if not lines[0]:
