@@ -141,13 +141,19 @@ def exact_factors_once(s: ir.LinearStep, expr) -> tuple[list[str], dict]:
         if any(isinstance(n, (ir.Special, ir.Rand, ir.DataAt, ir.Temp, ir.Reduce))
                or isinstance(n, ir.Var) and n.at != "shared" for n in ir.walk(a)):
             continue
-        x, E, F = f"_sx{r}", f"_sE{r}", f"_sF{r}"
-        lines += [f"const double {x} = ({expr(a)}) * sim->dt;  /* {s.group}.{s.vars[r]}: one rate for all */",
-                  f"const double {E} = exp({x});",
-                  f"const double {F} = fabs({x}) < 1e-16 ? sim->dt : {x} > 717 ? INFINITY : expm1({x}) / {x} * sim->dt;",
+        E, F = f"_sE{r}", f"_sF{r}"
+        lines += [f"/* {s.group}.{s.vars[r]}: one rate for all */", *_row_factors(expr(a), f"_sx{r}", E, F),
                   f"(void){E}; (void){F};"]
         names[(s.group, r)] = (E, F)
     return lines, names
+
+
+def _row_factors(rate: str, x: str, E: str, F: str) -> list[str]:
+    """The C that makes an uncoupled row's factors from its rate, E = exp(a dt) and
+    F = dt exprel(a dt), exactly as snn_exact_diagonal does (the same numbers)."""
+    return [f"const double {x} = ({rate}) * sim->dt;",
+            f"const double {E} = exp({x});",
+            f"const double {F} = fabs({x}) < 1e-16 ? sim->dt : {x} > 717 ? INFINITY : expm1({x}) / {x} * sim->dt;"]
 
 
 def _table_local(cname: str) -> str:
@@ -521,26 +527,12 @@ class CPrinter:
                     E, F = ctx.step_factors[(s.group, r)]
                 else:
                     E, F = f"_e{r}", f"_f{r}"
-                    x = f"_ax{r}"
-                    lines += [f"{indent}    const double {x} = ({self.expr(s.matrix[r][r], ctx)}) * sim->dt;",
-                              f"{indent}    const double {E} = exp({x});",
-                              f"{indent}    const double {F} = fabs({x}) < 1e-16 ? sim->dt : {x} > 717 ? INFINITY : "
-                              f"expm1({x}) / {x} * sim->dt;"]
+                    lines += [f"{indent}    {line}" for line in
+                              _row_factors(self.expr(s.matrix[r][r], ctx), f"_ax{r}", E, F)]
                 lines += [f"{indent}    const double _E{r} = _h[{r}] ? 1.0 : {E}, _F{r} = _h[{r}] ? 0.0 : {F};"]
                 ok.append(f"isfinite(_E{r}) && isfinite(_F{r})")
-            lines += [f"{indent}    if (!({' && '.join(ok)})) {{",
-                      f"{indent}        snn_fail(sim, \"%s: error[E0501]: the equations of '%s' have no finite exact "
-                      f"solution over one step\", {site}, {c_string(s.group)});",
-                      f"{indent}    }} else {{"]
-            for r, name in enumerate(s.vars):
-                if (s.group, name) in ctx.drop:
-                    continue
-                terms = [f"_E{r} * _x{k}" for k in range(n) if reach[r][k]]
-                terms += [f"_F{r} * _c{k}" for k in used_c if reach[r][k]]
-                x = ir.Var(s.group, name)
-                write = f"{self.var(x, ctx)} = {' + '.join(terms) or '0.0'};"
-                lines.append(f"{indent}        {self._guarded(x, write, ctx)}")
-            lines += [f"{indent}    }}", f"{indent}}}"]
+            self._exact_writes(s, ctx, indent, lines, reach, used_c, f"!({' && '.join(ok)})", site,
+                               lambda r, k: f"_E{r}", lambda r, k: f"_F{r}")
             return
         if linear_diagonal(s):  # uncoupled: each row's closed form (snn_exact_diagonal), no matrix exponential
             entries = " ".join(f"_M[{r * n + r}] = {self.expr(s.matrix[r][r], ctx)};" for r in range(n))
@@ -549,16 +541,25 @@ class CPrinter:
             entries = " ".join(f"_M[{r * n + k}] = {self.expr(s.matrix[r][k], ctx)};"
                                for r in range(n) for k in range(n))
             call = f"snn_exact_step({n}, _M, _held[{' | '.join(bits) or '0'}], sim->dt, _E, _F)"
-        lines += [f"{indent}    {entries}",
-                  f"{indent}    if ({call}) {{",
+        lines.append(f"{indent}    {entries}")
+        self._exact_writes(s, ctx, indent, lines, reach, used_c, call, site,
+                           lambda r, k: f"_E[{r * n + k}]", lambda r, k: f"_F[{r * n + k}]")
+
+    def _exact_writes(self, s: ir.LinearStep, ctx: Context, indent: str, lines: list[str], reach, used_c,
+                      failed: str, site: str, E, F) -> None:
+        """The end of a per-step exact step: where the C condition `failed`
+        holds, the run fails (the element keeps its values); else x <- E x + F c,
+        `E(r, k)` and `F(r, k)` the C of the factors."""
+        n = len(s.vars)
+        lines += [f"{indent}    if ({failed}) {{",
                   f"{indent}        snn_fail(sim, \"%s: error[E0501]: the equations of '%s' have no finite exact "
                   f"solution over one step\", {site}, {c_string(s.group)});",
                   f"{indent}    }} else {{"]
         for r, name in enumerate(s.vars):
             if (s.group, name) in ctx.drop:
                 continue
-            terms = [f"_E[{r * n + k}] * _x{k}" for k in range(n) if reach[r][k]]
-            terms += [f"_F[{r * n + k}] * _c{k}" for k in used_c if reach[r][k]]
+            terms = [f"{E(r, k)} * _x{k}" for k in range(n) if reach[r][k]]
+            terms += [f"{F(r, k)} * _c{k}" for k in used_c if reach[r][k]]
             x = ir.Var(s.group, name)
             write = f"{self.var(x, ctx)} = {' + '.join(terms) or '0.0'};"
             lines.append(f"{indent}        {self._guarded(x, write, ctx)}")

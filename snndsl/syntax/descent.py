@@ -336,6 +336,17 @@ class _Parser:
         end = self.expect("nl")
         return ast.Setting(self.text_of(name), value, self.span(start, end))
 
+    def recorded(self) -> list[int]:
+        """A spike or event monitor's `with X, Y`: the names' tokens (none without it)."""
+        if not self.word("with"):
+            return []
+        self.i += 1
+        names = [self.name()]
+        while self.kind() == ",":
+            self.i += 1
+            names.append(self.name())
+        return names
+
     def monitor(self) -> ast.MonitorDecl:
         start = self.keyword("monitor")
         name = self.any_word()  # as the grammar: a monitor may be called `spikes`
@@ -344,13 +355,7 @@ class _Parser:
             self.i += 1
             self.keyword("of")
             group = self.name()
-            recorded = []
-            if self.word("with"):
-                self.i += 1
-                recorded = [self.name()]
-                while self.kind() == ",":
-                    self.i += 1
-                    recorded.append(self.name())
+            recorded = self.recorded()
             names, spans = self.during()
             end = self.expect("nl")
             return ast.MonitorDecl(self.text_of(name), "spikes", self.text_of(group), during=names,
@@ -361,13 +366,7 @@ class _Parser:
         if self.word("of"):
             self.i += 1
             group = self.name()
-            recorded = []
-            if self.word("with"):
-                self.i += 1
-                recorded = [self.name()]
-                while self.kind() == ",":
-                    self.i += 1
-                    recorded.append(self.name())
+            recorded = self.recorded()
             names, spans = self.during()
             end = self.expect("nl")
             if self.text_of(first) != "rate" or recorded:

@@ -3227,34 +3227,14 @@ def test_Stimberg_et_al_2018_gchi_astrocyte_as_in_brian2():
         np.testing.assert_allclose(ours[f"astro_{name}"].values[:, 0], theirs, rtol=1e-12, atol=1e-15 * np.abs(theirs).max())
 
 
-def _synrel_variant(tmp_path, period):
-    """The port with its rate steps every PERIOD and a monitor of the source spikes."""
-    src = (PORTS / "Stimberg_et_al_2018_synrel.snn").read_text()
-    src = src.replace("[0.011, 0.11, 1.1, 11] every 5 s", f"[0.011, 0.11, 1.1, 11] every {period}")
-    assert f"every {period}" in src
-    src += "\nmonitor src: spikes of source_neurons\n"
-    path = tmp_path / "synrel_variant.snn"
-    path.write_text(src)
-    return snndsl.compile(path)
-
-
-@pytest.mark.brian2
-def test_Stimberg_et_al_2018_synrel_as_in_brian2(tmp_path):
-    """1 s with the rate steps every 250 ms (a variant, so that all four rates
-    come): our Poisson spikes, fed to a Brian2 SpikeGeneratorGroup, give the
-    same Y_S of all 1500 synapses as Brian2's numpy target (the astrocytes,
-    rk4, the sums both ways and Gamma_S's exact step deterministic); and our
-    Poisson counts per step of the rate are those of rate * 500 * 250 ms."""
-    b2 = _brian2()
-    from brian2 import NeuronGroup, SpikeGeneratorGroup, StateMonitor, Synapses, mmolar, second, umolar
-    ms_ = b2.ms
-    b2.defaultclock.dt = 1 * ms_
-    res = _synrel_variant(tmp_path, "250 ms").run(seed=5, params={"duration": "1 s"})
-    si, st = np.asarray(res["src"].i), np.asarray(res["src"].t)
-    rates = np.array([0.011, 0.11, 1.1, 11])
-    n = np.bincount(np.minimum((st / 0.25 + 1e-9).astype(int), 3), minlength=4)
-    lam = rates * 500 * 0.25
-    assert np.all(np.abs(n - lam) <= 4 * np.sqrt(lam) + 1), (n, lam)
+def _gliotransmission_brian2(b2, source, n: int):
+    """Stimberg et al. (2018)'s closed-loop gliotransmission in Brian2, as its
+    example_4_synrel.py and example_4_rsmean.py build it around `source` (n
+    neurons): three synapses from each, the first n fed by and feeding back
+    onto n astrocytes, the next n fed by n astrocytes driven by an IP3 bias;
+    returns (namespace, the synapses, every object to run)."""
+    from brian2 import NeuronGroup, Synapses
+    mmolar, umolar, second = b2.mmolar, b2.umolar, b2.second
     ns = dict(rho_c=0.005, Y_T=500 * mmolar, Omega_c=40 / second, U_0__star=0.6, Omega_f=3.33 / second,
               Omega_d=2.0 / second, O_G=1.5 / umolar / second, Omega_G=0.5 / (60 * second),
               O_P=0.9 * umolar / second, K_P=0.05 * umolar, C_T=2 * umolar, rho_A=0.18, Omega_C=6 / second,
@@ -3264,9 +3244,8 @@ def test_Stimberg_et_al_2018_synrel_as_in_brian2(tmp_path):
               kappa_delta=1.5 * umolar, K_delta=0.1 * umolar, Omega_5P=0.05 / second, K_D=0.7 * umolar,
               K_3K=1.0 * umolar, O_3K=4.5 * umolar / second, F_ex=2.0 * umolar / second, I_Theta=0.3 * umolar,
               omega_I=0.05 * umolar, C_Theta=0.5 * umolar, Omega_A=0.6 / second, U_A=0.6, G_T=200 * mmolar,
-              rho_e=6.5e-4, Omega_e=60 / second, alpha=0.0, N_synapses=500)
-    source = SpikeGeneratorGroup(500, si, st * second)
-    target = NeuronGroup(500, "")
+              rho_e=6.5e-4, Omega_e=60 / second, alpha=0.0, N_synapses=n)
+    target = NeuronGroup(n, "")
     syn = Synapses(source, target, model="""
         dY_S/dt = -Omega_c * Y_S : mmolar (clock-driven)
         dGamma_S/dt = O_G * G_A * (1 - Gamma_S) - Omega_G * Gamma_S : 1 (clock-driven)
@@ -3282,7 +3261,7 @@ def test_Stimberg_et_al_2018_synrel_as_in_brian2(tmp_path):
     for _ in range(3):
         syn.connect(j="i")
     syn.x_S = 1.0
-    astro = NeuronGroup(1000, """
+    astro = NeuronGroup(2 * n, """
         dGamma_A/dt = O_N * Y_S * (1 - Gamma_A) - Omega_N*(1 + zeta * C/(C + K_KC)) * Gamma_A : 1
         dI/dt = J_beta + J_delta - J_3K - J_5P + J_ex : mmolar
         J_beta = O_beta * Gamma_A : mmolar/second
@@ -3304,14 +3283,47 @@ def test_Stimberg_et_al_2018_synrel_as_in_brian2(tmp_path):
         reset="G_A += rho_e * G_T * U_A * x_A\nx_A -= U_A * x_A", method="rk4", namespace=ns)
     astro.h = 0.9
     astro.x_A = 1.0
-    astro.I_bias = np.r_[np.zeros(500), np.ones(500)] * umolar
+    astro.I_bias = np.r_[np.zeros(n), np.ones(n)] * umolar
     s2a = Synapses(syn, astro, "Y_S_post = Y_S_pre : mmolar (summed)", namespace=ns)
     s2a.connect(j="i if i < N_synapses")
     a2s = Synapses(astro, syn, "G_A_post = G_A_pre : mmolar (summed)", namespace=ns)
     a2s.connect(j="i if i < N_synapses")
     a2s.connect(j="i if i >= N_synapses and i < 2*N_synapses")
+    return ns, syn, (source, target, syn, astro, s2a, a2s)
+
+
+def _synrel_variant(tmp_path, period):
+    """The port with its rate steps every PERIOD and a monitor of the source spikes."""
+    src = (PORTS / "Stimberg_et_al_2018_synrel.snn").read_text()
+    src = src.replace("[0.011, 0.11, 1.1, 11] every 5 s", f"[0.011, 0.11, 1.1, 11] every {period}")
+    assert f"every {period}" in src
+    src += "\nmonitor src: spikes of source_neurons\n"
+    path = tmp_path / "synrel_variant.snn"
+    path.write_text(src)
+    return snndsl.compile(path)
+
+
+@pytest.mark.brian2
+def test_Stimberg_et_al_2018_synrel_as_in_brian2(tmp_path):
+    """1 s with the rate steps every 250 ms (a variant, so that all four rates
+    come): our Poisson spikes, fed to a Brian2 SpikeGeneratorGroup, give the
+    same Y_S of all 1500 synapses as Brian2's numpy target (the astrocytes,
+    rk4, the sums both ways and Gamma_S's exact step deterministic); and our
+    Poisson counts per step of the rate are those of rate * 500 * 250 ms."""
+    b2 = _brian2()
+    from brian2 import SpikeGeneratorGroup, StateMonitor, second
+    ms_ = b2.ms
+    b2.defaultclock.dt = 1 * ms_
+    res = _synrel_variant(tmp_path, "250 ms").run(seed=5, params={"duration": "1 s"})
+    si, st = np.asarray(res["src"].i), np.asarray(res["src"].t)
+    rates = np.array([0.011, 0.11, 1.1, 11])
+    n = np.bincount(np.minimum((st / 0.25 + 1e-9).astype(int), 3), minlength=4)
+    lam = rates * 500 * 0.25
+    assert np.all(np.abs(n - lam) <= 4 * np.sqrt(lam) + 1), (n, lam)
+    source = SpikeGeneratorGroup(500, si, st * second)
+    _, syn, objects = _gliotransmission_brian2(b2, source, 500)
     mon = StateMonitor(syn, "Y_S", record=np.arange(1500), dt=10 * ms_)
-    b2.run(1 * second, namespace=ns)
+    b2.Network(*objects, mon).run(1 * second)
     ours = res["syn_mon"].values
     theirs = np.asarray(mon.Y_S).T          # mol/m^3
     assert ours.shape == theirs.shape
@@ -3517,71 +3529,17 @@ def _rsmean_brian2(b2, si, st, duration, rates=None):
     sources (rates) or, given si and st, a SpikeGeneratorGroup replaying ours;
     returns the StateMonitor of r_S (all 300 synapses, every step) and the
     source spike monitor."""
-    from brian2 import NeuronGroup, PoissonGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses
-    mmolar, umolar, second, Hz = b2.mmolar, b2.umolar, b2.second, b2.Hz
+    from brian2 import PoissonGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor
+    second, Hz = b2.second, b2.Hz
     b2.defaultclock.dt = 1 * b2.ms
-    ns = dict(rho_c=0.005, Y_T=500 * mmolar, Omega_c=40 / second, U_0__star=0.6, Omega_f=3.33 / second,
-              Omega_d=2.0 / second, O_G=1.5 / umolar / second, Omega_G=0.5 / (60 * second),
-              O_P=0.9 * umolar / second, K_P=0.05 * umolar, C_T=2 * umolar, rho_A=0.18, Omega_C=6 / second,
-              Omega_L=0.1 / second, d_1=0.13 * umolar, d_2=1.05 * umolar, O_2=0.2 / umolar / second,
-              d_3=0.9434 * umolar, d_5=0.08 * umolar, O_beta=3.2 * umolar / second, O_N=0.3 / umolar / second,
-              Omega_N=0.5 / second, K_KC=0.5 * umolar, zeta=10, O_delta=0.6 * umolar / second,
-              kappa_delta=1.5 * umolar, K_delta=0.1 * umolar, Omega_5P=0.05 / second, K_D=0.7 * umolar,
-              K_3K=1.0 * umolar, O_3K=4.5 * umolar / second, F_ex=2.0 * umolar / second, I_Theta=0.3 * umolar,
-              omega_I=0.05 * umolar, C_Theta=0.5 * umolar, Omega_A=0.6 / second, U_A=0.6, G_T=200 * mmolar,
-              rho_e=6.5e-4, Omega_e=60 / second, alpha=0.0, N_synapses=100)
     if rates is None:
         source = SpikeGeneratorGroup(100, si, st * second)
     else:
         source = PoissonGroup(100, rates=np.logspace(-1, 2, 100) * Hz)
-    target = NeuronGroup(100, "")
-    syn = Synapses(source, target, model="""
-        dY_S/dt = -Omega_c * Y_S : mmolar (clock-driven)
-        dGamma_S/dt = O_G * G_A * (1 - Gamma_S) - Omega_G * Gamma_S : 1 (clock-driven)
-        du_S/dt = -Omega_f * u_S : 1 (event-driven)
-        dx_S/dt = Omega_d *(1 - x_S) : 1 (event-driven)
-        r_S : 1
-        G_A : mmolar""", on_pre="""
-        U_0 = (1 - Gamma_S) * U_0__star + alpha * Gamma_S
-        u_S += U_0 * (1 - u_S)
-        r_S = u_S * x_S
-        x_S -= r_S
-        Y_S += rho_c * Y_T * r_S""", method="exact", namespace=ns)
-    for _ in range(3):
-        syn.connect(j="i")
-    syn.x_S = 1.0
-    astro = NeuronGroup(200, """
-        dGamma_A/dt = O_N * Y_S * (1 - Gamma_A) - Omega_N*(1 + zeta * C/(C + K_KC)) * Gamma_A : 1
-        dI/dt = J_beta + J_delta - J_3K - J_5P + J_ex : mmolar
-        J_beta = O_beta * Gamma_A : mmolar/second
-        J_delta = O_delta/(1 + I/kappa_delta) * C**2/(C**2 + K_delta**2) : mmolar/second
-        J_3K = O_3K * C**4/(C**4 + K_D**4) * I/(I + K_3K) : mmolar/second
-        J_5P = Omega_5P*I : mmolar/second
-        delta_I_bias = I - I_bias : mmolar
-        J_ex = -F_ex/2*(1 + tanh((abs(delta_I_bias) - I_Theta)/omega_I)) * sign(delta_I_bias) : mmolar/second
-        I_bias : mmolar (constant)
-        dC/dt = (Omega_C * m_inf**3 * h**3 + Omega_L) * (C_T - (1 + rho_A)*C) - O_P * C**2/(C**2 + K_P**2) : mmolar
-        dh/dt = (h_inf - h)/tau_h : 1
-        m_inf = I/(I + d_1) * C/(C + d_5) : 1
-        h_inf = Q_2/(Q_2 + C) : 1
-        tau_h = 1/(O_2 * (Q_2 + C)) : second
-        Q_2 = d_2 * (I + d_1)/(I + d_3) : mmolar
-        dx_A/dt = Omega_A * (1 - x_A) : 1
-        dG_A/dt = -Omega_e*G_A : mmolar
-        Y_S : mmolar""", threshold="C>C_Theta", refractory="C>C_Theta",
-        reset="G_A += rho_e * G_T * U_A * x_A\nx_A -= U_A *  x_A", method="rk4", namespace=ns)
-    astro.h = 0.9
-    astro.x_A = 1.0
-    astro.I_bias = np.r_[np.zeros(100), np.ones(100)] * 1.0 * umolar
-    s2a = Synapses(syn, astro, "Y_S_post = Y_S_pre : mmolar (summed)", namespace=ns)
-    s2a.connect(j="i if i < N_synapses")
-    a2s = Synapses(astro, syn, "G_A_post = G_A_pre : mmolar (summed)", namespace=ns)
-    a2s.connect(j="i if i < N_synapses")
-    a2s.connect(j="i if i >= N_synapses and i < 2*N_synapses")
+    ns, syn, objects = _gliotransmission_brian2(b2, source, 100)
     mon = StateMonitor(syn, "r_S", record=np.arange(300))
     src = SpikeMonitor(source)
-    net = b2.Network(source, target, syn, astro, s2a, a2s, mon, src)
-    net.run(duration, namespace=ns)
+    b2.Network(*objects, mon, src).run(duration, namespace=ns)
     return mon, src
 
 
