@@ -149,8 +149,8 @@ def render_all(diagnostics: list[Diagnostic], sources: dict[str, str]) -> str:
 
 
 # Brian2's NeuronGroup(..., dt=...) written in a group, as `dt: ...` or `dt = ...`
-GROUP_DT = ("a group has no time step of its own (Brian2's NeuronGroup(..., dt=...)): the model's `dt = ...` "
-            "at the top level is every group's; code run less often goes in an `every PERIOD:` block")
+GROUP_DT = ("a group's own time step is a clause, `dt: 10 ms` (Brian2's NeuronGroup(..., dt=10*ms)); "
+            "`dt = ...` is the model's, at the top level")
 
 
 def closest(name: str, candidates) -> str | None:

@@ -151,9 +151,9 @@ def exact_factors_once(s: ir.LinearStep, expr) -> tuple[list[str], dict]:
 def _row_factors(rate: str, x: str, E: str, F: str) -> list[str]:
     """The C that makes an uncoupled row's factors from its rate, E = exp(a dt) and
     F = dt exprel(a dt), exactly as snn_exact_diagonal does (the same numbers)."""
-    return [f"const double {x} = ({rate}) * sim->dt;",
+    return [f"const double {x} = ({rate}) * dt;",
             f"const double {E} = exp({x});",
-            f"const double {F} = fabs({x}) < 1e-16 ? sim->dt : {x} > 717 ? INFINITY : expm1({x}) / {x} * sim->dt;"]
+            f"const double {F} = fabs({x}) < 1e-16 ? dt : {x} > 717 ? INFINITY : expm1({x}) / {x} * dt;"]
 
 
 def _table_local(cname: str) -> str:
@@ -536,11 +536,11 @@ class CPrinter:
             return
         if linear_diagonal(s):  # uncoupled: each row's closed form (snn_exact_diagonal), no matrix exponential
             entries = " ".join(f"_M[{r * n + r}] = {self.expr(s.matrix[r][r], ctx)};" for r in range(n))
-            call = f"snn_exact_diagonal({n}, _M, _held[{' | '.join(bits) or '0'}], sim->dt, _E, _F)"
+            call = f"snn_exact_diagonal({n}, _M, _held[{' | '.join(bits) or '0'}], dt, _E, _F)"
         else:
             entries = " ".join(f"_M[{r * n + k}] = {self.expr(s.matrix[r][k], ctx)};"
                                for r in range(n) for k in range(n))
-            call = f"snn_exact_step({n}, _M, _held[{' | '.join(bits) or '0'}], sim->dt, _E, _F)"
+            call = f"snn_exact_step({n}, _M, _held[{' | '.join(bits) or '0'}], dt, _E, _F)"
         lines.append(f"{indent}    {entries}")
         self._exact_writes(s, ctx, indent, lines, reach, used_c, call, site,
                            lambda r, k: f"_E[{r * n + k}]", lambda r, k: f"_F[{r * n + k}]")

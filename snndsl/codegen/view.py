@@ -138,6 +138,11 @@ class _Builder:
     def g(self, name: str) -> str:
         return f"sim->{mangle('g', name)}"
 
+    def dt(self, group: str) -> str:
+        """The time step of a group's code in C: its own (`dt:`), else the model's."""
+        g = self.groups[group]
+        return "sim->dt" if g.dt is None else c_number(g.dt, "f")
+
     def ctx(self, group: ir.Group | None, span=None, reductions=None) -> Context:
         index = "_s" if group is not None and group.kind == "synapses" else "_i"
         return Context(index, dict(reductions or {}), _site(span), drop=self.drop,
@@ -366,13 +371,16 @@ class _Builder:
                                      for x in ("delay_steps", "ring_size", "ring", "ring_n"))
         what = f"{g.name} (pathway {k.pathway})" if k.pathway else g.name
         site = c_string(_site(k.span))
+        # in steps of the clock of the group whose spikes they delay (Brian2's spike queue)
+        end = self.groups[g.source]
+        dt, clock = self.dt(end.name), f" * {end.clock}" if end.clock > 1 else ""
         if not k.per_synapse:
             d = self.p.expr(k.delay, Context(site=_site(k.span)))
             return f"""{{ /* delay of {what} */
     const double d = {d};
     if (!(d >= 0) || !isfinite(d) || d / sim->dt > 1e9)
         return snn_fail(sim, "%s: error[E0501]: the delay of %s is %g s, not a valid duration", {site}, {c_string(self._quoted(g.name, k.pathway))}, d);
-    {S}.{steps} = (int64_t)(d / sim->dt + 0.5);
+    {S}.{steps} = (int64_t)(d / {dt} + 0.5){clock};
     {S}.{size} = 1;
     while ({S}.{size} <= {S}.{steps}) {S}.{size} *= 2;
     {S}.{ring} = snn_alloc(sim, {S}.{size} * {src}.n, sizeof(int32_t));
@@ -391,7 +399,7 @@ class _Builder:
         if (!(d >= 0) || !isfinite(d) || d / sim->dt > 1e9)
             return snn_fail(sim, "%s: error[E0501]: synapse %lld of %s has the delay %g s, not a valid duration",
                             {site}, (long long)_s, {c_string(self._quoted(g.name, k.pathway))}, d);
-        {S}.{steps}[_s] = (int32_t)(d / sim->dt + 0.5);
+        {S}.{steps}[_s] = (int32_t)(d / {dt} + 0.5){clock};
         if ({S}.{steps}[_s] > longest) longest = {S}.{steps}[_s];
     }}
     {S}.{size} = 1;
@@ -472,7 +480,7 @@ class _Builder:
         {" ".join(entries)}
         double *const _f = {self.g(g.name)}.lin + {self.element_index(g)} * {2 * len(sets) * n * n};
         for (int k = 0; k < {len(sets)}; k++)
-            if (snn_exact_factors({n}, M, frozen[k], sim->dt, _f, _f + {n * n}, _f + 2 * k * {n * n},
+            if (snn_exact_factors({n}, M, frozen[k], {self.dt(g.name)}, _f, _f + {n * n}, _f + 2 * k * {n * n},
                                   _f + (2 * k + 1) * {n * n}))
                 {fail}"""
                 out.append(f"""{{ /* exact integration factors of each element of {g.name}: one set per combination of held rows */
@@ -488,7 +496,7 @@ class _Builder:
     static const int frozen[{len(sets)}][{n}] = {{{table}}};
     {" ".join(entries)}
     for (int k = 0; k < {len(sets)}; k++)  /* set 0 (nothing held) is the free system */
-        if (snn_exact_factors({n}, M, frozen[k], sim->dt, {L}[0], {L}[1], {L}[2 * k], {L}[2 * k + 1]))
+        if (snn_exact_factors({n}, M, frozen[k], {self.dt(g.name)}, {L}[0], {L}[1], {L}[2 * k], {L}[2 * k + 1]))
             {fail}
 }}""")
         return "\n".join(out)
@@ -889,6 +897,9 @@ snn_buf_free(&_table);
                 if k.gather and not isinstance(k, distribute.CONDITIONAL):
                     code = f"/* whole on every rank for {type(k).__name__} {k.target} */\n" \
                            f"{self.rank_sync(k.gather)}\n{code}"
+                if k.clock > 1:  # on its group's clock (every thread and rank takes the same branch)
+                    code = f"if (_step % {k.clock} == 0) {{ /* on the clock of {k.clock} steps */\n" \
+                           f"{self._indent(code, 4)}\n}}"
                 if getattr(k, "share", "none") == "none":
                     alone.append(code)
                 else:
@@ -959,7 +970,7 @@ snn_buf_free(&_table);
 {self.p.stmts(k.body, ctx, '    ')}
 }}"""
         return f"""{{ /* Poisson input {k.name} onto {g.name}[{k.lo}:{k.hi}] */
-    const double _p = ({rate}) * sim->dt;
+    const double _p = ({rate}) * {self.dt(g.name)};
     if (!(_p >= 0 && _p <= 1)) {{{"" if k.share != "elements" else chr(10) + "        SNN_OMP(omp single)  /* every thread finds it: one reports it */"}
         snn_fail(sim, "%s: error[E0501]: Poisson input '{k.name}': rate * dt is %g, not a probability "
                  "between 0 and 1", {site}, _p);
@@ -1010,7 +1021,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         G = self.g(g.name)
         ctx = self.ctx(g, k.span)
         ctx.guard_frozen = True
-        head = ["const double dt = sim->dt;", "const int64_t _n = " + f"{G}.n;", "(void)dt;"]
+        head = [f"const double dt = {self.dt(g.name)};", "const int64_t _n = " + f"{G}.n;", "(void)dt;"]
         # the group's own arrays through local restrict pointers: a store to one
         # (a uint8 flag above all) cannot then force reloads of the others
         own = {n.name for n in ir.walk((k.body, k.refractory))
@@ -1308,7 +1319,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         return f"""if ({self._active(mon)}) {{
     if (snn_buf_reserve(&{M}_t, 1) || snn_buf_reserve(&{M}_r, 1)) {{ snn_fail(sim, "out of memory in monitor {mon.name}"); return; }}
 {prelude}    ((double *){M}_t.data)[{M}_t.len++] = _t;
-    ((double *){M}_r.data)[{M}_r.len++] = {count} / sim->dt;
+    ((double *){M}_r.data)[{M}_r.len++] = {count} / {self.dt(mon.group)};
 }}"""
 
     def poisson_skips(self, g: ir.Group) -> bool:
@@ -1340,7 +1351,7 @@ while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
         def test(lo: str, hi: str) -> str:
             return f"""for (int64_t _i = {lo}; _i < {hi}; _i++) {{
 {self._indent(self.keyed_at(k.stream, "_i"), 4)}
-    if (snn_ctr_uniform(&_r) < ({rate}) * sim->dt)
+    if (snn_ctr_uniform(&_r) < ({rate}) * {self.dt(g.name)})
         spikes[n++] = (int32_t)_i;
 }}"""
         return f"""{{ /* {g.name}: a uniform number per source */

@@ -193,6 +193,8 @@ def kernel(k: ir.Kernel) -> list[str]:
     else:
         words = "".join(f" {c.lower()}" if c.isupper() else c for c in type(k).__name__).strip()
         head = f"{words} {k.target}"
+    if k.clock > 1:
+        head += f"  [on the steps that are multiples of {k.clock}]"
     if getattr(k, "share", "none") != "none":
         head += f"  [threads: {k.share}{'' if getattr(k, 'wait', True) else ', no barrier after'}]"
     if k.ranks:
@@ -245,6 +247,8 @@ def dump(m: ir.Module) -> str:
     for g in m.groups:
         head = f"{g.kind} {g.name}"
         head += f"[{g.size}]" if g.size is not None else f": {g.source} -> {g.target} connect={g.connect}"
+        if g.dt is not None:
+            head += f"  dt={g.dt!r} s ({g.clock} steps)"
         out.append(head)
         for v in g.vars:
             flags = ", ".join(x for x in ("shared" if v.shared else "", v.role if v.role != "state" else "",

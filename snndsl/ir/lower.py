@@ -109,6 +109,7 @@ def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:
                 ir.Assign(ir.Var(g.name, "not_refractory", dtype="b"), ir.Const(True, "b"))) + init
     eqs = g.integration_system()
     update = ()
+    dt = dt if g.dt is None else g.dt  # the group's own time step
     if eqs:
         update = integrate.step(eqs, g.name, g.method or integrate.default_method(eqs, g.name, dt), dt, frozenset(frozen))
     return ir.Group(
@@ -121,4 +122,5 @@ def _group(g: m.Group, dt: float, frozen: set[str]) -> ir.Group:
         update=update, threshold=g.threshold, reset=g.reset, refractory=g.refractory,
         refractory_kind=g.refractory_kind, delay=g.delay, delay_kind=g.delay_kind,
         pathways=pathways, every=g.every, events=g.events,
-        summed=g.summed, inputs=g.inputs, source_range=g.source_range, target_range=g.target_range, span=g.span)
+        summed=g.summed, inputs=g.inputs, source_range=g.source_range, target_range=g.target_range,
+        dt=g.dt, clock=g.clock, span=g.span)

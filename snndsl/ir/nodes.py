@@ -626,6 +626,10 @@ class Group:
     pathways: tuple[Pathway, ...] = ()
     # neurons: custom events (`event NAME: COND`), by name (ir.Event)
     events: tuple[Event, ...] = ()
+    # `dt: PERIOD` (Brian2's dt= of a group): its own time step as written, None
+    # for the model's; its kernels run on the steps that are multiples of `clock`
+    dt: float | None = None
+    clock: int = 1
     span: Span | None = _span()
 
     def var(self, name: str) -> StateVar | None:
@@ -753,6 +757,9 @@ class Kernel:
     ranks: str = ""
     gather: tuple[tuple[str, str], ...] = ()
     exchange: tuple[str, ...] = ()
+    # it runs on the steps that are multiples of `clock` (passes/kernels.py:
+    # the clock of the group whose time it follows, Brian2's clock of the object)
+    clock: int = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -988,6 +995,11 @@ class Module:
 
     def monitor(self, name: str) -> Monitor:
         return next(mon for mon in self.monitors if mon.name == name)
+
+    def dt_of(self, group: str) -> float:
+        """The time step of a group's code: its own (`dt:`), else the model's."""
+        g = self.group(group)
+        return self.dt if g.dt is None else g.dt
 
 
 # ---- generic rewriting ---------------------------------------------------------

@@ -224,6 +224,15 @@ def _verify_kernels(m: ir.Module, groups: dict) -> None:
         if inputs != [(p.name, p.sources, p.rate, p.body, p.lo, g.size if p.hi is None else p.hi, p.stream)
                       for p in g.inputs]:
             raise InternalError(f"IR verification failed: the poisson inputs of {g.name} are not its inputs")
+    from snndsl.passes.kernels import clock  # the rule the decision applies
+    monitors = {mon.name: mon for mon in m.monitors}
+    for g in groups.values():
+        if g.clock < 1 or (g.dt is None and g.clock != 1):
+            raise InternalError(f"IR verification failed: {g.name} has dt {g.dt} on a clock of {g.clock} steps")
+    for k in m.step:
+        if k.clock != clock(k, groups, monitors):
+            raise InternalError(f"IR verification failed: the kernel {type(k).__name__} of {k.target} runs every "
+                                f"{k.clock} steps, not on the clock of its group ({clock(k, groups, monitors)})")
     _verify_ranks(m)
     from snndsl.passes.share_work import once_aside, share, waits  # the rules the decision applies
     for k, wait in zip(m.step, waits(m.step, groups)):

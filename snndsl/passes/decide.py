@@ -8,8 +8,9 @@ function a run uses, not what the model computes.
   run (constants, parameters, `i`, data, variables only phases and `init`
   write) draws, per source, the step of its next spike a geometric number of
   steps ahead ("skip ahead": the same Bernoulli process with p = rate dt,
-  memoryless, so it is redrawn whenever a run starts); otherwise one uniform
-  number per source and step ("per step").
+  memoryless, so it is redrawn whenever a run starts); otherwise, or on a
+  clock of its own (`dt:`), one uniform number per source and step of its
+  clock ("per step").
 - `specialise_runs`: each `run` lists the variables frozen in every element
   while it runs (after a `freeze G.X` without selection, until an `unfreeze
   G.X[...]`), known only for straight-line protocol code: a freeze inside a
@@ -81,7 +82,8 @@ def rate_fixed_during_runs(g: ir.Group, written: set[tuple[str, str]]) -> bool:
 
 def choose_poisson_sampling(m: ir.Module) -> ir.Module:
     written = written_in_steps(m)  # once per model: per Poisson group, it made compiling quadratic
-    groups = tuple(dataclasses.replace(g, sampling="skip ahead" if rate_fixed_during_runs(g, written) else "per step")
+    groups = tuple(dataclasses.replace(g, sampling="skip ahead" if g.clock == 1 and rate_fixed_during_runs(g, written)
+                                       else "per step")
                    if g.kind == "poisson" else g for g in m.groups)
     return dataclasses.replace(m, groups=groups)
 

@@ -272,8 +272,8 @@ def lists_spikes(k: ir.Kernel, mode: str) -> bool:
 
 def exchanges(step, plans) -> list[tuple[str, ...]]:
     """Each kernel's `exchange`: after the last of consecutive kernels that
-    list spikes by blocks, all their groups; nothing between them reads a
-    spike list."""
+    list spikes by blocks on one clock, all their groups; nothing between
+    them reads a spike list."""
     out: list[tuple[str, ...]] = [() for _ in step]
     run: list[str] = []
     for n, (k, (mode, _)) in enumerate(zip(step, plans)):
@@ -282,7 +282,7 @@ def exchanges(step, plans) -> list[tuple[str, ...]]:
         event = getattr(k, "event", "spike")
         run.append(k.target if event == "spike" else f"{k.target}.{event}")  # a custom event's list: GROUP.EVENT
         later = step[n + 1] if n + 1 < len(step) else None
-        if later is None or not lists_spikes(later, plans[n + 1][0]):
+        if later is None or not lists_spikes(later, plans[n + 1][0]) or later.clock != k.clock:
             out[n] = tuple(run)
             run = []
     return out

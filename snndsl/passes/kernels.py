@@ -142,12 +142,31 @@ def kernel(task: ir.Task, g: ir.Group) -> ir.Kernel | None:
     raise AssertionError(task.kind)
 
 
+def clock(k: ir.Kernel, groups: dict[str, ir.Group], monitors: dict[str, ir.Monitor]) -> int:
+    """The steps a kernel runs on, multiples of its clock: as Brian2's
+    objects, each on the clock of its group (`dt:`); a pathway on that of the
+    group whose spikes (events) it carries, a summed variable on its target's,
+    spike and rate monitors on their group's. `every` blocks have their own
+    period, and a state monitor its `every` (by default its group's clock)."""
+    if isinstance(k, (ir.RunEvery, ir.RecordState)):
+        return 1
+    if isinstance(k, (ir.RecordSpikes, ir.RecordRate)):
+        return groups[monitors[k.target].group].clock
+    g = groups[k.target]
+    if isinstance(k, ir.SynapseEvents):
+        return groups[g.source if k.event == "pre" else g.target].clock
+    return g.clock
+
+
 def make_kernels(m: ir.Module) -> ir.Module:
     groups = {g.name: g for g in m.groups}
+    monitors = {mon.name: mon for mon in m.monitors}
     step = []
     for task in m.schedule:
         if task.kind in RECORDS:
             step.append(RECORDS[task.kind](target=task.target))
         else:
             step += kernels(task, groups[task.target], m.groups)
+    step = [k if clock(k, groups, monitors) == 1 else dataclasses.replace(k, clock=clock(k, groups, monitors))
+            for k in step]
     return dataclasses.replace(m, setup=setup(m.groups), step=tuple(step))

@@ -196,7 +196,10 @@ def waits(step: tuple[ir.Kernel, ...], groups: dict[str, ir.Group]) -> list[bool
     four different arrays; the update of `inh` runs beside the threshold of
     `exc`. Thresholds (and Poisson groups sampled per step) always end with
     their list joined by one thread, which all wait for; so does a stretch of
-    one-thread kernels (`omp single`), which does not start with a barrier."""
+    one-thread kernels (`omp single`), which does not start with a barrier.
+    A kernel on a clock of its own runs (and waits) only in some steps: it
+    never leaves its barrier out, and its barrier waits only for kernels that
+    run no more often than it."""
     out = [True] * len(step)
     open_: list[int] = []  # shared kernels since the last barrier whose barrier is left out
     prints = [footprint(k, groups) for k in step]
@@ -209,8 +212,10 @@ def waits(step: tuple[ir.Kernel, ...], groups: dict[str, ir.Group]) -> list[bool
             out[open_[-1]] = True  # waiting after the last of them waits for all
             open_ = []
         if shared:
-            if isinstance(k, (ir.Threshold, ir.PoissonSpikes)) or prints[x] is None:
-                open_ = []
+            if isinstance(k, (ir.Threshold, ir.PoissonSpikes)) or prints[x] is None or k.clock > 1:
+                # its barrier; on a clock of its own (`dt:`) it is there only in the steps it runs, so
+                # it keeps it and waits for the kernels left open that run no more often than it
+                open_ = [o for o in open_ if step[o].clock % k.clock]
             else:
                 out[x] = False
                 open_.append(x)

@@ -716,8 +716,10 @@ class Machine:
         return Keyed(self.seed, sites.site(stream, part), self.step_count if step is None else step, elements)
 
     def _delays(self, k: ir.Delays) -> None:
-        """Delays in steps as Brian2's spike queue: (int)(delay / dt + 0.5)."""
+        """Delays in steps as Brian2's spike queue: (int)(delay / dt + 0.5), in
+        steps of the clock of the group whose spikes they delay."""
         g = self.groups[k.target]
+        dt, clock = self.m.dt_of(g.source), self.groups[g.source].clock
         s = self.syn[g.name].queue_of(k.pathway)
         where = site(k.span)
         what = f"pathway '{k.pathway}' of '{g.name}'" if k.pathway else f"'{g.name}'"
@@ -725,7 +727,7 @@ class Machine:
             d = float(self.scalar(k.delay, k.span, rng=self.stream_for(k.delay)))
             if not (d >= 0) or not math.isfinite(d) or d / self.dt > 1e9:
                 raise RunFailure(f"{where}: error[E0501]: the delay of {what} is {_g(d)} s, not a valid duration")
-            s.delay_steps = int(d / self.dt + 0.5)
+            s.delay_steps = int(d / dt + 0.5) * clock
             return
         n = self.n[g.name]
         each = self.kernel(g, self.all_elements(g), k.span, rng=self.stream_for(k.delay))
@@ -735,7 +737,7 @@ class Machine:
             e = int(np.flatnonzero(bad)[0])
             raise RunFailure(f"{where}: error[E0501]: synapse {e} of {what} has the delay {_g(d[e])} s, not a "
                              "valid duration")
-        s.delay_steps = np.trunc(d / self.dt + 0.5).astype(np.int64)
+        s.delay_steps = np.trunc(d / dt + 0.5).astype(np.int64) * clock
 
     # ---- runs -----------------------------------------------------------------------------
     def prepare_run(self) -> None:
@@ -777,7 +779,7 @@ class Machine:
         E, F = np.zeros((len(bits), n * n)), np.zeros((len(bits), n * n))
         one = exact_diagonal if linear_diagonal(lin) else exact_one
         for e in range(len(bits)):
-            pair = one(n, [float(m[e]) for m in Ms], sets[int(bits[e])], self.dt)
+            pair = one(n, [float(m[e]) for m in Ms], sets[int(bits[e])], self.m.dt_of(g.name))
             if pair is None:
                 raise RunFailure(f"{site(g.span)}: error[E0501]: the equations of '{g.name}' have no finite exact "
                                  "solution over one step")
@@ -787,9 +789,10 @@ class Machine:
     def _exact_factors(self, g: ir.Group, n: int, M: list[float], sets) -> np.ndarray:
         """E and F of each set of held rows (snn_exact_factors), set 0 the free system."""
         table = np.zeros((2 * len(sets), n * n))
-        free = exact_one(n, M, None, self.dt)
+        dt = self.m.dt_of(g.name)
+        free = exact_one(n, M, None, dt)
         for k, held in enumerate(sets):
-            pair = exact_one(n, M, held, self.dt)
+            pair = exact_one(n, M, held, dt)
             if free is None or pair is None:
                 raise RunFailure(f"{site(g.span)}: error[E0501]: the equations of '{g.name}' have no finite exact "
                                  "solution over one step")
@@ -828,7 +831,8 @@ class Machine:
     def step(self, drop: frozenset) -> None:
         """One time step: the module's step kernels, in order (passes/kernels.py)."""
         for k in self.m.step:
-            self.STEP[type(k)](self, k, drop)
+            if k.clock == 1 or self.step_count % k.clock == 0:  # on its group's clock (`dt:`)
+                self.STEP[type(k)](self, k, drop)
         self.step_count += 1
 
     def _active(self, mon: ir.Monitor) -> bool:
@@ -885,12 +889,12 @@ class Machine:
         if self._active(mon):
             rec = self.recorded[name]
             rec["t"].append(self.step_count * self.dt)
-            spikes = self.spikes[mon.group]
+            spikes, dt = self.spikes[mon.group], self.m.dt_of(mon.group)
             if mon.hi is None:
-                rec["r"].append(float(len(spikes)) / float(self.n[mon.group]) / self.dt)
+                rec["r"].append(float(len(spikes)) / float(self.n[mon.group]) / dt)
             else:  # a subgroup's: the spikes of its neurons over its size
                 inside = int(((spikes >= mon.lo) & (spikes < mon.hi)).sum())
-                rec["r"].append(float(inside) / float(mon.hi - mon.lo) / self.dt)
+                rec["r"].append(float(inside) / float(mon.hi - mon.lo) / dt)
 
     def _update(self, k: ir.Update, drop) -> None:
         """Refractoriness as Brian2 (before integrating), then `body`, one
@@ -904,10 +908,10 @@ class Machine:
             nr = self.vars[(name, "not_refractory")]
             last = self.vars[(name, "lastspike")]
             everyone = np.arange(self.n[name])
-            t = self.step_count * self.dt
+            t, dt = self.step_count * self.dt, self.m.dt_of(name)
             if k.refractory_kind == "duration":
-                r = elapsed_steps(run.eval(k.refractory, everyone), self.dt)
-                y = ((t - last) + 1e-3 * self.dt) / self.dt
+                r = elapsed_steps(run.eval(k.refractory, everyone), dt)
+                y = ((t - last) + 1e-3 * dt) / dt
                 rf = r.astype(np.float64)
                 nr[:] = np.where(r >= 1, y >= rf, y > rf - 1)
             else:
@@ -1063,7 +1067,7 @@ class Machine:
         """Each element of [lo, hi) draws a Binomial(sources, rate * dt)
         number, then runs `body`, guarded as event code (view.poisson_input)."""
         g = self.groups[k.target]
-        p = float(self.scalar(k.rate, k.span)) * self.dt
+        p = float(self.scalar(k.rate, k.span)) * self.m.dt_of(g.name)
         if not (p >= 0 and p <= 1):
             raise RunFailure(f"{site(k.span)}: error[E0501]: Poisson input '{k.name}': rate * dt is {p:g}, "
                              "not a probability between 0 and 1")

@@ -456,8 +456,8 @@ class Kernel:
                 return els.j[sel]
             if name == "elem":
                 return els.self[sel]
-            if name == "dt":
-                return np.asarray(self.sim.dt)
+            if name == "dt":  # the time step of the group's code (its own, `dt:`)
+                return np.asarray(self.sim.dt if self.group is None else self.sim.m.dt_of(self.group.name))
             if name == "delay":  # view: delay_steps * dt
                 steps = self.sim.syn[self.group.name].delay_steps
                 steps = 0 if steps is None else steps

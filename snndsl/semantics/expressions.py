@@ -110,8 +110,8 @@ class ExpressionChecks:
         if not scope.const_only:
             if name == "t":
                 return ir.Special("t", "f", e.span), SECOND
-            if name == "dt":
-                return ir.Const(self.dt, "f", e.span), SECOND
+            if name == "dt":  # the group's own time step, if it has one
+                return ir.Const(self.dt_of(group), "f", e.span), SECOND
             if name in self.param_decls:
                 dim, dtype = self._param(name)
                 return ir.Param(name, dtype, e.span), dim

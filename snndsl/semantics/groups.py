@@ -105,12 +105,34 @@ class GroupChecks:
                 sub = self._subgroup(end) if end in self.subgroup_decls else None
                 ends[key] = sub[0] if sub else end
                 ends[f"{key}_range"] = sub[1:] if sub else None
+        own_dt, clock = self._clock(d)
         group = m.Group(d.kind, d.name, size, tuple(variables), source=ends.get("source", d.source),
                         target=ends.get("target", d.target), source_range=ends.get("source_range"),
-                        target_range=ends.get("target_range"), span=d.span)
+                        target_range=ends.get("target_range"), dt=own_dt, clock=clock, span=d.span)
         self.groups[d.name] = group  # visible to its own expressions from here on
         group = self._group_items(d, group)
         self.groups[d.name] = group
+
+    def _clock(self, d: ast.GroupDecl) -> tuple[float | None, int]:
+        """A group's `dt: PERIOD` (Brian2's dt= of a NeuronGroup, PoissonGroup or
+        Synapses): its time step as written, and that in steps of the model's
+        dt, which must divide it (the model's dt is the finest clock). Checked
+        before the group's expressions, in which `dt` is the group's."""
+        item = next((i for i in d.items if isinstance(i, ast.Clause) and i.kind == "dt"), None)
+        if item is None:
+            return None, 1
+        try:
+            if d.kind == "spikes":
+                self.fail(Code.MISPLACED, "a spikes group's times are on the model's clock: 'dt:' belongs in a "
+                          "neuron, Poisson or synapses group", item.span)
+            steps = self._period_steps(item.expr, "a group's time step 'dt:'")
+            return self._constant_value(item.expr, SECOND, "a group's time step 'dt:'"), steps
+        except _Fail:
+            return None, 1
+
+    def dt_of(self, group) -> float:
+        """The time step of `group`'s code: its own (`dt:`), else the model's."""
+        return group.dt if group is not None and getattr(group, "dt", None) is not None else self.dt
 
     def _declare(self, d: ast.GroupDecl, item) -> m.Variable:
         before = len(self.diags)
@@ -171,6 +193,8 @@ class GroupChecks:
                                  f"first given at {clauses_seen[tag]}")
                         continue
                     clauses_seen.setdefault(tag, item.span)
+                if isinstance(item, ast.Clause) and item.kind == "dt":
+                    continue  # the group's clock (_clock), checked first
                 if isinstance(item, ast.SubexprDecl):
                     if (d.name, item.name) in self._subexprs:
                         self._subexpr(d.name, item.name, item.span)
@@ -313,13 +337,13 @@ class GroupChecks:
                 self.err(Code.NOT_LINEAR, f"the equations of '{d.name}' have white noise; name a method: {suggest} "
                          "(euler integrates additive noise, heun and milstein any)", d.name_span)
                 return
-            why = exact_problem(eqs, group.name, self.dt)
+            why = exact_problem(eqs, group.name, self.dt_of(group))
             if why is not None:
                 self.err(Code.NOT_LINEAR, f"the equations of '{d.name}' cannot be integrated exactly ({why}); "
                          "name a method: 'method: euler', 'rk2', 'rk4' or 'exponential_euler'", d.name_span)
             return
         why = noise_problem(eqs, group.name, group.method) or {
-            "exact": lambda e, g: exact_problem(e, g, self.dt), "exponential_euler": exponential_euler_problem}.get(
+            "exact": lambda e, g: exact_problem(e, g, self.dt_of(group)), "exponential_euler": exponential_euler_problem}.get(
             group.method, lambda *_: None)(eqs, group.name)
         if why is not None:
             self.err(Code.NOT_LINEAR, f"method {group.method} cannot integrate '{d.name}': {why}",
@@ -345,7 +369,7 @@ class GroupChecks:
         if d.kind == "spikes" and item.name in ("indices", "times"):
             return {item.name: self._list_or_data(item, SECOND if item.name == "times" else DIMENSIONLESS)}
         if item.name == "dt":
-            self.fail(Code.UNSUPPORTED, GROUP_DT, item.span)
+            self.fail(Code.MISPLACED, GROUP_DT, item.span)
         allowed = {"poisson": "rate", "spikes": "indices, times"}.get(d.kind)
         hint = f" ({d.kind} groups take {allowed})" if allowed else ""
         self.fail(Code.MISPLACED, f"'{item.name} = ...' has no meaning in a {d.kind} group{hint}; "
@@ -760,9 +784,10 @@ class GroupChecks:
                 rate, dim = self.expr(e, Scope(what="in the rate of a Poisson input"))
                 self._expect_dim(dim, HERTZ, e.span, "the rate of a Poisson input")
                 value = self._known(rate, "the rate of a Poisson input", e.span)
-                if value is not None and not 0 <= value * self.dt <= 1:
+                dt = self.dt_of(group)
+                if value is not None and not 0 <= value * dt <= 1:
                     self.err(Code.BAD_VALUE, f"the rate of a Poisson input is a probability per step: rate * dt "
-                             f"must be between 0 and 1, and {value:g} Hz * {self.dt:g} s is {value * self.dt:g}",
+                             f"must be between 0 and 1, and {value:g} Hz * {dt:g} s is {value * dt:g}",
                              e.span)
                     rate = None
             except _Fail:

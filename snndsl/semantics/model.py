@@ -71,6 +71,10 @@ class Group:
     # synapses between subgroups: the (lo, hi) of the source's (target's) neurons they join
     source_range: tuple[int, int] | None = None
     target_range: tuple[int, int] | None = None
+    # `dt: PERIOD` (Brian2's NeuronGroup(..., dt=PERIOD)): the group's own time step
+    # as written, `clock` steps of the model's dt; None: the model's dt, one step
+    dt: float | None = None
+    clock: int = 1
     span: Span | None = field(default=None, compare=False)
 
     def var(self, name: str) -> Variable | None:

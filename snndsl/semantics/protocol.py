@@ -65,7 +65,8 @@ class ProtocolChecks:
                                   unit="1/second" if d.kind == "rate" else "1", during=tuple(d.during),
                                   span=d.span, recorded=tuple(recorded), event=d.event)
             var = self._lookup_var(group, d.var, d.var_span)
-            every, step = 1, None
+            # as Brian2's StateMonitor: on its group's clock unless given its own
+            every, step = group.clock, group.dt
             if d.every is not None:
                 every = self._period_steps(d.every, "'every'")
                 step = self._constant_value(d.every, SECOND, "'every'")
@@ -83,8 +84,7 @@ class ProtocolChecks:
             expr = self._subexpr(group.name, var.name, d.var_span) if var.kind == "subexpr" else None
             if expr is not None and var.shared:  # (its 'shared' flag is an error of its own)
                 raise _Fail
-            return ir.Monitor(d.name, "state", group.name, var.name, lo, hi, every,
-                              step if d.every is not None else None, tuple(d.during),
+            return ir.Monitor(d.name, "state", group.name, var.name, lo, hi, every, step, tuple(d.during),
                               format_dim(var.dim), var.dtype, d.span, expr=expr)
         except _Fail:
             return None

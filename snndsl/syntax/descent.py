@@ -73,7 +73,7 @@ _AUGOPS = frozenset(("=", "+=", "-=", "*=", "/="))
 _COMPARE = frozenset(("<=", ">=", "==", "!=", "<", ">"))
 _MULOPS = frozenset(("*", "/", "//", "%"))
 _ADDOPS = frozenset(("+", "-"))
-_CLAUSES = frozenset(("threshold", "refractory", "delay"))
+_CLAUSES = frozenset(("threshold", "refractory", "delay", "dt"))
 
 # A token: (kind, text, start, end, line, col, end_line, end_col). The kind is
 # "name", "num", "unit", "str", "nl", "indent", "dedent", "end", or an
@@ -519,7 +519,7 @@ class _Parser:
             expr, _, end = self.expr()
             return ast.Clause("event", expr, self.span(start, end), pathway=self.text_of(name),
                               pathway_span=self.tspan(name))
-        if word in _CLAUSES:
+        if word in _CLAUSES and not (word == "dt" and self.toks[start + 1][KIND] == "="):  # `dt =`: a Prop
             self.i += 1
             pathway = self.name() if word == "delay" and self.kind() == "name" else None
             self.expect(":")

@@ -19,7 +19,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from lark.indenter import Indenter
 
 from snndsl import resources
-from snndsl.diagnostics import GROUP_DT, Code, CompileError, Diagnostic, Span, error
+from snndsl.diagnostics import Code, CompileError, Diagnostic, Span, error
 from snndsl.syntax import ast
 from snndsl.syntax.parse import too_deep
 from snndsl.units import format_power
@@ -244,6 +244,10 @@ class _ToAst(Transformer):
     def prop(self, meta, children):
         return ast.Prop(str(children[0]), children[1], self._span(meta))
 
+    @v_args(meta=True)
+    def dt_prop(self, meta, children):
+        return ast.Prop("dt", children[0], self._span(meta))
+
     def _clause(kind):
         @v_args(meta=True)
         def make(self, meta, children):
@@ -252,6 +256,7 @@ class _ToAst(Transformer):
 
     threshold = _clause("threshold")
     refractory = _clause("refractory")
+    clock = _clause("dt")
     @v_args(meta=True)
     def delay(self, meta, children):
         name, expr = children
@@ -623,10 +628,6 @@ def _brian2_habit(exc: UnexpectedInput, text: str, file: str) -> Diagnostic | No
         return error(Code.SYNTAX, f"synapses are connected where they are declared: write `connect: rand() < 0.1` "
                      f"(or any condition on i and j) in `synapses {m.group(1)}: ...`, not {m.group(1)}.connect(...)",
                      Span(file, line_no, start, line_no, start + len(line.strip())))
-    m = re.match(r"(\s+)dt\s*:", line)
-    if m:  # Brian2's NeuronGroup(..., dt=...) written as a clause
-        start = len(m.group(1)) + 1
-        return error(Code.UNSUPPORTED, GROUP_DT, Span(file, line_no, start, line_no, len(line.rstrip()) + 1))
     m = re.match(r"(\s*)event\s*(:|=(?!=))", line)
     if m:
         start = len(m.group(1)) + 1

@@ -78,7 +78,8 @@ def both(path, **run) -> tuple[snndsl.Results, snndsl.Results]:
 
 @pytest.mark.parametrize("name", ["integrate_euler", "integrate_exact", "integrate_exponential_euler", "custom_events",
                                   "integrate_rk2", "integrate_rk4", "clock_driven_synapses", "rate_monitor", "protocol_draws",
-                                  "exponential_euler_conditional", "fractional_units"])
+                                  "exponential_euler_conditional", "fractional_units", "group_clocks",
+                                  "group_clocks_deterministic"])
 def test_e2e_model(name):
     c, ref = both(MODELS / f"{name}.snn")
     assert_same(c, ref)
