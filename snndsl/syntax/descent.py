@@ -211,6 +211,14 @@ class _Parser:
         self.i += 1
         return self.i - 1
 
+    def any_name(self) -> int:
+        """A name, reserved words too (where the grammar's contextual lexer
+        takes only a NAME: `save S.delay as delay`)."""
+        if self.toks[self.i][KIND] != "name":
+            raise Unparsed
+        self.i += 1
+        return self.i - 1
+
     def name(self) -> int:
         """A name that is not a reserved word."""
         i = self.i
@@ -798,9 +806,9 @@ class _Parser:
             self.i += 1
             group = self.name()
             self.expect(".")
-            var = self.name()
+            var = self.any_name()
             self.keyword("as")
-            name = self.name()
+            name = self.any_name()
             return ast.Save(self.text_of(group), self.text_of(var), self.text_of(name), self.span(start, name),
                             self.tspan(group), self.tspan(var), self.tspan(name))
         if word == "store":
