@@ -1229,13 +1229,15 @@ def check_Stimberg_et_al_2018_COBA_with_astro(tmp_path=None):
     i.e. none, for about 40 %; 0 for every synapse onto an inhibitory
     neuron); the astrocytes change only in the steps of their 10 ms clock,
     their Ca2+ rises from 0.01 umolar, and each one's Y_S is the mean of its
-    synapses' Y_S at the start of the step (the sum comes before any update
-    of the step, as Brian2's summed variable before the groups)."""
+    synapses' Y_S at the start of each step of that clock (the sum comes
+    before any update of the step, on the clock of its target, as Brian2's
+    summed variable)."""
     import tempfile
     import pathlib
     tmp = pathlib.Path(tmp_path or tempfile.mkdtemp())
     model = _coba_astro_variant(tmp, period="100 ms", extra=(
-        "monitor astro_C: astrocytes.C\nmonitor astro_Y: astrocytes.Y_S\nmonitor syn_Y: exc_syn.Y_S\n"))
+        "monitor astro_C: astrocytes.C every 0.1 ms\nmonitor astro_Y: astrocytes.Y_S every 0.1 ms\n"
+        "monitor syn_Y: exc_syn.Y_S\nmonitor astro_C10: astrocytes.C\n"))
     res = model.run(seed=3, params={"duration": "200 ms"})
     t = res["exc_mon"].t
     n0, n1 = np.sum(t < 0.1), np.sum(t >= 0.1)
@@ -1254,13 +1256,19 @@ def check_Stimberg_et_al_2018_COBA_with_astro(tmp_path=None):
     steps = np.flatnonzero(np.any(np.diff(C, axis=0) != 0, axis=1))   # C[s + 1] != C[s]: updated in step s
     np.testing.assert_array_equal(steps, np.arange(0, 2000, 100)[:len(steps)])
     assert len(steps) == 20 and np.all(C[-1] > C[0]) and np.all(C[0] == 1e-5)
-    # Y_S onto each astrocyte, summed in step s (recorded at the start of s + 1): the mean
-    # over its synapses at the start of step s
+    # a monitor of the astrocytes records on their clock unless given `every`
+    np.testing.assert_allclose(res["astro_C10"].t, np.arange(20) * 0.01, rtol=1e-12)
+    np.testing.assert_array_equal(res["astro_C10"].values, C[::100])
+    # Y_S onto each astrocyte, summed in the steps of their clock (on the target's clock, as
+    # Brian2's summed variables): in step s = 100 k (recorded at the start of s + 1), the
+    # mean over its synapses at the start of step s, held until the next
     Ya, Ys = res["astro_Y"].values, res["syn_Y"].values
     valid = (index >= 0) & (index < 240)
+    ticks = np.arange(0, 1999, 100)
     for a in (index[valid][0], 0):
         mine = valid & (index == a)
-        np.testing.assert_allclose(Ya[1:, a], Ys[:-1, mine].mean(axis=1), rtol=1e-12, atol=1e-30)
+        np.testing.assert_allclose(Ya[ticks + 1, a], Ys[ticks][:, mine].mean(axis=1), rtol=1e-12, atol=1e-30)
+        np.testing.assert_array_equal(Ya[1:, a], np.repeat(Ya[ticks + 1, a], 100)[:1999])
     assert Ya.max() > 0
 
 
