@@ -139,3 +139,28 @@ def test_emit_ir_shows_the_clocks(tmp_path):
     assert any(line.startswith("synapse events S") and "multiples of 10" in line for line in lines)
     assert any(line.startswith("synapse events In") and "multiples" not in line for line in lines)
     assert any(line.startswith("update Q") and "multiples of 2" in line for line in lines)
+
+
+def test_a_snapshot_between_two_steps_of_a_clock_continues_exactly(tmp_path):
+    """The model that draws, stored at 20.35 ms (between two steps of both
+    clocks, spikes in flight on their delays) and restored by another model
+    file: the same spikes and potentials as the run that never stopped."""
+    body = RANDOM.read_text().split("phase main:")[0]
+    whole = tmp_path / "whole.snn"
+    whole.write_text(body + "phase a:\n    run 20.35 ms\n    store state as mid\nphase b:\n    run 19.65 ms\n")
+    later = tmp_path / "later.snn"
+    later.write_text(body.replace("seed = 11", "seed = 12")
+                     + 'phase b:\n    restore state from "r1/mid.state"\n    run 19.65 ms\n')
+    for model, out in ((whole, "r1"), (later, "r2")):
+        proc = subprocess.run([sys.executable, "-m", "snndsl", "run", str(model), "-o", str(tmp_path / out), "-q"],
+                              capture_output=True, text=True, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    a, b = snndsl.load(tmp_path / "r1"), snndsl.load(tmp_path / "r2")
+    for name in ("psp", "nsp"):
+        late = a[name].t >= 0.02035
+        assert late.sum() > 10
+        np.testing.assert_array_equal(b[name].t, a[name].t[late], err_msg=name)
+        np.testing.assert_array_equal(b[name].i, a[name].i[late], err_msg=name)
+    late = a["nv"].t >= 0.02035
+    np.testing.assert_array_equal(b["nv"].values, a["nv"].values[late])
+    np.testing.assert_array_equal(b["nv"].t, a["nv"].t[late])
