@@ -1950,7 +1950,7 @@ if (sim->failed) return -1;"""
                     info["recorded"] = {name: {"file": f"{mon.name}.{name}.npy", "unit": unit}
                                         for name, unit in mon.recorded}
             else:
-                info.update(unit="1/second", during=list(mon.during),
+                info.update(unit="1/second", every=m.dt_of(mon.group), during=list(mon.during),  # its group's clock
                             files={"t": f"{mon.name}.t.npy", "rate": f"{mon.name}.rate.npy"})
             if mon.kind != "state" and mon.hi is not None:  # of a subgroup: its part (i counts within it)
                 info["indices"] = [mon.lo, mon.hi]

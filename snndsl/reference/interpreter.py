@@ -1163,7 +1163,7 @@ class Machine:
                     info["recorded"] = {var: {"file": f"{mon.name}.{var}.npy", "unit": unit}
                                         for var, unit in mon.recorded}
             else:
-                info.update(unit="1/second", during=list(mon.during),
+                info.update(unit="1/second", every=m.dt_of(mon.group), during=list(mon.during),  # its group's clock
                             files={"t": f"{mon.name}.t.npy", "rate": f"{mon.name}.rate.npy"})
             if mon.kind != "state" and mon.hi is not None:  # of a subgroup: its part (view.manifest)
                 info["indices"] = [mon.lo, mon.hi]
