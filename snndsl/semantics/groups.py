@@ -342,8 +342,9 @@ class GroupChecks:
                 self.err(Code.NOT_LINEAR, f"the equations of '{d.name}' cannot be integrated exactly ({why}); "
                          "name a method: 'method: euler', 'rk2', 'rk4' or 'exponential_euler'", d.name_span)
             return
+        dt = self.dt_of(group)
         why = noise_problem(eqs, group.name, group.method) or {
-            "exact": lambda e, g: exact_problem(e, g, self.dt_of(group)), "exponential_euler": exponential_euler_problem}.get(
+            "exact": lambda e, g: exact_problem(e, g, dt), "exponential_euler": exponential_euler_problem}.get(
             group.method, lambda *_: None)(eqs, group.name)
         if why is not None:
             self.err(Code.NOT_LINEAR, f"method {group.method} cannot integrate '{d.name}': {why}",
