@@ -542,7 +542,8 @@ class _Builder:
                 else:
                     values = ", ".join(c_number(v, "f") for v in src.values) or "0"
                     args.append(f"(const double[]){{{values}}}, {len(src.values)}")
-            lines.append(f"if (snn_spikegen_sort({g.size}, {args[0]}, {args[1]}, sim->dt, {c_string(g.name)}, "
+            # in steps of the group's clock (Brian2's SpikeGeneratorGroup(..., dt=...) bins its times so)
+            lines.append(f"if (snn_spikegen_sort({g.size}, {args[0]}, {args[1]}, {self.dt(g.name)}, {c_string(g.name)}, "
                          f"{c_string(_site(g.span))},\n                      &{G}.nsrc, &{G}.src_i, &{G}.src_step, "
                          "sim->err, sizeof sim->err)) return snn_failed(sim);")
         return "\n".join(lines)
@@ -991,9 +992,11 @@ snn_buf_free(&_table);
 
     def spike_generator(self, k: ir.Kernel) -> str:
         G = self.g(k.target)
+        clock = self.groups[k.target].clock
+        now = "_step" if clock == 1 else f"_step / {clock}"  # its spikes are listed in steps of its clock
         return f"""{G}.nspikes = 0;
-while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] < _step) {G}.cursor++;
-while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == _step)
+while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] < {now}) {G}.cursor++;
+while ({G}.cursor < {G}.nsrc && {G}.src_step[{G}.cursor] == {now})
     {G}.spikes[{G}.nspikes++] = {G}.src_i[{G}.cursor++];"""
 
     def reset(self, k: ir.Kernel) -> str:

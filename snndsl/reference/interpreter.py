@@ -474,13 +474,14 @@ class Machine:
                                  f"{k}) is negative")
         order = np.lexsort((idx, times))  # by time, then index (qsort's ties are equal pairs)
         src_i = idx[order].astype(np.int64)
-        src_step = elapsed_steps(times[order], self.dt)
+        dt = self.m.dt_of(g.name)  # in steps of its clock
+        src_step = elapsed_steps(times[order], dt)
         last: dict[int, int] = {}
         for k in range(len(src_i)):
             i, s = int(src_i[k]), int(src_step[k])
             if last.get(i) == s and s <= MAX_STEPS:
                 raise RunFailure(f"{where}: error[E0601]: spikes group '{g.name}': neuron {i} spikes twice in the "
-                                 f"time step at {_g(s * self.dt)} s; use a smaller dt")
+                                 f"time step at {_g(s * dt)} s; use a smaller dt")
             last[i] = s
         self.gen[g.name] = [src_i, src_step, 0]
 
@@ -952,7 +953,7 @@ class Machine:
         """A spike generator's listed spikes of this step (view.spike_generator)."""
         name = k.target
         src_i, src_step, cursor = self.gen[name]
-        step = self.step_count
+        step = self.step_count // self.groups[name].clock  # its spikes are listed in steps of its clock
         lo = max(cursor, int(np.searchsorted(src_step, step, "left")))
         hi = max(lo, int(np.searchsorted(src_step, step, "right")))
         self.spikes[name] = src_i[lo:hi]

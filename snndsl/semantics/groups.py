@@ -114,17 +114,14 @@ class GroupChecks:
         self.groups[d.name] = group
 
     def _clock(self, d: ast.GroupDecl) -> tuple[float | None, int]:
-        """A group's `dt: PERIOD` (Brian2's dt= of a NeuronGroup, PoissonGroup or
-        Synapses): its time step as written, and that in steps of the model's
+        """A group's `dt: PERIOD` (Brian2's dt= of a NeuronGroup, PoissonGroup,
+        SpikeGeneratorGroup or Synapses): its time step as written, and that in steps of the model's
         dt, which must divide it (the model's dt is the finest clock). Checked
         before the group's expressions, in which `dt` is the group's."""
         item = next((i for i in d.items if isinstance(i, ast.Clause) and i.kind == "dt"), None)
         if item is None:
             return None, 1
         try:
-            if d.kind == "spikes":
-                self.fail(Code.MISPLACED, "a spikes group's times are on the model's clock: 'dt:' belongs in a "
-                          "neuron, Poisson or synapses group", item.span)
             steps = self._period_steps(item.expr, "a group's time step 'dt:'")
             return self._constant_value(item.expr, SECOND, "a group's time step 'dt:'"), steps
         except _Fail:

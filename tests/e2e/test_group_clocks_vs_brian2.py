@@ -1,7 +1,8 @@
 """Groups on clocks of their own (`dt: PERIOD`, Brian2's dt= of a NeuronGroup,
 PoissonGroup or Synapses) against Brian2, exactly: tests/e2e/models/
 group_clocks_deterministic.snn has a refractory group on a 1 ms clock beside
-the model's 0.1 ms, a pathway from the model's clock onto it and one from it
+the model's 0.1 ms, a pathway from the model's clock onto it, a spike
+generator on a 0.5 ms clock (its times binned by it) and one from it
 through a delay that its clock rounds, a group on a 0.5 ms clock, synapses on
 a 0.2 ms clock with a clock-driven variable summed onto the slow group, an
 exact step whose factors are made in each step of its clock,
@@ -54,6 +55,9 @@ def test_group_clocks_match_brian2():
     B = b2.NeuronGroup(2, "dx/dt = -x * k / (3*ms) : 1\nk : 1", threshold="x > 0.8", reset="x = 0; k += 0.25",
                        method="exact", dt=0.5 * ms)
     B.k = "1 + 0.5 * i"
+    gen2 = b2.SpikeGeneratorGroup(2, [0, 1, 1, 0], np.array([0.7, 3.2, 6.9, 12.25]) * ms, dt=0.5 * ms)
+    G2 = b2.Synapses(gen2, B, on_pre="x_post += 0.6")
+    G2.connect("i == j")
     C = b2.NeuronGroup(2, "du/dt = (s - u) / (2*ms) : 1\ns : 1", method="exact")
     In = b2.Synapses(src, A, on_pre="g_post += 0.2 + 0.1 * i + 0.05 * j")
     In.connect()
@@ -69,9 +73,9 @@ def test_group_clocks_match_brian2():
               "ag": (b2.StateMonitor(A, "g", record=True, dt=0.3 * ms), "g"),
               "bx": (b2.StateMonitor(B, "x", record=True), "x"), "qq": (b2.StateMonitor(Q, "q", record=True), "q"),
               "cu": (b2.StateMonitor(C, "u", record=True), "u")}
-    spikes = {"asp": b2.SpikeMonitor(A), "bsp": b2.SpikeMonitor(B)}
+    spikes = {"asp": b2.SpikeMonitor(A), "bsp": b2.SpikeMonitor(B), "gsp": b2.SpikeMonitor(gen2)}
     rate = b2.PopulationRateMonitor(A)
-    net = b2.Network(src, A, B, C, In, S, Q, R, rate, *spikes.values(), *(mon for mon, _ in states.values()))
+    net = b2.Network(src, gen2, A, B, C, In, G2, S, Q, R, rate, *spikes.values(), *(mon for mon, _ in states.values()))
     net.run(20.05 * ms)
     net.run(9.95 * ms)
 
@@ -85,6 +89,7 @@ def test_group_clocks_match_brian2():
         np.testing.assert_array_equal(_steps(ours[name].t), _steps(mon.t_), err_msg=name)
     assert len(ours["asp"].t) >= 5 and len(ours["bsp"].t) >= 2  # spikes crossed the delayed pathway
     assert np.all(_steps(ours["asp"].t) % 10 == 0) and np.all(_steps(ours["bsp"].t) % 5 == 0)
+    np.testing.assert_array_equal(_steps(ours["gsp"].t), [5, 30, 65, 120])  # binned by its 0.5 ms clock
     np.testing.assert_allclose(ours["ar"].rate, np.asarray(rate.rate_), rtol=1e-12)  # count / N / A's dt
     np.testing.assert_allclose(ours["ar"].t, np.asarray(rate.t_), rtol=1e-12)
     for var in ("steps", "s_in", "ticks"):
@@ -165,3 +170,22 @@ def test_a_snapshot_between_two_steps_of_a_clock_continues_exactly(tmp_path):
     late = a["nv"].t >= 0.02035
     np.testing.assert_array_equal(b["nv"].values, a["nv"].values[late])
     np.testing.assert_array_equal(b["nv"].t, a["nv"].t[late])
+
+
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_a_spike_generator_refuses_two_spikes_in_one_step_of_its_clock(tmp_path, backend):
+    """1.2 ms and 1.7 ms are two steps of the model's 0.1 ms, one of the
+    group's 1 ms: refused with the group's site, as Brian2 refuses them."""
+    path = tmp_path / "twice.snn"
+    path.write_text("spikes S[2]:\n    dt: 1 ms\n    indices = [0, 0]\n    times = [1.2 ms, 1.7 ms]\n"
+                    "phase p:\n    run 3 ms\n")
+    out = subprocess.run([sys.executable, "-m", "snndsl", "run", str(path), "-o", str(tmp_path / "out"),
+                          "--backend", backend], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert "twice.snn:1:1: error[E0601]: spikes group 'S': neuron 0 spikes twice in the time step at 0.001 s" \
+        in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+    path.write_text(path.read_text().replace("1.7 ms", "2.1 ms"))  # its steps 1 and 2: fine
+    out = subprocess.run([sys.executable, "-m", "snndsl", "run", str(path), "-o", str(tmp_path / "out"),
+                          "--backend", backend], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
