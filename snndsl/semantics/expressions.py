@@ -159,8 +159,19 @@ class ExpressionChecks:
             raise _Fail  # its declaration's unit is reported
         if v.kind == "subexpr":
             expr = self._subexpr(group.name, v.name, span)
+            self._noise_only_in_equations(expr, v.name, span, scope if at == "self" else None)
             return _retarget(expr, at), v.dim
         return ir.Var(group.name, v.name, at, v.dtype, span), v.dim
+
+    def _noise_only_in_equations(self, expr: ir.Expr, name: str, span, scope: Scope | None) -> None:
+        """A subexpression with white noise (Brian2's `I = sigma * xi * ... : amp`)
+        is substituted into the clock-driven equations of its own group that
+        read it, and nowhere else (`scope` None: read from another group)."""
+        noise = next((n for n in ir.walk(expr) if isinstance(n, ir.Noise)), None)
+        if noise is not None and (scope is None or not scope.noise):
+            where = "another group" if scope is None else scope.what
+            self.fail(Code.MISPLACED, f"'{name}' holds white noise '{noise.name}': only a clock-driven differential "
+                      f"equation of its group can read it (it is substituted there), not {where}", span)
 
     def _subexpr(self, group: str, name: str, span) -> ir.Expr:
         """A subexpression's checked expression, checked on first use (so
@@ -180,7 +191,9 @@ class ExpressionChecks:
             if "linked" in item.flags:
                 e, dim = self._linked(g, item)
             else:
-                scope = Scope(group=g, synapses=g.kind == "synapses", what="in a subexpression")
+                # white noise allowed: it reaches only the equations that read it (_var_ref)
+                scope = Scope(group=g, synapses=g.kind == "synapses", what="in a subexpression",
+                              noise=g.kind in ("neurons", "synapses"))
                 e, dim = self.expr(item.expr, scope)
             self._expect_dim(dim, var.dim, item.expr.span, f"'{name}'")
         except _Fail:

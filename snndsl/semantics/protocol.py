@@ -82,6 +82,8 @@ class ProtocolChecks:
             if sub is not None:  # the subgroup's range, and the selection within it
                 lo, hi = sub[0] + lo, sub[1] if hi is None else sub[0] + hi
             expr = self._subexpr(group.name, var.name, d.var_span) if var.kind == "subexpr" else None
+            if expr is not None:
+                self._noise_only_in_equations(expr, var.name, d.var_span, Scope(what="a monitor"))
             if expr is not None and var.shared:  # (its 'shared' flag is an error of its own)
                 raise _Fail
             return ir.Monitor(d.name, "state", group.name, var.name, lo, hi, every, step, tuple(d.during),
@@ -345,6 +347,8 @@ class ProtocolChecks:
             return ir.SaveVar(s.name, s.span)
         lo, hi = sub if sub is not None and not var.shared else (0, None)
         expr = self._subexpr(group.name, var.name, s.var_span) if var.kind == "subexpr" else None
+        if expr is not None:
+            self._noise_only_in_equations(expr, var.name, s.var_span, Scope(what="a save"))
         if expr is not None and any(isinstance(n, ir.Rand) for n in ir.walk(expr)):
             self.fail(Code.MISPLACED, f"'{var.name}' draws random numbers: saving it would not show the "
                       "values the model used", s.var_span)

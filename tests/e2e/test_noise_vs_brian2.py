@@ -238,3 +238,37 @@ def test_a_shared_noise_on_both_backends_and_threads(tmp_path):
     REF.assert_same(c, snndsl.compile(path, backend="reference").run(seed=3))
     REF.assert_same(snndsl.compile(path).run(seed=3, threads=2), c)
     assert np.ptp(c["mw"].values[-1]) > 0
+
+
+def test_noise_in_a_subexpression_is_substituted_into_the_equation_as_in_brian2(tmp_path, monkeypatch):
+    """Brian2's `noise = sigma * sqrt(2 / tau) * xi : volt/second` read by
+    dv/dt (as Spreizer et al. 2019's example writes it; Brian2 2.11 takes it,
+    2.9 refuses noise outside a differential equation): the same equation as
+    the noise written into it, so the same trajectory as the LIF above, and
+    as Brian2's for the same draws (2.9 given the substituted equation)."""
+    normals = _recorded_normals(tmp_path, seed=7)
+    text = LIF.replace("+ sigma * sqrt(2 / tau) * xi : volt (unless refractory)",
+                       "+ noise : volt (unless refractory)\n    noise = sigma * sqrt(2 / tau) * xi : volt / second")
+    assert text != LIF
+    ours = _ours(tmp_path, text, seed=7)
+    direct = _ours(tmp_path, LIF, seed=7)
+    np.testing.assert_array_equal(ours["m"].values, direct["m"].values)
+    np.testing.assert_array_equal(ours["sp"].t, direct["sp"].t)
+
+    def build(b2):
+        mV, ms = b2.mV, b2.ms  # noqa: F841 - the equations' namespace
+        kw = dict(threshold="v > -50*mV", reset="v = -60*mV", refractory=2 * ms, method="euler")
+        try:
+            G = b2.NeuronGroup(N, """dv/dt = (-52*mV - v) / (10*ms) + noise : volt (unless refractory)
+                                     noise = 4*mV * sqrt(2 / (10*ms)) * xi : volt/second""", **kw)
+        except b2.equations.equations.EquationError:  # Brian2 < 2.11: the equation it substitutes
+            G = b2.NeuronGroup(N, "dv/dt = (-52*mV - v) / (10*ms) + 4*mV * sqrt(2 / (10*ms)) * xi : volt "
+                                  "(unless refractory)", **kw)
+        G.v = "-60*mV + i * 0.2*mV"
+        mon, spikes = b2.StateMonitor(G, "v", record=True), b2.SpikeMonitor(G)
+        return b2.Network(G, mon, spikes), mon, spikes
+
+    mon, spikes = _brian2_with(normals, monkeypatch, build)
+    assert len(spikes.i) > 50
+    np.testing.assert_array_equal(ours["sp"].i, np.asarray(spikes.i))
+    np.testing.assert_allclose(ours["m"].values, np.asarray(mon.v).T, rtol=1e-9, atol=1e-15)
