@@ -334,7 +334,8 @@ class ProtocolChecks:
     def _save(self, s: ast.Save, in_loop: bool) -> ir.Stmt:
         g = self.groups.get(s.group)
         delay = g is not None and g.kind == "synapses" and s.var == "delay"
-        if not delay:
+        count = g is not None and g.kind == "synapses" and s.var in ir.SYNAPSE_COUNTS and g.var(s.var) is None
+        if not (delay or count):
             group, var, sub = self._target(ast.Target(s.group, s.var, None, s.span, s.group_span, s.var_span))
         if s.name in self.saves:
             self.fail(Code.DUPLICATE, f"'{s.name}' is already saved elsewhere", s.name_span,
@@ -344,6 +345,10 @@ class ProtocolChecks:
         if delay:  # each synapse's delay as the run uses it, in whole steps (Brian2's S.delay, rounded to dt)
             self.saves[s.name] = ir.SaveDef(s.name, g.name, "delay", in_loop, "second", "f",
                                             ir.Special("delay", "f", s.var_span), span=s.span)
+            return ir.SaveVar(s.name, s.span)
+        if count:  # each synapse's N_incoming (N_outgoing): its target's (source's) synapses, as Brian2's
+            self.saves[s.name] = ir.SaveDef(s.name, g.name, s.var, in_loop, "1", "i",
+                                            ir.Special(s.var, "i", s.var_span), span=s.span)
             return ir.SaveVar(s.name, s.span)
         lo, hi = sub if sub is not None and not var.shared else (0, None)
         expr = self._subexpr(group.name, var.name, s.var_span) if var.kind == "subexpr" else None

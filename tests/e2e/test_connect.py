@@ -180,6 +180,8 @@ phase p:
     run 5 ms
     save S.w as w
     save S.nout as nout
+    save S.N_incoming as n_in
+    save S.N_outgoing as n_out
 """
 
 
@@ -187,7 +189,8 @@ phase p:
 def test_brian2_synapse_counts(tmp_path, backend):
     """N_incoming and N_outgoing, Brian2's numbers of synapses of a synapse's
     postsynaptic and presynaptic neuron (between subgroups, within them), in
-    init, event code and phase statements: Brian2's values and traces."""
+    init, event code and phase statements, and saved (Brian2's
+    S.N_incoming[:]): Brian2's values and traces."""
     b2 = pytest.importorskip("brian2")
     path = tmp_path / "counts.snn"
     path.write_text(N_COUNTS)
@@ -212,6 +215,11 @@ def test_brian2_synapse_counts(tmp_path, backend):
     np.testing.assert_array_equal(j, S.j[:])
     np.testing.assert_array_equal(res.saved["nout"], S.nout[:])
     np.testing.assert_array_equal(res.saved["nout"], np.bincount(i, minlength=30)[i])
+    np.testing.assert_array_equal(res.saved["n_out"], S.N_outgoing[:])
+    np.testing.assert_array_equal(res.saved["n_in"], S.N_incoming[:])
+    assert res.saved["n_in"].dtype.kind == "i"
+    np.testing.assert_array_equal(res.saved["n_in"], np.bincount(j, minlength=15)[j])
+    np.testing.assert_array_equal(res.saved_indices["n_in"][1], j)
     np.testing.assert_allclose(res.saved["w"], 0.5 / np.bincount(j, minlength=15)[j], rtol=1e-15)
     np.testing.assert_allclose(res["mv"].values, mon.v[:].T, rtol=1e-12, atol=1e-15)
     assert res["mv"].values.max() > 0.2
@@ -265,3 +273,17 @@ def test_save_a_synapse_groups_delays(tmp_path, backend):
     np.testing.assert_allclose(res.saved["one"], [2e-3] * 3, rtol=1e-12)
     np.testing.assert_array_equal(res.saved["none"], [0, 0, 0])
     assert len(set(res.saved["per_synapse"])) > 6
+
+
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_save_the_synapse_counts_of_random_connections(tmp_path, backend):
+    """Counts that differ from neuron to neuron: each synapse's N_incoming is
+    how many synapses its postsynaptic neuron has, N_outgoing its presynaptic."""
+    path = tmp_path / "counts.snn"
+    path.write_text("seed = 4\nneurons G[12]:\n    v : 1\nsynapses S: G -> G:\n    connect: i != j and rand() < 0.4\n"
+                    "phase p:\n    save S.N_incoming as n_in\n    save S.N_outgoing as n_out\n")
+    res = snndsl.compile(path, backend=backend).run()
+    i, j = res.saved_indices["n_in"]
+    assert len(set(res.saved["n_in"])) > 2 and len(set(res.saved["n_out"])) > 2
+    np.testing.assert_array_equal(res.saved["n_in"], np.bincount(j, minlength=12)[j])
+    np.testing.assert_array_equal(res.saved["n_out"], np.bincount(i, minlength=12)[i])
