@@ -25,7 +25,8 @@ and the stochastic methods are Brian2's:
 - heun (any noise): per noise k, x_s = x + g_k(x) dW_k and
   x <- x + dt f(x) + sum_k 1/2 dW_k (g_k(x) + g_k(x_s, t + dt));
 - milstein (derivative-free; diagonal noise: one noise per equation, each
-  in one equation): x_s = x + dt f(x) + sqrt(dt) g(x) and
+  in one equation, or one noise for the whole system, whose support point
+  x_s is then that of every equation): x_s = x + dt f(x) + sqrt(dt) g(x) and
   x <- x + dt f(x) + g(x) dW + (g(x_s) - g(x)) dW**2 / (2 sqrt(dt)).
 
 Like Brian2, both read multiplicative noise in Stratonovich's sense (for
@@ -105,9 +106,13 @@ def noise_problem(eqs: list[Equation], group: str, method: str) -> str | None:
         return ("the noise depends on the group's variables or on t (multiplicative); euler integrates additive "
                 "noise only: use heun or milstein")
     if method == "milstein":
+        # diagonal noise (one noise per equation, each in one equation), as Brian2's; and,
+        # beyond Brian2, one noise shared by several equations (scalar noise, for which the
+        # derivative-free scheme over the whole system keeps its order: X beside its Wiener W)
         seen = [k for eq in eqs for k, _ in eq.noise]
-        if any(len(eq.noise) > 1 for eq in eqs) or len(seen) != len(set(seen)):
-            return "milstein integrates diagonal noise only: one noise per equation, each in one equation"
+        if any(len(eq.noise) > 1 for eq in eqs) or (len(seen) != len(set(seen)) and len(set(seen)) > 1):
+            return ("milstein integrates diagonal noise (one noise per equation, each in one equation) or one "
+                    "noise shared by the equations, not several noises of which one is shared")
     return None
 
 

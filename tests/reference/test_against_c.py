@@ -909,6 +909,7 @@ BRIAN2_PORTS = ROOT / "examples" / "brian2"
 # short enough for the reference backend; the rest run with their defaults
 PORT_PARAMS = {
     "Stimberg_et_al_2018_rsmean": {"duration": "30 ms"}, "custom_events": {"duration": "150 ms"},
+    "stochastic_odes": {"duration": "5 ms"},  # 1000 steps of 16 groups on their clocks
     "Stimberg_et_al_2019_bisection": {"n_iterations": 2, "t_trial": "1 ms"},
     "Spreizer_et_al_2019": {"duration": "10 ms", "dur_wu": "10 ms"}, "float_32_64_benchmark": {"duration": "5 ms"},
     "IF_curve_LIF": {"duration": "20 ms"}, "IF_curve_Hodgkin_Huxley": {"duration": "20 ms"},
