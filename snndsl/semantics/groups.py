@@ -115,9 +115,10 @@ class GroupChecks:
 
     def _clock(self, d: ast.GroupDecl) -> tuple[float | None, int]:
         """A group's `dt: PERIOD` (Brian2's dt= of a NeuronGroup, PoissonGroup,
-        SpikeGeneratorGroup or Synapses): its time step as written, and that in steps of the model's
-        dt, which must divide it (the model's dt is the finest clock). Checked
-        before the group's expressions, in which `dt` is the group's."""
+        SpikeGeneratorGroup or Synapses): its time step as written, and that
+        in steps of the model's dt, which must divide it (the model's dt is the
+        finest clock). Checked before the group's expressions, in which `dt` is
+        the group's."""
         item = next((i for i in d.items if isinstance(i, ast.Clause) and i.kind == "dt"), None)
         if item is None:
             return None, 1
