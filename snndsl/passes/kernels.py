@@ -167,6 +167,5 @@ def make_kernels(m: ir.Module) -> ir.Module:
             step.append(RECORDS[task.kind](target=task.target))
         else:
             step += kernels(task, groups[task.target], m.groups)
-    step = [k if clock(k, groups, monitors) == 1 else dataclasses.replace(k, clock=clock(k, groups, monitors))
-            for k in step]
+    step = [dataclasses.replace(k, clock=c) if (c := clock(k, groups, monitors)) > 1 else k for k in step]
     return dataclasses.replace(m, setup=setup(m.groups), step=tuple(step))

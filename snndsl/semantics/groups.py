@@ -130,7 +130,7 @@ class GroupChecks:
 
     def dt_of(self, group) -> float:
         """The time step of `group`'s code: its own (`dt:`), else the model's."""
-        return group.dt if group is not None and getattr(group, "dt", None) is not None else self.dt
+        return group.dt if group is not None and group.dt is not None else self.dt
 
     def _declare(self, d: ast.GroupDecl, item) -> m.Variable:
         before = len(self.diags)
